@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages postern needs to build, run and test.
+# Idempotent: packages already installed are skipped; apt is only touched when something is missing.
+set -euo pipefail
+
+PKGS=(
+  # build
+  build-essential meson ninja-build pkg-config clang
+  # libraries (see README: chosen dependencies)
+  libevent-dev libssl-dev libunbound-dev libsqlite3-dev libargon2-dev libcrypt-dev
+  libpsl-dev libconfig-dev libjansson-dev libcurl4-openssl-dev libcap-dev
+  # tests: unit (cmocka), fuzz (libFuzzer runtime for clang 14), integration (pytest + real clients)
+  libcmocka-dev libclang-rt-14-dev
+  python3 python3-pytest swaks libnet-ssleay-perl openssl sqlite3 procps iproute2
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "deps.sh: missing packages: ${missing[*]} (run as root, or install them)" >&2
+  exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# refresh the package lists only when they are absent or a day old
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -1)" ]; then
+  apt-get update -q
+fi
+apt-get install -y -q --no-install-recommends "${missing[@]}"

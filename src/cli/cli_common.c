@@ -1,0 +1,154 @@
+#include "cli/cli.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "core/config.h"
+#include "core/util.h"
+#include "store/store.h"
+
+struct config *cli_load_config(const struct cli_args *a)
+{
+	struct config *cfg = NULL;
+	char err[1024];
+	int rc = a->config_path
+		? config_load_file(a->config_path, &cfg, err, sizeof(err))
+		: config_load_string(config_default_text, "(embedded default)", &cfg, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "postern: %s\n", err);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct store *cli_open_store(const struct config *cfg)
+{
+	char err[1024];
+	struct store *st = store_open(cfg->data_dir, err, sizeof(err));
+	if (st == NULL)
+		fprintf(stderr, "postern: %s\n", err);
+	return st;
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("postern: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: %s\n", usage);
+	return CLI_USAGE;
+}
+
+bool cli_valid_domain(char *d)
+{
+	size_t len = strlen(d), label = 0;
+	if (len == 0 || len > 253 || d[0] == '.' || d[len - 1] == '.' || d[0] == '-')
+		return false;
+	for (char *p = d; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '.') {
+			if (label == 0 || p[-1] == '-' || p[1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum(c) && c != '-')
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	ascii_lower(d);
+	return true;
+}
+
+static bool valid_local(const char *l)
+{
+	size_t len = strlen(l);
+	/* strict on purpose: the local part becomes a directory name, and '+' is
+	 * the subaddress separator */
+	if (len == 0 || len > 64 || l[0] == '.' || l[len - 1] == '.' || strstr(l, "..") != NULL)
+		return false;
+	for (const char *p = l; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
+			return false;
+	return true;
+}
+
+bool cli_split_mailbox(const char *addr, char *local, size_t llen, char *domain, size_t dlen)
+{
+	const char *at = strrchr(addr, '@');
+	if (at == NULL || (size_t)(at - addr) >= llen || strlen(at + 1) >= dlen)
+		return false;
+	memcpy(local, addr, (size_t)(at - addr));
+	local[at - addr] = '\0';
+	snprintf(domain, dlen, "%s", at + 1);
+	ascii_lower(local);
+	return valid_local(local) && cli_valid_domain(domain);
+}
+
+static int read_line(FILE *f, char *out, size_t outlen)
+{
+	if (fgets(out, (int)outlen, f) == NULL)
+		return -1;
+	size_t n = strlen(out);
+	if (n > 0 && out[n - 1] == '\n')
+		out[--n] = '\0';
+	if (n > 0 && out[n - 1] == '\r')
+		out[--n] = '\0';
+	return 0;
+}
+
+static int prompt_password(const char *prompt, char *out, size_t outlen)
+{
+	struct termios old, quiet;
+	FILE *tty = fopen("/dev/tty", "r+");
+	if (tty == NULL)
+		return -1;
+	fputs(prompt, tty);
+	fflush(tty);
+	tcgetattr(fileno(tty), &old);
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	int rc = read_line(tty, out, outlen);
+	tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	fputs("\n", tty);
+	fclose(tty);
+	return rc;
+}
+
+int cli_read_password(const struct cli_args *a, char *out, size_t outlen)
+{
+	if (a->password_stdin) {
+		if (read_line(stdin, out, outlen) < 0 || out[0] == '\0') {
+			fprintf(stderr, "postern: no password on standard input\n");
+			return -1;
+		}
+		return 0;
+	}
+	if (!isatty(STDIN_FILENO)) {
+		fprintf(stderr, "postern: not a terminal: pass the password with --password-stdin\n");
+		return -1;
+	}
+	char again[256];
+	if (prompt_password("New password: ", out, outlen) < 0 ||
+	    prompt_password("Repeat password: ", again, sizeof(again)) < 0) {
+		fprintf(stderr, "postern: cannot read the password\n");
+		return -1;
+	}
+	int same = strcmp(out, again) == 0;
+	OPENSSL_cleanse(again, sizeof(again));
+	if (!same || out[0] == '\0') {
+		fprintf(stderr, "postern: %s\n", same ? "empty password" : "passwords do not match");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,113 @@
+/* postern serve: the daemon in the foreground. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "net/server.h"
+#include "smtp/smtp_session.h"
+#include "store/store.h"
+#include "tls/tls.h"
+
+static const char usage[] = "postern serve [-c FILE]";
+
+/* Creates the directories the server writes to, before any thread starts. */
+static int prepare_data_dir(const struct config *cfg)
+{
+	static const char *const subdirs[] = { "", "/mail", "/spool", "/tls" };
+	char path[4096];
+	for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
+		if (bsnprintf(path, sizeof(path), "%s%s", cfg->data_dir, subdirs[i]) < 0 ||
+		    mkdir_p(path, 0750) < 0) {
+			fprintf(stderr, "postern: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void print_banner(const struct cli_args *a, const struct config *cfg)
+{
+	const char *c = a->config_path ? a->config_path : NULL;
+	printf("postern %s serving %s (data in %s)\n", POSTERN_VERSION, cfg->hostname, cfg->data_dir);
+	for (size_t i = 0; i < cfg->listen_smtp.n; i++)
+		printf("  smtp  %s\n", cfg->listen_smtp.addrs[i].text);
+	printf("Add a domain and a user (in another terminal):\n"
+	       "  postern domain add example.org%s%s\n"
+	       "  postern user add alice@example.org%s%s\n"
+	       "Then send a test message:\n"
+	       "  swaks --server %s --to alice@example.org\n"
+	       "Stop with Ctrl-C (SIGTERM); SIGHUP reloads the TLS certificate.\n",
+	       c ? " -c " : "", c ? c : "", c ? " -c " : "", c ? c : "",
+	       cfg->listen_smtp.n ? cfg->listen_smtp.addrs[0].text : "?");
+	fflush(stdout);
+}
+
+static int serve(const struct cli_args *a, struct config *cfg)
+{
+	char err[1024];
+	struct store *st;
+	if (prepare_data_dir(cfg) < 0)
+		return CLI_FAIL;
+	/* migrations run here, once, before the workers open their own handles */
+	if ((st = cli_open_store(cfg)) == NULL)
+		return CLI_FAIL;
+	store_close(st);
+	if (tls_init(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: TLS: %s\n", err);
+		return CLI_FAIL;
+	}
+	struct server *srv = server_new(cfg, err, sizeof(err));
+	if (srv == NULL) {
+		fprintf(stderr, "postern: %s\n", err);
+		tls_cleanup();
+		return CLI_FAIL;
+	}
+	int rc = CLI_OK;
+	if (server_add_service(srv, &smtp_service, &cfg->listen_smtp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s\n", err);
+		rc = CLI_FAIL;
+	} else {
+		print_banner(a, cfg);
+		if (server_run(srv) < 0)
+			rc = CLI_FAIL;
+	}
+	server_free(srv);
+	tls_cleanup();
+	return rc;
+}
+
+int cli_serve(struct cli_args *a)
+{
+	if (a->help) {
+		printf("usage: %s\n\nRuns postern in the foreground. Without -c it uses the embedded "
+		       "default\nconfiguration: data under ./var, SMTP on 127.0.0.1:2525 and [::1]:2525.\n"
+		       "Logs are JSON lines on standard error (or log.file).\n"
+		       "Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the certificate and "
+		       "reopens the log.\n", usage);
+		return CLI_OK;
+	}
+	if (a->npos != 0)
+		return cli_usage_error(usage, "serve takes no arguments");
+	struct config *cfg = cli_load_config(a);
+	if (cfg == NULL)
+		return CLI_FAIL;
+	if (cfg->listen_smtp.n == 0) {
+		fprintf(stderr, "postern: %s: nothing to serve: listen.smtp is empty\n", cfg->source);
+		config_free(cfg);
+		return CLI_FAIL;
+	}
+	if (log_open(cfg->log.file, cfg->log.level) < 0) {
+		fprintf(stderr, "postern: %s: %s\n", cfg->log.file, strerror(errno));
+		config_free(cfg);
+		return CLI_FAIL;
+	}
+	int rc = serve(a, cfg);
+	log_close();
+	config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,87 @@
+/* postern: one binary, subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char usage_text[] =
+	"usage: postern <command> [options]\n"
+	"\n"
+	"Commands:\n"
+	"  serve                         run the mail server (foreground)\n"
+	"  config check                  validate the configuration and exit\n"
+	"  domain add|del|list           manage local domains\n"
+	"  user add|del|list|passwd      manage mailboxes (password via prompt or --password-stdin)\n"
+	"  alias add|del|list            manage aliases (to local or remote addresses)\n"
+	"\n"
+	"Options (every command):\n"
+	"  -c, --config FILE             configuration file (default: the embedded default,\n"
+	"                                data under ./var, SMTP on 127.0.0.1:2525)\n"
+	"  -h, --help                    help for a command, e.g. 'postern user --help'\n"
+	"  --version                     print the version\n";
+
+struct command {
+	const char *name;
+	int (*run)(struct cli_args *a);
+};
+
+static const struct command commands[] = {
+	{ "serve", cli_serve },
+	{ "config", cli_config },
+	{ "domain", cli_domain },
+	{ "user", cli_user },
+	{ "alias", cli_alias },
+};
+
+static int parse_args(int argc, char **argv, struct cli_args *a)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 2; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0) {
+			if (++i == argc) {
+				fprintf(stderr, "postern: %s needs a file name\n", arg);
+				return -1;
+			}
+			a->config_path = argv[i];
+		} else if (strncmp(arg, "--config=", 9) == 0) {
+			a->config_path = arg + 9;
+		} else if (strcmp(arg, "--password-stdin") == 0) {
+			a->password_stdin = true;
+		} else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			a->help = true;
+		} else if (arg[0] == '-' && arg[1] != '\0') {
+			fprintf(stderr, "postern: unknown option %s (see postern --help)\n", arg);
+			return -1;
+		} else if (a->npos < (int)(sizeof(a->pos) / sizeof(a->pos[0]))) {
+			a->pos[a->npos++] = arg;
+		} else {
+			fprintf(stderr, "postern: too many arguments\n");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_args a;
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("postern %s\n", POSTERN_VERSION);
+		return CLI_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		if (parse_args(argc, argv, &a) < 0)
+			return CLI_USAGE;
+		return commands[i].run(&a);
+	}
+	fprintf(stderr, "postern: unknown command '%s'\n\n%s", argv[1], usage_text);
+	return CLI_USAGE;
+}

@@ -1,0 +1,414 @@
+#include "core/config.h"
+
+#include <arpa/inet.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "core/units.h"
+#include "core/util.h"
+
+/* ---- schema ------------------------------------------------------------ */
+
+enum key_type { K_STRING, K_INT, K_SIZE, K_DURATION, K_GROUP, K_STRLIST };
+
+struct key_spec {
+	const char *name;
+	enum key_type type;
+	const struct key_spec *children; /* K_GROUP: NULL-name terminated */
+	long long min, max;              /* K_INT, K_SIZE (bytes), K_DURATION (ms) */
+};
+
+static const struct key_spec listen_keys[] = {
+	{ "smtp", K_STRLIST, NULL, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec tls_keys[] = {
+	{ "cert", K_STRING, NULL, 0, 0 },
+	{ "key", K_STRING, NULL, 0, 0 },
+	{ "min_version", K_STRING, NULL, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec limits_keys[] = {
+	{ "message_size", K_SIZE, NULL, 1024, 1LL << 30 },
+	{ "recipients", K_INT, NULL, 1, 100000 },
+	{ "connections", K_INT, NULL, 1, 1000000 },
+	{ "connections_per_ip", K_INT, NULL, 1, 1000000 },
+	{ "errors", K_INT, NULL, 1, 1000 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec timeouts_keys[] = {
+	{ "command", K_DURATION, NULL, 1000, 3600 * 1000 },
+	{ "data", K_DURATION, NULL, 1000, 3600 * 1000 },
+	{ "session", K_DURATION, NULL, 1000, 24LL * 3600 * 1000 },
+	{ "shutdown", K_DURATION, NULL, 0, 3600 * 1000 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec log_keys[] = {
+	{ "level", K_STRING, NULL, 0, 0 },
+	{ "file", K_STRING, NULL, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec root_keys[] = {
+	{ "hostname", K_STRING, NULL, 0, 0 },
+	{ "data_dir", K_STRING, NULL, 0, 0 },
+	{ "workers", K_INT, NULL, 0, 64 },
+	{ "listen", K_GROUP, listen_keys, 0, 0 },
+	{ "tls", K_GROUP, tls_keys, 0, 0 },
+	{ "limits", K_GROUP, limits_keys, 0, 0 },
+	{ "timeouts", K_GROUP, timeouts_keys, 0, 0 },
+	{ "log", K_GROUP, log_keys, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+
+/* ---- error reporting ---------------------------------------------------- */
+
+struct loader {
+	const char *name;       /* main file name for settings without a source file */
+	char *err;
+	size_t errlen;
+};
+
+static int setting_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int setting_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	const char *file = config_setting_source_file(s);
+	snprintf(ld->err, ld->errlen, "%s:%u: %s", file ? file : ld->name,
+	         config_setting_source_line(s), msg);
+	return -1;
+}
+
+static const char *type_name(enum key_type t)
+{
+	switch (t) {
+	case K_STRING: return "a string";
+	case K_INT: return "an integer";
+	case K_SIZE: return "a size string such as \"25M\"";
+	case K_DURATION: return "a duration string such as \"5m\"";
+	case K_GROUP: return "a group { ... }";
+	case K_STRLIST: return "a list of strings [ ... ]";
+	}
+	return "?";
+}
+
+/* ---- validation against the schema ------------------------------------ */
+
+static int check_setting(struct loader *ld, const config_setting_t *s, const struct key_spec *spec);
+
+static int check_group(struct loader *ld, const config_setting_t *group, const struct key_spec *keys)
+{
+	int n = config_setting_length(group);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		const struct key_spec *spec = NULL;
+		for (const struct key_spec *k = keys; k->name; k++)
+			if (name && strcmp(k->name, name) == 0)
+				spec = k;
+		if (spec == NULL)
+			return setting_error(ld, s, "unknown key '%s'", name ? name : "?");
+		if (check_setting(ld, s, spec) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_range(struct loader *ld, const config_setting_t *s, const struct key_spec *spec,
+                       long long v, const char *unit)
+{
+	if (v < spec->min || v > spec->max)
+		return setting_error(ld, s, "'%s' out of range (%lld..%lld%s)", spec->name,
+		                     spec->min, spec->max, unit);
+	return 0;
+}
+
+static int check_setting(struct loader *ld, const config_setting_t *s, const struct key_spec *spec)
+{
+	int t = config_setting_type(s);
+	uint64_t v;
+	switch (spec->type) {
+	case K_GROUP:
+		if (t != CONFIG_TYPE_GROUP)
+			break;
+		return check_group(ld, s, spec->children);
+	case K_STRING:
+		if (t != CONFIG_TYPE_STRING)
+			break;
+		return 0;
+	case K_INT:
+		if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64)
+			break;
+		return check_range(ld, s, spec, config_setting_get_int64(s), "");
+	case K_SIZE:
+		if (t != CONFIG_TYPE_STRING)
+			break;
+		if (units_parse_size(config_setting_get_string(s), &v) < 0)
+			return setting_error(ld, s, "'%s': malformed size \"%s\" (use e.g. \"25M\")",
+			                     spec->name, config_setting_get_string(s));
+		return check_range(ld, s, spec, v > LLONG_MAX ? LLONG_MAX : (long long)v, " bytes");
+	case K_DURATION:
+		if (t != CONFIG_TYPE_STRING)
+			break;
+		if (units_parse_duration(config_setting_get_string(s), &v) < 0)
+			return setting_error(ld, s, "'%s': malformed duration \"%s\" (use e.g. \"5m\", \"30s\")",
+			                     spec->name, config_setting_get_string(s));
+		return check_range(ld, s, spec, v > LLONG_MAX ? LLONG_MAX : (long long)v, " ms");
+	case K_STRLIST:
+		if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+			break;
+		for (int i = 0; i < config_setting_length(s); i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			if (config_setting_type(e) != CONFIG_TYPE_STRING)
+				return setting_error(ld, e, "'%s' must list strings", spec->name);
+		}
+		return 0;
+	}
+	return setting_error(ld, s, "'%s' must be %s", spec->name, type_name(spec->type));
+}
+
+/* ---- conversion into struct config ------------------------------------ */
+
+int config_parse_listen(const char *text, struct listen_addr *out)
+{
+	char host[64];
+	const char *colon;
+	unsigned char bin[16];
+
+	memset(out, 0, sizeof(*out));
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+		if (end == NULL || end[1] != ':' || (size_t)(end - text - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, text + 1, (size_t)(end - text - 1));
+		host[end - text - 1] = '\0';
+		colon = end + 1;
+		if (inet_pton(AF_INET6, host, bin) != 1)
+			return -1;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon == NULL || (size_t)(colon - text) >= sizeof(host))
+			return -1;
+		memcpy(host, text, (size_t)(colon - text));
+		host[colon - text] = '\0';
+		if (inet_pton(AF_INET, host, bin) != 1)
+			return -1;
+	}
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535)
+		return -1;
+	snprintf(out->host, sizeof(out->host), "%s", host);
+	out->port = (int)port;
+	snprintf(out->text, sizeof(out->text), "%s", text);
+	return 0;
+}
+
+static int load_listen(struct loader *ld, const config_setting_t *list, struct listen_list *out)
+{
+	int n = config_setting_length(list);
+	out->addrs = xcalloc((size_t)(n ? n : 1), sizeof(struct listen_addr));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const char *text = config_setting_get_string(e);
+		if (config_parse_listen(text, &out->addrs[out->n]) < 0)
+			return setting_error(ld, e, "bad listen address \"%s\" (use \"1.2.3.4:25\" or \"[::1]:25\")",
+			                     text);
+		out->n++;
+	}
+	return 0;
+}
+
+static void set_defaults(struct config *cfg)
+{
+	char host[256] = "localhost";
+	gethostname(host, sizeof(host) - 1);
+	cfg->hostname = xstrdup(host);
+	cfg->data_dir = xstrdup("/var/lib/postern");
+	cfg->tls.min_version = TLS1_2_VERSION;
+	cfg->limits.message_size = 25ULL * 1024 * 1024;
+	cfg->limits.recipients = 100;
+	cfg->limits.connections = 2000;
+	cfg->limits.connections_per_ip = 100;
+	cfg->limits.errors = 10;
+	cfg->timeouts.command_ms = 5 * 60 * 1000;  /* RFC 5321 4.5.3.2.7: 5 minutes */
+	cfg->timeouts.data_ms = 3 * 60 * 1000;     /* RFC 5321 4.5.3.2.5: 3 minutes per block */
+	cfg->timeouts.session_ms = 60 * 60 * 1000;
+	cfg->timeouts.shutdown_ms = 30 * 1000;
+	cfg->log.level = LOG_INFO;
+}
+
+static void replace_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? xstrdup(src) : NULL;
+}
+
+static uint64_t get_size(const config_setting_t *s)
+{
+	uint64_t v = 0;
+	units_parse_size(config_setting_get_string(s), &v);
+	return v;
+}
+
+static uint64_t get_duration(const config_setting_t *s)
+{
+	uint64_t v = 0;
+	units_parse_duration(config_setting_get_string(s), &v);
+	return v;
+}
+
+/* Helpers that read an optional, already type-checked key. */
+#define OPT(group, key) ((group) ? config_setting_get_member((group), (key)) : NULL)
+
+static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
+{
+	const config_setting_t *root = config_root_setting(lc), *s, *g;
+
+	if ((s = OPT(root, "hostname")) != NULL) {
+		if (*config_setting_get_string(s) == '\0' || strlen(config_setting_get_string(s)) > 253)
+			return setting_error(ld, s, "'hostname' must be a domain name of 1..253 characters");
+		replace_str(&cfg->hostname, config_setting_get_string(s));
+	}
+	if ((s = OPT(root, "data_dir")) != NULL) {
+		if (*config_setting_get_string(s) == '\0')
+			return setting_error(ld, s, "'data_dir' must not be empty");
+		replace_str(&cfg->data_dir, config_setting_get_string(s));
+	}
+	if ((s = OPT(root, "workers")) != NULL)
+		cfg->workers = config_setting_get_int(s);
+
+	g = OPT(root, "listen");
+	if ((s = OPT(g, "smtp")) != NULL && load_listen(ld, s, &cfg->listen_smtp) < 0)
+		return -1;
+
+	g = OPT(root, "tls");
+	if ((s = OPT(g, "cert")) != NULL)
+		replace_str(&cfg->tls.cert, config_setting_get_string(s));
+	if ((s = OPT(g, "key")) != NULL)
+		replace_str(&cfg->tls.key, config_setting_get_string(s));
+	if ((s = OPT(g, "min_version")) != NULL) {
+		const char *v = config_setting_get_string(s);
+		if (strcmp(v, "1.2") == 0)
+			cfg->tls.min_version = TLS1_2_VERSION;
+		else if (strcmp(v, "1.3") == 0)
+			cfg->tls.min_version = TLS1_3_VERSION;
+		else
+			return setting_error(ld, s, "'min_version' must be \"1.2\" or \"1.3\"");
+	}
+	if (g != NULL && (cfg->tls.cert == NULL) != (cfg->tls.key == NULL))
+		return setting_error(ld, g, "'tls' needs both 'cert' and 'key', or neither");
+
+	g = OPT(root, "limits");
+	if ((s = OPT(g, "message_size")) != NULL)
+		cfg->limits.message_size = get_size(s);
+	if ((s = OPT(g, "recipients")) != NULL)
+		cfg->limits.recipients = config_setting_get_int(s);
+	if ((s = OPT(g, "connections")) != NULL)
+		cfg->limits.connections = config_setting_get_int(s);
+	if ((s = OPT(g, "connections_per_ip")) != NULL)
+		cfg->limits.connections_per_ip = config_setting_get_int(s);
+	if ((s = OPT(g, "errors")) != NULL)
+		cfg->limits.errors = config_setting_get_int(s);
+
+	g = OPT(root, "timeouts");
+	if ((s = OPT(g, "command")) != NULL)
+		cfg->timeouts.command_ms = get_duration(s);
+	if ((s = OPT(g, "data")) != NULL)
+		cfg->timeouts.data_ms = get_duration(s);
+	if ((s = OPT(g, "session")) != NULL)
+		cfg->timeouts.session_ms = get_duration(s);
+	if ((s = OPT(g, "shutdown")) != NULL)
+		cfg->timeouts.shutdown_ms = get_duration(s);
+
+	g = OPT(root, "log");
+	if ((s = OPT(g, "level")) != NULL &&
+	    log_level_parse(config_setting_get_string(s), &cfg->log.level) < 0)
+		return setting_error(ld, s, "'level' must be one of debug, info, warn, error");
+	if ((s = OPT(g, "file")) != NULL)
+		replace_str(&cfg->log.file, config_setting_get_string(s));
+	return 0;
+}
+
+static int finish_load(struct loader *ld, config_t *lc, int read_ok, struct config **out)
+{
+	if (!read_ok) {
+		const char *file = config_error_file(lc);
+		snprintf(ld->err, ld->errlen, "%s:%d: %s", file ? file : ld->name,
+		         config_error_line(lc), config_error_text(lc));
+		return -1;
+	}
+	if (check_group(ld, config_root_setting(lc), root_keys) < 0)
+		return -1;
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	cfg->source = xstrdup(ld->name);
+	set_defaults(cfg);
+	if (load_values(ld, lc, cfg) < 0) {
+		config_free(cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}
+
+int config_load_file(const char *path, struct config **out, char *err, size_t errlen)
+{
+	struct loader ld = { path, err, errlen };
+	config_t lc;
+	config_init(&lc);
+	/* @include paths are relative to the including file's directory */
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		config_set_include_dir(&lc, dir);
+	}
+	if (access(path, R_OK) < 0) {
+		snprintf(err, errlen, "%s: cannot read: %m", path);
+		config_destroy(&lc);
+		return -1;
+	}
+	int ok = config_read_file(&lc, path) == CONFIG_TRUE;
+	int rc = finish_load(&ld, &lc, ok, out);
+	config_destroy(&lc);
+	return rc;
+}
+
+int config_load_string(const char *text, const char *name, struct config **out,
+                       char *err, size_t errlen)
+{
+	struct loader ld = { name, err, errlen };
+	config_t lc;
+	config_init(&lc);
+	int ok = config_read_string(&lc, text) == CONFIG_TRUE;
+	int rc = finish_load(&ld, &lc, ok, out);
+	config_destroy(&lc);
+	return rc;
+}
+
+void config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->source);
+	free(cfg->hostname);
+	free(cfg->data_dir);
+	free(cfg->listen_smtp.addrs);
+	free(cfg->tls.cert);
+	free(cfg->tls.key);
+	free(cfg->log.file);
+	free(cfg);
+}

@@ -1,0 +1,65 @@
+/* The configuration: read from a libconfig file (or the embedded default),
+ * validated against a schema, and turned into a plain struct. */
+#ifndef POSTERN_CONFIG_H
+#define POSTERN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/log.h"
+
+struct listen_addr {
+	char host[64];          /* numeric IPv4 or IPv6 address, no brackets */
+	int port;
+	char text[80];          /* as written, for logs */
+};
+
+struct listen_list {
+	struct listen_addr *addrs;
+	size_t n;
+};
+
+struct config {
+	char *source;           /* file name, or "(embedded default)" */
+	char *hostname;
+	char *data_dir;
+	int workers;            /* event loops; 0 = one per CPU */
+	struct listen_list listen_smtp;
+	struct {
+		char *cert;     /* NULL: generate a self-signed certificate */
+		char *key;
+		int min_version; /* TLS1_2_VERSION or TLS1_3_VERSION */
+	} tls;
+	struct {
+		uint64_t message_size;
+		int recipients;
+		int connections;
+		int connections_per_ip;
+		int errors;
+	} limits;
+	struct {
+		uint64_t command_ms;  /* waiting for a whole command line */
+		uint64_t data_ms;     /* silence allowed inside DATA/BDAT */
+		uint64_t session_ms;  /* whole session */
+		uint64_t shutdown_ms; /* grace for in-flight transactions on SIGTERM */
+	} timeouts;
+	struct {
+		enum log_level level;
+		char *file;
+	} log;
+};
+
+/* Each returns 0 and a new config, or -1 with "FILE:LINE: message" in err. */
+int config_load_file(const char *path, struct config **out, char *err, size_t errlen);
+int config_load_string(const char *text, const char *name, struct config **out,
+                       char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+/* Parses "1.2.3.4:25" or "[::1]:25". 0 or -1. */
+int config_parse_listen(const char *text, struct listen_addr *out);
+
+/* The configuration `postern serve` runs on without -c (used by `make run`). */
+extern const char config_default_text[];
+
+#endif

@@ -1,0 +1,14 @@
+#include "core/config.h"
+
+/* Keep in step with docs/config.md. Everything lives under ./var so that
+ * `make run` needs no root and leaves nothing outside the checkout. */
+const char config_default_text[] =
+	"# postern embedded default configuration (postern serve without -c)\n"
+	"hostname = \"localhost\";\n"
+	"data_dir = \"./var\";\n"
+	"listen = {\n"
+	"  smtp = [\"127.0.0.1:2525\", \"[::1]:2525\"];\n"
+	"};\n"
+	"tls = { min_version = \"1.2\"; };\n"
+	"limits = { message_size = \"25M\"; recipients = 100; };\n"
+	"log = { level = \"info\"; };\n";

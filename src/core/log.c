@@ -1,0 +1,225 @@
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_LINE_MAX 8192
+
+static int log_fd = 2;
+static char *log_path;
+static enum log_level log_min = LOG_INFO;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+		if (strcmp(name, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool log_enabled(enum log_level level)
+{
+	return level >= log_min;
+}
+
+static int open_log_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+int log_open(const char *path, enum log_level level)
+{
+	log_min = level;
+	if (path == NULL || *path == '\0' || strcmp(path, "-") == 0)
+		return 0;
+	int fd = open_log_file(path);
+	if (fd < 0)
+		return -1;
+	pthread_mutex_lock(&log_lock);
+	if (log_fd != 2)
+		close(log_fd);
+	log_fd = fd;
+	free(log_path);
+	log_path = strdup(path);
+	pthread_mutex_unlock(&log_lock);
+	return 0;
+}
+
+int log_reopen(void)
+{
+	int rc = 0;
+	pthread_mutex_lock(&log_lock);
+	if (log_path != NULL) {
+		int fd = open_log_file(log_path);
+		if (fd >= 0) {
+			close(log_fd);
+			log_fd = fd;
+		} else {
+			rc = -1;
+		}
+	}
+	pthread_mutex_unlock(&log_lock);
+	return rc;
+}
+
+void log_close(void)
+{
+	pthread_mutex_lock(&log_lock);
+	if (log_fd != 2)
+		close(log_fd);
+	log_fd = 2;
+	free(log_path);
+	log_path = NULL;
+	pthread_mutex_unlock(&log_lock);
+}
+
+size_t json_quote(char *buf, size_t len, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	/* room for the closing quote and the NUL is reserved at every step */
+	if (len + 3 > cap)
+		return len;
+	buf[len++] = '"';
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		char esc[7];
+		size_t n = 0;
+		switch (*p) {
+		case '"': esc[n++] = '\\'; esc[n++] = '"'; break;
+		case '\\': esc[n++] = '\\'; esc[n++] = '\\'; break;
+		case '\n': esc[n++] = '\\'; esc[n++] = 'n'; break;
+		case '\r': esc[n++] = '\\'; esc[n++] = 'r'; break;
+		case '\t': esc[n++] = '\\'; esc[n++] = 't'; break;
+		default:
+			if (*p < 0x20 || *p == 0x7f) {
+				memcpy(esc, "\\u00", 4);
+				esc[4] = hex[*p >> 4];
+				esc[5] = hex[*p & 15];
+				n = 6;
+			} else {
+				esc[n++] = (char)*p;
+			}
+		}
+		if (len + n + 2 > cap)
+			break;
+		memcpy(buf + len, esc, n);
+		len += n;
+	}
+	buf[len++] = '"';
+	buf[len] = '\0';
+	return len;
+}
+
+static size_t append_raw(char *buf, size_t len, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+	if (len + n + 1 > cap)
+		n = cap - len - 1;
+	memcpy(buf + len, s, n);
+	len += n;
+	buf[len] = '\0';
+	return len;
+}
+
+static size_t append_timestamp(char *buf, size_t len, size_t cap)
+{
+	struct timespec ts;
+	struct tm tm;
+	char tmp[64];
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(tmp, sizeof(tmp), "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\"",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	         tm.tm_sec, ts.tv_nsec / 1000000);
+	return append_raw(buf, len, cap, tmp);
+}
+
+static size_t append_field(char *buf, size_t len, size_t cap, const char *type,
+                           const char *key, va_list *ap)
+{
+	char num[32];
+	len = append_raw(buf, len, cap, ",");
+	len = json_quote(buf, len, cap, key);
+	len = append_raw(buf, len, cap, ":");
+	switch (type[0]) {
+	case 's': {
+		const char *v = va_arg(*ap, const char *);
+		len = v ? json_quote(buf, len, cap, v) : append_raw(buf, len, cap, "null");
+		break;
+	}
+	case 'i':
+		snprintf(num, sizeof(num), "%lld", va_arg(*ap, long long));
+		len = append_raw(buf, len, cap, num);
+		break;
+	case 'b':
+		len = append_raw(buf, len, cap, va_arg(*ap, int) ? "true" : "false");
+		break;
+	case 'j':
+		len = append_raw(buf, len, cap, va_arg(*ap, const char *));
+		break;
+	default:
+		abort(); /* programming error: unknown field type */
+	}
+	return len;
+}
+
+void log_eventv(enum log_level level, const char *event, va_list ap)
+{
+	char buf[LOG_LINE_MAX];
+	size_t cap = sizeof(buf) - 2; /* keep room for "}\n" */
+	size_t len;
+	const char *type;
+	va_list aq;
+
+	if (!log_enabled(level))
+		return;
+	va_copy(aq, ap);
+	len = append_timestamp(buf, 0, cap);
+	len = append_raw(buf, len, cap, ",\"level\":");
+	len = json_quote(buf, len, cap, level_names[level]);
+	len = append_raw(buf, len, cap, ",\"event\":");
+	len = json_quote(buf, len, cap, event);
+	while ((type = va_arg(aq, const char *)) != NULL) {
+		const char *key = va_arg(aq, const char *);
+		len = append_field(buf, len, cap, type, key, &aq);
+	}
+	va_end(aq);
+	buf[len++] = '}';
+	buf[len++] = '\n';
+	pthread_mutex_lock(&log_lock);
+	/* one write per line keeps lines whole between threads and processes */
+	ssize_t w = write(log_fd, buf, len);
+	pthread_mutex_unlock(&log_lock);
+	(void)w;
+}
+
+void log_event(enum log_level level, const char *event, ...)
+{
+	va_list ap;
+	va_start(ap, event);
+	log_eventv(level, event, ap);
+	va_end(ap);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_event(level, "log", "s", "msg", msg, NULL);
+}

@@ -1,0 +1,348 @@
+/* SMTP command handlers: parse, check state, act, reply (STYLE.md: a command table). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "smtp/smtp_session.h"
+#include "store/maildir.h"
+#include "store/msgbuf.h"
+#include "store/resolve.h"
+#include "store/store.h"
+
+/* ---- transaction state ------------------------------------------------- */
+
+static void free_list(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+void smtp_transaction_reset(struct smtp_session *s)
+{
+	s->in_mail = false;
+	s->from[0] = '\0';
+	s->txid[0] = '\0';
+	s->smtputf8 = false;
+	free_list(s->rcpts, s->nrcpts);
+	s->rcpts = NULL;
+	s->nrcpts = 0;
+	free_list(s->maildirs, s->nmaildirs);
+	s->maildirs = NULL;
+	s->nmaildirs = 0;
+	msgbuf_free(s->msg);
+	s->msg = NULL;
+	s->msg_octets = 0;
+	s->msg_too_big = s->msg_io_error = false;
+	s->bdat_used = false;
+	free(s->header);
+	s->header = NULL;
+}
+
+void smtp_log_transaction(struct smtp_session *s, const char *result, uint64_t size)
+{
+	json_t *rcpts = json_array();
+	for (size_t i = 0; i < s->nrcpts; i++)
+		json_array_append_new(rcpts, json_string(s->rcpts[i]));
+	char *rj = json_dumps(rcpts, JSON_COMPACT | JSON_ENSURE_ASCII);
+	log_event(LOG_INFO, "smtp.transaction", "s", "session", s->id, "s", "id", s->txid,
+	          "s", "ip", s->conn.ip, "s", "helo", s->helo, "s", "tls", s->tls ? s->tls_version : NULL,
+	          "s", "from", s->from, "j", "rcpts", rj ? rj : "[]", "i", "size", (long long)size,
+	          "s", "result", result, NULL);
+	free(rj);
+	json_decref(rcpts);
+}
+
+/* ---- greeting commands --------------------------------------------------- */
+
+static void cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd, bool esmtp)
+{
+	char helo[SMTP_DOMAIN_MAX + 1];
+	if (smtp_parse_helo(cmd->arg, helo, sizeof(helo)) != SMTP_PARSE_OK) {
+		smtp_error(s, 501, "5.5.4", "Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	smtp_transaction_reset(s);
+	snprintf(s->helo, sizeof(s->helo), "%s", helo);
+	s->helo_seen = true;
+	s->esmtp = esmtp;
+	if (!esmtp) {
+		smtp_reply(s, 250, NULL, "%s", s->cfg->hostname);
+		return;
+	}
+	char greet[300], size[64];
+	const char *lines[10];
+	size_t n = 0;
+	snprintf(greet, sizeof(greet), "%s greets %s", s->cfg->hostname, helo);
+	snprintf(size, sizeof(size), "SIZE %llu", (unsigned long long)s->cfg->limits.message_size);
+	lines[n++] = greet;
+	lines[n++] = "PIPELINING";
+	lines[n++] = size;
+	lines[n++] = "8BITMIME";
+	lines[n++] = "ENHANCEDSTATUSCODES";
+	lines[n++] = "SMTPUTF8";
+	lines[n++] = "CHUNKING";
+	if (!s->tls)
+		lines[n++] = "STARTTLS";
+	smtp_reply_lines(s, 250, lines, n);
+}
+
+/* ---- MAIL ---------------------------------------------------------------- */
+
+/* Checks MAIL parameters (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531 SMTPUTF8).
+ * Returns false after replying. */
+static bool mail_params_ok(struct smtp_session *s, const struct smtp_path *p)
+{
+	for (size_t i = 0; i < p->nparams; i++) {
+		const struct smtp_param *pm = &p->params[i];
+		unsigned long long size;
+		if (strcasecmp(pm->key, "SIZE") == 0) {
+			if (!pm->has_value || !smtp_parse_size_value(pm->value, &size)) {
+				smtp_error(s, 501, "5.5.4", "Syntax: SIZE=<number>");
+				return false;
+			}
+			if (size > s->cfg->limits.message_size) {
+				smtp_error(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
+				return false;
+			}
+		} else if (strcasecmp(pm->key, "BODY") == 0) {
+			if (!pm->has_value || (strcasecmp(pm->value, "7BIT") != 0 &&
+			                       strcasecmp(pm->value, "8BITMIME") != 0)) {
+				smtp_error(s, 555, "5.5.4", "Unsupported BODY type");
+				return false;
+			}
+		} else if (strcasecmp(pm->key, "SMTPUTF8") == 0 && !pm->has_value && s->esmtp) {
+			s->smtputf8 = true;
+		} else {
+			smtp_error(s, 555, "5.5.4", "Unsupported parameter %s", pm->key);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void reply_parse_error(struct smtp_session *s, enum smtp_parse_err e, const char *what)
+{
+	switch (e) {
+	case SMTP_PARSE_TOO_LONG:
+		smtp_error(s, 501, "5.1.3", "%s address too long", what);
+		break;
+	case SMTP_PARSE_BAD_PARAM:
+		smtp_error(s, 555, "5.5.4", "Malformed parameter");
+		break;
+	case SMTP_PARSE_BAD_CHAR:
+		smtp_error(s, 501, "5.1.7", "Invalid character in %s address", what);
+		break;
+	default:
+		smtp_error(s, 501, "5.5.4", "Syntax: %s", strcmp(what, "sender") == 0 ?
+		           "MAIL FROM:<address>" : "RCPT TO:<address>");
+	}
+}
+
+static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct smtp_path p;
+	enum smtp_parse_err e;
+	if (!s->helo_seen) {
+		smtp_error(s, 503, "5.5.1", "Send HELO/EHLO first");
+		return;
+	}
+	if (s->in_mail) {
+		smtp_error(s, 503, "5.5.1", "Nested MAIL command");
+		return;
+	}
+	if ((e = smtp_parse_path_arg(cmd->arg, true, true, &p)) != SMTP_PARSE_OK) {
+		reply_parse_error(s, e, "sender");
+		return;
+	}
+	s->smtputf8 = false;
+	if (!mail_params_ok(s, &p))
+		return;
+	if (p.utf8 && !s->smtputf8) {
+		/* RFC 6531 3.5: non-ASCII addresses need the SMTPUTF8 parameter */
+		smtp_error(s, 553, "5.6.7", "Address requires SMTPUTF8");
+		return;
+	}
+	s->in_mail = true;
+	snprintf(s->from, sizeof(s->from), "%s", p.addr);
+	random_id(s->txid, 12);
+	smtp_reply(s, 250, "2.1.0", "Ok");
+}
+
+/* ---- RCPT ---------------------------------------------------------------- */
+
+static void add_maildir(struct smtp_session *s, const char *path)
+{
+	for (size_t i = 0; i < s->nmaildirs; i++)
+		if (strcmp(s->maildirs[i], path) == 0)
+			return; /* two addresses of one mailbox: one copy */
+	s->maildirs = xrealloc(s->maildirs, (s->nmaildirs + 1) * sizeof(char *));
+	s->maildirs[s->nmaildirs++] = xstrdup(path);
+}
+
+static bool accept_mailboxes(struct smtp_session *s, const struct resolved *r)
+{
+	for (size_t i = 0; i < r->nmailbox; i++) {
+		char path[4096];
+		if (maildir_path(s->cfg->data_dir, r->mailbox[i].domain, r->mailbox[i].local, path,
+		                 sizeof(path)) < 0)
+			return false;
+		add_maildir(s, path);
+	}
+	return true;
+}
+
+static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const struct resolved *r,
+                          const char *addr)
+{
+	switch (rr) {
+	case RESOLVE_OK:
+		if (r->nremote > 0) {
+			/* kept for the outbound queue: refuse temporarily rather than lose copies */
+			smtp_reply(s, 451, "4.3.0", "<%s>: forwarding to remote addresses is not "
+			           "enabled on this server yet", addr);
+		} else if (!accept_mailboxes(s, r)) {
+			smtp_reply(s, 451, "4.3.0", "<%s>: mailbox path unusable", addr);
+		} else {
+			s->rcpts = xrealloc(s->rcpts, (s->nrcpts + 1) * sizeof(char *));
+			s->rcpts[s->nrcpts++] = xstrdup(addr);
+			smtp_reply(s, 250, "2.1.5", "Ok");
+		}
+		break;
+	case RESOLVE_NOT_LOCAL:
+		smtp_error(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
+		break;
+	case RESOLVE_NO_SUCH_USER:
+		smtp_error(s, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown", addr);
+		break;
+	case RESOLVE_TOO_MANY:
+		smtp_error(s, 550, "5.4.6", "<%s>: Alias expansion loop or too many targets", addr);
+		break;
+	case RESOLVE_TEMPFAIL:
+		smtp_reply(s, 451, "4.3.0", "<%s>: Temporary lookup failure", addr);
+		break;
+	}
+}
+
+static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	struct smtp_path p;
+	struct resolved r;
+	enum smtp_parse_err e;
+	if (!s->in_mail) {
+		smtp_error(s, 503, "5.5.1", "Need MAIL before RCPT");
+		return;
+	}
+	if ((e = smtp_parse_path_arg(cmd->arg, false, s->smtputf8, &p)) != SMTP_PARSE_OK) {
+		reply_parse_error(s, e, "recipient");
+		return;
+	}
+	if (p.nparams > 0) {
+		smtp_error(s, 555, "5.5.4", "Unsupported parameter %s", p.params[0].key);
+		return;
+	}
+	if (s->nrcpts >= (size_t)s->cfg->limits.recipients) {
+		smtp_reply(s, 452, "4.5.3", "Too many recipients");
+		return;
+	}
+	/* RFC 5321 4.5.1: <postmaster> must work; it is postmaster@<hostname> */
+	enum resolve_result rr = p.postmaster
+		? resolve_recipient(worker_store(s->worker), "postmaster", s->cfg->hostname, &r)
+		: resolve_recipient(worker_store(s->worker), p.local, p.domain, &r);
+	reply_resolve(s, rr, &r, p.addr);
+}
+
+/* ---- DATA / BDAT ----------------------------------------------------------- */
+
+static void cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	if (*cmd->arg != '\0') {
+		smtp_error(s, 501, "5.5.4", "Syntax: DATA");
+	} else if (!s->in_mail) {
+		smtp_error(s, 503, "5.5.1", "Need MAIL command");
+	} else if (s->bdat_used) {
+		smtp_error(s, 503, "5.5.1", "DATA not allowed after BDAT");
+	} else if (s->nrcpts == 0) {
+		/* RFC 2920 3.1: with pipelining, DATA without valid recipients is 554 */
+		smtp_error(s, 554, "5.5.1", "No valid recipients");
+	} else {
+		smtp_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+		smtp_begin_data(s);
+	}
+}
+
+static void cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	unsigned long long size;
+	bool last;
+	if (smtp_parse_bdat(cmd->arg, &size, &last) != SMTP_PARSE_OK) {
+		/* the chunk size is unknown, so the stream cannot be resynchronised */
+		smtp_close_with(s, 501, "5.5.4", "Syntax: BDAT size [LAST]; closing connection");
+		return;
+	}
+	smtp_begin_bdat(s, size, last);
+	/* RFC 3030 2: the chunk is read even when the command fails */
+	if (!s->in_mail) {
+		s->bdat_code = 503; s->bdat_enh = "5.5.1"; s->bdat_text = "Need MAIL command";
+	} else if (s->nrcpts == 0) {
+		s->bdat_code = 554; s->bdat_enh = "5.5.1"; s->bdat_text = "No valid recipients";
+	}
+}
+
+/* ---- the rest ---------------------------------------------------------------- */
+
+static void cmd_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	if (s->tls) {
+		smtp_error(s, 503, "5.5.1", "TLS already active");
+	} else if (*cmd->arg != '\0') {
+		smtp_error(s, 501, "5.5.4", "Syntax: STARTTLS");
+	} else {
+		smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
+		smtp_begin_starttls(s);
+	}
+}
+
+void smtp_dispatch(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	switch (cmd->verb) {
+	case SMTP_CMD_HELO: cmd_helo(s, cmd, false); break;
+	case SMTP_CMD_EHLO: cmd_helo(s, cmd, true); break;
+	case SMTP_CMD_MAIL: cmd_mail(s, cmd); break;
+	case SMTP_CMD_RCPT: cmd_rcpt(s, cmd); break;
+	case SMTP_CMD_DATA: cmd_data(s, cmd); break;
+	case SMTP_CMD_BDAT: cmd_bdat(s, cmd); break;
+	case SMTP_CMD_STARTTLS: cmd_starttls(s, cmd); break;
+	case SMTP_CMD_RSET:
+		smtp_transaction_reset(s);
+		smtp_reply(s, 250, "2.0.0", "Ok");
+		break;
+	case SMTP_CMD_NOOP:
+		smtp_reply(s, 250, "2.0.0", "Ok");
+		break;
+	case SMTP_CMD_QUIT:
+		smtp_close_with(s, 221, "2.0.0", "Bye");
+		break;
+	case SMTP_CMD_HELP:
+		smtp_reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT "
+		           "HELP VRFY STARTTLS");
+		break;
+	case SMTP_CMD_VRFY:
+	case SMTP_CMD_EXPN:
+		/* reveal nothing about which addresses exist (RFC 5321 3.5.3) */
+		smtp_reply(s, 252, "2.5.0", "Cannot verify, but will accept message and attempt delivery");
+		break;
+	case SMTP_CMD_AUTH:
+		smtp_error(s, 502, "5.5.1", "AUTH not available on this service");
+		break;
+	case SMTP_CMD_UNKNOWN:
+		smtp_error(s, 500, "5.5.2", "Command unrecognized");
+		break;
+	}
+}

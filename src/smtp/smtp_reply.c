@@ -1,0 +1,71 @@
+/* The one place that writes SMTP replies (RFC 5321 4.2, RFC 2034 enhanced codes). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "smtp/smtp_session.h"
+
+#define REPLY_MAX 512
+
+static void write_reply(struct smtp_session *s, int code, const char *enh, const char *text)
+{
+	char line[REPLY_MAX];
+	int n;
+	if (enh != NULL && *enh != '\0')
+		n = snprintf(line, sizeof(line), "%03d %s %s\r\n", code, enh, text);
+	else
+		n = snprintf(line, sizeof(line), "%03d %s\r\n", code, text);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) { /* keep the CRLF even when the text is cut */
+		n = sizeof(line) - 1;
+		line[n - 2] = '\r';
+		line[n - 1] = '\n';
+	}
+	bufferevent_write(s->bev, line, (size_t)n);
+}
+
+void smtp_reply(struct smtp_session *s, int code, const char *enh, const char *fmt, ...)
+{
+	char text[REPLY_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	write_reply(s, code, enh, text);
+}
+
+void smtp_reply_lines(struct smtp_session *s, int code, const char *const *lines, size_t n)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	for (size_t i = 0; i < n; i++)
+		evbuffer_add_printf(out, "%03d%c%s\r\n", code, i + 1 < n ? '-' : ' ', lines[i]);
+}
+
+void smtp_close_with(struct smtp_session *s, int code, const char *enh, const char *text)
+{
+	write_reply(s, code, enh, text);
+	s->state = SMTP_S_CLOSING;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+void smtp_error(struct smtp_session *s, int code, const char *enh, const char *fmt, ...)
+{
+	char text[REPLY_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	write_reply(s, code, enh, text);
+	if (++s->errors >= s->cfg->limits.errors) {
+		log_event(LOG_WARN, "smtp.too_many_errors", "s", "session", s->id, "s", "ip", s->conn.ip,
+		          "i", "errors", (long long)s->errors, NULL);
+		smtp_close_with(s, 421, "4.7.0", "Too many errors, closing connection");
+	}
+}

@@ -1,0 +1,71 @@
+#include "store/maildir.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/util.h"
+
+int maildir_name_safe(const char *name)
+{
+	if (name[0] == '\0' || name[0] == '.' || strlen(name) > 255)
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+int maildir_path(const char *data_dir, const char *domain, const char *local,
+                 char *out, size_t outlen)
+{
+	if (!maildir_name_safe(domain) || !maildir_name_safe(local))
+		return -1;
+	return bsnprintf(out, outlen, "%s/mail/%s/%s/Maildir", data_dir, domain, local) < 0 ? -1 : 0;
+}
+
+int maildir_ensure(const char *maildir)
+{
+	static const char *const subdirs[] = { "tmp", "new", "cur" };
+	char path[4096];
+	for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
+		if (bsnprintf(path, sizeof(path), "%s/%s", maildir, subdirs[i]) < 0) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (mkdir(path, 0700) == 0 || errno == EEXIST)
+			continue;
+		if (errno != ENOENT || mkdir_p(path, 0700) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The host part must not contain '/' or ':' (Maildir uses ':' for flags). */
+static void sanitize_host(const char *in, char *out, size_t outlen)
+{
+	size_t i = 0;
+	for (; in[i] && i + 1 < outlen; i++) {
+		out[i] = (in[i] == '/' || in[i] == ':') ? '_' : in[i];
+	}
+	out[i] = '\0';
+}
+
+int maildir_unique_name(char *out, size_t outlen, const char *hostname,
+                        uint64_t size, uint64_t vsize)
+{
+	static atomic_ulong counter;
+	struct timeval tv;
+	char host[128], rnd[9];
+	gettimeofday(&tv, NULL);
+	sanitize_host(hostname, host, sizeof(host));
+	random_id(rnd, 8);
+	return bsnprintf(out, outlen, "%lld.M%06ldP%dQ%luR%s.%s,S=%llu,W=%llu",
+	                 (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
+	                 atomic_fetch_add(&counter, 1) + 1, rnd, host,
+	                 (unsigned long long)size, (unsigned long long)vsize) < 0 ? -1 : 0;
+}

@@ -1,0 +1,343 @@
+/* SQLite implementation of store.h (the embedded default backend). */
+#include "store/store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/util.h"
+#include "store/migrate.h"
+
+/* Append-only: never edit a released step, add a new one. */
+static const struct migration schema_steps[] = {
+	{ 1,
+	  "CREATE TABLE domains ("
+	  "  name TEXT PRIMARY KEY COLLATE NOCASE,"
+	  "  created INTEGER NOT NULL);"
+	  "CREATE TABLE users ("
+	  "  local TEXT NOT NULL COLLATE NOCASE,"
+	  "  domain TEXT NOT NULL COLLATE NOCASE REFERENCES domains(name),"
+	  "  password TEXT NOT NULL,"
+	  "  created INTEGER NOT NULL,"
+	  "  PRIMARY KEY (local, domain));"
+	  "CREATE TABLE aliases ("
+	  "  local TEXT NOT NULL COLLATE NOCASE,"
+	  "  domain TEXT NOT NULL COLLATE NOCASE REFERENCES domains(name),"
+	  "  target TEXT NOT NULL COLLATE NOCASE,"
+	  "  created INTEGER NOT NULL,"
+	  "  PRIMARY KEY (local, domain, target));" },
+};
+
+enum stmt_id { Q_DOMAIN_EXISTS, Q_USER_EXISTS, Q_ALIAS_TARGETS, Q_USER_PASSWORD, Q_COUNT };
+
+static const char *const stmt_sql[Q_COUNT] = {
+	[Q_DOMAIN_EXISTS] = "SELECT 1 FROM domains WHERE name = ?1",
+	[Q_USER_EXISTS] = "SELECT 1 FROM users WHERE local = ?1 AND domain = ?2",
+	[Q_ALIAS_TARGETS] = "SELECT target FROM aliases WHERE local = ?1 AND domain = ?2 ORDER BY target",
+	[Q_USER_PASSWORD] = "SELECT password FROM users WHERE local = ?1 AND domain = ?2",
+};
+
+struct store {
+	sqlite3 *db;
+	char *data_dir;
+	sqlite3_stmt *stmt[Q_COUNT]; /* prepared once: these run on every RCPT */
+};
+
+static int db_error(struct store *st, char *err, size_t errlen, const char *what)
+{
+	if (err != NULL)
+		snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
+	return STORE_ERROR;
+}
+
+static int open_db(struct store *st, const char *path, char *err, size_t errlen)
+{
+	int latest = schema_steps[ARRAY_LEN(schema_steps) - 1].version;
+	int version = migrate_read_version(path, err, errlen);
+	if (version < 0)
+		return -1;
+	if (version > latest) {
+		snprintf(err, errlen, "%s: schema version %d is newer than this postern knows (%d); "
+		         "run a newer postern or restore a backup; the database was not changed",
+		         path, version, latest);
+		return -1;
+	}
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		return -1;
+	}
+	/* WAL: readers (the server) never block on a writer (the CLI) and vice versa */
+	sqlite3_busy_timeout(st->db, 5000);
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	                 "PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK) {
+		db_error(st, err, errlen, path);
+		return -1;
+	}
+	char backups[4096];
+	snprintf(backups, sizeof(backups), "%s/backups", st->data_dir);
+	return migrate_run(st->db, path, backups, schema_steps, ARRAY_LEN(schema_steps), err, errlen);
+}
+
+struct store *store_open(const char *data_dir, char *err, size_t errlen)
+{
+	char path[4096];
+	struct store *st = xcalloc(1, sizeof(*st));
+	st->data_dir = xstrdup(data_dir);
+	if (mkdir_p(data_dir, 0750) < 0) {
+		snprintf(err, errlen, "%s: cannot create data directory: %m", data_dir);
+		goto fail;
+	}
+	if (bsnprintf(path, sizeof(path), "%s/postern.db", data_dir) < 0) {
+		snprintf(err, errlen, "%s: path too long", data_dir);
+		goto fail;
+	}
+	if (open_db(st, path, err, errlen) < 0)
+		goto fail;
+	for (int i = 0; i < Q_COUNT; i++) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+		                       &st->stmt[i], NULL) != SQLITE_OK) {
+			db_error(st, err, errlen, "prepare");
+			goto fail;
+		}
+	}
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	sqlite3_close(st->db);
+	free(st->data_dir);
+	free(st);
+}
+
+const char *store_data_dir(const struct store *st)
+{
+	return st->data_dir;
+}
+
+/* ---- small statement helpers ------------------------------------------ */
+
+/* Runs a write statement with up to 4 text arguments (NULL = skip binding).
+ * Returns STORE_OK, STORE_EXISTS on a uniqueness violation, or STORE_ERROR;
+ * *changes gets the number of rows changed. */
+static int exec_write(struct store *st, const char *sql, const char *const args[4],
+                      int *changes, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(st, err, errlen, "prepare");
+	for (int i = 0; i < 4; i++)
+		if (args[i] != NULL)
+			sqlite3_bind_text(s, i + 1, args[i], -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE) {
+		if (changes)
+			*changes = sqlite3_changes(st->db);
+		return STORE_OK;
+	}
+	if (rc == SQLITE_CONSTRAINT && sqlite3_extended_errcode(st->db) != SQLITE_CONSTRAINT_FOREIGNKEY)
+		return STORE_EXISTS;
+	if (rc == SQLITE_CONSTRAINT)
+		return STORE_NOT_FOUND; /* the referenced domain does not exist */
+	return db_error(st, err, errlen, "write");
+}
+
+/* Runs a cached single-row lookup; returns 1 when a row exists, 0 when not. */
+static int lookup_exists(struct store *st, enum stmt_id id, const char *a, const char *b)
+{
+	sqlite3_stmt *s = st->stmt[id];
+	sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
+	if (b != NULL)
+		sqlite3_bind_text(s, 2, b, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : STORE_ERROR;
+}
+
+static int list_rows(struct store *st, const char *sql, const char *arg, store_row_cb cb,
+                     void *cbarg, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	const char *cols[8];
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_error(st, err, errlen, "prepare");
+	if (arg != NULL)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	int rc, n = sqlite3_column_count(s);
+	if (n > 8)
+		n = 8;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		for (int i = 0; i < n; i++)
+			cols[i] = (const char *)sqlite3_column_text(s, i);
+		cb(cbarg, cols);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? STORE_OK : db_error(st, err, errlen, "read");
+}
+
+static const char *now_text(char buf[24])
+{
+	snprintf(buf, 24, "%lld", (long long)time(NULL));
+	return buf;
+}
+
+/* ---- domains ----------------------------------------------------------- */
+
+int store_domain_add(struct store *st, const char *domain, char *err, size_t errlen)
+{
+	char now[24];
+	const char *args[4] = { domain, now_text(now), NULL, NULL };
+	return exec_write(st, "INSERT INTO domains(name, created) VALUES (lower(?1), ?2)", args,
+	                  NULL, err, errlen);
+}
+
+int store_domain_del(struct store *st, const char *domain, char *err, size_t errlen)
+{
+	int changes = 0;
+	const char *args[4] = { domain, NULL, NULL, NULL };
+	/* a domain with users or aliases is refused rather than orphaning them */
+	if (exec_write(st, "DELETE FROM domains WHERE name = ?1 AND NOT EXISTS "
+	               "(SELECT 1 FROM users WHERE domain = ?1) AND NOT EXISTS "
+	               "(SELECT 1 FROM aliases WHERE domain = ?1)", args, &changes, err, errlen) < 0)
+		return STORE_ERROR;
+	if (changes > 0)
+		return STORE_OK;
+	return store_domain_exists(st, domain) == 1 ? STORE_IN_USE : STORE_NOT_FOUND;
+}
+
+int store_domain_exists(struct store *st, const char *domain)
+{
+	return lookup_exists(st, Q_DOMAIN_EXISTS, domain, NULL);
+}
+
+int store_domain_list(struct store *st, store_row_cb cb, void *arg, char *err, size_t errlen)
+{
+	return list_rows(st, "SELECT name, created FROM domains ORDER BY name", NULL, cb, arg,
+	                 err, errlen);
+}
+
+/* ---- users ------------------------------------------------------------- */
+
+int store_user_add(struct store *st, const char *local, const char *domain,
+                   const char *password_hash, char *err, size_t errlen)
+{
+	char now[24];
+	const char *args[4] = { local, domain, password_hash, now_text(now) };
+	return exec_write(st, "INSERT INTO users(local, domain, password, created) "
+	                  "VALUES (lower(?1), lower(?2), ?3, ?4)", args, NULL, err, errlen);
+}
+
+int store_user_del(struct store *st, const char *local, const char *domain, char *err, size_t errlen)
+{
+	int changes = 0;
+	const char *args[4] = { local, domain, NULL, NULL };
+	int rc = exec_write(st, "DELETE FROM users WHERE local = ?1 AND domain = ?2", args,
+	                    &changes, err, errlen);
+	return rc == STORE_OK && changes == 0 ? STORE_NOT_FOUND : rc;
+}
+
+int store_user_set_password(struct store *st, const char *local, const char *domain,
+                            const char *password_hash, char *err, size_t errlen)
+{
+	int changes = 0;
+	const char *args[4] = { password_hash, local, domain, NULL };
+	int rc = exec_write(st, "UPDATE users SET password = ?1 WHERE local = ?2 AND domain = ?3",
+	                    args, &changes, err, errlen);
+	return rc == STORE_OK && changes == 0 ? STORE_NOT_FOUND : rc;
+}
+
+int store_user_exists(struct store *st, const char *local, const char *domain)
+{
+	return lookup_exists(st, Q_USER_EXISTS, local, domain);
+}
+
+int store_user_password(struct store *st, const char *local, const char *domain,
+                        char *out, size_t outlen)
+{
+	sqlite3_stmt *s = st->stmt[Q_USER_PASSWORD];
+	int result = STORE_NOT_FOUND;
+	sqlite3_bind_text(s, 1, local, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(s, 0));
+		result = STORE_OK;
+	} else if (rc != SQLITE_DONE) {
+		result = STORE_ERROR;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return result;
+}
+
+int store_user_list(struct store *st, const char *domain, store_row_cb cb, void *arg,
+                    char *err, size_t errlen)
+{
+	if (domain != NULL)
+		return list_rows(st, "SELECT local || '@' || domain, created FROM users "
+		                 "WHERE domain = ?1 ORDER BY domain, local", domain, cb, arg, err, errlen);
+	return list_rows(st, "SELECT local || '@' || domain, created FROM users "
+	                 "ORDER BY domain, local", NULL, cb, arg, err, errlen);
+}
+
+/* ---- aliases ----------------------------------------------------------- */
+
+int store_alias_add(struct store *st, const char *local, const char *domain, const char *target,
+                    char *err, size_t errlen)
+{
+	char now[24];
+	const char *args[4] = { local, domain, target, now_text(now) };
+	return exec_write(st, "INSERT INTO aliases(local, domain, target, created) "
+	                  "VALUES (lower(?1), lower(?2), lower(?3), ?4)", args, NULL, err, errlen);
+}
+
+int store_alias_del(struct store *st, const char *local, const char *domain, const char *target,
+                    char *err, size_t errlen)
+{
+	int changes = 0, rc;
+	const char *args[4] = { local, domain, target, NULL };
+	if (target != NULL)
+		rc = exec_write(st, "DELETE FROM aliases WHERE local = ?1 AND domain = ?2 AND target = ?3",
+		                args, &changes, err, errlen);
+	else
+		rc = exec_write(st, "DELETE FROM aliases WHERE local = ?1 AND domain = ?2", args,
+		                &changes, err, errlen);
+	return rc == STORE_OK && changes == 0 ? STORE_NOT_FOUND : rc;
+}
+
+int store_alias_list(struct store *st, store_row_cb cb, void *arg, char *err, size_t errlen)
+{
+	return list_rows(st, "SELECT local || '@' || domain, target FROM aliases "
+	                 "ORDER BY domain, local, target", NULL, cb, arg, err, errlen);
+}
+
+int store_alias_targets(struct store *st, const char *local, const char *domain,
+                        store_row_cb cb, void *arg)
+{
+	sqlite3_stmt *s = st->stmt[Q_ALIAS_TARGETS];
+	int rc, count = 0;
+	sqlite3_bind_text(s, 1, local, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *cols[1] = { (const char *)sqlite3_column_text(s, 0) };
+		cb(arg, cols);
+		count++;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return rc == SQLITE_DONE ? count : STORE_ERROR;
+}
