@@ -1,0 +1,395 @@
+/* The store: schema migrations, directory, recipient resolution, message
+ * buffering and durable Maildir commits. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <sqlite3.h>
+
+#include "core/util.h"
+#include "store/commit.h"
+#include "store/migrate.h"
+#include "store/msgbuf.h"
+#include "store/resolve.h"
+#include "store/store.h"
+
+static char *make_tmpdir(void)
+{
+	char *dir = xstrdup("/tmp/postern-store-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return dir;
+}
+
+static void remove_tree(const char *dir)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *buf = xmalloc((size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	if (d == NULL)
+		return -1;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* ---- migrations ----------------------------------------------------------- */
+
+static sqlite3 *open_db(const char *path)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	return db;
+}
+
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void test_migration_failure_rolls_back(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir(), path[512], backups[512], err[512];
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	snprintf(backups, sizeof(backups), "%s/backups", dir);
+	static const struct migration v1[] = {
+		{ 1, "CREATE TABLE a(x INTEGER); INSERT INTO a VALUES (42);" },
+	};
+	/* step 2 succeeds, step 3 fails halfway through its statements */
+	static const struct migration v3[] = {
+		{ 1, "CREATE TABLE a(x INTEGER); INSERT INTO a VALUES (42);" },
+		{ 2, "CREATE TABLE b(y INTEGER); UPDATE a SET x = 7;" },
+		{ 3, "CREATE TABLE c(z INTEGER); INSERT INTO nosuchtable VALUES (1);" },
+	};
+	sqlite3 *db = open_db(path);
+	assert_int_equal(migrate_run(db, path, backups, v1, 1, err, sizeof(err)), 0);
+	assert_int_equal(user_version(db), 1);
+	assert_int_equal(migrate_run(db, path, backups, v3, 3, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "schema version 3"));
+	/* nothing of steps 2 and 3 survived */
+	assert_int_equal(user_version(db), 1);
+	assert_int_not_equal(sqlite3_exec(db, "SELECT * FROM b", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "SELECT * FROM c", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT x FROM a", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 42);
+	sqlite3_finalize(st);
+	/* a backup of the v1 database was taken before trying */
+	assert_int_equal(count_entries(backups), 1);
+	sqlite3_close(db);
+	remove_tree(dir);
+	free(dir);
+}
+
+static void test_newer_database_refused_untouched(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir(), path[512], err[512];
+	snprintf(path, sizeof(path), "%s/postern.db", dir);
+	sqlite3 *db = open_db(path);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE future(x); PRAGMA user_version = 999;",
+	                              NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	size_t len1, len2;
+	char *before = read_file(path, &len1);
+	assert_null(store_open(dir, err, sizeof(err)));
+	assert_non_null(strstr(err, "newer"));
+	char *after = read_file(path, &len2);
+	assert_int_equal(len1, len2);
+	assert_memory_equal(before, after, len1);
+	free(before);
+	free(after);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* ---- directory and resolution ---------------------------------------------- */
+
+struct fixture {
+	char *dir;
+	struct store *st;
+};
+
+static int setup_store(void **state)
+{
+	struct fixture *fx = xcalloc(1, sizeof(*fx));
+	char err[512];
+	fx->dir = make_tmpdir();
+	fx->st = store_open(fx->dir, err, sizeof(err));
+	assert_non_null(fx->st);
+	assert_int_equal(store_domain_add(fx->st, "Example.ORG", err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_domain_add(fx->st, "other.test", err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_user_add(fx->st, "alice", "example.org", "$argon2id$x", err, sizeof(err)),
+	                 STORE_OK);
+	assert_int_equal(store_user_add(fx->st, "bob", "example.org", "$argon2id$y", err, sizeof(err)),
+	                 STORE_OK);
+	*state = fx;
+	return 0;
+}
+
+static int teardown_store(void **state)
+{
+	struct fixture *fx = *state;
+	store_close(fx->st);
+	remove_tree(fx->dir);
+	free(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static void test_directory_crud(void **state)
+{
+	struct fixture *fx = *state;
+	char err[512], hash[64];
+	assert_int_equal(store_domain_exists(fx->st, "EXAMPLE.org"), 1);
+	assert_int_equal(store_domain_exists(fx->st, "nope.test"), 0);
+	assert_int_equal(store_domain_add(fx->st, "example.org", err, sizeof(err)), STORE_EXISTS);
+	assert_int_equal(store_user_add(fx->st, "ALICE", "example.org", "h", err, sizeof(err)), STORE_EXISTS);
+	assert_int_equal(store_user_add(fx->st, "carol", "nope.test", "h", err, sizeof(err)), STORE_NOT_FOUND);
+	assert_int_equal(store_user_exists(fx->st, "Alice", "Example.Org"), 1);
+	assert_int_equal(store_user_password(fx->st, "alice", "example.org", hash, sizeof(hash)), STORE_OK);
+	assert_string_equal(hash, "$argon2id$x");
+	assert_int_equal(store_user_set_password(fx->st, "alice", "example.org", "$argon2id$z", err,
+	                                         sizeof(err)), STORE_OK);
+	assert_int_equal(store_user_password(fx->st, "alice", "example.org", hash, sizeof(hash)), STORE_OK);
+	assert_string_equal(hash, "$argon2id$z");
+	assert_int_equal(store_user_set_password(fx->st, "zed", "example.org", "h", err, sizeof(err)),
+	                 STORE_NOT_FOUND);
+	assert_int_equal(store_domain_del(fx->st, "example.org", err, sizeof(err)), STORE_IN_USE);
+	assert_int_equal(store_domain_del(fx->st, "nope.test", err, sizeof(err)), STORE_NOT_FOUND);
+	assert_int_equal(store_user_del(fx->st, "bob", "example.org", err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_user_del(fx->st, "bob", "example.org", err, sizeof(err)), STORE_NOT_FOUND);
+	assert_int_equal(store_domain_del(fx->st, "other.test", err, sizeof(err)), STORE_OK);
+}
+
+static enum resolve_result resolve(struct fixture *fx, const char *l, const char *d,
+                                   struct resolved *r)
+{
+	return resolve_recipient(fx->st, l, d, r);
+}
+
+static void test_resolve(void **state)
+{
+	struct fixture *fx = *state;
+	struct resolved r;
+	char err[512];
+	assert_int_equal(resolve(fx, "alice", "example.org", &r), RESOLVE_OK);
+	assert_int_equal(r.nmailbox, 1);
+	assert_string_equal(r.mailbox[0].local, "alice");
+	assert_int_equal(resolve(fx, "ALICE", "EXAMPLE.ORG", &r), RESOLVE_OK);
+	assert_string_equal(r.mailbox[0].domain, "example.org");
+	assert_int_equal(resolve(fx, "alice", "elsewhere.test", &r), RESOLVE_NOT_LOCAL);
+	assert_int_equal(resolve(fx, "carol", "example.org", &r), RESOLVE_NO_SUCH_USER);
+	/* subaddress */
+	assert_int_equal(resolve(fx, "alice+lists", "example.org", &r), RESOLVE_OK);
+	assert_string_equal(r.mailbox[0].local, "alice");
+	assert_int_equal(resolve(fx, "+x", "example.org", &r), RESOLVE_NO_SUCH_USER);
+	/* alias to two users, one remote, with a duplicate */
+	store_alias_add(fx->st, "team", "example.org", "alice@example.org", err, sizeof(err));
+	store_alias_add(fx->st, "team", "example.org", "bob@example.org", err, sizeof(err));
+	store_alias_add(fx->st, "team", "example.org", "ALICE+x@example.org", err, sizeof(err));
+	store_alias_add(fx->st, "team", "example.org", "friend@remote.test", err, sizeof(err));
+	assert_int_equal(resolve(fx, "team", "example.org", &r), RESOLVE_OK);
+	assert_int_equal(r.nmailbox, 2);
+	assert_int_equal(r.nremote, 1);
+	assert_string_equal(r.remote[0], "friend@remote.test");
+	/* an alias that keeps a copy for the user itself */
+	store_alias_add(fx->st, "bob", "example.org", "bob@example.org", err, sizeof(err));
+	store_alias_add(fx->st, "bob", "example.org", "alice@example.org", err, sizeof(err));
+	assert_int_equal(resolve(fx, "bob", "example.org", &r), RESOLVE_OK);
+	assert_int_equal(r.nmailbox, 2);
+	/* loops end with an error, never a hang */
+	store_alias_add(fx->st, "loop1", "example.org", "loop2@example.org", err, sizeof(err));
+	store_alias_add(fx->st, "loop2", "example.org", "loop1@example.org", err, sizeof(err));
+	assert_int_equal(resolve(fx, "loop1", "example.org", &r), RESOLVE_TOO_MANY);
+	/* catch-all */
+	assert_int_equal(resolve(fx, "anyone", "example.org", &r), RESOLVE_NO_SUCH_USER);
+	store_alias_add(fx->st, "", "example.org", "alice@example.org", err, sizeof(err));
+	assert_int_equal(resolve(fx, "anyone", "example.org", &r), RESOLVE_OK);
+	assert_string_equal(r.mailbox[0].local, "alice");
+	assert_int_equal(store_alias_del(fx->st, "", "example.org", NULL, err, sizeof(err)), STORE_OK);
+	assert_int_equal(resolve(fx, "anyone", "example.org", &r), RESOLVE_NO_SUCH_USER);
+}
+
+/* ---- message buffer ------------------------------------------------------------ */
+
+static char *msgbuf_contents(struct msgbuf *mb, size_t *len)
+{
+	FILE *f = tmpfile();
+	assert_int_equal(msgbuf_write_to(mb, fileno(f)), 0);
+	long n = ftell(f);
+	if (n <= 0)
+		n = lseek(fileno(f), 0, SEEK_CUR);
+	char *buf = xmalloc((size_t)n + 1);
+	assert_int_equal(pread(fileno(f), buf, (size_t)n, 0), n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void test_msgbuf_crlf_and_spill(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir();
+	struct msgbuf *mb = msgbuf_new(dir);
+	/* CRLF split across appends, a bare CR kept */
+	assert_int_equal(msgbuf_append(mb, "a\r", 2), 0);
+	assert_int_equal(msgbuf_append(mb, "\nb\rc\r\n", 6), 0);
+	assert_int_equal(msgbuf_finish(mb), 0);
+	size_t len;
+	char *got = msgbuf_contents(mb, &len);
+	assert_int_equal(len, 6);
+	assert_memory_equal(got, "a\nb\rc\n", 6);
+	assert_int_equal(msgbuf_size(mb), 6);
+	assert_int_equal(msgbuf_lines(mb), 2);
+	free(got);
+	msgbuf_free(mb);
+
+	/* large message: spills to disk, content identical */
+	mb = msgbuf_new(dir);
+	size_t total = 0;
+	char line[80];
+	for (int i = 0; total < MSGBUF_MEM_MAX * 3; i++) {
+		int n = snprintf(line, sizeof(line), "line %06d abcdefghijklmnopqrstuvwxyz\r\n", i);
+		assert_int_equal(msgbuf_append(mb, line, (size_t)n), 0);
+		total += (size_t)n - 1;
+	}
+	assert_int_equal(msgbuf_finish(mb), 0);
+	assert_int_equal(msgbuf_size(mb), total);
+	got = msgbuf_contents(mb, &len);
+	assert_int_equal(len, total);
+	assert_memory_equal(got, "line 000000 abc", 15);
+	assert_null(memchr(got, '\r', len));
+	free(got);
+	msgbuf_free(mb);
+	assert_int_equal(count_entries(dir), 0); /* O_TMPFILE leaves no name behind */
+	remove_tree(dir);
+	free(dir);
+}
+
+/* ---- durable commit ----------------------------------------------------------------- */
+
+static int commits_done;
+
+static void on_done(struct commit_job *job, void *arg)
+{
+	(void)job;
+	commits_done++;
+	if (commits_done == 2)
+		event_base_loopexit(arg, NULL);
+}
+
+static void on_guard(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_base_loopexit(arg, NULL);
+}
+
+static void test_commit_to_maildirs(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir(), md1[512], md2[512], bad[512], path[1024];
+	evthread_use_pthreads();
+	struct event_base *base = event_base_new();
+	struct committer *c = committer_new(2, "host/with:odd");
+	snprintf(md1, sizeof(md1), "%s/mail/d/a/Maildir", dir);
+	snprintf(md2, sizeof(md2), "%s/mail/d/b/Maildir", dir);
+	snprintf(bad, sizeof(bad), "%s/file-not-dir/Maildir", dir);
+	/* a Maildir that cannot be created: its parent is a regular file */
+	snprintf(path, sizeof(path), "%s/file-not-dir", dir);
+	FILE *f = fopen(path, "w");
+	fclose(f);
+	struct msgbuf *mb = msgbuf_new(dir);
+	msgbuf_append(mb, "Subject: hi\r\n\r\nbody\r\n", 21);
+	msgbuf_finish(mb);
+	char *ok_dirs[] = { md1, md2 };
+	char *bad_dirs[] = { md1, bad };
+	struct commit_job ok = { .header = "Received: x\n", .header_len = 12, .body = mb,
+	                         .maildirs = ok_dirs, .nmaildirs = 2, .base = base,
+	                         .done = on_done, .arg = base };
+	struct commit_job fail = ok;
+	fail.maildirs = bad_dirs;
+	/* keeps the loop alive until the completions arrive (bounded: 10 s) */
+	struct timeval ten = { 10, 0 };
+	struct event *guard = evtimer_new(base, on_guard, base);
+	evtimer_add(guard, &ten);
+	committer_submit(c, &ok);
+	committer_submit(c, &fail);
+	event_base_dispatch(base);
+	event_free(guard);
+	assert_int_equal(commits_done, 2);
+	assert_int_equal(ok.result, 0);
+	assert_int_not_equal(fail.result, 0);
+	/* the good job: one file in each new/, none in tmp/ */
+	snprintf(path, sizeof(path), "%s/new", md1);
+	assert_int_equal(count_entries(path), 1);
+	snprintf(path, sizeof(path), "%s/new", md2);
+	assert_int_equal(count_entries(path), 1);
+	snprintf(path, sizeof(path), "%s/tmp", md1);
+	assert_int_equal(count_entries(path), 0);
+	snprintf(path, sizeof(path), "%s/new/%s", md2, ok.filename);
+	size_t len;
+	char *content = read_file(path, &len);
+	assert_string_equal(content, "Received: x\nSubject: hi\n\nbody\n");
+	/* Dovecot-style sizes: S= octets on disk, W= with CRLF line ends */
+	assert_non_null(strstr(ok.filename, ",S=30,W=34"));
+	assert_null(strchr(ok.filename, '/'));
+	free(content);
+	committer_free(c);
+	msgbuf_free(mb);
+	event_base_free(base);
+	remove_tree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_migration_failure_rolls_back),
+		cmocka_unit_test(test_newer_database_refused_untouched),
+		cmocka_unit_test_setup_teardown(test_directory_crud, setup_store, teardown_store),
+		cmocka_unit_test_setup_teardown(test_resolve, setup_store, teardown_store),
+		cmocka_unit_test(test_msgbuf_crlf_and_spill),
+		cmocka_unit_test(test_commit_to_maildirs),
+	};
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
