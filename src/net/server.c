@@ -163,8 +163,13 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 	if (w->draining)
 		return;
 	w->draining = true;
-	for (size_t i = 0; i < w->nlisteners; i++)
-		evconnlistener_disable(w->listeners[i]);
+	/* close the listening sockets: new clients are refused at once instead of
+	 * waiting in a backlog nobody will read */
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		evconnlistener_free(w->listeners[i]);
+		free(w->accept_ctx[i]);
+	}
+	w->nlisteners = 0;
 	for (c = TAILQ_FIRST(&w->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry); /* drain may free c */
 		c->drain(c);

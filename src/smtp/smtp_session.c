@@ -347,8 +347,10 @@ static void start_handshake(struct smtp_session *s)
 		session_free(s);
 		return;
 	}
+	/* deferred callbacks: an SSL bufferevent may otherwise call on_write from
+	 * inside bufferevent_write(), before the caller has set the next state */
 	struct bufferevent *tls = bufferevent_openssl_filter_new(worker_base(s->worker), s->bev, ssl,
-		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (tls == NULL) {
 		SSL_free(ssl);
 		session_free(s);
