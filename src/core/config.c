@@ -4,6 +4,8 @@
 #include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 
 /* ---- schema ------------------------------------------------------------ */
 
-enum key_type { K_STRING, K_INT, K_SIZE, K_DURATION, K_GROUP, K_STRLIST };
+enum key_type { K_STRING, K_INT, K_SIZE, K_DURATION, K_GROUP, K_STRLIST, K_GROUPLIST };
 
 struct key_spec {
 	const char *name;
@@ -55,6 +57,38 @@ static const struct key_spec log_keys[] = {
 	{ "file", K_STRING, NULL, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
+static const struct key_spec relay_keys[] = {
+	{ "hosts", K_STRLIST, NULL, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec dns_keys[] = {
+	{ "servers", K_STRLIST, NULL, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec tls_policy_keys[] = {
+	{ "domain", K_STRING, NULL, 0, 0 },
+	{ "tls", K_STRING, NULL, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec queue_keys[] = {
+	{ "max_age", K_DURATION, NULL, 1000, 30LL * 86400 * 1000 },
+	{ "warn_after", K_DURATION, NULL, 1000, 30LL * 86400 * 1000 },
+	{ "min_retry", K_DURATION, NULL, 100, 86400LL * 1000 },
+	{ "max_retry", K_DURATION, NULL, 100, 7LL * 86400 * 1000 },
+	{ "timeout", K_DURATION, NULL, 1000, 3600LL * 1000 },
+	{ "concurrency", K_INT, NULL, 1, 10000 },
+	{ "per_domain", K_INT, NULL, 1, 1000 },
+	{ "circuit_failures", K_INT, NULL, 1, 1000 },
+	{ "circuit_cooldown", K_DURATION, NULL, 1000, 86400LL * 1000 },
+	{ "port", K_INT, NULL, 1, 65535 },
+	{ "tls", K_STRING, NULL, 0, 0 },
+	{ "tls_ca_file", K_STRING, NULL, 0, 0 },
+	{ "tls_policy", K_GROUPLIST, tls_policy_keys, 0, 0 },
+	{ "helo", K_STRING, NULL, 0, 0 },
+	{ "source_ipv4", K_STRING, NULL, 0, 0 },
+	{ "source_ipv6", K_STRING, NULL, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
 static const struct key_spec root_keys[] = {
 	{ "hostname", K_STRING, NULL, 0, 0 },
 	{ "data_dir", K_STRING, NULL, 0, 0 },
@@ -64,6 +98,9 @@ static const struct key_spec root_keys[] = {
 	{ "limits", K_GROUP, limits_keys, 0, 0 },
 	{ "timeouts", K_GROUP, timeouts_keys, 0, 0 },
 	{ "log", K_GROUP, log_keys, 0, 0 },
+	{ "relay", K_GROUP, relay_keys, 0, 0 },
+	{ "dns", K_GROUP, dns_keys, 0, 0 },
+	{ "queue", K_GROUP, queue_keys, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 
@@ -100,6 +137,7 @@ static const char *type_name(enum key_type t)
 	case K_DURATION: return "a duration string such as \"5m\"";
 	case K_GROUP: return "a group { ... }";
 	case K_STRLIST: return "a list of strings [ ... ]";
+	case K_GROUPLIST: return "a list of groups ( { ... }, ... )";
 	}
 	return "?";
 }
@@ -175,6 +213,17 @@ static int check_setting(struct loader *ld, const config_setting_t *s, const str
 				return setting_error(ld, e, "'%s' must list strings", spec->name);
 		}
 		return 0;
+	case K_GROUPLIST:
+		if (t != CONFIG_TYPE_LIST)
+			break;
+		for (int i = 0; i < config_setting_length(s); i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			if (config_setting_type(e) != CONFIG_TYPE_GROUP)
+				return setting_error(ld, e, "'%s' must list groups { ... }", spec->name);
+			if (check_group(ld, e, spec->children) < 0)
+				return -1;
+		}
+		return 0;
 	}
 	return setting_error(ld, s, "'%s' must be %s", spec->name, type_name(spec->type));
 }
@@ -248,6 +297,17 @@ static void set_defaults(struct config *cfg)
 	cfg->timeouts.session_ms = 60 * 60 * 1000;
 	cfg->timeouts.shutdown_ms = 30 * 1000;
 	cfg->log.level = LOG_INFO;
+	cfg->queue.max_age_ms = 5ULL * 86400 * 1000;
+	cfg->queue.warn_after_ms = 4ULL * 3600 * 1000;
+	cfg->queue.min_retry_ms = 60 * 1000;
+	cfg->queue.max_retry_ms = 4ULL * 3600 * 1000;
+	cfg->queue.timeout_ms = 5 * 60 * 1000;   /* RFC 5321 4.5.3.2 */
+	cfg->queue.concurrency = 100;
+	cfg->queue.per_domain = 10;
+	cfg->queue.circuit_failures = 5;
+	cfg->queue.circuit_cooldown_ms = 5 * 60 * 1000;
+	cfg->queue.port = 25;
+	cfg->queue.tls = OUT_TLS_OPPORTUNISTIC;
 }
 
 static void replace_str(char **dst, const char *src)
@@ -342,6 +402,135 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	return 0;
 }
 
+static const char *const tls_policy_names[] = {
+	[OUT_TLS_OPPORTUNISTIC] = "opportunistic",
+	[OUT_TLS_OPPORTUNISTIC_INSECURE] = "opportunistic-insecure",
+	[OUT_TLS_REQUIRED] = "required",
+};
+
+int config_parse_tls_policy(const char *text, enum out_tls_policy *out)
+{
+	for (size_t i = 0; i < ARRAY_LEN(tls_policy_names); i++) {
+		if (strcmp(text, tls_policy_names[i]) == 0) {
+			*out = (enum out_tls_policy)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *config_tls_policy_name(enum out_tls_policy p)
+{
+	return tls_policy_names[p];
+}
+
+enum out_tls_policy config_tls_policy(const struct config *cfg, const char *domain)
+{
+	for (size_t i = 0; i < cfg->queue.npolicies; i++)
+		if (strcasecmp(cfg->queue.policies[i].domain, domain) == 0)
+			return cfg->queue.policies[i].policy;
+	return cfg->queue.tls;
+}
+
+static int load_relay_dns(struct loader *ld, config_t *lc, struct config *cfg)
+{
+	const config_setting_t *root = config_root_setting(lc), *s;
+	if ((s = OPT(OPT(root, "relay"), "hosts")) != NULL) {
+		int n = config_setting_length(s);
+		cfg->relay.hosts = xcalloc((size_t)n + 1, sizeof(struct cidr));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			if (cidr_parse(config_setting_get_string(e), &cfg->relay.hosts[i]) < 0)
+				return setting_error(ld, e, "bad network \"%s\" (use e.g. \"192.0.2.0/24\")",
+				                     config_setting_get_string(e));
+			cfg->relay.nhosts++;
+		}
+	}
+	if ((s = OPT(OPT(root, "dns"), "servers")) != NULL) {
+		int n = config_setting_length(s);
+		cfg->dns.servers = xcalloc((size_t)n + 1, sizeof(char *));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			const char *v = config_setting_get_string(e);
+			struct cidr c;
+			char host[64];
+			snprintf(host, sizeof(host), "%.*s", (int)strcspn(v, "@"), v);
+			if (cidr_parse(host, &c) < 0 || strchr(host, '/') != NULL)
+				return setting_error(ld, e, "bad DNS server \"%s\" (use \"IP\" or \"IP@PORT\")", v);
+			cfg->dns.servers[cfg->dns.nservers++] = xstrdup(v);
+		}
+	}
+	return 0;
+}
+
+static int load_tls_policies(struct loader *ld, const config_setting_t *list, struct config *cfg)
+{
+	int n = config_setting_length(list);
+	cfg->queue.policies = xcalloc((size_t)n + 1, sizeof(struct tls_policy_entry));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const config_setting_t *d = config_setting_get_member(e, "domain");
+		const config_setting_t *t = config_setting_get_member(e, "tls");
+		struct tls_policy_entry *pe = &cfg->queue.policies[cfg->queue.npolicies];
+		if (d == NULL || t == NULL)
+			return setting_error(ld, e, "each tls_policy entry needs 'domain' and 'tls'");
+		if (config_parse_tls_policy(config_setting_get_string(t), &pe->policy) < 0)
+			return setting_error(ld, t, "'tls' must be opportunistic, opportunistic-insecure or required");
+		pe->domain = xstrdup(config_setting_get_string(d));
+		cfg->queue.npolicies++;
+	}
+	return 0;
+}
+
+static int load_queue(struct loader *ld, config_t *lc, struct config *cfg)
+{
+	const config_setting_t *g = OPT(config_root_setting(lc), "queue"), *s;
+	static const struct { const char *key; size_t off; } durations[] = {
+		{ "max_age", offsetof(struct config, queue.max_age_ms) },
+		{ "warn_after", offsetof(struct config, queue.warn_after_ms) },
+		{ "min_retry", offsetof(struct config, queue.min_retry_ms) },
+		{ "max_retry", offsetof(struct config, queue.max_retry_ms) },
+		{ "timeout", offsetof(struct config, queue.timeout_ms) },
+		{ "circuit_cooldown", offsetof(struct config, queue.circuit_cooldown_ms) },
+	};
+	static const struct { const char *key; size_t off; } ints[] = {
+		{ "concurrency", offsetof(struct config, queue.concurrency) },
+		{ "per_domain", offsetof(struct config, queue.per_domain) },
+		{ "circuit_failures", offsetof(struct config, queue.circuit_failures) },
+		{ "port", offsetof(struct config, queue.port) },
+	};
+	static const struct { const char *key; size_t off; } strings[] = {
+		{ "tls_ca_file", offsetof(struct config, queue.tls_ca_file) },
+		{ "helo", offsetof(struct config, queue.helo) },
+		{ "source_ipv4", offsetof(struct config, queue.source_ipv4) },
+		{ "source_ipv6", offsetof(struct config, queue.source_ipv6) },
+	};
+	if (g == NULL)
+		return 0;
+	for (size_t i = 0; i < ARRAY_LEN(durations); i++)
+		if ((s = config_setting_get_member(g, durations[i].key)) != NULL)
+			*(uint64_t *)((char *)cfg + durations[i].off) = get_duration(s);
+	for (size_t i = 0; i < ARRAY_LEN(ints); i++)
+		if ((s = config_setting_get_member(g, ints[i].key)) != NULL)
+			*(int *)((char *)cfg + ints[i].off) = config_setting_get_int(s);
+	for (size_t i = 0; i < ARRAY_LEN(strings); i++)
+		if ((s = config_setting_get_member(g, strings[i].key)) != NULL)
+			replace_str((char **)((char *)cfg + strings[i].off), config_setting_get_string(s));
+	if ((s = config_setting_get_member(g, "tls")) != NULL &&
+	    config_parse_tls_policy(config_setting_get_string(s), &cfg->queue.tls) < 0)
+		return setting_error(ld, s, "'tls' must be opportunistic, opportunistic-insecure or required");
+	if ((s = config_setting_get_member(g, "tls_policy")) != NULL &&
+	    load_tls_policies(ld, s, cfg) < 0)
+		return -1;
+	if (cfg->queue.source_ipv4 != NULL && cidr_parse(cfg->queue.source_ipv4, &(struct cidr){ 0 }) < 0)
+		return setting_error(ld, config_setting_get_member(g, "source_ipv4"), "'source_ipv4' must be an IPv4 address");
+	if (cfg->queue.source_ipv6 != NULL && cidr_parse(cfg->queue.source_ipv6, &(struct cidr){ 0 }) < 0)
+		return setting_error(ld, config_setting_get_member(g, "source_ipv6"), "'source_ipv6' must be an IPv6 address");
+	if (cfg->queue.min_retry_ms > cfg->queue.max_retry_ms)
+		return setting_error(ld, g, "'min_retry' must not exceed 'max_retry'");
+	return 0;
+}
+
 static int finish_load(struct loader *ld, config_t *lc, int read_ok, struct config **out)
 {
 	if (!read_ok) {
@@ -355,7 +544,8 @@ static int finish_load(struct loader *ld, config_t *lc, int read_ok, struct conf
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
 	cfg->source = xstrdup(ld->name);
 	set_defaults(cfg);
-	if (load_values(ld, lc, cfg) < 0) {
+	if (load_values(ld, lc, cfg) < 0 || load_relay_dns(ld, lc, cfg) < 0 ||
+	    load_queue(ld, lc, cfg) < 0) {
 		config_free(cfg);
 		return -1;
 	}
@@ -410,5 +600,16 @@ void config_free(struct config *cfg)
 	free(cfg->tls.cert);
 	free(cfg->tls.key);
 	free(cfg->log.file);
+	free(cfg->relay.hosts);
+	for (size_t i = 0; i < cfg->dns.nservers; i++)
+		free(cfg->dns.servers[i]);
+	free(cfg->dns.servers);
+	free(cfg->queue.tls_ca_file);
+	free(cfg->queue.helo);
+	free(cfg->queue.source_ipv4);
+	free(cfg->queue.source_ipv6);
+	for (size_t i = 0; i < cfg->queue.npolicies; i++)
+		free(cfg->queue.policies[i].domain);
+	free(cfg->queue.policies);
 	free(cfg);
 }

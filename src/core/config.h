@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/cidr.h"
 #include "core/log.h"
 
 struct listen_addr {
@@ -18,6 +19,18 @@ struct listen_addr {
 struct listen_list {
 	struct listen_addr *addrs;
 	size_t n;
+};
+
+/* Outbound TLS policy (issue: queue delivery). */
+enum out_tls_policy {
+	OUT_TLS_OPPORTUNISTIC = 0,      /* TLS when offered and verified, else plain text */
+	OUT_TLS_OPPORTUNISTIC_INSECURE, /* TLS when offered, any certificate, plain text on failure */
+	OUT_TLS_REQUIRED,               /* verified TLS or defer */
+};
+
+struct tls_policy_entry {
+	char *domain;
+	enum out_tls_policy policy;
 };
 
 struct config {
@@ -48,7 +61,31 @@ struct config {
 		enum log_level level;
 		char *file;
 	} log;
+	struct {
+		struct cidr *hosts;     /* clients allowed to relay without authentication */
+		size_t nhosts;
+	} relay;
+	struct {
+		char **servers;         /* "IP" or "IP@PORT"; none = the system resolver */
+		size_t nservers;
+	} dns;
+	struct {
+		uint64_t max_age_ms, warn_after_ms, min_retry_ms, max_retry_ms;
+		uint64_t timeout_ms, circuit_cooldown_ms;
+		int concurrency, per_domain, circuit_failures, port;
+		enum out_tls_policy tls;
+		char *tls_ca_file;
+		char *helo;
+		char *source_ipv4, *source_ipv6;
+		struct tls_policy_entry *policies;
+		size_t npolicies;
+	} queue;
 };
+
+/* The TLS policy for deliveries to domain (per-domain entry, else the default). */
+enum out_tls_policy config_tls_policy(const struct config *cfg, const char *domain);
+int config_parse_tls_policy(const char *text, enum out_tls_policy *out);
+const char *config_tls_policy_name(enum out_tls_policy p);
 
 /* Each returns 0 and a new config, or -1 with "FILE:LINE: message" in err. */
 int config_load_file(const char *path, struct config **out, char *err, size_t errlen);

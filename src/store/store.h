@@ -60,4 +60,66 @@ int store_alias_list(struct store *st, store_row_cb cb, void *arg, char *err, si
 int store_alias_targets(struct store *st, const char *local, const char *domain,
                         store_row_cb cb, void *arg);
 
+/* Makes every write transaction durable before it returns (fsync of the WAL):
+ * used by the connection that commits queue entries behind a 250. */
+void store_set_durable(struct store *st);
+
+/* ---- the outbound queue --------------------------------------------------
+ * A message file under <data_dir>/queue plus one row per recipient. The
+ * file is written and fsync'd before store_queue_add; a recipient is marked
+ * delivered right after the remote server's 250, before anything else. */
+
+enum queue_status { QUEUE_PENDING = 0, QUEUE_DELIVERED, QUEUE_BOUNCED };
+
+struct queue_entry {
+	const char *id;
+	const char *sender;             /* "" for the null sender */
+	const char *path;               /* the message file */
+	unsigned long long size;
+	bool smtputf8;
+	const char *const *rcpts;       /* "local@domain" */
+	size_t nrcpts;
+	long long created;              /* unix time */
+};
+
+struct queue_row {
+	long long rcpt_id;
+	const char *msg_id, *sender, *rcpt, *domain, *path, *status, *last_error;
+	unsigned long long size;
+	bool smtputf8, held, warned;
+	int attempts;
+	long long created, next_attempt;
+};
+typedef void (*store_queue_cb)(void *arg, const struct queue_row *row);
+
+int store_queue_add(struct store *st, const struct queue_entry *e, char *err, size_t errlen);
+/* Pending, unheld recipients with next_attempt <= now, oldest first, at most limit. */
+int store_queue_due(struct store *st, long long now, int limit, store_queue_cb cb, void *arg);
+/* Seconds until the next pending, unheld recipient is due (0 if overdue, -1 if none). */
+long long store_queue_next_due(struct store *st, long long now);
+int store_queue_update(struct store *st, long long rcpt_id, enum queue_status status, int attempts,
+                       long long next_attempt, const char *last_error);
+int store_queue_set_warned(struct store *st, const char *msg_id);
+/* Pending recipients of messages older than `before` that have not been warned. */
+int store_queue_to_warn(struct store *st, long long before, store_queue_cb cb, void *arg);
+/* Removes messages with no pending recipient; cb gets each row of them first
+ * (for bounces and to unlink the file). */
+int store_queue_finished(struct store *st, store_queue_cb cb, void *arg);
+/* Every recipient (msg_id NULL) or those of one message, for the CLI. */
+int store_queue_list(struct store *st, const char *msg_id, store_queue_cb cb, void *arg);
+/* CLI actions on a message (msg_id) or, for retry with NULL, all: STORE_OK or STORE_NOT_FOUND. */
+int store_queue_retry(struct store *st, const char *msg_id);
+int store_queue_hold(struct store *st, const char *msg_id, bool hold);
+/* Deletes the message rows; its file path is copied to path_out. */
+int store_queue_delete(struct store *st, const char *msg_id, char *path_out, size_t pathlen);
+/* True when a queue file name is known (orphan clean-up at start). */
+int store_queue_has_path(struct store *st, const char *path);
+
+/* ---- DKIM keys ------------------------------------------------------------ */
+int store_dkim_add(struct store *st, const char *domain, const char *selector,
+                   const char *algorithm, const char *path, char *err, size_t errlen);
+/* cols: domain, selector, algorithm, path. domain NULL = all. */
+int store_dkim_list(struct store *st, const char *domain, store_row_cb cb, void *arg,
+                    char *err, size_t errlen);
+
 #endif

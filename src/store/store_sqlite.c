@@ -9,6 +9,7 @@
 
 #include "core/util.h"
 #include "store/migrate.h"
+#include "store/store_sqlite_int.h"
 
 /* Append-only: never edit a released step, add a new one. */
 static const struct migration schema_steps[] = {
@@ -28,9 +29,37 @@ static const struct migration schema_steps[] = {
 	  "  target TEXT NOT NULL COLLATE NOCASE,"
 	  "  created INTEGER NOT NULL,"
 	  "  PRIMARY KEY (local, domain, target));" },
+	{ 2,
+	  /* the outbound queue: one row per message, one per recipient */
+	  "CREATE TABLE queue_messages ("
+	  "  id TEXT PRIMARY KEY,"
+	  "  sender TEXT NOT NULL,"
+	  "  path TEXT NOT NULL,"
+	  "  size INTEGER NOT NULL,"
+	  "  smtputf8 INTEGER NOT NULL DEFAULT 0,"
+	  "  created INTEGER NOT NULL,"
+	  "  held INTEGER NOT NULL DEFAULT 0,"
+	  "  warned INTEGER NOT NULL DEFAULT 0);"
+	  "CREATE TABLE queue_rcpts ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  msg_id TEXT NOT NULL REFERENCES queue_messages(id) ON DELETE CASCADE,"
+	  "  rcpt TEXT NOT NULL,"
+	  "  domain TEXT NOT NULL COLLATE NOCASE,"
+	  "  status TEXT NOT NULL DEFAULT 'pending',"
+	  "  attempts INTEGER NOT NULL DEFAULT 0,"
+	  "  next_attempt INTEGER NOT NULL,"
+	  "  last_error TEXT,"
+	  "  updated INTEGER NOT NULL);"
+	  "CREATE INDEX queue_rcpts_due ON queue_rcpts(status, next_attempt);"
+	  "CREATE INDEX queue_rcpts_msg ON queue_rcpts(msg_id);"
+	  "CREATE TABLE dkim_keys ("
+	  "  domain TEXT NOT NULL COLLATE NOCASE,"
+	  "  selector TEXT NOT NULL,"
+	  "  algorithm TEXT NOT NULL,"
+	  "  path TEXT NOT NULL,"
+	  "  created INTEGER NOT NULL,"
+	  "  PRIMARY KEY (domain, selector));" },
 };
-
-enum stmt_id { Q_DOMAIN_EXISTS, Q_USER_EXISTS, Q_ALIAS_TARGETS, Q_USER_PASSWORD, Q_COUNT };
 
 static const char *const stmt_sql[Q_COUNT] = {
 	[Q_DOMAIN_EXISTS] = "SELECT 1 FROM domains WHERE name = ?1",
@@ -39,13 +68,7 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_USER_PASSWORD] = "SELECT password FROM users WHERE local = ?1 AND domain = ?2",
 };
 
-struct store {
-	sqlite3 *db;
-	char *data_dir;
-	sqlite3_stmt *stmt[Q_COUNT]; /* prepared once: these run on every RCPT */
-};
-
-static int db_error(struct store *st, char *err, size_t errlen, const char *what)
+int store_db_error(struct store *st, char *err, size_t errlen, const char *what)
 {
 	if (err != NULL)
 		snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(st->db));
@@ -73,7 +96,7 @@ static int open_db(struct store *st, const char *path, char *err, size_t errlen)
 	sqlite3_busy_timeout(st->db, 5000);
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 	                 "PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK) {
-		db_error(st, err, errlen, path);
+		store_db_error(st, err, errlen, path);
 		return -1;
 	}
 	char backups[4096];
@@ -99,7 +122,7 @@ struct store *store_open(const char *data_dir, char *err, size_t errlen)
 	for (int i = 0; i < Q_COUNT; i++) {
 		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 		                       &st->stmt[i], NULL) != SQLITE_OK) {
-			db_error(st, err, errlen, "prepare");
+			store_db_error(st, err, errlen, "prepare");
 			goto fail;
 		}
 	}
@@ -130,12 +153,12 @@ const char *store_data_dir(const struct store *st)
 /* Runs a write statement with up to 4 text arguments (NULL = skip binding).
  * Returns STORE_OK, STORE_EXISTS on a uniqueness violation, or STORE_ERROR;
  * *changes gets the number of rows changed. */
-static int exec_write(struct store *st, const char *sql, const char *const args[4],
+int store_exec_write(struct store *st, const char *sql, const char *const args[4],
                       int *changes, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_error(st, err, errlen, "prepare");
+		return store_db_error(st, err, errlen, "prepare");
 	for (int i = 0; i < 4; i++)
 		if (args[i] != NULL)
 			sqlite3_bind_text(s, i + 1, args[i], -1, SQLITE_STATIC);
@@ -150,7 +173,7 @@ static int exec_write(struct store *st, const char *sql, const char *const args[
 		return STORE_EXISTS;
 	if (rc == SQLITE_CONSTRAINT)
 		return STORE_NOT_FOUND; /* the referenced domain does not exist */
-	return db_error(st, err, errlen, "write");
+	return store_db_error(st, err, errlen, "write");
 }
 
 /* Runs a cached single-row lookup; returns 1 when a row exists, 0 when not. */
@@ -168,13 +191,13 @@ static int lookup_exists(struct store *st, enum stmt_id id, const char *a, const
 	return rc == SQLITE_DONE ? 0 : STORE_ERROR;
 }
 
-static int list_rows(struct store *st, const char *sql, const char *arg, store_row_cb cb,
+int store_list_rows(struct store *st, const char *sql, const char *arg, store_row_cb cb,
                      void *cbarg, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	const char *cols[8];
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
-		return db_error(st, err, errlen, "prepare");
+		return store_db_error(st, err, errlen, "prepare");
 	if (arg != NULL)
 		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
 	int rc, n = sqlite3_column_count(s);
@@ -186,10 +209,10 @@ static int list_rows(struct store *st, const char *sql, const char *arg, store_r
 		cb(cbarg, cols);
 	}
 	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? STORE_OK : db_error(st, err, errlen, "read");
+	return rc == SQLITE_DONE ? STORE_OK : store_db_error(st, err, errlen, "read");
 }
 
-static const char *now_text(char buf[24])
+const char *store_now_text(char buf[24])
 {
 	snprintf(buf, 24, "%lld", (long long)time(NULL));
 	return buf;
@@ -200,8 +223,8 @@ static const char *now_text(char buf[24])
 int store_domain_add(struct store *st, const char *domain, char *err, size_t errlen)
 {
 	char now[24];
-	const char *args[4] = { domain, now_text(now), NULL, NULL };
-	return exec_write(st, "INSERT INTO domains(name, created) VALUES (lower(?1), ?2)", args,
+	const char *args[4] = { domain, store_now_text(now), NULL, NULL };
+	return store_exec_write(st, "INSERT INTO domains(name, created) VALUES (lower(?1), ?2)", args,
 	                  NULL, err, errlen);
 }
 
@@ -210,7 +233,7 @@ int store_domain_del(struct store *st, const char *domain, char *err, size_t err
 	int changes = 0;
 	const char *args[4] = { domain, NULL, NULL, NULL };
 	/* a domain with users or aliases is refused rather than orphaning them */
-	if (exec_write(st, "DELETE FROM domains WHERE name = ?1 AND NOT EXISTS "
+	if (store_exec_write(st, "DELETE FROM domains WHERE name = ?1 AND NOT EXISTS "
 	               "(SELECT 1 FROM users WHERE domain = ?1) AND NOT EXISTS "
 	               "(SELECT 1 FROM aliases WHERE domain = ?1)", args, &changes, err, errlen) < 0)
 		return STORE_ERROR;
@@ -226,7 +249,7 @@ int store_domain_exists(struct store *st, const char *domain)
 
 int store_domain_list(struct store *st, store_row_cb cb, void *arg, char *err, size_t errlen)
 {
-	return list_rows(st, "SELECT name, created FROM domains ORDER BY name", NULL, cb, arg,
+	return store_list_rows(st, "SELECT name, created FROM domains ORDER BY name", NULL, cb, arg,
 	                 err, errlen);
 }
 
@@ -236,8 +259,8 @@ int store_user_add(struct store *st, const char *local, const char *domain,
                    const char *password_hash, char *err, size_t errlen)
 {
 	char now[24];
-	const char *args[4] = { local, domain, password_hash, now_text(now) };
-	return exec_write(st, "INSERT INTO users(local, domain, password, created) "
+	const char *args[4] = { local, domain, password_hash, store_now_text(now) };
+	return store_exec_write(st, "INSERT INTO users(local, domain, password, created) "
 	                  "VALUES (lower(?1), lower(?2), ?3, ?4)", args, NULL, err, errlen);
 }
 
@@ -245,7 +268,7 @@ int store_user_del(struct store *st, const char *local, const char *domain, char
 {
 	int changes = 0;
 	const char *args[4] = { local, domain, NULL, NULL };
-	int rc = exec_write(st, "DELETE FROM users WHERE local = ?1 AND domain = ?2", args,
+	int rc = store_exec_write(st, "DELETE FROM users WHERE local = ?1 AND domain = ?2", args,
 	                    &changes, err, errlen);
 	return rc == STORE_OK && changes == 0 ? STORE_NOT_FOUND : rc;
 }
@@ -255,7 +278,7 @@ int store_user_set_password(struct store *st, const char *local, const char *dom
 {
 	int changes = 0;
 	const char *args[4] = { password_hash, local, domain, NULL };
-	int rc = exec_write(st, "UPDATE users SET password = ?1 WHERE local = ?2 AND domain = ?3",
+	int rc = store_exec_write(st, "UPDATE users SET password = ?1 WHERE local = ?2 AND domain = ?3",
 	                    args, &changes, err, errlen);
 	return rc == STORE_OK && changes == 0 ? STORE_NOT_FOUND : rc;
 }
@@ -288,9 +311,9 @@ int store_user_list(struct store *st, const char *domain, store_row_cb cb, void 
                     char *err, size_t errlen)
 {
 	if (domain != NULL)
-		return list_rows(st, "SELECT local || '@' || domain, created FROM users "
+		return store_list_rows(st, "SELECT local || '@' || domain, created FROM users "
 		                 "WHERE domain = ?1 ORDER BY domain, local", domain, cb, arg, err, errlen);
-	return list_rows(st, "SELECT local || '@' || domain, created FROM users "
+	return store_list_rows(st, "SELECT local || '@' || domain, created FROM users "
 	                 "ORDER BY domain, local", NULL, cb, arg, err, errlen);
 }
 
@@ -300,8 +323,8 @@ int store_alias_add(struct store *st, const char *local, const char *domain, con
                     char *err, size_t errlen)
 {
 	char now[24];
-	const char *args[4] = { local, domain, target, now_text(now) };
-	return exec_write(st, "INSERT INTO aliases(local, domain, target, created) "
+	const char *args[4] = { local, domain, target, store_now_text(now) };
+	return store_exec_write(st, "INSERT INTO aliases(local, domain, target, created) "
 	                  "VALUES (lower(?1), lower(?2), lower(?3), ?4)", args, NULL, err, errlen);
 }
 
@@ -311,17 +334,17 @@ int store_alias_del(struct store *st, const char *local, const char *domain, con
 	int changes = 0, rc;
 	const char *args[4] = { local, domain, target, NULL };
 	if (target != NULL)
-		rc = exec_write(st, "DELETE FROM aliases WHERE local = ?1 AND domain = ?2 AND target = ?3",
+		rc = store_exec_write(st, "DELETE FROM aliases WHERE local = ?1 AND domain = ?2 AND target = ?3",
 		                args, &changes, err, errlen);
 	else
-		rc = exec_write(st, "DELETE FROM aliases WHERE local = ?1 AND domain = ?2", args,
+		rc = store_exec_write(st, "DELETE FROM aliases WHERE local = ?1 AND domain = ?2", args,
 		                &changes, err, errlen);
 	return rc == STORE_OK && changes == 0 ? STORE_NOT_FOUND : rc;
 }
 
 int store_alias_list(struct store *st, store_row_cb cb, void *arg, char *err, size_t errlen)
 {
-	return list_rows(st, "SELECT local || '@' || domain, target FROM aliases "
+	return store_list_rows(st, "SELECT local || '@' || domain, target FROM aliases "
 	                 "ORDER BY domain, local, target", NULL, cb, arg, err, errlen);
 }
 
