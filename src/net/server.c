@@ -247,11 +247,15 @@ struct server *server_new(struct config *cfg, char *err, size_t errlen)
 	if (srv->nworkers < 1)
 		srv->nworkers = 1;
 	srv->limits = connlimit_new(cfg->limits.connections, cfg->limits.connections_per_ip);
-	srv->committer = committer_new(2, cfg->hostname);
+	srv->committer = committer_new(2, cfg->hostname, cfg->data_dir, err, errlen);
 	srv->pool = threadpool_new(2);
 	srv->main_base = event_base_new();
 	srv->workers = xcalloc((size_t)srv->nworkers, sizeof(struct worker));
-	if (srv->committer == NULL || srv->pool == NULL || srv->main_base == NULL) {
+	if (srv->committer == NULL) {
+		server_free(srv);
+		return NULL;
+	}
+	if (srv->pool == NULL || srv->main_base == NULL) {
 		snprintf(err, errlen, "cannot start threads or event loop");
 		server_free(srv);
 		return NULL;

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "core/cidr.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -36,6 +37,9 @@ void smtp_transaction_reset(struct smtp_session *s)
 	free_list(s->maildirs, s->nmaildirs);
 	s->maildirs = NULL;
 	s->nmaildirs = 0;
+	free_list(s->remotes, s->nremotes);
+	s->remotes = NULL;
+	s->nremotes = 0;
 	msgbuf_free(s->msg);
 	s->msg = NULL;
 	s->msg_octets = 0;
@@ -177,13 +181,14 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 
 /* ---- RCPT ---------------------------------------------------------------- */
 
-static void add_maildir(struct smtp_session *s, const char *path)
+/* Adds item to a list unless present: two addresses of one mailbox get one copy. */
+static void add_unique(char ***list, size_t *n, const char *item)
 {
-	for (size_t i = 0; i < s->nmaildirs; i++)
-		if (strcmp(s->maildirs[i], path) == 0)
-			return; /* two addresses of one mailbox: one copy */
-	s->maildirs = xrealloc(s->maildirs, (s->nmaildirs + 1) * sizeof(char *));
-	s->maildirs[s->nmaildirs++] = xstrdup(path);
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*list)[i], item) == 0)
+			return;
+	*list = xrealloc(*list, (*n + 1) * sizeof(char *));
+	(*list)[(*n)++] = xstrdup(item);
 }
 
 static bool accept_mailboxes(struct smtp_session *s, const struct resolved *r)
@@ -193,30 +198,45 @@ static bool accept_mailboxes(struct smtp_session *s, const struct resolved *r)
 		if (maildir_path(s->cfg->data_dir, r->mailbox[i].domain, r->mailbox[i].local, path,
 		                 sizeof(path)) < 0)
 			return false;
-		add_maildir(s, path);
+		add_unique(&s->maildirs, &s->nmaildirs, path);
 	}
+	for (size_t i = 0; i < r->nremote; i++)
+		add_unique(&s->remotes, &s->nremotes, r->remote[i]);
 	return true;
 }
 
-static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const struct resolved *r,
-                          const char *addr)
+static void accept_rcpt(struct smtp_session *s, const char *addr)
 {
+	s->rcpts = xrealloc(s->rcpts, (s->nrcpts + 1) * sizeof(char *));
+	s->rcpts[s->nrcpts++] = xstrdup(addr);
+	smtp_reply(s, 250, "2.1.5", "Ok");
+}
+
+/* Relaying is for the networks in relay.hosts (and, later, authenticated users). */
+static bool may_relay(const struct smtp_session *s, const struct smtp_path *p)
+{
+	return p->domain[0] != '[' && cidr_match_any(s->cfg->relay.hosts, s->cfg->relay.nhosts,
+	                                             s->conn.ip);
+}
+
+static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const struct resolved *r,
+                          const struct smtp_path *p)
+{
+	const char *addr = p->addr;
 	switch (rr) {
 	case RESOLVE_OK:
-		if (r->nremote > 0) {
-			/* kept for the outbound queue: refuse temporarily rather than lose copies */
-			smtp_reply(s, 451, "4.3.0", "<%s>: forwarding to remote addresses is not "
-			           "enabled on this server yet", addr);
-		} else if (!accept_mailboxes(s, r)) {
+		if (!accept_mailboxes(s, r))
 			smtp_reply(s, 451, "4.3.0", "<%s>: mailbox path unusable", addr);
-		} else {
-			s->rcpts = xrealloc(s->rcpts, (s->nrcpts + 1) * sizeof(char *));
-			s->rcpts[s->nrcpts++] = xstrdup(addr);
-			smtp_reply(s, 250, "2.1.5", "Ok");
-		}
+		else
+			accept_rcpt(s, addr);
 		break;
 	case RESOLVE_NOT_LOCAL:
-		smtp_error(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
+		if (may_relay(s, p)) {
+			add_unique(&s->remotes, &s->nremotes, addr);
+			accept_rcpt(s, addr);
+		} else {
+			smtp_error(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
+		}
 		break;
 	case RESOLVE_NO_SUCH_USER:
 		smtp_error(s, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown", addr);
@@ -255,7 +275,7 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	enum resolve_result rr = p.postmaster
 		? resolve_recipient(worker_store(s->worker), "postmaster", s->cfg->hostname, &r)
 		: resolve_recipient(worker_store(s->worker), p.local, p.domain, &r);
-	reply_resolve(s, rr, &r, p.addr);
+	reply_resolve(s, rr, &r, &p);
 }
 
 /* ---- DATA / BDAT ----------------------------------------------------------- */

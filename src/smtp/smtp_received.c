@@ -1,4 +1,4 @@
-/* Trace fields prepended to each delivered message (RFC 5321 4.4, RFC 5322 3.6.7). */
+/* The Received: trace field prepended to each accepted message (RFC 5321 4.4). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +20,18 @@ static const char *with_protocol(const struct smtp_session *s)
 char *smtp_trace_header(const struct smtp_session *s, size_t *len)
 {
 	char date[64], tls[200] = "";
-	size_t cap = 1024 + strlen(s->from) + (s->nrcpts == 1 ? strlen(s->rcpts[0]) : 0);
+	size_t cap = 1024 + (s->nrcpts == 1 ? strlen(s->rcpts[0]) : 0);
 	char *h = xmalloc(cap);
 	rfc5322_date(date, sizeof(date));
 	if (s->tls)
 		snprintf(tls, sizeof(tls), "\n\t(using %s)", s->tls_desc);
-	/* the Maildir way: LF line ends; continuation lines start with a tab */
+	/* the Maildir way: LF line ends; continuation lines start with a tab.
+	 * Return-Path is added at final delivery (store/commit.c). */
 	int n = snprintf(h, cap,
-	                 "Return-Path: <%s>\n"
 	                 "Received: from %s ([%s])\n"
 	                 "\tby %s (postern) with %s id %s%s%s%s%s;\n"
 	                 "\t%s\n",
-	                 s->from, s->helo_seen ? s->helo : "unknown", s->conn.ip,
+	                 s->helo_seen ? s->helo : "unknown", s->conn.ip,
 	                 s->cfg->hostname, with_protocol(s), s->txid, tls,
 	                 s->nrcpts == 1 ? "\n\tfor <" : "", s->nrcpts == 1 ? s->rcpts[0] : "",
 	                 s->nrcpts == 1 ? ">" : "", date);

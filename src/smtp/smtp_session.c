@@ -194,8 +194,12 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 	s->job.header = s->header;
 	s->job.header_len = hlen;
 	s->job.body = s->msg;
+	s->job.sender = s->from;
 	s->job.maildirs = s->maildirs;
 	s->job.nmaildirs = s->nmaildirs;
+	s->job.remotes = s->remotes;
+	s->job.nremotes = s->nremotes;
+	s->job.smtputf8 = s->smtputf8;
 	s->job.base = worker_base(s->worker);
 	s->job.done = on_commit_done;
 	s->job.arg = s;

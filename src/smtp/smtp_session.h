@@ -55,6 +55,8 @@ struct smtp_session {
 	size_t nrcpts;
 	char **maildirs;                /* distinct target Maildirs of those recipients */
 	size_t nmaildirs;
+	char **remotes;                 /* distinct addresses for the outbound queue */
+	size_t nremotes;
 	struct msgbuf *msg;
 	uint64_t msg_octets;            /* wire octets received for this message */
 	bool msg_too_big, msg_io_error;

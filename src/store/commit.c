@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -15,8 +16,18 @@
 #include "core/util.h"
 #include "store/maildir.h"
 #include "store/msgbuf.h"
+#include "store/store.h"
 
 #define COMMIT_BATCH_MAX 256
+
+struct committer;
+
+struct commit_thread {
+	struct committer *c;
+	pthread_t thread;
+	struct store *store;    /* durable: queue rows are fsync'd before the 250 */
+	bool started;
+};
 
 struct committer {
 	pthread_mutex_t lock;
@@ -24,29 +35,45 @@ struct committer {
 	struct commit_job *head, *tail;
 	bool stopping;
 	char *hostname;
+	char *queue_dir;
+	commit_sign_fn sign;
+	commit_queued_fn queued;
+	void *hook_arg;
 	int nthreads;
-	pthread_t *threads;
+	struct commit_thread *threads;
 };
 
-/* Writes header + body to a new file in <maildir>/tmp; records its path. */
-static int write_first_copy(struct commit_job *job, const char *maildir, char *path, size_t len)
+/* ---- writing files ------------------------------------------------------ */
+
+/* Creates path (O_EXCL) and writes the given header blocks and the body, fsync'd. */
+static int write_message_file(const char *path, const char *const *blocks, const size_t *lens,
+                              size_t nblocks, const struct msgbuf *body)
 {
-	if (maildir_ensure(maildir) < 0)
-		return errno;
-	if (bsnprintf(path, len, "%s/tmp/%s", maildir, job->filename) < 0)
-		return ENAMETOOLONG;
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return errno;
 	int rc = 0;
-	if (write_all(fd, job->header, job->header_len) < 0 || msgbuf_write_to(job->body, fd) < 0 ||
-	    fdatasync(fd) < 0)
+	for (size_t i = 0; i < nblocks && rc == 0; i++)
+		if (lens[i] > 0 && write_all(fd, blocks[i], lens[i]) < 0)
+			rc = errno;
+	if (rc == 0 && (msgbuf_write_to(body, fd) < 0 || fdatasync(fd) < 0))
 		rc = errno ? errno : EIO;
 	if (close(fd) < 0 && rc == 0)
 		rc = errno;
 	if (rc != 0)
 		unlink(path);
 	return rc;
+}
+
+static int write_first_copy(struct commit_job *job, const char *maildir, char *path, size_t len)
+{
+	if (maildir_ensure(maildir) < 0)
+		return errno;
+	if (bsnprintf(path, len, "%s/tmp/%s", maildir, job->filename) < 0)
+		return ENAMETOOLONG;
+	const char *blocks[1] = { job->local_header };
+	size_t lens[1] = { job->local_header_len };
+	return write_message_file(path, blocks, lens, 1, job->body);
 }
 
 /* Further recipients get a hard link to the first copy: one write, one fsync. */
@@ -76,34 +103,127 @@ static void unlink_tmp(struct commit_job *job)
 	job->ntmp = 0;
 }
 
-static void write_job(struct committer *c, struct commit_job *job)
+static void drop_queue_file(struct commit_job *job)
 {
-	uint64_t size = job->header_len + msgbuf_size(job->body);
-	uint64_t lines = msgbuf_lines(job->body);
-	for (size_t i = 0; i < job->header_len; i++)
-		lines += job->header[i] == '\n';
-	job->tmp_paths = xcalloc(job->nmaildirs, sizeof(char *));
-	if (maildir_unique_name(job->filename, sizeof(job->filename), c->hostname, size,
-	                        size + lines) < 0) {
-		job->result = ENAMETOOLONG;
-		return;
+	if (job->queue_path != NULL) {
+		unlink(job->queue_path);
+		free(job->queue_path);
+		job->queue_path = NULL;
 	}
+}
+
+static void set_local_header(struct commit_job *job)
+{
+	/* Return-Path belongs to final delivery only (RFC 5321 4.4), not to the queue copy */
+	size_t cap = strlen(job->sender) + job->header_len + 32;
+	job->local_header = xmalloc(cap);
+	int n = snprintf(job->local_header, cap, "Return-Path: <%s>\n", job->sender);
+	memcpy(job->local_header + n, job->header, job->header_len);
+	job->local_header_len = (size_t)n + job->header_len;
+}
+
+static int write_local_copies(struct committer *c, struct commit_job *job)
+{
+	uint64_t size = job->local_header_len + msgbuf_size(job->body);
+	uint64_t lines = msgbuf_lines(job->body);
+	for (size_t i = 0; i < job->local_header_len; i++)
+		lines += job->local_header[i] == '\n';
+	job->tmp_paths = xcalloc(job->nmaildirs ? job->nmaildirs : 1, sizeof(char *));
+	if (maildir_unique_name(job->filename, sizeof(job->filename), c->hostname, size,
+	                        size + lines) < 0)
+		return ENAMETOOLONG;
 	for (size_t i = 0; i < job->nmaildirs; i++) {
 		char path[4096];
 		int rc = i == 0 ? write_first_copy(job, job->maildirs[i], path, sizeof(path))
 		                : link_copy(job, job->tmp_paths[0], job->maildirs[i], path, sizeof(path));
-		if (rc != 0) {
-			job->result = rc;
-			unlink_tmp(job);
-			return;
-		}
+		if (rc != 0)
+			return rc;
 		job->tmp_paths[job->ntmp++] = xstrdup(path);
+	}
+	return 0;
+}
+
+static int write_queue_copy(struct committer *c, struct commit_job *job)
+{
+	char path[4096];
+	char *signature = c->sign ? c->sign(c->hook_arg, job->sender, job->body) : NULL;
+	const char *blocks[2] = { job->header, signature };
+	size_t lens[2] = { job->header_len, signature ? strlen(signature) : 0 };
+	int rc;
+	do { /* ids are random; a collision just draws again */
+		random_id(job->queue_id, 16);
+		if (bsnprintf(path, sizeof(path), "%s/%s", c->queue_dir, job->queue_id) < 0) {
+			free(signature);
+			return ENAMETOOLONG;
+		}
+		rc = write_message_file(path, blocks, lens, 2, job->body);
+	} while (rc == EEXIST);
+	free(signature);
+	if (rc == 0)
+		job->queue_path = xstrdup(path);
+	return rc;
+}
+
+static void write_job(struct committer *c, struct commit_job *job)
+{
+	set_local_header(job);
+	job->result = write_local_copies(c, job);
+	if (job->result == 0 && job->nremotes > 0)
+		job->result = write_queue_copy(c, job);
+	if (job->result != 0) {
+		unlink_tmp(job);
+		drop_queue_file(job);
 	}
 }
 
+/* ---- recording queue entries ------------------------------------------- */
+
+static bool batch_has_queue_files(struct commit_job *batch)
+{
+	for (struct commit_job *j = batch; j; j = j->next)
+		if (j->result == 0 && j->queue_path != NULL)
+			return true;
+	return false;
+}
+
+static void record_queue_entries(struct committer *c, struct store *st, struct commit_job *batch)
+{
+	bool any = false;
+	if (!batch_has_queue_files(batch))
+		return;
+	/* the queue files' names must be durable before rows point at them */
+	int dir_rc = fsync_dir(c->queue_dir) < 0 ? errno : 0;
+	for (struct commit_job *j = batch; j; j = j->next) {
+		if (j->result != 0 || j->queue_path == NULL)
+			continue;
+		char err[256];
+		struct queue_entry e = {
+			.id = j->queue_id, .sender = j->sender, .path = j->queue_path,
+			.size = j->header_len + msgbuf_size(j->body), .smtputf8 = j->smtputf8,
+			.rcpts = (const char *const *)j->remotes, .nrcpts = j->nremotes,
+			.created = (long long)time(NULL),
+		};
+		if (dir_rc != 0) {
+			j->result = dir_rc;
+		} else if (store_queue_add(st, &e, err, sizeof(err)) != STORE_OK) {
+			log_event(LOG_ERROR, "queue.insert_failed", "s", "error", err, NULL);
+			j->result = EIO;
+		} else {
+			any = true;
+			continue;
+		}
+		unlink_tmp(j);
+		drop_queue_file(j);
+	}
+	if (any && c->queued)
+		c->queued(c->hook_arg);
+}
+
+/* ---- publishing Maildir copies ------------------------------------------ */
+
 /* Moves every copy of a job from tmp/ to new/. On failure the copies already
  * moved are taken back out, so the job is all-or-nothing. */
-static void publish_job(struct commit_job *job)
+static void publish_job(struct store *st, struct commit_job *job)
 {
 	size_t done = 0;
 	char dst[4096];
@@ -118,6 +238,11 @@ static void publish_job(struct commit_job *job)
 		for (size_t i = 0; i < done; i++)
 			if (bsnprintf(dst, sizeof(dst), "%s/new/%s", job->maildirs[i], job->filename) >= 0)
 				unlink(dst);
+		if (job->queue_path != NULL) {
+			char path[4096];
+			store_queue_delete(st, job->queue_id, path, sizeof(path));
+			drop_queue_file(job);
+		}
 	}
 	unlink_tmp(job); /* after a successful rename the tmp names no longer exist */
 }
@@ -156,6 +281,8 @@ static void sync_new_dirs(struct commit_job *batch)
 	}
 }
 
+/* ---- completion ------------------------------------------------------------- */
+
 static void job_done_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct commit_job *job = arg;
@@ -170,6 +297,10 @@ static void complete_batch(struct commit_job *batch)
 	while (batch) {
 		struct commit_job *next = batch->next;
 		batch->next = NULL;
+		free(batch->local_header);
+		batch->local_header = NULL;
+		free(batch->queue_path);
+		batch->queue_path = NULL;
 		if (batch->result != 0)
 			log_event(LOG_ERROR, "delivery.failed", "s", "error", strerror(batch->result),
 			          "s", "file", batch->filename, NULL);
@@ -199,35 +330,64 @@ static struct commit_job *take_batch(struct committer *c)
 
 static void *committer_main(void *arg)
 {
-	struct committer *c = arg;
+	struct commit_thread *t = arg;
+	struct committer *c = t->c;
 	struct commit_job *batch;
 	while ((batch = take_batch(c)) != NULL) {
 		for (struct commit_job *j = batch; j; j = j->next)
 			write_job(c, j);
+		record_queue_entries(c, t->store, batch);
 		for (struct commit_job *j = batch; j; j = j->next)
 			if (j->result == 0)
-				publish_job(j);
+				publish_job(t->store, j);
 		sync_new_dirs(batch);
 		complete_batch(batch);
 	}
 	return NULL;
 }
 
-struct committer *committer_new(int nthreads, const char *hostname)
+struct committer *committer_new(int nthreads, const char *hostname, const char *data_dir,
+                                char *err, size_t errlen)
 {
 	struct committer *c = xcalloc(1, sizeof(*c));
+	char qdir[4096];
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	c->hostname = xstrdup(hostname);
-	c->threads = xcalloc((size_t)nthreads, sizeof(pthread_t));
-	for (int i = 0; i < nthreads; i++)
-		if (pthread_create(&c->threads[c->nthreads], NULL, committer_main, c) == 0)
-			c->nthreads++;
-	if (c->nthreads == 0) {
-		committer_free(c);
-		return NULL;
+	if (bsnprintf(qdir, sizeof(qdir), "%s/queue", data_dir) < 0 || mkdir_p(qdir, 0700) < 0) {
+		snprintf(err, errlen, "%s/queue: cannot create: %m", data_dir);
+		goto fail;
+	}
+	c->queue_dir = xstrdup(qdir);
+	c->threads = xcalloc((size_t)nthreads, sizeof(struct commit_thread));
+	for (int i = 0; i < nthreads; i++) {
+		struct commit_thread *t = &c->threads[i];
+		t->c = c;
+		t->store = store_open(data_dir, err, errlen);
+		if (t->store == NULL)
+			goto fail;
+		store_set_durable(t->store);
+		c->nthreads++;
+	}
+	for (int i = 0; i < nthreads; i++) {
+		if (pthread_create(&c->threads[i].thread, NULL, committer_main, &c->threads[i]) != 0) {
+			snprintf(err, errlen, "cannot start committer thread");
+			goto fail;
+		}
+		c->threads[i].started = true;
 	}
 	return c;
+fail:
+	committer_free(c);
+	return NULL;
+}
+
+void committer_set_hooks(struct committer *c, commit_sign_fn sign, commit_queued_fn queued,
+                         void *arg)
+{
+	c->sign = sign;
+	c->queued = queued;
+	c->hook_arg = arg;
 }
 
 void committer_free(struct committer *c)
@@ -238,12 +398,16 @@ void committer_free(struct committer *c)
 	c->stopping = true;
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	for (int i = 0; i < c->nthreads; i++)
-		pthread_join(c->threads[i], NULL);
+	for (int i = 0; i < c->nthreads; i++) {
+		if (c->threads[i].started)
+			pthread_join(c->threads[i].thread, NULL);
+		store_close(c->threads[i].store);
+	}
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
 	free(c->threads);
 	free(c->hostname);
+	free(c->queue_dir);
 	free(c);
 }
 
@@ -253,6 +417,9 @@ void committer_submit(struct committer *c, struct commit_job *job)
 	job->result = 0;
 	job->ntmp = 0;
 	job->tmp_paths = NULL;
+	job->queue_path = NULL;
+	job->local_header = NULL;
+	job->queue_id[0] = '\0';
 	pthread_mutex_lock(&c->lock);
 	if (c->tail)
 		c->tail->next = job;

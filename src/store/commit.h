@@ -1,15 +1,17 @@
-/* Durable local delivery with group commit.
+/* Durable delivery with group commit: local Maildirs and the outbound queue.
  *
  * Sessions hand finished messages to committer threads; each thread takes
- * every job waiting, writes the files into Maildir/tmp, fsyncs them, renames
- * them into new/ and fsyncs each new/ directory once for the whole batch.
- * Only then is each job's done() called, on the session's event loop: a 250
- * after DATA means the message is on disk. A job either appears in every
- * recipient's new/ or the caller is told it failed (copies already renamed
- * are removed again, so a retry by the client cannot duplicate them). */
+ * every job waiting, writes the files into Maildir/tmp (and the queue file
+ * for remote recipients), fsyncs them, records queue entries in the store,
+ * renames the Maildir copies into new/ and fsyncs each directory once for
+ * the whole batch. Only then is each job's done() called, on the session's
+ * event loop: a 250 after DATA means the message is on disk. A job is
+ * all-or-nothing: on failure every copy is removed again, so a retry by the
+ * client cannot duplicate it. */
 #ifndef POSTERN_COMMIT_H
 #define POSTERN_COMMIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct event_base;
@@ -21,14 +23,19 @@ typedef void (*commit_done_fn)(struct commit_job *job, void *arg);
 
 struct commit_job {
 	/* input, owned by the caller and untouched until done() */
-	const char *header;             /* prepended lines (Return-Path, Received), LF ends */
+	const char *sender;             /* envelope sender, "" for <> */
+	const char *header;             /* trace lines to prepend (Received:), LF ends */
 	size_t header_len;
 	const struct msgbuf *body;
 	char **maildirs;                /* each an existing-or-creatable Maildir path */
 	size_t nmaildirs;
+	char **remotes;                 /* recipients for the outbound queue */
+	size_t nremotes;
+	bool smtputf8;
 	/* output */
 	int result;                     /* 0, or an errno value */
 	char filename[256];             /* the Maildir file name used */
+	char queue_id[32];              /* the queue message id, when queued */
 	/* completion */
 	struct event_base *base;
 	commit_done_fn done;
@@ -37,10 +44,24 @@ struct commit_job {
 	struct commit_job *next;
 	char **tmp_paths;
 	size_t ntmp;
+	char *queue_path;
+	char *local_header;             /* Return-Path + header, for Maildir copies */
+	size_t local_header_len;
 };
 
-/* hostname goes into the Maildir file names. */
-struct committer *committer_new(int nthreads, const char *hostname);
+/* Returns a malloc'd block of header lines (DKIM-Signature:) to put in front
+ * of a queued message, or NULL; called on a committer thread. */
+typedef char *(*commit_sign_fn)(void *arg, const char *sender, const struct msgbuf *body);
+/* Called on a committer thread after queue entries were recorded. */
+typedef void (*commit_queued_fn)(void *arg);
+
+/* hostname goes into the Maildir file names; queue entries live under data_dir.
+ * NULL with err when a thread or its store cannot start. */
+struct committer *committer_new(int nthreads, const char *hostname, const char *data_dir,
+                                char *err, size_t errlen);
+/* Both optional; set before the first submit. */
+void committer_set_hooks(struct committer *c, commit_sign_fn sign, commit_queued_fn queued,
+                         void *arg);
 /* Finishes every queued job, then joins the threads. */
 void committer_free(struct committer *c);
 void committer_submit(struct committer *c, struct commit_job *job);

@@ -330,7 +330,9 @@ static void test_commit_to_maildirs(void **state)
 	char *dir = make_tmpdir(), md1[512], md2[512], bad[512], path[1024];
 	evthread_use_pthreads();
 	struct event_base *base = event_base_new();
-	struct committer *c = committer_new(2, "host/with:odd");
+	char err[256];
+	struct committer *c = committer_new(2, "host/with:odd", dir, err, sizeof(err));
+	assert_non_null(c);
 	snprintf(md1, sizeof(md1), "%s/mail/d/a/Maildir", dir);
 	snprintf(md2, sizeof(md2), "%s/mail/d/b/Maildir", dir);
 	snprintf(bad, sizeof(bad), "%s/file-not-dir/Maildir", dir);
@@ -343,7 +345,7 @@ static void test_commit_to_maildirs(void **state)
 	msgbuf_finish(mb);
 	char *ok_dirs[] = { md1, md2 };
 	char *bad_dirs[] = { md1, bad };
-	struct commit_job ok = { .header = "Received: x\n", .header_len = 12, .body = mb,
+	struct commit_job ok = { .sender = "s@x.test", .header = "Received: x\n", .header_len = 12, .body = mb,
 	                         .maildirs = ok_dirs, .nmaildirs = 2, .base = base,
 	                         .done = on_done, .arg = base };
 	struct commit_job fail = ok;
@@ -369,9 +371,9 @@ static void test_commit_to_maildirs(void **state)
 	snprintf(path, sizeof(path), "%s/new/%s", md2, ok.filename);
 	size_t len;
 	char *content = read_file(path, &len);
-	assert_string_equal(content, "Received: x\nSubject: hi\n\nbody\n");
+	assert_string_equal(content, "Return-Path: <s@x.test>\nReceived: x\nSubject: hi\n\nbody\n");
 	/* Dovecot-style sizes: S= octets on disk, W= with CRLF line ends */
-	assert_non_null(strstr(ok.filename, ",S=30,W=34"));
+	assert_non_null(strstr(ok.filename, ",S=54,W=59"));
 	assert_null(strchr(ok.filename, '/'));
 	free(content);
 	committer_free(c);

@@ -1,0 +1,68 @@
+/* DKIM canonicalisation, RFC 6376 3.4: "simple" and "relaxed" for header
+ * fields and bodies. Shared by the signer and a verifier.
+ *
+ * Input may use LF or CRLF line ends (postern stores messages with LF); both
+ * are line ends and the canonical output always uses CRLF, which is what a
+ * receiver sees on the wire. Header canonicalisation is pure; the body
+ * canonicaliser streams into an EVP_MD_CTX and keeps no more than one small
+ * buffer, whatever the body size. */
+#ifndef POSTERN_DKIM_CANON_H
+#define POSTERN_DKIM_CANON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+enum dkim_canon {
+	DKIM_CANON_SIMPLE = 0,
+	DKIM_CANON_RELAXED,
+};
+
+/* Output room dkim_canon_header() needs for a field of len octets
+ * (simple may turn every LF into CRLF), NUL included. */
+#define DKIM_CANON_HEADER_BOUND(len) (2 * (size_t)(len) + 1)
+
+/* Canonicalises one header field. `field` is the whole field from the first
+ * octet of its name to the end of its last line; continuation lines may be
+ * joined by CRLF or LF, and one line end at the very end is ignored. Writes
+ * the canonical field WITHOUT a terminating CRLF (the signer appends "\r\n"
+ * to every field but the DKIM-Signature itself, RFC 6376 3.7) plus a NUL to
+ * out, which has room for DKIM_CANON_HEADER_BOUND(len) octets, and returns
+ * its length.
+ *   simple  (3.4.1): unchanged, except that LF line ends become CRLF;
+ *   relaxed (3.4.2): name lower-cased, unfolded, WSP runs become one SP,
+ *                    WSP around the colon and at the end removed. */
+size_t dkim_canon_header(enum dkim_canon c, const char *field, size_t len, char *out);
+
+/* Streaming body canonicaliser (RFC 6376 3.4.3, 3.4.4). Usage:
+ *     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+ *     dkim_body_init(&b, DKIM_CANON_RELAXED, md);
+ *     dkim_body_update(&b, chunk, n);   ... as often as needed, split anywhere
+ *     dkim_body_final(&b);
+ *     EVP_DigestFinal_ex(md, bh, NULL);
+ * Trailing empty lines are dropped; a last line without a line end is
+ * completed with CRLF (and, relaxed, loses its trailing WSP as any line does).
+ * An empty body is "" relaxed and "\r\n" simple. A CR not followed by LF is
+ * an ordinary octet. */
+struct dkim_body_canon {
+	enum dkim_canon mode;
+	EVP_MD_CTX *md;         /* not owned */
+	uint64_t crlf_pending;  /* line ends since the last emitted octet: dropped if only empty lines follow */
+	uint64_t length;        /* canonical octets hashed so far (for a future l=) */
+	bool wsp_pending;       /* relaxed: a WSP run inside the line, emitted as SP if more text follows */
+	bool cr_pending;        /* a CR that may start a CRLF */
+	bool content;           /* some non-empty line was seen */
+	bool failed;            /* EVP_DigestUpdate failed: the digest is unusable */
+	size_t outlen;
+	unsigned char out[4096]; /* batches the many small writes into few digest updates */
+};
+
+void dkim_body_init(struct dkim_body_canon *b, enum dkim_canon mode, EVP_MD_CTX *md);
+/* 0, or -1 when the digest update failed. */
+int dkim_body_update(struct dkim_body_canon *b, const void *data, size_t len);
+/* Completes the canonical body and flushes it to md. 0 or -1. */
+int dkim_body_final(struct dkim_body_canon *b);
+
+#endif
