@@ -239,6 +239,8 @@ static bool read_command(struct smtp_session *s)
 	len--;                                  /* LF */
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
+	while (len > 0 && line[len - 1] == ' ')
+		len--;  /* some clients send "DATA " */
 	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
 	if (smtp_parse_command(line, len, &cmd) != SMTP_PARSE_OK) {
 		smtp_error(s, 500, "5.5.2", "Invalid character in command");

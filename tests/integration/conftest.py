@@ -28,6 +28,7 @@ import socket
 import ssl
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ SAN_ENV = {
 }
 
 # Socket timeout for every client read: nothing may hang.
-IO_TIMEOUT = 10.0
+IO_TIMEOUT = 5.0
 
 
 def postern_env():
@@ -309,10 +310,12 @@ def insecure_context(minimum=None, maximum=None):
     if minimum is not None or maximum is not None:
         # let the client really offer old versions, so that a refusal is the server's
         ctx.set_ciphers("ALL:@SECLEVEL=0")
-        if minimum is not None:
-            ctx.minimum_version = minimum
-        if maximum is not None:
-            ctx.maximum_version = maximum
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TLSv1/TLSv1_1 on purpose
+            if minimum is not None:
+                ctx.minimum_version = minimum
+            if maximum is not None:
+                ctx.maximum_version = maximum
     return ctx
 
 

@@ -39,7 +39,7 @@ def test_overlong_command_line_in_pieces(server):
         # 10 KiB without a line end, sent in pieces, then more: one 500, no
         # command executed from the middle of the line
         for _ in range(10):
-            c.send(b"X" * 1000 + b"\r\nQUIT"[:0])
+            c.send(b"X" * 1000)
             time.sleep(0.01)
         c.send(b"RSET\r\nQUIT\r\n")
         r = c.reply()
@@ -277,7 +277,7 @@ def test_bad_octets_in_commands(server, line, code):
         assert r.code == code, (line, r)
         # the session survives, and no hidden command after the NUL ran
         r = c.cmd("RCPT TO:<alice@example.org>")
-        assert r.code == 250 or (line.startswith(b"EHLO") and r.code == 250), (line, r)
+        assert r.code == 250, (line, r)
         assert c.cmd("NOOP").code == 250
     assert server.running()
 

@@ -1,0 +1,454 @@
+/* DKIM signer (RFC 6376 5): c=relaxed/relaxed, rsa-sha256 or ed25519-sha256.
+ *
+ * One pass over the message: the header block is read into memory (bounded),
+ * parsed into fields, and its signed fields are hashed; the body streams
+ * through the canonicaliser into the body hash; then the DKIM-Signature field
+ * is built with an empty b=, hashed last, signed, and completed. */
+#include "mailauth/dkim.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "core/util.h"
+#include "mailauth/dkim_canon.h"
+
+#define READ_CHUNK  (64 * 1024)
+#define FOLD_WIDTH  76           /* columns, the tab counted as 8 */
+#define FOLD_INDENT 8
+
+/* The fields we sign, in h= order. Oversigned ones are listed once more than
+ * they occur, so that a field of that name added later breaks the signature
+ * (RFC 6376 8.15): those are the ones a recipient reads to judge a message. */
+static const struct {
+	const char *name;
+	bool oversign;
+} signed_fields[] = {
+	{ "from", true },
+	{ "to", true },
+	{ "cc", false },
+	{ "subject", true },
+	{ "date", true },
+	{ "message-id", true },
+	{ "reply-to", false },
+	{ "in-reply-to", false },
+	{ "references", false },
+	{ "mime-version", false },
+	{ "content-type", false },
+	{ "content-transfer-encoding", false },
+	{ "sender", false },
+	{ "list-id", false },
+	{ "list-unsubscribe", false },
+};
+
+struct field {
+	size_t off;             /* of the name, in the header buffer */
+	size_t len;             /* through the end of its last line, line end excluded */
+	size_t namelen;         /* without WSP before the colon */
+};
+
+struct header {
+	char *buf;              /* the octets read so far: header block, then maybe some body */
+	size_t len, cap;
+	size_t end;             /* the header block is buf[0, end) */
+	size_t body;            /* the body starts at buf[body] */
+	struct field *fields;
+	size_t nfields, fields_cap;
+};
+
+static void header_free(struct header *h)
+{
+	free(h->buf);
+	free(h->fields);
+	h->buf = NULL;
+	h->fields = NULL;
+}
+
+/* Reads until the blank line that ends the header block, or the end of the
+ * message (a message may have no body). A blank line is LF or CRLF alone. */
+static int header_read(struct header *h, dkim_read_fn rd, void *arg, char *err, size_t errlen)
+{
+	size_t scan = 0; /* start of the first line not yet seen whole */
+	for (;;) {
+		char *nl;
+		while (scan < h->len && (nl = memchr(h->buf + scan, '\n', h->len - scan)) != NULL) {
+			size_t linelen = (size_t)(nl - (h->buf + scan)) + 1;
+			if (linelen == 1 || (linelen == 2 && h->buf[scan] == '\r')) {
+				h->end = scan;
+				h->body = scan + linelen;
+				return 0;
+			}
+			scan += linelen;
+			if (scan > DKIM_HEADER_MAX)
+				goto too_large;
+		}
+		/* a blank line starting within the limit would have been seen by now */
+		if (h->len >= DKIM_HEADER_MAX + 2)
+			goto too_large;
+		if (h->len == h->cap) {
+			h->cap = h->cap < READ_CHUNK ? READ_CHUNK : 2 * h->cap;
+			if (h->cap > DKIM_HEADER_MAX + 2)
+				h->cap = DKIM_HEADER_MAX + 2;
+			h->buf = xrealloc(h->buf, h->cap);
+		}
+		size_t want = h->cap - h->len < READ_CHUNK ? h->cap - h->len : READ_CHUNK;
+		ssize_t n = rd(arg, h->buf + h->len, want);
+		if (n < 0 || (size_t)n > want) {
+			snprintf(err, errlen, "reading the message failed");
+			return -1;
+		}
+		if (n == 0) {
+			/* header only, no blank line: it all is the header block */
+			if (h->len > DKIM_HEADER_MAX)
+				goto too_large;
+			h->end = h->body = h->len;
+			return 0;
+		}
+		h->len += (size_t)n;
+	}
+too_large:
+	snprintf(err, errlen, "header block larger than %d octets", DKIM_HEADER_MAX);
+	return -1;
+}
+
+/* RFC 5322 2.2: ftext is printable US-ASCII but the colon. */
+static inline bool is_ftext(unsigned char c)
+{
+	return c >= 33 && c <= 126 && c != ':';
+}
+
+/* Splits buf[0, end) into fields: a line starting with WSP continues the
+ * field above it, any other line must be "name:" (obsolete WSP before the
+ * colon allowed, RFC 5322 4.5). */
+static int header_parse(struct header *h, char *err, size_t errlen)
+{
+	const char *b = h->buf;
+	size_t i = 0;
+	while (i < h->end) {
+		const char *nl = memchr(b + i, '\n', h->end - i);
+		size_t next = nl ? (size_t)(nl - b) + 1 : h->end;
+		size_t le = nl ? (size_t)(nl - b) : h->end; /* line end excluded */
+		if (nl && le > i && b[le - 1] == '\r')
+			le--;
+
+		if (b[i] == ' ' || b[i] == '\t') {
+			if (h->nfields == 0) {
+				snprintf(err, errlen, "malformed header: starts with a continuation line");
+				return -1;
+			}
+			struct field *f = &h->fields[h->nfields - 1];
+			f->len = le - f->off;
+		} else {
+			size_t j = i;
+			while (j < le && is_ftext((unsigned char)b[j]))
+				j++;
+			size_t namelen = j - i;
+			while (j < le && (b[j] == ' ' || b[j] == '\t'))
+				j++;
+			if (namelen == 0 || j == le || b[j] != ':') {
+				snprintf(err, errlen, "malformed header: line %zu is not a field",
+				         h->nfields + 1);
+				return -1;
+			}
+			if (h->nfields == DKIM_FIELDS_MAX) {
+				snprintf(err, errlen, "more than %d header fields", DKIM_FIELDS_MAX);
+				return -1;
+			}
+			if (h->nfields == h->fields_cap) {
+				h->fields_cap = h->fields_cap ? 2 * h->fields_cap : 32;
+				h->fields = xrealloc(h->fields, h->fields_cap * sizeof(*h->fields));
+			}
+			h->fields[h->nfields++] = (struct field){ i, le - i, namelen };
+		}
+		i = next;
+	}
+	return 0;
+}
+
+static bool field_is(const struct header *h, const struct field *f, const char *name)
+{
+	return f->namelen == strlen(name) && strncasecmp(h->buf + f->off, name, f->namelen) == 0;
+}
+
+static size_t field_count(const struct header *h, const char *name)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < h->nfields; i++)
+		n += field_is(h, &h->fields[i], name);
+	return n;
+}
+
+/* Hashes the signed fields in h= order. RFC 6376 5.4.2: the instances of a
+ * repeated name are taken from the bottom up, so listing a name as often as
+ * it occurs means hashing them last to first; an oversigned instance that
+ * does not exist contributes nothing. */
+static int hash_signed_fields(const struct header *h, EVP_MD_CTX *md)
+{
+	size_t maxlen = 0;
+	for (size_t i = 0; i < h->nfields; i++)
+		if (h->fields[i].len > maxlen)
+			maxlen = h->fields[i].len;
+	char *canon = xmalloc(DKIM_CANON_HEADER_BOUND(maxlen));
+	int rc = 0;
+	for (size_t k = 0; k < ARRAY_LEN(signed_fields) && rc == 0; k++) {
+		for (size_t i = h->nfields; i-- > 0;) {
+			const struct field *f = &h->fields[i];
+			if (!field_is(h, f, signed_fields[k].name))
+				continue;
+			size_t n = dkim_canon_header(DKIM_CANON_RELAXED, h->buf + f->off, f->len, canon);
+			if (EVP_DigestUpdate(md, canon, n) != 1 || EVP_DigestUpdate(md, "\r\n", 2) != 1) {
+				rc = -1;
+				break;
+			}
+		}
+	}
+	free(canon);
+	return rc;
+}
+
+/* ---- the DKIM-Signature field, folded --------------------------------- */
+
+struct fold {
+	char *buf;
+	size_t len, cap;
+	size_t col;
+};
+
+static void fold_raw(struct fold *f, const char *s, size_t n)
+{
+	if (f->len + n + 1 > f->cap) {
+		while (f->len + n + 1 > f->cap)
+			f->cap = f->cap ? 2 * f->cap : 512;
+		f->buf = xrealloc(f->buf, f->cap);
+	}
+	memcpy(f->buf + f->len, s, n);
+	f->len += n;
+	f->buf[f->len] = '\0';
+	f->col += n;
+}
+
+static void fold_break(struct fold *f)
+{
+	fold_raw(f, "\n\t", 2);
+	f->col = FOLD_INDENT;
+}
+
+/* Appends a token, after a space or on a new line when it does not fit.
+ * Callers only put tokens where RFC 6376 allows FWS. */
+static void fold_token(struct fold *f, const char *tok, bool space)
+{
+	size_t n = strlen(tok);
+	if (f->col > FOLD_INDENT && f->col + n + (space ? 1 : 0) > FOLD_WIDTH)
+		fold_break(f);
+	else if (space)
+		fold_raw(f, " ", 1);
+	fold_raw(f, tok, n);
+}
+
+/* base64 may be folded anywhere (RFC 6376 3.5, b= and bh=). */
+static void fold_base64(struct fold *f, const char *s)
+{
+	size_t len = strlen(s), pos = 0;
+	while (pos < len) {
+		if (f->col >= FOLD_WIDTH)
+			fold_break(f);
+		size_t room = FOLD_WIDTH - f->col;
+		size_t n = len - pos < room ? len - pos : room;
+		fold_raw(f, s + pos, n);
+		pos += n;
+	}
+}
+
+static char *base64_new(const unsigned char *data, size_t len)
+{
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
+	return out;
+}
+
+/* Everything up to and including "b=": the text hashed last (RFC 6376 3.7). */
+static void build_unsigned(struct fold *f, const struct header *h, enum dkim_alg alg,
+                           const char *domain, const char *selector, time_t now,
+                           const char *bh)
+{
+	char tok[600];
+	fold_raw(f, "DKIM-Signature: v=1;", strlen("DKIM-Signature: v=1;"));
+	snprintf(tok, sizeof(tok), "a=%s;", dkim_alg_name(alg));
+	fold_token(f, tok, true);
+	fold_token(f, "c=relaxed/relaxed;", true);
+	snprintf(tok, sizeof(tok), "d=%s;", domain);
+	fold_token(f, tok, true);
+	snprintf(tok, sizeof(tok), "s=%s;", selector);
+	fold_token(f, tok, true);
+	snprintf(tok, sizeof(tok), "t=%lld;", (long long)now);
+	fold_token(f, tok, true);
+
+	/* h=: FWS is allowed after each colon */
+	bool first = true;
+	size_t remaining = 0;
+	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++)
+		remaining += field_count(h, signed_fields[k].name) + signed_fields[k].oversign;
+	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++) {
+		size_t n = field_count(h, signed_fields[k].name) + signed_fields[k].oversign;
+		for (size_t i = 0; i < n; i++) {
+			snprintf(tok, sizeof(tok), "%s%s%s", first ? "h=" : "", signed_fields[k].name,
+			         --remaining > 0 ? ":" : ";");
+			fold_token(f, tok, first);
+			first = false;
+		}
+	}
+	snprintf(tok, sizeof(tok), "bh=%s;", bh);
+	fold_token(f, tok, true);
+	fold_token(f, "b=", true);
+}
+
+/* RFC 6376 3.7: the signature field itself comes last, b= empty and without
+ * its CRLF, canonicalised like the others. */
+static int hash_signature_field(EVP_MD_CTX *md, const struct fold *f)
+{
+	char *canon = xmalloc(DKIM_CANON_HEADER_BOUND(f->len));
+	size_t n = dkim_canon_header(DKIM_CANON_RELAXED, f->buf, f->len, canon);
+	int ok = EVP_DigestUpdate(md, canon, n);
+	free(canon);
+	return ok == 1 ? 0 : -1;
+}
+
+/* d= and s= go into a header field and a DNS name: letters, digits, '-', '_'
+ * in dot-separated labels of 1 to 63 octets, no header syntax. */
+static bool valid_dns_name(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		      || c == '-' || c == '_'))
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0;
+}
+
+char *dkim_sign(const struct dkim_key *key, const char *domain, const char *selector,
+                dkim_read_fn rd, void *rd_arg, time_t now, char *err, size_t errlen)
+{
+	if (!valid_dns_name(domain) || !valid_dns_name(selector)) {
+		snprintf(err, errlen, "invalid DKIM domain or selector");
+		return NULL;
+	}
+	if (now < 0) {
+		snprintf(err, errlen, "invalid DKIM timestamp");
+		return NULL;
+	}
+
+	struct header h = { 0 };
+	struct fold f = { 0 };
+	char *chunk = NULL, *bh64 = NULL, *b64 = NULL;
+	unsigned char *sig = NULL;
+	size_t siglen = 0;
+	EVP_MD_CTX *hmd = EVP_MD_CTX_new(), *bmd = EVP_MD_CTX_new();
+	struct dkim_body_canon *body = xmalloc(sizeof(*body));
+	unsigned char bhash[32], hhash[32];
+	bool ok = false;
+
+	if (hmd == NULL || bmd == NULL || EVP_DigestInit_ex(hmd, EVP_sha256(), NULL) != 1
+	    || EVP_DigestInit_ex(bmd, EVP_sha256(), NULL) != 1) {
+		snprintf(err, errlen, "DKIM: cannot set up SHA-256");
+		goto out;
+	}
+	if (header_read(&h, rd, rd_arg, err, errlen) < 0 || header_parse(&h, err, errlen) < 0)
+		goto out;
+	if (field_count(&h, "from") == 0) {
+		snprintf(err, errlen, "no From header field");
+		goto out;
+	}
+	if (hash_signed_fields(&h, hmd) < 0) {
+		snprintf(err, errlen, "DKIM: header hash failed");
+		goto out;
+	}
+
+	/* the body: what was read past the blank line, then the rest, streamed */
+	dkim_body_init(body, DKIM_CANON_RELAXED, bmd);
+	if (h.len > h.body && dkim_body_update(body, h.buf + h.body, h.len - h.body) < 0)
+		goto hash_failed;
+	chunk = xmalloc(READ_CHUNK);
+	for (;;) {
+		ssize_t n = rd(rd_arg, chunk, READ_CHUNK);
+		if (n < 0 || n > READ_CHUNK) {
+			snprintf(err, errlen, "reading the message failed");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (dkim_body_update(body, chunk, (size_t)n) < 0)
+			goto hash_failed;
+	}
+	if (dkim_body_final(body) < 0 || EVP_DigestFinal_ex(bmd, bhash, NULL) != 1)
+		goto hash_failed;
+	bh64 = base64_new(bhash, sizeof(bhash));
+
+	build_unsigned(&f, &h, dkim_key_alg(key), domain, selector, now, bh64);
+	if (hash_signature_field(hmd, &f) < 0 || EVP_DigestFinal_ex(hmd, hhash, NULL) != 1)
+		goto hash_failed;
+
+	if (dkim_key_sign_digest(key, hhash, &sig, &siglen, err, errlen) < 0)
+		goto out;
+	b64 = base64_new(sig, siglen);
+	fold_base64(&f, b64);
+	fold_raw(&f, "\n", 1);
+	ok = true;
+	goto out;
+
+hash_failed:
+	snprintf(err, errlen, "DKIM: hashing failed");
+out:
+	header_free(&h);
+	free(chunk);
+	free(body);
+	free(bh64);
+	free(b64);
+	free(sig);
+	EVP_MD_CTX_free(hmd);
+	EVP_MD_CTX_free(bmd);
+	if (!ok) {
+		free(f.buf);
+		return NULL;
+	}
+	return f.buf;
+}
+
+/* ---- in-memory convenience -------------------------------------------- */
+
+struct buffer_reader {
+	const char *p;
+	size_t len, pos;
+};
+
+static ssize_t buffer_read(void *arg, void *buf, size_t len)
+{
+	struct buffer_reader *r = arg;
+	size_t n = r->len - r->pos < len ? r->len - r->pos : len;
+	if (n > 0)
+		memcpy(buf, r->p + r->pos, n);
+	r->pos += n;
+	return (ssize_t)n;
+}
+
+char *dkim_sign_buffer(const struct dkim_key *key, const char *domain, const char *selector,
+                       const char *msg, size_t len, time_t now, char *err, size_t errlen)
+{
+	struct buffer_reader r = { msg, len, 0 };
+	return dkim_sign(key, domain, selector, buffer_read, &r, now, err, errlen);
+}
