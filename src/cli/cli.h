@@ -13,6 +13,9 @@ struct cli_args {
 	const char *config_path;        /* -c FILE; NULL = embedded default */
 	bool password_stdin;            /* --password-stdin */
 	bool help;                      /* -h / --help */
+	bool all;                       /* --all */
+	const char *selector;           /* --selector S */
+	const char *algorithm;          /* --algorithm A */
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -27,6 +30,8 @@ int cli_config(struct cli_args *a);
 int cli_domain(struct cli_args *a);
 int cli_user(struct cli_args *a);
 int cli_alias(struct cli_args *a);
+int cli_queue(struct cli_args *a);
+int cli_dkim(struct cli_args *a);
 
 /* Helpers (cli_common.c) */
 struct config *cli_load_config(const struct cli_args *a);   /* prints the error */

@@ -9,7 +9,9 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "net/server.h"
+#include "queue/runner.h"
 #include "smtp/smtp_session.h"
+#include "store/commit.h"
 #include "store/store.h"
 #include "tls/tls.h"
 
@@ -47,6 +49,16 @@ static void print_banner(const struct cli_args *a, const struct config *cfg)
 	fflush(stdout);
 }
 
+static int runner_start(void *arg, char *err, size_t errlen)
+{
+	return queue_runner_start(arg, err, errlen);
+}
+
+static void runner_stop(void *arg)
+{
+	queue_runner_stop(arg);
+}
+
 static int serve(const struct cli_args *a, struct config *cfg)
 {
 	char err[1024];
@@ -67,6 +79,16 @@ static int serve(const struct cli_args *a, struct config *cfg)
 		tls_cleanup();
 		return CLI_FAIL;
 	}
+	struct queue_runner *runner = queue_runner_new(cfg, server_committer(srv), err, sizeof(err));
+	if (runner == NULL) {
+		fprintf(stderr, "postern: queue: %s\n", err);
+		server_free(srv);
+		tls_cleanup();
+		return CLI_FAIL;
+	}
+	committer_set_hooks(server_committer(srv), NULL, queue_runner_wake, runner);
+	struct background bg = { runner_start, runner_stop, runner };
+	server_add_background(srv, &bg);
 	int rc = CLI_OK;
 	if (server_add_service(srv, &smtp_service, &cfg->listen_smtp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "postern: %s\n", err);
@@ -77,6 +99,7 @@ static int serve(const struct cli_args *a, struct config *cfg)
 			rc = CLI_FAIL;
 	}
 	server_free(srv);
+	queue_runner_free(runner);
 	tls_cleanup();
 	return rc;
 }

@@ -13,6 +13,7 @@ static const char usage_text[] =
 	"  domain add|del|list           manage local domains\n"
 	"  user add|del|list|passwd      manage mailboxes (password via prompt or --password-stdin)\n"
 	"  alias add|del|list            manage aliases (to local or remote addresses)\n"
+	"  queue list|show|retry|delete|hold|release   inspect and steer the outbound queue\n"
 	"\n"
 	"Options (every command):\n"
 	"  -c, --config FILE             configuration file (default: the embedded default,\n"
@@ -31,6 +32,7 @@ static const struct command commands[] = {
 	{ "domain", cli_domain },
 	{ "user", cli_user },
 	{ "alias", cli_alias },
+	{ "queue", cli_queue },
 };
 
 static int parse_args(int argc, char **argv, struct cli_args *a)
@@ -48,6 +50,15 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 			a->config_path = arg + 9;
 		} else if (strcmp(arg, "--password-stdin") == 0) {
 			a->password_stdin = true;
+		} else if (strcmp(arg, "--all") == 0) {
+			a->all = true;
+			if (a->npos < (int)(sizeof(a->pos) / sizeof(a->pos[0])))
+				a->pos[a->npos++] = arg;  /* "retry --all" reads it as the ID slot */
+		} else if ((strcmp(arg, "--selector") == 0 || strcmp(arg, "--algorithm") == 0) && i + 1 < argc) {
+			if (arg[2] == 's')
+				a->selector = argv[++i];
+			else
+				a->algorithm = argv[++i];
 		} else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
 			a->help = true;
 		} else if (arg[0] == '-' && arg[1] != '\0') {

@@ -236,6 +236,22 @@ int resolver_add_ta_file(struct resolver *r, const char *path, char *err, size_t
 	return 0;
 }
 
+int resolver_allow_zone(struct resolver *r, const char *zone, char *err, size_t errlen)
+{
+	char opt[MX_NAME_MAX + 16];
+	int rc = UB_SYNTAX;
+	if (r->started)
+		rc = UB_AFTERFINAL;
+	else if (zone != NULL && mx_name_valid(zone) &&
+	         bsnprintf(opt, sizeof(opt), "%s nodefault", zone) >= 0)
+		rc = ub_ctx_set_option(r->ctx, "local-zone:", opt);
+	if (rc != 0) {
+		set_err(err, errlen, "allow zone", rc);
+		return -1;
+	}
+	return 0;
+}
+
 void resolver_set_timeout(struct resolver *r, unsigned timeout_ms)
 {
 	r->timeout_ms = timeout_ms ? timeout_ms : RESOLVER_TIMEOUT_MS;

@@ -69,6 +69,13 @@ struct resolver *resolver_new(struct event_base *base, const char *const *server
 int resolver_add_ta(struct resolver *r, const char *ta, char *err, size_t errlen);
 int resolver_add_ta_file(struct resolver *r, const char *path, char *err, size_t errlen);
 
+/* libunbound answers some special-use zones itself (RFC 6761/6303: "test.",
+ * "invalid.", "onion.", "home.arpa.", "localhost.", local reverse zones) and
+ * never asks the servers about them. This lets queries under zone through to
+ * the servers: for test setups whose private server serves "test.". Only
+ * before the first query; 0 or -1. */
+int resolver_allow_zone(struct resolver *r, const char *zone, char *err, size_t errlen);
+
 /* Deadline for each later query, in milliseconds (0 = the default). */
 void resolver_set_timeout(struct resolver *r, unsigned timeout_ms);
 

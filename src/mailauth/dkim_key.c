@@ -166,6 +166,17 @@ static char *read_key_file(const char *path, size_t *len, char *err, size_t errl
 	return buf;
 }
 
+/* Encrypted keys are refused: without a callback OpenSSL would prompt on the
+ * terminal, and a daemon has none. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
 struct dkim_key *dkim_key_load(const char *path, char *err, size_t errlen)
 {
 	size_t len = 0;
@@ -173,13 +184,13 @@ struct dkim_key *dkim_key_load(const char *path, char *err, size_t errlen)
 	if (pem == NULL)
 		return NULL;
 	BIO *mem = BIO_new_mem_buf(pem, (int)len);
-	EVP_PKEY *pkey = mem ? PEM_read_bio_PrivateKey(mem, NULL, NULL, NULL) : NULL;
+	EVP_PKEY *pkey = mem ? PEM_read_bio_PrivateKey(mem, NULL, no_passphrase, NULL) : NULL;
 	BIO_free(mem);
 	OPENSSL_cleanse(pem, len);
 	free(pem);
 	if (pkey == NULL) {
 		char what[300];
-		snprintf(what, sizeof(what), "%s: no PEM private key", path);
+		snprintf(what, sizeof(what), "%s: no unencrypted PEM private key", path);
 		openssl_error(err, errlen, what);
 		return NULL;
 	}

@@ -64,7 +64,17 @@ struct server {
 	struct threadpool *pool;
 	struct event_base *main_base;
 	atomic_int workers_left;
+	struct background bg[4];
+	size_t nbg;
 };
+
+struct committer *server_committer(struct server *srv) { return srv->committer; }
+
+void server_add_background(struct server *srv, const struct background *bg)
+{
+	if (srv->nbg < ARRAY_LEN(srv->bg))
+		srv->bg[srv->nbg++] = *bg;
+}
 
 /* ---- accessors ----------------------------------------------------------- */
 
@@ -367,12 +377,24 @@ int server_run(struct server *srv)
 	sigs[2] = evsignal_new(srv->main_base, SIGHUP, on_reload_signal, srv);
 	for (int i = 0; i < 3; i++)
 		evsignal_add(sigs[i], NULL);
+	size_t bg_started = 0;
+	for (; started == srv->nworkers && bg_started < srv->nbg; bg_started++) {
+		char err[512];
+		if (srv->bg[bg_started].start(srv->bg[bg_started].arg, err, sizeof(err)) < 0) {
+			log_event(LOG_ERROR, "server.background_failed", "s", "error", err, NULL);
+			on_stop_signal(SIGTERM, 0, srv);
+			break;
+		}
+	}
 	log_event(LOG_INFO, "server.started", "i", "pid", (long long)getpid(),
 	          "i", "workers", (long long)srv->nworkers, NULL);
 	if (started > 0)
 		event_base_dispatch(srv->main_base);
 	for (int i = 0; i < started; i++)
 		pthread_join(srv->workers[i].thread, NULL);
+	/* after the workers: nothing can enqueue any more */
+	for (size_t i = 0; i < bg_started; i++)
+		srv->bg[i].stop(srv->bg[i].arg);
 	for (int i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	log_event(LOG_INFO, "server.stopped", NULL);

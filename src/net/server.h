@@ -43,6 +43,16 @@ struct service {
 };
 
 struct server *server_new(struct config *cfg, char *err, size_t errlen);
+struct committer *server_committer(struct server *srv);
+
+/* A component with its own thread (the queue runner): started after the
+ * workers, stopped after they have drained. */
+struct background {
+	int (*start)(void *arg, char *err, size_t errlen);
+	void (*stop)(void *arg);
+	void *arg;
+};
+void server_add_background(struct server *srv, const struct background *bg);
 /* Binds the service's addresses (one socket per worker per address). 0 or -1. */
 int server_add_service(struct server *srv, const struct service *svc,
                        const struct listen_list *addrs, char *err, size_t errlen);

@@ -43,9 +43,8 @@ def main(argv):
 
     log = logging.getLogger("dkim_verify")
     logging.basicConfig(level=logging.WARNING, format="dkimpy: %(message)s")
-    d = dkim.DKIM(message, logger=log)
     try:
-        ok = d.verify(dnsfunc=dnsfunc)
+        ok = dkim.DKIM(message, logger=log).verify(dnsfunc=dnsfunc)
     except dkim.DKIMException as e:
         print(f"FAIL: {e}")
         return 1

@@ -1,0 +1,597 @@
+/* The queue runner: scheduling, retries, circuit breaker, warnings, bounces. */
+#include "queue/runner.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "queue/backoff.h"
+#include "queue/bounce.h"
+#include "queue/runner_int.h"
+#include "store/commit.h"
+#include "store/msgbuf.h"
+#include "store/resolve.h"
+#include "store/maildir.h"
+#include "store/store.h"
+
+#define DUE_BATCH 500
+#define TICK_MS 1000
+#define ORPHAN_AGE_S 3600
+#define HEADER_COPY_MAX (64 * 1024)
+
+static long long now_s(void)
+{
+	return (long long)time(NULL);
+}
+
+/* ---- circuit breaker ------------------------------------------------------ */
+
+static struct circuit *circuit_for(struct queue_runner *q, const char *domain, bool create)
+{
+	for (size_t i = 0; i < q->ncircuits; i++)
+		if (strcmp(q->circuits[i].domain, domain) == 0)
+			return &q->circuits[i];
+	if (!create)
+		return NULL;
+	if (q->ncircuits == q->capcircuits) {
+		q->capcircuits = q->capcircuits ? q->capcircuits * 2 : 16;
+		q->circuits = xrealloc(q->circuits, q->capcircuits * sizeof(struct circuit));
+	}
+	struct circuit *c = &q->circuits[q->ncircuits++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->domain, sizeof(c->domain), "%s", domain);
+	return c;
+}
+
+static void circuit_result(struct queue_runner *q, const char *domain, bool failed)
+{
+	struct circuit *c = circuit_for(q, domain, failed);
+	if (c == NULL)
+		return;
+	if (!failed) {
+		c->failures = 0;
+		return;
+	}
+	if (++c->failures >= q->cfg->queue.circuit_failures) {
+		/* stop hammering an unreachable destination for a while */
+		c->paused_until = now_s() + (long long)(q->cfg->queue.circuit_cooldown_ms / 1000);
+		c->failures = 0;
+		log_event(LOG_WARN, "queue.circuit_open", "s", "domain", domain,
+		          "i", "until", c->paused_until, NULL);
+	}
+}
+
+static bool circuit_paused(struct queue_runner *q, const char *domain)
+{
+	struct circuit *c = circuit_for(q, domain, false);
+	return c != NULL && c->paused_until > now_s();
+}
+
+/* ---- recipient outcomes ---------------------------------------------------- */
+
+void runner_rcpt_delivered(struct queue_runner *q, struct delivery *d, size_t i, const char *mta)
+{
+	struct delivery_rcpt *r = &d->rcpt[i];
+	if (store_queue_update(q->store, r->id, QUEUE_DELIVERED, r->attempts + 1, 0, NULL) != STORE_OK)
+		log_event(LOG_ERROR, "queue.update_failed", "s", "id", d->msg_id, "s", "rcpt", r->addr, NULL);
+	log_event(LOG_INFO, "queue.delivered", "s", "id", d->msg_id, "s", "rcpt", r->addr,
+	          "s", "mx", mta, "i", "attempts", (long long)(r->attempts + 1), NULL);
+}
+
+void runner_rcpt_failed(struct queue_runner *q, struct delivery *d, size_t i, bool permanent,
+                        const char *status, const char *mta, const char *diagnostic)
+{
+	struct delivery_rcpt *r = &d->rcpt[i];
+	char detail[700], diag_typed[520];
+	int attempts = r->attempts + 1;
+	/* RFC 3464 2.3.6: diagnostic-type; text. Ours are not SMTP replies. */
+	if (strncmp(diagnostic, "smtp;", 5) != 0) {
+		snprintf(diag_typed, sizeof(diag_typed), "X-Postern; %s", diagnostic);
+		diagnostic = diag_typed;
+	}
+	long long next = 0;
+	bool expired = !permanent &&
+	               now_s() >= d->created + (long long)(q->cfg->queue.max_age_ms / 1000);
+	if (expired) {
+		char diag[640];
+		snprintf(diag, sizeof(diag), "%s (gave up after %d attempts)", diagnostic, attempts);
+		bounce_detail_format(detail, sizeof(detail), "4.4.7", mta, diag);
+	} else {
+		bounce_detail_format(detail, sizeof(detail), status, mta, diagnostic);
+	}
+	if (!permanent && !expired) {
+		uint32_t rnd;
+		random_bytes(&rnd, sizeof(rnd));
+		next = now_s() + (long long)((queue_retry_delay_ms(attempts, q->cfg->queue.min_retry_ms,
+		                                                   q->cfg->queue.max_retry_ms, rnd) + 999) / 1000);
+	}
+	store_queue_update(q->store, r->id, permanent || expired ? QUEUE_BOUNCED : QUEUE_PENDING,
+	                   attempts, next, detail);
+	log_event(permanent || expired ? LOG_WARN : LOG_INFO,
+	          permanent || expired ? "queue.bounced" : "queue.deferred",
+	          "s", "id", d->msg_id, "s", "rcpt", r->addr, "s", "status", expired ? "4.4.7" : status,
+	          "s", "error", diagnostic, "i", "attempts", (long long)attempts,
+	          "i", "next_attempt", next, NULL);
+}
+
+void runner_delivery_done(struct queue_runner *q, struct delivery *d, bool circuit_failure)
+{
+	circuit_result(q, d->domain, circuit_failure);
+	LIST_REMOVE(d, entry);
+	q->nactive--;
+	free(d);
+	if (!q->stopping)
+		event_active(q->wake_ev, EV_READ, 0); /* capacity freed, and bounces may be due */
+	else if (q->nactive == 0 && q->pending_jobs == 0)
+		event_base_loopexit(q->base, NULL);
+}
+
+/* ---- injecting reports (bounces, delay warnings) ---------------------------- */
+
+struct inject {
+	struct queue_runner *q;
+	struct commit_job job;
+	struct msgbuf *body;
+	char *header;
+	char *maildirs[RESOLVE_MAX_TARGETS];
+	char *remotes[RESOLVE_MAX_TARGETS];
+};
+
+static void inject_done(struct commit_job *job, void *arg)
+{
+	struct inject *in = arg;
+	struct queue_runner *q = in->q;
+	if (job->result != 0)
+		log_event(LOG_ERROR, "queue.report_failed", "s", "error", strerror(job->result), NULL);
+	for (size_t i = 0; i < job->nmaildirs; i++)
+		free(in->maildirs[i]);
+	for (size_t i = 0; i < job->nremotes; i++)
+		free(in->remotes[i]);
+	msgbuf_free(in->body);
+	free(in->header);
+	free(in);
+	q->pending_jobs--;
+	if (q->stopping && q->nactive == 0 && q->pending_jobs == 0)
+		event_base_loopexit(q->base, NULL);
+}
+
+/* Where a report to `to` goes: local mailboxes or the queue (with sender <>). */
+static bool route_report(struct queue_runner *q, struct inject *in, const char *to)
+{
+	char local[65], domain[256];
+	struct resolved r;
+	if (resolve_split_address(to, local, sizeof(local), domain, sizeof(domain)) < 0)
+		return false;
+	enum resolve_result rr = resolve_recipient(q->store, local, domain, &r);
+	if (rr == RESOLVE_NOT_LOCAL) {
+		in->remotes[in->job.nremotes++] = xstrdup(to);
+		return true;
+	}
+	if (rr != RESOLVE_OK)
+		return false;
+	for (size_t i = 0; i < r.nmailbox; i++) {
+		char path[4096];
+		if (maildir_path(q->cfg->data_dir, r.mailbox[i].domain, r.mailbox[i].local, path,
+		                 sizeof(path)) == 0)
+			in->maildirs[in->job.nmaildirs++] = xstrdup(path);
+	}
+	for (size_t i = 0; i < r.nremote; i++)
+		in->remotes[in->job.nremotes++] = xstrdup(r.remote[i]);
+	return in->job.nmaildirs + in->job.nremotes > 0;
+}
+
+static void inject_report(struct queue_runner *q, const char *to, const char *text, size_t len)
+{
+	struct inject *in = xcalloc(1, sizeof(*in));
+	char spool[4096], date[64];
+	in->q = q;
+	if (!route_report(q, in, to)) {
+		log_event(LOG_WARN, "queue.report_unroutable", "s", "to", to, NULL);
+		inject_done(&in->job, in); /* frees; counts as a finished job */
+		q->pending_jobs++;
+		return;
+	}
+	snprintf(spool, sizeof(spool), "%s/spool", q->cfg->data_dir);
+	in->body = msgbuf_new(spool);
+	msgbuf_append(in->body, text, len);
+	msgbuf_finish(in->body);
+	rfc5322_date(date, sizeof(date));
+	size_t hcap = strlen(q->cfg->hostname) + 128;
+	in->header = xmalloc(hcap);
+	snprintf(in->header, hcap, "Received: by %s (postern) id report;\n\t%s\n", q->cfg->hostname, date);
+	in->job.sender = "";     /* RFC 3464 / RFC 5321 4.5.5: reports use the null sender */
+	in->job.header = in->header;
+	in->job.header_len = strlen(in->header);
+	in->job.body = in->body;
+	in->job.maildirs = in->maildirs;
+	in->job.remotes = in->remotes;
+	in->job.base = q->base;
+	in->job.done = inject_done;
+	in->job.arg = in;
+	q->pending_jobs++;
+	committer_submit(q->committer, &in->job);
+}
+
+/* The original header block, bounded, for text/rfc822-headers. */
+static char *read_headers(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = xmalloc(HEADER_COPY_MAX + 1);
+	size_t n = 0;
+	*len = 0;
+	if (f == NULL)
+		return buf;
+	char line[1024];
+	while (fgets(line, sizeof(line), f) != NULL && line[0] != '\n') {
+		size_t l = strlen(line);
+		if (n + l > HEADER_COPY_MAX)
+			break;
+		memcpy(buf + n, line, l);
+		n += l;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* ---- per-message report collection ---------------------------------------- */
+
+struct report_batch {
+	struct queue_runner *q;
+	bool delayed;
+	char msg_id[32], sender[260], path[4096];
+	long long created;
+	struct bounce_rcpt rcpts[DELIVERY_MAX_RCPTS];
+	char details[DELIVERY_MAX_RCPTS][700];
+	char addrs[DELIVERY_MAX_RCPTS][260];
+	size_t n;
+	char unlink_paths[DUE_BATCH][64];
+	size_t nunlink;
+};
+
+static void flush_report(struct report_batch *b)
+{
+	if (b->n > 0 && bounce_wanted(b->sender)) {
+		size_t hlen, len;
+		char *headers = read_headers(b->path, &hlen);
+		struct bounce_info info = {
+			.hostname = b->q->cfg->hostname, .queue_id = b->msg_id, .sender = b->sender,
+			.arrival = b->created, .delayed = b->delayed, .rcpts = b->rcpts, .nrcpts = b->n,
+			.orig_headers = headers, .orig_len = hlen,
+		};
+		char *text = bounce_build(&info, &len);
+		inject_report(b->q, b->sender, text, len);
+		log_event(LOG_INFO, b->delayed ? "queue.delay_notice" : "queue.bounce_sent",
+		          "s", "id", b->msg_id, "s", "to", b->sender, "i", "rcpts", (long long)b->n, NULL);
+		free(text);
+		free(headers);
+	}
+	b->n = 0;
+}
+
+static void collect_row(struct report_batch *b, const struct queue_row *row, bool include)
+{
+	if (strcmp(b->msg_id, row->msg_id) != 0) {
+		flush_report(b);
+		snprintf(b->msg_id, sizeof(b->msg_id), "%s", row->msg_id);
+		snprintf(b->sender, sizeof(b->sender), "%s", row->sender);
+		snprintf(b->path, sizeof(b->path), "%s", row->path);
+		b->created = row->created;
+	}
+	if (!include || b->n == DELIVERY_MAX_RCPTS)
+		return;
+	snprintf(b->details[b->n], sizeof(b->details[0]), "%s", row->last_error ? row->last_error : "");
+	snprintf(b->addrs[b->n], sizeof(b->addrs[0]), "%s", row->rcpt);
+	struct bounce_rcpt *r = &b->rcpts[b->n];
+	bounce_detail_parse(b->details[b->n], &r->status, &r->remote_mta, &r->diagnostic);
+	r->rcpt = b->addrs[b->n];
+	b->n++;
+}
+
+static void on_finished_row(void *arg, const struct queue_row *row)
+{
+	struct report_batch *b = arg;
+	bool new_msg = strcmp(b->msg_id, row->msg_id) != 0;
+	collect_row(b, row, strcmp(row->status, "bounced") == 0);
+	if (new_msg)
+		/* the file goes once its report (which reads its headers) is out */
+		snprintf(b->unlink_paths[b->nunlink < DUE_BATCH ? b->nunlink++ : DUE_BATCH - 1],
+		         sizeof(b->unlink_paths[0]), "%s", row->msg_id);
+}
+
+static void finish_messages(struct queue_runner *q)
+{
+	struct report_batch *b = xcalloc(1, sizeof(*b));
+	b->q = q;
+	if (store_queue_finished(q->store, on_finished_row, b) > 0) {
+		flush_report(b);
+		for (size_t i = 0; i < b->nunlink; i++) {
+			char path[4096];
+			snprintf(path, sizeof(path), "%s/queue/%s", q->cfg->data_dir, b->unlink_paths[i]);
+			unlink(path);
+			log_event(LOG_INFO, "queue.removed", "s", "id", b->unlink_paths[i], NULL);
+		}
+	}
+	free(b);
+}
+
+static void on_warn_row(void *arg, const struct queue_row *row)
+{
+	struct report_batch *b = arg;
+	if (strcmp(b->msg_id, row->msg_id) != 0)
+		store_queue_set_warned(b->q->store, row->msg_id);
+	collect_row(b, row, true);
+}
+
+static void send_warnings(struct queue_runner *q)
+{
+	struct report_batch *b = xcalloc(1, sizeof(*b));
+	b->q = q;
+	b->delayed = true;
+	long long before = now_s() - (long long)(q->cfg->queue.warn_after_ms / 1000);
+	if (store_queue_to_warn(q->store, before, on_warn_row, b) > 0)
+		flush_report(b);
+	free(b);
+}
+
+/* ---- scheduling ------------------------------------------------------------------ */
+
+struct due_ctx {
+	struct queue_runner *q;
+	struct delivery *groups[DUE_BATCH];
+	size_t ngroups;
+};
+
+static bool in_flight(struct queue_runner *q, const char *key)
+{
+	struct delivery *d;
+	LIST_FOREACH(d, &q->active, entry)
+		if (strcmp(d->key, key) == 0)
+			return true;
+	return false;
+}
+
+static int active_for_domain(struct queue_runner *q, struct due_ctx *ctx, const char *domain)
+{
+	int n = 0;
+	struct delivery *d;
+	LIST_FOREACH(d, &q->active, entry)
+		n += strcmp(d->domain, domain) == 0;
+	for (size_t i = 0; i < ctx->ngroups; i++)
+		n += strcmp(ctx->groups[i]->domain, domain) == 0;
+	return n;
+}
+
+static void on_due_row(void *arg, const struct queue_row *row)
+{
+	struct due_ctx *ctx = arg;
+	struct queue_runner *q = ctx->q;
+	char key[300];
+	snprintf(key, sizeof(key), "%s/%s", row->msg_id, row->domain);
+	if (in_flight(q, key))
+		return;
+	for (size_t i = 0; i < ctx->ngroups; i++) {
+		struct delivery *d = ctx->groups[i];
+		if (strcmp(d->key, key) == 0) {
+			if (d->nrcpt < DELIVERY_MAX_RCPTS) {
+				d->rcpt[d->nrcpt].id = row->rcpt_id;
+				snprintf(d->rcpt[d->nrcpt].addr, sizeof(d->rcpt[0].addr), "%s", row->rcpt);
+				d->rcpt[d->nrcpt++].attempts = row->attempts;
+			}
+			return;
+		}
+	}
+	if (q->nactive + (int)ctx->ngroups >= q->cfg->queue.concurrency ||
+	    ctx->ngroups == DUE_BATCH || circuit_paused(q, row->domain) ||
+	    active_for_domain(q, ctx, row->domain) >= q->cfg->queue.per_domain)
+		return;
+	struct delivery *d = xcalloc(1, sizeof(*d));
+	d->q = q;
+	snprintf(d->key, sizeof(d->key), "%s", key);
+	snprintf(d->msg_id, sizeof(d->msg_id), "%s", row->msg_id);
+	snprintf(d->domain, sizeof(d->domain), "%s", row->domain);
+	snprintf(d->path, sizeof(d->path), "%s", row->path);
+	snprintf(d->sender, sizeof(d->sender), "%s", row->sender);
+	d->size = row->size;
+	d->smtputf8 = row->smtputf8;
+	d->created = row->created;
+	d->rcpt[0].id = row->rcpt_id;
+	snprintf(d->rcpt[0].addr, sizeof(d->rcpt[0].addr), "%s", row->rcpt);
+	d->rcpt[0].attempts = row->attempts;
+	d->nrcpt = 1;
+	ctx->groups[ctx->ngroups++] = d;
+}
+
+static void schedule(struct queue_runner *q)
+{
+	struct due_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	ctx->q = q;
+	store_queue_due(q->store, now_s(), DUE_BATCH, on_due_row, ctx);
+	for (size_t i = 0; i < ctx->ngroups; i++) {
+		struct delivery *d = ctx->groups[i];
+		LIST_INSERT_HEAD(&q->active, d, entry);
+		q->nactive++;
+		delivery_start(d); /* may finish (and free d) at once */
+	}
+	free(ctx);
+}
+
+static void run_queue(struct queue_runner *q)
+{
+	if (q->stopping)
+		return;
+	finish_messages(q);
+	send_warnings(q);
+	schedule(q);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	run_queue(arg);
+}
+
+void queue_runner_wake(void *arg)
+{
+	struct queue_runner *q = arg;
+	/* event_active is thread-safe once evthread locking is on */
+	event_active(q->wake_ev, EV_READ, 0);
+}
+
+/* ---- start-up: files that never made it into the queue ----------------------------- */
+
+static void remove_orphans(struct queue_runner *q)
+{
+	char dir[4096], path[4400];
+	snprintf(dir, sizeof(dir), "%s/queue", q->cfg->data_dir);
+	DIR *dp = opendir(dir);
+	if (dp == NULL)
+		return;
+	for (struct dirent *e; (e = readdir(dp)) != NULL;) {
+		struct stat sb;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		/* an unrecorded file was never acknowledged to the client: safe to drop,
+		 * but only when old enough not to be a commit in progress */
+		if (stat(path, &sb) == 0 && sb.st_mtime < time(NULL) - ORPHAN_AGE_S &&
+		    store_queue_has_path(q->store, path) == 0) {
+			unlink(path);
+			log_event(LOG_WARN, "queue.orphan_removed", "s", "file", path, NULL);
+		}
+	}
+	closedir(dp);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue_runner *q = arg;
+	struct timeval grace = { (time_t)(q->cfg->timeouts.shutdown_ms / 1000),
+	                         (suseconds_t)(q->cfg->timeouts.shutdown_ms % 1000) * 1000 };
+	(void)fd;
+	(void)what;
+	q->stopping = true;
+	evtimer_del(q->tick_ev);
+	if (q->nactive == 0 && q->pending_jobs == 0)
+		event_base_loopexit(q->base, NULL);
+	else
+		evtimer_add(q->deadline_ev, &grace);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct queue_runner *q = arg;
+	(void)fd;
+	(void)what;
+	/* what is still in flight stays pending and is retried after restart */
+	while (!LIST_EMPTY(&q->active)) {
+		struct delivery *d = LIST_FIRST(&q->active);
+		delivery_abort(d);
+		LIST_REMOVE(d, entry);
+		q->nactive--;
+		free(d);
+	}
+	if (q->pending_jobs == 0)
+		event_base_loopexit(q->base, NULL);
+}
+
+static void *runner_main(void *arg)
+{
+	struct queue_runner *q = arg;
+	struct timeval tick = { TICK_MS / 1000, 0 };
+	remove_orphans(q);
+	event_add(q->tick_ev, &tick);
+	run_queue(q);
+	event_base_dispatch(q->base);
+	return NULL;
+}
+
+struct queue_runner *queue_runner_new(const struct config *cfg, struct committer *committer,
+                                      char *err, size_t errlen)
+{
+	struct queue_runner *q = xcalloc(1, sizeof(*q));
+	q->cfg = cfg;
+	q->committer = committer;
+	LIST_INIT(&q->active);
+	q->base = event_base_new();
+	q->store = store_open(cfg->data_dir, err, errlen);
+	if (q->base == NULL || q->store == NULL)
+		goto fail;
+	store_set_durable(q->store); /* "delivered" must be on disk before anything else */
+	q->resolver = resolver_new(q->base, (const char *const *)cfg->dns.servers, cfg->dns.nservers,
+	                           err, errlen);
+	if (q->resolver == NULL)
+		goto fail;
+	q->ssl_ctx = smtp_client_ssl_ctx(cfg->queue.tls_ca_file, err, errlen);
+	if (q->ssl_ctx == NULL)
+		goto fail;
+	q->tick_ev = event_new(q->base, -1, EV_PERSIST, on_tick, q);
+	q->wake_ev = event_new(q->base, -1, 0, on_tick, q);
+	q->stop_ev = event_new(q->base, -1, 0, on_stop, q);
+	q->deadline_ev = evtimer_new(q->base, on_deadline, q);
+	return q;
+fail:
+	queue_runner_free(q);
+	return NULL;
+}
+
+int queue_runner_start(struct queue_runner *q, char *err, size_t errlen)
+{
+	if (pthread_create(&q->thread, NULL, runner_main, q) != 0) {
+		snprintf(err, errlen, "cannot start the queue runner thread");
+		return -1;
+	}
+	q->started = true;
+	return 0;
+}
+
+void queue_runner_stop(struct queue_runner *q)
+{
+	if (q == NULL || !q->started)
+		return;
+	event_active(q->stop_ev, EV_READ, 0);
+	pthread_join(q->thread, NULL);
+	q->started = false;
+}
+
+void queue_runner_free(struct queue_runner *q)
+{
+	if (q == NULL)
+		return;
+	queue_runner_stop(q);
+	while (!LIST_EMPTY(&q->active)) {
+		struct delivery *d = LIST_FIRST(&q->active);
+		delivery_abort(d);
+		LIST_REMOVE(d, entry);
+		free(d);
+	}
+	if (q->tick_ev)
+		event_free(q->tick_ev);
+	if (q->wake_ev)
+		event_free(q->wake_ev);
+	if (q->stop_ev)
+		event_free(q->stop_ev);
+	if (q->deadline_ev)
+		event_free(q->deadline_ev);
+	resolver_free(q->resolver);
+	SSL_CTX_free(q->ssl_ctx);
+	store_close(q->store);
+	if (q->base)
+		event_base_free(q->base);
+	free(q->circuits);
+	free(q);
+}

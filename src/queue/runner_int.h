@@ -1,0 +1,91 @@
+/* Internals shared by runner.c and delivery.c. */
+#ifndef POSTERN_RUNNER_INT_H
+#define POSTERN_RUNNER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <pthread.h>
+#include <sys/queue.h>
+
+#include <openssl/ssl.h>
+
+#include "dns/resolver.h"
+#include "queue/runner.h"
+#include "queue/smtp_client.h"
+
+struct event_base;
+struct store;
+struct delivery;
+
+#define DELIVERY_MAX_RCPTS 100
+
+struct delivery_rcpt {
+	long long id;
+	char addr[260];
+	int attempts;
+};
+
+struct delivery {
+	LIST_ENTRY(delivery) entry;
+	struct queue_runner *q;
+	char key[300];                  /* msg_id/domain: one delivery per pair at a time */
+	char msg_id[32];
+	char domain[256];
+	char path[4096];
+	char sender[260];
+	unsigned long long size;
+	bool smtputf8;
+	long long created;
+	struct delivery_rcpt rcpt[DELIVERY_MAX_RCPTS];
+	size_t nrcpt;
+	/* progress */
+	struct mx_list mx;
+	size_t mx_next;
+	struct dns_addr_list addrs;
+	size_t addr_next;
+	const char *current_mx;
+	bool plain_fallback;            /* retrying this address without STARTTLS */
+	bool connected_once;            /* some server answered: not a circuit failure */
+	int dns_query;
+	struct smtp_client *client;
+	char last_status[16];
+	char last_error[400];
+	char last_mta[256];
+};
+
+LIST_HEAD(delivery_list, delivery);
+
+struct circuit {
+	char domain[256];
+	int failures;
+	long long paused_until;
+};
+
+struct queue_runner {
+	const struct config *cfg;
+	struct committer *committer;
+	pthread_t thread;
+	bool started, stopping;
+	struct event_base *base;
+	struct event *tick_ev, *wake_ev, *stop_ev, *deadline_ev;
+	struct store *store;
+	struct resolver *resolver;
+	SSL_CTX *ssl_ctx;
+	struct delivery_list active;
+	int nactive;
+	int pending_jobs;               /* bounces handed to the committer */
+	struct circuit *circuits;
+	size_t ncircuits, capcircuits;
+};
+
+/* delivery.c */
+void delivery_start(struct delivery *d);
+void delivery_abort(struct delivery *d);
+/* runner.c: called by a delivery when it is over (d is freed by the runner) */
+void runner_delivery_done(struct queue_runner *q, struct delivery *d, bool circuit_failure);
+/* results for one recipient */
+void runner_rcpt_delivered(struct queue_runner *q, struct delivery *d, size_t i, const char *mta);
+void runner_rcpt_failed(struct queue_runner *q, struct delivery *d, size_t i, bool permanent,
+                        const char *status, const char *mta, const char *diagnostic);
+
+#endif
