@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "mailauth/dkim_signer.h"
 #include "net/server.h"
 #include "queue/runner.h"
 #include "smtp/smtp_session.h"
@@ -86,7 +87,15 @@ static int serve(const struct cli_args *a, struct config *cfg)
 		tls_cleanup();
 		return CLI_FAIL;
 	}
-	committer_set_hooks(server_committer(srv), NULL, queue_runner_wake, runner);
+	struct dkim_signer *signer = dkim_signer_new(cfg->data_dir, err, sizeof(err));
+	if (signer == NULL) {
+		fprintf(stderr, "postern: dkim: %s\n", err);
+		queue_runner_free(runner);
+		server_free(srv);
+		tls_cleanup();
+		return CLI_FAIL;
+	}
+	committer_set_hooks(server_committer(srv), dkim_signer_sign, signer, queue_runner_wake, runner);
 	struct background bg = { runner_start, runner_stop, runner };
 	server_add_background(srv, &bg);
 	int rc = CLI_OK;
@@ -100,6 +109,7 @@ static int serve(const struct cli_args *a, struct config *cfg)
 	}
 	server_free(srv);
 	queue_runner_free(runner);
+	dkim_signer_free(signer);
 	tls_cleanup();
 	return rc;
 }

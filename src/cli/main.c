@@ -14,6 +14,7 @@ static const char usage_text[] =
 	"  user add|del|list|passwd      manage mailboxes (password via prompt or --password-stdin)\n"
 	"  alias add|del|list            manage aliases (to local or remote addresses)\n"
 	"  queue list|show|retry|delete|hold|release   inspect and steer the outbound queue\n"
+	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
 	"\n"
 	"Options (every command):\n"
 	"  -c, --config FILE             configuration file (default: the embedded default,\n"
@@ -33,6 +34,7 @@ static const struct command commands[] = {
 	{ "user", cli_user },
 	{ "alias", cli_alias },
 	{ "queue", cli_queue },
+	{ "dkim", cli_dkim },
 };
 
 static int parse_args(int argc, char **argv, struct cli_args *a)

@@ -243,7 +243,11 @@ int resolver_allow_zone(struct resolver *r, const char *zone, char *err, size_t 
 	if (r->started)
 		rc = UB_AFTERFINAL;
 	else if (zone != NULL && mx_name_valid(zone) &&
-	         bsnprintf(opt, sizeof(opt), "%s nodefault", zone) >= 0)
+	         bsnprintf(opt, sizeof(opt), "%s transparent", zone) >= 0)
+		/* A transparent zone without data replaces the built-in one and
+		 * sends every query on. ("ZONE nodefault" would say it better, but
+		 * libunbound 1.17's ub_ctx_set_option() stores "ZONE nodefault" whole
+		 * as the zone name, so it never matches.) */
 		rc = ub_ctx_set_option(r->ctx, "local-zone:", opt);
 	if (rc != 0) {
 		set_err(err, errlen, "allow zone", rc);

@@ -38,7 +38,7 @@ struct committer {
 	char *queue_dir;
 	commit_sign_fn sign;
 	commit_queued_fn queued;
-	void *hook_arg;
+	void *sign_arg, *queued_arg;
 	int nthreads;
 	struct commit_thread *threads;
 };
@@ -146,7 +146,7 @@ static int write_local_copies(struct committer *c, struct commit_job *job)
 static int write_queue_copy(struct committer *c, struct commit_job *job)
 {
 	char path[4096];
-	char *signature = c->sign ? c->sign(c->hook_arg, job->sender, job->body) : NULL;
+	char *signature = c->sign ? c->sign(c->sign_arg, job->sender, job->body) : NULL;
 	const char *blocks[2] = { job->header, signature };
 	size_t lens[2] = { job->header_len, signature ? strlen(signature) : 0 };
 	int rc;
@@ -216,7 +216,7 @@ static void record_queue_entries(struct committer *c, struct store *st, struct c
 		drop_queue_file(j);
 	}
 	if (any && c->queued)
-		c->queued(c->hook_arg);
+		c->queued(c->queued_arg);
 }
 
 /* ---- publishing Maildir copies ------------------------------------------ */
@@ -382,12 +382,13 @@ fail:
 	return NULL;
 }
 
-void committer_set_hooks(struct committer *c, commit_sign_fn sign, commit_queued_fn queued,
-                         void *arg)
+void committer_set_hooks(struct committer *c, commit_sign_fn sign, void *sign_arg,
+                         commit_queued_fn queued, void *queued_arg)
 {
 	c->sign = sign;
+	c->sign_arg = sign_arg;
 	c->queued = queued;
-	c->hook_arg = arg;
+	c->queued_arg = queued_arg;
 }
 
 void committer_free(struct committer *c)

@@ -60,8 +60,8 @@ typedef void (*commit_queued_fn)(void *arg);
 struct committer *committer_new(int nthreads, const char *hostname, const char *data_dir,
                                 char *err, size_t errlen);
 /* Both optional; set before the first submit. */
-void committer_set_hooks(struct committer *c, commit_sign_fn sign, commit_queued_fn queued,
-                         void *arg);
+void committer_set_hooks(struct committer *c, commit_sign_fn sign, void *sign_arg,
+                         commit_queued_fn queued, void *queued_arg);
 /* Finishes every queued job, then joins the threads. */
 void committer_free(struct committer *c);
 void committer_submit(struct committer *c, struct commit_job *job);

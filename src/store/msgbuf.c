@@ -117,6 +117,22 @@ uint64_t msgbuf_lines(const struct msgbuf *mb)
 	return mb->lines;
 }
 
+ssize_t msgbuf_read_at(const struct msgbuf *mb, uint64_t offset, void *buf, size_t len)
+{
+	if (mb->fd >= 0) {
+		ssize_t n;
+		do
+			n = pread(mb->fd, buf, len, (off_t)offset);
+		while (n < 0 && errno == EINTR);
+		return n;
+	}
+	if (offset >= mb->mem_len)
+		return 0;
+	size_t n = mb->mem_len - (size_t)offset < len ? mb->mem_len - (size_t)offset : len;
+	memcpy(buf, mb->mem + offset, n);
+	return (ssize_t)n;
+}
+
 int msgbuf_write_to(const struct msgbuf *mb, int fd)
 {
 	if (mb->fd < 0)

@@ -591,10 +591,18 @@ static void test_sign_verify(void **state)
 		snprintf(buf, sizeof(buf), "%s\n\n", msg_lf);
 		memcpy(strstr(buf, "Subject:  "), "subject:\n\t", 10);
 		assert_int_equal(verify(sig, buf, strlen(buf), record), 1);
-		/* the other key does not verify it */
-		char other[DKIM_RECORD_MAX];
+		/* another key, of either type, does not verify it */
+		char other[DKIM_RECORD_MAX], path[300];
 		record_of(keys[1 - i], other);
 		assert_int_equal(verify(sig, msg_lf, strlen(msg_lf), other), 0);
+		snprintf(path, sizeof(path), "%s/other.pem", tmpdir);
+		assert_int_equal(dkim_keygen(path, dkim_key_alg(keys[i]), err, sizeof(err)), 0);
+		struct dkim_key *k2 = dkim_key_load(path, err, sizeof(err));
+		assert_non_null(k2);
+		record_of(k2, other);
+		assert_int_equal(verify(sig, msg_lf, strlen(msg_lf), other), 0);
+		dkim_key_free(k2);
+		unlink(path);
 		free(sig);
 	}
 }

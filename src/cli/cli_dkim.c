@@ -1,0 +1,149 @@
+/* postern dkim keygen|show */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/util.h"
+#include "mailauth/dkim.h"
+#include "store/store.h"
+
+static const char usage[] =
+	"postern dkim keygen DOMAIN [--selector S] [--algorithm rsa-2048|ed25519] | show DOMAIN"
+	"  [-c FILE]";
+
+/* Prints the zone-file line; TXT strings are at most 255 octets each (RFC 1035 3.3.14). */
+static void print_record(const char *domain, const char *selector, const char *value)
+{
+	size_t len = strlen(value);
+	printf("%s._domainkey.%s. IN TXT (", selector, domain);
+	for (size_t off = 0; off < len; off += 250)
+		printf(" \"%.*s\"", (int)(len - off < 250 ? len - off : 250), value + off);
+	printf(" )\n");
+}
+
+struct show_state {
+	int shown;
+};
+
+static void show_key(void *arg, const char *const *cols)
+{
+	struct show_state *ss = arg;
+	char err[256], record[DKIM_RECORD_MAX];
+	struct dkim_key *k = dkim_key_load(cols[3], err, sizeof(err));
+	if (k == NULL) {
+		fprintf(stderr, "postern: %s/%s: %s\n", cols[0], cols[1], err);
+		return;
+	}
+	dkim_dns_record(k, record, sizeof(record));
+	printf("; selector %s, %s, key %s\n", cols[1], cols[2], cols[3]);
+	print_record(cols[0], cols[1], record);
+	dkim_key_free(k);
+	ss->shown++;
+}
+
+static bool valid_selector(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 63)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '-'))
+			return false;
+	return true;
+}
+
+static int keygen(struct store *st, const struct config *cfg, const struct cli_args *a,
+                  const char *domain)
+{
+	char selector[64], dir[4096], path[4200], err[512];
+	enum dkim_alg alg = DKIM_RSA_SHA256;
+	if (a->algorithm != NULL && strcmp(a->algorithm, "ed25519") == 0)
+		alg = DKIM_ED25519_SHA256;
+	else if (a->algorithm != NULL && strcmp(a->algorithm, "rsa-2048") != 0)
+		return cli_usage_error(usage, "unknown algorithm '%s'", a->algorithm);
+	if (a->selector != NULL) {
+		snprintf(selector, sizeof(selector), "%s", a->selector);
+	} else {
+		/* dated selectors make key rotation a matter of adding the next one */
+		time_t t = time(NULL);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(selector, sizeof(selector), alg == DKIM_RSA_SHA256 ? "%Y%m%d-rsa" : "%Y%m%d-ed",
+		         &tm);
+	}
+	if (!valid_selector(selector))
+		return cli_usage_error(usage, "selector must be letters, digits and '-'");
+	if (store_domain_exists(st, domain) != 1) {
+		fprintf(stderr, "postern: %s is not a local domain\n", domain);
+		return CLI_FAIL;
+	}
+	if (bsnprintf(dir, sizeof(dir), "%s/dkim/%s", cfg->data_dir, domain) < 0 || mkdir_p(dir, 0700) < 0 ||
+	    bsnprintf(path, sizeof(path), "%s/%s.pem", dir, selector) < 0) {
+		fprintf(stderr, "postern: %s: cannot create\n", dir);
+		return CLI_FAIL;
+	}
+	if (dkim_keygen(path, alg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s\n", err);
+		return CLI_FAIL;
+	}
+	int rc = store_dkim_add(st, domain, selector, dkim_alg_name(alg), path, err, sizeof(err));
+	if (rc != STORE_OK) {
+		fprintf(stderr, "postern: %s\n", rc == STORE_EXISTS ? "that selector exists already" : err);
+		return CLI_FAIL;
+	}
+	printf("DKIM key for %s, selector %s (%s), written to %s\n"
+	       "Outbound mail from %s is signed with it from now on. Publish this record:\n",
+	       domain, selector, dkim_alg_name(alg), path, domain);
+	struct show_state ss = { 0 };
+	const char *cols[4] = { domain, selector, dkim_alg_name(alg), path };
+	show_key(&ss, cols);
+	return CLI_OK;
+}
+
+static int run(struct store *st, const struct config *cfg, struct cli_args *a)
+{
+	char domain[256], err[512];
+	if (a->npos != 2)
+		return cli_usage_error(usage, "expected keygen DOMAIN or show DOMAIN");
+	snprintf(domain, sizeof(domain), "%s", a->pos[1]);
+	if (!cli_valid_domain(domain))
+		return cli_usage_error(usage, "'%s' is not a valid domain", a->pos[1]);
+	if (strcmp(a->pos[0], "keygen") == 0)
+		return keygen(st, cfg, a, domain);
+	if (strcmp(a->pos[0], "show") == 0) {
+		struct show_state ss = { 0 };
+		if (store_dkim_list(st, domain, show_key, &ss, err, sizeof(err)) != STORE_OK) {
+			fprintf(stderr, "postern: %s\n", err);
+			return CLI_FAIL;
+		}
+		if (ss.shown == 0) {
+			fprintf(stderr, "postern: no DKIM key for %s (postern dkim keygen %s)\n", domain, domain);
+			return CLI_FAIL;
+		}
+		return CLI_OK;
+	}
+	return cli_usage_error(usage, "unknown subcommand '%s'", a->pos[0]);
+}
+
+int cli_dkim(struct cli_args *a)
+{
+	if (a->help) {
+		printf("usage: %s\n\nkeygen makes a key (RSA 2048 by default, or Ed25519 per RFC 8463), "
+		       "stores it 0600\nunder data_dir/dkim and prints the DNS TXT record to publish; "
+		       "show prints it again.\nA domain may have several keys (e.g. one of each "
+		       "algorithm): mail is signed with all.\n", usage);
+		return CLI_OK;
+	}
+	if (a->npos < 1)
+		return cli_usage_error(usage, "missing subcommand");
+	struct config *cfg = cli_load_config(a);
+	if (cfg == NULL)
+		return CLI_FAIL;
+	struct store *st = cli_open_store(cfg);
+	int rc = st ? run(st, cfg, a) : CLI_FAIL;
+	store_close(st);
+	config_free(cfg);
+	return rc;
+}
