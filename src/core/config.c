@@ -18,7 +18,7 @@
 
 /* ---- schema ------------------------------------------------------------ */
 
-enum key_type { K_STRING, K_INT, K_SIZE, K_DURATION, K_GROUP, K_STRLIST, K_GROUPLIST };
+enum key_type { K_STRING, K_INT, K_BOOL, K_SIZE, K_DURATION, K_GROUP, K_STRLIST, K_GROUPLIST };
 
 struct key_spec {
 	const char *name;
@@ -63,6 +63,7 @@ static const struct key_spec relay_keys[] = {
 };
 static const struct key_spec dns_keys[] = {
 	{ "servers", K_STRLIST, NULL, 0, 0 },
+	{ "allow_zones", K_STRLIST, NULL, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec tls_policy_keys[] = {
@@ -81,6 +82,7 @@ static const struct key_spec queue_keys[] = {
 	{ "circuit_failures", K_INT, NULL, 1, 1000 },
 	{ "circuit_cooldown", K_DURATION, NULL, 1000, 86400LL * 1000 },
 	{ "port", K_INT, NULL, 1, 65535 },
+	{ "allow_loopback", K_BOOL, NULL, 0, 0 },
 	{ "tls", K_STRING, NULL, 0, 0 },
 	{ "tls_ca_file", K_STRING, NULL, 0, 0 },
 	{ "tls_policy", K_GROUPLIST, tls_policy_keys, 0, 0 },
@@ -133,6 +135,7 @@ static const char *type_name(enum key_type t)
 	switch (t) {
 	case K_STRING: return "a string";
 	case K_INT: return "an integer";
+	case K_BOOL: return "true or false";
 	case K_SIZE: return "a size string such as \"25M\"";
 	case K_DURATION: return "a duration string such as \"5m\"";
 	case K_GROUP: return "a group { ... }";
@@ -184,6 +187,10 @@ static int check_setting(struct loader *ld, const config_setting_t *s, const str
 		return check_group(ld, s, spec->children);
 	case K_STRING:
 		if (t != CONFIG_TYPE_STRING)
+			break;
+		return 0;
+	case K_BOOL:
+		if (t != CONFIG_TYPE_BOOL)
 			break;
 		return 0;
 	case K_INT:
@@ -460,6 +467,13 @@ static int load_relay_dns(struct loader *ld, config_t *lc, struct config *cfg)
 			cfg->dns.servers[cfg->dns.nservers++] = xstrdup(v);
 		}
 	}
+	if ((s = OPT(OPT(root, "dns"), "allow_zones")) != NULL) {
+		int n = config_setting_length(s);
+		cfg->dns.allow_zones = xcalloc((size_t)n + 1, sizeof(char *));
+		for (int i = 0; i < n; i++)
+			cfg->dns.allow_zones[cfg->dns.nallow_zones++] =
+				xstrdup(config_setting_get_string(config_setting_get_elem(s, (unsigned)i)));
+	}
 	return 0;
 }
 
@@ -516,6 +530,8 @@ static int load_queue(struct loader *ld, config_t *lc, struct config *cfg)
 	for (size_t i = 0; i < ARRAY_LEN(strings); i++)
 		if ((s = config_setting_get_member(g, strings[i].key)) != NULL)
 			replace_str((char **)((char *)cfg + strings[i].off), config_setting_get_string(s));
+	if ((s = config_setting_get_member(g, "allow_loopback")) != NULL)
+		cfg->queue.allow_loopback = config_setting_get_bool(s);
 	if ((s = config_setting_get_member(g, "tls")) != NULL &&
 	    config_parse_tls_policy(config_setting_get_string(s), &cfg->queue.tls) < 0)
 		return setting_error(ld, s, "'tls' must be opportunistic, opportunistic-insecure or required");
@@ -604,6 +620,9 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->dns.nservers; i++)
 		free(cfg->dns.servers[i]);
 	free(cfg->dns.servers);
+	for (size_t i = 0; i < cfg->dns.nallow_zones; i++)
+		free(cfg->dns.allow_zones[i]);
+	free(cfg->dns.allow_zones);
 	free(cfg->queue.tls_ca_file);
 	free(cfg->queue.helo);
 	free(cfg->queue.source_ipv4);

@@ -68,11 +68,14 @@ struct config {
 	struct {
 		char **servers;         /* "IP" or "IP@PORT"; none = the system resolver */
 		size_t nservers;
+		char **allow_zones;     /* special-use zones to resolve anyway (tests: "test.") */
+		size_t nallow_zones;
 	} dns;
 	struct {
 		uint64_t max_age_ms, warn_after_ms, min_retry_ms, max_retry_ms;
 		uint64_t timeout_ms, circuit_cooldown_ms;
 		int concurrency, per_domain, circuit_failures, port;
+		bool allow_loopback;    /* deliver to MX addresses on 127/8, ::1 (tests only) */
 		enum out_tls_policy tls;
 		char *tls_ca_file;
 		char *helo;

@@ -124,6 +124,8 @@ size_t json_quote(char *buf, size_t len, size_t cap, const char *s)
 static size_t append_raw(char *buf, size_t len, size_t cap, const char *s)
 {
 	size_t n = strlen(s);
+	if (len + 1 >= cap)
+		return len; /* full: the line is cut, never overrun */
 	if (len + n + 1 > cap)
 		n = cap - len - 1;
 	memcpy(buf + len, s, n);

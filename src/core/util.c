@@ -148,6 +148,17 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+void str_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+	if (size == 0)
+		return;
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 int bsnprintf(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;

@@ -36,6 +36,9 @@ int fsync_dir(const char *path);
 /* Writes all of buf to fd, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
 
+/* Copies src into dst (size bytes), truncating; always NUL-terminates. */
+void str_copy(char *dst, size_t size, const char *src);
+
 /* snprintf that reports truncation as -1 instead of silently cutting. */
 int bsnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -16,12 +16,15 @@
 #include "dns/resolver.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <unbound.h>
@@ -122,6 +125,76 @@ static void set_err(char *err, size_t errlen, const char *what, int ub_err)
 		snprintf(err, errlen, "%s: %s", what, ub_strerror(ub_err));
 }
 
+/* ---- libunbound's own log lines ----
+ *
+ * libunbound prints errors ("[1700000000] libunbound[123:0] error: ...") to
+ * stderr, which would break our one-JSON-object-per-line log. Its log
+ * destination is process-global (ub_ctx_debugout() sets it for every
+ * context, ub_ctx_delete() resets it), so one FILE that never closes turns
+ * each line into a log event, and every resolver_new() points libunbound at
+ * it again. Writes come from libunbound's threads too: glibc holds the
+ * FILE's lock around the cookie call, which guards the line buffer. */
+
+struct ub_log_sink {
+	char line[1024];
+	size_t len;
+};
+
+static void ub_log_emit(struct ub_log_sink *s)
+{
+	s->line[s->len] = '\0';
+	s->len = 0;
+	/* strip "[time] libunbound[pid:thread] " and split off the level */
+	char *msg = s->line;
+	char *p = strstr(msg, "] ");
+	if (msg[0] == '[' && p != NULL && (p = strstr(p + 2, "] ")) != NULL)
+		msg = p + 2;
+	const char *level = "";
+	if ((p = strstr(msg, ": ")) != NULL && p - msg < 16) {
+		*p = '\0';
+		level = msg;
+		msg = p + 2;
+	}
+	enum log_level lv = (strcmp(level, "error") == 0 || strcmp(level, "warning") == 0)
+	                            ? LOG_WARN
+	                            : LOG_DEBUG;
+	if (*msg != '\0')
+		log_event(lv, "dns.unbound", "s", "unbound_level", level, "s", "msg", msg, NULL);
+}
+
+static ssize_t ub_log_write(void *cookie, const char *buf, size_t size)
+{
+	struct ub_log_sink *s = cookie;
+	for (size_t i = 0; i < size; i++) {
+		if (buf[i] == '\n' || buf[i] == '\r') {
+			if (s->len > 0)
+				ub_log_emit(s);
+		} else if (s->len < sizeof(s->line) - 1) {
+			s->line[s->len++] = buf[i];
+		} /* else: cut an overlong line, keep reading to its end */
+	}
+	return (ssize_t)size;
+}
+
+static FILE *ub_log_file;
+
+static void ub_log_init(void)
+{
+	static struct ub_log_sink sink;
+	cookie_io_functions_t io = { .write = ub_log_write };
+	ub_log_file = fopencookie(&sink, "w", io);
+	if (ub_log_file != NULL)
+		setvbuf(ub_log_file, NULL, _IOLBF, 0);
+}
+
+static void ub_log_attach(struct ub_ctx *ctx)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, ub_log_init);
+	if (ub_log_file != NULL)
+		ub_ctx_debugout(ctx, ub_log_file);
+}
+
 /* ---- libunbound's pipe ---- */
 
 static void resolver_destroy(struct resolver *r)
@@ -167,6 +240,7 @@ struct resolver *resolver_new(struct event_base *base, const char *const *server
 			snprintf(err, errlen, "ub_ctx_create failed");
 		return NULL;
 	}
+	ub_log_attach(ctx);
 	int rc;
 	if ((rc = ub_ctx_async(ctx, 1)) != 0) {
 		set_err(err, errlen, "ub_ctx_async", rc);
@@ -228,6 +302,13 @@ int resolver_add_ta(struct resolver *r, const char *ta, char *err, size_t errlen
 
 int resolver_add_ta_file(struct resolver *r, const char *path, char *err, size_t errlen)
 {
+	/* libunbound reads the file only at the first query, and then fails
+	 * every query: say so now */
+	if (access(path, R_OK) != 0) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
 	int rc = r->started ? UB_AFTERFINAL : ub_ctx_add_ta_file(r->ctx, path);
 	if (rc != 0) {
 		set_err(err, errlen, path, rc);

@@ -5,12 +5,14 @@
  * libevent loop watches, and ub_process() runs the callbacks on the loop's
  * thread. So nothing here blocks the loop, and every callback runs on it.
  *
- * One resolver per event loop: create, use and free it on that loop's thread
- * only. A callback is never called from inside the call that started its
- * query, runs exactly once unless the query is cancelled (or the resolver
- * freed) first, and may itself start, cancel or free anything, including the
- * resolver. Every query ends within the resolver's timeout: a lookup that
- * libunbound has not answered by then ends with DNS_TEMPFAIL. */
+ * One resolver per event loop, used only by the thread that runs that loop
+ * (creating it before that thread starts, and freeing it after the thread
+ * has been joined, is fine). A callback is never called from inside the call
+ * that started its query, runs exactly once unless the query is cancelled
+ * (or the resolver freed) first, and may itself start, cancel or free
+ * anything, including the resolver. Every query ends within the resolver's
+ * timeout: a lookup that libunbound has not answered by then ends with
+ * DNS_TEMPFAIL. */
 #ifndef POSTERN_RESOLVER_H
 #define POSTERN_RESOLVER_H
 

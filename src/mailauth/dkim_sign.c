@@ -150,8 +150,8 @@ static int header_parse(struct header *h, char *err, size_t errlen)
 			while (j < le && (b[j] == ' ' || b[j] == '\t'))
 				j++;
 			if (namelen == 0 || j == le || b[j] != ':') {
-				snprintf(err, errlen, "malformed header: line %zu is not a field",
-				         h->nfields + 1);
+				snprintf(err, errlen, "malformed header: a line after field %zu is not "
+				         "\"name: value\"", h->nfields);
 				return -1;
 			}
 			if (h->nfields == DKIM_FIELDS_MAX) {
@@ -271,7 +271,7 @@ static char *base64_new(const unsigned char *data, size_t len)
 }
 
 /* Everything up to and including "b=": the text hashed last (RFC 6376 3.7). */
-static void build_unsigned(struct fold *f, const struct header *h, enum dkim_alg alg,
+static void build_unsigned(struct fold *f, const size_t *h_count, enum dkim_alg alg,
                            const char *domain, const char *selector, time_t now,
                            const char *bh)
 {
@@ -291,10 +291,9 @@ static void build_unsigned(struct fold *f, const struct header *h, enum dkim_alg
 	bool first = true;
 	size_t remaining = 0;
 	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++)
-		remaining += field_count(h, signed_fields[k].name) + signed_fields[k].oversign;
+		remaining += h_count[k];
 	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++) {
-		size_t n = field_count(h, signed_fields[k].name) + signed_fields[k].oversign;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < h_count[k]; i++) {
 			snprintf(tok, sizeof(tok), "%s%s%s", first ? "h=" : "", signed_fields[k].name,
 			         --remaining > 0 ? ":" : ";");
 			fold_token(f, tok, first);
@@ -361,6 +360,7 @@ char *dkim_sign(const struct dkim_key *key, const char *domain, const char *sele
 	EVP_MD_CTX *hmd = EVP_MD_CTX_new(), *bmd = EVP_MD_CTX_new();
 	struct dkim_body_canon *body = xmalloc(sizeof(*body));
 	unsigned char bhash[32], hhash[32];
+	size_t h_count[ARRAY_LEN(signed_fields)]; /* how often each name goes into h= */
 	bool ok = false;
 
 	if (hmd == NULL || bmd == NULL || EVP_DigestInit_ex(hmd, EVP_sha256(), NULL) != 1
@@ -374,15 +374,19 @@ char *dkim_sign(const struct dkim_key *key, const char *domain, const char *sele
 		snprintf(err, errlen, "no From header field");
 		goto out;
 	}
+	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++)
+		h_count[k] = field_count(&h, signed_fields[k].name) + signed_fields[k].oversign;
 	if (hash_signed_fields(&h, hmd) < 0) {
 		snprintf(err, errlen, "DKIM: header hash failed");
 		goto out;
 	}
 
-	/* the body: what was read past the blank line, then the rest, streamed */
+	/* the body: what was read past the blank line, then the rest, streamed;
+	 * the header block is not needed any more */
 	dkim_body_init(body, DKIM_CANON_RELAXED, bmd);
 	if (h.len > h.body && dkim_body_update(body, h.buf + h.body, h.len - h.body) < 0)
 		goto hash_failed;
+	header_free(&h);
 	chunk = xmalloc(READ_CHUNK);
 	for (;;) {
 		ssize_t n = rd(rd_arg, chunk, READ_CHUNK);
@@ -399,7 +403,7 @@ char *dkim_sign(const struct dkim_key *key, const char *domain, const char *sele
 		goto hash_failed;
 	bh64 = base64_new(bhash, sizeof(bhash));
 
-	build_unsigned(&f, &h, dkim_key_alg(key), domain, selector, now, bh64);
+	build_unsigned(&f, h_count, dkim_key_alg(key), domain, selector, now, bh64);
 	if (hash_signature_field(hmd, &f) < 0 || EVP_DigestFinal_ex(hmd, hhash, NULL) != 1)
 		goto hash_failed;
 

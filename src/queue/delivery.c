@@ -160,10 +160,9 @@ static void try_address(struct delivery *d)
 		.sender = d->sender, .nrcpts = d->nrcpt, .path = d->path, .size = d->size,
 		.smtputf8 = d->smtputf8, .timeout_ms = cfg->queue.timeout_ms,
 	};
-	const char *rcpts[DELIVERY_MAX_RCPTS];
 	for (size_t i = 0; i < d->nrcpt; i++)
-		rcpts[i] = d->rcpt[i].addr;
-	p.rcpts = rcpts;
+		d->rcpt_addrs[i] = d->rcpt[i].addr;
+	p.rcpts = d->rcpt_addrs;
 	p.addr = d->addrs.addr[d->addr_next];
 	p.addrlen = p.addr.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 	set_port(&p.addr, cfg->queue.port);
@@ -178,21 +177,54 @@ static void try_address(struct delivery *d)
 
 /* ---- DNS ------------------------------------------------------------------ */
 
+/* An MX pointing at ourselves or nowhere would loop or go nowhere
+ * (RFC 5321 5.1: such addresses are not usable destinations). */
+static bool address_usable(const struct sockaddr_storage *ss, bool allow_loopback)
+{
+	if (ss->ss_family == AF_INET) {
+		uint32_t a = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+		if ((a >> 24) == 0 || (a >> 28) >= 0xe)         /* 0/8, multicast, reserved */
+			return false;
+		return allow_loopback || (a >> 24) != 127;
+	}
+	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	if (IN6_IS_ADDR_UNSPECIFIED(a6) || IN6_IS_ADDR_MULTICAST(a6) || IN6_IS_ADDR_V4MAPPED(a6))
+		return false;
+	return allow_loopback || !IN6_IS_ADDR_LOOPBACK(a6);
+}
+
+static void filter_addresses(struct dns_addr_list *l, bool allow_loopback)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < l->n; i++)
+		if (address_usable(&l->addr[i], allow_loopback))
+			l->addr[kept++] = l->addr[i];
+	l->n = kept;
+}
+
 static void on_addrs(void *arg, enum dns_status st, const struct dns_addr_list *addrs)
 {
 	struct delivery *d = arg;
 	d->dns_query = 0;
-	if (st != DNS_OK || addrs->n == 0) {
-		char msg[400];
-		snprintf(msg, sizeof(msg), "%s: address lookup: %s", d->current_mx, dns_status_str(st));
-		note_error(d, "4.4.3", "", msg);
-		next_mx(d);
+	if (st == DNS_OK) {
+		d->addrs = *addrs;
+		filter_addresses(&d->addrs, d->q->cfg->queue.allow_loopback);
+		if (d->addrs.n == 0) {
+			char msg[400];
+			snprintf(msg, sizeof(msg), "%s: no usable address (loopback or reserved)", d->current_mx);
+			note_error(d, "4.4.4", "", msg);
+			next_mx(d);
+			return;
+		}
+		d->addr_next = 0;
+		d->plain_fallback = false;
+		try_address(d);
 		return;
 	}
-	d->addrs = *addrs;
-	d->addr_next = 0;
-	d->plain_fallback = false;
-	try_address(d);
+	char msg[400];
+	snprintf(msg, sizeof(msg), "%s: address lookup: %s", d->current_mx, dns_status_str(st));
+	note_error(d, "4.4.3", "", msg);
+	next_mx(d);
 }
 
 static void next_mx(struct delivery *d)

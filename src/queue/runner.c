@@ -536,6 +536,9 @@ struct queue_runner *queue_runner_new(const struct config *cfg, struct committer
 	                           err, errlen);
 	if (q->resolver == NULL)
 		goto fail;
+	for (size_t i = 0; i < cfg->dns.nallow_zones; i++)
+		if (resolver_allow_zone(q->resolver, cfg->dns.allow_zones[i], err, errlen) < 0)
+			goto fail;
 	q->ssl_ctx = smtp_client_ssl_ctx(cfg->queue.tls_ca_file, err, errlen);
 	if (q->ssl_ctx == NULL)
 		goto fail;

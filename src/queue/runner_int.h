@@ -38,6 +38,7 @@ struct delivery {
 	long long created;
 	struct delivery_rcpt rcpt[DELIVERY_MAX_RCPTS];
 	size_t nrcpt;
+	const char *rcpt_addrs[DELIVERY_MAX_RCPTS];  /* for the client: it keeps the pointer */
 	/* progress */
 	struct mx_list mx;
 	size_t mx_next;

@@ -157,7 +157,7 @@ static void report(struct smtp_client *c, enum client_outcome outcome, const cha
 	c->reported = true;
 	c->res.outcome = outcome;
 	if (error != NULL)
-		snprintf(c->res.error, sizeof(c->res.error), "%s", error);
+		str_copy(c->res.error, sizeof(c->res.error), error);
 	c->cb(c->arg, &c->res);
 	/* a polite QUIT when the connection is still in order, else just close;
 	 * either way c is freed later, from the loop, so callers may still look at it */

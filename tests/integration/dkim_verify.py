@@ -6,7 +6,8 @@ Usage: dkim_verify.py MESSAGE_FILE SELECTOR DOMAIN TXT_RECORD
 No real DNS: the TXT record given on the command line is the answer for
 SELECTOR._domainkey.DOMAIN, and every other name has none. The message is
 read as stored by postern (LF line ends; CRLF accepted) and turned into wire
-form (CRLF, last line terminated) before verification. Ed25519 needs python3-nacl.
+form (CRLF, last line terminated) before verification. Ed25519 needs
+python3-nacl.
 
 Exit status 0 when the (topmost) signature verifies, 1 otherwise; the result
 and, on failure, dkimpy's reason are printed. Run with Debian's
@@ -21,7 +22,7 @@ import dkim
 def main(argv):
     if len(argv) != 5:
         print("usage: dkim_verify.py MESSAGE_FILE SELECTOR DOMAIN TXT_RECORD", file=sys.stderr)
-        return 2
+        return 1
     path, selector, domain, record = argv[1:]
     with open(path, "rb") as f:
         message = f.read()

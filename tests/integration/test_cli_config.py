@@ -8,11 +8,6 @@ import pytest
 from conftest import POSTERN_BIN, run_postern
 
 
-@pytest.fixture
-def conf_dir(tmp_path):
-    return tmp_path
-
-
 def good_config(tmp_path, port=2999):
     return textwrap.dedent(f"""\
         # a valid configuration
@@ -56,8 +51,10 @@ def test_config_check_embedded_default(tmp_path):
 def subprocess_in(cwd, *args):
     import subprocess
     from conftest import postern_env
+    from conftest import sanitizer_report
     p = subprocess.run([POSTERN_BIN, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        stdin=subprocess.DEVNULL, env=postern_env(), timeout=30, text=True)
+    assert not sanitizer_report(p.stderr), p.stderr
     return p
 
 
@@ -400,3 +397,28 @@ def test_alias_errors(postern):
     p = srv.cli("alias", "add", "x y@example.org", "alice@example.org")
     assert p.returncode == 2
     assert "x@example.org" not in "\n".join(alias_lines(srv))
+
+
+def test_second_instance_on_same_port_refused(postern):
+    """A second `postern serve` on an address a running one listens on must fail
+    instead of silently sharing the port (SO_REUSEPORT) and taking part of the mail."""
+    first = postern()
+    second = postern(start=False)
+    second.write_config(first.port)
+    import subprocess
+    from conftest import postern_env
+    proc = subprocess.Popen([POSTERN_BIN, "serve", "-c", str(second.config_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, env=postern_env())
+    try:
+        rc = proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        proc.wait(timeout=15)
+        rc = None
+    err = proc.stderr.read().decode("utf-8", "replace")
+    proc.stdout.close()
+    proc.stderr.close()
+    assert "Sanitizer" not in err and "runtime error" not in err, err
+    assert rc == 1, f"second instance kept running on port {first.port} (rc {rc})"
+    assert "cannot listen" in err or "in use" in err, err

@@ -230,3 +230,19 @@ def test_log_never_contains_message_content(server):
         c.send_message("s@remote.test", ["alice@example.org"],
                        make_message(subject=secret, body=secret))
     assert secret not in server.stderr_text()
+
+
+def test_sigterm_tells_tls_clients_too(server):
+    from conftest import insecure_context
+    c = server.connect()
+    c.ehlo()
+    c.starttls(insecure_context())
+    c.ehlo()
+    server.send_signal(signal.SIGTERM)
+    try:
+        r = c.reply(timeout=5)
+    except Exception as e:  # noqa: BLE001
+        r = e
+    c.close()
+    assert server.wait_exit(timeout=10) == 0
+    assert getattr(r, "code", None) == 421 and r.enh == "4.3.2", f"no 421 inside TLS: {r!r}"

@@ -511,3 +511,158 @@ def test_session_timeout_caps_a_trickle(postern):
         assert got is not None and (got.code, got.enh) == (421, "4.4.2"), got
         assert time.monotonic() - t0 < 8
     assert srv.all_delivered() == []
+
+
+def test_command_timeout_not_reset_by_trickle(postern):
+    # timeouts.command bounds one whole command line: a byte now and then must not extend it
+    srv = postern(config={"timeouts": {"command": "2s"}})
+    with srv.connect() as c:
+        c.ehlo()
+        t0 = time.monotonic()
+        got = None
+        for b in b"NOOP NOOP NOOP NOOP NOOP NOOP NOOP NOOP NOOP NOOP":
+            try:
+                c.send(bytes([b]))
+            except OSError:
+                break
+            try:
+                got = c.reply(timeout=0.4)
+                break
+            except TimeoutError:
+                continue
+            except Exception:  # noqa: BLE001 - closed without a reply
+                break
+        elapsed = time.monotonic() - t0
+        assert got is not None and (got.code, got.enh) == (421, "4.4.2"), got
+        assert elapsed < 5, elapsed
+
+
+def vm_rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_client_that_does_not_read_is_throttled(postern):
+    """A client that pipelines commands but never reads the replies must not make
+    the server buffer replies without bound: it stops reading input (so our send
+    blocks) and drops the peer after timeouts.data."""
+    srv = postern(config={"timeouts": {"data": "2s"}})
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    s.settimeout(5)
+    s.connect((HOST, srv.port))
+    rss0 = vm_rss_kb(srv.pid)
+    chunk = b"NOOP\r\n" * 10000
+    sent, blocked = 0, False
+    t0 = time.monotonic()
+    try:
+        s.settimeout(1.5)
+        while time.monotonic() - t0 < 8:
+            try:
+                sent += s.send(chunk)
+            except (socket.timeout, TimeoutError):
+                blocked = True
+                break
+            except OSError:
+                blocked = True     # dropped by the server: fine too
+                break
+        grown_mb = (vm_rss_kb(srv.pid) - rss0) / 1024
+        assert blocked, (f"server kept reading commands from a peer that reads no replies: "
+                         f"{sent / 1e6:.1f} MB of NOOPs taken in 8s, RSS grew {grown_mb:.0f} MB")
+        assert sent < 64 * 1024 * 1024
+    finally:
+        s.close()
+    assert srv.running()
+
+
+def test_path_traversal_recipients(server):
+    before = sorted(p.relative_to(server.data_dir) for p in server.data_dir.rglob("*"))
+    with server.connect() as c:
+        c.ehlo()
+        c.cmd("MAIL FROM:<s@remote.test>", expect=250)
+        for rcpt in ("../alice@example.org", "..@example.org", "alice/../bob@example.org",
+                     '"../../etc"@example.org', '"a/b"@example.org', "alice+a/b@example.org",
+                     "alice@../example.org", "alice@example.org/..", '"alice\\\\x"@example.org'):
+            r = c.cmd(f"RCPT TO:<{rcpt}>")
+            if rcpt.startswith("alice+"):
+                assert r.code == 250, (rcpt, r)   # a subaddress of alice
+            else:
+                assert 500 <= r.code <= 554 and r.code != 503, (rcpt, r)
+        c.cmd("DATA", expect=354)
+        c.send(make_message() + b".\r\n")
+        assert c.reply().code == 250
+    after = sorted(p.relative_to(server.data_dir) for p in server.data_dir.rglob("*")
+                   if "Maildir/new/" not in str(p) and "Maildir/tmp/" not in str(p))
+    new_paths = [p for p in after if p not in before and not str(p).startswith(("spool", "queue", "tls"))]
+    assert new_paths == [], new_paths
+    assert len(server.maildir("alice")) == 1
+
+
+def test_quoted_local_part_is_the_same_mailbox(server):
+    with server.connect() as c:
+        r = c.send_message("s@remote.test", ['"alice"@example.org', '"bob"@example.org'], make_message())
+        assert r.code == 250, r
+    assert len(server.maildir("alice")) == 1 and len(server.maildir("bob")) == 1
+
+
+def test_message_size_boundary(small):
+    limit = 65536
+    head = b"Subject: boundary\r\n\r\n"
+
+    def body_of(total):
+        lines, size = [head], len(head)
+        while size + 80 <= total:
+            lines.append(b"b" * 78 + b"\r\n")
+            size += 80
+        pad = total - size
+        assert pad >= 2 or pad == 0
+        if pad:
+            lines.append(b"c" * (pad - 2) + b"\r\n")
+        data = b"".join(lines)
+        assert len(data) == total
+        return data
+
+    with small.connect() as c:
+        r = c.send_message("s@remote.test", ["alice@example.org"], body_of(limit))
+        assert r.code == 250, r
+        r = c.send_message("s@remote.test", ["bob@example.org"], body_of(limit + 2), ehlo=False)
+        assert (r.code, r.enh) == (552, "5.3.4"), r
+    assert len(small.maildir("alice")) == 1
+    assert small.maildir("bob") == []
+
+
+def test_nul_in_body_not_truncated(server):
+    body = b"Subject: nul\r\n\r\nbefore\x00after NUL\r\nnext line\r\n"
+    with server.connect() as c:
+        r = c.send_message("s@remote.test", ["alice@example.org"], body)
+    if r.code == 250:
+        [data] = server.messages("alice")
+        assert split_delivered(data)[1] == body.replace(b"\r\n", b"\n")
+    else:
+        assert 500 <= r.code < 600, r
+        assert server.all_delivered() == []
+
+
+def test_empty_message(server):
+    with server.connect() as c:
+        r = c.send_message("s@remote.test", ["alice@example.org"], b"")
+        assert r.code == 250, r
+    [data] = server.messages("alice")
+    trace, body = split_delivered(data)
+    assert body == b""
+
+
+def test_ehlo_resets_transaction(server):
+    with server.connect() as c:
+        c.ehlo()
+        c.cmd("MAIL FROM:<s@remote.test>", expect=250)
+        c.cmd("RCPT TO:<alice@example.org>", expect=250)
+        c.ehlo()
+        r = c.cmd("DATA")
+        assert (r.code, r.enh) == (503, "5.5.1"), r
+        c.cmd("MAIL FROM:<s@remote.test>", expect=250)
+    assert server.all_delivered() == []

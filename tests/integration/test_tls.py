@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import HOSTNAME, SMTPClient, cert_der, insecure_context, make_cert, make_message
+from conftest import HOSTNAME, cert_der, insecure_context, make_cert, make_message
 
 
 def tls_client(srv, ctx=None, server_hostname=None):
