@@ -257,7 +257,8 @@ struct server *server_new(struct config *cfg, char *err, size_t errlen)
 	if (srv->nworkers < 1)
 		srv->nworkers = 1;
 	srv->limits = connlimit_new(cfg->limits.connections, cfg->limits.connections_per_ip);
-	srv->committer = committer_new(2, cfg->hostname, cfg->data_dir, err, errlen);
+	/* several committers keep several fsyncs in flight: the journal batches them */
+	srv->committer = committer_new(4, cfg->hostname, cfg->data_dir, err, errlen);
 	srv->pool = threadpool_new(2);
 	srv->main_base = event_base_new();
 	srv->workers = xcalloc((size_t)srv->nworkers, sizeof(struct worker));

@@ -67,25 +67,34 @@ static int write_message_file(const char *path, const char *const *blocks, const
 
 static int write_first_copy(struct commit_job *job, const char *maildir, char *path, size_t len)
 {
-	if (maildir_ensure(maildir) < 0)
-		return errno;
 	if (bsnprintf(path, len, "%s/tmp/%s", maildir, job->filename) < 0)
 		return ENAMETOOLONG;
 	const char *blocks[1] = { job->local_header };
 	size_t lens[1] = { job->local_header_len };
-	return write_message_file(path, blocks, lens, 1, job->body);
+	int rc = write_message_file(path, blocks, lens, 1, job->body);
+	/* the Maildir is created on first use only: no mkdir calls per message */
+	if (rc == ENOENT) {
+		if (maildir_ensure(maildir) < 0)
+			return errno;
+		rc = write_message_file(path, blocks, lens, 1, job->body);
+	}
+	return rc;
 }
 
 /* Further recipients get a hard link to the first copy: one write, one fsync. */
 static int link_copy(struct commit_job *job, const char *first, const char *maildir,
                      char *path, size_t len)
 {
-	if (maildir_ensure(maildir) < 0)
-		return errno;
 	if (bsnprintf(path, len, "%s/tmp/%s", maildir, job->filename) < 0)
 		return ENAMETOOLONG;
 	if (link(first, path) == 0)
 		return 0;
+	if (errno == ENOENT) {
+		if (maildir_ensure(maildir) < 0)
+			return errno;
+		if (link(first, path) == 0)
+			return 0;
+	}
 	if (errno != EXDEV && errno != EPERM && errno != EMLINK)
 		return errno;
 	/* another file system: write a full copy */
