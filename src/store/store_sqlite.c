@@ -59,6 +59,23 @@ static const struct migration schema_steps[] = {
 	  "  path TEXT NOT NULL,"
 	  "  created INTEGER NOT NULL,"
 	  "  PRIMARY KEY (domain, selector));" },
+	{ 3,
+	  /* authentication: SCRAM keys kept beside the password hash (RFC 5803 form),
+	   * a per-user switch for the sender check, and the auth rate limiter's state */
+	  "ALTER TABLE users ADD COLUMN scram TEXT;"
+	  "ALTER TABLE users ADD COLUMN any_sender INTEGER NOT NULL DEFAULT 0;"
+	  "CREATE TABLE auth_failures ("
+	  "  kind TEXT NOT NULL,"
+	  "  key TEXT NOT NULL,"
+	  "  ts INTEGER NOT NULL);"
+	  "CREATE INDEX auth_failures_key ON auth_failures(kind, key, ts);"
+	  "CREATE TABLE auth_blocks ("
+	  "  kind TEXT NOT NULL,"
+	  "  key TEXT NOT NULL,"
+	  "  until INTEGER NOT NULL,"
+	  "  reason TEXT NOT NULL,"
+	  "  created INTEGER NOT NULL,"
+	  "  PRIMARY KEY (kind, key));" },
 };
 
 static const char *const stmt_sql[Q_COUNT] = {
