@@ -32,6 +32,7 @@ int cli_user(struct cli_args *a);
 int cli_alias(struct cli_args *a);
 int cli_queue(struct cli_args *a);
 int cli_dkim(struct cli_args *a);
+int cli_auth(struct cli_args *a);
 
 /* Helpers (cli_common.c) */
 struct config *cli_load_config(const struct cli_args *a);   /* prints the error */

@@ -38,7 +38,11 @@ static void print_banner(const struct cli_args *a, const struct config *cfg)
 	const char *c = a->config_path ? a->config_path : NULL;
 	printf("postern %s serving %s (data in %s)\n", POSTERN_VERSION, cfg->hostname, cfg->data_dir);
 	for (size_t i = 0; i < cfg->listen_smtp.n; i++)
-		printf("  smtp  %s\n", cfg->listen_smtp.addrs[i].text);
+		printf("  smtp         %s\n", cfg->listen_smtp.addrs[i].text);
+	for (size_t i = 0; i < cfg->listen_submission.n; i++)
+		printf("  submission   %s (STARTTLS, AUTH)\n", cfg->listen_submission.addrs[i].text);
+	for (size_t i = 0; i < cfg->listen_submissions.n; i++)
+		printf("  submissions  %s (implicit TLS, AUTH)\n", cfg->listen_submissions.addrs[i].text);
 	printf("Add a domain and a user (in another terminal):\n"
 	       "  postern domain add example.org%s%s\n"
 	       "  postern user add alice@example.org%s%s\n"
@@ -99,7 +103,9 @@ static int serve(const struct cli_args *a, struct config *cfg)
 	struct background bg = { runner_start, runner_stop, runner };
 	server_add_background(srv, &bg);
 	int rc = CLI_OK;
-	if (server_add_service(srv, &smtp_service, &cfg->listen_smtp, err, sizeof(err)) < 0) {
+	if (server_add_service(srv, &smtp_service, &cfg->listen_smtp, err, sizeof(err)) < 0 ||
+	    server_add_service(srv, &submission_service, &cfg->listen_submission, err, sizeof(err)) < 0 ||
+	    server_add_service(srv, &submissions_service, &cfg->listen_submissions, err, sizeof(err)) < 0) {
 		fprintf(stderr, "postern: %s\n", err);
 		rc = CLI_FAIL;
 	} else {
@@ -129,12 +135,12 @@ int cli_serve(struct cli_args *a)
 	struct config *cfg = cli_load_config(a);
 	if (cfg == NULL)
 		return CLI_FAIL;
-	if (cfg->listen_smtp.n == 0) {
-		fprintf(stderr, "postern: %s: nothing to serve: listen.smtp is empty\n", cfg->source);
+	if (cfg->listen_smtp.n + cfg->listen_submission.n + cfg->listen_submissions.n == 0) {
+		fprintf(stderr, "postern: %s: nothing to serve: every listen list is empty\n", cfg->source);
 		config_free(cfg);
 		return CLI_FAIL;
 	}
-	if (log_open(cfg->log.file, cfg->log.level) < 0) {
+	if (log_open(cfg->log.file, cfg->log.level) < 0 || log_open_audit(cfg->log.audit_file) < 0) {
 		fprintf(stderr, "postern: %s: %s\n", cfg->log.file, strerror(errno));
 		config_free(cfg);
 		return CLI_FAIL;

@@ -1,4 +1,5 @@
 /* postern user add|del|list|passwd */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -6,14 +7,16 @@
 #include <openssl/crypto.h>
 
 #include "auth/password.h"
+#include "auth/scram.h"
+#include "core/util.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "store/maildir.h"
 #include "store/store.h"
 
 static const char usage[] =
-	"postern user add ADDRESS | del ADDRESS | passwd ADDRESS | list [DOMAIN]"
-	"  [--password-stdin] [-c FILE]";
+	"postern user add ADDRESS | del ADDRESS | passwd ADDRESS | list [DOMAIN]\n"
+	"       | import PASSWD-FILE | sender-check ADDRESS on|off  [--password-stdin] [-c FILE]";
 
 static void print_user(void *arg, const char *const *cols)
 {
@@ -21,13 +24,20 @@ static void print_user(void *arg, const char *const *cols)
 	printf("%s\n", cols[0]);
 }
 
-static int hash_new_password(const struct cli_args *a, char *hash, size_t hashlen)
+/* The Argon2id hash and the SCRAM-SHA-256 keys are both derived when the
+ * password is set: SCRAM needs them and cannot derive them at login. */
+static int hash_new_password(const struct cli_args *a, char *hash, size_t hashlen, char *scram,
+                             size_t scramlen)
 {
 	char pw[256];
+	struct scram_keys k;
 	if (cli_read_password(a, pw, sizeof(pw)) < 0)
 		return -1;
 	int rc = password_hash(pw, hash, hashlen);
+	if (rc == 0)
+		rc = scram_keys_new(pw, &k) == 0 && scram_keys_encode(&k, scram, scramlen) == 0 ? 0 : -1;
 	OPENSSL_cleanse(pw, sizeof(pw));
+	OPENSSL_cleanse(&k, sizeof(k));
 	if (rc < 0)
 		fprintf(stderr, "postern: password hashing failed\n");
 	return rc;
@@ -55,7 +65,7 @@ static int report(int rc, const char *what, const char *addr, const char *err)
 static int user_add(struct store *st, const struct config *cfg, const struct cli_args *a,
                     const char *local, const char *domain)
 {
-	char err[512], hash[PASSWORD_HASH_MAX], maildir[4096];
+	char err[512], hash[PASSWORD_HASH_MAX], scram[256], maildir[4096];
 	if (store_domain_exists(st, domain) != 1) {
 		fprintf(stderr, "postern: %s is not a local domain; add it first: postern domain add %s\n",
 		        domain, domain);
@@ -63,20 +73,103 @@ static int user_add(struct store *st, const struct config *cfg, const struct cli
 	}
 	if (store_user_exists(st, local, domain) == 1)
 		return report(STORE_EXISTS, "", a->pos[1], "");
-	if (hash_new_password(a, hash, sizeof(hash)) < 0)
+	if (hash_new_password(a, hash, sizeof(hash), scram, sizeof(scram)) < 0)
 		return CLI_FAIL;
 	int rc = store_user_add(st, local, domain, hash, err, sizeof(err));
+	if (rc == STORE_OK)
+		rc = store_user_set_credentials(st, local, domain, hash, scram, err, sizeof(err));
 	OPENSSL_cleanse(hash, sizeof(hash));
+	OPENSSL_cleanse(scram, sizeof(scram));
 	if (rc == STORE_OK && (maildir_path(cfg->data_dir, domain, local, maildir, sizeof(maildir)) < 0 ||
 	                       maildir_ensure(maildir) < 0))
 		fprintf(stderr, "postern: warning: cannot create the Maildir now; delivery will create it\n");
 	return report(rc, "added", a->pos[1], err);
 }
 
+/* One Dovecot passwd-file line: user:{SCHEME}hash:uid:gid:gecos:home:shell:extra.
+ * Hashes are kept as they are (verified at login and upgraded to Argon2id
+ * then); {PLAIN} passwords are hashed now, never stored. */
+static int import_line(struct store *st, const struct config *cfg, char *line, int lineno)
+{
+	char local[65], domain[256], err[512], hash[PASSWORD_HASH_MAX], maildir[4096];
+	char *colon = strchr(line, ':');
+	if (colon == NULL)
+		return fprintf(stderr, "line %d: no ':' separator, skipped\n", lineno), -1;
+	*colon = '\0';
+	char *pw = colon + 1, *end = strchr(pw, ':');
+	if (end)
+		*end = '\0';
+	if (!cli_split_mailbox(line, local, sizeof(local), domain, sizeof(domain)))
+		return fprintf(stderr, "line %d: '%s' is not a mailbox address, skipped\n", lineno, line), -1;
+	if (store_domain_exists(st, domain) != 1)
+		return fprintf(stderr, "line %d: %s is not a local domain, skipped\n", lineno, domain), -1;
+	if (strncmp(pw, "{PLAIN}", 7) == 0) {
+		if (password_hash(pw + 7, hash, sizeof(hash)) < 0)
+			return -1;
+	} else if (strcmp(password_scheme_name(pw), "unknown") == 0) {
+		return fprintf(stderr, "line %d: %s: unsupported password scheme, skipped\n", lineno, line), -1;
+	} else {
+		str_copy(hash, sizeof(hash), pw);
+	}
+	OPENSSL_cleanse(pw, strlen(pw));
+	int rc = store_user_add(st, local, domain, hash, err, sizeof(err));
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (rc == STORE_EXISTS)
+		return fprintf(stderr, "line %d: %s@%s exists already, skipped\n", lineno, local, domain), -1;
+	if (rc != STORE_OK)
+		return fprintf(stderr, "line %d: %s\n", lineno, err), -1;
+	if (maildir_path(cfg->data_dir, domain, local, maildir, sizeof(maildir)) == 0)
+		maildir_ensure(maildir);
+	printf("user %s@%s imported\n", local, domain);
+	return 0;
+}
+
+static int user_import(struct store *st, const struct config *cfg, const char *path)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char line[4096];
+	int lineno = 0, ok = 0, bad = 0;
+	if (f == NULL) {
+		fprintf(stderr, "postern: %s: %s\n", path, strerror(errno));
+		return CLI_FAIL;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		if (import_line(st, cfg, line, lineno) == 0)
+			ok++;
+		else
+			bad++;
+		OPENSSL_cleanse(line, sizeof(line));
+	}
+	if (f != stdin)
+		fclose(f);
+	printf("%d imported, %d skipped\n", ok, bad);
+	return bad > 0 && ok == 0 ? CLI_FAIL : CLI_OK;
+}
+
+static int sender_check(struct store *st, const char *addr, const char *onoff)
+{
+	char local[65], domain[256], err[512];
+	if (!cli_split_mailbox(addr, local, sizeof(local), domain, sizeof(domain)) ||
+	    (strcmp(onoff, "on") != 0 && strcmp(onoff, "off") != 0))
+		return cli_usage_error(usage, "expected sender-check ADDRESS on|off");
+	/* "off" lets the user send as any address: any_sender = 1 */
+	int rc = store_user_set_any_sender(st, local, domain, strcmp(onoff, "off") == 0, err, sizeof(err));
+	return report(rc, strcmp(onoff, "on") == 0 ? "must send as its own addresses"
+	                                           : "may send as any address", addr, err);
+}
+
 static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 {
-	char err[512], local[65], domain[256], hash[PASSWORD_HASH_MAX];
+	char err[512], local[65], domain[256], hash[PASSWORD_HASH_MAX], scram[256];
 	const char *verb = a->pos[0];
+	if (strcmp(verb, "import") == 0 && a->npos == 2)
+		return user_import(st, cfg, a->pos[1]);
+	if (strcmp(verb, "sender-check") == 0 && a->npos == 3)
+		return sender_check(st, a->pos[1], a->pos[2]);
 	if (strcmp(verb, "list") == 0 && a->npos <= 2) {
 		if (store_user_list(st, a->npos == 2 ? a->pos[1] : NULL, print_user, NULL, err,
 		                    sizeof(err)) != STORE_OK) {
@@ -102,10 +195,11 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 	if (strcmp(verb, "passwd") == 0) {
 		if (store_user_exists(st, local, domain) != 1)
 			return report(STORE_NOT_FOUND, "", a->pos[1], "");
-		if (hash_new_password(a, hash, sizeof(hash)) < 0)
+		if (hash_new_password(a, hash, sizeof(hash), scram, sizeof(scram)) < 0)
 			return CLI_FAIL;
-		int rc = store_user_set_password(st, local, domain, hash, err, sizeof(err));
+		int rc = store_user_set_credentials(st, local, domain, hash, scram, err, sizeof(err));
 		OPENSSL_cleanse(hash, sizeof(hash));
+		OPENSSL_cleanse(scram, sizeof(scram));
 		return report(rc, "password changed", a->pos[1], err);
 	}
 	return cli_usage_error(usage, "unknown subcommand '%s'", verb);

@@ -11,10 +11,12 @@ static const char usage_text[] =
 	"  serve                         run the mail server (foreground)\n"
 	"  config check                  validate the configuration and exit\n"
 	"  domain add|del|list           manage local domains\n"
-	"  user add|del|list|passwd      manage mailboxes (password via prompt or --password-stdin)\n"
+	"  user add|del|list|passwd|import|sender-check\n"
+	"                                manage mailboxes (password via prompt or --password-stdin)\n"
 	"  alias add|del|list            manage aliases (to local or remote addresses)\n"
 	"  queue list|show|retry|delete|hold|release   inspect and steer the outbound queue\n"
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
+	"  auth blocked|unblock          the login failure limiter's blocks\n"
 	"\n"
 	"Options (every command):\n"
 	"  -c, --config FILE             configuration file (default: the embedded default,\n"
@@ -35,6 +37,7 @@ static const struct command commands[] = {
 	{ "alias", cli_alias },
 	{ "queue", cli_queue },
 	{ "dkim", cli_dkim },
+	{ "auth", cli_auth },
 };
 
 static int parse_args(int argc, char **argv, struct cli_args *a)

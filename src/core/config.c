@@ -29,6 +29,8 @@ struct key_spec {
 
 static const struct key_spec listen_keys[] = {
 	{ "smtp", K_STRLIST, NULL, 0, 0 },
+	{ "submission", K_STRLIST, NULL, 0, 0 },
+	{ "submissions", K_STRLIST, NULL, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec tls_keys[] = {
@@ -55,6 +57,7 @@ static const struct key_spec timeouts_keys[] = {
 static const struct key_spec log_keys[] = {
 	{ "level", K_STRING, NULL, 0, 0 },
 	{ "file", K_STRING, NULL, 0, 0 },
+	{ "audit_file", K_STRING, NULL, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec relay_keys[] = {
@@ -91,6 +94,27 @@ static const struct key_spec queue_keys[] = {
 	{ "source_ipv6", K_STRING, NULL, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
+static const struct key_spec submission_keys[] = {
+	{ "received_ip", K_BOOL, NULL, 0, 0 },
+	{ "auth_without_tls", K_BOOL, NULL, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec auth_limit_keys[] = {
+	{ "max_attempts_per_ip", K_INT, NULL, 1, 100000 },
+	{ "max_attempts_per_username", K_INT, NULL, 1, 100000 },
+	{ "ip_window", K_DURATION, NULL, 1000, 7LL * 86400 * 1000 },
+	{ "username_window", K_DURATION, NULL, 1000, 7LL * 86400 * 1000 },
+	{ "fast_block_threshold", K_INT, NULL, 1, 100000 },
+	{ "fast_window", K_DURATION, NULL, 1000, 86400LL * 1000 },
+	{ "fast_block_duration", K_DURATION, NULL, 1000, 7LL * 86400 * 1000 },
+	{ "delay_base", K_DURATION, NULL, 0, 60LL * 1000 },
+	{ "delay_max", K_DURATION, NULL, 0, 300LL * 1000 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec auth_keys[] = {
+	{ "smtp", K_GROUP, auth_limit_keys, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
 static const struct key_spec root_keys[] = {
 	{ "hostname", K_STRING, NULL, 0, 0 },
 	{ "data_dir", K_STRING, NULL, 0, 0 },
@@ -103,6 +127,8 @@ static const struct key_spec root_keys[] = {
 	{ "relay", K_GROUP, relay_keys, 0, 0 },
 	{ "dns", K_GROUP, dns_keys, 0, 0 },
 	{ "queue", K_GROUP, queue_keys, 0, 0 },
+	{ "submission", K_GROUP, submission_keys, 0, 0 },
+	{ "auth", K_GROUP, auth_keys, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 
@@ -340,6 +366,46 @@ static uint64_t get_duration(const config_setting_t *s)
 /* Helpers that read an optional, already type-checked key. */
 #define OPT(group, key) ((group) ? config_setting_get_member((group), (key)) : NULL)
 
+static void auth_limits_defaults(struct auth_limits_cfg *a)
+{
+	a->max_attempts_per_ip = 10;
+	a->max_attempts_per_username = 5;
+	a->ip_window_ms = 15 * 60 * 1000;
+	a->username_window_ms = 15 * 60 * 1000;
+	a->fast_block_threshold = 10;
+	a->fast_window_ms = 60 * 1000;
+	a->fast_block_duration_ms = 5 * 60 * 1000;
+	a->delay_base_ms = 1000;
+	a->delay_max_ms = 16000;
+}
+
+static void load_auth_limits(const config_setting_t *g, struct auth_limits_cfg *a)
+{
+	const config_setting_t *s;
+	static const struct { const char *key; size_t off; } ints[] = {
+		{ "max_attempts_per_ip", offsetof(struct auth_limits_cfg, max_attempts_per_ip) },
+		{ "max_attempts_per_username", offsetof(struct auth_limits_cfg, max_attempts_per_username) },
+		{ "fast_block_threshold", offsetof(struct auth_limits_cfg, fast_block_threshold) },
+	};
+	static const struct { const char *key; size_t off; } durations[] = {
+		{ "ip_window", offsetof(struct auth_limits_cfg, ip_window_ms) },
+		{ "username_window", offsetof(struct auth_limits_cfg, username_window_ms) },
+		{ "fast_window", offsetof(struct auth_limits_cfg, fast_window_ms) },
+		{ "fast_block_duration", offsetof(struct auth_limits_cfg, fast_block_duration_ms) },
+		{ "delay_base", offsetof(struct auth_limits_cfg, delay_base_ms) },
+		{ "delay_max", offsetof(struct auth_limits_cfg, delay_max_ms) },
+	};
+	auth_limits_defaults(a);
+	if (g == NULL)
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(ints); i++)
+		if ((s = config_setting_get_member(g, ints[i].key)) != NULL)
+			*(int *)((char *)a + ints[i].off) = config_setting_get_int(s);
+	for (size_t i = 0; i < ARRAY_LEN(durations); i++)
+		if ((s = config_setting_get_member(g, durations[i].key)) != NULL)
+			*(uint64_t *)((char *)a + durations[i].off) = get_duration(s);
+}
+
 static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 {
 	const config_setting_t *root = config_root_setting(lc), *s, *g;
@@ -359,6 +425,10 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 
 	g = OPT(root, "listen");
 	if ((s = OPT(g, "smtp")) != NULL && load_listen(ld, s, &cfg->listen_smtp) < 0)
+		return -1;
+	if ((s = OPT(g, "submission")) != NULL && load_listen(ld, s, &cfg->listen_submission) < 0)
+		return -1;
+	if ((s = OPT(g, "submissions")) != NULL && load_listen(ld, s, &cfg->listen_submissions) < 0)
 		return -1;
 
 	g = OPT(root, "tls");
@@ -406,6 +476,15 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		return setting_error(ld, s, "'level' must be one of debug, info, warn, error");
 	if ((s = OPT(g, "file")) != NULL)
 		replace_str(&cfg->log.file, config_setting_get_string(s));
+	if ((s = OPT(g, "audit_file")) != NULL)
+		replace_str(&cfg->log.audit_file, config_setting_get_string(s));
+
+	g = OPT(root, "submission");
+	if ((s = OPT(g, "received_ip")) != NULL)
+		cfg->submission.received_ip = config_setting_get_bool(s);
+	if ((s = OPT(g, "auth_without_tls")) != NULL)
+		cfg->submission.auth_without_tls = config_setting_get_bool(s);
+	load_auth_limits(OPT(OPT(root, "auth"), "smtp"), &cfg->auth.smtp);
 	return 0;
 }
 
@@ -613,6 +692,9 @@ void config_free(struct config *cfg)
 	free(cfg->hostname);
 	free(cfg->data_dir);
 	free(cfg->listen_smtp.addrs);
+	free(cfg->listen_submission.addrs);
+	free(cfg->listen_submissions.addrs);
+	free(cfg->log.audit_file);
 	free(cfg->tls.cert);
 	free(cfg->tls.key);
 	free(cfg->log.file);

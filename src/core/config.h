@@ -33,12 +33,28 @@ struct tls_policy_entry {
 	enum out_tls_policy policy;
 };
 
+/* Authentication failure limits for one protocol (auth/ratelimit.c). */
+struct auth_limits_cfg {
+	int max_attempts_per_ip, max_attempts_per_username, fast_block_threshold;
+	uint64_t ip_window_ms, username_window_ms, fast_window_ms, fast_block_duration_ms;
+	uint64_t delay_base_ms, delay_max_ms;
+};
+
 struct config {
 	char *source;           /* file name, or "(embedded default)" */
 	char *hostname;
 	char *data_dir;
 	int workers;            /* event loops; 0 = one per CPU */
 	struct listen_list listen_smtp;
+	struct listen_list listen_submission;   /* 587: STARTTLS, then AUTH */
+	struct listen_list listen_submissions;  /* 465: implicit TLS (RFC 8314) */
+	struct {
+		bool received_ip;        /* show the client's IP in Received: of submitted mail */
+		bool auth_without_tls;   /* offer AUTH before STARTTLS on 587 (never on by default) */
+	} submission;
+	struct {
+		struct auth_limits_cfg smtp;
+	} auth;
 	struct {
 		char *cert;     /* NULL: generate a self-signed certificate */
 		char *key;
@@ -60,6 +76,7 @@ struct config {
 	struct {
 		enum log_level level;
 		char *file;
+		char *audit_file;
 	} log;
 	struct {
 		struct cidr *hosts;     /* clients allowed to relay without authentication */

@@ -8,6 +8,8 @@ const char config_default_text[] =
 	"data_dir = \"./var\";\n"
 	"listen = {\n"
 	"  smtp = [\"127.0.0.1:2525\", \"[::1]:2525\"];\n"
+	"  submission = [\"127.0.0.1:2587\"];\n"
+	"  submissions = [\"127.0.0.1:2465\"];\n"
 	"};\n"
 	"tls = { min_version = \"1.2\"; };\n"
 	"limits = { message_size = \"25M\"; recipients = 100; };\n"

@@ -12,6 +12,7 @@
 #define LOG_LINE_MAX 8192
 
 static int log_fd = 2;
+static int audit_fd = -1;
 static char *log_path;
 static enum log_level log_min = LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -74,9 +75,27 @@ int log_reopen(void)
 	return rc;
 }
 
+int log_open_audit(const char *path)
+{
+	if (path == NULL || *path == '\0')
+		return 0;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	pthread_mutex_lock(&log_lock);
+	if (audit_fd >= 0)
+		close(audit_fd);
+	audit_fd = fd;
+	pthread_mutex_unlock(&log_lock);
+	return 0;
+}
+
 void log_close(void)
 {
 	pthread_mutex_lock(&log_lock);
+	if (audit_fd >= 0)
+		close(audit_fd);
+	audit_fd = -1;
 	if (log_fd != 2)
 		close(log_fd);
 	log_fd = 2;
@@ -176,7 +195,22 @@ static size_t append_field(char *buf, size_t len, size_t cap, const char *type,
 	return len;
 }
 
+static void write_line(enum log_level level, const char *event, va_list ap, bool audit);
+
 void log_eventv(enum log_level level, const char *event, va_list ap)
+{
+	write_line(level, event, ap, false);
+}
+
+void log_security(enum log_level level, const char *event, ...)
+{
+	va_list ap;
+	va_start(ap, event);
+	write_line(level, event, ap, true);
+	va_end(ap);
+}
+
+static void write_line(enum log_level level, const char *event, va_list ap, bool audit)
 {
 	char buf[LOG_LINE_MAX];
 	size_t cap = sizeof(buf) - 2; /* keep room for "}\n" */
@@ -184,7 +218,7 @@ void log_eventv(enum log_level level, const char *event, va_list ap)
 	const char *type;
 	va_list aq;
 
-	if (!log_enabled(level))
+	if (!log_enabled(level) && !(audit && audit_fd >= 0))
 		return;
 	va_copy(aq, ap);
 	len = append_timestamp(buf, 0, cap);
@@ -201,7 +235,9 @@ void log_eventv(enum log_level level, const char *event, va_list ap)
 	buf[len++] = '\n';
 	pthread_mutex_lock(&log_lock);
 	/* one write per line keeps lines whole between threads and processes */
-	ssize_t w = write(log_fd, buf, len);
+	ssize_t w = log_enabled(level) ? write(log_fd, buf, len) : 0;
+	if (audit && audit_fd >= 0)
+		w = write(audit_fd, buf, len);
 	pthread_mutex_unlock(&log_lock);
 	(void)w;
 }

@@ -28,6 +28,12 @@ bool log_enabled(enum log_level level);
 void log_event(enum log_level level, const char *event, ...);
 void log_eventv(enum log_level level, const char *event, va_list ap);
 
+/* The audit log: security events (auth failures, blocks, admin actions) go
+ * to the main log and, when configured, also to this file. */
+int log_open_audit(const char *path);
+/* Like log_event, and a copy to the audit log. */
+void log_security(enum log_level level, const char *event, ...);
+
 /* Convenience for plain messages: {"event":"log","msg":...}. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -15,7 +15,24 @@
 
 #define LISTEN_BACKLOG 4096
 
-int listener_bind(const struct listen_addr *la, char *err, size_t errlen, bool *unavailable)
+/* SO_REUSEPORT would let a second postern (same user) share our port and
+ * take part of the mail: first make sure nobody holds it. */
+static int port_in_use(const struct sockaddr *sa, socklen_t len)
+{
+	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, busy = 0;
+	if (fd < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (sa->sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, sa, len) < 0 && errno == EADDRINUSE)
+		busy = 1;
+	close(fd);
+	return busy;
+}
+
+int listener_bind(const struct listen_addr *la, bool check_free, char *err, size_t errlen,
+                  bool *unavailable)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -34,6 +51,10 @@ int listener_bind(const struct listen_addr *la, char *err, size_t errlen, bool *
 		s4->sin_port = htons((uint16_t)la->port);
 		inet_pton(AF_INET, la->host, &s4->sin_addr);
 		len = sizeof(*s4);
+	}
+	if (check_free && port_in_use((struct sockaddr *)&ss, len)) {
+		snprintf(err, errlen, "%s: address already in use (is another postern running?)", la->text);
+		return -1;
 	}
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {

@@ -12,7 +12,8 @@ struct listen_addr;
  * the kernel spreads connections over the workers). -1 with err on failure;
  * *unavailable is set when the address does not exist on this host (e.g. ::1
  * without IPv6), which callers may treat as a warning. */
-int listener_bind(const struct listen_addr *la, char *err, size_t errlen, bool *unavailable);
+int listener_bind(const struct listen_addr *la, bool check_free, char *err, size_t errlen,
+                  bool *unavailable);
 
 /* Textual IP of a peer address ("192.0.2.1", "2001:db8::1"; v4-mapped shown as v4). */
 void sockaddr_ip(const struct sockaddr *sa, char *out, size_t outlen);

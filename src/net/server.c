@@ -114,8 +114,10 @@ void conn_unregister(struct conn *c)
 static void refuse_busy(evutil_socket_t fd, const struct service *svc)
 {
 	/* best effort: the socket is fresh, so a short line fits the send buffer */
-	ssize_t n = send(fd, svc->busy_reply, strlen(svc->busy_reply), MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)n;
+	if (*svc->busy_reply != '\0') {
+		ssize_t n = send(fd, svc->busy_reply, strlen(svc->busy_reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+		(void)n;
+	}
 	evutil_closesocket(fd);
 }
 
@@ -292,7 +294,7 @@ int server_add_service(struct server *srv, const struct service *svc,
 		bool unavailable = false;
 		int n = 0;
 		for (; n < srv->nworkers && n < 64; n++) {
-			fds[n] = listener_bind(&addrs->addrs[a], err, errlen, &unavailable);
+			fds[n] = listener_bind(&addrs->addrs[a], n == 0, err, errlen, &unavailable);
 			if (fds[n] < 0)
 				break;
 		}

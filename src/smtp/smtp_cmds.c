@@ -94,6 +94,8 @@ static void cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd, bool es
 	lines[n++] = "CHUNKING";
 	if (!s->tls)
 		lines[n++] = "STARTTLS";
+	if (smtp_auth_offered(s) && !s->authenticated)
+		lines[n++] = "AUTH PLAIN LOGIN SCRAM-SHA-256";
 	smtp_reply_lines(s, 250, lines, n);
 }
 
@@ -123,6 +125,8 @@ static bool mail_params_ok(struct smtp_session *s, const struct smtp_path *p)
 			}
 		} else if (strcasecmp(pm->key, "SMTPUTF8") == 0 && !pm->has_value && s->esmtp) {
 			s->smtputf8 = true;
+		} else if (strcasecmp(pm->key, "AUTH") == 0 && pm->has_value && smtp_auth_offered(s)) {
+			/* RFC 4954 5: the original submitter; we only ever trust our own AUTH */
 		} else {
 			smtp_error(s, 555, "5.5.4", "Unsupported parameter %s", pm->key);
 			return false;
@@ -149,6 +153,25 @@ static void reply_parse_error(struct smtp_session *s, enum smtp_parse_err e, con
 	}
 }
 
+/* An authenticated user sends as their own addresses only (unless allowed
+ * any); the null sender is for the mail system, not for users. */
+static bool sender_allowed(struct smtp_session *s, const struct smtp_path *p)
+{
+	if (!s->authenticated || s->any_sender)
+		return true;
+	int ok = p->null_path ? 0 : resolve_sender_allowed(worker_store(s->worker), s->auth_user, p->addr);
+	if (ok == 1)
+		return true;
+	if (ok < 0) {
+		smtp_reply(s, 451, "4.3.0", "Temporary lookup failure");
+		return false;
+	}
+	log_security(LOG_WARN, "smtp.sender_refused", "s", "session", s->id, "s", "ip", s->conn.ip,
+	             "s", "user", s->auth_user, "s", "from", p->addr, "s", "where", "MAIL FROM", NULL);
+	smtp_error(s, 553, "5.7.1", "<%s>: Sender address not owned by user %s", p->addr, s->auth_user);
+	return false;
+}
+
 static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_path p;
@@ -159,6 +182,10 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 	if (s->in_mail) {
 		smtp_error(s, 503, "5.5.1", "Nested MAIL command");
+		return;
+	}
+	if (s->mode != SMTP_MODE_MX && !s->authenticated) {
+		smtp_error(s, 530, "5.7.0", "Authentication required");
 		return;
 	}
 	if ((e = smtp_parse_path_arg(cmd->arg, true, true, &p)) != SMTP_PARSE_OK) {
@@ -173,6 +200,8 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_error(s, 553, "5.6.7", "Address requires SMTPUTF8");
 		return;
 	}
+	if (!sender_allowed(s, &p))
+		return;
 	s->in_mail = true;
 	snprintf(s->from, sizeof(s->from), "%s", p.addr);
 	random_id(s->txid, 12);
@@ -215,8 +244,10 @@ static void accept_rcpt(struct smtp_session *s, const char *addr)
 /* Relaying is for the networks in relay.hosts (and, later, authenticated users). */
 static bool may_relay(const struct smtp_session *s, const struct smtp_path *p)
 {
-	return p->domain[0] != '[' && cidr_match_any(s->cfg->relay.hosts, s->cfg->relay.nhosts,
-	                                             s->conn.ip);
+	if (p->domain[0] == '[')
+		return false;
+	return s->authenticated ||
+	       cidr_match_any(s->cfg->relay.hosts, s->cfg->relay.nhosts, s->conn.ip);
 }
 
 static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const struct resolved *r,
@@ -259,8 +290,12 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_error(s, 503, "5.5.1", "Need MAIL before RCPT");
 		return;
 	}
-	if ((e = smtp_parse_path_arg(cmd->arg, false, s->smtputf8, &p)) != SMTP_PARSE_OK) {
+	if ((e = smtp_parse_path_arg(cmd->arg, false, true, &p)) != SMTP_PARSE_OK) {
 		reply_parse_error(s, e, "recipient");
+		return;
+	}
+	if (p.utf8 && !s->smtputf8) {
+		smtp_error(s, 553, "5.6.7", "Address requires SMTPUTF8");
 		return;
 	}
 	if (p.nparams > 0) {
@@ -359,7 +394,7 @@ void smtp_dispatch(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply(s, 252, "2.5.0", "Cannot verify, but will accept message and attempt delivery");
 		break;
 	case SMTP_CMD_AUTH:
-		smtp_error(s, 502, "5.5.1", "AUTH not available on this service");
+		smtp_cmd_auth(s, cmd->arg);
 		break;
 	case SMTP_CMD_UNKNOWN:
 		smtp_error(s, 500, "5.5.2", "Command unrecognized");

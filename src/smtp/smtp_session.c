@@ -26,6 +26,8 @@
 #define SMTP_CHUNK 16384
 /* After the last reply, how long a peer that does not read may hold us. */
 #define SMTP_CLOSE_GRACE_MS 10000
+/* Replies queued for a client that does not read them: stop reading past this. */
+#define SMTP_OUTPUT_MAX (64 * 1024)
 
 static void process_input(struct smtp_session *s);
 static void session_free(struct smtp_session *s);
@@ -53,7 +55,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	struct smtp_session *s = arg;
 	(void)fd;
 	(void)what;
-	if (s->state == SMTP_S_COMMITTING)
+	if (s->state == SMTP_S_COMMITTING || s->state == SMTP_S_AUTH_WAIT)
 		return;
 	if (s->state == SMTP_S_CLOSING || s->state == SMTP_S_HANDSHAKE || s->state == SMTP_S_STARTTLS) {
 		session_free(s);
@@ -131,13 +133,36 @@ static void reject_message(struct smtp_session *s, int code, const char *enh, co
 	smtp_error(s, code, enh, "%s", text);
 }
 
+void smtp_op_begin(struct smtp_session *s)
+{
+	s->pending_ops++;
+}
+
+bool smtp_op_end(struct smtp_session *s)
+{
+	s->pending_ops--;
+	if (s->zombie) {
+		if (s->pending_ops == 0)
+			session_free(s);
+		return false;
+	}
+	return true;
+}
+
+/* Back to reading commands after an asynchronous step, including any that
+ * were pipelined meanwhile. */
+void smtp_resume_input(struct smtp_session *s)
+{
+	bufferevent_enable(s->bev, EV_READ);
+	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
+	process_input(s);
+}
+
 static void on_commit_done(struct commit_job *job, void *arg)
 {
 	struct smtp_session *s = arg;
-	if (s->free_after_commit) {
-		session_free(s);
+	if (!smtp_op_end(s))
 		return;
-	}
 	if (job->result == 0) {
 		smtp_log_transaction(s, "accepted", s->msg_octets);
 		smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->txid);
@@ -158,9 +183,7 @@ static void on_commit_done(struct commit_job *job, void *arg)
 		smtp_arm_timer(s, SMTP_CLOSE_GRACE_MS);
 		return;
 	}
-	bufferevent_enable(s->bev, EV_READ);
-	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
-	process_input(s); /* pipelined commands may already be waiting */
+	smtp_resume_input(s); /* pipelined commands may already be waiting */
 }
 
 void smtp_finish_message(struct smtp_session *s, bool via_data)
@@ -188,6 +211,11 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 		smtp_reply(s, 451, "4.3.0", "Local error in processing");
 		return;
 	}
+	if (!smtp_check_from_header(s)) {
+		reject_message(s, 553, "5.7.1", "From: header address not owned by the authenticated user",
+		               "rejected: From not owned");
+		return;
+	}
 	size_t hlen;
 	s->header = smtp_trace_header(s, &hlen);
 	memset(&s->job, 0, sizeof(s->job));
@@ -206,6 +234,7 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 	s->state = SMTP_S_COMMITTING;
 	bufferevent_disable(s->bev, EV_READ);
 	evtimer_del(s->timer);
+	smtp_op_begin(s);
 	committer_submit(worker_committer(s->worker), &s->job);
 }
 
@@ -233,7 +262,7 @@ static bool read_command(struct smtp_session *s)
 		evbuffer_drain(in, len);
 		s->discarding_line = false;
 		smtp_error(s, 500, "5.5.2", "Line too long");
-		return s->state == SMTP_S_COMMAND;
+		return true;
 	}
 	evbuffer_remove(in, line, len);
 	len--;                                  /* LF */
@@ -244,14 +273,14 @@ static bool read_command(struct smtp_session *s)
 	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
 	if (smtp_parse_command(line, len, &cmd) != SMTP_PARSE_OK) {
 		smtp_error(s, 500, "5.5.2", "Invalid character in command");
-		return s->state == SMTP_S_COMMAND;
+		return true;
 	}
 	smtp_dispatch(s, &cmd);
 	if (s->draining && s->state == SMTP_S_COMMAND && !s->in_mail) {
 		smtp_close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
 		smtp_arm_timer(s, SMTP_CLOSE_GRACE_MS);
 	}
-	return s->state == SMTP_S_COMMAND;
+	return true;
 }
 
 static bool read_data(struct smtp_session *s)
@@ -273,7 +302,7 @@ static bool read_data(struct smtp_session *s)
 		return false;
 	}
 	smtp_finish_message(s, true);
-	return s->state == SMTP_S_COMMAND;
+	return true;
 }
 
 static void finish_bdat_chunk(struct smtp_session *s, uint64_t chunk)
@@ -311,20 +340,34 @@ static bool read_bdat(struct smtp_session *s)
 		return false;
 	}
 	finish_bdat_chunk(s, s->msg_octets);
-	return s->state == SMTP_S_COMMAND;
+	return true;
+}
+
+/* States in which input is read and acted on. */
+static bool reading_state(enum smtp_state st)
+{
+	return st == SMTP_S_COMMAND || st == SMTP_S_DATA || st == SMTP_S_BDAT || st == SMTP_S_AUTH;
 }
 
 static void process_input(struct smtp_session *s)
 {
-	for (;;) {
-		bool more;
-		switch (s->state) {
-		case SMTP_S_COMMAND: more = read_command(s); break;
-		case SMTP_S_DATA: more = read_data(s); break;
-		case SMTP_S_BDAT: more = read_bdat(s); break;
-		default: more = false; break;
+	while (reading_state(s->state)) {
+		/* a client that pipelines without reading our replies is paused
+		 * until it does, instead of making us buffer without bound */
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > SMTP_OUTPUT_MAX) {
+			s->output_blocked = true;
+			bufferevent_disable(s->bev, EV_READ);
+			return;
 		}
-		if (!more)
+		bool progress;
+		switch (s->state) {
+		case SMTP_S_COMMAND: progress = read_command(s); break;
+		case SMTP_S_DATA: progress = read_data(s); break;
+		case SMTP_S_BDAT: progress = read_bdat(s); break;
+		case SMTP_S_AUTH: progress = smtp_auth_read_line(s); break;
+		default: progress = false; break;
+		}
+		if (!progress)
 			return;
 	}
 }
@@ -386,6 +429,8 @@ static void handshake_done(struct smtp_session *s)
 	log_event(LOG_INFO, "tls.established", "s", "session", s->id, "s", "ip", s->conn.ip,
 	          "s", "tls", s->tls_desc, NULL);
 	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
+	if (s->mode == SMTP_MODE_SUBMISSIONS)
+		smtp_reply(s, 220, NULL, "%s ESMTP postern", s->cfg->hostname);
 }
 
 /* ---- bufferevent callbacks ------------------------------------------------------- */
@@ -396,23 +441,60 @@ static void on_read(struct bufferevent *bev, void *arg)
 	process_input(arg);
 }
 
+static void on_underlying_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+                                  void *arg)
+{
+	struct smtp_session *s = arg;
+	(void)info;
+	if (evbuffer_get_length(buf) == 0) {
+		/* free from the loop, not from inside libevent's buffer callback */
+		static const struct timeval now = { 0, 0 };
+		evbuffer_remove_cb(buf, on_underlying_drained, s);
+		evtimer_add(s->timer, &now);
+	}
+}
+
+/* The last reply has left our buffer; over STARTTLS the encrypted bytes may
+ * still sit in the socket's buffer below the TLS filter: wait for those. */
+static void close_when_flushed(struct smtp_session *s)
+{
+	struct bufferevent *under = bufferevent_get_underlying(s->bev);
+	if (under != NULL && evbuffer_get_length(bufferevent_get_output(under)) > 0) {
+		evbuffer_add_cb(bufferevent_get_output(under), on_underlying_drained, s);
+		return;
+	}
+	session_free(s);
+}
+
 static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct smtp_session *s = arg;
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
-	if (s->state == SMTP_S_CLOSING)
-		session_free(s);
-	else if (s->state == SMTP_S_STARTTLS)
+	if (s->state == SMTP_S_CLOSING) {
+		close_when_flushed(s);
+	} else if (s->state == SMTP_S_STARTTLS) {
 		start_handshake(s);
+	} else if (s->output_blocked) {
+		s->output_blocked = false;
+		bufferevent_enable(s->bev, EV_READ);
+		process_input(s);
+	}
 }
 
 static void log_tls_failure(struct smtp_session *s)
 {
 	char detail[256] = "handshake failed";
 	unsigned long e;
-	while ((e = bufferevent_get_openssl_error(s->bev)) != 0)
-		ERR_error_string_n(e, detail, sizeof(detail));
+	bool found = false;
+	/* libevent queues its own SSL_ERROR_* codes beside OpenSSL's: keep the
+	 * first real library error, it says why ("unsupported protocol" ...) */
+	while ((e = bufferevent_get_openssl_error(s->bev)) != 0) {
+		if (!found && ERR_GET_LIB(e) != 0) {
+			ERR_error_string_n(e, detail, sizeof(detail));
+			found = true;
+		}
+	}
 	log_event(LOG_WARN, "tls.failed", "s", "session", s->id, "s", "ip", s->conn.ip,
 	          "s", "error", detail, NULL);
 }
@@ -442,15 +524,16 @@ static void session_free(struct smtp_session *s)
 		bufferevent_free(s->bev);
 		s->bev = NULL;
 	}
-	if (s->state == SMTP_S_COMMITTING && !s->free_after_commit) {
-		/* the committer still reads our buffers: finish when it calls back */
-		s->free_after_commit = true;
+	if (s->pending_ops > 0) {
+		/* another thread still uses our buffers: finish when it calls back */
+		s->zombie = true;
 		return;
 	}
 	log_event(LOG_INFO, "smtp.disconnect", "s", "session", s->id, "s", "ip", s->conn.ip,
 	          "i", "transactions", (long long)s->transactions, "i", "errors", (long long)s->errors,
 	          "i", "ms", (long long)(now_ms() - s->started_ms), NULL);
 	smtp_transaction_reset(s);
+	smtp_auth_cleanup(s);
 	if (s->timer)
 		event_free(s->timer);
 	conn_unregister(&s->conn);
@@ -461,7 +544,7 @@ static void smtp_drain(struct conn *c)
 {
 	struct smtp_session *s = (struct smtp_session *)c;
 	s->draining = true;
-	if (s->state == SMTP_S_COMMAND && !s->in_mail) {
+	if ((s->state == SMTP_S_COMMAND && !s->in_mail) || s->state == SMTP_S_AUTH) {
 		smtp_close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
 		smtp_arm_timer(s, SMTP_CLOSE_GRACE_MS);
 	} else if (s->state == SMTP_S_STARTTLS || s->state == SMTP_S_HANDSHAKE) {
@@ -477,8 +560,23 @@ static void smtp_force_close(struct conn *c)
 	session_free(s); /* a committing session finishes when its commit does */
 }
 
-static void smtp_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
-                        const char *ip)
+static struct bufferevent *implicit_tls_bev(struct smtp_session *s, evutil_socket_t fd)
+{
+	SSL *ssl = tls_ssl_new();
+	if (ssl == NULL)
+		return NULL;
+	struct bufferevent *bev = bufferevent_openssl_socket_new(worker_base(s->worker), fd, ssl,
+		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static void session_start(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
+                          const char *ip, enum smtp_mode mode)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 	const struct config *cfg = worker_config(w);
@@ -487,6 +585,7 @@ static void smtp_accept(struct worker *w, evutil_socket_t fd, const struct socka
 
 	s->worker = w;
 	s->cfg = cfg;
+	s->mode = mode;
 	s->started_ms = now_ms();
 	random_id(s->id, 12);
 	conn_register(w, &s->conn, ip, sockaddr_port(peer));
@@ -494,7 +593,8 @@ static void smtp_accept(struct worker *w, evutil_socket_t fd, const struct socka
 	s->conn.force_close = smtp_force_close;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->timer = evtimer_new(worker_base(w), on_timeout, s);
-	s->bev = bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+	s->bev = mode == SMTP_MODE_SUBMISSIONS ? implicit_tls_bev(s, fd)
+	                                       : bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL || s->timer == NULL) {
 		if (s->bev == NULL)
 			evutil_closesocket(fd);
@@ -507,13 +607,49 @@ static void smtp_accept(struct worker *w, evutil_socket_t fd, const struct socka
 	bufferevent_set_timeouts(s->bev, NULL, &wto);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	log_event(LOG_DEBUG, "smtp.connect", "s", "session", s->id, "s", "ip", ip,
-	          "i", "port", (long long)s->conn.port, NULL);
-	smtp_reply(s, 220, NULL, "%s ESMTP postern", cfg->hostname);
+	          "i", "port", (long long)s->conn.port, "i", "mode", (long long)mode, NULL);
 	smtp_arm_timer(s, cfg->timeouts.command_ms);
+	if (mode == SMTP_MODE_SUBMISSIONS) {
+		/* RFC 8314 3.3: TLS first; the greeting follows the handshake */
+		s->state = SMTP_S_HANDSHAKE;
+		return;
+	}
+	smtp_reply(s, 220, NULL, "%s ESMTP postern", cfg->hostname);
+}
+
+static void smtp_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
+                        const char *ip)
+{
+	session_start(w, fd, peer, ip, SMTP_MODE_MX);
+}
+
+static void submission_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
+                              const char *ip)
+{
+	session_start(w, fd, peer, ip, SMTP_MODE_SUBMISSION);
+}
+
+static void submissions_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
+                               const char *ip)
+{
+	session_start(w, fd, peer, ip, SMTP_MODE_SUBMISSIONS);
 }
 
 const struct service smtp_service = {
 	.name = "smtp",
 	.accept = smtp_accept,
 	.busy_reply = "421 4.7.0 Too many connections, try again later\r\n",
+};
+
+const struct service submission_service = {
+	.name = "submission",
+	.accept = submission_accept,
+	.busy_reply = "421 4.7.0 Too many connections, try again later\r\n",
+};
+
+/* nothing can be said in clear text on an implicit-TLS port: just close */
+const struct service submissions_service = {
+	.name = "submissions",
+	.accept = submissions_accept,
+	.busy_reply = "",
 };

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/util.h"
 
@@ -164,4 +165,39 @@ enum resolve_result resolve_recipient(struct store *st, const char *local, const
 	ascii_lower(l);
 	ascii_lower(d);
 	return resolve_at(st, l, d, 0, out);
+}
+
+struct owner_check {
+	const char *user;
+	bool found;
+};
+
+static void check_target(void *arg, const char *const *cols)
+{
+	struct owner_check *oc = arg;
+	if (strcasecmp(cols[0], oc->user) == 0)
+		oc->found = true;
+}
+
+int resolve_sender_allowed(struct store *st, const char *user, const char *addr)
+{
+	char local[65], domain[256];
+	if (strcasecmp(user, addr) == 0)
+		return 1;
+	if (resolve_split_address(addr, local, sizeof(local), domain, sizeof(domain)) < 0)
+		return 0;
+	struct owner_check oc = { user, false };
+	if (store_alias_targets(st, local, domain, check_target, &oc) < 0)
+		return -1;
+	if (oc.found)
+		return 1;
+	/* user+tag@domain is the user's own address */
+	char *plus = strchr(local, '+');
+	if (plus != NULL && plus != local) {
+		char base[322];
+		*plus = '\0';
+		snprintf(base, sizeof(base), "%s@%s", local, domain);
+		return resolve_sender_allowed(st, user, base);
+	}
+	return 0;
 }

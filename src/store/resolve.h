@@ -36,6 +36,11 @@ struct resolved {
 enum resolve_result resolve_recipient(struct store *st, const char *local, const char *domain,
                                       struct resolved *out);
 
+/* May the authenticated user (local@domain) use `addr` as a sender? Its own
+ * address, a subaddress of it (user+tag@domain), or an alias of which the
+ * user is a target. 1 yes, 0 no, -1 store error. */
+int resolve_sender_allowed(struct store *st, const char *user, const char *addr);
+
 /* Splits "local@domain" at the last '@' into lower-cased parts. 0 or -1. */
 int resolve_split_address(const char *addr, char *local, size_t locallen, char *domain,
                           size_t domainlen);

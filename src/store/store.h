@@ -44,6 +44,19 @@ int store_user_exists(struct store *st, const char *local, const char *domain); 
 /* Copies the stored hash into out; STORE_OK or STORE_NOT_FOUND. */
 int store_user_password(struct store *st, const char *local, const char *domain,
                         char *out, size_t outlen);
+/* What authentication needs to know about a user. */
+struct store_user_auth {
+	char hash[256];          /* password hash, any supported scheme */
+	char scram[256];         /* "SCRAM-SHA-256$..." or "" when not derived yet */
+	bool any_sender;         /* may send as any address (the sender check is off) */
+};
+int store_user_auth_info(struct store *st, const char *local, const char *domain,
+                         struct store_user_auth *out);
+/* Replaces the hash and the SCRAM keys together (scram may be NULL). */
+int store_user_set_credentials(struct store *st, const char *local, const char *domain,
+                               const char *hash, const char *scram, char *err, size_t errlen);
+int store_user_set_any_sender(struct store *st, const char *local, const char *domain, bool on,
+                              char *err, size_t errlen);
 /* cols: address, created (unix time). domain NULL = all domains. */
 int store_user_list(struct store *st, const char *domain, store_row_cb cb, void *arg,
                     char *err, size_t errlen);

@@ -324,6 +324,52 @@ int store_user_password(struct store *st, const char *local, const char *domain,
 	return result;
 }
 
+int store_user_auth_info(struct store *st, const char *local, const char *domain,
+                         struct store_user_auth *out)
+{
+	sqlite3_stmt *s;
+	int result = STORE_NOT_FOUND;
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(st->db, "SELECT password, scram, any_sender FROM users "
+	                       "WHERE local = ?1 AND domain = ?2", -1, &s, NULL) != SQLITE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_text(s, 1, local, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(s, 0);
+		const char *sc = (const char *)sqlite3_column_text(s, 1);
+		str_copy(out->hash, sizeof(out->hash), h ? h : "");
+		str_copy(out->scram, sizeof(out->scram), sc ? sc : "");
+		out->any_sender = sqlite3_column_int(s, 2) != 0;
+		result = STORE_OK;
+	} else if (rc != SQLITE_DONE) {
+		result = STORE_ERROR;
+	}
+	sqlite3_finalize(s);
+	return result;
+}
+
+int store_user_set_credentials(struct store *st, const char *local, const char *domain,
+                               const char *hash, const char *scram, char *err, size_t errlen)
+{
+	int changes = 0;
+	const char *args[4] = { hash, scram, local, domain };
+	int rc = store_exec_write(st, "UPDATE users SET password = ?1, scram = ?2 "
+	                          "WHERE local = ?3 AND domain = ?4", args, &changes, err, errlen);
+	return rc == STORE_OK && changes == 0 ? STORE_NOT_FOUND : rc;
+}
+
+int store_user_set_any_sender(struct store *st, const char *local, const char *domain, bool on,
+                              char *err, size_t errlen)
+{
+	int changes = 0;
+	const char *args[4] = { on ? "1" : "0", local, domain, NULL };
+	int rc = store_exec_write(st, "UPDATE users SET any_sender = ?1 WHERE local = ?2 AND "
+	                          "domain = ?3", args, &changes, err, errlen);
+	return rc == STORE_OK && changes == 0 ? STORE_NOT_FOUND : rc;
+}
+
 int store_user_list(struct store *st, const char *domain, store_row_cb cb, void *arg,
                     char *err, size_t errlen)
 {

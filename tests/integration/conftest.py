@@ -16,7 +16,18 @@ The `postern` fixture is a factory:
 
 The data directory starts with domain example.org, users alice and bob
 (password "secret") and the aliases listed in SETUP_ALIASES, all made by the
-postern CLI itself.
+postern CLI itself: once per session in a template data dir, which each
+server then gets a fresh copy of (postern(template=False) starts empty).
+
+Helpers: Postern.cli() runs a subcommand with the server's -c FILE;
+maildir()/messages() list and read <data>/mail/<domain>/<user>/Maildir/new;
+logs()/wait_log()/transactions() read the JSON log lines; connect() gives an
+SMTPClient (raw socket: send bytes, read replies, all with timeouts);
+smtp() gives an smtplib.SMTP.
+
+Run: POSTERN_BIN=... /usr/bin/python3 -m pytest -q tests/integration
+Test data lives in $TMPDIR/postern-it-<pid>, removed at the end unless
+POSTERN_KEEP_TMP=1.
 """
 import contextlib
 import json
@@ -27,6 +38,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -426,11 +438,10 @@ class Postern:
             if self.proc.poll() is not None:
                 self._close_files()
                 return False
+            # logged once the listeners are bound and the workers run; no probe
+            # connection, so that tests of connection limits start from zero
             if len(self.logs("server.started")) > self._started_before:
-                with contextlib.suppress(OSError):
-                    with socket.create_connection((HOST, self.port), timeout=1):
-                        pass
-                    return True
+                return True
             time.sleep(0.02)
         return False
 
@@ -554,6 +565,28 @@ class Postern:
     def smtp(self, timeout=IO_TIMEOUT):
         import smtplib
         return smtplib.SMTP(HOST, self.port, local_hostname="client.example.net", timeout=timeout)
+
+
+# ---- pytest hooks ----------------------------------------------------------------------
+
+
+def pytest_configure(config):
+    # A private base temp dir: pytest's default /tmp/pytest-of-$USER rotation lets a
+    # concurrent pytest run (unit tests, another suite) delete our live data dirs.
+    if config.option.basetemp is None:
+        base = Path(tempfile.gettempdir()) / f"postern-it-{os.getpid()}"
+        config.option.basetemp = str(base)
+        config._postern_basetemp = base
+
+
+def pytest_sessionfinish(session, exitstatus):
+    base = getattr(session.config, "_postern_basetemp", None)
+    if base is None:
+        return
+    if os.environ.get("POSTERN_KEEP_TMP"):
+        print(f"\npostern integration test data kept in {base}")
+    else:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 # ---- fixtures ------------------------------------------------------------------------

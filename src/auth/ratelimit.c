@@ -1,0 +1,404 @@
+/* Authentication rate limiting: the decisions (see ratelimit.h). The state
+ * sits behind struct ratelimit_backend; this file never touches SQLite. */
+#include "auth/ratelimit.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "store/store_auth.h"
+
+#define KIND_IP "ip"
+#define KIND_USER "user"
+
+void ratelimit_config_defaults(struct ratelimit_config *c)
+{
+	c->max_attempts_per_ip = 10;
+	c->max_attempts_per_username = 5;
+	c->ip_window_ms = 15 * 60 * 1000;
+	c->username_window_ms = 15 * 60 * 1000;
+	c->fast_block_threshold = 10;
+	c->fast_window_ms = 60 * 1000;
+	c->fast_block_duration_ms = 5 * 60 * 1000;
+	c->delay_base_ms = 1000;
+	c->delay_max_ms = 16000;
+}
+
+void ratelimit_config_from(struct ratelimit_config *c, const struct auth_limits_cfg *a)
+{
+	c->max_attempts_per_ip = a->max_attempts_per_ip;
+	c->max_attempts_per_username = a->max_attempts_per_username;
+	c->ip_window_ms = a->ip_window_ms;
+	c->username_window_ms = a->username_window_ms;
+	c->fast_block_threshold = a->fast_block_threshold;
+	c->fast_window_ms = a->fast_window_ms;
+	c->fast_block_duration_ms = a->fast_block_duration_ms;
+	c->delay_base_ms = a->delay_base_ms;
+	c->delay_max_ms = a->delay_max_ms;
+}
+
+long long ratelimit_clock_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+void ratelimit_ip_key(const char *ip, char out[RATELIMIT_KEY_MAX + 1])
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, ip, &a4) == 1) {
+		inet_ntop(AF_INET, &a4, out, RATELIMIT_KEY_MAX + 1);
+	} else if (inet_pton(AF_INET6, ip, &a6) == 1) {
+		/* ::ffff:192.0.2.1 is the same client as 192.0.2.1 (a dual-stack listener) */
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			memcpy(&a4, &a6.s6_addr[12], 4);
+			inet_ntop(AF_INET, &a4, out, RATELIMIT_KEY_MAX + 1);
+		} else {
+			inet_ntop(AF_INET6, &a6, out, RATELIMIT_KEY_MAX + 1);
+		}
+	} else {
+		str_copy(out, RATELIMIT_KEY_MAX + 1, ip);
+	}
+}
+
+void ratelimit_user_key(const char *user, char out[RATELIMIT_KEY_MAX + 1])
+{
+	str_copy(out, RATELIMIT_KEY_MAX + 1, user);
+	ascii_lower(out);
+}
+
+static bool is_ip_address(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* ---- arithmetic ---------------------------------------------------------- */
+
+/* Windows and durations come from the configuration as uint64_t; clamp them
+ * so that now_ms +/- them cannot overflow a long long. */
+static long long span(uint64_t ms)
+{
+	const uint64_t cap = 1000ULL * 86400 * 365 * 100; /* a century */
+	return (long long)(ms > cap ? cap : ms);
+}
+
+/* The first instant inside a sliding window that ends at now: a failure
+ * exactly `window` old has left it. */
+static long long window_start(long long now_ms, uint64_t window_ms)
+{
+	return now_ms - span(window_ms) + 1;
+}
+
+/* delay_base_ms * 2^(failures - 1), at most delay_max_ms */
+static uint64_t progressive_delay(const struct ratelimit_config *c, int failures)
+{
+	uint64_t d = c->delay_base_ms;
+	for (int i = 1; i < failures && d < c->delay_max_ms && d <= UINT64_MAX / 2; i++)
+		d *= 2;
+	return d < c->delay_max_ms ? d : c->delay_max_ms;
+}
+
+/* A limit of 0 or less switches its rule off (the configuration refuses it). */
+static bool reached(int count, int limit)
+{
+	return limit > 0 && count >= limit;
+}
+
+/* ---- logging --------------------------------------------------------------- */
+
+static void log_backend_error(const char *op, const char *ip, const char *user)
+{
+	log_event(LOG_ERROR, "auth.ratelimit_error", "s", "op", op, "s", "ip", ip, "s", "user", user,
+	          "s", "msg", "rate limiter failed: refusing authentication", NULL);
+}
+
+static void log_block(const char *scope, const char *ip, const char *user, const char *protocol,
+                      const char *reason, long long until_ms, long long now_ms)
+{
+	log_security(LOG_WARN, "auth.blocked", "s", "scope", scope, "s", "ip", ip, "s", "user", user,
+	             "s", "protocol", protocol, "s", "reason", reason, "i", "until_ms", until_ms,
+	             "i", "duration_ms", until_ms - now_ms, NULL);
+}
+
+static void log_refusal(const char *ip, const char *user, const char *reason, long long retry_ms)
+{
+	log_security(LOG_WARN, "auth.ratelimited", "s", "ip", ip, "s", "user", user,
+	             "s", "reason", reason, "i", "retry_after_ms", retry_ms, NULL);
+}
+
+/* ---- decisions -------------------------------------------------------------- */
+
+/* Checks one key: its block record, then its count in the window. Returns
+ * RL_ALLOW, RL_BLOCKED (with *retry and *why set) or RL_ERROR. */
+static enum ratelimit_verdict check_key(const struct ratelimit_backend *b, const char *kind,
+                                        const char *key, int limit, uint64_t window_ms,
+                                        long long now_ms, long long *retry, const char **why)
+{
+	bool is_ip = strcmp(kind, KIND_IP) == 0;
+	long long until = b->blocked_until(b->arg, kind, key, now_ms);
+	if (until < 0)
+		return RL_ERROR;
+	if (until > now_ms) {
+		*retry = until - now_ms;
+		*why = is_ip ? "ip_blocked" : "user_blocked";
+		return RL_BLOCKED;
+	}
+	if (limit <= 0)
+		return RL_ALLOW;
+	int n = b->count_failures(b->arg, kind, key, window_start(now_ms, window_ms));
+	if (n < 0)
+		return RL_ERROR;
+	if (reached(n, limit)) {
+		/* no block record (limits lowered, or another node's failures):
+		 * the oldest failure is not known here, so the whole window is the bound */
+		*retry = span(window_ms);
+		*why = is_ip ? "ip_limit" : "user_limit";
+		return RL_BLOCKED;
+	}
+	return RL_ALLOW;
+}
+
+enum ratelimit_verdict ratelimit_check(const struct ratelimit_config *c,
+                                       const struct ratelimit_backend *b, const char *ip,
+                                       const char *user, long long now_ms,
+                                       long long *retry_after_ms)
+{
+	char ipk[RATELIMIT_KEY_MAX + 1], userk[RATELIMIT_KEY_MAX + 1];
+	bool has_user = user != NULL && *user != '\0';
+	long long retry = 0;
+	const char *why = NULL;
+	enum ratelimit_verdict v;
+
+	if (ip == NULL) {
+		log_backend_error("check", NULL, user);
+		return RL_ERROR;
+	}
+	ratelimit_ip_key(ip, ipk);
+	if (has_user)
+		ratelimit_user_key(user, userk);
+	v = check_key(b, KIND_IP, ipk, c->max_attempts_per_ip, c->ip_window_ms, now_ms, &retry, &why);
+	if (v == RL_ALLOW && has_user)
+		v = check_key(b, KIND_USER, userk, c->max_attempts_per_username, c->username_window_ms,
+		              now_ms, &retry, &why);
+	if (v == RL_ERROR) {
+		log_backend_error("check", ipk, has_user ? userk : NULL);
+		return RL_ERROR;
+	}
+	if (v == RL_BLOCKED) {
+		log_refusal(ipk, has_user ? userk : NULL, why, retry);
+		if (retry_after_ms != NULL)
+			*retry_after_ms = retry;
+	}
+	return v;
+}
+
+/* Blocks what this failure made reach a limit; *blocked tells whether any did. */
+static int apply_blocks(const struct ratelimit_config *c, const struct ratelimit_backend *b,
+                        const char *ipk, const char *userk, const char *protocol, int ip_n,
+                        int fast_n, int user_n, long long now_ms, bool *blocked)
+{
+	/* the IP: of the two rules that may apply, the longer block wins */
+	long long ip_until = 0;
+	const char *ip_why = NULL;
+	if (reached(ip_n, c->max_attempts_per_ip)) {
+		ip_until = now_ms + span(c->ip_window_ms);
+		ip_why = "ip_limit";
+	}
+	if (reached(fast_n, c->fast_block_threshold) &&
+	    now_ms + span(c->fast_block_duration_ms) > ip_until) {
+		ip_until = now_ms + span(c->fast_block_duration_ms);
+		ip_why = "ip_fast";
+	}
+	if (ip_until > 0) {
+		if (b->block(b->arg, KIND_IP, ipk, ip_until, ip_why) < 0)
+			return -1;
+		log_block(KIND_IP, ipk, userk, protocol, ip_why, ip_until, now_ms);
+		*blocked = true;
+	}
+	if (userk != NULL && reached(user_n, c->max_attempts_per_username)) {
+		long long until = now_ms + span(c->username_window_ms);
+		if (b->block(b->arg, KIND_USER, userk, until, "user_limit") < 0)
+			return -1;
+		log_block(KIND_USER, ipk, userk, protocol, "user_limit", until, now_ms);
+		*blocked = true;
+	}
+	return 0;
+}
+
+enum ratelimit_verdict ratelimit_failure(const struct ratelimit_config *c,
+                                         const struct ratelimit_backend *b, const char *ip,
+                                         const char *user, const char *protocol,
+                                         const char *reason, long long now_ms,
+                                         uint64_t *delay_ms)
+{
+	char ipk[RATELIMIT_KEY_MAX + 1], userk[RATELIMIT_KEY_MAX + 1];
+	const char *u = NULL;   /* the username's key, NULL when there is none */
+	int ip_n = -1, fast_n = -1, user_n = 0;
+	bool blocked = false;
+
+	/* a broken limiter must not answer fast: an attacker would notice */
+	*delay_ms = c->delay_max_ms;
+	if (ip == NULL) {
+		log_backend_error("failure", NULL, user);
+		return RL_ERROR;
+	}
+	ratelimit_ip_key(ip, ipk);
+	if (user != NULL && *user != '\0') {
+		ratelimit_user_key(user, userk);
+		u = userk;
+	}
+
+	if (b->add_failure(b->arg, KIND_IP, ipk, now_ms) < 0 ||
+	    (u != NULL && b->add_failure(b->arg, KIND_USER, u, now_ms) < 0) ||
+	    (ip_n = b->count_failures(b->arg, KIND_IP, ipk, window_start(now_ms, c->ip_window_ms))) < 0 ||
+	    (fast_n = b->count_failures(b->arg, KIND_IP, ipk,
+	                                window_start(now_ms, c->fast_window_ms))) < 0 ||
+	    (u != NULL && (user_n = b->count_failures(b->arg, KIND_USER, u,
+	                                              window_start(now_ms, c->username_window_ms))) < 0)) {
+		log_backend_error("failure", ipk, u);
+		return RL_ERROR;
+	}
+
+	*delay_ms = progressive_delay(c, ip_n);
+	log_security(LOG_WARN, "auth.failure", "s", "ip", ipk, "s", "user", u, "s", "protocol", protocol,
+	             "s", "reason", reason, "i", "ip_failures", (long long)ip_n,
+	             "i", "user_failures", (long long)user_n, "i", "delay_ms", (long long)*delay_ms, NULL);
+	if (apply_blocks(c, b, ipk, u, protocol, ip_n, fast_n, user_n, now_ms, &blocked) < 0) {
+		*delay_ms = c->delay_max_ms;
+		log_backend_error("block", ipk, u);
+		return RL_ERROR;
+	}
+	return blocked ? RL_BLOCKED : RL_ALLOW;
+}
+
+void ratelimit_success(const struct ratelimit_backend *b, const char *ip, const char *user,
+                       long long now_ms)
+{
+	char userk[RATELIMIT_KEY_MAX + 1];
+	(void)now_ms;
+	if (user == NULL || *user == '\0')
+		return;
+	ratelimit_user_key(user, userk);
+	if (b->clear_failures(b->arg, KIND_USER, userk) < 0)
+		log_backend_error("success", ip, user);
+}
+
+int ratelimit_unblock(const struct ratelimit_backend *b, const char *kind_or_auto,
+                      const char *key, const char *actor)
+{
+	char k[RATELIMIT_KEY_MAX + 1];
+	const char *kind;
+	if (key == NULL || *key == '\0')
+		return STORE_ERROR;
+	if (kind_or_auto == NULL || strcmp(kind_or_auto, "auto") == 0)
+		kind = is_ip_address(key) ? KIND_IP : KIND_USER;
+	else if (strcmp(kind_or_auto, KIND_IP) == 0 || strcmp(kind_or_auto, KIND_USER) == 0)
+		kind = kind_or_auto;
+	else
+		return STORE_ERROR;
+	if (strcmp(kind, KIND_IP) == 0)
+		ratelimit_ip_key(key, k);
+	else
+		ratelimit_user_key(key, k);
+
+	int rc = b->unblock(b->arg, kind, k);
+	if (rc < 0) {
+		log_backend_error("unblock", strcmp(kind, KIND_IP) == 0 ? k : NULL,
+		                  strcmp(kind, KIND_USER) == 0 ? k : NULL);
+		return STORE_ERROR;
+	}
+	log_security(LOG_INFO, "auth.unblocked", "s", "scope", kind, "s", "key", k,
+	             "s", "actor", actor ? actor : "unknown", "b", "found", rc == STORE_OK, NULL);
+	return rc == STORE_OK ? STORE_OK : STORE_NOT_FOUND;
+}
+
+int ratelimit_list_blocks(const struct ratelimit_backend *b, long long now_ms, store_row_cb cb,
+                          void *arg)
+{
+	int n = b->list_blocks(b->arg, now_ms, cb, arg);
+	if (n < 0)
+		log_backend_error("list", NULL, NULL);
+	return n < 0 ? STORE_ERROR : n;
+}
+
+int ratelimit_prune(const struct ratelimit_config *c, const struct ratelimit_backend *b,
+                    long long now_ms)
+{
+	uint64_t w = c->ip_window_ms;
+	if (c->username_window_ms > w)
+		w = c->username_window_ms;
+	if (c->fast_window_ms > w)
+		w = c->fast_window_ms;
+	int n = b->prune(b->arg, now_ms - span(w));
+	if (n < 0)
+		log_backend_error("prune", NULL, NULL);
+	return n;
+}
+
+/* ---- the store as backend ------------------------------------------------------ */
+
+static int st_add_failure(void *arg, const char *kind, const char *key, long long ts_ms)
+{
+	return store_auth_add_failure(arg, kind, key, ts_ms);
+}
+
+static int st_count_failures(void *arg, const char *kind, const char *key, long long since_ms)
+{
+	return store_auth_count_failures(arg, kind, key, since_ms);
+}
+
+static int st_block(void *arg, const char *kind, const char *key, long long until_ms,
+                    const char *reason)
+{
+	return store_auth_block(arg, kind, key, until_ms, reason);
+}
+
+static long long st_blocked_until(void *arg, const char *kind, const char *key, long long now_ms)
+{
+	return store_auth_blocked_until(arg, kind, key, now_ms);
+}
+
+static int st_unblock(void *arg, const char *kind, const char *key)
+{
+	return store_auth_unblock(arg, kind, key);
+}
+
+static int st_clear_failures(void *arg, const char *kind, const char *key)
+{
+	return store_auth_clear_failures(arg, kind, key);
+}
+
+static int st_list_blocks(void *arg, long long now_ms, store_row_cb cb, void *cbarg)
+{
+	return store_auth_list_blocks(arg, now_ms, cb, cbarg);
+}
+
+static int st_prune(void *arg, long long before_ms)
+{
+	return store_auth_prune(arg, before_ms);
+}
+
+struct ratelimit_backend ratelimit_store_backend(struct store *st)
+{
+	return (struct ratelimit_backend){
+		.add_failure = st_add_failure,
+		.count_failures = st_count_failures,
+		.block = st_block,
+		.blocked_until = st_blocked_until,
+		.unblock = st_unblock,
+		.clear_failures = st_clear_failures,
+		.list_blocks = st_list_blocks,
+		.prune = st_prune,
+		.arg = st,
+	};
+}

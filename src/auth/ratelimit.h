@@ -1,0 +1,137 @@
+/* Authentication rate limiting, shared by every protocol that checks a
+ * password (SMTP submission, and IMAP, POP3 and the admin API later).
+ *
+ * Failures are counted per client IP and per username in sliding windows.
+ * Reaching a limit writes a block record; a block outlives a restart because
+ * the state sits behind a small backend interface (the store by default, so
+ * SQLite today and Redis later). Fail closed: when the backend cannot read or
+ * write, the verdict is RL_ERROR and the caller refuses the login.
+ *
+ * A protocol session does, for each attempt:
+ *   ratelimit_check()    before verifying the password (refuse unless RL_ALLOW);
+ *   ratelimit_failure()  after a wrong password, then waits *delay_ms before
+ *                        answering (without blocking the event loop);
+ *   ratelimit_success()  after a right one.
+ *
+ * Security events ("auth.failure", "auth.blocked", "auth.ratelimited",
+ * "auth.unblocked") are written with log_security(): to the main log and a
+ * copy to the audit log when one is configured. Fields: ip, user (the
+ * normalised key), protocol, reason; never the password. A backend error is
+ * an "auth.ratelimit_error" line at level error in the main log.
+ *
+ * Times are milliseconds since the Unix epoch (ratelimit_clock_ms()), not
+ * the monotonic clock: they are stored and must mean the same after a restart. */
+#ifndef POSTERN_RATELIMIT_H
+#define POSTERN_RATELIMIT_H
+
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct auth_limits_cfg;
+
+/* Keys longer than this (a username chosen by a client) are cut: a real
+ * address fits in 254 octets (RFC 5321 4.5.3.1.3). */
+#define RATELIMIT_KEY_MAX 320
+
+struct ratelimit_config {
+	int max_attempts_per_ip;        /* failures per IP in ip_window before a block */
+	int max_attempts_per_username;  /* failures per username in username_window */
+	uint64_t ip_window_ms;
+	uint64_t username_window_ms;
+	int fast_block_threshold;       /* failures per IP in fast_window ... */
+	uint64_t fast_window_ms;
+	uint64_t fast_block_duration_ms; /* ... block the IP this long */
+	uint64_t delay_base_ms;         /* the first failure's delay; doubles after each */
+	uint64_t delay_max_ms;
+};
+
+/* 10 per IP and 5 per username in 15 minutes, 10 per IP in 1 minute blocks
+ * for 5 minutes, delays 1 s doubling to at most 16 s. */
+void ratelimit_config_defaults(struct ratelimit_config *c);
+/* Copies one protocol's [auth.<protocol>] settings from the configuration. */
+void ratelimit_config_from(struct ratelimit_config *c, const struct auth_limits_cfg *a);
+
+/* Where the limiter keeps its state. Each function mirrors the store_auth_*
+ * one of the same name (store/store_auth.h) and returns the same codes:
+ * STORE_OK, a count, STORE_NOT_FOUND, or a negative value on error. */
+struct ratelimit_backend {
+	int (*add_failure)(void *arg, const char *kind, const char *key, long long ts_ms);
+	int (*count_failures)(void *arg, const char *kind, const char *key, long long since_ms);
+	int (*block)(void *arg, const char *kind, const char *key, long long until_ms,
+	             const char *reason);
+	long long (*blocked_until)(void *arg, const char *kind, const char *key, long long now_ms);
+	int (*unblock)(void *arg, const char *kind, const char *key);
+	int (*clear_failures)(void *arg, const char *kind, const char *key);
+	int (*list_blocks)(void *arg, long long now_ms, store_row_cb cb, void *cbarg);
+	int (*prune)(void *arg, long long before_ms);
+	void *arg;
+};
+
+/* The backend over a store connection (which must outlive its use). */
+struct ratelimit_backend ratelimit_store_backend(struct store *st);
+
+enum ratelimit_verdict {
+	RL_ALLOW = 0,
+	RL_BLOCKED,     /* the IP or the username is blocked or at its limit */
+	RL_ERROR,       /* the state could not be read or written: refuse (fail closed) */
+};
+
+/* Wall-clock milliseconds since the epoch: the `now_ms` to pass below. */
+long long ratelimit_clock_ms(void);
+
+/* Before verifying a password. user may be NULL (or "") while the username is
+ * not known yet; ip must not be NULL (pass e.g. "unix" for a local socket).
+ * On RL_BLOCKED, *retry_after_ms (if non-NULL) gets how long the refusal
+ * lasts at least. A refusal is logged as "auth.ratelimited". */
+enum ratelimit_verdict ratelimit_check(const struct ratelimit_config *c,
+                                       const struct ratelimit_backend *b, const char *ip,
+                                       const char *user, long long now_ms,
+                                       long long *retry_after_ms);
+
+/* After a failed attempt: records it for the IP and the username (if any),
+ * blocks what reached a limit, logs "auth.failure" (and "auth.blocked"), and
+ * sets *delay_ms to the wait before answering: delay_base_ms doubled for each
+ * earlier failure of this IP in ip_window, at most delay_max_ms (delay_max_ms
+ * on RL_ERROR). Returns RL_BLOCKED when this failure made the IP or the
+ * username reach a limit (the next ratelimit_check refuses), RL_ALLOW
+ * otherwise, RL_ERROR on a backend failure. protocol ("smtp", "imap", ...)
+ * and reason ("bad_password", "unknown_user", ...) are for the log. */
+enum ratelimit_verdict ratelimit_failure(const struct ratelimit_config *c,
+                                         const struct ratelimit_backend *b, const char *ip,
+                                         const char *user, const char *protocol,
+                                         const char *reason, long long now_ms,
+                                         uint64_t *delay_ms);
+
+/* After a successful login: forgets the username's failures (an attacker
+ * cannot wipe its IP's count by logging in to an account of its own, so the
+ * IP's failures stay). Errors are logged; the login itself stands. */
+void ratelimit_success(const struct ratelimit_backend *b, const char *ip, const char *user,
+                       long long now_ms);
+
+/* `postern auth unblock`: kind "ip" or "user", or NULL / "auto" to take an
+ * argument that parses as an IPv4 or IPv6 address as an IP, else as a
+ * username. Removes the block and the key's failures and logs
+ * "auth.unblocked" with the actor (e.g. "cli:uid=0"). Returns STORE_OK,
+ * STORE_NOT_FOUND (nothing was blocked or recorded), or STORE_ERROR. */
+int ratelimit_unblock(const struct ratelimit_backend *b, const char *kind_or_auto,
+                      const char *key, const char *actor);
+
+/* `postern auth blocked`: blocks in force at now_ms. cols: kind, key,
+ * until (ms since the epoch, as text), reason. Row count or STORE_ERROR. */
+int ratelimit_list_blocks(const struct ratelimit_backend *b, long long now_ms, store_row_cb cb,
+                          void *arg);
+
+/* Housekeeping, e.g. once a minute: drops failures older than the longest
+ * window and blocks that ended that long ago (a bounded batch per call).
+ * Rows deleted, or a negative value on error. */
+int ratelimit_prune(const struct ratelimit_config *c, const struct ratelimit_backend *b,
+                    long long now_ms);
+
+/* Canonical keys: an IP as inet_ntop writes it (an IPv4-mapped IPv6 address
+ * as plain IPv4; text that is no address is copied as it is), a username in
+ * ASCII lower case. Both cut at RATELIMIT_KEY_MAX octets. */
+void ratelimit_ip_key(const char *ip, char out[RATELIMIT_KEY_MAX + 1]);
+void ratelimit_user_key(const char *user, char out[RATELIMIT_KEY_MAX + 1]);
+
+#endif

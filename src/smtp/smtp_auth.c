@@ -1,0 +1,554 @@
+/* SMTP AUTH (RFC 4954) for the submission services: PLAIN (RFC 4616), LOGIN
+ * and SCRAM-SHA-256 (RFC 7677), the shared failure limiter, and the checks
+ * that an authenticated user sends only as themselves. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/crypto.h>
+
+#include "auth/password.h"
+#include "auth/ratelimit.h"
+#include "auth/sasl.h"
+#include "auth/scram.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/threadpool.h"
+#include "core/util.h"
+#include "smtp/smtp_session.h"
+#include "store/msgbuf.h"
+#include "store/resolve.h"
+#include "store/store.h"
+#include "store/store_auth.h"
+
+/* RFC 4954 4: a SASL line may be up to 12288 octets */
+#define AUTH_LINE_MAX 12288
+#define AUTH_DECODED_MAX 9216
+
+/* ---- policy --------------------------------------------------------------- */
+
+bool smtp_auth_offered(const struct smtp_session *s)
+{
+	/* never on port 25, and only inside TLS: the password must not travel in clear */
+	return s->mode != SMTP_MODE_MX && (s->tls || s->cfg->submission.auth_without_tls);
+}
+
+static void end_exchange(struct smtp_session *s)
+{
+	if (s->scram != NULL) {
+		scram_server_free(s->scram);
+		s->scram = NULL;
+	}
+	OPENSSL_cleanse(s->auth_login_user, sizeof(s->auth_login_user));
+	s->auth_mech = SMTP_AUTH_NONE;
+	s->auth_step = 0;
+	s->state = SMTP_S_COMMAND;
+}
+
+void smtp_auth_cleanup(struct smtp_session *s)
+{
+	if (s->scram != NULL)
+		scram_server_free(s->scram);
+	s->scram = NULL;
+	if (s->auth_delay != NULL)
+		event_free(s->auth_delay);
+	s->auth_delay = NULL;
+}
+
+/* ---- outcomes --------------------------------------------------------------- */
+
+static void auth_succeeded(struct smtp_session *s, const char *user, bool any_sender)
+{
+	struct ratelimit_backend b = ratelimit_store_backend(worker_store(s->worker));
+	ratelimit_success(&b, s->conn.ip, user, ratelimit_clock_ms());
+	s->authenticated = true;
+	s->any_sender = any_sender;
+	str_copy(s->auth_user, sizeof(s->auth_user), user);
+	log_security(LOG_INFO, "auth.success", "s", "session", s->id, "s", "ip", s->conn.ip,
+	             "s", "user", user, "s", "protocol", "smtp", NULL);
+	end_exchange(s);
+	smtp_reply(s, 235, "2.7.0", "Authentication successful");
+}
+
+static void on_failure_delay(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+	(void)fd;
+	(void)what;
+	end_exchange(s);
+	smtp_error(s, 535, "5.7.8", "Authentication credentials invalid");
+	if (s->state == SMTP_S_COMMAND)
+		smtp_resume_input(s);
+}
+
+/* Records the failure, then answers 535 after the progressive delay, with
+ * input paused so a client cannot pipeline guesses past it. */
+static void auth_failed(struct smtp_session *s, const char *user, const char *reason)
+{
+	struct ratelimit_config rc;
+	struct ratelimit_backend b = ratelimit_store_backend(worker_store(s->worker));
+	uint64_t delay = 0;
+	ratelimit_config_from(&rc, &s->cfg->auth.smtp);
+	ratelimit_failure(&rc, &b, s->conn.ip, user, "smtp", reason, ratelimit_clock_ms(), &delay);
+	s->state = SMTP_S_AUTH_WAIT;
+	bufferevent_disable(s->bev, EV_READ);
+	evtimer_del(s->timer);
+	if (s->auth_delay == NULL)
+		s->auth_delay = evtimer_new(worker_base(s->worker), on_failure_delay, s);
+	struct timeval tv = { (time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000 };
+	evtimer_add(s->auth_delay, &tv);
+}
+
+/* Before any password is looked at: refuse blocked IPs and users, and fail
+ * closed when the limiter cannot tell. */
+static bool auth_allowed(struct smtp_session *s, const char *user)
+{
+	struct ratelimit_config rc;
+	struct ratelimit_backend b = ratelimit_store_backend(worker_store(s->worker));
+	long long retry = 0;
+	ratelimit_config_from(&rc, &s->cfg->auth.smtp);
+	enum ratelimit_verdict v = ratelimit_check(&rc, &b, s->conn.ip, user, ratelimit_clock_ms(), &retry);
+	if (v == RL_ALLOW)
+		return true;
+	/* the limiter logged why (auth.ratelimited, or its error) */
+	end_exchange(s);
+	smtp_error(s, 454, "4.7.0", "Temporary authentication failure, try again later");
+	return false;
+}
+
+/* ---- password check on the thread pool ------------------------------------------ */
+
+struct pw_job {
+	struct smtp_session *s;
+	char user[SMTP_PATH_MAX + 1];
+	char password[256];
+	struct store_user_auth info;
+	bool known;
+	int result;
+	bool upgraded;
+	char new_hash[PASSWORD_HASH_MAX];
+	char new_scram[256];
+};
+
+static void pw_work(void *arg)
+{
+	struct pw_job *j = arg;
+	if (!j->known) {
+		/* an unknown user costs the same as a known one */
+		password_dummy_verify(j->password);
+		j->result = 0;
+	} else {
+		j->result = password_verify(j->info.hash, j->password);
+	}
+	if (j->result == 1 && (password_needs_upgrade(j->info.hash) || j->info.scram[0] == '\0')) {
+		/* old scheme, or no SCRAM keys yet: derive both now that we know the password */
+		struct scram_keys k;
+		j->upgraded = password_hash(j->password, j->new_hash, sizeof(j->new_hash)) == 0 &&
+		              scram_keys_new(j->password, &k) == 0 &&
+		              scram_keys_encode(&k, j->new_scram, sizeof(j->new_scram)) == 0;
+		OPENSSL_cleanse(&k, sizeof(k));
+	}
+	OPENSSL_cleanse(j->password, sizeof(j->password));
+}
+
+static void pw_done(void *arg)
+{
+	struct pw_job *j = arg;
+	struct smtp_session *s = j->s;
+	if (smtp_op_end(s) && s->state == SMTP_S_AUTH_WAIT) {
+		char local[65], domain[256], err[256];
+		if (j->result == 1 && j->upgraded &&
+		    resolve_split_address(j->user, local, sizeof(local), domain, sizeof(domain)) == 0) {
+			if (store_user_set_credentials(worker_store(s->worker), local, domain, j->new_hash,
+			                               j->new_scram, err, sizeof(err)) == STORE_OK)
+				log_security(LOG_INFO, "auth.hash_upgraded", "s", "user", j->user,
+				             "s", "from", password_scheme_name(j->info.hash), NULL);
+		}
+		if (j->result == 1) {
+			auth_succeeded(s, j->user, j->info.any_sender);
+			smtp_resume_input(s);
+		} else {
+			auth_failed(s, j->user, j->known ? "bad_password" : "unknown_user");
+		}
+	}
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+static void check_password(struct smtp_session *s, const char *user, const char *password)
+{
+	char local[65], domain[256];
+	struct pw_job *j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	str_copy(j->user, sizeof(j->user), user);
+	ascii_lower(j->user);
+	str_copy(j->password, sizeof(j->password), password);
+	if (!auth_allowed(s, j->user)) {
+		OPENSSL_cleanse(j, sizeof(*j));
+		free(j);
+		return;
+	}
+	j->known = resolve_split_address(j->user, local, sizeof(local), domain, sizeof(domain)) == 0 &&
+	           store_user_auth_info(worker_store(s->worker), local, domain, &j->info) == STORE_OK;
+	s->state = SMTP_S_AUTH_WAIT;
+	bufferevent_disable(s->bev, EV_READ);
+	evtimer_del(s->timer);
+	smtp_op_begin(s);
+	if (threadpool_submit(worker_threadpool(s->worker), worker_base(s->worker), pw_work, pw_done,
+	                      j) < 0) {
+		/* the pool is saturated: a temporary failure, not a wrong password */
+		smtp_op_end(s);
+		OPENSSL_cleanse(j, sizeof(*j));
+		free(j);
+		end_exchange(s);
+		smtp_reply(s, 454, "4.7.0", "Temporary authentication failure, try again later");
+		smtp_resume_input(s);
+	}
+}
+
+/* ---- mechanisms --------------------------------------------------------------------- */
+
+static void auth_plain(struct smtp_session *s, const unsigned char *msg, size_t len)
+{
+	struct sasl_plain p;
+	if (sasl_plain_parse(msg, len, &p) < 0) {
+		end_exchange(s);
+		smtp_error(s, 501, "5.5.2", "Malformed AUTH PLAIN message");
+		return;
+	}
+	/* acting for someone else is not offered */
+	if (p.authzid[0] != '\0' && strcasecmp(p.authzid, p.authcid) != 0) {
+		char user[256];
+		str_copy(user, sizeof(user), p.authcid);
+		OPENSSL_cleanse(&p, sizeof(p));
+		auth_failed(s, user, "authzid_refused");
+		return;
+	}
+	check_password(s, p.authcid, p.passwd);
+	OPENSSL_cleanse(&p, sizeof(p));
+}
+
+static void auth_login(struct smtp_session *s, const unsigned char *msg, size_t len)
+{
+	char text[256];
+	if (len >= sizeof(text) || memchr(msg, '\0', len) != NULL) {
+		end_exchange(s);
+		smtp_error(s, 501, "5.5.2", "Malformed AUTH LOGIN response");
+		return;
+	}
+	memcpy(text, msg, len);
+	text[len] = '\0';
+	if (s->auth_step == 0) {
+		str_copy(s->auth_login_user, sizeof(s->auth_login_user), text);
+		s->auth_step = 1;
+		s->state = SMTP_S_AUTH;
+		smtp_reply(s, 334, NULL, "%s", SASL_LOGIN_PASSWORD_B64);
+	} else {
+		char user[256];
+		str_copy(user, sizeof(user), s->auth_login_user);
+		check_password(s, user, text);
+	}
+	OPENSSL_cleanse(text, sizeof(text));
+}
+
+static pthread_once_t fake_once = PTHREAD_ONCE_INIT;
+static unsigned char fake_secret[32];
+
+static void init_fake_secret(void)
+{
+	random_bytes(fake_secret, sizeof(fake_secret));
+}
+
+static void scram_send(struct smtp_session *s, const char *text)
+{
+	char b64[1024];
+	if (sasl_b64_encode((const unsigned char *)text, strlen(text), b64, sizeof(b64), NULL) < 0) {
+		end_exchange(s);
+		smtp_reply(s, 454, "4.7.0", "Temporary authentication failure");
+		return;
+	}
+	s->state = SMTP_S_AUTH;
+	smtp_reply(s, 334, NULL, "%s", b64);
+}
+
+static void scram_first(struct smtp_session *s, const unsigned char *msg, size_t len)
+{
+	char user[256], authzid[256], local[65], domain[256], first[512];
+	struct scram_keys keys;
+	struct store_user_auth info;
+	s->scram = scram_server_new();
+	if (scram_server_client_first(s->scram, (const char *)msg, len, user, sizeof(user), authzid,
+	                              sizeof(authzid)) < 0) {
+		end_exchange(s);
+		smtp_error(s, 501, "5.5.2", "Malformed SCRAM message");
+		return;
+	}
+	ascii_lower(user);
+	if (!auth_allowed(s, user))
+		return;
+	str_copy(s->scram_user, sizeof(s->scram_user), user);
+	s->scram_known = (authzid[0] == '\0' || strcasecmp(authzid, user) == 0) &&
+	                 resolve_split_address(user, local, sizeof(local), domain, sizeof(domain)) == 0 &&
+	                 store_user_auth_info(worker_store(s->worker), local, domain, &info) == STORE_OK &&
+	                 scram_keys_decode(info.scram, &keys) == 0;
+	s->any_sender = s->scram_known && info.any_sender;
+	if (!s->scram_known) {
+		/* unknown user, or no SCRAM keys yet: the exchange looks normal and fails at the proof */
+		pthread_once(&fake_once, init_fake_secret);
+		scram_fake_keys(user, fake_secret, &keys);
+	}
+	if (scram_server_first(s->scram, &keys, first, sizeof(first)) < 0) {
+		end_exchange(s);
+		smtp_reply(s, 454, "4.7.0", "Temporary authentication failure");
+		return;
+	}
+	OPENSSL_cleanse(&keys, sizeof(keys));
+	s->auth_step = 1;
+	scram_send(s, first);
+}
+
+static void scram_final(struct smtp_session *s, const unsigned char *msg, size_t len)
+{
+	char final[256];
+	int r = scram_server_client_final(s->scram, (const char *)msg, len, final, sizeof(final));
+	if (r < 0) {
+		end_exchange(s);
+		smtp_error(s, 501, "5.5.2", "Malformed SCRAM message");
+		return;
+	}
+	if (r == 0 || !s->scram_known) {
+		char user[256];
+		str_copy(user, sizeof(user), s->scram_user);
+		auth_failed(s, user, s->scram_known ? "bad_password" : "unknown_user_or_no_scram_keys");
+		return;
+	}
+	s->auth_step = 2;
+	scram_send(s, final);  /* RFC 4954 4: server-final in a 334, the client answers empty */
+}
+
+static void auth_scram(struct smtp_session *s, const unsigned char *msg, size_t len)
+{
+	if (s->auth_step == 0) {
+		scram_first(s, msg, len);
+	} else if (s->auth_step == 1) {
+		scram_final(s, msg, len);
+	} else if (len == 0) {
+		char user[256];
+		str_copy(user, sizeof(user), s->scram_user);
+		auth_succeeded(s, user, s->any_sender);
+	} else {
+		end_exchange(s);
+		smtp_error(s, 501, "5.5.2", "Unexpected SCRAM data");
+	}
+}
+
+static void auth_step(struct smtp_session *s, const unsigned char *msg, size_t len)
+{
+	switch (s->auth_mech) {
+	case SMTP_AUTH_PLAIN: auth_plain(s, msg, len); break;
+	case SMTP_AUTH_LOGIN: auth_login(s, msg, len); break;
+	case SMTP_AUTH_SCRAM: auth_scram(s, msg, len); break;
+	case SMTP_AUTH_NONE: break;
+	}
+}
+
+/* Decodes one base64 SASL response ("=" is the empty one) and steps the mechanism. */
+static void auth_response(struct smtp_session *s, const char *b64, size_t len)
+{
+	unsigned char buf[AUTH_DECODED_MAX];
+	size_t n = 0;
+	if (!(len == 1 && b64[0] == '=') &&
+	    sasl_b64_decode(b64, len, buf, sizeof(buf), &n) < 0) {
+		end_exchange(s);
+		smtp_error(s, 501, "5.5.2", "Invalid base64 data");
+		return;
+	}
+	auth_step(s, buf, n);
+	OPENSSL_cleanse(buf, n);
+}
+
+bool smtp_auth_read_line(struct smtp_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+	char *line;
+	if (eol.pos < 0) {
+		if (evbuffer_get_length(in) > AUTH_LINE_MAX) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			end_exchange(s);
+			smtp_close_with(s, 500, "5.5.6", "Authentication exchange line too long");
+		}
+		return false;
+	}
+	size_t len = (size_t)eol.pos + 1;
+	if (len > AUTH_LINE_MAX) {
+		evbuffer_drain(in, len);
+		end_exchange(s);
+		smtp_error(s, 500, "5.5.6", "Authentication exchange line too long");
+		return true;
+	}
+	line = xmalloc(len + 1);
+	evbuffer_remove(in, line, len);
+	len--;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	line[len] = '\0';
+	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
+	if (len == 1 && line[0] == '*') {
+		end_exchange(s);
+		smtp_error(s, 501, "5.0.0", "Authentication cancelled");
+	} else {
+		auth_response(s, line, len);
+	}
+	OPENSSL_cleanse(line, len);
+	free(line);
+	return true;
+}
+
+void smtp_cmd_auth(struct smtp_session *s, const char *arg)
+{
+	char mech[32];
+	size_t n = strcspn(arg, " ");
+	if (!smtp_auth_offered(s)) {
+		if (s->mode == SMTP_MODE_MX)
+			smtp_error(s, 502, "5.5.1", "AUTH not available on this service");
+		else /* RFC 4954 6: 538 when the mechanism needs an encrypted session */
+			smtp_error(s, 538, "5.7.11", "Encryption required: use STARTTLS first");
+		return;
+	}
+	if (s->authenticated) {
+		smtp_error(s, 503, "5.5.1", "Already authenticated");
+		return;
+	}
+	if (s->in_mail) {
+		smtp_error(s, 503, "5.5.1", "AUTH not allowed during a mail transaction");
+		return;
+	}
+	if (n == 0 || n >= sizeof(mech)) {
+		smtp_error(s, 501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+		return;
+	}
+	memcpy(mech, arg, n);
+	mech[n] = '\0';
+	if (strcasecmp(mech, "PLAIN") == 0)
+		s->auth_mech = SMTP_AUTH_PLAIN;
+	else if (strcasecmp(mech, "LOGIN") == 0)
+		s->auth_mech = SMTP_AUTH_LOGIN;
+	else if (strcasecmp(mech, "SCRAM-SHA-256") == 0)
+		s->auth_mech = SMTP_AUTH_SCRAM;
+	else {
+		smtp_error(s, 504, "5.5.4", "Unrecognized authentication mechanism");
+		return;
+	}
+	s->auth_step = 0;
+	const char *initial = arg[n] == ' ' ? arg + n + 1 : NULL;
+	if (initial != NULL && *initial != '\0') {
+		auth_response(s, initial, strlen(initial));  /* RFC 4954 4: initial response */
+		return;
+	}
+	s->state = SMTP_S_AUTH;
+	smtp_reply(s, 334, NULL, "%s", s->auth_mech == SMTP_AUTH_LOGIN ? SASL_LOGIN_USERNAME_B64 : "");
+}
+
+/* ---- the From: header of submitted mail ---------------------------------------------- */
+
+#define HEADER_SCAN_MAX (64 * 1024)
+
+/* Extracts the addr-specs of a From: field body: the <...> parts, or the bare
+ * address when there are none. Comments in parentheses are skipped. */
+static size_t from_addresses(const char *field, char out[][SMTP_PATH_MAX + 1], size_t max)
+{
+	size_t n = 0;
+	const char *p = field;
+	bool angle = strchr(field, '<') != NULL;
+	while (*p && n < max) {
+		if (*p == '(') {
+			int depth = 0;
+			do {
+				depth += *p == '(';
+				depth -= *p == ')';
+				p++;
+			} while (*p && depth > 0);
+			continue;
+		}
+		if (angle && *p == '<') {
+			const char *end = strchr(p, '>');
+			if (end == NULL)
+				break;
+			snprintf(out[n++], SMTP_PATH_MAX + 1, "%.*s", (int)(end - p - 1), p + 1);
+			p = end + 1;
+			continue;
+		}
+		if (!angle && *p != ' ' && *p != '\t' && *p != ',') {
+			size_t len = strcspn(p, " \t,(");
+			snprintf(out[n++], SMTP_PATH_MAX + 1, "%.*s", (int)len, p);
+			p += len;
+			continue;
+		}
+		p++;
+	}
+	return n;
+}
+
+/* Finds the From: field in the message header block (unfolded into out). */
+static bool find_from_field(const char *hdr, size_t len, char *out, size_t outlen)
+{
+	size_t i = 0;
+	while (i < len) {
+		const char *line = hdr + i;
+		const char *nl = memchr(line, '\n', len - i);
+		size_t llen = nl ? (size_t)(nl - line) : len - i;
+		if (llen == 0)
+			return false;  /* end of the header block */
+		if (llen >= 5 && strncasecmp(line, "From:", 5) == 0) {
+			size_t o = 0;
+			const char *p = line + 5, *end = hdr + len;
+			/* the field continues on lines that start with white space */
+			while (p < end && o + 1 < outlen) {
+				if (*p == '\n') {
+					if (p + 1 < end && (p[1] == ' ' || p[1] == '\t')) {
+						p++;
+						continue;
+					}
+					break;
+				}
+				out[o++] = *p == '\t' ? ' ' : *p;
+				p++;
+			}
+			out[o] = '\0';
+			return true;
+		}
+		i += llen + 1;
+	}
+	return false;
+}
+
+bool smtp_check_from_header(struct smtp_session *s)
+{
+	char hdr[HEADER_SCAN_MAX + 1], field[2048], addrs[8][SMTP_PATH_MAX + 1];
+	if (s->mode == SMTP_MODE_MX || !s->authenticated || s->any_sender || s->msg == NULL)
+		return true;
+	ssize_t n = msgbuf_read_at(s->msg, 0, hdr, HEADER_SCAN_MAX);
+	if (n < 0)
+		n = 0;
+	hdr[n] = '\0';
+	if (!find_from_field(hdr, (size_t)n, field, sizeof(field)))
+		return true;  /* no From: at all cannot impersonate anyone */
+	size_t count = from_addresses(field, addrs, 8);
+	for (size_t i = 0; i < count; i++) {
+		int ok = resolve_sender_allowed(worker_store(s->worker), s->auth_user, addrs[i]);
+		if (ok != 1) {
+			log_security(LOG_WARN, "smtp.sender_refused", "s", "session", s->id,
+			             "s", "ip", s->conn.ip, "s", "user", s->auth_user, "s", "from", addrs[i],
+			             "s", "where", "From header", NULL);
+			return false;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,181 @@
+/* SQLite implementation of store_auth.h: the auth rate limiter's state in
+ * the tables auth_failures(kind, key, ts) and auth_blocks(kind, key, until,
+ * reason, created) of schema version 3. */
+#include "store/store_auth.h"
+
+#include <time.h>
+
+#include "store/store_sqlite_int.h"
+
+/* Prepares sql and binds kind as ?1 and key as ?2. */
+static int prepare_key(struct store *st, const char *sql, const char *kind, const char *key,
+                       sqlite3_stmt **s)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_text(*s, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(*s, 2, key, -1, SQLITE_STATIC);
+	return STORE_OK;
+}
+
+/* Steps a write statement to completion and finalizes it. */
+static int finish_write(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+static long long wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int store_auth_add_failure(struct store *st, const char *kind, const char *key, long long ts_ms)
+{
+	sqlite3_stmt *s;
+	if (prepare_key(st, "INSERT INTO auth_failures(kind, key, ts) VALUES (?1, ?2, ?3)",
+	                kind, key, &s) < 0)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 3, ts_ms);
+	return finish_write(s);
+}
+
+int store_auth_count_failures(struct store *st, const char *kind, const char *key,
+                              long long since_ms)
+{
+	sqlite3_stmt *s;
+	int result = STORE_ERROR;
+	/* served by the index auth_failures_key(kind, key, ts) */
+	if (prepare_key(st, "SELECT count(*) FROM auth_failures WHERE kind = ?1 AND key = ?2 "
+	                "AND ts >= ?3", kind, key, &s) < 0)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 3, since_ms);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		long long n = sqlite3_column_int64(s, 0);
+		result = n > 1000000000 ? 1000000000 : (int)n;
+	}
+	sqlite3_finalize(s);
+	return result;
+}
+
+int store_auth_block(struct store *st, const char *kind, const char *key, long long until_ms,
+                     const char *reason)
+{
+	sqlite3_stmt *s;
+	/* a shorter block never cuts a longer one short; a block that replaces an
+	 * older one brings its own reason and creation time */
+	if (prepare_key(st, "INSERT INTO auth_blocks(kind, key, until, reason, created) "
+	                "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind, key) DO UPDATE SET "
+	                "reason = CASE WHEN excluded.until > until THEN excluded.reason ELSE reason END, "
+	                "created = CASE WHEN excluded.until > until THEN excluded.created ELSE created END, "
+	                "until = max(until, excluded.until)", kind, key, &s) < 0)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 3, until_ms);
+	sqlite3_bind_text(s, 4, reason ? reason : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, wall_ms());
+	return finish_write(s);
+}
+
+long long store_auth_blocked_until(struct store *st, const char *kind, const char *key,
+                                   long long now_ms)
+{
+	sqlite3_stmt *s;
+	long long result = -1;
+	if (prepare_key(st, "SELECT until FROM auth_blocks WHERE kind = ?1 AND key = ?2 "
+	                "AND until > ?3", kind, key, &s) < 0)
+		return -1;
+	sqlite3_bind_int64(s, 3, now_ms);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		result = sqlite3_column_int64(s, 0);
+	else if (rc == SQLITE_DONE)
+		result = 0;
+	sqlite3_finalize(s);
+	return result;
+}
+
+static int delete_key(struct store *st, const char *sql, const char *kind, const char *key,
+                      int *changes)
+{
+	sqlite3_stmt *s;
+	if (prepare_key(st, sql, kind, key, &s) < 0 || finish_write(s) < 0)
+		return STORE_ERROR;
+	*changes += sqlite3_changes(st->db);
+	return STORE_OK;
+}
+
+int store_auth_unblock(struct store *st, const char *kind, const char *key)
+{
+	int changes = 0;
+	/* a savepoint rather than BEGIN: it nests if a caller holds a transaction */
+	if (sqlite3_exec(st->db, "SAVEPOINT auth_unblock", NULL, NULL, NULL) != SQLITE_OK)
+		return STORE_ERROR;
+	if (delete_key(st, "DELETE FROM auth_blocks WHERE kind = ?1 AND key = ?2", kind, key,
+	               &changes) < 0 ||
+	    delete_key(st, "DELETE FROM auth_failures WHERE kind = ?1 AND key = ?2", kind, key,
+	               &changes) < 0 ||
+	    sqlite3_exec(st->db, "RELEASE auth_unblock", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(st->db, "ROLLBACK TO auth_unblock; RELEASE auth_unblock", NULL, NULL, NULL);
+		return STORE_ERROR;
+	}
+	return changes > 0 ? STORE_OK : STORE_NOT_FOUND;
+}
+
+int store_auth_clear_failures(struct store *st, const char *kind, const char *key)
+{
+	int changes = 0;
+	return delete_key(st, "DELETE FROM auth_failures WHERE kind = ?1 AND key = ?2", kind, key,
+	                  &changes);
+}
+
+int store_auth_list_blocks(struct store *st, long long now_ms, store_row_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	int rc, count = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT kind, key, until, reason FROM auth_blocks "
+	                       "WHERE until > ?1 ORDER BY kind, key", -1, &s, NULL) != SQLITE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *cols[4];
+		for (int i = 0; i < 4; i++) {
+			const char *t = (const char *)sqlite3_column_text(s, i);
+			cols[i] = t ? t : "";
+		}
+		cb(arg, cols);
+		count++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? count : STORE_ERROR;
+}
+
+static int prune_batch(struct store *st, const char *sql, long long before_ms)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, before_ms);
+	sqlite3_bind_int(s, 2, STORE_AUTH_PRUNE_BATCH);
+	if (finish_write(s) < 0)
+		return STORE_ERROR;
+	return sqlite3_changes(st->db);
+}
+
+int store_auth_prune(struct store *st, long long before_ms)
+{
+	/* rows are appended in time order, so walking by rowid finds the old ones
+	 * first and the LIMIT ends the scan early: there is no index on ts alone */
+	int failures = prune_batch(st, "DELETE FROM auth_failures WHERE rowid IN (SELECT rowid "
+	                           "FROM auth_failures WHERE ts < ?1 ORDER BY rowid LIMIT ?2)",
+	                           before_ms);
+	if (failures < 0)
+		return STORE_ERROR;
+	int blocks = prune_batch(st, "DELETE FROM auth_blocks WHERE rowid IN (SELECT rowid "
+	                         "FROM auth_blocks WHERE until <= ?1 LIMIT ?2)", before_ms);
+	if (blocks < 0)
+		return STORE_ERROR;
+	return failures + blocks;
+}
