@@ -228,6 +228,20 @@ static void test_final_extensions(void **state)
 	/* extensions in client-first are ignored but part of AuthMessage */
 	assert_int_equal(exchange(&k, "pencil", "n,,", "n=user,r=abc,x=whatever,Z=\xc3\xa9", out), 1);
 	assert_int_equal(strncmp(out, "v=", 2), 0);
+
+	/* and in client-final, before the proof, likewise */
+	char proof[64], msg[512];
+	const char *no_proof = RFC_FINAL_NO_PROOF ",x=ext=with=equals,y=\xc3\xa9";
+	client_proof("pencil", RFC_SERVER_FIRST, RFC_CLIENT_FIRST + 3, no_proof, proof,
+	             sizeof(proof));
+	snprintf(msg, sizeof(msg), "%s,p=%s", no_proof, proof);
+	struct scram_server *s = rfc_server();
+	assert_int_equal(client_final(s, msg, out), 1);
+	scram_server_free(s);
+	/* the RFC's proof no longer fits once an extension is added */
+	s = rfc_server();
+	assert_int_equal(client_final(s, RFC_FINAL_NO_PROOF ",x=1,p=" RFC_PROOF, out), 0);
+	scram_server_free(s);
 }
 
 static void test_client_first_refusals(void **state)
