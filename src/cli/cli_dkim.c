@@ -64,6 +64,9 @@ static int keygen(struct store *st, const struct config *cfg, const struct cli_a
 	else if (a->algorithm != NULL && strcmp(a->algorithm, "rsa-2048") != 0)
 		return cli_usage_error(usage, "unknown algorithm '%s'", a->algorithm);
 	if (a->selector != NULL) {
+		/* a DNS label is at most 63 octets (RFC 1035 2.3.4): refuse, never cut */
+		if (strlen(a->selector) >= sizeof(selector))
+			return cli_usage_error(usage, "selector longer than 63 characters");
 		snprintf(selector, sizeof(selector), "%s", a->selector);
 	} else {
 		/* dated selectors make key rotation a matter of adding the next one */

@@ -281,7 +281,7 @@ static void after_ehlo(struct smtp_client *c)
 
 static bool certificate_ok(struct smtp_client *c, SSL *ssl)
 {
-	return SSL_get_peer_certificate(ssl) != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
+	return SSL_get0_peer_certificate(ssl) != NULL && SSL_get_verify_result(ssl) == X509_V_OK;
 }
 
 static void start_handshake(struct smtp_client *c)

@@ -656,8 +656,14 @@ class QueueServer:
                         what=f"{n} report(s) in {user}'s Maildir")
 
     def wait_queue_empty(self, timeout=15.0):
-        wait_for(lambda: self.queue_list() == {} and not self.queue_files(), timeout,
-                 what="an empty queue")
+        try:
+            wait_for(lambda: self.queue_list() == {} and not self.queue_files(), timeout,
+                     what="an empty queue")
+        except AssertionError:
+            raise AssertionError(
+                f"queue not empty after {timeout}s: files {self.queue_files()}\n"
+                + self.cli("queue", "list").stdout + "log tail:\n"
+                + "\n".join(self.log_text().splitlines()[-30:])) from None
 
 
 # ---- fixtures ------------------------------------------------------------------------------------

@@ -330,6 +330,7 @@ def test_kill9_right_after_the_remote_acknowledged(qserver, sinks):
         srv.proc = None
         sink.after_ack = None
         logged = len(srv.logs("queue.delivered")) > n_before
+        print("DBG", delay, logged)
         srv.start()
         srv.wait_queue_empty()
         time.sleep(2.5)
