@@ -210,10 +210,10 @@ def make_message(subject, to, sender=ALICE, body=None, extra_headers=()):
     return mid, ("\r\n".join(hdrs) + "\r\n\r\n" + body).encode("utf-8")
 
 
-def send_mail(port, mail_from, rcpts, message, host=HOST):
+def send_mail(port, mail_from, rcpts, message, host=HOST, mail_options=()):
     """One SMTP transaction to postern; raises on any refusal."""
     with smtplib.SMTP(host, port, local_hostname="client.local.test", timeout=IO_TIMEOUT) as s:
-        refused = s.sendmail(mail_from, rcpts, message)
+        refused = s.sendmail(mail_from, rcpts, message, mail_options=list(mail_options))
         assert not refused, refused
 
 
@@ -242,9 +242,9 @@ def parse_report(data):
         if ct == "message/delivery-status":
             blocks = part.get_payload()
             if blocks:
-                out["per_message"] = {k.lower(): v for k, v in blocks[0].items()}
+                out["per_message"] = {k.lower(): str(v) for k, v in blocks[0].items()}
                 for b in blocks[1:]:
-                    out["recipients"].append({k.lower(): re.sub(r"\s+", " ", v).strip()
+                    out["recipients"].append({k.lower(): re.sub(r"\s+", " ", str(v)).strip()
                                               for k, v in b.items()})
         elif ct == "text/rfc822-headers":
             out["headers_part"] = part.get_payload(decode=True).decode("utf-8", "replace")
@@ -273,13 +273,15 @@ class Sink:
       sticking ("550 5.1.1 ..." rejects forever; "451 ...", "250 ..." defers once).
     - default_rcpt(reply): the RCPT reply for everyone else (default 250).
     - data(*replies): DATA (final dot) replies, one per message, last sticking.
+    - mail(*replies): MAIL FROM replies, likewise (mail_log records the parameters).
+    - pipelining / smtputf8: whether EHLO offers PIPELINING / SMTPUTF8.
     - hold(n): the next n messages get no DATA reply until release(reply).
     - after_ack: a callable run right after a 2xx DATA reply went out.
     Only messages answered 2xx at DATA are recorded in .deliveries (each a
     dict: mail_from, rcpts, data (bytes, CRLF), tls (bool), time, message_id).
     """
 
-    def __init__(self, ip, port, tls_context=None, name=None):
+    def __init__(self, ip, port, tls_context=None, name=None, pipelining=False, smtputf8=True):
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import SMTP
 
@@ -288,6 +290,9 @@ class Sink:
         self._rcpt = {}
         self._default_rcpt = _Script(["250 2.1.5 Ok"])
         self._data = _Script(["250 2.0.0 Ok: stored"])
+        self._mail = _Script(["250 2.1.0 Ok"])
+        self.pipelining = pipelining
+        self.mail_log = []          # (address, options, reply)
         self._hold_left = 0
         self._release = threading.Event()
         self._release_reply = None
@@ -318,7 +323,7 @@ class Sink:
             kw = {"tls_context": tls_context, "require_starttls": False}
         self.controller = CountingController(_SinkHandler(self), hostname=ip, port=port,
                                              server_hostname=f"sink-{self.name}", ready_timeout=10,
-                                             decode_data=False, **kw)
+                                             decode_data=False, enable_SMTPUTF8=smtputf8, **kw)
         self.controller.start()
         with self.lock:
             self.connections = 0      # the controller's readiness probe is not a client
@@ -335,6 +340,10 @@ class Sink:
     def data(self, *replies):
         with self.lock:
             self._data = _Script(replies)
+
+    def mail(self, *replies):
+        with self.lock:
+            self._mail = _Script(replies)
 
     def hold(self, n=1):
         with self.lock:
@@ -370,6 +379,23 @@ class Sink:
 class _SinkHandler:
     def __init__(self, sink):
         self.sink = sink
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.sink.pipelining:
+            # aiosmtpd reads one command at a time, so it copes with pipelined input
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        s = self.sink
+        with s.lock:
+            reply = s._mail.next()
+            s.mail_log.append((address, list(mail_options), reply))
+        if reply.startswith("2"):
+            envelope.mail_from = address
+            envelope.mail_options.extend(mail_options)
+        return reply
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         s = self.sink
@@ -413,6 +439,7 @@ class _SinkHandler:
                 data = bytes(envelope.content)
                 s.deliveries.append({
                     "mail_from": envelope.mail_from, "rcpts": list(envelope.rcpt_tos),
+                    "mail_options": list(envelope.mail_options),
                     "data": data, "tls": session.ssl is not None, "time": time.time(),
                     "message_id": header_value(data, "Message-ID"),
                 })
@@ -707,9 +734,9 @@ class Sinks:
         self.ca = test_ca
         self.all = []
 
-    def start(self, ip, tls=None, cert_name=None):
+    def start(self, ip, tls=None, cert_name=None, **kw):
         """tls: None (no STARTTLS), "ca" (a CA-signed cert for cert_name),
-        "self" (a self-signed cert for cert_name)."""
+        "self" (a self-signed cert for cert_name); kw: Sink options."""
         ctx = None
         if tls == "ca":
             ctx = TestCA.server_context(*self.ca.issue(cert_name))
@@ -720,7 +747,7 @@ class Sinks:
         last = None
         for _ in range(50):          # the previous sink on this address may still be closing
             try:
-                sink = Sink(ip, self.port, tls_context=ctx)
+                sink = Sink(ip, self.port, tls_context=ctx, **kw)
                 break
             except Exception as e:   # aiosmtpd wraps bind errors variously
                 last = e

@@ -1,0 +1,377 @@
+/* Mailbox index: names, folders and the per-user SQLite schema. */
+#include "store/mbox.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "store/maildir.h"
+#include "store/mbox_int.h"
+#include "store/migrate.h"
+
+static const struct migration index_steps[] = {
+	{ 1,
+	  "CREATE TABLE mailboxes ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  name TEXT NOT NULL UNIQUE,"
+	  "  uidvalidity INTEGER NOT NULL,"
+	  "  uidnext INTEGER NOT NULL DEFAULT 1,"
+	  "  highestmodseq INTEGER NOT NULL DEFAULT 1,"
+	  "  subscribed INTEGER NOT NULL DEFAULT 1,"
+	  "  special_use TEXT NOT NULL DEFAULT '',"
+	  "  mtime_new INTEGER NOT NULL DEFAULT 0,"
+	  "  mtime_cur INTEGER NOT NULL DEFAULT 0);"
+	  "CREATE TABLE messages ("
+	  "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	  "  uid INTEGER NOT NULL,"
+	  "  base TEXT NOT NULL,"
+	  "  flags INTEGER NOT NULL,"
+	  "  keywords TEXT NOT NULL DEFAULT '',"
+	  "  internaldate INTEGER NOT NULL,"
+	  "  size INTEGER NOT NULL,"
+	  "  modseq INTEGER NOT NULL,"
+	  "  envelope TEXT, bodystructure TEXT, body TEXT,"
+	  "  PRIMARY KEY (mailbox_id, uid));"
+	  "CREATE UNIQUE INDEX messages_base ON messages(mailbox_id, base);"
+	  "CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
+	  "CREATE TABLE expunged ("
+	  "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	  "  uid INTEGER NOT NULL,"
+	  "  modseq INTEGER NOT NULL);"
+	  "CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);" },
+};
+
+/* RFC 6154 special-use mailboxes every new user gets. */
+static const struct { const char *name, *use; } default_folders[] = {
+	{ "Sent", "\\Sent" }, { "Drafts", "\\Drafts" }, { "Trash", "\\Trash" },
+	{ "Junk", "\\Junk" }, { "Archive", "\\Archive" },
+};
+
+/* ---- names and directories --------------------------------------------- */
+
+static bool utf8_ok(const unsigned char *s)
+{
+	while (*s) {
+		int n = *s < 0x80 ? 0 : (*s & 0xe0) == 0xc0 ? 1 : (*s & 0xf0) == 0xe0 ? 2 :
+		        (*s & 0xf8) == 0xf0 ? 3 : -1;
+		if (n < 0 || (n == 1 && *s < 0xc2))
+			return false;
+		s++;
+		for (int i = 0; i < n; i++, s++)
+			if ((*s & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+bool mbox_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > MBOX_NAME_MAX || name[0] == '/' || name[len - 1] == '/' ||
+	    strstr(name, "//") != NULL)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		/* '.' is the Maildir++ level separator on disk; '%' '*' are LIST wildcards */
+		if (*p < 0x20 || *p == 0x7f || *p == '.' || *p == '~' || *p == '%' || *p == '*' ||
+		    *p == '\\' || *p == '"')
+			return false;
+	return utf8_ok((const unsigned char *)name);
+}
+
+static bool is_inbox(const char *name)
+{
+	return strcasecmp(name, "INBOX") == 0;
+}
+
+int mbox_dir(const struct mbox_store *ms, const char *name, char *out, size_t outlen)
+{
+	char folder[MBOX_NAME_MAX + 2];
+	if (is_inbox(name))
+		return bsnprintf(out, outlen, "%s", ms->root) < 0 ? -1 : 0;
+	/* Maildir++: "Archive/2026" lives in Maildir/.Archive.2026 */
+	snprintf(folder, sizeof(folder), ".%s", name);
+	for (char *p = folder; *p; p++)
+		if (*p == '/')
+			*p = '.';
+	return bsnprintf(out, outlen, "%s/%s", ms->root, folder) < 0 ? -1 : 0;
+}
+
+void mbox_flags_to_maildir(uint32_t flags, char *out, size_t outlen)
+{
+	/* Maildir info letters in ASCII order */
+	static const struct { uint32_t bit; char c; } map[] = {
+		{ MBOX_F_DRAFT, 'D' }, { MBOX_F_FLAGGED, 'F' }, { MBOX_F_ANSWERED, 'R' },
+		{ MBOX_F_SEEN, 'S' }, { MBOX_F_DELETED, 'T' },
+	};
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_LEN(map) && n + 1 < outlen; i++)
+		if (flags & map[i].bit)
+			out[n++] = map[i].c;
+	out[n] = '\0';
+}
+
+uint32_t mbox_flags_from_maildir(const char *info)
+{
+	uint32_t f = 0;
+	for (; *info; info++) {
+		switch (*info) {
+		case 'D': f |= MBOX_F_DRAFT; break;
+		case 'F': f |= MBOX_F_FLAGGED; break;
+		case 'R': f |= MBOX_F_ANSWERED; break;
+		case 'S': f |= MBOX_F_SEEN; break;
+		case 'T': f |= MBOX_F_DELETED; break;
+		default: break; /* P (passed) and keyword letters are not ours */
+		}
+	}
+	return f;
+}
+
+/* ---- open --------------------------------------------------------------------- */
+
+static uint32_t new_uidvalidity(void)
+{
+	/* time-based, so a rebuilt index never reuses an old value */
+	return (uint32_t)time(NULL);
+}
+
+static int insert_mailbox(struct mbox_store *ms, const char *name, const char *special_use)
+{
+	char dir[4096];
+	sqlite3_stmt *s;
+	if (mbox_dir(ms, name, dir, sizeof(dir)) < 0 || maildir_ensure(dir) < 0)
+		return MBOX_ERROR;
+	if (sqlite3_prepare_v2(ms->db, "INSERT INTO mailboxes(name, uidvalidity, special_use) "
+	                       "VALUES (?1, ?2, ?3)", -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, new_uidvalidity());
+	sqlite3_bind_text(s, 3, special_use ? special_use : "", -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_CONSTRAINT)
+		return MBOX_EXISTS;
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+/* A new index: INBOX, the special-use folders, and any Maildir++ folders
+ * already on disk (an index deleted by hand is rebuilt from the files). */
+static int populate_new_index(struct mbox_store *ms)
+{
+	if (insert_mailbox(ms, "INBOX", "") != MBOX_OK)
+		return MBOX_ERROR;
+	for (size_t i = 0; i < ARRAY_LEN(default_folders); i++)
+		if (insert_mailbox(ms, default_folders[i].name, default_folders[i].use) == MBOX_ERROR)
+			return MBOX_ERROR;
+	return mbox_discover_folders(ms);
+}
+
+struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen)
+{
+	char path[4096];
+	struct mbox_store *ms = xcalloc(1, sizeof(*ms));
+	ms->root = xstrdup(maildir_root);
+	if (maildir_ensure(maildir_root) < 0 ||
+	    bsnprintf(path, sizeof(path), "%s/%s", maildir_root, MBOX_INDEX_FILE) < 0) {
+		snprintf(err, errlen, "%s: cannot use Maildir: %s", maildir_root, strerror(errno));
+		goto fail;
+	}
+	int version = migrate_read_version(path, err, errlen);
+	if (version < 0)
+		goto fail;
+	if (sqlite3_open_v2(path, &ms->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	                    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, ms->db ? sqlite3_errmsg(ms->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(ms->db, 5000);
+	sqlite3_exec(ms->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+	             "PRAGMA foreign_keys=ON;", NULL, NULL, NULL);
+	char backups[4200];
+	snprintf(backups, sizeof(backups), "%s/.postern-backups", maildir_root);
+	if (migrate_run(ms->db, path, backups, index_steps, ARRAY_LEN(index_steps), err, errlen) < 0)
+		goto fail;
+	if (version == 0) {
+		sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		struct mbox_info inbox;
+		if (mbox_find(ms, "INBOX", &inbox) == MBOX_NOT_FOUND && populate_new_index(ms) != MBOX_OK) {
+			sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+			snprintf(err, errlen, "%s: cannot create the mailboxes", path);
+			goto fail;
+		}
+		sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL);
+	}
+	return ms;
+fail:
+	mbox_close(ms);
+	return NULL;
+}
+
+void mbox_close(struct mbox_store *ms)
+{
+	if (ms == NULL)
+		return;
+	sqlite3_close(ms->db);
+	free(ms->root);
+	free(ms);
+}
+
+/* ---- mailboxes ------------------------------------------------------------------- */
+
+#define MBOX_COLUMNS "m.id, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.subscribed, " \
+	"m.special_use, (SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id), " \
+	"(SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id AND x.flags & 1 = 0), " \
+	"(SELECT coalesce(sum(size), 0) FROM messages x WHERE x.mailbox_id = m.id)"
+
+static void read_info(sqlite3_stmt *s, struct mbox_info *mb)
+{
+	memset(mb, 0, sizeof(*mb));
+	mb->id = sqlite3_column_int64(s, 0);
+	str_copy(mb->name, sizeof(mb->name), (const char *)sqlite3_column_text(s, 1));
+	mb->uidvalidity = (uint32_t)sqlite3_column_int64(s, 2);
+	mb->uidnext = (uint32_t)sqlite3_column_int64(s, 3);
+	mb->highestmodseq = (uint64_t)sqlite3_column_int64(s, 4);
+	mb->subscribed = sqlite3_column_int(s, 5) != 0;
+	str_copy(mb->special_use, sizeof(mb->special_use), (const char *)sqlite3_column_text(s, 6));
+	mb->messages = (uint32_t)sqlite3_column_int64(s, 7);
+	mb->unseen = (uint32_t)sqlite3_column_int64(s, 8);
+	mb->size = (uint64_t)sqlite3_column_int64(s, 9);
+}
+
+int mbox_list(struct mbox_store *ms, mbox_info_cb cb, void *arg)
+{
+	sqlite3_stmt *s;
+	struct mbox_info mb;
+	int rc;
+	if (sqlite3_prepare_v2(ms->db, "SELECT " MBOX_COLUMNS " FROM mailboxes m ORDER BY "
+	                       "m.name <> 'INBOX', m.name", -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		read_info(s, &mb);
+		cb(arg, &mb);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, "SELECT " MBOX_COLUMNS " FROM mailboxes m WHERE m.name = ?1",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_text(s, 1, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_info(s, out);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
+}
+
+int mbox_create(struct mbox_store *ms, const char *name, const char *special_use)
+{
+	if (!mbox_name_valid(name) || is_inbox(name))
+		return is_inbox(name) ? MBOX_EXISTS : MBOX_INVALID;
+	return insert_mailbox(ms, name, special_use);
+}
+
+static bool has_children(struct mbox_store *ms, const char *name)
+{
+	sqlite3_stmt *s;
+	char prefix[MBOX_NAME_MAX + 3];
+	snprintf(prefix, sizeof(prefix), "%s/", name);
+	if (sqlite3_prepare_v2(ms->db, "SELECT 1 FROM mailboxes WHERE substr(name, 1, ?2) = ?1",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return true;
+	sqlite3_bind_text(s, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, (int)strlen(prefix));
+	bool found = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	return found;
+}
+
+static int remove_tree(const char *dir)
+{
+	static const char *const subdirs[] = { "new", "cur", "tmp" };
+	char path[4200];
+	for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]);
+		mbox_unlink_all(path);
+		rmdir(path);
+	}
+	mbox_unlink_all(dir);
+	return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int mbox_delete(struct mbox_store *ms, const char *name)
+{
+	struct mbox_info mb;
+	char dir[4096];
+	if (is_inbox(name))
+		return MBOX_INVALID;
+	int rc = mbox_find(ms, name, &mb);
+	if (rc != MBOX_OK)
+		return rc;
+	if (has_children(ms, name))
+		return MBOX_IN_USE;
+	if (mbox_dir(ms, name, dir, sizeof(dir)) < 0)
+		return MBOX_ERROR;
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, "DELETE FROM mailboxes WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb.id);
+	rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+	sqlite3_finalize(s);
+	if (rc == MBOX_OK)
+		remove_tree(dir);
+	return rc;
+}
+
+int mbox_rename(struct mbox_store *ms, const char *from, const char *to)
+{
+	struct mbox_info mb, other;
+	char from_dir[4096], to_dir[4096];
+	if (is_inbox(from) || !mbox_name_valid(to) || is_inbox(to))
+		return MBOX_INVALID;   /* renaming INBOX (moving its mail) is not offered */
+	int rc = mbox_find(ms, from, &mb);
+	if (rc != MBOX_OK)
+		return rc;
+	if (mbox_find(ms, to, &other) == MBOX_OK)
+		return MBOX_EXISTS;
+	if (has_children(ms, from))
+		return MBOX_IN_USE;    /* children would have to move too: not yet */
+	if (mbox_dir(ms, from, from_dir, sizeof(from_dir)) < 0 ||
+	    mbox_dir(ms, to, to_dir, sizeof(to_dir)) < 0 || rename(from_dir, to_dir) < 0)
+		return MBOX_ERROR;
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET name = ?1 WHERE id = ?2", -1, &s,
+	                       NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_text(s, 1, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, mb.id);
+	rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+	sqlite3_finalize(s);
+	if (rc != MBOX_OK)
+		rename(to_dir, from_dir);
+	return rc;
+}
+
+int mbox_subscribe(struct mbox_store *ms, const char *name, bool on)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET subscribed = ?1 WHERE name = ?2", -1, &s,
+	                       NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int(s, 1, on);
+	sqlite3_bind_text(s, 2, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return MBOX_ERROR;
+	return sqlite3_changes(ms->db) > 0 ? MBOX_OK : MBOX_NOT_FOUND;
+}

@@ -1,0 +1,118 @@
+/* Mailboxes of one user for IMAP: Maildir++ folders on disk (message bodies,
+ * and the flags in the file names), described by a per-user SQLite index
+ * (UIDs, UIDVALIDITY, MODSEQ, flags, cached ENVELOPE/BODYSTRUCTURE).
+ *
+ * The Maildir is the truth about which messages exist: mbox_sync() picks up
+ * files delivered to new/ or added and removed behind the index's back, and
+ * an index deleted by hand is rebuilt from the files (flags survive in the
+ * file names; keywords and UIDs do not, so UIDVALIDITY changes then).
+ * One struct mbox_store is one SQLite connection: one per session thread. */
+#ifndef POSTERN_MBOX_H
+#define POSTERN_MBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MBOX_NAME_MAX 255
+#define MBOX_INDEX_FILE "postern-index.db"
+
+/* System flags, as bits (RFC 9051 2.3.2); Maildir letters in comments. */
+enum {
+	MBOX_F_SEEN = 1 << 0,       /* S */
+	MBOX_F_ANSWERED = 1 << 1,   /* R */
+	MBOX_F_FLAGGED = 1 << 2,    /* F */
+	MBOX_F_DELETED = 1 << 3,    /* T */
+	MBOX_F_DRAFT = 1 << 4,      /* D */
+};
+
+enum mbox_rc { MBOX_OK = 0, MBOX_ERROR = -1, MBOX_EXISTS = 1, MBOX_NOT_FOUND = 2,
+               MBOX_INVALID = 3, MBOX_IN_USE = 4 };
+
+struct mbox_store;
+
+struct mbox_info {
+	long long id;
+	char name[MBOX_NAME_MAX + 1];       /* "INBOX", "Sent", "Archive/2026" (UTF-8, '/' separated) */
+	uint32_t uidvalidity, uidnext;
+	uint64_t highestmodseq;
+	bool subscribed;
+	char special_use[16];                /* "\\Sent", "\\Trash" ... or "" */
+	uint32_t messages, unseen;           /* filled by mbox_find / mbox_list */
+	uint64_t size;                       /* sum of RFC822.SIZE */
+};
+
+struct mbox_msg {
+	uint32_t uid;
+	uint32_t flags;
+	char keywords[256];                  /* space separated */
+	long long internaldate;              /* unix time */
+	uint64_t size;                       /* RFC822.SIZE: CRLF octets */
+	uint64_t modseq;
+	char path[4096];                     /* the file now */
+};
+
+/* Opens (creating) the index of the Maildir at maildir_root (".../Maildir"),
+ * making INBOX and, for a new index, the special-use folders Sent, Drafts,
+ * Trash, Junk and Archive (RFC 6154). NULL with err on failure. */
+struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen);
+void mbox_close(struct mbox_store *ms);
+
+/* Names: '/' separates levels; refused: empty, leading/trailing '/', "//",
+ * '.', '~', '%', '*', control characters, invalid UTF-8, over 255 octets. */
+bool mbox_name_valid(const char *name);
+
+typedef void (*mbox_info_cb)(void *arg, const struct mbox_info *mb);
+int mbox_list(struct mbox_store *ms, mbox_info_cb cb, void *arg);
+/* INBOX matches case-insensitively, everything else exactly. */
+int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out);
+int mbox_create(struct mbox_store *ms, const char *name, const char *special_use);
+/* Refuses INBOX and mailboxes with children (MBOX_IN_USE). */
+int mbox_delete(struct mbox_store *ms, const char *name);
+int mbox_rename(struct mbox_store *ms, const char *from, const char *to);
+int mbox_subscribe(struct mbox_store *ms, const char *name, bool on);
+
+/* Brings the index of one mailbox up to date with its Maildir. Cheap when
+ * the directories have not changed since the last sync. mb is refreshed. */
+int mbox_sync(struct mbox_store *ms, struct mbox_info *mb);
+
+typedef void (*mbox_msg_cb)(void *arg, const struct mbox_msg *m);
+/* Messages with uid >= from_uid, in UID order. */
+int mbox_messages(struct mbox_store *ms, const struct mbox_info *mb, uint32_t from_uid,
+                  mbox_msg_cb cb, void *arg);
+/* Messages whose modseq is above `modseq` (flag changes and new ones). */
+int mbox_changed_since(struct mbox_store *ms, const struct mbox_info *mb, uint64_t modseq,
+                       mbox_msg_cb cb, void *arg);
+/* UIDs expunged with a modseq above `modseq` (for QRESYNC VANISHED). */
+int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint64_t modseq,
+                        void (*cb)(void *arg, uint32_t uid), void *arg);
+int mbox_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid, struct mbox_msg *out);
+
+/* Sets flags and keywords of one message: renames its file to carry the
+ * flags and gives it a new modseq. */
+int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, uint32_t flags,
+                   const char *keywords);
+/* Removes one message (file and row), remembering its UID as expunged. */
+int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid);
+/* Adds the (fsync'd) file at tmp_path to the mailbox with flags; it is
+ * moved into cur/. *uid gets the new UID. */
+int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tmp_path,
+                     uint32_t flags, const char *keywords, long long internaldate,
+                     uint64_t size, uint32_t *uid);
+/* Copies a message into another mailbox (a hard link, same flags). */
+int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
+              struct mbox_info *to, uint32_t *new_uid);
+
+/* Cached ENVELOPE / BODYSTRUCTURE / BODY strings of a message ("" if none). */
+int mbox_cache_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
+                   char **envelope, char **bodystructure, char **body);
+int mbox_cache_set(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
+                   const char *envelope, const char *bodystructure, const char *body);
+
+/* The directory of a mailbox in the Maildir++ layout. */
+int mbox_dir(const struct mbox_store *ms, const char *name, char *out, size_t outlen);
+/* Maildir flag letters ("FS") <-> bits. */
+void mbox_flags_to_maildir(uint32_t flags, char *out, size_t outlen);
+uint32_t mbox_flags_from_maildir(const char *info);
+
+#endif

@@ -1,0 +1,331 @@
+/* Mailbox index: reading and changing messages. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "store/mbox_int.h"
+
+#define MSG_COLUMNS "uid, flags, keywords, internaldate, size, modseq, base"
+
+/* The file of a message: cur/<base>:2,<flags>; when another program renamed
+ * it (other flags), look for the base name in cur/. */
+static int locate(const struct mbox_store *ms, const char *mailbox, const char *base, uint32_t flags,
+                  char *out, size_t outlen)
+{
+	char dir[4096], letters[8], curdir[4200];
+	if (mbox_dir(ms, mailbox, dir, sizeof(dir)) < 0)
+		return -1;
+	mbox_flags_to_maildir(flags, letters, sizeof(letters));
+	if (bsnprintf(out, outlen, "%s/cur/%s:2,%s", dir, base, letters) < 0)
+		return -1;
+	if (access(out, F_OK) == 0)
+		return 0;
+	snprintf(curdir, sizeof(curdir), "%s/cur", dir);
+	DIR *d = opendir(curdir);
+	size_t blen = strlen(base);
+	int rc = -1;
+	if (d == NULL)
+		return -1;
+	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		if (strncmp(de->d_name, base, blen) == 0 && (de->d_name[blen] == ':' || de->d_name[blen] == '\0')) {
+			rc = bsnprintf(out, outlen, "%s/%s", curdir, de->d_name) < 0 ? -1 : 0;
+			break;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+static void read_msg(struct mbox_store *ms, const struct mbox_info *mb, sqlite3_stmt *s,
+                     struct mbox_msg *m, bool with_path)
+{
+	memset(m, 0, sizeof(*m));
+	m->uid = (uint32_t)sqlite3_column_int64(s, 0);
+	m->flags = (uint32_t)sqlite3_column_int(s, 1);
+	str_copy(m->keywords, sizeof(m->keywords), (const char *)sqlite3_column_text(s, 2));
+	m->internaldate = sqlite3_column_int64(s, 3);
+	m->size = (uint64_t)sqlite3_column_int64(s, 4);
+	m->modseq = (uint64_t)sqlite3_column_int64(s, 5);
+	if (with_path)
+		locate(ms, mb->name, (const char *)sqlite3_column_text(s, 6), m->flags, m->path,
+		       sizeof(m->path));
+}
+
+static int iterate(struct mbox_store *ms, const struct mbox_info *mb, const char *sql,
+                   long long arg, mbox_msg_cb cb, void *cbarg)
+{
+	sqlite3_stmt *s;
+	struct mbox_msg m;
+	int rc;
+	if (sqlite3_prepare_v2(ms->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, arg);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		read_msg(ms, mb, s, &m, false);
+		cb(cbarg, &m);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+int mbox_messages(struct mbox_store *ms, const struct mbox_info *mb, uint32_t from_uid,
+                  mbox_msg_cb cb, void *arg)
+{
+	return iterate(ms, mb, "SELECT " MSG_COLUMNS " FROM messages WHERE mailbox_id = ?1 AND "
+	               "uid >= ?2 ORDER BY uid", from_uid, cb, arg);
+}
+
+int mbox_changed_since(struct mbox_store *ms, const struct mbox_info *mb, uint64_t modseq,
+                       mbox_msg_cb cb, void *arg)
+{
+	return iterate(ms, mb, "SELECT " MSG_COLUMNS " FROM messages WHERE mailbox_id = ?1 AND "
+	               "modseq > ?2 ORDER BY uid", (long long)modseq, cb, arg);
+}
+
+int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint64_t modseq,
+                        void (*cb)(void *arg, uint32_t uid), void *arg)
+{
+	sqlite3_stmt *s;
+	int rc;
+	if (sqlite3_prepare_v2(ms->db, "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND "
+	                       "modseq > ?2 ORDER BY uid", -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, (long long)modseq);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb(arg, (uint32_t)sqlite3_column_int64(s, 0));
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+int mbox_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid, struct mbox_msg *out)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, "SELECT " MSG_COLUMNS " FROM messages WHERE mailbox_id = ?1 "
+	                       "AND uid = ?2", -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_msg(ms, mb, s, out, true);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
+}
+
+/* A change gets the mailbox's next modseq (RFC 7162 3.1). */
+static uint64_t next_modseq(struct mbox_store *ms, struct mbox_info *mb)
+{
+	sqlite3_stmt *s;
+	uint64_t v = mb->highestmodseq + 1;
+	if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 "
+	                       "WHERE id = ?1 RETURNING highestmodseq", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, mb->id);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			v = (uint64_t)sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	mb->highestmodseq = v;
+	return v;
+}
+
+static char *base_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash ? slash + 1 : path;
+	const char *colon = strstr(name, ":2,");
+	return colon ? strndup(name, (size_t)(colon - name)) : xstrdup(name);
+}
+
+int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, uint32_t flags,
+                   const char *keywords)
+{
+	struct mbox_msg m;
+	char dir[4096], letters[8], to[4500];
+	int rc = mbox_get(ms, mb, uid, &m);
+	if (rc != MBOX_OK)
+		return rc;
+	if (m.flags == flags && strcmp(m.keywords, keywords ? keywords : "") == 0)
+		return MBOX_OK;
+	char *base = base_of(m.path);
+	mbox_flags_to_maildir(flags, letters, sizeof(letters));
+	if (m.flags != flags) {
+		/* flags live in the file name too, so a rebuilt index keeps them */
+		if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
+		    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0 ||
+		    rename(m.path, to) < 0) {
+			free(base);
+			return MBOX_ERROR;
+		}
+	}
+	free(base);
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 "
+	                       "WHERE mailbox_id = ?1 AND uid = ?2", -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	uint64_t modseq = next_modseq(ms, mb);
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_int(s, 3, (int)flags);
+	sqlite3_bind_text(s, 4, keywords ? keywords : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, (long long)modseq);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid)
+{
+	struct mbox_msg m;
+	sqlite3_stmt *s;
+	int rc = mbox_get(ms, mb, uid, &m);
+	if (rc != MBOX_OK)
+		return rc;
+	if (unlink(m.path) < 0 && errno != ENOENT)
+		return MBOX_ERROR;
+	uint64_t modseq = next_modseq(ms, mb);
+	if (sqlite3_prepare_v2(ms->db, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE ||
+	    sqlite3_prepare_v2(ms->db, "INSERT INTO expunged(mailbox_id, uid, modseq) VALUES "
+	                       "(?1, ?2, ?3)", -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_int64(s, 3, (long long)modseq);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+/* Records a file already in cur/ under a new UID. */
+static int add_row(struct mbox_store *ms, struct mbox_info *mb, const char *base, uint32_t flags,
+                   const char *keywords, long long internaldate, uint64_t size, uint32_t *uid)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	int rc = mbox_find(ms, mb->name, mb);
+	uint64_t modseq = rc == MBOX_OK ? next_modseq(ms, mb) : 0;
+	if (rc == MBOX_OK &&
+	    sqlite3_prepare_v2(ms->db, "INSERT INTO messages(mailbox_id, uid, base, flags, keywords, "
+	                       "internaldate, size, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	                       -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, mb->id);
+		sqlite3_bind_int64(s, 2, mb->uidnext);
+		sqlite3_bind_text(s, 3, base, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 4, (int)flags);
+		sqlite3_bind_text(s, 5, keywords ? keywords : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 6, internaldate);
+		sqlite3_bind_int64(s, 7, (long long)size);
+		sqlite3_bind_int64(s, 8, (long long)modseq);
+		rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+		sqlite3_finalize(s);
+	} else {
+		rc = MBOX_ERROR;
+	}
+	if (rc == MBOX_OK) {
+		*uid = mb->uidnext++;
+		sqlite3_stmt *u;
+		if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET uidnext = ?2 WHERE id = ?1", -1, &u,
+		                       NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(u, 1, mb->id);
+			sqlite3_bind_int64(u, 2, mb->uidnext);
+			rc = sqlite3_step(u) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+			sqlite3_finalize(u);
+		}
+	}
+	sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tmp_path,
+                     uint32_t flags, const char *keywords, long long internaldate,
+                     uint64_t size, uint32_t *uid)
+{
+	char dir[4096], letters[8], to[4500];
+	char *base = base_of(tmp_path);
+	mbox_flags_to_maildir(flags, letters, sizeof(letters));
+	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
+	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0 ||
+	    rename(tmp_path, to) < 0) {
+		free(base);
+		return MBOX_ERROR;
+	}
+	int rc = add_row(ms, mb, base, flags, keywords, internaldate, size, uid);
+	free(base);
+	if (rc != MBOX_OK)
+		unlink(to);
+	return rc;
+}
+
+int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
+              struct mbox_info *to, uint32_t *new_uid)
+{
+	struct mbox_msg m;
+	char dir[4096], letters[8], dst[4500], base[300];
+	int rc = mbox_get(ms, from, uid, &m);
+	if (rc != MBOX_OK)
+		return rc;
+	char *b = base_of(m.path);
+	/* a new unique name in the target: copies must not share a base name */
+	random_id(base, 8);
+	snprintf(base + 8, sizeof(base) - 8, ".%.280s", b);
+	free(b);
+	mbox_flags_to_maildir(m.flags, letters, sizeof(letters));
+	if (mbox_dir(ms, to->name, dir, sizeof(dir)) < 0 ||
+	    bsnprintf(dst, sizeof(dst), "%s/cur/%s:2,%s", dir, base, letters) < 0 ||
+	    link(m.path, dst) < 0)
+		return MBOX_ERROR;
+	rc = add_row(ms, to, base, m.flags, m.keywords, m.internaldate, m.size, new_uid);
+	if (rc != MBOX_OK)
+		unlink(dst);
+	return rc;
+}
+
+int mbox_cache_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
+                   char **envelope, char **bodystructure, char **body)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, "SELECT coalesce(envelope, ''), coalesce(bodystructure, ''), "
+	                       "coalesce(body, '') FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*envelope = xstrdup((const char *)sqlite3_column_text(s, 0));
+		*bodystructure = xstrdup((const char *)sqlite3_column_text(s, 1));
+		*body = xstrdup((const char *)sqlite3_column_text(s, 2));
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
+}
+
+int mbox_cache_set(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
+                   const char *envelope, const char *bodystructure, const char *body)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, "UPDATE messages SET envelope = ?3, bodystructure = ?4, "
+	                       "body = ?5 WHERE mailbox_id = ?1 AND uid = ?2", -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_text(s, 3, envelope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, bodystructure, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, body, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}

@@ -1,0 +1,299 @@
+/* The IMAP mailbox index over Maildir: sync, flags, expunge, append, copy, rebuild. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/util.h"
+#include "store/mbox.h"
+
+struct fx {
+	char root[256];
+	char maildir[300];
+	struct mbox_store *ms;
+};
+
+static void write_file(const char *path, const char *content)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+}
+
+static void deliver(struct fx *fx, const char *name, const char *content)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/new/%s", fx->maildir, name);
+	write_file(path, content);
+}
+
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	if (d == NULL)
+		return -1;
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static int setup(void **state)
+{
+	struct fx *fx = xcalloc(1, sizeof(*fx));
+	char err[256];
+	snprintf(fx->root, sizeof(fx->root), "/tmp/postern-mbox-XXXXXX");
+	assert_non_null(mkdtemp(fx->root));
+	snprintf(fx->maildir, sizeof(fx->maildir), "%s/Maildir", fx->root);
+	fx->ms = mbox_open(fx->maildir, err, sizeof(err));
+	assert_non_null(fx->ms);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	char cmd[400];
+	mbox_close(fx->ms);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->root);
+	assert_int_equal(system(cmd), 0);
+	free(fx);
+	return 0;
+}
+
+struct names {
+	char name[8][64];
+	int n;
+};
+
+static void collect_name(void *arg, const struct mbox_info *mb)
+{
+	struct names *ns = arg;
+	if (ns->n < 8)
+		str_copy(ns->name[ns->n++], sizeof(ns->name[0]), mb->name);
+}
+
+struct uids {
+	uint32_t uid[64];
+	uint32_t flags[64];
+	int n;
+};
+
+static void collect_uid(void *arg, const struct mbox_msg *m)
+{
+	struct uids *u = arg;
+	u->flags[u->n] = m->flags;
+	u->uid[u->n++] = m->uid;
+}
+
+static void note_gone(void *arg, uint32_t uid)
+{
+	struct uids *u = arg;
+	u->uid[u->n++] = uid;
+}
+
+static void test_new_index_has_special_use(void **state)
+{
+	struct fx *fx = *state;
+	struct names ns = { .n = 0 };
+	struct mbox_info mb;
+	assert_int_equal(mbox_list(fx->ms, collect_name, &ns), MBOX_OK);
+	assert_int_equal(ns.n, 6);
+	assert_string_equal(ns.name[0], "INBOX");
+	assert_int_equal(mbox_find(fx->ms, "inbox", &mb), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "Sent", &mb), MBOX_OK);
+	assert_string_equal(mb.special_use, "\\Sent");
+	assert_int_equal(mbox_find(fx->ms, "sent", &mb), MBOX_NOT_FOUND);
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/.Sent/cur", fx->maildir);
+	assert_int_equal(count_files(dir), 0);
+}
+
+static void test_sync_assigns_uids_and_flags(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info mb;
+	struct uids u = { .n = 0 };
+	char cur[512];
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	deliver(fx, "1000.M1P1Q1.host,S=6,W=7", "hello\n");
+	deliver(fx, "1001.M1P1Q2.host,S=6,W=7", "world\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mb.messages, 2);
+	assert_int_equal(mb.unseen, 2);
+	assert_int_equal(mb.uidnext, 3);
+	snprintf(cur, sizeof(cur), "%s/cur", fx->maildir);
+	assert_int_equal(count_files(cur), 2);
+	assert_int_equal(mbox_messages(fx->ms, &mb, 1, collect_uid, &u), MBOX_OK);
+	assert_int_equal(u.n, 2);
+	assert_int_equal(u.uid[0], 1);
+	assert_int_equal(u.uid[1], 2);
+
+	/* a sync with nothing new changes nothing, not even the modseq */
+	uint64_t modseq = mb.highestmodseq;
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mb.highestmodseq, modseq);
+
+	/* flags go into the file name */
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 1, MBOX_F_SEEN | MBOX_F_FLAGGED, "$Important"), MBOX_OK);
+	struct mbox_msg m;
+	assert_int_equal(mbox_get(fx->ms, &mb, 1, &m), MBOX_OK);
+	assert_non_null(strstr(m.path, ":2,FS"));
+	assert_string_equal(m.keywords, "$Important");
+	assert_true(m.modseq > modseq);
+	assert_int_equal(m.size, 7);
+	assert_int_equal(m.internaldate, 1000);
+}
+
+static void test_changes_behind_our_back(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info mb;
+	struct mbox_msg m1, m2;
+	char to[700];
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	deliver(fx, "2000.A.host", "a\n");
+	deliver(fx, "2001.B.host", "b\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_get(fx->ms, &mb, 1, &m1), MBOX_OK);
+	assert_int_equal(mbox_get(fx->ms, &mb, 2, &m2), MBOX_OK);
+	/* a size without W= is counted: "a\n" is 3 octets with CRLF */
+	assert_int_equal(m1.size, 3);
+	/* another program marks message 1 seen and deletes message 2 */
+	snprintf(to, sizeof(to), "%s/cur/2000.A.host:2,S", fx->maildir);
+	assert_int_equal(rename(m1.path, to), 0);
+	assert_int_equal(unlink(m2.path), 0);
+	usleep(10000);
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mb.messages, 1);
+	assert_int_equal(mbox_get(fx->ms, &mb, 1, &m1), MBOX_OK);
+	assert_int_equal(m1.flags, MBOX_F_SEEN);
+	assert_int_equal(mbox_get(fx->ms, &mb, 2, &m2), MBOX_NOT_FOUND);
+	struct uids gone = { .n = 0 };
+	assert_int_equal(mbox_expunged_since(fx->ms, &mb, 0, note_gone, &gone), MBOX_OK);
+	assert_int_equal(gone.n, 1);
+	assert_int_equal(gone.uid[0], 2);
+}
+
+static void test_expunge_append_copy(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info inbox, sent;
+	char tmp[600], sentcur[600];
+	uint32_t uid = 0, copy_uid = 0;
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &inbox), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "Sent", &sent), MBOX_OK);
+	snprintf(tmp, sizeof(tmp), "%s/tmp/3000.X.host,S=4,W=5", fx->maildir);
+	write_file(tmp, "new\n");
+	assert_int_equal(mbox_append_file(fx->ms, &inbox, tmp, MBOX_F_SEEN, "", 3000, 5, &uid), MBOX_OK);
+	assert_int_equal(uid, 1);
+	assert_int_equal(mbox_copy(fx->ms, &inbox, uid, &sent, &copy_uid), MBOX_OK);
+	assert_int_equal(copy_uid, 1);
+	snprintf(sentcur, sizeof(sentcur), "%s/.Sent/cur", fx->maildir);
+	assert_int_equal(count_files(sentcur), 1);
+	uint64_t before = inbox.highestmodseq;
+	assert_int_equal(mbox_expunge(fx->ms, &inbox, uid), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &inbox), MBOX_OK);
+	assert_int_equal(inbox.messages, 0);
+	struct uids gone = { .n = 0 };
+	assert_int_equal(mbox_expunged_since(fx->ms, &inbox, before, note_gone, &gone), MBOX_OK);
+	assert_int_equal(gone.n, 1);
+	assert_int_equal(gone.uid[0], 1);
+	/* the copy survives the expunge of its original (a hard link) */
+	assert_int_equal(mbox_find(fx->ms, "Sent", &sent), MBOX_OK);
+	assert_int_equal(sent.messages, 1);
+	/* UIDs are never reused */
+	snprintf(tmp, sizeof(tmp), "%s/tmp/3001.Y.host", fx->maildir);
+	write_file(tmp, "again\n");
+	assert_int_equal(mbox_append_file(fx->ms, &inbox, tmp, 0, "", 3001, 7, &uid), MBOX_OK);
+	assert_int_equal(uid, 2);
+}
+
+static void test_folders(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info mb;
+	assert_false(mbox_name_valid(""));
+	assert_false(mbox_name_valid("/a"));
+	assert_false(mbox_name_valid("a/"));
+	assert_false(mbox_name_valid("a//b"));
+	assert_false(mbox_name_valid("a.b"));
+	assert_false(mbox_name_valid("a*"));
+	assert_false(mbox_name_valid("\xff\xfe"));
+	assert_true(mbox_name_valid("Archive/2026"));
+	assert_true(mbox_name_valid("Ünïcødé"));
+	assert_int_equal(mbox_create(fx->ms, "Projects", NULL), MBOX_OK);
+	assert_int_equal(mbox_create(fx->ms, "Projects/A", NULL), MBOX_OK);
+	assert_int_equal(mbox_create(fx->ms, "Projects", NULL), MBOX_EXISTS);
+	assert_int_equal(mbox_create(fx->ms, "inbox", NULL), MBOX_EXISTS);
+	assert_int_equal(mbox_create(fx->ms, "bad.name", NULL), MBOX_INVALID);
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s/.Projects.A/cur", fx->maildir);
+	assert_int_equal(count_files(dir), 0);
+	assert_int_equal(mbox_delete(fx->ms, "Projects"), MBOX_IN_USE);
+	assert_int_equal(mbox_delete(fx->ms, "INBOX"), MBOX_INVALID);
+	assert_int_equal(mbox_rename(fx->ms, "Projects/A", "Projects/B"), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "Projects/B", &mb), MBOX_OK);
+	snprintf(dir, sizeof(dir), "%s/.Projects.B/cur", fx->maildir);
+	assert_int_equal(count_files(dir), 0);
+	assert_int_equal(mbox_delete(fx->ms, "Projects/B"), MBOX_OK);
+	assert_int_equal(count_files(dir), -1);
+	assert_int_equal(mbox_delete(fx->ms, "Projects"), MBOX_OK);
+	assert_int_equal(mbox_subscribe(fx->ms, "Sent", false), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "Sent", &mb), MBOX_OK);
+	assert_false(mb.subscribed);
+	assert_int_equal(mbox_subscribe(fx->ms, "Nope", true), MBOX_NOT_FOUND);
+}
+
+static void test_rebuild_keeps_flags(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info mb;
+	char err[256], path[600];
+	assert_int_equal(mbox_create(fx->ms, "Lists", NULL), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	deliver(fx, "4000.A.host", "a\n");
+	deliver(fx, "4001.B.host", "b\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 2, MBOX_F_ANSWERED | MBOX_F_SEEN, ""), MBOX_OK);
+	uint32_t old_validity = mb.uidvalidity;
+	mbox_close(fx->ms);
+	snprintf(path, sizeof(path), "%s/%s", fx->maildir, MBOX_INDEX_FILE);
+	assert_int_equal(unlink(path), 0);
+	sleep(1); /* UIDVALIDITY is time based: a rebuild must change it */
+	fx->ms = mbox_open(fx->maildir, err, sizeof(err));
+	assert_non_null(fx->ms);
+	assert_int_equal(mbox_find(fx->ms, "Lists", &mb), MBOX_OK);   /* folder rediscovered */
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	assert_int_not_equal(mb.uidvalidity, old_validity);
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	struct uids u = { .n = 0 };
+	assert_int_equal(mbox_messages(fx->ms, &mb, 1, collect_uid, &u), MBOX_OK);
+	assert_int_equal(u.n, 2);
+	assert_int_equal(u.flags[0], 0);
+	assert_int_equal(u.flags[1], MBOX_F_ANSWERED | MBOX_F_SEEN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_new_index_has_special_use, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sync_assigns_uids_and_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_behind_our_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expunge_append_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_keeps_flags, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("mbox", tests, NULL, NULL);
+}
