@@ -2,7 +2,6 @@
  * and SCRAM-SHA-256 (RFC 7677), the shared failure limiter, and the checks
  * that an authenticated user sends only as themselves. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,19 +12,16 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
-#include "auth/password.h"
-#include "auth/ratelimit.h"
+#include "auth/login.h"
 #include "auth/sasl.h"
 #include "auth/scram.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "core/threadpool.h"
 #include "core/util.h"
 #include "smtp/smtp_session.h"
 #include "store/msgbuf.h"
 #include "store/resolve.h"
 #include "store/store.h"
-#include "store/store_auth.h"
 
 /* RFC 4954 4: a SASL line may be up to 12288 octets */
 #define AUTH_LINE_MAX 12288
@@ -63,15 +59,21 @@ void smtp_auth_cleanup(struct smtp_session *s)
 
 /* ---- outcomes --------------------------------------------------------------- */
 
+static struct login_ctx login_ctx_of(struct smtp_session *s)
+{
+	struct login_ctx c = {
+		.store = worker_store(s->worker), .pool = worker_threadpool(s->worker),
+		.base = worker_base(s->worker), .limits = &s->cfg->auth.smtp, .ip = s->conn.ip,
+		.protocol = "smtp",
+	};
+	return c;
+}
+
 static void auth_succeeded(struct smtp_session *s, const char *user, bool any_sender)
 {
-	struct ratelimit_backend b = ratelimit_store_backend(worker_store(s->worker));
-	ratelimit_success(&b, s->conn.ip, user, ratelimit_clock_ms());
 	s->authenticated = true;
 	s->any_sender = any_sender;
 	str_copy(s->auth_user, sizeof(s->auth_user), user);
-	log_security(LOG_INFO, "auth.success", "s", "session", s->id, "s", "ip", s->conn.ip,
-	             "s", "user", user, "s", "protocol", "smtp", NULL);
 	end_exchange(s);
 	smtp_reply(s, 235, "2.7.0", "Authentication successful");
 }
@@ -87,15 +89,10 @@ static void on_failure_delay(evutil_socket_t fd, short what, void *arg)
 		smtp_resume_input(s);
 }
 
-/* Records the failure, then answers 535 after the progressive delay, with
- * input paused so a client cannot pipeline guesses past it. */
-static void auth_failed(struct smtp_session *s, const char *user, const char *reason)
+/* Answers 535 after the limiter's progressive delay, with input paused so a
+ * client cannot pipeline guesses past it. */
+static void answer_failure_after(struct smtp_session *s, uint64_t delay)
 {
-	struct ratelimit_config rc;
-	struct ratelimit_backend b = ratelimit_store_backend(worker_store(s->worker));
-	uint64_t delay = 0;
-	ratelimit_config_from(&rc, &s->cfg->auth.smtp);
-	ratelimit_failure(&rc, &b, s->conn.ip, user, "smtp", reason, ratelimit_clock_ms(), &delay);
 	s->state = SMTP_S_AUTH_WAIT;
 	bufferevent_disable(s->bev, EV_READ);
 	evtimer_del(s->timer);
@@ -105,107 +102,53 @@ static void auth_failed(struct smtp_session *s, const char *user, const char *re
 	evtimer_add(s->auth_delay, &tv);
 }
 
+static void auth_failed(struct smtp_session *s, const char *user, const char *reason)
+{
+	struct login_ctx c = login_ctx_of(s);
+	answer_failure_after(s, login_failed(&c, user, reason));
+}
+
 /* Before any password is looked at: refuse blocked IPs and users, and fail
  * closed when the limiter cannot tell. */
 static bool auth_allowed(struct smtp_session *s, const char *user)
 {
-	struct ratelimit_config rc;
-	struct ratelimit_backend b = ratelimit_store_backend(worker_store(s->worker));
-	long long retry = 0;
-	ratelimit_config_from(&rc, &s->cfg->auth.smtp);
-	enum ratelimit_verdict v = ratelimit_check(&rc, &b, s->conn.ip, user, ratelimit_clock_ms(), &retry);
-	if (v == RL_ALLOW)
+	struct login_ctx c = login_ctx_of(s);
+	if (login_allowed(&c, user))
 		return true;
-	/* the limiter logged why (auth.ratelimited, or its error) */
 	end_exchange(s);
 	smtp_error(s, 454, "4.7.0", "Temporary authentication failure, try again later");
 	return false;
 }
 
-/* ---- password check on the thread pool ------------------------------------------ */
-
-struct pw_job {
-	struct smtp_session *s;
-	char user[SMTP_PATH_MAX + 1];
-	char password[256];
-	struct store_user_auth info;
-	bool known;
-	int result;
-	bool upgraded;
-	char new_hash[PASSWORD_HASH_MAX];
-	char new_scram[256];
-};
-
-static void pw_work(void *arg)
+static void on_login_done(void *arg, enum login_result r, const char *user, bool any_sender,
+                          uint64_t delay)
 {
-	struct pw_job *j = arg;
-	if (!j->known) {
-		/* an unknown user costs the same as a known one */
-		password_dummy_verify(j->password);
-		j->result = 0;
+	struct smtp_session *s = arg;
+	if (!smtp_op_end(s) || s->state != SMTP_S_AUTH_WAIT)
+		return;
+	if (r == LOGIN_OK) {
+		auth_succeeded(s, user, any_sender);
+		smtp_resume_input(s);
 	} else {
-		j->result = password_verify(j->info.hash, j->password);
+		answer_failure_after(s, delay);
 	}
-	if (j->result == 1 && (password_needs_upgrade(j->info.hash) || j->info.scram[0] == '\0')) {
-		/* old scheme, or no SCRAM keys yet: derive both now that we know the password */
-		struct scram_keys k;
-		j->upgraded = password_hash(j->password, j->new_hash, sizeof(j->new_hash)) == 0 &&
-		              scram_keys_new(j->password, &k) == 0 &&
-		              scram_keys_encode(&k, j->new_scram, sizeof(j->new_scram)) == 0;
-		OPENSSL_cleanse(&k, sizeof(k));
-	}
-	OPENSSL_cleanse(j->password, sizeof(j->password));
-}
-
-static void pw_done(void *arg)
-{
-	struct pw_job *j = arg;
-	struct smtp_session *s = j->s;
-	if (smtp_op_end(s) && s->state == SMTP_S_AUTH_WAIT) {
-		char local[65], domain[256], err[256];
-		if (j->result == 1 && j->upgraded &&
-		    resolve_split_address(j->user, local, sizeof(local), domain, sizeof(domain)) == 0) {
-			if (store_user_set_credentials(worker_store(s->worker), local, domain, j->new_hash,
-			                               j->new_scram, err, sizeof(err)) == STORE_OK)
-				log_security(LOG_INFO, "auth.hash_upgraded", "s", "user", j->user,
-				             "s", "from", password_scheme_name(j->info.hash), NULL);
-		}
-		if (j->result == 1) {
-			auth_succeeded(s, j->user, j->info.any_sender);
-			smtp_resume_input(s);
-		} else {
-			auth_failed(s, j->user, j->known ? "bad_password" : "unknown_user");
-		}
-	}
-	OPENSSL_cleanse(j, sizeof(*j));
-	free(j);
 }
 
 static void check_password(struct smtp_session *s, const char *user, const char *password)
 {
-	char local[65], domain[256];
-	struct pw_job *j = xcalloc(1, sizeof(*j));
-	j->s = s;
-	str_copy(j->user, sizeof(j->user), user);
-	ascii_lower(j->user);
-	str_copy(j->password, sizeof(j->password), password);
-	if (!auth_allowed(s, j->user)) {
-		OPENSSL_cleanse(j, sizeof(*j));
-		free(j);
+	struct login_ctx c = login_ctx_of(s);
+	char lower[SMTP_PATH_MAX + 1];
+	str_copy(lower, sizeof(lower), user);
+	ascii_lower(lower);
+	if (!auth_allowed(s, lower))
 		return;
-	}
-	j->known = resolve_split_address(j->user, local, sizeof(local), domain, sizeof(domain)) == 0 &&
-	           store_user_auth_info(worker_store(s->worker), local, domain, &j->info) == STORE_OK;
 	s->state = SMTP_S_AUTH_WAIT;
 	bufferevent_disable(s->bev, EV_READ);
 	evtimer_del(s->timer);
 	smtp_op_begin(s);
-	if (threadpool_submit(worker_threadpool(s->worker), worker_base(s->worker), pw_work, pw_done,
-	                      j) < 0) {
+	if (login_check_password(&c, lower, password, on_login_done, s) < 0) {
 		/* the pool is saturated: a temporary failure, not a wrong password */
 		smtp_op_end(s);
-		OPENSSL_cleanse(j, sizeof(*j));
-		free(j);
 		end_exchange(s);
 		smtp_reply(s, 454, "4.7.0", "Temporary authentication failure, try again later");
 		smtp_resume_input(s);
@@ -257,14 +200,6 @@ static void auth_login(struct smtp_session *s, const unsigned char *msg, size_t 
 	OPENSSL_cleanse(text, sizeof(text));
 }
 
-static pthread_once_t fake_once = PTHREAD_ONCE_INIT;
-static unsigned char fake_secret[32];
-
-static void init_fake_secret(void)
-{
-	random_bytes(fake_secret, sizeof(fake_secret));
-}
-
 static void scram_send(struct smtp_session *s, const char *text)
 {
 	char b64[1024];
@@ -279,9 +214,10 @@ static void scram_send(struct smtp_session *s, const char *text)
 
 static void scram_first(struct smtp_session *s, const unsigned char *msg, size_t len)
 {
-	char user[256], authzid[256], local[65], domain[256], first[512];
+	char user[256], authzid[256], first[512];
 	struct scram_keys keys;
-	struct store_user_auth info;
+	struct login_ctx c = login_ctx_of(s);
+	bool any_sender = false;
 	s->scram = scram_server_new();
 	if (scram_server_client_first(s->scram, (const char *)msg, len, user, sizeof(user), authzid,
 	                              sizeof(authzid)) < 0) {
@@ -293,16 +229,11 @@ static void scram_first(struct smtp_session *s, const unsigned char *msg, size_t
 	if (!auth_allowed(s, user))
 		return;
 	str_copy(s->scram_user, sizeof(s->scram_user), user);
-	s->scram_known = (authzid[0] == '\0' || strcasecmp(authzid, user) == 0) &&
-	                 resolve_split_address(user, local, sizeof(local), domain, sizeof(domain)) == 0 &&
-	                 store_user_auth_info(worker_store(s->worker), local, domain, &info) == STORE_OK &&
-	                 scram_keys_decode(info.scram, &keys) == 0;
-	s->any_sender = s->scram_known && info.any_sender;
-	if (!s->scram_known) {
-		/* unknown user, or no SCRAM keys yet: the exchange looks normal and fails at the proof */
-		pthread_once(&fake_once, init_fake_secret);
-		scram_fake_keys(user, fake_secret, &keys);
-	}
+	/* unknown users (or no SCRAM keys yet) get fake keys: the exchange looks
+	 * normal and fails at the proof */
+	s->scram_known = login_scram_keys(&c, user, &keys, &any_sender) &&
+	                 (authzid[0] == '\0' || strcasecmp(authzid, user) == 0);
+	s->any_sender = s->scram_known && any_sender;
 	if (scram_server_first(s->scram, &keys, first, sizeof(first)) < 0) {
 		end_exchange(s);
 		smtp_reply(s, 454, "4.7.0", "Temporary authentication failure");
@@ -340,7 +271,9 @@ static void auth_scram(struct smtp_session *s, const unsigned char *msg, size_t 
 		scram_final(s, msg, len);
 	} else if (len == 0) {
 		char user[256];
+		struct login_ctx c = login_ctx_of(s);
 		str_copy(user, sizeof(user), s->scram_user);
+		login_succeeded(&c, user);
 		auth_succeeded(s, user, s->any_sender);
 	} else {
 		end_exchange(s);

@@ -1,0 +1,170 @@
+#include "auth/login.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/password.h"
+#include "auth/ratelimit.h"
+#include "auth/scram.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/threadpool.h"
+#include "core/util.h"
+#include "store/resolve.h"
+#include "store/store.h"
+
+#define USER_MAX 320
+
+static void limiter(const struct login_ctx *c, struct ratelimit_config *rc,
+                    struct ratelimit_backend *b)
+{
+	ratelimit_config_from(rc, c->limits);
+	*b = ratelimit_store_backend(c->store);
+}
+
+bool login_allowed(const struct login_ctx *c, const char *user)
+{
+	struct ratelimit_config rc;
+	struct ratelimit_backend b;
+	long long retry = 0;
+	limiter(c, &rc, &b);
+	/* the limiter logs its refusals (auth.ratelimited) and its errors */
+	return ratelimit_check(&rc, &b, c->ip, user, ratelimit_clock_ms(), &retry) == RL_ALLOW;
+}
+
+uint64_t login_failed(const struct login_ctx *c, const char *user, const char *reason)
+{
+	struct ratelimit_config rc;
+	struct ratelimit_backend b;
+	uint64_t delay = 0;
+	limiter(c, &rc, &b);
+	ratelimit_failure(&rc, &b, c->ip, user, c->protocol, reason, ratelimit_clock_ms(), &delay);
+	return delay;
+}
+
+void login_succeeded(const struct login_ctx *c, const char *user)
+{
+	struct ratelimit_backend b = ratelimit_store_backend(c->store);
+	ratelimit_success(&b, c->ip, user, ratelimit_clock_ms());
+	log_security(LOG_INFO, "auth.success", "s", "ip", c->ip, "s", "user", user,
+	             "s", "protocol", c->protocol, NULL);
+}
+
+/* ---- password check on the pool ------------------------------------------------ */
+
+struct pw_job {
+	struct login_ctx ctx;
+	char ip[64], protocol[16];
+	char user[USER_MAX + 1];
+	char password[256];
+	struct store_user_auth info;
+	bool known;
+	int result;
+	bool upgraded;
+	char new_hash[PASSWORD_HASH_MAX];
+	char new_scram[256];
+	login_done_fn cb;
+	void *arg;
+};
+
+static void pw_work(void *arg)
+{
+	struct pw_job *j = arg;
+	if (!j->known) {
+		password_dummy_verify(j->password);   /* the same cost as a real check */
+		j->result = 0;
+	} else {
+		j->result = password_verify(j->info.hash, j->password);
+	}
+	if (j->result == 1 && (password_needs_upgrade(j->info.hash) || j->info.scram[0] == '\0')) {
+		/* an old scheme, or no SCRAM keys yet: derive both now that we know the password */
+		struct scram_keys k;
+		j->upgraded = password_hash(j->password, j->new_hash, sizeof(j->new_hash)) == 0 &&
+		              scram_keys_new(j->password, &k) == 0 &&
+		              scram_keys_encode(&k, j->new_scram, sizeof(j->new_scram)) == 0;
+		OPENSSL_cleanse(&k, sizeof(k));
+	}
+	OPENSSL_cleanse(j->password, sizeof(j->password));
+}
+
+static void store_upgrade(struct pw_job *j)
+{
+	char local[65], domain[256], err[256];
+	if (resolve_split_address(j->user, local, sizeof(local), domain, sizeof(domain)) == 0 &&
+	    store_user_set_credentials(j->ctx.store, local, domain, j->new_hash, j->new_scram, err,
+	                               sizeof(err)) == STORE_OK)
+		log_security(LOG_INFO, "auth.hash_upgraded", "s", "user", j->user,
+		             "s", "from", password_scheme_name(j->info.hash), NULL);
+}
+
+static void pw_done(void *arg)
+{
+	struct pw_job *j = arg;
+	uint64_t delay = 0;
+	enum login_result r = j->result == 1 ? LOGIN_OK : LOGIN_FAILED;
+	if (r == LOGIN_OK) {
+		if (j->upgraded)
+			store_upgrade(j);
+		login_succeeded(&j->ctx, j->user);
+	} else {
+		delay = login_failed(&j->ctx, j->user, j->known ? "bad_password" : "unknown_user");
+	}
+	j->cb(j->arg, r, j->user, j->info.any_sender, delay);
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
+int login_check_password(const struct login_ctx *c, const char *user, const char *password,
+                         login_done_fn cb, void *arg)
+{
+	char local[65], domain[256];
+	struct pw_job *j = xcalloc(1, sizeof(*j));
+	j->ctx = *c;
+	str_copy(j->ip, sizeof(j->ip), c->ip);
+	str_copy(j->protocol, sizeof(j->protocol), c->protocol);
+	j->ctx.ip = j->ip;
+	j->ctx.protocol = j->protocol;
+	str_copy(j->user, sizeof(j->user), user);
+	ascii_lower(j->user);
+	str_copy(j->password, sizeof(j->password), password);
+	j->cb = cb;
+	j->arg = arg;
+	j->known = resolve_split_address(j->user, local, sizeof(local), domain, sizeof(domain)) == 0 &&
+	           store_user_auth_info(c->store, local, domain, &j->info) == STORE_OK;
+	if (threadpool_submit(c->pool, c->base, pw_work, pw_done, j) < 0) {
+		OPENSSL_cleanse(j, sizeof(*j));
+		free(j);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- SCRAM keys ---------------------------------------------------------------------- */
+
+static pthread_once_t fake_once = PTHREAD_ONCE_INIT;
+static unsigned char fake_secret[32];
+
+static void init_fake_secret(void)
+{
+	random_bytes(fake_secret, sizeof(fake_secret));
+}
+
+bool login_scram_keys(const struct login_ctx *c, const char *user, struct scram_keys *out,
+                      bool *any_sender)
+{
+	char local[65], domain[256];
+	struct store_user_auth info;
+	bool real = resolve_split_address(user, local, sizeof(local), domain, sizeof(domain)) == 0 &&
+	            store_user_auth_info(c->store, local, domain, &info) == STORE_OK &&
+	            scram_keys_decode(info.scram, out) == 0;
+	*any_sender = real && info.any_sender;
+	if (!real) {
+		pthread_once(&fake_once, init_fake_secret);
+		scram_fake_keys(user, fake_secret, out);
+	}
+	OPENSSL_cleanse(&info, sizeof(info));
+	return real;
+}

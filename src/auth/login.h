@@ -1,0 +1,53 @@
+/* A login, whatever the protocol: the failure limiter, the password check on
+ * the thread pool (upgrading old hashes and deriving SCRAM keys on success),
+ * and SCRAM key lookup that does not reveal which users exist. SMTP AUTH,
+ * IMAP LOGIN/AUTHENTICATE and later POP3 and the admin API all go through it. */
+#ifndef POSTERN_LOGIN_H
+#define POSTERN_LOGIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct auth_limits_cfg;
+struct event_base;
+struct scram_keys;
+struct store;
+struct threadpool;
+
+struct login_ctx {
+	struct store *store;
+	struct threadpool *pool;
+	struct event_base *base;
+	const struct auth_limits_cfg *limits;
+	const char *ip;
+	const char *protocol;           /* "smtp", "imap": for the log */
+};
+
+enum login_result { LOGIN_OK = 0, LOGIN_FAILED, LOGIN_TEMPFAIL };
+
+/* user is the lower-cased address; delay_ms is how long to wait before
+ * answering a failure (progressive, from the limiter). */
+typedef void (*login_done_fn)(void *arg, enum login_result r, const char *user, bool any_sender,
+                              uint64_t delay_ms);
+
+/* Before any password is looked at: false when the limiter refuses the IP or
+ * the user, or cannot tell (fail closed). The refusal is logged. */
+bool login_allowed(const struct login_ctx *c, const char *user);
+/* Checks a password; cb runs later on c->base (never inside this call).
+ * Unknown users cost the same time as known ones. Returns -1 when the pool
+ * is saturated (the caller answers with a temporary failure). The caller
+ * keeps arg alive until cb. */
+int login_check_password(const struct login_ctx *c, const char *user, const char *password,
+                         login_done_fn cb, void *arg);
+/* A failure decided by the caller (wrong SCRAM proof, refused authzid):
+ * recorded and logged; returns the delay before answering. */
+uint64_t login_failed(const struct login_ctx *c, const char *user, const char *reason);
+/* A success decided by the caller (SCRAM): clears the user's failures, logs. */
+void login_succeeded(const struct login_ctx *c, const char *user);
+/* SCRAM keys of user. For unknown users, or users without SCRAM keys yet,
+ * fills deterministic fake keys and returns false: the exchange then fails
+ * at the proof, exactly like a wrong password. */
+bool login_scram_keys(const struct login_ctx *c, const char *user, struct scram_keys *out,
+                      bool *any_sender);
+
+#endif
