@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "mailauth/dkim_signer.h"
+#include "imap/imap_session.h"
 #include "net/server.h"
 #include "queue/runner.h"
 #include "smtp/smtp_session.h"
@@ -43,6 +44,10 @@ static void print_banner(const struct cli_args *a, const struct config *cfg)
 		printf("  submission   %s (STARTTLS, AUTH)\n", cfg->listen_submission.addrs[i].text);
 	for (size_t i = 0; i < cfg->listen_submissions.n; i++)
 		printf("  submissions  %s (implicit TLS, AUTH)\n", cfg->listen_submissions.addrs[i].text);
+	for (size_t i = 0; i < cfg->listen_imap.n; i++)
+		printf("  imap         %s (STARTTLS)\n", cfg->listen_imap.addrs[i].text);
+	for (size_t i = 0; i < cfg->listen_imaps.n; i++)
+		printf("  imaps        %s (implicit TLS)\n", cfg->listen_imaps.addrs[i].text);
 	printf("Add a domain and a user (in another terminal):\n"
 	       "  postern domain add example.org%s%s\n"
 	       "  postern user add alice@example.org%s%s\n"
@@ -105,7 +110,9 @@ static int serve(const struct cli_args *a, struct config *cfg)
 	int rc = CLI_OK;
 	if (server_add_service(srv, &smtp_service, &cfg->listen_smtp, err, sizeof(err)) < 0 ||
 	    server_add_service(srv, &submission_service, &cfg->listen_submission, err, sizeof(err)) < 0 ||
-	    server_add_service(srv, &submissions_service, &cfg->listen_submissions, err, sizeof(err)) < 0) {
+	    server_add_service(srv, &submissions_service, &cfg->listen_submissions, err, sizeof(err)) < 0 ||
+	    server_add_service(srv, &imap_service, &cfg->listen_imap, err, sizeof(err)) < 0 ||
+	    server_add_service(srv, &imaps_service, &cfg->listen_imaps, err, sizeof(err)) < 0) {
 		fprintf(stderr, "postern: %s\n", err);
 		rc = CLI_FAIL;
 	} else {
@@ -135,7 +142,8 @@ int cli_serve(struct cli_args *a)
 	struct config *cfg = cli_load_config(a);
 	if (cfg == NULL)
 		return CLI_FAIL;
-	if (cfg->listen_smtp.n + cfg->listen_submission.n + cfg->listen_submissions.n == 0) {
+	if (cfg->listen_smtp.n + cfg->listen_submission.n + cfg->listen_submissions.n +
+	    cfg->listen_imap.n + cfg->listen_imaps.n == 0) {
 		fprintf(stderr, "postern: %s: nothing to serve: every listen list is empty\n", cfg->source);
 		config_free(cfg);
 		return CLI_FAIL;

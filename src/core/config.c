@@ -31,6 +31,8 @@ static const struct key_spec listen_keys[] = {
 	{ "smtp", K_STRLIST, NULL, 0, 0 },
 	{ "submission", K_STRLIST, NULL, 0, 0 },
 	{ "submissions", K_STRLIST, NULL, 0, 0 },
+	{ "imap", K_STRLIST, NULL, 0, 0 },
+	{ "imaps", K_STRLIST, NULL, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec tls_keys[] = {
@@ -111,8 +113,19 @@ static const struct key_spec auth_limit_keys[] = {
 	{ "delay_max", K_DURATION, NULL, 0, 300LL * 1000 },
 	{ NULL, 0, NULL, 0, 0 },
 };
+static const struct key_spec imap_keys[] = {
+	{ "max_line", K_SIZE, NULL, 1024, 16LL << 20 },
+	{ "append_limit", K_SIZE, NULL, 1024, 1LL << 30 },
+	{ "session_memory_limit", K_SIZE, NULL, 64 * 1024, 1LL << 30 },
+	{ "max_search_results", K_INT, NULL, 1, 100000000 },
+	{ "max_connections_per_user", K_INT, NULL, 1, 100000 },
+	{ "login_without_tls", K_BOOL, NULL, 0, 0 },
+	{ "idle_poll", K_DURATION, NULL, 100, 60 * 1000 },
+	{ NULL, 0, NULL, 0, 0 },
+};
 static const struct key_spec auth_keys[] = {
 	{ "smtp", K_GROUP, auth_limit_keys, 0, 0 },
+	{ "imap", K_GROUP, auth_limit_keys, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec root_keys[] = {
@@ -129,6 +142,7 @@ static const struct key_spec root_keys[] = {
 	{ "queue", K_GROUP, queue_keys, 0, 0 },
 	{ "submission", K_GROUP, submission_keys, 0, 0 },
 	{ "auth", K_GROUP, auth_keys, 0, 0 },
+	{ "imap", K_GROUP, imap_keys, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 
@@ -330,6 +344,12 @@ static void set_defaults(struct config *cfg)
 	cfg->timeouts.session_ms = 60 * 60 * 1000;
 	cfg->timeouts.shutdown_ms = 30 * 1000;
 	cfg->log.level = LOG_INFO;
+	cfg->imap.max_line = 64 * 1024;
+	cfg->imap.append_limit = 25ULL * 1024 * 1024;
+	cfg->imap.session_memory = 100ULL * 1024 * 1024;
+	cfg->imap.max_search_results = 1000000;
+	cfg->imap.max_connections_per_user = 50;
+	cfg->imap.idle_poll_ms = 1000;
 	cfg->queue.max_age_ms = 5ULL * 86400 * 1000;
 	cfg->queue.warn_after_ms = 4ULL * 3600 * 1000;
 	cfg->queue.min_retry_ms = 60 * 1000;
@@ -430,6 +450,10 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		return -1;
 	if ((s = OPT(g, "submissions")) != NULL && load_listen(ld, s, &cfg->listen_submissions) < 0)
 		return -1;
+	if ((s = OPT(g, "imap")) != NULL && load_listen(ld, s, &cfg->listen_imap) < 0)
+		return -1;
+	if ((s = OPT(g, "imaps")) != NULL && load_listen(ld, s, &cfg->listen_imaps) < 0)
+		return -1;
 
 	g = OPT(root, "tls");
 	if ((s = OPT(g, "cert")) != NULL)
@@ -485,6 +509,23 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	if ((s = OPT(g, "auth_without_tls")) != NULL)
 		cfg->submission.auth_without_tls = config_setting_get_bool(s);
 	load_auth_limits(OPT(OPT(root, "auth"), "smtp"), &cfg->auth.smtp);
+	load_auth_limits(OPT(OPT(root, "auth"), "imap"), &cfg->auth.imap);
+
+	g = OPT(root, "imap");
+	if ((s = OPT(g, "max_line")) != NULL)
+		cfg->imap.max_line = get_size(s);
+	if ((s = OPT(g, "append_limit")) != NULL)
+		cfg->imap.append_limit = get_size(s);
+	if ((s = OPT(g, "session_memory_limit")) != NULL)
+		cfg->imap.session_memory = get_size(s);
+	if ((s = OPT(g, "max_search_results")) != NULL)
+		cfg->imap.max_search_results = config_setting_get_int(s);
+	if ((s = OPT(g, "max_connections_per_user")) != NULL)
+		cfg->imap.max_connections_per_user = config_setting_get_int(s);
+	if ((s = OPT(g, "login_without_tls")) != NULL)
+		cfg->imap.login_without_tls = config_setting_get_bool(s);
+	if ((s = OPT(g, "idle_poll")) != NULL)
+		cfg->imap.idle_poll_ms = get_duration(s);
 	return 0;
 }
 
@@ -694,6 +735,8 @@ void config_free(struct config *cfg)
 	free(cfg->listen_smtp.addrs);
 	free(cfg->listen_submission.addrs);
 	free(cfg->listen_submissions.addrs);
+	free(cfg->listen_imap.addrs);
+	free(cfg->listen_imaps.addrs);
 	free(cfg->log.audit_file);
 	free(cfg->tls.cert);
 	free(cfg->tls.key);

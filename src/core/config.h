@@ -48,12 +48,24 @@ struct config {
 	struct listen_list listen_smtp;
 	struct listen_list listen_submission;   /* 587: STARTTLS, then AUTH */
 	struct listen_list listen_submissions;  /* 465: implicit TLS (RFC 8314) */
+	struct listen_list listen_imap;         /* 143: STARTTLS */
+	struct listen_list listen_imaps;        /* 993: implicit TLS */
+	struct {
+		uint64_t max_line;           /* command text incl. non-literal parts */
+		uint64_t append_limit;       /* largest APPEND literal (APPENDLIMIT) */
+		uint64_t session_memory;     /* output buffered for one session */
+		int max_search_results;
+		int max_connections_per_user;
+		bool login_without_tls;      /* LOGIN / AUTHENTICATE PLAIN before STARTTLS */
+		uint64_t idle_poll_ms;       /* how often an idling session looks for news */
+	} imap;
 	struct {
 		bool received_ip;        /* show the client's IP in Received: of submitted mail */
 		bool auth_without_tls;   /* offer AUTH before STARTTLS on 587 (never on by default) */
 	} submission;
 	struct {
 		struct auth_limits_cfg smtp;
+		struct auth_limits_cfg imap;
 	} auth;
 	struct {
 		char *cert;     /* NULL: generate a self-signed certificate */

@@ -275,8 +275,19 @@ int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 
 int mbox_create(struct mbox_store *ms, const char *name, const char *special_use)
 {
+	char parent[MBOX_NAME_MAX + 1];
+	struct mbox_info mb;
 	if (!mbox_name_valid(name) || is_inbox(name))
 		return is_inbox(name) ? MBOX_EXISTS : MBOX_INVALID;
+	/* RFC 9051 6.3.4: creating "a/b" creates "a" too when it is missing */
+	str_copy(parent, sizeof(parent), name);
+	for (char *slash = strchr(parent, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mbox_find(ms, parent, &mb) == MBOX_NOT_FOUND &&
+		    insert_mailbox(ms, parent, NULL) == MBOX_ERROR)
+			return MBOX_ERROR;
+		*slash = '/';
+	}
 	return insert_mailbox(ms, name, special_use);
 }
 

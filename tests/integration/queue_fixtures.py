@@ -8,7 +8,7 @@ The world under test, all on loopback:
 
 - `queue_dns` (module): a DnsServer with the zones in DNS_RECORDS: which domain
   has which MX hosts at which loopback address.
-- `test_ca` (module): a private CA made with openssl(1) and certificates it
+- `queue_ca` (module): a private CA made with openssl(1) and certificates it
   signs (or self-signed ones) for the sinks; postern trusts it via
   queue.tls_ca_file.
 - `sinks` (function): sinks.start("127.0.0.3", tls=...) runs an aiosmtpd
@@ -72,6 +72,7 @@ MX = {
     "multi1": "127.0.0.6",      # multi.test MX 10 (nothing listens there)
     "multi2": "127.0.0.7",      # multi.test MX 20
     "down": "127.0.0.8",        # down.test: nothing listens
+    "loop": "127.0.0.9",        # loop.test: postern itself (a mail loop)
 }
 DNS_RECORDS = [
     "plain.test. 5 MX 10 mx.plain.test.",
@@ -88,6 +89,10 @@ DNS_RECORDS = [
     "mx2.multi.test. 5 A %s" % MX["multi2"],
     "down.test. 5 MX 10 mx.down.test.",
     "mx.down.test. 5 A %s" % MX["down"],
+    "loop.test. 5 MX 10 mx.loop.test.",
+    "mx.loop.test. 5 A %s" % MX["loop"],
+    # RFC 5321 5.1: no MX, so the domain's own address is the implicit MX
+    "implicit.test. 5 A %s" % MX["plain"],
     # RFC 7505: this domain accepts no mail
     "nullmx.test. 5 MX 0 .",
     # (nosuch.test is not listed: the static zone answers NXDOMAIN)
@@ -277,6 +282,7 @@ class Sink:
     - pipelining / smtputf8: whether EHLO offers PIPELINING / SMTPUTF8.
     - hold(n): the next n messages get no DATA reply until release(reply).
     - after_ack: a callable run right after a 2xx DATA reply went out.
+    - quit_delay: seconds to wait before answering QUIT.
     Only messages answered 2xx at DATA are recorded in .deliveries (each a
     dict: mail_from, rcpts, data (bytes, CRLF), tls (bool), time, message_id).
     """
@@ -306,6 +312,7 @@ class Sink:
         self.tls_sessions = 0
         # called on the sink's loop right after a 2xx DATA reply has been written
         self.after_ack = None
+        self.quit_delay = 0         # seconds before the reply to QUIT
         sink = self
 
         class CountingSMTP(SMTP):
@@ -387,6 +394,11 @@ class _SinkHandler:
             responses.insert(-1, "250-PIPELINING")
         return responses
 
+    async def handle_QUIT(self, server, session, envelope):
+        if self.sink.quit_delay:
+            await asyncio.sleep(self.sink.quit_delay)
+        return "221 2.0.0 Bye"
+
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         s = self.sink
         with s.lock:
@@ -454,10 +466,8 @@ class _SinkHandler:
 # ---- certificates -------------------------------------------------------------------------
 
 
-class TestCA:
+class QueueCA:
     """A throw-away CA (openssl CLI) and the certificates the sinks present."""
-
-    __test__ = False
 
     def __init__(self, directory):
         self.dir = Path(directory)
@@ -511,8 +521,10 @@ class TestCA:
 class QueueServer:
     """One `postern serve` with its data dir, config and log (its stderr)."""
 
-    def __init__(self, root, template, dns_addr, sink_port, ca_file, overrides=None):
+    def __init__(self, root, template, dns_addr, sink_port, ca_file, overrides=None,
+                 extra_listen=()):
         self.root = Path(root)
+        self.extra_listen = list(extra_listen)
         self.data_dir = self.root / "data"
         self.config_path = self.root / "postern.conf"
         self.log_path = self.root / "postern.log"
@@ -547,7 +559,7 @@ class QueueServer:
 
     def write_config(self, port):
         self.port = port
-        self.config["listen"] = {"smtp": [f"{HOST}:{port}"]}
+        self.config["listen"] = {"smtp": [f"{HOST}:{port}", *self.extra_listen]}
         self.config_path.write_text(config_text(self.config), encoding="utf-8")
 
     # -- CLI
@@ -698,15 +710,16 @@ class QueueServer:
 
 @pytest.fixture(scope="module")
 def queue_dns():
-    with DnsServer(DNS_RECORDS) as dns:
+    # servfail.test answers REFUSED (the resolver's view: a temporary DNS failure)
+    with DnsServer(DNS_RECORDS, zones={"test.": "static", "servfail.test.": "refuse"}) as dns:
         yield dns
 
 
 @pytest.fixture(scope="module")
-def test_ca(tmp_path_factory):
+def queue_ca(tmp_path_factory):
     if shutil.which("openssl") is None:
         pytest.skip("openssl(1) not installed")
-    return TestCA(tmp_path_factory.mktemp("ca"))
+    return QueueCA(tmp_path_factory.mktemp("ca"))
 
 
 @pytest.fixture(scope="module")
@@ -729,9 +742,9 @@ def queue_template(tmp_path_factory):
 class Sinks:
     """Factory for the sinks of one test; all on one port."""
 
-    def __init__(self, test_ca):
+    def __init__(self, queue_ca):
         self.port = free_port_on(["127.0.0.%d" % i for i in range(2, 12)])
-        self.ca = test_ca
+        self.ca = queue_ca
         self.all = []
 
     def start(self, ip, tls=None, cert_name=None, **kw):
@@ -739,9 +752,9 @@ class Sinks:
         "self" (a self-signed cert for cert_name); kw: Sink options."""
         ctx = None
         if tls == "ca":
-            ctx = TestCA.server_context(*self.ca.issue(cert_name))
+            ctx = QueueCA.server_context(*self.ca.issue(cert_name))
         elif tls == "self":
-            ctx = TestCA.server_context(*self.ca.self_signed(cert_name))
+            ctx = QueueCA.server_context(*self.ca.self_signed(cert_name))
         elif tls is not None:
             raise ValueError(tls)
         last = None
@@ -769,22 +782,23 @@ class Sinks:
 
 
 @pytest.fixture
-def sinks(test_ca):
-    s = Sinks(test_ca)
+def sinks(queue_ca):
+    s = Sinks(queue_ca)
     yield s
     s.stop_all()
 
 
 @pytest.fixture
-def qserver(tmp_path, queue_template, queue_dns, test_ca, sinks):
-    """Factory: qserver(overrides=None, start=True) -> QueueServer (queue.port = sinks.port)."""
+def qserver(tmp_path, queue_template, queue_dns, queue_ca, sinks):
+    """Factory: qserver(overrides=None, start=True, extra_listen=()) -> QueueServer
+    (queue.port = sinks.port; extra_listen: more listen.smtp addresses)."""
     servers = []
 
-    def make(overrides=None, start=True):
+    def make(overrides=None, start=True, extra_listen=()):
         root = tmp_path / f"srv{len(servers) + 1}"
         root.mkdir()
-        srv = QueueServer(root, queue_template, queue_dns.addr, sinks.port, test_ca.cert,
-                          overrides)
+        srv = QueueServer(root, queue_template, queue_dns.addr, sinks.port, queue_ca.cert,
+                          overrides, extra_listen)
         servers.append(srv)
         if start:
             srv.start()

@@ -15,12 +15,11 @@ import sqlite3
 import statistics
 import time
 
-from conftest import (HOST, IO_TIMEOUT, SMTPClient, free_port, insecure_context, merge_config)
+from conftest import (HOST, IO_TIMEOUT, PASSWORD, SMTPClient, free_port, insecure_context,
+                      merge_config)
 
-DOMAIN = "example.org"
-ALICE = "alice@example.org"
+ALICE = "alice@example.org"      # users of the template data dir (conftest.py)
 BOB = "bob@example.org"
-PASSWORD = "secret"
 # no delay after a failure: most tests must stay fast (one test measures the default)
 FAST_AUTH = {"delay_base": "0"}
 # limits no test of the ordinary behaviour reaches
@@ -138,37 +137,46 @@ def submission_server(postern, config=None, auth=None, bools=None, audit=True, s
 
     `bools` is {group: {key: True/False}} for libconfig booleans (e.g.
     submission.received_ip), which conftest's config writer does not emit."""
-    sub, subs = free_port(), free_port()
-    while subs == sub:
-        subs = free_port()
-    over = {"listen": {"submission": [f"{HOST}:{sub}"], "submissions": [f"{HOST}:{subs}"]},
-            "auth": {"smtp": dict(FAST_AUTH if auth is None else auth)}}
+    over = {"auth": {"smtp": dict(FAST_AUTH if auth is None else auth)}}
     over = merge_config(over, config or {})
     srv = postern(config=over, start=False, template=template)
-    srv.sub_port, srv.subs_port = sub, subs
     srv.audit_path = srv.root / "audit.log" if audit else None
     if audit:
         srv.overrides = merge_config(srv.overrides, {"log": {"audit_file": str(srv.audit_path)}})
-    if bools:
-        _emit_bools(srv, bools)
-    srv.write_config()
+    _own_ports(srv, bools or {})
+    srv.write_config(srv.port)
     if start:
         srv.start()
     return srv
 
 
-def _emit_bools(srv, bools):
+def _own_ports(srv, bools):
+    """Makes srv.write_config() pick fresh submission ports whenever conftest
+    picks a fresh port-25 one (its retry after "cannot listen"), and append
+    the libconfig booleans."""
     plain_write = srv.write_config
 
     def write_config(port=None):
+        if port is not None:
+            taken = {port}
+            for attr in ("sub_port", "subs_port"):
+                p = free_port()
+                while p in taken:
+                    p = free_port()
+                taken.add(p)
+                setattr(srv, attr, p)
+            srv.overrides = merge_config(srv.overrides, {"listen": {
+                "submission": [f"{HOST}:{srv.sub_port}"],
+                "submissions": [f"{HOST}:{srv.subs_port}"]}})
         plain_write(port)
         extra = ""
         for group, kv in bools.items():
             assert group not in srv.config, f"{group} is set twice"
             inner = " ".join(f"{k} = {'true' if v else 'false'};" for k, v in kv.items())
             extra += f"{group} = {{ {inner} }};\n"
-        with open(srv.config_path, "a", encoding="utf-8") as f:
-            f.write(extra)
+        if extra:
+            with open(srv.config_path, "a", encoding="utf-8") as f:
+                f.write(extra)
 
     srv.write_config = write_config
 

@@ -8,7 +8,7 @@ import subprocess
 
 from queue_fixtures import (  # noqa: F401  (fixtures are used by name)
     ALICE, DKIM_VERIFY, LOCAL_DOMAIN, MX, make_message, qserver, queue_dns, queue_template,
-    send_mail, sinks, test_ca,
+    send_mail, sinks, queue_ca,
 )
 
 

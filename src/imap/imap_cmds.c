@@ -1,0 +1,499 @@
+/* IMAP command table and the commands that need no message data. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "imap/imap_session.h"
+
+/* ---- capabilities ----------------------------------------------------------------- */
+
+void imap_capability_text(struct imap_session *s, char *out, size_t len)
+{
+	int n = snprintf(out, len, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT "
+	                 "UIDPLUS MOVE SPECIAL-USE CONDSTORE APPENDLIMIT=%llu",
+	                 (unsigned long long)s->cfg->imap.append_limit);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (s->state == IMAP_NOT_AUTH) {
+		if (!s->tls && s->bev != NULL)
+			n += snprintf(out + n, len - (size_t)n, " STARTTLS");
+		if (imap_login_allowed_here(s))
+			snprintf(out + n, len - (size_t)n, " AUTH=PLAIN AUTH=SCRAM-SHA-256");
+		else
+			snprintf(out + n, len - (size_t)n, " LOGINDISABLED AUTH=SCRAM-SHA-256");
+	}
+}
+
+static void cmd_capability(struct imap_session *s, struct imap_command *cmd)
+{
+	char caps[512];
+	imap_capability_text(s, caps, sizeof(caps));
+	imap_untagged(s, "CAPABILITY %s", caps);
+	imap_tagged(s, cmd->tag, "OK", "CAPABILITY completed");
+}
+
+static void cmd_noop(struct imap_session *s, struct imap_command *cmd)
+{
+	if (s->state == IMAP_SELECTED)
+		imap_view_update(s, true);
+	imap_tagged(s, cmd->tag, "OK", "%s completed", cmd->name);
+}
+
+static void cmd_logout(struct imap_session *s, struct imap_command *cmd)
+{
+	imap_untagged(s, "BYE Logging out");
+	imap_tagged(s, cmd->tag, "OK", "LOGOUT completed");
+	s->io = IMAP_IO_CLOSING;
+	s->state = IMAP_LOGOUT;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+static void cmd_starttls(struct imap_session *s, struct imap_command *cmd)
+{
+	if (s->tls) {
+		imap_tagged(s, cmd->tag, "BAD", "TLS already active");
+		return;
+	}
+	imap_tagged(s, cmd->tag, "OK", "Begin TLS negotiation now");
+	imap_begin_starttls(s);
+}
+
+static void cmd_id(struct imap_session *s, struct imap_command *cmd)
+{
+	/* RFC 2971: we say who we are; the client's list is not kept */
+	imap_untagged(s, "ID (\"name\" \"postern\" \"version\" \"%s\")", POSTERN_VERSION);
+	imap_tagged(s, cmd->tag, "OK", "ID completed");
+}
+
+static void cmd_enable(struct imap_session *s, struct imap_command *cmd)
+{
+	struct imap_cursor c;
+	const char *word;
+	char enabled[128] = "";
+	imap_command_args(cmd, &c);
+	while (!imap_at_end(&c) && imap_next_atom(&c, &word)) {
+		if (strcasecmp(word, "CONDSTORE") == 0 && !s->condstore) {
+			s->condstore = true;
+			strcat(enabled, " CONDSTORE");
+		} else if (strcasecmp(word, "UTF8=ACCEPT") == 0 && !s->utf8) {
+			s->utf8 = true;
+			strcat(enabled, " UTF8=ACCEPT");
+		}
+	}
+	imap_untagged(s, "ENABLED%s", enabled);
+	imap_tagged(s, cmd->tag, "OK", "ENABLE completed");
+}
+
+static void cmd_namespace(struct imap_session *s, struct imap_command *cmd)
+{
+	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	imap_tagged(s, cmd->tag, "OK", "NAMESPACE completed");
+}
+
+static void cmd_idle(struct imap_session *s, struct imap_command *cmd)
+{
+	(void)cmd;
+	if (s->state == IMAP_SELECTED)
+		imap_view_update(s, true);
+	imap_begin_idle(s);
+}
+
+/* ---- mailboxes -------------------------------------------------------------------------- */
+
+static bool next_mailbox(struct imap_command *cmd, struct imap_cursor *c, char *out, size_t len)
+{
+	const char *name;
+	size_t n;
+	if (!imap_next_astring(c, &name, &n))
+		return false;
+	if (n >= len || memchr(name, '\0', n) != NULL) {
+		imap_fail(c, "Mailbox name too long");
+		return false;
+	}
+	memcpy(out, name, n);
+	out[n] = '\0';
+	(void)cmd;
+	return true;
+}
+
+static const char *mbox_error_text(int rc)
+{
+	switch (rc) {
+	case MBOX_EXISTS: return "[ALREADYEXISTS] Mailbox exists";
+	case MBOX_NOT_FOUND: return "[NONEXISTENT] No such mailbox";
+	case MBOX_INVALID: return "[CANNOT] Invalid or reserved mailbox name";
+	case MBOX_IN_USE: return "[INUSE] Mailbox has children";
+	default: return "[SERVERBUG] Mailbox operation failed";
+	}
+}
+
+static void cmd_select(struct imap_session *s, struct imap_command *cmd, bool readonly)
+{
+	struct imap_cursor c;
+	char name[MBOX_NAME_MAX + 1];
+	imap_command_args(cmd, &c);
+	if (!next_mailbox(cmd, &c, name, sizeof(name))) {
+		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Mailbox name expected");
+		return;
+	}
+	if (s->state == IMAP_SELECTED) {
+		imap_view_close(s);
+		imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
+	}
+	int rc = imap_view_open(s, name, readonly);
+	if (rc != MBOX_OK) {
+		s->state = IMAP_AUTH;
+		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
+		return;
+	}
+	s->state = IMAP_SELECTED;
+	imap_tagged(s, cmd->tag, "OK", "[%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
+	            cmd->name);
+}
+
+static void cmd_create(struct imap_session *s, struct imap_command *cmd)
+{
+	struct imap_cursor c;
+	char name[MBOX_NAME_MAX + 1];
+	imap_command_args(cmd, &c);
+	if (!next_mailbox(cmd, &c, name, sizeof(name))) {
+		imap_tagged(s, cmd->tag, "BAD", "Mailbox name expected");
+		return;
+	}
+	/* RFC 9051 6.3.4: a trailing separator only says the client wants children */
+	size_t n = strlen(name);
+	if (n > 1 && name[n - 1] == '/')
+		name[n - 1] = '\0';
+	int rc = mbox_create(s->ms, name, NULL);
+	if (rc != MBOX_OK)
+		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
+	else
+		imap_tagged(s, cmd->tag, "OK", "CREATE completed");
+}
+
+static void cmd_delete(struct imap_session *s, struct imap_command *cmd)
+{
+	struct imap_cursor c;
+	char name[MBOX_NAME_MAX + 1];
+	imap_command_args(cmd, &c);
+	if (!next_mailbox(cmd, &c, name, sizeof(name))) {
+		imap_tagged(s, cmd->tag, "BAD", "Mailbox name expected");
+		return;
+	}
+	if (s->state == IMAP_SELECTED && strcmp(s->view.mb.name, name) == 0) {
+		imap_view_close(s);
+		s->state = IMAP_AUTH;
+	}
+	int rc = mbox_delete(s->ms, name);
+	if (rc != MBOX_OK)
+		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
+	else
+		imap_tagged(s, cmd->tag, "OK", "DELETE completed");
+}
+
+static void cmd_rename(struct imap_session *s, struct imap_command *cmd)
+{
+	struct imap_cursor c;
+	char from[MBOX_NAME_MAX + 1], to[MBOX_NAME_MAX + 1];
+	imap_command_args(cmd, &c);
+	if (!next_mailbox(cmd, &c, from, sizeof(from)) || !next_mailbox(cmd, &c, to, sizeof(to))) {
+		imap_tagged(s, cmd->tag, "BAD", "Two mailbox names expected");
+		return;
+	}
+	int rc = mbox_rename(s->ms, from, to);
+	if (rc != MBOX_OK)
+		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
+	else
+		imap_tagged(s, cmd->tag, "OK", "RENAME completed");
+}
+
+static void cmd_subscribe(struct imap_session *s, struct imap_command *cmd, bool on)
+{
+	struct imap_cursor c;
+	char name[MBOX_NAME_MAX + 1];
+	imap_command_args(cmd, &c);
+	if (!next_mailbox(cmd, &c, name, sizeof(name))) {
+		imap_tagged(s, cmd->tag, "BAD", "Mailbox name expected");
+		return;
+	}
+	int rc = mbox_subscribe(s->ms, name, on);
+	if (rc != MBOX_OK)
+		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
+	else
+		imap_tagged(s, cmd->tag, "OK", "%s completed", cmd->name);
+}
+
+/* LIST wildcards (RFC 9051 6.3.9): '*' matches anything, '%' anything but '/'. */
+static bool list_match(const char *pat, const char *name)
+{
+	for (; *pat; pat++) {
+		if (*pat == '*' || *pat == '%') {
+			for (const char *n = name;; n++) {
+				if (list_match(pat + 1, n))
+					return true;
+				if (*n == '\0' || (*pat == '%' && *n == '/'))
+					return false;
+			}
+		}
+		if (*name == '\0')
+			return false;
+		bool eq = *pat == *name;
+		if (!eq)
+			return false;
+		name++;
+	}
+	return *name == '\0';
+}
+
+struct list_ctx {
+	struct imap_session *s;
+	const char *pattern;
+	bool lsub;
+	bool subscribed_only;
+	struct mbox_info all[512];
+	size_t n;
+};
+
+static void collect_mailbox(void *arg, const struct mbox_info *mb)
+{
+	struct list_ctx *lc = arg;
+	if (lc->n < ARRAY_LEN(lc->all))
+		lc->all[lc->n++] = *mb;
+}
+
+static bool has_children_in(const struct list_ctx *lc, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < lc->n; i++)
+		if (strncmp(lc->all[i].name, name, n) == 0 && lc->all[i].name[n] == '/')
+			return true;
+	return false;
+}
+
+static void list_one(struct list_ctx *lc, const struct mbox_info *mb)
+{
+	char attrs[96];
+	bool kids = has_children_in(lc, mb->name);
+	snprintf(attrs, sizeof(attrs), "%s%s%s%s", kids ? "\\HasChildren" : "\\HasNoChildren",
+	         mb->special_use[0] ? " " : "", mb->special_use,
+	         lc->subscribed_only && !lc->lsub ? " \\Subscribed" : "");
+	struct evbuffer *out = bufferevent_get_output(lc->s->bev);
+	evbuffer_add_printf(out, "* %s (%s) \"/\" ", lc->lsub ? "LSUB" : "LIST", attrs);
+	imap_write_string(lc->s, mb->name, strlen(mb->name));
+	evbuffer_add(out, "\r\n", 2);
+}
+
+static void cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub)
+{
+	struct imap_cursor c, sel;
+	const char *ref, *pat;
+	size_t reflen, patlen;
+	char pattern[2 * MBOX_NAME_MAX + 2];
+	bool subscribed_only = lsub;
+	imap_command_args(cmd, &c);
+	/* LIST-EXTENDED selection options: only (SUBSCRIBED) is understood */
+	if (!lsub && imap_peek(&c) && imap_peek(&c)->type == IMAP_ARG_LIST) {
+		const char *opt;
+		imap_next_list(&c, &sel);
+		while (!imap_at_end(&sel) && imap_next_atom(&sel, &opt))
+			if (strcasecmp(opt, "SUBSCRIBED") == 0)
+				subscribed_only = true;
+	}
+	if (!imap_next_astring(&c, &ref, &reflen) || !imap_next_list_mailbox(&c, &pat, &patlen)) {
+		imap_tagged(s, cmd->tag, "BAD", "Reference and mailbox pattern expected");
+		return;
+	}
+	if (patlen == 0 && !lsub) {
+		/* RFC 9051 6.3.9: the hierarchy delimiter and root */
+		imap_untagged(s, "LIST (\\Noselect) \"/\" \"\"");
+		imap_tagged(s, cmd->tag, "OK", "LIST completed");
+		return;
+	}
+	snprintf(pattern, sizeof(pattern), "%.*s%.*s", (int)reflen, ref, (int)patlen, pat);
+	struct list_ctx *lc = xcalloc(1, sizeof(*lc));
+	lc->s = s;
+	lc->pattern = pattern;
+	lc->lsub = lsub;
+	lc->subscribed_only = subscribed_only;
+	mbox_list(s->ms, collect_mailbox, lc);
+	for (size_t i = 0; i < lc->n; i++) {
+		const struct mbox_info *mb = &lc->all[i];
+		bool match = strcasecmp(mb->name, "INBOX") == 0 && strncasecmp(pattern, "INBOX", 5) == 0
+		             ? list_match(pattern + 5, mb->name + 5) : list_match(pattern, mb->name);
+		if (match && (!subscribed_only || mb->subscribed))
+			list_one(lc, mb);
+	}
+	free(lc);
+	imap_tagged(s, cmd->tag, "OK", "%s completed", lsub ? "LSUB" : "LIST");
+}
+
+static void cmd_status(struct imap_session *s, struct imap_command *cmd)
+{
+	struct imap_cursor c, items;
+	char name[MBOX_NAME_MAX + 1], out[512] = "";
+	struct mbox_info mb;
+	const char *item;
+	imap_command_args(cmd, &c);
+	if (!next_mailbox(cmd, &c, name, sizeof(name)) || !imap_next_list(&c, &items)) {
+		imap_tagged(s, cmd->tag, "BAD", "Mailbox name and status items expected");
+		return;
+	}
+	int rc = mbox_find(s->ms, name, &mb);
+	if (rc == MBOX_OK)
+		rc = mbox_sync(s->ms, &mb);
+	if (rc != MBOX_OK) {
+		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
+		return;
+	}
+	size_t n = 0;
+	while (!imap_at_end(&items) && imap_next_atom(&items, &item)) {
+		unsigned long long v;
+		if (strcasecmp(item, "MESSAGES") == 0) v = mb.messages;
+		else if (strcasecmp(item, "UIDNEXT") == 0) v = mb.uidnext;
+		else if (strcasecmp(item, "UIDVALIDITY") == 0) v = mb.uidvalidity;
+		else if (strcasecmp(item, "UNSEEN") == 0) v = mb.unseen;
+		else if (strcasecmp(item, "RECENT") == 0) v = 0;
+		else if (strcasecmp(item, "SIZE") == 0) v = mb.size;
+		else if (strcasecmp(item, "HIGHESTMODSEQ") == 0) v = mb.highestmodseq;
+		else {
+			imap_tagged(s, cmd->tag, "BAD", "Unknown status item %s", item);
+			return;
+		}
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s %llu", n ? " " : "", item, v);
+		if (n >= sizeof(out))
+			break;
+	}
+	struct evbuffer *o = bufferevent_get_output(s->bev);
+	evbuffer_add_printf(o, "* STATUS ");
+	imap_write_string(s, mb.name, strlen(mb.name));
+	evbuffer_add_printf(o, " (%s)\r\n", out);
+	imap_tagged(s, cmd->tag, "OK", "STATUS completed");
+}
+
+static void cmd_close(struct imap_session *s, struct imap_command *cmd, bool expunge)
+{
+	/* CLOSE expunges silently (RFC 9051 6.4.1); UNSELECT does not */
+	if (expunge && !s->view.readonly) {
+		for (size_t i = 0; i < s->view.n; i++)
+			if (s->view.flags[i] & MBOX_F_DELETED)
+				mbox_expunge(s->ms, &s->view.mb, s->view.uids[i]);
+	}
+	imap_view_close(s);
+	s->state = IMAP_AUTH;
+	imap_tagged(s, cmd->tag, "OK", "%s completed", cmd->name);
+}
+
+/* ---- the table --------------------------------------------------------------------------- */
+
+enum { ST_NA = 1 << IMAP_NOT_AUTH, ST_AU = 1 << IMAP_AUTH, ST_SE = 1 << IMAP_SELECTED };
+
+struct imap_cmd_def {
+	const char *name;
+	unsigned states;
+	bool uid_ok;            /* may follow UID */
+	int id;
+};
+
+enum {
+	C_CAPABILITY, C_NOOP, C_LOGOUT, C_STARTTLS, C_LOGIN, C_AUTHENTICATE, C_ID, C_ENABLE,
+	C_NAMESPACE, C_SELECT, C_EXAMINE, C_CREATE, C_DELETE, C_RENAME, C_SUBSCRIBE, C_UNSUBSCRIBE,
+	C_LIST, C_LSUB, C_STATUS, C_APPEND, C_CHECK, C_CLOSE, C_UNSELECT, C_EXPUNGE, C_SEARCH,
+	C_FETCH, C_STORE, C_COPY, C_MOVE, C_IDLE,
+};
+
+static const struct imap_cmd_def commands[] = {
+	{ "CAPABILITY", ST_NA | ST_AU | ST_SE, false, C_CAPABILITY },
+	{ "NOOP", ST_NA | ST_AU | ST_SE, false, C_NOOP },
+	{ "LOGOUT", ST_NA | ST_AU | ST_SE, false, C_LOGOUT },
+	{ "STARTTLS", ST_NA, false, C_STARTTLS },
+	{ "LOGIN", ST_NA, false, C_LOGIN },
+	{ "AUTHENTICATE", ST_NA, false, C_AUTHENTICATE },
+	{ "ID", ST_NA | ST_AU | ST_SE, false, C_ID },
+	{ "ENABLE", ST_AU, false, C_ENABLE },
+	{ "NAMESPACE", ST_AU | ST_SE, false, C_NAMESPACE },
+	{ "SELECT", ST_AU | ST_SE, false, C_SELECT },
+	{ "EXAMINE", ST_AU | ST_SE, false, C_EXAMINE },
+	{ "CREATE", ST_AU | ST_SE, false, C_CREATE },
+	{ "DELETE", ST_AU | ST_SE, false, C_DELETE },
+	{ "RENAME", ST_AU | ST_SE, false, C_RENAME },
+	{ "SUBSCRIBE", ST_AU | ST_SE, false, C_SUBSCRIBE },
+	{ "UNSUBSCRIBE", ST_AU | ST_SE, false, C_UNSUBSCRIBE },
+	{ "LIST", ST_AU | ST_SE, false, C_LIST },
+	{ "LSUB", ST_AU | ST_SE, false, C_LSUB },
+	{ "STATUS", ST_AU | ST_SE, false, C_STATUS },
+	{ "APPEND", ST_AU | ST_SE, false, C_APPEND },
+	{ "CHECK", ST_SE, false, C_CHECK },
+	{ "CLOSE", ST_SE, false, C_CLOSE },
+	{ "UNSELECT", ST_SE, false, C_UNSELECT },
+	{ "EXPUNGE", ST_SE, true, C_EXPUNGE },
+	{ "SEARCH", ST_SE, true, C_SEARCH },
+	{ "FETCH", ST_SE, true, C_FETCH },
+	{ "STORE", ST_SE, true, C_STORE },
+	{ "COPY", ST_SE, true, C_COPY },
+	{ "MOVE", ST_SE, true, C_MOVE },
+	{ "IDLE", ST_AU | ST_SE, false, C_IDLE },
+};
+
+static void run(struct imap_session *s, struct imap_command *cmd, int id)
+{
+	switch (id) {
+	case C_CAPABILITY: cmd_capability(s, cmd); break;
+	case C_NOOP: cmd_noop(s, cmd); break;
+	case C_CHECK: cmd_noop(s, cmd); break;
+	case C_LOGOUT: cmd_logout(s, cmd); break;
+	case C_STARTTLS: cmd_starttls(s, cmd); break;
+	case C_LOGIN: imap_cmd_login(s, cmd); break;
+	case C_AUTHENTICATE: imap_cmd_authenticate(s, cmd); break;
+	case C_ID: cmd_id(s, cmd); break;
+	case C_ENABLE: cmd_enable(s, cmd); break;
+	case C_NAMESPACE: cmd_namespace(s, cmd); break;
+	case C_SELECT: cmd_select(s, cmd, false); break;
+	case C_EXAMINE: cmd_select(s, cmd, true); break;
+	case C_CREATE: cmd_create(s, cmd); break;
+	case C_DELETE: cmd_delete(s, cmd); break;
+	case C_RENAME: cmd_rename(s, cmd); break;
+	case C_SUBSCRIBE: cmd_subscribe(s, cmd, true); break;
+	case C_UNSUBSCRIBE: cmd_subscribe(s, cmd, false); break;
+	case C_LIST: cmd_list(s, cmd, false); break;
+	case C_LSUB: cmd_list(s, cmd, true); break;
+	case C_STATUS: cmd_status(s, cmd); break;
+	case C_APPEND: imap_cmd_append(s, cmd); break;
+	case C_CLOSE: cmd_close(s, cmd, true); break;
+	case C_UNSELECT: cmd_close(s, cmd, false); break;
+	case C_EXPUNGE: imap_cmd_expunge(s, cmd); break;
+	case C_SEARCH: imap_cmd_search(s, cmd); break;
+	case C_FETCH: imap_cmd_fetch(s, cmd); break;
+	case C_STORE: imap_cmd_store(s, cmd); break;
+	case C_COPY: imap_cmd_copy(s, cmd, false); break;
+	case C_MOVE: imap_cmd_copy(s, cmd, true); break;
+	case C_IDLE: cmd_idle(s, cmd); break;
+	}
+}
+
+void imap_dispatch(struct imap_session *s, struct imap_command *cmd)
+{
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+		const struct imap_cmd_def *d = &commands[i];
+		if (strcmp(d->name, cmd->name) != 0)
+			continue;
+		if (cmd->uid && !d->uid_ok)
+			break;
+		if (!(d->states & (1u << s->state))) {
+			imap_tagged(s, cmd->tag, "BAD", "%s not allowed %s", cmd->name,
+			            s->state == IMAP_NOT_AUTH ? "before login" :
+			            s->state == IMAP_AUTH ? "without a selected mailbox" : "now");
+			return;
+		}
+		run(s, cmd, d->id);
+		return;
+	}
+	imap_tagged(s, cmd->tag, "BAD", "Unknown command %s%s", cmd->uid ? "UID " : "", cmd->name);
+}

@@ -1,0 +1,312 @@
+/* FETCH: renders the requested items message by message, pausing while the
+ * client reads so a large FETCH never piles up in memory (RFC 9051 6.4.5). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "imap/imap_fetch.h"
+#include "imap/imap_msg.h"
+#include "imap/imap_session.h"
+#include "imap/mime.h"
+
+/* Output queued for the client above which the FETCH waits for it. */
+#define FETCH_HIGHWATER (256 * 1024)
+
+struct imap_fetch_job {
+	struct imap_fetch f;
+	struct imap_targets t;
+	size_t next;
+	bool uid;
+	bool need_body;         /* some item needs the message text */
+	bool need_structure;    /* ENVELOPE / BODY / BODYSTRUCTURE */
+	char tag[IMAP_TAG_MAX + 1];
+};
+
+void imap_fetch_job_free(struct imap_session *s)
+{
+	if (s->fetch == NULL)
+		return;
+	imap_fetch_free(&s->fetch->f);
+	imap_targets_free(&s->fetch->t);
+	free(s->fetch);
+	s->fetch = NULL;
+}
+
+static void internaldate_text(long long t, char *out, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, len, "\"%d-%b-%Y %H:%M:%S +0000\"", &tm);
+}
+
+/* The message text, parsed, for the items that need it (one message at a time). */
+struct loaded {
+	char *buf;
+	size_t len;
+	struct mime_part *root;
+};
+
+static bool load(struct imap_session *s, const struct mbox_msg *m, struct loaded *l)
+{
+	if (l->buf != NULL)
+		return true;
+	l->buf = imap_read_message(m->path, s->cfg->imap.session_memory, &l->len);
+	if (l->buf == NULL)
+		return false;
+	l->root = mime_parse(l->buf, l->len);
+	return l->root != NULL;
+}
+
+static void unload(struct loaded *l)
+{
+	if (l->root)
+		mime_free(l->root);
+	free(l->buf);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ENVELOPE, BODYSTRUCTURE and BODY come from the index cache, or are made
+ * from the message once and cached. */
+static bool structure(struct imap_session *s, const struct mbox_msg *m, struct loaded *l,
+                      char **env, char **bs, char **body)
+{
+	if (mbox_cache_get(s->ms, &s->view.mb, m->uid, env, bs, body) == MBOX_OK && **env != '\0')
+		return true;
+	free(*env);
+	free(*bs);
+	free(*body);
+	*env = *bs = *body = NULL;
+	if (!load(s, m, l))
+		return false;
+	struct mime_out e, b, nb;
+	mime_out_init(&e);
+	mime_out_init(&b);
+	mime_out_init(&nb);
+	mime_write_envelope(l->root, &e);
+	mime_write_bodystructure(l->root, true, &b);
+	mime_write_bodystructure(l->root, false, &nb);
+	mime_out_append(&e, "", 1);
+	mime_out_append(&b, "", 1);
+	mime_out_append(&nb, "", 1);
+	*env = e.data;
+	*bs = b.data;
+	*body = nb.data;
+	mbox_cache_set(s->ms, &s->view.mb, m->uid, *env, *bs, *body);
+	return true;
+}
+
+static void write_crlf_slice(struct imap_session *s, const char *data, size_t len,
+                             const struct imap_fetch_item *it, struct mime_out *conv)
+{
+	/* convert to the CRLF form first: partial offsets count in it */
+	struct mime_crlf cr;
+	size_t consumed = 0;
+	mime_crlf_init(&cr);
+	mime_out_reset(conv);
+	if (conv->cap < len * 2 + 2) {
+		conv->data = xrealloc(conv->data, len * 2 + 2);
+		conv->cap = len * 2 + 2;
+	}
+	conv->len = mime_crlf_convert(&cr, data, len, &consumed, conv->data, conv->cap);
+	uint64_t start = 0, count = conv->len;
+	if (it->partial) {
+		start = it->partial_start < conv->len ? it->partial_start : conv->len;
+		count = conv->len - start < it->partial_count ? conv->len - start : it->partial_count;
+	}
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	evbuffer_add_printf(out, "{%llu}\r\n", (unsigned long long)count);
+	evbuffer_add(out, conv->data + start, (size_t)count);
+}
+
+static void write_section(struct imap_session *s, const struct imap_fetch_item *it,
+                          struct loaded *l, struct mime_out *conv)
+{
+	char spec[512] = "";
+	size_t n = 0;
+	for (size_t i = 0; i < it->section.nparts; i++)
+		n += (size_t)snprintf(spec + n, sizeof(spec) - n, "%s%u", i ? "." : "", it->section.part[i]);
+	static const char *const text[] = { "", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT",
+	                                    "TEXT", "MIME" };
+	if (it->section.text != IMAP_SECTION_NONE)
+		snprintf(spec + n, sizeof(spec) - n, "%s%s", n ? "." : "", text[it->section.text]);
+	struct mime_span span;
+	int rc = mime_section(l->root, spec, &span);
+	if (rc != MIME_SECTION_OK) {
+		imap_write(s, "\"\"", 2);   /* no such part: the empty string */
+		return;
+	}
+	if (it->section.text == IMAP_SECTION_HEADER_FIELDS ||
+	    it->section.text == IMAP_SECTION_HEADER_FIELDS_NOT) {
+		struct mime_out filtered;
+		mime_out_init(&filtered);
+		mime_filter_headers(l->buf + span.offset, (size_t)span.size,
+		                    (const char *const *)it->section.fields, it->section.nfields,
+		                    it->section.text == IMAP_SECTION_HEADER_FIELDS_NOT, &filtered);
+		write_crlf_slice(s, filtered.data ? filtered.data : "", filtered.len, it, conv);
+		mime_out_free(&filtered);
+		return;
+	}
+	write_crlf_slice(s, l->buf + span.offset, (size_t)span.size, it, conv);
+}
+
+/* The response name of a section item: BODY[...] without .PEEK, <start> for partials. */
+static void write_item_name(struct imap_session *s, const struct imap_fetch_item *it)
+{
+	char name[1024];
+	imap_fetch_item_name(it, name, sizeof(name));
+	imap_write(s, name, strlen(name));
+}
+
+static void write_message(struct imap_session *s, uint32_t seq, const struct mbox_msg *m)
+{
+	struct imap_fetch_job *j = s->fetch;
+	struct loaded l = { 0 };
+	struct mime_out conv;
+	char *env = NULL, *bs = NULL, *body = NULL;
+	bool uid_done = false, sep = false;
+	mime_out_init(&conv);
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	evbuffer_add_printf(out, "* %u FETCH (", seq);
+	for (size_t i = 0; i < j->f.nitems; i++) {
+		const struct imap_fetch_item *it = &j->f.items[i];
+		char tmp[320];
+		if (sep)
+			evbuffer_add(out, " ", 1);
+		sep = true;
+		switch (it->att) {
+		case IMAP_FA_FLAGS:
+			imap_format_flags(m->flags, m->keywords, tmp, sizeof(tmp));
+			evbuffer_add_printf(out, "FLAGS (%s)", tmp);
+			break;
+		case IMAP_FA_INTERNALDATE:
+			internaldate_text(m->internaldate, tmp, sizeof(tmp));
+			evbuffer_add_printf(out, "INTERNALDATE %s", tmp);
+			break;
+		case IMAP_FA_RFC822_SIZE:
+			evbuffer_add_printf(out, "RFC822.SIZE %llu", (unsigned long long)m->size);
+			break;
+		case IMAP_FA_UID:
+			evbuffer_add_printf(out, "UID %u", m->uid);
+			uid_done = true;
+			break;
+		case IMAP_FA_MODSEQ:
+			evbuffer_add_printf(out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+			break;
+		case IMAP_FA_ENVELOPE:
+		case IMAP_FA_BODYSTRUCTURE:
+		case IMAP_FA_BODY:
+			if (env == NULL && !structure(s, m, &l, &env, &bs, &body)) {
+				evbuffer_add_printf(out, "%s NIL", it->att == IMAP_FA_ENVELOPE ? "ENVELOPE" :
+				                    it->att == IMAP_FA_BODY ? "BODY" : "BODYSTRUCTURE");
+				break;
+			}
+			if (it->att == IMAP_FA_ENVELOPE)
+				evbuffer_add_printf(out, "ENVELOPE %s", env);
+			else if (it->att == IMAP_FA_BODY)
+				evbuffer_add_printf(out, "BODY %s", body);
+			else
+				evbuffer_add_printf(out, "BODYSTRUCTURE %s", bs);
+			break;
+		case IMAP_FA_BINARY_SIZE:
+		case IMAP_FA_BINARY:
+		case IMAP_FA_RFC822:
+		case IMAP_FA_RFC822_HEADER:
+		case IMAP_FA_RFC822_TEXT:
+		case IMAP_FA_BODY_SECTION:
+			write_item_name(s, it);
+			evbuffer_add(out, " ", 1);
+			if (!load(s, m, &l)) {
+				evbuffer_add(out, "NIL", 3);
+				break;
+			}
+			if (it->att == IMAP_FA_BINARY_SIZE) {
+				evbuffer_add_printf(out, "%llu", (unsigned long long)mime_crlf_size(l.buf, l.len));
+				break;
+			}
+			write_section(s, it, &l, &conv);
+			break;
+		}
+	}
+	if (j->uid && !uid_done)   /* UID FETCH always reports the UID */
+		evbuffer_add_printf(out, "%sUID %u", sep ? " " : "", m->uid);
+	evbuffer_add(out, ")\r\n", 3);
+	free(env);
+	free(bs);
+	free(body);
+	unload(&l);
+	mime_out_free(&conv);
+}
+
+static void mark_seen(struct imap_session *s, struct mbox_msg *m)
+{
+	if (!s->fetch->f.sets_seen || s->view.readonly || (m->flags & MBOX_F_SEEN))
+		return;
+	if (mbox_set_flags(s->ms, &s->view.mb, m->uid, m->flags | MBOX_F_SEEN, m->keywords) == MBOX_OK) {
+		/* the file was renamed to carry the flag: read its new path and modseq */
+		mbox_get(s->ms, &s->view.mb, m->uid, m);
+		uint32_t seq = imap_view_seq_of(&s->view, m->uid);
+		if (seq)
+			s->view.flags[seq - 1] = m->flags;
+		s->view.modseq = s->view.mb.highestmodseq;
+	}
+}
+
+/* Writes messages until the output is full; true once the FETCH is complete. */
+static bool fetch_some(struct imap_session *s)
+{
+	struct imap_fetch_job *j = s->fetch;
+	while (j->next < j->t.n) {
+		if (imap_output_pending(s) > FETCH_HIGHWATER)
+			return false;   /* on_write calls us again when the client has read */
+		struct mbox_msg m;
+		size_t i = j->next++;
+		if (mbox_get(s->ms, &s->view.mb, j->t.uid[i], &m) != MBOX_OK)
+			continue;   /* gone meanwhile: nothing to say (RFC 9051 7.4.1) */
+		if (j->f.changedsince && m.modseq <= j->f.changedsince_modseq)
+			continue;
+		mark_seen(s, &m);
+		write_message(s, j->t.seq[i], &m);
+	}
+	char tag[IMAP_TAG_MAX + 1];
+	str_copy(tag, sizeof(tag), j->tag);
+	imap_fetch_job_free(s);
+	imap_tagged(s, tag, "OK", "FETCH completed");
+	return true;
+}
+
+void imap_fetch_continue(struct imap_session *s)
+{
+	if (fetch_some(s))
+		imap_resume_input(s);
+}
+
+void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd)
+{
+	struct imap_cursor c;
+	struct imap_fetch_job *j = xcalloc(1, sizeof(*j));
+	imap_command_args(cmd, &c);
+	if (imap_targets(s, &c, cmd->uid, &j->t) < 0 || !imap_fetch_parse(&j->f, &c, cmd->uid) ||
+	    !imap_expect_end(&c)) {
+		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad FETCH arguments");
+		imap_targets_free(&j->t);
+		imap_fetch_free(&j->f);
+		free(j);
+		return;
+	}
+	j->uid = cmd->uid;
+	str_copy(j->tag, sizeof(j->tag), cmd->tag);
+	s->fetch = j;
+	if (fetch_some(s))
+		return;         /* done at once: the command loop goes on reading */
+	s->io = IMAP_IO_FETCH;
+	bufferevent_disable(s->bev, EV_READ);
+}

@@ -1,0 +1,131 @@
+/* An IMAP session (RFC 9051, RFC 3501): one per connection, on its worker's
+ * event loop. Internal to src/imap. */
+#ifndef POSTERN_IMAP_SESSION_H
+#define POSTERN_IMAP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/util.h>
+
+#include "imap/imap_parse.h"
+#include "net/server.h"
+#include "store/mbox.h"
+
+struct bufferevent;
+struct event;
+struct scram_server;
+
+enum imap_state { IMAP_NOT_AUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
+
+enum imap_io {
+	IMAP_IO_READ,           /* reading commands */
+	IMAP_IO_AUTH,           /* reading an AUTHENTICATE response line */
+	IMAP_IO_WAIT,           /* a password check or a failure delay is running */
+	IMAP_IO_IDLE,           /* IDLE: waiting for DONE */
+	IMAP_IO_FETCH,          /* a FETCH is streaming: continue when output drains */
+	IMAP_IO_STARTTLS,       /* OK sent, waiting for it to leave before the handshake */
+	IMAP_IO_HANDSHAKE,
+	IMAP_IO_CLOSING,
+};
+
+/* The selected mailbox as the client knows it: message sequence numbers
+ * map to UIDs through uids[] (RFC 9051 2.3.1.2). */
+struct imap_view {
+	struct mbox_info mb;
+	bool readonly;
+	uint32_t *uids;
+	uint32_t *flags;        /* as last reported */
+	size_t n, cap;
+	uint64_t modseq;        /* everything up to this was reported */
+};
+
+struct imap_fetch_job;
+
+struct imap_session {
+	struct conn conn;               /* first: the server's view of the connection */
+	struct worker *worker;
+	const struct config *cfg;
+	struct bufferevent *bev;
+	struct event *timer;
+	char id[13];
+	enum imap_state state;
+	enum imap_io io;
+	bool tls, implicit_tls;
+	struct imap_reader reader;
+
+	/* after login */
+	char user[321];
+	struct mbox_store *ms;
+	struct imap_view view;
+	bool condstore, qresync, utf8;  /* ENABLEd */
+
+	/* a command in progress across callbacks */
+	char tag[IMAP_TAG_MAX + 1];
+	struct scram_server *scram;
+	bool scram_known;
+	int scram_step;                 /* 0 client-first, 1 client-final, 2 final ack */
+	char scram_user[321];
+	struct event *delay_ev;
+	struct imap_fetch_job *fetch;
+	int pending_ops;
+	bool zombie;
+	bool output_blocked;
+	int errors;
+};
+
+/* replies (imap_session.c) */
+void imap_untagged(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void imap_tagged(struct imap_session *s, const char *tag, const char *status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Writes raw octets (literals, FETCH data). */
+void imap_write(struct imap_session *s, const void *data, size_t len);
+/* Writes an IMAP string: quoted when safe, else a literal. */
+void imap_write_string(struct imap_session *s, const char *str, size_t len);
+size_t imap_output_pending(struct imap_session *s);
+void imap_close_with(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* engine (imap_session.c) */
+void imap_op_begin(struct imap_session *s);
+bool imap_op_end(struct imap_session *s);
+void imap_resume_input(struct imap_session *s);
+void imap_begin_starttls(struct imap_session *s);
+void imap_begin_idle(struct imap_session *s);
+
+/* command dispatch (imap_cmds.c) */
+void imap_dispatch(struct imap_session *s, struct imap_command *cmd);
+void imap_capability_text(struct imap_session *s, char *out, size_t len);
+
+/* authentication (imap_auth.c) */
+void imap_cmd_login(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_authenticate(struct imap_session *s, struct imap_command *cmd);
+bool imap_auth_read_line(struct imap_session *s);
+void imap_auth_cleanup(struct imap_session *s);
+bool imap_login_allowed_here(const struct imap_session *s);
+
+/* the selected mailbox (imap_view.c) */
+int imap_view_open(struct imap_session *s, const char *name, bool readonly);
+void imap_view_close(struct imap_session *s);
+/* Looks for changes (new mail, flags, expunges by others) and reports them;
+ * expunges only when allowed (not during FETCH/STORE/SEARCH, RFC 9051 7.4.1). */
+void imap_view_update(struct imap_session *s, bool allow_expunge);
+uint32_t imap_view_seq_of(const struct imap_view *v, uint32_t uid);   /* 0 when absent */
+/* Removes a UID from the view and reports its EXPUNGE. */
+void imap_view_expunged(struct imap_session *s, uint32_t uid);
+
+/* message commands (imap_msg.c, imap_fetch_out.c) */
+void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd);
+void imap_fetch_continue(struct imap_session *s);
+void imap_fetch_job_free(struct imap_session *s);
+void imap_cmd_store(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move);
+void imap_cmd_search(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_append(struct imap_session *s, struct imap_command *cmd);
+
+/* The IMAP services for server_add_service(). */
+extern const struct service imap_service;
+extern const struct service imaps_service;
+
+#endif

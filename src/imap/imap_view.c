@@ -1,0 +1,164 @@
+/* The selected mailbox as the client sees it, and telling it what changed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "core/util.h"
+#include "imap/imap_msg.h"
+#include "imap/imap_session.h"
+
+
+
+void imap_format_flags(uint32_t flags, const char *keywords, char *out, size_t len)
+{
+	static const struct { uint32_t bit; const char *name; } map[] = {
+		{ MBOX_F_SEEN, "\\Seen" }, { MBOX_F_ANSWERED, "\\Answered" },
+		{ MBOX_F_FLAGGED, "\\Flagged" }, { MBOX_F_DELETED, "\\Deleted" },
+		{ MBOX_F_DRAFT, "\\Draft" },
+	};
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < ARRAY_LEN(map); i++)
+		if (flags & map[i].bit)
+			n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", n ? " " : "", map[i].name);
+	if (keywords && *keywords && n < len)
+		snprintf(out + n, len - n, "%s%s", n ? " " : "", keywords);
+}
+
+static void view_add(struct imap_view *v, uint32_t uid, uint32_t flags)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 64;
+		v->uids = xrealloc(v->uids, v->cap * sizeof(uint32_t));
+		v->flags = xrealloc(v->flags, v->cap * sizeof(uint32_t));
+	}
+	v->uids[v->n] = uid;
+	v->flags[v->n++] = flags;
+}
+
+static void collect(void *arg, const struct mbox_msg *m)
+{
+	view_add(arg, m->uid, m->flags);
+}
+
+uint32_t imap_view_seq_of(const struct imap_view *v, uint32_t uid)
+{
+	size_t lo = 0, hi = v->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (v->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < v->n && v->uids[lo] == uid ? (uint32_t)lo + 1 : 0;
+}
+
+void imap_view_close(struct imap_session *s)
+{
+	free(s->view.uids);
+	free(s->view.flags);
+	memset(&s->view, 0, sizeof(s->view));
+}
+
+static uint32_t first_unseen(const struct imap_view *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!(v->flags[i] & MBOX_F_SEEN))
+			return (uint32_t)i + 1;
+	return 0;
+}
+
+int imap_view_open(struct imap_session *s, const char *name, bool readonly)
+{
+	struct imap_view *v = &s->view;
+	int rc = mbox_find(s->ms, name, &v->mb);
+	if (rc == MBOX_OK)
+		rc = mbox_sync(s->ms, &v->mb);
+	if (rc == MBOX_OK)
+		rc = mbox_messages(s->ms, &v->mb, 1, collect, v);
+	if (rc != MBOX_OK) {
+		imap_view_close(s);
+		return rc;
+	}
+	v->readonly = readonly;
+	v->modseq = v->mb.highestmodseq;
+	imap_untagged(s, "%zu EXISTS", v->n);
+	imap_untagged(s, "0 RECENT");
+	imap_untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
+	imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted",
+	              readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
+	uint32_t unseen = first_unseen(v);
+	if (unseen)
+		imap_untagged(s, "OK [UNSEEN %u] First unseen", unseen);
+	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", v->mb.uidvalidity);
+	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID", v->mb.uidnext);
+	imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)v->mb.highestmodseq);
+	return MBOX_OK;
+}
+
+void imap_view_expunged(struct imap_session *s, uint32_t uid)
+{
+	struct imap_view *v = &s->view;
+	uint32_t seq = imap_view_seq_of(v, uid);
+	if (seq == 0)
+		return;
+	memmove(v->uids + seq - 1, v->uids + seq, (v->n - seq) * sizeof(uint32_t));
+	memmove(v->flags + seq - 1, v->flags + seq, (v->n - seq) * sizeof(uint32_t));
+	v->n--;
+	imap_untagged(s, "%u EXPUNGE", seq);
+}
+
+struct update_ctx {
+	struct imap_session *s;
+	uint32_t last_uid;
+	size_t before;
+};
+
+static void report_gone(void *arg, uint32_t uid)
+{
+	struct update_ctx *u = arg;
+	imap_view_expunged(u->s, uid);
+}
+
+static void report_change(void *arg, const struct mbox_msg *m)
+{
+	struct update_ctx *u = arg;
+	struct imap_view *v = &u->s->view;
+	uint32_t seq = imap_view_seq_of(v, m->uid);
+	char flags[300];
+	if (seq == 0) {
+		if (m->uid > u->last_uid) /* new mail */
+			view_add(v, m->uid, m->flags);
+		return;
+	}
+	if (v->flags[seq - 1] == m->flags && m->keywords[0] == '\0')
+		return;
+	v->flags[seq - 1] = m->flags;
+	imap_format_flags(m->flags, m->keywords, flags, sizeof(flags));
+	if (u->s->condstore)
+		imap_untagged(u->s, "%u FETCH (UID %u FLAGS (%s) MODSEQ (%llu))", seq, m->uid, flags,
+		              (unsigned long long)m->modseq);
+	else
+		imap_untagged(u->s, "%u FETCH (UID %u FLAGS (%s))", seq, m->uid, flags);
+}
+
+void imap_view_update(struct imap_session *s, bool allow_expunge)
+{
+	struct imap_view *v = &s->view;
+	if (s->state != IMAP_SELECTED || !allow_expunge)
+		return;   /* RFC 9051 7.4.1: no EXPUNGE during FETCH, STORE or SEARCH */
+	if (mbox_sync(s->ms, &v->mb) != MBOX_OK || v->mb.highestmodseq == v->modseq)
+		return;
+	struct update_ctx u = { s, v->n ? v->uids[v->n - 1] : 0, v->n };
+	mbox_expunged_since(s->ms, &v->mb, v->modseq, report_gone, &u);
+	u.before = v->n;
+	mbox_changed_since(s->ms, &v->mb, v->modseq, report_change, &u);
+	if (v->n != u.before)
+		imap_untagged(s, "%zu EXISTS", v->n);
+	v->modseq = v->mb.highestmodseq;
+}

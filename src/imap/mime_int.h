@@ -1,0 +1,55 @@
+/* Internal to the MIME module (src/imap/mime*.c): shared lexing helpers,
+ * the string budget of a tree, and the field parsers the line parser calls. */
+#ifndef POSTERN_MIME_INT_H
+#define POSTERN_MIME_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "imap/mime.h"
+
+/* The strings of one tree share MIME_STORE_MAX octets. */
+struct mime_store {
+	size_t used;
+};
+
+/* Copies n octets of s plus NUL, cut to what is left of the budget. */
+char *mime_store_dup(struct mime_store *st, const char *s, size_t n);
+
+static inline bool mime_is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static inline char mime_lower(char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c;
+}
+
+static inline char mime_upper(char c)
+{
+	return (c >= 'a' && c <= 'z') ? (char)(c - ('a' - 'A')) : c;
+}
+
+/* Case-insensitive comparison of s[0..n) with the NUL-terminated lit. */
+bool mime_eq_nocase(const char *s, size_t n, const char *lit);
+
+/* Skips white space, CR, LF and RFC 5322 comments (nested, with
+ * quoted-pairs; an unterminated one runs to the end) from v[i]. */
+size_t mime_skip_cfws(const char *v, size_t n, size_t i);
+
+/* mime_param.c: fill the part from one unfolded field value. */
+void mime_parse_content_type(struct mime_store *st, struct mime_part *p, const char *v, size_t n);
+void mime_parse_disposition(struct mime_store *st, struct mime_part *p, const char *v, size_t n);
+void mime_parse_language(struct mime_store *st, struct mime_part *p, const char *v, size_t n);
+/* Content-Transfer-Encoding: the token, upper case, or NULL if none. */
+char *mime_parse_encoding(struct mime_store *st, const char *v, size_t n);
+void mime_params_free(struct mime_param *params, unsigned int n);
+
+/* mime_header.c: converts n octets in charset to UTF-8 appended to out
+ * (invalid sequences become U+FFFD). false, with nothing appended, when
+ * the charset is not one of those known. */
+bool mime_charset_to_utf8(const char *charset, size_t charset_len, const char *in, size_t n,
+                          struct mime_out *out);
+
+#endif
