@@ -97,7 +97,7 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error("listen = { smtp = [\"localhost:25\"]; };\n", "t.conf:1: bad listen address");
 	expect_error("listen = { smtp = [\"1.2.3.4:0\"]; };\n", "bad listen address");
 	expect_error("listen = { smtp = [\"[::1:25\"]; };\n", "bad listen address");
-	expect_error("listen = { imap = [\"1.2.3.4:143\"]; };\n", "unknown key 'imap'");
+	expect_error("listen = { pop3 = [\"1.2.3.4:110\"]; };\n", "unknown key 'pop3'");
 	expect_error("tls = { min_version = \"1.1\"; };\n", "'min_version' must be");
 	expect_error("tls = { cert = \"/c\"; };\n", "needs both 'cert' and 'key'");
 	expect_error("log = { level = \"loud\"; };\n", "'level' must be one of");

@@ -19,7 +19,8 @@
 #define RFC_CNONCE "rOprNGfwEbeRWgbNEkqO"
 #define RFC_SNONCE "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0"
 #define RFC_SALT   "W22ZaJ0SNY7soEsUEjb6gQ=="
-#define RFC_CLIENT_FIRST "n,,n=user,r=" RFC_CNONCE
+#define RFC_CLIENT_BARE "n=user,r=" RFC_CNONCE
+#define RFC_CLIENT_FIRST "n,," RFC_CLIENT_BARE
 #define RFC_SERVER_FIRST "r=" RFC_CNONCE RFC_SNONCE ",s=" RFC_SALT ",i=4096"
 #define RFC_FINAL_NO_PROOF "c=biws,r=" RFC_CNONCE RFC_SNONCE
 #define RFC_PROOF "dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
@@ -127,7 +128,7 @@ static void test_rfc7677_example(void **state)
 	struct scram_server *s = rfc_server();
 
 	/* the test's own client agrees with the RFC */
-	client_proof("pencil", RFC_SERVER_FIRST, RFC_CLIENT_FIRST + 3, RFC_FINAL_NO_PROOF, proof,
+	client_proof("pencil", RFC_SERVER_FIRST, RFC_CLIENT_BARE, RFC_FINAL_NO_PROOF, proof,
 	             sizeof(proof));
 	assert_string_equal(proof, RFC_PROOF);
 
@@ -232,7 +233,7 @@ static void test_final_extensions(void **state)
 	/* and in client-final, before the proof, likewise */
 	char proof[64], msg[512];
 	const char *no_proof = RFC_FINAL_NO_PROOF ",x=ext=with=equals,y=\xc3\xa9";
-	client_proof("pencil", RFC_SERVER_FIRST, RFC_CLIENT_FIRST + 3, no_proof, proof,
+	client_proof("pencil", RFC_SERVER_FIRST, RFC_CLIENT_BARE, no_proof, proof,
 	             sizeof(proof));
 	snprintf(msg, sizeof(msg), "%s,p=%s", no_proof, proof);
 	struct scram_server *s = rfc_server();
