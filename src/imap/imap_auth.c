@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "imap/imap_session.h"
+#include "imap/imap_users.h"
 #include "store/maildir.h"
 #include "store/resolve.h"
 
@@ -56,9 +57,15 @@ void imap_auth_cleanup(struct imap_session *s)
 static void logged_in(struct imap_session *s, const char *user)
 {
 	char local[65], domain[256], maildir[4096], err[512], caps[512];
+	if (!imap_user_connect(user, s->cfg->imap.max_connections_per_user)) {
+		log_event(LOG_WARN, "imap.too_many_connections", "s", "user", user, "s", "ip", s->conn.ip, NULL);
+		imap_tagged(s, s->tag, "NO", "[LIMIT] Too many connections for this user");
+		return;
+	}
 	if (resolve_split_address(user, local, sizeof(local), domain, sizeof(domain)) < 0 ||
 	    maildir_path(s->cfg->data_dir, domain, local, maildir, sizeof(maildir)) < 0 ||
-	    (s->ms = mbox_open(maildir, err, sizeof(err))) == NULL) {
+	    (s->ms = imap_store_acquire(s->worker, user, maildir, err, sizeof(err))) == NULL) {
+		imap_user_disconnect(user);
 		log_event(LOG_ERROR, "imap.mailbox_unavailable", "s", "user", user, NULL);
 		imap_tagged(s, s->tag, "NO", "[UNAVAILABLE] Mail store unavailable");
 		return;

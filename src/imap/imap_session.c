@@ -1,6 +1,7 @@
 /* The IMAP session engine: connection lifecycle, command framing through the
  * reader, replies, STARTTLS and implicit TLS, IDLE, timeouts. */
 #include "imap/imap_session.h"
+#include "imap/imap_users.h"
 
 #include <ctype.h>
 #include <netinet/in.h>
@@ -441,7 +442,10 @@ static void session_free(struct imap_session *s)
 	imap_fetch_job_free(s);
 	imap_auth_cleanup(s);
 	imap_view_close(s);
-	mbox_close(s->ms);
+	if (s->ms != NULL) {
+		imap_store_release(s->worker, s->ms);
+		imap_user_disconnect(s->user);
+	}
 	imap_reader_free(&s->reader);
 	if (s->timer)
 		event_free(s->timer);

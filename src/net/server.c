@@ -51,6 +51,7 @@ struct worker {
 	struct event *drain_ev;
 	struct event *deadline_ev;
 	bool draining;
+	void *slots[WORKER_SLOTS];
 };
 
 struct server {
@@ -84,6 +85,7 @@ const struct config *worker_config(struct worker *w) { return w->srv->cfg; }
 struct committer *worker_committer(struct worker *w) { return w->srv->committer; }
 struct threadpool *worker_threadpool(struct worker *w) { return w->srv->pool; }
 bool worker_draining(struct worker *w) { return w->draining; }
+void **worker_slot(struct worker *w, enum worker_slot slot) { return &w->slots[slot]; }
 
 /* ---- connections --------------------------------------------------------- */
 

@@ -68,6 +68,11 @@ struct committer *worker_committer(struct worker *w);
 struct threadpool *worker_threadpool(struct worker *w);
 bool worker_draining(struct worker *w);
 
+/* One pointer per protocol module, private to that module, on each worker
+ * (e.g. IMAP's cache of open mailbox indexes, shared by the worker's sessions). */
+enum worker_slot { WORKER_SLOT_IMAP = 0, WORKER_SLOTS };
+void **worker_slot(struct worker *w, enum worker_slot slot);
+
 /* Every connection registers after accept and unregisters once, when freed. */
 void conn_register(struct worker *w, struct conn *c, const char *ip, int port);
 void conn_unregister(struct conn *c);
