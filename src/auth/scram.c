@@ -350,8 +350,9 @@ static int client_first_parse(struct scram_server *s, const char *msg, size_t le
 		if (!extension_valid(p, e))
 			return -1;
 	}
-	/* an authzid other than the user would be acting as someone else */
-	if (az[0] != '\0' && strcmp(az, name) != 0)
+	/* an authzid other than the user would be acting as someone else;
+	 * user names are looked up without regard to ASCII case */
+	if (az[0] != '\0' && strcasecmp(az, name) != 0)
 		return -1;
 	return 0;
 }

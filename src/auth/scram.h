@@ -85,9 +85,9 @@ void scram_server_free(struct scram_server *s);
  *   gs2-header ("n" or "y", never "p=": channel binding is not offered;
  *   optional "a=" authzid) then "n=<saslname>,r=<nonce>[,extensions]".
  * user gets the username with =2C and =3D decoded (UTF-8, 1..255 octets);
- * authzid gets the authzid or "" when absent. An authzid that is not byte for
- * byte the username is refused here (-1); it is returned so the caller can
- * apply its own, stricter rule. 0, or -1 when malformed, too long, or a
+ * authzid gets the authzid or "" when absent. An authzid that is not the
+ * username (ignoring ASCII case) is refused here (-1); it is returned so the
+ * caller can apply its own, stricter rule. 0, or -1 when malformed, too long, or a
  * mandatory extension ("m=") is present. */
 int scram_server_client_first(struct scram_server *s, const char *msg, size_t len, char *user,
                               size_t ulen, char *authzid, size_t alen);

@@ -10,6 +10,8 @@ const char config_default_text[] =
 	"  smtp = [\"127.0.0.1:2525\", \"[::1]:2525\"];\n"
 	"  submission = [\"127.0.0.1:2587\"];\n"
 	"  submissions = [\"127.0.0.1:2465\"];\n"
+	"  imap = [\"127.0.0.1:2143\"];\n"
+	"  imaps = [\"127.0.0.1:2993\"];\n"
 	"};\n"
 	"tls = { min_version = \"1.2\"; };\n"
 	"limits = { message_size = \"25M\"; recipients = 100; };\n"

@@ -328,7 +328,14 @@ static void close_part(struct parser *ps, unsigned int d, uint64_t end, uint64_t
 		struct mime_part *child;
 		/* the header never ended: all header, empty body */
 		field_finish(ps);
-		if (end < p->hdr_offset) {
+		if (end < p->hdr_offset && p->parent != NULL &&
+		    (p->parent->flags & MIME_PART_MESSAGE)) {
+			/* the message/rfc822 part's empty line went to the
+			 * boundary (below): its message starts where it ends */
+			p->hdr_offset = end;
+			o->hdr_lf = lf;
+			o->hdr_bare = bare;
+		} else if (end < p->hdr_offset) {
 			end = p->hdr_offset;
 			lf = o->hdr_lf;
 			bare = o->hdr_bare;
@@ -349,10 +356,19 @@ static void close_part(struct parser *ps, unsigned int d, uint64_t end, uint64_t
 		}
 	}
 	if (end < p->body_offset) {
-		/* empty body: the line end before the boundary was the header's */
-		end = p->body_offset;
-		lf = o->body_lf;
-		bare = o->body_bare;
+		/* RFC 2046 5.1.1: a boundary right after the empty line takes
+		 * its line end, so the header is one line end shorter and the
+		 * body empty (Dovecot counts the same) */
+		if (end < p->hdr_offset) {
+			end = p->hdr_offset;
+			lf = o->hdr_lf;
+			bare = o->hdr_bare;
+		}
+		p->hdr_size = end - p->hdr_offset;
+		p->hdr_crlf_size = p->hdr_size + (bare - o->hdr_bare);
+		p->body_offset = end;
+		o->body_lf = lf;
+		o->body_bare = bare;
 	}
 	p->body_size = end - p->body_offset;
 	p->body_crlf_size = p->body_size + (bare - o->body_bare);

@@ -276,7 +276,8 @@ static void test_client_first_refusals(void **state)
 		"n,,n=\xc0\xaf,r=abc",
 		"n,a=,n=user,r=abc",             /* empty authzid */
 		"n,a=admin,n=user,r=abc",        /* acting as someone else */
-		"n,a=User,n=user,r=abc",
+		"n,a=usera,n=user,r=abc",
+		"n,a=use,n=user,r=abc",
 		"n,a=user,r=abc",
 		"n,b=user,n=user,r=abc",
 		"n",
@@ -371,6 +372,14 @@ static void test_saslname_escapes(void **state)
 	                                           sizeof(az)), 0);
 	assert_string_equal(user, "a,b");
 	assert_string_equal(az, "a,b");
+	scram_server_free(s);
+	/* names are case-insensitive: the caller sees both spellings */
+	s = scram_server_new();
+	m = "n,a=User,n=user,r=abc";
+	assert_int_equal(scram_server_client_first(s, m, strlen(m), user, sizeof(user), az,
+	                                           sizeof(az)), 0);
+	assert_string_equal(user, "user");
+	assert_string_equal(az, "User");
 	scram_server_free(s);
 
 	/* and the whole exchange works with an authzid: c= carries it */
