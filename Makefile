@@ -21,7 +21,7 @@ build: deps build/build.ninja
 	ninja -C build
 
 build-asan/build.ninja:
-	meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true
+	meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false -Db_asneeded=false -Dwerror=true
 
 build-asan: deps build-asan/build.ninja
 	ninja -C build-asan

@@ -1,6 +1,7 @@
 #include "auth/login.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "core/util.h"
 #include "store/resolve.h"
 #include "store/store.h"
+#include "store/store_auth.h"
 
 #define USER_MAX 320
 
@@ -25,6 +27,99 @@ static void limiter(const struct login_ctx *c, struct ratelimit_config *rc,
 	*b = ratelimit_store_backend(c->store);
 }
 
+/* ---- checks in flight ---------------------------------------------------------
+ * A failure is recorded only when its password check ends; without counting
+ * the checks still running, forty parallel guesses would all pass a limit of
+ * five. Process-wide: the workers share it. */
+
+struct pending {
+	struct pending *next;
+	char key[RATELIMIT_KEY_MAX + 8];
+	int n;
+};
+
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pending *pendings;
+
+static struct pending **pending_find(const char *key)
+{
+	struct pending **pp = &pendings;
+	while (*pp && strcmp((*pp)->key, key) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static int pending_count(const char *key)
+{
+	struct pending **pp = pending_find(key);
+	return *pp ? (*pp)->n : 0;
+}
+
+static void pending_add(const char *key, int delta)
+{
+	struct pending **pp = pending_find(key);
+	if (*pp == NULL) {
+		if (delta <= 0)
+			return;
+		*pp = xcalloc(1, sizeof(struct pending));
+		str_copy((*pp)->key, sizeof((*pp)->key), key);
+	}
+	(*pp)->n += delta;
+	if ((*pp)->n <= 0) {
+		struct pending *dead = *pp;
+		*pp = dead->next;
+		free(dead);
+	}
+}
+
+static void keys_of(const struct login_ctx *c, const char *user, char ipk[RATELIMIT_KEY_MAX + 8],
+                    char userk[RATELIMIT_KEY_MAX + 8])
+{
+	char k[RATELIMIT_KEY_MAX + 1];
+	ratelimit_ip_key(c->ip, k);
+	snprintf(ipk, RATELIMIT_KEY_MAX + 8, "ip:%s", k);
+	ratelimit_user_key(user, k);
+	snprintf(userk, RATELIMIT_KEY_MAX + 8, "user:%s", k);
+}
+
+/* Recorded failures in the window plus checks in flight must stay under the
+ * limits; reserve one more check when they do. */
+static bool reserve_check(const struct login_ctx *c, const char *user, bool reserve)
+{
+	char ipk[RATELIMIT_KEY_MAX + 8], userk[RATELIMIT_KEY_MAX + 8], k[RATELIMIT_KEY_MAX + 1];
+	long long now = ratelimit_clock_ms();
+	keys_of(c, user, ipk, userk);
+	ratelimit_ip_key(c->ip, k);
+	int fi = store_auth_count_failures(c->store, "ip", k, now - (long long)c->limits->ip_window_ms);
+	ratelimit_user_key(user, k);
+	int fu = store_auth_count_failures(c->store, "user", k,
+	                                   now - (long long)c->limits->username_window_ms);
+	if (fi < 0 || fu < 0)
+		return false;   /* fail closed */
+	pthread_mutex_lock(&pending_lock);
+	bool ok = fi + pending_count(ipk) < c->limits->max_attempts_per_ip &&
+	          fu + pending_count(userk) < c->limits->max_attempts_per_username;
+	if (ok && reserve) {
+		pending_add(ipk, 1);
+		pending_add(userk, 1);
+	}
+	pthread_mutex_unlock(&pending_lock);
+	if (!ok)
+		log_security(LOG_WARN, "auth.ratelimited", "s", "ip", c->ip, "s", "user", user,
+		             "s", "protocol", c->protocol, "s", "reason", "checks_in_flight", NULL);
+	return ok;
+}
+
+static void release_check(const struct login_ctx *c, const char *user)
+{
+	char ipk[RATELIMIT_KEY_MAX + 8], userk[RATELIMIT_KEY_MAX + 8];
+	keys_of(c, user, ipk, userk);
+	pthread_mutex_lock(&pending_lock);
+	pending_add(ipk, -1);
+	pending_add(userk, -1);
+	pthread_mutex_unlock(&pending_lock);
+}
+
 bool login_allowed(const struct login_ctx *c, const char *user)
 {
 	struct ratelimit_config rc;
@@ -32,7 +127,8 @@ bool login_allowed(const struct login_ctx *c, const char *user)
 	long long retry = 0;
 	limiter(c, &rc, &b);
 	/* the limiter logs its refusals (auth.ratelimited) and its errors */
-	return ratelimit_check(&rc, &b, c->ip, user, ratelimit_clock_ms(), &retry) == RL_ALLOW;
+	return ratelimit_check(&rc, &b, c->ip, user, ratelimit_clock_ms(), &retry) == RL_ALLOW &&
+	       reserve_check(c, user, false);
 }
 
 uint64_t login_failed(const struct login_ctx *c, const char *user, const char *reason)
@@ -112,6 +208,7 @@ static void pw_done(void *arg)
 	} else {
 		delay = login_failed(&j->ctx, j->user, j->known ? "bad_password" : "unknown_user");
 	}
+	release_check(&j->ctx, j->user);   /* after recording: no window without either count */
 	j->cb(j->arg, r, j->user, j->info.any_sender, delay);
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
@@ -134,7 +231,13 @@ int login_check_password(const struct login_ctx *c, const char *user, const char
 	j->arg = arg;
 	j->known = resolve_split_address(j->user, local, sizeof(local), domain, sizeof(domain)) == 0 &&
 	           store_user_auth_info(c->store, local, domain, &j->info) == STORE_OK;
+	if (!reserve_check(c, j->user, true)) {
+		OPENSSL_cleanse(j, sizeof(*j));
+		free(j);
+		return -1;
+	}
 	if (threadpool_submit(c->pool, c->base, pw_work, pw_done, j) < 0) {
+		release_check(c, j->user);
 		OPENSSL_cleanse(j, sizeof(*j));
 		free(j);
 		return -1;

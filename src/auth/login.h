@@ -34,9 +34,10 @@ typedef void (*login_done_fn)(void *arg, enum login_result r, const char *user, 
  * the user, or cannot tell (fail closed). The refusal is logged. */
 bool login_allowed(const struct login_ctx *c, const char *user);
 /* Checks a password; cb runs later on c->base (never inside this call).
- * Unknown users cost the same time as known ones. Returns -1 when the pool
- * is saturated (the caller answers with a temporary failure). The caller
- * keeps arg alive until cb. */
+ * Unknown users cost the same time as known ones. Checks still running count
+ * against the limits as if they had failed. Returns -1 when the pool is
+ * saturated or that count reaches a limit (the caller answers with a
+ * temporary failure). The caller keeps arg alive until cb. */
 int login_check_password(const struct login_ctx *c, const char *user, const char *password,
                          login_done_fn cb, void *arg);
 /* A failure decided by the caller (wrong SCRAM proof, refused authzid):

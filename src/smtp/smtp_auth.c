@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "smtp/smtp_session.h"
+#include "imap/mime.h"
 #include "store/msgbuf.h"
 #include "store/resolve.h"
 #include "store/store.h"
@@ -391,97 +392,67 @@ void smtp_cmd_auth(struct smtp_session *s, const char *arg)
 
 /* ---- the From: header of submitted mail ---------------------------------------------- */
 
-#define HEADER_SCAN_MAX (64 * 1024)
+/* The whole header block is examined; one that does not end within this
+ * many octets cannot be checked and is refused. */
+#define FROM_SCAN_MAX (1024 * 1024)
 
-/* Extracts the addr-specs of a From: field body: the <...> parts, or the bare
- * address when there are none. Comments in parentheses are skipped. */
-static size_t from_addresses(const char *field, char out[][SMTP_PATH_MAX + 1], size_t max)
+static bool address_owned(struct smtp_session *s, const char *addr)
 {
-	size_t n = 0;
-	const char *p = field;
-	bool angle = strchr(field, '<') != NULL;
-	while (*p && n < max) {
-		if (*p == '(') {
-			int depth = 0;
-			do {
-				depth += *p == '(';
-				depth -= *p == ')';
-				p++;
-			} while (*p && depth > 0);
-			continue;
-		}
-		if (angle && *p == '<') {
-			const char *end = strchr(p, '>');
-			if (end == NULL)
-				break;
-			snprintf(out[n++], SMTP_PATH_MAX + 1, "%.*s", (int)(end - p - 1), p + 1);
-			p = end + 1;
-			continue;
-		}
-		if (!angle && *p != ' ' && *p != '\t' && *p != ',') {
-			size_t len = strcspn(p, " \t,(");
-			snprintf(out[n++], SMTP_PATH_MAX + 1, "%.*s", (int)len, p);
-			p += len;
-			continue;
-		}
-		p++;
-	}
-	return n;
+	if (resolve_sender_allowed(worker_store(s->worker), s->auth_user, addr) == 1)
+		return true;
+	log_security(LOG_WARN, "smtp.sender_refused", "s", "session", s->id, "s", "ip", s->conn.ip,
+	             "s", "user", s->auth_user, "s", "from", addr, "s", "where", "From header", NULL);
+	return false;
 }
 
-/* Finds the From: field in the message header block (unfolded into out). */
-static bool find_from_field(const char *hdr, size_t len, char *out, size_t outlen)
+/* Every address of one From: field (groups and display names parsed properly). */
+static bool from_field_owned(struct smtp_session *s, const struct mime_field *f)
 {
-	size_t i = 0;
-	while (i < len) {
-		const char *line = hdr + i;
-		const char *nl = memchr(line, '\n', len - i);
-		size_t llen = nl ? (size_t)(nl - line) : len - i;
-		if (llen == 0)
-			return false;  /* end of the header block */
-		if (llen >= 5 && strncasecmp(line, "From:", 5) == 0) {
-			size_t o = 0;
-			const char *p = line + 5, *end = hdr + len;
-			/* the field continues on lines that start with white space */
-			while (p < end && o + 1 < outlen) {
-				if (*p == '\n') {
-					if (p + 1 < end && (p[1] == ' ' || p[1] == '\t')) {
-						p++;
-						continue;
-					}
-					break;
-				}
-				out[o++] = *p == '\t' ? ' ' : *p;
-				p++;
-			}
-			out[o] = '\0';
-			return true;
-		}
-		i += llen + 1;
+	struct mime_address *addrs = NULL;
+	char *value = mime_unfold_dup(f->value, f->value_len);
+	size_t n = mime_parse_addresses(value, strlen(value), &addrs);
+	bool ok = n > 0;   /* a From: with no address at all is not acceptable either */
+	for (size_t i = 0; ok && i < n; i++) {
+		char addr[SMTP_PATH_MAX + 2];
+		if (addrs[i].mailbox == NULL)
+			continue;   /* group start or end marker */
+		snprintf(addr, sizeof(addr), "%s@%s", addrs[i].mailbox, addrs[i].host ? addrs[i].host : "");
+		ok = address_owned(s, addr);
 	}
-	return false;
+	mime_addresses_free(addrs, n);
+	free(value);
+	return ok;
+}
+
+static size_t header_block_length(const char *buf, size_t len, bool *complete)
+{
+	if (len > 0 && buf[0] == '\n') {
+		*complete = true;
+		return 1;
+	}
+	const char *end = memmem(buf, len, "\n\n", 2);
+	*complete = end != NULL;
+	return end ? (size_t)(end - buf) + 2 : len;
 }
 
 bool smtp_check_from_header(struct smtp_session *s)
 {
-	char hdr[HEADER_SCAN_MAX + 1], field[2048], addrs[8][SMTP_PATH_MAX + 1];
 	if (s->mode == SMTP_MODE_MX || !s->authenticated || s->any_sender || s->msg == NULL)
 		return true;
-	ssize_t n = msgbuf_read_at(s->msg, 0, hdr, HEADER_SCAN_MAX);
-	if (n < 0)
-		n = 0;
-	hdr[n] = '\0';
-	if (!find_from_field(hdr, (size_t)n, field, sizeof(field)))
-		return true;  /* no From: at all cannot impersonate anyone */
-	size_t count = from_addresses(field, addrs, 8);
-	for (size_t i = 0; i < count; i++) {
-		int ok = resolve_sender_allowed(worker_store(s->worker), s->auth_user, addrs[i]);
-		if (ok != 1) {
-			log_security(LOG_WARN, "smtp.sender_refused", "s", "session", s->id,
-			             "s", "ip", s->conn.ip, "s", "user", s->auth_user, "s", "from", addrs[i],
-			             "s", "where", "From header", NULL);
-			return false;
-		}
-	}
-	return true;
+	size_t want = msgbuf_size(s->msg) < FROM_SCAN_MAX ? (size_t)msgbuf_size(s->msg) : FROM_SCAN_MAX;
+	char *buf = xmalloc(want + 1);
+	ssize_t n = msgbuf_read_at(s->msg, 0, buf, want);
+	bool complete, ok = n >= 0;
+	size_t hlen = ok ? header_block_length(buf, (size_t)n, &complete) : 0;
+	if (ok && !complete && msgbuf_size(s->msg) > FROM_SCAN_MAX)
+		ok = false;   /* a header this long is not mail anyone sends */
+	struct mime_header_iter it;
+	struct mime_field f;
+	mime_header_iter_init(&it, buf, hlen);
+	/* every From: field counts, not just the first one */
+	while (ok && mime_header_next(&it, &f))
+		if (f.name_len == 4 && strncasecmp(f.name, "From", 4) == 0)
+			ok = from_field_owned(s, &f);
+	free(buf);
+	return ok;
 }

@@ -235,7 +235,7 @@ static void test_fetch_sections(void **state)
 	h_free(&h);
 
 	/* 32 part levels, not 33 */
-	char buf[256] = "BODY[";
+	char buf[512] = "BODY[";
 	for (int i = 0; i < IMAP_SECTION_PARTS_MAX; i++)
 		strcat(buf, i ? ".1" : "1");
 	strcat(buf, "]");
@@ -314,7 +314,8 @@ static void test_fetch_modifiers(void **state)
 
 	expect_fetch_bad("FLAGS (CHANGEDSINCE 0)", false, "CHANGEDSINCE needs a positive mod-sequence");
 	expect_fetch_bad("FLAGS (CHANGEDSINCE)", false, "Missing argument");
-	expect_fetch_bad("FLAGS (CHANGEDSINCE x)", false, "Expected a number");
+	expect_fetch_bad("FLAGS (CHANGEDSINCE x)", false, "Invalid number");
+	expect_fetch_bad("FLAGS (CHANGEDSINCE \"1\")", false, "Expected a number");
 	expect_fetch_bad("FLAGS (CHANGEDSINCE 9223372036854775808)", false, "Invalid number");
 	expect_fetch_bad("FLAGS (VANISHED)", true, "VANISHED needs CHANGEDSINCE");
 	expect_fetch_bad("FLAGS (CHANGEDSINCE 1 VANISHED)", false, "VANISHED needs UID FETCH");
