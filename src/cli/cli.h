@@ -35,6 +35,10 @@ int cli_dkim(struct cli_args *a);
 int cli_auth(struct cli_args *a);
 
 /* Helpers (cli_common.c) */
+/* Loads the configuration, opens the store, runs fn, closes everything. A
+ * subcommand whose first positional argument is missing gets usage. */
+typedef int (*cli_store_fn)(struct store *st, const struct config *cfg, struct cli_args *a);
+int cli_run_with_store(struct cli_args *a, const char *usage, cli_store_fn fn);
 struct config *cli_load_config(const struct cli_args *a);   /* prints the error */
 struct store *cli_open_store(const struct config *cfg);     /* prints the error */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

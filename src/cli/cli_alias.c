@@ -64,8 +64,9 @@ static int alias_add(struct store *st, const struct cli_args *a, const char *loc
 	return CLI_OK;
 }
 
-static int run(struct store *st, struct cli_args *a)
+static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 {
+	(void)cfg;
 	char err[512], local[65], domain[256];
 	const char *verb = a->pos[0];
 	if (strcmp(verb, "list") == 0 && a->npos == 1)
@@ -96,14 +97,5 @@ int cli_alias(struct cli_args *a)
 		       "error.\n", usage);
 		return CLI_OK;
 	}
-	if (a->npos < 1)
-		return cli_usage_error(usage, "missing subcommand");
-	struct config *cfg = cli_load_config(a);
-	if (cfg == NULL)
-		return CLI_FAIL;
-	struct store *st = cli_open_store(cfg);
-	int rc = st ? run(st, a) : CLI_FAIL;
-	store_close(st);
-	config_free(cfg);
-	return rc;
+	return cli_run_with_store(a, usage, run);
 }

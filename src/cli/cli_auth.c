@@ -68,17 +68,9 @@ int cli_auth(struct cli_args *a)
 		       "forgets its failures.\n", usage);
 		return CLI_OK;
 	}
-	if (a->npos < 1)
-		return cli_usage_error(usage, "missing subcommand");
-	struct config *cfg = cli_load_config(a);
-	if (cfg == NULL)
-		return CLI_FAIL;
 	/* JSON events of this command go to stderr, not into the server's log */
 	log_open(NULL, LOG_INFO);
-	struct store *st = cli_open_store(cfg);
-	int rc = st ? run(st, cfg, a) : CLI_FAIL;
-	store_close(st);
+	int rc = cli_run_with_store(a, usage, run);
 	log_close();
-	config_free(cfg);
 	return rc;
 }

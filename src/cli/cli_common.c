@@ -36,6 +36,20 @@ struct store *cli_open_store(const struct config *cfg)
 	return st;
 }
 
+int cli_run_with_store(struct cli_args *a, const char *usage, cli_store_fn fn)
+{
+	if (a->npos < 1)
+		return cli_usage_error(usage, "missing subcommand");
+	struct config *cfg = cli_load_config(a);
+	if (cfg == NULL)
+		return CLI_FAIL;
+	struct store *st = cli_open_store(cfg);
+	int rc = st ? fn(st, cfg, a) : CLI_FAIL;
+	store_close(st);
+	config_free(cfg);
+	return rc;
+}
+
 int cli_usage_error(const char *usage, const char *fmt, ...)
 {
 	va_list ap;

@@ -14,8 +14,9 @@ static void print_domain(void *arg, const char *const *cols)
 	printf("%s\n", cols[0]);
 }
 
-static int run(struct store *st, struct cli_args *a)
+static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 {
+	(void)cfg;
 	char err[512], domain[256];
 	const char *verb = a->pos[0];
 	if (strcmp(verb, "list") == 0 && a->npos == 1)
@@ -53,14 +54,5 @@ int cli_domain(struct cli_args *a)
 		printf("usage: %s\n\nLocal domains are the ones postern accepts mail for.\n", usage);
 		return CLI_OK;
 	}
-	if (a->npos < 1)
-		return cli_usage_error(usage, "missing subcommand");
-	struct config *cfg = cli_load_config(a);
-	if (cfg == NULL)
-		return CLI_FAIL;
-	struct store *st = cli_open_store(cfg);
-	int rc = st ? run(st, a) : CLI_FAIL;
-	store_close(st);
-	config_free(cfg);
-	return rc;
+	return cli_run_with_store(a, usage, run);
 }

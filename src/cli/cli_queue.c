@@ -72,8 +72,9 @@ static int not_found(const char *id)
 	return CLI_FAIL;
 }
 
-static int run(struct store *st, struct cli_args *a)
+static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 {
+	(void)cfg;
 	struct list_state ls = { "", 0, 0 };
 	const char *verb = a->pos[0], *id = a->npos > 1 ? a->pos[1] : NULL;
 	if (strcmp(verb, "list") == 0 && a->npos == 1) {
@@ -120,14 +121,5 @@ int cli_queue(struct cli_args *a)
 		       "tried,\ndelete drops it without a bounce.\n", usage);
 		return CLI_OK;
 	}
-	if (a->npos < 1)
-		return cli_usage_error(usage, "missing subcommand");
-	struct config *cfg = cli_load_config(a);
-	if (cfg == NULL)
-		return CLI_FAIL;
-	struct store *st = cli_open_store(cfg);
-	int rc = st ? run(st, a) : CLI_FAIL;
-	store_close(st);
-	config_free(cfg);
-	return rc;
+	return cli_run_with_store(a, usage, run);
 }

@@ -213,14 +213,5 @@ int cli_user(struct cli_args *a)
 		       "hashes.\n", usage);
 		return CLI_OK;
 	}
-	if (a->npos < 1)
-		return cli_usage_error(usage, "missing subcommand");
-	struct config *cfg = cli_load_config(a);
-	if (cfg == NULL)
-		return CLI_FAIL;
-	struct store *st = cli_open_store(cfg);
-	int rc = st ? run(st, cfg, a) : CLI_FAIL;
-	store_close(st);
-	config_free(cfg);
-	return rc;
+	return cli_run_with_store(a, usage, run);
 }

@@ -23,6 +23,7 @@
 #include "core/util.h"
 #include "net/listener.h"
 #include "tls/tls.h"
+#include "tls/tls_bev.h"
 
 #define IMAP_READ_HIGHWATER (256 * 1024)
 /* RFC 9051 5.4: an authenticated client is logged out after at least 30 minutes */
@@ -43,6 +44,9 @@ void imap_write(struct imap_session *s, const void *data, size_t len)
 	if (s->bev != NULL)
 		bufferevent_write(s->bev, data, len);
 }
+
+static void write_vline(struct imap_session *s, const char *prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 static void write_vline(struct imap_session *s, const char *prefix, const char *fmt, va_list ap)
 {
@@ -329,16 +333,11 @@ void imap_begin_starttls(struct imap_session *s)
 
 static void start_handshake(struct imap_session *s)
 {
-	SSL *ssl = tls_ssl_new();
-	struct bufferevent *tls = ssl ? bufferevent_openssl_filter_new(worker_base(s->worker), s->bev,
-		ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS) : NULL;
+	struct bufferevent *tls = tls_bev_starttls(worker_base(s->worker), s->bev);
 	if (tls == NULL) {
-		if (ssl)
-			SSL_free(ssl);
 		session_free(s);
 		return;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
 	s->bev = tls;
 	s->io = IMAP_IO_HANDSHAKE;
 	bufferevent_setcb(tls, on_read, on_write, on_event, s);
@@ -376,15 +375,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 	process_input(arg);
 }
 
-static void on_underlying_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-                                  void *arg)
+static void close_soon(void *arg)
 {
-	struct imap_session *s = arg;
-	(void)info;
-	if (evbuffer_get_length(buf) == 0) {
-		evbuffer_remove_cb(buf, on_underlying_drained, s);
-		arm_timer(s, 0);
-	}
+	arm_timer(arg, 0);   /* free from the loop, not from a buffer callback */
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -394,10 +387,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 		return;
 	if (s->io == IMAP_IO_CLOSING) {
 		/* over STARTTLS the ciphertext may still wait below the filter */
-		struct bufferevent *under = bufferevent_get_underlying(bev);
-		if (under != NULL && evbuffer_get_length(bufferevent_get_output(under)) > 0)
-			evbuffer_add_cb(bufferevent_get_output(under), on_underlying_drained, s);
-		else
+		if (!tls_bev_flush_pending(bev, close_soon, s))
 			session_free(s);
 	} else if (s->io == IMAP_IO_STARTTLS) {
 		start_handshake(s);
@@ -483,17 +473,8 @@ static void session_start(struct worker *w, evutil_socket_t fd, const struct soc
 	                 IMAP_LITERAL_OTHER_MAX_DEFAULT);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->timer = evtimer_new(worker_base(w), on_timer, s);
-	if (implicit_tls) {
-		SSL *ssl = tls_ssl_new();
-		s->bev = ssl ? bufferevent_openssl_socket_new(worker_base(w), fd, ssl,
-			BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS) : NULL;
-		if (s->bev == NULL && ssl)
-			SSL_free(ssl);
-		if (s->bev)
-			bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
-	} else {
-		s->bev = bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
-	}
+	s->bev = implicit_tls ? tls_bev_implicit(worker_base(w), fd)
+	                      : bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL || s->timer == NULL) {
 		if (s->bev == NULL)
 			evutil_closesocket(fd);

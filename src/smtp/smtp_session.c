@@ -20,6 +20,7 @@
 #include "smtp/smtp_session.h"
 #include "store/msgbuf.h"
 #include "tls/tls.h"
+#include "tls/tls_bev.h"
 
 /* Input is not read past this while a reply is pending (flow control). */
 #define SMTP_READ_HIGHWATER (256 * 1024)
@@ -391,21 +392,11 @@ void smtp_begin_starttls(struct smtp_session *s)
 
 static void start_handshake(struct smtp_session *s)
 {
-	SSL *ssl = tls_ssl_new();
-	if (ssl == NULL) {
-		session_free(s);
-		return;
-	}
-	/* deferred callbacks: an SSL bufferevent may otherwise call on_write from
-	 * inside bufferevent_write(), before the caller has set the next state */
-	struct bufferevent *tls = bufferevent_openssl_filter_new(worker_base(s->worker), s->bev, ssl,
-		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	struct bufferevent *tls = tls_bev_starttls(worker_base(s->worker), s->bev);
 	if (tls == NULL) {
-		SSL_free(ssl);
 		session_free(s);
 		return;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
 	s->bev = tls;
 	s->state = SMTP_S_HANDSHAKE;
 	bufferevent_setcb(tls, on_read, on_write, on_event, s);
@@ -441,29 +432,19 @@ static void on_read(struct bufferevent *bev, void *arg)
 	process_input(arg);
 }
 
-static void on_underlying_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-                                  void *arg)
+static void close_soon(void *arg)
 {
+	static const struct timeval now = { 0, 0 };
 	struct smtp_session *s = arg;
-	(void)info;
-	if (evbuffer_get_length(buf) == 0) {
-		/* free from the loop, not from inside libevent's buffer callback */
-		static const struct timeval now = { 0, 0 };
-		evbuffer_remove_cb(buf, on_underlying_drained, s);
-		evtimer_add(s->timer, &now);
-	}
+	evtimer_add(s->timer, &now);   /* free from the loop, not from a buffer callback */
 }
 
 /* The last reply has left our buffer; over STARTTLS the encrypted bytes may
- * still sit in the socket's buffer below the TLS filter: wait for those. */
+ * still sit below the TLS filter: wait for those. */
 static void close_when_flushed(struct smtp_session *s)
 {
-	struct bufferevent *under = bufferevent_get_underlying(s->bev);
-	if (under != NULL && evbuffer_get_length(bufferevent_get_output(under)) > 0) {
-		evbuffer_add_cb(bufferevent_get_output(under), on_underlying_drained, s);
-		return;
-	}
-	session_free(s);
+	if (!tls_bev_flush_pending(s->bev, close_soon, s))
+		session_free(s);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -566,21 +547,6 @@ static void smtp_force_close(struct conn *c)
 	session_free(s); /* a committing session finishes when its commit does */
 }
 
-static struct bufferevent *implicit_tls_bev(struct smtp_session *s, evutil_socket_t fd)
-{
-	SSL *ssl = tls_ssl_new();
-	if (ssl == NULL)
-		return NULL;
-	struct bufferevent *bev = bufferevent_openssl_socket_new(worker_base(s->worker), fd, ssl,
-		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (bev == NULL) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-}
-
 static void session_start(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
                           const char *ip, enum smtp_mode mode)
 {
@@ -599,7 +565,7 @@ static void session_start(struct worker *w, evutil_socket_t fd, const struct soc
 	s->conn.force_close = smtp_force_close;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->timer = evtimer_new(worker_base(w), on_timeout, s);
-	s->bev = mode == SMTP_MODE_SUBMISSIONS ? implicit_tls_bev(s, fd)
+	s->bev = mode == SMTP_MODE_SUBMISSIONS ? tls_bev_implicit(worker_base(w), fd)
 	                                       : bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL || s->timer == NULL) {
 		if (s->bev == NULL)
