@@ -16,7 +16,7 @@ esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
-targets=(smtp_parse smtp_data sasl)
+targets=(smtp_parse smtp_data sasl imap_parse)
 
 # The library is instrumented for coverage (fuzzer-no-link) but does not get
 # libFuzzer's main(); only the fuzz targets link with -fsanitize=fuzzer.
@@ -43,6 +43,7 @@ for name in "${targets[@]}"; do
   # but a few KiB reach every state of the reader.
   max_len=1024
   [ "$name" = smtp_data ] && max_len=8192
+  [ "$name" = imap_parse ] && max_len=4096
   if ! "$build/tests/fuzz/fuzz_$name" "$corpus" -max_total_time="$seconds" \
       -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$build/artifacts/$name-"; then

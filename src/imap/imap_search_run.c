@@ -164,10 +164,12 @@ void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 	imap_command_args(cmd, &c);
 	enum imap_search_status st = imap_search_parse(&q, &c, 0);
 	if (st == IMAP_SEARCH_BADCHARSET) {
+		imap_search_free(&q);
 		imap_tagged(s, cmd->tag, "NO", "[BADCHARSET %s] Unsupported charset", IMAP_SEARCH_CHARSETS);
 		return;
 	}
 	if (st != IMAP_SEARCH_OK) {
+		imap_search_free(&q);
 		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad search criteria");
 		return;
 	}

@@ -328,17 +328,13 @@ static void close_part(struct parser *ps, unsigned int d, uint64_t end, uint64_t
 		struct mime_part *child;
 		/* the header never ended: all header, empty body */
 		field_finish(ps);
-		if (end < p->hdr_offset && p->parent != NULL &&
-		    (p->parent->flags & MIME_PART_MESSAGE)) {
-			/* the message/rfc822 part's empty line went to the
-			 * boundary (below): its message starts where it ends */
+		if (end < p->hdr_offset) {
+			/* the next line is a boundary that takes the line end
+			 * before it: an empty part, where that boundary starts
+			 * (an empty message inside a message/rfc822 part too) */
 			p->hdr_offset = end;
 			o->hdr_lf = lf;
 			o->hdr_bare = bare;
-		} else if (end < p->hdr_offset) {
-			end = p->hdr_offset;
-			lf = o->hdr_lf;
-			bare = o->hdr_bare;
 		}
 		p->flags |= MIME_PART_NO_BLANK;
 		p->hdr_size = end - p->hdr_offset;

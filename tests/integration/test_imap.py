@@ -531,10 +531,9 @@ def test_rename(srv):
     c = imap_conn(srv)
     c.ok("CREATE rn1")
     c.append("rn1", simple_message("keep me"), flags="\\Flagged")
-    c.ok('CREATE "rn1/kid"')
     c.ok("RENAME rn1 rn2")
     names = list_names(c, pat='"rn*"')
-    assert set(names) == {"rn2", "rn2/kid"}, names
+    assert set(names) == {"rn2"}, names
     r = c.ok("SELECT rn2")
     assert "1 EXISTS" in r.lines()
     r = c.ok("FETCH 1 (FLAGS BODY.PEEK[HEADER.FIELDS (Subject)])")
@@ -546,6 +545,17 @@ def test_rename(srv):
     assert r.status == "NO", r
     r = c.cmd('RENAME rn3 "bad//name"')
     assert r.status == "NO", r
+    c.close()
+
+
+def test_rename_moves_children(srv):
+    """RFC 9051 6.3.6: inferior hierarchical names are renamed too."""
+    c = imap_conn(srv)
+    c.ok('CREATE "rk1/kid"')
+    c.append("rk1/kid", simple_message("kid mail"))
+    c.ok("RENAME rk1 rk2")
+    assert set(list_names(c, pat='"rk*"')) == {"rk2", "rk2/kid"}
+    assert "1 EXISTS" in c.ok('SELECT "rk2/kid"').lines()
     c.close()
 
 

@@ -1,0 +1,379 @@
+"""IMAP sessions in step with each other and with the Maildir: mail delivered
+over SMTP shows up in INBOX, two sessions on one mailbox see each other's
+flag changes and expunges (on NOOP and during IDLE), changes made to the
+Maildir by other programs are picked up, the index can be deleted and is
+rebuilt from the files, UIDVALIDITY rules, the per-user connection cap, and
+shutdown with IDLE clients."""
+import re
+import signal
+import time
+
+import pytest
+
+from conftest import DOMAIN
+from imap_fixtures import (ALICE, BOB, deliver_smtp, fetch_all, imap_conn, imap_server,
+                           module_server, resp_code, restart, search_numbers, simple_message,
+                           write_maildir)
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory, template_data):
+    with module_server(tmp_path_factory, template_data) as s:
+        yield s
+
+
+def exists_of(result_or_lines):
+    lines = result_or_lines.lines() if hasattr(result_or_lines, "lines") else result_or_lines
+    n = [int(l.split()[0]) for l in lines if re.fullmatch(r"\d+ EXISTS", l)]
+    return n[-1] if n else None
+
+
+def box(c, name, n):
+    c.ok(f'CREATE "{name}"')
+    for i in range(n):
+        assert c.append(name, simple_message(f"{name}-{i + 1}")).status == "OK"
+
+
+# ---- SMTP delivery ---------------------------------------------------------------------------
+
+
+def test_smtp_delivery_appears_in_inbox(srv):
+    c = imap_conn(srv, login=BOB)
+    n0 = exists_of(c.ok("SELECT INBOX"))
+    msg = deliver_smtp(srv, BOB, subject="delivered to bob")
+    deadline = time.monotonic() + 5
+    n1 = n0
+    while n1 == n0 and time.monotonic() < deadline:
+        n1 = exists_of(c.ok("NOOP")) or n0
+        time.sleep(0.1)
+    assert n1 == n0 + 1, (n0, n1)
+    r = c.ok(f"FETCH {n1} (FLAGS RFC822.SIZE BODY.PEEK[])")
+    f = fetch_all(r)[n1]
+    assert f["FLAGS"] == []
+    body = f["BODY[]"]
+    assert body.startswith(b"Return-Path: <sender@remote.test>\r\n"), body[:200]
+    assert msg.split(b"\r\n\r\n", 1)[1] in body
+    assert int(f["RFC822.SIZE"]) == len(body)
+    # a fresh SELECT and STATUS agree
+    c2 = imap_conn(srv, login=BOB)
+    r = c2.ok("STATUS INBOX (MESSAGES UNSEEN)")
+    assert f"MESSAGES {n1}" in r.lines()[0], r
+    assert exists_of(c2.ok("SELECT INBOX")) == n1
+    # the file moved from new/ to cur/ once the index knew it
+    assert srv.maildir("bob") == []
+    c.close()
+    c2.close()
+
+
+# ---- two sessions ---------------------------------------------------------------------------
+
+
+def test_two_sessions_see_flags_appends_and_expunges(srv):
+    a = imap_conn(srv)
+    b = imap_conn(srv)
+    box(a, "two1", 3)
+    a.ok("SELECT two1")
+    b.ok("SELECT two1")
+    a.ok("STORE 1 +FLAGS (\\Flagged Custom)")
+    r = b.ok("NOOP")
+    f = fetch_all(r)
+    assert 1 in f and set(f[1]["FLAGS"]) == {"\\Flagged", "Custom"}, r
+    r = b.ok("NOOP")
+    assert fetch_all(r) == {}, r                        # reported once
+    a.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
+    a.ok("EXPUNGE")
+    r = b.ok("NOOP")
+    assert "2 EXPUNGE" in r.lines(), r
+    assert a.append("two1", simple_message("new one")).status == "OK"
+    r = b.ok("NOOP")
+    assert exists_of(r) == 3, r
+    r = b.ok("FETCH 1:* (UID FLAGS)")
+    assert [int(v["UID"]) for v in fetch_all(r).values()] == [1, 3, 4], r
+    # and the other way round
+    b.ok("STORE 3 +FLAGS (\\Answered)")
+    r = a.ok("NOOP")
+    assert "\\Answered" in fetch_all(r)[3]["FLAGS"], r
+    a.close()
+    b.close()
+
+
+def test_no_expunge_during_fetch_store_search(srv):
+    """RFC 9051 7.4.1: EXPUNGE responses are not sent while FETCH, STORE or SEARCH
+    runs (sequence numbers would shift under the client); NOOP sends them."""
+    a = imap_conn(srv)
+    b = imap_conn(srv)
+    box(a, "two2", 4)
+    a.ok("SELECT two2")
+    b.ok("SELECT two2")
+    a.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
+    a.ok("EXPUNGE")
+    for cmd in ("FETCH 1:* FLAGS", "SEARCH ALL", "UID FETCH 1:* FLAGS"):
+        r = b.ok(cmd)
+        assert not [l for l in r.lines() if l.endswith("EXPUNGE")], (cmd, r)
+    r = b.ok("NOOP")
+    assert "2 EXPUNGE" in r.lines(), r
+    a.close()
+    b.close()
+
+
+# After a command of its own that changes the mailbox (STORE, FETCH BODY[] setting
+# \Seen, COPY/MOVE/EXPUNGE), a session must still be told about what *others* did
+# before it: their expunges, flag changes and new messages.
+OWN_CHANGES = ["STORE 1 +FLAGS (\\Seen)", "STORE 1 +FLAGS.SILENT (\\Seen)", "FETCH 1 BODY[]",
+               "UID STORE 1 +FLAGS (\\Answered)", "MOVE 1 INBOX", "EXPUNGE"]
+
+
+@pytest.mark.parametrize("own", OWN_CHANGES)
+def test_others_expunge_reported_after_own_change(srv, own):
+    a = imap_conn(srv)
+    b = imap_conn(srv)
+    name = "oc%d" % OWN_CHANGES.index(own)
+    box(a, name, 4)
+    a.ok(f"SELECT {name}")
+    b.ok(f"SELECT {name}")
+    a.ok("STORE 3 +FLAGS.SILENT (\\Deleted)")
+    a.ok("EXPUNGE")
+    r = b.ok(own)
+    r2 = b.ok("NOOP")
+    lines = r.lines() + r2.lines()
+    assert any(l == "3 EXPUNGE" or (own in ("MOVE 1 INBOX",) and l == "2 EXPUNGE" and
+               lines.index(l) > 0) for l in lines), (own, lines)
+    # the two sessions agree on the mailbox afterwards
+    ua = [int(v["UID"]) for v in fetch_all(a.ok("FETCH 1:* UID")).values()]
+    ub = [int(v["UID"]) for v in fetch_all(b.ok("FETCH 1:* UID")).values()]
+    assert ua == ub, (own, ua, ub)
+    a.close()
+    b.close()
+
+
+def test_others_append_and_flags_reported_after_own_store(srv):
+    a = imap_conn(srv)
+    b = imap_conn(srv)
+    box(a, "oc_app", 2)
+    a.ok("SELECT oc_app")
+    b.ok("SELECT oc_app")
+    assert a.append("oc_app", simple_message("third")).status == "OK"
+    a.ok("STORE 2 +FLAGS (\\Flagged)")
+    r = b.ok("STORE 1 +FLAGS (\\Seen)")
+    r2 = b.ok("NOOP")
+    lines = r.lines() + r2.lines()
+    assert "3 EXISTS" in lines, lines
+    f = {**fetch_all(r), **fetch_all(r2)}
+    assert "\\Flagged" in f.get(2, {}).get("FLAGS", []), lines
+    a.close()
+    b.close()
+
+
+def test_maildir_changes_by_other_programs(srv):
+    """The Maildir is the truth: a flag set by renaming a file, a file removed,
+    a file dropped into new/ are all reported on NOOP."""
+    c = imap_conn(srv)
+    box(c, "md1", 3)
+    c.ok("SELECT md1")
+    cur = srv.maildir_path("alice") / ".md1" / "cur"
+    files = sorted(cur.iterdir())
+    assert len(files) == 3
+    time.sleep(0.01)
+    files[0].rename(files[0].with_name(files[0].name.split(":2,")[0] + ":2,FS"))
+    files[1].unlink()
+    write_maildir(srv.maildir_path("alice") / ".md1", [simple_message("dropped in")], host="other")
+    r = c.ok("NOOP")
+    assert "2 EXPUNGE" in r.lines(), r
+    assert exists_of(r) == 3, r
+    f = fetch_all(r)
+    assert set(f[1]["FLAGS"]) == {"\\Flagged", "\\Seen"}, r
+    r = c.ok("FETCH 3 BODY.PEEK[HEADER.FIELDS (Subject)]")
+    assert b"dropped in" in r.untagged[0]
+    c.close()
+
+
+# ---- IDLE ---------------------------------------------------------------------------------
+
+
+def start_idle(c):
+    tag = c.next_tag()
+    c.send(f"{tag} IDLE\r\n".encode())
+    got = c.until(lambda r: r.startswith(b"+"))
+    return tag, got
+
+
+def test_idle_reports_smtp_delivery(srv):
+    c = imap_conn(srv, login=BOB)
+    n0 = exists_of(c.ok("SELECT INBOX"))
+    tag, _ = start_idle(c)
+    assert c.quiet(0.3)
+    t0 = time.monotonic()
+    deliver_smtp(srv, BOB, subject="while idling")
+    got = c.until(lambda r: re.fullmatch(rb"\* \d+ EXISTS", r) is not None, timeout=5)
+    took = time.monotonic() - t0
+    assert got[-1] == b"* %d EXISTS" % (n0 + 1), got
+    assert took < 2.5, f"EXISTS after {took:.2f}s (imap.idle_poll is 1s)"
+    c.send(b"DONE\r\n")
+    r = c.wait_tagged(tag)
+    assert r.status == "OK", r
+    c.ok("NOOP")
+    c.close()
+
+
+def test_idle_reports_other_sessions(srv):
+    a = imap_conn(srv)
+    b = imap_conn(srv)
+    box(a, "idle1", 3)
+    a.ok("SELECT idle1")
+    b.ok("SELECT idle1")
+    tag, _ = start_idle(b)
+    a.ok("STORE 3 +FLAGS (\\Flagged)")
+    got = b.until(lambda r: b"FETCH" in r, timeout=5)
+    assert re.match(rb"\* 3 FETCH \(.*FLAGS \(\\Flagged\)", got[-1]), got
+    a.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    a.ok("EXPUNGE")
+    got = b.until(lambda r: r.endswith(b"EXPUNGE"), timeout=5)
+    assert got[-1] == b"* 1 EXPUNGE", got
+    b.send(b"done\r\n")                                  # case-insensitive
+    assert b.wait_tagged(tag).status == "OK"
+    r = b.ok("FETCH 1:* UID")
+    assert [int(v["UID"]) for v in fetch_all(r).values()] == [2, 3]
+    a.close()
+    b.close()
+
+
+def test_idle_other_input(srv):
+    c = imap_conn(srv)
+    c.ok("SELECT INBOX")
+    tag, _ = start_idle(c)
+    c.send(b"t99 NOOP\r\n")
+    r = c.wait_tagged(tag)
+    assert r.status == "BAD", r                          # only DONE ends IDLE
+    c.ok("NOOP")
+    # IDLE in the authenticated state works too
+    c.ok("UNSELECT")
+    tag, _ = start_idle(c)
+    c.send(b"DONE\r\n")
+    assert c.wait_tagged(tag).status == "OK"
+    c.close()
+
+
+def test_shutdown_says_bye_to_idle_clients(postern):
+    s = imap_server(postern)
+    c = imap_conn(s)
+    c.ok("SELECT INBOX")
+    start_idle(c)
+    s.send_signal(signal.SIGTERM)
+    data = c.read_until_closed(timeout=10)
+    assert b"* BYE" in data, data
+    assert s.wait_exit(15) == 0
+
+
+# ---- the index ---------------------------------------------------------------------------
+
+
+def test_index_rebuild_keeps_messages_and_flags(postern):
+    s = imap_server(postern)
+    c = imap_conn(s)
+    msgs = [simple_message(f"rebuild {i}") for i in range(4)]
+    flags = ["\\Seen", "\\Flagged", "\\Seen \\Answered", None]
+    for m, f in zip(msgs, flags):
+        assert c.append("INBOX", m, flags=f).status == "OK"
+    box(c, "proj/sub", 2)
+    c.ok("SUBSCRIBE proj")
+    r = c.ok("SELECT INBOX")
+    uv_before = resp_code(r, "UIDVALIDITY")
+    c.ok("LOGOUT")
+    c.close()
+    time.sleep(1.1)                                      # UIDVALIDITY is time-based
+    assert s.stop() == 0
+    md = s.maildir_path("alice")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        p = md / ("postern-index.db" + suffix)
+        if p.exists():
+            p.unlink()
+    s.start()
+    c = imap_conn(s)
+    r = c.ok("SELECT INBOX")
+    assert exists_of(r) == 4, r
+    uv_after = resp_code(r, "UIDVALIDITY")
+    assert uv_after != uv_before and int(uv_after) > int(uv_before), (uv_before, uv_after)
+    r = c.ok("FETCH 1:* (FLAGS BODY.PEEK[])")
+    got = {f["BODY[]"]: set(f["FLAGS"]) for f in fetch_all(r).values()}
+    for m, fl in zip(msgs, flags):
+        assert got[m] == set((fl or "").split()), (m[:60], got[m])
+    assert "proj/sub" in str(c.ok('LIST "" "*"').lines())
+    r = c.ok('SELECT "proj/sub"')
+    assert exists_of(r) == 2
+    assert (md / "postern-index.db").exists()
+    c.close()
+
+
+def test_uidvalidity_changes_when_a_mailbox_is_recreated(srv):
+    """RFC 9051 2.3.1.1: a mailbox deleted and created again under the same name
+    must not hand out old UIDs under the old UIDVALIDITY."""
+    c = imap_conn(srv)
+    box(c, "again", 2)
+    r = c.ok("STATUS again (UIDVALIDITY UIDNEXT)")
+    uv1 = int(re.search(r"UIDVALIDITY (\d+)", r.lines()[0]).group(1))
+    c.ok("DELETE again")
+    c.ok("CREATE again")
+    r = c.append("again", simple_message("new life"))
+    uv2, uid = map(int, r.code.split()[1:])
+    assert uv2 != uv1 or uid > 2, f"UIDVALIDITY {uv1} reused and UID {uid} handed out again"
+    c.close()
+
+
+def test_uidvalidity_of_renamed_mailbox_name_reused(srv):
+    """RENAME x y, then CREATE x: the new x must not reuse x's UIDVALIDITY with
+    UIDs starting over."""
+    c = imap_conn(srv)
+    box(c, "rnv1", 2)
+    r = c.ok("STATUS rnv1 (UIDVALIDITY)")
+    uv1 = int(re.search(r"UIDVALIDITY (\d+)", r.lines()[0]).group(1))
+    c.ok("RENAME rnv1 rnv2")
+    c.ok("CREATE rnv1")
+    r = c.append("rnv1", simple_message("new life"))
+    uv2, uid = map(int, r.code.split()[1:])
+    assert uv2 != uv1 or uid > 2, f"UIDVALIDITY {uv1} reused and UID {uid} handed out again"
+    c.close()
+
+
+def test_uid_not_reused_after_expunge(srv):
+    c = imap_conn(srv)
+    box(c, "noreuse", 3)
+    c.ok("SELECT noreuse")
+    c.ok("STORE 3 +FLAGS.SILENT (\\Deleted)")
+    c.ok("EXPUNGE")
+    r = c.append("noreuse", simple_message("after"))
+    assert r.code.split()[2] == "4", r
+    c.close()
+
+
+# ---- the per-user connection cap ------------------------------------------------------------
+
+
+def test_max_connections_per_user(postern):
+    s = imap_server(postern, config={"imap": {"max_connections_per_user": 3}})
+    conns = [imap_conn(s) for _ in range(3)]
+    c = imap_conn(s, login=None)
+    r = c.cmd(f"LOGIN {ALICE} secret")
+    assert r.status == "NO" and r.code == "LIMIT", r
+    other = imap_conn(s, login=BOB)                     # another user is not affected
+    conns[0].ok("LOGOUT")
+    conns[0].close()
+    deadline = time.monotonic() + 5
+    while True:
+        r = c.cmd(f"LOGIN {ALICE} secret")
+        if r.status == "OK" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert r.status == "OK", r
+    # a connection that just drops (no LOGOUT) frees its slot too
+    conns[1].close()
+    c2 = imap_conn(s, login=None)
+    deadline = time.monotonic() + 5
+    while True:
+        r = c2.cmd(f"LOGIN {ALICE} secret")
+        if r.status == "OK" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert r.status == "OK", r
+    for x in (c, c2, other, conns[2]):
+        x.close()
+    assert s.logs("imap.too_many_connections")
