@@ -47,6 +47,7 @@ static const struct key_spec limits_keys[] = {
 	{ "connections", K_INT, NULL, 1, 1000000 },
 	{ "connections_per_ip", K_INT, NULL, 1, 1000000 },
 	{ "errors", K_INT, NULL, 1, 1000 },
+	{ "hops", K_INT, NULL, 10, 1000 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec timeouts_keys[] = {
@@ -339,6 +340,7 @@ static void set_defaults(struct config *cfg)
 	cfg->limits.connections = 2000;
 	cfg->limits.connections_per_ip = 100;
 	cfg->limits.errors = 10;
+	cfg->limits.hops = 100;   /* RFC 5321 6.3: "normally at least 100" */
 	cfg->timeouts.command_ms = 5 * 60 * 1000;  /* RFC 5321 4.5.3.2.7: 5 minutes */
 	cfg->timeouts.data_ms = 3 * 60 * 1000;     /* RFC 5321 4.5.3.2.5: 3 minutes per block */
 	cfg->timeouts.session_ms = 60 * 60 * 1000;
@@ -483,6 +485,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->limits.connections_per_ip = config_setting_get_int(s);
 	if ((s = OPT(g, "errors")) != NULL)
 		cfg->limits.errors = config_setting_get_int(s);
+	if ((s = OPT(g, "hops")) != NULL)
+		cfg->limits.hops = config_setting_get_int(s);
 
 	g = OPT(root, "timeouts");
 	if ((s = OPT(g, "command")) != NULL)

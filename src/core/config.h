@@ -78,6 +78,7 @@ struct config {
 		int connections;
 		int connections_per_ip;
 		int errors;
+		int hops;               /* Received: fields that mean a mail loop */
 	} limits;
 	struct {
 		uint64_t command_ms;  /* waiting for a whole command line */

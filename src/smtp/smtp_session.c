@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -159,6 +160,28 @@ void smtp_resume_input(struct smtp_session *s)
 	process_input(s);
 }
 
+/* Received: fields in the message's header block (the first 1 MiB of it). */
+int smtp_count_received(struct smtp_session *s)
+{
+	enum { SCAN = 1024 * 1024 };
+	size_t want = msgbuf_size(s->msg) < SCAN ? (size_t)msgbuf_size(s->msg) : SCAN;
+	char *buf = xmalloc(want + 1);
+	ssize_t n = msgbuf_read_at(s->msg, 0, buf, want);
+	int count = 0;
+	bool line_start = true;
+	for (ssize_t i = 0; i < n; i++) {
+		if (line_start) {
+			if (buf[i] == '\n')
+				break;   /* the empty line: end of the header */
+			if (n - i >= 9 && strncasecmp(buf + i, "Received:", 9) == 0)
+				count++;
+		}
+		line_start = buf[i] == '\n';
+	}
+	free(buf);
+	return count;
+}
+
 static void on_commit_done(struct commit_job *job, void *arg)
 {
 	struct smtp_session *s = arg;
@@ -210,6 +233,11 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 		smtp_transaction_reset(s);
 		s->state = SMTP_S_COMMAND;
 		smtp_reply(s, 451, "4.3.0", "Local error in processing");
+		return;
+	}
+	if (smtp_count_received(s) >= s->cfg->limits.hops) {
+		/* RFC 5321 6.3: counting Received: fields catches mail loops */
+		reject_message(s, 554, "5.4.6", "Too many hops: mail loop detected", "rejected: mail loop");
 		return;
 	}
 	if (!smtp_check_from_header(s)) {

@@ -142,6 +142,7 @@ void smtp_begin_data(struct smtp_session *s);
 void smtp_begin_bdat(struct smtp_session *s, uint64_t size, bool last);
 void smtp_begin_starttls(struct smtp_session *s);
 void smtp_arm_timer(struct smtp_session *s, uint64_t ms);
+int smtp_count_received(struct smtp_session *s);
 /* Called when a transaction's message is complete: checks it and commits. */
 void smtp_finish_message(struct smtp_session *s, bool via_data);
 
