@@ -354,7 +354,8 @@ static void close_part(struct parser *ps, unsigned int d, uint64_t end, uint64_t
 	if (end < p->body_offset) {
 		/* RFC 2046 5.1.1: a boundary right after the empty line takes
 		 * its line end, so the header is one line end shorter and the
-		 * body empty (Dovecot counts the same) */
+		 * body empty (as Dovecot counts the part; unlike Dovecot, a
+		 * message/rfc822 part around it shrinks the same) */
 		if (end < p->hdr_offset) {
 			end = p->hdr_offset;
 			lf = o->hdr_lf;
@@ -394,11 +395,13 @@ static int boundary_match(const struct parser *ps, const char *s, size_t n, bool
 
 	for (int k = (int)ps->nbnd - 1; k >= 0; k--) {
 		const struct boundary *b = &ps->bnd[k];
-		const char *tail = s + b->len;
-		size_t tn = n - b->len;
+		const char *tail;
+		size_t tn;
 
 		if (b->len > n || memcmp(s, b->s, b->len) != 0)
 			continue;
+		tail = s + b->len;
+		tn = n - b->len;
 		if (!(tn >= 2 && tail[0] == '-' && tail[1] == '-') && !all_wsp(tail, tn))
 			continue;
 		if (best < 0 || b->len > ps->bnd[best].len)

@@ -26,7 +26,6 @@
 
 #define DUE_BATCH 500
 #define TICK_MS 1000
-#define ORPHAN_AGE_S 3600
 #define HEADER_COPY_MAX (64 * 1024)
 
 static long long now_s(void)
@@ -140,6 +139,7 @@ void runner_delivery_done(struct queue_runner *q, struct delivery *d, bool circu
 
 struct inject {
 	struct queue_runner *q;
+	char remove_id[32];         /* the finished message to remove once this report is safe */
 	struct commit_job job;
 	struct msgbuf *body;
 	char *header;
@@ -147,12 +147,55 @@ struct inject {
 	char *remotes[RESOLVE_MAX_TARGETS];
 };
 
+static struct report_state *report_state(struct queue_runner *q, const char *msg_id)
+{
+	for (size_t i = 0; i < q->nreports; i++)
+		if (strcmp(q->reports[i].msg_id, msg_id) == 0)
+			return &q->reports[i];
+	return NULL;
+}
+
+static void report_state_set(struct queue_runner *q, const char *msg_id, long long until)
+{
+	struct report_state *r = report_state(q, msg_id);
+	if (r == NULL) {
+		q->reports = xrealloc(q->reports, (q->nreports + 1) * sizeof(*q->reports));
+		r = &q->reports[q->nreports++];
+		str_copy(r->msg_id, sizeof(r->msg_id), msg_id);
+	}
+	r->until = until;
+}
+
+static void report_state_clear(struct queue_runner *q, const char *msg_id)
+{
+	struct report_state *r = report_state(q, msg_id);
+	if (r != NULL)
+		*r = q->reports[--q->nreports];
+}
+
+static void remove_message(struct queue_runner *q, const char *msg_id)
+{
+	char path[4096];
+	if (store_queue_delete(q->store, msg_id, path, sizeof(path)) == STORE_OK)
+		unlink(path);
+	log_event(LOG_INFO, "queue.removed", "s", "id", msg_id, NULL);
+}
+
 static void inject_done(struct commit_job *job, void *arg)
 {
 	struct inject *in = arg;
 	struct queue_runner *q = in->q;
-	if (job->result != 0)
-		log_event(LOG_ERROR, "queue.report_failed", "s", "error", strerror(job->result), NULL);
+	if (job->result != 0) {
+		log_event(LOG_ERROR, "queue.report_failed", "s", "id", in->remove_id,
+		          "s", "error", strerror(job->result), NULL);
+		/* the message stays queued: its report is tried again after min_retry */
+		if (in->remove_id[0])
+			report_state_set(q, in->remove_id,
+			                 now_s() + (long long)((q->cfg->queue.min_retry_ms + 999) / 1000));
+	} else if (in->remove_id[0]) {
+		report_state_clear(q, in->remove_id);
+		remove_message(q, in->remove_id);
+	}
 	for (size_t i = 0; i < job->nmaildirs; i++)
 		free(in->maildirs[i]);
 	for (size_t i = 0; i < job->nremotes; i++)
@@ -190,17 +233,25 @@ static bool route_report(struct queue_runner *q, struct inject *in, const char *
 	return in->job.nmaildirs + in->job.nremotes > 0;
 }
 
-static void inject_report(struct queue_runner *q, const char *to, const char *text, size_t len)
+/* Commits a report to `to`; when remove_id is given, that finished message is
+ * removed only once the report is durable. */
+static void inject_report(struct queue_runner *q, const char *to, const char *text, size_t len,
+                          const char *remove_id)
 {
 	struct inject *in = xcalloc(1, sizeof(*in));
 	char spool[4096], date[64];
 	in->q = q;
+	if (remove_id)
+		str_copy(in->remove_id, sizeof(in->remove_id), remove_id);
 	if (!route_report(q, in, to)) {
-		log_event(LOG_WARN, "queue.report_unroutable", "s", "to", to, NULL);
-		inject_done(&in->job, in); /* frees; counts as a finished job */
+		/* nowhere to send it (the sender's mailbox is gone): drop it, say so */
+		log_event(LOG_WARN, "queue.report_unroutable", "s", "id", remove_id, "s", "to", to, NULL);
 		q->pending_jobs++;
+		inject_done(&in->job, in); /* frees; removes the message */
 		return;
 	}
+	if (remove_id)
+		report_state_set(q, remove_id, -1);
 	snprintf(spool, sizeof(spool), "%s/spool", q->cfg->data_dir);
 	in->body = msgbuf_new(spool);
 	msgbuf_append(in->body, text, len);
@@ -247,102 +298,108 @@ static char *read_headers(const char *path, size_t *len)
 
 /* ---- per-message report collection ---------------------------------------- */
 
+struct report_rcpt {
+	char addr[260];
+	char detail[700];
+};
+
 struct report_batch {
 	struct queue_runner *q;
 	bool delayed;
 	char msg_id[32], sender[260], path[4096];
 	long long created;
-	struct bounce_rcpt rcpts[DELIVERY_MAX_RCPTS];
-	char details[DELIVERY_MAX_RCPTS][700];
-	char addrs[DELIVERY_MAX_RCPTS][260];
-	size_t n;
-	char unlink_paths[DUE_BATCH][64];
-	size_t nunlink;
+	bool have_msg;
+	struct report_rcpt *rcpts;
+	size_t n, cap;
 };
 
+/* Sends the report of the message collected so far (if it needs one) and,
+ * for a finished message, removes it: after the report is durable when there
+ * is one, at once when there is none. */
 static void flush_report(struct report_batch *b)
 {
+	if (!b->have_msg)
+		return;
+	struct report_state *st = b->delayed ? NULL : report_state(b->q, b->msg_id);
+	if (st != NULL && (st->until < 0 || st->until > now_s())) {
+		b->n = 0;   /* a report for it is being committed, or waits to be retried */
+		return;
+	}
 	if (b->n > 0 && bounce_wanted(b->sender)) {
 		size_t hlen, len;
 		char *headers = read_headers(b->path, &hlen);
+		struct bounce_rcpt *r = xcalloc(b->n, sizeof(*r));
+		for (size_t i = 0; i < b->n; i++) {
+			bounce_detail_parse(b->rcpts[i].detail, &r[i].status, &r[i].remote_mta, &r[i].diagnostic);
+			r[i].rcpt = b->rcpts[i].addr;
+		}
 		struct bounce_info info = {
 			.hostname = b->q->cfg->hostname, .queue_id = b->msg_id, .sender = b->sender,
-			.arrival = b->created, .delayed = b->delayed, .rcpts = b->rcpts, .nrcpts = b->n,
+			.arrival = b->created, .delayed = b->delayed, .rcpts = r, .nrcpts = b->n,
 			.orig_headers = headers, .orig_len = hlen,
 		};
 		char *text = bounce_build(&info, &len);
-		inject_report(b->q, b->sender, text, len);
+		inject_report(b->q, b->sender, text, len, b->delayed ? NULL : b->msg_id);
 		log_event(LOG_INFO, b->delayed ? "queue.delay_notice" : "queue.bounce_sent",
 		          "s", "id", b->msg_id, "s", "to", b->sender, "i", "rcpts", (long long)b->n, NULL);
 		free(text);
 		free(headers);
+		free(r);
+	} else if (!b->delayed) {
+		remove_message(b->q, b->msg_id);
 	}
 	b->n = 0;
 }
 
 static void collect_row(struct report_batch *b, const struct queue_row *row, bool include)
 {
-	if (strcmp(b->msg_id, row->msg_id) != 0) {
+	if (!b->have_msg || strcmp(b->msg_id, row->msg_id) != 0) {
 		flush_report(b);
 		snprintf(b->msg_id, sizeof(b->msg_id), "%s", row->msg_id);
 		snprintf(b->sender, sizeof(b->sender), "%s", row->sender);
 		snprintf(b->path, sizeof(b->path), "%s", row->path);
 		b->created = row->created;
+		b->have_msg = true;
 	}
-	if (!include || b->n == DELIVERY_MAX_RCPTS)
+	if (!include)
 		return;
-	snprintf(b->details[b->n], sizeof(b->details[0]), "%s", row->last_error ? row->last_error : "");
-	snprintf(b->addrs[b->n], sizeof(b->addrs[0]), "%s", row->rcpt);
-	struct bounce_rcpt *r = &b->rcpts[b->n];
-	bounce_detail_parse(b->details[b->n], &r->status, &r->remote_mta, &r->diagnostic);
-	r->rcpt = b->addrs[b->n];
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 16;
+		b->rcpts = xrealloc(b->rcpts, b->cap * sizeof(struct report_rcpt));
+	}
+	str_copy(b->rcpts[b->n].addr, sizeof(b->rcpts[0].addr), row->rcpt);
+	str_copy(b->rcpts[b->n].detail, sizeof(b->rcpts[0].detail), row->last_error ? row->last_error : "");
 	b->n++;
 }
 
 static void on_finished_row(void *arg, const struct queue_row *row)
 {
-	struct report_batch *b = arg;
-	bool new_msg = strcmp(b->msg_id, row->msg_id) != 0;
-	collect_row(b, row, strcmp(row->status, "bounced") == 0);
-	if (new_msg)
-		/* the file goes once its report (which reads its headers) is out */
-		snprintf(b->unlink_paths[b->nunlink < DUE_BATCH ? b->nunlink++ : DUE_BATCH - 1],
-		         sizeof(b->unlink_paths[0]), "%s", row->msg_id);
+	collect_row(arg, row, strcmp(row->status, "bounced") == 0);
 }
 
 static void finish_messages(struct queue_runner *q)
 {
-	struct report_batch *b = xcalloc(1, sizeof(*b));
-	b->q = q;
-	if (store_queue_finished(q->store, on_finished_row, b) > 0) {
-		flush_report(b);
-		for (size_t i = 0; i < b->nunlink; i++) {
-			char path[4096];
-			snprintf(path, sizeof(path), "%s/queue/%s", q->cfg->data_dir, b->unlink_paths[i]);
-			unlink(path);
-			log_event(LOG_INFO, "queue.removed", "s", "id", b->unlink_paths[i], NULL);
-		}
-	}
-	free(b);
+	struct report_batch b = { .q = q };
+	if (store_queue_finished(q->store, on_finished_row, &b) > 0)
+		flush_report(&b);
+	free(b.rcpts);
 }
 
 static void on_warn_row(void *arg, const struct queue_row *row)
 {
 	struct report_batch *b = arg;
-	if (strcmp(b->msg_id, row->msg_id) != 0)
+	if (!b->have_msg || strcmp(b->msg_id, row->msg_id) != 0)
 		store_queue_set_warned(b->q->store, row->msg_id);
 	collect_row(b, row, true);
 }
 
 static void send_warnings(struct queue_runner *q)
 {
-	struct report_batch *b = xcalloc(1, sizeof(*b));
-	b->q = q;
-	b->delayed = true;
+	struct report_batch b = { .q = q, .delayed = true };
 	long long before = now_s() - (long long)(q->cfg->queue.warn_after_ms / 1000);
-	if (store_queue_to_warn(q->store, before, on_warn_row, b) > 0)
-		flush_report(b);
-	free(b);
+	if (store_queue_to_warn(q->store, before, on_warn_row, &b) > 0)
+		flush_report(&b);
+	free(b.rcpts);
 }
 
 /* ---- scheduling ------------------------------------------------------------------ */
@@ -464,9 +521,11 @@ static void remove_orphans(struct queue_runner *q)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		/* an unrecorded file was never acknowledged to the client: safe to drop,
-		 * but only when old enough not to be a commit in progress */
-		if (stat(path, &sb) == 0 && sb.st_mtime < time(NULL) - ORPHAN_AGE_S &&
+		/* an unrecorded file was never acknowledged to the client, or was left
+		 * between removing a finished message's rows and its file: drop it.
+		 * This runs before the listeners accept anything, so no commit can be
+		 * writing one right now. */
+		if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
 		    store_queue_has_path(q->store, path) == 0) {
 			unlink(path);
 			log_event(LOG_WARN, "queue.orphan_removed", "s", "file", path, NULL);
@@ -513,10 +572,10 @@ static void *runner_main(void *arg)
 {
 	struct queue_runner *q = arg;
 	struct timeval tick = { TICK_MS / 1000, 0 };
-	remove_orphans(q);
 	event_add(q->tick_ev, &tick);
 	run_queue(q);
 	event_base_dispatch(q->base);
+	smtp_client_free_lingering();   /* clients still waiting for a QUIT reply */
 	return NULL;
 }
 
@@ -542,6 +601,7 @@ struct queue_runner *queue_runner_new(const struct config *cfg, struct committer
 	q->ssl_ctx = smtp_client_ssl_ctx(cfg->queue.tls_ca_file, err, errlen);
 	if (q->ssl_ctx == NULL)
 		goto fail;
+	remove_orphans(q);
 	q->tick_ev = event_new(q->base, -1, EV_PERSIST, on_tick, q);
 	q->wake_ev = event_new(q->base, -1, 0, on_tick, q);
 	q->stop_ev = event_new(q->base, -1, 0, on_stop, q);
@@ -596,5 +656,6 @@ void queue_runner_free(struct queue_runner *q)
 	if (q->base)
 		event_base_free(q->base);
 	free(q->circuits);
+	free(q->reports);
 	free(q);
 }

@@ -62,6 +62,13 @@ struct circuit {
 	long long paused_until;
 };
 
+/* A message whose report is being committed (until == -1), or failed to be
+ * (retried after until). Its rows stay until the report is safe. */
+struct report_state {
+	char msg_id[32];
+	long long until;
+};
+
 struct queue_runner {
 	const struct config *cfg;
 	struct committer *committer;
@@ -77,6 +84,8 @@ struct queue_runner {
 	int pending_jobs;               /* bounces handed to the committer */
 	struct circuit *circuits;
 	size_t ncircuits, capcircuits;
+	struct report_state *reports;
+	size_t nreports;
 };
 
 /* delivery.c */

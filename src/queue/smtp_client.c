@@ -33,6 +33,7 @@ enum cstate {
 };
 
 struct smtp_client {
+	struct smtp_client *lnext, **lprev;     /* lingering list, once reported */
 	struct smtp_client_params p;
 	struct bufferevent *bev;
 	enum cstate state;
@@ -60,6 +61,24 @@ struct smtp_client {
 };
 
 static void client_free(struct smtp_client *c);
+
+/* Reported clients still closing: nobody owns them but this list. */
+static _Thread_local struct smtp_client *lingering;
+
+static void linger(struct smtp_client *c)
+{
+	c->lnext = lingering;
+	if (lingering)
+		lingering->lprev = &c->lnext;
+	c->lprev = &lingering;
+	lingering = c;
+}
+
+void smtp_client_free_lingering(void)
+{
+	while (lingering != NULL)
+		client_free(lingering);
+}
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
@@ -169,6 +188,7 @@ static void report(struct smtp_client *c, enum client_outcome outcome, const cha
 		tv.tv_sec = QUIT_GRACE_MS / 1000;
 	}
 	evtimer_add(c->timer, &tv);
+	linger(c);
 }
 
 static void fail_reply(struct smtp_client *c, enum client_outcome outcome, const char *what)
@@ -181,6 +201,11 @@ static void fail_reply(struct smtp_client *c, enum client_outcome outcome, const
 
 static void client_free(struct smtp_client *c)
 {
+	if (c->lprev != NULL) {
+		*c->lprev = c->lnext;
+		if (c->lnext)
+			c->lnext->lprev = c->lprev;
+	}
 	if (c->bev)
 		bufferevent_free(c->bev);
 	if (c->timer)

@@ -70,6 +70,9 @@ struct smtp_client *smtp_client_start(const struct smtp_client_params *p, smtp_c
                                       void *arg);
 /* Stops an attempt whose result is no longer wanted; cb is not called. */
 void smtp_client_abort(struct smtp_client *c);
+/* Frees the clients of this thread that reported already and wait for the
+ * QUIT reply or their last bytes (at shutdown, when the loop is gone). */
+void smtp_client_free_lingering(void);
 
 /* Parses one reply line "250-text" / "250 text" into code, continuation flag,
  * enhanced code and text. -1 when malformed. Exposed for tests. */

@@ -58,6 +58,7 @@ void smtp_log_transaction(struct smtp_session *s, const char *result, uint64_t s
 	log_event(LOG_INFO, "smtp.transaction", "s", "session", s->id, "s", "id", s->txid,
 	          "s", "ip", s->conn.ip, "s", "helo", s->helo, "s", "tls", s->tls ? s->tls_version : NULL,
 	          "s", "from", s->from, "j", "rcpts", rj ? rj : "[]", "i", "size", (long long)size,
+	          "s", "queue_id", s->state == SMTP_S_COMMITTING && s->job.queue_id[0] ? s->job.queue_id : NULL,
 	          "s", "result", result, NULL);
 	free(rj);
 	json_decref(rcpts);

@@ -167,9 +167,15 @@ static int write_queue_copy(struct committer *c, struct commit_job *job)
 		}
 		rc = write_message_file(path, blocks, lens, 2, job->body);
 	} while (rc == EEXIST);
-	free(signature);
-	if (rc == 0)
+	if (rc == 0) {
+		/* the size a remote sees: CRLF line ends, trace and signatures included */
+		job->queue_size = job->header_len + lens[1] + msgbuf_size(job->body) + msgbuf_lines(job->body);
+		for (size_t i = 0; i < 2; i++)
+			for (size_t k = 0; k < lens[i]; k++)
+				job->queue_size += blocks[i][k] == '\n';
 		job->queue_path = xstrdup(path);
+	}
+	free(signature);
 	return rc;
 }
 
@@ -208,7 +214,7 @@ static void record_queue_entries(struct committer *c, struct store *st, struct c
 		char err[256];
 		struct queue_entry e = {
 			.id = j->queue_id, .sender = j->sender, .path = j->queue_path,
-			.size = j->header_len + msgbuf_size(j->body), .smtputf8 = j->smtputf8,
+			.size = j->queue_size, .smtputf8 = j->smtputf8,
 			.rcpts = (const char *const *)j->remotes, .nrcpts = j->nremotes,
 			.created = (long long)time(NULL),
 		};

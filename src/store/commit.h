@@ -45,6 +45,7 @@ struct commit_job {
 	char **tmp_paths;
 	size_t ntmp;
 	char *queue_path;
+	unsigned long long queue_size;  /* octets of the queued message in CRLF form */
 	char *local_header;             /* Return-Path + header, for Maildir copies */
 	size_t local_header_len;
 };

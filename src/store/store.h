@@ -115,8 +115,9 @@ int store_queue_update(struct store *st, long long rcpt_id, enum queue_status st
 int store_queue_set_warned(struct store *st, const char *msg_id);
 /* Pending recipients of messages older than `before` that have not been warned. */
 int store_queue_to_warn(struct store *st, long long before, store_queue_cb cb, void *arg);
-/* Removes messages with no pending recipient; cb gets each row of them first
- * (for bounces and to unlink the file). */
+/* Rows of the messages with no pending recipient left, grouped by message
+ * (for their bounce); the caller removes each with store_queue_delete once
+ * its report is safely committed. */
 int store_queue_finished(struct store *st, store_queue_cb cb, void *arg);
 /* Every recipient (msg_id NULL) or those of one message, for the CLI. */
 int store_queue_list(struct store *st, const char *msg_id, store_queue_cb cb, void *arg);

@@ -165,17 +165,10 @@ int store_queue_to_warn(struct store *st, long long before, store_queue_cb cb, v
 
 int store_queue_finished(struct store *st, store_queue_cb cb, void *arg)
 {
-	int n = query_rows(st, "SELECT " ROW_COLUMNS " FROM queue_rcpts r JOIN queue_messages m "
-	                   "ON m.id = r.msg_id WHERE NOT EXISTS (SELECT 1 FROM queue_rcpts p WHERE "
-	                   "p.msg_id = m.id AND p.status = 'pending') AND ?2 = ?3 ORDER BY m.id, r.id",
-	                   NULL, 0, 0, cb, arg);
-	if (n <= 0)
-		return n;
-	if (sqlite3_exec(st->db, "DELETE FROM queue_messages WHERE NOT EXISTS (SELECT 1 FROM "
-	                 "queue_rcpts p WHERE p.msg_id = queue_messages.id AND p.status = 'pending')",
-	                 NULL, NULL, NULL) != SQLITE_OK)
-		return STORE_ERROR;
-	return n;
+	return query_rows(st, "SELECT " ROW_COLUMNS " FROM queue_rcpts r JOIN queue_messages m "
+	                  "ON m.id = r.msg_id WHERE NOT EXISTS (SELECT 1 FROM queue_rcpts p WHERE "
+	                  "p.msg_id = m.id AND p.status = 'pending') AND ?2 = ?3 ORDER BY m.id, r.id",
+	                  NULL, 0, 0, cb, arg);
 }
 
 int store_queue_list(struct store *st, const char *msg_id, store_queue_cb cb, void *arg)

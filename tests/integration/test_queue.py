@@ -309,7 +309,7 @@ def test_bounce_survives_a_failed_local_delivery(qserver, sinks):
     srv.wait_log("queue.bounced", rcpt="nouser@plain.test")
     time.sleep(1.5)
     mdir.unlink()                 # the local problem goes away
-    rep = single_report(srv, timeout=15)
+    rep = single_report(srv, timeout=10)
     assert rep["recipients"][0]["final-recipient"] == "rfc822; nouser@plain.test"
 
 
