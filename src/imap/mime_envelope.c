@@ -256,11 +256,12 @@ static void angle_addr(const struct toks *ts, size_t a, size_t lt, size_t b,
 }
 
 /* addr-spec without angle brackets, element [a, b), at: first '@' or b.
- * Returns false when the element holds no address at all. */
-static bool bare_addr(const struct toks *ts, size_t a, size_t at, size_t b,
-                      struct scratch *s, struct addr_view *v)
+ * Returns where the address ends (a word after it, as in "a@b c@d", starts
+ * another one), or SIZE_MAX when the element holds no address at all. */
+static size_t bare_addr(const struct toks *ts, size_t a, size_t at, size_t b,
+                        struct scratch *s, struct addr_view *v)
 {
-	size_t start = at, words = 0;
+	size_t start = at, words = 0, end = b;
 
 	if (at < b) {
 		/* the local part is the run of words and dots just before '@';
@@ -277,23 +278,24 @@ static bool bare_addr(const struct toks *ts, size_t a, size_t at, size_t b,
 		}
 		join_phrase(ts, a, start, &s->name);
 		join_tight(ts, start, at, &s->local);
-		join_tight(ts, at + 1, domain_end(ts, at + 1, b), &s->domain);
+		end = domain_end(ts, at + 1, b);
+		join_tight(ts, at + 1, end, &s->domain);
 	} else {
 		for (size_t k = a; k < b; k++)
 			words += is_word(&ts->t[k]);
 		if (words == 0)
-			return false;   /* only junk and comments */
+			return SIZE_MAX;        /* only junk and comments */
 		if (local_part_end(ts, a, b) == b)
 			join_tight(ts, a, b, &s->local);    /* "user" */
 		else
 			join_phrase(ts, a, b, &s->name);    /* "John Doe" */
 	}
 	if (s->name.len == 0)
-		comment_name(ts, a, b, &s->name);
+		comment_name(ts, a, end, &s->name);
 	set_view(v, 0, &s->name, NULL);
 	set_view(v, 2, &s->local, MISSING_MAILBOX);
 	set_view(v, 3, &s->domain, MISSING_DOMAIN);
-	return true;
+	return end;
 }
 
 static void parse_address_list(const char *value, size_t len, addr_emit_fn *emit, void *ctx)
@@ -310,8 +312,8 @@ static void parse_address_list(const char *value, size_t len, addr_emit_fn *emit
 	mime_out_init(&s.local);
 	mime_out_init(&s.domain);
 	while (i < ts.n) {
-		size_t j, lt = SIZE_MAX, at = SIZE_MAX, colon = SIZE_MAX;
-		bool angle = false, route = false;
+		size_t j, lt = SIZE_MAX, at = SIZE_MAX, colon = SIZE_MAX, end;
+		bool angle = false, route = false, closed = false;
 		struct addr_view v = { { NULL, NULL, NULL, NULL }, { 0, 0, 0, 0 } };
 
 		if (is_special(&ts, i, ',') || is_special(&ts, i, ';')) {
@@ -325,14 +327,19 @@ static void parse_address_list(const char *value, size_t len, addr_emit_fn *emit
 		/* find the element's end and what it holds */
 		for (j = i; j < ts.n; j++) {
 			if (angle) {
-				if (is_special(&ts, j, '>'))
+				if (is_special(&ts, j, '>')) {
 					angle = false;
-				else if (is_special(&ts, j, ':'))
+					closed = true;
+				} else if (is_special(&ts, j, ':'))
 					route = false;
 				else if (is_special(&ts, j, ',') && !route)
 					break;  /* unterminated '<': don't swallow the rest */
 				continue;
 			}
+			/* what follows "<...>" but a comment is another address
+			 * ("a <b@c> <d@e>"): not hidden behind the first one */
+			if (closed && ts.t[j].type != T_COMMENT)
+				break;
 			if (is_special(&ts, j, ',') || is_special(&ts, j, ';'))
 				break;
 			if (is_special(&ts, j, '<') && lt == SIZE_MAX) {
@@ -364,8 +371,12 @@ static void parse_address_list(const char *value, size_t len, addr_emit_fn *emit
 		if (lt != SIZE_MAX) {
 			angle_addr(&ts, i, lt, j, &s, &v);
 			emit(ctx, &v);
-		} else if (bare_addr(&ts, i, at == SIZE_MAX ? j : at, j, &s, &v)) {
+		} else if ((end = bare_addr(&ts, i, at == SIZE_MAX ? j : at, j, &s, &v)) != SIZE_MAX) {
 			emit(ctx, &v);
+			if (end < j) {
+				i = end;        /* "a@b c@d": the rest is another one */
+				continue;
+			}
 		}
 		i = j;
 	}

@@ -221,7 +221,12 @@ int store_queue_delete(struct store *st, const char *msg_id, char *path_out, siz
 	if (!found)
 		return STORE_NOT_FOUND;
 	const char *args[4] = { msg_id, NULL, NULL, NULL };
-	return store_exec_write(st, "DELETE FROM queue_messages WHERE id = ?1", args, NULL, NULL, 0);
+	/* no fsync needed: if this is lost in a crash, the finished message is
+	 * found and removed again (its recipients are all marked done) */
+	sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	int rc = store_exec_write(st, "DELETE FROM queue_messages WHERE id = ?1", args, NULL, NULL, 0);
+	sqlite3_exec(st->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	return rc;
 }
 
 int store_queue_has_path(struct store *st, const char *path)

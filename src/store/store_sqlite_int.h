@@ -15,6 +15,8 @@ struct store {
 	sqlite3_stmt *stmt[Q_COUNT]; /* prepared once: these run on every RCPT */
 };
 
+/* Installs postern's busy handler (short waits, 5 s at most). */
+void store_busy_wait(sqlite3 *db);
 int store_db_error(struct store *st, char *err, size_t errlen, const char *what);
 /* Runs a write with up to 4 text arguments (NULL = unbound). STORE_OK,
  * STORE_EXISTS (unique violation), STORE_NOT_FOUND (foreign key) or STORE_ERROR. */

@@ -273,6 +273,12 @@ static void test_addresses(void **state)
 		{ "Foo <>", "(\"Foo\" NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\")" },
 		{ "John Doe john@x", "(\"John Doe\" NIL \"john\" \"x\")" },
 		{ "<a@b, c@d", "(NIL NIL \"a\" \"b\")(NIL NIL \"c\" \"d\")" },
+		/* no address hides behind another (the SMTP From: check) */
+		{ "Name <a@x> <b@y>", "(\"Name\" NIL \"a\" \"x\")(NIL NIL \"b\" \"y\")" },
+		{ "a@b c@d", "(NIL NIL \"a\" \"b\")(NIL NIL \"c\" \"d\")" },
+		{ "a@b (c) d@e", "(\"c\" NIL \"a\" \"b\")(NIL NIL \"d\" \"e\")" },
+		{ "<a@b> junk", "(NIL NIL \"a\" \"b\")(NIL NIL \"junk\" \"MISSING_DOMAIN\")" },
+		{ "Foo <a@b> (c)", "(\"Foo\" NIL \"a\" \"b\")" },
 		{ "=?utf-8?q?J=C3=B6rg?= <j@x>", "(\"=?utf-8?q?J=C3=B6rg?=\" NIL \"j\" \"x\")" },
 		{ "J\xc3\xb6rg <j@x>", "({5}\r\nJ\xc3\xb6rg NIL \"j\" \"x\")" },
 		{ "\"unterminated <a@b>", "(NIL NIL \"unterminated <a@b>\" \"MISSING_DOMAIN\")" },
