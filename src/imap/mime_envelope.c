@@ -161,6 +161,14 @@ struct scratch {
 	struct mime_out name, adl, local, domain;
 };
 
+static void scratch_reset(struct scratch *s)
+{
+	mime_out_reset(&s->name);
+	mime_out_reset(&s->adl);
+	mime_out_reset(&s->local);
+	mime_out_reset(&s->domain);
+}
+
 static void set_view(struct addr_view *a, int i, const struct mime_out *o, const char *dflt)
 {
 	if (o != NULL && o->len > 0) {
@@ -312,7 +320,7 @@ static void parse_address_list(const char *value, size_t len, addr_emit_fn *emit
 	mime_out_init(&s.local);
 	mime_out_init(&s.domain);
 	while (i < ts.n) {
-		size_t j, lt = SIZE_MAX, at = SIZE_MAX, colon = SIZE_MAX, end;
+		size_t j, lt = SIZE_MAX, at = SIZE_MAX, colon = SIZE_MAX;
 		bool angle = false, route = false, closed = false;
 		struct addr_view v = { { NULL, NULL, NULL, NULL }, { 0, 0, 0, 0 } };
 
@@ -354,10 +362,7 @@ static void parse_address_list(const char *value, size_t len, addr_emit_fn *emit
 				break;
 			}
 		}
-		mime_out_reset(&s.name);
-		mime_out_reset(&s.adl);
-		mime_out_reset(&s.local);
-		mime_out_reset(&s.domain);
+		scratch_reset(&s);
 		if (colon != SIZE_MAX) {
 			/* group: display-name ":" [group-list] ";" */
 			join_phrase(&ts, i, colon, &s.name);
@@ -371,12 +376,20 @@ static void parse_address_list(const char *value, size_t len, addr_emit_fn *emit
 		if (lt != SIZE_MAX) {
 			angle_addr(&ts, i, lt, j, &s, &v);
 			emit(ctx, &v);
-		} else if ((end = bare_addr(&ts, i, at == SIZE_MAX ? j : at, j, &s, &v)) != SIZE_MAX) {
+			i = j;
+			continue;
+		}
+		/* addr-specs without brackets: a word after one ("a@b c@d")
+		 * starts the next, found without reading the element again */
+		for (size_t k = i, at2, end; k < j; k = end) {
+			for (at2 = k; at2 < j && !is_special(&ts, at2, '@'); at2++)
+				;
+			scratch_reset(&s);
+			memset(&v, 0, sizeof v);
+			end = bare_addr(&ts, k, at2, j, &s, &v);
+			if (end == SIZE_MAX)
+				break;
 			emit(ctx, &v);
-			if (end < j) {
-				i = end;        /* "a@b c@d": the rest is another one */
-				continue;
-			}
 		}
 		i = j;
 	}

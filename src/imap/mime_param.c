@@ -11,6 +11,7 @@
 /* RFC 6838 4.2: type and subtype names are at most 127 characters */
 #define TYPE_NAME_MAX 127
 #define LANG_MAX 32
+#define PARAM_NAME_MAX 128
 
 bool mime_eq_nocase(const char *s, size_t n, const char *lit)
 {
@@ -168,7 +169,9 @@ static unsigned int read_params(const char *v, size_t n, size_t i, struct raw_pa
 		a = i;
 		b = i = token_end(v, n, i);
 		i = mime_skip_cfws(v, n, i);
-		if (a == b || i >= n || v[i] != '=')
+		/* a name past PARAM_NAME_MAX is junk: skipping it also keeps
+		 * the RFC 2231 name matching below cheap */
+		if (a == b || b - a > PARAM_NAME_MAX || i >= n || v[i] != '=')
 			continue;
 		i = mime_skip_cfws(v, n, i + 1);
 		memset(&raw[count], 0, sizeof raw[count]);

@@ -109,13 +109,6 @@ def module_server(tmp_path_factory, template_data, config=None, auth=None, bools
             pytest.fail("\n\n".join(problems), pytrace=False)
 
 
-def restart(srv):
-    """Stops and starts the server again on the same ports."""
-    rc = srv.stop()
-    assert rc == 0, f"postern exited with {rc}"
-    srv.start()
-
-
 # ---- raw client ---------------------------------------------------------------------------------
 
 
@@ -466,15 +459,6 @@ def resp_code(result, name):
         if m:
             return (m.group(1) or b"").decode()
     return None
-
-
-def pss_kib(pid):
-    """Pss of a process in KiB (smaps_rollup)."""
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    return 0
 
 
 def rss_kib(pid):

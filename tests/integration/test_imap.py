@@ -11,14 +11,12 @@ index rebuild in test_imap_sync.py, hostile input in test_imap_hostile.py,
 real clients in test_imap_clients.py. Features of the IMAP issue that are not
 there yet are marked xfail(strict=True) so they turn into failures the day
 they arrive."""
-import base64
-import imaplib
 import re
 import time
 
 import pytest
 
-from conftest import HOST, HOSTNAME, PASSWORD, insecure_context
+from conftest import HOSTNAME, PASSWORD
 from imap_fixtures import (ALICE, BOB, SPECIAL_USE, IMAPConn, fetch_all, imap_conn, imap_server,
                            imaps, imap_starttls, module_server, quote, resp_code, simple_message)
 from submission_util import ScramSha256, b64, unb64

@@ -10,9 +10,8 @@ import re
 
 import pytest
 
-from imap_fixtures import (ALICE, crlf, deliver_smtp, fetch_all, fetch_items, imap_conn,
-                           imap_server, module_server, parse_sexp, resp_code, search_numbers, simple_message,
-                           write_maildir)
+from imap_fixtures import (ALICE, crlf, deliver_smtp, fetch_all, imap_conn, imap_server,
+                           module_server, search_numbers, simple_message, write_maildir)
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +185,6 @@ def test_bodystructure_multipart(srv):
     f = one(c, "FETCH 1 (BODYSTRUCTURE BODY)")
     bs = f["BODYSTRUCTURE"]
     # multipart: the parts, then the subtype and the extension data
-    parts = [p for p in bs if isinstance(p, list)]
     subtype_at = next(i for i, p in enumerate(bs) if not isinstance(p, list))
     assert bs[subtype_at].upper() == b"MIXED", bs
     assert len(bs[:subtype_at]) == 4, bs

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from imap_fixtures import (ALICE, IMAPConn, deep_message, fetch_all, imap_conn, imap_server,
+from imap_fixtures import (IMAPConn, deep_message, fetch_all, imap_conn, imap_server,
                            many_parts_message, rss_kib, search_numbers, simple_message,
                            write_maildir)
 
@@ -296,7 +296,7 @@ def test_search_flood_does_not_stall_other_sessions(postern):
                        for i in range(300)], host="flood")
     att = imap_conn(s, login="bob@example.org")
     att.ok("SELECT INBOX", timeout=30)
-    victims = [imap_conn(s) for _ in range(4)]
+    victims = [imap_conn(s) for _ in range(10)]     # some share the flooded worker
     for v in victims:
         v.ok("SELECT INBOX")
     n = 20
@@ -398,7 +398,6 @@ def test_many_mailboxes_are_all_listed(postern):
     s = imap_server(postern)
     c = imap_conn(s)
     n = 530
-    t0 = time.monotonic()
     c.send(b"".join(b"m%d CREATE box%04d\r\n" % (i, i) for i in range(n)))
     got = c.until(lambda r: r.startswith(b"m%d " % (n - 1)), timeout=120)
     assert sum(1 for r in got if re.match(rb"m\d+ OK", r)) == n, got[-3:]
