@@ -72,6 +72,8 @@ static void logged_in(struct imap_session *s, const char *user)
 	}
 	str_copy(s->user, sizeof(s->user), user);
 	s->state = IMAP_AUTH;
+	s->reader.max_literal_append = s->cfg->imap.append_limit;
+	s->reader.max_literal_other = IMAP_LITERAL_OTHER_MAX_DEFAULT;
 	imap_capability_text(s, caps, sizeof(caps));
 	imap_tagged(s, s->tag, "OK", "[CAPABILITY %s] Logged in", caps);
 }

@@ -258,15 +258,18 @@ struct list_ctx {
 	const char *pattern;
 	bool lsub;
 	bool subscribed_only;
-	struct mbox_info all[512];
-	size_t n;
+	struct mbox_info *all;
+	size_t n, cap;
 };
 
 static void collect_mailbox(void *arg, const struct mbox_info *mb)
 {
 	struct list_ctx *lc = arg;
-	if (lc->n < ARRAY_LEN(lc->all))
-		lc->all[lc->n++] = *mb;
+	if (lc->n == lc->cap) {
+		lc->cap = lc->cap ? lc->cap * 2 : 32;
+		lc->all = xrealloc(lc->all, lc->cap * sizeof(struct mbox_info));
+	}
+	lc->all[lc->n++] = *mb;
 }
 
 static bool has_children_in(const struct list_ctx *lc, const char *name)
@@ -331,6 +334,7 @@ static void cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub
 		if (match && (!subscribed_only || mb->subscribed))
 			list_one(lc, mb);
 	}
+	free(lc->all);
 	free(lc);
 	imap_tagged(s, cmd->tag, "OK", "%s completed", lsub ? "LSUB" : "LIST");
 }
@@ -349,6 +353,8 @@ static void cmd_status(struct imap_session *s, struct imap_command *cmd)
 	int rc = mbox_find(s->ms, name, &mb);
 	if (rc == MBOX_OK)
 		rc = mbox_sync(s->ms, &mb);
+	if (rc == MBOX_OK)
+		rc = mbox_find(s->ms, name, &mb);   /* the counts after the sync */
 	if (rc != MBOX_OK) {
 		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
 		return;

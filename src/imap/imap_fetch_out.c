@@ -59,7 +59,10 @@ static bool load(struct imap_session *s, const struct mbox_msg *m, struct loaded
 {
 	if (l->buf != NULL)
 		return true;
-	l->buf = imap_read_message(m->path, s->cfg->imap.session_memory, &l->len);
+	struct mbox_msg located = *m;
+	if (mbox_locate(s->ms, &s->view.mb, &located) < 0)
+		return false;
+	l->buf = imap_read_message(located.path, s->cfg->imap.session_memory, &l->len);
 	if (l->buf == NULL)
 		return false;
 	l->root = mime_parse(l->buf, l->len);
@@ -136,8 +139,14 @@ static void write_section(struct imap_session *s, const struct imap_fetch_item *
 		n += (size_t)snprintf(spec + n, sizeof(spec) - n, "%s%u", i ? "." : "", it->section.part[i]);
 	static const char *const text[] = { "", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT",
 	                                    "TEXT", "MIME" };
-	if (it->section.text != IMAP_SECTION_NONE)
-		snprintf(spec + n, sizeof(spec) - n, "%s%s", n ? "." : "", text[it->section.text]);
+	enum imap_section_text what = it->section.text;
+	/* RFC 3501 6.4.5: RFC822.HEADER is BODY.PEEK[HEADER], RFC822.TEXT is BODY[TEXT] */
+	if (it->att == IMAP_FA_RFC822_HEADER)
+		what = IMAP_SECTION_HEADER;
+	else if (it->att == IMAP_FA_RFC822_TEXT)
+		what = IMAP_SECTION_TEXT;
+	if (what != IMAP_SECTION_NONE)
+		snprintf(spec + n, sizeof(spec) - n, "%s%s", n ? "." : "", text[what]);
 	struct mime_span span;
 	int rc = mime_section(l->root, spec, &span);
 	if (rc != MIME_SECTION_OK) {
@@ -166,24 +175,26 @@ static void write_item_name(struct imap_session *s, const struct imap_fetch_item
 	imap_write(s, name, strlen(name));
 }
 
-static void write_message(struct imap_session *s, uint32_t seq, const struct mbox_msg *m)
+static void write_message(struct imap_session *s, uint32_t seq, const struct mbox_msg *m,
+                          bool seen_set)
 {
 	struct imap_fetch_job *j = s->fetch;
 	struct loaded l = { 0 };
 	struct mime_out conv;
 	char *env = NULL, *bs = NULL, *body = NULL;
-	bool uid_done = false, sep = false;
+	bool uid_done = false, flags_done = false, sep = false;
 	mime_out_init(&conv);
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	evbuffer_add_printf(out, "* %u FETCH (", seq);
 	for (size_t i = 0; i < j->f.nitems; i++) {
 		const struct imap_fetch_item *it = &j->f.items[i];
-		char tmp[320];
+		char tmp[MBOX_KEYWORDS_MAX + 64];
 		if (sep)
 			evbuffer_add(out, " ", 1);
 		sep = true;
 		switch (it->att) {
 		case IMAP_FA_FLAGS:
+			flags_done = true;
 			imap_format_flags(m->flags, m->keywords, tmp, sizeof(tmp));
 			evbuffer_add_printf(out, "FLAGS (%s)", tmp);
 			break;
@@ -238,6 +249,12 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 	}
 	if (j->uid && !uid_done)   /* UID FETCH always reports the UID */
 		evbuffer_add_printf(out, "%sUID %u", sep ? " " : "", m->uid);
+	if (seen_set && !flags_done) {
+		/* RFC 3501 6.4.5: \Seen set by this FETCH is reported with it */
+		char tmp[MBOX_KEYWORDS_MAX + 64];
+		imap_format_flags(m->flags, m->keywords, tmp, sizeof(tmp));
+		evbuffer_add_printf(out, " FLAGS (%s)", tmp);
+	}
 	evbuffer_add(out, ")\r\n", 3);
 	free(env);
 	free(bs);
@@ -246,18 +263,20 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 	mime_out_free(&conv);
 }
 
-static void mark_seen(struct imap_session *s, struct mbox_msg *m)
+static bool mark_seen(struct imap_session *s, struct mbox_msg *m)
 {
 	if (!s->fetch->f.sets_seen || s->view.readonly || (m->flags & MBOX_F_SEEN))
-		return;
+		return false;
 	if (mbox_set_flags(s->ms, &s->view.mb, m->uid, m->flags | MBOX_F_SEEN, m->keywords) == MBOX_OK) {
 		/* the file was renamed to carry the flag: read its new path and modseq */
 		mbox_get(s->ms, &s->view.mb, m->uid, m);
 		uint32_t seq = imap_view_seq_of(&s->view, m->uid);
 		if (seq)
 			s->view.flags[seq - 1] = m->flags;
-		s->view.modseq = s->view.mb.highestmodseq;
+		/* the view's modseq stays: other sessions' changes must still be reported */
+		return true;
 	}
+	return false;
 }
 
 /* Writes messages until the output is full; true once the FETCH is complete. */
@@ -273,8 +292,8 @@ static bool fetch_some(struct imap_session *s)
 			continue;   /* gone meanwhile: nothing to say (RFC 9051 7.4.1) */
 		if (j->f.changedsince && m.modseq <= j->f.changedsince_modseq)
 			continue;
-		mark_seen(s, &m);
-		write_message(s, j->t.seq[i], &m);
+		bool seen_set = mark_seen(s, &m);
+		write_message(s, j->t.seq[i], &m, seen_set);
 	}
 	char tag[IMAP_TAG_MAX + 1];
 	str_copy(tag, sizeof(tag), j->tag);

@@ -36,15 +36,15 @@ int imap_targets(struct imap_session *s, struct imap_cursor *c, bool uid, struct
 	if (!imap_next_seqset(c, &set, 0))
 		return -1;
 	uint32_t max = uid ? (v->n ? v->uids[v->n - 1] : 0) : (uint32_t)v->n;
+	/* RFC 9051 6.4.5: a message sequence number past EXISTS is an error
+	 * (the iterator below clips to the maximum, so look at the set itself) */
+	if (!uid && (imap_seqset_highest(&set) > v->n || (set.has_star && v->n == 0))) {
+		imap_seqset_free(&set);
+		imap_fail(c, "Invalid message sequence number");
+		return -1;
+	}
 	imap_seqset_iter_init(&it, &set, max);
 	while (imap_seqset_iter_next(&it, &lo, &hi)) {
-		if (!uid && hi > v->n) {
-			/* RFC 9051 6.4.5: a sequence number past the end is an error */
-			imap_seqset_free(&set);
-			free(t->seq);
-			imap_fail(c, "Invalid message sequence number");
-			return -1;
-		}
 		if (uid) {
 			/* walk the view between lo and hi: UIDs not present are skipped */
 			uint32_t first = imap_view_seq_of(v, lo);
@@ -138,7 +138,8 @@ static bool keyword_present(const char *list, const char *kw)
 	return false;
 }
 
-static void apply_keywords(const char *old, const struct imap_store *st, char *out, size_t len)
+/* The keyword list after a STORE; false when it would not fit (NO [LIMIT]). */
+static bool apply_keywords(const char *old, const struct imap_store *st, char *out, size_t len)
 {
 	size_t n = 0;
 	out[0] = '\0';
@@ -152,16 +153,24 @@ static void apply_keywords(const char *old, const struct imap_store *st, char *o
 				removed |= strcasecmp(kw, st->flags.keywords[i]) == 0;
 			if (!removed && w > 0)
 				n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", n ? " " : "", kw);
+			if (n >= len)
+				return false;
 			p += w;
 			while (*p == ' ')
 				p++;
 		}
 	}
 	if (st->op == IMAP_STORE_REMOVE)
-		return;
-	for (size_t i = 0; i < st->flags.nkeywords && n < len; i++)
-		if (!keyword_present(out, st->flags.keywords[i]))
-			n += (size_t)snprintf(out + n, len - n, "%s%s", n ? " " : "", st->flags.keywords[i]);
+		return true;
+	for (size_t i = 0; i < st->flags.nkeywords; i++) {
+		if (keyword_present(out, st->flags.keywords[i]))
+			continue;
+		n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%s", n ? " " : "",
+		                      st->flags.keywords[i]);
+		if (n >= len)
+			return false;
+	}
+	return true;
 }
 
 void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
@@ -172,6 +181,7 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 	struct mime_out modified;
 	uint32_t *changed = NULL;
 	size_t nchanged = 0;
+	bool too_many = false;
 	imap_command_args(cmd, &c);
 	if (imap_targets(s, &c, cmd->uid, &t) < 0) {
 		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad sequence set");
@@ -191,7 +201,7 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 	mime_out_init(&modified);
 	for (size_t i = 0; i < t.n; i++) {
 		struct mbox_msg m;
-		char kw[256], flags[300];
+		char kw[MBOX_KEYWORDS_MAX + 1], flags[MBOX_KEYWORDS_MAX + 64];
 		if (mbox_get(s->ms, &s->view.mb, t.uid[i], &m) != MBOX_OK)
 			continue;   /* expunged by someone else meanwhile */
 		if (st.unchangedsince && m.modseq > st.unchangedsince_modseq) {
@@ -202,7 +212,10 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 		uint32_t f = st.op == IMAP_STORE_REPLACE ? st.flags.system
 		           : st.op == IMAP_STORE_ADD ? m.flags | st.flags.system
 		           : m.flags & ~st.flags.system;
-		apply_keywords(m.keywords, &st, kw, sizeof(kw));
+		if (!apply_keywords(m.keywords, &st, kw, sizeof(kw))) {
+			too_many = true;
+			continue;
+		}
 		if (mbox_set_flags(s->ms, &s->view.mb, t.uid[i], f, kw) != MBOX_OK)
 			continue;
 		uint32_t seq = imap_view_seq_of(&s->view, t.uid[i]);
@@ -223,10 +236,9 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 			imap_untagged(s, "%u FETCH (%sFLAGS (%s))", t.seq[i], uidpart, flags);
 		}
 	}
-	/* our own changes are known to the client now */
-	if (s->view.mb.highestmodseq > s->view.modseq && nchanged == 0)
-		s->view.modseq = s->view.mb.highestmodseq;
-	if (nchanged > 0) {
+	if (too_many) {
+		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many keywords on a message");
+	} else if (nchanged > 0) {
 		imap_uid_set_text(changed, nchanged, &modified);
 		mime_out_append(&modified, "", 1);
 		imap_tagged(s, cmd->tag, "OK", "[MODIFIED %s] Conditional STORE failed for some",
@@ -300,7 +312,6 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 		for (size_t i = 0; i < done; i++)
 			if (mbox_expunge(s->ms, &s->view.mb, src[i]) == MBOX_OK)
 				imap_view_expunged(s, src[i]);
-		s->view.modseq = s->view.mb.highestmodseq;
 		imap_tagged(s, cmd->tag, "OK", "MOVE completed");
 	}
 	mime_out_free(&a);
@@ -341,7 +352,6 @@ void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd)
 	for (size_t i = 0; i < n; i++)
 		if (mbox_expunge(s->ms, &s->view.mb, uids[i]) == MBOX_OK)
 			imap_view_expunged(s, uids[i]);
-	s->view.modseq = s->view.mb.highestmodseq;
 	free(uids);
 	imap_targets_free(&t);
 	imap_tagged(s, cmd->tag, "OK", "EXPUNGE completed");

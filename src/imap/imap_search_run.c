@@ -28,8 +28,10 @@ struct text_ctx {
 static bool load_text(struct text_ctx *t)
 {
 	if (!t->tried) {
+		struct mbox_msg located = *t->m;
 		t->tried = true;
-		t->buf = imap_read_message(t->m->path, t->s->cfg->imap.session_memory, &t->len);
+		if (mbox_locate(t->s->ms, &t->s->view.mb, &located) == 0)
+			t->buf = imap_read_message(located.path, t->s->cfg->imap.session_memory, &t->len);
 		if (t->buf)
 			t->root = mime_parse(t->buf, t->len);
 	}

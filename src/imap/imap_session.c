@@ -469,8 +469,9 @@ static void session_start(struct worker *w, evutil_socket_t fd, const struct soc
 	conn_register(w, &s->conn, ip, sockaddr_port(peer));
 	s->conn.drain = imap_drain;
 	s->conn.force_close = imap_force_close;
-	imap_reader_init(&s->reader, cfg->imap.max_line, cfg->imap.append_limit,
-	                 IMAP_LITERAL_OTHER_MAX_DEFAULT);
+	/* before login nothing may send a big literal: APPEND needs a login */
+	imap_reader_init(&s->reader, cfg->imap.max_line, IMAP_PREAUTH_LITERAL_MAX,
+	                 IMAP_PREAUTH_LITERAL_MAX);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->timer = evtimer_new(worker_base(w), on_timer, s);
 	s->bev = implicit_tls ? tls_bev_implicit(worker_base(w), fd)

@@ -19,6 +19,9 @@ struct scram_server;
 
 enum imap_state { IMAP_NOT_AUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
 
+/* Literals allowed before login (a password may come as one). */
+#define IMAP_PREAUTH_LITERAL_MAX 4096
+
 enum imap_io {
 	IMAP_IO_READ,           /* reading commands */
 	IMAP_IO_AUTH,           /* reading an AUTHENTICATE response line */

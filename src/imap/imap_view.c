@@ -130,7 +130,7 @@ static void report_change(void *arg, const struct mbox_msg *m)
 	struct update_ctx *u = arg;
 	struct imap_view *v = &u->s->view;
 	uint32_t seq = imap_view_seq_of(v, m->uid);
-	char flags[300];
+	char flags[MBOX_KEYWORDS_MAX + 64];
 	if (seq == 0) {
 		if (m->uid > u->last_uid) /* new mail */
 			view_add(v, m->uid, m->flags);

@@ -201,11 +201,12 @@ void mime_filter_headers(const char *hdr, size_t len, const char *const *names, 
                          bool not_, struct mime_out *out);
 
 /* RFC 2047: decodes the encoded-words of a raw header value into UTF-8 (Q
- * and B; UTF-8, US-ASCII, ISO-8859-1 and Windows-1252; invalid octets
- * become U+FFFD; words in other charsets stay as they are), drops the white
- * space between adjacent encoded-words and the line ends of folds. Writes
- * at most outlen - 1 octets, cut at a character boundary, plus NUL; returns
- * the length written. */
+ * and B; UTF-8, US-ASCII, ISO-8859-1 and Windows-1252, invalid octets in
+ * them becoming U+FFFD; words in other charsets stay as they are), drops
+ * the white space between adjacent encoded-words and the line ends of
+ * folds; other octets are copied as they are. Writes at most outlen - 1
+ * octets, cut at a character boundary, plus NUL; returns the length
+ * written (a decoded NUL may make strlen() shorter). */
 size_t mime_decode_header(const char *raw, char *out, size_t outlen);
 
 /* ---- BODY[section] ---- */

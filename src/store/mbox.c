@@ -45,6 +45,9 @@ static const struct migration index_steps[] = {
 	  "  uid INTEGER NOT NULL,"
 	  "  modseq INTEGER NOT NULL);"
 	  "CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);" },
+	{ 2,
+	  /* the last UIDVALIDITY handed out: a new one must never repeat an old one */
+	  "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);" },
 };
 
 /* RFC 6154 special-use mailboxes every new user gets. */
@@ -134,10 +137,28 @@ uint32_t mbox_flags_from_maildir(const char *info)
 
 /* ---- open --------------------------------------------------------------------- */
 
-static uint32_t new_uidvalidity(void)
+/* Time-based, so a rebuilt index never reuses an old value, and above the
+ * last one given, so a mailbox deleted and created again within a second
+ * still gets a new one (RFC 9051 2.3.1.1). */
+static uint32_t new_uidvalidity(struct mbox_store *ms)
 {
-	/* time-based, so a rebuilt index never reuses an old value */
-	return (uint32_t)time(NULL);
+	sqlite3_stmt *s;
+	uint32_t v = (uint32_t)time(NULL), last = 0;
+	if (sqlite3_prepare_v2(ms->db, "SELECT value FROM meta WHERE key = 'uidvalidity'", -1, &s,
+	                       NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			last = (uint32_t)sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	if (v <= last)
+		v = last + 1;
+	if (sqlite3_prepare_v2(ms->db, "INSERT INTO meta(key, value) VALUES ('uidvalidity', ?1) "
+	                       "ON CONFLICT(key) DO UPDATE SET value = ?1", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, v);
+		sqlite3_step(s);
+		sqlite3_finalize(s);
+	}
+	return v;
 }
 
 static int insert_mailbox(struct mbox_store *ms, const char *name, const char *special_use)
@@ -146,11 +167,12 @@ static int insert_mailbox(struct mbox_store *ms, const char *name, const char *s
 	sqlite3_stmt *s;
 	if (mbox_dir(ms, name, dir, sizeof(dir)) < 0 || maildir_ensure(dir) < 0)
 		return MBOX_ERROR;
+	uint32_t validity = new_uidvalidity(ms);
 	if (sqlite3_prepare_v2(ms->db, "INSERT INTO mailboxes(name, uidvalidity, special_use) "
 	                       "VALUES (?1, ?2, ?3)", -1, &s, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, new_uidvalidity());
+	sqlite3_bind_int64(s, 2, validity);
 	sqlite3_bind_text(s, 3, special_use ? special_use : "", -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
@@ -274,6 +296,24 @@ int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
 }
 
+int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, "SELECT uidvalidity, uidnext, highestmodseq, subscribed "
+	                       "FROM mailboxes WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		mb->uidvalidity = (uint32_t)sqlite3_column_int64(s, 0);
+		mb->uidnext = (uint32_t)sqlite3_column_int64(s, 1);
+		mb->highestmodseq = (uint64_t)sqlite3_column_int64(s, 2);
+		mb->subscribed = sqlite3_column_int(s, 3) != 0;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
+}
+
 int mbox_create(struct mbox_store *ms, const char *name, const char *special_use)
 {
 	char parent[MBOX_NAME_MAX + 1];
@@ -344,10 +384,50 @@ int mbox_delete(struct mbox_store *ms, const char *name)
 	return rc;
 }
 
+static int rename_one(struct mbox_store *ms, long long id, const char *from, const char *to)
+{
+	char from_dir[4096], to_dir[4096];
+	sqlite3_stmt *s;
+	if (mbox_dir(ms, from, from_dir, sizeof(from_dir)) < 0 ||
+	    mbox_dir(ms, to, to_dir, sizeof(to_dir)) < 0 || rename(from_dir, to_dir) < 0)
+		return MBOX_ERROR;
+	if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET name = ?1 WHERE id = ?2", -1, &s,
+	                       NULL) != SQLITE_OK) {
+		rename(to_dir, from_dir);
+		return MBOX_ERROR;
+	}
+	sqlite3_bind_text(s, 1, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, id);
+	int rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+	sqlite3_finalize(s);
+	if (rc != MBOX_OK)
+		rename(to_dir, from_dir);
+	return rc;
+}
+
+struct rename_set {
+	const char *prefix;
+	size_t plen;
+	struct mbox_info *kids;
+	size_t n, cap;
+};
+
+static void collect_child(void *arg, const struct mbox_info *mb)
+{
+	struct rename_set *rs = arg;
+	if (strncmp(mb->name, rs->prefix, rs->plen) != 0 || mb->name[rs->plen] != '/')
+		return;
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 8;
+		rs->kids = xrealloc(rs->kids, rs->cap * sizeof(struct mbox_info));
+	}
+	rs->kids[rs->n++] = *mb;
+}
+
+/* RFC 9051 6.3.6: the mailbox and everything below it move together. */
 int mbox_rename(struct mbox_store *ms, const char *from, const char *to)
 {
 	struct mbox_info mb, other;
-	char from_dir[4096], to_dir[4096];
 	if (is_inbox(from) || !mbox_name_valid(to) || is_inbox(to))
 		return MBOX_INVALID;   /* renaming INBOX (moving its mail) is not offered */
 	int rc = mbox_find(ms, from, &mb);
@@ -355,21 +435,29 @@ int mbox_rename(struct mbox_store *ms, const char *from, const char *to)
 		return rc;
 	if (mbox_find(ms, to, &other) == MBOX_OK)
 		return MBOX_EXISTS;
-	if (has_children(ms, from))
-		return MBOX_IN_USE;    /* children would have to move too: not yet */
-	if (mbox_dir(ms, from, from_dir, sizeof(from_dir)) < 0 ||
-	    mbox_dir(ms, to, to_dir, sizeof(to_dir)) < 0 || rename(from_dir, to_dir) < 0)
-		return MBOX_ERROR;
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET name = ?1 WHERE id = ?2", -1, &s,
-	                       NULL) != SQLITE_OK)
-		return MBOX_ERROR;
-	sqlite3_bind_text(s, 1, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, mb.id);
-	rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
-	sqlite3_finalize(s);
-	if (rc != MBOX_OK)
-		rename(to_dir, from_dir);
+	size_t flen = strlen(from);
+	if (strncmp(to, from, flen) == 0 && to[flen] == '/')
+		return MBOX_INVALID;   /* into itself */
+	struct rename_set rs = { from, flen, NULL, 0, 0 };
+	mbox_list(ms, collect_child, &rs);
+	for (size_t i = 0; i < rs.n; i++) {
+		char newname[2 * MBOX_NAME_MAX + 2];
+		snprintf(newname, sizeof(newname), "%s%s", to, rs.kids[i].name + flen);
+		if (!mbox_name_valid(newname) || mbox_find(ms, newname, &other) == MBOX_OK) {
+			free(rs.kids);
+			return mbox_name_valid(newname) ? MBOX_EXISTS : MBOX_INVALID;
+		}
+	}
+	sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	rc = rename_one(ms, mb.id, from, to);
+	/* children after the parent: their directories are siblings on disk (Maildir++) */
+	for (size_t i = 0; rc == MBOX_OK && i < rs.n; i++) {
+		char newname[2 * MBOX_NAME_MAX + 2];
+		snprintf(newname, sizeof(newname), "%s%s", to, rs.kids[i].name + flen);
+		rc = rename_one(ms, rs.kids[i].id, rs.kids[i].name, newname);
+	}
+	sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+	free(rs.kids);
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #define MBOX_NAME_MAX 255
+#define MBOX_KEYWORDS_MAX 1023           /* all keywords of one message, space separated */
 #define MBOX_INDEX_FILE "postern-index.db"
 
 /* System flags, as bits (RFC 9051 2.3.2); Maildir letters in comments. */
@@ -45,11 +46,12 @@ struct mbox_info {
 struct mbox_msg {
 	uint32_t uid;
 	uint32_t flags;
-	char keywords[256];                  /* space separated */
+	char keywords[MBOX_KEYWORDS_MAX + 1]; /* space separated */
 	long long internaldate;              /* unix time */
 	uint64_t size;                       /* RFC822.SIZE: CRLF octets */
 	uint64_t modseq;
-	char path[4096];                     /* the file now */
+	char base[256];                      /* the file's unique name, before ":2," */
+	char path[4096];                     /* the file now: filled by mbox_locate() */
 };
 
 /* Opens (creating) the index of the Maildir at maildir_root (".../Maildir"),
@@ -73,7 +75,8 @@ int mbox_rename(struct mbox_store *ms, const char *from, const char *to);
 int mbox_subscribe(struct mbox_store *ms, const char *name, bool on);
 
 /* Brings the index of one mailbox up to date with its Maildir. Cheap when
- * the directories have not changed since the last sync. mb is refreshed. */
+ * the directories have not changed since the last sync. mb's UIDNEXT and
+ * HIGHESTMODSEQ are refreshed; its counts are not (mbox_find gives those). */
 int mbox_sync(struct mbox_store *ms, struct mbox_info *mb);
 
 typedef void (*mbox_msg_cb)(void *arg, const struct mbox_msg *m);
@@ -86,7 +89,10 @@ int mbox_changed_since(struct mbox_store *ms, const struct mbox_info *mb, uint64
 /* UIDs expunged with a modseq above `modseq` (for QRESYNC VANISHED). */
 int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint64_t modseq,
                         void (*cb)(void *arg, uint32_t uid), void *arg);
+/* One message's index data (not its path: see mbox_locate). */
 int mbox_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid, struct mbox_msg *out);
+/* Fills m->path: the file as it is named now. 0 or -1. */
+int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m);
 
 /* Sets flags and keywords of one message: renames its file to carry the
  * flags and gives it a new modseq. */

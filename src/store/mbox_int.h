@@ -13,6 +13,14 @@ struct mbox_store {
 
 /* Adds index rows for Maildir++ folders found on disk but not in the index. */
 int mbox_discover_folders(struct mbox_store *ms);
+/* Refreshes the mailbox's own fields (no message counts: cheap). */
+int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb);
+/* mtime of <dir>/<sub> in ns, -1 when missing. */
+long long mbox_mtime_ns(const char *dir, const char *sub);
+/* After our own change in cur/ (rename, unlink, link): when the directory
+ * had not changed otherwise since the last sync, remember its new time, so
+ * the next sync does not rescan every file for a change it made itself. */
+void mbox_note_own_change(struct mbox_store *ms, const struct mbox_info *mb, long long before);
 /* Removes the regular files of a directory (not recursive). */
 void mbox_unlink_all(const char *dir);
 

@@ -40,8 +40,7 @@ static int locate(const struct mbox_store *ms, const char *mailbox, const char *
 	return rc;
 }
 
-static void read_msg(struct mbox_store *ms, const struct mbox_info *mb, sqlite3_stmt *s,
-                     struct mbox_msg *m, bool with_path)
+static void read_msg(sqlite3_stmt *s, struct mbox_msg *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->uid = (uint32_t)sqlite3_column_int64(s, 0);
@@ -50,9 +49,22 @@ static void read_msg(struct mbox_store *ms, const struct mbox_info *mb, sqlite3_
 	m->internaldate = sqlite3_column_int64(s, 3);
 	m->size = (uint64_t)sqlite3_column_int64(s, 4);
 	m->modseq = (uint64_t)sqlite3_column_int64(s, 5);
-	if (with_path)
-		locate(ms, mb->name, (const char *)sqlite3_column_text(s, 6), m->flags, m->path,
-		       sizeof(m->path));
+	str_copy(m->base, sizeof(m->base), (const char *)sqlite3_column_text(s, 6));
+}
+
+int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m)
+{
+	return locate(ms, mb->name, m->base, m->flags, m->path, sizeof(m->path));
+}
+
+/* mbox_get and the path: what changing or removing a message needs. */
+static int get_with_path(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
+                         struct mbox_msg *m)
+{
+	int rc = mbox_get(ms, mb, uid, m);
+	if (rc == MBOX_OK && mbox_locate(ms, mb, m) < 0)
+		return MBOX_NOT_FOUND;
+	return rc;
 }
 
 static int iterate(struct mbox_store *ms, const struct mbox_info *mb, const char *sql,
@@ -66,7 +78,7 @@ static int iterate(struct mbox_store *ms, const struct mbox_info *mb, const char
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, arg);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		read_msg(ms, mb, s, &m, false);
+		read_msg(s, &m);
 		cb(cbarg, &m);
 	}
 	sqlite3_finalize(s);
@@ -113,9 +125,15 @@ int mbox_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid, st
 	sqlite3_bind_int64(s, 2, uid);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
-		read_msg(ms, mb, s, out, true);
+		read_msg(s, out);
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
+}
+
+static long long cur_mtime(const struct mbox_store *ms, const struct mbox_info *mb)
+{
+	char dir[4096];
+	return mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ? -1 : mbox_mtime_ns(dir, "cur");
 }
 
 /* A change gets the mailbox's next modseq (RFC 7162 3.1). */
@@ -147,12 +165,13 @@ int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, ui
 {
 	struct mbox_msg m;
 	char dir[4096], letters[8], to[4500];
-	int rc = mbox_get(ms, mb, uid, &m);
+	int rc = get_with_path(ms, mb, uid, &m);
 	if (rc != MBOX_OK)
 		return rc;
 	if (m.flags == flags && strcmp(m.keywords, keywords ? keywords : "") == 0)
 		return MBOX_OK;
 	char *base = base_of(m.path);
+	long long before = cur_mtime(ms, mb);
 	mbox_flags_to_maildir(flags, letters, sizeof(letters));
 	if (m.flags != flags) {
 		/* flags live in the file name too, so a rebuilt index keeps them */
@@ -162,6 +181,7 @@ int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, ui
 			free(base);
 			return MBOX_ERROR;
 		}
+		mbox_note_own_change(ms, mb, before);
 	}
 	free(base);
 	sqlite3_stmt *s;
@@ -183,11 +203,13 @@ int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid)
 {
 	struct mbox_msg m;
 	sqlite3_stmt *s;
-	int rc = mbox_get(ms, mb, uid, &m);
+	int rc = get_with_path(ms, mb, uid, &m);
 	if (rc != MBOX_OK)
 		return rc;
+	long long before = cur_mtime(ms, mb);
 	if (unlink(m.path) < 0 && errno != ENOENT)
 		return MBOX_ERROR;
+	mbox_note_own_change(ms, mb, before);
 	uint64_t modseq = next_modseq(ms, mb);
 	if (sqlite3_prepare_v2(ms->db, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
 	                       -1, &s, NULL) != SQLITE_OK)
@@ -215,7 +237,7 @@ static int add_row(struct mbox_store *ms, struct mbox_info *mb, const char *base
 	sqlite3_stmt *s;
 	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
-	int rc = mbox_find(ms, mb->name, mb);
+	int rc = mbox_refresh(ms, mb);
 	uint64_t modseq = rc == MBOX_OK ? next_modseq(ms, mb) : 0;
 	if (rc == MBOX_OK &&
 	    sqlite3_prepare_v2(ms->db, "INSERT INTO messages(mailbox_id, uid, base, flags, keywords, "
@@ -255,6 +277,7 @@ int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tm
 {
 	char dir[4096], letters[8], to[4500];
 	char *base = base_of(tmp_path);
+	long long before = cur_mtime(ms, mb);
 	mbox_flags_to_maildir(flags, letters, sizeof(letters));
 	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
 	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0 ||
@@ -262,6 +285,7 @@ int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tm
 		free(base);
 		return MBOX_ERROR;
 	}
+	mbox_note_own_change(ms, mb, before);
 	int rc = add_row(ms, mb, base, flags, keywords, internaldate, size, uid);
 	free(base);
 	if (rc != MBOX_OK)
@@ -274,7 +298,7 @@ int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
 {
 	struct mbox_msg m;
 	char dir[4096], letters[8], dst[4500], base[300];
-	int rc = mbox_get(ms, from, uid, &m);
+	int rc = get_with_path(ms, from, uid, &m);
 	if (rc != MBOX_OK)
 		return rc;
 	char *b = base_of(m.path);
@@ -282,11 +306,13 @@ int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
 	random_id(base, 8);
 	snprintf(base + 8, sizeof(base) - 8, ".%.280s", b);
 	free(b);
+	long long before = cur_mtime(ms, to);
 	mbox_flags_to_maildir(m.flags, letters, sizeof(letters));
 	if (mbox_dir(ms, to->name, dir, sizeof(dir)) < 0 ||
 	    bsnprintf(dst, sizeof(dst), "%s/cur/%s:2,%s", dir, base, letters) < 0 ||
 	    link(m.path, dst) < 0)
 		return MBOX_ERROR;
+	mbox_note_own_change(ms, to, before);
 	rc = add_row(ms, to, base, m.flags, m.keywords, m.internaldate, m.size, new_uid);
 	if (rc != MBOX_OK)
 		unlink(dst);

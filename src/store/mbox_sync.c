@@ -103,7 +103,7 @@ static int read_cur(const char *dir, struct entries *es)
 	return 0;
 }
 
-static long long mtime_ns(const char *dir, const char *sub)
+long long mbox_mtime_ns(const char *dir, const char *sub)
 {
 	char path[4200];
 	struct stat sb;
@@ -322,20 +322,26 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 	int rc = MBOX_ERROR;
 	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
 		return MBOX_ERROR;
+	long long mt_new = mbox_mtime_ns(dir, "new"), mt_cur = mbox_mtime_ns(dir, "cur");
+	/* the common case, checked without the write lock: nothing on disk moved
+	 * (other sessions' flag changes still show in the refreshed modseq) */
+	if (mt_new >= 0 && mt_cur >= 0 && unchanged_since_last_sync(ms, mb, mt_new, mt_cur))
+		return mbox_refresh(ms, mb);
 	/* the write lock first: two sessions syncing at once would both assign UIDs */
 	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
-	if (mbox_find(ms, mb->name, mb) != MBOX_OK)
+	if (mbox_refresh(ms, mb) != MBOX_OK)
 		goto out;
-	long long mt_new = mtime_ns(dir, "new"), mt_cur = mtime_ns(dir, "cur");
+	mt_new = mbox_mtime_ns(dir, "new");
+	mt_cur = mbox_mtime_ns(dir, "cur");
 	if (mt_new >= 0 && mt_cur >= 0 && unchanged_since_last_sync(ms, mb, mt_new, mt_cur)) {
-		rc = MBOX_OK;
+		rc = MBOX_OK;   /* someone synced it while we waited for the lock */
 		goto out;
 	}
 	move_new_to_cur(dir);
 	/* read the times after moving: our own renames must not look like news */
-	mt_new = mtime_ns(dir, "new");
-	mt_cur = mtime_ns(dir, "cur");
+	mt_new = mbox_mtime_ns(dir, "new");
+	mt_cur = mbox_mtime_ns(dir, "cur");
 	if (read_cur(dir, &es) < 0 || load_rows(ms, mb->id, &rows, &nrows) < 0)
 		goto out;
 	if (merge(ms, mb, dir, &es, rows, nrows, &changed) != MBOX_OK ||
@@ -349,8 +355,25 @@ out:
 		free(rows[i].base);
 	free(rows);
 	if (rc == MBOX_OK)
-		mbox_find(ms, mb->name, mb);
+		mbox_refresh(ms, mb);
 	return rc;
+}
+
+void mbox_note_own_change(struct mbox_store *ms, const struct mbox_info *mb, long long before)
+{
+	char dir[4096];
+	sqlite3_stmt *s;
+	if (before < 0 || mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
+		return;
+	long long after = mbox_mtime_ns(dir, "cur");
+	if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET mtime_cur = ?3 WHERE id = ?1 AND "
+	                       "mtime_cur = ?2", -1, &s, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, before);
+	sqlite3_bind_int64(s, 3, after);
+	sqlite3_step(s);
+	sqlite3_finalize(s);
 }
 
 int mbox_discover_folders(struct mbox_store *ms)

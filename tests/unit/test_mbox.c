@@ -130,6 +130,7 @@ static void test_sync_assigns_uids_and_flags(void **state)
 	deliver(fx, "1000.M1P1Q1.host,S=6,W=7", "hello\n");
 	deliver(fx, "1001.M1P1Q2.host,S=6,W=7", "world\n");
 	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
 	assert_int_equal(mb.messages, 2);
 	assert_int_equal(mb.unseen, 2);
 	assert_int_equal(mb.uidnext, 3);
@@ -149,6 +150,7 @@ static void test_sync_assigns_uids_and_flags(void **state)
 	assert_int_equal(mbox_set_flags(fx->ms, &mb, 1, MBOX_F_SEEN | MBOX_F_FLAGGED, "$Important"), MBOX_OK);
 	struct mbox_msg m;
 	assert_int_equal(mbox_get(fx->ms, &mb, 1, &m), MBOX_OK);
+	assert_int_equal(mbox_locate(fx->ms, &mb, &m), 0);
 	assert_non_null(strstr(m.path, ":2,FS"));
 	assert_string_equal(m.keywords, "$Important");
 	assert_true(m.modseq > modseq);
@@ -168,6 +170,8 @@ static void test_changes_behind_our_back(void **state)
 	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
 	assert_int_equal(mbox_get(fx->ms, &mb, 1, &m1), MBOX_OK);
 	assert_int_equal(mbox_get(fx->ms, &mb, 2, &m2), MBOX_OK);
+	assert_int_equal(mbox_locate(fx->ms, &mb, &m1), 0);
+	assert_int_equal(mbox_locate(fx->ms, &mb, &m2), 0);
 	/* a size without W= is counted: "a\n" is 3 octets with CRLF */
 	assert_int_equal(m1.size, 3);
 	/* another program marks message 1 seen and deletes message 2 */
@@ -176,6 +180,7 @@ static void test_changes_behind_our_back(void **state)
 	assert_int_equal(unlink(m2.path), 0);
 	usleep(10000);
 	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
 	assert_int_equal(mb.messages, 1);
 	assert_int_equal(mbox_get(fx->ms, &mb, 1, &m1), MBOX_OK);
 	assert_int_equal(m1.flags, MBOX_F_SEEN);
