@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "imap/imap_mutf7.h"
 #include "imap/imap_session.h"
 
 /* ---- capabilities ----------------------------------------------------------------- */
@@ -18,7 +19,7 @@
 void imap_capability_text(struct imap_session *s, char *out, size_t len)
 {
 	int n = snprintf(out, len, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT "
-	                 "UIDPLUS MOVE SPECIAL-USE CONDSTORE APPENDLIMIT=%llu",
+	                 "UIDPLUS MOVE SPECIAL-USE CONDSTORE UTF8=ACCEPT APPENDLIMIT=%llu",
 	                 (unsigned long long)s->cfg->imap.append_limit);
 	if (n < 0 || (size_t)n >= len)
 		return;
@@ -108,21 +109,44 @@ static void cmd_idle(struct imap_session *s, struct imap_command *cmd)
 
 /* ---- mailboxes -------------------------------------------------------------------------- */
 
-static bool next_mailbox(struct imap_command *cmd, struct imap_cursor *c, char *out, size_t len)
+bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out, size_t len)
 {
 	const char *name;
 	size_t n;
+	char raw[MBOX_NAME_MAX * 4 + 1];
 	if (!imap_next_astring(c, &name, &n))
 		return false;
-	if (n >= len || memchr(name, '\0', n) != NULL) {
+	if (n >= sizeof(raw) || memchr(name, '\0', n) != NULL) {
 		imap_fail(c, "Mailbox name too long");
 		return false;
 	}
-	memcpy(out, name, n);
-	out[n] = '\0';
-	(void)cmd;
+	memcpy(raw, name, n);
+	raw[n] = '\0';
+	/* names travel in modified UTF-7 unless the client enabled UTF8=ACCEPT */
+	if (s->utf8 || strcasecmp(raw, "INBOX") == 0) {
+		if (n >= len) {
+			imap_fail(c, "Mailbox name too long");
+			return false;
+		}
+		memcpy(out, raw, n + 1);
+		return true;
+	}
+	if (imap_mutf7_decode(raw, out, len) < 0) {
+		imap_fail(c, "Mailbox name is not valid modified UTF-7");
+		return false;
+	}
 	return true;
 }
+
+void imap_write_mailbox(struct imap_session *s, const char *name)
+{
+	char enc[MBOX_NAME_MAX * 4 + 1];
+	if (!s->utf8 && imap_mutf7_encode(name, enc, sizeof(enc)) == 0)
+		name = enc;
+	imap_write_string(s, name, strlen(name));
+}
+
+
 
 static const char *mbox_error_text(int rc)
 {
@@ -140,7 +164,7 @@ static void cmd_select(struct imap_session *s, struct imap_command *cmd, bool re
 	struct imap_cursor c;
 	char name[MBOX_NAME_MAX + 1];
 	imap_command_args(cmd, &c);
-	if (!next_mailbox(cmd, &c, name, sizeof(name))) {
+	if (!imap_next_mailbox(s, &c, name, sizeof(name))) {
 		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Mailbox name expected");
 		return;
 	}
@@ -164,7 +188,7 @@ static void cmd_create(struct imap_session *s, struct imap_command *cmd)
 	struct imap_cursor c;
 	char name[MBOX_NAME_MAX + 1];
 	imap_command_args(cmd, &c);
-	if (!next_mailbox(cmd, &c, name, sizeof(name))) {
+	if (!imap_next_mailbox(s, &c, name, sizeof(name))) {
 		imap_tagged(s, cmd->tag, "BAD", "Mailbox name expected");
 		return;
 	}
@@ -184,7 +208,7 @@ static void cmd_delete(struct imap_session *s, struct imap_command *cmd)
 	struct imap_cursor c;
 	char name[MBOX_NAME_MAX + 1];
 	imap_command_args(cmd, &c);
-	if (!next_mailbox(cmd, &c, name, sizeof(name))) {
+	if (!imap_next_mailbox(s, &c, name, sizeof(name))) {
 		imap_tagged(s, cmd->tag, "BAD", "Mailbox name expected");
 		return;
 	}
@@ -204,7 +228,7 @@ static void cmd_rename(struct imap_session *s, struct imap_command *cmd)
 	struct imap_cursor c;
 	char from[MBOX_NAME_MAX + 1], to[MBOX_NAME_MAX + 1];
 	imap_command_args(cmd, &c);
-	if (!next_mailbox(cmd, &c, from, sizeof(from)) || !next_mailbox(cmd, &c, to, sizeof(to))) {
+	if (!imap_next_mailbox(s, &c, from, sizeof(from)) || !imap_next_mailbox(s, &c, to, sizeof(to))) {
 		imap_tagged(s, cmd->tag, "BAD", "Two mailbox names expected");
 		return;
 	}
@@ -220,7 +244,7 @@ static void cmd_subscribe(struct imap_session *s, struct imap_command *cmd, bool
 	struct imap_cursor c;
 	char name[MBOX_NAME_MAX + 1];
 	imap_command_args(cmd, &c);
-	if (!next_mailbox(cmd, &c, name, sizeof(name))) {
+	if (!imap_next_mailbox(s, &c, name, sizeof(name))) {
 		imap_tagged(s, cmd->tag, "BAD", "Mailbox name expected");
 		return;
 	}
@@ -290,7 +314,7 @@ static void list_one(struct list_ctx *lc, const struct mbox_info *mb)
 	         lc->subscribed_only && !lc->lsub ? " \\Subscribed" : "");
 	struct evbuffer *out = bufferevent_get_output(lc->s->bev);
 	evbuffer_add_printf(out, "* %s (%s) \"/\" ", lc->lsub ? "LSUB" : "LIST", attrs);
-	imap_write_string(lc->s, mb->name, strlen(mb->name));
+	imap_write_mailbox(lc->s, mb->name);
 	evbuffer_add(out, "\r\n", 2);
 }
 
@@ -321,6 +345,11 @@ static void cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub
 		return;
 	}
 	snprintf(pattern, sizeof(pattern), "%.*s%.*s", (int)reflen, ref, (int)patlen, pat);
+	if (!s->utf8) {
+		char decoded[sizeof(pattern)];
+		if (imap_mutf7_decode(pattern, decoded, sizeof(decoded)) == 0)
+			memcpy(pattern, decoded, strlen(decoded) + 1);
+	}
 	struct list_ctx *lc = xcalloc(1, sizeof(*lc));
 	lc->s = s;
 	lc->pattern = pattern;
@@ -346,7 +375,7 @@ static void cmd_status(struct imap_session *s, struct imap_command *cmd)
 	struct mbox_info mb;
 	const char *item;
 	imap_command_args(cmd, &c);
-	if (!next_mailbox(cmd, &c, name, sizeof(name)) || !imap_next_list(&c, &items)) {
+	if (!imap_next_mailbox(s, &c, name, sizeof(name)) || !imap_next_list(&c, &items)) {
 		imap_tagged(s, cmd->tag, "BAD", "Mailbox name and status items expected");
 		return;
 	}
@@ -379,7 +408,7 @@ static void cmd_status(struct imap_session *s, struct imap_command *cmd)
 	}
 	struct evbuffer *o = bufferevent_get_output(s->bev);
 	evbuffer_add_printf(o, "* STATUS ");
-	imap_write_string(s, mb.name, strlen(mb.name));
+	imap_write_mailbox(s, mb.name);
 	evbuffer_add_printf(o, " (%s)\r\n", out);
 	imap_tagged(s, cmd->tag, "OK", "STATUS completed");
 }

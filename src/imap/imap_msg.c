@@ -258,19 +258,14 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 {
 	struct imap_cursor c;
 	struct imap_targets t;
-	const char *name;
-	size_t namelen;
 	char mbname[MBOX_NAME_MAX + 1];
 	struct mbox_info dst;
 	imap_command_args(cmd, &c);
-	if (imap_targets(s, &c, cmd->uid, &t) < 0 || !imap_next_astring(&c, &name, &namelen) ||
-	    namelen >= sizeof(mbname)) {
+	if (imap_targets(s, &c, cmd->uid, &t) < 0 || !imap_next_mailbox(s, &c, mbname, sizeof(mbname))) {
 		imap_targets_free(&t);
 		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Syntax error");
 		return;
 	}
-	memcpy(mbname, name, namelen);
-	mbname[namelen] = '\0';
 	if (mbox_find(s->ms, mbname, &dst) != MBOX_OK) {
 		imap_targets_free(&t);
 		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
@@ -392,20 +387,18 @@ static int write_appended(const char *dir, const char *hostname, const char *dat
 void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 {
 	struct imap_cursor c;
-	const char *name, *data;
-	size_t namelen, len;
+	const char *data;
+	size_t len;
 	bool binary;
 	char mbname[MBOX_NAME_MAX + 1], dir[4096], path[4400];
 	struct imap_flags flags = { 0 };
 	struct mbox_info mb;
 	int64_t when = (int64_t)time(NULL);
 	imap_command_args(cmd, &c);
-	if (!imap_next_astring(&c, &name, &namelen) || namelen >= sizeof(mbname)) {
-		imap_tagged(s, cmd->tag, "BAD", "Mailbox name expected");
+	if (!imap_next_mailbox(s, &c, mbname, sizeof(mbname))) {
+		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Mailbox name expected");
 		return;
 	}
-	memcpy(mbname, name, namelen);
-	mbname[namelen] = '\0';
 	if (imap_peek(&c) && imap_peek(&c)->type == IMAP_ARG_LIST && !imap_next_flag_list(&c, &flags)) {
 		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad flag list");
 		return;

@@ -97,6 +97,11 @@ void imap_begin_starttls(struct imap_session *s);
 void imap_begin_idle(struct imap_session *s);
 
 /* command dispatch (imap_cmds.c) */
+/* A mailbox name argument, in UTF-8 (decoded from modified UTF-7 when the
+ * client did not ENABLE UTF8=ACCEPT). */
+bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out, size_t len);
+/* A mailbox name in a response, encoded as the client expects. */
+void imap_write_mailbox(struct imap_session *s, const char *name);
 void imap_dispatch(struct imap_session *s, struct imap_command *cmd);
 void imap_capability_text(struct imap_session *s, char *out, size_t len);
 
