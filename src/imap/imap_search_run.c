@@ -15,6 +15,7 @@
 #include "imap/imap_search.h"
 #include "imap/imap_session.h"
 #include "imap/mime.h"
+#include <event2/event.h>
 
 struct text_ctx {
 	struct imap_session *s;
@@ -159,96 +160,192 @@ static void split_keywords(const char *kw, char store[][256], const char *ptrs[]
 	}
 }
 
-void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
-{
-	struct imap_cursor c;
+/* ---- the search as a job: metadata in one query, then slices ------------------------ */
+
+/* Text searches read message files: a slice stops after this long so that the
+ * worker's other sessions are served in between (SEARCH floods). */
+#define SEARCH_SLICE_MS 10
+
+struct search_msg {
+	uint32_t seq;
+	struct mbox_msg m;
+};
+
+struct imap_search_job {
 	struct imap_search q;
-	imap_command_args(cmd, &c);
-	enum imap_search_status st = imap_search_parse(&q, &c, 0);
-	if (st == IMAP_SEARCH_BADCHARSET) {
-		imap_search_free(&q);
-		imap_tagged(s, cmd->tag, "NO", "[BADCHARSET %s] Unsupported charset", IMAP_SEARCH_CHARSETS);
+	bool uid;
+	bool sent;
+	char tag[IMAP_TAG_MAX + 1];
+	struct search_msg *msgs;
+	size_t n, cap, next;
+	uint32_t *matches;
+	size_t nmatches, capmatches;
+	uint64_t top_modseq;
+	bool over;
+	struct event *ev;
+};
+
+static void collect_msg(void *arg, const struct mbox_msg *m)
+{
+	struct imap_search_job *j = arg;
+	if (j->n == j->cap) {
+		j->cap = j->cap ? j->cap * 2 : 256;
+		j->msgs = xrealloc(j->msgs, j->cap * sizeof(struct search_msg));
+	}
+	j->msgs[j->n].m = *m;
+	j->msgs[j->n++].seq = 0;
+}
+
+static void job_free(struct imap_session *s)
+{
+	struct imap_search_job *j = s->search;
+	if (j == NULL)
+		return;
+	if (j->ev)
+		event_free(j->ev);
+	imap_search_free(&j->q);
+	free(j->msgs);
+	free(j->matches);
+	free(j);
+	s->search = NULL;
+}
+
+void imap_search_job_free(struct imap_session *s)
+{
+	job_free(s);
+}
+
+static void add_match(struct imap_search_job *j, uint32_t id, uint64_t modseq, int limit)
+{
+	if (j->nmatches == j->capmatches) {
+		j->capmatches = j->capmatches ? j->capmatches * 2 : 64;
+		j->matches = xrealloc(j->matches, j->capmatches * sizeof(uint32_t));
+	}
+	j->matches[j->nmatches++] = id;
+	if (modseq > j->top_modseq)
+		j->top_modseq = modseq;
+	j->over = limit > 0 && j->nmatches > (size_t)limit;
+}
+
+static void answer(struct imap_session *s, struct imap_search_job *j)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct mime_out hits;
+	if (j->over) {
+		imap_tagged(s, j->tag, "NO", "[LIMIT] Too many search results");
 		return;
 	}
-	if (st != IMAP_SEARCH_OK) {
-		imap_search_free(&q);
-		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad search criteria");
-		return;
+	mime_out_init(&hits);
+	if (j->q.esearch) {
+		/* RFC 4731: * ESEARCH (TAG "x") UID MIN 1 MAX 9 COUNT 5 ALL 1:5 */
+		evbuffer_add_printf(out, "* ESEARCH (TAG \"%s\")%s", j->tag, j->uid ? " UID" : "");
+		if ((j->q.ret & IMAP_SEARCH_RET_MIN) && j->nmatches)
+			evbuffer_add_printf(out, " MIN %u", j->matches[0]);
+		if ((j->q.ret & IMAP_SEARCH_RET_MAX) && j->nmatches)
+			evbuffer_add_printf(out, " MAX %u", j->matches[j->nmatches - 1]);
+		if (j->q.ret & IMAP_SEARCH_RET_COUNT)
+			evbuffer_add_printf(out, " COUNT %zu", j->nmatches);
+		if ((j->q.ret & IMAP_SEARCH_RET_ALL || j->q.ret == 0) && j->nmatches) {
+			imap_uid_set_text(j->matches, j->nmatches, &hits);
+			mime_out_append(&hits, "", 1);
+			evbuffer_add_printf(out, " ALL %s", hits.data);
+		}
+		if (j->q.uses_modseq && j->nmatches)
+			evbuffer_add_printf(out, " MODSEQ %llu", (unsigned long long)j->top_modseq);
+	} else {
+		evbuffer_add_printf(out, "* SEARCH");
+		for (size_t i = 0; i < j->nmatches; i++)
+			evbuffer_add_printf(out, " %u", j->matches[i]);
+		if (j->q.uses_modseq && j->nmatches)
+			evbuffer_add_printf(out, " (MODSEQ %llu)", (unsigned long long)j->top_modseq);
 	}
+	evbuffer_add(out, "\r\n", 2);
+	mime_out_free(&hits);
+	imap_tagged(s, j->tag, "OK", "SEARCH completed");
+}
+
+/* Evaluates messages until done (true) or the slice is used up (false). */
+static bool search_some(struct imap_session *s)
+{
+	struct imap_search_job *j = s->search;
 	const struct imap_view *v = &s->view;
 	struct imap_search_ctx ctx = {
 		.max_seq = (uint32_t)v->n, .max_uid = v->n ? v->uids[v->n - 1] : 0, .saved = NULL,
 		.text_match = text_match,
 	};
-	bool sent = uses_sent_date(q.root);
-	struct mime_out hits;
-	mime_out_init(&hits);
-	uint32_t min = 0, max = 0;
-	uint64_t count = 0, top_modseq = 0;
+	uint64_t start = now_ms();
 	int limit = s->cfg->imap.max_search_results;
-	bool over = false;
-	uint32_t *matches = NULL;
-	for (size_t i = 0; i < v->n && !over; i++) {
-		struct mbox_msg m;
-		if (mbox_get(s->ms, &v->mb, v->uids[i], &m) != MBOX_OK)
-			continue;
-		struct text_ctx t = { .s = s, .m = &m };
+	while (j->next < j->n && !j->over) {
+		if (now_ms() - start >= SEARCH_SLICE_MS)
+			return false;
+		struct search_msg *sm = &j->msgs[j->next++];
+		uint32_t seq = imap_view_seq_of(v, sm->m.uid);
+		if (seq == 0)
+			continue;   /* not in this session's view (new, or gone) */
+		struct text_ctx t = { .s = s, .m = &sm->m };
 		char kwstore[32][256];
 		const char *kws[32];
 		size_t nkw;
-		split_keywords(m.keywords, kwstore, kws, &nkw);
-		int32_t iday = imap_day_of(m.internaldate, 0);
-		struct imap_search_msg sm = {
-			.seq = (uint32_t)i + 1, .uid = m.uid, .flags = m.flags, .keywords = kws,
-			.nkeywords = nkw, .size = m.size, .internal_day = iday,
-			.sent_day = sent ? sent_day(&t, iday) : iday, .modseq = m.modseq,
+		split_keywords(sm->m.keywords, kwstore, kws, &nkw);
+		int32_t iday = imap_day_of(sm->m.internaldate, 0);
+		struct imap_search_msg msg = {
+			.seq = seq, .uid = sm->m.uid, .flags = sm->m.flags, .keywords = kws,
+			.nkeywords = nkw, .size = sm->m.size, .internal_day = iday,
+			.sent_day = j->sent ? sent_day(&t, iday) : iday, .modseq = sm->m.modseq,
 		};
 		ctx.arg = &t;
-		if (imap_search_eval(&q, &sm, &ctx) == IMAP_TRI_YES) {
-			uint32_t id = cmd->uid ? m.uid : (uint32_t)i + 1;
-			if (count == 0)
-				min = id;
-			max = id;
-			if (m.modseq > top_modseq)
-				top_modseq = m.modseq;
-			matches = xrealloc(matches, (count + 1) * sizeof(uint32_t));
-			matches[count++] = id;
-			over = limit > 0 && count > (uint64_t)limit;
-		}
+		if (imap_search_eval(&j->q, &msg, &ctx) == IMAP_TRI_YES)
+			add_match(j, j->uid ? sm->m.uid : seq, sm->m.modseq, limit);
 		unload(&t);
 	}
-	if (over) {
-		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many search results");
-	} else if (q.esearch) {
-		/* RFC 4731: * ESEARCH (TAG "x") UID MIN 1 MAX 9 COUNT 5 ALL 1:5 */
-		struct evbuffer *out = bufferevent_get_output(s->bev);
-		evbuffer_add_printf(out, "* ESEARCH (TAG \"%s\")%s", cmd->tag, cmd->uid ? " UID" : "");
-		if ((q.ret & IMAP_SEARCH_RET_MIN) && count)
-			evbuffer_add_printf(out, " MIN %u", min);
-		if ((q.ret & IMAP_SEARCH_RET_MAX) && count)
-			evbuffer_add_printf(out, " MAX %u", max);
-		if (q.ret & IMAP_SEARCH_RET_COUNT)
-			evbuffer_add_printf(out, " COUNT %llu", (unsigned long long)count);
-		if ((q.ret & IMAP_SEARCH_RET_ALL || q.ret == 0) && count) {
-			imap_uid_set_text(matches, count, &hits);
-			mime_out_append(&hits, "", 1);
-			evbuffer_add_printf(out, " ALL %s", hits.data);
-		}
-		if (q.uses_modseq && count)
-			evbuffer_add_printf(out, " MODSEQ %llu", (unsigned long long)top_modseq);
-		evbuffer_add(out, "\r\n", 2);
-		imap_tagged(s, cmd->tag, "OK", "SEARCH completed");
-	} else {
-		struct evbuffer *out = bufferevent_get_output(s->bev);
-		evbuffer_add_printf(out, "* SEARCH");
-		for (uint64_t i = 0; i < count; i++)
-			evbuffer_add_printf(out, " %u", matches[i]);
-		if (q.uses_modseq && count)
-			evbuffer_add_printf(out, " (MODSEQ %llu)", (unsigned long long)top_modseq);
-		evbuffer_add(out, "\r\n", 2);
-		imap_tagged(s, cmd->tag, "OK", "SEARCH completed");
+	answer(s, j);
+	job_free(s);
+	return true;
+}
+
+static void on_slice(evutil_socket_t fd, short what, void *arg)
+{
+	struct imap_session *s = arg;
+	(void)fd;
+	(void)what;
+	if (!search_some(s)) {
+		static const struct timeval now = { 0, 0 };
+		evtimer_add(s->search->ev, &now);   /* let the other sessions run first */
+		return;
 	}
-	free(matches);
-	mime_out_free(&hits);
-	imap_search_free(&q);
+	imap_resume_input(s);
+}
+
+void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
+{
+	struct imap_cursor c;
+	struct imap_search_job *j = xcalloc(1, sizeof(*j));
+	imap_command_args(cmd, &c);
+	enum imap_search_status st = imap_search_parse(&j->q, &c, 0);
+	if (st != IMAP_SEARCH_OK) {
+		if (st == IMAP_SEARCH_BADCHARSET)
+			imap_tagged(s, cmd->tag, "NO", "[BADCHARSET %s] Unsupported charset", IMAP_SEARCH_CHARSETS);
+		else
+			imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad search criteria");
+		imap_search_free(&j->q);
+		free(j);
+		return;
+	}
+	j->uid = cmd->uid;
+	j->sent = uses_sent_date(j->q.root);
+	str_copy(j->tag, sizeof(j->tag), cmd->tag);
+	s->search = j;
+	/* every message's index data in one query, in UID order like the view */
+	if (mbox_messages(s->ms, &s->view.mb, 1, collect_msg, j) != MBOX_OK) {
+		job_free(s);
+		imap_tagged(s, cmd->tag, "NO", "[SERVERBUG] Cannot read the mailbox index");
+		return;
+	}
+	if (search_some(s))
+		return;   /* answered at once: the command loop goes on */
+	j->ev = evtimer_new(worker_base(s->worker), on_slice, s);
+	s->io = IMAP_IO_FETCH;   /* busy: reading waits until the answer is out */
+	bufferevent_disable(s->bev, EV_READ);
+	static const struct timeval now = { 0, 0 };
+	evtimer_add(j->ev, &now);
 }

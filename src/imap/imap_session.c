@@ -391,7 +391,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 			session_free(s);
 	} else if (s->io == IMAP_IO_STARTTLS) {
 		start_handshake(s);
-	} else if (s->io == IMAP_IO_FETCH) {
+	} else if (s->io == IMAP_IO_FETCH && s->fetch != NULL) {
 		imap_fetch_continue(s);
 	} else if (s->output_blocked) {
 		s->output_blocked = false;
@@ -430,6 +430,7 @@ static void session_free(struct imap_session *s)
 	log_event(LOG_INFO, "imap.disconnect", "s", "session", s->id, "s", "ip", s->conn.ip,
 	          "s", "user", s->user[0] ? s->user : NULL, NULL);
 	imap_fetch_job_free(s);
+	imap_search_job_free(s);
 	imap_auth_cleanup(s);
 	imap_view_close(s);
 	if (s->ms != NULL) {

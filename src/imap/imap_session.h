@@ -45,6 +45,7 @@ struct imap_view {
 };
 
 struct imap_fetch_job;
+struct imap_search_job;
 
 struct imap_session {
 	struct conn conn;               /* first: the server's view of the connection */
@@ -72,6 +73,7 @@ struct imap_session {
 	char scram_user[321];
 	struct event *delay_ev;
 	struct imap_fetch_job *fetch;
+	struct imap_search_job *search;
 	int pending_ops;
 	bool zombie;
 	bool output_blocked;
@@ -129,6 +131,7 @@ void imap_fetch_job_free(struct imap_session *s);
 void imap_cmd_store(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move);
 void imap_cmd_search(struct imap_session *s, struct imap_command *cmd);
+void imap_search_job_free(struct imap_session *s);
 void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_append(struct imap_session *s, struct imap_command *cmd);
 
