@@ -1,6 +1,7 @@
 #include "net/server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -252,6 +253,10 @@ static void raise_fd_limit(void)
 
 struct server *server_new(struct config *cfg, char *err, size_t errlen)
 {
+	/* Argon2id needs 19 MiB per check; glibc would raise its mmap threshold
+	 * after the first one and keep those blocks in the pool threads' arenas
+	 * for good. A fixed threshold gives them back to the system each time. */
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	srv->cfg = cfg;
 	evthread_use_pthreads();

@@ -212,9 +212,11 @@ struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_busy_timeout(ms->db, 5000);
+	/* one of these is open per active user and worker: no 120 KiB lookaside each */
+	sqlite3_db_config(ms->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
 	/* a small page cache: one of these is open per active user and worker */
 	sqlite3_exec(ms->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-	             "PRAGMA foreign_keys=ON; PRAGMA cache_size=-256;", NULL, NULL, NULL);
+	             "PRAGMA foreign_keys=ON; PRAGMA cache_size=-32;", NULL, NULL, NULL);
 	char backups[4200];
 	snprintf(backups, sizeof(backups), "%s/.postern-backups", maildir_root);
 	if (migrate_run(ms->db, path, backups, index_steps, ARRAY_LEN(index_steps), err, errlen) < 0)
