@@ -166,9 +166,14 @@ static void split_keywords(const char *kw, char store[][256], const char *ptrs[]
  * worker's other sessions are served in between (SEARCH floods). */
 #define SEARCH_SLICE_MS 10
 
+/* What the evaluation needs of a message: a compact copy, not a whole
+ * struct mbox_msg (5 KiB with its path buffer) per message. */
 struct search_msg {
-	uint32_t seq;
-	struct mbox_msg m;
+	uint32_t uid, flags;
+	uint64_t size, modseq;
+	long long internaldate;
+	char *keywords;         /* NULL when none */
+	char *base;
 };
 
 struct imap_search_job {
@@ -192,8 +197,14 @@ static void collect_msg(void *arg, const struct mbox_msg *m)
 		j->cap = j->cap ? j->cap * 2 : 256;
 		j->msgs = xrealloc(j->msgs, j->cap * sizeof(struct search_msg));
 	}
-	j->msgs[j->n].m = *m;
-	j->msgs[j->n++].seq = 0;
+	struct search_msg *sm = &j->msgs[j->n++];
+	sm->uid = m->uid;
+	sm->flags = m->flags;
+	sm->size = m->size;
+	sm->modseq = m->modseq;
+	sm->internaldate = m->internaldate;
+	sm->keywords = m->keywords[0] ? xstrdup(m->keywords) : NULL;
+	sm->base = xstrdup(m->base);
 }
 
 static void job_free(struct imap_session *s)
@@ -204,6 +215,10 @@ static void job_free(struct imap_session *s)
 	if (j->ev)
 		event_free(j->ev);
 	imap_search_free(&j->q);
+	for (size_t i = 0; i < j->n; i++) {
+		free(j->msgs[i].keywords);
+		free(j->msgs[i].base);
+	}
 	free(j->msgs);
 	free(j->matches);
 	free(j);
@@ -279,24 +294,34 @@ static bool search_some(struct imap_session *s)
 		if (now_ms() - start >= SEARCH_SLICE_MS)
 			return false;
 		struct search_msg *sm = &j->msgs[j->next++];
-		uint32_t seq = imap_view_seq_of(v, sm->m.uid);
+		uint32_t seq = imap_view_seq_of(v, sm->uid);
 		if (seq == 0)
 			continue;   /* not in this session's view (new, or gone) */
-		struct text_ctx t = { .s = s, .m = &sm->m };
+		/* a full record only for the file lookup of text keys */
+		struct mbox_msg *full = NULL;
+		if (j->q.uses_text || j->sent) {
+			full = xcalloc(1, sizeof(*full));
+			full->uid = sm->uid;
+			full->flags = sm->flags;
+			str_copy(full->base, sizeof(full->base), sm->base);
+		}
+		struct text_ctx t = { .s = s, .m = full };
 		char kwstore[32][256];
 		const char *kws[32];
-		size_t nkw;
-		split_keywords(sm->m.keywords, kwstore, kws, &nkw);
-		int32_t iday = imap_day_of(sm->m.internaldate, 0);
+		size_t nkw = 0;
+		if (sm->keywords)
+			split_keywords(sm->keywords, kwstore, kws, &nkw);
+		int32_t iday = imap_day_of(sm->internaldate, 0);
 		struct imap_search_msg msg = {
-			.seq = seq, .uid = sm->m.uid, .flags = sm->m.flags, .keywords = kws,
-			.nkeywords = nkw, .size = sm->m.size, .internal_day = iday,
-			.sent_day = j->sent ? sent_day(&t, iday) : iday, .modseq = sm->m.modseq,
+			.seq = seq, .uid = sm->uid, .flags = sm->flags, .keywords = kws,
+			.nkeywords = nkw, .size = sm->size, .internal_day = iday,
+			.sent_day = j->sent ? sent_day(&t, iday) : iday, .modseq = sm->modseq,
 		};
 		ctx.arg = &t;
 		if (imap_search_eval(&j->q, &msg, &ctx) == IMAP_TRI_YES)
-			add_match(j, j->uid ? sm->m.uid : seq, sm->m.modseq, limit);
+			add_match(j, j->uid ? sm->uid : seq, sm->modseq, limit);
 		unload(&t);
+		free(full);
 	}
 	answer(s, j);
 	job_free(s);

@@ -237,10 +237,35 @@ fail:
 	return NULL;
 }
 
+sqlite3_stmt *mbox_stmt(struct mbox_store *ms, const char *sql)
+{
+	size_t i = 0;
+	for (; i < MBOX_STMT_CACHE && ms->cache[i].sql != NULL; i++)
+		if (ms->cache[i].sql == sql)
+			return ms->cache[i].st;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v3(ms->db, sql, -1, i < MBOX_STMT_CACHE ? SQLITE_PREPARE_PERSISTENT : 0,
+	                       &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (i < MBOX_STMT_CACHE) {
+		ms->cache[i].sql = sql;
+		ms->cache[i].st = st;
+	}
+	return st;
+}
+
+void mbox_stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
 void mbox_close(struct mbox_store *ms)
 {
 	if (ms == NULL)
 		return;
+	for (size_t i = 0; i < MBOX_STMT_CACHE; i++)
+		sqlite3_finalize(ms->cache[i].st);
 	sqlite3_close(ms->db);
 	free(ms->root);
 	free(ms);
@@ -248,10 +273,12 @@ void mbox_close(struct mbox_store *ms)
 
 /* ---- mailboxes ------------------------------------------------------------------- */
 
+/* the three counts in one pass over the mailbox's messages */
 #define MBOX_COLUMNS "m.id, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.subscribed, " \
-	"m.special_use, (SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id), " \
-	"(SELECT count(*) FROM messages x WHERE x.mailbox_id = m.id AND x.flags & 1 = 0), " \
-	"(SELECT coalesce(sum(size), 0) FROM messages x WHERE x.mailbox_id = m.id)"
+	"m.special_use, c.n, c.unseen, c.size"
+#define MBOX_FROM "mailboxes m LEFT JOIN (SELECT mailbox_id, count(*) AS n, " \
+	"sum(flags & 1 = 0) AS unseen, sum(size) AS size FROM messages GROUP BY mailbox_id) c " \
+	"ON c.mailbox_id = m.id"
 
 static void read_info(sqlite3_stmt *s, struct mbox_info *mb)
 {
@@ -273,7 +300,7 @@ int mbox_list(struct mbox_store *ms, mbox_info_cb cb, void *arg)
 	sqlite3_stmt *s;
 	struct mbox_info mb;
 	int rc;
-	if (sqlite3_prepare_v2(ms->db, "SELECT " MBOX_COLUMNS " FROM mailboxes m ORDER BY "
+	if (sqlite3_prepare_v2(ms->db, "SELECT " MBOX_COLUMNS " FROM " MBOX_FROM " ORDER BY "
 	                       "m.name <> 'INBOX', m.name", -1, &s, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -287,8 +314,12 @@ int mbox_list(struct mbox_store *ms, mbox_info_cb cb, void *arg)
 int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 {
 	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "SELECT " MBOX_COLUMNS " FROM mailboxes m WHERE m.name = ?1",
-	                       -1, &s, NULL) != SQLITE_OK)
+	/* counted for this mailbox only: the GROUP BY would count them all */
+	if (sqlite3_prepare_v2(ms->db, "SELECT m.id, m.name, m.uidvalidity, m.uidnext, "
+	                       "m.highestmodseq, m.subscribed, m.special_use, count(x.uid), "
+	                       "coalesce(sum(x.flags & 1 = 0), 0), coalesce(sum(x.size), 0) "
+	                       "FROM mailboxes m LEFT JOIN messages x ON x.mailbox_id = m.id "
+	                       "WHERE m.name = ?1 GROUP BY m.id", -1, &s, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
 	sqlite3_bind_text(s, 1, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
@@ -298,11 +329,13 @@ int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
 }
 
+static const char refresh_sql[] =
+	"SELECT uidvalidity, uidnext, highestmodseq, subscribed FROM mailboxes WHERE id = ?1";
+
 int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "SELECT uidvalidity, uidnext, highestmodseq, subscribed "
-	                       "FROM mailboxes WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
+	sqlite3_stmt *s = mbox_stmt(ms, refresh_sql);
+	if (s == NULL)
 		return MBOX_ERROR;
 	sqlite3_bind_int64(s, 1, mb->id);
 	int rc = sqlite3_step(s);
@@ -312,7 +345,7 @@ int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 		mb->highestmodseq = (uint64_t)sqlite3_column_int64(s, 2);
 		mb->subscribed = sqlite3_column_int(s, 3) != 0;
 	}
-	sqlite3_finalize(s);
+	mbox_stmt_done(s);
 	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
 }
 

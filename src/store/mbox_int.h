@@ -6,10 +6,18 @@
 
 #include "store/mbox.h"
 
+#define MBOX_STMT_CACHE 8
+
 struct mbox_store {
 	sqlite3 *db;
 	char *root;             /* the user's Maildir */
+	/* the queries every command runs, prepared once (keyed by their text) */
+	struct { const char *sql; sqlite3_stmt *st; } cache[MBOX_STMT_CACHE];
 };
+
+/* A prepared statement for a hot query; give it back with mbox_stmt_done(). */
+sqlite3_stmt *mbox_stmt(struct mbox_store *ms, const char *sql);
+void mbox_stmt_done(sqlite3_stmt *st);
 
 /* Adds index rows for Maildir++ folders found on disk but not in the index. */
 int mbox_discover_folders(struct mbox_store *ms);

@@ -115,18 +115,20 @@ int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint6
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
+static const char get_sql[] =
+	"SELECT " MSG_COLUMNS " FROM messages WHERE mailbox_id = ?1 AND uid = ?2";
+
 int mbox_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid, struct mbox_msg *out)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "SELECT " MSG_COLUMNS " FROM messages WHERE mailbox_id = ?1 "
-	                       "AND uid = ?2", -1, &s, NULL) != SQLITE_OK)
+	sqlite3_stmt *s = mbox_stmt(ms, get_sql);
+	if (s == NULL)
 		return MBOX_ERROR;
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, uid);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		read_msg(s, out);
-	sqlite3_finalize(s);
+	mbox_stmt_done(s);
 	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
 }
 
@@ -319,13 +321,15 @@ int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
 	return rc;
 }
 
+static const char cache_get_sql[] =
+	"SELECT coalesce(envelope, ''), coalesce(bodystructure, ''), coalesce(body, '') "
+	"FROM messages WHERE mailbox_id = ?1 AND uid = ?2";
+
 int mbox_cache_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
                    char **envelope, char **bodystructure, char **body)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "SELECT coalesce(envelope, ''), coalesce(bodystructure, ''), "
-	                       "coalesce(body, '') FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
-	                       -1, &s, NULL) != SQLITE_OK)
+	sqlite3_stmt *s = mbox_stmt(ms, cache_get_sql);
+	if (s == NULL)
 		return MBOX_ERROR;
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, uid);
@@ -335,7 +339,7 @@ int mbox_cache_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t u
 		*bodystructure = xstrdup((const char *)sqlite3_column_text(s, 1));
 		*body = xstrdup((const char *)sqlite3_column_text(s, 2));
 	}
-	sqlite3_finalize(s);
+	mbox_stmt_done(s);
 	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
 }
 

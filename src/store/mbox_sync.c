@@ -297,18 +297,19 @@ static int save_state(struct mbox_store *ms, struct mbox_info *mb, long long mt_
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
+static const char mtimes_sql[] = "SELECT mtime_new, mtime_cur FROM mailboxes WHERE id = ?1";
+
 static bool unchanged_since_last_sync(struct mbox_store *ms, const struct mbox_info *mb,
                                       long long mt_new, long long mt_cur)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = mbox_stmt(ms, mtimes_sql);
 	bool same = false;
-	if (sqlite3_prepare_v2(ms->db, "SELECT mtime_new, mtime_cur FROM mailboxes WHERE id = ?1",
-	                       -1, &s, NULL) != SQLITE_OK)
+	if (s == NULL)
 		return false;
 	sqlite3_bind_int64(s, 1, mb->id);
 	if (sqlite3_step(s) == SQLITE_ROW)
 		same = sqlite3_column_int64(s, 0) == mt_new && sqlite3_column_int64(s, 1) == mt_cur;
-	sqlite3_finalize(s);
+	mbox_stmt_done(s);
 	return same;
 }
 
