@@ -387,7 +387,9 @@ static void on_write(struct bufferevent *bev, void *arg)
 		return;
 	if (s->io == IMAP_IO_CLOSING) {
 		/* over STARTTLS the ciphertext may still wait below the filter */
-		if (!tls_bev_flush_pending(bev, close_soon, s))
+		s->flush.drained = close_soon;
+		s->flush.arg = s;
+		if (!tls_bev_flush_pending(bev, &s->flush))
 			session_free(s);
 	} else if (s->io == IMAP_IO_STARTTLS) {
 		start_handshake(s);

@@ -12,6 +12,7 @@
 #include "imap/imap_parse.h"
 #include "net/server.h"
 #include "store/mbox.h"
+#include "tls/tls_bev.h"
 
 struct bufferevent;
 struct event;
@@ -78,6 +79,7 @@ struct imap_session {
 	bool zombie;
 	bool output_blocked;
 	int errors;
+	struct tls_flush flush;         /* waiting for the last TLS bytes before closing */
 };
 
 /* replies (imap_session.c) */

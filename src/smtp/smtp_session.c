@@ -471,7 +471,9 @@ static void close_soon(void *arg)
  * still sit below the TLS filter: wait for those. */
 static void close_when_flushed(struct smtp_session *s)
 {
-	if (!tls_bev_flush_pending(s->bev, close_soon, s))
+	s->flush.drained = close_soon;
+	s->flush.arg = s;
+	if (!tls_bev_flush_pending(s->bev, &s->flush))
 		session_free(s);
 }
 

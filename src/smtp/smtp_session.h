@@ -13,6 +13,7 @@
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
 #include "store/commit.h"
+#include "tls/tls_bev.h"
 
 struct bufferevent;
 struct event;
@@ -103,6 +104,7 @@ struct smtp_session {
 	bool draining;                  /* server stopping: close after this transaction */
 	bool discarding_line;           /* inside an overlong command line */
 	bool output_blocked;            /* reading paused until our replies are read */
+	struct tls_flush flush;         /* waiting for the last TLS bytes before closing */
 	int pending_ops;                /* work on other threads that will call back */
 	bool zombie;                    /* freed while work was pending: finish on callback */
 };

@@ -5,7 +5,6 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/ssl.h>
 
-#include "core/util.h"
 #include "tls/tls.h"
 
 struct bufferevent *tls_bev_implicit(struct event_base *base, evutil_socket_t fd)
@@ -40,32 +39,21 @@ struct bufferevent *tls_bev_starttls(struct event_base *base, struct bufferevent
 	return bev;
 }
 
-struct flush_wait {
-	void (*drained)(void *arg);
-	void *arg;
-};
-
 static void on_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
-	struct flush_wait *w = arg;
+	struct tls_flush *w = arg;
 	(void)info;
 	if (evbuffer_get_length(buf) > 0)
 		return;
 	evbuffer_remove_cb(buf, on_drained, w);
-	void (*drained)(void *) = w->drained;
-	void *darg = w->arg;
-	free(w);
-	drained(darg);
+	w->drained(w->arg);
 }
 
-bool tls_bev_flush_pending(struct bufferevent *bev, void (*drained)(void *arg), void *arg)
+bool tls_bev_flush_pending(struct bufferevent *bev, struct tls_flush *w)
 {
 	struct bufferevent *under = bufferevent_get_underlying(bev);
 	if (under == NULL || evbuffer_get_length(bufferevent_get_output(under)) == 0)
 		return false;
-	struct flush_wait *w = xcalloc(1, sizeof(*w));
-	w->drained = drained;
-	w->arg = arg;
 	evbuffer_add_cb(bufferevent_get_output(under), on_drained, w);
 	return true;
 }

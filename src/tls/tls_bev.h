@@ -15,7 +15,12 @@ struct bufferevent *tls_bev_implicit(struct event_base *base, evutil_socket_t fd
 struct bufferevent *tls_bev_starttls(struct event_base *base, struct bufferevent *plain);
 /* Over STARTTLS the last encrypted bytes may still wait in the socket's buffer
  * below the TLS filter when our own output is empty: true when they do, and
- * then drained(arg) is called once they are gone. */
-bool tls_bev_flush_pending(struct bufferevent *bev, void (*drained)(void *arg), void *arg);
+ * then w->drained(w->arg) is called once they are gone. w belongs to the
+ * caller (it lives in the session) and must stay valid while bev does. */
+struct tls_flush {
+	void (*drained)(void *arg);
+	void *arg;
+};
+bool tls_bev_flush_pending(struct bufferevent *bev, struct tls_flush *w);
 
 #endif
