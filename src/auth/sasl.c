@@ -1,5 +1,7 @@
 #include "auth/sasl.h"
 
+#include "core/utf8.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -131,43 +133,7 @@ int sasl_b64_encode(const unsigned char *in, size_t inlen, char *out, size_t out
 
 bool sasl_utf8_valid(const unsigned char *s, size_t len)
 {
-	size_t i = 0;
-	while (i < len) {
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n;
-		unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the 2nd byte */
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 2;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 3;
-			if (c == 0xe0)
-				lo = 0xa0; /* overlong */
-			else if (c == 0xed)
-				hi = 0x9f; /* UTF-16 surrogates */
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 4;
-			if (c == 0xf0)
-				lo = 0x90; /* overlong */
-			else if (c == 0xf4)
-				hi = 0x8f; /* above U+10FFFF */
-		} else {
-			return false;
-		}
-		if (len - i < n)
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-		}
-		i += n;
-	}
-	return true;
+	return utf8_valid((const char *)s, len);
 }
 
 void sasl_plain_clear(struct sasl_plain *p)

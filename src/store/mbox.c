@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/utf8.h"
 #include "core/util.h"
 #include "store/maildir.h"
 #include "store/mbox_int.h"
@@ -58,20 +59,6 @@ static const struct { const char *name, *use; } default_folders[] = {
 
 /* ---- names and directories --------------------------------------------- */
 
-static bool utf8_ok(const unsigned char *s)
-{
-	while (*s) {
-		int n = *s < 0x80 ? 0 : (*s & 0xe0) == 0xc0 ? 1 : (*s & 0xf0) == 0xe0 ? 2 :
-		        (*s & 0xf8) == 0xf0 ? 3 : -1;
-		if (n < 0 || (n == 1 && *s < 0xc2))
-			return false;
-		s++;
-		for (int i = 0; i < n; i++, s++)
-			if ((*s & 0xc0) != 0x80)
-				return false;
-	}
-	return true;
-}
 
 bool mbox_name_valid(const char *name)
 {
@@ -84,7 +71,7 @@ bool mbox_name_valid(const char *name)
 		if (*p < 0x20 || *p == 0x7f || *p == '.' || *p == '~' || *p == '%' || *p == '*' ||
 		    *p == '\\' || *p == '"')
 			return false;
-	return utf8_ok((const unsigned char *)name);
+	return utf8_valid(name, len);
 }
 
 static bool is_inbox(const char *name)
