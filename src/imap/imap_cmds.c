@@ -19,7 +19,8 @@
 void imap_capability_text(struct imap_session *s, char *out, size_t len)
 {
 	int n = snprintf(out, len, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT "
-	                 "UIDPLUS MOVE SPECIAL-USE CONDSTORE UTF8=ACCEPT APPENDLIMIT=%llu",
+	                 "UIDPLUS MOVE SPECIAL-USE CONDSTORE ESEARCH LIST-EXTENDED LIST-STATUS "
+	                 "UTF8=ACCEPT APPENDLIMIT=%llu",
 	                 (unsigned long long)s->cfg->imap.append_limit);
 	if (n < 0 || (size_t)n >= len)
 		return;
@@ -255,6 +256,59 @@ static void cmd_subscribe(struct imap_session *s, struct imap_command *cmd, bool
 		imap_tagged(s, cmd->tag, "OK", "%s completed", cmd->name);
 }
 
+/* STATUS items (RFC 9051 6.3.11), as a list of names kept in request order. */
+static const char *const status_names[] = {
+	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "HIGHESTMODSEQ",
+};
+
+struct status_req {
+	int items[16];
+	size_t n;
+};
+
+static bool parse_status_items(struct imap_cursor *items, struct status_req *req)
+{
+	const char *item;
+	req->n = 0;
+	while (!imap_at_end(items)) {
+		if (!imap_next_atom(items, &item) || req->n == ARRAY_LEN(req->items))
+			return false;
+		size_t k = 0;
+		while (k < ARRAY_LEN(status_names) && strcasecmp(item, status_names[k]) != 0)
+			k++;
+		if (k == ARRAY_LEN(status_names))
+			return false;
+		req->items[req->n++] = (int)k;
+	}
+	return true;
+}
+
+/* "* STATUS name (...)" for a mailbox, synced first. */
+static int write_status(struct imap_session *s, const char *name, const struct status_req *req)
+{
+	struct mbox_info mb;
+	char out[512] = "";
+	int rc = mbox_find(s->ms, name, &mb);
+	if (rc == MBOX_OK)
+		rc = mbox_sync(s->ms, &mb);
+	if (rc == MBOX_OK)
+		rc = mbox_find(s->ms, name, &mb);   /* the counts after the sync */
+	if (rc != MBOX_OK)
+		return rc;
+	size_t n = 0;
+	for (size_t i = 0; i < req->n && n < sizeof(out); i++) {
+		unsigned long long v[] = { mb.messages, mb.uidnext, mb.uidvalidity, mb.unseen, 0, mb.size,
+		                           mb.highestmodseq };
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s %llu", n ? " " : "",
+		                      status_names[req->items[i]], v[req->items[i]]);
+	}
+	struct evbuffer *o = bufferevent_get_output(s->bev);
+	evbuffer_add_printf(o, "* STATUS ");
+	imap_write_mailbox(s, mb.name);
+	evbuffer_add_printf(o, " (%s)\r\n", out);
+	return MBOX_OK;
+}
+
 /* LIST wildcards (RFC 9051 6.3.9): '*' matches anything, '%' anything but '/'. */
 static bool list_match(const char *pat, const char *name)
 {
@@ -338,6 +392,27 @@ static void cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub
 		imap_tagged(s, cmd->tag, "BAD", "Reference and mailbox pattern expected");
 		return;
 	}
+	/* LIST-EXTENDED return options: STATUS (RFC 5819); the others (CHILDREN,
+	 * SPECIAL-USE, SUBSCRIBED) are what every LIST answer says already */
+	struct status_req status = { .n = 0 };
+	bool want_status = false;
+	if (!lsub && imap_accept_atom(&c, "RETURN")) {
+		struct imap_cursor opts, items;
+		const char *opt;
+		if (!imap_next_list(&c, &opts)) {
+			imap_tagged(s, cmd->tag, "BAD", "RETURN options expected");
+			return;
+		}
+		while (!imap_at_end(&opts) && imap_next_atom(&opts, &opt)) {
+			if (strcasecmp(opt, "STATUS") != 0)
+				continue;
+			if (!imap_next_list(&opts, &items) || !parse_status_items(&items, &status)) {
+				imap_tagged(s, cmd->tag, "BAD", "Bad STATUS return option");
+				return;
+			}
+			want_status = true;
+		}
+	}
 	if (patlen == 0 && !lsub) {
 		/* RFC 9051 6.3.9: the hierarchy delimiter and root */
 		imap_untagged(s, "LIST (\\Noselect) \"/\" \"\"");
@@ -360,8 +435,11 @@ static void cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub
 		const struct mbox_info *mb = &lc->all[i];
 		bool match = strcasecmp(mb->name, "INBOX") == 0 && strncasecmp(pattern, "INBOX", 5) == 0
 		             ? list_match(pattern + 5, mb->name + 5) : list_match(pattern, mb->name);
-		if (match && (!subscribed_only || mb->subscribed))
+		if (match && (!subscribed_only || mb->subscribed)) {
 			list_one(lc, mb);
+			if (want_status)
+				write_status(s, mb->name, &status);
+		}
 	}
 	free(lc->all);
 	free(lc);
@@ -371,46 +449,22 @@ static void cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub
 static void cmd_status(struct imap_session *s, struct imap_command *cmd)
 {
 	struct imap_cursor c, items;
-	char name[MBOX_NAME_MAX + 1], out[512] = "";
-	struct mbox_info mb;
-	const char *item;
+	char name[MBOX_NAME_MAX + 1];
+	struct status_req req;
 	imap_command_args(cmd, &c);
 	if (!imap_next_mailbox(s, &c, name, sizeof(name)) || !imap_next_list(&c, &items)) {
 		imap_tagged(s, cmd->tag, "BAD", "Mailbox name and status items expected");
 		return;
 	}
-	int rc = mbox_find(s->ms, name, &mb);
-	if (rc == MBOX_OK)
-		rc = mbox_sync(s->ms, &mb);
-	if (rc == MBOX_OK)
-		rc = mbox_find(s->ms, name, &mb);   /* the counts after the sync */
-	if (rc != MBOX_OK) {
-		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
+	if (!parse_status_items(&items, &req)) {
+		imap_tagged(s, cmd->tag, "BAD", "Unknown status item");
 		return;
 	}
-	size_t n = 0;
-	while (!imap_at_end(&items) && imap_next_atom(&items, &item)) {
-		unsigned long long v;
-		if (strcasecmp(item, "MESSAGES") == 0) v = mb.messages;
-		else if (strcasecmp(item, "UIDNEXT") == 0) v = mb.uidnext;
-		else if (strcasecmp(item, "UIDVALIDITY") == 0) v = mb.uidvalidity;
-		else if (strcasecmp(item, "UNSEEN") == 0) v = mb.unseen;
-		else if (strcasecmp(item, "RECENT") == 0) v = 0;
-		else if (strcasecmp(item, "SIZE") == 0) v = mb.size;
-		else if (strcasecmp(item, "HIGHESTMODSEQ") == 0) v = mb.highestmodseq;
-		else {
-			imap_tagged(s, cmd->tag, "BAD", "Unknown status item %s", item);
-			return;
-		}
-		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s %llu", n ? " " : "", item, v);
-		if (n >= sizeof(out))
-			break;
-	}
-	struct evbuffer *o = bufferevent_get_output(s->bev);
-	evbuffer_add_printf(o, "* STATUS ");
-	imap_write_mailbox(s, mb.name);
-	evbuffer_add_printf(o, " (%s)\r\n", out);
-	imap_tagged(s, cmd->tag, "OK", "STATUS completed");
+	int rc = write_status(s, name, &req);
+	if (rc != MBOX_OK)
+		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
+	else
+		imap_tagged(s, cmd->tag, "OK", "STATUS completed");
 }
 
 static void cmd_close(struct imap_session *s, struct imap_command *cmd, bool expunge)

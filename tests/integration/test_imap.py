@@ -835,15 +835,12 @@ def test_imap4rev2_capability_and_enable(srv):
     c.close()
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: ESEARCH capability (RFC 4731; "
-                   "SEARCH RETURN works but the capability is not announced)")
 def test_esearch_capability_announced(srv):
     c = imap_conn(srv)
     assert "ESEARCH" in capability(c)
     c.close()
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented yet: LIST-STATUS (RFC 5819)")
 def test_list_status(srv):
     c = imap_conn(srv)
     assert "LIST-STATUS" in capability(c)
