@@ -319,6 +319,21 @@ int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 static const char refresh_sql[] =
 	"SELECT uidvalidity, uidnext, highestmodseq, subscribed FROM mailboxes WHERE id = ?1";
 
+int mbox_lookup(struct mbox_store *ms, const char *name, struct mbox_info *out)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, "SELECT id, name, uidvalidity, uidnext, highestmodseq, "
+	                       "subscribed, special_use, 0, 0, 0 FROM mailboxes WHERE name = ?1",
+	                       -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_text(s, 1, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read_info(s, out);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
+}
+
 int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 {
 	sqlite3_stmt *s = mbox_stmt(ms, refresh_sql);
