@@ -160,6 +160,15 @@ static const char *mbox_error_text(int rc)
 	}
 }
 
+/* The tagged answer of a mailbox operation. */
+static void reply_mbox(struct imap_session *s, struct imap_command *cmd, int rc)
+{
+	if (rc != MBOX_OK)
+		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
+	else
+		imap_tagged(s, cmd->tag, "OK", "%s completed", cmd->name);
+}
+
 static void cmd_select(struct imap_session *s, struct imap_command *cmd, bool readonly)
 {
 	struct imap_cursor c;
@@ -197,11 +206,7 @@ static void cmd_create(struct imap_session *s, struct imap_command *cmd)
 	size_t n = strlen(name);
 	if (n > 1 && name[n - 1] == '/')
 		name[n - 1] = '\0';
-	int rc = mbox_create(s->ms, name, NULL);
-	if (rc != MBOX_OK)
-		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
-	else
-		imap_tagged(s, cmd->tag, "OK", "CREATE completed");
+	reply_mbox(s, cmd, mbox_create(s->ms, name, NULL));
 }
 
 static void cmd_delete(struct imap_session *s, struct imap_command *cmd)
@@ -217,11 +222,7 @@ static void cmd_delete(struct imap_session *s, struct imap_command *cmd)
 		imap_view_close(s);
 		s->state = IMAP_AUTH;
 	}
-	int rc = mbox_delete(s->ms, name);
-	if (rc != MBOX_OK)
-		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
-	else
-		imap_tagged(s, cmd->tag, "OK", "DELETE completed");
+	reply_mbox(s, cmd, mbox_delete(s->ms, name));
 }
 
 static void cmd_rename(struct imap_session *s, struct imap_command *cmd)
@@ -233,11 +234,7 @@ static void cmd_rename(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "BAD", "Two mailbox names expected");
 		return;
 	}
-	int rc = mbox_rename(s->ms, from, to);
-	if (rc != MBOX_OK)
-		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
-	else
-		imap_tagged(s, cmd->tag, "OK", "RENAME completed");
+	reply_mbox(s, cmd, mbox_rename(s->ms, from, to));
 }
 
 static void cmd_subscribe(struct imap_session *s, struct imap_command *cmd, bool on)
@@ -249,11 +246,7 @@ static void cmd_subscribe(struct imap_session *s, struct imap_command *cmd, bool
 		imap_tagged(s, cmd->tag, "BAD", "Mailbox name expected");
 		return;
 	}
-	int rc = mbox_subscribe(s->ms, name, on);
-	if (rc != MBOX_OK)
-		imap_tagged(s, cmd->tag, "NO", "%s", mbox_error_text(rc));
-	else
-		imap_tagged(s, cmd->tag, "OK", "%s completed", cmd->name);
+	reply_mbox(s, cmd, mbox_subscribe(s->ms, name, on));
 }
 
 /* STATUS items (RFC 9051 6.3.11), as a list of names kept in request order. */
