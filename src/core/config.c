@@ -120,6 +120,7 @@ static const struct key_spec imap_keys[] = {
 	{ "session_memory_limit", K_SIZE, NULL, 64 * 1024, 1LL << 30 },
 	{ "max_search_results", K_INT, NULL, 1, 100000000 },
 	{ "max_connections_per_user", K_INT, NULL, 1, 100000 },
+	{ "search_rate_limit_per_min", K_INT, NULL, 0, 1000000 },
 	{ "login_without_tls", K_BOOL, NULL, 0, 0 },
 	{ "idle_poll", K_DURATION, NULL, 100, 60 * 1000 },
 	{ NULL, 0, NULL, 0, 0 },
@@ -351,6 +352,7 @@ static void set_defaults(struct config *cfg)
 	cfg->imap.session_memory = 100ULL * 1024 * 1024;
 	cfg->imap.max_search_results = 1000000;
 	cfg->imap.max_connections_per_user = 50;
+	cfg->imap.search_rate_limit_per_min = 60;
 	cfg->imap.idle_poll_ms = 1000;
 	cfg->queue.max_age_ms = 5ULL * 86400 * 1000;
 	cfg->queue.warn_after_ms = 4ULL * 3600 * 1000;
@@ -526,6 +528,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->imap.max_search_results = config_setting_get_int(s);
 	if ((s = OPT(g, "max_connections_per_user")) != NULL)
 		cfg->imap.max_connections_per_user = config_setting_get_int(s);
+	if ((s = OPT(g, "search_rate_limit_per_min")) != NULL)
+		cfg->imap.search_rate_limit_per_min = config_setting_get_int(s);
 	if ((s = OPT(g, "login_without_tls")) != NULL)
 		cfg->imap.login_without_tls = config_setting_get_bool(s);
 	if ((s = OPT(g, "idle_poll")) != NULL)

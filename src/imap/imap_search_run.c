@@ -14,8 +14,8 @@
 #include "imap/imap_msg.h"
 #include "imap/imap_search.h"
 #include "imap/imap_session.h"
+#include "imap/imap_users.h"
 #include "imap/mime.h"
-#include <event2/event.h>
 
 struct text_ctx {
 	struct imap_session *s;
@@ -352,6 +352,13 @@ void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 			imap_tagged(s, cmd->tag, "NO", "[BADCHARSET %s] Unsupported charset", IMAP_SEARCH_CHARSETS);
 		else
 			imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad search criteria");
+		imap_search_free(&j->q);
+		free(j);
+		return;
+	}
+	if ((j->q.uses_text || uses_sent_date(j->q.root)) &&
+	    !imap_user_search_allowed(s->user, s->cfg->imap.search_rate_limit_per_min)) {
+		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many searches of message text, try again later");
 		imap_search_free(&j->q);
 		free(j);
 		return;

@@ -1,10 +1,12 @@
 /* Per-user resources of IMAP sessions: one open mailbox index per user and
  * worker, shared by that user's sessions on the worker (an idle session must
  * not cost a SQLite connection of its own), and the per-user connection cap
- * across all workers. */
+ * and search budget across all workers. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "core/util.h"
 #include "imap/imap_users.h"
@@ -56,24 +58,74 @@ void imap_store_release(struct worker *w, struct mbox_store *ms)
 	}
 }
 
-/* ---- connections per user, process-wide ------------------------------------------- */
+/* ---- connections and search budget per user, process-wide -------------------------- */
 
+/* An entry lives while the user has a session, or while its search budget is
+ * still refilling: logging out and in again must not reset the budget. */
 struct user_count {
 	struct user_count *next;
 	char user[321];
 	int n;
+	double tokens;          /* searches that may still run now */
+	uint64_t refilled_ms;   /* when tokens was last brought up to date */
+	int per_min;            /* the budget's size, 0 before the first search */
 };
 
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct user_count *counts;
 
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Token bucket: per_min tokens, refilled evenly over a minute. */
+static void refill(struct user_count *c, uint64_t now)
+{
+	if (c->per_min == 0)
+		return;
+	c->tokens += (double)(now - c->refilled_ms) * c->per_min / 60000.0;
+	if (c->tokens > c->per_min)
+		c->tokens = c->per_min;
+	c->refilled_ms = now;
+}
+
+static bool budget_full(struct user_count *c, uint64_t now)
+{
+	refill(c, now);
+	return c->per_min == 0 || c->tokens >= c->per_min;
+}
+
+/* Drops entries nobody needs any more. Called with count_lock held. */
+static void sweep(uint64_t now)
+{
+	struct user_count **pp = &counts;
+	while (*pp) {
+		struct user_count *c = *pp;
+		if (c->n <= 0 && budget_full(c, now)) {
+			*pp = c->next;
+			free(c);
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+static struct user_count *find(const char *user)
+{
+	struct user_count *c = counts;
+	while (c && strcmp(c->user, user) != 0)
+		c = c->next;
+	return c;
+}
+
 bool imap_user_connect(const char *user, int max)
 {
 	bool ok = false;
 	pthread_mutex_lock(&count_lock);
-	struct user_count *c = counts;
-	while (c && strcmp(c->user, user) != 0)
-		c = c->next;
+	struct user_count *c = find(user);
 	if (c == NULL) {
 		c = xcalloc(1, sizeof(*c));
 		str_copy(c->user, sizeof(c->user), user);
@@ -84,13 +136,7 @@ bool imap_user_connect(const char *user, int max)
 		c->n++;
 		ok = true;
 	}
-	if (c->n == 0) {      /* refused with nobody connected: do not keep an empty entry */
-		struct user_count **pp = &counts;
-		while (*pp != c)
-			pp = &(*pp)->next;
-		*pp = c->next;
-		free(c);
-	}
+	sweep(monotonic_ms());   /* also drops c when refused with nobody connected */
 	pthread_mutex_unlock(&count_lock);
 	return ok;
 }
@@ -98,15 +144,33 @@ bool imap_user_connect(const char *user, int max)
 void imap_user_disconnect(const char *user)
 {
 	pthread_mutex_lock(&count_lock);
-	for (struct user_count **pp = &counts; *pp; pp = &(*pp)->next) {
-		struct user_count *c = *pp;
-		if (strcmp(c->user, user) != 0)
-			continue;
-		if (--c->n <= 0) {
-			*pp = c->next;
-			free(c);
+	struct user_count *c = find(user);
+	if (c)
+		c->n--;
+	sweep(monotonic_ms());
+	pthread_mutex_unlock(&count_lock);
+}
+
+bool imap_user_search_allowed(const char *user, int per_min)
+{
+	if (per_min <= 0)
+		return true;
+	bool ok = false;
+	pthread_mutex_lock(&count_lock);
+	struct user_count *c = find(user);
+	if (c) {
+		uint64_t now = monotonic_ms();
+		if (c->per_min != per_min) {     /* first search, or the limit was reloaded */
+			c->per_min = per_min;
+			c->tokens = per_min;
+			c->refilled_ms = now;
 		}
-		break;
+		refill(c, now);
+		if (c->tokens >= 1.0) {
+			c->tokens -= 1.0;
+			ok = true;
+		}
 	}
 	pthread_mutex_unlock(&count_lock);
+	return ok;
 }

@@ -18,4 +18,9 @@ void imap_store_release(struct worker *w, struct mbox_store *ms);
 bool imap_user_connect(const char *user, int max);
 void imap_user_disconnect(const char *user);
 
+/* imap.search_rate_limit_per_min: takes one search that reads message files
+ * from the user's budget; false when the budget is spent. Only for a user
+ * with a session (imap_user_connect); per_min <= 0 means no limit. */
+bool imap_user_search_allowed(const char *user, int per_min);
+
 #endif
