@@ -40,9 +40,9 @@ static void view_add(struct imap_view *v, uint32_t uid, uint32_t flags)
 	v->flags[v->n++] = flags;
 }
 
-static void collect(void *arg, const struct mbox_msg *m)
+static void collect(void *arg, uint32_t uid, uint32_t flags)
 {
-	view_add(arg, m->uid, m->flags);
+	view_add(arg, uid, flags);
 }
 
 uint32_t imap_view_seq_of(const struct imap_view *v, uint32_t uid)
@@ -81,7 +81,7 @@ int imap_view_open(struct imap_session *s, const char *name, bool readonly)
 	if (rc == MBOX_OK)
 		rc = mbox_sync(s->ms, &v->mb);
 	if (rc == MBOX_OK)
-		rc = mbox_messages(s->ms, &v->mb, 1, collect, v);
+		rc = mbox_uid_flags(s->ms, &v->mb, collect, v);
 	if (rc != MBOX_OK) {
 		imap_view_close(s);
 		return rc;

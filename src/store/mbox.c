@@ -49,6 +49,9 @@ static const struct migration index_steps[] = {
 	{ 2,
 	  /* the last UIDVALIDITY handed out: a new one must never repeat an old one */
 	  "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);" },
+	{ 3,
+	  /* covers SELECT's UID list and STATUS's counts: neither reads the wide rows */
+	  "CREATE INDEX messages_view ON messages(mailbox_id, uid, flags, size);" },
 };
 
 /* RFC 6154 special-use mailboxes every new user gets. */
@@ -298,21 +301,24 @@ int mbox_list(struct mbox_store *ms, mbox_info_cb cb, void *arg)
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
+/* Counted for this mailbox only (the GROUP BY of MBOX_FROM would count them
+ * all), from the columns of the messages_view index alone. */
+static const char find_sql[] =
+	"SELECT m.id, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.subscribed, "
+	"m.special_use, count(x.flags), coalesce(sum(x.flags & 1 = 0), 0), "
+	"coalesce(sum(x.size), 0) FROM mailboxes m LEFT JOIN messages x ON x.mailbox_id = m.id "
+	"WHERE m.name = ?1 GROUP BY m.id";
+
 int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 {
-	sqlite3_stmt *s;
-	/* counted for this mailbox only: the GROUP BY would count them all */
-	if (sqlite3_prepare_v2(ms->db, "SELECT m.id, m.name, m.uidvalidity, m.uidnext, "
-	                       "m.highestmodseq, m.subscribed, m.special_use, count(x.uid), "
-	                       "coalesce(sum(x.flags & 1 = 0), 0), coalesce(sum(x.size), 0) "
-	                       "FROM mailboxes m LEFT JOIN messages x ON x.mailbox_id = m.id "
-	                       "WHERE m.name = ?1 GROUP BY m.id", -1, &s, NULL) != SQLITE_OK)
+	sqlite3_stmt *s = mbox_stmt(ms, find_sql);
+	if (s == NULL)
 		return MBOX_ERROR;
 	sqlite3_bind_text(s, 1, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		read_info(s, out);
-	sqlite3_finalize(s);
+	mbox_stmt_done(s);
 	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
 }
 

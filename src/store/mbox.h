@@ -85,6 +85,10 @@ typedef void (*mbox_msg_cb)(void *arg, const struct mbox_msg *m);
 /* Messages with uid >= from_uid, in UID order. */
 int mbox_messages(struct mbox_store *ms, const struct mbox_info *mb, uint32_t from_uid,
                   mbox_msg_cb cb, void *arg);
+/* Every message's UID and flags, in UID order: what a SELECT needs, read from
+ * an index without touching the message rows. */
+int mbox_uid_flags(struct mbox_store *ms, const struct mbox_info *mb,
+                   void (*cb)(void *arg, uint32_t uid, uint32_t flags), void *arg);
 /* Messages whose modseq is above `modseq` (flag changes and new ones). */
 int mbox_changed_since(struct mbox_store *ms, const struct mbox_info *mb, uint64_t modseq,
                        mbox_msg_cb cb, void *arg);

@@ -92,6 +92,23 @@ int mbox_messages(struct mbox_store *ms, const struct mbox_info *mb, uint32_t fr
 	               "uid >= ?2 ORDER BY uid", from_uid, cb, arg);
 }
 
+static const char uid_flags_sql[] =
+	"SELECT uid, flags FROM messages WHERE mailbox_id = ?1 ORDER BY uid";
+
+int mbox_uid_flags(struct mbox_store *ms, const struct mbox_info *mb,
+                   void (*cb)(void *arg, uint32_t uid, uint32_t flags), void *arg)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, uid_flags_sql);
+	int rc;
+	if (s == NULL)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb(arg, (uint32_t)sqlite3_column_int64(s, 0), (uint32_t)sqlite3_column_int64(s, 1));
+	mbox_stmt_done(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
 int mbox_changed_since(struct mbox_store *ms, const struct mbox_info *mb, uint64_t modseq,
                        mbox_msg_cb cb, void *arg)
 {
