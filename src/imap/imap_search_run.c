@@ -207,6 +207,44 @@ static void collect_msg(void *arg, const struct mbox_msg *m)
 	sm->base = xstrdup(m->base);
 }
 
+/* True when the criteria need nothing but UIDs and flags (the common "UNSEEN",
+ * "FLAGGED", "UID x:y"): the session's view has those. */
+static bool view_only(const struct imap_search_node *n)
+{
+	for (; n; n = n->next) {
+		switch (n->key) {
+		case IMAP_SK_AND: case IMAP_SK_OR: case IMAP_SK_NOT:
+			if (!view_only(n->child))
+				return false;
+			break;
+		case IMAP_SK_ALL: case IMAP_SK_SEQSET: case IMAP_SK_UID:
+		case IMAP_SK_FLAG: case IMAP_SK_UNFLAG: case IMAP_SK_NEW:
+			break;
+		default:
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The view's flags are the index's when nothing changed since the view was
+ * last brought up to date: every flag change raises the mailbox's modseq. */
+static bool view_current(struct imap_session *s)
+{
+	struct mbox_info now = s->view.mb;
+	return mbox_refresh(s->ms, &now) == MBOX_OK && now.highestmodseq == s->view.modseq;
+}
+
+static void collect_from_view(struct imap_search_job *j, const struct imap_view *v)
+{
+	j->n = j->cap = v->n;
+	j->msgs = xcalloc(v->n ? v->n : 1, sizeof(struct search_msg));
+	for (size_t i = 0; i < v->n; i++) {
+		j->msgs[i].uid = v->uids[i];
+		j->msgs[i].flags = v->flags[i];
+	}
+}
+
 static void job_free(struct imap_session *s)
 {
 	struct imap_search_job *j = s->search;
@@ -368,7 +406,9 @@ void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 	str_copy(j->tag, sizeof(j->tag), cmd->tag);
 	s->search = j;
 	/* every message's index data in one query, in UID order like the view */
-	if (mbox_messages(s->ms, &s->view.mb, 1, collect_msg, j) != MBOX_OK) {
+	if (view_only(j->q.root) && view_current(s))
+		collect_from_view(j, &s->view);
+	else if (mbox_messages(s->ms, &s->view.mb, 1, collect_msg, j) != MBOX_OK) {
 		job_free(s);
 		imap_tagged(s, cmd->tag, "NO", "[SERVERBUG] Cannot read the mailbox index");
 		return;

@@ -291,6 +291,26 @@ def test_peek_does_not_set_seen_body_does(srv):
     c2.close()
 
 
+def test_flag_search_sees_current_flags(srv):
+    """Flag-only searches are answered from the session's view when nothing
+    changed; a change by this or another session is seen at once."""
+    c = imap_conn(srv)
+    make_box(c, "f5s", [simple_message(f"m{i}") for i in range(5)], flags={1: "\\Flagged"})
+    assert search_numbers(c.ok("SEARCH FLAGGED")) == [2]
+    assert search_numbers(c.ok("SEARCH UNFLAGGED NOT 1")) == [3, 4, 5]
+    c2 = imap_conn(srv)
+    c2.ok("SELECT f5s")
+    c2.ok("STORE 4 +FLAGS.SILENT (\\Flagged)")
+    assert search_numbers(c.ok("SEARCH FLAGGED")) == [2, 4]          # before any NOOP
+    c.ok("STORE 2 -FLAGS.SILENT (\\Flagged)")
+    assert search_numbers(c.ok("UID SEARCH FLAGGED")) == [4]
+    c.ok("NOOP")
+    assert search_numbers(c.ok("SEARCH OR FLAGGED SEEN")) == [4]
+    assert search_numbers(c2.ok("SEARCH FLAGGED")) == [4]
+    c.close()
+    c2.close()
+
+
 def test_fetch_body_reports_the_seen_flag(srv):
     """RFC 3501 6.4.5: when FETCH BODY[] sets \\Seen, the new flags SHOULD be in
     the FETCH response (else the client never learns of the change: the
