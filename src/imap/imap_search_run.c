@@ -227,22 +227,35 @@ static bool view_only(const struct imap_search_node *n)
 	return true;
 }
 
-/* The view's flags are the index's when nothing changed since the view was
- * last brought up to date: every flag change raises the mailbox's modseq. */
-static bool view_current(struct imap_session *s)
+/* A flag change made since the view was last brought up to date (by this
+ * session or another): the search must see the flags as they are now. */
+static void overlay_change(void *arg, const struct mbox_msg *m)
 {
-	struct mbox_info now = s->view.mb;
-	return mbox_refresh(s->ms, &now) == MBOX_OK && now.highestmodseq == s->view.modseq;
+	struct imap_search_job *j = arg;
+	size_t lo = 0, hi = j->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (j->msgs[mid].uid < m->uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < j->n && j->msgs[lo].uid == m->uid)
+		j->msgs[lo].flags = m->flags;
 }
 
-static void collect_from_view(struct imap_search_job *j, const struct imap_view *v)
+/* The view's UIDs and flags, with the changes since its modseq laid over
+ * them: a few rows from the modseq index instead of every message's. */
+static int collect_from_view(struct imap_session *s, struct imap_search_job *j)
 {
+	const struct imap_view *v = &s->view;
 	j->n = j->cap = v->n;
 	j->msgs = xcalloc(v->n ? v->n : 1, sizeof(struct search_msg));
 	for (size_t i = 0; i < v->n; i++) {
 		j->msgs[i].uid = v->uids[i];
 		j->msgs[i].flags = v->flags[i];
 	}
+	return mbox_changed_since(s->ms, &v->mb, v->modseq, overlay_change, j);
 }
 
 static void job_free(struct imap_session *s)
@@ -406,9 +419,9 @@ void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 	str_copy(j->tag, sizeof(j->tag), cmd->tag);
 	s->search = j;
 	/* every message's index data in one query, in UID order like the view */
-	if (view_only(j->q.root) && view_current(s))
-		collect_from_view(j, &s->view);
-	else if (mbox_messages(s->ms, &s->view.mb, 1, collect_msg, j) != MBOX_OK) {
+	int rc = view_only(j->q.root) ? collect_from_view(s, j)
+	                               : mbox_messages(s->ms, &s->view.mb, 1, collect_msg, j);
+	if (rc != MBOX_OK) {
 		job_free(s);
 		imap_tagged(s, cmd->tag, "NO", "[SERVERBUG] Cannot read the mailbox index");
 		return;

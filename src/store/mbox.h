@@ -81,10 +81,6 @@ int mbox_subscribe(struct mbox_store *ms, const char *name, bool on);
  * HIGHESTMODSEQ are refreshed; its counts are not (mbox_find gives those). */
 int mbox_sync(struct mbox_store *ms, struct mbox_info *mb);
 
-/* Refreshes UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and the subscription from the
- * index, without a Maildir sync or message counts: cheap. */
-int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb);
-
 typedef void (*mbox_msg_cb)(void *arg, const struct mbox_msg *m);
 /* Messages with uid >= from_uid, in UID order. */
 int mbox_messages(struct mbox_store *ms, const struct mbox_info *mb, uint32_t from_uid,

@@ -21,6 +21,8 @@ void mbox_stmt_done(sqlite3_stmt *st);
 
 /* Adds index rows for Maildir++ folders found on disk but not in the index. */
 int mbox_discover_folders(struct mbox_store *ms);
+/* Refreshes the mailbox's own fields (no message counts: cheap). */
+int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb);
 /* mtime of <dir>/<sub> in ns, -1 when missing. */
 long long mbox_mtime_ns(const char *dir, const char *sub);
 /* After our own change in cur/ (rename, unlink, link): when the directory
