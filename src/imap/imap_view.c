@@ -76,8 +76,7 @@ static uint32_t first_unseen(const struct imap_view *v)
 int imap_view_open(struct imap_session *s, const char *name, bool readonly)
 {
 	struct imap_view *v = &s->view;
-	/* the counts come from the view itself: no need for mbox_find's */
-	int rc = mbox_lookup(s->ms, name, &v->mb);
+	int rc = mbox_find(s->ms, name, &v->mb);
 	if (rc == MBOX_OK)
 		rc = mbox_sync(s->ms, &v->mb);
 	if (rc == MBOX_OK)

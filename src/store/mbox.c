@@ -52,6 +52,37 @@ static const struct migration index_steps[] = {
 	{ 3,
 	  /* covers SELECT's UID list and STATUS's counts: neither reads the wide rows */
 	  "CREATE INDEX messages_view ON messages(mailbox_id, uid, flags, size);" },
+	{ 4,
+	  /* STATUS counts kept up to date by triggers, in the same transaction as
+	   * the change: STATUS and LIST-STATUS read one row, not every message's */
+	  "ALTER TABLE mailboxes ADD COLUMN n_messages INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE mailboxes ADD COLUMN n_unseen INTEGER NOT NULL DEFAULT 0;"
+	  "ALTER TABLE mailboxes ADD COLUMN total_size INTEGER NOT NULL DEFAULT 0;"
+	  "UPDATE mailboxes SET"
+	  "  n_messages = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id),"
+	  "  n_unseen = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id"
+	  "              AND flags & 1 = 0),"
+	  "  total_size = (SELECT coalesce(sum(size), 0) FROM messages"
+	  "                WHERE mailbox_id = mailboxes.id);"
+	  "CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN"
+	  "  UPDATE mailboxes SET n_messages = n_messages + 1,"
+	  "    n_unseen = n_unseen + (NEW.flags & 1 = 0), total_size = total_size + NEW.size"
+	  "    WHERE id = NEW.mailbox_id;"
+	  "END;"
+	  "CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN"
+	  "  UPDATE mailboxes SET n_messages = n_messages - 1,"
+	  "    n_unseen = n_unseen - (OLD.flags & 1 = 0), total_size = total_size - OLD.size"
+	  "    WHERE id = OLD.mailbox_id;"
+	  "END;"
+	  "CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox_id, flags, size ON messages"
+	  "  BEGIN"
+	  "  UPDATE mailboxes SET n_messages = n_messages - 1,"
+	  "    n_unseen = n_unseen - (OLD.flags & 1 = 0), total_size = total_size - OLD.size"
+	  "    WHERE id = OLD.mailbox_id;"
+	  "  UPDATE mailboxes SET n_messages = n_messages + 1,"
+	  "    n_unseen = n_unseen + (NEW.flags & 1 = 0), total_size = total_size + NEW.size"
+	  "    WHERE id = NEW.mailbox_id;"
+	  "END;" },
 };
 
 /* RFC 6154 special-use mailboxes every new user gets. */
@@ -263,12 +294,9 @@ void mbox_close(struct mbox_store *ms)
 
 /* ---- mailboxes ------------------------------------------------------------------- */
 
-/* the three counts in one pass over the mailbox's messages */
-#define MBOX_COLUMNS "m.id, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.subscribed, " \
-	"m.special_use, c.n, c.unseen, c.size"
-#define MBOX_FROM "mailboxes m LEFT JOIN (SELECT mailbox_id, count(*) AS n, " \
-	"sum(flags & 1 = 0) AS unseen, sum(size) AS size FROM messages GROUP BY mailbox_id) c " \
-	"ON c.mailbox_id = m.id"
+/* the counts are kept by the messages_count_* triggers */
+#define MBOX_COLUMNS "id, name, uidvalidity, uidnext, highestmodseq, subscribed, " \
+	"special_use, n_messages, n_unseen, total_size"
 
 static void read_info(sqlite3_stmt *s, struct mbox_info *mb)
 {
@@ -290,8 +318,8 @@ int mbox_list(struct mbox_store *ms, mbox_info_cb cb, void *arg)
 	sqlite3_stmt *s;
 	struct mbox_info mb;
 	int rc;
-	if (sqlite3_prepare_v2(ms->db, "SELECT " MBOX_COLUMNS " FROM " MBOX_FROM " ORDER BY "
-	                       "m.name <> 'INBOX', m.name", -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(ms->db, "SELECT " MBOX_COLUMNS " FROM mailboxes ORDER BY "
+	                       "name <> 'INBOX', name", -1, &s, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		read_info(s, &mb);
@@ -301,13 +329,7 @@ int mbox_list(struct mbox_store *ms, mbox_info_cb cb, void *arg)
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
-/* Counted for this mailbox only (the GROUP BY of MBOX_FROM would count them
- * all), from the columns of the messages_view index alone. */
-static const char find_sql[] =
-	"SELECT m.id, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.subscribed, "
-	"m.special_use, count(x.flags), coalesce(sum(x.flags & 1 = 0), 0), "
-	"coalesce(sum(x.size), 0) FROM mailboxes m LEFT JOIN messages x ON x.mailbox_id = m.id "
-	"WHERE m.name = ?1 GROUP BY m.id";
+static const char find_sql[] = "SELECT " MBOX_COLUMNS " FROM mailboxes WHERE name = ?1";
 
 int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 {
@@ -324,21 +346,6 @@ int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 
 static const char refresh_sql[] =
 	"SELECT uidvalidity, uidnext, highestmodseq, subscribed FROM mailboxes WHERE id = ?1";
-
-int mbox_lookup(struct mbox_store *ms, const char *name, struct mbox_info *out)
-{
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "SELECT id, name, uidvalidity, uidnext, highestmodseq, "
-	                       "subscribed, special_use, 0, 0, 0 FROM mailboxes WHERE name = ?1",
-	                       -1, &s, NULL) != SQLITE_OK)
-		return MBOX_ERROR;
-	sqlite3_bind_text(s, 1, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		read_info(s, out);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
-}
 
 int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 {

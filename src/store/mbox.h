@@ -66,10 +66,9 @@ bool mbox_name_valid(const char *name);
 
 typedef void (*mbox_info_cb)(void *arg, const struct mbox_info *mb);
 int mbox_list(struct mbox_store *ms, mbox_info_cb cb, void *arg);
-/* INBOX matches case-insensitively, everything else exactly. */
+/* INBOX matches case-insensitively, everything else exactly. One row: the
+ * counts are kept up to date as messages change. */
 int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out);
-/* mbox_find without the message counts (messages, unseen, size stay 0): cheap. */
-int mbox_lookup(struct mbox_store *ms, const char *name, struct mbox_info *out);
 int mbox_create(struct mbox_store *ms, const char *name, const char *special_use);
 /* Refuses INBOX and mailboxes with children (MBOX_IN_USE). */
 int mbox_delete(struct mbox_store *ms, const char *name);

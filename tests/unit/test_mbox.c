@@ -290,11 +290,59 @@ static void test_rebuild_keeps_flags(void **state)
 	assert_int_equal(u.flags[1], MBOX_F_ANSWERED | MBOX_F_SEEN);
 }
 
+static void append_one(struct fx *fx, struct mbox_info *mb, const char *name, uint32_t flags,
+                       uint64_t size, uint32_t *uid)
+{
+	char tmp[600];
+	snprintf(tmp, sizeof(tmp), "%s/tmp/%s", fx->maildir, name);
+	write_file(tmp, "body\n");
+	assert_int_equal(mbox_append_file(fx->ms, mb, tmp, flags, "", 4000, size, uid), MBOX_OK);
+}
+
+static void assert_counts(struct fx *fx, const char *name, uint32_t messages, uint32_t unseen,
+                          uint64_t size)
+{
+	struct mbox_info mb;
+	assert_int_equal(mbox_find(fx->ms, name, &mb), MBOX_OK);
+	assert_int_equal(mb.messages, messages);
+	assert_int_equal(mb.unseen, unseen);
+	assert_int_equal(mb.size, size);
+}
+
+/* STATUS counts are kept by triggers: every kind of change must move them. */
+static void test_counts_follow_changes(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info inbox, arch;
+	uint32_t a, b, c, copy;
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &inbox), MBOX_OK);
+	assert_int_equal(mbox_create(fx->ms, "Arch", NULL), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "Arch", &arch), MBOX_OK);
+	append_one(fx, &inbox, "5000.A.host", 0, 100, &a);
+	append_one(fx, &inbox, "5001.B.host", MBOX_F_SEEN, 200, &b);
+	append_one(fx, &inbox, "5002.C.host", 0, 300, &c);
+	assert_counts(fx, "INBOX", 3, 2, 600);
+	assert_int_equal(mbox_set_flags(fx->ms, &inbox, a, MBOX_F_SEEN, ""), MBOX_OK);
+	assert_counts(fx, "INBOX", 3, 1, 600);
+	assert_int_equal(mbox_set_flags(fx->ms, &inbox, b, MBOX_F_FLAGGED, ""), MBOX_OK);
+	assert_counts(fx, "INBOX", 3, 2, 600);
+	assert_int_equal(mbox_copy(fx->ms, &inbox, c, &arch, &copy), MBOX_OK);
+	assert_counts(fx, "Arch", 1, 1, 300);
+	assert_int_equal(mbox_expunge(fx->ms, &inbox, b), MBOX_OK);
+	assert_counts(fx, "INBOX", 2, 1, 400);
+	assert_counts(fx, "Arch", 1, 1, 300);
+	assert_int_equal(mbox_delete(fx->ms, "Arch"), MBOX_OK);
+	assert_int_equal(mbox_create(fx->ms, "Arch", NULL), MBOX_OK);
+	assert_counts(fx, "Arch", 0, 0, 0);
+	assert_counts(fx, "INBOX", 2, 1, 400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_new_index_has_special_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_assigns_uids_and_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts_follow_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_behind_our_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expunge_append_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
