@@ -14,6 +14,7 @@
 #include "core/util.h"
 #include "store/maildir.h"
 #include "store/mbox_int.h"
+#include "store/store_sqlite_int.h"
 #include "store/migrate.h"
 
 static const struct migration index_steps[] = {
@@ -232,7 +233,7 @@ struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", path, ms->db ? sqlite3_errmsg(ms->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(ms->db, 5000);
+	store_busy_wait(ms->db);   /* short even waits: sessions on two workers share it */
 	/* one of these is open per active user and worker: no 120 KiB lookaside each */
 	sqlite3_db_config(ms->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
 	/* a small page cache: one of these is open per active user and worker */
