@@ -4,8 +4,6 @@
 #include "imap/imap_users.h"
 
 #include <ctype.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +14,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -318,17 +315,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 void imap_begin_starttls(struct imap_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	size_t injected = evbuffer_get_length(in);
-	/* anything pipelined after STARTTLS was sent in clear text: never run it */
-	if (injected > 0) {
-		evbuffer_drain(in, injected);
+	size_t injected = tls_bev_starttls_prepare(s->bev);
+	if (injected > 0)
 		log_event(LOG_WARN, "imap.starttls_injection", "s", "session", s->id,
 		          "s", "ip", s->conn.ip, "i", "discarded", (long long)injected, NULL);
-	}
 	imap_reader_reset(&s->reader);
 	s->io = IMAP_IO_STARTTLS;
-	bufferevent_disable(s->bev, EV_READ);
 }
 
 static void start_handshake(struct imap_session *s)
@@ -340,9 +332,7 @@ static void start_handshake(struct imap_session *s)
 	}
 	s->bev = tls;
 	s->io = IMAP_IO_HANDSHAKE;
-	bufferevent_setcb(tls, on_read, on_write, on_event, s);
-	bufferevent_setwatermark(tls, EV_READ, 0, IMAP_READ_HIGHWATER);
-	bufferevent_enable(tls, EV_READ | EV_WRITE);
+	tls_bev_start(tls, on_read, on_write, on_event, s, IMAP_READ_HIGHWATER);
 	arm_timer(s, s->cfg->timeouts.command_ms);
 }
 
@@ -412,8 +402,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (s->io == IMAP_IO_HANDSHAKE)
-		log_event(LOG_WARN, "tls.failed", "s", "session", s->id, "s", "ip", s->conn.ip,
-		          "s", "protocol", "imap", NULL);
+		tls_bev_log_failure(s->bev, "imap", s->id, s->conn.ip);
 	session_free(s);
 }
 
@@ -463,8 +452,6 @@ static void session_start(struct worker *w, evutil_socket_t fd, const struct soc
 {
 	struct imap_session *s = xcalloc(1, sizeof(*s));
 	const struct config *cfg = worker_config(w);
-	struct timeval wto = { (time_t)(cfg->timeouts.data_ms / 1000), 0 };
-	int one = 1;
 	s->worker = w;
 	s->cfg = cfg;
 	s->implicit_tls = implicit_tls;
@@ -475,20 +462,13 @@ static void session_start(struct worker *w, evutil_socket_t fd, const struct soc
 	/* before login nothing may send a big literal: APPEND needs a login */
 	imap_reader_init(&s->reader, cfg->imap.max_line, IMAP_PREAUTH_LITERAL_MAX,
 	                 IMAP_PREAUTH_LITERAL_MAX);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->timer = evtimer_new(worker_base(w), on_timer, s);
-	s->bev = implicit_tls ? tls_bev_implicit(worker_base(w), fd)
-	                      : bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+	s->bev = tls_bev_session(worker_base(w), fd, implicit_tls, cfg->timeouts.data_ms);
 	if (s->bev == NULL || s->timer == NULL) {
-		if (s->bev == NULL)
-			evutil_closesocket(fd);
 		session_free(s);
 		return;
 	}
-	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, IMAP_READ_HIGHWATER);
-	bufferevent_set_timeouts(s->bev, NULL, &wto);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	tls_bev_start(s->bev, on_read, on_write, on_event, s, IMAP_READ_HIGHWATER);
 	log_event(LOG_DEBUG, "imap.connect", "s", "session", s->id, "s", "ip", ip, NULL);
 	if (implicit_tls) {
 		s->io = IMAP_IO_HANDSHAKE;

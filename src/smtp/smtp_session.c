@@ -1,8 +1,6 @@
 /* The SMTP session engine: connection lifecycle, input framing (commands,
  * DATA, BDAT), STARTTLS, timeouts, and the hand-off to durable delivery. */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +10,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 
 #include "core/config.h"
 #include "core/log.h"
@@ -405,17 +402,11 @@ static void process_input(struct smtp_session *s)
 
 void smtp_begin_starttls(struct smtp_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	size_t injected = evbuffer_get_length(in);
-	/* RFC 3207 5 / CVE-2011-0411: anything pipelined after STARTTLS was sent in
-	 * clear text and must not be executed inside the TLS session */
-	if (injected > 0) {
-		evbuffer_drain(in, injected);
+	size_t injected = tls_bev_starttls_prepare(s->bev);
+	if (injected > 0)
 		log_event(LOG_WARN, "smtp.starttls_injection", "s", "session", s->id, "s", "ip", s->conn.ip,
 		          "i", "discarded", (long long)injected, NULL);
-	}
 	s->state = SMTP_S_STARTTLS;
-	bufferevent_disable(s->bev, EV_READ);
 }
 
 static void start_handshake(struct smtp_session *s)
@@ -427,9 +418,7 @@ static void start_handshake(struct smtp_session *s)
 	}
 	s->bev = tls;
 	s->state = SMTP_S_HANDSHAKE;
-	bufferevent_setcb(tls, on_read, on_write, on_event, s);
-	bufferevent_setwatermark(tls, EV_READ, 0, SMTP_READ_HIGHWATER);
-	bufferevent_enable(tls, EV_READ | EV_WRITE);
+	tls_bev_start(tls, on_read, on_write, on_event, s, SMTP_READ_HIGHWATER);
 	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
 }
 
@@ -493,23 +482,6 @@ static void on_write(struct bufferevent *bev, void *arg)
 	}
 }
 
-static void log_tls_failure(struct smtp_session *s)
-{
-	char detail[256] = "handshake failed";
-	unsigned long e;
-	bool found = false;
-	/* libevent queues its own SSL_ERROR_* codes beside OpenSSL's: keep the
-	 * first real library error, it says why ("unsupported protocol" ...) */
-	while ((e = bufferevent_get_openssl_error(s->bev)) != 0) {
-		if (!found && ERR_GET_LIB(e) != 0) {
-			ERR_error_string_n(e, detail, sizeof(detail));
-			found = true;
-		}
-	}
-	log_event(LOG_WARN, "tls.failed", "s", "session", s->id, "s", "ip", s->conn.ip,
-	          "s", "error", detail, NULL);
-}
-
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct smtp_session *s = arg;
@@ -520,7 +492,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (s->state == SMTP_S_HANDSHAKE)
-		log_tls_failure(s);
+		tls_bev_log_failure(s->bev, "smtp", s->id, s->conn.ip);
 	else if (s->in_mail && s->state != SMTP_S_COMMITTING)
 		smtp_log_transaction(s, (what & BEV_EVENT_TIMEOUT) ? "timeout" : "disconnected",
 		                     s->msg_octets);
@@ -582,8 +554,6 @@ static void session_start(struct worker *w, evutil_socket_t fd, const struct soc
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
 	const struct config *cfg = worker_config(w);
-	struct timeval wto = { (time_t)(cfg->timeouts.data_ms / 1000), 0 };
-	int one = 1;
 
 	s->worker = w;
 	s->cfg = cfg;
@@ -593,21 +563,14 @@ static void session_start(struct worker *w, evutil_socket_t fd, const struct soc
 	conn_register(w, &s->conn, ip, sockaddr_port(peer));
 	s->conn.drain = smtp_drain;
 	s->conn.force_close = smtp_force_close;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->timer = evtimer_new(worker_base(w), on_timeout, s);
-	s->bev = mode == SMTP_MODE_SUBMISSIONS ? tls_bev_implicit(worker_base(w), fd)
-	                                       : bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+	s->bev = tls_bev_session(worker_base(w), fd, mode == SMTP_MODE_SUBMISSIONS,
+	                         cfg->timeouts.data_ms);
 	if (s->bev == NULL || s->timer == NULL) {
-		if (s->bev == NULL)
-			evutil_closesocket(fd);
 		session_free(s);
 		return;
 	}
-	bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, SMTP_READ_HIGHWATER);
-	/* a peer that stops reading our replies is dropped after the data timeout */
-	bufferevent_set_timeouts(s->bev, NULL, &wto);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	tls_bev_start(s->bev, on_read, on_write, on_event, s, SMTP_READ_HIGHWATER);
 	log_event(LOG_DEBUG, "smtp.connect", "s", "session", s->id, "s", "ip", ip,
 	          "i", "port", (long long)s->conn.port, "i", "mode", (long long)mode, NULL);
 	smtp_arm_timer(s, cfg->timeouts.command_ms);

@@ -1,11 +1,69 @@
 #include "tls/tls_bev.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "core/log.h"
 #include "tls/tls.h"
+
+struct bufferevent *tls_bev_session(struct event_base *base, evutil_socket_t fd,
+                                    bool implicit_tls, uint64_t write_timeout_ms)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct bufferevent *bev = implicit_tls ? tls_bev_implicit(base, fd)
+	                                       : bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		evutil_closesocket(fd);
+		return NULL;
+	}
+	struct timeval wto = { (time_t)(write_timeout_ms / 1000), 0 };
+	bufferevent_set_timeouts(bev, NULL, &wto);
+	return bev;
+}
+
+void tls_bev_start(struct bufferevent *bev, bufferevent_data_cb readcb,
+                   bufferevent_data_cb writecb, bufferevent_event_cb eventcb, void *arg,
+                   size_t read_highwater)
+{
+	bufferevent_setcb(bev, readcb, writecb, eventcb, arg);
+	bufferevent_setwatermark(bev, EV_READ, 0, read_highwater);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+size_t tls_bev_starttls_prepare(struct bufferevent *bev)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t injected = evbuffer_get_length(in);
+	evbuffer_drain(in, injected);
+	bufferevent_disable(bev, EV_READ);
+	return injected;
+}
+
+void tls_bev_log_failure(struct bufferevent *bev, const char *protocol, const char *session,
+                         const char *ip)
+{
+	char detail[256] = "handshake failed";
+	unsigned long e;
+	bool found = false;
+	/* libevent queues its own SSL_ERROR_* codes beside OpenSSL's: keep the
+	 * first real library error, it says why ("unsupported protocol" ...) */
+	while ((e = bufferevent_get_openssl_error(bev)) != 0) {
+		if (!found && ERR_GET_LIB(e) != 0) {
+			ERR_error_string_n(e, detail, sizeof(detail));
+			found = true;
+		}
+	}
+	log_event(LOG_WARN, "tls.failed", "s", "session", session, "s", "ip", ip,
+	          "s", "protocol", protocol, "s", "error", detail, NULL);
+}
 
 struct bufferevent *tls_bev_implicit(struct event_base *base, evutil_socket_t fd)
 {

@@ -3,10 +3,34 @@
 #define POSTERN_TLS_BEV_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/util.h>
+
+/* ---- what every protocol session does with its connection ---------------- */
+
+/* The session's bufferevent on an accepted socket: TCP_NODELAY, plain or
+ * implicit TLS, and a write timeout so that a peer that stops reading our
+ * replies is dropped. NULL on failure, with fd closed. */
+struct bufferevent *tls_bev_session(struct event_base *base, evutil_socket_t fd,
+                                    bool implicit_tls, uint64_t write_timeout_ms);
+/* Sets the callbacks and the read high-water mark, then reads and writes. */
+void tls_bev_start(struct bufferevent *bev, bufferevent_data_cb readcb,
+                   bufferevent_data_cb writecb, bufferevent_event_cb eventcb, void *arg,
+                   size_t read_highwater);
+/* After the reply to STARTTLS: drops whatever the client pipelined behind the
+ * command (it came in clear text and must never run inside TLS: RFC 3207 5,
+ * CVE-2011-0411) and stops reading until the handshake. Returns the number of
+ * bytes dropped, for the caller's log. */
+size_t tls_bev_starttls_prepare(struct bufferevent *bev);
+/* Logs tls.failed with the first real OpenSSL error of a failed handshake. */
+void tls_bev_log_failure(struct bufferevent *bev, const char *protocol, const char *session,
+                         const char *ip);
+
+/* ---- the TLS bufferevents themselves -------------------------------------- */
 
 /* A server-side TLS bufferevent on a fresh socket (implicit TLS: 465, 993).
  * NULL on failure; the caller then closes fd. */

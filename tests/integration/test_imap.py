@@ -12,11 +12,13 @@ real clients in test_imap_clients.py. Features of the IMAP issue that are not
 there yet are marked xfail(strict=True) so they turn into failures the day
 they arrive."""
 import re
+import socket
+import ssl
 import time
 
 import pytest
 
-from conftest import HOSTNAME, PASSWORD
+from conftest import HOST, HOSTNAME, PASSWORD, insecure_context
 from imap_fixtures import (ALICE, BOB, SPECIAL_USE, IMAPConn, fetch_all, imap_conn, imap_server,
                            imaps, imap_starttls, module_server, quote, resp_code, simple_message)
 from submission_util import ScramSha256, b64, unb64
@@ -84,6 +86,16 @@ def test_starttls_then_login(srv):
     assert r.status == "BAD", r
     c.ok("LOGOUT")
     c.close()
+
+
+def test_imaps_old_tls_refused_and_logged_with_reason(srv):
+    v = ssl.TLSVersion.TLSv1_1
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+        with socket.create_connection((HOST, srv.imaps_port), timeout=10) as raw:
+            with insecure_context(minimum=v, maximum=v).wrap_socket(raw) as tls:
+                tls.recv(100)
+    ev = [e for e in srv.wait_log("tls.failed") if e.get("protocol") == "imap"][-1]
+    assert "protocol" in ev["error"].lower() or "version" in ev["error"].lower(), ev
 
 
 def test_starttls_injection_is_discarded(srv):
