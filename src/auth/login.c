@@ -20,12 +20,6 @@
 
 #define USER_MAX 320
 
-static void limiter(const struct login_ctx *c, struct ratelimit_config *rc,
-                    struct ratelimit_backend *b)
-{
-	ratelimit_config_from(rc, c->limits);
-	*b = ratelimit_store_backend(c->store);
-}
 
 /* ---- checks in flight ---------------------------------------------------------
  * A failure is recorded only when its password check ends; without counting
@@ -122,22 +116,18 @@ static void release_check(const struct login_ctx *c, const char *user)
 
 bool login_allowed(const struct login_ctx *c, const char *user)
 {
-	struct ratelimit_config rc;
-	struct ratelimit_backend b;
+	struct ratelimit_backend b = ratelimit_store_backend(c->store);
 	long long retry = 0;
-	limiter(c, &rc, &b);
 	/* the limiter logs its refusals (auth.ratelimited) and its errors */
-	return ratelimit_check(&rc, &b, c->ip, user, ratelimit_clock_ms(), &retry) == RL_ALLOW &&
+	return ratelimit_check(c->limits, &b, c->ip, user, ratelimit_clock_ms(), &retry) == RL_ALLOW &&
 	       reserve_check(c, user, false);
 }
 
 uint64_t login_failed(const struct login_ctx *c, const char *user, const char *reason)
 {
-	struct ratelimit_config rc;
-	struct ratelimit_backend b;
+	struct ratelimit_backend b = ratelimit_store_backend(c->store);
 	uint64_t delay = 0;
-	limiter(c, &rc, &b);
-	ratelimit_failure(&rc, &b, c->ip, user, c->protocol, reason, ratelimit_clock_ms(), &delay);
+	ratelimit_failure(c->limits, &b, c->ip, user, c->protocol, reason, ratelimit_clock_ms(), &delay);
 	return delay;
 }
 

@@ -16,32 +16,6 @@
 #define KIND_IP "ip"
 #define KIND_USER "user"
 
-void ratelimit_config_defaults(struct ratelimit_config *c)
-{
-	c->max_attempts_per_ip = 10;
-	c->max_attempts_per_username = 5;
-	c->ip_window_ms = 15 * 60 * 1000;
-	c->username_window_ms = 15 * 60 * 1000;
-	c->fast_block_threshold = 10;
-	c->fast_window_ms = 60 * 1000;
-	c->fast_block_duration_ms = 5 * 60 * 1000;
-	c->delay_base_ms = 1000;
-	c->delay_max_ms = 16000;
-}
-
-void ratelimit_config_from(struct ratelimit_config *c, const struct auth_limits_cfg *a)
-{
-	c->max_attempts_per_ip = a->max_attempts_per_ip;
-	c->max_attempts_per_username = a->max_attempts_per_username;
-	c->ip_window_ms = a->ip_window_ms;
-	c->username_window_ms = a->username_window_ms;
-	c->fast_block_threshold = a->fast_block_threshold;
-	c->fast_window_ms = a->fast_window_ms;
-	c->fast_block_duration_ms = a->fast_block_duration_ms;
-	c->delay_base_ms = a->delay_base_ms;
-	c->delay_max_ms = a->delay_max_ms;
-}
-
 long long ratelimit_clock_ms(void)
 {
 	struct timespec ts;
@@ -100,7 +74,7 @@ static long long window_start(long long now_ms, uint64_t window_ms)
 }
 
 /* delay_base_ms * 2^(failures - 1), at most delay_max_ms */
-static uint64_t progressive_delay(const struct ratelimit_config *c, int failures)
+static uint64_t progressive_delay(const struct auth_limits_cfg *c, int failures)
 {
 	uint64_t d = c->delay_base_ms;
 	for (int i = 1; i < failures && d < c->delay_max_ms && d <= UINT64_MAX / 2; i++)
@@ -168,7 +142,7 @@ static enum ratelimit_verdict check_key(const struct ratelimit_backend *b, const
 	return RL_ALLOW;
 }
 
-enum ratelimit_verdict ratelimit_check(const struct ratelimit_config *c,
+enum ratelimit_verdict ratelimit_check(const struct auth_limits_cfg *c,
                                        const struct ratelimit_backend *b, const char *ip,
                                        const char *user, long long now_ms,
                                        long long *retry_after_ms)
@@ -203,7 +177,7 @@ enum ratelimit_verdict ratelimit_check(const struct ratelimit_config *c,
 }
 
 /* Blocks what this failure made reach a limit; *blocked tells whether any did. */
-static int apply_blocks(const struct ratelimit_config *c, const struct ratelimit_backend *b,
+static int apply_blocks(const struct auth_limits_cfg *c, const struct ratelimit_backend *b,
                         const char *ipk, const char *userk, const char *protocol, int ip_n,
                         int fast_n, int user_n, long long now_ms, bool *blocked)
 {
@@ -235,7 +209,7 @@ static int apply_blocks(const struct ratelimit_config *c, const struct ratelimit
 	return 0;
 }
 
-enum ratelimit_verdict ratelimit_failure(const struct ratelimit_config *c,
+enum ratelimit_verdict ratelimit_failure(const struct auth_limits_cfg *c,
                                          const struct ratelimit_backend *b, const char *ip,
                                          const char *user, const char *protocol,
                                          const char *reason, long long now_ms,
@@ -331,7 +305,7 @@ int ratelimit_list_blocks(const struct ratelimit_backend *b, long long now_ms, s
 	return n < 0 ? STORE_ERROR : n;
 }
 
-int ratelimit_prune(const struct ratelimit_config *c, const struct ratelimit_backend *b,
+int ratelimit_prune(const struct auth_limits_cfg *c, const struct ratelimit_backend *b,
                     long long now_ms)
 {
 	uint64_t w = c->ip_window_ms;

@@ -26,6 +26,7 @@
 
 #include <stdint.h>
 
+#include "core/config.h"
 #include "store/store.h"
 
 struct auth_limits_cfg;
@@ -34,23 +35,8 @@ struct auth_limits_cfg;
  * address fits in 254 octets (RFC 5321 4.5.3.1.3). */
 #define RATELIMIT_KEY_MAX 320
 
-struct ratelimit_config {
-	int max_attempts_per_ip;        /* failures per IP in ip_window before a block */
-	int max_attempts_per_username;  /* failures per username in username_window */
-	uint64_t ip_window_ms;
-	uint64_t username_window_ms;
-	int fast_block_threshold;       /* failures per IP in fast_window ... */
-	uint64_t fast_window_ms;
-	uint64_t fast_block_duration_ms; /* ... block the IP this long */
-	uint64_t delay_base_ms;         /* the first failure's delay; doubles after each */
-	uint64_t delay_max_ms;
-};
-
-/* 10 per IP and 5 per username in 15 minutes, 10 per IP in 1 minute blocks
- * for 5 minutes, delays 1 s doubling to at most 16 s. */
-void ratelimit_config_defaults(struct ratelimit_config *c);
-/* Copies one protocol's [auth.<protocol>] settings from the configuration. */
-void ratelimit_config_from(struct ratelimit_config *c, const struct auth_limits_cfg *a);
+/* The limits are struct auth_limits_cfg (core/config.h), defaults from
+ * config_auth_limits_defaults(). */
 
 /* Where the limiter keeps its state. Each function mirrors the store_auth_*
  * one of the same name (store/store_auth.h) and returns the same codes:
@@ -84,7 +70,7 @@ long long ratelimit_clock_ms(void);
  * not known yet; ip must not be NULL (pass e.g. "unix" for a local socket).
  * On RL_BLOCKED, *retry_after_ms (if non-NULL) gets how long the refusal
  * lasts at least. A refusal is logged as "auth.ratelimited". */
-enum ratelimit_verdict ratelimit_check(const struct ratelimit_config *c,
+enum ratelimit_verdict ratelimit_check(const struct auth_limits_cfg *c,
                                        const struct ratelimit_backend *b, const char *ip,
                                        const char *user, long long now_ms,
                                        long long *retry_after_ms);
@@ -97,7 +83,7 @@ enum ratelimit_verdict ratelimit_check(const struct ratelimit_config *c,
  * username reach a limit (the next ratelimit_check refuses), RL_ALLOW
  * otherwise, RL_ERROR on a backend failure. protocol ("smtp", "imap", ...)
  * and reason ("bad_password", "unknown_user", ...) are for the log. */
-enum ratelimit_verdict ratelimit_failure(const struct ratelimit_config *c,
+enum ratelimit_verdict ratelimit_failure(const struct auth_limits_cfg *c,
                                          const struct ratelimit_backend *b, const char *ip,
                                          const char *user, const char *protocol,
                                          const char *reason, long long now_ms,
@@ -125,7 +111,7 @@ int ratelimit_list_blocks(const struct ratelimit_backend *b, long long now_ms, s
 /* Housekeeping, e.g. once a minute: drops failures older than the longest
  * window and blocks that ended that long ago (a bounded batch per call).
  * Rows deleted, or a negative value on error. */
-int ratelimit_prune(const struct ratelimit_config *c, const struct ratelimit_backend *b,
+int ratelimit_prune(const struct auth_limits_cfg *c, const struct ratelimit_backend *b,
                     long long now_ms);
 
 /* Canonical keys: an IP as inet_ntop writes it (an IPv4-mapped IPv6 address

@@ -390,7 +390,7 @@ static uint64_t get_duration(const config_setting_t *s)
 /* Helpers that read an optional, already type-checked key. */
 #define OPT(group, key) ((group) ? config_setting_get_member((group), (key)) : NULL)
 
-static void auth_limits_defaults(struct auth_limits_cfg *a)
+void config_auth_limits_defaults(struct auth_limits_cfg *a)
 {
 	a->max_attempts_per_ip = 10;
 	a->max_attempts_per_username = 5;
@@ -419,7 +419,7 @@ static void load_auth_limits(const config_setting_t *g, struct auth_limits_cfg *
 		{ "delay_base", offsetof(struct auth_limits_cfg, delay_base_ms) },
 		{ "delay_max", offsetof(struct auth_limits_cfg, delay_max_ms) },
 	};
-	auth_limits_defaults(a);
+	config_auth_limits_defaults(a);
 	if (g == NULL)
 		return;
 	for (size_t i = 0; i < ARRAY_LEN(ints); i++)

@@ -39,6 +39,9 @@ struct auth_limits_cfg {
 	uint64_t ip_window_ms, username_window_ms, fast_window_ms, fast_block_duration_ms;
 	uint64_t delay_base_ms, delay_max_ms;
 };
+/* 10 failures per IP and 5 per username in 15 minutes; 10 per IP in 1 minute
+ * block the IP for 5 minutes; delays 1 s doubling to at most 16 s. */
+void config_auth_limits_defaults(struct auth_limits_cfg *a);
 
 struct config {
 	char *source;           /* file name, or "(embedded default)" */

@@ -139,6 +139,15 @@ bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out,
 	return true;
 }
 
+bool imap_expect_mailbox(struct imap_session *s, struct imap_command *cmd, struct imap_cursor *c,
+                         char *out, size_t len)
+{
+	if (imap_next_mailbox(s, c, out, len))
+		return true;
+	imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Mailbox name expected");
+	return false;
+}
+
 void imap_write_mailbox(struct imap_session *s, const char *name)
 {
 	char enc[MBOX_NAME_MAX * 4 + 1];
@@ -174,10 +183,8 @@ static void cmd_select(struct imap_session *s, struct imap_command *cmd, bool re
 	struct imap_cursor c;
 	char name[MBOX_NAME_MAX + 1];
 	imap_command_args(cmd, &c);
-	if (!imap_next_mailbox(s, &c, name, sizeof(name))) {
-		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Mailbox name expected");
+	if (!imap_expect_mailbox(s, cmd, &c, name, sizeof(name)))
 		return;
-	}
 	if (s->state == IMAP_SELECTED) {
 		imap_view_close(s);
 		imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
@@ -198,10 +205,8 @@ static void cmd_create(struct imap_session *s, struct imap_command *cmd)
 	struct imap_cursor c;
 	char name[MBOX_NAME_MAX + 1];
 	imap_command_args(cmd, &c);
-	if (!imap_next_mailbox(s, &c, name, sizeof(name))) {
-		imap_tagged(s, cmd->tag, "BAD", "Mailbox name expected");
+	if (!imap_expect_mailbox(s, cmd, &c, name, sizeof(name)))
 		return;
-	}
 	/* RFC 9051 6.3.4: a trailing separator only says the client wants children */
 	size_t n = strlen(name);
 	if (n > 1 && name[n - 1] == '/')
@@ -214,10 +219,8 @@ static void cmd_delete(struct imap_session *s, struct imap_command *cmd)
 	struct imap_cursor c;
 	char name[MBOX_NAME_MAX + 1];
 	imap_command_args(cmd, &c);
-	if (!imap_next_mailbox(s, &c, name, sizeof(name))) {
-		imap_tagged(s, cmd->tag, "BAD", "Mailbox name expected");
+	if (!imap_expect_mailbox(s, cmd, &c, name, sizeof(name)))
 		return;
-	}
 	if (s->state == IMAP_SELECTED && strcmp(s->view.mb.name, name) == 0) {
 		imap_view_close(s);
 		s->state = IMAP_AUTH;
@@ -230,10 +233,9 @@ static void cmd_rename(struct imap_session *s, struct imap_command *cmd)
 	struct imap_cursor c;
 	char from[MBOX_NAME_MAX + 1], to[MBOX_NAME_MAX + 1];
 	imap_command_args(cmd, &c);
-	if (!imap_next_mailbox(s, &c, from, sizeof(from)) || !imap_next_mailbox(s, &c, to, sizeof(to))) {
-		imap_tagged(s, cmd->tag, "BAD", "Two mailbox names expected");
+	if (!imap_expect_mailbox(s, cmd, &c, from, sizeof(from)) ||
+	    !imap_expect_mailbox(s, cmd, &c, to, sizeof(to)))
 		return;
-	}
 	reply_mbox(s, cmd, mbox_rename(s->ms, from, to));
 }
 
@@ -242,10 +244,8 @@ static void cmd_subscribe(struct imap_session *s, struct imap_command *cmd, bool
 	struct imap_cursor c;
 	char name[MBOX_NAME_MAX + 1];
 	imap_command_args(cmd, &c);
-	if (!imap_next_mailbox(s, &c, name, sizeof(name))) {
-		imap_tagged(s, cmd->tag, "BAD", "Mailbox name expected");
+	if (!imap_expect_mailbox(s, cmd, &c, name, sizeof(name)))
 		return;
-	}
 	reply_mbox(s, cmd, mbox_subscribe(s->ms, name, on));
 }
 

@@ -395,10 +395,8 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 	struct mbox_info mb;
 	int64_t when = (int64_t)time(NULL);
 	imap_command_args(cmd, &c);
-	if (!imap_next_mailbox(s, &c, mbname, sizeof(mbname))) {
-		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Mailbox name expected");
+	if (!imap_expect_mailbox(s, cmd, &c, mbname, sizeof(mbname)))
 		return;
-	}
 	if (imap_peek(&c) && imap_peek(&c)->type == IMAP_ARG_LIST && !imap_next_flag_list(&c, &flags)) {
 		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad flag list");
 		return;

@@ -104,6 +104,9 @@ void imap_begin_idle(struct imap_session *s);
 /* A mailbox name argument, in UTF-8 (decoded from modified UTF-7 when the
  * client did not ENABLE UTF8=ACCEPT). */
 bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out, size_t len);
+/* imap_next_mailbox for a command: false after answering BAD with the reason. */
+bool imap_expect_mailbox(struct imap_session *s, struct imap_command *cmd, struct imap_cursor *c,
+                         char *out, size_t len);
 /* A mailbox name in a response, encoded as the client expects. */
 void imap_write_mailbox(struct imap_session *s, const char *name);
 void imap_dispatch(struct imap_session *s, struct imap_command *cmd);

@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "core/util.h"
+#include "tls/tls.h"
 
 #define RSA_KEYGEN_BITS 2048     /* RFC 8301 3.2: signers SHOULD use 2048 */
 #define KEY_FILE_MAX (64 * 1024) /* a PEM key of 16384 bits is ~13 KiB */
@@ -25,16 +26,6 @@ struct dkim_key {
 	EVP_PKEY *pkey;
 	enum dkim_alg alg;
 };
-
-static void openssl_error(char *err, size_t errlen, const char *what)
-{
-	char detail[256] = "";
-	unsigned long e = ERR_get_error();
-	if (e != 0)
-		ERR_error_string_n(e, detail, sizeof(detail));
-	ERR_clear_error();
-	snprintf(err, errlen, "%s%s%s", what, *detail ? ": " : "", detail);
-}
 
 const char *dkim_alg_name(enum dkim_alg alg)
 {
@@ -74,12 +65,12 @@ int dkim_keygen(const char *path, enum dkim_alg alg, char *err, size_t errlen)
 	}
 	EVP_PKEY *pkey = generate(alg);
 	if (pkey == NULL) {
-		openssl_error(err, errlen, "generating the DKIM key");
+		tls_openssl_error(err, errlen, "generating the DKIM key");
 		return -1;
 	}
 	BIO *mem = BIO_new(BIO_s_mem());
 	if (mem == NULL || PEM_write_bio_PrivateKey(mem, pkey, NULL, NULL, 0, NULL, NULL) != 1) {
-		openssl_error(err, errlen, "encoding the DKIM key");
+		tls_openssl_error(err, errlen, "encoding the DKIM key");
 		BIO_free(mem);
 		EVP_PKEY_free(pkey);
 		return -1;
@@ -191,7 +182,7 @@ struct dkim_key *dkim_key_load(const char *path, char *err, size_t errlen)
 	if (pkey == NULL) {
 		char what[300];
 		snprintf(what, sizeof(what), "%s: no unencrypted PEM private key", path);
-		openssl_error(err, errlen, what);
+		tls_openssl_error(err, errlen, what);
 		return NULL;
 	}
 
@@ -299,7 +290,7 @@ int dkim_key_sign_digest(const struct dkim_key *k, const unsigned char digest[32
 		EVP_PKEY_CTX_free(ctx);
 	}
 	if (!ok) {
-		openssl_error(err, errlen, "DKIM signing");
+		tls_openssl_error(err, errlen, "DKIM signing");
 		free(buf);
 		return -1;
 	}

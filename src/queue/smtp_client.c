@@ -15,11 +15,11 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "core/log.h"
 #include "core/util.h"
+#include "tls/tls_bev.h"
 
 #define REPLY_LINE_MAX 2048
 #define REPLY_LINES_MAX 200
@@ -588,10 +588,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	char err[256];
 	if (c->state == C_HANDSHAKE) {
-		unsigned long e = bufferevent_get_openssl_error(c->bev);
-		char detail[200] = "handshake failed";
-		if (e != 0)
-			ERR_error_string_n(e, detail, sizeof(detail));
+		char detail[200];
+		tls_bev_error_text(c->bev, detail, sizeof(detail));
 		snprintf(err, sizeof(err), "TLS: %s", detail);
 		report(c, CLIENT_TLS_FAILED, err);
 		return;

@@ -342,7 +342,7 @@ int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 	if (rc == SQLITE_ROW)
 		read_info(s, out);
 	mbox_stmt_done(s);
-	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
+	return mbox_row_result(rc);
 }
 
 static const char refresh_sql[] =
@@ -362,7 +362,7 @@ int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 		mb->subscribed = sqlite3_column_int(s, 3) != 0;
 	}
 	mbox_stmt_done(s);
-	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
+	return mbox_row_result(rc);
 }
 
 int mbox_create(struct mbox_store *ms, const char *name, const char *special_use)

@@ -21,6 +21,11 @@ void mbox_stmt_done(sqlite3_stmt *st);
 
 /* Adds index rows for Maildir++ folders found on disk but not in the index. */
 int mbox_discover_folders(struct mbox_store *ms);
+/* The MBOX_* result of stepping a query for one row. */
+static inline int mbox_row_result(int rc)
+{
+	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
+}
 /* Refreshes the mailbox's own fields (no message counts: cheap). */
 int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb);
 /* mtime of <dir>/<sub> in ns, -1 when missing. */

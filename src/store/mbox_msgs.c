@@ -146,7 +146,7 @@ int mbox_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid, st
 	if (rc == SQLITE_ROW)
 		read_msg(s, out);
 	mbox_stmt_done(s);
-	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
+	return mbox_row_result(rc);
 }
 
 static long long cur_mtime(const struct mbox_store *ms, const struct mbox_info *mb)
@@ -357,7 +357,7 @@ int mbox_cache_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t u
 		*body = xstrdup((const char *)sqlite3_column_text(s, 2));
 	}
 	mbox_stmt_done(s);
-	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
+	return mbox_row_result(rc);
 }
 
 int mbox_cache_set(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,

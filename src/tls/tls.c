@@ -25,7 +25,7 @@
 static pthread_mutex_t ctx_lock = PTHREAD_MUTEX_INITIALIZER;
 static SSL_CTX *current_ctx;
 
-static void openssl_error(char *err, size_t errlen, const char *what)
+void tls_openssl_error(char *err, size_t errlen, const char *what)
 {
 	char detail[256] = "";
 	unsigned long e = ERR_get_error();
@@ -112,12 +112,12 @@ int tls_generate_selfsigned(const char *hostname, const char *cert_path, const c
 	X509 *x = NULL;
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	if (key == NULL) {
-		openssl_error(err, errlen, "key generation failed");
+		tls_openssl_error(err, errlen, "key generation failed");
 		return -1;
 	}
 	x = make_certificate(key, hostname);
 	if (x == NULL)
-		openssl_error(err, errlen, "certificate creation failed");
+		tls_openssl_error(err, errlen, "certificate creation failed");
 	else if (write_private_key(key, key_path) < 0)
 		snprintf(err, errlen, "%s: cannot write key: %m", key_path);
 	else if (write_certificate(x, cert_path) < 0)
@@ -187,7 +187,7 @@ static SSL_CTX *build_ctx(const struct config *cfg, char *err, size_t errlen)
 	}
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
-		openssl_error(err, errlen, "SSL_CTX_new");
+		tls_openssl_error(err, errlen, "SSL_CTX_new");
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, cfg->tls.min_version);
@@ -196,16 +196,16 @@ static SSL_CTX *build_ctx(const struct config *cfg, char *err, size_t errlen)
 	/* idle TLS connections should not pin 2 x 16 KiB of buffers each */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (!SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) || !SSL_CTX_set1_groups_list(ctx, TLS_GROUPS)) {
-		openssl_error(err, errlen, "cipher configuration");
+		tls_openssl_error(err, errlen, "cipher configuration");
 		goto fail;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		openssl_error(err, errlen, cert);
+		tls_openssl_error(err, errlen, cert);
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1) {
-		openssl_error(err, errlen, key);
+		tls_openssl_error(err, errlen, key);
 		goto fail;
 	}
 	return ctx;

@@ -16,6 +16,8 @@ int tls_init(const struct config *cfg, char *err, size_t errlen);
 /* Builds a new context and swaps it in; on failure the old one stays. */
 int tls_reload(const struct config *cfg, char *err, size_t errlen);
 void tls_cleanup(void);
+/* "what: <first queued OpenSSL error>" into err, and the error queue cleared. */
+void tls_openssl_error(char *err, size_t errlen, const char *what);
 /* A new server SSL from the current context, or NULL. */
 SSL *tls_ssl_new(void);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384 (256 bits)" for logs and Received: */

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 
@@ -47,33 +48,43 @@ size_t tls_bev_starttls_prepare(struct bufferevent *bev)
 	return injected;
 }
 
-void tls_bev_log_failure(struct bufferevent *bev, const char *protocol, const char *session,
-                         const char *ip)
+void tls_bev_error_text(struct bufferevent *bev, char *out, size_t len)
 {
-	char detail[256] = "handshake failed";
 	unsigned long e;
 	bool found = false;
+	snprintf(out, len, "handshake failed");
 	/* libevent queues its own SSL_ERROR_* codes beside OpenSSL's: keep the
 	 * first real library error, it says why ("unsupported protocol" ...) */
 	while ((e = bufferevent_get_openssl_error(bev)) != 0) {
 		if (!found && ERR_GET_LIB(e) != 0) {
-			ERR_error_string_n(e, detail, sizeof(detail));
+			ERR_error_string_n(e, out, len);
 			found = true;
 		}
 	}
+}
+
+void tls_bev_log_failure(struct bufferevent *bev, const char *protocol, const char *session,
+                         const char *ip)
+{
+	char detail[256];
+	tls_bev_error_text(bev, detail, sizeof(detail));
 	log_event(LOG_WARN, "tls.failed", "s", "session", session, "s", "ip", ip,
 	          "s", "protocol", protocol, "s", "error", detail, NULL);
 }
 
-struct bufferevent *tls_bev_implicit(struct event_base *base, evutil_socket_t fd)
+/* A server-side TLS bufferevent on the socket, or over `plain` when given. */
+static struct bufferevent *server_tls(struct event_base *base, evutil_socket_t fd,
+                                      struct bufferevent *plain)
 {
 	SSL *ssl = tls_ssl_new();
 	if (ssl == NULL)
 		return NULL;
 	/* deferred callbacks: an SSL bufferevent may otherwise call back from
 	 * inside bufferevent_write(), before the caller has set its next state */
-	struct bufferevent *bev = bufferevent_openssl_socket_new(base, fd, ssl,
-		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	const int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+	struct bufferevent *bev =
+		plain ? bufferevent_openssl_filter_new(base, plain, ssl, BUFFEREVENT_SSL_ACCEPTING, opts)
+		      : bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
 	if (bev == NULL) {
 		SSL_free(ssl);
 		return NULL;
@@ -82,19 +93,14 @@ struct bufferevent *tls_bev_implicit(struct event_base *base, evutil_socket_t fd
 	return bev;
 }
 
+struct bufferevent *tls_bev_implicit(struct event_base *base, evutil_socket_t fd)
+{
+	return server_tls(base, fd, NULL);
+}
+
 struct bufferevent *tls_bev_starttls(struct event_base *base, struct bufferevent *plain)
 {
-	SSL *ssl = tls_ssl_new();
-	if (ssl == NULL)
-		return NULL;
-	struct bufferevent *bev = bufferevent_openssl_filter_new(base, plain, ssl,
-		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (bev == NULL) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
+	return server_tls(base, -1, plain);
 }
 
 static void on_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)

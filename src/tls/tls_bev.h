@@ -26,7 +26,10 @@ void tls_bev_start(struct bufferevent *bev, bufferevent_data_cb readcb,
  * CVE-2011-0411) and stops reading until the handshake. Returns the number of
  * bytes dropped, for the caller's log. */
 size_t tls_bev_starttls_prepare(struct bufferevent *bev);
-/* Logs tls.failed with the first real OpenSSL error of a failed handshake. */
+/* Why a handshake on bev failed: its first real OpenSSL error, or "handshake
+ * failed"; the errors queued on bev are consumed. */
+void tls_bev_error_text(struct bufferevent *bev, char *out, size_t len);
+/* Logs tls.failed with tls_bev_error_text(). */
 void tls_bev_log_failure(struct bufferevent *bev, const char *protocol, const char *session,
                          const char *ip);
 

@@ -204,7 +204,7 @@ static struct ratelimit_backend fake_backend(struct fake *f)
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static enum ratelimit_verdict fail_once(const struct ratelimit_config *c,
+static enum ratelimit_verdict fail_once(const struct auth_limits_cfg *c,
                                         const struct ratelimit_backend *b, const char *ip,
                                         const char *user, long long now)
 {
@@ -212,7 +212,7 @@ static enum ratelimit_verdict fail_once(const struct ratelimit_config *c,
 	return ratelimit_failure(c, b, ip, user, "smtp", "bad_password", now, &delay);
 }
 
-static enum ratelimit_verdict check(const struct ratelimit_config *c,
+static enum ratelimit_verdict check(const struct auth_limits_cfg *c,
                                     const struct ratelimit_backend *b, const char *ip,
                                     const char *user, long long now)
 {
@@ -233,11 +233,11 @@ static int quiet_logs(void **state)
 static void test_user_blocked_on_fifth_failure(void **state)
 {
 	(void)state;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct fake f;
 	struct ratelimit_backend b = fake_backend(&f);
 	long long retry = 0, now = T0;
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 
 	for (int i = 0; i < 4; i++, now += 10 * SEC) {
 		assert_int_equal(check(&c, &b, "192.0.2.1", "bob@example.org", now), RL_ALLOW);
@@ -269,12 +269,12 @@ static void test_user_blocked_on_fifth_failure(void **state)
 static void test_ip_blocked_on_tenth_failure(void **state)
 {
 	(void)state;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct fake f;
 	struct ratelimit_backend b = fake_backend(&f);
 	long long now = T0, retry = 0;
 	char user[32];
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 
 	/* a different username each time, 10 s apart: only the per-IP limit applies */
 	for (int i = 0; i < 9; i++, now += 10 * SEC) {
@@ -296,11 +296,11 @@ static void test_ip_blocked_on_tenth_failure(void **state)
 static void test_sliding_window(void **state)
 {
 	(void)state;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct fake f;
 	struct ratelimit_backend b = fake_backend(&f);
 	uint64_t delay;
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(fail_once(&c, &b, "192.0.2.1", "bob", T0 + i), RL_ALLOW);
@@ -327,11 +327,11 @@ static void test_sliding_window(void **state)
 static void test_fast_block(void **state)
 {
 	(void)state;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct fake f;
 	struct ratelimit_backend b = fake_backend(&f);
 	char user[32];
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 	c.max_attempts_per_ip = 100; /* so only the fast rule can block */
 
 	/* 10 failures 6 s apart: within one minute */
@@ -358,7 +358,7 @@ static void test_fast_block(void **state)
 	assert_null(fake_find_block(&f, "ip", "192.0.2.8"));
 
 	/* with the defaults both IP rules apply at the 10th: the longer block wins */
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 	fake_backend(&f);
 	for (int i = 0; i < 10; i++) {
 		snprintf(user, sizeof(user), "u%d", i);
@@ -373,11 +373,11 @@ static void test_fast_block(void **state)
 static void test_progressive_delay(void **state)
 {
 	(void)state;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct fake f;
 	struct ratelimit_backend b = fake_backend(&f);
 	static const uint64_t expect[] = { 1000, 2000, 4000, 8000, 16000, 16000, 16000 };
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 
 	for (size_t i = 0; i < ARRAY_LEN(expect); i++) {
 		uint64_t delay = 0;
@@ -402,11 +402,11 @@ static void test_progressive_delay(void **state)
 static void test_success_clears_user_not_ip(void **state)
 {
 	(void)state;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct fake f;
 	struct ratelimit_backend b = fake_backend(&f);
 	uint64_t delay;
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 
 	for (int i = 0; i < 4; i++)
 		fail_once(&c, &b, "192.0.2.1", "bob", T0 + i * SEC);
@@ -430,11 +430,11 @@ static void test_success_clears_user_not_ip(void **state)
 static void test_backend_error_fails_closed(void **state)
 {
 	(void)state;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct fake f;
 	struct ratelimit_backend b = fake_backend(&f);
 	uint64_t delay;
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 
 	f.fail_from = 1;
 	assert_int_equal(check(&c, &b, "192.0.2.1", "bob", T0), RL_ERROR);
@@ -476,11 +476,11 @@ static void test_backend_error_fails_closed(void **state)
 static void test_unblock(void **state)
 {
 	(void)state;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct fake f;
 	struct ratelimit_backend b = fake_backend(&f);
 	uint64_t delay;
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 
 	for (int i = 0; i < 10; i++)
 		fail_once(&c, &b, "::ffff:192.0.2.5", i < 5 ? "bob@example.org" : NULL, T0 + i * SEC);
@@ -546,11 +546,11 @@ static void collect_row(void *arg, const char *const *cols)
 static void test_list_and_prune(void **state)
 {
 	(void)state;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct fake f;
 	struct ratelimit_backend b = fake_backend(&f);
 	struct rows rows = { 0 };
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 	for (int i = 0; i < 5; i++)
 		fail_once(&c, &b, "192.0.2.1", "bob", T0 + i);
 	assert_int_equal(ratelimit_list_blocks(&b, T0 + 10, collect_row, &rows), 1);
@@ -580,10 +580,10 @@ static void test_security_events(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/postern-rl-log-XXXXXX", logp[128], auditp[128];
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct fake f;
 	struct ratelimit_backend b = fake_backend(&f);
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 	assert_non_null(mkdtemp(dir));
 	snprintf(logp, sizeof(logp), "%s/postern.log", dir);
 	snprintf(auditp, sizeof(auditp), "%s/audit.log", dir);
@@ -722,11 +722,11 @@ static void test_store_primitives(void **state)
 static void test_store_survives_restart(void **state)
 {
 	struct store_fixture *fx = *state;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct ratelimit_backend b;
 	struct rows rows = { 0 };
 	long long retry = 0;
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 
 	b = ratelimit_store_backend(fx->st);
 	for (int i = 0; i < 4; i++)
@@ -770,9 +770,9 @@ static void test_store_prune(void **state)
 {
 	struct store_fixture *fx = *state;
 	struct store *st = fx->st;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct ratelimit_backend b = ratelimit_store_backend(st);
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 
 	for (int i = 0; i < 2500; i++)
 		assert_int_equal(store_auth_add_failure(st, "ip", "192.0.2.1", T0 + i), STORE_OK);
@@ -797,12 +797,12 @@ static void test_store_prune(void **state)
 static void test_store_error_fails_closed(void **state)
 {
 	struct store_fixture *fx = *state;
-	struct ratelimit_config c;
+	struct auth_limits_cfg c;
 	struct ratelimit_backend b = ratelimit_store_backend(fx->st);
 	char path[256];
 	sqlite3 *db;
 	uint64_t delay = 0;
-	ratelimit_config_defaults(&c);
+	config_auth_limits_defaults(&c);
 
 	/* the limiter's tables vanish under the server (a damaged or foreign database) */
 	snprintf(path, sizeof(path), "%s/postern.db", fx->dir);
