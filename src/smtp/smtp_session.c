@@ -428,10 +428,14 @@ static void handshake_done(struct smtp_session *s)
 	s->tls = true;
 	tls_describe(ssl, s->tls_desc, sizeof(s->tls_desc));
 	snprintf(s->tls_version, sizeof(s->tls_version), "%s", tls_version_name(ssl));
-	/* RFC 3207 4.2: forget everything learnt before the handshake */
+	/* RFC 3207 4.2: forget everything learnt before the handshake, the
+	 * authentication too (it may have been a man in the middle's) */
 	s->helo_seen = false;
 	s->esmtp = false;
 	s->helo[0] = '\0';
+	s->authenticated = false;
+	s->any_sender = false;
+	s->auth_user[0] = '\0';
 	smtp_transaction_reset(s);
 	s->state = SMTP_S_COMMAND;
 	log_event(LOG_INFO, "tls.established", "s", "session", s->id, "s", "ip", s->conn.ip,

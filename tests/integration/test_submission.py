@@ -599,3 +599,16 @@ def test_swaks_without_tls_cannot_authenticate(srv):
     # swaks notices AUTH is not advertised before TLS and gives up before sending a password
     assert "235" not in p.stdout
     assert srv.messages("bob") == []
+
+
+def test_authentication_before_starttls_is_forgotten(postern):
+    """RFC 3207 4.2: with auth_without_tls, an AUTH in clear text (perhaps a
+    man in the middle's) does not survive the TLS handshake."""
+    srv = submission_server(postern, bools={"submission": {"auth_without_tls": True}})
+    c = sub_client(srv, tls=False)
+    assert auth_plain(c, ALICE, PASSWORD).code == 235
+    c.starttls()
+    c.ehlo()
+    r = c.cmd("MAIL FROM:<alice@example.org>")
+    assert (r.code, r.enh) == (530, "5.7.0"), r
+    c.close()
