@@ -123,6 +123,7 @@ static const struct key_spec imap_keys[] = {
 	{ "search_rate_limit_per_min", K_INT, NULL, 0, 1000000 },
 	{ "login_without_tls", K_BOOL, NULL, 0, 0 },
 	{ "idle_poll", K_DURATION, NULL, 100, 60 * 1000 },
+	{ "autologout", K_DURATION, NULL, 1000, 24 * 3600 * 1000 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec auth_keys[] = {
@@ -354,6 +355,7 @@ static void set_defaults(struct config *cfg)
 	cfg->imap.max_connections_per_user = 50;
 	cfg->imap.search_rate_limit_per_min = 60;
 	cfg->imap.idle_poll_ms = 1000;
+	cfg->imap.autologout_ms = 30 * 60 * 1000;   /* RFC 9051 5.4: at least 30 minutes */
 	cfg->queue.max_age_ms = 5ULL * 86400 * 1000;
 	cfg->queue.warn_after_ms = 4ULL * 3600 * 1000;
 	cfg->queue.min_retry_ms = 60 * 1000;
@@ -534,6 +536,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->imap.login_without_tls = config_setting_get_bool(s);
 	if ((s = OPT(g, "idle_poll")) != NULL)
 		cfg->imap.idle_poll_ms = get_duration(s);
+	if ((s = OPT(g, "autologout")) != NULL)
+		cfg->imap.autologout_ms = get_duration(s);
 	return 0;
 }
 

@@ -62,6 +62,7 @@ struct config {
 		int search_rate_limit_per_min;  /* searches reading message files; 0 = no limit */
 		bool login_without_tls;      /* LOGIN / AUTHENTICATE PLAIN before STARTTLS */
 		uint64_t idle_poll_ms;       /* how often an idling session looks for news */
+		uint64_t autologout_ms;      /* a logged-in session silent this long is closed */
 	} imap;
 	struct {
 		bool received_ip;        /* show the client's IP in Received: of submitted mail */

@@ -24,7 +24,6 @@
 
 #define IMAP_READ_HIGHWATER (256 * 1024)
 /* RFC 9051 5.4: an authenticated client is logged out after at least 30 minutes */
-#define IMAP_AUTOLOGOUT_MS (30 * 60 * 1000)
 #define IMAP_CLOSE_GRACE_MS 10000
 #define IMAP_ERRORS_MAX 20
 
@@ -109,7 +108,7 @@ static void arm_timer(struct imap_session *s, uint64_t ms)
 
 static void arm_idle_timer(struct imap_session *s)
 {
-	arm_timer(s, s->state == IMAP_NOT_AUTH ? s->cfg->timeouts.command_ms : IMAP_AUTOLOGOUT_MS);
+	arm_timer(s, s->state == IMAP_NOT_AUTH ? s->cfg->timeouts.command_ms : s->cfg->imap.autologout_ms);
 }
 
 void imap_close_with(struct imap_session *s, const char *fmt, ...)
@@ -279,8 +278,9 @@ static void process_input(struct imap_session *s)
 void imap_begin_idle(struct imap_session *s)
 {
 	s->io = IMAP_IO_IDLE;
+	s->idle_since_ms = now_ms();
 	imap_write(s, "+ idling\r\n", 10);
-	/* the timer polls for news; the autologout runs in parallel in the count */
+	/* the timer polls for news; the autologout is checked at each poll */
 	arm_timer(s, s->cfg->imap.idle_poll_ms);
 }
 
@@ -293,6 +293,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (s->io) {
 	case IMAP_IO_IDLE:
+		if (now_ms() - s->idle_since_ms >= s->cfg->imap.autologout_ms)
+			break;   /* RFC 9051 6.3.13: a client re-issues IDLE well before */
 		imap_view_update(s, true);
 		arm_timer(s, s->cfg->imap.idle_poll_ms);
 		return;
@@ -305,10 +307,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		session_free(s);
 		return;
 	default:
-		log_event(LOG_INFO, "imap.timeout", "s", "session", s->id, "s", "ip", s->conn.ip, NULL);
-		imap_close_with(s, "Autologout; idle for too long");
-		return;
+		break;
 	}
+	log_event(LOG_INFO, "imap.timeout", "s", "session", s->id, "s", "ip", s->conn.ip, NULL);
+	imap_close_with(s, "Autologout; idle for too long");
 }
 
 /* ---- TLS ------------------------------------------------------------------------------- */

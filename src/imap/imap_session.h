@@ -75,6 +75,7 @@ struct imap_session {
 	struct event *delay_ev;
 	struct imap_fetch_job *fetch;
 	struct imap_search_job *search;
+	uint64_t idle_since_ms;         /* when IDLE began: the autologout counts from it */
 	int pending_ops;
 	bool zombie;
 	bool output_blocked;

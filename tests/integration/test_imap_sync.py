@@ -214,6 +214,26 @@ def test_idle_reports_smtp_delivery(srv):
     c.close()
 
 
+def test_autologout_reaches_idling_and_silent_sessions(postern):
+    """imap.autologout closes a session that says nothing, in IDLE too (the
+    IDLE poll must not keep a vanished client's session alive for ever)."""
+    s = imap_server(postern, config={"imap": {"autologout": "2s", "idle_poll": "200ms"}})
+    idler, silent = imap_conn(s), imap_conn(s)
+    idler.ok("SELECT INBOX")
+    start_idle(idler)
+    t0 = time.monotonic()
+    for c in (idler, silent):
+        got = c.until(lambda r: r.startswith(b"* BYE"), timeout=10)
+        assert b"Autologout" in got[-1], got
+    assert 1.5 < time.monotonic() - t0 < 8
+    busy = imap_conn(s)                 # a session that keeps talking stays
+    for _ in range(6):
+        busy.ok("NOOP")
+        time.sleep(0.5)
+    busy.ok("NOOP")
+    busy.close()
+
+
 def test_idle_reports_other_sessions(srv):
     a = imap_conn(srv)
     b = imap_conn(srv)
