@@ -302,26 +302,29 @@ static int write_status(struct imap_session *s, const char *name, const struct s
 	return MBOX_OK;
 }
 
-/* LIST wildcards (RFC 9051 6.3.9): '*' matches anything, '%' anything but '/'. */
+/* LIST wildcards (RFC 9051 6.3.9): '*' matches anything, '%' anything but '/'.
+ * Row by row over the pattern (m[j]: the pattern so far matches name[0..j)),
+ * so that a pattern of many wildcards costs |pattern| x |name|, never more. */
 static bool list_match(const char *pat, const char *name)
 {
+	bool m[MBOX_NAME_MAX + 2];
+	size_t len = strlen(name);
+	if (len > MBOX_NAME_MAX)
+		return false;
+	m[0] = true;
+	for (size_t j = 1; j <= len; j++)
+		m[j] = false;
 	for (; *pat; pat++) {
 		if (*pat == '*' || *pat == '%') {
-			for (const char *n = name;; n++) {
-				if (list_match(pat + 1, n))
-					return true;
-				if (*n == '\0' || (*pat == '%' && *n == '/'))
-					return false;
-			}
+			for (size_t j = 1; j <= len; j++)
+				m[j] = m[j] || (m[j - 1] && (*pat == '*' || name[j - 1] != '/'));
+		} else {
+			for (size_t j = len; j >= 1; j--)
+				m[j] = m[j - 1] && name[j - 1] == *pat;
+			m[0] = false;
 		}
-		if (*name == '\0')
-			return false;
-		bool eq = *pat == *name;
-		if (!eq)
-			return false;
-		name++;
 	}
-	return *name == '\0';
+	return m[len];
 }
 
 struct list_ctx {

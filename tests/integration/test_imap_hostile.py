@@ -425,3 +425,21 @@ def test_many_mailboxes_are_all_listed(postern):
     r = c.ok('LIST "" "*"', timeout=30)
     assert len(r.lines("LIST")) == n + 6
     c.close()
+
+
+def test_list_pattern_of_many_wildcards_answers_at_once(postern):
+    """A LIST pattern of hundreds of wildcards must cost |pattern| x |name|,
+    not an exponential backtrack that stalls the worker."""
+    s = imap_server(postern)
+    c = imap_conn(s)
+    c.ok('CREATE "Archive/2026/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"')
+    for pat in ("%" * 400 + "x", "*%" * 200 + "x", "A" + "%a" * 150 + "%b"):
+        t0 = time.monotonic()
+        r = c.ok('LIST "" "%s"' % pat, timeout=10)
+        assert r.lines("LIST") == [], r
+        assert time.monotonic() - t0 < 1.0, pat[:20]
+    r = c.ok('LIST "" "%%/%%/%%a"')
+    assert len(r.lines("LIST")) == 1, r
+    r = c.ok('LIST "" "*"')
+    assert len(r.lines("LIST")) >= 8, r
+    c.close()
