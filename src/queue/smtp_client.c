@@ -320,14 +320,11 @@ static void start_handshake(struct smtp_client *c)
 	SSL_set1_host(ssl, c->p.mx_name);
 	/* verification is judged after the handshake, by the policy */
 	SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
-	struct bufferevent *tls = bufferevent_openssl_filter_new(c->p.base, c->bev, ssl,
-		BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	struct bufferevent *tls = tls_bev_filter(c->p.base, c->bev, ssl, BUFFEREVENT_SSL_CONNECTING);
 	if (tls == NULL) {
-		SSL_free(ssl);
 		report(c, CLIENT_TLS_FAILED, "TLS setup failed");
 		return;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
 	c->bev = tls;
 	c->state = C_HANDSHAKE;
 	bufferevent_setcb(tls, on_read, on_write, on_event, c);

@@ -1,6 +1,7 @@
 #include "tls/tls_bev.h"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,51 @@ void tls_bev_log_failure(struct bufferevent *bev, const char *protocol, const ch
 	          "s", "protocol", protocol, "s", "error", detail, NULL);
 }
 
+/* libevent 2.1 creates the BIO method behind its filter bufferevents on first
+ * use, without a lock: two threads making their first filters at once (a
+ * worker's STARTTLS and the queue runner's) would each create one and lose
+ * one. Make the first filter once, under pthread_once, before any other. */
+static pthread_once_t filter_method_once = PTHREAD_ONCE_INIT;
+
+static void create_filter_method(void)
+{
+	struct event_base *base = event_base_new();
+	struct bufferevent *pair[2];
+	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+	if (base && ssl && bufferevent_pair_new(base, BEV_OPT_CLOSE_ON_FREE, pair) == 0) {
+		struct bufferevent *f = bufferevent_openssl_filter_new(base, pair[0], ssl,
+			BUFFEREVENT_SSL_OPEN, BEV_OPT_CLOSE_ON_FREE);
+		if (f != NULL) {
+			ssl = NULL;          /* the filter owns it, and pair[0] */
+			bufferevent_free(f);
+		} else {
+			bufferevent_free(pair[0]);
+		}
+		bufferevent_free(pair[1]);
+	}
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (base)
+		event_base_free(base);
+}
+
+struct bufferevent *tls_bev_filter(struct event_base *base, struct bufferevent *plain, SSL *ssl,
+                                   enum bufferevent_ssl_state state)
+{
+	pthread_once(&filter_method_once, create_filter_method);
+	/* deferred callbacks: an SSL bufferevent may otherwise call back from
+	 * inside bufferevent_write(), before the caller has set its next state */
+	struct bufferevent *bev = bufferevent_openssl_filter_new(base, plain, ssl, state,
+		BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
 /* A server-side TLS bufferevent on the socket, or over `plain` when given. */
 static struct bufferevent *server_tls(struct event_base *base, evutil_socket_t fd,
                                       struct bufferevent *plain)
@@ -79,12 +125,10 @@ static struct bufferevent *server_tls(struct event_base *base, evutil_socket_t f
 	SSL *ssl = tls_ssl_new();
 	if (ssl == NULL)
 		return NULL;
-	/* deferred callbacks: an SSL bufferevent may otherwise call back from
-	 * inside bufferevent_write(), before the caller has set its next state */
-	const int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-	struct bufferevent *bev =
-		plain ? bufferevent_openssl_filter_new(base, plain, ssl, BUFFEREVENT_SSL_ACCEPTING, opts)
-		      : bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
+	if (plain != NULL)
+		return tls_bev_filter(base, plain, ssl, BUFFEREVENT_SSL_ACCEPTING);
+	struct bufferevent *bev = bufferevent_openssl_socket_new(base, fd, ssl,
+		BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) {
 		SSL_free(ssl);
 		return NULL;

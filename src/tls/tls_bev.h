@@ -8,6 +8,8 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
 #include <event2/util.h>
 
 /* ---- what every protocol session does with its connection ---------------- */
@@ -38,6 +40,11 @@ void tls_bev_log_failure(struct bufferevent *bev, const char *protocol, const ch
 /* A server-side TLS bufferevent on a fresh socket (implicit TLS: 465, 993).
  * NULL on failure; the caller then closes fd. */
 struct bufferevent *tls_bev_implicit(struct event_base *base, evutil_socket_t fd);
+/* A TLS filter over `plain` (server or client side, by state), owning plain
+ * and ssl; the only way postern makes filters (see tls_bev.c). NULL on
+ * failure, ssl then freed. */
+struct bufferevent *tls_bev_filter(struct event_base *base, struct bufferevent *plain, SSL *ssl,
+                                   enum bufferevent_ssl_state state);
 /* Wraps a plain bufferevent after STARTTLS; the new one owns it. NULL on failure. */
 struct bufferevent *tls_bev_starttls(struct event_base *base, struct bufferevent *plain);
 /* Over STARTTLS the last encrypted bytes may still wait in the socket's buffer
