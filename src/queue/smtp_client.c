@@ -23,6 +23,8 @@
 
 #define REPLY_LINE_MAX 2048
 #define REPLY_LINES_MAX 200
+/* replies are read line by line: what a server may have waiting unread */
+#define READ_HIGHWATER (4 * REPLY_LINE_MAX)
 #define BODY_CHUNK 16384
 #define BODY_HIGHWATER (64 * 1024)
 #define QUIT_GRACE_MS 5000
@@ -186,6 +188,9 @@ static void report(struct smtp_client *c, enum client_outcome outcome, const cha
 		c->state = C_QUIT;
 		evbuffer_add_printf(bufferevent_get_output(c->bev), "QUIT\r\n");
 		tv.tv_sec = QUIT_GRACE_MS / 1000;
+	} else if (c->bev != NULL) {
+		/* nothing more may be read: the delivery behind c->p may be gone */
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	}
 	evtimer_add(c->timer, &tv);
 	linger(c);
@@ -327,8 +332,7 @@ static void start_handshake(struct smtp_client *c)
 	}
 	c->bev = tls;
 	c->state = C_HANDSHAKE;
-	bufferevent_setcb(tls, on_read, on_write, on_event, c);
-	bufferevent_enable(tls, EV_READ | EV_WRITE);
+	tls_bev_start(tls, on_read, on_write, on_event, c, READ_HIGHWATER);
 }
 
 static void handshake_done(struct smtp_client *c)
@@ -540,6 +544,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct smtp_client *c = arg;
 	(void)bev;
+	if (c->reported && c->state != C_QUIT)
+		return;   /* already answered for: only QUIT's reply is still wanted */
 	for (;;) {
 		int r = read_reply(c);
 		if (r == 0)
@@ -647,7 +653,9 @@ struct smtp_client *smtp_client_start(const struct smtp_client_params *p, smtp_c
 		event_base_once(p->base, -1, EV_TIMEOUT, on_start_failed, c, &now);
 		return c;
 	}
-	c->bev = bufferevent_socket_new(p->base, sock, BEV_OPT_CLOSE_ON_FREE);
+	/* deferred: a connect() that fails at once must not call back from inside
+	 * this function, before the caller has even stored c */
+	c->bev = bufferevent_socket_new(p->base, sock, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (c->bev == NULL) {
 		close(sock);
 		client_free(c);
@@ -656,6 +664,7 @@ struct smtp_client *smtp_client_start(const struct smtp_client_params *p, smtp_c
 	bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
 	bufferevent_set_timeouts(c->bev, &tmo, &tmo);
 	bufferevent_setwatermark(c->bev, EV_WRITE, BODY_HIGHWATER / 4, 0);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGHWATER);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->state = C_CONNECTING;
 	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&p->addr, (int)p->addrlen) < 0) {
