@@ -285,6 +285,8 @@ static bool parse_text_arg(struct sparse *p, struct imap_cursor *c, struct imap_
 
 	if (!imap_next_astring(c, &s, &len))
 		return false;
+	if (len > IMAP_SEARCH_STRING_MAX)
+		return imap_fail(c, "Search string too long");
 	n->str = dup_n(s, len);
 	n->str_len = len;
 	p->s->uses_text = true;

@@ -19,6 +19,8 @@
 #define IMAP_SEARCH_NODES_MAX 1000
 /* RFC 9051 6.4.4: the response code lists what is supported */
 #define IMAP_SEARCH_CHARSETS "(US-ASCII UTF-8)"
+/* the longest string a text key may search for: BAD beyond */
+#define IMAP_SEARCH_STRING_MAX 1024
 
 enum imap_search_key {
 	IMAP_SK_AND = 0,        /* parenthesised group, and the root: all children */

@@ -1,5 +1,6 @@
 /* SEARCH (RFC 9051 6.4.4, ESEARCH RFC 4731): the parsed criteria evaluated
  * over the selected mailbox; text keys read the message only when needed. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ struct text_ctx {
 	const struct mbox_msg *m;
 	char *buf;
 	size_t len;
+	char *folded;           /* buf in ASCII lower case, made on first use */
 	struct mime_part *root;
 	bool tried;
 };
@@ -39,15 +41,35 @@ static bool load_text(struct text_ctx *t)
 	return t->root != NULL;
 }
 
-/* Case-insensitive substring search (ASCII folding, UTF-8 bytes as they are). */
-static bool contains(const char *hay, size_t hlen, const char *needle, size_t nlen)
+static void fold_ascii(char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		s[i] = (char)tolower((unsigned char)s[i]);
+}
+
+/* Case-insensitive substring search (ASCII folding, UTF-8 bytes as they are)
+ * in an already folded haystack: memmem is linear, so a long needle against a
+ * big message costs their sum, not their product. */
+static bool contains_folded(const char *hay, size_t hlen, const char *needle, size_t nlen)
 {
 	if (nlen == 0)
 		return true;
-	for (size_t i = 0; i + nlen <= hlen; i++)
-		if (strncasecmp(hay + i, needle, nlen) == 0)
-			return true;
-	return false;
+	char *n = xmalloc(nlen);
+	memcpy(n, needle, nlen);
+	fold_ascii(n, nlen);
+	bool hit = memmem(hay, hlen, n, nlen) != NULL;
+	free(n);
+	return hit;
+}
+
+static const char *folded_text(struct text_ctx *t)
+{
+	if (t->folded == NULL) {
+		t->folded = xmalloc(t->len ? t->len : 1);
+		memcpy(t->folded, t->buf, t->len);
+		fold_ascii(t->folded, t->len);
+	}
+	return t->folded;
 }
 
 static bool header_matches(struct text_ctx *t, const char *field, const char *needle, size_t nlen)
@@ -62,7 +84,8 @@ static bool header_matches(struct text_ctx *t, const char *field, const char *ne
 		size_t cap = strlen(raw) * 3 + 1;
 		char *dec = xmalloc(cap);
 		size_t dl = mime_decode_header(raw, dec, cap);
-		bool hit = contains(dec, dl, needle, nlen);
+		fold_ascii(dec, dl);
+		bool hit = contains_folded(dec, dl, needle, nlen);
 		free(dec);
 		free(raw);
 		if (hit)
@@ -77,8 +100,7 @@ static int text_match(void *arg, const struct imap_search_node *n, const struct 
 	(void)sm;
 	if (!load_text(t))
 		return 0;
-	const char *body = t->buf + t->root->body_offset;
-	size_t blen = (size_t)t->root->body_size;
+	size_t boff = (size_t)t->root->body_offset, blen = (size_t)t->root->body_size;
 	switch (n->key) {
 	case IMAP_SK_BCC: return header_matches(t, "Bcc", n->str, n->str_len);
 	case IMAP_SK_CC: return header_matches(t, "Cc", n->str, n->str_len);
@@ -86,8 +108,8 @@ static int text_match(void *arg, const struct imap_search_node *n, const struct 
 	case IMAP_SK_TO: return header_matches(t, "To", n->str, n->str_len);
 	case IMAP_SK_SUBJECT: return header_matches(t, "Subject", n->str, n->str_len);
 	case IMAP_SK_HEADER: return header_matches(t, n->field, n->str, n->str_len);
-	case IMAP_SK_BODY: return contains(body, blen, n->str, n->str_len);
-	case IMAP_SK_TEXT: return contains(t->buf, t->len, n->str, n->str_len);
+	case IMAP_SK_BODY: return contains_folded(folded_text(t) + boff, blen, n->str, n->str_len);
+	case IMAP_SK_TEXT: return contains_folded(folded_text(t), t->len, n->str, n->str_len);
 	default: return 0;
 	}
 }
@@ -97,8 +119,10 @@ static void unload(struct text_ctx *t)
 	if (t->root)
 		mime_free(t->root);
 	free(t->buf);
+	free(t->folded);
 	t->root = NULL;
 	t->buf = NULL;
+	t->folded = NULL;
 	t->tried = false;
 }
 

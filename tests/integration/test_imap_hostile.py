@@ -443,3 +443,23 @@ def test_list_pattern_of_many_wildcards_answers_at_once(postern):
     r = c.ok('LIST "" "*"')
     assert len(r.lines("LIST")) >= 8, r
     c.close()
+
+
+def test_long_search_string_against_a_big_message_is_linear(postern):
+    """SEARCH BODY "aaa...ab" in a message of 4 MB of "a": a naive matcher
+    compares at every offset (about 4e9 steps); ours must answer at once.
+    Search strings beyond IMAP_SEARCH_STRING_MAX (1024) are BAD."""
+    s = imap_server(postern)
+    c = imap_conn(s)
+    big = simple_message("aaaa", body=("a" * 998 + "\n") * 4000)
+    assert c.append("INBOX", big).status == "OK"
+    c.ok("SELECT INBOX")
+    needle = "A" * 900 + "b"                            # folded: still no match
+    t0 = time.monotonic()
+    r = c.ok('SEARCH BODY "%s"' % needle, timeout=30)
+    assert search_numbers(r) == [], r
+    assert time.monotonic() - t0 < 2.0
+    assert search_numbers(c.ok('SEARCH BODY "%s"' % ("A" * 900))) == [1]
+    r = c.cmd('SEARCH TEXT "%s"' % ("a" * 1025))
+    assert r.status == "BAD" and "too long" in r.text, r
+    c.close()
