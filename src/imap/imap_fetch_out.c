@@ -280,6 +280,31 @@ static bool mark_seen(struct imap_session *s, struct mbox_msg *m)
 }
 
 /* Writes messages until the output is full; true once the FETCH is complete. */
+/* At most how many octets of literals one message's response holds: the
+ * items are written whole, so their sum must fit in the session's memory
+ * (128 copies of BODY[]<n.count> of a big message would not). */
+static uint64_t literal_bound(const struct imap_fetch *f, const struct mbox_msg *m)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < f->nitems; i++) {
+		const struct imap_fetch_item *it = &f->items[i];
+		if (it->att != IMAP_FA_RFC822 && it->att != IMAP_FA_RFC822_HEADER &&
+		    it->att != IMAP_FA_RFC822_TEXT && it->att != IMAP_FA_BODY_SECTION &&
+		    it->att != IMAP_FA_BINARY)
+			continue;
+		sum += it->partial && it->partial_count < m->size ? it->partial_count : m->size;
+	}
+	return sum;
+}
+
+static void end_fetch(struct imap_session *s, const char *status, const char *text)
+{
+	char tag[IMAP_TAG_MAX + 1];
+	str_copy(tag, sizeof(tag), s->fetch->tag);
+	imap_fetch_job_free(s);
+	imap_tagged(s, tag, status, "%s", text);
+}
+
 static bool fetch_some(struct imap_session *s)
 {
 	struct imap_fetch_job *j = s->fetch;
@@ -292,13 +317,14 @@ static bool fetch_some(struct imap_session *s)
 			continue;   /* gone meanwhile: nothing to say (RFC 9051 7.4.1) */
 		if (j->f.changedsince && m.modseq <= j->f.changedsince_modseq)
 			continue;
+		if (literal_bound(&j->f, &m) > s->cfg->imap.session_memory) {
+			end_fetch(s, "NO", "[LIMIT] FETCH response too large; ask for fewer items");
+			return true;
+		}
 		bool seen_set = mark_seen(s, &m);
 		write_message(s, j->t.seq[i], &m, seen_set);
 	}
-	char tag[IMAP_TAG_MAX + 1];
-	str_copy(tag, sizeof(tag), j->tag);
-	imap_fetch_job_free(s);
-	imap_tagged(s, tag, "OK", "FETCH completed");
+	end_fetch(s, "OK", "FETCH completed");
 	return true;
 }
 

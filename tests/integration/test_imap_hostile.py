@@ -463,3 +463,22 @@ def test_long_search_string_against_a_big_message_is_linear(postern):
     r = c.cmd('SEARCH TEXT "%s"' % ("a" * 1025))
     assert r.status == "BAD" and "too long" in r.text, r
     c.close()
+
+
+def test_fetch_of_many_copies_of_a_big_section_is_refused(postern):
+    """One message's response is written whole: 100 x BODY.PEEK[]<n.count>
+    of a 300 KB message (30 MB) against a 1 MB session budget is NO [LIMIT],
+    the session lives on, and an ordinary FETCH of the message still works."""
+    s = imap_server(postern, config={"imap": {"session_memory_limit": "1M"}})
+    c = imap_conn(s)
+    big = simple_message("big", body=("z" * 999 + "\n") * 300)
+    assert c.append("INBOX", big).status == "OK"
+    c.ok("SELECT INBOX")
+    items = " ".join("BODY.PEEK[]<%d.300000>" % i for i in range(100))
+    r = c.cmd("FETCH 1 (%s)" % items, timeout=30)
+    assert r.status == "NO" and r.code == "LIMIT", r
+    rss = rss_kib(s.pid)
+    assert rss < 200 * 1024, rss
+    r = c.ok("FETCH 1 (BODY.PEEK[] BODY.PEEK[TEXT]<0.100>)", timeout=30)
+    assert len(fetch_all(r)[1]["BODY[]"]) > 300000
+    c.close()
