@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "imap/imap_mutf7.h"
+#include "imap/imap_msg.h"
 #include "imap/imap_session.h"
 
 /* ---- capabilities ----------------------------------------------------------------- */
@@ -466,11 +467,8 @@ static void cmd_status(struct imap_session *s, struct imap_command *cmd)
 static void cmd_close(struct imap_session *s, struct imap_command *cmd, bool expunge)
 {
 	/* CLOSE expunges silently (RFC 9051 6.4.1); UNSELECT does not */
-	if (expunge && !s->view.readonly) {
-		for (size_t i = 0; i < s->view.n; i++)
-			if (s->view.flags[i] & MBOX_F_DELETED)
-				mbox_expunge(s->ms, &s->view.mb, s->view.uids[i]);
-	}
+	if (expunge && !s->view.readonly)
+		imap_expunge_deleted(s, NULL, false);
 	imap_view_close(s);
 	s->state = IMAP_AUTH;
 	imap_tagged(s, cmd->tag, "OK", "%s completed", cmd->name);

@@ -305,7 +305,7 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 		if (done)
 			imap_untagged(s, "OK [COPYUID %u %s %s] Moved", dst.uidvalidity, a.data, b.data);
 		for (size_t i = 0; i < done; i++)
-			if (mbox_expunge(s->ms, &s->view.mb, src[i]) == MBOX_OK)
+			if (mbox_expunge(s->ms, &s->view.mb, src[i], false) == MBOX_OK)
 				imap_view_expunged(s, src[i]);
 		imap_tagged(s, cmd->tag, "OK", "MOVE completed");
 	}
@@ -317,6 +317,24 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 }
 
 /* ---- EXPUNGE -------------------------------------------------------------------------------- */
+
+void imap_expunge_deleted(struct imap_session *s, const struct imap_targets *t, bool report)
+{
+	struct imap_view *v = &s->view;
+	/* collect first: the view shrinks as EXPUNGEs are reported */
+	size_t cand = t ? t->n : v->n;
+	uint32_t *uids = xcalloc(cand + 1, sizeof(uint32_t));
+	size_t n = 0;
+	for (size_t k = 0; k < cand; k++) {
+		size_t i = t ? t->seq[k] - 1 : k;
+		if (v->flags[i] & MBOX_F_DELETED)
+			uids[n++] = v->uids[i];
+	}
+	for (size_t k = 0; k < n; k++)
+		if (mbox_expunge(s->ms, &v->mb, uids[k], true) == MBOX_OK && report)
+			imap_view_expunged(s, uids[k]);
+	free(uids);
+}
 
 void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd)
 {
@@ -332,22 +350,7 @@ void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	/* collect first: the view shrinks as EXPUNGEs are reported */
-	uint32_t *uids = xcalloc(s->view.n + 1, sizeof(uint32_t));
-	size_t n = 0;
-	for (size_t i = 0; i < s->view.n; i++) {
-		if (!(s->view.flags[i] & MBOX_F_DELETED))
-			continue;
-		bool in_set = !cmd->uid;
-		for (size_t k = 0; !in_set && k < t.n; k++)
-			in_set = t.uid[k] == s->view.uids[i];
-		if (in_set)
-			uids[n++] = s->view.uids[i];
-	}
-	for (size_t i = 0; i < n; i++)
-		if (mbox_expunge(s->ms, &s->view.mb, uids[i]) == MBOX_OK)
-			imap_view_expunged(s, uids[i]);
-	free(uids);
+	imap_expunge_deleted(s, cmd->uid ? &t : NULL, true);
 	imap_targets_free(&t);
 	imap_tagged(s, cmd->tag, "OK", "EXPUNGE completed");
 }

@@ -21,6 +21,9 @@ struct imap_targets {
  * view. -1 with the cursor's error set on a bad set. */
 int imap_targets(struct imap_session *s, struct imap_cursor *c, bool uid, struct imap_targets *t);
 void imap_targets_add(struct imap_targets *t, uint32_t seq, uint32_t uid);
+/* Expunges the messages of t (all of the view when NULL) that have \Deleted,
+ * checked again in the store at that moment; report: untagged EXPUNGEs. */
+void imap_expunge_deleted(struct imap_session *s, const struct imap_targets *t, bool report);
 void imap_targets_free(struct imap_targets *t);
 void imap_uid_set_text(const uint32_t *uids, size_t n, struct mime_out *out);
 /* The whole file, when not larger than limit; malloc'd, NUL-terminated. */

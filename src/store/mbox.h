@@ -103,8 +103,9 @@ int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct 
  * flags and gives it a new modseq. */
 int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, uint32_t flags,
                    const char *keywords);
-/* Removes one message (file and row), remembering its UID as expunged. */
-int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid);
+/* Removes one message (file and row), remembering its UID as expunged. With
+ * only_deleted, only when it has \Deleted at that moment (MBOX_NOT_FOUND if not). */
+int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool only_deleted);
 /* Adds the (fsync'd) file at tmp_path to the mailbox with flags; it is
  * moved into cur/. *uid gets the new UID. */
 int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tmp_path,

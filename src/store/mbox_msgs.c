@@ -179,6 +179,44 @@ static char *base_of(const char *path)
 	return colon ? strndup(name, (size_t)(colon - name)) : xstrdup(name);
 }
 
+/* A change and its new modseq commit together: a session on another worker
+ * must never see the new HIGHESTMODSEQ without the change behind it. */
+static bool tx_begin(struct mbox_store *ms)
+{
+	return sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+static int tx_end(struct mbox_store *ms, int rc)
+{
+	if (sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK &&
+	    rc == MBOX_OK) {
+		sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+		return MBOX_ERROR;
+	}
+	return rc;
+}
+
+/* Runs a prepared-on-the-spot statement binding mailbox id, uid and up to two
+ * more values (text, then integer); MBOX_OK when it ran to the end. */
+static int exec_msg(struct mbox_store *ms, const char *sql, const struct mbox_info *mb,
+                    uint32_t uid, long long v3, const char *t4, long long v5)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	if (sqlite3_bind_parameter_count(s) >= 3)
+		sqlite3_bind_int64(s, 3, v3);
+	if (sqlite3_bind_parameter_count(s) >= 4)
+		sqlite3_bind_text(s, 4, t4 ? t4 : "", -1, SQLITE_STATIC);
+	if (sqlite3_bind_parameter_count(s) >= 5)
+		sqlite3_bind_int64(s, 5, v5);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
 int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, uint32_t flags,
                    const char *keywords)
 {
@@ -203,50 +241,36 @@ int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, ui
 		mbox_note_own_change(ms, mb, before);
 	}
 	free(base);
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 "
-	                       "WHERE mailbox_id = ?1 AND uid = ?2", -1, &s, NULL) != SQLITE_OK)
+	if (!tx_begin(ms))
 		return MBOX_ERROR;
 	uint64_t modseq = next_modseq(ms, mb);
-	sqlite3_bind_int64(s, 1, mb->id);
-	sqlite3_bind_int64(s, 2, uid);
-	sqlite3_bind_int(s, 3, (int)flags);
-	sqlite3_bind_text(s, 4, keywords ? keywords : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, (long long)modseq);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+	rc = exec_msg(ms, "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 "
+	              "WHERE mailbox_id = ?1 AND uid = ?2", mb, uid, flags, keywords, (long long)modseq);
+	return tx_end(ms, rc);
 }
 
-int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid)
+int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool only_deleted)
 {
 	struct mbox_msg m;
-	sqlite3_stmt *s;
+	if (!tx_begin(ms))
+		return MBOX_ERROR;
+	/* read inside the transaction: \Deleted may have been taken back since
+	 * the caller looked, by a session on another worker */
 	int rc = get_with_path(ms, mb, uid, &m);
+	if (rc == MBOX_OK && only_deleted && !(m.flags & MBOX_F_DELETED))
+		rc = MBOX_NOT_FOUND;
 	if (rc != MBOX_OK)
-		return rc;
+		return tx_end(ms, rc);
 	long long before = cur_mtime(ms, mb);
 	if (unlink(m.path) < 0 && errno != ENOENT)
-		return MBOX_ERROR;
+		return tx_end(ms, MBOX_ERROR);
 	mbox_note_own_change(ms, mb, before);
 	uint64_t modseq = next_modseq(ms, mb);
-	if (sqlite3_prepare_v2(ms->db, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
-	                       -1, &s, NULL) != SQLITE_OK)
-		return MBOX_ERROR;
-	sqlite3_bind_int64(s, 1, mb->id);
-	sqlite3_bind_int64(s, 2, uid);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE ||
-	    sqlite3_prepare_v2(ms->db, "INSERT INTO expunged(mailbox_id, uid, modseq) VALUES "
-	                       "(?1, ?2, ?3)", -1, &s, NULL) != SQLITE_OK)
-		return MBOX_ERROR;
-	sqlite3_bind_int64(s, 1, mb->id);
-	sqlite3_bind_int64(s, 2, uid);
-	sqlite3_bind_int64(s, 3, (long long)modseq);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+	rc = exec_msg(ms, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2", mb, uid, 0, NULL, 0);
+	if (rc == MBOX_OK)
+		rc = exec_msg(ms, "INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
+		              mb, uid, (long long)modseq, NULL, 0);
+	return tx_end(ms, rc);
 }
 
 /* Records a file already in cur/ under a new UID. */
@@ -254,7 +278,7 @@ static int add_row(struct mbox_store *ms, struct mbox_info *mb, const char *base
                    const char *keywords, long long internaldate, uint64_t size, uint32_t *uid)
 {
 	sqlite3_stmt *s;
-	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+	if (!tx_begin(ms))
 		return MBOX_ERROR;
 	int rc = mbox_refresh(ms, mb);
 	uint64_t modseq = rc == MBOX_OK ? next_modseq(ms, mb) : 0;
@@ -286,8 +310,7 @@ static int add_row(struct mbox_store *ms, struct mbox_info *mb, const char *base
 			sqlite3_finalize(u);
 		}
 	}
-	sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
-	return rc;
+	return tx_end(ms, rc);
 }
 
 int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tmp_path,

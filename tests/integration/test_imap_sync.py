@@ -11,7 +11,7 @@ import time
 import pytest
 
 from imap_fixtures import (ALICE, BOB, deliver_smtp, fetch_all, imap_conn, imap_server,
-                           module_server, resp_code, simple_message,
+                           module_server, resp_code, search_numbers, simple_message,
                            write_maildir)
 
 
@@ -232,6 +232,32 @@ def test_autologout_reaches_idling_and_silent_sessions(postern):
         time.sleep(0.5)
     busy.ok("NOOP")
     busy.close()
+
+
+def test_expunge_spares_a_message_undeleted_meanwhile(srv):
+    """A's view says \\Deleted, B takes the flag back; A's EXPUNGE (and CLOSE)
+    before any NOOP must not remove the message: the store checks again."""
+    a, b = imap_conn(srv), imap_conn(srv)
+    a.ok('CREATE "undel"')
+    for i in range(3):
+        assert a.append("undel", simple_message(f"u{i}"), flags="\\Deleted").status == "OK"
+    a.ok('SELECT "undel"')
+    b.ok('SELECT "undel"')
+    b.ok("STORE 2 -FLAGS.SILENT (\\Deleted)")
+    r = a.ok("EXPUNGE")
+    assert len(r.lines("EXPUNGE")) == 2, r
+    a.ok("NOOP")
+    r = a.ok("UID SEARCH ALL")
+    assert len(search_numbers(r)) == 1, r
+    b.ok("NOOP")
+    b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    a.ok("NOOP")                                        # A now sees \\Deleted
+    b.ok("STORE 1 -FLAGS.SILENT (\\Deleted)")
+    a.ok("CLOSE")
+    b.ok("NOOP")
+    assert len(search_numbers(b.ok("SEARCH ALL"))) == 1
+    a.close()
+    b.close()
 
 
 def test_idle_reports_other_sessions(srv):

@@ -208,7 +208,7 @@ static void test_expunge_append_copy(void **state)
 	snprintf(sentcur, sizeof(sentcur), "%s/.Sent/cur", fx->maildir);
 	assert_int_equal(count_files(sentcur), 1);
 	uint64_t before = inbox.highestmodseq;
-	assert_int_equal(mbox_expunge(fx->ms, &inbox, uid), MBOX_OK);
+	assert_int_equal(mbox_expunge(fx->ms, &inbox, uid, false), MBOX_OK);
 	assert_int_equal(mbox_find(fx->ms, "INBOX", &inbox), MBOX_OK);
 	assert_int_equal(inbox.messages, 0);
 	struct uids gone = { .n = 0 };
@@ -328,7 +328,7 @@ static void test_counts_follow_changes(void **state)
 	assert_counts(fx, "INBOX", 3, 2, 600);
 	assert_int_equal(mbox_copy(fx->ms, &inbox, c, &arch, &copy), MBOX_OK);
 	assert_counts(fx, "Arch", 1, 1, 300);
-	assert_int_equal(mbox_expunge(fx->ms, &inbox, b), MBOX_OK);
+	assert_int_equal(mbox_expunge(fx->ms, &inbox, b, false), MBOX_OK);
 	assert_counts(fx, "INBOX", 2, 1, 400);
 	assert_counts(fx, "Arch", 1, 1, 300);
 	assert_int_equal(mbox_delete(fx->ms, "Arch"), MBOX_OK);
