@@ -222,11 +222,13 @@ static void cmd_delete(struct imap_session *s, struct imap_command *cmd)
 	imap_command_args(cmd, &c);
 	if (!imap_expect_mailbox(s, cmd, &c, name, sizeof(name)))
 		return;
-	if (s->state == IMAP_SELECTED && strcmp(s->view.mb.name, name) == 0) {
+	bool selected = s->state == IMAP_SELECTED && strcmp(s->view.mb.name, name) == 0;
+	int rc = mbox_delete(s->ms, name);
+	if (rc == MBOX_OK && selected) {   /* a refused DELETE leaves the selection alone */
 		imap_view_close(s);
 		s->state = IMAP_AUTH;
 	}
-	reply_mbox(s, cmd, mbox_delete(s->ms, name));
+	reply_mbox(s, cmd, rc);
 }
 
 static void cmd_rename(struct imap_session *s, struct imap_command *cmd)

@@ -47,11 +47,7 @@ int imap_targets(struct imap_session *s, struct imap_cursor *c, bool uid, struct
 	while (imap_seqset_iter_next(&it, &lo, &hi)) {
 		if (uid) {
 			/* walk the view between lo and hi: UIDs not present are skipped */
-			uint32_t first = imap_view_seq_of(v, lo);
-			size_t i = first ? first - 1 : 0;
-			if (!first)
-				while (i < v->n && v->uids[i] < lo)
-					i++;
+			size_t i = imap_view_lower_bound(v, lo);
 			for (; i < v->n && v->uids[i] <= hi; i++)
 				imap_targets_add(t, (uint32_t)i + 1, v->uids[i]);
 		} else {

@@ -127,6 +127,8 @@ void imap_view_close(struct imap_session *s);
  * expunges only when allowed (not during FETCH/STORE/SEARCH, RFC 9051 7.4.1). */
 void imap_view_update(struct imap_session *s, bool allow_expunge);
 uint32_t imap_view_seq_of(const struct imap_view *v, uint32_t uid);   /* 0 when absent */
+/* The index of the first message whose UID is >= uid (v->n when none). */
+size_t imap_view_lower_bound(const struct imap_view *v, uint32_t uid);
 /* Removes a UID from the view and reports its EXPUNGE. */
 void imap_view_expunged(struct imap_session *s, uint32_t uid);
 

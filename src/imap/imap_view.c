@@ -45,7 +45,7 @@ static void collect(void *arg, uint32_t uid, uint32_t flags)
 	view_add(arg, uid, flags);
 }
 
-uint32_t imap_view_seq_of(const struct imap_view *v, uint32_t uid)
+size_t imap_view_lower_bound(const struct imap_view *v, uint32_t uid)
 {
 	size_t lo = 0, hi = v->n;
 	while (lo < hi) {
@@ -55,7 +55,13 @@ uint32_t imap_view_seq_of(const struct imap_view *v, uint32_t uid)
 		else
 			hi = mid;
 	}
-	return lo < v->n && v->uids[lo] == uid ? (uint32_t)lo + 1 : 0;
+	return lo;
+}
+
+uint32_t imap_view_seq_of(const struct imap_view *v, uint32_t uid)
+{
+	size_t i = imap_view_lower_bound(v, uid);
+	return i < v->n && v->uids[i] == uid ? (uint32_t)i + 1 : 0;
 }
 
 void imap_view_close(struct imap_session *s)

@@ -534,6 +534,13 @@ def test_delete(srv):
     c.ok("DELETE delsel")
     r = c.cmd("FETCH 1:* FLAGS")
     assert r.status in ("BAD", "NO"), r
+    # a refused DELETE of the selected mailbox leaves it selected
+    c.ok('CREATE "selkid/kid"')
+    c.append("selkid", simple_message("stays"))
+    c.ok("SELECT selkid")
+    r = c.cmd("DELETE selkid")
+    assert r.status == "NO", r
+    assert fetch_all(c.ok("FETCH 1 FLAGS"))[1]["FLAGS"] == [], "still selected"
     c.close()
 
 
