@@ -64,7 +64,8 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
 bool cli_valid_domain(char *d)
 {
 	size_t len = strlen(d), label = 0;
-	if (len == 0 || len > 253 || d[0] == '.' || d[len - 1] == '.' || d[0] == '-')
+	if (len == 0 || len > 253 || d[0] == '.' || d[len - 1] == '.' || d[0] == '-' ||
+	    d[len - 1] == '-')
 		return false;
 	for (char *p = d; *p; p++) {
 		unsigned char c = (unsigned char)*p;

@@ -84,6 +84,16 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 		       ls.rcpts, ls.rcpts == 1 ? "" : "s");
 		return CLI_OK;
 	}
+	if (a->all) {
+		if (strcmp(verb, "retry") != 0 || a->npos != 1)
+			return cli_usage_error(usage, "--all goes with retry alone");
+		if (store_queue_retry(st, NULL) != STORE_OK) {
+			fprintf(stderr, "postern: the store could not be updated\n");
+			return CLI_FAIL;
+		}
+		printf("all: retry\n");
+		return CLI_OK;
+	}
 	if (a->npos != 2)
 		return cli_usage_error(usage, "expected %s ID", verb);
 	if (strcmp(verb, "show") == 0) {
@@ -92,7 +102,7 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 	}
 	int rc;
 	if (strcmp(verb, "retry") == 0) {
-		rc = store_queue_retry(st, strcmp(id, "--all") == 0 ? NULL : id);
+		rc = store_queue_retry(st, id);
 	} else if (strcmp(verb, "hold") == 0 || strcmp(verb, "release") == 0) {
 		rc = store_queue_hold(st, id, strcmp(verb, "hold") == 0);
 	} else if (strcmp(verb, "delete") == 0) {

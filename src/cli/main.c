@@ -57,8 +57,6 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 			a->password_stdin = true;
 		} else if (strcmp(arg, "--all") == 0) {
 			a->all = true;
-			if (a->npos < (int)(sizeof(a->pos) / sizeof(a->pos[0])))
-				a->pos[a->npos++] = arg;  /* "retry --all" reads it as the ID slot */
 		} else if ((strcmp(arg, "--selector") == 0 || strcmp(arg, "--algorithm") == 0) && i + 1 < argc) {
 			if (arg[2] == 's')
 				a->selector = argv[++i];

@@ -134,7 +134,7 @@ static const struct key_spec auth_keys[] = {
 static const struct key_spec root_keys[] = {
 	{ "hostname", K_STRING, NULL, 0, 0 },
 	{ "data_dir", K_STRING, NULL, 0, 0 },
-	{ "workers", K_INT, NULL, 0, 64 },
+	{ "workers", K_INT, NULL, 0, CONFIG_WORKERS_MAX },
 	{ "listen", K_GROUP, listen_keys, 0, 0 },
 	{ "tls", K_GROUP, tls_keys, 0, 0 },
 	{ "limits", K_GROUP, limits_keys, 0, 0 },
@@ -670,9 +670,11 @@ static int load_queue(struct loader *ld, config_t *lc, struct config *cfg)
 	if ((s = config_setting_get_member(g, "tls_policy")) != NULL &&
 	    load_tls_policies(ld, s, cfg) < 0)
 		return -1;
-	if (cfg->queue.source_ipv4 != NULL && cidr_parse(cfg->queue.source_ipv4, &(struct cidr){ 0 }) < 0)
+	if (cfg->queue.source_ipv4 != NULL &&
+	    inet_pton(AF_INET, cfg->queue.source_ipv4, &(struct in_addr){ 0 }) != 1)
 		return setting_error(ld, config_setting_get_member(g, "source_ipv4"), "'source_ipv4' must be an IPv4 address");
-	if (cfg->queue.source_ipv6 != NULL && cidr_parse(cfg->queue.source_ipv6, &(struct cidr){ 0 }) < 0)
+	if (cfg->queue.source_ipv6 != NULL &&
+	    inet_pton(AF_INET6, cfg->queue.source_ipv6, &(struct in6_addr){ 0 }) != 1)
 		return setting_error(ld, config_setting_get_member(g, "source_ipv6"), "'source_ipv6' must be an IPv6 address");
 	if (cfg->queue.min_retry_ms > cfg->queue.max_retry_ms)
 		return setting_error(ld, g, "'min_retry' must not exceed 'max_retry'");

@@ -43,6 +43,9 @@ struct auth_limits_cfg {
  * block the IP for 5 minutes; delays 1 s doubling to at most 16 s. */
 void config_auth_limits_defaults(struct auth_limits_cfg *a);
 
+/* the most event loops (workers) a server runs, also when one per CPU */
+#define CONFIG_WORKERS_MAX 64
+
 struct config {
 	char *source;           /* file name, or "(embedded default)" */
 	char *hostname;

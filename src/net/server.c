@@ -265,6 +265,8 @@ struct server *server_new(struct config *cfg, char *err, size_t errlen)
 	srv->nworkers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (srv->nworkers < 1)
 		srv->nworkers = 1;
+	if (srv->nworkers > CONFIG_WORKERS_MAX)   /* one per CPU on a very big machine */
+		srv->nworkers = CONFIG_WORKERS_MAX;
 	srv->limits = connlimit_new(cfg->limits.connections, cfg->limits.connections_per_ip);
 	/* several committers keep several fsyncs in flight: the journal batches them */
 	srv->committer = committer_new(4, cfg->hostname, cfg->data_dir, err, errlen);
@@ -297,10 +299,10 @@ int server_add_service(struct server *srv, const struct service *svc,
 			snprintf(err, errlen, "too many listen addresses (max %d)", MAX_BINDINGS);
 			return -1;
 		}
-		int fds[64];
+		int fds[CONFIG_WORKERS_MAX];
 		bool unavailable = false;
 		int n = 0;
-		for (; n < srv->nworkers && n < 64; n++) {
+		for (; n < srv->nworkers; n++) {
 			fds[n] = listener_bind(&addrs->addrs[a], n == 0, err, errlen, &unavailable);
 			if (fds[n] < 0)
 				break;

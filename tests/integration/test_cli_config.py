@@ -87,6 +87,10 @@ BAD_CONFIGS = [
     ("tls-cert-without-key", 'tls = {\n  cert = "/x.pem";\n};\n', 1, "needs both 'cert' and 'key'"),
     ("bad-log-level", 'log = { level = "verbose"; };\n', 1, "'level' must be one of"),
     ("empty-hostname", 'hostname = "";\n', 1, "'hostname' must be"),
+    ("source-ipv4-is-v6", 'queue = { source_ipv4 = "2001:db8::1"; };\n', 1, "'source_ipv4' must be an IPv4"),
+    ("source-ipv4-is-cidr", 'queue = { source_ipv4 = "10.0.0.0/8"; };\n', 1, "'source_ipv4' must be an IPv4"),
+    ("source-ipv6-is-v4", 'queue = { source_ipv6 = "192.0.2.1"; };\n', 1, "'source_ipv6' must be an IPv6"),
+    ("imap-autologout-too-short", 'imap = { autologout = "10ms"; };\n', 1, "'autologout' out of range"),
     ("syntax-missing-value", 'hostname = "a.example";\nworkers = ;\n', 2, "syntax error"),
     ("syntax-double-equals", '\n\nworkers = = 1;\n', 3, "syntax error"),
     ("syntax-unbalanced", 'limits = {\n  recipients = 5;\n', 3, "syntax error"),
@@ -213,8 +217,8 @@ def test_domain_add_list_del(postern):
     assert p.returncode == 1 and "no domain" in p.stderr
 
 
-@pytest.mark.parametrize("bad", ["-example.org", "exa mple.org", "a..b", "example.org.", "../etc",
-                                 "a/b", "ex_ample.org", "é.example", "x" * 64 + ".org", ""])
+@pytest.mark.parametrize("bad", ["-example.org", "example.org-", "a-.example", "exa mple.org",
+                                 "a..b", "example.org.", "../etc", "a/b", "ex_ample.org", "é.example", "x" * 64 + ".org", ""])
 def test_domain_add_invalid(postern, bad):
     srv = postern(start=False)
     p = srv.cli("domain", "add", bad)

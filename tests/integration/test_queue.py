@@ -678,6 +678,10 @@ def test_queue_cli(qserver, sinks):
     assert c not in srv.queue_list()
     assert c not in srv.queue_files()
 
+    for verb in ("delete", "hold", "show"):                 # --all means retry only
+        p = srv.cli("queue", verb, "--all")
+        assert p.returncode == 2 and "--all" in p.stderr, (verb, p)
+    assert b in srv.queue_list()
     assert srv.cli("queue", "retry", "--all").returncode == 0
     sink.wait_deliveries(2, timeout=5)
     srv.wait_queue_empty()
