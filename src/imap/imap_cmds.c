@@ -377,15 +377,19 @@ static void cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub
 	const char *ref, *pat;
 	size_t reflen, patlen;
 	char pattern[2 * MBOX_NAME_MAX + 2];
-	bool subscribed_only = lsub;
+	bool subscribed_only = lsub, special_only = false;
 	imap_command_args(cmd, &c);
-	/* LIST-EXTENDED selection options: only (SUBSCRIBED) is understood */
+	/* LIST-EXTENDED selection options (RFC 5258, RFC 6154 5.1): SUBSCRIBED
+	 * and SPECIAL-USE select; the others only ask for what we say anyway */
 	if (!lsub && imap_peek(&c) && imap_peek(&c)->type == IMAP_ARG_LIST) {
 		const char *opt;
 		imap_next_list(&c, &sel);
-		while (!imap_at_end(&sel) && imap_next_atom(&sel, &opt))
+		while (!imap_at_end(&sel) && imap_next_atom(&sel, &opt)) {
 			if (strcasecmp(opt, "SUBSCRIBED") == 0)
 				subscribed_only = true;
+			else if (strcasecmp(opt, "SPECIAL-USE") == 0)
+				special_only = true;
+		}
 	}
 	if (!imap_next_astring(&c, &ref, &reflen) || !imap_next_list_mailbox(&c, &pat, &patlen)) {
 		imap_tagged(s, cmd->tag, "BAD", "Reference and mailbox pattern expected");
@@ -434,7 +438,8 @@ static void cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub
 		const struct mbox_info *mb = &lc->all[i];
 		bool match = strcasecmp(mb->name, "INBOX") == 0 && strncasecmp(pattern, "INBOX", 5) == 0
 		             ? list_match(pattern + 5, mb->name + 5) : list_match(pattern, mb->name);
-		if (match && (!subscribed_only || mb->subscribed)) {
+		if (match && (!subscribed_only || mb->subscribed) &&
+		    (!special_only || mb->special_use[0] != '\0')) {
 			list_one(lc, mb);
 			if (want_status)
 				write_status(s, mb->name, &status);

@@ -44,10 +44,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import POSTERN_BIN, merge_config, postern_env, sanitizer_report
 from dnsserver import DnsServer
 
-REPO = Path(__file__).resolve().parents[2]
-POSTERN_BIN = os.path.abspath(os.environ.get("POSTERN_BIN") or (REPO / "build-asan" / "postern"))
 DKIM_VERIFY = Path(__file__).resolve().parent / "dkim_verify.py"
 
 HOST = "127.0.0.1"
@@ -55,12 +54,6 @@ HOSTNAME = "mail.local.test"
 LOCAL_DOMAIN = "local.test"
 ALICE = "alice@local.test"
 PASSWORD = "pw"
-
-SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error")
-SAN_ENV = {
-    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
-    "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1",
-}
 
 # MX layout shared by the tests. Addresses are 127.0.0.x; what listens there
 # (and on which port) is up to each test. Short TTLs: nothing is cached long.
@@ -116,19 +109,6 @@ def wait_for(pred, timeout=10.0, interval=0.05, what="condition"):
         time.sleep(interval)
 
 
-def postern_env():
-    """The environment for postern: sanitizer options unless the caller set their own
-    (e.g. ASAN_OPTIONS=fast_unwind_on_malloc=0 for whole leak stacks)."""
-    env = dict(os.environ)
-    for k, v in SAN_ENV.items():
-        env.setdefault(k, v)
-    return env
-
-
-def sanitizer_report(text):
-    return "\n".join(ln for ln in text.splitlines() if any(m in ln for m in SANITIZER_MARKERS))
-
-
 def free_port_on(addresses):
     """A high TCP port that is free on every given address right now."""
     for _ in range(200):
@@ -167,18 +147,6 @@ def _cfg_value(v):
 
 def config_text(cfg):
     return "".join(f"{k} = {_cfg_value(v)};\n" for k, v in cfg.items())
-
-
-def merge_config(base, over):
-    out = dict(base)
-    for k, v in (over or {}).items():
-        if v is None:
-            out.pop(k, None)
-        elif isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = merge_config(out[k], v)
-        else:
-            out[k] = v
-    return out
 
 
 def run_cli(config_path, *args, input=None, timeout=60):
