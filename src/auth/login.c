@@ -114,13 +114,28 @@ static void release_check(const struct login_ctx *c, const char *user)
 	pthread_mutex_unlock(&pending_lock);
 }
 
-bool login_allowed(const struct login_ctx *c, const char *user)
+static bool allowed(const struct login_ctx *c, const char *user, bool reserve)
 {
 	struct ratelimit_backend b = ratelimit_store_backend(c->store);
 	long long retry = 0;
 	/* the limiter logs its refusals (auth.ratelimited) and its errors */
 	return ratelimit_check(c->limits, &b, c->ip, user, ratelimit_clock_ms(), &retry) == RL_ALLOW &&
-	       reserve_check(c, user, false);
+	       reserve_check(c, user, reserve);
+}
+
+bool login_allowed(const struct login_ctx *c, const char *user)
+{
+	return allowed(c, user, false);
+}
+
+bool login_reserve(const struct login_ctx *c, const char *user)
+{
+	return allowed(c, user, true);
+}
+
+void login_release(const struct login_ctx *c, const char *user)
+{
+	release_check(c, user);
 }
 
 uint64_t login_failed(const struct login_ctx *c, const char *user, const char *reason)

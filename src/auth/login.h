@@ -33,6 +33,12 @@ typedef void (*login_done_fn)(void *arg, enum login_result r, const char *user, 
 /* Before any password is looked at: false when the limiter refuses the IP or
  * the user, or cannot tell (fail closed). The refusal is logged. */
 bool login_allowed(const struct login_ctx *c, const char *user);
+/* login_allowed, and the attempt counts as a check in flight until
+ * login_release(): for exchanges whose proof comes in a later message
+ * (SCRAM), so that parallel exchanges cannot outrun the limits. Release
+ * after recording the result (login_failed / login_succeeded). */
+bool login_reserve(const struct login_ctx *c, const char *user);
+void login_release(const struct login_ctx *c, const char *user);
 /* Checks a password; cb runs later on c->base (never inside this call).
  * Unknown users cost the same time as known ones. Checks still running count
  * against the limits as if they had failed. Returns -1 when the pool is

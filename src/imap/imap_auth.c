@@ -42,8 +42,19 @@ static struct login_ctx ctx_of(struct imap_session *s)
 	return c;
 }
 
+/* A SCRAM exchange's reservation ends with the exchange (or the session). */
+static void release_scram(struct imap_session *s)
+{
+	if (s->scram_reserved) {
+		struct login_ctx c = ctx_of(s);
+		login_release(&c, s->scram_user);
+		s->scram_reserved = false;
+	}
+}
+
 void imap_auth_cleanup(struct imap_session *s)
 {
+	release_scram(s);
 	if (s->scram != NULL)
 		scram_server_free(s->scram);
 	s->scram = NULL;
@@ -178,6 +189,7 @@ static void ask(struct imap_session *s, const char *text)
 
 static void end_exchange(struct imap_session *s)
 {
+	release_scram(s);
 	if (s->scram != NULL)
 		scram_server_free(s->scram);
 	s->scram = NULL;
@@ -218,12 +230,13 @@ static void scram_first(struct imap_session *s, const unsigned char *msg, size_t
 		return;
 	}
 	ascii_lower(user);
-	if (!login_allowed(&c, user)) {
+	if (!login_reserve(&c, user)) {
 		end_exchange(s);
 		imap_tagged(s, s->tag, "NO", "[UNAVAILABLE] Temporary authentication failure");
 		return;
 	}
 	str_copy(s->scram_user, sizeof(s->scram_user), user);
+	s->scram_reserved = true;
 	/* unknown users get fake keys and fail at the proof, like a wrong password */
 	s->scram_known = login_scram_keys(&c, user, &keys, &any_sender) &&
 	                 (authzid[0] == '\0' || strcasecmp(authzid, user) == 0);

@@ -72,6 +72,7 @@ struct imap_session {
 	bool scram_known;
 	int scram_step;                 /* 0 client-first, 1 client-final, 2 final ack */
 	char scram_user[321];
+	bool scram_reserved;            /* the exchange counts as a login in flight */
 	struct event *delay_ev;
 	struct imap_fetch_job *fetch;
 	struct imap_search_job *search;

@@ -36,8 +36,21 @@ bool smtp_auth_offered(const struct smtp_session *s)
 	return s->mode != SMTP_MODE_MX && (s->tls || s->cfg->submission.auth_without_tls);
 }
 
+static struct login_ctx login_ctx_of(struct smtp_session *s);
+
+/* A SCRAM exchange's reservation ends with the exchange (or the session). */
+static void release_scram(struct smtp_session *s)
+{
+	if (s->scram_reserved) {
+		struct login_ctx c = login_ctx_of(s);
+		login_release(&c, s->scram_user);
+		s->scram_reserved = false;
+	}
+}
+
 static void end_exchange(struct smtp_session *s)
 {
+	release_scram(s);
 	if (s->scram != NULL) {
 		scram_server_free(s->scram);
 		s->scram = NULL;
@@ -50,6 +63,7 @@ static void end_exchange(struct smtp_session *s)
 
 void smtp_auth_cleanup(struct smtp_session *s)
 {
+	release_scram(s);
 	if (s->scram != NULL)
 		scram_server_free(s->scram);
 	s->scram = NULL;
@@ -111,10 +125,10 @@ static void auth_failed(struct smtp_session *s, const char *user, const char *re
 
 /* Before any password is looked at: refuse blocked IPs and users, and fail
  * closed when the limiter cannot tell. */
-static bool auth_allowed(struct smtp_session *s, const char *user)
+static bool auth_allowed(struct smtp_session *s, const char *user, bool reserve)
 {
 	struct login_ctx c = login_ctx_of(s);
-	if (login_allowed(&c, user))
+	if (reserve ? login_reserve(&c, user) : login_allowed(&c, user))
 		return true;
 	end_exchange(s);
 	smtp_error(s, 454, "4.7.0", "Temporary authentication failure, try again later");
@@ -141,7 +155,7 @@ static void check_password(struct smtp_session *s, const char *user, const char 
 	char lower[SMTP_PATH_MAX + 1];
 	str_copy(lower, sizeof(lower), user);
 	ascii_lower(lower);
-	if (!auth_allowed(s, lower))
+	if (!auth_allowed(s, lower, false))
 		return;
 	s->state = SMTP_S_AUTH_WAIT;
 	bufferevent_disable(s->bev, EV_READ);
@@ -227,9 +241,10 @@ static void scram_first(struct smtp_session *s, const unsigned char *msg, size_t
 		return;
 	}
 	ascii_lower(user);
-	if (!auth_allowed(s, user))
+	if (!auth_allowed(s, user, true))
 		return;
 	str_copy(s->scram_user, sizeof(s->scram_user), user);
+	s->scram_reserved = true;
 	/* unknown users (or no SCRAM keys yet) get fake keys: the exchange looks
 	 * normal and fails at the proof */
 	s->scram_known = login_scram_keys(&c, user, &keys, &any_sender) &&

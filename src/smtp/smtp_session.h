@@ -65,6 +65,7 @@ struct smtp_session {
 	struct scram_server *scram;
 	bool scram_known;                       /* the SCRAM user exists (else fake keys) */
 	char scram_user[256];
+	bool scram_reserved;                    /* the exchange counts as a login in flight */
 	struct event *auth_delay;
 
 	/* greeting and TLS */

@@ -17,9 +17,9 @@ import time
 import pytest
 
 from conftest import make_message
-from submission_util import (ALICE, BOB, NO_LIMITS, PASSWORD, audit_events, auth_login, auth_plain,
-                             auth_scram, b64, login, median, percentile,
-                             plain_response, sub_client, subs_client, submission_server, timed,
+from submission_util import (ALICE, BOB, NO_LIMITS, PASSWORD, ScramSha256, audit_events,
+                             auth_login, auth_plain, auth_scram, b64, login, median, percentile,
+                             unb64, plain_response, sub_client, subs_client, submission_server, timed,
                              user_row)
 
 
@@ -447,6 +447,27 @@ def test_parallel_guesses_do_not_exceed_the_user_limit(postern):
     assert evaluated <= 5, f"{evaluated} passwords tried for one user with a limit of 5: {codes}"
     # and then the user is blocked
     with sub_client(srv) as c:
+        expect_454(auth_plain(c, ALICE, PASSWORD))
+
+
+def test_parallel_scram_exchanges_do_not_exceed_the_user_limit(postern):
+    # SCRAM's proof comes in a second message: the exchanges opened in
+    # parallel must count as guesses in flight from their first message on
+    srv = submission_server(postern, auth={"delay_base": "0", "max_attempts_per_ip": 1000,
+                                           "fast_block_threshold": 1000})
+    n = 20
+    clients = [subs_client(srv) for _ in range(n)]
+    scrams = [ScramSha256(ALICE, f"scram-guess-{i}") for i in range(n)]
+    firsts = [c.cmd("AUTH SCRAM-SHA-256 " + b64(sc.client_first()))
+              for c, sc in zip(clients, scrams)]
+    assert {r.code for r in firsts} <= {334, 454}, firsts
+    open_ = [(c, sc, r) for c, sc, r in zip(clients, scrams, firsts) if r.code == 334]
+    assert len(open_) <= 5, f"{len(open_)} SCRAM exchanges for one user with a limit of 5"
+    finals = [c.cmd(b64(sc.client_final(unb64(r.text).decode()))).code for c, sc, r in open_]
+    assert finals and set(finals) == {535}, finals
+    for c in clients:
+        c.close()
+    with sub_client(srv) as c:                          # and then the user is blocked
         expect_454(auth_plain(c, ALICE, PASSWORD))
 
 
