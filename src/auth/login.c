@@ -1,6 +1,7 @@
 #include "auth/login.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,11 +139,30 @@ void login_release(const struct login_ctx *c, const char *user)
 	release_check(c, user);
 }
 
+/* Failure records only grow through failures, so the failure path keeps them
+ * pruned: at most once a minute over the process, a few bounded batches. */
+#define PRUNE_EVERY_MS (60 * 1000)
+#define PRUNE_BATCHES 10
+
+static void prune_now_and_then(const struct login_ctx *c, const struct ratelimit_backend *b,
+                               long long now)
+{
+	static _Atomic long long last;
+	long long seen = atomic_load(&last);
+	if (c->keep_ms == 0 || now - seen < PRUNE_EVERY_MS || !atomic_compare_exchange_strong(&last, &seen, now))
+		return;
+	for (int i = 0; i < PRUNE_BATCHES; i++)
+		if (ratelimit_prune_before(b, now - (long long)c->keep_ms) < STORE_AUTH_PRUNE_BATCH)
+			break;
+}
+
 uint64_t login_failed(const struct login_ctx *c, const char *user, const char *reason)
 {
 	struct ratelimit_backend b = ratelimit_store_backend(c->store);
 	uint64_t delay = 0;
-	ratelimit_failure(c->limits, &b, c->ip, user, c->protocol, reason, ratelimit_clock_ms(), &delay);
+	long long now = ratelimit_clock_ms();
+	ratelimit_failure(c->limits, &b, c->ip, user, c->protocol, reason, now, &delay);
+	prune_now_and_then(c, &b, now);
 	return delay;
 }
 

@@ -19,6 +19,7 @@ struct login_ctx {
 	struct threadpool *pool;
 	struct event_base *base;
 	const struct auth_limits_cfg *limits;
+	uint64_t keep_ms;               /* failures are kept this long (all protocols) */
 	const char *ip;
 	const char *protocol;           /* "smtp", "imap": for the log */
 };

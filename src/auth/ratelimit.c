@@ -313,7 +313,12 @@ int ratelimit_prune(const struct auth_limits_cfg *c, const struct ratelimit_back
 		w = c->username_window_ms;
 	if (c->fast_window_ms > w)
 		w = c->fast_window_ms;
-	int n = b->prune(b->arg, now_ms - span(w));
+	return ratelimit_prune_before(b, now_ms - span(w));
+}
+
+int ratelimit_prune_before(const struct ratelimit_backend *b, long long before_ms)
+{
+	int n = b->prune(b->arg, before_ms);
 	if (n < 0)
 		log_backend_error("prune", NULL, NULL);
 	return n;

@@ -111,6 +111,7 @@ int ratelimit_list_blocks(const struct ratelimit_backend *b, long long now_ms, s
 /* Housekeeping, e.g. once a minute: drops failures older than the longest
  * window and blocks that ended that long ago (a bounded batch per call).
  * Rows deleted, or a negative value on error. */
+int ratelimit_prune_before(const struct ratelimit_backend *b, long long before_ms);
 int ratelimit_prune(const struct auth_limits_cfg *c, const struct ratelimit_backend *b,
                     long long now_ms);
 

@@ -392,6 +392,22 @@ static uint64_t get_duration(const config_setting_t *s)
 /* Helpers that read an optional, already type-checked key. */
 #define OPT(group, key) ((group) ? config_setting_get_member((group), (key)) : NULL)
 
+uint64_t config_auth_longest_window(const struct config *cfg)
+{
+	const struct auth_limits_cfg *all[] = { &cfg->auth.smtp, &cfg->auth.imap };
+	uint64_t w = 0;
+	for (size_t i = 0; i < ARRAY_LEN(all); i++) {
+		uint64_t m = all[i]->ip_window_ms;
+		if (all[i]->username_window_ms > m)
+			m = all[i]->username_window_ms;
+		if (all[i]->fast_window_ms > m)
+			m = all[i]->fast_window_ms;
+		if (m > w)
+			w = m;
+	}
+	return w;
+}
+
 void config_auth_limits_defaults(struct auth_limits_cfg *a)
 {
 	a->max_attempts_per_ip = 10;

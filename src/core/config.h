@@ -140,4 +140,8 @@ int config_parse_listen(const char *text, struct listen_addr *out);
 /* The configuration `postern serve` runs on without -c (used by `make run`). */
 extern const char config_default_text[];
 
+/* The longest failure window of all protocols' auth limits: how long the
+ * shared failure records must be kept. */
+uint64_t config_auth_longest_window(const struct config *cfg);
+
 #endif

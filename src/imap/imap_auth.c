@@ -36,8 +36,8 @@ static struct login_ctx ctx_of(struct imap_session *s)
 {
 	struct login_ctx c = {
 		.store = worker_store(s->worker), .pool = worker_threadpool(s->worker),
-		.base = worker_base(s->worker), .limits = &s->cfg->auth.imap, .ip = s->conn.ip,
-		.protocol = "imap",
+		.base = worker_base(s->worker), .limits = &s->cfg->auth.imap,
+		.keep_ms = config_auth_longest_window(s->cfg), .ip = s->conn.ip, .protocol = "imap",
 	};
 	return c;
 }

@@ -78,8 +78,8 @@ static struct login_ctx login_ctx_of(struct smtp_session *s)
 {
 	struct login_ctx c = {
 		.store = worker_store(s->worker), .pool = worker_threadpool(s->worker),
-		.base = worker_base(s->worker), .limits = &s->cfg->auth.smtp, .ip = s->conn.ip,
-		.protocol = "smtp",
+		.base = worker_base(s->worker), .limits = &s->cfg->auth.smtp,
+		.keep_ms = config_auth_longest_window(s->cfg), .ip = s->conn.ip, .protocol = "smtp",
 	};
 	return c;
 }

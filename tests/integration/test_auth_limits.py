@@ -19,8 +19,8 @@ import pytest
 from conftest import make_message
 from submission_util import (ALICE, BOB, NO_LIMITS, PASSWORD, ScramSha256, audit_events,
                              auth_login, auth_plain, auth_scram, b64, login, median, percentile,
-                             unb64, plain_response, sub_client, subs_client, submission_server, timed,
-                             user_row)
+                             unb64, plain_response, sub_client, subs_client, submission_server,
+                             timed, user_row, db)
 
 
 def blocked_list(srv):
@@ -469,6 +469,31 @@ def test_parallel_scram_exchanges_do_not_exceed_the_user_limit(postern):
         c.close()
     with sub_client(srv) as c:                          # and then the user is blocked
         expect_454(auth_plain(c, ALICE, PASSWORD))
+
+
+def test_old_failure_records_are_pruned(postern):
+    """Failure rows only grow with failures: the failure path prunes those
+    older than the longest window of all protocols (at the first failure of
+    a process, then at most once a minute)."""
+    short = {"delay_base": "0", "ip_window": "1s", "username_window": "1s", "fast_window": "1s",
+             "max_attempts_per_ip": 1000, "max_attempts_per_username": 1000,
+             "fast_block_threshold": 1000}
+    srv = submission_server(postern, auth=short, config={"auth": {"imap": short}})
+    for i in range(30):
+        with sub_client(srv) as c:
+            assert auth_plain(c, f"nobody{i}@example.org", "x").code == 535
+    con = db(srv)
+    assert con.execute("SELECT count(*) FROM auth_failures").fetchone()[0] >= 30
+    con.close()
+    assert srv.stop() == 0
+    time.sleep(1.5)                                     # all of them now out of every window
+    srv.start()
+    with sub_client(srv) as c:
+        assert auth_plain(c, "late@example.org", "x").code == 535
+    con = db(srv)
+    left = con.execute("SELECT count(*) FROM auth_failures").fetchone()[0]
+    con.close()
+    assert left <= 2, f"{left} failure rows kept past every window"
 
 
 def test_shutdown_during_failure_delay(postern):
