@@ -14,6 +14,8 @@
 static int log_fd = 2;
 static int audit_fd = -1;
 static char *log_path;
+static char *audit_path;
+static int open_audit_file(const char *path);
 static enum log_level log_min = LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -58,34 +60,47 @@ int log_open(const char *path, enum log_level level)
 	return 0;
 }
 
+/* Swaps *fd for a fresh open of path (after logrotate moved the old file). */
+static int reopen_one(int *fd, const char *path, int (*opener)(const char *))
+{
+	if (path == NULL)
+		return 0;
+	int nfd = opener(path);
+	if (nfd < 0)
+		return -1;
+	close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
 int log_reopen(void)
 {
-	int rc = 0;
 	pthread_mutex_lock(&log_lock);
-	if (log_path != NULL) {
-		int fd = open_log_file(log_path);
-		if (fd >= 0) {
-			close(log_fd);
-			log_fd = fd;
-		} else {
-			rc = -1;
-		}
-	}
+	int rc = reopen_one(&log_fd, log_path, open_log_file);
+	if (audit_fd >= 0 && reopen_one(&audit_fd, audit_path, open_audit_file) < 0)
+		rc = -1;
 	pthread_mutex_unlock(&log_lock);
 	return rc;
+}
+
+static int open_audit_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 }
 
 int log_open_audit(const char *path)
 {
 	if (path == NULL || *path == '\0')
 		return 0;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open_audit_file(path);
 	if (fd < 0)
 		return -1;
 	pthread_mutex_lock(&log_lock);
 	if (audit_fd >= 0)
 		close(audit_fd);
 	audit_fd = fd;
+	free(audit_path);
+	audit_path = strdup(path);
 	pthread_mutex_unlock(&log_lock);
 	return 0;
 }
@@ -101,6 +116,8 @@ void log_close(void)
 	log_fd = 2;
 	free(log_path);
 	log_path = NULL;
+	free(audit_path);
+	audit_path = NULL;
 	pthread_mutex_unlock(&log_lock);
 }
 
@@ -212,8 +229,10 @@ void log_security(enum log_level level, const char *event, ...)
 
 static void write_line(enum log_level level, const char *event, va_list ap, bool audit)
 {
+	static const char cut[] = ",\"truncated\":true";
 	char buf[LOG_LINE_MAX];
-	size_t cap = sizeof(buf) - 2; /* keep room for "}\n" */
+	/* keep room for "}\n" and for the mark of a line that did not fit */
+	size_t cap = sizeof(buf) - 2 - (sizeof(cut) - 1);
 	size_t len;
 	const char *type;
 	va_list aq;
@@ -228,7 +247,15 @@ static void write_line(enum log_level level, const char *event, va_list ap, bool
 	len = json_quote(buf, len, cap, event);
 	while ((type = va_arg(aq, const char *)) != NULL) {
 		const char *key = va_arg(aq, const char *);
+		size_t mark = len;
 		len = append_field(buf, len, cap, type, key, &aq);
+		if (len + 1 >= cap) {
+			/* a field cut in the middle would break the JSON: drop it and
+			 * the rest, and say so */
+			memcpy(buf + mark, cut, sizeof(cut) - 1);
+			len = mark + sizeof(cut) - 1;
+			break;
+		}
 	}
 	va_end(aq);
 	buf[len++] = '}';

@@ -55,11 +55,13 @@ void smtp_log_transaction(struct smtp_session *s, const char *result, uint64_t s
 	for (size_t i = 0; i < s->nrcpts; i++)
 		json_array_append_new(rcpts, json_string(s->rcpts[i]));
 	char *rj = json_dumps(rcpts, JSON_COMPACT | JSON_ENSURE_ASCII);
+	/* the recipient list last: a line too long for the log loses it, not the result */
 	log_event(LOG_INFO, "smtp.transaction", "s", "session", s->id, "s", "id", s->txid,
 	          "s", "ip", s->conn.ip, "s", "helo", s->helo, "s", "tls", s->tls ? s->tls_version : NULL,
-	          "s", "from", s->from, "j", "rcpts", rj ? rj : "[]", "i", "size", (long long)size,
+	          "s", "from", s->from, "i", "size", (long long)size,
 	          "s", "queue_id", s->state == SMTP_S_COMMITTING && s->job.queue_id[0] ? s->job.queue_id : NULL,
-	          "s", "result", result, NULL);
+	          "s", "result", result, "i", "nrcpts", (long long)s->nrcpts,
+	          "j", "rcpts", rj ? rj : "[]", NULL);
 	free(rj);
 	json_decref(rcpts);
 }

@@ -10,6 +10,7 @@ import ctypes
 import ctypes.util
 import hashlib
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -494,6 +495,26 @@ def test_old_failure_records_are_pruned(postern):
     left = con.execute("SELECT count(*) FROM auth_failures").fetchone()[0]
     con.close()
     assert left <= 2, f"{left} failure rows kept past every window"
+
+
+def test_audit_file_is_private_and_reopened_on_sighup(postern):
+    srv = submission_server(postern, auth={"delay_base": "0"})
+    with sub_client(srv) as c:
+        assert auth_plain(c, ALICE, "wrong-1").code == 535
+    assert srv.audit_path.stat().st_mode & 0o777 == 0o600
+    assert len(audit_events(srv, "auth.failure")) == 1
+    rotated = srv.audit_path.with_suffix(".1")
+    srv.audit_path.rename(rotated)
+    srv.send_signal(signal.SIGHUP)
+    srv.wait_log("tls.reloaded")
+    with sub_client(srv) as c:
+        assert auth_plain(c, ALICE, "wrong-2").code == 535
+    deadline = time.monotonic() + 5
+    while not (srv.audit_path.exists() and audit_events(srv, "auth.failure")):
+        assert time.monotonic() < deadline, "the failure never reached the new audit file"
+        time.sleep(0.05)
+    assert srv.audit_path.stat().st_mode & 0o777 == 0o600
+    assert len(srv.logs("auth.failure", path=rotated)) == 1
 
 
 def test_shutdown_during_failure_delay(postern):

@@ -1,5 +1,6 @@
 """Process lifecycle: graceful stop (idle and mid-message), SIGINT, log reopen,
 banner and one transaction log line per transaction."""
+import json
 import re
 import signal
 import socket
@@ -174,6 +175,20 @@ def test_sighup_reopens_log_file(postern, tmp_path):
 
 
 # ---- transaction log --------------------------------------------------------------------
+
+
+def test_a_transaction_too_long_for_one_log_line_stays_valid_json(postern):
+    """200 recipients of 76 octets do not fit a log line (8 KiB): the line
+    loses the recipient list, says so, and keeps the result."""
+    srv = postern(config={"limits": {"recipients": 300}})
+    rcpts = [f"alice+{i:03d}{'t' * 55}@example.org" for i in range(200)]
+    with srv.connect() as c:
+        assert c.send_message("s@remote.test", rcpts, make_message()).code == 250
+    lines = [ln for ln in srv.log_path.read_bytes().splitlines() if b"smtp.transaction" in ln]
+    assert len(lines) == 1, lines
+    ev = json.loads(lines[0])
+    assert ev["result"] == "accepted" and ev["nrcpts"] == 200, ev
+    assert ev.get("truncated") is True and "rcpts" not in ev, ev
 
 
 def test_one_log_line_per_transaction(server):
