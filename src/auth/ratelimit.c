@@ -18,9 +18,7 @@
 
 long long ratelimit_clock_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return wall_ms();
 }
 
 /* ---- keys ---------------------------------------------------------------- */

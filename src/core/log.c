@@ -277,14 +277,3 @@ void log_event(enum log_level level, const char *event, ...)
 	va_end(ap);
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-	if (!log_enabled(level))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_event(level, "log", "s", "msg", msg, NULL);
-}

@@ -34,8 +34,6 @@ int log_open_audit(const char *path);
 /* Like log_event, and a copy to the audit log. */
 void log_security(enum log_level level, const char *event, ...);
 
-/* Convenience for plain messages: {"event":"log","msg":...}. */
-void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Appends s as a JSON string literal (with quotes) to buf, bounded by cap.
  * Returns the new length; stops cleanly (closing the quote) when full. */

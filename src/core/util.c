@@ -77,6 +77,13 @@ void random_id(char *out, size_t len)
 	out[len] = '\0';
 }
 
+long long wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 uint64_t now_ms(void)
 {
 	struct timespec ts;

@@ -22,6 +22,7 @@ void random_bytes(void *buf, size_t len);
 void random_id(char *out, size_t len);
 
 uint64_t now_ms(void);           /* CLOCK_MONOTONIC in ms */
+long long wall_ms(void);         /* CLOCK_REALTIME in ms since the epoch */
 
 /* RFC 5322 date-time for now, e.g. "Tue, 24 Nov 2026 10:11:12 +0000". */
 void rfc5322_date(char *out, size_t outlen);

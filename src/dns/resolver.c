@@ -84,7 +84,6 @@ struct resolver {
 	struct event *ev; /* persistent read event on ub_fd() */
 	struct rquery_list queries;
 	int next_id;
-	unsigned timeout_ms;
 	bool started;      /* a query was sent: libunbound's config is frozen */
 	bool broken;       /* the pipe to libunbound's thread failed */
 	bool in_process;   /* inside ub_process(): the context must stay */
@@ -274,7 +273,6 @@ struct resolver *resolver_new(struct event_base *base, const char *const *server
 	r->base = base;
 	r->ctx = ctx;
 	r->next_id = 1;
-	r->timeout_ms = RESOLVER_TIMEOUT_MS;
 	TAILQ_INIT(&r->queries);
 	r->ev = event_new(base, fd, EV_READ | EV_PERSIST, on_ub_readable, r);
 	if (r->ev == NULL || event_add(r->ev, NULL) != 0) {
@@ -335,20 +333,6 @@ int resolver_allow_zone(struct resolver *r, const char *zone, char *err, size_t 
 		return -1;
 	}
 	return 0;
-}
-
-void resolver_set_timeout(struct resolver *r, unsigned timeout_ms)
-{
-	r->timeout_ms = timeout_ms ? timeout_ms : RESOLVER_TIMEOUT_MS;
-}
-
-size_t resolver_pending(const struct resolver *r)
-{
-	size_t n = 0;
-	const struct rquery *q;
-	TAILQ_FOREACH(q, &r->queries, entry)
-		n++;
-	return n;
 }
 
 /* ---- query lifetime ---- */
@@ -450,8 +434,8 @@ static int query_start(struct rquery *q)
 		}
 		s->pending = true;
 	}
-	struct timeval tv = { .tv_sec = r->timeout_ms / 1000,
-		              .tv_usec = (r->timeout_ms % 1000) * 1000 };
+	struct timeval tv = { .tv_sec = RESOLVER_TIMEOUT_MS / 1000,
+		              .tv_usec = (RESOLVER_TIMEOUT_MS % 1000) * 1000 };
 	evtimer_add(q->timer, &tv);
 	return q->id;
 }

@@ -40,7 +40,7 @@ const char *dns_status_str(enum dns_status st);
 bool dns_status_permanent(enum dns_status st);
 
 #define RESOLVER_MAX_ADDRS 16
-/* Default per-query deadline; see resolver_set_timeout(). */
+/* The deadline of each query. */
 #define RESOLVER_TIMEOUT_MS 30000
 
 struct dns_addr_list {
@@ -78,8 +78,6 @@ int resolver_add_ta_file(struct resolver *r, const char *path, char *err, size_t
  * before the first query; 0 or -1. */
 int resolver_allow_zone(struct resolver *r, const char *zone, char *err, size_t errlen);
 
-/* Deadline for each later query, in milliseconds (0 = the default). */
-void resolver_set_timeout(struct resolver *r, unsigned timeout_ms);
 
 /* Each returns a query id > 0, or -1 (invalid name, or libunbound failed). */
 int resolver_mx(struct resolver *r, const char *domain, resolver_mx_cb cb, void *arg);
@@ -90,8 +88,6 @@ int resolver_addrs(struct resolver *r, const char *host, resolver_addr_cb cb, vo
  * pending (already answered, cancelled, or unknown). */
 int resolver_cancel(struct resolver *r, int id);
 
-/* Number of queries whose callback is still to come. */
-size_t resolver_pending(const struct resolver *r);
 
 /* Cancels every pending query (their callbacks are not called) and frees r.
  * Waits for libunbound's thread to exit, so call it at shutdown, not per

@@ -74,13 +74,6 @@ struct user_count {
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct user_count *counts;
 
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Token bucket: per_min tokens, refilled evenly over a minute. */
 static void refill(struct user_count *c, uint64_t now)
 {
@@ -136,7 +129,7 @@ bool imap_user_connect(const char *user, int max)
 		c->n++;
 		ok = true;
 	}
-	sweep(monotonic_ms());   /* also drops c when refused with nobody connected */
+	sweep(now_ms());   /* also drops c when refused with nobody connected */
 	pthread_mutex_unlock(&count_lock);
 	return ok;
 }
@@ -147,7 +140,7 @@ void imap_user_disconnect(const char *user)
 	struct user_count *c = find(user);
 	if (c)
 		c->n--;
-	sweep(monotonic_ms());
+	sweep(now_ms());
 	pthread_mutex_unlock(&count_lock);
 }
 
@@ -159,7 +152,7 @@ bool imap_user_search_allowed(const char *user, int per_min)
 	pthread_mutex_lock(&count_lock);
 	struct user_count *c = find(user);
 	if (c) {
-		uint64_t now = monotonic_ms();
+		uint64_t now = now_ms();
 		if (c->per_min != per_min) {     /* first search, or the limit was reloaded */
 			c->per_min = per_min;
 			c->tokens = per_min;

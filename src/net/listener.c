@@ -194,10 +194,3 @@ void connlimit_release(struct connlimit *cl, const char *ip)
 	pthread_mutex_unlock(&cl->lock);
 }
 
-int connlimit_total(struct connlimit *cl)
-{
-	pthread_mutex_lock(&cl->lock);
-	int n = cl->total;
-	pthread_mutex_unlock(&cl->lock);
-	return n;
-}

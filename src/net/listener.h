@@ -26,6 +26,5 @@ void connlimit_free(struct connlimit *cl);
 /* true when the connection may proceed; then connlimit_release must follow. */
 bool connlimit_acquire(struct connlimit *cl, const char *ip);
 void connlimit_release(struct connlimit *cl, const char *ip);
-int connlimit_total(struct connlimit *cl);
 
 #endif

@@ -108,8 +108,6 @@ typedef void (*store_queue_cb)(void *arg, const struct queue_row *row);
 int store_queue_add(struct store *st, const struct queue_entry *e, char *err, size_t errlen);
 /* Pending, unheld recipients with next_attempt <= now, oldest first, at most limit. */
 int store_queue_due(struct store *st, long long now, int limit, store_queue_cb cb, void *arg);
-/* Seconds until the next pending, unheld recipient is due (0 if overdue, -1 if none). */
-long long store_queue_next_due(struct store *st, long long now);
 int store_queue_update(struct store *st, long long rcpt_id, enum queue_status status, int attempts,
                        long long next_attempt, const char *last_error);
 int store_queue_set_warned(struct store *st, const char *msg_id);

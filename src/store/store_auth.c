@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include "core/util.h"
 #include "store/store_sqlite_int.h"
 
 /* Prepares sql and binds kind as ?1 and key as ?2. */
@@ -24,13 +25,6 @@ static int finish_write(sqlite3_stmt *s)
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
-}
-
-static long long wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int store_auth_add_failure(struct store *st, const char *kind, const char *key, long long ts_ms)

@@ -113,22 +113,6 @@ int store_queue_due(struct store *st, long long now, int limit, store_queue_cb c
 	                  NULL, now, limit, cb, arg);
 }
 
-long long store_queue_next_due(struct store *st, long long now)
-{
-	sqlite3_stmt *s;
-	long long result = -1;
-	if (sqlite3_prepare_v2(st->db, "SELECT min(r.next_attempt) FROM queue_rcpts r JOIN "
-	                       "queue_messages m ON m.id = r.msg_id WHERE r.status = 'pending' "
-	                       "AND m.held = 0", -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
-		long long t = sqlite3_column_int64(s, 0);
-		result = t > now ? t - now : 0;
-	}
-	sqlite3_finalize(s);
-	return result;
-}
-
 int store_queue_update(struct store *st, long long rcpt_id, enum queue_status status, int attempts,
                        long long next_attempt, const char *last_error)
 {
