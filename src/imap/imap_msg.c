@@ -300,9 +300,11 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 		/* RFC 6851 3.3: COPYUID untagged, then the EXPUNGEs, then OK */
 		if (done)
 			imap_untagged(s, "OK [COPYUID %u %s %s] Moved", dst.uidvalidity, a.data, b.data);
+		size_t gone = 0;
 		for (size_t i = 0; i < done; i++)
 			if (mbox_expunge(s->ms, &s->view.mb, src[i], false) == MBOX_OK)
-				imap_view_expunged(s, src[i]);
+				src[gone++] = src[i];
+		imap_view_expunge_uids(s, src, gone);
 		imap_tagged(s, cmd->tag, "OK", "MOVE completed");
 	}
 	mime_out_free(&a);
@@ -326,9 +328,12 @@ void imap_expunge_deleted(struct imap_session *s, const struct imap_targets *t, 
 		if (v->flags[i] & MBOX_F_DELETED)
 			uids[n++] = v->uids[i];
 	}
+	size_t gone = 0;
 	for (size_t k = 0; k < n; k++)
-		if (mbox_expunge(s->ms, &v->mb, uids[k], true) == MBOX_OK && report)
-			imap_view_expunged(s, uids[k]);
+		if (mbox_expunge(s->ms, &v->mb, uids[k], true) == MBOX_OK)
+			uids[gone++] = uids[k];
+	if (report)
+		imap_view_expunge_uids(s, uids, gone);
 	free(uids);
 }
 

@@ -130,8 +130,11 @@ void imap_view_update(struct imap_session *s, bool allow_expunge);
 uint32_t imap_view_seq_of(const struct imap_view *v, uint32_t uid);   /* 0 when absent */
 /* The index of the first message whose UID is >= uid (v->n when none). */
 size_t imap_view_lower_bound(const struct imap_view *v, uint32_t uid);
-/* Removes a UID from the view and reports its EXPUNGE. */
-void imap_view_expunged(struct imap_session *s, uint32_t uid);
+/* Removes expunged UIDs (ascending) from the view and reports them: EXPUNGE
+ * responses, or one VANISHED once QRESYNC is enabled. */
+void imap_view_expunge_uids(struct imap_session *s, const uint32_t *uids, size_t n);
+/* "* VANISHED [(EARLIER)] uid-set" for ascending UIDs; nothing when n is 0. */
+void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *uids, size_t n);
 
 /* message commands (imap_msg.c, imap_fetch_out.c) */
 void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd);

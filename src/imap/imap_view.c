@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "imap/imap_msg.h"
 #include "imap/imap_session.h"
+#include "imap/mime.h"
 
 
 
@@ -107,28 +108,60 @@ int imap_view_open(struct imap_session *s, const char *name, bool readonly)
 	return MBOX_OK;
 }
 
-void imap_view_expunged(struct imap_session *s, uint32_t uid)
+void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *uids, size_t n)
+{
+	if (n == 0)
+		return;
+	struct mime_out set;
+	mime_out_init(&set);
+	imap_uid_set_text(uids, n, &set);
+	mime_out_append(&set, "", 1);
+	imap_untagged(s, "VANISHED %s%s", earlier ? "(EARLIER) " : "", set.data);
+	mime_out_free(&set);
+}
+
+/* Removes expunged UIDs (ascending) from the view in one pass and tells the
+ * client: "n EXPUNGE" for each, each number counted after the ones before it
+ * are gone, or one "VANISHED set" once QRESYNC is enabled (RFC 7162 3.2.10). */
+void imap_view_expunge_uids(struct imap_session *s, const uint32_t *uids, size_t n)
 {
 	struct imap_view *v = &s->view;
-	uint32_t seq = imap_view_seq_of(v, uid);
-	if (seq == 0)
-		return;
-	memmove(v->uids + seq - 1, v->uids + seq, (v->n - seq) * sizeof(uint32_t));
-	memmove(v->flags + seq - 1, v->flags + seq, (v->n - seq) * sizeof(uint32_t));
-	v->n--;
-	imap_untagged(s, "%u EXPUNGE", seq);
+	size_t keep = 0, k = 0, removed = 0;
+	uint32_t *gone = xcalloc(n + 1, sizeof(uint32_t));
+	for (size_t i = 0; i < v->n; i++) {
+		while (k < n && uids[k] < v->uids[i])
+			k++;
+		if (k < n && uids[k] == v->uids[i]) {
+			if (!s->qresync)
+				imap_untagged(s, "%zu EXPUNGE", i + 1 - removed);
+			gone[removed++] = v->uids[i];
+			continue;
+		}
+		v->uids[keep] = v->uids[i];
+		v->flags[keep++] = v->flags[i];
+	}
+	v->n = keep;
+	if (s->qresync)
+		imap_view_vanished(s, false, gone, removed);
+	free(gone);
 }
 
 struct update_ctx {
 	struct imap_session *s;
 	uint32_t last_uid;
 	size_t before;
+	uint32_t *gone;
+	size_t ngone, capgone;
 };
 
-static void report_gone(void *arg, uint32_t uid)
+static void collect_gone(void *arg, uint32_t uid)
 {
 	struct update_ctx *u = arg;
-	imap_view_expunged(u->s, uid);
+	if (u->ngone == u->capgone) {
+		u->capgone = u->capgone ? u->capgone * 2 : 16;
+		u->gone = xrealloc(u->gone, u->capgone * sizeof(uint32_t));
+	}
+	u->gone[u->ngone++] = uid;
 }
 
 static void report_change(void *arg, const struct mbox_msg *m)
@@ -160,8 +193,10 @@ void imap_view_update(struct imap_session *s, bool allow_expunge)
 		return;   /* RFC 9051 7.4.1: no EXPUNGE during FETCH, STORE or SEARCH */
 	if (mbox_sync(s->ms, &v->mb) != MBOX_OK || v->mb.highestmodseq == v->modseq)
 		return;
-	struct update_ctx u = { s, v->n ? v->uids[v->n - 1] : 0, v->n };
-	mbox_expunged_since(s->ms, &v->mb, v->modseq, report_gone, &u);
+	struct update_ctx u = { s, v->n ? v->uids[v->n - 1] : 0, v->n, NULL, 0, 0 };
+	mbox_expunged_since(s->ms, &v->mb, v->modseq, collect_gone, &u);
+	imap_view_expunge_uids(s, u.gone, u.ngone);   /* ascending: the query orders them */
+	free(u.gone);
 	u.before = v->n;
 	mbox_changed_since(s->ms, &v->mb, v->modseq, report_change, &u);
 	if (v->n != u.before)

@@ -868,19 +868,3 @@ def test_list_status(srv):
     r = c.ok('LIST "" "ls1" RETURN (STATUS (MESSAGES UIDNEXT))')
     assert any(l.startswith("STATUS") and "MESSAGES 2" in l for l in r.lines()), r
     c.close()
-
-
-@pytest.mark.xfail(strict=True, reason="not implemented yet: QRESYNC (RFC 7162)")
-def test_qresync(srv):
-    c = imap_conn(srv)
-    assert "QRESYNC" in capability(c)
-    fill(c, "qr1", 3)
-    r = c.ok("SELECT qr1")
-    uv, ms = resp_code(r, "UIDVALIDITY"), resp_code(r, "HIGHESTMODSEQ")
-    c.ok("STORE 2 +FLAGS (\\Deleted)")
-    c.ok("EXPUNGE")
-    c.ok("UNSELECT")
-    c.ok("ENABLE QRESYNC")
-    r = c.ok(f"SELECT qr1 (QRESYNC ({uv} {ms}))")
-    assert any(l.startswith("VANISHED (EARLIER) 2") for l in r.lines()), r
-    c.close()
