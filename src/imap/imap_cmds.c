@@ -19,9 +19,9 @@
 
 void imap_capability_text(struct imap_session *s, char *out, size_t len)
 {
-	int n = snprintf(out, len, "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT "
-	                 "UIDPLUS MOVE SPECIAL-USE CONDSTORE QRESYNC ESEARCH LIST-EXTENDED LIST-STATUS "
-	                 "UTF8=ACCEPT APPENDLIMIT=%llu",
+	int n = snprintf(out, len, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
+	                 "UNSELECT UIDPLUS MOVE SPECIAL-USE CONDSTORE QRESYNC ESEARCH SEARCHRES "
+	                 "LIST-EXTENDED LIST-STATUS STATUS=SIZE UTF8=ACCEPT APPENDLIMIT=%llu",
 	                 (unsigned long long)s->cfg->imap.append_limit);
 	if (n < 0 || (size_t)n >= len)
 		return;
@@ -86,6 +86,9 @@ static void cmd_enable(struct imap_session *s, struct imap_command *cmd)
 		if (strcasecmp(word, "CONDSTORE") == 0 && !s->condstore) {
 			s->condstore = true;
 			strcat(enabled, " CONDSTORE");
+		} else if (strcasecmp(word, "IMAP4rev2") == 0 && !s->rev2) {
+			s->rev2 = true;
+			strcat(enabled, " IMAP4rev2");
 		} else if (strcasecmp(word, "QRESYNC") == 0 && !s->qresync) {
 			/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE */
 			s->qresync = s->condstore = true;
@@ -115,6 +118,13 @@ static void cmd_idle(struct imap_session *s, struct imap_command *cmd)
 
 /* ---- mailboxes -------------------------------------------------------------------------- */
 
+/* Mailbox names travel in UTF-8 after ENABLE UTF8=ACCEPT (RFC 6855) and in
+ * IMAP4rev2 (RFC 9051 5.1), else in modified UTF-7. */
+static bool utf8_names(const struct imap_session *s)
+{
+	return s->utf8 || s->rev2;
+}
+
 bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out, size_t len)
 {
 	const char *name;
@@ -129,7 +139,7 @@ bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out,
 	memcpy(raw, name, n);
 	raw[n] = '\0';
 	/* names travel in modified UTF-7 unless the client enabled UTF8=ACCEPT */
-	if (s->utf8 || strcasecmp(raw, "INBOX") == 0) {
+	if (utf8_names(s) || strcasecmp(raw, "INBOX") == 0) {
 		if (n >= len) {
 			imap_fail(c, "Mailbox name too long");
 			return false;
@@ -156,7 +166,7 @@ bool imap_expect_mailbox(struct imap_session *s, struct imap_command *cmd, struc
 void imap_write_mailbox(struct imap_session *s, const char *name)
 {
 	char enc[MBOX_NAME_MAX * 4 + 1];
-	if (!s->utf8 && imap_mutf7_encode(name, enc, sizeof(enc)) == 0)
+	if (!utf8_names(s) && imap_mutf7_encode(name, enc, sizeof(enc)) == 0)
 		name = enc;
 	imap_write_string(s, name, strlen(name));
 }
@@ -374,8 +384,9 @@ static void cmd_subscribe(struct imap_session *s, struct imap_command *cmd, bool
 
 /* STATUS items (RFC 9051 6.3.11), as a list of names kept in request order. */
 static const char *const status_names[] = {
-	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "HIGHESTMODSEQ",
+	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "HIGHESTMODSEQ", "DELETED",
 };
+enum { STATUS_DELETED = 7 };
 
 struct status_req {
 	int items[16];
@@ -409,12 +420,16 @@ static int write_status(struct imap_session *s, const char *name, const struct s
 		rc = mbox_sync(s->ms, &mb);
 	if (rc == MBOX_OK)
 		rc = mbox_find(s->ms, name, &mb);   /* the counts after the sync */
+	uint32_t deleted = 0;
+	for (size_t i = 0; i < req->n && rc == MBOX_OK; i++)
+		if (req->items[i] == STATUS_DELETED)
+			rc = mbox_count_deleted(s->ms, &mb, &deleted);
 	if (rc != MBOX_OK)
 		return rc;
 	size_t n = 0;
 	for (size_t i = 0; i < req->n && n < sizeof(out); i++) {
 		unsigned long long v[] = { mb.messages, mb.uidnext, mb.uidvalidity, mb.unseen, 0, mb.size,
-		                           mb.highestmodseq };
+		                           mb.highestmodseq, deleted };
 		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s %llu", n ? " " : "",
 		                      status_names[req->items[i]], v[req->items[i]]);
 	}
@@ -543,7 +558,7 @@ static void cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub
 		return;
 	}
 	snprintf(pattern, sizeof(pattern), "%.*s%.*s", (int)reflen, ref, (int)patlen, pat);
-	if (!s->utf8) {
+	if (!utf8_names(s)) {
 		char decoded[sizeof(pattern)];
 		if (imap_mutf7_decode(pattern, decoded, sizeof(decoded)) == 0)
 			memcpy(pattern, decoded, strlen(decoded) + 1);

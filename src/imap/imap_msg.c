@@ -26,36 +26,43 @@
 
 /* ---- targets: a sequence set resolved against the view --------------------------- */
 
+/* Adds the view's messages whose UIDs are in lo..hi (missing UIDs skipped). */
+static void add_uid_range(struct imap_targets *t, const struct imap_view *v, uint32_t lo, uint32_t hi)
+{
+	for (size_t i = imap_view_lower_bound(v, lo); i < v->n && v->uids[i] <= hi; i++)
+		imap_targets_add(t, (uint32_t)i + 1, v->uids[i]);
+}
+
 int imap_targets(struct imap_session *s, struct imap_cursor *c, bool uid, struct imap_targets *t)
 {
-	struct imap_seqset set;
+	struct imap_seqset given;
 	struct imap_seqset_iter it;
 	uint32_t lo, hi;
 	const struct imap_view *v = &s->view;
 	memset(t, 0, sizeof(*t));
-	if (!imap_next_seqset(c, &set, 0))
+	if (!imap_next_seqset(c, &given, IMAP_SEQSET_ALLOW_SAVED))
 		return -1;
+	/* RFC 5182 2.1: "$" names the saved messages, by UID whatever the command */
+	const struct imap_seqset *set = given.saved ? &v->saved : &given;
+	uid = uid || given.saved;
 	uint32_t max = uid ? (v->n ? v->uids[v->n - 1] : 0) : (uint32_t)v->n;
 	/* RFC 9051 6.4.5: a message sequence number past EXISTS is an error
 	 * (the iterator below clips to the maximum, so look at the set itself) */
-	if (!uid && (imap_seqset_highest(&set) > v->n || (set.has_star && v->n == 0))) {
-		imap_seqset_free(&set);
+	if (!uid && (imap_seqset_highest(set) > v->n || (set->has_star && v->n == 0))) {
+		imap_seqset_free(&given);
 		imap_fail(c, "Invalid message sequence number");
 		return -1;
 	}
-	imap_seqset_iter_init(&it, &set, max);
+	imap_seqset_iter_init(&it, set, max);
 	while (imap_seqset_iter_next(&it, &lo, &hi)) {
 		if (uid) {
-			/* walk the view between lo and hi: UIDs not present are skipped */
-			size_t i = imap_view_lower_bound(v, lo);
-			for (; i < v->n && v->uids[i] <= hi; i++)
-				imap_targets_add(t, (uint32_t)i + 1, v->uids[i]);
+			add_uid_range(t, v, lo, hi);
 		} else {
 			for (uint64_t q = lo; q <= hi; q++)
 				imap_targets_add(t, (uint32_t)q, v->uids[q - 1]);
 		}
 	}
-	imap_seqset_free(&set);
+	imap_seqset_free(&given);
 	return 0;
 }
 

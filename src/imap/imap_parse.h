@@ -285,6 +285,8 @@ enum {
 int imap_seqset_parse(struct imap_seqset *set, const char *s, size_t len, unsigned flags,
                       const char **err);
 void imap_seqset_free(struct imap_seqset *set);
+/* A set of the ascending numbers v[0..n) (as few ranges as they allow). */
+void imap_seqset_from_sorted(struct imap_seqset *set, const uint32_t *v, size_t n);
 bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n, uint32_t max);
 /* Highest number given explicitly ("*" excluded; star_hi counts), 0 if none:
  * sequence numbers above the message count deserve BAD (RFC 9051 6.4.4). */

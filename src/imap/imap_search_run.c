@@ -317,40 +317,74 @@ static void add_match(struct imap_search_job *j, uint32_t id, uint64_t modseq, i
 	j->over = limit > 0 && j->nmatches > (size_t)limit;
 }
 
+/* RFC 5182 2.4: RETURN (SAVE) keeps the result as UIDs for "$"; with only
+ * MIN and/or MAX beside it, only those. */
+static void save_result(struct imap_session *s, const struct imap_search_job *j)
+{
+	struct imap_view *v = &s->view;
+	uint32_t *uids = xcalloc(j->nmatches + 1, sizeof(uint32_t));
+	size_t n = 0;
+	bool ends_only = (j->q.ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX)) &&
+	                 !(j->q.ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT));
+	for (size_t i = 0; i < j->nmatches; i++) {
+		bool end = (i == 0 && (j->q.ret & IMAP_SEARCH_RET_MIN)) ||
+		           (i == j->nmatches - 1 && (j->q.ret & IMAP_SEARCH_RET_MAX));
+		if (ends_only && !end)
+			continue;
+		uids[n++] = j->uid ? j->matches[i] : v->uids[j->matches[i] - 1];
+	}
+	imap_seqset_free(&v->saved);
+	imap_seqset_from_sorted(&v->saved, uids, n);
+	free(uids);
+}
+
+static void write_esearch(struct imap_session *s, struct imap_search_job *j)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	/* RFC 4731: * ESEARCH (TAG "x") UID MIN 1 MAX 9 COUNT 5 ALL 1:5 */
+	evbuffer_add_printf(out, "* ESEARCH (TAG \"%s\")%s", j->tag, j->uid ? " UID" : "");
+	if ((j->q.ret & IMAP_SEARCH_RET_MIN) && j->nmatches)
+		evbuffer_add_printf(out, " MIN %u", j->matches[0]);
+	if ((j->q.ret & IMAP_SEARCH_RET_MAX) && j->nmatches)
+		evbuffer_add_printf(out, " MAX %u", j->matches[j->nmatches - 1]);
+	if (j->q.ret & IMAP_SEARCH_RET_COUNT)
+		evbuffer_add_printf(out, " COUNT %zu", j->nmatches);
+	if ((j->q.ret & IMAP_SEARCH_RET_ALL || j->q.ret == 0) && j->nmatches) {
+		struct mime_out hits;
+		mime_out_init(&hits);
+		imap_uid_set_text(j->matches, j->nmatches, &hits);
+		mime_out_append(&hits, "", 1);
+		evbuffer_add_printf(out, " ALL %s", hits.data);
+		mime_out_free(&hits);
+	}
+	if (j->q.uses_modseq && j->nmatches)
+		evbuffer_add_printf(out, " MODSEQ %llu", (unsigned long long)j->top_modseq);
+	evbuffer_add(out, "\r\n", 2);
+}
+
 static void answer(struct imap_session *s, struct imap_search_job *j)
 {
 	struct evbuffer *out = bufferevent_get_output(s->bev);
-	struct mime_out hits;
 	if (j->over) {
+		if (j->q.ret & IMAP_SEARCH_RET_SAVE)
+			imap_seqset_free(&s->view.saved);   /* RFC 5182 2.1: a failed SAVE empties "$" */
 		imap_tagged(s, j->tag, "NO", "[LIMIT] Too many search results");
 		return;
 	}
-	mime_out_init(&hits);
-	if (j->q.esearch) {
-		/* RFC 4731: * ESEARCH (TAG "x") UID MIN 1 MAX 9 COUNT 5 ALL 1:5 */
-		evbuffer_add_printf(out, "* ESEARCH (TAG \"%s\")%s", j->tag, j->uid ? " UID" : "");
-		if ((j->q.ret & IMAP_SEARCH_RET_MIN) && j->nmatches)
-			evbuffer_add_printf(out, " MIN %u", j->matches[0]);
-		if ((j->q.ret & IMAP_SEARCH_RET_MAX) && j->nmatches)
-			evbuffer_add_printf(out, " MAX %u", j->matches[j->nmatches - 1]);
-		if (j->q.ret & IMAP_SEARCH_RET_COUNT)
-			evbuffer_add_printf(out, " COUNT %zu", j->nmatches);
-		if ((j->q.ret & IMAP_SEARCH_RET_ALL || j->q.ret == 0) && j->nmatches) {
-			imap_uid_set_text(j->matches, j->nmatches, &hits);
-			mime_out_append(&hits, "", 1);
-			evbuffer_add_printf(out, " ALL %s", hits.data);
-		}
-		if (j->q.uses_modseq && j->nmatches)
-			evbuffer_add_printf(out, " MODSEQ %llu", (unsigned long long)j->top_modseq);
+	if (j->q.ret & IMAP_SEARCH_RET_SAVE)
+		save_result(s, j);
+	if (j->q.ret == IMAP_SEARCH_RET_SAVE) {
+		/* RFC 5182 2.4: SAVE alone returns nothing */
+	} else if (j->q.esearch || s->rev2) {
+		write_esearch(s, j);   /* RFC 9051 6.4.4: IMAP4rev2 answers ESEARCH always */
 	} else {
 		evbuffer_add_printf(out, "* SEARCH");
 		for (size_t i = 0; i < j->nmatches; i++)
 			evbuffer_add_printf(out, " %u", j->matches[i]);
 		if (j->q.uses_modseq && j->nmatches)
 			evbuffer_add_printf(out, " (MODSEQ %llu)", (unsigned long long)j->top_modseq);
+		evbuffer_add(out, "\r\n", 2);
 	}
-	evbuffer_add(out, "\r\n", 2);
-	mime_out_free(&hits);
 	imap_tagged(s, j->tag, "OK", "SEARCH completed");
 }
 
@@ -360,7 +394,8 @@ static bool search_some(struct imap_session *s)
 	struct imap_search_job *j = s->search;
 	const struct imap_view *v = &s->view;
 	struct imap_search_ctx ctx = {
-		.max_seq = (uint32_t)v->n, .max_uid = v->n ? v->uids[v->n - 1] : 0, .saved = NULL,
+		.max_seq = (uint32_t)v->n, .max_uid = v->n ? v->uids[v->n - 1] : 0,
+		.saved = v->saved.nranges ? &v->saved : NULL,
 		.text_match = text_match,
 	};
 	uint64_t start = now_ms();
@@ -416,26 +451,38 @@ static void on_slice(evutil_socket_t fd, short what, void *arg)
 	imap_resume_input(s);
 }
 
+/* Answers a SEARCH that cannot run; a failed SAVE empties "$" (RFC 5182 2.1). */
+static void refuse(struct imap_session *s, struct imap_search_job *j, const char *tag,
+                   const char *status, const char *text)
+{
+	if (j->q.ret & IMAP_SEARCH_RET_SAVE)
+		imap_seqset_free(&s->view.saved);
+	imap_tagged(s, tag, status, "%s", text);
+	if (s->search == j) {
+		job_free(s);
+	} else {
+		imap_search_free(&j->q);
+		free(j);
+	}
+}
+
 void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 {
 	struct imap_cursor c;
 	struct imap_search_job *j = xcalloc(1, sizeof(*j));
 	imap_command_args(cmd, &c);
-	enum imap_search_status st = imap_search_parse(&j->q, &c, 0);
+	enum imap_search_status st = imap_search_parse(&j->q, &c, IMAP_SEARCH_ALLOW_SAVED);
+	if (st == IMAP_SEARCH_BADCHARSET) {
+		refuse(s, j, cmd->tag, "NO", "[BADCHARSET " IMAP_SEARCH_CHARSETS "] Unsupported charset");
+		return;
+	}
 	if (st != IMAP_SEARCH_OK) {
-		if (st == IMAP_SEARCH_BADCHARSET)
-			imap_tagged(s, cmd->tag, "NO", "[BADCHARSET %s] Unsupported charset", IMAP_SEARCH_CHARSETS);
-		else
-			imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad search criteria");
-		imap_search_free(&j->q);
-		free(j);
+		refuse(s, j, cmd->tag, "BAD", cmd->error ? cmd->error : "Bad search criteria");
 		return;
 	}
 	if ((j->q.uses_text || uses_sent_date(j->q.root)) &&
 	    !imap_user_search_allowed(s->user, s->cfg->imap.search_rate_limit_per_min)) {
-		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many searches of message text, try again later");
-		imap_search_free(&j->q);
-		free(j);
+		refuse(s, j, cmd->tag, "NO", "[LIMIT] Too many searches of message text, try again later");
 		return;
 	}
 	j->uid = cmd->uid;
@@ -446,8 +493,7 @@ void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 	int rc = view_only(j->q.root) ? collect_from_view(s, j)
 	                               : mbox_messages(s->ms, &s->view.mb, 1, collect_msg, j);
 	if (rc != MBOX_OK) {
-		job_free(s);
-		imap_tagged(s, cmd->tag, "NO", "[SERVERBUG] Cannot read the mailbox index");
+		refuse(s, j, cmd->tag, "NO", "[SERVERBUG] Cannot read the mailbox index");
 		return;
 	}
 	if (search_some(s))

@@ -278,3 +278,16 @@ bool imap_next_seqset(struct imap_cursor *c, struct imap_seqset *set, unsigned f
 	c->arg = a->next;
 	return true;
 }
+
+void imap_seqset_from_sorted(struct imap_seqset *set, const uint32_t *v, size_t n)
+{
+	memset(set, 0, sizeof(*set));
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && v[j + 1] <= v[j] + 1)
+			j++;
+		set->ranges = xrealloc(set->ranges, (set->nranges + 1) * sizeof(*set->ranges));
+		set->ranges[set->nranges++] = (struct imap_seq_range){ v[i], v[j] };
+		i = j + 1;
+	}
+}

@@ -74,10 +74,13 @@ void imap_tagged(struct imap_session *s, const char *tag, const char *status, co
 
 void imap_write_string(struct imap_session *s, const char *str, size_t len)
 {
+	/* UTF-8 may be quoted once the client said it reads it (RFC 6855 3,
+	 * RFC 9051 9 QUOTED-CHAR) */
+	bool utf8_ok = (s->utf8 || s->rev2) && imap_utf8_valid(str, len);
 	bool quotable = len < 1024;
 	for (size_t i = 0; quotable && i < len; i++) {
 		unsigned char c = (unsigned char)str[i];
-		if (c == '\r' || c == '\n' || c == 0 || c >= 0x80)
+		if (c == '\r' || c == '\n' || c == 0 || (c >= 0x80 && !utf8_ok))
 			quotable = false;
 	}
 	struct evbuffer *out = bufferevent_get_output(s->bev);

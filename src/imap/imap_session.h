@@ -43,6 +43,9 @@ struct imap_view {
 	uint32_t *flags;        /* as last reported */
 	size_t n, cap;
 	uint64_t modseq;        /* everything up to this was reported */
+	/* SEARCHRES (RFC 5182): the last SEARCH RETURN (SAVE) result, as UIDs
+	 * ("$"); empty again when the mailbox is closed */
+	struct imap_seqset saved;
 };
 
 struct imap_fetch_job;
@@ -65,6 +68,7 @@ struct imap_session {
 	struct mbox_store *ms;
 	struct imap_view view;
 	bool condstore, qresync, utf8;  /* ENABLEd */
+	bool rev2;                      /* ENABLE IMAP4rev2: RFC 9051 behaviour */
 
 	/* a command in progress across callbacks */
 	char tag[IMAP_TAG_MAX + 1];

@@ -69,6 +69,7 @@ void imap_view_close(struct imap_session *s)
 {
 	free(s->view.uids);
 	free(s->view.flags);
+	imap_seqset_free(&s->view.saved);
 	memset(&s->view, 0, sizeof(s->view));
 }
 
@@ -95,13 +96,21 @@ int imap_view_open(struct imap_session *s, const char *name, bool readonly)
 	v->readonly = readonly;
 	v->modseq = v->mb.highestmodseq;
 	imap_untagged(s, "%zu EXISTS", v->n);
-	imap_untagged(s, "0 RECENT");
+	if (!s->rev2)   /* RFC 9051 removed \Recent */
+		imap_untagged(s, "0 RECENT");
 	imap_untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
 	imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted",
 	              readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
-	uint32_t unseen = first_unseen(v);
-	if (unseen)
-		imap_untagged(s, "OK [UNSEEN %u] First unseen", unseen);
+	if (s->rev2) {
+		/* RFC 9051 6.3.2: LIST with the name, no UNSEEN (clients SEARCH for it) */
+		imap_write(s, "* LIST () \"/\" ", strlen("* LIST () \"/\" "));
+		imap_write_mailbox(s, v->mb.name);
+		imap_write(s, "\r\n", 2);
+	} else {
+		uint32_t unseen = first_unseen(v);
+		if (unseen)
+			imap_untagged(s, "OK [UNSEEN %u] First unseen", unseen);
+	}
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", v->mb.uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID", v->mb.uidnext);
 	imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)v->mb.highestmodseq);

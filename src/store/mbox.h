@@ -94,6 +94,8 @@ int mbox_changed_since(struct mbox_store *ms, const struct mbox_info *mb, uint64
 /* UIDs expunged with a modseq above `modseq` (for QRESYNC VANISHED). */
 int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint64_t modseq,
                         void (*cb)(void *arg, uint32_t uid), void *arg);
+/* How many messages have \Deleted (STATUS DELETED, RFC 9051 6.3.11). */
+int mbox_count_deleted(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n);
 /* One message's index data (not its path: see mbox_locate). */
 int mbox_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid, struct mbox_msg *out);
 /* Fills m->path: the file as it is named now. 0 or -1. */

@@ -132,6 +132,19 @@ int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint6
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
+int mbox_count_deleted(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(ms->db, "SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND "
+	                       "flags & 8 != 0", -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	int rc = mbox_row_result(sqlite3_step(s));
+	*n = rc == MBOX_OK ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
+	sqlite3_finalize(s);
+	return rc;
+}
+
 static const char get_sql[] =
 	"SELECT " MSG_COLUMNS " FROM messages WHERE mailbox_id = ?1 AND uid = ?2";
 

@@ -8,9 +8,9 @@ UNSELECT, EXPUNGE).
 Most tests share one server (module scope); each works in mailboxes named after
 the test. Message commands are in test_imap_fetch.py, concurrency / IDLE /
 index rebuild in test_imap_sync.py, hostile input in test_imap_hostile.py,
-real clients in test_imap_clients.py. Features of the IMAP issue that are not
-there yet are marked xfail(strict=True) so they turn into failures the day
-they arrive."""
+real clients in test_imap_clients.py, QRESYNC in test_imap_qresync.py,
+IMAP4rev2 mode and SEARCHRES in test_imap_rev2.py, BINARY in
+test_imap_binary.py."""
 import re
 import socket
 import ssl
@@ -838,20 +838,6 @@ def test_expunge_and_uid_expunge(srv):
     assert sorted(int(v["UID"]) for v in fetch_all(r).values()) == [1, 3, 6]
     r = c.ok("EXPUNGE")                        # nothing left to remove
     assert not [l for l in r.lines() if l.endswith("EXPUNGE")]
-    c.close()
-
-
-# ---- features not there yet (xfail strict) -----------------------------------------------------
-
-
-@pytest.mark.xfail(strict=True, reason="not implemented yet: IMAP4rev2 (RFC 9051) capability")
-def test_imap4rev2_capability_and_enable(srv):
-    c = imap_conn(srv, login=None)
-    caps = capability(c)
-    assert "IMAP4rev2" in caps and "IMAP4rev1" in caps
-    c.login()
-    r = c.ok("ENABLE IMAP4rev2")
-    assert r.lines("ENABLED") == ["ENABLED IMAP4rev2"], r
     c.close()
 
 
