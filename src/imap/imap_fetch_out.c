@@ -107,10 +107,25 @@ static bool structure(struct imap_session *s, const struct mbox_msg *m, struct l
 	return true;
 }
 
-static void write_crlf_slice(struct imap_session *s, const char *data, size_t len,
-                             const struct imap_fetch_item *it, struct mime_out *conv)
+/* Writes the item's partial range of data as a literal: a literal8 ~{n}
+ * when binary and the octets sent hold a NUL (RFC 3516 4.3, RFC 9051 4.3). */
+static void write_literal(struct imap_session *s, const char *data, size_t len,
+                          const struct imap_fetch_item *it, bool binary)
 {
-	/* convert to the CRLF form first: partial offsets count in it */
+	uint64_t start = 0, count = len;
+	if (it->partial) {
+		start = it->partial_start < len ? it->partial_start : len;
+		count = len - start < it->partial_count ? len - start : it->partial_count;
+	}
+	bool has_nul = binary && memchr(data + start, '\0', (size_t)count) != NULL;
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	evbuffer_add_printf(out, "%s{%llu}\r\n", has_nul ? "~" : "", (unsigned long long)count);
+	evbuffer_add(out, data + start, (size_t)count);
+}
+
+/* conv = data in CRLF form (every LF not after a CR made CRLF). */
+static void to_crlf(struct mime_out *conv, const char *data, size_t len)
+{
 	struct mime_crlf cr;
 	size_t consumed = 0;
 	mime_crlf_init(&cr);
@@ -120,23 +135,32 @@ static void write_crlf_slice(struct imap_session *s, const char *data, size_t le
 		conv->cap = len * 2 + 2;
 	}
 	conv->len = mime_crlf_convert(&cr, data, len, &consumed, conv->data, conv->cap);
-	uint64_t start = 0, count = conv->len;
-	if (it->partial) {
-		start = it->partial_start < conv->len ? it->partial_start : conv->len;
-		count = conv->len - start < it->partial_count ? conv->len - start : it->partial_count;
-	}
-	struct evbuffer *out = bufferevent_get_output(s->bev);
-	evbuffer_add_printf(out, "{%llu}\r\n", (unsigned long long)count);
-	evbuffer_add(out, conv->data + start, (size_t)count);
+	conv->data[conv->len] = '\0';
+}
+
+static void write_crlf_slice(struct imap_session *s, const char *data, size_t len,
+                             const struct imap_fetch_item *it, struct mime_out *conv)
+{
+	/* convert to the CRLF form first: partial offsets count in it */
+	to_crlf(conv, data, len);
+	write_literal(s, conv->data, conv->len, it, false);
+}
+
+/* The part numbers of the item's section, "1.2" ("" for none). Returns the length. */
+static size_t section_parts_spec(const struct imap_fetch_item *it, char *spec, size_t size)
+{
+	size_t n = 0;
+	spec[0] = '\0';
+	for (size_t i = 0; i < it->section.nparts && n < size; i++)
+		n += (size_t)snprintf(spec + n, size - n, "%s%u", i ? "." : "", it->section.part[i]);
+	return n < size ? n : size - 1;
 }
 
 static void write_section(struct imap_session *s, const struct imap_fetch_item *it,
                           struct loaded *l, struct mime_out *conv)
 {
-	char spec[512] = "";
-	size_t n = 0;
-	for (size_t i = 0; i < it->section.nparts; i++)
-		n += (size_t)snprintf(spec + n, sizeof(spec) - n, "%s%u", i ? "." : "", it->section.part[i]);
+	char spec[512];
+	size_t n = section_parts_spec(it, spec, sizeof(spec));
 	static const char *const text[] = { "", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT",
 	                                    "TEXT", "MIME" };
 	enum imap_section_text what = it->section.text;
@@ -167,6 +191,86 @@ static void write_section(struct imap_session *s, const struct imap_fetch_item *
 	write_crlf_slice(s, l->buf + span.offset, (size_t)span.size, it, conv);
 }
 
+/* ---- BINARY (RFC 3516) ---- */
+
+/* The octets BINARY[section] covers and how they are encoded: BINARY[],
+ * the whole message, is passed on as it is. false when there is no such part. */
+static bool binary_source(const struct imap_fetch_item *it, const struct loaded *l,
+                          struct mime_span *span, enum mime_cte *cte)
+{
+	char spec[512];
+	section_parts_spec(it, spec, sizeof(spec));
+	if (mime_section(l->root, spec, span) != MIME_SECTION_OK)
+		return false;
+	*cte = it->section.nparts > 0 ? mime_part_cte(span->part) : MIME_CTE_IDENTITY;
+	return true;
+}
+
+/* RFC 3516 4.2: BINARY of a part in an unknown encoding fails the whole
+ * FETCH. Checked before the message's "* n FETCH (" is begun, so no
+ * response is left half written. */
+static bool binary_decodable(struct imap_session *s, const struct imap_fetch *f,
+                             const struct mbox_msg *m, struct loaded *l)
+{
+	for (size_t i = 0; i < f->nitems; i++) {
+		const struct imap_fetch_item *it = &f->items[i];
+		struct mime_span span;
+		enum mime_cte cte;
+		if (it->att != IMAP_FA_BINARY && it->att != IMAP_FA_BINARY_SIZE)
+			continue;
+		if (!load(s, m, l))
+			return true;    /* unreadable: write_message says NIL */
+		if (binary_source(it, l, &span, &cte) && cte == MIME_CTE_UNKNOWN)
+			return false;
+	}
+	return true;
+}
+
+/* out = the content of BINARY[section]: decoded, or for the identity
+ * encodings in CRLF form as BODY[section] gives it (the decoders write
+ * CRLF line ends themselves where the encoding has line ends). Bounded by
+ * twice the part's size. false when there is no such part. */
+static bool binary_content(const struct imap_fetch_item *it, const struct loaded *l,
+                           struct mime_out *out)
+{
+	struct mime_span span;
+	enum mime_cte cte;
+	if (!binary_source(it, l, &span, &cte))
+		return false;
+	const char *data = l->buf + span.offset;
+	mime_out_reset(out);
+	/* an unknown encoding ended the FETCH before (binary_decodable) */
+	if (cte == MIME_CTE_IDENTITY || !mime_decode(cte, data, (size_t)span.size, out))
+		to_crlf(out, data, (size_t)span.size);
+	return true;
+}
+
+static void write_binary(struct imap_session *s, const struct imap_fetch_item *it,
+                         struct loaded *l, struct mime_out *conv)
+{
+	if (!binary_content(it, l, conv)) {
+		imap_write(s, "\"\"", 2);   /* no such part, as for BODY[section] */
+		return;
+	}
+	write_literal(s, conv->data, conv->len, it, true);
+}
+
+/* BINARY.SIZE[section]: octets of what BINARY[section] would send. */
+static void write_binary_size(struct imap_session *s, const struct imap_fetch_item *it,
+                              struct loaded *l, struct mime_out *conv)
+{
+	struct mime_span span;
+	enum mime_cte cte;
+	uint64_t size = 0;      /* no such part: nothing to send */
+	if (binary_source(it, l, &span, &cte)) {
+		if (cte == MIME_CTE_IDENTITY)   /* no copy needed to count it */
+			size = mime_crlf_size(l->buf + span.offset, (size_t)span.size);
+		else if (binary_content(it, l, conv))
+			size = conv->len;
+	}
+	evbuffer_add_printf(bufferevent_get_output(s->bev), "%llu", (unsigned long long)size);
+}
+
 /* The response name of a section item: BODY[...] without .PEEK, <start> for partials. */
 static void write_item_name(struct imap_session *s, const struct imap_fetch_item *it)
 {
@@ -175,14 +279,14 @@ static void write_item_name(struct imap_session *s, const struct imap_fetch_item
 	imap_write(s, name, strlen(name));
 }
 
+/* l: the message text, if loaded already (binary_decodable); the caller unloads it. */
 static void write_message(struct imap_session *s, uint32_t seq, const struct mbox_msg *m,
-                          bool seen_set)
+                          bool seen_set, struct loaded *l)
 {
 	struct imap_fetch_job *j = s->fetch;
-	struct loaded l = { 0 };
 	struct mime_out conv;
 	char *env = NULL, *bs = NULL, *body = NULL;
-	bool uid_done = false, flags_done = false, sep = false;
+	bool uid_done = false, flags_done = false, modseq_done = false, sep = false;
 	mime_out_init(&conv);
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	evbuffer_add_printf(out, "* %u FETCH (", seq);
@@ -210,12 +314,13 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 			uid_done = true;
 			break;
 		case IMAP_FA_MODSEQ:
+			modseq_done = true;
 			evbuffer_add_printf(out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
 			break;
 		case IMAP_FA_ENVELOPE:
 		case IMAP_FA_BODYSTRUCTURE:
 		case IMAP_FA_BODY:
-			if (env == NULL && !structure(s, m, &l, &env, &bs, &body)) {
+			if (env == NULL && !structure(s, m, l, &env, &bs, &body)) {
 				evbuffer_add_printf(out, "%s NIL", it->att == IMAP_FA_ENVELOPE ? "ENVELOPE" :
 				                    it->att == IMAP_FA_BODY ? "BODY" : "BODYSTRUCTURE");
 				break;
@@ -235,20 +340,23 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 		case IMAP_FA_BODY_SECTION:
 			write_item_name(s, it);
 			evbuffer_add(out, " ", 1);
-			if (!load(s, m, &l)) {
+			if (!load(s, m, l)) {
 				evbuffer_add(out, "NIL", 3);
 				break;
 			}
-			if (it->att == IMAP_FA_BINARY_SIZE) {
-				evbuffer_add_printf(out, "%llu", (unsigned long long)mime_crlf_size(l.buf, l.len));
-				break;
-			}
-			write_section(s, it, &l, &conv);
+			if (it->att == IMAP_FA_BINARY_SIZE)
+				write_binary_size(s, it, l, &conv);
+			else if (it->att == IMAP_FA_BINARY)
+				write_binary(s, it, l, &conv);
+			else
+				write_section(s, it, l, &conv);
 			break;
 		}
 	}
 	if (j->uid && !uid_done)   /* UID FETCH always reports the UID */
 		evbuffer_add_printf(out, "%sUID %u", sep ? " " : "", m->uid);
+	if (j->f.wants_modseq && !modseq_done)   /* RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ */
+		evbuffer_add_printf(out, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 	if (seen_set && !flags_done) {
 		/* RFC 3501 6.4.5: \Seen set by this FETCH is reported with it */
 		char tmp[MBOX_KEYWORDS_MAX + 64];
@@ -259,7 +367,6 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 	free(env);
 	free(bs);
 	free(body);
-	unload(&l);
 	mime_out_free(&conv);
 }
 
@@ -321,8 +428,15 @@ static bool fetch_some(struct imap_session *s)
 			end_fetch(s, "NO", "[LIMIT] FETCH response too large; ask for fewer items");
 			return true;
 		}
+		struct loaded l = { 0 };
+		if (!binary_decodable(s, &j->f, &m, &l)) {
+			unload(&l);
+			end_fetch(s, "NO", "[UNKNOWN-CTE] Cannot decode a part's Content-Transfer-Encoding");
+			return true;
+		}
 		bool seen_set = mark_seen(s, &m);
-		write_message(s, j->t.seq[i], &m, seen_set);
+		write_message(s, j->t.seq[i], &m, seen_set, &l);
+		unload(&l);
 	}
 	end_fetch(s, "OK", "FETCH completed");
 	return true;
@@ -334,18 +448,66 @@ void imap_fetch_continue(struct imap_session *s)
 		imap_resume_input(s);
 }
 
+struct vanished_ctx {
+	const struct imap_seqset *set;
+	uint32_t max;
+	uint32_t *uids;
+	size_t n, cap;
+};
+
+static void collect_vanished(void *arg, uint32_t uid)
+{
+	struct vanished_ctx *v = arg;
+	if (!imap_seqset_contains(v->set, uid, v->max))
+		return;
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 64;
+		v->uids = xrealloc(v->uids, v->cap * sizeof(uint32_t));
+	}
+	v->uids[v->n++] = uid;
+}
+
+/* UID FETCH ... (CHANGEDSINCE n VANISHED), RFC 7162 3.2.6: the UIDs of the
+ * set expunged since n, before the FETCH responses. */
+static void report_vanished(struct imap_session *s, const struct imap_seqset *set, uint64_t since)
+{
+	struct vanished_ctx v = { set, s->view.mb.uidnext ? s->view.mb.uidnext - 1 : 0, NULL, 0, 0 };
+	mbox_expunged_since(s->ms, &s->view.mb, since, collect_vanished, &v);
+	imap_view_vanished(s, true, v.uids, v.n);
+	free(v.uids);
+}
+
+static void refuse_fetch(struct imap_session *s, struct imap_command *cmd, struct imap_fetch_job *j,
+                         const char *text)
+{
+	imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : text);
+	imap_targets_free(&j->t);
+	imap_fetch_free(&j->f);
+	free(j);
+}
+
 void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd)
 {
-	struct imap_cursor c;
+	struct imap_cursor c, set_at;
 	struct imap_fetch_job *j = xcalloc(1, sizeof(*j));
 	imap_command_args(cmd, &c);
+	set_at = c;
 	if (imap_targets(s, &c, cmd->uid, &j->t) < 0 || !imap_fetch_parse(&j->f, &c, cmd->uid) ||
 	    !imap_expect_end(&c)) {
-		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad FETCH arguments");
-		imap_targets_free(&j->t);
-		imap_fetch_free(&j->f);
-		free(j);
+		refuse_fetch(s, cmd, j, "Bad FETCH arguments");
 		return;
+	}
+	if (j->f.vanished) {
+		struct imap_seqset set;
+		if (!s->qresync) {
+			refuse_fetch(s, cmd, j, "VANISHED needs ENABLE QRESYNC");
+			return;
+		}
+		/* the set again, as given: expunged UIDs are not among the targets */
+		if (imap_next_seqset(&set_at, &set, IMAP_SEQSET_ALLOW_SAVED)) {
+			report_vanished(s, set.saved ? &s->view.saved : &set, j->f.changedsince_modseq);
+			imap_seqset_free(&set);
+		}
 	}
 	j->uid = cmd->uid;
 	str_copy(j->tag, sizeof(j->tag), cmd->tag);

@@ -148,3 +148,41 @@ def test_select_condstore_parameter_enables_condstore(srv):
     r = c.ok("STORE 1 +FLAGS (\\Seen)")
     assert re.search(r"MODSEQ \(\d+\)", r.lines("FETCH")[0]), r
     c.close()
+
+
+def test_uid_fetch_vanished(srv):
+    c = imap_conn(srv)
+    fill(c, "qv1", 6)
+    uv, ms = state(c, "qv1")
+    for uid in (2, 5):
+        expunge_uid(c, uid)
+    c.ok("UID STORE 3 +FLAGS.SILENT (\\Seen)")
+    # VANISHED needs QRESYNC enabled, UID FETCH and CHANGEDSINCE
+    assert c.cmd(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {ms} VANISHED)").status == "BAD"
+    c.ok("UNSELECT")
+    c.ok("ENABLE QRESYNC")
+    c.ok("SELECT qv1")
+    assert c.cmd(f"FETCH 1:* (FLAGS) (CHANGEDSINCE {ms} VANISHED)").status == "BAD"
+    assert c.cmd("UID FETCH 1:* (FLAGS) (VANISHED)").status == "BAD"
+    r = c.ok(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {ms} VANISHED)")
+    assert r.lines("VANISHED") == ["VANISHED (EARLIER) 2,5"], r
+    fetches = r.lines("FETCH")
+    assert len(fetches) == 1 and "UID 3" in fetches[0] and "MODSEQ (" in fetches[0], r
+    # only the UIDs of the set asked for
+    r = c.ok(f"UID FETCH 3:4 (FLAGS) (CHANGEDSINCE {ms} VANISHED)")
+    assert r.lines("VANISHED") == [], r
+    r = c.ok(f"UID FETCH 4:* (FLAGS) (CHANGEDSINCE {ms} VANISHED)")
+    assert r.lines("VANISHED") == ["VANISHED (EARLIER) 5"], r
+    c.close()
+
+
+def test_changedsince_implies_modseq(srv):
+    c = imap_conn(srv)
+    fill(c, "qv2", 3)
+    uv, ms = state(c, "qv2")
+    c.ok("STORE 2 +FLAGS.SILENT (\\Answered)")
+    r = c.ok(f"FETCH 1:* (FLAGS) (CHANGEDSINCE {ms})")
+    fetches = r.lines("FETCH")
+    assert len(fetches) == 1 and fetches[0].startswith("2 FETCH"), r
+    assert re.search(r"MODSEQ \(\d+\)", fetches[0]), r
+    c.close()
