@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "store/store.h"
 
 static const char usage_text[] =
 	"usage: postern <command> [options]\n"
@@ -89,6 +90,7 @@ int main(int argc, char **argv)
 		printf("postern %s\n", POSTERN_VERSION);
 		return CLI_OK;
 	}
+	store_log_sqlite_errors();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/util.h"
 #include "store/mbox_int.h"
 
@@ -230,36 +231,44 @@ static int exec_msg(struct mbox_store *ms, const char *sql, const struct mbox_in
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
+/* File operations in cur/ run under the index's write lock, like a sync's
+ * reading of cur/: a sync on another worker must never list a directory
+ * while a message is between two names (it would see the file twice, or
+ * not at all and take it for expunged), nor find a file whose row is not
+ * written yet. */
 int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, uint32_t flags,
                    const char *keywords)
 {
 	struct mbox_msg m;
 	char dir[4096], letters[8], to[4500];
+	if (!tx_begin(ms))
+		return MBOX_ERROR;
 	int rc = get_with_path(ms, mb, uid, &m);
-	if (rc != MBOX_OK)
-		return rc;
-	if (m.flags == flags && strcmp(m.keywords, keywords ? keywords : "") == 0)
-		return MBOX_OK;
-	char *base = base_of(m.path);
-	long long before = cur_mtime(ms, mb);
-	mbox_flags_to_maildir(flags, letters, sizeof(letters));
+	if (rc != MBOX_OK || (m.flags == flags && strcmp(m.keywords, keywords ? keywords : "") == 0))
+		return tx_end(ms, rc);
+	bool renamed = false;
 	if (m.flags != flags) {
 		/* flags live in the file name too, so a rebuilt index keeps them */
+		char *base = base_of(m.path);
+		long long before = cur_mtime(ms, mb);
+		mbox_flags_to_maildir(flags, letters, sizeof(letters));
 		if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
 		    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0 ||
 		    rename(m.path, to) < 0) {
 			free(base);
-			return MBOX_ERROR;
+			return tx_end(ms, MBOX_ERROR);
 		}
+		free(base);
+		renamed = true;
 		mbox_note_own_change(ms, mb, before);
 	}
-	free(base);
-	if (!tx_begin(ms))
-		return MBOX_ERROR;
 	uint64_t modseq = next_modseq(ms, mb);
 	rc = exec_msg(ms, "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 "
 	              "WHERE mailbox_id = ?1 AND uid = ?2", mb, uid, flags, keywords, (long long)modseq);
-	return tx_end(ms, rc);
+	rc = tx_end(ms, rc);
+	if (rc != MBOX_OK && renamed && rename(to, m.path) < 0)
+		log_event(LOG_WARN, "mbox.flags_mismatch", "s", "file", to, NULL);
+	return rc;
 }
 
 int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool only_deleted)
@@ -286,65 +295,63 @@ int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool
 	return tx_end(ms, rc);
 }
 
-/* Records a file already in cur/ under a new UID. */
-static int add_row(struct mbox_store *ms, struct mbox_info *mb, const char *base, uint32_t flags,
-                   const char *keywords, long long internaldate, uint64_t size, uint32_t *uid)
+/* Records a file just put in cur/ under a new UID; inside the caller's transaction. */
+static int insert_row(struct mbox_store *ms, struct mbox_info *mb, const char *base, uint32_t flags,
+                      const char *keywords, long long internaldate, uint64_t size, uint32_t *uid)
 {
 	sqlite3_stmt *s;
-	if (!tx_begin(ms))
-		return MBOX_ERROR;
 	int rc = mbox_refresh(ms, mb);
 	uint64_t modseq = rc == MBOX_OK ? next_modseq(ms, mb) : 0;
-	if (rc == MBOX_OK &&
+	if (rc != MBOX_OK ||
 	    sqlite3_prepare_v2(ms->db, "INSERT INTO messages(mailbox_id, uid, base, flags, keywords, "
 	                       "internaldate, size, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	                       -1, &s, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(s, 1, mb->id);
-		sqlite3_bind_int64(s, 2, mb->uidnext);
-		sqlite3_bind_text(s, 3, base, -1, SQLITE_STATIC);
-		sqlite3_bind_int(s, 4, (int)flags);
-		sqlite3_bind_text(s, 5, keywords ? keywords : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 6, internaldate);
-		sqlite3_bind_int64(s, 7, (long long)size);
-		sqlite3_bind_int64(s, 8, (long long)modseq);
-		rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
-		sqlite3_finalize(s);
-	} else {
-		rc = MBOX_ERROR;
-	}
-	if (rc == MBOX_OK) {
-		*uid = mb->uidnext++;
-		sqlite3_stmt *u;
-		if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET uidnext = ?2 WHERE id = ?1", -1, &u,
-		                       NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(u, 1, mb->id);
-			sqlite3_bind_int64(u, 2, mb->uidnext);
-			rc = sqlite3_step(u) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
-			sqlite3_finalize(u);
-		}
-	}
-	return tx_end(ms, rc);
+	                       -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, mb->uidnext);
+	sqlite3_bind_text(s, 3, base, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, (int)flags);
+	sqlite3_bind_text(s, 5, keywords ? keywords : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, internaldate);
+	sqlite3_bind_int64(s, 7, (long long)size);
+	sqlite3_bind_int64(s, 8, (long long)modseq);
+	rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+	sqlite3_finalize(s);
+	if (rc != MBOX_OK)
+		return rc;
+	*uid = mb->uidnext++;
+	return exec_msg(ms, "UPDATE mailboxes SET uidnext = ?3 WHERE id = ?1", mb, 0,
+	                mb->uidnext, NULL, 0);
+}
+
+/* Puts a file into the mailbox's cur/ (rename, or a hard link for a copy)
+ * and records it, under the write lock; undone when it cannot be recorded. */
+static int add_file(struct mbox_store *ms, struct mbox_info *mb, const char *src, bool link_it,
+                    const char *base, uint32_t flags, const char *keywords, long long internaldate,
+                    uint64_t size, uint32_t *uid)
+{
+	char dir[4096], letters[8], to[4500];
+	mbox_flags_to_maildir(flags, letters, sizeof(letters));
+	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
+	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0 || !tx_begin(ms))
+		return MBOX_ERROR;
+	long long before = cur_mtime(ms, mb);
+	if ((link_it ? link(src, to) : rename(src, to)) < 0)
+		return tx_end(ms, MBOX_ERROR);
+	mbox_note_own_change(ms, mb, before);
+	int rc = tx_end(ms, insert_row(ms, mb, base, flags, keywords, internaldate, size, uid));
+	if (rc != MBOX_OK)
+		unlink(to);
+	return rc;
 }
 
 int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tmp_path,
                      uint32_t flags, const char *keywords, long long internaldate,
                      uint64_t size, uint32_t *uid)
 {
-	char dir[4096], letters[8], to[4500];
 	char *base = base_of(tmp_path);
-	long long before = cur_mtime(ms, mb);
-	mbox_flags_to_maildir(flags, letters, sizeof(letters));
-	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
-	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0 ||
-	    rename(tmp_path, to) < 0) {
-		free(base);
-		return MBOX_ERROR;
-	}
-	mbox_note_own_change(ms, mb, before);
-	int rc = add_row(ms, mb, base, flags, keywords, internaldate, size, uid);
+	int rc = add_file(ms, mb, tmp_path, false, base, flags, keywords, internaldate, size, uid);
 	free(base);
-	if (rc != MBOX_OK)
-		unlink(to);
 	return rc;
 }
 
@@ -352,7 +359,7 @@ int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
               struct mbox_info *to, uint32_t *new_uid)
 {
 	struct mbox_msg m;
-	char dir[4096], letters[8], dst[4500], base[300];
+	char base[300];
 	int rc = get_with_path(ms, from, uid, &m);
 	if (rc != MBOX_OK)
 		return rc;
@@ -361,17 +368,8 @@ int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
 	random_id(base, 8);
 	snprintf(base + 8, sizeof(base) - 8, ".%.280s", b);
 	free(b);
-	long long before = cur_mtime(ms, to);
-	mbox_flags_to_maildir(m.flags, letters, sizeof(letters));
-	if (mbox_dir(ms, to->name, dir, sizeof(dir)) < 0 ||
-	    bsnprintf(dst, sizeof(dst), "%s/cur/%s:2,%s", dir, base, letters) < 0 ||
-	    link(m.path, dst) < 0)
-		return MBOX_ERROR;
-	mbox_note_own_change(ms, to, before);
-	rc = add_row(ms, to, base, m.flags, m.keywords, m.internaldate, m.size, new_uid);
-	if (rc != MBOX_OK)
-		unlink(dst);
-	return rc;
+	return add_file(ms, to, m.path, true, base, m.flags, m.keywords, m.internaldate, m.size,
+	                new_uid);
 }
 
 static const char cache_get_sql[] =

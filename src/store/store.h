@@ -20,6 +20,10 @@ enum store_rc {
 
 struct store;
 
+/* Sends SQLite's own error log to the server log; call once, before any
+ * database is opened. */
+void store_log_sqlite_errors(void);
+
 /* Opens (creating if needed) <data_dir>/postern.db, checks its schema
  * version and runs pending migrations (after a backup). NULL on failure,
  * with the reason in err. */

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/util.h"
 #include "store/migrate.h"
 #include "store/store_sqlite_int.h"
@@ -96,6 +97,23 @@ static int busy_wait(void *arg, int count)
 		return 0;
 	usleep(200);
 	return 1;
+}
+
+/* SQLite's error log: every failed step, including ones whose caller only
+ * reports "failed", leaves its reason in the server's log. Notices,
+ * warnings and schema changes SQLite handles itself go to debug. */
+static void sqlite_log(void *arg, int code, const char *msg)
+{
+	(void)arg;
+	int primary = code & 0xff;
+	enum log_level level = primary == SQLITE_NOTICE || primary == SQLITE_WARNING ||
+	                       primary == SQLITE_SCHEMA ? LOG_DEBUG : LOG_WARN;
+	log_event(level, "sqlite.error", "i", "code", code, "s", "message", msg, NULL);
+}
+
+void store_log_sqlite_errors(void)
+{
+	sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
 }
 
 void store_busy_wait(sqlite3 *db)

@@ -186,6 +186,61 @@ def test_maildir_changes_by_other_programs(srv):
     c.close()
 
 
+def test_flag_changes_and_syncs_on_two_workers_never_lose_a_message(srv):
+    """STORE renames files in cur/ while sessions on the other worker rescan
+    cur/ (a drop into new/ forces a full sync each time): a sync must never
+    see a message between two names, as twice or as gone. cur/ holds enough
+    files that reading it takes several getdents calls."""
+    import random
+    import threading
+    n = 2000
+    setup = imap_conn(srv)
+    setup.ok('CREATE "race1"')
+    folder = srv.maildir_path("alice") / ".race1"
+    write_maildir(folder, [simple_message(f"r{i}") for i in range(n)], sub="cur", host="race")
+    assert exists_of(setup.ok("SELECT race1")) == n
+    setup.close()
+    storers = [imap_conn(srv) for _ in range(3)]
+    syncers = [imap_conn(srv) for _ in range(5)]    # over both workers
+    failures, dropped = [], [0]
+    stop = time.monotonic() + 5
+
+    def store_loop(c, k):
+        rnd = random.Random(k)
+        c.ok("SELECT race1")
+        while time.monotonic() < stop:
+            first = rnd.randrange(1, n - 100)
+            for op in ("+", "-"):
+                r = c.cmd(f"UID STORE {first}:{first + 100} {op}FLAGS.SILENT (\\Flagged)")
+                if r.status != "OK":
+                    failures.append(("store", r))
+
+    def sync_loop(c, k):
+        while time.monotonic() < stop:
+            write_maildir(folder, [simple_message("poke")], host=f"poke{k}.{dropped[0]}")
+            dropped[0] += 1
+            r = c.cmd("SELECT race1")
+            if r.status != "OK":
+                failures.append(("select", r))
+                continue
+            r = c.ok(f"UID SEARCH UID 1:{n}")
+            if len(r.lines("SEARCH")[0].split()) != n + 1:
+                failures.append(("lost", r.lines("SEARCH")[0][:200]))
+
+    threads = [threading.Thread(target=store_loop, args=(c, k)) for k, c in enumerate(storers)]
+    threads += [threading.Thread(target=sync_loop, args=(c, k)) for k, c in enumerate(syncers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == [], failures[:3]
+    c = imap_conn(srv)
+    r = c.ok("SELECT race1")
+    assert exists_of(r) == n + dropped[0], (exists_of(r), dropped[0])
+    for x in storers + syncers + [c]:
+        x.close()
+
+
 # ---- IDLE ---------------------------------------------------------------------------------
 
 
