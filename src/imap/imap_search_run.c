@@ -212,6 +212,7 @@ struct imap_search_job {
 	uint64_t top_modseq;
 	bool over;
 	struct event *ev;
+	size_t view_pos;        /* msgs and the view are both in UID order: walk them together */
 };
 
 static void collect_msg(void *arg, const struct mbox_msg *m)
@@ -400,13 +401,17 @@ static bool search_some(struct imap_session *s)
 	};
 	uint64_t start = now_ms();
 	int limit = s->cfg->imap.max_search_results;
+	bool reads_files = j->q.uses_text || j->sent;
 	while (j->next < j->n && !j->over) {
-		if (now_ms() - start >= SEARCH_SLICE_MS)
+		/* the clock is read per message only when messages are read from disk */
+		if ((reads_files || j->next % 64 == 0) && now_ms() - start >= SEARCH_SLICE_MS)
 			return false;
 		struct search_msg *sm = &j->msgs[j->next++];
-		uint32_t seq = imap_view_seq_of(v, sm->uid);
-		if (seq == 0)
+		while (j->view_pos < v->n && v->uids[j->view_pos] < sm->uid)
+			j->view_pos++;
+		if (j->view_pos == v->n || v->uids[j->view_pos] != sm->uid)
 			continue;   /* not in this session's view (new, or gone) */
+		uint32_t seq = (uint32_t)j->view_pos + 1;
 		/* a full record only for the file lookup of text keys */
 		struct mbox_msg *full = NULL;
 		if (j->q.uses_text || j->sent) {

@@ -136,6 +136,8 @@ void imap_view_expunge_uids(struct imap_session *s, const uint32_t *uids, size_t
 {
 	struct imap_view *v = &s->view;
 	size_t keep = 0, k = 0, removed = 0;
+	if (n == 0)
+		return;
 	uint32_t *gone = xcalloc(n + 1, sizeof(uint32_t));
 	for (size_t i = 0; i < v->n; i++) {
 		while (k < n && uids[k] < v->uids[i])
