@@ -412,7 +412,22 @@ static void end_fetch(struct imap_session *s, const char *status, const char *te
 	imap_tagged(s, tag, status, "%s", text);
 }
 
+static bool fetch_some_in(struct imap_session *s);
+
+/* A FETCH that changes nothing reads its messages' rows in one snapshot. */
 static bool fetch_some(struct imap_session *s)
+{
+	bool batch = !s->fetch->f.sets_seen;
+	if (batch)
+		mbox_read_begin(s->ms);
+	struct mbox_store *ms = s->ms;
+	bool done = fetch_some_in(s);
+	if (batch)
+		mbox_read_end(ms);
+	return done;
+}
+
+static bool fetch_some_in(struct imap_session *s)
 {
 	struct imap_fetch_job *j = s->fetch;
 	while (j->next < j->t.n) {

@@ -265,14 +265,22 @@ sqlite3_stmt *mbox_stmt(struct mbox_store *ms, const char *sql)
 	for (; i < MBOX_STMT_CACHE && ms->cache[i].sql != NULL; i++)
 		if (ms->cache[i].sql == sql)
 			return ms->cache[i].st;
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v3(ms->db, sql, -1, i < MBOX_STMT_CACHE ? SQLITE_PREPARE_PERSISTENT : 0,
-	                       &st, NULL) != SQLITE_OK)
-		return NULL;
-	if (i < MBOX_STMT_CACHE) {
-		ms->cache[i].sql = sql;
-		ms->cache[i].st = st;
+	if (i == MBOX_STMT_CACHE) {
+		/* more queries than slots (never with the queries of today): give
+		 * up a slot that is not running, so nothing is ever left unfinalized */
+		for (i = MBOX_STMT_CACHE; i > 0 && sqlite3_stmt_busy(ms->cache[i - 1].st); i--)
+			;
+		if (i == 0)
+			return NULL;
+		i--;
+		sqlite3_finalize(ms->cache[i].st);
+		ms->cache[i].sql = NULL;
 	}
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v3(ms->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+		return NULL;
+	ms->cache[i].sql = sql;
+	ms->cache[i].st = st;
 	return st;
 }
 

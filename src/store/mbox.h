@@ -94,6 +94,11 @@ int mbox_changed_since(struct mbox_store *ms, const struct mbox_info *mb, uint64
 /* UIDs expunged with a modseq above `modseq` (for QRESYNC VANISHED). */
 int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint64_t modseq,
                         void (*cb)(void *arg, uint32_t uid), void *arg);
+/* Several reads as one snapshot: one read transaction instead of one per
+ * query (a FETCH of many messages). Nothing that writes in between, except
+ * mbox_cache_set, which is skipped when the lock is not free at once. */
+void mbox_read_begin(struct mbox_store *ms);
+void mbox_read_end(struct mbox_store *ms);
 /* How many messages have \Deleted (STATUS DELETED, RFC 9051 6.3.11). */
 int mbox_count_deleted(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n);
 /* One message's index data (not its path: see mbox_locate). */

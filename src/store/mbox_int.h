@@ -6,7 +6,9 @@
 
 #include "store/mbox.h"
 
-#define MBOX_STMT_CACHE 8
+/* Statements are prepared on first use, so an idle session's connection
+ * holds only the few its polling needs. */
+#define MBOX_STMT_CACHE 32
 
 struct mbox_store {
 	sqlite3 *db;
@@ -15,7 +17,9 @@ struct mbox_store {
 	struct { const char *sql; sqlite3_stmt *st; } cache[MBOX_STMT_CACHE];
 };
 
-/* A prepared statement for a hot query; give it back with mbox_stmt_done(). */
+/* A prepared statement for a query, kept for the next call: sql must be a
+ * string constant (its address is the key). Give it back with
+ * mbox_stmt_done(); never run the same query nested inside itself. */
 sqlite3_stmt *mbox_stmt(struct mbox_store *ms, const char *sql);
 void mbox_stmt_done(sqlite3_stmt *st);
 

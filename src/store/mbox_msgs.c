@@ -71,10 +71,10 @@ static int get_with_path(struct mbox_store *ms, const struct mbox_info *mb, uint
 static int iterate(struct mbox_store *ms, const struct mbox_info *mb, const char *sql,
                    long long arg, mbox_msg_cb cb, void *cbarg)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = mbox_stmt(ms, sql);
 	struct mbox_msg m;
 	int rc;
-	if (sqlite3_prepare_v2(ms->db, sql, -1, &s, NULL) != SQLITE_OK)
+	if (s == NULL)
 		return MBOX_ERROR;
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, arg);
@@ -82,7 +82,7 @@ static int iterate(struct mbox_store *ms, const struct mbox_info *mb, const char
 		read_msg(s, &m);
 		cb(cbarg, &m);
 	}
-	sqlite3_finalize(s);
+	mbox_stmt_done(s);
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
@@ -120,16 +120,16 @@ int mbox_changed_since(struct mbox_store *ms, const struct mbox_info *mb, uint64
 int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint64_t modseq,
                         void (*cb)(void *arg, uint32_t uid), void *arg)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND "
+	                                "modseq > ?2 ORDER BY uid");
 	int rc;
-	if (sqlite3_prepare_v2(ms->db, "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND "
-	                       "modseq > ?2 ORDER BY uid", -1, &s, NULL) != SQLITE_OK)
+	if (s == NULL)
 		return MBOX_ERROR;
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, (long long)modseq);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		cb(arg, (uint32_t)sqlite3_column_int64(s, 0));
-	sqlite3_finalize(s);
+	mbox_stmt_done(s);
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
@@ -172,14 +172,14 @@ static long long cur_mtime(const struct mbox_store *ms, const struct mbox_info *
 /* A change gets the mailbox's next modseq (RFC 7162 3.1). */
 static uint64_t next_modseq(struct mbox_store *ms, struct mbox_info *mb)
 {
-	sqlite3_stmt *s;
 	uint64_t v = mb->highestmodseq + 1;
-	if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 "
-	                       "WHERE id = ?1 RETURNING highestmodseq", -1, &s, NULL) == SQLITE_OK) {
+	sqlite3_stmt *s = mbox_stmt(ms, "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 "
+	                                "WHERE id = ?1 RETURNING highestmodseq");
+	if (s != NULL) {
 		sqlite3_bind_int64(s, 1, mb->id);
 		if (sqlite3_step(s) == SQLITE_ROW)
 			v = (uint64_t)sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
+		mbox_stmt_done(s);
 	}
 	mb->highestmodseq = v;
 	return v;
@@ -195,28 +195,48 @@ static char *base_of(const char *path)
 
 /* A change and its new modseq commit together: a session on another worker
  * must never see the new HIGHESTMODSEQ without the change behind it. */
+static bool run(struct mbox_store *ms, const char *sql)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, sql);
+	if (s == NULL)
+		return false;
+	int rc = sqlite3_step(s);
+	mbox_stmt_done(s);
+	return rc == SQLITE_DONE;
+}
+
+void mbox_read_begin(struct mbox_store *ms)
+{
+	run(ms, "BEGIN");
+}
+
+void mbox_read_end(struct mbox_store *ms)
+{
+	if (!sqlite3_get_autocommit(ms->db))
+		run(ms, "COMMIT");
+}
+
 static bool tx_begin(struct mbox_store *ms)
 {
-	return sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+	return run(ms, "BEGIN IMMEDIATE");
 }
 
 static int tx_end(struct mbox_store *ms, int rc)
 {
-	if (sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK &&
-	    rc == MBOX_OK) {
-		sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!run(ms, rc == MBOX_OK ? "COMMIT" : "ROLLBACK") && rc == MBOX_OK) {
+		run(ms, "ROLLBACK");
 		return MBOX_ERROR;
 	}
 	return rc;
 }
 
-/* Runs a prepared-on-the-spot statement binding mailbox id, uid and up to two
+/* Runs a (cached) statement binding mailbox id, uid and up to two
  * more values (text, then integer); MBOX_OK when it ran to the end. */
 static int exec_msg(struct mbox_store *ms, const char *sql, const struct mbox_info *mb,
                     uint32_t uid, long long v3, const char *t4, long long v5)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, sql, -1, &s, NULL) != SQLITE_OK)
+	sqlite3_stmt *s = mbox_stmt(ms, sql);
+	if (s == NULL)
 		return MBOX_ERROR;
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, uid);
@@ -227,7 +247,7 @@ static int exec_msg(struct mbox_store *ms, const char *sql, const struct mbox_in
 	if (sqlite3_bind_parameter_count(s) >= 5)
 		sqlite3_bind_int64(s, 5, v5);
 	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	mbox_stmt_done(s);
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 

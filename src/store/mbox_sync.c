@@ -363,18 +363,18 @@ out:
 void mbox_note_own_change(struct mbox_store *ms, const struct mbox_info *mb, long long before)
 {
 	char dir[4096];
-	sqlite3_stmt *s;
 	if (before < 0 || mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
 		return;
 	long long after = mbox_mtime_ns(dir, "cur");
-	if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET mtime_cur = ?3 WHERE id = ?1 AND "
-	                       "mtime_cur = ?2", -1, &s, NULL) != SQLITE_OK)
+	sqlite3_stmt *s = mbox_stmt(ms, "UPDATE mailboxes SET mtime_cur = ?3 WHERE id = ?1 AND "
+	                                "mtime_cur = ?2");
+	if (s == NULL)
 		return;
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, before);
 	sqlite3_bind_int64(s, 3, after);
 	sqlite3_step(s);
-	sqlite3_finalize(s);
+	mbox_stmt_done(s);
 }
 
 int mbox_discover_folders(struct mbox_store *ms)
