@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 		printf("postern %s\n", POSTERN_VERSION);
 		return CLI_OK;
 	}
-	store_log_sqlite_errors();
+	store_sqlite_configure();
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;

@@ -20,9 +20,9 @@ enum store_rc {
 
 struct store;
 
-/* Sends SQLite's own error log to the server log; call once, before any
- * database is opened. */
-void store_log_sqlite_errors(void);
+/* Process-wide SQLite settings (its error log into the server log, page
+ * cache memory); call once, before any database is opened. */
+void store_sqlite_configure(void);
 
 /* Opens (creating if needed) <data_dir>/postern.db, checks its schema
  * version and runs pending migrations (after a backup). NULL on failure,

@@ -111,9 +111,14 @@ static void sqlite_log(void *arg, int code, const char *msg)
 	log_event(level, "sqlite.error", "i", "code", code, "s", "message", msg, NULL);
 }
 
-void store_log_sqlite_errors(void)
+void store_sqlite_configure(void)
 {
 	sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
+	/* no up-front page cache per connection: Debian's SQLite gives each
+	 * connection a 20-page bulk allocation (85 KiB) on first use, and a
+	 * mailbox index is open per active user and worker; pages now come one
+	 * by one, up to each connection's cache_size */
+	sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
 }
 
 void store_busy_wait(sqlite3 *db)
