@@ -120,6 +120,7 @@ static const struct key_spec imap_keys[] = {
 	{ "session_memory_limit", K_SIZE, NULL, 64 * 1024, 1LL << 30 },
 	{ "max_search_results", K_INT, NULL, 1, 100000000 },
 	{ "max_connections_per_user", K_INT, NULL, 1, 100000 },
+	{ "max_mailboxes", K_INT, NULL, 1, 1000000 },
 	{ "search_rate_limit_per_min", K_INT, NULL, 0, 1000000 },
 	{ "login_without_tls", K_BOOL, NULL, 0, 0 },
 	{ "idle_poll", K_DURATION, NULL, 100, 60 * 1000 },
@@ -353,6 +354,7 @@ static void set_defaults(struct config *cfg)
 	cfg->imap.session_memory = 100ULL * 1024 * 1024;
 	cfg->imap.max_search_results = 1000000;
 	cfg->imap.max_connections_per_user = 50;
+	cfg->imap.max_mailboxes = 1000;
 	cfg->imap.search_rate_limit_per_min = 60;
 	cfg->imap.idle_poll_ms = 1000;
 	cfg->imap.autologout_ms = 30 * 60 * 1000;   /* RFC 9051 5.4: at least 30 minutes */
@@ -546,6 +548,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->imap.max_search_results = config_setting_get_int(s);
 	if ((s = OPT(g, "max_connections_per_user")) != NULL)
 		cfg->imap.max_connections_per_user = config_setting_get_int(s);
+	if ((s = OPT(g, "max_mailboxes")) != NULL)
+		cfg->imap.max_mailboxes = config_setting_get_int(s);
 	if ((s = OPT(g, "search_rate_limit_per_min")) != NULL)
 		cfg->imap.search_rate_limit_per_min = config_setting_get_int(s);
 	if ((s = OPT(g, "login_without_tls")) != NULL)

@@ -62,6 +62,7 @@ struct config {
 		uint64_t session_memory;     /* output buffered for one session */
 		int max_search_results;
 		int max_connections_per_user;
+		int max_mailboxes;           /* per user: CREATE beyond it gets NO [LIMIT] */
 		int search_rate_limit_per_min;  /* searches reading message files; 0 = no limit */
 		bool login_without_tls;      /* LOGIN / AUTHENTICATE PLAIN before STARTTLS */
 		uint64_t idle_poll_ms;       /* how often an idling session looks for news */

@@ -331,6 +331,18 @@ static void cmd_select(struct imap_session *s, struct imap_command *cmd, bool re
 	            cmd->name);
 }
 
+/* imap.max_mailboxes: CREATE may add the name and each missing parent. */
+static bool room_for_mailboxes(struct imap_session *s, const char *name)
+{
+	uint32_t have;
+	uint32_t adds = 1;
+	for (const char *p = name; *p; p++)
+		adds += *p == '/';
+	if (mbox_count(s->ms, &have) != MBOX_OK)
+		return false;
+	return (uint64_t)have + adds <= (uint64_t)s->cfg->imap.max_mailboxes;
+}
+
 static void cmd_create(struct imap_session *s, struct imap_command *cmd)
 {
 	struct imap_cursor c;
@@ -342,6 +354,10 @@ static void cmd_create(struct imap_session *s, struct imap_command *cmd)
 	size_t n = strlen(name);
 	if (n > 1 && name[n - 1] == '/')
 		name[n - 1] = '\0';
+	if (!room_for_mailboxes(s, name)) {
+		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many mailboxes");
+		return;
+	}
 	reply_mbox(s, cmd, mbox_create(s->ms, name, NULL));
 }
 
@@ -369,7 +385,10 @@ static void cmd_rename(struct imap_session *s, struct imap_command *cmd)
 	if (!imap_expect_mailbox(s, cmd, &c, from, sizeof(from)) ||
 	    !imap_expect_mailbox(s, cmd, &c, to, sizeof(to)))
 		return;
-	reply_mbox(s, cmd, mbox_rename(s->ms, from, to));
+	int rc = mbox_rename(s->ms, from, to);
+	if (rc == MBOX_OK && s->state == IMAP_SELECTED)
+		mbox_refresh(s->ms, &s->view.mb);   /* it may be the selected one, or its parent */
+	reply_mbox(s, cmd, rc);
 }
 
 static void cmd_subscribe(struct imap_session *s, struct imap_command *cmd, bool on)

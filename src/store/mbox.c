@@ -354,7 +354,7 @@ int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 }
 
 static const char refresh_sql[] =
-	"SELECT uidvalidity, uidnext, highestmodseq, subscribed FROM mailboxes WHERE id = ?1";
+	"SELECT uidvalidity, uidnext, highestmodseq, subscribed, name FROM mailboxes WHERE id = ?1";
 
 int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 {
@@ -368,9 +368,22 @@ int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 		mb->uidnext = (uint32_t)sqlite3_column_int64(s, 1);
 		mb->highestmodseq = (uint64_t)sqlite3_column_int64(s, 2);
 		mb->subscribed = sqlite3_column_int(s, 3) != 0;
+		/* a session may have renamed it meanwhile (RFC 9051 6.3.6) */
+		str_copy(mb->name, sizeof(mb->name), (const char *)sqlite3_column_text(s, 4));
 	}
 	mbox_stmt_done(s);
 	return mbox_row_result(rc);
+}
+
+int mbox_count(struct mbox_store *ms, uint32_t *n)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT count(*) FROM mailboxes");
+	if (s == NULL)
+		return MBOX_ERROR;
+	int rc = mbox_row_result(sqlite3_step(s));
+	*n = rc == MBOX_OK ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
+	mbox_stmt_done(s);
+	return rc;
 }
 
 int mbox_create(struct mbox_store *ms, const char *name, const char *special_use)

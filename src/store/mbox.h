@@ -70,14 +70,20 @@ int mbox_list(struct mbox_store *ms, mbox_info_cb cb, void *arg);
  * counts are kept up to date as messages change. */
 int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out);
 int mbox_create(struct mbox_store *ms, const char *name, const char *special_use);
+/* Re-reads a mailbox's own fields by its id, its name too (no message
+ * counts: cheap). MBOX_NOT_FOUND once it is deleted. */
+int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb);
+/* How many mailboxes the user has. */
+int mbox_count(struct mbox_store *ms, uint32_t *n);
 /* Refuses INBOX and mailboxes with children (MBOX_IN_USE). */
 int mbox_delete(struct mbox_store *ms, const char *name);
 int mbox_rename(struct mbox_store *ms, const char *from, const char *to);
 int mbox_subscribe(struct mbox_store *ms, const char *name, bool on);
 
 /* Brings the index of one mailbox up to date with its Maildir. Cheap when
- * the directories have not changed since the last sync. mb's UIDNEXT and
- * HIGHESTMODSEQ are refreshed; its counts are not (mbox_find gives those). */
+ * the directories have not changed since the last sync. mb's UIDNEXT,
+ * HIGHESTMODSEQ and name (after a RENAME elsewhere) are refreshed; its
+ * counts are not (mbox_find gives those). MBOX_NOT_FOUND once it is deleted. */
 int mbox_sync(struct mbox_store *ms, struct mbox_info *mb);
 
 typedef void (*mbox_msg_cb)(void *arg, const struct mbox_msg *m);

@@ -30,8 +30,6 @@ static inline int mbox_row_result(int rc)
 {
 	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
 }
-/* Refreshes the mailbox's own fields (no message counts: cheap). */
-int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb);
 /* mtime of <dir>/<sub> in ns, -1 when missing. */
 long long mbox_mtime_ns(const char *dir, const char *sub);
 /* After our own change in cur/ (rename, unlink, link): when the directory

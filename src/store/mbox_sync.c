@@ -324,6 +324,16 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
 		return MBOX_ERROR;
 	long long mt_new = mbox_mtime_ns(dir, "new"), mt_cur = mbox_mtime_ns(dir, "cur");
+	if (mt_new < 0 || mt_cur < 0) {
+		/* gone from where we knew it: renamed or deleted by another session? */
+		int rc_refresh = mbox_refresh(ms, mb);
+		if (rc_refresh != MBOX_OK)
+			return rc_refresh;
+		if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
+			return MBOX_ERROR;
+		mt_new = mbox_mtime_ns(dir, "new");
+		mt_cur = mbox_mtime_ns(dir, "cur");
+	}
 	/* the common case, checked without the write lock: nothing on disk moved
 	 * (other sessions' flag changes still show in the refreshed modseq) */
 	if (mt_new >= 0 && mt_cur >= 0 && unchanged_since_last_sync(ms, mb, mt_new, mt_cur))
@@ -331,8 +341,8 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 	/* the write lock first: two sessions syncing at once would both assign UIDs */
 	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
-	if (mbox_refresh(ms, mb) != MBOX_OK)
-		goto out;
+	if (mbox_refresh(ms, mb) != MBOX_OK || mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
+		goto out;   /* (the name again: it may have been renamed while we waited) */
 	mt_new = mbox_mtime_ns(dir, "new");
 	mt_cur = mbox_mtime_ns(dir, "cur");
 	if (mt_new >= 0 && mt_cur >= 0 && unchanged_since_last_sync(ms, mb, mt_new, mt_cur)) {

@@ -854,3 +854,32 @@ def test_list_status(srv):
     r = c.ok('LIST "" "ls1" RETURN (STATUS (MESSAGES UIDNEXT))')
     assert any(l.startswith("STATUS") and "MESSAGES 2" in l for l in r.lines()), r
     c.close()
+
+
+def test_rename_of_the_selected_mailbox(srv):
+    """RFC 9051 6.3.6: the session stays on the renamed mailbox; another
+    session that has it selected follows it too."""
+    a, b = imap_conn(srv), imap_conn(srv)
+    fill(a, "rs1", 3)
+    a.ok("SELECT rs1")
+    b.ok("SELECT rs1")
+    a.ok('RENAME rs1 "rs1 new"')
+    r = a.ok("STORE 2 +FLAGS (\\Flagged)")
+    assert "\\Flagged" in r.lines("FETCH")[0], r
+    assert a.ok("FETCH 3 (BODY.PEEK[HEADER.FIELDS (Subject)])").untagged
+    a.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    assert [l for l in a.ok("EXPUNGE").lines() if l.endswith("EXPUNGE")] == ["1 EXPUNGE"]
+    # the other session learns of the expunge, then works on the new name
+    r = b.ok("NOOP")
+    assert "1 EXPUNGE" in r.lines(), r
+    b.ok("STORE 1 -FLAGS (\\Flagged)")
+    r = a.ok("STATUS \"rs1 new\" (MESSAGES)")
+    assert "MESSAGES 2" in r.lines("STATUS")[0], r
+    # a parent renamed under a selected child
+    fill(a, "rs2/kid", 1)
+    a.ok('SELECT "rs2/kid"')
+    a.ok('RENAME rs2 rs3')
+    a.ok("STORE 1 +FLAGS (\\Seen)")
+    assert a.ok('STATUS "rs3/kid" (UNSEEN)').lines("STATUS")[0].endswith("(UNSEEN 0)")
+    a.close()
+    b.close()

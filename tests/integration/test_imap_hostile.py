@@ -482,3 +482,29 @@ def test_fetch_of_many_copies_of_a_big_section_is_refused(postern):
     r = c.ok("FETCH 1 (BODY.PEEK[] BODY.PEEK[TEXT]<0.100>)", timeout=30)
     assert len(fetch_all(r)[1]["BODY[]"]) > 300000
     c.close()
+
+
+def test_mailbox_count_limit(postern):
+    s = imap_server(postern, config={"imap": {"max_mailboxes": 10, "max_search_results": 3}})
+    c = imap_conn(s)
+    have = len(c.ok('LIST "" "*"').lines("LIST"))     # INBOX and the special-use ones
+    for i in range(10 - have):
+        c.ok(f'CREATE "lim{i}"')
+    r = c.cmd('CREATE "one-too-many"')
+    assert r.status == "NO" and r.code == "LIMIT", r
+    # the parents a CREATE would add count too
+    c.ok('DELETE "lim0"')
+    r = c.cmd('CREATE "p/q"')
+    assert r.status == "NO" and r.code == "LIMIT", r
+    c.ok('CREATE "p"')
+    assert len(c.ok('LIST "" "*"').lines("LIST")) == 10
+    # imap.max_search_results: more matches than that is NO [LIMIT], not a partial answer
+    c.ok('SELECT INBOX')
+    for i in range(4):
+        assert c.append("INBOX", simple_message(f"s{i}")).status == "OK"
+    c.ok("NOOP")
+    r = c.cmd("SEARCH ALL")
+    assert r.status == "NO" and r.code == "LIMIT" and r.lines("SEARCH") == [], r
+    r = c.ok("SEARCH 1:3")
+    assert r.lines("SEARCH") == ["SEARCH 1 2 3"], r
+    c.close()
