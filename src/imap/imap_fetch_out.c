@@ -374,13 +374,15 @@ static bool mark_seen(struct imap_session *s, struct mbox_msg *m)
 {
 	if (!s->fetch->f.sets_seen || s->view.readonly || (m->flags & MBOX_F_SEEN))
 		return false;
-	if (mbox_set_flags(s->ms, &s->view.mb, m->uid, m->flags | MBOX_F_SEEN, m->keywords) == MBOX_OK) {
-		/* the file was renamed to carry the flag: read its new path and modseq */
-		mbox_get(s->ms, &s->view.mb, m->uid, m);
-		uint32_t seq = imap_view_seq_of(&s->view, m->uid);
-		if (seq)
-			s->view.flags[seq - 1] = m->flags;
-		/* the view's modseq stays: other sessions' changes must still be reported */
+	uint64_t modseq;
+	if (mbox_set_flags(s->ms, &s->view.mb, m->uid, m->flags | MBOX_F_SEEN, m->keywords,
+	                   &modseq) == MBOX_OK) {
+		m->flags |= MBOX_F_SEEN;
+		if (modseq)
+			m->modseq = modseq;
+		/* the FETCH response reports it; the view's modseq stays: other
+		 * sessions' changes must still be reported */
+		imap_view_note_own(s, m->uid, m->flags, modseq);
 		return true;
 	}
 	return false;

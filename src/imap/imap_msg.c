@@ -219,11 +219,10 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 			too_many = true;
 			continue;
 		}
-		if (mbox_set_flags(s->ms, &s->view.mb, t.uid[i], f, kw) != MBOX_OK)
+		uint64_t modseq;
+		if (mbox_set_flags(s->ms, &s->view.mb, t.uid[i], f, kw, &modseq) != MBOX_OK)
 			continue;
-		uint32_t seq = imap_view_seq_of(&s->view, t.uid[i]);
-		if (seq)
-			s->view.flags[seq - 1] = f;
+		imap_view_note_own(s, t.uid[i], f, modseq);
 		if (st.silent && !s->condstore)
 			continue;
 		imap_format_flags(f, kw, flags, sizeof(flags));
@@ -231,10 +230,8 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 		if (cmd->uid)   /* RFC 9051 6.4.9: UID commands report the UID */
 			snprintf(uidpart, sizeof(uidpart), "UID %u ", t.uid[i]);
 		if (s->condstore || st.unchangedsince) {
-			struct mbox_msg now;
-			mbox_get(s->ms, &s->view.mb, t.uid[i], &now);
 			imap_untagged(s, "%u FETCH (%sFLAGS (%s) MODSEQ (%llu))", t.seq[i], uidpart, flags,
-			              (unsigned long long)now.modseq);
+			              (unsigned long long)(modseq ? modseq : m.modseq));
 		} else {
 			imap_untagged(s, "%u FETCH (%sFLAGS (%s))", t.seq[i], uidpart, flags);
 		}

@@ -46,6 +46,10 @@ struct imap_view {
 	/* SEARCHRES (RFC 5182): the last SEARCH RETURN (SAVE) result, as UIDs
 	 * ("$"); empty again when the mailbox is closed */
 	struct imap_seqset saved;
+	/* changes this session made and reported itself since the last update:
+	 * (uid, modseq) pairs the update must not report again */
+	struct imap_own_change { uint32_t uid; uint64_t modseq; } *own;
+	size_t nown, capown;
 };
 
 struct imap_fetch_job;
@@ -137,6 +141,9 @@ size_t imap_view_lower_bound(const struct imap_view *v, uint32_t uid);
 /* Removes expunged UIDs (ascending) from the view and reports them: EXPUNGE
  * responses, or one VANISHED once QRESYNC is enabled. */
 void imap_view_expunge_uids(struct imap_session *s, const uint32_t *uids, size_t n);
+/* Records a flag change this session made (and reported, or was told not
+ * to by .SILENT): the next update does not report it as news. */
+void imap_view_note_own(struct imap_session *s, uint32_t uid, uint32_t flags, uint64_t modseq);
 /* "* VANISHED [(EARLIER)] uid-set" for ascending UIDs; nothing when n is 0. */
 void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *uids, size_t n);
 

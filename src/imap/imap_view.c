@@ -70,6 +70,7 @@ void imap_view_close(struct imap_session *s)
 	free(s->view.uids);
 	free(s->view.flags);
 	imap_seqset_free(&s->view.saved);
+	free(s->view.own);
 	memset(&s->view, 0, sizeof(s->view));
 }
 
@@ -175,6 +176,38 @@ static void collect_gone(void *arg, uint32_t uid)
 	u->gone[u->ngone++] = uid;
 }
 
+void imap_view_note_own(struct imap_session *s, uint32_t uid, uint32_t flags, uint64_t modseq)
+{
+	struct imap_view *v = &s->view;
+	uint32_t seq = imap_view_seq_of(v, uid);
+	if (seq)
+		v->flags[seq - 1] = flags;
+	if (modseq == 0)
+		return;
+	if (v->nown == v->capown) {
+		v->capown = v->capown ? v->capown * 2 : 16;
+		v->own = xrealloc(v->own, v->capown * sizeof(*v->own));
+	}
+	v->own[v->nown++] = (struct imap_own_change){ uid, modseq };
+}
+
+static int cmp_own(const void *a, const void *b)
+{
+	const struct imap_own_change *x = a, *y = b;
+	if (x->uid != y->uid)
+		return x->uid < y->uid ? -1 : 1;
+	return x->modseq < y->modseq ? -1 : x->modseq > y->modseq;
+}
+
+static bool is_own_change(const struct imap_view *v, uint32_t uid, uint64_t modseq)
+{
+	struct imap_own_change key = { uid, modseq };
+	return v->nown > 0 && bsearch(&key, v->own, v->nown, sizeof(key), cmp_own) != NULL;
+}
+
+/* A message changed since the last update: new mail, or flags or keywords
+ * changed by someone else (this session's own changes were reported when
+ * made). */
 static void report_change(void *arg, const struct mbox_msg *m)
 {
 	struct update_ctx *u = arg;
@@ -186,7 +219,7 @@ static void report_change(void *arg, const struct mbox_msg *m)
 			view_add(v, m->uid, m->flags);
 		return;
 	}
-	if (v->flags[seq - 1] == m->flags && m->keywords[0] == '\0')
+	if (is_own_change(v, m->uid, m->modseq))
 		return;
 	v->flags[seq - 1] = m->flags;
 	imap_format_flags(m->flags, m->keywords, flags, sizeof(flags));
@@ -209,8 +242,11 @@ void imap_view_update(struct imap_session *s, bool allow_expunge)
 	imap_view_expunge_uids(s, u.gone, u.ngone);   /* ascending: the query orders them */
 	free(u.gone);
 	u.before = v->n;
+	if (v->nown > 1)
+		qsort(v->own, v->nown, sizeof(*v->own), cmp_own);
 	mbox_changed_since(s->ms, &v->mb, v->modseq, report_change, &u);
 	if (v->n != u.before)
 		imap_untagged(s, "%zu EXISTS", v->n);
 	v->modseq = v->mb.highestmodseq;
+	v->nown = 0;   /* all at or below the new modseq: never looked at again */
 }

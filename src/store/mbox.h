@@ -113,9 +113,10 @@ int mbox_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid, st
 int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m);
 
 /* Sets flags and keywords of one message: renames its file to carry the
- * flags and gives it a new modseq. */
+ * flags and gives it a new modseq, put in *new_modseq (0 when nothing
+ * changed; new_modseq may be NULL). */
 int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, uint32_t flags,
-                   const char *keywords);
+                   const char *keywords, uint64_t *new_modseq);
 /* Removes one message (file and row), remembering its UID as expunged. With
  * only_deleted, only when it has \Deleted at that moment (MBOX_NOT_FOUND if not). */
 int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool only_deleted);

@@ -257,10 +257,12 @@ static int exec_msg(struct mbox_store *ms, const char *sql, const struct mbox_in
  * not at all and take it for expunged), nor find a file whose row is not
  * written yet. */
 int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, uint32_t flags,
-                   const char *keywords)
+                   const char *keywords, uint64_t *new_modseq)
 {
 	struct mbox_msg m;
 	char dir[4096], letters[8], to[4500];
+	if (new_modseq)
+		*new_modseq = 0;
 	if (!tx_begin(ms))
 		return MBOX_ERROR;
 	int rc = get_with_path(ms, mb, uid, &m);
@@ -288,6 +290,8 @@ int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, ui
 	rc = tx_end(ms, rc);
 	if (rc != MBOX_OK && renamed && rename(to, m.path) < 0)
 		log_event(LOG_WARN, "mbox.flags_mismatch", "s", "file", to, NULL);
+	if (rc == MBOX_OK && new_modseq)
+		*new_modseq = modseq;
 	return rc;
 }
 

@@ -186,6 +186,35 @@ def test_maildir_changes_by_other_programs(srv):
     c.close()
 
 
+def test_keyword_changes_by_others_are_reported_own_changes_once(srv):
+    a, b = imap_conn(srv), imap_conn(srv)
+    box(a, "kw1", 2)
+    a.ok("SELECT kw1")
+    b.ok("SELECT kw1")
+    b.ok("STORE 1 +FLAGS.SILENT ($Work)")
+    r = a.ok("NOOP")
+    assert [l for l in r.lines("FETCH")] == ["1 FETCH (UID 1 FLAGS ($Work))"], r
+    # a keyword taken away, system flags unchanged: still news
+    b.ok("STORE 1 -FLAGS.SILENT ($Work)")
+    r = a.ok("NOOP")
+    assert r.lines("FETCH") == ["1 FETCH (UID 1 FLAGS ())"], r
+    # a's own change is reported by its STORE, not again by the next NOOP
+    r = a.ok("STORE 2 +FLAGS ($Own)")
+    assert len(r.lines("FETCH")) == 1, r
+    assert a.ok("NOOP").lines("FETCH") == []
+    a.ok("STORE 2 +FLAGS.SILENT (\\Seen)")
+    assert a.ok("NOOP").lines("FETCH") == []
+    # a FETCH that sets \Seen reports it there only
+    r = a.ok("FETCH 1 (BODY[TEXT])")
+    assert "\\Seen" in r.lines("FETCH")[0], r
+    assert a.ok("NOOP").lines("FETCH") == []
+    # b learns all of them
+    r = b.ok("NOOP")
+    assert len(r.lines("FETCH")) == 2, r
+    a.close()
+    b.close()
+
+
 def test_flag_changes_and_syncs_on_two_workers_never_lose_a_message(srv):
     """STORE renames files in cur/ while sessions on the other worker rescan
     cur/ (a drop into new/ forces a full sync each time): a sync must never

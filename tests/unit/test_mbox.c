@@ -147,7 +147,7 @@ static void test_sync_assigns_uids_and_flags(void **state)
 	assert_int_equal(mb.highestmodseq, modseq);
 
 	/* flags go into the file name */
-	assert_int_equal(mbox_set_flags(fx->ms, &mb, 1, MBOX_F_SEEN | MBOX_F_FLAGGED, "$Important"), MBOX_OK);
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 1, MBOX_F_SEEN | MBOX_F_FLAGGED, "$Important", NULL), MBOX_OK);
 	struct mbox_msg m;
 	assert_int_equal(mbox_get(fx->ms, &mb, 1, &m), MBOX_OK);
 	assert_int_equal(mbox_locate(fx->ms, &mb, &m), 0);
@@ -271,7 +271,7 @@ static void test_rebuild_keeps_flags(void **state)
 	deliver(fx, "4000.A.host", "a\n");
 	deliver(fx, "4001.B.host", "b\n");
 	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
-	assert_int_equal(mbox_set_flags(fx->ms, &mb, 2, MBOX_F_ANSWERED | MBOX_F_SEEN, ""), MBOX_OK);
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 2, MBOX_F_ANSWERED | MBOX_F_SEEN, "", NULL), MBOX_OK);
 	uint32_t old_validity = mb.uidvalidity;
 	mbox_close(fx->ms);
 	snprintf(path, sizeof(path), "%s/%s", fx->maildir, MBOX_INDEX_FILE);
@@ -322,9 +322,9 @@ static void test_counts_follow_changes(void **state)
 	append_one(fx, &inbox, "5001.B.host", MBOX_F_SEEN, 200, &b);
 	append_one(fx, &inbox, "5002.C.host", 0, 300, &c);
 	assert_counts(fx, "INBOX", 3, 2, 600);
-	assert_int_equal(mbox_set_flags(fx->ms, &inbox, a, MBOX_F_SEEN, ""), MBOX_OK);
+	assert_int_equal(mbox_set_flags(fx->ms, &inbox, a, MBOX_F_SEEN, "", NULL), MBOX_OK);
 	assert_counts(fx, "INBOX", 3, 1, 600);
-	assert_int_equal(mbox_set_flags(fx->ms, &inbox, b, MBOX_F_FLAGGED, ""), MBOX_OK);
+	assert_int_equal(mbox_set_flags(fx->ms, &inbox, b, MBOX_F_FLAGGED, "", NULL), MBOX_OK);
 	assert_counts(fx, "INBOX", 3, 2, 600);
 	assert_int_equal(mbox_copy(fx->ms, &inbox, c, &arch, &copy), MBOX_OK);
 	assert_counts(fx, "Arch", 1, 1, 300);
