@@ -156,6 +156,8 @@ static bool parse_partial(struct imap_cursor *c, const char *s, struct imap_fetc
 
 /* ---- fetch attributes ---- */
 
+static bool name_fits(const struct imap_fetch_item *it);
+
 static const struct {
 	const char *name;
 	enum imap_fetch_att att;
@@ -209,8 +211,11 @@ static bool parse_section_att(struct imap_fetch *f, struct imap_cursor *c,
 	if (a->flags & IMAP_ARGF_PARTIAL) {
 		if (names[i].att == IMAP_FA_BINARY_SIZE)
 			return imap_fail(c, "BINARY.SIZE takes no partial range");
-		return parse_partial(c, a->partial, it);
+		if (!parse_partial(c, a->partial, it))
+			return false;
 	}
+	if (!name_fits(it))
+		return imap_fail(c, "FETCH item name too long");
 	return true;
 }
 
@@ -340,6 +345,7 @@ void imap_fetch_free(struct imap_fetch *f)
 
 /* ---- response names ---- */
 
+/* buf NULL: only measures, up to size as if a buffer were there */
 struct writer {
 	char *buf;
 	size_t size, len;
@@ -352,9 +358,11 @@ static void w_put(struct writer *w, const char *s, size_t n)
 		w->overflow = true;
 		return;
 	}
-	memcpy(w->buf + w->len, s, n);
+	if (w->buf != NULL) {
+		memcpy(w->buf + w->len, s, n);
+		w->buf[w->len + n] = '\0';
+	}
 	w->len += n;
-	w->buf[w->len] = '\0';
 }
 
 static void w_puts(struct writer *w, const char *s)
@@ -426,39 +434,56 @@ static void w_section(struct writer *w, const struct imap_section *sec)
 	w_puts(w, "]");
 }
 
+static const char *const att_names[] = {
+	[IMAP_FA_FLAGS] = "FLAGS", [IMAP_FA_INTERNALDATE] = "INTERNALDATE",
+	[IMAP_FA_RFC822_SIZE] = "RFC822.SIZE", [IMAP_FA_ENVELOPE] = "ENVELOPE",
+	[IMAP_FA_BODY] = "BODY", [IMAP_FA_BODYSTRUCTURE] = "BODYSTRUCTURE",
+	[IMAP_FA_UID] = "UID", [IMAP_FA_MODSEQ] = "MODSEQ", [IMAP_FA_RFC822] = "RFC822",
+	[IMAP_FA_RFC822_HEADER] = "RFC822.HEADER", [IMAP_FA_RFC822_TEXT] = "RFC822.TEXT",
+	[IMAP_FA_BODY_SECTION] = "BODY", [IMAP_FA_BINARY] = "BINARY",
+	[IMAP_FA_BINARY_SIZE] = "BINARY.SIZE",
+};
+
+/* The response name through w; false if it is unknown or does not fit. */
+static bool write_name(struct writer *w, const struct imap_fetch_item *it)
+{
+	if ((size_t)it->att >= ARRAY_LEN(att_names))
+		return false;
+	w_puts(w, att_names[it->att]);
+	if (it->att == IMAP_FA_BODY_SECTION || it->att == IMAP_FA_BINARY ||
+	    it->att == IMAP_FA_BINARY_SIZE)
+		w_section(w, &it->section);
+	/* RFC 9051 7.5.2: the response gives only the origin octet */
+	if (it->partial) {
+		w_puts(w, "<");
+		w_number(w, it->partial_start);
+		w_puts(w, ">");
+	}
+	return !w->overflow && w->len <= INT32_MAX;
+}
+
 int imap_fetch_item_name(const struct imap_fetch_item *it, char *buf, size_t size)
 {
-	static const char *const names[] = {
-		[IMAP_FA_FLAGS] = "FLAGS", [IMAP_FA_INTERNALDATE] = "INTERNALDATE",
-		[IMAP_FA_RFC822_SIZE] = "RFC822.SIZE", [IMAP_FA_ENVELOPE] = "ENVELOPE",
-		[IMAP_FA_BODY] = "BODY", [IMAP_FA_BODYSTRUCTURE] = "BODYSTRUCTURE",
-		[IMAP_FA_UID] = "UID", [IMAP_FA_MODSEQ] = "MODSEQ", [IMAP_FA_RFC822] = "RFC822",
-		[IMAP_FA_RFC822_HEADER] = "RFC822.HEADER", [IMAP_FA_RFC822_TEXT] = "RFC822.TEXT",
-		[IMAP_FA_BODY_SECTION] = "BODY", [IMAP_FA_BINARY] = "BINARY",
-		[IMAP_FA_BINARY_SIZE] = "BINARY.SIZE",
-	};
 	struct writer w = { .buf = buf, .size = size };
 
 	if (size == 0)
 		return -1;
 	buf[0] = '\0';
-	if ((size_t)it->att >= ARRAY_LEN(names))
-		return -1;
-	w_puts(&w, names[it->att]);
-	if (it->att == IMAP_FA_BODY_SECTION || it->att == IMAP_FA_BINARY ||
-	    it->att == IMAP_FA_BINARY_SIZE)
-		w_section(&w, &it->section);
-	/* RFC 9051 7.5.2: the response gives only the origin octet */
-	if (it->partial) {
-		w_puts(&w, "<");
-		w_number(&w, it->partial_start);
-		w_puts(&w, ">");
-	}
-	if (w.overflow || w.len > INT32_MAX) {
+	if (!write_name(&w, it)) {
 		buf[0] = '\0';
 		return -1;
 	}
 	return (int)w.len;
+}
+
+/* Whether the item's response name fits in IMAP_FETCH_NAME_MAX. Checked
+ * when the FETCH is parsed: once "* n FETCH (" is sent there is no
+ * correct way left to report it. */
+static bool name_fits(const struct imap_fetch_item *it)
+{
+	struct writer w = { .buf = NULL, .size = IMAP_FETCH_NAME_MAX };
+
+	return write_name(&w, it);
 }
 
 /* ---- flags ---- */

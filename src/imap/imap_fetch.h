@@ -20,6 +20,11 @@
 #define IMAP_HEADER_NAME_MAX    256   /* octets of a header field name */
 #define IMAP_KEYWORDS_MAX       128   /* keywords in one flag list */
 #define IMAP_KEYWORD_MAX        255   /* octets of a keyword */
+/* Octets of an item's response name, NUL included ("BODY[HEADER.FIELDS
+ * (...)]<n>"): longer ones are refused with BAD when parsed, so a response
+ * never starts with a name that cannot be written. 256 names of usual
+ * length fit; clients send a few dozen. */
+#define IMAP_FETCH_NAME_MAX     8192
 
 enum imap_fetch_att {
 	IMAP_FA_FLAGS = 0,
@@ -83,7 +88,8 @@ void imap_fetch_free(struct imap_fetch *f);
 
 /* Writes the item's name as a FETCH response gives it, e.g.
  * "BODY[1.2.HEADER.FIELDS (From To)]<0>" (no .PEEK; origin octet only).
- * Returns the length, or -1 if it does not fit in size (buf then holds ""). */
+ * Returns the length, or -1 if it does not fit in size (buf then holds "");
+ * the names of a parsed FETCH always fit in IMAP_FETCH_NAME_MAX. */
 int imap_fetch_item_name(const struct imap_fetch_item *it, char *buf, size_t size);
 
 /* ---- flags and STORE ---- */

@@ -271,11 +271,14 @@ static void write_binary_size(struct imap_session *s, const struct imap_fetch_it
 	evbuffer_add_printf(bufferevent_get_output(s->bev), "%llu", (unsigned long long)size);
 }
 
-/* The response name of a section item: BODY[...] without .PEEK, <start> for partials. */
+/* The response name of a section item: BODY[...] without .PEEK, <start> for
+ * partials. imap_fetch_parse() refused names that do not fit. */
 static void write_item_name(struct imap_session *s, const struct imap_fetch_item *it)
 {
-	char name[1024];
-	imap_fetch_item_name(it, name, sizeof(name));
+	char name[IMAP_FETCH_NAME_MAX];
+	int n = imap_fetch_item_name(it, name, sizeof(name));
+	if (n < 0)   /* cannot happen: the parser measured it the same way */
+		log_event(LOG_ERROR, "imap.fetch_name_too_long", "s", "session", s->id, NULL);
 	imap_write(s, name, strlen(name));
 }
 

@@ -1,7 +1,6 @@
 /* SEARCH (RFC 9051 6.4.4, ESEARCH RFC 4731): the parsed criteria evaluated
  * over the selected mailbox; text keys read the message only when needed. */
 #include <ctype.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -137,51 +136,17 @@ static bool uses_sent_date(const struct imap_search_node *n)
 	return false;
 }
 
+/* The date of the Date: header in its own zone (RFC 9051 6.4.4), or the
+ * fallback (the internal date's) when there is none or it cannot be read. */
 static int32_t sent_day(struct text_ctx *t, int32_t fallback)
 {
 	struct mime_field f;
-	int64_t when;
-	int zone;
+	struct imap_header_date d;
 	if (!load_text(t) || !mime_header_find(t->buf + t->root->hdr_offset, (size_t)t->root->hdr_size,
-	                                        "Date", &f))
+	                                        "Date", &f) ||
+	    !imap_header_date_parse(f.value, f.value_len, &d))
 		return fallback;
-	char *v = mime_unfold_dup(f.value, f.value_len);
-	const char *p = v;
-	while (*p == ' ')
-		p++;
-	/* the Date: header is RFC 5322 date-time: "Tue, 1 Jul 2003 10:52:37 +0200" */
-	int day, year, hh, mm, ss;
-	char mon[4], zs[8] = "+0000";
-	const char *comma = strchr(p, ',');
-	if (comma)
-		p = comma + 1;
-	int32_t result = fallback;
-	if (sscanf(p, "%d %3s %d %d:%d:%d %7s", &day, mon, &year, &hh, &mm, &ss, zs) >= 6) {
-		char imapdate[64];
-		snprintf(imapdate, sizeof(imapdate), "%02d-%s-%04d %02d:%02d:%02d %s", day, mon, year, hh, mm,
-		         ss, zs);
-		if (imap_date_time_parse(imapdate, strlen(imapdate), &when, &zone))
-			result = imap_day_of(when, zone);
-	}
-	free(v);
-	return result;
-}
-
-static void split_keywords(const char *kw, char store[][256], const char *ptrs[], size_t *n)
-{
-	*n = 0;
-	for (const char *p = kw; *p && *n < 32;) {
-		size_t w = strcspn(p, " ");
-		if (w > 0 && w < 256) {
-			memcpy(store[*n], p, w);
-			store[*n][w] = '\0';
-			ptrs[*n] = store[*n];
-			(*n)++;
-		}
-		p += w;
-		while (*p == ' ')
-			p++;
-	}
+	return d.day;
 }
 
 /* ---- the search as a job: metadata in one query, then slices ------------------------ */
@@ -421,15 +386,10 @@ static bool search_some(struct imap_session *s)
 			str_copy(full->base, sizeof(full->base), sm->base);
 		}
 		struct text_ctx t = { .s = s, .m = full };
-		char kwstore[32][256];
-		const char *kws[32];
-		size_t nkw = 0;
-		if (sm->keywords)
-			split_keywords(sm->keywords, kwstore, kws, &nkw);
 		int32_t iday = imap_day_of(sm->internaldate, 0);
 		struct imap_search_msg msg = {
-			.seq = seq, .uid = sm->uid, .flags = sm->flags, .keywords = kws,
-			.nkeywords = nkw, .size = sm->size, .internal_day = iday,
+			.seq = seq, .uid = sm->uid, .flags = sm->flags,
+			.keyword_list = sm->keywords, .size = sm->size, .internal_day = iday,
 			.sent_day = j->sent ? sent_day(&t, iday) : iday, .modseq = sm->modseq,
 		};
 		ctx.arg = &t;

@@ -43,6 +43,15 @@
 #define MIME_MAX_PARAMS 64
 /* Octets kept of one unfolded header field value. */
 #define MIME_FIELD_MAX (64 * 1024)
+/* Address structures (group starts and ends included) one ENVELOPE address
+ * list holds; further addresses are dropped. Without it a 64 KiB field of
+ * "a,a,a..." renders 32768 structures, about 1 MiB, into every ENVELOPE
+ * and the index cache. Real lists stay far below: mail services refuse
+ * more than a few hundred to a thousand recipients per message, and a
+ * longer list still reaches the client whole through BODY[HEADER].
+ * mime_parse_addresses() has no such cap: the SMTP From: check must see
+ * every address. */
+#define MIME_MAX_ADDRESSES 500
 /* Octets of strings kept for a whole message tree; past it, further values
  * are stored truncated (only a hostile message gets there). */
 #define MIME_STORE_MAX (1024 * 1024)

@@ -460,13 +460,40 @@ void mime_addresses_free(struct mime_address *a, size_t n)
 
 struct render {
 	struct mime_out *out;
-	size_t count;
+	size_t count;           /* structures written */
+	bool in_group;          /* a group start written, its end not yet */
+	bool full;              /* something was dropped: nothing more but a group end */
 };
+
+/* Whether v is written under MIME_MAX_ADDRESSES. Every structure counts,
+ * group markers too ("g:;g:;..." is as cheap to send as "a,a,..."); a
+ * group start is written only with room left for its end, and that end is
+ * then always written, so the list stays well-formed. */
+static bool render_admit(struct render *r, const struct addr_view *v)
+{
+	bool group_end = v->s[2] == NULL;       /* all four NIL */
+	bool group_start = !group_end && v->s[3] == NULL;
+	size_t need = group_start ? 2 : 1, reserved = r->in_group ? 1 : 0;
+
+	if (group_end) {
+		bool open = r->in_group;
+		r->in_group = false;
+		return open;    /* the end of a dropped group is dropped */
+	}
+	if (r->full || r->count + reserved + need > MIME_MAX_ADDRESSES) {
+		r->full = true;
+		return false;
+	}
+	r->in_group |= group_start;
+	return true;
+}
 
 static void render_emit(void *ctx, const struct addr_view *v)
 {
 	struct render *r = ctx;
 
+	if (!render_admit(r, v))
+		return;
 	mime_out_append(r->out, "(", 1);
 	for (int i = 0; i < 4; i++) {
 		if (i > 0)
@@ -478,11 +505,12 @@ static void render_emit(void *ctx, const struct addr_view *v)
 }
 
 /* env-from etc.: "(" 1*address ")" or NIL; an empty list takes fallback
- * (RFC 3501: sender and reply-to default to from). */
+ * (RFC 3501: sender and reply-to default to from). At most
+ * MIME_MAX_ADDRESSES structures (render_admit). */
 static void write_address_list(struct mime_out *out, const char *value, const char *fallback)
 {
 	struct mime_out tmp;
-	struct render r = { &tmp, 0 };
+	struct render r = { .out = &tmp };
 
 	mime_out_init(&tmp);
 	if (value != NULL)

@@ -267,7 +267,7 @@ static void fuzz_search(const struct imap_arg *first)
 	const char *err = NULL;
 	struct imap_cursor c;
 	struct imap_search s;
-	static const char *const kw[] = { "$Junk", "work" };
+	static const char *const kw[] = { "", "$Junk", "$Junk work" };
 
 	imap_cursor_init(&c, first, &err);
 	enum imap_search_status st = imap_search_parse(&s, &c, IMAP_SEARCH_ALLOW_SAVED);
@@ -280,8 +280,8 @@ static void fuzz_search(const struct imap_arg *first)
 		check(imap_seqset_parse(&saved, "2:4,9", 5, 0, &serr) == 0);
 		for (uint32_t i = 1; i <= 4; i++) {
 			struct imap_search_msg m = {
-				.seq = i, .uid = i * 3, .flags = i * 5 & 0x3f, .keywords = kw,
-				.nkeywords = i % 3, .size = i * 1000, .internal_day = (int32_t)(i * 4000),
+				.seq = i, .uid = i * 3, .flags = i * 5 & 0x3f, .keyword_list = kw[i % 3],
+				.size = i * 1000, .internal_day = (int32_t)(i * 4000),
 				.sent_day = (int32_t)(i * 5000), .modseq = i * i,
 			};
 			struct imap_search_ctx ctx = {

@@ -889,22 +889,22 @@ def test_list_extended_options(srv):
     """RFC 5258: several patterns, RETURN (SUBSCRIBED), SUBSCRIBED RECURSIVEMATCH
     with CHILDINFO, unknown options refused."""
     c = imap_conn(srv)
-    for name in ("lx/a", "lx/b", "ly"):
+    for name in ("zlx/a", "zlx/b", "zly"):
         c.ok(f'CREATE "{name}"')
-    c.ok('UNSUBSCRIBE "lx"')
-    c.ok('UNSUBSCRIBE "lx/b"')
-    r = c.ok('LIST "" ("lx/*" "ly")')
-    assert sorted(l.split()[-1] for l in r.lines("LIST")) == ['"lx/a"', '"lx/b"', '"ly"'], r
-    r = c.ok('LIST "" "l*" RETURN (SUBSCRIBED CHILDREN)')
+    c.ok('UNSUBSCRIBE "zlx"')
+    c.ok('UNSUBSCRIBE "zlx/b"')
+    r = c.ok('LIST "" ("zlx/*" "zly")')
+    assert sorted(l.split()[-1] for l in r.lines("LIST")) == ['"zlx/a"', '"zlx/b"', '"zly"'], r
+    r = c.ok('LIST "" "zl*" RETURN (SUBSCRIBED CHILDREN)')
     attrs = {l.split('"/"')[1].strip(): l for l in r.lines("LIST")}
-    assert "\\Subscribed" in attrs['"lx/a"'] and "\\Subscribed" not in attrs['"lx/b"'], r
-    assert "\\Subscribed" not in attrs['"lx"'] and "\\HasChildren" in attrs['"lx"'], r
-    r = c.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "l%"')
+    assert "\\Subscribed" in attrs['"zlx/a"'] and "\\Subscribed" not in attrs['"zlx/b"'], r
+    assert "\\Subscribed" not in attrs['"zlx"'] and "\\HasChildren" in attrs['"zlx"'], r
+    r = c.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "zl%"')
     lines = r.lines("LIST")
-    assert any('"lx" ("CHILDINFO" ("SUBSCRIBED"))' in l for l in lines), r
-    assert any(l.endswith('"ly"') and "\\Subscribed" in l for l in lines), r
-    r = c.ok('LIST (SUBSCRIBED) "" "l%"')
-    assert [l.split()[-1] for l in r.lines("LIST")] == ['"ly"'], r
+    assert any('"zlx" ("CHILDINFO" ("SUBSCRIBED"))' in l for l in lines), r
+    assert any(l.endswith('"zly"') and "\\Subscribed" in l for l in lines), r
+    r = c.ok('LIST (SUBSCRIBED) "" "zl%"')
+    assert [l.split()[-1] for l in r.lines("LIST")] == ['"zly"'], r
     for bad in ('LIST (RECURSIVEMATCH) "" "*"', 'LIST (BOGUS) "" "*"',
                 'LIST "" "*" RETURN (BOGUS)', 'LIST "" ()', 'LIST "" "*" RETURN (STATUS (NOPE))'):
         assert c.cmd(bad).status == "BAD", bad

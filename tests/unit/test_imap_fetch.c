@@ -361,6 +361,77 @@ static void test_fetch_limits_and_names(void **state)
 
 /* ---- flags and STORE ---- */
 
+/* "att[HEADER.FIELDS (...)]partial" with 200 names, padded so that the
+ * response name "BODY[HEADER.FIELDS (...)]" is name_len octets long. */
+static char *long_fields_fetch(const char *att, size_t name_len, const char *partial)
+{
+	const size_t k = 200, fixed = strlen("BODY[HEADER.FIELDS ()]") + k - 1;
+	char *args = malloc(16384);
+	size_t len = (size_t)sprintf(args, "%s[HEADER.FIELDS (", att), names = name_len - fixed;
+
+	for (size_t i = 0; i < k; i++) {
+		size_t n = i + 1 < k ? names / k : names - (k - 1) * (names / k);
+		len += (size_t)sprintf(args + len, "%sN%03zu", i ? " " : "", i);
+		memset(args + len, 'x', n - 4);
+		len += n - 4;
+	}
+	sprintf(args + len, ")]%s", partial);
+	return args;
+}
+
+static void test_fetch_long_names(void **state)
+{
+	struct harness h;
+	char *args, *name = malloc(IMAP_FETCH_NAME_MAX);
+	(void)state;
+
+	/* the longest name that fits is rendered whole */
+	args = long_fields_fetch("BODY.PEEK", IMAP_FETCH_NAME_MAX - 1, "");
+	h_fetch(&h, args, false);
+	assert_true(h.ok);
+	assert_int_equal(imap_fetch_item_name(&h.f.items[0], name, IMAP_FETCH_NAME_MAX),
+	                 IMAP_FETCH_NAME_MAX - 1);
+	assert_memory_equal(name, "BODY[HEADER.FIELDS (N000", 24);
+	assert_string_equal(name + IMAP_FETCH_NAME_MAX - 9, "xxxxxx)]");
+	h_free(&h);
+	free(args);
+
+	/* one octet more, here the partial's origin, is refused when parsed:
+	 * the response could not carry it */
+	args = long_fields_fetch("BODY", IMAP_FETCH_NAME_MAX - 3, "<0.10>");
+	expect_fetch_bad(args, false, "FETCH item name too long");
+	free(args);
+	args = long_fields_fetch("BODY", IMAP_FETCH_NAME_MAX - 4, "<0.10>");
+	h_fetch(&h, args, false);
+	assert_true(h.ok);
+	h_free(&h);
+	free(args);
+	args = long_fields_fetch("BODY.PEEK", IMAP_FETCH_NAME_MAX, "");
+	expect_fetch_bad(args, false, "FETCH item name too long");
+	free(args);
+
+	/* names quoted in the response count with their escapes: 40 digits and
+	 * 4 '"' are 50 octets ("0...0\"\"\"\""); 160 fit, 170 do not */
+	for (int k = 160; k <= 170; k += 10) {
+		size_t len = (size_t)sprintf(args = malloc(16384), "(UID BODY[HEADER.FIELDS.NOT (");
+		for (int i = 0; i < k; i++)
+			len += (size_t)sprintf(args + len, "%s\"%040d\\\"\\\"\\\"\\\"\"", i ? " " : "", i);
+		sprintf(args + len, ")])");
+		h_fetch(&h, args, false);
+		if (k == 160) {
+			assert_true(h.ok);
+			assert_int_equal(imap_fetch_item_name(&h.f.items[1], name, IMAP_FETCH_NAME_MAX),
+			                 (int)strlen("BODY[HEADER.FIELDS.NOT ()]") + (k - 1) + k * 50);
+		} else {
+			assert_false(h.ok);
+			assert_string_equal(h.cmd.error, "FETCH item name too long");
+		}
+		h_free(&h);
+		free(args);
+	}
+	free(name);
+}
+
 static void test_store(void **state)
 {
 	struct harness h;
@@ -468,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_fetch_sections),
 		cmocka_unit_test(test_fetch_modifiers),
 		cmocka_unit_test(test_fetch_limits_and_names),
+		cmocka_unit_test(test_fetch_long_names),
 		cmocka_unit_test(test_store),
 		cmocka_unit_test(test_flag_list),
 	};

@@ -388,6 +388,105 @@ static void test_dates(void **state)
 	assert_true(imap_day_of(INT64_MIN, -1439) < 0);
 }
 
+/* Date: header values (RFC 5322 3.3 and 4.3): the date as written, in
+ * the header's own zone; unix_time checks the zone was read. */
+static void test_header_dates(void **state)
+{
+	static const struct {
+		const char *in;
+		int y, m, d;            /* 0: not a date */
+		int zone;
+		int64_t unix_time;      /* 0: not checked */
+	} cases[] = {
+		{ "Tue, 1 Jul 2003 10:52:37 +0200", 2003, 7, 1, 120, 1057049557 },
+		{ "1 Jul 2003 10:52:37 +0200", 2003, 7, 1, 120, 1057049557 },
+		/* near midnight: the date as written, not the UTC one */
+		{ "Mon, 31 Dec 2001 23:30:00 -0500", 2001, 12, 31, -300, 1009859400 },
+		{ "Tue, 01 Jan 2002 00:30:00 +1400", 2002, 1, 1, 840, 0 },
+		/* obsolete years */
+		{ "Tue, 1 Jul 03 10:52:37 +0200", 2003, 7, 1, 120, 0 },
+		{ "1 Jul 49 10:52 +0000", 2049, 7, 1, 0, 0 },
+		{ "1 Jul 50 10:52 +0000", 1950, 7, 1, 0, 0 },
+		{ "1 Jul 99 10:52 +0000", 1999, 7, 1, 0, 0 },
+		{ "1 Jul 103 10:52 +0000", 2003, 7, 1, 0, 0 },
+		{ "29 Feb 00 12:00 +0000", 2000, 2, 29, 0, 0 },
+		/* no seconds; one-digit hour; leap second */
+		{ "Fri, 21 Nov 1997 09:55 -0600", 1997, 11, 21, -360, 880127700 },
+		{ "21 Nov 1997 9:55:06 GMT", 1997, 11, 21, 0, 880106106 },
+		{ "31 Dec 2016 23:59:60 +0000", 2016, 12, 31, 0, 1483228799 },
+		/* zone names; military letters and unknown names are -0000 */
+		{ "21 Nov 1997 09:55:06 UT", 1997, 11, 21, 0, 0 },
+		{ "21 Nov 1997 09:55:06 EST", 1997, 11, 21, -300, 0 },
+		{ "21 Nov 1997 09:55:06 edt", 1997, 11, 21, -240, 0 },
+		{ "21 Nov 1997 09:55:06 CST", 1997, 11, 21, -360, 0 },
+		{ "21 Nov 1997 09:55:06 CDT", 1997, 11, 21, -300, 0 },
+		{ "21 Nov 1997 09:55:06 MST", 1997, 11, 21, -420, 0 },
+		{ "21 Nov 1997 09:55:06 MDT", 1997, 11, 21, -360, 0 },
+		{ "21 Nov 1997 09:55:06 PST", 1997, 11, 21, -480, 0 },
+		{ "21 Nov 1997 09:55:06 PDT", 1997, 11, 21, -420, 0 },
+		{ "21 Nov 1997 09:55:06 Z", 1997, 11, 21, 0, 0 },
+		{ "21 Nov 1997 09:55:06 A", 1997, 11, 21, 0, 0 },
+		{ "21 Nov 1997 09:55:06 CET", 1997, 11, 21, 0, 0 },
+		{ "21 Nov 1997 09:55:06", 1997, 11, 21, 0, 0 },
+		{ "21 Nov 1997 09:55:06 +01", 1997, 11, 21, 0, 0 },
+		{ "21 Nov 1997 09:55:06 -0330", 1997, 11, 21, -210, 0 },
+		/* comments, folds, odd spacing, case */
+		{ "Thu, 13 Feb 1969 23:32:54 -0330 (Newfoundland Time)", 1969, 2, 13, -210,
+		  -27723426 },
+		{ "Wed, 12 Mar 2025 08:00:00 +0100 (CET)", 2025, 3, 12, 60, 0 },
+		{ " (x) Thu (y) , (z) 13 (a\\) b) FEB (c) 1969 (d) 23 : 32 : 54 (e) -0330 (f)",
+		  1969, 2, 13, -210, 0 },
+		{ "Thu,\r\n 13\r\n\tFeb 1969\r\n 23:32:54 -0330", 1969, 2, 13, -210, 0 },
+		{ "thu,13 feb 1969 23:32:54 -0330", 1969, 2, 13, -210, 0 },
+		{ "Thu 13 Feb 1969 23:32:54 -0330", 1969, 2, 13, -210, 0 },
+		{ "13Feb1969 23:32 -0330", 1969, 2, 13, -210, 0 },
+		{ "Tue, 1 Jul 2003 10:52:37 +0200 trailing junk", 2003, 7, 1, 120, 0 },
+		/* garbage */
+		{ "", 0, 0, 0, 0, 0 },
+		{ "garbage", 0, 0, 0, 0, 0 },
+		{ "Tuesday, 1 Jul 2003 10:52:37 +0200", 0, 0, 0, 0, 0 },
+		{ "Tue, 1 July 2003 10:52:37 +0200", 0, 0, 0, 0, 0 },
+		{ "Tue, 1 Jux 2003 10:52:37 +0200", 0, 0, 0, 0, 0 },
+		{ "Tue, 31 Jun 2003 10:52:37 +0200", 0, 0, 0, 0, 0 },
+		{ "29 Feb 1900 10:52:37 +0000", 0, 0, 0, 0, 0 },
+		{ "0 Jul 2003 10:52:37 +0200", 0, 0, 0, 0, 0 },
+		{ "001 Jul 2003 10:52:37 +0200", 0, 0, 0, 0, 0 },
+		{ "1 Jul 2 10:52:37 +0200", 0, 0, 0, 0, 0 },
+		{ "1 Jul 20003 10:52:37 +0200", 0, 0, 0, 0, 0 },
+		{ "1 Jul 2003", 0, 0, 0, 0, 0 },
+		{ "1 Jul 2003 10", 0, 0, 0, 0, 0 },
+		{ "1 Jul 2003 24:00:00 +0000", 0, 0, 0, 0, 0 },
+		{ "1 Jul 2003 10:60:00 +0000", 0, 0, 0, 0, 0 },
+		{ "1 Jul 2003 10:52:61 +0000", 0, 0, 0, 0, 0 },
+		{ "1 Jul 2003 10:5 +0000", 0, 0, 0, 0, 0 },
+		{ "1 Jul 2003 100:52 +0000", 0, 0, 0, 0, 0 },
+		{ "2003-07-01 10:52:37", 0, 0, 0, 0, 0 },
+		{ "1 Jul (unterminated 2003 10:52:37", 0, 0, 0, 0, 0 },
+		{ "-1 Jul 2003 10:52:37", 0, 0, 0, 0, 0 },
+	};
+	struct imap_header_date hd;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *in = cases[i].in;
+		bool ok = imap_header_date_parse(in, strlen(in), &hd);
+		if (ok != (cases[i].y != 0))
+			fail_msg("\"%s\": parsed %d", in, ok);
+		if (!ok)
+			continue;
+		if (hd.day != imap_days_from_civil(cases[i].y, (unsigned)cases[i].m, (unsigned)cases[i].d))
+			fail_msg("\"%s\": day %d", in, hd.day);
+		if (hd.zone_minutes != cases[i].zone)
+			fail_msg("\"%s\": zone %d", in, hd.zone_minutes);
+		if (cases[i].unix_time != 0 && hd.unix_time != cases[i].unix_time)
+			fail_msg("\"%s\": unix time %lld", in, (long long)hd.unix_time);
+	}
+	/* the length is respected: no reading past it */
+	assert_true(imap_header_date_parse("1 Jul 2003 10:52:37 +0200", 16, &hd));
+	assert_int_equal(hd.zone_minutes, 0);
+	assert_false(imap_header_date_parse("1 Jul 2003 10:52:37", 12, &hd));
+}
+
 /* ---- evaluation ---- */
 
 static int text_cb(void *arg, const struct imap_search_node *n, const struct imap_search_msg *m)
@@ -401,10 +500,9 @@ static int text_cb(void *arg, const struct imap_search_node *n, const struct ima
 
 static void test_search_eval(void **state)
 {
-	const char *kw[] = { "$Forwarded", "Work" };
 	struct imap_search_msg m = {
 		.seq = 3, .uid = 30, .flags = IMAP_FLAG_SEEN | IMAP_FLAG_FLAGGED,
-		.keywords = kw, .nkeywords = 2, .size = 1000,
+		.keyword_list = "$Forwarded Work", .size = 1000,
 		.internal_day = 8797, .sent_day = 8796, .modseq = 50,
 	};
 	struct imap_seqset saved;
@@ -469,6 +567,43 @@ static void test_search_eval(void **state)
 	assert_int_equal(imap_search_eval(&empty, &m, &ctx), IMAP_TRI_NO);
 }
 
+/* The index's space-separated list: every keyword counts, however many
+ * and however long (a fixed split once dropped those past the 32nd). */
+static void test_search_keyword_list(void **state)
+{
+	char list[1024], args[400], longkw[301];
+	size_t len = 0;
+	struct imap_search_ctx ctx = { .max_seq = 1, .max_uid = 1 };
+	struct imap_search_msg m = { .seq = 1, .uid = 1, .keyword_list = list };
+	(void)state;
+
+	for (int i = 1; i <= 40; i++)
+		len += (size_t)snprintf(list + len, sizeof list - len, "%sk%d", i > 1 ? " " : "", i);
+	memset(longkw, 'L', 300);
+	longkw[300] = '\0';
+	snprintf(list + len, sizeof list - len, "  %s ", longkw);
+	assert_int_equal(eval("KEYWORD k40", &m, &ctx), IMAP_TRI_YES);
+	assert_int_equal(eval("UNKEYWORD k40", &m, &ctx), IMAP_TRI_NO);
+	assert_int_equal(eval("KEYWORD K1 KEYWORD k33", &m, &ctx), IMAP_TRI_YES);
+	assert_int_equal(eval("KEYWORD k4", &m, &ctx), IMAP_TRI_YES);
+	assert_int_equal(eval("KEYWORD k41", &m, &ctx), IMAP_TRI_NO);
+	assert_int_equal(eval("KEYWORD k", &m, &ctx), IMAP_TRI_NO);
+	assert_int_equal(eval("UNKEYWORD k400", &m, &ctx), IMAP_TRI_YES);
+	snprintf(args, sizeof args, "KEYWORD %s", longkw);
+	assert_int_equal(eval(args, &m, &ctx), IMAP_TRI_YES);
+	args[sizeof "KEYWORD " + 100] = '\0';     /* a prefix of it only */
+	assert_int_equal(eval(args, &m, &ctx), IMAP_TRI_NO);
+
+	/* no keywords at all; several spaces between them */
+	m.keyword_list = NULL;
+	assert_int_equal(eval("UNKEYWORD k1", &m, &ctx), IMAP_TRI_YES);
+	m.keyword_list = "";
+	assert_int_equal(eval("KEYWORD k1", &m, &ctx), IMAP_TRI_NO);
+	m.keyword_list = "a  $Junk b";
+	assert_int_equal(eval("KEYWORD $junk KEYWORD B", &m, &ctx), IMAP_TRI_YES);
+	assert_int_equal(eval("KEYWORD c", &m, &ctx), IMAP_TRI_NO);
+}
+
 static void test_search_cursor_error_first(void **state)
 {
 	struct harness h;
@@ -496,7 +631,9 @@ int main(void)
 		cmocka_unit_test(test_search_charset_return),
 		cmocka_unit_test(test_search_limits),
 		cmocka_unit_test(test_dates),
+		cmocka_unit_test(test_header_dates),
 		cmocka_unit_test(test_search_eval),
+		cmocka_unit_test(test_search_keyword_list),
 		cmocka_unit_test(test_search_cursor_error_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -308,6 +308,125 @@ static void test_addresses(void **state)
 	}
 }
 
+/* "first@x, second@y, " and then tail repeated to about 60 KiB (under
+ * MIME_FIELD_MAX); malloc'd. */
+static char *address_bomb(const char *tail)
+{
+	size_t len = 0, cap = 61 * 1024, n = strlen(tail);
+	char *v = malloc(cap);
+
+	len = (size_t)sprintf(v, "first@x, second@y, ");
+	while (len + n < 60 * 1024) {
+		memcpy(v + len, tail, n);
+		len += n;
+	}
+	v[len] = '\0';
+	return v;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The ENVELOPE of a message whose only field is "To: value". */
+static char *envelope_of_to(const char *value)
+{
+	size_t n = strlen(value) + 16;
+	char *msg = malloc(n);
+	struct mime_part *p;
+	char *env;
+
+	snprintf(msg, n, "To: %s\n\n", value);
+	p = mime_parse(msg, strlen(msg));
+	env = render(p, R_ENVELOPE);
+	mime_free(p);
+	free(msg);
+	return env;
+}
+
+/* Address structures in the only list of an ENVELOPE (none of the strings
+ * in these tests holds a parenthesis); checks the list is closed. */
+static size_t list_structures(const char *env)
+{
+	size_t open = 0, close = 0;
+
+	for (const char *c = env; *c != '\0'; c++) {
+		open += *c == '(';
+		close += *c == ')';
+	}
+	assert_int_equal(open, close);
+	assert_true(ends_with(env, ")) NIL NIL NIL NIL)"));
+	return open - 2;        /* the envelope's and the list's own */
+}
+
+static void assert_first_addresses(const char *env)
+{
+	static const char prefix[] = "(NIL NIL NIL NIL NIL ((NIL NIL \"first\" \"x\")"
+	                             "(NIL NIL \"second\" \"y\")";
+
+	if (strncmp(env, prefix, strlen(prefix)) != 0)
+		fail_msg("the first addresses are missing: %.120s", env);
+}
+
+static void test_envelope_address_cap(void **state)
+{
+	/* what each element renders as: an address, a group start and end,
+	 * MISSING_MAILBOX for "<>", "@" and "\"\"", nothing for ",," and "(c)",
+	 * and addresses without commas between them */
+	static const char *const tails[] = { "a,", "g:;", ",,<>,(c),\"\",@,", "a@b " };
+	static const char *const fields[] = { "From", "Sender", "Reply-To", "To", "Cc", "Bcc" };
+	char *v, *env;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+		v = address_bomb(tails[i]);
+		env = envelope_of_to(v);
+		assert_first_addresses(env);
+		size_t n = list_structures(env);
+		if (n > MIME_MAX_ADDRESSES || n < MIME_MAX_ADDRESSES - 1)
+			fail_msg("\"%s\": %zu address structures", tails[i], n);
+		free(env);
+		free(v);
+	}
+
+	/* a group left open: its end still comes last, within the cap */
+	v = address_bomb("a,");
+	memcpy(v, "G:", 2);     /* "G:rst@x, second@y, a,a,..." */
+	env = envelope_of_to(v);
+	assert_non_null(strstr(env, "((NIL NIL \"G\" NIL)(NIL NIL \"rst\" \"x\")"));
+	assert_true(ends_with(env, "(NIL NIL NIL NIL)) NIL NIL NIL NIL)"));
+	assert_int_equal(list_structures(env), MIME_MAX_ADDRESSES);
+	free(env);
+
+	/* every address field at once: a few dozen KiB, not megabytes */
+	size_t len = 0, cap = 6 * (strlen(v) + 16) + 16;
+	char *msg = malloc(cap);
+	v[0] = 'f';
+	v[1] = 'i';
+	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+		len += (size_t)sprintf(msg + len, "%s: %s\n", fields[i], v);
+	len += (size_t)sprintf(msg + len, "\nbody\n");
+	struct mime_part *p = mime_parse(msg, len);
+	env = render(p, R_ENVELOPE);
+	assert_true(strlen(env) < 6 * MIME_MAX_ADDRESSES * 40);
+	assert_true(strncmp(env, "(NIL NIL ((NIL NIL \"first\" \"x\")", 31) == 0);
+	free(env);
+	mime_free(p);
+	free(msg);
+	free(v);
+
+	/* the plain address parser (the SMTP From: check) sees every address */
+	struct mime_address *a;
+	v = address_bomb("a,");
+	size_t n = mime_parse_addresses(v, strlen(v), &a);
+	assert_true(n > 10 * MIME_MAX_ADDRESSES);
+	mime_addresses_free(a, n);
+	free(v);
+}
+
 static void test_decode_header(void **state)
 {
 	static const struct {
@@ -653,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_empty_and_header_only),
 		cmocka_unit_test(test_envelope_strings),
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_envelope_address_cap),
 		cmocka_unit_test(test_decode_header),
 		cmocka_unit_test(test_header_access),
 		cmocka_unit_test(test_filter_headers),
