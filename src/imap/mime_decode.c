@@ -58,21 +58,6 @@ enum mime_cte mime_part_cte(const struct mime_part *p)
 
 /* ---- base64 (RFC 2045 6.8) ---- */
 
-static int base64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 void mime_decode_base64(const char *in, size_t len, struct mime_out *out)
 {
 	struct sink k = { .out = out };
@@ -80,7 +65,7 @@ void mime_decode_base64(const char *in, size_t len, struct mime_out *out)
 	unsigned int nsextets = 0;
 
 	for (size_t i = 0; i < len && in[i] != '='; i++) {
-		int v = base64_value((unsigned char)in[i]);
+		int v = mime_base64_value((unsigned char)in[i]);
 		/* RFC 2045 6.8: characters outside the alphabet are ignored */
 		if (v < 0)
 			continue;
@@ -106,16 +91,6 @@ void mime_decode_base64(const char *in, size_t len, struct mime_out *out)
 
 /* ---- quoted-printable (RFC 2045 6.7) ---- */
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = mime_lower(c);      /* RFC 2045 6.7 rule 1: lower case may be accepted */
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* One line's content, its line end and trailing white space removed.
  * Returns true when it ends in a soft line break ("=" last). */
 static bool qp_line(struct sink *k, const char *s, size_t n)
@@ -130,8 +105,8 @@ static bool qp_line(struct sink *k, const char *s, size_t n)
 		 * (RFC 2046 5.1.1) */
 		if (i + 1 == n)
 			return true;
-		int hi = hex_value(s[i + 1]);
-		int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+		int hi = mime_hex_value(s[i + 1]);
+		int lo = i + 2 < n ? mime_hex_value(s[i + 2]) : -1;
 		if (hi < 0 || lo < 0) {
 			sink_put(k, '=');       /* malformed: the '=' stays as it is */
 			continue;

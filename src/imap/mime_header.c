@@ -404,29 +404,6 @@ static bool eword_parse(const char *p, struct eword *w)
 	return true;
 }
 
-static int b64val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-static int hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = mime_upper(c);
-	return (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
-}
-
 static void eword_decode(const struct eword *w, struct mime_out *out)
 {
 	const char *s = w->text;
@@ -436,7 +413,7 @@ static void eword_decode(const struct eword *w, struct mime_out *out)
 		uint32_t acc = 0;
 		unsigned int bits = 0;
 		for (size_t i = 0; i < n; i++) {
-			int v = b64val(s[i]);
+			int v = mime_base64_value((unsigned char)s[i]);
 			if (v < 0)
 				continue;       /* '=' padding, or junk */
 			acc = (acc << 6 | (uint32_t)v) & 0xffffff;
@@ -454,8 +431,8 @@ static void eword_decode(const struct eword *w, struct mime_out *out)
 		char c = s[i];
 		if (c == '_') {
 			c = ' ';
-		} else if (c == '=' && i + 2 < n && (hi = hex(s[i + 1])) >= 0 &&
-		           (lo = hex(s[i + 2])) >= 0) {
+		} else if (c == '=' && i + 2 < n && (hi = mime_hex_value(s[i + 1])) >= 0 &&
+		           (lo = mime_hex_value(s[i + 2])) >= 0) {
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		}

@@ -31,6 +31,27 @@ static inline char mime_upper(char c)
 	return (c >= 'a' && c <= 'z') ? (char)(c - ('a' - 'A')) : c;
 }
 
+/* A hex digit's value (either case: RFC 2045 6.7 rule 1 allows lower), or -1. */
+static inline int mime_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = mime_lower(c);
+	return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
+/* A base64 character's value (RFC 2045 6.8), or -1 outside the alphabet. */
+static inline int mime_base64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
 /* Case-insensitive comparison of s[0..n) with the NUL-terminated lit. */
 bool mime_eq_nocase(const char *s, size_t n, const char *lit);
 

@@ -70,16 +70,6 @@ static char *dup_case(struct mime_store *st, const char *s, size_t n, bool upper
 	return d;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = mime_lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* ---- parameters ---- */
 
 /* One "attribute=value" as written, before RFC 2231 assembly. */
@@ -187,8 +177,8 @@ static void percent_decode(const char *s, size_t n, struct mime_out *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		int hi, lo;
-		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < n && (hi = mime_hex_value(s[i + 1])) >= 0 &&
+		    (lo = mime_hex_value(s[i + 2])) >= 0) {
 			char c = (char)(hi << 4 | lo);
 			mime_out_append(out, &c, 1);
 			i += 2;
