@@ -275,6 +275,7 @@ sqlite3_stmt *mbox_stmt(struct mbox_store *ms, const char *sql)
 		i--;
 		sqlite3_finalize(ms->cache[i].st);
 		ms->cache[i].sql = NULL;
+		ms->cache[i].st = NULL;
 	}
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v3(ms->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
@@ -296,6 +297,12 @@ void mbox_close(struct mbox_store *ms)
 		return;
 	for (size_t i = 0; i < MBOX_STMT_CACHE; i++)
 		sqlite3_finalize(ms->cache[i].st);
+	for (size_t i = 0; i < ms->npending; i++) {
+		free(ms->pending[i].envelope);
+		free(ms->pending[i].bodystructure);
+		free(ms->pending[i].body);
+	}
+	free(ms->pending);
 	sqlite3_close(ms->db);
 	free(ms->root);
 	free(ms);

@@ -102,7 +102,7 @@ int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint6
                         void (*cb)(void *arg, uint32_t uid), void *arg);
 /* Several reads as one snapshot: one read transaction instead of one per
  * query (a FETCH of many messages). Nothing that writes in between, except
- * mbox_cache_set, which is skipped when the lock is not free at once. */
+ * mbox_cache_set, whose rows are kept and written when the batch ends. */
 void mbox_read_begin(struct mbox_store *ms);
 void mbox_read_end(struct mbox_store *ms);
 /* How many messages have \Deleted (STATUS DELETED, RFC 9051 6.3.11). */

@@ -10,9 +10,20 @@
  * holds only the few its polling needs. */
 #define MBOX_STMT_CACHE 32
 
+/* Cache rows made during a read batch, written when it ends. */
+#define MBOX_PENDING_MAX 256
+struct mbox_pending_cache {
+	long long mailbox_id;
+	uint32_t uid;
+	char *envelope, *bodystructure, *body;
+};
+
 struct mbox_store {
 	sqlite3 *db;
 	char *root;             /* the user's Maildir */
+	bool read_batch;        /* mbox_read_begin..end: no writes in between */
+	struct mbox_pending_cache *pending;   /* allocated on first use */
+	size_t npending;
 	/* the queries every command runs, prepared once (keyed by their text) */
 	struct { const char *sql; sqlite3_stmt *st; } cache[MBOX_STMT_CACHE];
 };

@@ -207,13 +207,51 @@ static bool run(struct mbox_store *ms, const char *sql)
 
 void mbox_read_begin(struct mbox_store *ms)
 {
-	run(ms, "BEGIN");
+	ms->read_batch = run(ms, "BEGIN");
+}
+
+static int write_cache_row(struct mbox_store *ms, long long mailbox_id, uint32_t uid,
+                           const char *envelope, const char *bodystructure, const char *body)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, "UPDATE messages SET envelope = ?3, bodystructure = ?4, "
+	                                "body = ?5 WHERE mailbox_id = ?1 AND uid = ?2");
+	if (s == NULL)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_text(s, 3, envelope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, bodystructure, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, body, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	mbox_stmt_done(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+/* The cache rows a read batch made, in one write transaction of their own. */
+static void flush_pending(struct mbox_store *ms)
+{
+	if (ms->npending == 0)
+		return;
+	bool tx = run(ms, "BEGIN IMMEDIATE");
+	for (size_t i = 0; i < ms->npending; i++) {
+		struct mbox_pending_cache *p = &ms->pending[i];
+		if (tx)
+			write_cache_row(ms, p->mailbox_id, p->uid, p->envelope, p->bodystructure, p->body);
+		free(p->envelope);
+		free(p->bodystructure);
+		free(p->body);
+	}
+	ms->npending = 0;
+	if (tx && !run(ms, "COMMIT"))
+		run(ms, "ROLLBACK");
 }
 
 void mbox_read_end(struct mbox_store *ms)
 {
-	if (!sqlite3_get_autocommit(ms->db))
-		run(ms, "COMMIT");
+	if (!sqlite3_get_autocommit(ms->db) && !run(ms, "COMMIT"))
+		run(ms, "ROLLBACK");   /* never leave a snapshot behind */
+	ms->read_batch = false;
+	flush_pending(ms);
 }
 
 static bool tx_begin(struct mbox_store *ms)
@@ -421,16 +459,15 @@ int mbox_cache_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t u
 int mbox_cache_set(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
                    const char *envelope, const char *bodystructure, const char *body)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "UPDATE messages SET envelope = ?3, bodystructure = ?4, "
-	                       "body = ?5 WHERE mailbox_id = ?1 AND uid = ?2", -1, &s, NULL) != SQLITE_OK)
-		return MBOX_ERROR;
-	sqlite3_bind_int64(s, 1, mb->id);
-	sqlite3_bind_int64(s, 2, uid);
-	sqlite3_bind_text(s, 3, envelope, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, bodystructure, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, body, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+	if (!ms->read_batch)
+		return write_cache_row(ms, mb->id, uid, envelope, bodystructure, body);
+	/* inside a read batch a write would turn its snapshot into the write
+	 * lock, held while the batch reads and parses messages: later */
+	if (ms->npending == MBOX_PENDING_MAX)
+		return MBOX_OK;   /* cached another time */
+	if (ms->pending == NULL)
+		ms->pending = xcalloc(MBOX_PENDING_MAX, sizeof(*ms->pending));
+	ms->pending[ms->npending++] = (struct mbox_pending_cache){
+		mb->id, uid, xstrdup(envelope), xstrdup(bodystructure), xstrdup(body) };
+	return MBOX_OK;
 }

@@ -101,13 +101,16 @@ static int busy_wait(void *arg, int count)
 
 /* SQLite's error log: every failed step, including ones whose caller only
  * reports "failed", leaves its reason in the server's log. Notices,
- * warnings and schema changes SQLite handles itself go to debug. */
+ * warnings, schema changes SQLite handles itself and constraint failures
+ * go to debug. */
 static void sqlite_log(void *arg, int code, const char *msg)
 {
 	(void)arg;
 	int primary = code & 0xff;
+	/* constraint failures are answers (a mailbox name taken), not faults */
 	enum log_level level = primary == SQLITE_NOTICE || primary == SQLITE_WARNING ||
-	                       primary == SQLITE_SCHEMA ? LOG_DEBUG : LOG_WARN;
+	                       primary == SQLITE_SCHEMA || primary == SQLITE_CONSTRAINT
+	                       ? LOG_DEBUG : LOG_WARN;
 	log_event(level, "sqlite.error", "i", "code", code, "s", "message", msg, NULL);
 }
 

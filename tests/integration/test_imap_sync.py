@@ -514,3 +514,27 @@ def test_max_connections_per_user(postern):
     for x in (c, c2, other, conns[2]):
         x.close()
     assert s.logs("imap.too_many_connections")
+
+
+def test_readonly_fetch_fills_the_cache_after_its_snapshot(srv):
+    """A FETCH that changes nothing reads in one snapshot; the ENVELOPE and
+    BODYSTRUCTURE it makes are written after it, not inside it, and another
+    session's STORE is not held up meanwhile."""
+    import sqlite3
+    a, b = imap_conn(srv), imap_conn(srv)
+    box(a, "cache1", 40)
+    folder = srv.maildir_path("alice") / ".cache1"
+    write_maildir(folder, [simple_message(f"raw{i}") for i in range(40)], host="cache")
+    a.ok("SELECT cache1")
+    b.ok("SELECT cache1")
+    r = a.ok("FETCH 1:* (ENVELOPE BODYSTRUCTURE)")
+    assert len(r.lines("FETCH")) == 80, len(r.lines("FETCH"))
+    b.ok("STORE 1:* +FLAGS.SILENT (\\Flagged)")
+    db = sqlite3.connect(srv.maildir_path("alice") / "postern-index.db")
+    n = db.execute("SELECT count(*) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
+                   "WHERE b.name = 'cache1' AND m.envelope IS NOT NULL AND m.envelope != ''"
+                   ).fetchone()[0]
+    db.close()
+    assert n == 80, n
+    a.close()
+    b.close()
