@@ -77,7 +77,8 @@ static void logged_in(struct imap_session *s, const char *user)
 	    maildir_path(s->cfg->data_dir, domain, local, maildir, sizeof(maildir)) < 0 ||
 	    (s->ms = imap_store_acquire(s->worker, user, maildir, err, sizeof(err))) == NULL) {
 		imap_user_disconnect(user);
-		log_event(LOG_ERROR, "imap.mailbox_unavailable", "s", "user", user, NULL);
+		log_event(LOG_ERROR, "imap.mailbox_unavailable", "s", "user", user, "s", "error", err,
+		          NULL);
 		imap_tagged(s, s->tag, "NO", "[UNAVAILABLE] Mail store unavailable");
 		return;
 	}

@@ -488,6 +488,9 @@ static bool list_match(const char *pat, const char *name)
  * several patterns, return options; LIST-STATUS (RFC 5819), SPECIAL-USE
  * (RFC 6154). LSUB is LIST (SUBSCRIBED) in the old response form. */
 #define LIST_PATTERNS_MAX 64
+/* Matching costs pattern length x name length per mailbox: all patterns of
+ * one LIST together may be no longer than this. */
+#define LIST_PATTERN_OCTETS_MAX 1024
 
 struct list_req {
 	bool lsub;
@@ -496,7 +499,7 @@ struct list_req {
 	bool want_status;
 	struct status_req status;
 	char patterns[LIST_PATTERNS_MAX][2 * MBOX_NAME_MAX + 2];
-	size_t npatterns;
+	size_t npatterns, pattern_octets;
 	bool root_query;        /* LIST "" "": the delimiter */
 };
 
@@ -564,7 +567,8 @@ static void list_one(struct list_ctx *lc, const struct mbox_info *mb, bool child
 static bool list_pattern(struct imap_session *s, struct list_req *req, const char *ref,
                          size_t reflen, const char *pat, size_t patlen)
 {
-	if (req->npatterns == LIST_PATTERNS_MAX)
+	req->pattern_octets += reflen + patlen;
+	if (req->npatterns == LIST_PATTERNS_MAX || req->pattern_octets > LIST_PATTERN_OCTETS_MAX)
 		return false;
 	char *pattern = req->patterns[req->npatterns++];
 	snprintf(pattern, sizeof(req->patterns[0]), "%.*s%.*s", (int)reflen, ref, (int)patlen, pat);
@@ -645,7 +649,8 @@ static bool parse_list(struct imap_session *s, struct imap_cursor *c, struct lis
 		if (!imap_next_list_mailbox(c, &pat, &patlen))
 			return imap_fail(c, "Mailbox pattern expected");
 		req->root_query = patlen == 0 && !req->lsub;
-		list_pattern(s, req, ref, reflen, pat, patlen);
+		if (!list_pattern(s, req, ref, reflen, pat, patlen))
+			return imap_fail(c, "Mailbox pattern too long");
 	}
 	if (!req->lsub && imap_accept_atom(c, "RETURN") && !parse_list_return(c, req))
 		return false;

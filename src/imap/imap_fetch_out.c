@@ -373,22 +373,30 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 	mime_out_free(&conv);
 }
 
+static int add_seen(void *arg, const struct mbox_msg *now, uint32_t *flags, char *keywords)
+{
+	(void)arg;
+	(void)now;
+	(void)keywords;
+	*flags |= MBOX_F_SEEN;
+	return 0;
+}
+
 static bool mark_seen(struct imap_session *s, struct mbox_msg *m)
 {
 	if (!s->fetch->f.sets_seen || s->view.readonly || (m->flags & MBOX_F_SEEN))
 		return false;
-	uint64_t modseq;
-	if (mbox_set_flags(s->ms, &s->view.mb, m->uid, m->flags | MBOX_F_SEEN, m->keywords,
-	                   &modseq) == MBOX_OK) {
-		m->flags |= MBOX_F_SEEN;
-		if (modseq)
-			m->modseq = modseq;
-		/* the FETCH response reports it; the view's modseq stays: other
-		 * sessions' changes must still be reported */
-		imap_view_note_own(s, m->uid, m->flags, modseq);
-		return true;
-	}
-	return false;
+	/* \Seen added to the flags as they are under the lock, not as read before */
+	struct mbox_msg now;
+	if (mbox_update_flags(s->ms, &s->view.mb, m->uid, add_seen, NULL, &now) != MBOX_OK)
+		return false;
+	m->flags = now.flags;
+	str_copy(m->keywords, sizeof(m->keywords), now.keywords);
+	m->modseq = now.modseq;
+	/* the FETCH response reports it; the view's modseq stays: other
+	 * sessions' changes must still be reported */
+	imap_view_note_own(s, m->uid, m->flags, now.modseq);
+	return true;
 }
 
 /* Writes messages until the output is full; true once the FETCH is complete. */

@@ -176,6 +176,28 @@ static bool apply_keywords(const char *old, const struct imap_store *st, char *o
 	return true;
 }
 
+struct store_decision {
+	const struct imap_store *st;
+	bool too_many;          /* the keywords would not fit */
+};
+
+/* STORE's change, decided on the message as it is under the index's lock. */
+static int decide_store(void *arg, const struct mbox_msg *now, uint32_t *flags, char *keywords)
+{
+	struct store_decision *d = arg;
+	const struct imap_store *st = d->st;
+	if (st->unchangedsince && now->modseq > st->unchangedsince_modseq)
+		return -1;
+	*flags = st->op == IMAP_STORE_REPLACE ? st->flags.system
+	       : st->op == IMAP_STORE_ADD ? now->flags | st->flags.system
+	       : now->flags & ~st->flags.system;
+	if (!apply_keywords(now->keywords, st, keywords, MBOX_KEYWORDS_MAX + 1)) {
+		d->too_many = true;
+		return -1;
+	}
+	return 0;
+}
+
 void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 {
 	struct imap_cursor c;
@@ -204,37 +226,32 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 	mime_out_init(&modified);
 	for (size_t i = 0; i < t.n; i++) {
 		struct mbox_msg m;
-		char kw[MBOX_KEYWORDS_MAX + 1], flags[MBOX_KEYWORDS_MAX + 64];
-		if (mbox_get(s->ms, &s->view.mb, t.uid[i], &m) != MBOX_OK)
-			continue;   /* expunged by someone else meanwhile */
-		if (st.unchangedsince && m.modseq > st.unchangedsince_modseq) {
+		char flags[MBOX_KEYWORDS_MAX + 64];
+		struct store_decision d = { &st, false };
+		int rc = mbox_update_flags(s->ms, &s->view.mb, t.uid[i], decide_store, &d, &m);
+		if (rc == MBOX_CONFLICT && d.too_many) {
+			too_many = true;
+			continue;
+		}
+		if (rc == MBOX_CONFLICT) {
 			changed = xrealloc(changed, (nchanged + 1) * sizeof(uint32_t));
 			changed[nchanged++] = cmd->uid ? t.uid[i] : t.seq[i];
 			continue;   /* RFC 7162 3.1.3: left alone, reported in MODIFIED */
 		}
-		uint32_t f = st.op == IMAP_STORE_REPLACE ? st.flags.system
-		           : st.op == IMAP_STORE_ADD ? m.flags | st.flags.system
-		           : m.flags & ~st.flags.system;
-		if (!apply_keywords(m.keywords, &st, kw, sizeof(kw))) {
-			too_many = true;
-			continue;
-		}
-		uint64_t modseq;
-		if (mbox_set_flags(s->ms, &s->view.mb, t.uid[i], f, kw, &modseq) != MBOX_OK)
-			continue;
-		imap_view_note_own(s, t.uid[i], f, modseq);
+		if (rc != MBOX_OK && rc != MBOX_UNCHANGED)
+			continue;   /* expunged by someone else meanwhile */
+		imap_view_note_own(s, t.uid[i], m.flags, rc == MBOX_OK ? m.modseq : 0);
 		if (st.silent && !s->condstore)
 			continue;
-		imap_format_flags(f, kw, flags, sizeof(flags));
+		imap_format_flags(m.flags, m.keywords, flags, sizeof(flags));
 		char uidpart[24] = "";
 		if (cmd->uid)   /* RFC 9051 6.4.9: UID commands report the UID */
 			snprintf(uidpart, sizeof(uidpart), "UID %u ", t.uid[i]);
-		if (s->condstore || st.unchangedsince) {
+		if (s->condstore || st.unchangedsince)
 			imap_untagged(s, "%u FETCH (%sFLAGS (%s) MODSEQ (%llu))", t.seq[i], uidpart, flags,
-			              (unsigned long long)(modseq ? modseq : m.modseq));
-		} else {
+			              (unsigned long long)m.modseq);
+		else
 			imap_untagged(s, "%u FETCH (%sFLAGS (%s))", t.seq[i], uidpart, flags);
-		}
 	}
 	if (too_many) {
 		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many keywords on a message");

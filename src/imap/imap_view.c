@@ -176,6 +176,8 @@ static void collect_gone(void *arg, uint32_t uid)
 	u->gone[u->ngone++] = uid;
 }
 
+static void compact_own(struct imap_view *v);
+
 void imap_view_note_own(struct imap_session *s, uint32_t uid, uint32_t flags, uint64_t modseq)
 {
 	struct imap_view *v = &s->view;
@@ -184,6 +186,11 @@ void imap_view_note_own(struct imap_session *s, uint32_t uid, uint32_t flags, ui
 		v->flags[seq - 1] = flags;
 	if (modseq == 0)
 		return;
+	/* STOREs without a NOOP in between must not grow it without end: only
+	 * the latest change of a message matters, so it never needs more than
+	 * one entry per message */
+	if (v->nown >= 2 * v->n + 64)
+		compact_own(v);
 	if (v->nown == v->capown) {
 		v->capown = v->capown ? v->capown * 2 : 16;
 		v->own = xrealloc(v->own, v->capown * sizeof(*v->own));
@@ -197,6 +204,19 @@ static int cmp_own(const void *a, const void *b)
 	if (x->uid != y->uid)
 		return x->uid < y->uid ? -1 : 1;
 	return x->modseq < y->modseq ? -1 : x->modseq > y->modseq;
+}
+
+/* Sorted by UID, one entry per UID: its highest modseq. */
+static void compact_own(struct imap_view *v)
+{
+	size_t out = 0;
+	qsort(v->own, v->nown, sizeof(*v->own), cmp_own);
+	for (size_t i = 0; i < v->nown; i++) {
+		if (out > 0 && v->own[out - 1].uid == v->own[i].uid)
+			out--;   /* sorted by modseq within a UID: the later one wins */
+		v->own[out++] = v->own[i];
+	}
+	v->nown = out;
 }
 
 static bool is_own_change(const struct imap_view *v, uint32_t uid, uint64_t modseq)

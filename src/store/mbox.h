@@ -28,7 +28,9 @@ enum {
 };
 
 enum mbox_rc { MBOX_OK = 0, MBOX_ERROR = -1, MBOX_EXISTS = 1, MBOX_NOT_FOUND = 2,
-               MBOX_INVALID = 3, MBOX_IN_USE = 4 };
+               MBOX_INVALID = 3, MBOX_IN_USE = 4,
+               MBOX_CONFLICT = 5,     /* mbox_update_flags: the decision said no */
+               MBOX_UNCHANGED = 6 };  /* mbox_update_flags: nothing to change */
 
 struct mbox_store;
 
@@ -112,6 +114,18 @@ int mbox_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid, st
 /* Fills m->path: the file as it is named now. 0 or -1. */
 int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m);
 
+/* Decides a message's new flags and keywords (keywords: space separated,
+ * MBOX_KEYWORDS_MAX + 1 octets) from its row as it is under the write lock;
+ * flags and keywords come filled with the current ones. 0 to go on, -1 to
+ * leave the message alone (MBOX_CONFLICT). */
+typedef int (*mbox_flags_fn)(void *arg, const struct mbox_msg *now, uint32_t *flags,
+                             char *keywords);
+/* Changes one message's flags as decide says, atomically: renames its file
+ * to carry the flags and gives it a new modseq. *result (may be NULL) is
+ * the message after the change, or as it stayed. MBOX_UNCHANGED when the
+ * flags came out the same. */
+int mbox_update_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid,
+                      mbox_flags_fn decide, void *arg, struct mbox_msg *result);
 /* Sets flags and keywords of one message: renames its file to carry the
  * flags and gives it a new modseq, put in *new_modseq (0 when nothing
  * changed; new_modseq may be NULL). */

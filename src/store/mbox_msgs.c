@@ -294,18 +294,37 @@ static int exec_msg(struct mbox_store *ms, const char *sql, const struct mbox_in
  * while a message is between two names (it would see the file twice, or
  * not at all and take it for expunged), nor find a file whose row is not
  * written yet. */
-int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, uint32_t flags,
-                   const char *keywords, uint64_t *new_modseq)
+/* The write lock, and the mailbox as it is now: a session on another
+ * worker may have renamed it (its files moved with it). */
+static bool tx_begin_on(struct mbox_store *ms, struct mbox_info *mb)
+{
+	if (!tx_begin(ms))
+		return false;
+	if (mbox_refresh(ms, mb) == MBOX_OK)
+		return true;
+	tx_end(ms, MBOX_ERROR);
+	return false;
+}
+
+int mbox_update_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid,
+                      mbox_flags_fn decide, void *arg, struct mbox_msg *result)
 {
 	struct mbox_msg m;
-	char dir[4096], letters[8], to[4500];
-	if (new_modseq)
-		*new_modseq = 0;
-	if (!tx_begin(ms))
+	char dir[4096], letters[8], to[4500], keywords[MBOX_KEYWORDS_MAX + 1];
+	if (!tx_begin_on(ms, mb))
 		return MBOX_ERROR;
 	int rc = get_with_path(ms, mb, uid, &m);
-	if (rc != MBOX_OK || (m.flags == flags && strcmp(m.keywords, keywords ? keywords : "") == 0))
+	if (rc != MBOX_OK)
 		return tx_end(ms, rc);
+	/* decided on the row as it is under the lock: two sessions adding
+	 * different flags at once both keep theirs (RFC 7162 3.1.3 too) */
+	uint32_t flags = m.flags;
+	str_copy(keywords, sizeof(keywords), m.keywords);
+	int verdict = decide(arg, &m, &flags, keywords);
+	if (result)
+		*result = m;
+	if (verdict < 0 || (flags == m.flags && strcmp(keywords, m.keywords) == 0))
+		return tx_end(ms, verdict < 0 ? MBOX_CONFLICT : MBOX_UNCHANGED);
 	bool renamed = false;
 	if (m.flags != flags) {
 		/* flags live in the file name too, so a rebuilt index keeps them */
@@ -328,15 +347,40 @@ int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, ui
 	rc = tx_end(ms, rc);
 	if (rc != MBOX_OK && renamed && rename(to, m.path) < 0)
 		log_event(LOG_WARN, "mbox.flags_mismatch", "s", "file", to, NULL);
-	if (rc == MBOX_OK && new_modseq)
-		*new_modseq = modseq;
+	if (rc == MBOX_OK && result) {
+		result->flags = flags;
+		str_copy(result->keywords, sizeof(result->keywords), keywords);
+		result->modseq = modseq;
+	}
 	return rc;
+}
+
+struct set_to { uint32_t flags; const char *keywords; };
+
+static int set_flags_to(void *arg, const struct mbox_msg *now, uint32_t *flags, char *keywords)
+{
+	const struct set_to *t = arg;
+	(void)now;
+	*flags = t->flags;
+	str_copy(keywords, MBOX_KEYWORDS_MAX + 1, t->keywords ? t->keywords : "");
+	return 0;
+}
+
+int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, uint32_t flags,
+                   const char *keywords, uint64_t *new_modseq)
+{
+	struct set_to t = { flags, keywords };
+	struct mbox_msg now;
+	int rc = mbox_update_flags(ms, mb, uid, set_flags_to, &t, &now);
+	if (new_modseq)
+		*new_modseq = rc == MBOX_OK ? now.modseq : 0;
+	return rc == MBOX_UNCHANGED ? MBOX_OK : rc;
 }
 
 int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool only_deleted)
 {
 	struct mbox_msg m;
-	if (!tx_begin(ms))
+	if (!tx_begin_on(ms, mb))
 		return MBOX_ERROR;
 	/* read inside the transaction: \Deleted may have been taken back since
 	 * the caller looked, by a session on another worker */
@@ -388,20 +432,24 @@ static int insert_row(struct mbox_store *ms, struct mbox_info *mb, const char *b
 
 /* Puts a file into the mailbox's cur/ (rename, or a hard link for a copy)
  * and records it, under the write lock; undone when it cannot be recorded. */
-static int add_file(struct mbox_store *ms, struct mbox_info *mb, const char *src, bool link_it,
-                    const char *base, uint32_t flags, const char *keywords, long long internaldate,
-                    uint64_t size, uint32_t *uid)
+/* Puts a file into the mailbox's cur/ (rename, or a hard link for a copy)
+ * and records it; the caller holds the write lock. Undone when it cannot
+ * be recorded. */
+static int add_file_locked(struct mbox_store *ms, struct mbox_info *mb, const char *src,
+                           bool link_it, const char *base, const struct mbox_msg *like,
+                           uint32_t *uid)
 {
 	char dir[4096], letters[8], to[4500];
-	mbox_flags_to_maildir(flags, letters, sizeof(letters));
+	mbox_flags_to_maildir(like->flags, letters, sizeof(letters));
 	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
-	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0 || !tx_begin(ms))
+	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0)
 		return MBOX_ERROR;
 	long long before = cur_mtime(ms, mb);
 	if ((link_it ? link(src, to) : rename(src, to)) < 0)
-		return tx_end(ms, MBOX_ERROR);
+		return MBOX_ERROR;
 	mbox_note_own_change(ms, mb, before);
-	int rc = tx_end(ms, insert_row(ms, mb, base, flags, keywords, internaldate, size, uid));
+	int rc = insert_row(ms, mb, base, like->flags, like->keywords, like->internaldate,
+	                    like->size, uid);
 	if (rc != MBOX_OK)
 		unlink(to);
 	return rc;
@@ -411,27 +459,36 @@ int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tm
                      uint32_t flags, const char *keywords, long long internaldate,
                      uint64_t size, uint32_t *uid)
 {
+	struct mbox_msg like = { .flags = flags, .internaldate = internaldate, .size = size };
+	str_copy(like.keywords, sizeof(like.keywords), keywords ? keywords : "");
+	if (!tx_begin_on(ms, mb))
+		return MBOX_ERROR;
 	char *base = base_of(tmp_path);
-	int rc = add_file(ms, mb, tmp_path, false, base, flags, keywords, internaldate, size, uid);
+	int rc = add_file_locked(ms, mb, tmp_path, false, base, &like, uid);
 	free(base);
-	return rc;
+	return tx_end(ms, rc);
 }
 
 int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
               struct mbox_info *to, uint32_t *new_uid)
 {
 	struct mbox_msg m;
+	struct mbox_info src = *from;
 	char base[300];
-	int rc = get_with_path(ms, from, uid, &m);
+	/* the source read under the lock too: its file name changes with its flags */
+	if (!tx_begin_on(ms, to))
+		return MBOX_ERROR;
+	int rc = mbox_refresh(ms, &src);
+	if (rc == MBOX_OK)
+		rc = get_with_path(ms, &src, uid, &m);
 	if (rc != MBOX_OK)
-		return rc;
+		return tx_end(ms, rc);
 	char *b = base_of(m.path);
 	/* a new unique name in the target: copies must not share a base name */
 	random_id(base, 8);
 	snprintf(base + 8, sizeof(base) - 8, ".%.280s", b);
 	free(b);
-	return add_file(ms, to, m.path, true, base, m.flags, m.keywords, m.internaldate, m.size,
-	                new_uid);
+	return tx_end(ms, add_file_locked(ms, to, m.path, true, base, &m, new_uid));
 }
 
 static const char cache_get_sql[] =

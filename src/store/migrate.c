@@ -30,6 +30,7 @@ int migrate_read_version(const char *path, char *err, size_t errlen)
 	int version = -1;
 	/* read-only: a database we may refuse must not be modified by looking at it */
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||   /* writers at work: wait, not fail */
 	    read_user_version(db, &version) < 0) {
 		snprintf(err, errlen, "%s: cannot read schema version: %s", path,
 		         db ? sqlite3_errmsg(db) : "out of memory");

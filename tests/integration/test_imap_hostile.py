@@ -508,3 +508,13 @@ def test_mailbox_count_limit(postern):
     r = c.ok("SEARCH 1:3")
     assert r.lines("SEARCH") == ["SEARCH 1 2 3"], r
     c.close()
+
+
+def test_list_patterns_are_bounded_in_total(srv):
+    c = imap_conn(srv)
+    many = " ".join(['"' + "*" * 60 + 'X"'] * 20)       # 20 x 62 octets > 1 KiB
+    r = c.cmd(f'LIST "" ({many})')
+    assert r.status == "BAD", r
+    r = c.ok('LIST "" ("INBOX" "Sent" "Trash")')
+    assert len(r.lines("LIST")) == 3, r
+    c.close()

@@ -538,3 +538,55 @@ def test_readonly_fetch_fills_the_cache_after_its_snapshot(srv):
     assert n == 80, n
     a.close()
     b.close()
+
+
+def test_concurrent_flag_changes_on_two_workers_all_stick(srv):
+    """Two sessions add different flags to the same messages at once: each
+    change is decided on the row under the lock, so neither is lost."""
+    import threading
+    setup = imap_conn(srv)
+    box(setup, "both1", 60)
+    setup.close()
+    conns = [imap_conn(srv) for _ in range(6)]    # over both workers
+    flags = ["\\Flagged", "\\Answered", "$A", "$B", "$C", "\\Draft"]
+
+    def add(c, flag):
+        c.ok("SELECT both1")
+        for _ in range(4):
+            c.ok(f"UID STORE 1:60 +FLAGS.SILENT ({flag})")
+            c.ok(f"UID STORE 1:60 -FLAGS.SILENT ({flag})")
+        for uid in range(1, 61):
+            c.ok(f"UID STORE {uid} +FLAGS.SILENT ({flag})")
+
+    threads = [threading.Thread(target=add, args=(c, f)) for c, f in zip(conns, flags)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    c = imap_conn(srv)
+    c.ok("EXAMINE both1")
+    f = fetch_all(c.ok("FETCH 1:* (FLAGS)"))
+    missing = {n: sorted(set(flags) - set(v["FLAGS"])) for n, v in f.items()
+               if set(flags) - set(v["FLAGS"])}
+    assert missing == {}, list(missing.items())[:3]
+    for x in conns + [c]:
+        x.close()
+
+
+def test_writes_follow_a_rename_by_another_session(srv):
+    a, b = imap_conn(srv), imap_conn(srv)
+    box(a, "ren1", 3)
+    a.ok("SELECT ren1")
+    b.ok('RENAME ren1 "ren1 moved"')
+    r = a.ok("STORE 2 +FLAGS (\\Flagged)")   # no NOOP in between
+    assert "\\Flagged" in r.lines("FETCH")[0], r
+    a.ok("STORE 3 +FLAGS.SILENT (\\Deleted)")
+    a.ok("EXPUNGE")
+    assert a.ok('COPY 1 INBOX').text.startswith("[COPYUID"), "copy"
+    r = b.ok('STATUS "ren1 moved" (MESSAGES)')
+    assert "MESSAGES 2" in r.lines("STATUS")[0], r
+    b.ok('SELECT "ren1 moved"')
+    f = fetch_all(b.ok("FETCH 2 (FLAGS)"))
+    assert "\\Flagged" in f[2]["FLAGS"], f
+    a.close()
+    b.close()
