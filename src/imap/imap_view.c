@@ -258,6 +258,9 @@ void imap_view_update(struct imap_session *s, bool allow_expunge)
 	if (mbox_sync(s->ms, &v->mb) != MBOX_OK || v->mb.highestmodseq == v->modseq)
 		return;
 	struct update_ctx u = { s, v->n ? v->uids[v->n - 1] : 0, v->n, NULL, 0, 0 };
+	/* one snapshot: the new HIGHESTMODSEQ and every change up to it */
+	mbox_read_begin(s->ms);
+	mbox_refresh(s->ms, &v->mb);
 	mbox_expunged_since(s->ms, &v->mb, v->modseq, collect_gone, &u);
 	imap_view_expunge_uids(s, u.gone, u.ngone);   /* ascending: the query orders them */
 	free(u.gone);
@@ -265,6 +268,7 @@ void imap_view_update(struct imap_session *s, bool allow_expunge)
 	if (v->nown > 1)
 		qsort(v->own, v->nown, sizeof(*v->own), cmp_own);
 	mbox_changed_since(s->ms, &v->mb, v->modseq, report_change, &u);
+	mbox_read_end(s->ms);
 	if (v->n != u.before)
 		imap_untagged(s, "%zu EXISTS", v->n);
 	v->modseq = v->mb.highestmodseq;

@@ -297,18 +297,29 @@ static int save_state(struct mbox_store *ms, struct mbox_info *mb, long long mt_
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
-static const char mtimes_sql[] = "SELECT mtime_new, mtime_cur FROM mailboxes WHERE id = ?1";
+static const char unchanged_sql[] =
+	"SELECT mtime_new, mtime_cur, uidvalidity, uidnext, highestmodseq, subscribed, name "
+	"FROM mailboxes WHERE id = ?1";
 
-static bool unchanged_since_last_sync(struct mbox_store *ms, const struct mbox_info *mb,
-                                      long long mt_new, long long mt_cur)
+/* The common case in one query: nothing on disk moved since the last sync.
+ * Then mb is refreshed from the same row (what mbox_refresh would read). */
+static bool refresh_if_unchanged(struct mbox_store *ms, struct mbox_info *mb,
+                                 long long mt_new, long long mt_cur)
 {
-	sqlite3_stmt *s = mbox_stmt(ms, mtimes_sql);
+	sqlite3_stmt *s = mbox_stmt(ms, unchanged_sql);
 	bool same = false;
 	if (s == NULL)
 		return false;
 	sqlite3_bind_int64(s, 1, mb->id);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		same = sqlite3_column_int64(s, 0) == mt_new && sqlite3_column_int64(s, 1) == mt_cur;
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) == mt_new &&
+	    sqlite3_column_int64(s, 1) == mt_cur) {
+		same = true;
+		mb->uidvalidity = (uint32_t)sqlite3_column_int64(s, 2);
+		mb->uidnext = (uint32_t)sqlite3_column_int64(s, 3);
+		mb->highestmodseq = (uint64_t)sqlite3_column_int64(s, 4);
+		mb->subscribed = sqlite3_column_int(s, 5) != 0;
+		str_copy(mb->name, sizeof(mb->name), (const char *)sqlite3_column_text(s, 6));
+	}
 	mbox_stmt_done(s);
 	return same;
 }
@@ -336,8 +347,8 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 	}
 	/* the common case, checked without the write lock: nothing on disk moved
 	 * (other sessions' flag changes still show in the refreshed modseq) */
-	if (mt_new >= 0 && mt_cur >= 0 && unchanged_since_last_sync(ms, mb, mt_new, mt_cur))
-		return mbox_refresh(ms, mb);
+	if (mt_new >= 0 && mt_cur >= 0 && refresh_if_unchanged(ms, mb, mt_new, mt_cur))
+		return MBOX_OK;
 	/* the write lock first: two sessions syncing at once would both assign UIDs */
 	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
@@ -345,7 +356,7 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 		goto out;   /* (the name again: it may have been renamed while we waited) */
 	mt_new = mbox_mtime_ns(dir, "new");
 	mt_cur = mbox_mtime_ns(dir, "cur");
-	if (mt_new >= 0 && mt_cur >= 0 && unchanged_since_last_sync(ms, mb, mt_new, mt_cur)) {
+	if (mt_new >= 0 && mt_cur >= 0 && refresh_if_unchanged(ms, mb, mt_new, mt_cur)) {
 		rc = MBOX_OK;   /* someone synced it while we waited for the lock */
 		goto out;
 	}
