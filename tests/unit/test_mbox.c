@@ -337,6 +337,57 @@ static void test_counts_follow_changes(void **state)
 	assert_counts(fx, "INBOX", 2, 1, 400);
 }
 
+static int add_answered(void *arg, const struct mbox_msg *now, uint32_t *flags, char *keywords)
+{
+	(void)arg;
+	(void)now;
+	(void)keywords;
+	*flags |= MBOX_F_ANSWERED;
+	return 0;
+}
+
+static int refuse(void *arg, const struct mbox_msg *now, uint32_t *flags, char *keywords)
+{
+	(void)arg;
+	(void)now;
+	(void)flags;
+	(void)keywords;
+	return -1;
+}
+
+/* A change is decided on the row as another connection (another worker)
+ * left it, not on what this one read before: nothing is overwritten, and
+ * a renamed mailbox is followed. */
+static void test_update_flags_is_decided_under_the_lock(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info inbox, stale, box;
+	struct mbox_msg m;
+	uint32_t a;
+	char err[256];
+	struct mbox_store *other = mbox_open(fx->maildir, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &inbox), MBOX_OK);
+	append_one(fx, &inbox, "6000.A.host", 0, 100, &a);
+	assert_int_equal(mbox_find(other, "INBOX", &stale), MBOX_OK);
+	assert_int_equal(mbox_set_flags(fx->ms, &inbox, a, MBOX_F_FLAGGED, "$Work", NULL), MBOX_OK);
+	assert_int_equal(mbox_update_flags(other, &stale, a, add_answered, NULL, &m), MBOX_OK);
+	assert_int_equal(m.flags, MBOX_F_FLAGGED | MBOX_F_ANSWERED);
+	assert_string_equal(m.keywords, "$Work");
+	assert_int_equal(mbox_update_flags(other, &stale, a, add_answered, NULL, &m), MBOX_UNCHANGED);
+	assert_int_equal(mbox_update_flags(other, &stale, a, refuse, NULL, &m), MBOX_CONFLICT);
+	/* renamed through one connection, written through the other */
+	assert_int_equal(mbox_create(fx->ms, "Box", NULL), MBOX_OK);
+	assert_int_equal(mbox_find(other, "Box", &box), MBOX_OK);
+	assert_int_equal(mbox_copy(other, &stale, a, &box, &a), MBOX_OK);
+	assert_int_equal(mbox_rename(fx->ms, "Box", "Moved"), MBOX_OK);
+	assert_int_equal(mbox_set_flags(other, &box, a, MBOX_F_SEEN, "", NULL), MBOX_OK);
+	assert_string_equal(box.name, "Moved");
+	assert_int_equal(mbox_get(fx->ms, &box, a, &m), MBOX_OK);
+	assert_int_equal(m.flags, MBOX_F_SEEN);
+	mbox_close(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +398,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expunge_append_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_keeps_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_flags_is_decided_under_the_lock, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests_name("mbox", tests, NULL, NULL);
 }
