@@ -58,13 +58,17 @@ static void circuit_result(struct queue_runner *q, const char *domain, bool fail
 	if (c == NULL)
 		return;
 	if (!failed) {
-		c->failures = 0;
+		/* reachable again: forget it (entries must not pile up per domain) */
+		*c = q->circuits[--q->ncircuits];
 		return;
 	}
 	if (++c->failures >= q->cfg->queue.circuit_failures) {
 		/* stop hammering an unreachable destination for a while */
 		c->paused_until = now_s() + (long long)(q->cfg->queue.circuit_cooldown_ms / 1000);
 		c->failures = 0;
+		/* its recipients leave the due list until then: they would fill every
+		 * batch and hold up the domains that can be reached */
+		store_queue_defer_domain(q->store, domain, c->paused_until);
 		log_event(LOG_WARN, "queue.circuit_open", "s", "domain", domain,
 		          "i", "until", c->paused_until, NULL);
 	}
@@ -74,6 +78,19 @@ static bool circuit_paused(struct queue_runner *q, const char *domain)
 {
 	struct circuit *c = circuit_for(q, domain, false);
 	return c != NULL && c->paused_until > now_s();
+}
+
+/* Pauses that have ended with no failure since are forgotten. */
+static void circuits_sweep(struct queue_runner *q)
+{
+	long long now = now_s();
+	for (size_t i = 0; i < q->ncircuits;) {
+		struct circuit *c = &q->circuits[i];
+		if (c->failures == 0 && c->paused_until <= now)
+			*c = q->circuits[--q->ncircuits];
+		else
+			i++;
+	}
 }
 
 /* ---- recipient outcomes ---------------------------------------------------- */
@@ -474,7 +491,7 @@ static void schedule(struct queue_runner *q)
 {
 	struct due_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	ctx->q = q;
-	store_queue_due(q->store, now_s(), DUE_BATCH, on_due_row, ctx);
+	store_queue_due(q->store, now_s(), DUE_BATCH, DELIVERY_MAX_RCPTS, on_due_row, ctx);
 	for (size_t i = 0; i < ctx->ngroups; i++) {
 		struct delivery *d = ctx->groups[i];
 		LIST_INSERT_HEAD(&q->active, d, entry);
@@ -490,6 +507,7 @@ static void run_queue(struct queue_runner *q)
 		return;
 	finish_messages(q);
 	send_warnings(q);
+	circuits_sweep(q);
 	schedule(q);
 }
 

@@ -111,7 +111,12 @@ typedef void (*store_queue_cb)(void *arg, const struct queue_row *row);
 
 int store_queue_add(struct store *st, const struct queue_entry *e, char *err, size_t errlen);
 /* Pending, unheld recipients with next_attempt <= now, oldest first, at most limit. */
-int store_queue_due(struct store *st, long long now, int limit, store_queue_cb cb, void *arg);
+/* Pending recipients due at `now`, oldest first, at most limit rows and
+ * at most per_domain_rows of any one domain. */
+int store_queue_due(struct store *st, long long now, int limit, int per_domain_rows,
+                    store_queue_cb cb, void *arg);
+/* A domain's pending recipients wait until `until` (circuit breaker open). */
+int store_queue_defer_domain(struct store *st, const char *domain, long long until);
 int store_queue_update(struct store *st, long long rcpt_id, enum queue_status status, int attempts,
                        long long next_attempt, const char *last_error);
 int store_queue_set_warned(struct store *st, const char *msg_id);

@@ -105,12 +105,46 @@ int store_queue_add(struct store *st, const struct queue_entry *e, char *err, si
 	return STORE_OK;
 }
 
-int store_queue_due(struct store *st, long long now, int limit, store_queue_cb cb, void *arg)
+int store_queue_due(struct store *st, long long now, int limit, int per_domain_rows,
+                    store_queue_cb cb, void *arg)
 {
-	return query_rows(st, "SELECT " ROW_COLUMNS " FROM queue_rcpts r JOIN queue_messages m "
-	                  "ON m.id = r.msg_id WHERE r.status = 'pending' AND m.held = 0 "
-	                  "AND r.next_attempt <= ?2 ORDER BY r.next_attempt, r.id LIMIT ?3",
-	                  NULL, now, limit, cb, arg);
+	/* the oldest rows of every domain, at most per_domain_rows each: one
+	 * domain's backlog (busy, or waiting for its connections) must not fill
+	 * the batch and starve the others */
+	sqlite3_stmt *s;
+	struct queue_row row;
+	int rc, count = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT " ROW_COLUMNS " FROM queue_rcpts r JOIN queue_messages m "
+	                       "ON m.id = r.msg_id WHERE r.id IN (SELECT id FROM (SELECT r2.id, "
+	                       "row_number() OVER (PARTITION BY r2.domain ORDER BY r2.next_attempt, "
+	                       "r2.id) AS n FROM queue_rcpts r2 JOIN queue_messages m2 "
+	                       "ON m2.id = r2.msg_id WHERE r2.status = 'pending' AND m2.held = 0 "
+	                       "AND r2.next_attempt <= ?1) WHERE n <= ?3) "
+	                       "ORDER BY r.next_attempt, r.id LIMIT ?2", -1, &s, NULL) != SQLITE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int(s, 2, limit);
+	sqlite3_bind_int(s, 3, per_domain_rows);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		read_row(s, &row);
+		cb(arg, &row);
+		count++;
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? count : STORE_ERROR;
+}
+
+int store_queue_defer_domain(struct store *st, const char *domain, long long until)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(st->db, "UPDATE queue_rcpts SET next_attempt = ?2 WHERE domain = ?1 "
+	                       "AND status = 'pending' AND next_attempt < ?2", -1, &s, NULL) != SQLITE_OK)
+		return STORE_ERROR;
+	sqlite3_bind_text(s, 1, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, until);
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
 int store_queue_update(struct store *st, long long rcpt_id, enum queue_status status, int attempts,

@@ -728,6 +728,22 @@ def test_circuit_breaker_pauses_an_unreachable_domain(qserver, sinks):
     assert srv.maildir() == []
 
 
+def test_paused_domain_backlog_does_not_starve_other_domains(qserver, sinks):
+    """1,200 recipients of an unreachable domain, more than two scheduling
+    batches: once its circuit opens they wait for the cool-down, and mail for
+    a reachable domain still goes out at once."""
+    sink = sinks.start(MX["plain"])
+    srv = qserver({"queue": {"circuit_cooldown": "60s", "per_domain": 2}})
+    for i in range(12):
+        srv.send([f"r{i}.{k}@down.test" for k in range(100)], subject=f"backlog {i}")
+    srv.wait_log("queue.circuit_open", domain="down.test", timeout=15)
+    t0 = time.time()
+    srv.send(["bob@plain.test"], subject="must not wait")
+    (d,) = sink.wait_deliveries(1, timeout=10)
+    assert time.time() - t0 < 8, "held up behind the paused domain's backlog"
+    assert d["rcpts"] == ["bob@plain.test"]
+
+
 # ---- 14: expiry --------------------------------------------------------------------------------
 
 
