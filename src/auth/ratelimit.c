@@ -25,21 +25,7 @@ long long ratelimit_clock_ms(void)
 
 void ratelimit_ip_key(const char *ip, char out[RATELIMIT_KEY_MAX + 1])
 {
-	struct in_addr a4;
-	struct in6_addr a6;
-	if (inet_pton(AF_INET, ip, &a4) == 1) {
-		inet_ntop(AF_INET, &a4, out, RATELIMIT_KEY_MAX + 1);
-	} else if (inet_pton(AF_INET6, ip, &a6) == 1) {
-		/* ::ffff:192.0.2.1 is the same client as 192.0.2.1 (a dual-stack listener) */
-		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-			memcpy(&a4, &a6.s6_addr[12], 4);
-			inet_ntop(AF_INET, &a4, out, RATELIMIT_KEY_MAX + 1);
-		} else {
-			inet_ntop(AF_INET6, &a6, out, RATELIMIT_KEY_MAX + 1);
-		}
-	} else {
-		str_copy(out, RATELIMIT_KEY_MAX + 1, ip);
-	}
+	ip_client_key(ip, out, RATELIMIT_KEY_MAX + 1);
 }
 
 void ratelimit_user_key(const char *user, char out[RATELIMIT_KEY_MAX + 1])

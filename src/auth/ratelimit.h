@@ -115,9 +115,8 @@ int ratelimit_prune_before(const struct ratelimit_backend *b, long long before_m
 int ratelimit_prune(const struct auth_limits_cfg *c, const struct ratelimit_backend *b,
                     long long now_ms);
 
-/* Canonical keys: an IP as inet_ntop writes it (an IPv4-mapped IPv6 address
- * as plain IPv4; text that is no address is copied as it is), a username in
- * ASCII lower case. Both cut at RATELIMIT_KEY_MAX octets. */
+/* Canonical keys: an IP as ip_client_key() gives it (IPv6 by its /64), a
+ * username in ASCII lower case. Both cut at RATELIMIT_KEY_MAX octets. */
 void ratelimit_ip_key(const char *ip, char out[RATELIMIT_KEY_MAX + 1]);
 void ratelimit_user_key(const char *user, char out[RATELIMIT_KEY_MAX + 1]);
 

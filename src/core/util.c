@@ -1,5 +1,6 @@
 #include "core/util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -175,4 +176,30 @@ int bsnprintf(char *buf, size_t size, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= size)
 		return -1;
 	return n;
+}
+
+void ip_client_key(const char *ip, char *out, size_t len)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET, ip, &a4) == 1) {
+		inet_ntop(AF_INET, &a4, out, (socklen_t)len);
+	} else if (inet_pton(AF_INET6, ip, &a6) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			/* ::ffff:192.0.2.1 is the same client as 192.0.2.1 (a dual-stack listener) */
+			memcpy(&a4, &a6.s6_addr[12], 4);
+			inet_ntop(AF_INET, &a4, out, (socklen_t)len);
+		} else if (IN6_IS_ADDR_LOOPBACK(&a6)) {
+			inet_ntop(AF_INET6, &a6, out, (socklen_t)len);
+		} else {
+			/* a site gets a /64 (RFC 6177) and picks any address in it at
+			 * will: counted per address, one client would be 2^64 clients */
+			char net[INET6_ADDRSTRLEN];
+			memset(&a6.s6_addr[8], 0, 8);
+			inet_ntop(AF_INET6, &a6, net, sizeof(net));
+			snprintf(out, len, "%s/64", net);
+		}
+	} else {
+		str_copy(out, len, ip);
+	}
 }

@@ -39,6 +39,10 @@ int write_all(int fd, const void *buf, size_t len);
 
 /* Copies src into dst (size bytes), truncating; always NUL-terminates. */
 void str_copy(char *dst, size_t size, const char *src);
+/* The client an address stands for, as connection and login limits count
+ * it: IPv4 as inet_ntop writes it (an IPv4-mapped IPv6 address too), IPv6
+ * by its /64 ("2001:db8:1:2::/64"; ::1 as it is), anything else copied. */
+void ip_client_key(const char *ip, char *out, size_t len);
 
 /* snprintf that reports truncation as -1 instead of silently cutting. */
 int bsnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

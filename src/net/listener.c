@@ -102,7 +102,7 @@ int sockaddr_port(const struct sockaddr *sa)
 /* ---- connection limits: open-addressing table of per-IP counts ---------- */
 
 struct ip_count {
-	char ip[48];
+	char ip[64];            /* ip_client_key(): an address or an IPv6 /64 */
 	int count;              /* 0 = free slot (tombstones are not needed: see release) */
 };
 
@@ -151,9 +151,11 @@ static struct ip_count *find_slot(struct connlimit *cl, const char *ip)
 			return &cl->slots[i];
 }
 
-bool connlimit_acquire(struct connlimit *cl, const char *ip)
+bool connlimit_acquire(struct connlimit *cl, const char *addr)
 {
 	bool ok = false;
+	char ip[64];
+	ip_client_key(addr, ip, sizeof(ip));   /* IPv6 counted by its /64 */
 	pthread_mutex_lock(&cl->lock);
 	if (cl->total < cl->max_total) {
 		struct ip_count *slot = find_slot(cl, ip);
@@ -182,8 +184,10 @@ static void remove_slot(struct connlimit *cl, struct ip_count *slot)
 	}
 }
 
-void connlimit_release(struct connlimit *cl, const char *ip)
+void connlimit_release(struct connlimit *cl, const char *addr)
 {
+	char ip[64];
+	ip_client_key(addr, ip, sizeof(ip));
 	pthread_mutex_lock(&cl->lock);
 	struct ip_count *slot = find_slot(cl, ip);
 	if (slot->count > 0) {

@@ -283,14 +283,16 @@ static void test_ip_blocked_on_tenth_failure(void **state)
 	}
 	assert_int_equal(check(&c, &b, "2001:db8::1", NULL, now), RL_ALLOW);
 	assert_int_equal(fail_once(&c, &b, "2001:db8:0::1", "u9@example.org", now), RL_BLOCKED);
-	struct fake_block *bl = fake_find_block(&f, "ip", "2001:db8::1");
+	struct fake_block *bl = fake_find_block(&f, "ip", "2001:db8::/64");
 	assert_non_null(bl);
 	assert_string_equal(bl->reason, "ip_limit");
 	assert_int_equal(bl->until, now + 15 * MIN);
 	assert_int_equal(ratelimit_check(&c, &b, "2001:db8::1", "new@example.org", now + 1, &retry),
 	                 RL_BLOCKED);
 	assert_int_equal(retry, 15 * MIN - 1);
-	assert_int_equal(check(&c, &b, "2001:db8::2", "new@example.org", now + 1), RL_ALLOW);
+	/* another address of the same /64 is the same client; the next /64 is not */
+	assert_int_equal(check(&c, &b, "2001:db8::2", "new@example.org", now + 1), RL_BLOCKED);
+	assert_int_equal(check(&c, &b, "2001:db8:0:1::2", "new@example.org", now + 1), RL_ALLOW);
 }
 
 static void test_sliding_window(void **state)
@@ -514,8 +516,15 @@ static void test_keys(void **state)
 
 	ratelimit_ip_key("192.0.2.1", k);
 	assert_string_equal(k, "192.0.2.1");
+	/* IPv6 by its /64: a client may take any address of its network */
 	ratelimit_ip_key("2001:0DB8:0000::0001", k);
-	assert_string_equal(k, "2001:db8::1");
+	assert_string_equal(k, "2001:db8::/64");
+	ratelimit_ip_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", k);
+	assert_string_equal(k, "2001:db8:1:2::/64");
+	ratelimit_ip_key("2001:db8:1:3::1", k);
+	assert_string_equal(k, "2001:db8:1:3::/64");
+	ratelimit_ip_key("::1", k);
+	assert_string_equal(k, "::1");
 	ratelimit_ip_key("::ffff:198.51.100.3", k);
 	assert_string_equal(k, "198.51.100.3");
 	ratelimit_ip_key("unix", k);
