@@ -276,12 +276,8 @@ static void resync_changed(void *arg, const struct mbox_msg *m)
 {
 	struct resync_ctx *r = arg;
 	uint32_t seq = imap_view_seq_of(&r->s->view, m->uid);
-	char flags[MBOX_KEYWORDS_MAX + 64];
-	if (seq == 0)
-		return;
-	imap_format_flags(m->flags, m->keywords, flags, sizeof(flags));
-	imap_untagged(r->s, "%u FETCH (UID %u FLAGS (%s) MODSEQ (%llu))", seq, m->uid, flags,
-	              (unsigned long long)m->modseq);
+	if (seq != 0)
+		imap_view_report_flags(r->s, seq, m, true);
 }
 
 /* RFC 7162 3.2.5.1: what changed since the client's last visit, when the

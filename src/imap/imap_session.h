@@ -144,6 +144,9 @@ void imap_view_expunge_uids(struct imap_session *s, const uint32_t *uids, size_t
 /* Records a flag change this session made (and reported, or was told not
  * to by .SILENT): the next update does not report it as news. */
 void imap_view_note_own(struct imap_session *s, uint32_t uid, uint32_t flags, uint64_t modseq);
+/* "* n FETCH (UID u FLAGS (...) [MODSEQ (m)])": a change the client did not ask for. */
+void imap_view_report_flags(struct imap_session *s, uint32_t seq, const struct mbox_msg *m,
+                            bool with_modseq);
 /* "* VANISHED [(EARLIER)] uid-set" for ascending UIDs; nothing when n is 0. */
 void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *uids, size_t n);
 

@@ -225,6 +225,18 @@ static bool is_own_change(const struct imap_view *v, uint32_t uid, uint64_t mods
 	return v->nown > 0 && bsearch(&key, v->own, v->nown, sizeof(key), cmp_own) != NULL;
 }
 
+void imap_view_report_flags(struct imap_session *s, uint32_t seq, const struct mbox_msg *m,
+                            bool with_modseq)
+{
+	char flags[MBOX_KEYWORDS_MAX + 64];
+	imap_format_flags(m->flags, m->keywords, flags, sizeof(flags));
+	if (with_modseq)
+		imap_untagged(s, "%u FETCH (UID %u FLAGS (%s) MODSEQ (%llu))", seq, m->uid, flags,
+		              (unsigned long long)m->modseq);
+	else
+		imap_untagged(s, "%u FETCH (UID %u FLAGS (%s))", seq, m->uid, flags);
+}
+
 /* A message changed since the last update: new mail, or flags or keywords
  * changed by someone else (this session's own changes were reported when
  * made). */
@@ -233,7 +245,6 @@ static void report_change(void *arg, const struct mbox_msg *m)
 	struct update_ctx *u = arg;
 	struct imap_view *v = &u->s->view;
 	uint32_t seq = imap_view_seq_of(v, m->uid);
-	char flags[MBOX_KEYWORDS_MAX + 64];
 	if (seq == 0) {
 		if (m->uid > u->last_uid) /* new mail */
 			view_add(v, m->uid, m->flags);
@@ -242,12 +253,7 @@ static void report_change(void *arg, const struct mbox_msg *m)
 	if (is_own_change(v, m->uid, m->modseq))
 		return;
 	v->flags[seq - 1] = m->flags;
-	imap_format_flags(m->flags, m->keywords, flags, sizeof(flags));
-	if (u->s->condstore)
-		imap_untagged(u->s, "%u FETCH (UID %u FLAGS (%s) MODSEQ (%llu))", seq, m->uid, flags,
-		              (unsigned long long)m->modseq);
-	else
-		imap_untagged(u->s, "%u FETCH (UID %u FLAGS (%s))", seq, m->uid, flags);
+	imap_view_report_flags(u->s, seq, m, u->s->condstore);
 }
 
 void imap_view_update(struct imap_session *s, bool allow_expunge)

@@ -135,14 +135,14 @@ int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint6
 
 int mbox_count_deleted(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND "
-	                       "flags & 8 != 0", -1, &s, NULL) != SQLITE_OK)
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND "
+	                                "flags & 8 != 0");
+	if (s == NULL)
 		return MBOX_ERROR;
 	sqlite3_bind_int64(s, 1, mb->id);
 	int rc = mbox_row_result(sqlite3_step(s));
 	*n = rc == MBOX_OK ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
-	sqlite3_finalize(s);
+	mbox_stmt_done(s);
 	return rc;
 }
 
@@ -401,15 +401,15 @@ int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool
 	return tx_end(ms, rc);
 }
 
-/* Records a file just put in cur/ under a new UID; inside the caller's transaction. */
+/* Records a file just put in cur/ under a new UID; inside the caller's
+ * transaction (tx_begin_on), so mb's UIDNEXT is current. */
 static int insert_row(struct mbox_store *ms, struct mbox_info *mb, const char *base, uint32_t flags,
                       const char *keywords, long long internaldate, uint64_t size, uint32_t *uid)
 {
 	sqlite3_stmt *s;
-	int rc = mbox_refresh(ms, mb);
-	uint64_t modseq = rc == MBOX_OK ? next_modseq(ms, mb) : 0;
-	if (rc != MBOX_OK ||
-	    sqlite3_prepare_v2(ms->db, "INSERT INTO messages(mailbox_id, uid, base, flags, keywords, "
+	uint64_t modseq = next_modseq(ms, mb);   /* mb is fresh: tx_begin_on */
+	int rc;
+	if (sqlite3_prepare_v2(ms->db, "INSERT INTO messages(mailbox_id, uid, base, flags, keywords, "
 	                       "internaldate, size, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	                       -1, &s, NULL) != SQLITE_OK)
 		return MBOX_ERROR;

@@ -38,8 +38,10 @@ static void read_row(sqlite3_stmt *s, struct queue_row *r)
 }
 
 /* Runs a row query; binds: text a (if non-NULL) as ?1, int n1 as ?2, int n2 as ?3. */
+/* Runs a query for queue rows: ?1 the text a (when not NULL), ?2 .. ?4 the
+ * numbers n1 .. n3 (those the query has). */
 static int query_rows(struct store *st, const char *sql, const char *a, long long n1, long long n2,
-                      store_queue_cb cb, void *arg)
+                      long long n3, store_queue_cb cb, void *arg)
 {
 	sqlite3_stmt *s;
 	struct queue_row row;
@@ -50,6 +52,8 @@ static int query_rows(struct store *st, const char *sql, const char *a, long lon
 		sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, n1);
 	sqlite3_bind_int64(s, 3, n2);
+	if (sqlite3_bind_parameter_count(s) >= 4)
+		sqlite3_bind_int64(s, 4, n3);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		read_row(s, &row);
 		cb(arg, &row);
@@ -111,27 +115,14 @@ int store_queue_due(struct store *st, long long now, int limit, int per_domain_r
 	/* the oldest rows of every domain, at most per_domain_rows each: one
 	 * domain's backlog (busy, or waiting for its connections) must not fill
 	 * the batch and starve the others */
-	sqlite3_stmt *s;
-	struct queue_row row;
-	int rc, count = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT " ROW_COLUMNS " FROM queue_rcpts r JOIN queue_messages m "
-	                       "ON m.id = r.msg_id WHERE r.id IN (SELECT id FROM (SELECT r2.id, "
-	                       "row_number() OVER (PARTITION BY r2.domain ORDER BY r2.next_attempt, "
-	                       "r2.id) AS n FROM queue_rcpts r2 JOIN queue_messages m2 "
-	                       "ON m2.id = r2.msg_id WHERE r2.status = 'pending' AND m2.held = 0 "
-	                       "AND r2.next_attempt <= ?1) WHERE n <= ?3) "
-	                       "ORDER BY r.next_attempt, r.id LIMIT ?2", -1, &s, NULL) != SQLITE_OK)
-		return STORE_ERROR;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_int(s, 2, limit);
-	sqlite3_bind_int(s, 3, per_domain_rows);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		read_row(s, &row);
-		cb(arg, &row);
-		count++;
-	}
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? count : STORE_ERROR;
+	return query_rows(st, "SELECT " ROW_COLUMNS " FROM queue_rcpts r JOIN queue_messages m "
+	                  "ON m.id = r.msg_id WHERE r.id IN (SELECT id FROM (SELECT r2.id, "
+	                  "row_number() OVER (PARTITION BY r2.domain ORDER BY r2.next_attempt, "
+	                  "r2.id) AS n FROM queue_rcpts r2 JOIN queue_messages m2 "
+	                  "ON m2.id = r2.msg_id WHERE r2.status = 'pending' AND m2.held = 0 "
+	                  "AND r2.next_attempt <= ?2) WHERE n <= ?4) "
+	                  "ORDER BY r.next_attempt, r.id LIMIT ?3", NULL, now, limit, per_domain_rows,
+	                  cb, arg);
 }
 
 int store_queue_defer_domain(struct store *st, const char *domain, long long until)
@@ -178,7 +169,7 @@ int store_queue_to_warn(struct store *st, long long before, store_queue_cb cb, v
 {
 	return query_rows(st, "SELECT " ROW_COLUMNS " FROM queue_rcpts r JOIN queue_messages m "
 	                  "ON m.id = r.msg_id WHERE r.status = 'pending' AND m.warned = 0 "
-	                  "AND m.created <= ?2 AND ?3 = ?3 ORDER BY m.id, r.id", NULL, before, 0, cb, arg);
+	                  "AND m.created <= ?2 AND ?3 = ?3 ORDER BY m.id, r.id", NULL, before, 0, 0, cb, arg);
 }
 
 int store_queue_finished(struct store *st, store_queue_cb cb, void *arg)
@@ -186,7 +177,7 @@ int store_queue_finished(struct store *st, store_queue_cb cb, void *arg)
 	return query_rows(st, "SELECT " ROW_COLUMNS " FROM queue_rcpts r JOIN queue_messages m "
 	                  "ON m.id = r.msg_id WHERE NOT EXISTS (SELECT 1 FROM queue_rcpts p WHERE "
 	                  "p.msg_id = m.id AND p.status = 'pending') AND ?2 = ?3 ORDER BY m.id, r.id",
-	                  NULL, 0, 0, cb, arg);
+	                  NULL, 0, 0, 0, cb, arg);
 }
 
 int store_queue_list(struct store *st, const char *msg_id, store_queue_cb cb, void *arg)
@@ -194,10 +185,10 @@ int store_queue_list(struct store *st, const char *msg_id, store_queue_cb cb, vo
 	if (msg_id != NULL)
 		return query_rows(st, "SELECT " ROW_COLUMNS " FROM queue_rcpts r JOIN queue_messages m "
 		                  "ON m.id = r.msg_id WHERE m.id = ?1 AND ?2 = ?3 ORDER BY r.id",
-		                  msg_id, 0, 0, cb, arg);
+		                  msg_id, 0, 0, 0, cb, arg);
 	return query_rows(st, "SELECT " ROW_COLUMNS " FROM queue_rcpts r JOIN queue_messages m "
 	                  "ON m.id = r.msg_id WHERE ?2 = ?3 ORDER BY m.created, m.id, r.id",
-	                  NULL, 0, 0, cb, arg);
+	                  NULL, 0, 0, 0, cb, arg);
 }
 
 int store_queue_retry(struct store *st, const char *msg_id)

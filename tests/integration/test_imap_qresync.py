@@ -25,6 +25,21 @@ def state(c, name):
     return int(resp_code(r, "UIDVALIDITY")), int(resp_code(r, "HIGHESTMODSEQ"))
 
 
+def visited(c, name, n, expunged=(), then=()):
+    """A mailbox of n messages as a client saw it (UIDVALIDITY, HIGHESTMODSEQ),
+    then changed behind it: UIDs expunged and commands run; the session ends
+    unselected with QRESYNC enabled."""
+    fill(c, name, n)
+    uv, ms = state(c, name)
+    for uid in expunged:
+        expunge_uid(c, uid)
+    for command in then:
+        c.ok(command)
+    c.ok("UNSELECT")
+    c.ok("ENABLE QRESYNC")
+    return uv, ms
+
+
 def expunge_uid(c, uid):
     c.ok(f"UID STORE {uid} +FLAGS.SILENT (\\Deleted)")
     return c.ok(f"UID EXPUNGE {uid}")
@@ -64,13 +79,7 @@ def test_select_bad_parameters(srv, args):
 
 def test_select_qresync_reports_vanished_and_changed(srv):
     c = imap_conn(srv)
-    fill(c, "qr1", 5)                      # UIDs 1..5
-    uv, ms = state(c, "qr1")
-    expunge_uid(c, 2)
-    expunge_uid(c, 4)
-    c.ok("UID STORE 3 +FLAGS.SILENT (\\Flagged)")
-    c.ok("UNSELECT")
-    c.ok("ENABLE QRESYNC")
+    uv, ms = visited(c, "qr1", 5, expunged=(2, 4), then=["UID STORE 3 +FLAGS.SILENT (\\Flagged)"])
     r = c.ok(f"SELECT qr1 (QRESYNC ({uv} {ms}))")
     assert r.lines("VANISHED") == ["VANISHED (EARLIER) 2,4"], r
     fetches = r.lines("FETCH")
@@ -88,12 +97,7 @@ def test_select_qresync_reports_vanished_and_changed(srv):
 
 def test_select_qresync_known_uids_and_seq_match(srv):
     c = imap_conn(srv)
-    fill(c, "qr2", 6)
-    uv, ms = state(c, "qr2")
-    for uid in (1, 3, 5):
-        expunge_uid(c, uid)
-    c.ok("UNSELECT")
-    c.ok("ENABLE QRESYNC")
+    uv, ms = visited(c, "qr2", 6, expunged=(1, 3, 5))
     r = c.ok(f"SELECT qr2 (QRESYNC ({uv} {ms} 3:6))")
     assert r.lines("VANISHED") == ["VANISHED (EARLIER) 3,5"], r
     r = c.ok(f"SELECT qr2 (QRESYNC ({uv} {ms} 1:6 (1:3 2,4,6)))")
@@ -103,11 +107,7 @@ def test_select_qresync_known_uids_and_seq_match(srv):
 
 def test_select_qresync_other_uidvalidity_is_a_plain_select(srv):
     c = imap_conn(srv)
-    fill(c, "qr3", 3)
-    uv, ms = state(c, "qr3")
-    expunge_uid(c, 1)
-    c.ok("UNSELECT")
-    c.ok("ENABLE QRESYNC")
+    uv, ms = visited(c, "qr3", 3, expunged=(1,))
     r = c.ok(f"SELECT qr3 (QRESYNC ({uv + 1} {ms}))")
     assert r.lines("VANISHED") == [] and r.lines("FETCH") == [], r
     assert resp_code(r, "UIDVALIDITY") == str(uv)
