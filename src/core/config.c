@@ -13,19 +13,11 @@
 
 #include <openssl/ssl.h>
 
+#include "core/config_int.h"
 #include "core/units.h"
 #include "core/util.h"
 
 /* ---- schema ------------------------------------------------------------ */
-
-enum key_type { K_STRING, K_INT, K_BOOL, K_SIZE, K_DURATION, K_GROUP, K_STRLIST, K_GROUPLIST };
-
-struct key_spec {
-	const char *name;
-	enum key_type type;
-	const struct key_spec *children; /* K_GROUP: NULL-name terminated */
-	long long min, max;              /* K_INT, K_SIZE (bytes), K_DURATION (ms) */
-};
 
 static const struct key_spec listen_keys[] = {
 	{ "smtp", K_STRLIST, NULL, 0, 0 },
@@ -147,21 +139,13 @@ static const struct key_spec root_keys[] = {
 	{ "submission", K_GROUP, submission_keys, 0, 0 },
 	{ "auth", K_GROUP, auth_keys, 0, 0 },
 	{ "imap", K_GROUP, imap_keys, 0, 0 },
+	{ "services", K_GROUP, config_services_keys, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 
 /* ---- error reporting ---------------------------------------------------- */
 
-struct loader {
-	const char *name;       /* main file name for settings without a source file */
-	char *err;
-	size_t errlen;
-};
-
-static int setting_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int setting_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+int config_setting_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -204,7 +188,7 @@ static int check_group(struct loader *ld, const config_setting_t *group, const s
 			if (name && strcmp(k->name, name) == 0)
 				spec = k;
 		if (spec == NULL)
-			return setting_error(ld, s, "unknown key '%s'", name ? name : "?");
+			return config_setting_error(ld, s, "unknown key '%s'", name ? name : "?");
 		if (check_setting(ld, s, spec) < 0)
 			return -1;
 	}
@@ -215,7 +199,7 @@ static int check_range(struct loader *ld, const config_setting_t *s, const struc
                        long long v, const char *unit)
 {
 	if (v < spec->min || v > spec->max)
-		return setting_error(ld, s, "'%s' out of range (%lld..%lld%s)", spec->name,
+		return config_setting_error(ld, s, "'%s' out of range (%lld..%lld%s)", spec->name,
 		                     spec->min, spec->max, unit);
 	return 0;
 }
@@ -245,14 +229,14 @@ static int check_setting(struct loader *ld, const config_setting_t *s, const str
 		if (t != CONFIG_TYPE_STRING)
 			break;
 		if (units_parse_size(config_setting_get_string(s), &v) < 0)
-			return setting_error(ld, s, "'%s': malformed size \"%s\" (use e.g. \"25M\")",
+			return config_setting_error(ld, s, "'%s': malformed size \"%s\" (use e.g. \"25M\")",
 			                     spec->name, config_setting_get_string(s));
 		return check_range(ld, s, spec, v > LLONG_MAX ? LLONG_MAX : (long long)v, " bytes");
 	case K_DURATION:
 		if (t != CONFIG_TYPE_STRING)
 			break;
 		if (units_parse_duration(config_setting_get_string(s), &v) < 0)
-			return setting_error(ld, s, "'%s': malformed duration \"%s\" (use e.g. \"5m\", \"30s\")",
+			return config_setting_error(ld, s, "'%s': malformed duration \"%s\" (use e.g. \"5m\", \"30s\")",
 			                     spec->name, config_setting_get_string(s));
 		return check_range(ld, s, spec, v > LLONG_MAX ? LLONG_MAX : (long long)v, " ms");
 	case K_STRLIST:
@@ -261,7 +245,7 @@ static int check_setting(struct loader *ld, const config_setting_t *s, const str
 		for (int i = 0; i < config_setting_length(s); i++) {
 			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 			if (config_setting_type(e) != CONFIG_TYPE_STRING)
-				return setting_error(ld, e, "'%s' must list strings", spec->name);
+				return config_setting_error(ld, e, "'%s' must list strings", spec->name);
 		}
 		return 0;
 	case K_GROUPLIST:
@@ -270,13 +254,13 @@ static int check_setting(struct loader *ld, const config_setting_t *s, const str
 		for (int i = 0; i < config_setting_length(s); i++) {
 			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 			if (config_setting_type(e) != CONFIG_TYPE_GROUP)
-				return setting_error(ld, e, "'%s' must list groups { ... }", spec->name);
+				return config_setting_error(ld, e, "'%s' must list groups { ... }", spec->name);
 			if (check_group(ld, e, spec->children) < 0)
 				return -1;
 		}
 		return 0;
 	}
-	return setting_error(ld, s, "'%s' must be %s", spec->name, type_name(spec->type));
+	return config_setting_error(ld, s, "'%s' must be %s", spec->name, type_name(spec->type));
 }
 
 /* ---- conversion into struct config ------------------------------------ */
@@ -324,7 +308,7 @@ static int load_listen(struct loader *ld, const config_setting_t *list, struct l
 		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
 		const char *text = config_setting_get_string(e);
 		if (config_parse_listen(text, &out->addrs[out->n]) < 0)
-			return setting_error(ld, e, "bad listen address \"%s\" (use \"1.2.3.4:25\" or \"[::1]:25\")",
+			return config_setting_error(ld, e, "bad listen address \"%s\" (use \"1.2.3.4:25\" or \"[::1]:25\")",
 			                     text);
 		out->n++;
 	}
@@ -377,22 +361,20 @@ static void replace_str(char **dst, const char *src)
 	*dst = src ? xstrdup(src) : NULL;
 }
 
-static uint64_t get_size(const config_setting_t *s)
+uint64_t config_get_size(const config_setting_t *s)
 {
 	uint64_t v = 0;
 	units_parse_size(config_setting_get_string(s), &v);
 	return v;
 }
 
-static uint64_t get_duration(const config_setting_t *s)
+uint64_t config_get_duration(const config_setting_t *s)
 {
 	uint64_t v = 0;
 	units_parse_duration(config_setting_get_string(s), &v);
 	return v;
 }
 
-/* Helpers that read an optional, already type-checked key. */
-#define OPT(group, key) ((group) ? config_setting_get_member((group), (key)) : NULL)
 
 uint64_t config_auth_longest_window(const struct config *cfg)
 {
@@ -447,7 +429,7 @@ static void load_auth_limits(const config_setting_t *g, struct auth_limits_cfg *
 			*(int *)((char *)a + ints[i].off) = config_setting_get_int(s);
 	for (size_t i = 0; i < ARRAY_LEN(durations); i++)
 		if ((s = config_setting_get_member(g, durations[i].key)) != NULL)
-			*(uint64_t *)((char *)a + durations[i].off) = get_duration(s);
+			*(uint64_t *)((char *)a + durations[i].off) = config_get_duration(s);
 }
 
 static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
@@ -456,12 +438,12 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 
 	if ((s = OPT(root, "hostname")) != NULL) {
 		if (*config_setting_get_string(s) == '\0' || strlen(config_setting_get_string(s)) > 253)
-			return setting_error(ld, s, "'hostname' must be a domain name of 1..253 characters");
+			return config_setting_error(ld, s, "'hostname' must be a domain name of 1..253 characters");
 		replace_str(&cfg->hostname, config_setting_get_string(s));
 	}
 	if ((s = OPT(root, "data_dir")) != NULL) {
 		if (*config_setting_get_string(s) == '\0')
-			return setting_error(ld, s, "'data_dir' must not be empty");
+			return config_setting_error(ld, s, "'data_dir' must not be empty");
 		replace_str(&cfg->data_dir, config_setting_get_string(s));
 	}
 	if ((s = OPT(root, "workers")) != NULL)
@@ -491,39 +473,45 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		else if (strcmp(v, "1.3") == 0)
 			cfg->tls.min_version = TLS1_3_VERSION;
 		else
-			return setting_error(ld, s, "'min_version' must be \"1.2\" or \"1.3\"");
+			return config_setting_error(ld, s, "'min_version' must be \"1.2\" or \"1.3\"");
 	}
 	if (g != NULL && (cfg->tls.cert == NULL) != (cfg->tls.key == NULL))
-		return setting_error(ld, g, "'tls' needs both 'cert' and 'key', or neither");
+		return config_setting_error(ld, g, "'tls' needs both 'cert' and 'key', or neither");
 
 	g = OPT(root, "limits");
 	if ((s = OPT(g, "message_size")) != NULL)
-		cfg->limits.message_size = get_size(s);
+		cfg->limits.message_size = config_get_size(s);
 	if ((s = OPT(g, "recipients")) != NULL)
 		cfg->limits.recipients = config_setting_get_int(s);
 	if ((s = OPT(g, "connections")) != NULL)
 		cfg->limits.connections = config_setting_get_int(s);
-	if ((s = OPT(g, "connections_per_ip")) != NULL)
+	if ((s = OPT(g, "connections_per_ip")) != NULL) {
 		cfg->limits.connections_per_ip = config_setting_get_int(s);
-	if ((s = OPT(g, "errors")) != NULL)
+		cfg->limits.connections_per_ip_set = true;
+	}
+	if ((s = OPT(g, "errors")) != NULL) {
 		cfg->limits.errors = config_setting_get_int(s);
+		cfg->limits.errors_set = true;
+	}
 	if ((s = OPT(g, "hops")) != NULL)
 		cfg->limits.hops = config_setting_get_int(s);
 
 	g = OPT(root, "timeouts");
 	if ((s = OPT(g, "command")) != NULL)
-		cfg->timeouts.command_ms = get_duration(s);
+		cfg->timeouts.command_ms = config_get_duration(s);
 	if ((s = OPT(g, "data")) != NULL)
-		cfg->timeouts.data_ms = get_duration(s);
-	if ((s = OPT(g, "session")) != NULL)
-		cfg->timeouts.session_ms = get_duration(s);
+		cfg->timeouts.data_ms = config_get_duration(s);
+	if ((s = OPT(g, "session")) != NULL) {
+		cfg->timeouts.session_ms = config_get_duration(s);
+		cfg->timeouts.session_set = true;
+	}
 	if ((s = OPT(g, "shutdown")) != NULL)
-		cfg->timeouts.shutdown_ms = get_duration(s);
+		cfg->timeouts.shutdown_ms = config_get_duration(s);
 
 	g = OPT(root, "log");
 	if ((s = OPT(g, "level")) != NULL &&
 	    log_level_parse(config_setting_get_string(s), &cfg->log.level) < 0)
-		return setting_error(ld, s, "'level' must be one of debug, info, warn, error");
+		return config_setting_error(ld, s, "'level' must be one of debug, info, warn, error");
 	if ((s = OPT(g, "file")) != NULL)
 		replace_str(&cfg->log.file, config_setting_get_string(s));
 	if ((s = OPT(g, "audit_file")) != NULL)
@@ -539,11 +527,11 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 
 	g = OPT(root, "imap");
 	if ((s = OPT(g, "max_line")) != NULL)
-		cfg->imap.max_line = get_size(s);
+		cfg->imap.max_line = config_get_size(s);
 	if ((s = OPT(g, "append_limit")) != NULL)
-		cfg->imap.append_limit = get_size(s);
+		cfg->imap.append_limit = config_get_size(s);
 	if ((s = OPT(g, "session_memory_limit")) != NULL)
-		cfg->imap.session_memory = get_size(s);
+		cfg->imap.session_memory = config_get_size(s);
 	if ((s = OPT(g, "max_search_results")) != NULL)
 		cfg->imap.max_search_results = config_setting_get_int(s);
 	if ((s = OPT(g, "max_connections_per_user")) != NULL)
@@ -555,9 +543,9 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	if ((s = OPT(g, "login_without_tls")) != NULL)
 		cfg->imap.login_without_tls = config_setting_get_bool(s);
 	if ((s = OPT(g, "idle_poll")) != NULL)
-		cfg->imap.idle_poll_ms = get_duration(s);
+		cfg->imap.idle_poll_ms = config_get_duration(s);
 	if ((s = OPT(g, "autologout")) != NULL)
-		cfg->imap.autologout_ms = get_duration(s);
+		cfg->imap.autologout_ms = config_get_duration(s);
 	return 0;
 }
 
@@ -600,7 +588,7 @@ static int load_relay_dns(struct loader *ld, config_t *lc, struct config *cfg)
 		for (int i = 0; i < n; i++) {
 			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 			if (cidr_parse(config_setting_get_string(e), &cfg->relay.hosts[i]) < 0)
-				return setting_error(ld, e, "bad network \"%s\" (use e.g. \"192.0.2.0/24\")",
+				return config_setting_error(ld, e, "bad network \"%s\" (use e.g. \"192.0.2.0/24\")",
 				                     config_setting_get_string(e));
 			cfg->relay.nhosts++;
 		}
@@ -615,7 +603,7 @@ static int load_relay_dns(struct loader *ld, config_t *lc, struct config *cfg)
 			char host[64];
 			snprintf(host, sizeof(host), "%.*s", (int)strcspn(v, "@"), v);
 			if (cidr_parse(host, &c) < 0 || strchr(host, '/') != NULL)
-				return setting_error(ld, e, "bad DNS server \"%s\" (use \"IP\" or \"IP@PORT\")", v);
+				return config_setting_error(ld, e, "bad DNS server \"%s\" (use \"IP\" or \"IP@PORT\")", v);
 			cfg->dns.servers[cfg->dns.nservers++] = xstrdup(v);
 		}
 	}
@@ -639,9 +627,9 @@ static int load_tls_policies(struct loader *ld, const config_setting_t *list, st
 		const config_setting_t *t = config_setting_get_member(e, "tls");
 		struct tls_policy_entry *pe = &cfg->queue.policies[cfg->queue.npolicies];
 		if (d == NULL || t == NULL)
-			return setting_error(ld, e, "each tls_policy entry needs 'domain' and 'tls'");
+			return config_setting_error(ld, e, "each tls_policy entry needs 'domain' and 'tls'");
 		if (config_parse_tls_policy(config_setting_get_string(t), &pe->policy) < 0)
-			return setting_error(ld, t, "'tls' must be opportunistic, opportunistic-insecure or required");
+			return config_setting_error(ld, t, "'tls' must be opportunistic, opportunistic-insecure or required");
 		pe->domain = xstrdup(config_setting_get_string(d));
 		cfg->queue.npolicies++;
 	}
@@ -675,7 +663,7 @@ static int load_queue(struct loader *ld, config_t *lc, struct config *cfg)
 		return 0;
 	for (size_t i = 0; i < ARRAY_LEN(durations); i++)
 		if ((s = config_setting_get_member(g, durations[i].key)) != NULL)
-			*(uint64_t *)((char *)cfg + durations[i].off) = get_duration(s);
+			*(uint64_t *)((char *)cfg + durations[i].off) = config_get_duration(s);
 	for (size_t i = 0; i < ARRAY_LEN(ints); i++)
 		if ((s = config_setting_get_member(g, ints[i].key)) != NULL)
 			*(int *)((char *)cfg + ints[i].off) = config_setting_get_int(s);
@@ -686,18 +674,18 @@ static int load_queue(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->queue.allow_loopback = config_setting_get_bool(s);
 	if ((s = config_setting_get_member(g, "tls")) != NULL &&
 	    config_parse_tls_policy(config_setting_get_string(s), &cfg->queue.tls) < 0)
-		return setting_error(ld, s, "'tls' must be opportunistic, opportunistic-insecure or required");
+		return config_setting_error(ld, s, "'tls' must be opportunistic, opportunistic-insecure or required");
 	if ((s = config_setting_get_member(g, "tls_policy")) != NULL &&
 	    load_tls_policies(ld, s, cfg) < 0)
 		return -1;
 	if (cfg->queue.source_ipv4 != NULL &&
 	    inet_pton(AF_INET, cfg->queue.source_ipv4, &(struct in_addr){ 0 }) != 1)
-		return setting_error(ld, config_setting_get_member(g, "source_ipv4"), "'source_ipv4' must be an IPv4 address");
+		return config_setting_error(ld, config_setting_get_member(g, "source_ipv4"), "'source_ipv4' must be an IPv4 address");
 	if (cfg->queue.source_ipv6 != NULL &&
 	    inet_pton(AF_INET6, cfg->queue.source_ipv6, &(struct in6_addr){ 0 }) != 1)
-		return setting_error(ld, config_setting_get_member(g, "source_ipv6"), "'source_ipv6' must be an IPv6 address");
+		return config_setting_error(ld, config_setting_get_member(g, "source_ipv6"), "'source_ipv6' must be an IPv6 address");
 	if (cfg->queue.min_retry_ms > cfg->queue.max_retry_ms)
-		return setting_error(ld, g, "'min_retry' must not exceed 'max_retry'");
+		return config_setting_error(ld, g, "'min_retry' must not exceed 'max_retry'");
 	return 0;
 }
 
@@ -715,7 +703,8 @@ static int finish_load(struct loader *ld, config_t *lc, int read_ok, struct conf
 	cfg->source = xstrdup(ld->name);
 	set_defaults(cfg);
 	if (load_values(ld, lc, cfg) < 0 || load_relay_dns(ld, lc, cfg) < 0 ||
-	    load_queue(ld, lc, cfg) < 0) {
+	    load_queue(ld, lc, cfg) < 0 ||
+	    config_load_services(ld, OPT(config_root_setting(lc), "services"), cfg) < 0) {
 		config_free(cfg);
 		return -1;
 	}

@@ -43,6 +43,33 @@ struct auth_limits_cfg {
  * block the IP for 5 minutes; delays 1 s doubling to at most 16 s. */
 void config_auth_limits_defaults(struct auth_limits_cfg *a);
 
+/* The services postern can run. Each has a listen list, and a session policy
+ * built from the global keys and its own `services.<name>` group. */
+enum service_id {
+	SVC_SMTP = 0,           /* 25: mail exchange */
+	SVC_SUBMISSION,         /* 587: STARTTLS, AUTH */
+	SVC_SUBMISSIONS,        /* 465: implicit TLS */
+	SVC_IMAP,               /* 143: STARTTLS */
+	SVC_IMAPS,              /* 993: implicit TLS */
+	SVC_COUNT
+};
+extern const char *const config_service_names[SVC_COUNT];
+
+/* How long and how much one session of a service may take (src/net/session.c
+ * enforces all of it). Durations in ms; 0 means "no such limit". */
+struct service_policy {
+	uint64_t command_ms;    /* one whole command line, and silence before login */
+	uint64_t idle_ms;       /* silence between commands once logged in */
+	uint64_t data_ms;       /* silence inside a message or literal transfer */
+	uint64_t write_ms;      /* a client that does not read our replies */
+	uint64_t login_ms;      /* from connect until login (SMTP: AUTH or the first MAIL) */
+	uint64_t session_ms;    /* from connect, whatever the session does */
+	int errors;             /* protocol errors before the session is closed */
+	uint64_t output_max;    /* replies queued for a client before reading pauses */
+	int connections;        /* simultaneous sessions of this service */
+	int connections_per_ip; /* ... from one address (IPv6: one /64) */
+};
+
 /* the most event loops (workers) a server runs, also when one per CPU */
 #define CONFIG_WORKERS_MAX 64
 
@@ -88,13 +115,17 @@ struct config {
 		int connections_per_ip;
 		int errors;
 		int hops;               /* Received: fields that mean a mail loop */
+		/* set in the file: then the default of every service too */
+		bool errors_set, connections_per_ip_set;
 	} limits;
 	struct {
 		uint64_t command_ms;  /* waiting for a whole command line */
 		uint64_t data_ms;     /* silence allowed inside DATA/BDAT */
 		uint64_t session_ms;  /* whole session */
 		uint64_t shutdown_ms; /* grace for in-flight transactions on SIGTERM */
+		bool session_set;     /* set in the file: then every service's default */
 	} timeouts;
+	struct service_policy policy[SVC_COUNT];
 	struct {
 		enum log_level level;
 		char *file;
@@ -128,6 +159,9 @@ struct config {
 enum out_tls_policy config_tls_policy(const struct config *cfg, const char *domain);
 int config_parse_tls_policy(const char *text, enum out_tls_policy *out);
 const char *config_tls_policy_name(enum out_tls_policy p);
+
+/* The listen list of a service. */
+const struct listen_list *config_listen(const struct config *cfg, enum service_id id);
 
 /* Each returns 0 and a new config, or -1 with "FILE:LINE: message" in err. */
 int config_load_file(const char *path, struct config **out, char *err, size_t errlen);

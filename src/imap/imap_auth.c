@@ -29,15 +29,15 @@ enum { MECH_NONE, MECH_PLAIN, MECH_SCRAM };
 bool imap_login_allowed_here(const struct imap_session *s)
 {
 	/* RFC 9051 6.2.3: no clear-text passwords outside TLS (LOGINDISABLED) */
-	return s->tls || s->cfg->imap.login_without_tls;
+	return s->ns.tls || s->ns.cfg->imap.login_without_tls;
 }
 
 static struct login_ctx ctx_of(struct imap_session *s)
 {
 	struct login_ctx c = {
-		.store = worker_store(s->worker), .pool = worker_threadpool(s->worker),
-		.base = worker_base(s->worker), .limits = &s->cfg->auth.imap,
-		.keep_ms = config_auth_longest_window(s->cfg), .ip = s->conn.ip, .protocol = "imap",
+		.store = worker_store(s->ns.worker), .pool = worker_threadpool(s->ns.worker),
+		.base = worker_base(s->ns.worker), .limits = &s->ns.cfg->auth.imap,
+		.keep_ms = config_auth_longest_window(s->ns.cfg), .ip = s->ns.conn.ip, .protocol = "imap",
 	};
 	return c;
 }
@@ -68,14 +68,14 @@ void imap_auth_cleanup(struct imap_session *s)
 static void logged_in(struct imap_session *s, const char *user)
 {
 	char local[65], domain[256], maildir[4096], err[512], caps[512];
-	if (!imap_user_connect(user, s->cfg->imap.max_connections_per_user)) {
-		log_event(LOG_WARN, "imap.too_many_connections", "s", "user", user, "s", "ip", s->conn.ip, NULL);
+	if (!imap_user_connect(user, s->ns.cfg->imap.max_connections_per_user)) {
+		log_event(LOG_WARN, "imap.too_many_connections", "s", "user", user, "s", "ip", s->ns.conn.ip, NULL);
 		imap_tagged(s, s->tag, "NO", "[LIMIT] Too many connections for this user");
 		return;
 	}
 	if (resolve_split_address(user, local, sizeof(local), domain, sizeof(domain)) < 0 ||
-	    maildir_path(s->cfg->data_dir, domain, local, maildir, sizeof(maildir)) < 0 ||
-	    (s->ms = imap_store_acquire(s->worker, user, maildir, err, sizeof(err))) == NULL) {
+	    maildir_path(s->ns.cfg->data_dir, domain, local, maildir, sizeof(maildir)) < 0 ||
+	    (s->ms = imap_store_acquire(s->ns.worker, user, maildir, err, sizeof(err))) == NULL) {
 		imap_user_disconnect(user);
 		log_event(LOG_ERROR, "imap.mailbox_unavailable", "s", "user", user, "s", "error", err,
 		          NULL);
@@ -84,7 +84,8 @@ static void logged_in(struct imap_session *s, const char *user)
 	}
 	str_copy(s->user, sizeof(s->user), user);
 	s->state = IMAP_AUTH;
-	s->reader.max_literal_append = s->cfg->imap.append_limit;
+	net_session_logged_in(&s->ns);
+	s->reader.max_literal_append = s->ns.cfg->imap.append_limit;
 	s->reader.max_literal_other = IMAP_LITERAL_OTHER_MAX_DEFAULT;
 	imap_capability_text(s, caps, sizeof(caps));
 	imap_tagged(s, s->tag, "OK", "[CAPABILITY %s] Logged in", caps);
@@ -103,9 +104,9 @@ static void on_delay(evutil_socket_t fd, short what, void *arg)
 static void fail_after(struct imap_session *s, uint64_t delay)
 {
 	s->io = IMAP_IO_WAIT;
-	bufferevent_disable(s->bev, EV_READ);
+	net_session_pause_input(&s->ns);
 	if (s->delay_ev == NULL)
-		s->delay_ev = evtimer_new(worker_base(s->worker), on_delay, s);
+		s->delay_ev = evtimer_new(worker_base(s->ns.worker), on_delay, s);
 	struct timeval tv = { (time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000 };
 	evtimer_add(s->delay_ev, &tv);
 }
@@ -136,7 +137,7 @@ static void check_password(struct imap_session *s, const char *user, const char 
 		return;
 	}
 	s->io = IMAP_IO_WAIT;
-	bufferevent_disable(s->bev, EV_READ);
+	net_session_pause_input(&s->ns);
 	imap_op_begin(s);
 	if (login_check_password(&c, lower, password, on_login_done, s) < 0) {
 		imap_op_end(s);
@@ -183,7 +184,7 @@ static void ask(struct imap_session *s, const char *text)
 	char b64[1024];
 	if (sasl_b64_encode((const unsigned char *)text, strlen(text), b64, sizeof(b64), NULL) < 0)
 		b64[0] = '\0';
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = net_session_output(&s->ns);
 	evbuffer_add_printf(out, "+ %s\r\n", b64);
 	s->io = IMAP_IO_AUTH;
 }
@@ -310,7 +311,7 @@ static void sasl_response(struct imap_session *s, const char *b64, size_t len)
 
 bool imap_auth_read_line(struct imap_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = net_session_input(&s->ns);
 	size_t len;
 	char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
 	if (line == NULL) {

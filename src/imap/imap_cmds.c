@@ -22,11 +22,11 @@ void imap_capability_text(struct imap_session *s, char *out, size_t len)
 	int n = snprintf(out, len, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 	                 "UNSELECT UIDPLUS MOVE SPECIAL-USE CONDSTORE QRESYNC ESEARCH SEARCHRES "
 	                 "LIST-EXTENDED LIST-STATUS STATUS=SIZE BINARY UTF8=ACCEPT APPENDLIMIT=%llu",
-	                 (unsigned long long)s->cfg->imap.append_limit);
+	                 (unsigned long long)s->ns.cfg->imap.append_limit);
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (s->state == IMAP_NOT_AUTH) {
-		if (!s->tls && s->bev != NULL)
+		if (!s->ns.tls && s->ns.bev != NULL)
 			n += snprintf(out + n, len - (size_t)n, " STARTTLS");
 		if (imap_login_allowed_here(s))
 			snprintf(out + n, len - (size_t)n, " AUTH=PLAIN AUTH=SCRAM-SHA-256");
@@ -56,12 +56,12 @@ static void cmd_logout(struct imap_session *s, struct imap_command *cmd)
 	imap_tagged(s, cmd->tag, "OK", "LOGOUT completed");
 	s->io = IMAP_IO_CLOSING;
 	s->state = IMAP_LOGOUT;
-	bufferevent_disable(s->bev, EV_READ);
+	net_session_close(&s->ns);
 }
 
 static void cmd_starttls(struct imap_session *s, struct imap_command *cmd)
 {
-	if (s->tls) {
+	if (s->ns.tls) {
 		imap_tagged(s, cmd->tag, "BAD", "TLS already active");
 		return;
 	}
@@ -336,7 +336,7 @@ static bool room_for_mailboxes(struct imap_session *s, const char *name)
 		adds += *p == '/';
 	if (mbox_count(s->ms, &have) != MBOX_OK)
 		return false;
-	return (uint64_t)have + adds <= (uint64_t)s->cfg->imap.max_mailboxes;
+	return (uint64_t)have + adds <= (uint64_t)s->ns.cfg->imap.max_mailboxes;
 }
 
 static void cmd_create(struct imap_session *s, struct imap_command *cmd)
@@ -448,7 +448,7 @@ static int write_status(struct imap_session *s, const char *name, const struct s
 		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s %llu", n ? " " : "",
 		                      status_names[req->items[i]], v[req->items[i]]);
 	}
-	struct evbuffer *o = bufferevent_get_output(s->bev);
+	struct evbuffer *o = net_session_output(&s->ns);
 	evbuffer_add_printf(o, "* STATUS ");
 	imap_write_mailbox(s, mb.name);
 	evbuffer_add_printf(o, " (%s)\r\n", out);
@@ -551,7 +551,7 @@ static void list_one(struct list_ctx *lc, const struct mbox_info *mb, bool child
 	                       mb->subscribed;
 	snprintf(attrs, sizeof(attrs), "%s%s%s%s", kids ? "\\HasChildren" : "\\HasNoChildren",
 	         mb->special_use[0] ? " " : "", mb->special_use, show_subscribed ? " \\Subscribed" : "");
-	struct evbuffer *out = bufferevent_get_output(lc->s->bev);
+	struct evbuffer *out = net_session_output(&lc->s->ns);
 	evbuffer_add_printf(out, "* %s (%s) \"/\" ", req->lsub ? "LSUB" : "LIST", attrs);
 	imap_write_mailbox(lc->s, mb->name);
 	/* RFC 5258 3.5: listed only for a subscribed mailbox below it */

@@ -62,7 +62,7 @@ static bool load(struct imap_session *s, const struct mbox_msg *m, struct loaded
 	struct mbox_msg located = *m;
 	if (mbox_locate(s->ms, &s->view.mb, &located) < 0)
 		return false;
-	l->buf = imap_read_message(located.path, s->cfg->imap.session_memory, &l->len);
+	l->buf = imap_read_message(located.path, s->ns.cfg->imap.session_memory, &l->len);
 	if (l->buf == NULL)
 		return false;
 	l->root = mime_parse(l->buf, l->len);
@@ -118,7 +118,7 @@ static void write_literal(struct imap_session *s, const char *data, size_t len,
 		count = len - start < it->partial_count ? len - start : it->partial_count;
 	}
 	bool has_nul = binary && memchr(data + start, '\0', (size_t)count) != NULL;
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = net_session_output(&s->ns);
 	evbuffer_add_printf(out, "%s{%llu}\r\n", has_nul ? "~" : "", (unsigned long long)count);
 	evbuffer_add(out, data + start, (size_t)count);
 }
@@ -268,7 +268,7 @@ static void write_binary_size(struct imap_session *s, const struct imap_fetch_it
 		else if (binary_content(it, l, conv))
 			size = conv->len;
 	}
-	evbuffer_add_printf(bufferevent_get_output(s->bev), "%llu", (unsigned long long)size);
+	evbuffer_add_printf(net_session_output(&s->ns), "%llu", (unsigned long long)size);
 }
 
 /* The response name of a section item: BODY[...] without .PEEK, <start> for
@@ -278,7 +278,7 @@ static void write_item_name(struct imap_session *s, const struct imap_fetch_item
 	char name[IMAP_FETCH_NAME_MAX];
 	int n = imap_fetch_item_name(it, name, sizeof(name));
 	if (n < 0)   /* cannot happen: the parser measured it the same way */
-		log_event(LOG_ERROR, "imap.fetch_name_too_long", "s", "session", s->id, NULL);
+		log_event(LOG_ERROR, "imap.fetch_name_too_long", "s", "session", s->ns.id, NULL);
 	imap_write(s, name, strlen(name));
 }
 
@@ -291,7 +291,7 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 	char *env = NULL, *bs = NULL, *body = NULL;
 	bool uid_done = false, flags_done = false, modseq_done = false, sep = false;
 	mime_out_init(&conv);
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = net_session_output(&s->ns);
 	evbuffer_add_printf(out, "* %u FETCH (", seq);
 	for (size_t i = 0; i < j->f.nitems; i++) {
 		const struct imap_fetch_item *it = &j->f.items[i];
@@ -452,7 +452,7 @@ static bool fetch_some_in(struct imap_session *s)
 			continue;   /* gone meanwhile: nothing to say (RFC 9051 7.4.1) */
 		if (j->f.changedsince && m.modseq <= j->f.changedsince_modseq)
 			continue;
-		if (literal_bound(&j->f, &m) > s->cfg->imap.session_memory) {
+		if (literal_bound(&j->f, &m) > s->ns.cfg->imap.session_memory) {
 			end_fetch(s, "NO", "[LIMIT] FETCH response too large; ask for fewer items");
 			return true;
 		}
@@ -543,5 +543,5 @@ void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd)
 	if (fetch_some(s))
 		return;         /* done at once: the command loop goes on reading */
 	s->io = IMAP_IO_FETCH;
-	bufferevent_disable(s->bev, EV_READ);
+	net_session_pause_input(&s->ns);
 }

@@ -455,7 +455,7 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 	if (rc != MBOX_OK) {
 		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
 	} else if (mbox_dir(s->ms, mb.name, dir, sizeof(dir)) < 0 ||
-	           write_appended(dir, s->cfg->hostname, data, len, path, sizeof(path), &vsize) < 0 ||
+	           write_appended(dir, s->ns.cfg->hostname, data, len, path, sizeof(path), &vsize) < 0 ||
 	           mbox_append_file(s->ms, &mb, path, flags.system, kw.data, when, vsize, &uid) != MBOX_OK) {
 		imap_tagged(s, cmd->tag, "NO", "[SERVERBUG] Cannot store the message");
 	} else {

@@ -33,7 +33,7 @@ static bool load_text(struct text_ctx *t)
 		struct mbox_msg located = *t->m;
 		t->tried = true;
 		if (mbox_locate(t->s->ms, &t->s->view.mb, &located) == 0)
-			t->buf = imap_read_message(located.path, t->s->cfg->imap.session_memory, &t->len);
+			t->buf = imap_read_message(located.path, t->s->ns.cfg->imap.session_memory, &t->len);
 		if (t->buf)
 			t->root = mime_parse(t->buf, t->len);
 	}
@@ -306,7 +306,7 @@ static void save_result(struct imap_session *s, const struct imap_search_job *j)
 
 static void write_esearch(struct imap_session *s, struct imap_search_job *j)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = net_session_output(&s->ns);
 	/* RFC 4731: * ESEARCH (TAG "x") UID MIN 1 MAX 9 COUNT 5 ALL 1:5 */
 	evbuffer_add_printf(out, "* ESEARCH (TAG \"%s\")%s", j->tag, j->uid ? " UID" : "");
 	if ((j->q.ret & IMAP_SEARCH_RET_MIN) && j->nmatches)
@@ -330,7 +330,7 @@ static void write_esearch(struct imap_session *s, struct imap_search_job *j)
 
 static void answer(struct imap_session *s, struct imap_search_job *j)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = net_session_output(&s->ns);
 	if (j->over) {
 		if (j->q.ret & IMAP_SEARCH_RET_SAVE)
 			imap_seqset_free(&s->view.saved);   /* RFC 5182 2.1: a failed SAVE empties "$" */
@@ -365,7 +365,7 @@ static bool search_some(struct imap_session *s)
 		.text_match = text_match,
 	};
 	uint64_t start = now_ms();
-	int limit = s->cfg->imap.max_search_results;
+	int limit = s->ns.cfg->imap.max_search_results;
 	bool reads_files = j->q.uses_text || j->sent;
 	while (j->next < j->n && !j->over) {
 		/* the clock is read per message only when messages are read from disk */
@@ -446,7 +446,7 @@ void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 		return;
 	}
 	if ((j->q.uses_text || uses_sent_date(j->q.root)) &&
-	    !imap_user_search_allowed(s->user, s->cfg->imap.search_rate_limit_per_min)) {
+	    !imap_user_search_allowed(s->user, s->ns.cfg->imap.search_rate_limit_per_min)) {
 		refuse(s, j, cmd->tag, "NO", "[LIMIT] Too many searches of message text, try again later");
 		return;
 	}
@@ -463,9 +463,9 @@ void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 	}
 	if (search_some(s))
 		return;   /* answered at once: the command loop goes on */
-	j->ev = evtimer_new(worker_base(s->worker), on_slice, s);
+	j->ev = evtimer_new(worker_base(s->ns.worker), on_slice, s);
 	s->io = IMAP_IO_FETCH;   /* busy: reading waits until the answer is out */
-	bufferevent_disable(s->bev, EV_READ);
+	net_session_pause_input(&s->ns);
 	static const struct timeval now = { 0, 0 };
 	evtimer_add(j->ev, &now);
 }

@@ -1,5 +1,6 @@
-/* The IMAP session engine: connection lifecycle, command framing through the
- * reader, replies, STARTTLS and implicit TLS, IDLE, timeouts. */
+/* IMAP on the session engine: command framing through the reader, replies,
+ * IDLE, and the protocol's answers to the engine's events. Timers, TLS, flow
+ * control and closing are src/net/session.c's. */
 #include "imap/imap_session.h"
 #include "imap/imap_users.h"
 
@@ -22,23 +23,13 @@
 #include "tls/tls.h"
 #include "tls/tls_bev.h"
 
-#define IMAP_READ_HIGHWATER (256 * 1024)
-/* RFC 9051 5.4: an authenticated client is logged out after at least 30 minutes */
-#define IMAP_CLOSE_GRACE_MS 10000
-#define IMAP_ERRORS_MAX 20
-
-static void session_free(struct imap_session *s);
 static void process_input(struct imap_session *s);
-static void on_read(struct bufferevent *bev, void *arg);
-static void on_write(struct bufferevent *bev, void *arg);
-static void on_event(struct bufferevent *bev, short what, void *arg);
 
 /* ---- replies ------------------------------------------------------------------ */
 
 void imap_write(struct imap_session *s, const void *data, size_t len)
 {
-	if (s->bev != NULL)
-		bufferevent_write(s->bev, data, len);
+	net_session_write(&s->ns, data, len);
 }
 
 static void write_vline(struct imap_session *s, const char *prefix, const char *fmt, va_list ap)
@@ -46,9 +37,9 @@ static void write_vline(struct imap_session *s, const char *prefix, const char *
 
 static void write_vline(struct imap_session *s, const char *prefix, const char *fmt, va_list ap)
 {
-	if (s->bev == NULL)
+	if (s->ns.bev == NULL)
 		return;
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = net_session_output(&s->ns);
 	evbuffer_add_printf(out, "%s", prefix);
 	evbuffer_add_vprintf(out, fmt, ap);
 	evbuffer_add(out, "\r\n", 2);
@@ -83,7 +74,7 @@ void imap_write_string(struct imap_session *s, const char *str, size_t len)
 		if (c == '\r' || c == '\n' || c == 0 || (c >= 0x80 && !utf8_ok))
 			quotable = false;
 	}
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = net_session_output(&s->ns);
 	if (!quotable) {
 		evbuffer_add_printf(out, "{%zu}\r\n", len);
 		evbuffer_add(out, str, len);
@@ -100,18 +91,7 @@ void imap_write_string(struct imap_session *s, const char *str, size_t len)
 
 size_t imap_output_pending(struct imap_session *s)
 {
-	return s->bev ? evbuffer_get_length(bufferevent_get_output(s->bev)) : 0;
-}
-
-static void arm_timer(struct imap_session *s, uint64_t ms)
-{
-	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
-	evtimer_add(s->timer, &tv);
-}
-
-static void arm_idle_timer(struct imap_session *s)
-{
-	arm_timer(s, s->state == IMAP_NOT_AUTH ? s->cfg->timeouts.command_ms : s->cfg->imap.autologout_ms);
+	return net_session_output_pending(&s->ns);
 }
 
 void imap_close_with(struct imap_session *s, const char *fmt, ...)
@@ -122,43 +102,22 @@ void imap_close_with(struct imap_session *s, const char *fmt, ...)
 	va_end(ap);
 	s->io = IMAP_IO_CLOSING;
 	s->state = IMAP_LOGOUT;
-	if (s->bev)
-		bufferevent_disable(s->bev, EV_READ);
-	arm_timer(s, IMAP_CLOSE_GRACE_MS);
+	net_session_close(&s->ns);
 }
 
-/* ---- pending work on other threads ---------------------------------------------- */
-
-void imap_op_begin(struct imap_session *s)
-{
-	s->pending_ops++;
-}
-
-bool imap_op_end(struct imap_session *s)
-{
-	s->pending_ops--;
-	if (s->zombie) {
-		if (s->pending_ops == 0)
-			session_free(s);
-		return false;
-	}
-	return true;
-}
+/* ---- reading commands ---------------------------------------------------------- */
 
 void imap_resume_input(struct imap_session *s)
 {
 	s->io = IMAP_IO_READ;
-	bufferevent_enable(s->bev, EV_READ);
-	arm_idle_timer(s);
-	process_input(s);
+	net_session_wait(&s->ns, NS_WAIT_COMMAND);
+	net_session_resume_input(&s->ns);
 }
-
-/* ---- reading commands -------------------------------------------------------------- */
 
 static void protocol_error(struct imap_session *s, const char *tag, const char *text)
 {
 	imap_tagged(s, tag, "BAD", "%s", text);
-	if (++s->errors > IMAP_ERRORS_MAX)
+	if (net_session_error(&s->ns))
 		imap_close_with(s, "Too many protocol errors");
 }
 
@@ -212,7 +171,7 @@ static bool handle_read_result(struct imap_session *s, enum imap_read_result r)
 
 static bool read_commands(struct imap_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = net_session_input(&s->ns);
 	while (evbuffer_get_length(in) > 0 && s->io == IMAP_IO_READ) {
 		struct evbuffer_iovec v;
 		size_t consumed = 0;
@@ -221,7 +180,7 @@ static bool read_commands(struct imap_session *s)
 		enum imap_read_result r = imap_reader_feed(&s->reader, v.iov_base, v.iov_len, &consumed);
 		evbuffer_drain(in, consumed);
 		if (r != IMAP_READ_MORE)
-			arm_idle_timer(s);
+			net_session_wait(&s->ns, NS_WAIT_COMMAND);
 		if (!handle_read_result(s, r))
 			return false;
 		if (r == IMAP_READ_MORE && consumed == 0)
@@ -233,7 +192,7 @@ static bool read_commands(struct imap_session *s)
 /* IDLE (RFC 2177): only "DONE" is read until the client ends it. */
 static bool read_idle_done(struct imap_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = net_session_input(&s->ns);
 	size_t len;
 	char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
 	if (line == NULL) {
@@ -243,7 +202,6 @@ static bool read_idle_done(struct imap_session *s)
 	}
 	bool done = len == 4 && strncasecmp(line, "DONE", 4) == 0;
 	free(line);
-	evtimer_del(s->timer);
 	if (!done) {
 		imap_tagged(s, s->tag, "BAD", "Expected DONE");
 	} else {
@@ -251,19 +209,15 @@ static bool read_idle_done(struct imap_session *s)
 		imap_tagged(s, s->tag, "OK", "IDLE terminated");
 	}
 	s->io = IMAP_IO_READ;
-	arm_idle_timer(s);
+	net_session_wait(&s->ns, NS_WAIT_COMMAND);
 	return true;
 }
 
 static void process_input(struct imap_session *s)
 {
-	for (;;) {
-		if (imap_output_pending(s) > s->cfg->imap.session_memory / 4 + 65536) {
-			/* a client that pipelines without reading: pause until it does */
-			s->output_blocked = true;
-			bufferevent_disable(s->bev, EV_READ);
+	while (s->ns.phase == NS_OPEN) {
+		if (net_session_output_full(&s->ns))
 			return;
-		}
 		bool more;
 		switch (s->io) {
 		case IMAP_IO_READ: more = read_commands(s); break;
@@ -284,227 +238,123 @@ void imap_begin_idle(struct imap_session *s)
 	s->idle_since_ms = now_ms();
 	imap_write(s, "+ idling\r\n", 10);
 	/* the timer polls for news; the autologout is checked at each poll */
-	arm_timer(s, s->cfg->imap.idle_poll_ms);
+	net_session_tick(&s->ns, s->ns.cfg->imap.idle_poll_ms);
 }
 
-/* ---- timers ---------------------------------------------------------------------------- */
-
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct imap_session *s = arg;
-	(void)fd;
-	(void)what;
-	switch (s->io) {
-	case IMAP_IO_IDLE:
-		if (now_ms() - s->idle_since_ms >= s->cfg->imap.autologout_ms)
-			break;   /* RFC 9051 6.3.13: a client re-issues IDLE well before */
-		imap_view_update(s, true);
-		arm_timer(s, s->cfg->imap.idle_poll_ms);
-		return;
-	case IMAP_IO_WAIT:
-	case IMAP_IO_FETCH:
-		return;
-	case IMAP_IO_CLOSING:
-	case IMAP_IO_STARTTLS:
-	case IMAP_IO_HANDSHAKE:
-		session_free(s);
-		return;
-	default:
-		break;
-	}
-	log_event(LOG_INFO, "imap.timeout", "s", "session", s->id, "s", "ip", s->conn.ip, NULL);
-	imap_close_with(s, "Autologout; idle for too long");
-}
-
-/* ---- TLS ------------------------------------------------------------------------------- */
+/* ---- the engine's events ---------------------------------------------------------------- */
 
 void imap_begin_starttls(struct imap_session *s)
 {
-	size_t injected = tls_bev_starttls_prepare(s->bev);
-	if (injected > 0)
-		log_event(LOG_WARN, "imap.starttls_injection", "s", "session", s->id,
-		          "s", "ip", s->conn.ip, "i", "discarded", (long long)injected, NULL);
 	imap_reader_reset(&s->reader);
 	s->io = IMAP_IO_STARTTLS;
-}
-
-static void start_handshake(struct imap_session *s)
-{
-	struct bufferevent *tls = tls_bev_starttls(worker_base(s->worker), s->bev);
-	if (tls == NULL) {
-		session_free(s);
-		return;
-	}
-	s->bev = tls;
-	s->io = IMAP_IO_HANDSHAKE;
-	tls_bev_start(tls, on_read, on_write, on_event, s, IMAP_READ_HIGHWATER);
-	arm_timer(s, s->cfg->timeouts.command_ms);
+	net_session_starttls(&s->ns);
 }
 
 static void send_greeting(struct imap_session *s)
 {
 	char caps[512];
 	imap_capability_text(s, caps, sizeof(caps));
-	imap_untagged(s, "OK [CAPABILITY %s] %s postern IMAP server ready", caps, s->cfg->hostname);
+	imap_untagged(s, "OK [CAPABILITY %s] %s postern IMAP server ready", caps, s->ns.cfg->hostname);
 }
 
-static void handshake_done(struct imap_session *s)
+static void imap_open(struct net_session *ns)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
-	char desc[160];
-	s->tls = true;
-	tls_describe(ssl, desc, sizeof(desc));
-	log_event(LOG_INFO, "tls.established", "s", "session", s->id, "s", "ip", s->conn.ip,
-	          "s", "tls", desc, "s", "protocol", "imap", NULL);
+	struct imap_session *s = (struct imap_session *)ns;
+	/* before login nothing may send a big literal: APPEND needs a login */
+	imap_reader_init(&s->reader, ns->cfg->imap.max_line, IMAP_PREAUTH_LITERAL_MAX,
+	                 IMAP_PREAUTH_LITERAL_MAX);
+}
+
+static void imap_start(struct net_session *ns)
+{
+	struct imap_session *s = (struct imap_session *)ns;
 	s->io = IMAP_IO_READ;
-	arm_idle_timer(s);
-	if (s->implicit_tls)
-		send_greeting(s);
+	send_greeting(s);
 }
 
-/* ---- bufferevent callbacks ------------------------------------------------------------ */
-
-static void on_read(struct bufferevent *bev, void *arg)
+static void imap_tls_ready(struct net_session *ns)
 {
-	(void)bev;
-	process_input(arg);
+	struct imap_session *s = (struct imap_session *)ns;
+	s->io = IMAP_IO_READ;
+	process_input(s);
 }
 
-static void close_soon(void *arg)
+static void imap_input(struct net_session *ns)
 {
-	arm_timer(arg, 0);   /* free from the loop, not from a buffer callback */
+	process_input((struct imap_session *)ns);
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+static const char *const bye_text[] = {
+	[NS_EXPIRED_COMMAND] = "Autologout; idle for too long",
+	[NS_EXPIRED_IDLE] = "Autologout; idle for too long",
+	[NS_EXPIRED_DATA] = "Autologout; literal not sent in time",
+	[NS_EXPIRED_LOGIN] = "Login timeout; log in sooner",
+	[NS_EXPIRED_SESSION] = "Session time limit reached; please reconnect",
+	[NS_TICK] = "",
+};
+
+static void imap_expired(struct net_session *ns, enum ns_expiry why)
 {
-	struct imap_session *s = arg;
-	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+	struct imap_session *s = (struct imap_session *)ns;
+	if (why == NS_TICK) {
+		/* IDLE: poll for news; RFC 9051 6.3.13: a client re-issues IDLE well
+		 * before the autologout, so one idling this long is gone */
+		if (now_ms() - s->idle_since_ms < ns->policy->idle_ms) {
+			imap_view_update(s, true);
+			net_session_tick(ns, ns->cfg->imap.idle_poll_ms);
+			return;
+		}
+		why = NS_EXPIRED_IDLE;
+	}
+	if (s->io == IMAP_IO_WAIT || s->io == IMAP_IO_FETCH)
 		return;
-	if (s->io == IMAP_IO_CLOSING) {
-		/* over STARTTLS the ciphertext may still wait below the filter */
-		s->flush.drained = close_soon;
-		s->flush.arg = s;
-		if (!tls_bev_flush_pending(bev, &s->flush))
-			session_free(s);
-	} else if (s->io == IMAP_IO_STARTTLS) {
-		start_handshake(s);
-	} else if (s->io == IMAP_IO_FETCH && s->fetch != NULL) {
-		imap_fetch_continue(s);
-	} else if (s->output_blocked) {
-		s->output_blocked = false;
-		bufferevent_enable(s->bev, EV_READ);
-		process_input(s);
-	}
+	log_event(LOG_INFO, "imap.timeout", "s", "session", ns->id, "s", "ip", ns->conn.ip,
+	          "s", "limit", net_session_expiry_name(why), NULL);
+	imap_close_with(s, "%s", bye_text[why]);
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+static bool imap_output_drained(struct net_session *ns)
 {
-	struct imap_session *s = arg;
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		if (s->io == IMAP_IO_HANDSHAKE)
-			handshake_done(s);
-		return;
-	}
-	if (s->io == IMAP_IO_HANDSHAKE)
-		tls_bev_log_failure(s->bev, "imap", s->id, s->conn.ip);
-	session_free(s);
+	struct imap_session *s = (struct imap_session *)ns;
+	if (s->io != IMAP_IO_FETCH || s->fetch == NULL)
+		return false;
+	imap_fetch_continue(s);
+	return true;
 }
 
-/* ---- lifecycle ------------------------------------------------------------------------------ */
-
-static void session_free(struct imap_session *s)
+static void imap_drain(struct net_session *ns)
 {
-	if (s->bev != NULL) {
-		bufferevent_free(s->bev);
-		s->bev = NULL;
-	}
-	if (s->pending_ops > 0) {
-		s->zombie = true;   /* a password check still refers to us */
-		return;
-	}
-	log_event(LOG_INFO, "imap.disconnect", "s", "session", s->id, "s", "ip", s->conn.ip,
+	struct imap_session *s = (struct imap_session *)ns;
+	if (s->io == IMAP_IO_READ || s->io == IMAP_IO_IDLE || s->io == IMAP_IO_AUTH)
+		imap_close_with(s, "Server shutting down");
+}
+
+static void imap_release(struct net_session *ns)
+{
+	struct imap_session *s = (struct imap_session *)ns;
+	log_event(LOG_INFO, "imap.disconnect", "s", "session", ns->id, "s", "ip", ns->conn.ip,
 	          "s", "user", s->user[0] ? s->user : NULL, NULL);
 	imap_fetch_job_free(s);
 	imap_search_job_free(s);
 	imap_auth_cleanup(s);
 	imap_view_close(s);
 	if (s->ms != NULL) {
-		imap_store_release(s->worker, s->ms);
+		imap_store_release(ns->worker, s->ms);
 		imap_user_disconnect(s->user);
 	}
 	imap_reader_free(&s->reader);
-	if (s->timer)
-		event_free(s->timer);
-	conn_unregister(&s->conn);
-	free(s);
 }
 
-static void imap_drain(struct conn *c)
-{
-	struct imap_session *s = (struct imap_session *)c;
-	if (s->io == IMAP_IO_READ || s->io == IMAP_IO_IDLE || s->io == IMAP_IO_AUTH)
-		imap_close_with(s, "Server shutting down");
-}
-
-static void imap_force_close(struct conn *c)
-{
-	session_free((struct imap_session *)c);
-}
-
-static void session_start(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
-                          const char *ip, bool implicit_tls)
-{
-	struct imap_session *s = xcalloc(1, sizeof(*s));
-	const struct config *cfg = worker_config(w);
-	s->worker = w;
-	s->cfg = cfg;
-	s->implicit_tls = implicit_tls;
-	random_id(s->id, 12);
-	conn_register(w, &s->conn, ip, sockaddr_port(peer));
-	s->conn.drain = imap_drain;
-	s->conn.force_close = imap_force_close;
-	/* before login nothing may send a big literal: APPEND needs a login */
-	imap_reader_init(&s->reader, cfg->imap.max_line, IMAP_PREAUTH_LITERAL_MAX,
-	                 IMAP_PREAUTH_LITERAL_MAX);
-	s->timer = evtimer_new(worker_base(w), on_timer, s);
-	s->bev = tls_bev_session(worker_base(w), fd, implicit_tls, cfg->timeouts.data_ms);
-	if (s->bev == NULL || s->timer == NULL) {
-		session_free(s);
-		return;
-	}
-	tls_bev_start(s->bev, on_read, on_write, on_event, s, IMAP_READ_HIGHWATER);
-	log_event(LOG_DEBUG, "imap.connect", "s", "session", s->id, "s", "ip", ip, NULL);
-	if (implicit_tls) {
-		s->io = IMAP_IO_HANDSHAKE;
-		arm_timer(s, cfg->timeouts.command_ms);
-		return;
-	}
-	s->io = IMAP_IO_READ;
-	arm_idle_timer(s);
-	send_greeting(s);
-}
-
-static void imap_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
-                        const char *ip)
-{
-	session_start(w, fd, peer, ip, false);
-}
-
-static void imaps_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
-                         const char *ip)
-{
-	session_start(w, fd, peer, ip, true);
-}
-
-const struct service imap_service = {
-	.name = "imap",
-	.accept = imap_accept,
+const struct session_ops imap_session_ops = {
+	.protocol = "imap",
+	.size = sizeof(struct imap_session),
 	.busy_reply = "* BYE Too many connections, try again later\r\n",
-};
-
-const struct service imaps_service = {
-	.name = "imaps",
-	.accept = imaps_accept,
-	.busy_reply = "",
+	.open = imap_open,
+	.start = imap_start,
+	.input = imap_input,
+	.tls_ready = imap_tls_ready,
+	.expired = imap_expired,
+	.output_drained = imap_output_drained,
+	.drain = imap_drain,
+	.release = imap_release,
 };

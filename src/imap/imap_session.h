@@ -10,7 +10,7 @@
 #include <event2/util.h>
 
 #include "imap/imap_parse.h"
-#include "net/server.h"
+#include "net/session.h"
 #include "store/mbox.h"
 #include "tls/tls_bev.h"
 
@@ -28,10 +28,9 @@ enum imap_io {
 	IMAP_IO_AUTH,           /* reading an AUTHENTICATE response line */
 	IMAP_IO_WAIT,           /* a password check or a failure delay is running */
 	IMAP_IO_IDLE,           /* IDLE: waiting for DONE */
-	IMAP_IO_FETCH,          /* a FETCH is streaming: continue when output drains */
-	IMAP_IO_STARTTLS,       /* OK sent, waiting for it to leave before the handshake */
-	IMAP_IO_HANDSHAKE,
-	IMAP_IO_CLOSING,
+	IMAP_IO_FETCH,          /* a FETCH or SEARCH is running: continue when output drains */
+	IMAP_IO_STARTTLS,       /* OK sent: nothing is read until the handshake is done */
+	IMAP_IO_CLOSING,        /* BYE sent: nothing more is read */
 };
 
 /* The selected mailbox as the client knows it: message sequence numbers
@@ -56,15 +55,9 @@ struct imap_fetch_job;
 struct imap_search_job;
 
 struct imap_session {
-	struct conn conn;               /* first: the server's view of the connection */
-	struct worker *worker;
-	const struct config *cfg;
-	struct bufferevent *bev;
-	struct event *timer;
-	char id[13];
+	struct net_session ns;          /* first: the engine's part of the session */
 	enum imap_state state;
 	enum imap_io io;
-	bool tls, implicit_tls;
 	struct imap_reader reader;
 
 	/* after login */
@@ -85,11 +78,6 @@ struct imap_session {
 	struct imap_fetch_job *fetch;
 	struct imap_search_job *search;
 	uint64_t idle_since_ms;         /* when IDLE began: the autologout counts from it */
-	int pending_ops;
-	bool zombie;
-	bool output_blocked;
-	int errors;
-	struct tls_flush flush;         /* waiting for the last TLS bytes before closing */
 };
 
 /* replies (imap_session.c) */
@@ -103,9 +91,10 @@ void imap_write_string(struct imap_session *s, const char *str, size_t len);
 size_t imap_output_pending(struct imap_session *s);
 void imap_close_with(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* engine (imap_session.c) */
-void imap_op_begin(struct imap_session *s);
-bool imap_op_end(struct imap_session *s);
+/* IMAP framing on the session engine (imap_session.c) */
+/* Work on another thread keeps the session alive (net_session_op_begin/end). */
+static inline void imap_op_begin(struct imap_session *s) { net_session_op_begin(&s->ns); }
+static inline bool imap_op_end(struct imap_session *s) { return net_session_op_end(&s->ns); }
 void imap_resume_input(struct imap_session *s);
 void imap_begin_starttls(struct imap_session *s);
 void imap_begin_idle(struct imap_session *s);
@@ -161,8 +150,7 @@ void imap_search_job_free(struct imap_session *s);
 void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_append(struct imap_session *s, struct imap_command *cmd);
 
-/* The IMAP services for server_add_service(). */
-extern const struct service imap_service;
-extern const struct service imaps_service;
+/* The protocol for the imap and imaps service rows. */
+extern const struct session_ops imap_session_ops;
 
 #endif

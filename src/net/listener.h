@@ -19,12 +19,4 @@ int listener_bind(const struct listen_addr *la, bool check_free, char *err, size
 void sockaddr_ip(const struct sockaddr *sa, char *out, size_t outlen);
 int sockaddr_port(const struct sockaddr *sa);
 
-/* Global and per-IP connection counting (thread-safe). */
-struct connlimit;
-struct connlimit *connlimit_new(int max_total, int max_per_ip);
-void connlimit_free(struct connlimit *cl);
-/* true when the connection may proceed; then connlimit_release must follow. */
-bool connlimit_acquire(struct connlimit *cl, const char *ip);
-void connlimit_release(struct connlimit *cl, const char *ip);
-
 #endif

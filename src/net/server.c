@@ -1,6 +1,7 @@
 #include "net/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,7 +20,9 @@
 #include "core/log.h"
 #include "core/threadpool.h"
 #include "core/util.h"
+#include "net/connlimit.h"
 #include "net/listener.h"
+#include "net/session.h"
 #include "store/commit.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -38,6 +41,18 @@ struct accept_ctx {
 	const struct service *svc;
 };
 
+/* Refusals of one kind are logged once per interval, with a count: a flood
+ * must not turn into a flood of log lines. */
+#define REFUSAL_LOG_INTERVAL_MS 10000
+enum refusal_kind { REFUSED_TOTAL, REFUSED_PER_IP, REFUSED_SERVICE, REFUSED_SERVICE_PER_IP,
+                    REFUSED_DRAINING, REFUSED_NO_FDS, REFUSED_KINDS };
+struct refusal_log {
+	uint64_t window_start;
+	long suppressed;
+	char last_ip[48];
+	const char *service;
+};
+
 struct worker {
 	struct server *srv;
 	int id;
@@ -52,6 +67,12 @@ struct worker {
 	struct event *drain_ev;
 	struct event *deadline_ev;
 	bool draining;
+	/* out of descriptors: listeners paused, retried with backoff */
+	struct event *accept_retry_ev;
+	uint64_t accept_backoff_ms;
+	int spare_fd;                   /* given up to accept-and-refuse when out of fds */
+	struct refusal_log refusals[SVC_COUNT][REFUSED_KINDS];
+	struct event *refusal_flush_ev;
 	void *slots[WORKER_SLOTS];
 };
 
@@ -96,9 +117,15 @@ static void worker_maybe_exit(struct worker *w)
 		event_base_loopexit(w->base, NULL);
 }
 
-void conn_register(struct worker *w, struct conn *c, const char *ip, int port)
+const char *service_name(const struct service *svc)
+{
+	return config_service_names[svc->id];
+}
+
+void conn_register(struct worker *w, struct conn *c, enum service_id svc, const char *ip, int port)
 {
 	c->worker = w;
+	c->svc = svc;
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
 	c->port = port;
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
@@ -110,20 +137,99 @@ void conn_unregister(struct conn *c)
 	struct worker *w = c->worker;
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->nconns--;
-	connlimit_release(w->srv->limits, c->ip);
+	connlimit_release(w->srv->limits, c->svc, c->ip);
 	worker_maybe_exit(w);
 }
 
-static void refuse_busy(evutil_socket_t fd, const struct service *svc)
+/* ---- refusals ------------------------------------------------------------ */
+
+static const char *const refusal_reasons[REFUSED_KINDS] = {
+	[REFUSED_TOTAL] = "connection limit",
+	[REFUSED_PER_IP] = "connection limit",
+	[REFUSED_SERVICE] = "service connection limit",
+	[REFUSED_SERVICE_PER_IP] = "service connection limit per address",
+	[REFUSED_DRAINING] = "shutting down",
+	[REFUSED_NO_FDS] = "out of file descriptors",
+};
+
+static void log_refusal(const struct refusal_log *r, enum refusal_kind kind, long count)
 {
+	log_event(LOG_WARN, "net.refused", "s", "service", r->service, "s", "ip", r->last_ip,
+	          "s", "reason", refusal_reasons[kind], "i", "count", (long long)count, NULL);
+}
+
+/* Logs what was held back in intervals that have ended. */
+static void flush_refusals(struct worker *w, bool all)
+{
+	uint64_t now = now_ms();
+	bool pending = false;
+	for (int s = 0; s < SVC_COUNT; s++) {
+		for (int k = 0; k < REFUSED_KINDS; k++) {
+			struct refusal_log *r = &w->refusals[s][k];
+			if (r->suppressed == 0)
+				continue;
+			if (all || now - r->window_start >= REFUSAL_LOG_INTERVAL_MS) {
+				log_refusal(r, (enum refusal_kind)k, r->suppressed);
+				r->suppressed = 0;
+				r->window_start = now;
+			} else {
+				pending = true;
+			}
+		}
+	}
+	if (pending && !evtimer_pending(w->refusal_flush_ev, NULL)) {
+		struct timeval tv = { REFUSAL_LOG_INTERVAL_MS / 1000, 0 };
+		evtimer_add(w->refusal_flush_ev, &tv);
+	}
+}
+
+static void on_refusal_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	flush_refusals(arg, false);
+}
+
+static void note_refusal(struct worker *w, const struct service *svc, enum refusal_kind kind,
+                         const char *ip)
+{
+	struct refusal_log *r = &w->refusals[svc->id][kind];
+	uint64_t now = now_ms();
+	snprintf(r->last_ip, sizeof(r->last_ip), "%s", ip);
+	r->service = service_name(svc);
+	if (r->window_start == 0 || now - r->window_start >= REFUSAL_LOG_INTERVAL_MS) {
+		if (r->suppressed > 0)
+			log_refusal(r, kind, r->suppressed);
+		log_refusal(r, kind, 1);
+		r->window_start = now;
+		r->suppressed = 0;
+		return;
+	}
+	r->suppressed++;
+	flush_refusals(w, false);   /* makes sure the count is logged when the interval ends */
+}
+
+static void refuse(evutil_socket_t fd, const struct service *svc)
+{
+	/* nothing can be said in clear text on an implicit-TLS port: just close */
+	const char *reply = svc->tls == SERVICE_TLS_IMPLICIT ? "" : svc->ops->busy_reply;
 	/* best effort: the socket is fresh, so a short line fits the send buffer */
-	if (*svc->busy_reply != '\0') {
-		ssize_t n = send(fd, svc->busy_reply, strlen(svc->busy_reply), MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (*reply != '\0') {
+		ssize_t n = send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)n;
 	}
 	evutil_closesocket(fd);
 }
 
+static enum refusal_kind refusal_of(enum connlimit_verdict v)
+{
+	switch (v) {
+	case CONNLIMIT_PER_IP: return REFUSED_PER_IP;
+	case CONNLIMIT_SERVICE: return REFUSED_SERVICE;
+	case CONNLIMIT_SERVICE_PER_IP: return REFUSED_SERVICE_PER_IP;
+	default: return REFUSED_TOTAL;
+	}
+}
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg)
@@ -134,21 +240,86 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	(void)l;
 	(void)socklen;
 	sockaddr_ip(sa, ip, sizeof(ip));
-	if (w->draining || !connlimit_acquire(w->srv->limits, ip)) {
-		log_event(LOG_WARN, "net.refused", "s", "service", ctx->svc->name, "s", "ip", ip,
-		          "s", "reason", w->draining ? "shutting down" : "connection limit", NULL);
-		refuse_busy(fd, ctx->svc);
+	w->accept_backoff_ms = 0;
+	if (w->draining) {
+		note_refusal(w, ctx->svc, REFUSED_DRAINING, ip);
+		refuse(fd, ctx->svc);
 		return;
 	}
-	ctx->svc->accept(w, fd, sa, ip);
+	enum connlimit_verdict v = connlimit_acquire(w->srv->limits, ctx->svc->id, ip);
+	if (v != CONNLIMIT_OK) {
+		note_refusal(w, ctx->svc, refusal_of(v), ip);
+		refuse(fd, ctx->svc);
+		return;
+	}
+	net_session_accept(w, ctx->svc, fd, sa, ip);
+}
+
+/* ---- out of file descriptors ------------------------------------------------ */
+
+#define ACCEPT_BACKOFF_MIN_MS 50
+#define ACCEPT_BACKOFF_MAX_MS 1000
+
+static void set_listeners(struct worker *w, bool on)
+{
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		if (on)
+			evconnlistener_enable(w->listeners[i]);
+		else
+			evconnlistener_disable(w->listeners[i]);
+	}
+}
+
+static void on_accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	(void)fd;
+	(void)what;
+	if (!w->draining)
+		set_listeners(w, true);
+}
+
+/* The spare descriptor lets us take the waiting client and tell it we are
+ * busy, instead of leaving it in the backlog while the listener spins. */
+static void refuse_with_spare(struct worker *w, struct evconnlistener *l,
+                              const struct service *svc)
+{
+	if (w->spare_fd < 0)
+		return;
+	close(w->spare_fd);
+	w->spare_fd = -1;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = accept(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len);
+	if (fd >= 0) {
+		char ip[48];
+		sockaddr_ip((struct sockaddr *)&ss, ip, sizeof(ip));
+		note_refusal(w, svc, REFUSED_NO_FDS, ip);
+		refuse(fd, svc);
+	}
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
 {
-	(void)arg;
-	(void)l;
-	/* EMFILE and friends: log and keep going; libevent retries on the next event */
-	log_event(LOG_ERROR, "net.accept_error", "s", "error", strerror(errno), NULL);
+	struct accept_ctx *ctx = arg;
+	struct worker *w = ctx->w;
+	int err = EVUTIL_SOCKET_ERROR();
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_event(LOG_ERROR, "net.accept_error", "s", "error", strerror(err), NULL);
+		return;
+	}
+	/* a listener that stays armed would wake at once, fail again, and spin */
+	refuse_with_spare(w, l, ctx->svc);
+	set_listeners(w, false);
+	w->accept_backoff_ms = w->accept_backoff_ms == 0 ? ACCEPT_BACKOFF_MIN_MS
+	                       : w->accept_backoff_ms * 2 > ACCEPT_BACKOFF_MAX_MS ? ACCEPT_BACKOFF_MAX_MS
+	                       : w->accept_backoff_ms * 2;
+	struct timeval tv = { (time_t)(w->accept_backoff_ms / 1000),
+	                      (suseconds_t)(w->accept_backoff_ms % 1000) * 1000 };
+	evtimer_add(w->accept_retry_ev, &tv);
+	if (w->spare_fd < 0)   /* could not even refuse: count it all the same */
+		note_refusal(w, ctx->svc, REFUSED_NO_FDS, "?");
 }
 
 /* ---- draining ------------------------------------------------------------ */
@@ -178,6 +349,7 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 	if (w->draining)
 		return;
 	w->draining = true;
+	evtimer_del(w->accept_retry_ev);
 	/* close the listening sockets: new clients are refused at once instead of
 	 * waiting in a backlog nobody will read */
 	for (size_t i = 0; i < w->nlisteners; i++) {
@@ -223,6 +395,9 @@ static int worker_init(struct server *srv, struct worker *w, int id, char *err, 
 		return -1;
 	w->drain_ev = event_new(w->base, -1, 0, on_drain, w);
 	w->deadline_ev = evtimer_new(w->base, on_deadline, w);
+	w->accept_retry_ev = evtimer_new(w->base, on_accept_retry, w);
+	w->refusal_flush_ev = evtimer_new(w->base, on_refusal_flush, w);
+	w->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	return 0;
 }
 
@@ -236,19 +411,43 @@ static void worker_cleanup(struct worker *w)
 		event_free(w->drain_ev);
 	if (w->deadline_ev)
 		event_free(w->deadline_ev);
+	if (w->accept_retry_ev)
+		event_free(w->accept_retry_ev);
+	if (w->refusal_flush_ev) {
+		flush_refusals(w, true);
+		event_free(w->refusal_flush_ev);
+	}
+	if (w->spare_fd >= 0)
+		close(w->spare_fd);
 	store_close(w->store);
 	if (w->base)
 		event_base_free(w->base);
 }
 
-static void raise_fd_limit(void)
+/* Descriptors beyond one per connection: listeners, the store's database and
+ * journal per worker, spool files of messages being received, logs. */
+#define FD_RESERVE(workers) (64 + 16 * (workers))
+
+static void raise_fd_limit(const struct config *cfg, int workers)
 {
 	struct rlimit rl;
 	/* each connection is one fd; the default soft limit of 1024 is far too low */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* a receiving SMTP session holds its socket and a spool file */
+	unsigned long long need = 2ULL * (unsigned long long)cfg->limits.connections +
+	                          FD_RESERVE(workers);
+	if (rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur)
+		log_event(LOG_WARN, "server.fd_limit", "i", "limit", (long long)rl.rlim_cur,
+		          "i", "connections", (long long)cfg->limits.connections,
+		          "i", "needed", (long long)need,
+		          "s", "msg", "the open-files limit is too low for limits.connections: "
+		          "raise it (ulimit -n, LimitNOFILE=) or lower limits.connections", NULL);
 }
 
 struct server *server_new(struct config *cfg, char *err, size_t errlen)
@@ -260,14 +459,14 @@ struct server *server_new(struct config *cfg, char *err, size_t errlen)
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	srv->cfg = cfg;
 	evthread_use_pthreads();
-	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	srv->nworkers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (srv->nworkers < 1)
 		srv->nworkers = 1;
 	if (srv->nworkers > CONFIG_WORKERS_MAX)   /* one per CPU on a very big machine */
 		srv->nworkers = CONFIG_WORKERS_MAX;
-	srv->limits = connlimit_new(cfg->limits.connections, cfg->limits.connections_per_ip);
+	raise_fd_limit(cfg, srv->nworkers);
+	srv->limits = connlimit_new(cfg);
 	/* several committers keep several fsyncs in flight: the journal batches them */
 	srv->committer = committer_new(4, cfg->hostname, cfg->data_dir, err, errlen);
 	srv->pool = threadpool_new(2);
@@ -291,9 +490,9 @@ struct server *server_new(struct config *cfg, char *err, size_t errlen)
 	return srv;
 }
 
-int server_add_service(struct server *srv, const struct service *svc,
-                       const struct listen_list *addrs, char *err, size_t errlen)
+int server_add_service(struct server *srv, const struct service *svc, char *err, size_t errlen)
 {
+	const struct listen_list *addrs = config_listen(srv->cfg, svc->id);
 	for (size_t a = 0; a < addrs->n; a++) {
 		if (srv->nbindings == MAX_BINDINGS) {
 			snprintf(err, errlen, "too many listen addresses (max %d)", MAX_BINDINGS);
@@ -312,7 +511,7 @@ int server_add_service(struct server *srv, const struct service *svc,
 				close(fds[n]);
 			if (unavailable && a > 0) {
 				/* e.g. [::1] on a host without IPv6: the other addresses still serve */
-				log_event(LOG_WARN, "net.listen_skipped", "s", "service", svc->name,
+				log_event(LOG_WARN, "net.listen_skipped", "s", "service", service_name(svc),
 				          "s", "error", err, NULL);
 				continue;
 			}
@@ -335,7 +534,7 @@ int server_add_service(struct server *srv, const struct service *svc,
 			w->nlisteners++;
 		}
 		srv->nbindings++;
-		log_event(LOG_INFO, "net.listening", "s", "service", svc->name,
+		log_event(LOG_INFO, "net.listening", "s", "service", service_name(svc),
 		          "s", "address", addrs->addrs[a].text, "i", "workers", (long long)srv->nworkers, NULL);
 	}
 	return 0;

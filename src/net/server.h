@@ -14,6 +14,8 @@
 
 #include <event2/util.h>
 
+#include "core/config.h"
+
 struct config;
 struct listen_list;
 struct event_base;
@@ -26,6 +28,7 @@ struct worker;
 struct conn {
 	TAILQ_ENTRY(conn) entry;
 	struct worker *worker;
+	enum service_id svc;            /* whose connection caps it counts against */
 	char ip[48];
 	int port;
 	/* asked to finish: close now if idle, else after the current transaction */
@@ -34,13 +37,23 @@ struct conn {
 	void (*force_close)(struct conn *c);
 };
 
-struct service {
-	const char *name;
-	/* A new connection on w's loop. fd is non-blocking; the service owns it. */
-	void (*accept)(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
-	               const char *ip);
-	const char *busy_reply; /* sent before closing when a connection limit is hit */
+enum service_tls {
+	SERVICE_TLS_STARTTLS,   /* clear text first, STARTTLS offered */
+	SERVICE_TLS_IMPLICIT,   /* TLS from the first byte (RFC 8314) */
 };
+
+struct session_ops;
+
+/* One row per service: what to listen on, how to secure it, which protocol
+ * runs on it. The rows live in src/daemon/services.c. */
+struct service {
+	enum service_id id;             /* config name, listen list and session policy */
+	int default_port;               /* the port it has on a real host */
+	enum service_tls tls;
+	const char *summary;            /* for the start-up banner: "(STARTTLS, AUTH)" */
+	const struct session_ops *ops;  /* the protocol (src/net/session.h) */
+};
+const char *service_name(const struct service *svc);
 
 struct server *server_new(struct config *cfg, char *err, size_t errlen);
 struct committer *server_committer(struct server *srv);
@@ -53,9 +66,8 @@ struct background {
 	void *arg;
 };
 void server_add_background(struct server *srv, const struct background *bg);
-/* Binds the service's addresses (one socket per worker per address). 0 or -1. */
-int server_add_service(struct server *srv, const struct service *svc,
-                       const struct listen_list *addrs, char *err, size_t errlen);
+/* Binds the service's listen addresses (one socket per worker per address). 0 or -1. */
+int server_add_service(struct server *srv, const struct service *svc, char *err, size_t errlen);
 /* Runs until SIGTERM/SIGINT and the drain that follows; SIGHUP reloads TLS. */
 int server_run(struct server *srv);
 void server_free(struct server *srv);
@@ -74,7 +86,7 @@ enum worker_slot { WORKER_SLOT_IMAP = 0, WORKER_SLOTS };
 void **worker_slot(struct worker *w, enum worker_slot slot);
 
 /* Every connection registers after accept and unregisters once, when freed. */
-void conn_register(struct worker *w, struct conn *c, const char *ip, int port);
+void conn_register(struct worker *w, struct conn *c, enum service_id svc, const char *ip, int port);
 void conn_unregister(struct conn *c);
 
 #endif

@@ -33,7 +33,7 @@
 bool smtp_auth_offered(const struct smtp_session *s)
 {
 	/* never on port 25, and only inside TLS: the password must not travel in clear */
-	return s->mode != SMTP_MODE_MX && (s->tls || s->cfg->submission.auth_without_tls);
+	return s->mode != SMTP_MODE_MX && (s->ns.tls || s->ns.cfg->submission.auth_without_tls);
 }
 
 static struct login_ctx login_ctx_of(struct smtp_session *s);
@@ -77,9 +77,9 @@ void smtp_auth_cleanup(struct smtp_session *s)
 static struct login_ctx login_ctx_of(struct smtp_session *s)
 {
 	struct login_ctx c = {
-		.store = worker_store(s->worker), .pool = worker_threadpool(s->worker),
-		.base = worker_base(s->worker), .limits = &s->cfg->auth.smtp,
-		.keep_ms = config_auth_longest_window(s->cfg), .ip = s->conn.ip, .protocol = "smtp",
+		.store = worker_store(s->ns.worker), .pool = worker_threadpool(s->ns.worker),
+		.base = worker_base(s->ns.worker), .limits = &s->ns.cfg->auth.smtp,
+		.keep_ms = config_auth_longest_window(s->ns.cfg), .ip = s->ns.conn.ip, .protocol = "smtp",
 	};
 	return c;
 }
@@ -88,6 +88,7 @@ static void auth_succeeded(struct smtp_session *s, const char *user, bool any_se
 {
 	s->authenticated = true;
 	s->any_sender = any_sender;
+	net_session_logged_in(&s->ns);
 	str_copy(s->auth_user, sizeof(s->auth_user), user);
 	end_exchange(s);
 	smtp_reply(s, 235, "2.7.0", "Authentication successful");
@@ -109,10 +110,10 @@ static void on_failure_delay(evutil_socket_t fd, short what, void *arg)
 static void answer_failure_after(struct smtp_session *s, uint64_t delay)
 {
 	s->state = SMTP_S_AUTH_WAIT;
-	bufferevent_disable(s->bev, EV_READ);
-	evtimer_del(s->timer);
+	net_session_pause_input(&s->ns);
+	net_session_wait(&s->ns, NS_WAIT_NOTHING);
 	if (s->auth_delay == NULL)
-		s->auth_delay = evtimer_new(worker_base(s->worker), on_failure_delay, s);
+		s->auth_delay = evtimer_new(worker_base(s->ns.worker), on_failure_delay, s);
 	struct timeval tv = { (time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000 };
 	evtimer_add(s->auth_delay, &tv);
 }
@@ -158,8 +159,8 @@ static void check_password(struct smtp_session *s, const char *user, const char 
 	if (!auth_allowed(s, lower, false))
 		return;
 	s->state = SMTP_S_AUTH_WAIT;
-	bufferevent_disable(s->bev, EV_READ);
-	evtimer_del(s->timer);
+	net_session_pause_input(&s->ns);
+	net_session_wait(&s->ns, NS_WAIT_NOTHING);
 	smtp_op_begin(s);
 	if (login_check_password(&c, lower, password, on_login_done, s) < 0) {
 		/* the pool is saturated: a temporary failure, not a wrong password */
@@ -324,7 +325,7 @@ static void auth_response(struct smtp_session *s, const char *b64, size_t len)
 
 bool smtp_auth_read_line(struct smtp_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = bufferevent_get_input(s->ns.bev);
 	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
 	char *line;
 	if (eol.pos < 0) {
@@ -348,7 +349,7 @@ bool smtp_auth_read_line(struct smtp_session *s)
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	line[len] = '\0';
-	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
+	net_session_wait(&s->ns, NS_WAIT_COMMAND);
 	if (len == 1 && line[0] == '*') {
 		end_exchange(s);
 		smtp_error(s, 501, "5.0.0", "Authentication cancelled");
@@ -413,9 +414,9 @@ void smtp_cmd_auth(struct smtp_session *s, const char *arg)
 
 static bool address_owned(struct smtp_session *s, const char *addr)
 {
-	if (resolve_sender_allowed(worker_store(s->worker), s->auth_user, addr) == 1)
+	if (resolve_sender_allowed(worker_store(s->ns.worker), s->auth_user, addr) == 1)
 		return true;
-	log_security(LOG_WARN, "smtp.sender_refused", "s", "session", s->id, "s", "ip", s->conn.ip,
+	log_security(LOG_WARN, "smtp.sender_refused", "s", "session", s->ns.id, "s", "ip", s->ns.conn.ip,
 	             "s", "user", s->auth_user, "s", "from", addr, "s", "where", "From header", NULL);
 	return false;
 }

@@ -56,8 +56,8 @@ void smtp_log_transaction(struct smtp_session *s, const char *result, uint64_t s
 		json_array_append_new(rcpts, json_string(s->rcpts[i]));
 	char *rj = json_dumps(rcpts, JSON_COMPACT | JSON_ENSURE_ASCII);
 	/* the recipient list last: a line too long for the log loses it, not the result */
-	log_event(LOG_INFO, "smtp.transaction", "s", "session", s->id, "s", "id", s->txid,
-	          "s", "ip", s->conn.ip, "s", "helo", s->helo, "s", "tls", s->tls ? s->tls_version : NULL,
+	log_event(LOG_INFO, "smtp.transaction", "s", "session", s->ns.id, "s", "id", s->txid,
+	          "s", "ip", s->ns.conn.ip, "s", "helo", s->helo, "s", "tls", s->ns.tls ? s->tls_version : NULL,
 	          "s", "from", s->from, "i", "size", (long long)size,
 	          "s", "queue_id", s->state == SMTP_S_COMMITTING && s->job.queue_id[0] ? s->job.queue_id : NULL,
 	          "s", "result", result, "i", "nrcpts", (long long)s->nrcpts,
@@ -80,14 +80,14 @@ static void cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd, bool es
 	s->helo_seen = true;
 	s->esmtp = esmtp;
 	if (!esmtp) {
-		smtp_reply(s, 250, NULL, "%s", s->cfg->hostname);
+		smtp_reply(s, 250, NULL, "%s", s->ns.cfg->hostname);
 		return;
 	}
 	char greet[300], size[64];
 	const char *lines[10];
 	size_t n = 0;
-	snprintf(greet, sizeof(greet), "%s greets %s", s->cfg->hostname, helo);
-	snprintf(size, sizeof(size), "SIZE %llu", (unsigned long long)s->cfg->limits.message_size);
+	snprintf(greet, sizeof(greet), "%s greets %s", s->ns.cfg->hostname, helo);
+	snprintf(size, sizeof(size), "SIZE %llu", (unsigned long long)s->ns.cfg->limits.message_size);
 	lines[n++] = greet;
 	lines[n++] = "PIPELINING";
 	lines[n++] = size;
@@ -95,7 +95,7 @@ static void cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd, bool es
 	lines[n++] = "ENHANCEDSTATUSCODES";
 	lines[n++] = "SMTPUTF8";
 	lines[n++] = "CHUNKING";
-	if (!s->tls)
+	if (!s->ns.tls)
 		lines[n++] = "STARTTLS";
 	if (smtp_auth_offered(s) && !s->authenticated)
 		lines[n++] = "AUTH PLAIN LOGIN SCRAM-SHA-256";
@@ -116,7 +116,7 @@ static bool mail_params_ok(struct smtp_session *s, const struct smtp_path *p)
 				smtp_error(s, 501, "5.5.4", "Syntax: SIZE=<number>");
 				return false;
 			}
-			if (size > s->cfg->limits.message_size) {
+			if (size > s->ns.cfg->limits.message_size) {
 				smtp_error(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
 				return false;
 			}
@@ -162,14 +162,14 @@ static bool sender_allowed(struct smtp_session *s, const struct smtp_path *p)
 {
 	if (!s->authenticated || s->any_sender)
 		return true;
-	int ok = p->null_path ? 0 : resolve_sender_allowed(worker_store(s->worker), s->auth_user, p->addr);
+	int ok = p->null_path ? 0 : resolve_sender_allowed(worker_store(s->ns.worker), s->auth_user, p->addr);
 	if (ok == 1)
 		return true;
 	if (ok < 0) {
 		smtp_reply(s, 451, "4.3.0", "Temporary lookup failure");
 		return false;
 	}
-	log_security(LOG_WARN, "smtp.sender_refused", "s", "session", s->id, "s", "ip", s->conn.ip,
+	log_security(LOG_WARN, "smtp.sender_refused", "s", "session", s->ns.id, "s", "ip", s->ns.conn.ip,
 	             "s", "user", s->auth_user, "s", "from", p->addr, "s", "where", "MAIL FROM", NULL);
 	smtp_error(s, 553, "5.7.1", "<%s>: Sender address not owned by user %s", p->addr, s->auth_user);
 	return false;
@@ -206,6 +206,7 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (!sender_allowed(s, &p))
 		return;
 	s->in_mail = true;
+	net_session_logged_in(&s->ns);   /* a transaction is what an MX client comes for */
 	snprintf(s->from, sizeof(s->from), "%s", p.addr);
 	random_id(s->txid, 12);
 	smtp_reply(s, 250, "2.1.0", "Ok");
@@ -227,7 +228,7 @@ static bool accept_mailboxes(struct smtp_session *s, const struct resolved *r)
 {
 	for (size_t i = 0; i < r->nmailbox; i++) {
 		char path[4096];
-		if (maildir_path(s->cfg->data_dir, r->mailbox[i].domain, r->mailbox[i].local, path,
+		if (maildir_path(s->ns.cfg->data_dir, r->mailbox[i].domain, r->mailbox[i].local, path,
 		                 sizeof(path)) < 0)
 			return false;
 		add_unique(&s->maildirs, &s->nmaildirs, path);
@@ -250,7 +251,7 @@ static bool may_relay(const struct smtp_session *s, const struct smtp_path *p)
 	if (p->domain[0] == '[')
 		return false;
 	return s->authenticated ||
-	       cidr_match_any(s->cfg->relay.hosts, s->cfg->relay.nhosts, s->conn.ip);
+	       cidr_match_any(s->ns.cfg->relay.hosts, s->ns.cfg->relay.nhosts, s->ns.conn.ip);
 }
 
 static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const struct resolved *r,
@@ -305,14 +306,14 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_error(s, 555, "5.5.4", "Unsupported parameter %s", p.params[0].key);
 		return;
 	}
-	if (s->nrcpts >= (size_t)s->cfg->limits.recipients) {
+	if (s->nrcpts >= (size_t)s->ns.cfg->limits.recipients) {
 		smtp_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
 	}
 	/* RFC 5321 4.5.1: <postmaster> must work; it is postmaster@<hostname> */
 	enum resolve_result rr = p.postmaster
-		? resolve_recipient(worker_store(s->worker), "postmaster", s->cfg->hostname, &r)
-		: resolve_recipient(worker_store(s->worker), p.local, p.domain, &r);
+		? resolve_recipient(worker_store(s->ns.worker), "postmaster", s->ns.cfg->hostname, &r)
+		: resolve_recipient(worker_store(s->ns.worker), p.local, p.domain, &r);
 	reply_resolve(s, rr, &r, &p);
 }
 
@@ -357,7 +358,7 @@ static void cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 
 static void cmd_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	if (s->tls) {
+	if (s->ns.tls) {
 		smtp_error(s, 503, "5.5.1", "TLS already active");
 	} else if (*cmd->arg != '\0') {
 		smtp_error(s, 501, "5.5.4", "Syntax: STARTTLS");

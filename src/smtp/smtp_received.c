@@ -17,7 +17,7 @@ static const char *with_protocol(const struct smtp_session *s)
 	};
 	if (!s->esmtp)
 		return "SMTP";
-	return names[s->smtputf8][s->tls][s->authenticated];
+	return names[s->smtputf8][s->ns.tls][s->authenticated];
 }
 
 char *smtp_trace_header(const struct smtp_session *s, size_t *len)
@@ -26,22 +26,22 @@ char *smtp_trace_header(const struct smtp_session *s, size_t *len)
 	size_t cap = 1024 + (s->nrcpts == 1 ? strlen(s->rcpts[0]) : 0);
 	char *h = xmalloc(cap);
 	rfc5322_date(date, sizeof(date));
-	if (s->tls)
+	if (s->ns.tls)
 		snprintf(tls, sizeof(tls), "\n\t(using %s)", s->tls_desc);
 	/* the Maildir way: LF line ends; continuation lines start with a tab.
 	 * Return-Path is added at final delivery (store/commit.c). */
 	/* submitted mail: the client's address is private unless configured (RFC 6409 8) */
 	char from_ip[64];
-	if (s->authenticated && !s->cfg->submission.received_ip)
+	if (s->authenticated && !s->ns.cfg->submission.received_ip)
 		snprintf(from_ip, sizeof(from_ip), "authenticated");
 	else
-		snprintf(from_ip, sizeof(from_ip), "[%s]", s->conn.ip);
+		snprintf(from_ip, sizeof(from_ip), "[%s]", s->ns.conn.ip);
 	int n = snprintf(h, cap,
 	                 "Received: from %s (%s)\n"
 	                 "\tby %s (postern) with %s id %s%s%s%s%s;\n"
 	                 "\t%s\n",
 	                 s->helo_seen ? s->helo : "unknown", from_ip,
-	                 s->cfg->hostname, with_protocol(s), s->txid, tls,
+	                 s->ns.cfg->hostname, with_protocol(s), s->txid, tls,
 	                 s->nrcpts == 1 ? "\n\tfor <" : "", s->nrcpts == 1 ? s->rcpts[0] : "",
 	                 s->nrcpts == 1 ? ">" : "", date);
 	if (n < 0 || (size_t)n >= cap)

@@ -28,7 +28,7 @@ static void write_reply(struct smtp_session *s, int code, const char *enh, const
 		line[n - 2] = '\r';
 		line[n - 1] = '\n';
 	}
-	bufferevent_write(s->bev, line, (size_t)n);
+	net_session_write(&s->ns, line, (size_t)n);
 }
 
 void smtp_reply(struct smtp_session *s, int code, const char *enh, const char *fmt, ...)
@@ -43,7 +43,7 @@ void smtp_reply(struct smtp_session *s, int code, const char *enh, const char *f
 
 void smtp_reply_lines(struct smtp_session *s, int code, const char *const *lines, size_t n)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
+	struct evbuffer *out = net_session_output(&s->ns);
 	for (size_t i = 0; i < n; i++)
 		evbuffer_add_printf(out, "%03d%c%s\r\n", code, i + 1 < n ? '-' : ' ', lines[i]);
 }
@@ -51,8 +51,7 @@ void smtp_reply_lines(struct smtp_session *s, int code, const char *const *lines
 void smtp_close_with(struct smtp_session *s, int code, const char *enh, const char *text)
 {
 	write_reply(s, code, enh, text);
-	s->state = SMTP_S_CLOSING;
-	bufferevent_disable(s->bev, EV_READ);
+	net_session_close(&s->ns);
 }
 
 void smtp_error(struct smtp_session *s, int code, const char *enh, const char *fmt, ...)
@@ -63,9 +62,6 @@ void smtp_error(struct smtp_session *s, int code, const char *enh, const char *f
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	write_reply(s, code, enh, text);
-	if (++s->errors >= s->cfg->limits.errors) {
-		log_event(LOG_WARN, "smtp.too_many_errors", "s", "session", s->id, "s", "ip", s->conn.ip,
-		          "i", "errors", (long long)s->errors, NULL);
+	if (net_session_error(&s->ns))
 		smtp_close_with(s, 421, "4.7.0", "Too many errors, closing connection");
-	}
 }

@@ -1,5 +1,6 @@
-/* The SMTP session engine: connection lifecycle, input framing (commands,
- * DATA, BDAT), STARTTLS, timeouts, and the hand-off to durable delivery. */
+/* SMTP on the session engine: input framing (commands, DATA, BDAT), the
+ * protocol's answers to the engine's events, and the hand-off to durable
+ * delivery. Timers, TLS, flow control and closing are src/net/session.c's. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,53 +21,9 @@
 #include "tls/tls.h"
 #include "tls/tls_bev.h"
 
-/* Input is not read past this while a reply is pending (flow control). */
-#define SMTP_READ_HIGHWATER (256 * 1024)
 #define SMTP_CHUNK 16384
-/* After the last reply, how long a peer that does not read may hold us. */
-#define SMTP_CLOSE_GRACE_MS 10000
-/* Replies queued for a client that does not read them: stop reading past this. */
-#define SMTP_OUTPUT_MAX (64 * 1024)
 
 static void process_input(struct smtp_session *s);
-static void session_free(struct smtp_session *s);
-static void on_read(struct bufferevent *bev, void *arg);
-static void on_write(struct bufferevent *bev, void *arg);
-static void on_event(struct bufferevent *bev, short what, void *arg);
-
-/* ---- timers ---------------------------------------------------------------- */
-
-void smtp_arm_timer(struct smtp_session *s, uint64_t ms)
-{
-	uint64_t elapsed = now_ms() - s->started_ms;
-	uint64_t left = elapsed < s->cfg->timeouts.session_ms ? s->cfg->timeouts.session_ms - elapsed : 0;
-	struct timeval tv;
-	/* a slow trickle cannot outlive the session deadline */
-	if (ms > left)
-		ms = left;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(s->timer, &tv);
-}
-
-static void on_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct smtp_session *s = arg;
-	(void)fd;
-	(void)what;
-	if (s->state == SMTP_S_COMMITTING || s->state == SMTP_S_AUTH_WAIT)
-		return;
-	if (s->state == SMTP_S_CLOSING || s->state == SMTP_S_HANDSHAKE || s->state == SMTP_S_STARTTLS) {
-		session_free(s);
-		return;
-	}
-	log_event(LOG_INFO, "smtp.timeout", "s", "session", s->id, "s", "ip", s->conn.ip,
-	          "s", "phase", s->state == SMTP_S_COMMAND ? "command" : "data", NULL);
-	if (s->in_mail)
-		smtp_log_transaction(s, "timeout", s->msg_octets);
-	smtp_close_with(s, 421, "4.4.2", "Timeout exceeded, closing connection");
-	smtp_arm_timer(s, SMTP_CLOSE_GRACE_MS);
-}
 
 /* ---- message bytes ------------------------------------------------------ */
 
@@ -75,7 +32,7 @@ static void take_message_bytes(struct smtp_session *s, const char *buf, size_t l
 	s->msg_octets += len;
 	if (s->msg_too_big || s->msg_io_error || s->msg == NULL)
 		return;
-	if (s->msg_octets > s->cfg->limits.message_size) {
+	if (s->msg_octets > s->ns.cfg->limits.message_size) {
 		/* keep reading to the end, but store nothing more */
 		s->msg_too_big = true;
 		msgbuf_free(s->msg);
@@ -83,7 +40,7 @@ static void take_message_bytes(struct smtp_session *s, const char *buf, size_t l
 		return;
 	}
 	if (msgbuf_append(s->msg, buf, len) < 0) {
-		log_event(LOG_ERROR, "smtp.spool_error", "s", "session", s->id,
+		log_event(LOG_ERROR, "smtp.spool_error", "s", "session", s->ns.id,
 		          "s", "error", strerror(errno), NULL);
 		s->msg_io_error = true;
 	}
@@ -94,7 +51,7 @@ static void new_message_buffer(struct smtp_session *s)
 	char spool[4096];
 	if (s->msg != NULL)
 		return;
-	snprintf(spool, sizeof(spool), "%s/spool", s->cfg->data_dir);
+	snprintf(spool, sizeof(spool), "%s/spool", s->ns.cfg->data_dir);
 	s->msg = msgbuf_new(spool);
 	s->msg_octets = 0;
 	s->msg_too_big = s->msg_io_error = false;
@@ -105,7 +62,7 @@ void smtp_begin_data(struct smtp_session *s)
 	new_message_buffer(s);
 	smtp_data_init(&s->data, SMTP_TEXTLINE_MAX);
 	s->state = SMTP_S_DATA;
-	smtp_arm_timer(s, s->cfg->timeouts.data_ms);
+	net_session_wait(&s->ns, NS_WAIT_DATA);
 }
 
 void smtp_begin_bdat(struct smtp_session *s, uint64_t size, bool last)
@@ -118,7 +75,7 @@ void smtp_begin_bdat(struct smtp_session *s, uint64_t size, bool last)
 	s->bdat_last = last;
 	s->bdat_code = 0;
 	s->state = SMTP_S_BDAT;
-	smtp_arm_timer(s, s->cfg->timeouts.data_ms);
+	net_session_wait(&s->ns, NS_WAIT_DATA);
 }
 
 /* ---- committing ------------------------------------------------------------ */
@@ -132,29 +89,10 @@ static void reject_message(struct smtp_session *s, int code, const char *enh, co
 	smtp_error(s, code, enh, "%s", text);
 }
 
-void smtp_op_begin(struct smtp_session *s)
-{
-	s->pending_ops++;
-}
-
-bool smtp_op_end(struct smtp_session *s)
-{
-	s->pending_ops--;
-	if (s->zombie) {
-		if (s->pending_ops == 0)
-			session_free(s);
-		return false;
-	}
-	return true;
-}
-
-/* Back to reading commands after an asynchronous step, including any that
- * were pipelined meanwhile. */
 void smtp_resume_input(struct smtp_session *s)
 {
-	bufferevent_enable(s->bev, EV_READ);
-	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
-	process_input(s);
+	net_session_wait(&s->ns, NS_WAIT_COMMAND);
+	net_session_resume_input(&s->ns);
 }
 
 /* Received: fields in the message's header block (the first 1 MiB of it). */
@@ -199,9 +137,8 @@ static void on_commit_done(struct commit_job *job, void *arg)
 	s->transactions++;
 	smtp_transaction_reset(s);
 	s->state = SMTP_S_COMMAND;
-	if (s->draining) {
+	if (s->ns.draining) {
 		smtp_close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
-		smtp_arm_timer(s, SMTP_CLOSE_GRACE_MS);
 		return;
 	}
 	smtp_resume_input(s); /* pipelined commands may already be waiting */
@@ -232,7 +169,7 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 		smtp_reply(s, 451, "4.3.0", "Local error in processing");
 		return;
 	}
-	if (smtp_count_received(s) >= s->cfg->limits.hops) {
+	if (smtp_count_received(s) >= s->ns.cfg->limits.hops) {
 		/* RFC 5321 6.3: counting Received: fields catches mail loops */
 		reject_message(s, 554, "5.4.6", "Too many hops: mail loop detected", "rejected: mail loop");
 		return;
@@ -254,14 +191,14 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 	s->job.remotes = s->remotes;
 	s->job.nremotes = s->nremotes;
 	s->job.smtputf8 = s->smtputf8;
-	s->job.base = worker_base(s->worker);
+	s->job.base = worker_base(s->ns.worker);
 	s->job.done = on_commit_done;
 	s->job.arg = s;
 	s->state = SMTP_S_COMMITTING;
-	bufferevent_disable(s->bev, EV_READ);
-	evtimer_del(s->timer);
+	net_session_pause_input(&s->ns);
+	net_session_wait(&s->ns, NS_WAIT_NOTHING);
 	smtp_op_begin(s);
-	committer_submit(worker_committer(s->worker), &s->job);
+	committer_submit(worker_committer(s->ns.worker), &s->job);
 }
 
 /* ---- input framing ------------------------------------------------------------ */
@@ -269,7 +206,7 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 /* Returns true when another command may be read right away. */
 static bool read_command(struct smtp_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = net_session_input(&s->ns);
 	struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
 	char line[SMTP_CMDLINE_MAX + 1];
 	struct smtp_cmd cmd;
@@ -296,22 +233,20 @@ static bool read_command(struct smtp_session *s)
 		len--;
 	while (len > 0 && line[len - 1] == ' ')
 		len--;  /* some clients send "DATA " */
-	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
+	net_session_wait(&s->ns, NS_WAIT_COMMAND);
 	if (smtp_parse_command(line, len, &cmd) != SMTP_PARSE_OK) {
 		smtp_error(s, 500, "5.5.2", "Invalid character in command");
 		return true;
 	}
 	smtp_dispatch(s, &cmd);
-	if (s->draining && s->state == SMTP_S_COMMAND && !s->in_mail) {
+	if (s->ns.draining && s->state == SMTP_S_COMMAND && !s->in_mail)
 		smtp_close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
-		smtp_arm_timer(s, SMTP_CLOSE_GRACE_MS);
-	}
 	return true;
 }
 
 static bool read_data(struct smtp_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = net_session_input(&s->ns);
 	char out[SMTP_CHUNK + 1];
 	while (evbuffer_get_length(in) > 0 && !smtp_data_done(&s->data)) {
 		struct evbuffer_iovec v;
@@ -324,7 +259,7 @@ static bool read_data(struct smtp_session *s)
 		evbuffer_drain(in, used);
 	}
 	if (!smtp_data_done(&s->data)) {
-		smtp_arm_timer(s, s->cfg->timeouts.data_ms);
+		net_session_wait(&s->ns, NS_WAIT_DATA);
 		return false;
 	}
 	smtp_finish_message(s, true);
@@ -334,7 +269,7 @@ static bool read_data(struct smtp_session *s)
 static void finish_bdat_chunk(struct smtp_session *s, uint64_t chunk)
 {
 	s->state = SMTP_S_COMMAND;
-	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
+	net_session_wait(&s->ns, NS_WAIT_COMMAND);
 	if (s->bdat_code != 0) {
 		if (s->in_mail)
 			smtp_transaction_reset(s);
@@ -350,7 +285,7 @@ static void finish_bdat_chunk(struct smtp_session *s, uint64_t chunk)
 
 static bool read_bdat(struct smtp_session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer *in = net_session_input(&s->ns);
 	while (s->bdat_left > 0 && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec v;
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
@@ -362,7 +297,7 @@ static bool read_bdat(struct smtp_session *s)
 		s->bdat_left -= n;
 	}
 	if (s->bdat_left > 0) {
-		smtp_arm_timer(s, s->cfg->timeouts.data_ms);
+		net_session_wait(&s->ns, NS_WAIT_DATA);
 		return false;
 	}
 	finish_bdat_chunk(s, s->msg_octets);
@@ -377,14 +312,9 @@ static bool reading_state(enum smtp_state st)
 
 static void process_input(struct smtp_session *s)
 {
-	while (reading_state(s->state)) {
-		/* a client that pipelines without reading our replies is paused
-		 * until it does, instead of making us buffer without bound */
-		if (evbuffer_get_length(bufferevent_get_output(s->bev)) > SMTP_OUTPUT_MAX) {
-			s->output_blocked = true;
-			bufferevent_disable(s->bev, EV_READ);
+	while (s->ns.phase == NS_OPEN && reading_state(s->state)) {
+		if (net_session_output_full(&s->ns))
 			return;
-		}
 		bool progress;
 		switch (s->state) {
 		case SMTP_S_COMMAND: progress = read_command(s); break;
@@ -398,36 +328,45 @@ static void process_input(struct smtp_session *s)
 	}
 }
 
-/* ---- STARTTLS -------------------------------------------------------------------- */
+/* ---- the engine's events ------------------------------------------------------ */
 
 void smtp_begin_starttls(struct smtp_session *s)
 {
-	size_t injected = tls_bev_starttls_prepare(s->bev);
-	if (injected > 0)
-		log_event(LOG_WARN, "smtp.starttls_injection", "s", "session", s->id, "s", "ip", s->conn.ip,
-		          "i", "discarded", (long long)injected, NULL);
-	s->state = SMTP_S_STARTTLS;
+	net_session_starttls(&s->ns);
 }
 
-static void start_handshake(struct smtp_session *s)
+static void remember_tls(struct smtp_session *s)
 {
-	struct bufferevent *tls = tls_bev_starttls(worker_base(s->worker), s->bev);
-	if (tls == NULL) {
-		session_free(s);
-		return;
-	}
-	s->bev = tls;
-	s->state = SMTP_S_HANDSHAKE;
-	tls_bev_start(tls, on_read, on_write, on_event, s, SMTP_READ_HIGHWATER);
-	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
-}
-
-static void handshake_done(struct smtp_session *s)
-{
-	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
-	s->tls = true;
+	SSL *ssl = net_session_ssl(&s->ns);
 	tls_describe(ssl, s->tls_desc, sizeof(s->tls_desc));
 	snprintf(s->tls_version, sizeof(s->tls_version), "%s", tls_version_name(ssl));
+}
+
+static void greet(struct smtp_session *s)
+{
+	smtp_reply(s, 220, NULL, "%s ESMTP postern", s->ns.cfg->hostname);
+}
+
+/* Which port the client came in on decides what it may do. */
+static void smtp_open(struct net_session *ns)
+{
+	struct smtp_session *s = (struct smtp_session *)ns;
+	s->mode = ns->svc->id == SVC_SUBMISSION ? SMTP_MODE_SUBMISSION
+	        : ns->svc->id == SVC_SUBMISSIONS ? SMTP_MODE_SUBMISSIONS : SMTP_MODE_MX;
+}
+
+static void smtp_start(struct net_session *ns)
+{
+	struct smtp_session *s = (struct smtp_session *)ns;
+	if (ns->tls)
+		remember_tls(s);
+	greet(s);
+}
+
+static void smtp_tls_ready(struct net_session *ns)
+{
+	struct smtp_session *s = (struct smtp_session *)ns;
+	remember_tls(s);
 	/* RFC 3207 4.2: forget everything learnt before the handshake, the
 	 * authentication too (it may have been a man in the middle's) */
 	s->helo_seen = false;
@@ -438,187 +377,67 @@ static void handshake_done(struct smtp_session *s)
 	s->auth_user[0] = '\0';
 	smtp_transaction_reset(s);
 	s->state = SMTP_S_COMMAND;
-	log_event(LOG_INFO, "tls.established", "s", "session", s->id, "s", "ip", s->conn.ip,
-	          "s", "tls", s->tls_desc, NULL);
-	smtp_arm_timer(s, s->cfg->timeouts.command_ms);
-	if (s->mode == SMTP_MODE_SUBMISSIONS)
-		smtp_reply(s, 220, NULL, "%s ESMTP postern", s->cfg->hostname);
+	process_input(s);
 }
 
-/* ---- bufferevent callbacks ------------------------------------------------------- */
-
-static void on_read(struct bufferevent *bev, void *arg)
+static void smtp_input(struct net_session *ns)
 {
-	(void)bev;
-	process_input(arg);
+	process_input((struct smtp_session *)ns);
 }
 
-static void close_soon(void *arg)
+static void smtp_expired(struct net_session *ns, enum ns_expiry why)
 {
-	static const struct timeval now = { 0, 0 };
-	struct smtp_session *s = arg;
-	evtimer_add(s->timer, &now);   /* free from the loop, not from a buffer callback */
-}
-
-/* The last reply has left our buffer; over STARTTLS the encrypted bytes may
- * still sit below the TLS filter: wait for those. */
-static void close_when_flushed(struct smtp_session *s)
-{
-	s->flush.drained = close_soon;
-	s->flush.arg = s;
-	if (!tls_bev_flush_pending(s->bev, &s->flush))
-		session_free(s);
-}
-
-static void on_write(struct bufferevent *bev, void *arg)
-{
-	struct smtp_session *s = arg;
-	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+	struct smtp_session *s = (struct smtp_session *)ns;
+	if (s->state == SMTP_S_COMMITTING || s->state == SMTP_S_AUTH_WAIT)
 		return;
-	if (s->state == SMTP_S_CLOSING) {
-		close_when_flushed(s);
-	} else if (s->state == SMTP_S_STARTTLS) {
-		start_handshake(s);
-	} else if (s->output_blocked) {
-		s->output_blocked = false;
-		bufferevent_enable(s->bev, EV_READ);
-		process_input(s);
-	}
+	log_event(LOG_INFO, "smtp.timeout", "s", "session", ns->id, "s", "ip", ns->conn.ip,
+	          "s", "phase", s->state == SMTP_S_DATA || s->state == SMTP_S_BDAT ? "data" : "command",
+	          "s", "limit", net_session_expiry_name(why), NULL);
+	if (s->in_mail)
+		smtp_log_transaction(s, "timeout", s->msg_octets);
+	smtp_close_with(s, 421, "4.4.2", "Timeout exceeded, closing connection");
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+static void smtp_drain(struct net_session *ns)
 {
-	struct smtp_session *s = arg;
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		if (s->state == SMTP_S_HANDSHAKE)
-			handshake_done(s);
-		return;
-	}
-	if (s->state == SMTP_S_HANDSHAKE)
-		tls_bev_log_failure(s->bev, "smtp", s->id, s->conn.ip);
-	else if (s->in_mail && s->state != SMTP_S_COMMITTING)
-		smtp_log_transaction(s, (what & BEV_EVENT_TIMEOUT) ? "timeout" : "disconnected",
-		                     s->msg_octets);
-	session_free(s);
-}
-
-/* ---- lifecycle ---------------------------------------------------------------------- */
-
-static void session_free(struct smtp_session *s)
-{
-	if (s->bev != NULL) {
-		bufferevent_free(s->bev);
-		s->bev = NULL;
-	}
-	if (s->pending_ops > 0) {
-		/* another thread still uses our buffers: finish when it calls back */
-		s->zombie = true;
-		return;
-	}
-	log_event(LOG_INFO, "smtp.disconnect", "s", "session", s->id, "s", "ip", s->conn.ip,
-	          "i", "transactions", (long long)s->transactions, "i", "errors", (long long)s->errors,
-	          "i", "ms", (long long)(now_ms() - s->started_ms), NULL);
-	smtp_transaction_reset(s);
-	smtp_auth_cleanup(s);
-	if (s->timer)
-		event_free(s->timer);
-	conn_unregister(&s->conn);
-	free(s);
-}
-
-static void smtp_drain(struct conn *c)
-{
-	struct smtp_session *s = (struct smtp_session *)c;
-	s->draining = true;
+	struct smtp_session *s = (struct smtp_session *)ns;
 	if ((s->state == SMTP_S_COMMAND && !s->in_mail) || s->state == SMTP_S_AUTH) {
 		smtp_close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
-		smtp_arm_timer(s, SMTP_CLOSE_GRACE_MS);
-	} else if (s->state == SMTP_S_STARTTLS || s->state == SMTP_S_HANDSHAKE) {
-		session_free(s);
-	} else if (s->state == SMTP_S_AUTH_WAIT && s->pending_ops == 0) {
+	} else if (s->state == SMTP_S_AUTH_WAIT && ns->pending_ops == 0) {
 		/* only the failure delay is running: no reason to keep the client */
 		if (s->auth_delay)
 			evtimer_del(s->auth_delay);
 		smtp_close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
-		smtp_arm_timer(s, SMTP_CLOSE_GRACE_MS);
 	}
 }
 
-static void smtp_force_close(struct conn *c)
+static void smtp_release(struct net_session *ns)
 {
-	struct smtp_session *s = (struct smtp_session *)c;
-	if (s->in_mail && s->state != SMTP_S_COMMITTING)
-		smtp_log_transaction(s, "aborted: shutdown", s->msg_octets);
-	session_free(s); /* a committing session finishes when its commit does */
-}
-
-static void session_start(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
-                          const char *ip, enum smtp_mode mode)
-{
-	struct smtp_session *s = xcalloc(1, sizeof(*s));
-	const struct config *cfg = worker_config(w);
-
-	s->worker = w;
-	s->cfg = cfg;
-	s->mode = mode;
-	s->started_ms = now_ms();
-	random_id(s->id, 12);
-	conn_register(w, &s->conn, ip, sockaddr_port(peer));
-	s->conn.drain = smtp_drain;
-	s->conn.force_close = smtp_force_close;
-	s->timer = evtimer_new(worker_base(w), on_timeout, s);
-	s->bev = tls_bev_session(worker_base(w), fd, mode == SMTP_MODE_SUBMISSIONS,
-	                         cfg->timeouts.data_ms);
-	if (s->bev == NULL || s->timer == NULL) {
-		session_free(s);
-		return;
+	struct smtp_session *s = (struct smtp_session *)ns;
+	if (s->in_mail && s->state != SMTP_S_COMMITTING) {
+		const char *why = ns->end_reason ? ns->end_reason : "disconnected";
+		char result[64];
+		if (strcmp(why, "shutdown") == 0)
+			why = "aborted: shutdown";
+		snprintf(result, sizeof(result), "%s", why);
+		smtp_log_transaction(s, result, s->msg_octets);
 	}
-	tls_bev_start(s->bev, on_read, on_write, on_event, s, SMTP_READ_HIGHWATER);
-	log_event(LOG_DEBUG, "smtp.connect", "s", "session", s->id, "s", "ip", ip,
-	          "i", "port", (long long)s->conn.port, "i", "mode", (long long)mode, NULL);
-	smtp_arm_timer(s, cfg->timeouts.command_ms);
-	if (mode == SMTP_MODE_SUBMISSIONS) {
-		/* RFC 8314 3.3: TLS first; the greeting follows the handshake */
-		s->state = SMTP_S_HANDSHAKE;
-		return;
-	}
-	smtp_reply(s, 220, NULL, "%s ESMTP postern", cfg->hostname);
+	log_event(LOG_INFO, "smtp.disconnect", "s", "session", ns->id, "s", "ip", ns->conn.ip,
+	          "i", "transactions", (long long)s->transactions, "i", "errors", (long long)ns->errors,
+	          "i", "ms", (long long)(now_ms() - ns->started_ms), NULL);
+	smtp_transaction_reset(s);
+	smtp_auth_cleanup(s);
 }
 
-static void smtp_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
-                        const char *ip)
-{
-	session_start(w, fd, peer, ip, SMTP_MODE_MX);
-}
-
-static void submission_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
-                              const char *ip)
-{
-	session_start(w, fd, peer, ip, SMTP_MODE_SUBMISSION);
-}
-
-static void submissions_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *peer,
-                               const char *ip)
-{
-	session_start(w, fd, peer, ip, SMTP_MODE_SUBMISSIONS);
-}
-
-const struct service smtp_service = {
-	.name = "smtp",
-	.accept = smtp_accept,
+const struct session_ops smtp_session_ops = {
+	.protocol = "smtp",
+	.size = sizeof(struct smtp_session),
 	.busy_reply = "421 4.7.0 Too many connections, try again later\r\n",
-};
-
-const struct service submission_service = {
-	.name = "submission",
-	.accept = submission_accept,
-	.busy_reply = "421 4.7.0 Too many connections, try again later\r\n",
-};
-
-/* nothing can be said in clear text on an implicit-TLS port: just close */
-const struct service submissions_service = {
-	.name = "submissions",
-	.accept = submissions_accept,
-	.busy_reply = "",
+	.open = smtp_open,
+	.start = smtp_start,
+	.input = smtp_input,
+	.tls_ready = smtp_tls_ready,
+	.expired = smtp_expired,
+	.drain = smtp_drain,
+	.release = smtp_release,
 };

@@ -9,7 +9,7 @@
 
 #include <event2/util.h>
 
-#include "net/server.h"
+#include "net/session.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
 #include "store/commit.h"
@@ -29,14 +29,12 @@ enum smtp_mode {
 
 enum smtp_auth_mech { SMTP_AUTH_NONE = 0, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN, SMTP_AUTH_SCRAM };
 
+/* What the protocol is doing; TLS and closing are the engine's (ns.phase). */
 enum smtp_state {
 	SMTP_S_COMMAND,         /* reading command lines */
 	SMTP_S_DATA,            /* reading the DATA body */
 	SMTP_S_BDAT,            /* reading a BDAT chunk */
 	SMTP_S_COMMITTING,      /* waiting for the message to be durable */
-	SMTP_S_STARTTLS,        /* 220 sent, waiting for it to leave before the handshake */
-	SMTP_S_HANDSHAKE,       /* TLS handshake in progress */
-	SMTP_S_CLOSING,         /* last reply queued, close once it is written */
 	SMTP_S_AUTH,            /* reading a SASL response line (334 sent) */
 	SMTP_S_AUTH_WAIT,       /* password being checked, or the failure delay running */
 };
@@ -44,15 +42,8 @@ enum smtp_state {
 struct scram_server;
 
 struct smtp_session {
-	struct conn conn;               /* first: the server's view of the connection */
-	struct worker *worker;
-	const struct config *cfg;
-	struct bufferevent *bev;
-	struct event *timer;
+	struct net_session ns;          /* first: the engine's part of the session */
 	enum smtp_state state;
-	char id[13];                    /* session id, in every log line */
-	uint64_t started_ms;
-
 	enum smtp_mode mode;
 
 	/* authentication (smtp_auth.c) */
@@ -71,7 +62,6 @@ struct smtp_session {
 	/* greeting and TLS */
 	bool helo_seen, esmtp;
 	char helo[SMTP_DOMAIN_MAX + 1];
-	bool tls;
 	char tls_desc[160];
 	char tls_version[16];
 
@@ -99,15 +89,8 @@ struct smtp_session {
 	char *header;                   /* Return-Path + Received, while committing */
 	struct commit_job job;
 
-	/* session health */
-	int errors;
 	unsigned long transactions;
-	bool draining;                  /* server stopping: close after this transaction */
 	bool discarding_line;           /* inside an overlong command line */
-	bool output_blocked;            /* reading paused until our replies are read */
-	struct tls_flush flush;         /* waiting for the last TLS bytes before closing */
-	int pending_ops;                /* work on other threads that will call back */
-	bool zombie;                    /* freed while work was pending: finish on callback */
 };
 
 /* replies (smtp_reply.c) */
@@ -134,17 +117,16 @@ void smtp_auth_cleanup(struct smtp_session *s);
 /* The From: header check for submitted mail; false after replying 553. */
 bool smtp_check_from_header(struct smtp_session *s);
 
-/* the session engine (smtp_session.c) */
-/* Pending work on another thread keeps the session's memory alive:
- * smtp_op_begin() before handing it off, smtp_op_end() first thing in the
- * callback; smtp_op_end() returns false when the session is gone. */
-void smtp_op_begin(struct smtp_session *s);
-bool smtp_op_end(struct smtp_session *s);
+/* SMTP framing on the session engine (smtp_session.c) */
+/* Work on another thread keeps the session alive (net_session_op_begin/end). */
+static inline void smtp_op_begin(struct smtp_session *s) { net_session_op_begin(&s->ns); }
+static inline bool smtp_op_end(struct smtp_session *s) { return net_session_op_end(&s->ns); }
+/* Back to reading commands after an asynchronous step, including any that
+ * were pipelined meanwhile. */
 void smtp_resume_input(struct smtp_session *s);
 void smtp_begin_data(struct smtp_session *s);
 void smtp_begin_bdat(struct smtp_session *s, uint64_t size, bool last);
 void smtp_begin_starttls(struct smtp_session *s);
-void smtp_arm_timer(struct smtp_session *s, uint64_t ms);
 int smtp_count_received(struct smtp_session *s);
 /* Called when a transaction's message is complete: checks it and commits. */
 void smtp_finish_message(struct smtp_session *s, bool via_data);
@@ -152,9 +134,7 @@ void smtp_finish_message(struct smtp_session *s, bool via_data);
 /* Received: and Return-Path: (smtp_received.c); returns a malloc'd string. */
 char *smtp_trace_header(const struct smtp_session *s, size_t *len);
 
-/* The SMTP services for server_add_service(): port 25, 587, 465. */
-extern const struct service smtp_service;
-extern const struct service submission_service;
-extern const struct service submissions_service;
+/* The protocol for the smtp, submission and submissions service rows. */
+extern const struct session_ops smtp_session_ops;
 
 #endif

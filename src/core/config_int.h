@@ -1,0 +1,42 @@
+/* Shared by the configuration loader's files (config.c, config_services.c):
+ * the schema's key types and the loader's error reporting. Not for other code. */
+#ifndef POSTERN_CONFIG_INT_H
+#define POSTERN_CONFIG_INT_H
+
+#include <libconfig.h>
+#include <stdint.h>
+
+#include "core/config.h"
+
+enum key_type { K_STRING, K_INT, K_BOOL, K_SIZE, K_DURATION, K_GROUP, K_STRLIST, K_GROUPLIST };
+
+struct key_spec {
+	const char *name;
+	enum key_type type;
+	const struct key_spec *children; /* K_GROUP: NULL-name terminated */
+	long long min, max;              /* K_INT, K_SIZE (bytes), K_DURATION (ms) */
+};
+
+struct loader {
+	const char *name;       /* main file name for settings without a source file */
+	char *err;
+	size_t errlen;
+};
+
+/* "FILE:LINE: message" into ld->err; returns -1. */
+int config_setting_error(struct loader *ld, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Values of keys the schema has already checked. */
+uint64_t config_get_size(const config_setting_t *s);
+uint64_t config_get_duration(const config_setting_t *s);
+
+/* An optional, already type-checked key. */
+#define OPT(group, key) ((group) ? config_setting_get_member((group), (key)) : NULL)
+
+/* services = { smtp = { timeouts = {...}; limits = {...}; }; ... } */
+extern const struct key_spec config_services_keys[];
+/* Fills cfg->policy[] from the global keys and the services group (may be
+ * NULL); runs after every other group is loaded. 0 or -1. */
+int config_load_services(struct loader *ld, const config_setting_t *services, struct config *cfg);
+
+#endif

@@ -1,0 +1,140 @@
+/* Per-service session policy: `services.<name>.timeouts` and `.limits`.
+ *
+ * The global keys (timeouts.*, limits.errors, limits.connections*) stay what
+ * they were and become the defaults. A global key written in the file is the
+ * default of every service, as it always was; a global key left out gives each
+ * service its own built-in default (docs/config.md has the table). */
+#include <stddef.h>
+#include <string.h>
+
+#include "core/config_int.h"
+#include "core/util.h"
+
+const char *const config_service_names[SVC_COUNT] = {
+	[SVC_SMTP] = "smtp",
+	[SVC_SUBMISSION] = "submission",
+	[SVC_SUBMISSIONS] = "submissions",
+	[SVC_IMAP] = "imap",
+	[SVC_IMAPS] = "imaps",
+};
+
+static const struct key_spec service_timeout_keys[] = {
+	{ "command", K_DURATION, NULL, 1000, 3600 * 1000 },
+	{ "idle", K_DURATION, NULL, 1000, 24LL * 3600 * 1000 },
+	{ "data", K_DURATION, NULL, 1000, 3600 * 1000 },
+	{ "write", K_DURATION, NULL, 1000, 3600 * 1000 },
+	{ "login", K_DURATION, NULL, 1000, 3600 * 1000 },
+	{ "session", K_DURATION, NULL, 1000, 7LL * 24 * 3600 * 1000 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec service_limit_keys[] = {
+	{ "connections", K_INT, NULL, 1, 1000000 },
+	{ "connections_per_ip", K_INT, NULL, 1, 1000000 },
+	{ "errors", K_INT, NULL, 1, 1000 },
+	{ "output", K_SIZE, NULL, 4096, 1LL << 30 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+static const struct key_spec service_keys[] = {
+	{ "timeouts", K_GROUP, service_timeout_keys, 0, 0 },
+	{ "limits", K_GROUP, service_limit_keys, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+const struct key_spec config_services_keys[] = {
+	{ "smtp", K_GROUP, service_keys, 0, 0 },
+	{ "submission", K_GROUP, service_keys, 0, 0 },
+	{ "submissions", K_GROUP, service_keys, 0, 0 },
+	{ "imap", K_GROUP, service_keys, 0, 0 },
+	{ "imaps", K_GROUP, service_keys, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
+
+static bool is_imap(enum service_id id)
+{
+	return id == SVC_IMAP || id == SVC_IMAPS;
+}
+
+/* Sessions of one address: an MX peer or a submitting client rarely needs
+ * more than 10 at once; a household behind one NAT address runs several IMAP
+ * clients with a connection per watched folder. */
+static int default_per_ip(enum service_id id)
+{
+	return is_imap(id) ? 20 : 10;
+}
+
+static void policy_defaults(const struct config *cfg, enum service_id id, struct service_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->command_ms = cfg->timeouts.command_ms;
+	p->data_ms = cfg->timeouts.data_ms;
+	p->write_ms = cfg->timeouts.data_ms;
+	/* RFC 9051 5.4: a logged-in IMAP client may stay silent 30 minutes */
+	p->idle_ms = is_imap(id) ? cfg->imap.autologout_ms : cfg->timeouts.command_ms;
+	p->login_ms = 3 * 60 * 1000;    /* like Dovecot's login processes */
+	/* an IMAP client that IDLEs stays for days: a day, unless the file says */
+	p->session_ms = cfg->timeouts.session_set || !is_imap(id) ? cfg->timeouts.session_ms
+	                                                           : 24ULL * 3600 * 1000;
+	p->errors = cfg->limits.errors_set || !is_imap(id) ? cfg->limits.errors : 20;
+	p->output_max = is_imap(id) ? cfg->imap.session_memory / 4 + 65536 : 64 * 1024;
+	/* inbound mail may use every slot; any other service at most half, so
+	 * one flooded service leaves room for the others */
+	p->connections = id == SVC_SMTP ? cfg->limits.connections
+	                                : (cfg->limits.connections + 1) / 2;
+	p->connections_per_ip = cfg->limits.connections_per_ip;
+	if (!cfg->limits.connections_per_ip_set && default_per_ip(id) < p->connections_per_ip)
+		p->connections_per_ip = default_per_ip(id);
+}
+
+static void load_overrides(const config_setting_t *g, struct service_policy *p)
+{
+	static const struct { const char *key; size_t off; } durations[] = {
+		{ "command", offsetof(struct service_policy, command_ms) },
+		{ "idle", offsetof(struct service_policy, idle_ms) },
+		{ "data", offsetof(struct service_policy, data_ms) },
+		{ "write", offsetof(struct service_policy, write_ms) },
+		{ "login", offsetof(struct service_policy, login_ms) },
+		{ "session", offsetof(struct service_policy, session_ms) },
+	};
+	static const struct { const char *key; size_t off; } ints[] = {
+		{ "connections", offsetof(struct service_policy, connections) },
+		{ "connections_per_ip", offsetof(struct service_policy, connections_per_ip) },
+		{ "errors", offsetof(struct service_policy, errors) },
+	};
+	const config_setting_t *t = OPT(g, "timeouts"), *l = OPT(g, "limits"), *s;
+	for (size_t i = 0; i < ARRAY_LEN(durations); i++)
+		if ((s = OPT(t, durations[i].key)) != NULL)
+			*(uint64_t *)((char *)p + durations[i].off) = config_get_duration(s);
+	for (size_t i = 0; i < ARRAY_LEN(ints); i++)
+		if ((s = OPT(l, ints[i].key)) != NULL)
+			*(int *)((char *)p + ints[i].off) = config_setting_get_int(s);
+	if ((s = OPT(l, "output")) != NULL)
+		p->output_max = config_get_size(s);
+}
+
+int config_load_services(struct loader *ld, const config_setting_t *services, struct config *cfg)
+{
+	(void)ld;   /* the schema has checked every value */
+	for (int id = 0; id < SVC_COUNT; id++) {
+		struct service_policy *p = &cfg->policy[id];
+		const config_setting_t *g = OPT(services, config_service_names[id]);
+		policy_defaults(cfg, (enum service_id)id, p);
+		load_overrides(g, p);
+		if (p->connections > cfg->limits.connections)
+			p->connections = cfg->limits.connections;   /* the total still binds */
+		if (p->connections_per_ip > p->connections)
+			p->connections_per_ip = p->connections;
+	}
+	return 0;
+}
+
+const struct listen_list *config_listen(const struct config *cfg, enum service_id id)
+{
+	switch (id) {
+	case SVC_SMTP: return &cfg->listen_smtp;
+	case SVC_SUBMISSION: return &cfg->listen_submission;
+	case SVC_SUBMISSIONS: return &cfg->listen_submissions;
+	case SVC_IMAP: return &cfg->listen_imap;
+	case SVC_IMAPS: return &cfg->listen_imaps;
+	case SVC_COUNT: break;
+	}
+	return NULL;
+}

@@ -1,0 +1,151 @@
+#include "daemon/daemon.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "daemon/services.h"
+#include "mailauth/dkim_signer.h"
+#include "net/server.h"
+#include "queue/runner.h"
+#include "store/commit.h"
+#include "store/store.h"
+#include "tls/tls.h"
+
+bool daemon_has_services(const struct config *cfg)
+{
+	for (size_t i = 0; i < daemon_nservices; i++)
+		if (config_listen(cfg, daemon_services[i].id)->n > 0)
+			return true;
+	return false;
+}
+
+/* Creates the directories the server writes to, before any thread starts. */
+static int prepare_data_dir(const struct config *cfg)
+{
+	static const char *const subdirs[] = { "", "/mail", "/spool", "/tls" };
+	char path[4096];
+	for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
+		if (bsnprintf(path, sizeof(path), "%s%s", cfg->data_dir, subdirs[i]) < 0 ||
+		    mkdir_p(path, 0750) < 0) {
+			fprintf(stderr, "postern: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Migrations run here, once, before the workers open their own handles. */
+static int migrate_store(const struct config *cfg)
+{
+	char err[1024];
+	struct store *st = store_open(cfg->data_dir, err, sizeof(err));
+	if (st == NULL) {
+		fprintf(stderr, "postern: %s\n", err);
+		return -1;
+	}
+	store_close(st);
+	return 0;
+}
+
+static void print_banner(const struct config *cfg, const char *config_path)
+{
+	const char *c = config_path;
+	printf("postern %s serving %s (data in %s)\n", POSTERN_VERSION, cfg->hostname, cfg->data_dir);
+	for (size_t i = 0; i < daemon_nservices; i++) {
+		const struct service *svc = &daemon_services[i];
+		const struct listen_list *l = config_listen(cfg, svc->id);
+		for (size_t a = 0; a < l->n; a++)
+			printf("  %-12s %s%s%s\n", service_name(svc), l->addrs[a].text,
+			       *svc->summary ? " " : "", svc->summary);
+	}
+	printf("Add a domain and a user (in another terminal):\n"
+	       "  postern domain add example.org%s%s\n"
+	       "  postern user add alice@example.org%s%s\n"
+	       "Then send a test message:\n"
+	       "  swaks --server %s --to alice@example.org\n"
+	       "Stop with Ctrl-C (SIGTERM); SIGHUP reloads the TLS certificate.\n",
+	       c ? " -c " : "", c ? c : "", c ? " -c " : "", c ? c : "",
+	       cfg->listen_smtp.n ? cfg->listen_smtp.addrs[0].text : "?");
+	fflush(stdout);
+}
+
+static int runner_start(void *arg, char *err, size_t errlen)
+{
+	return queue_runner_start(arg, err, errlen);
+}
+
+static void runner_stop(void *arg)
+{
+	queue_runner_stop(arg);
+}
+
+static int bind_services(struct server *srv)
+{
+	char err[1024];
+	for (size_t i = 0; i < daemon_nservices; i++) {
+		if (server_add_service(srv, &daemon_services[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "postern: %s\n", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The parts that need each other, made and freed in order. */
+struct daemon {
+	struct server *srv;
+	struct queue_runner *runner;
+	struct dkim_signer *signer;
+};
+
+static void daemon_free(struct daemon *d)
+{
+	server_free(d->srv);
+	queue_runner_free(d->runner);
+	dkim_signer_free(d->signer);
+	tls_cleanup();
+}
+
+static int daemon_build(struct daemon *d, struct config *cfg)
+{
+	char err[1024];
+	if (tls_init(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: TLS: %s\n", err);
+		return -1;
+	}
+	if ((d->srv = server_new(cfg, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "postern: %s\n", err);
+		return -1;
+	}
+	if ((d->runner = queue_runner_new(cfg, server_committer(d->srv), err, sizeof(err))) == NULL) {
+		fprintf(stderr, "postern: queue: %s\n", err);
+		return -1;
+	}
+	if ((d->signer = dkim_signer_new(cfg->data_dir, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "postern: dkim: %s\n", err);
+		return -1;
+	}
+	committer_set_hooks(server_committer(d->srv), dkim_signer_sign, d->signer,
+	                    queue_runner_wake, d->runner);
+	struct background bg = { runner_start, runner_stop, d->runner };
+	server_add_background(d->srv, &bg);
+	return bind_services(d->srv);
+}
+
+int daemon_serve(struct config *cfg, const char *config_path)
+{
+	struct daemon d = { 0 };
+	if (prepare_data_dir(cfg) < 0 || migrate_store(cfg) < 0)
+		return -1;
+	int rc = daemon_build(&d, cfg);
+	if (rc == 0) {
+		print_banner(cfg, config_path);
+		rc = server_run(d.srv);
+	}
+	daemon_free(&d);
+	return rc;
+}

@@ -1,0 +1,394 @@
+#include "net/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "net/listener.h"
+#include "tls/tls.h"
+
+/* Input is not read past this while the protocol is busy (flow control). */
+#define NS_READ_HIGHWATER (256 * 1024)
+/* After the last reply, how long a peer that does not read may hold us. */
+#define NS_CLOSE_GRACE_MS 10000
+
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_write(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+
+const char *net_session_expiry_name(enum ns_expiry why)
+{
+	switch (why) {
+	case NS_EXPIRED_COMMAND: return "command";
+	case NS_EXPIRED_IDLE: return "idle";
+	case NS_EXPIRED_DATA: return "data";
+	case NS_EXPIRED_LOGIN: return "login";
+	case NS_EXPIRED_SESSION: return "session";
+	case NS_TICK: return "tick";
+	}
+	return "?";
+}
+
+/* ---- timers ------------------------------------------------------------------ */
+
+static void arm_ms(struct net_session *ns, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	evtimer_add(ns->timer, &tv);
+}
+
+static uint64_t left_of(uint64_t start, uint64_t span, uint64_t now)
+{
+	return now - start < span ? span - (now - start) : 0;
+}
+
+/* The nearest deadline from now (UINT64_MAX when none applies). */
+static uint64_t deadline_left(const struct net_session *ns, uint64_t now)
+{
+	uint64_t left = UINT64_MAX;
+	if (ns->policy->session_ms > 0)
+		left = left_of(ns->started_ms, ns->policy->session_ms, now);
+	if (!ns->logged_in && ns->policy->login_ms > 0) {
+		uint64_t l = left_of(ns->started_ms, ns->policy->login_ms, now);
+		if (l < left)
+			left = l;
+	}
+	return left;
+}
+
+static uint64_t wait_span(const struct net_session *ns, enum ns_wait what)
+{
+	switch (what) {
+	case NS_WAIT_COMMAND: return ns->logged_in ? ns->policy->idle_ms : ns->policy->command_ms;
+	case NS_WAIT_DATA: return ns->policy->data_ms;
+	case NS_WAIT_TICK: return ns->tick_ms;
+	case NS_WAIT_NOTHING: break;
+	}
+	return UINT64_MAX;
+}
+
+void net_session_wait(struct net_session *ns, enum ns_wait what)
+{
+	ns->waiting = what;
+	if (what == NS_WAIT_NOTHING) {
+		/* the deadlines are checked again when the session waits for the client */
+		evtimer_del(ns->timer);
+		return;
+	}
+	uint64_t ms = wait_span(ns, what), dl = deadline_left(ns, now_ms());
+	arm_ms(ns, ms < dl ? ms : dl);
+}
+
+void net_session_tick(struct net_session *ns, uint64_t period_ms)
+{
+	ns->tick_ms = period_ms;
+	net_session_wait(ns, NS_WAIT_TICK);
+}
+
+void net_session_logged_in(struct net_session *ns)
+{
+	ns->logged_in = true;
+}
+
+static enum ns_expiry expiry_now(const struct net_session *ns)
+{
+	uint64_t now = now_ms();
+	if (ns->policy->session_ms > 0 && now - ns->started_ms >= ns->policy->session_ms)
+		return NS_EXPIRED_SESSION;
+	if (!ns->logged_in && ns->policy->login_ms > 0 && now - ns->started_ms >= ns->policy->login_ms)
+		return NS_EXPIRED_LOGIN;
+	switch (ns->waiting) {
+	case NS_WAIT_DATA: return NS_EXPIRED_DATA;
+	case NS_WAIT_TICK: return NS_TICK;
+	default: return ns->logged_in ? NS_EXPIRED_IDLE : NS_EXPIRED_COMMAND;
+	}
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct net_session *ns = arg;
+	(void)fd;
+	(void)what;
+	if (ns->phase != NS_OPEN) {
+		/* a handshake that stalls, or a client that never reads its last reply */
+		net_session_free(ns, "timeout");
+		return;
+	}
+	if (ns->waiting == NS_WAIT_NOTHING)
+		return;
+	ns->ops->expired(ns, expiry_now(ns));
+}
+
+/* ---- input and output ---------------------------------------------------------- */
+
+struct evbuffer *net_session_input(struct net_session *ns)
+{
+	return bufferevent_get_input(ns->bev);
+}
+
+struct evbuffer *net_session_output(struct net_session *ns)
+{
+	return bufferevent_get_output(ns->bev);
+}
+
+size_t net_session_output_pending(const struct net_session *ns)
+{
+	return ns->bev ? evbuffer_get_length(bufferevent_get_output(ns->bev)) : 0;
+}
+
+void net_session_write(struct net_session *ns, const void *data, size_t len)
+{
+	if (ns->bev != NULL)
+		bufferevent_write(ns->bev, data, len);
+}
+
+bool net_session_output_full(struct net_session *ns)
+{
+	if (net_session_output_pending(ns) <= ns->policy->output_max)
+		return false;
+	/* a client that pipelines without reading our replies waits until it
+	 * does, instead of making us buffer without bound */
+	ns->output_blocked = true;
+	bufferevent_disable(ns->bev, EV_READ);
+	return true;
+}
+
+void net_session_pause_input(struct net_session *ns)
+{
+	bufferevent_disable(ns->bev, EV_READ);
+}
+
+static void deliver_input(struct net_session *ns)
+{
+	if (ns->phase == NS_OPEN && !ns->output_blocked && !net_session_output_full(ns))
+		ns->ops->input(ns);
+}
+
+void net_session_resume_input(struct net_session *ns)
+{
+	bufferevent_enable(ns->bev, EV_READ);
+	deliver_input(ns);
+}
+
+/* ---- errors and endings ---------------------------------------------------------- */
+
+bool net_session_error(struct net_session *ns)
+{
+	if (++ns->errors < ns->policy->errors)
+		return false;
+	char event[32];
+	snprintf(event, sizeof(event), "%s.too_many_errors", ns->ops->protocol);
+	log_event(LOG_WARN, event, "s", "session", ns->id, "s", "ip", ns->conn.ip,
+	          "i", "errors", (long long)ns->errors, NULL);
+	return true;
+}
+
+void net_session_close(struct net_session *ns)
+{
+	ns->phase = NS_CLOSING;
+	if (ns->bev != NULL)
+		bufferevent_disable(ns->bev, EV_READ);
+	arm_ms(ns, NS_CLOSE_GRACE_MS);
+}
+
+void net_session_free(struct net_session *ns, const char *reason)
+{
+	if (ns->end_reason == NULL)
+		ns->end_reason = reason;
+	if (ns->bev != NULL) {
+		bufferevent_free(ns->bev);
+		ns->bev = NULL;
+	}
+	if (ns->pending_ops > 0) {
+		/* another thread still uses the session's buffers: finish on its callback */
+		ns->zombie = true;
+		return;
+	}
+	ns->ops->release(ns);
+	if (ns->timer != NULL)
+		event_free(ns->timer);
+	conn_unregister(&ns->conn);
+	free(ns);
+}
+
+void net_session_op_begin(struct net_session *ns)
+{
+	ns->pending_ops++;
+}
+
+bool net_session_op_end(struct net_session *ns)
+{
+	ns->pending_ops--;
+	if (ns->zombie) {
+		if (ns->pending_ops == 0)
+			net_session_free(ns, NULL);
+		return false;
+	}
+	return true;
+}
+
+/* ---- TLS ------------------------------------------------------------------------------ */
+
+SSL *net_session_ssl(const struct net_session *ns)
+{
+	return ns->tls && ns->bev ? bufferevent_openssl_get_ssl(ns->bev) : NULL;
+}
+
+void net_session_starttls(struct net_session *ns)
+{
+	size_t injected = tls_bev_starttls_prepare(ns->bev);
+	if (injected > 0) {
+		char event[40];
+		snprintf(event, sizeof(event), "%s.starttls_injection", ns->ops->protocol);
+		log_event(LOG_WARN, event, "s", "session", ns->id, "s", "ip", ns->conn.ip,
+		          "i", "discarded", (long long)injected, NULL);
+	}
+	ns->phase = NS_STARTTLS;
+}
+
+static void start_handshake(struct net_session *ns)
+{
+	struct bufferevent *tls = tls_bev_starttls(worker_base(ns->worker), ns->bev);
+	if (tls == NULL) {
+		net_session_free(ns, "tls failed");
+		return;
+	}
+	ns->bev = tls;
+	ns->phase = NS_HANDSHAKE;
+	tls_bev_start(tls, on_read, on_write, on_event, ns, NS_READ_HIGHWATER);
+	arm_ms(ns, ns->policy->command_ms);
+}
+
+static void handshake_done(struct net_session *ns)
+{
+	char desc[160];
+	bool implicit = ns->svc->tls == SERVICE_TLS_IMPLICIT;
+	ns->tls = true;
+	ns->phase = NS_OPEN;
+	tls_describe(bufferevent_openssl_get_ssl(ns->bev), desc, sizeof(desc));
+	log_event(LOG_INFO, "tls.established", "s", "session", ns->id, "s", "ip", ns->conn.ip,
+	          "s", "tls", desc, "s", "protocol", ns->ops->protocol, NULL);
+	net_session_wait(ns, NS_WAIT_COMMAND);
+	if (implicit)
+		ns->ops->start(ns);
+	else
+		ns->ops->tls_ready(ns);
+}
+
+/* ---- bufferevent callbacks --------------------------------------------------------- */
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	deliver_input(arg);
+}
+
+static void close_soon(void *arg)
+{
+	arm_ms(arg, 0);   /* free from the loop, not from inside a buffer callback */
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct net_session *ns = arg;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	switch (ns->phase) {
+	case NS_CLOSING:
+		/* over STARTTLS the ciphertext may still wait below the TLS filter */
+		ns->flush.drained = close_soon;
+		ns->flush.arg = ns;
+		if (!tls_bev_flush_pending(bev, &ns->flush))
+			net_session_free(ns, "closed");
+		return;
+	case NS_STARTTLS:
+		start_handshake(ns);
+		return;
+	case NS_HANDSHAKE:
+		return;
+	case NS_OPEN:
+		break;
+	}
+	if (ns->ops->output_drained != NULL && ns->ops->output_drained(ns))
+		return;
+	if (ns->output_blocked) {
+		ns->output_blocked = false;
+		net_session_resume_input(ns);
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct net_session *ns = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (ns->phase == NS_HANDSHAKE)
+			handshake_done(ns);
+		return;
+	}
+	if (ns->phase == NS_HANDSHAKE)
+		tls_bev_log_failure(ns->bev, ns->ops->protocol, ns->id, ns->conn.ip);
+	net_session_free(ns, (what & BEV_EVENT_TIMEOUT) ? "timeout" : "disconnected");
+}
+
+/* ---- lifecycle --------------------------------------------------------------------- */
+
+static void on_server_drain(struct conn *c)
+{
+	struct net_session *ns = (struct net_session *)c;
+	ns->draining = true;
+	if (ns->phase == NS_STARTTLS || ns->phase == NS_HANDSHAKE)
+		net_session_free(ns, "shutdown");
+	else if (ns->phase == NS_OPEN)
+		ns->ops->drain(ns);
+}
+
+static void on_server_force_close(struct conn *c)
+{
+	net_session_free((struct net_session *)c, "shutdown");
+}
+
+void net_session_accept(struct worker *w, const struct service *svc, evutil_socket_t fd,
+                        const struct sockaddr *peer, const char *ip)
+{
+	const struct config *cfg = worker_config(w);
+	struct net_session *ns = xcalloc(1, svc->ops->size);
+	ns->svc = svc;
+	ns->ops = svc->ops;
+	ns->policy = &cfg->policy[svc->id];
+	ns->worker = w;
+	ns->cfg = cfg;
+	ns->started_ms = now_ms();
+	random_id(ns->id, 12);
+	conn_register(w, &ns->conn, svc->id, ip, sockaddr_port(peer));
+	ns->conn.drain = on_server_drain;
+	ns->conn.force_close = on_server_force_close;
+	ns->timer = evtimer_new(worker_base(w), on_timer, ns);
+	ns->bev = tls_bev_session(worker_base(w), fd, svc->tls == SERVICE_TLS_IMPLICIT,
+	                          ns->policy->write_ms);
+	if (ns->ops->open != NULL)
+		ns->ops->open(ns);
+	if (ns->bev == NULL || ns->timer == NULL) {
+		net_session_free(ns, "no resources");
+		return;
+	}
+	tls_bev_start(ns->bev, on_read, on_write, on_event, ns, NS_READ_HIGHWATER);
+	char event[32];
+	snprintf(event, sizeof(event), "%s.connect", ns->ops->protocol);
+	log_event(LOG_DEBUG, event, "s", "session", ns->id, "s", "ip", ip,
+	          "i", "port", (long long)ns->conn.port, "s", "service", service_name(svc), NULL);
+	if (svc->tls == SERVICE_TLS_IMPLICIT) {
+		/* RFC 8314 3.3: TLS first; the greeting follows the handshake */
+		ns->phase = NS_HANDSHAKE;
+		arm_ms(ns, ns->policy->command_ms);
+		return;
+	}
+	net_session_wait(ns, NS_WAIT_COMMAND);
+	ns->ops->start(ns);
+}
