@@ -53,12 +53,14 @@ static bool is_imap(enum service_id id)
 	return id == SVC_IMAP || id == SVC_IMAPS;
 }
 
-/* Sessions of one address: an MX peer or a submitting client rarely needs
- * more than 10 at once; a household behind one NAT address runs several IMAP
- * clients with a connection per watched folder. */
+/* Sessions of one address (IPv6: one /64). A sending MTA rarely opens more
+ * than a few at once, nor does an office's submitting clients; an office or
+ * household behind one NAT address runs several IMAP clients, each with a
+ * connection per watched folder. The per-service caps, not these, keep one
+ * flooded service from taking every slot. */
 static int default_per_ip(enum service_id id)
 {
-	return is_imap(id) ? 20 : 10;
+	return is_imap(id) ? 50 : 20;
 }
 
 static void policy_defaults(const struct config *cfg, enum service_id id, struct service_policy *p)

@@ -385,6 +385,21 @@ static void smtp_input(struct net_session *ns)
 	process_input((struct smtp_session *)ns);
 }
 
+/* A transaction the client never finished, logged with why it ended. */
+static void log_unfinished(struct smtp_session *s, const char *reason)
+{
+	static const struct { const char *reason, *result; } results[] = {
+		{ "disconnected", "disconnected" },
+		{ "timeout", "timeout" },
+		{ "shutdown", "aborted: shutdown" },
+	};
+	if (!s->in_mail || s->state == SMTP_S_COMMITTING || reason == NULL)
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(results); i++)
+		if (strcmp(reason, results[i].reason) == 0)
+			smtp_log_transaction(s, results[i].result, s->msg_octets);
+}
+
 static void smtp_expired(struct net_session *ns, enum ns_expiry why)
 {
 	struct smtp_session *s = (struct smtp_session *)ns;
@@ -393,8 +408,8 @@ static void smtp_expired(struct net_session *ns, enum ns_expiry why)
 	log_event(LOG_INFO, "smtp.timeout", "s", "session", ns->id, "s", "ip", ns->conn.ip,
 	          "s", "phase", s->state == SMTP_S_DATA || s->state == SMTP_S_BDAT ? "data" : "command",
 	          "s", "limit", net_session_expiry_name(why), NULL);
-	if (s->in_mail)
-		smtp_log_transaction(s, "timeout", s->msg_octets);
+	log_unfinished(s, "timeout");
+	smtp_transaction_reset(s);
 	smtp_close_with(s, 421, "4.4.2", "Timeout exceeded, closing connection");
 }
 
@@ -414,14 +429,7 @@ static void smtp_drain(struct net_session *ns)
 static void smtp_release(struct net_session *ns)
 {
 	struct smtp_session *s = (struct smtp_session *)ns;
-	if (s->in_mail && s->state != SMTP_S_COMMITTING) {
-		const char *why = ns->end_reason ? ns->end_reason : "disconnected";
-		char result[64];
-		if (strcmp(why, "shutdown") == 0)
-			why = "aborted: shutdown";
-		snprintf(result, sizeof(result), "%s", why);
-		smtp_log_transaction(s, result, s->msg_octets);
-	}
+	log_unfinished(s, ns->end_reason);
 	log_event(LOG_INFO, "smtp.disconnect", "s", "session", ns->id, "s", "ip", ns->conn.ip,
 	          "i", "transactions", (long long)s->transactions, "i", "errors", (long long)ns->errors,
 	          "i", "ms", (long long)(now_ms() - ns->started_ms), NULL);

@@ -435,7 +435,8 @@ def test_parallel_guesses_do_not_exceed_the_user_limit(postern):
     # max_attempts_per_username = 5 must bound the guesses an attacker gets,
     # however many connections it opens at once
     srv = submission_server(postern, auth={"delay_base": "0", "max_attempts_per_ip": 1000,
-                                           "fast_block_threshold": 1000})
+                                           "fast_block_threshold": 1000},
+                            config={"limits": {"connections_per_ip": 100}})   # 40 at once
     n = 40
     clients = [subs_client(srv) for _ in range(n)]
     for i, c in enumerate(clients):
