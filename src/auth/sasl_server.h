@@ -44,7 +44,9 @@ enum sasl_outcome {
 struct sasl_result {
 	const char *user;       /* lower-cased; "" when none was given (valid during done only) */
 	bool any_sender;        /* the user may send as any address */
-	const char *detail;     /* why, for MALFORMED: "Invalid base64 data", ... */
+	const char *detail;     /* a reply text saying why ("Invalid base64 data", ...);
+	                         * the protocol's own text is usually better, but for
+	                         * MALFORMED it names what was wrong */
 };
 
 /* What the exchange needs from the session; arg is the session. */
