@@ -111,6 +111,13 @@ static void add_user(struct fx *f, const char *local, const char *password, bool
 		                                           sizeof(err)), STORE_OK);
 }
 
+/* A fixed failure delay (base = max). */
+static void set_delay(struct fx *f, uint64_t ms)
+{
+	f->limits.delay_base_ms = ms;
+	f->limits.delay_max_ms = ms;
+}
+
 static int setup(void **state)
 {
 	struct fx *f = xcalloc(1, sizeof(*f));
@@ -126,8 +133,7 @@ static int setup(void **state)
 	f->pool = threadpool_new(2);
 	f->base = event_base_new();
 	config_auth_limits_defaults(&f->limits);
-	f->limits.delay_base_ms = 0;
-	f->limits.delay_max_ms = 0;
+	set_delay(f, 0);
 	f->ctx = (struct login_ctx){ .store = f->st, .pool = f->pool, .base = f->base,
 	                             .limits = &f->limits, .keep_ms = 3600 * 1000,
 	                             .ip = "192.0.2.7", .protocol = "test" };
@@ -271,8 +277,7 @@ static void test_plain_failure_waits_the_delay(void **state)
 {
 	struct fx *f = *state;
 	char ir[512];
-	f->limits.delay_base_ms = 150;
-	f->limits.delay_max_ms = 150;
+	set_delay(f, 150);
 	plain("", ALICE, "wrong", ir, sizeof(ir));
 	uint64_t t0 = mono_ms();
 	start(f, SASL_MECH_PLAIN, ir);
@@ -536,8 +541,7 @@ static void test_free_during_delay_and_check(void **state)
 {
 	struct fx *f = *state;
 	char ir[512];
-	f->limits.delay_base_ms = 5000;
-	f->limits.delay_max_ms = 5000;
+	set_delay(f, 5000);
 	/* during the failure delay: the timer goes with it, done never comes */
 	plain("bob@example.org", ALICE, "x", ir, sizeof(ir));
 	start(f, SASL_MECH_PLAIN, ir);
