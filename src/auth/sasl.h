@@ -1,8 +1,8 @@
 /* SASL building blocks shared by SMTP AUTH, IMAP AUTHENTICATE and POP3 AUTH:
  * strict base64 (RFC 4648), PLAIN (RFC 4616) and the LOGIN challenges.
  *
- * The protocol servers own the exchange; these functions only turn wire bytes
- * into checked values and back. None of them allocates. */
+ * The exchange itself is auth/sasl_server.h's; these functions only turn wire
+ * bytes into checked values and back. None of them allocates. */
 #ifndef POSTERN_SASL_H
 #define POSTERN_SASL_H
 

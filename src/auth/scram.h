@@ -2,7 +2,7 @@
  *
  * The server keeps only StoredKey and ServerKey (RFC 5803 form in the users
  * table), never the password. An exchange, with the base64 framing left to
- * the protocol server (sasl_b64_decode / sasl_b64_encode):
+ * the caller (auth/sasl_server.c, with sasl_b64_decode / sasl_b64_encode):
  *
  *   s = scram_server_new();
  *   scram_server_client_first(s, msg, len, user, ulen, authzid, alen)

@@ -8,6 +8,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "auth/sasl_server.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -28,10 +29,18 @@ void imap_capability_text(struct imap_session *s, char *out, size_t len)
 	if (s->state == IMAP_NOT_AUTH) {
 		if (!s->ns.tls && s->ns.bev != NULL)
 			n += snprintf(out + n, len - (size_t)n, " STARTTLS");
-		if (imap_login_allowed_here(s))
-			snprintf(out + n, len - (size_t)n, " AUTH=PLAIN AUTH=SCRAM-SHA-256");
-		else
-			snprintf(out + n, len - (size_t)n, " LOGINDISABLED AUTH=SCRAM-SHA-256");
+		bool login = imap_login_allowed_here(s);
+		if (!login && (size_t)n < len)
+			n += snprintf(out + n, len - (size_t)n, " LOGINDISABLED");
+		/* the mechanisms SMTP offers, in its order, each as AUTH=<name> */
+		char mechs[64];
+		str_copy(mechs, sizeof(mechs), sasl_server_mechanisms(login));
+		for (char *save = NULL, *m = strtok_r(mechs, " ", &save); m != NULL;
+		     m = strtok_r(NULL, " ", &save)) {
+			if ((size_t)n >= len)
+				return;
+			n += snprintf(out + n, len - (size_t)n, " AUTH=%s", m);
+		}
 	}
 }
 

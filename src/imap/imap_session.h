@@ -16,7 +16,7 @@
 
 struct bufferevent;
 struct event;
-struct scram_server;
+struct sasl_server;
 
 enum imap_state { IMAP_NOT_AUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
 
@@ -69,12 +69,7 @@ struct imap_session {
 
 	/* a command in progress across callbacks */
 	char tag[IMAP_TAG_MAX + 1];
-	struct scram_server *scram;
-	bool scram_known;
-	int scram_step;                 /* 0 client-first, 1 client-final, 2 final ack */
-	char scram_user[321];
-	bool scram_reserved;            /* the exchange counts as a login in flight */
-	struct event *delay_ev;
+	struct sasl_server *sasl;       /* LOGIN or AUTHENTICATE in progress, or NULL */
 	struct imap_fetch_job *fetch;
 	struct imap_search_job *search;
 	uint64_t idle_since_ms;         /* when IDLE began: the autologout counts from it */

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "auth/sasl_server.h"
 #include "core/cidr.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -83,10 +84,12 @@ static void cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd, bool es
 		smtp_reply(s, 250, NULL, "%s", s->ns.cfg->hostname);
 		return;
 	}
-	char greet[300], size[64];
+	char greet[300], size[64], auth[80];
 	const char *lines[10];
 	size_t n = 0;
 	snprintf(greet, sizeof(greet), "%s greets %s", s->ns.cfg->hostname, helo);
+	/* AUTH is offered only where a password may travel: every mechanism */
+	snprintf(auth, sizeof(auth), "AUTH %s", sasl_server_mechanisms(true));
 	snprintf(size, sizeof(size), "SIZE %llu", (unsigned long long)s->ns.cfg->limits.message_size);
 	lines[n++] = greet;
 	lines[n++] = "PIPELINING";
@@ -98,7 +101,7 @@ static void cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd, bool es
 	if (!s->ns.tls)
 		lines[n++] = "STARTTLS";
 	if (smtp_auth_offered(s) && !s->authenticated)
-		lines[n++] = "AUTH PLAIN LOGIN SCRAM-SHA-256";
+		lines[n++] = auth;
 	smtp_reply_lines(s, 250, lines, n);
 }
 

@@ -420,8 +420,7 @@ static void smtp_drain(struct net_session *ns)
 		smtp_close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
 	} else if (s->state == SMTP_S_AUTH_WAIT && ns->pending_ops == 0) {
 		/* only the failure delay is running: no reason to keep the client */
-		if (s->auth_delay)
-			evtimer_del(s->auth_delay);
+		smtp_auth_cleanup(s);
 		smtp_close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
 	}
 }

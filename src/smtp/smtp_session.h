@@ -27,8 +27,6 @@ enum smtp_mode {
 	SMTP_MODE_SUBMISSIONS,  /* 465: the same over implicit TLS (RFC 8314) */
 };
 
-enum smtp_auth_mech { SMTP_AUTH_NONE = 0, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN, SMTP_AUTH_SCRAM };
-
 /* What the protocol is doing; TLS and closing are the engine's (ns.phase). */
 enum smtp_state {
 	SMTP_S_COMMAND,         /* reading command lines */
@@ -39,7 +37,7 @@ enum smtp_state {
 	SMTP_S_AUTH_WAIT,       /* password being checked, or the failure delay running */
 };
 
-struct scram_server;
+struct sasl_server;
 
 struct smtp_session {
 	struct net_session ns;          /* first: the engine's part of the session */
@@ -50,14 +48,7 @@ struct smtp_session {
 	bool authenticated;
 	bool any_sender;
 	char auth_user[SMTP_PATH_MAX + 1];      /* the authenticated address */
-	enum smtp_auth_mech auth_mech;
-	int auth_step;
-	char auth_login_user[256];              /* LOGIN: the name given at step 1 */
-	struct scram_server *scram;
-	bool scram_known;                       /* the SCRAM user exists (else fake keys) */
-	char scram_user[256];
-	bool scram_reserved;                    /* the exchange counts as a login in flight */
-	struct event *auth_delay;
+	struct sasl_server *sasl;               /* the AUTH exchange in progress, or NULL */
 
 	/* greeting and TLS */
 	bool helo_seen, esmtp;
@@ -113,6 +104,7 @@ bool smtp_auth_offered(const struct smtp_session *s);
 void smtp_cmd_auth(struct smtp_session *s, const char *arg);
 /* Reads one SASL response line; true when another command may be read. */
 bool smtp_auth_read_line(struct smtp_session *s);
+/* Ends an AUTH exchange wherever it is (the failure delay too); NULL is fine. */
 void smtp_auth_cleanup(struct smtp_session *s);
 /* The From: header check for submitted mail; false after replying 553. */
 bool smtp_check_from_header(struct smtp_session *s);

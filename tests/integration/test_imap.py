@@ -75,6 +75,9 @@ def test_starttls_then_login(srv):
     caps = capability(c)
     assert "STARTTLS" not in caps and "LOGINDISABLED" not in caps, caps
     assert "AUTH=PLAIN" in caps and "AUTH=SCRAM-SHA-256" in caps, caps
+    # the mechanisms of SMTP's EHLO, in its order
+    assert [x for x in caps if x.startswith("AUTH=")] == \
+        ["AUTH=PLAIN", "AUTH=LOGIN", "AUTH=SCRAM-SHA-256"], caps
     r = c.cmd("STARTTLS")
     assert r.status == "BAD", r
     r = c.login()
@@ -248,6 +251,44 @@ def test_authenticate_plain_without_sasl_ir(srv):
     r = c.cmd("AUTHENTICATE CRAM-MD5")
     assert r.status == "NO", r
     c.close()
+
+
+def test_authenticate_login(srv):
+    # the two fixed challenges, "Username:" and "Password:" in base64
+    c = imap_conn(srv, login=None)
+    c.send(b"a1 AUTHENTICATE LOGIN\r\n")
+    assert c.read_response() == b"+ VXNlcm5hbWU6"
+    c.send(b64(ALICE).encode() + b"\r\n")
+    assert c.read_response() == b"+ UGFzc3dvcmQ6"
+    c.send(b64(PASSWORD).encode() + b"\r\n")
+    r = c.wait_tagged("a1")
+    assert r.status == "OK" and "[CAPABILITY " in r.text, r
+    c.ok("SELECT INBOX")
+    c.close()
+    # SASL-IR: the username as initial response, then only the password prompt
+    c = imap_conn(srv, login=None)
+    c.send(f"a2 AUTHENTICATE LOGIN {b64(ALICE.upper())}\r\n".encode())
+    assert c.read_response() == b"+ UGFzc3dvcmQ6"
+    c.send(b64("wrong").encode() + b"\r\n")
+    r = c.wait_tagged("a2")
+    assert r.status == "NO" and r.code == "AUTHENTICATIONFAILED", r
+    # cancelled at the password prompt, and a NUL in the username is malformed
+    c.send(b"a3 AUTHENTICATE LOGIN\r\n")
+    assert c.read_response().startswith(b"+ ")
+    c.send(b"*\r\n")
+    assert c.wait_tagged("a3").status == "BAD"
+    r = c.cmd("AUTHENTICATE LOGIN " + b64(f"{ALICE}\0x"))
+    assert r.status == "BAD", r
+    c.ok("NOOP")
+    c.close()
+    # the password travels as it is: not before STARTTLS, and not offered there
+    c = IMAPConn(srv.imap_port)
+    assert "AUTH=LOGIN" not in capability(c)
+    r = c.cmd("AUTHENTICATE LOGIN")
+    assert r.status == "NO" and r.code == "PRIVACYREQUIRED", r
+    c.close()
+    fails = [e for e in srv.logs("auth.failure") if e.get("protocol") == "imap"]
+    assert fails and fails[-1]["user"] == ALICE and fails[-1]["reason"] == "bad_password", fails
 
 
 def scram_login(c, user=ALICE, password=PASSWORD, initial_response=False, tamper=False):
