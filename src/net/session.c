@@ -332,8 +332,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 			handshake_done(ns);
 		return;
 	}
-	if (ns->phase == NS_HANDSHAKE)
+	if (ns->phase == NS_HANDSHAKE) {
 		tls_bev_log_failure(ns->bev, ns->ops->protocol, ns->id, ns->conn.ip);
+	} else if (what & BEV_EVENT_TIMEOUT) {
+		/* the only timeout set on the bufferevent: replies not read */
+		char event[40];
+		snprintf(event, sizeof(event), "%s.write_timeout", ns->ops->protocol);
+		log_event(LOG_INFO, event, "s", "session", ns->id, "s", "ip", ns->conn.ip,
+		          "i", "pending", (long long)net_session_output_pending(ns), NULL);
+	}
 	net_session_free(ns, (what & BEV_EVENT_TIMEOUT) ? "timeout" : "disconnected");
 }
 

@@ -432,7 +432,7 @@ class Postern:
         self.proc = subprocess.Popen([POSTERN_BIN, "serve", "-c", str(self.config_path)],
                                      stdin=subprocess.DEVNULL, stdout=self.out_f,
                                      stderr=self.err_f, env=postern_env(),
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=self.preexec)
         self.returncode = None
 
     def _wait_ready(self, timeout):
