@@ -131,8 +131,6 @@ void smtp_cmd_auth(struct smtp_session *s, const char *arg);
 /* Reads one SASL response line; true when another command may be read. */
 bool smtp_auth_read_line(struct smtp_session *s);
 void smtp_auth_cleanup(struct smtp_session *s);
-/* The From: header check for submitted mail; false after replying 553. */
-bool smtp_check_from_header(struct smtp_session *s);
 
 /* the session engine (smtp_session.c) */
 /* Pending work on another thread keeps the session's memory alive:
@@ -145,7 +143,6 @@ void smtp_begin_data(struct smtp_session *s);
 void smtp_begin_bdat(struct smtp_session *s, uint64_t size, bool last);
 void smtp_begin_starttls(struct smtp_session *s);
 void smtp_arm_timer(struct smtp_session *s, uint64_t ms);
-int smtp_count_received(struct smtp_session *s);
 /* Called when a transaction's message is complete: checks it and commits. */
 void smtp_finish_message(struct smtp_session *s, bool via_data);
 
