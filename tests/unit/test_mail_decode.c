@@ -1,4 +1,4 @@
-/* Unit tests for src/imap/mime_decode.c: the Content-Transfer-Encoding
+/* Unit tests for src/mail/decode.c: the Content-Transfer-Encoding
  * decoders behind FETCH BINARY (RFC 3516): base64 and quoted-printable as
  * leniently as mail readers take them, the identity encodings, and the
  * encodings that are not known. */

@@ -1,7 +1,9 @@
-/* Unit tests for src/imap/mime*.c: the sample messages in mime_samples/
- * against their .expect files (ENVELOPE, BODYSTRUCTURE, BODY and section
- * spans, also with every LF turned CRLF), then addresses, RFC 2047
- * decoding, header access, sections, parameters and the limits.
+/* Unit tests for the MIME tree (src/mail/mime*.c) and IMAP's renderings of
+ * it (src/imap/imap_envelope.c, imap_bodystructure.c, imap_section.c): the
+ * sample messages in mime_samples/ against their .expect files (ENVELOPE,
+ * BODYSTRUCTURE, BODY and section spans, also with every LF turned CRLF),
+ * then addresses, RFC 2047 decoding, header access, sections, parameters
+ * and the limits.
  *
  * An .expect file holds "ENVELOPE ...", "BODYSTRUCTURE ...", "BODY ..."
  * (an IMAP literal's CRLF written as the four characters \r\n) and lines
