@@ -102,10 +102,12 @@ static void write_address(struct mail_buf *out, const struct mail_address_view *
 		s[2] = v->s[MAIL_ADDRESS_NAME] != NULL ? v->s[MAIL_ADDRESS_NAME] : "";
 		n[2] = v->n[MAIL_ADDRESS_NAME];
 	} else if (v->kind == MAIL_ADDRESS_MAILBOX) {
-		static const char *const missing[4] = { NULL, NULL, MISSING_MAILBOX, MISSING_DOMAIN };
+		static const char *const missing[4] = {
+			NULL, NULL, MISSING_MAILBOX, MISSING_DOMAIN,
+		};
 		for (int i = 0; i < 4; i++) {
 			s[i] = v->s[i] != NULL ? v->s[i] : missing[i];
-			n[i] = v->s[i] != NULL ? v->n[i] : missing[i] != NULL ? strlen(missing[i]) : 0;
+			n[i] = v->s[i] != NULL ? v->n[i] : s[i] != NULL ? strlen(s[i]) : 0;
 		}
 	}
 	mail_buf_append(out, "(", 1);

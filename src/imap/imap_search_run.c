@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -79,9 +78,10 @@ static bool header_matches(struct text_ctx *t, const char *field, const char *ne
 {
 	struct mail_header_iter it;
 	struct mail_field f;
-	mail_header_iter_init(&it, t->buf + t->root->hdr_offset, (size_t)t->root->hdr_size, MAIL_HEADER_LENIENT);
+	mail_header_iter_init(&it, t->buf + t->root->hdr_offset, (size_t)t->root->hdr_size,
+	                      MAIL_HEADER_LENIENT);
 	while (mail_header_next(&it, &f)) {
-		if (f.name_len != strlen(field) || strncasecmp(f.name, field, f.name_len) != 0)
+		if (!mail_field_is(&f, field))
 			continue;
 		char *raw = mail_unfold_dup(f.value, f.value_len);
 		size_t cap = strlen(raw) * 3 + 1;
@@ -146,8 +146,9 @@ static int32_t sent_day(struct text_ctx *t, int32_t fallback)
 {
 	struct mail_field f;
 	struct mail_date d;
-	if (!load_text(t) || !mail_header_find(t->buf + t->root->hdr_offset, (size_t)t->root->hdr_size,
-	                                        "Date", &f) ||
+	if (!load_text(t) ||
+	    !mail_header_find(t->buf + t->root->hdr_offset, (size_t)t->root->hdr_size, "Date",
+	                      &f) ||
 	    !mail_date_parse(f.value, f.value_len, &d))
 		return fallback;
 	return d.day;

@@ -133,7 +133,8 @@ static int hash_signed_fields(const struct header *h, EVP_MD_CTX *md)
 			const struct mail_field *f = &fh->fields[i];
 			if (!mail_field_is(f, signed_fields[k].name))
 				continue;
-			size_t n = dkim_canon_header(DKIM_CANON_RELAXED, f->name, mail_field_len(f), canon);
+			size_t n = dkim_canon_header(DKIM_CANON_RELAXED, f->name, mail_field_len(f),
+			                             canon);
 			if (EVP_DigestUpdate(md, canon, n) != 1 || EVP_DigestUpdate(md, "\r\n", 2) != 1) {
 				rc = -1;
 				break;
@@ -309,7 +310,8 @@ char *dkim_sign(const struct dkim_key *key, const char *domain, const char *sele
 		goto out;
 	}
 	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++)
-		h_count[k] = mail_header_count(&h.fields, signed_fields[k].name) + signed_fields[k].oversign;
+		h_count[k] = mail_header_count(&h.fields, signed_fields[k].name)
+		             + signed_fields[k].oversign;
 	if (hash_signed_fields(&h, hmd) < 0) {
 		snprintf(err, errlen, "DKIM: header hash failed");
 		goto out;

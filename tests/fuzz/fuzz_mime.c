@@ -1,4 +1,6 @@
-/* libFuzzer target for src/imap/mime*.c.
+/* libFuzzer target for the MIME tree and header reader of src/mail and
+ * IMAP's renderings of them (src/imap/imap_envelope.c, imap_bodystructure.c,
+ * imap_section.c).
  *
  * The input is a message: it is parsed, and ENVELOPE, BODYSTRUCTURE and
  * BODY are rendered, sections resolved, headers filtered and decoded.
@@ -195,6 +197,28 @@ static void fuzz_headers(const struct mime_part *root, const char *buf, const ch
 		check(f.value >= f.name + f.name_len && f.value + f.value_len <= f.raw + f.raw_len);
 		n = mail_unfold(f.value, f.value_len, dec, sizeof dec);
 		check(dec[n < sizeof dec ? n : sizeof dec - 1] == '\0');
+	}
+	/* strict mode: where it reads a header without an error, every line
+	 * was a well-formed field, and the lenient reader sees the same ones */
+	{
+		struct mail_header_iter st, le;
+		struct mail_field g;
+		mail_header_iter_init(&st, hdr, hlen, MAIL_HEADER_STRICT);
+		mail_header_iter_init(&le, hdr, hlen, MAIL_HEADER_LENIENT);
+		size_t nstrict = 0;
+		while (mail_header_next(&st, &f)) {
+			check(f.name_len > 0 && memchr(f.raw, '\0', f.raw_len) == NULL);
+			nstrict++;
+		}
+		if (st.error == MAIL_HEADER_OK) {
+			mail_header_iter_init(&st, hdr, hlen, MAIL_HEADER_STRICT);
+			while (mail_header_next(&st, &f)) {
+				check(mail_header_next(&le, &g));
+				check(f.raw == g.raw && f.raw_len == g.raw_len &&
+				      f.name_len == g.name_len && f.value_len == g.value_len);
+			}
+			check(!mail_header_next(&le, &g) && st.nfields == nstrict);
+		}
 	}
 	for (int not_ = 0; not_ < 2; not_++) {
 		mail_buf_init(&o);
