@@ -65,10 +65,12 @@ bool mail_header_next(struct mail_header_iter *it, struct mail_field *f);
 /* "malformed header: ..." for an error, the field count included. */
 void mail_header_error_text(const struct mail_header_iter *it, char *out, size_t outlen);
 
-/* Splits one unfolded-line's worth of field start: on success *name_len is
- * the name without the white space before ':' and *colon the offset of
- * the colon. Strict: the name is 1*ftext (RFC 5322 3.6.8); lenient: any
- * octets before the first colon. false when the line is not a field. */
+/* Splits the first line of a field (n octets, line end excluded): on
+ * success *name_len is the name without the white space before ':' and
+ * *colon the offset of the colon. Strict: the name is 1*ftext (RFC 5322
+ * 3.6.8); lenient: any octets before the first colon. false when the line
+ * does not start a field. For line readers that cannot use the iterator
+ * (the MIME tree stops at boundaries). */
 bool mail_header_line_split(const char *line, size_t n, enum mail_header_mode mode,
                             size_t *name_len, size_t *colon);
 
