@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/util.h"
+#include "mail/address.h"
 #include "store/store.h"
 
 struct config *cli_load_config(const struct cli_args *a)
@@ -99,12 +100,13 @@ static bool valid_local(const char *l)
 
 bool cli_split_mailbox(const char *addr, char *local, size_t llen, char *domain, size_t dlen)
 {
-	const char *at = strrchr(addr, '@');
-	if (at == NULL || (size_t)(at - addr) >= llen || strlen(at + 1) >= dlen)
+	size_t local_len;
+	const char *dom = mail_address_split(addr, &local_len);
+	if (dom == NULL || local_len >= llen || strlen(dom) >= dlen)
 		return false;
-	memcpy(local, addr, (size_t)(at - addr));
-	local[at - addr] = '\0';
-	snprintf(domain, dlen, "%s", at + 1);
+	memcpy(local, addr, local_len);
+	local[local_len] = '\0';
+	snprintf(domain, dlen, "%s", dom);
 	ascii_lower(local);
 	return valid_local(local) && cli_valid_domain(domain);
 }

@@ -15,7 +15,10 @@
 #include "imap/imap_fetch.h"
 #include "imap/imap_msg.h"
 #include "imap/imap_session.h"
-#include "imap/mime.h"
+#include "imap/imap_render.h"
+#include "mail/crlf.h"
+#include "mail/decode.h"
+#include "mail/mime.h"
 
 /* Output queued for the client above which the FETCH waits for it. */
 #define FETCH_HIGHWATER (256 * 1024)
@@ -90,16 +93,16 @@ static bool structure(struct imap_session *s, const struct mbox_msg *m, struct l
 	*env = *bs = *body = NULL;
 	if (!load(s, m, l))
 		return false;
-	struct mime_out e, b, nb;
-	mime_out_init(&e);
-	mime_out_init(&b);
-	mime_out_init(&nb);
-	mime_write_envelope(l->root, &e);
-	mime_write_bodystructure(l->root, true, &b);
-	mime_write_bodystructure(l->root, false, &nb);
-	mime_out_append(&e, "", 1);
-	mime_out_append(&b, "", 1);
-	mime_out_append(&nb, "", 1);
+	struct mail_buf e, b, nb;
+	mail_buf_init(&e);
+	mail_buf_init(&b);
+	mail_buf_init(&nb);
+	imap_write_envelope(l->root, &e);
+	imap_write_bodystructure(l->root, true, &b);
+	imap_write_bodystructure(l->root, false, &nb);
+	mail_buf_append(&e, "", 1);
+	mail_buf_append(&b, "", 1);
+	mail_buf_append(&nb, "", 1);
 	*env = e.data;
 	*bs = b.data;
 	*body = nb.data;
@@ -124,22 +127,22 @@ static void write_literal(struct imap_session *s, const char *data, size_t len,
 }
 
 /* conv = data in CRLF form (every LF not after a CR made CRLF). */
-static void to_crlf(struct mime_out *conv, const char *data, size_t len)
+static void to_crlf(struct mail_buf *conv, const char *data, size_t len)
 {
-	struct mime_crlf cr;
+	struct mail_crlf cr;
 	size_t consumed = 0;
-	mime_crlf_init(&cr);
-	mime_out_reset(conv);
+	mail_crlf_init(&cr);
+	mail_buf_reset(conv);
 	if (conv->cap < len * 2 + 2) {
 		conv->data = xrealloc(conv->data, len * 2 + 2);
 		conv->cap = len * 2 + 2;
 	}
-	conv->len = mime_crlf_convert(&cr, data, len, &consumed, conv->data, conv->cap);
+	conv->len = mail_crlf_convert(&cr, data, len, &consumed, conv->data, conv->cap);
 	conv->data[conv->len] = '\0';
 }
 
 static void write_crlf_slice(struct imap_session *s, const char *data, size_t len,
-                             const struct imap_fetch_item *it, struct mime_out *conv)
+                             const struct imap_fetch_item *it, struct mail_buf *conv)
 {
 	/* convert to the CRLF form first: partial offsets count in it */
 	to_crlf(conv, data, len);
@@ -157,7 +160,7 @@ static size_t section_parts_spec(const struct imap_fetch_item *it, char *spec, s
 }
 
 static void write_section(struct imap_session *s, const struct imap_fetch_item *it,
-                          struct loaded *l, struct mime_out *conv)
+                          struct loaded *l, struct mail_buf *conv)
 {
 	char spec[512];
 	size_t n = section_parts_spec(it, spec, sizeof(spec));
@@ -171,21 +174,21 @@ static void write_section(struct imap_session *s, const struct imap_fetch_item *
 		what = IMAP_SECTION_TEXT;
 	if (what != IMAP_SECTION_NONE)
 		snprintf(spec + n, sizeof(spec) - n, "%s%s", n ? "." : "", text[what]);
-	struct mime_span span;
-	int rc = mime_section(l->root, spec, &span);
-	if (rc != MIME_SECTION_OK) {
+	struct imap_span span;
+	int rc = imap_section_span(l->root, spec, &span);
+	if (rc != IMAP_SPAN_OK) {
 		imap_write(s, "\"\"", 2);   /* no such part: the empty string */
 		return;
 	}
 	if (it->section.text == IMAP_SECTION_HEADER_FIELDS ||
 	    it->section.text == IMAP_SECTION_HEADER_FIELDS_NOT) {
-		struct mime_out filtered;
-		mime_out_init(&filtered);
-		mime_filter_headers(l->buf + span.offset, (size_t)span.size,
+		struct mail_buf filtered;
+		mail_buf_init(&filtered);
+		imap_filter_headers(l->buf + span.offset, (size_t)span.size,
 		                    (const char *const *)it->section.fields, it->section.nfields,
 		                    it->section.text == IMAP_SECTION_HEADER_FIELDS_NOT, &filtered);
 		write_crlf_slice(s, filtered.data ? filtered.data : "", filtered.len, it, conv);
-		mime_out_free(&filtered);
+		mail_buf_free(&filtered);
 		return;
 	}
 	write_crlf_slice(s, l->buf + span.offset, (size_t)span.size, it, conv);
@@ -196,11 +199,11 @@ static void write_section(struct imap_session *s, const struct imap_fetch_item *
 /* The octets BINARY[section] covers and how they are encoded: BINARY[],
  * the whole message, is passed on as it is. false when there is no such part. */
 static bool binary_source(const struct imap_fetch_item *it, const struct loaded *l,
-                          struct mime_span *span, enum mime_cte *cte)
+                          struct imap_span *span, enum mime_cte *cte)
 {
 	char spec[512];
 	section_parts_spec(it, spec, sizeof(spec));
-	if (mime_section(l->root, spec, span) != MIME_SECTION_OK)
+	if (imap_section_span(l->root, spec, span) != IMAP_SPAN_OK)
 		return false;
 	*cte = it->section.nparts > 0 ? mime_part_cte(span->part) : MIME_CTE_IDENTITY;
 	return true;
@@ -214,7 +217,7 @@ static bool binary_decodable(struct imap_session *s, const struct imap_fetch *f,
 {
 	for (size_t i = 0; i < f->nitems; i++) {
 		const struct imap_fetch_item *it = &f->items[i];
-		struct mime_span span;
+		struct imap_span span;
 		enum mime_cte cte;
 		if (it->att != IMAP_FA_BINARY && it->att != IMAP_FA_BINARY_SIZE)
 			continue;
@@ -231,14 +234,14 @@ static bool binary_decodable(struct imap_session *s, const struct imap_fetch *f,
  * CRLF line ends themselves where the encoding has line ends). Bounded by
  * twice the part's size. false when there is no such part. */
 static bool binary_content(const struct imap_fetch_item *it, const struct loaded *l,
-                           struct mime_out *out)
+                           struct mail_buf *out)
 {
-	struct mime_span span;
+	struct imap_span span;
 	enum mime_cte cte;
 	if (!binary_source(it, l, &span, &cte))
 		return false;
 	const char *data = l->buf + span.offset;
-	mime_out_reset(out);
+	mail_buf_reset(out);
 	/* an unknown encoding ended the FETCH before (binary_decodable) */
 	if (cte == MIME_CTE_IDENTITY || !mime_decode(cte, data, (size_t)span.size, out))
 		to_crlf(out, data, (size_t)span.size);
@@ -246,7 +249,7 @@ static bool binary_content(const struct imap_fetch_item *it, const struct loaded
 }
 
 static void write_binary(struct imap_session *s, const struct imap_fetch_item *it,
-                         struct loaded *l, struct mime_out *conv)
+                         struct loaded *l, struct mail_buf *conv)
 {
 	if (!binary_content(it, l, conv)) {
 		imap_write(s, "\"\"", 2);   /* no such part, as for BODY[section] */
@@ -257,14 +260,14 @@ static void write_binary(struct imap_session *s, const struct imap_fetch_item *i
 
 /* BINARY.SIZE[section]: octets of what BINARY[section] would send. */
 static void write_binary_size(struct imap_session *s, const struct imap_fetch_item *it,
-                              struct loaded *l, struct mime_out *conv)
+                              struct loaded *l, struct mail_buf *conv)
 {
-	struct mime_span span;
+	struct imap_span span;
 	enum mime_cte cte;
 	uint64_t size = 0;      /* no such part: nothing to send */
 	if (binary_source(it, l, &span, &cte)) {
 		if (cte == MIME_CTE_IDENTITY)   /* no copy needed to count it */
-			size = mime_crlf_size(l->buf + span.offset, (size_t)span.size);
+			size = mail_crlf_size(l->buf + span.offset, (size_t)span.size);
 		else if (binary_content(it, l, conv))
 			size = conv->len;
 	}
@@ -287,10 +290,10 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
                           bool seen_set, struct loaded *l)
 {
 	struct imap_fetch_job *j = s->fetch;
-	struct mime_out conv;
+	struct mail_buf conv;
 	char *env = NULL, *bs = NULL, *body = NULL;
 	bool uid_done = false, flags_done = false, modseq_done = false, sep = false;
-	mime_out_init(&conv);
+	mail_buf_init(&conv);
 	struct evbuffer *out = net_session_output(&s->ns);
 	evbuffer_add_printf(out, "* %u FETCH (", seq);
 	for (size_t i = 0; i < j->f.nitems; i++) {
@@ -370,7 +373,7 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 	free(env);
 	free(bs);
 	free(body);
-	mime_out_free(&conv);
+	mail_buf_free(&conv);
 }
 
 static int add_seen(void *arg, const struct mbox_msg *now, uint32_t *flags, char *keywords)

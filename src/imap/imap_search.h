@@ -145,24 +145,6 @@ bool imap_date_parse(const char *s, size_t len, int32_t *day);
  * start with a space). Gives the instant in seconds since the epoch and the
  * zone offset in minutes. For APPEND. */
 bool imap_date_time_parse(const char *s, size_t len, int64_t *unix_time, int *zone_minutes);
-/* The value of a Date: header (raw: folds may be left in), RFC 5322 3.3
- * date-time with the obsolete forms of 4.3: "Tue, 1 Jul 2003 10:52:37
- * +0200". Comments and folding white space between the tokens, the day of
- * the week optional, seconds optional, 2-digit years (< 50: 20xx, else
- * 19xx) and 3-digit years (+ 1900), the zone numeric, a name (UT, GMT,
- * EST...PDT) or missing; military letters and unknown names are -0000.
- * Whatever follows the zone is ignored. False when the date or the time
- * is not valid. */
-struct imap_header_date {
-	int32_t day;            /* the date as written, in the field's own zone: what
-	                         * SENTBEFORE / SENTON / SENTSINCE compare (RFC 9051 6.4.4) */
-	int64_t unix_time;      /* the instant */
-	int zone_minutes;       /* east of UTC; 0 for -0000 */
-};
-
-bool imap_header_date_parse(const char *s, size_t len, struct imap_header_date *out);
-/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
-int32_t imap_days_from_civil(int y, unsigned m, unsigned d);
 /* Days since 1970-01-01 of the local date of unix_time in the given zone. */
 int32_t imap_day_of(int64_t unix_time, int zone_minutes);
 

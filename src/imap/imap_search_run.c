@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -15,7 +14,11 @@
 #include "imap/imap_search.h"
 #include "imap/imap_session.h"
 #include "imap/imap_users.h"
-#include "imap/mime.h"
+#include "mail/buf.h"
+#include "mail/date.h"
+#include "mail/encoded_word.h"
+#include "mail/header.h"
+#include "mail/mime.h"
 
 struct text_ctx {
 	struct imap_session *s;
@@ -73,16 +76,17 @@ static const char *folded_text(struct text_ctx *t)
 
 static bool header_matches(struct text_ctx *t, const char *field, const char *needle, size_t nlen)
 {
-	struct mime_header_iter it;
-	struct mime_field f;
-	mime_header_iter_init(&it, t->buf + t->root->hdr_offset, (size_t)t->root->hdr_size);
-	while (mime_header_next(&it, &f)) {
-		if (f.name_len != strlen(field) || strncasecmp(f.name, field, f.name_len) != 0)
+	struct mail_header_iter it;
+	struct mail_field f;
+	mail_header_iter_init(&it, t->buf + t->root->hdr_offset, (size_t)t->root->hdr_size,
+	                      MAIL_HEADER_LENIENT);
+	while (mail_header_next(&it, &f)) {
+		if (!mail_field_is(&f, field))
 			continue;
-		char *raw = mime_unfold_dup(f.value, f.value_len);
+		char *raw = mail_unfold_dup(f.value, f.value_len);
 		size_t cap = strlen(raw) * 3 + 1;
 		char *dec = xmalloc(cap);
-		size_t dl = mime_decode_header(raw, dec, cap);
+		size_t dl = mail_encoded_words_decode(raw, dec, cap);
 		fold_ascii(dec, dl);
 		bool hit = contains_folded(dec, dl, needle, nlen);
 		free(dec);
@@ -140,11 +144,12 @@ static bool uses_sent_date(const struct imap_search_node *n)
  * fallback (the internal date's) when there is none or it cannot be read. */
 static int32_t sent_day(struct text_ctx *t, int32_t fallback)
 {
-	struct mime_field f;
-	struct imap_header_date d;
-	if (!load_text(t) || !mime_header_find(t->buf + t->root->hdr_offset, (size_t)t->root->hdr_size,
-	                                        "Date", &f) ||
-	    !imap_header_date_parse(f.value, f.value_len, &d))
+	struct mail_field f;
+	struct mail_date d;
+	if (!load_text(t) ||
+	    !mail_header_find(t->buf + t->root->hdr_offset, (size_t)t->root->hdr_size, "Date",
+	                      &f) ||
+	    !mail_date_parse(f.value, f.value_len, &d))
 		return fallback;
 	return d.day;
 }
@@ -316,12 +321,12 @@ static void write_esearch(struct imap_session *s, struct imap_search_job *j)
 	if (j->q.ret & IMAP_SEARCH_RET_COUNT)
 		evbuffer_add_printf(out, " COUNT %zu", j->nmatches);
 	if ((j->q.ret & IMAP_SEARCH_RET_ALL || j->q.ret == 0) && j->nmatches) {
-		struct mime_out hits;
-		mime_out_init(&hits);
+		struct mail_buf hits;
+		mail_buf_init(&hits);
 		imap_uid_set_text(j->matches, j->nmatches, &hits);
-		mime_out_append(&hits, "", 1);
+		mail_buf_append(&hits, "", 1);
 		evbuffer_add_printf(out, " ALL %s", hits.data);
-		mime_out_free(&hits);
+		mail_buf_free(&hits);
 	}
 	if (j->q.uses_modseq && j->nmatches)
 		evbuffer_add_printf(out, " MODSEQ %llu", (unsigned long long)j->top_modseq);

@@ -10,7 +10,7 @@
 #include "core/util.h"
 #include "imap/imap_msg.h"
 #include "imap/imap_session.h"
-#include "imap/mime.h"
+#include "mail/buf.h"
 
 
 
@@ -122,12 +122,12 @@ void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *ui
 {
 	if (n == 0)
 		return;
-	struct mime_out set;
-	mime_out_init(&set);
+	struct mail_buf set;
+	mail_buf_init(&set);
 	imap_uid_set_text(uids, n, &set);
-	mime_out_append(&set, "", 1);
+	mail_buf_append(&set, "", 1);
 	imap_untagged(s, "VANISHED %s%s", earlier ? "(EARLIER) " : "", set.data);
-	mime_out_free(&set);
+	mail_buf_free(&set);
 }
 
 /* Removes expunged UIDs (ascending) from the view in one pass and tells the

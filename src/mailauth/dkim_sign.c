@@ -1,20 +1,21 @@
 /* DKIM signer (RFC 6376 5): c=relaxed/relaxed, rsa-sha256 or ed25519-sha256.
  *
  * One pass over the message: the header block is read into memory (bounded),
- * parsed into fields, and its signed fields are hashed; the body streams
- * through the canonicaliser into the body hash; then the DKIM-Signature field
- * is built with an empty b=, hashed last, signed, and completed. */
+ * split into fields by src/mail's strict header reader, and its signed
+ * fields are hashed; the body streams through the canonicaliser into the
+ * body hash; then the DKIM-Signature field is built with an empty b=,
+ * hashed last, signed, and completed. */
 #include "mailauth/dkim.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/evp.h>
 
 #include "core/util.h"
+#include "mail/header.h"
 #include "mailauth/dkim_canon.h"
 
 #define READ_CHUNK  (64 * 1024)
@@ -45,46 +46,35 @@ static const struct {
 	{ "list-unsubscribe", false },
 };
 
-struct field {
-	size_t off;             /* of the name, in the header buffer */
-	size_t len;             /* through the end of its last line, line end excluded */
-	size_t namelen;         /* without WSP before the colon */
-};
-
 struct header {
 	char *buf;              /* the octets read so far: header block, then maybe some body */
 	size_t len, cap;
 	size_t end;             /* the header block is buf[0, end) */
 	size_t body;            /* the body starts at buf[body] */
-	struct field *fields;
-	size_t nfields, fields_cap;
+	struct mail_header fields;      /* of buf[0, end), strict */
 };
 
 static void header_free(struct header *h)
 {
 	free(h->buf);
-	free(h->fields);
+	mail_header_free(&h->fields);
 	h->buf = NULL;
-	h->fields = NULL;
 }
 
-/* Reads until the blank line that ends the header block, or the end of the
- * message (a message may have no body). A blank line is LF or CRLF alone. */
+/* Reads until the blank line that ends the header block (LF or CRLF alone),
+ * or the end of the message (a message may have no body). */
 static int header_read(struct header *h, dkim_read_fn rd, void *arg, char *err, size_t errlen)
 {
 	size_t scan = 0; /* start of the first line not yet seen whole */
 	for (;;) {
-		char *nl;
-		while (scan < h->len && (nl = memchr(h->buf + scan, '\n', h->len - scan)) != NULL) {
-			size_t linelen = (size_t)(nl - (h->buf + scan)) + 1;
-			if (linelen == 1 || (linelen == 2 && h->buf[scan] == '\r')) {
-				h->end = scan;
-				h->body = scan + linelen;
-				return 0;
-			}
-			scan += linelen;
-			if (scan > DKIM_HEADER_MAX)
-				goto too_large;
+		size_t end, body;
+		bool found = mail_header_block_end(h->buf, h->len, &scan, &end, &body);
+		if (found ? end > DKIM_HEADER_MAX : scan > DKIM_HEADER_MAX)
+			goto too_large;
+		if (found) {
+			h->end = end;
+			h->body = body;
+			return 0;
 		}
 		/* a blank line starting within the limit would have been seen by now */
 		if (h->len >= DKIM_HEADER_MAX + 2)
@@ -115,71 +105,14 @@ too_large:
 	return -1;
 }
 
-/* RFC 5322 2.2: ftext is printable US-ASCII but the colon. */
-static inline bool is_ftext(unsigned char c)
-{
-	return c >= 33 && c <= 126 && c != ':';
-}
-
-/* Splits buf[0, end) into fields: a line starting with WSP continues the
- * field above it, any other line must be "name:" (obsolete WSP before the
- * colon allowed, RFC 5322 4.5). */
+/* Splits buf[0, end) into fields with the strict reader: a line starting
+ * with WSP continues the field above it, any other line must be "name:"
+ * (obsolete WSP before the colon allowed, RFC 5322 4.5); NUL and bare CR
+ * are refused too. */
 static int header_parse(struct header *h, char *err, size_t errlen)
 {
-	const char *b = h->buf;
-	size_t i = 0;
-	while (i < h->end) {
-		const char *nl = memchr(b + i, '\n', h->end - i);
-		size_t next = nl ? (size_t)(nl - b) + 1 : h->end;
-		size_t le = nl ? (size_t)(nl - b) : h->end; /* line end excluded */
-		if (nl && le > i && b[le - 1] == '\r')
-			le--;
-
-		if (b[i] == ' ' || b[i] == '\t') {
-			if (h->nfields == 0) {
-				snprintf(err, errlen, "malformed header: starts with a continuation line");
-				return -1;
-			}
-			struct field *f = &h->fields[h->nfields - 1];
-			f->len = le - f->off;
-		} else {
-			size_t j = i;
-			while (j < le && is_ftext((unsigned char)b[j]))
-				j++;
-			size_t namelen = j - i;
-			while (j < le && (b[j] == ' ' || b[j] == '\t'))
-				j++;
-			if (namelen == 0 || j == le || b[j] != ':') {
-				snprintf(err, errlen, "malformed header: a line after field %zu is not "
-				         "\"name: value\"", h->nfields);
-				return -1;
-			}
-			if (h->nfields == DKIM_FIELDS_MAX) {
-				snprintf(err, errlen, "more than %d header fields", DKIM_FIELDS_MAX);
-				return -1;
-			}
-			if (h->nfields == h->fields_cap) {
-				h->fields_cap = h->fields_cap ? 2 * h->fields_cap : 32;
-				h->fields = xrealloc(h->fields, h->fields_cap * sizeof(*h->fields));
-			}
-			h->fields[h->nfields++] = (struct field){ i, le - i, namelen };
-		}
-		i = next;
-	}
-	return 0;
-}
-
-static bool field_is(const struct header *h, const struct field *f, const char *name)
-{
-	return f->namelen == strlen(name) && strncasecmp(h->buf + f->off, name, f->namelen) == 0;
-}
-
-static size_t field_count(const struct header *h, const char *name)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < h->nfields; i++)
-		n += field_is(h, &h->fields[i], name);
-	return n;
+	return mail_header_parse(&h->fields, h->buf, h->end, MAIL_HEADER_STRICT, DKIM_FIELDS_MAX,
+	                         err, errlen);
 }
 
 /* Hashes the signed fields in h= order. RFC 6376 5.4.2: the instances of a
@@ -188,18 +121,20 @@ static size_t field_count(const struct header *h, const char *name)
  * does not exist contributes nothing. */
 static int hash_signed_fields(const struct header *h, EVP_MD_CTX *md)
 {
+	const struct mail_header *fh = &h->fields;
 	size_t maxlen = 0;
-	for (size_t i = 0; i < h->nfields; i++)
-		if (h->fields[i].len > maxlen)
-			maxlen = h->fields[i].len;
+	for (size_t i = 0; i < fh->nfields; i++)
+		if (mail_field_len(&fh->fields[i]) > maxlen)
+			maxlen = mail_field_len(&fh->fields[i]);
 	char *canon = xmalloc(DKIM_CANON_HEADER_BOUND(maxlen));
 	int rc = 0;
 	for (size_t k = 0; k < ARRAY_LEN(signed_fields) && rc == 0; k++) {
-		for (size_t i = h->nfields; i-- > 0;) {
-			const struct field *f = &h->fields[i];
-			if (!field_is(h, f, signed_fields[k].name))
+		for (size_t i = fh->nfields; i-- > 0;) {
+			const struct mail_field *f = &fh->fields[i];
+			if (!mail_field_is(f, signed_fields[k].name))
 				continue;
-			size_t n = dkim_canon_header(DKIM_CANON_RELAXED, h->buf + f->off, f->len, canon);
+			size_t n = dkim_canon_header(DKIM_CANON_RELAXED, f->name, mail_field_len(f),
+			                             canon);
 			if (EVP_DigestUpdate(md, canon, n) != 1 || EVP_DigestUpdate(md, "\r\n", 2) != 1) {
 				rc = -1;
 				break;
@@ -370,12 +305,13 @@ char *dkim_sign(const struct dkim_key *key, const char *domain, const char *sele
 	}
 	if (header_read(&h, rd, rd_arg, err, errlen) < 0 || header_parse(&h, err, errlen) < 0)
 		goto out;
-	if (field_count(&h, "from") == 0) {
+	if (mail_header_count(&h.fields, "from") == 0) {
 		snprintf(err, errlen, "no From header field");
 		goto out;
 	}
 	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++)
-		h_count[k] = field_count(&h, signed_fields[k].name) + signed_fields[k].oversign;
+		h_count[k] = mail_header_count(&h.fields, signed_fields[k].name)
+		             + signed_fields[k].oversign;
 	if (hash_signed_fields(&h, hmd) < 0) {
 		snprintf(err, errlen, "DKIM: header hash failed");
 		goto out;

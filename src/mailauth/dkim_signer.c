@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "mail/address.h"
 #include "mailauth/dkim.h"
 #include "store/msgbuf.h"
 #include "store/store.h"
@@ -118,10 +119,12 @@ char *dkim_signer_sign(void *arg, const char *sender, const struct msgbuf *body)
 	struct dkim_signer *s = arg;
 	struct key_refs refs = { .n = 0 };
 	char domain[256], err[256];
-	const char *at = strrchr(sender, '@');
+	size_t local_len;
+	const char *sender_domain = mail_address_split(sender, &local_len);
 	char *out = NULL;
 	size_t len = 0;
-	if (at == NULL || snprintf(domain, sizeof(domain), "%s", at + 1) >= (int)sizeof(domain))
+	if (sender_domain == NULL ||
+	    snprintf(domain, sizeof(domain), "%s", sender_domain) >= (int)sizeof(domain))
 		return NULL;
 	ascii_lower(domain);
 	struct dkim_key *keys[SIGNER_MAX_KEYS];

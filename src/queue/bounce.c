@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/util.h"
+#include "mail/address.h"
 
 struct strbuf {
 	char *s;
@@ -162,7 +163,7 @@ bool bounce_wanted(const char *sender)
 {
 	if (sender == NULL || *sender == '\0')
 		return false;
-	const char *at = strrchr(sender, '@');
-	size_t local = at ? (size_t)(at - sender) : strlen(sender);
+	size_t local;
+	(void)mail_address_split(sender, &local);
 	return !(local == 13 && strncasecmp(sender, "mailer-daemon", 13) == 0);
 }

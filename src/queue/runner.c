@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "mail/header.h"
 #include "queue/backoff.h"
 #include "queue/bounce.h"
 #include "queue/runner_int.h"
@@ -290,26 +291,26 @@ static void inject_report(struct queue_runner *q, const char *to, const char *te
 	committer_submit(q->committer, &in->job);
 }
 
-/* The original header block, bounded, for text/rfc822-headers. */
+/* The original header block, bounded, for text/rfc822-headers: whole
+ * lines up to HEADER_COPY_MAX octets. */
 static char *read_headers(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "r");
-	char *buf = xmalloc(HEADER_COPY_MAX + 1);
-	size_t n = 0;
-	*len = 0;
-	if (f == NULL)
-		return buf;
-	char line[1024];
-	while (fgets(line, sizeof(line), f) != NULL && line[0] != '\n') {
-		size_t l = strlen(line);
-		if (n + l > HEADER_COPY_MAX)
-			break;
-		memcpy(buf + n, line, l);
-		n += l;
+	/* the empty line after a header of just HEADER_COPY_MAX octets, too */
+	char *buf = xmalloc(HEADER_COPY_MAX + 3);
+	size_t n = 0, scan = 0, hdr_len, body;
+	if (f != NULL) {
+		n = fread(buf, 1, HEADER_COPY_MAX + 2, f);
+		fclose(f);
 	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
+	if (!mail_header_block_end(buf, n, &scan, &hdr_len, &body))
+		hdr_len = n;
+	if (hdr_len > HEADER_COPY_MAX) {
+		const char *nl = memrchr(buf, '\n', HEADER_COPY_MAX);
+		hdr_len = nl != NULL ? (size_t)(nl - buf) + 1 : 0;
+	}
+	buf[hdr_len] = '\0';
+	*len = hdr_len;
 	return buf;
 }
 

@@ -18,9 +18,6 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "smtp/smtp_session.h"
-#include "imap/mime.h"
-#include "store/msgbuf.h"
-#include "store/resolve.h"
 #include "store/store.h"
 
 /* RFC 4954 4: a SASL line may be up to 12288 octets */
@@ -189,71 +186,4 @@ void smtp_cmd_auth(struct smtp_session *s, const char *arg)
 	/* RFC 4954 4: an initial response ("=" for an empty one) */
 	const char *initial = arg[n] == ' ' ? arg + n + 1 : NULL;
 	sasl_server_start(s->sasl, initial, initial ? strlen(initial) : 0);
-}
-
-/* ---- the From: header of submitted mail ---------------------------------------------- */
-
-/* The whole header block is examined; one that does not end within this
- * many octets cannot be checked and is refused. */
-#define FROM_SCAN_MAX (1024 * 1024)
-
-static bool address_owned(struct smtp_session *s, const char *addr)
-{
-	if (resolve_sender_allowed(worker_store(s->ns.worker), s->auth_user, addr) == 1)
-		return true;
-	log_security(LOG_WARN, "smtp.sender_refused", "s", "session", s->ns.id, "s", "ip", s->ns.conn.ip,
-	             "s", "user", s->auth_user, "s", "from", addr, "s", "where", "From header", NULL);
-	return false;
-}
-
-/* Every address of one From: field (groups and display names parsed properly). */
-static bool from_field_owned(struct smtp_session *s, const struct mime_field *f)
-{
-	struct mime_address *addrs = NULL;
-	char *value = mime_unfold_dup(f->value, f->value_len);
-	size_t n = mime_parse_addresses(value, strlen(value), &addrs);
-	bool ok = n > 0;   /* a From: with no address at all is not acceptable either */
-	for (size_t i = 0; ok && i < n; i++) {
-		char addr[SMTP_PATH_MAX + 2];
-		if (addrs[i].mailbox == NULL)
-			continue;   /* group start or end marker */
-		snprintf(addr, sizeof(addr), "%s@%s", addrs[i].mailbox, addrs[i].host ? addrs[i].host : "");
-		ok = address_owned(s, addr);
-	}
-	mime_addresses_free(addrs, n);
-	free(value);
-	return ok;
-}
-
-static size_t header_block_length(const char *buf, size_t len, bool *complete)
-{
-	if (len > 0 && buf[0] == '\n') {
-		*complete = true;
-		return 1;
-	}
-	const char *end = memmem(buf, len, "\n\n", 2);
-	*complete = end != NULL;
-	return end ? (size_t)(end - buf) + 2 : len;
-}
-
-bool smtp_check_from_header(struct smtp_session *s)
-{
-	if (s->mode == SMTP_MODE_MX || !s->authenticated || s->any_sender || s->msg == NULL)
-		return true;
-	size_t want = msgbuf_size(s->msg) < FROM_SCAN_MAX ? (size_t)msgbuf_size(s->msg) : FROM_SCAN_MAX;
-	char *buf = xmalloc(want + 1);
-	ssize_t n = msgbuf_read_at(s->msg, 0, buf, want);
-	bool complete, ok = n >= 0;
-	size_t hlen = ok ? header_block_length(buf, (size_t)n, &complete) : 0;
-	if (ok && !complete && msgbuf_size(s->msg) > FROM_SCAN_MAX)
-		ok = false;   /* a header this long is not mail anyone sends */
-	struct mime_header_iter it;
-	struct mime_field f;
-	mime_header_iter_init(&it, buf, hlen);
-	/* every From: field counts, not just the first one */
-	while (ok && mime_header_next(&it, &f))
-		if (f.name_len == 4 && strncasecmp(f.name, "From", 4) == 0)
-			ok = from_field_owned(s, &f);
-	free(buf);
-	return ok;
 }

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "net/listener.h"
+#include "smtp/smtp_checks.h"
 #include "smtp/smtp_session.h"
 #include "store/msgbuf.h"
 #include "tls/tls.h"
@@ -95,28 +96,6 @@ void smtp_resume_input(struct smtp_session *s)
 	net_session_resume_input(&s->ns);
 }
 
-/* Received: fields in the message's header block (the first 1 MiB of it). */
-int smtp_count_received(struct smtp_session *s)
-{
-	enum { SCAN = 1024 * 1024 };
-	size_t want = msgbuf_size(s->msg) < SCAN ? (size_t)msgbuf_size(s->msg) : SCAN;
-	char *buf = xmalloc(want + 1);
-	ssize_t n = msgbuf_read_at(s->msg, 0, buf, want);
-	int count = 0;
-	bool line_start = true;
-	for (ssize_t i = 0; i < n; i++) {
-		if (line_start) {
-			if (buf[i] == '\n')
-				break;   /* the empty line: end of the header */
-			if (n - i >= 9 && strncasecmp(buf + i, "Received:", 9) == 0)
-				count++;
-		}
-		line_start = buf[i] == '\n';
-	}
-	free(buf);
-	return count;
-}
-
 static void on_commit_done(struct commit_job *job, void *arg)
 {
 	struct smtp_session *s = arg;
@@ -169,14 +148,9 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 		smtp_reply(s, 451, "4.3.0", "Local error in processing");
 		return;
 	}
-	if (smtp_count_received(s) >= s->ns.cfg->limits.hops) {
-		/* RFC 5321 6.3: counting Received: fields catches mail loops */
-		reject_message(s, 554, "5.4.6", "Too many hops: mail loop detected", "rejected: mail loop");
-		return;
-	}
-	if (!smtp_check_from_header(s)) {
-		reject_message(s, 553, "5.7.1", "From: header address not owned by the authenticated user",
-		               "rejected: From not owned");
+	struct smtp_verdict verdict = smtp_check_message(s);   /* smtp_checks.c */
+	if (verdict.kind != SMTP_VERDICT_ACCEPT) {
+		reject_message(s, verdict.code, verdict.enh, verdict.text, verdict.log_result);
 		return;
 	}
 	size_t hlen;

@@ -106,8 +106,6 @@ void smtp_cmd_auth(struct smtp_session *s, const char *arg);
 bool smtp_auth_read_line(struct smtp_session *s);
 /* Ends an AUTH exchange wherever it is (the failure delay too); NULL is fine. */
 void smtp_auth_cleanup(struct smtp_session *s);
-/* The From: header check for submitted mail; false after replying 553. */
-bool smtp_check_from_header(struct smtp_session *s);
 
 /* SMTP framing on the session engine (smtp_session.c) */
 /* Work on another thread keeps the session alive (net_session_op_begin/end). */
@@ -119,7 +117,6 @@ void smtp_resume_input(struct smtp_session *s);
 void smtp_begin_data(struct smtp_session *s);
 void smtp_begin_bdat(struct smtp_session *s, uint64_t size, bool last);
 void smtp_begin_starttls(struct smtp_session *s);
-int smtp_count_received(struct smtp_session *s);
 /* Called when a transaction's message is complete: checks it and commits. */
 void smtp_finish_message(struct smtp_session *s, bool via_data);
 

@@ -19,6 +19,7 @@
 #include "imap/imap_fetch.h"
 #include "imap/imap_parse.h"
 #include "imap/imap_search.h"
+#include "mail/date.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -209,8 +210,8 @@ static void check_tree(const struct imap_arg *a, int depth, size_t *nodes)
 			int64_t t;
 			int zone;
 			if (imap_date_parse(a->str, a->len, &day))
-				check(day >= imap_days_from_civil(1, 1, 1) &&
-				      day <= imap_days_from_civil(9999, 12, 31));
+				check(day >= mail_days_from_civil(1, 1, 1) &&
+				      day <= mail_days_from_civil(9999, 12, 31));
 			if (imap_date_time_parse(a->str, a->len, &t, &zone))
 				check(zone > -24 * 60 && zone < 24 * 60);
 		}

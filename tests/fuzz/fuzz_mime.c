@@ -1,4 +1,6 @@
-/* libFuzzer target for src/imap/mime*.c.
+/* libFuzzer target for the MIME tree and header reader of src/mail and
+ * IMAP's renderings of them (src/imap/imap_envelope.c, imap_bodystructure.c,
+ * imap_section.c).
  *
  * The input is a message: it is parsed, and ENVELOPE, BODYSTRUCTURE and
  * BODY are rendered, sections resolved, headers filtered and decoded.
@@ -14,7 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap/mime.h"
+#include "imap/imap_render.h"
+#include "mail/address.h"
+#include "mail/crlf.h"
+#include "mail/decode.h"
+#include "mail/encoded_word.h"
+#include "mail/header.h"
+#include "mail/mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -93,7 +101,7 @@ static const char *imap_value(const char *p, const char *end, unsigned int depth
 	return NULL;
 }
 
-static void check_imap(const struct mime_out *o)
+static void check_imap(const struct mail_buf *o)
 {
 	check(imap_value(o->data, o->data + o->len, 0) == o->data + o->len);
 }
@@ -111,8 +119,8 @@ static void check_part(const struct mime_part *p, const char *buf, size_t len,
 	check(p->type != NULL && p->subtype != NULL);
 	check(p->hdr_offset + p->hdr_size == p->body_offset);
 	check(body_end <= len);
-	check(p->hdr_crlf_size == mime_crlf_size(buf + p->hdr_offset, p->hdr_size));
-	check(p->body_crlf_size == mime_crlf_size(buf + p->body_offset, p->body_size));
+	check(p->hdr_crlf_size == mail_crlf_size(buf + p->hdr_offset, p->hdr_size));
+	check(p->body_crlf_size == mail_crlf_size(buf + p->body_offset, p->body_size));
 	check(p->body_lines == count_lf(buf + p->body_offset, p->body_size));
 	check(!(p->flags & MIME_PART_MESSAGE) || (p->nchildren == 1 && p->children->envelope));
 	check((p->flags & (MIME_PART_MESSAGE | MIME_PART_MULTIPART)) || p->children == NULL);
@@ -134,39 +142,39 @@ static void check_part(const struct mime_part *p, const char *buf, size_t len,
 static void check_span(const struct mime_part *root, const char *buf, size_t len,
                        const char *section)
 {
-	struct mime_span sp;
-	int rc = mime_section(root, section, &sp);
+	struct imap_span sp;
+	int rc = imap_section_span(root, section, &sp);
 
-	check(rc == MIME_SECTION_OK || rc == MIME_SECTION_BAD || rc == MIME_SECTION_NONE);
-	if (rc != MIME_SECTION_OK)
+	check(rc == IMAP_SPAN_OK || rc == IMAP_SPAN_BAD || rc == IMAP_SPAN_NONE);
+	if (rc != IMAP_SPAN_OK)
 		return;
 	check(sp.part != NULL);
 	check(sp.offset + sp.size <= len);
-	check(sp.crlf_size == mime_crlf_size(buf + sp.offset, sp.size));
+	check(sp.crlf_size == mail_crlf_size(buf + sp.offset, sp.size));
 }
 
-static void render_all(const struct mime_part *root, struct mime_out *o)
+static void render_all(const struct mime_part *root, struct mail_buf *o)
 {
-	struct mime_out e, b, s;
+	struct mail_buf e, b, s;
 
-	mime_out_init(&e);
-	mime_out_init(&b);
-	mime_out_init(&s);
-	mime_write_envelope(root, &e);
-	mime_write_bodystructure(root, true, &b);
-	mime_write_bodystructure(root, false, &s);
+	mail_buf_init(&e);
+	mail_buf_init(&b);
+	mail_buf_init(&s);
+	imap_write_envelope(root, &e);
+	imap_write_bodystructure(root, true, &b);
+	imap_write_bodystructure(root, false, &s);
 	check_imap(&e);
 	check_imap(&b);
 	check_imap(&s);
 	check(s.len <= b.len);
-	mime_out_append(o, e.data, e.len);
-	mime_out_append(o, " ", 1);
-	mime_out_append(o, b.data, b.len);
-	mime_out_append(o, " ", 1);
-	mime_out_append(o, s.data, s.len);
-	mime_out_free(&e);
-	mime_out_free(&b);
-	mime_out_free(&s);
+	mail_buf_append(o, e.data, e.len);
+	mail_buf_append(o, " ", 1);
+	mail_buf_append(o, b.data, b.len);
+	mail_buf_append(o, " ", 1);
+	mail_buf_append(o, s.data, s.len);
+	mail_buf_free(&e);
+	mail_buf_free(&b);
+	mail_buf_free(&s);
 }
 
 static void fuzz_headers(const struct mime_part *root, const char *buf, const char *cstr,
@@ -175,35 +183,57 @@ static void fuzz_headers(const struct mime_part *root, const char *buf, const ch
 	static const char *const names[] = { "subject", "From", "content-type" };
 	const char *hdr = buf + root->hdr_offset;
 	size_t hlen = root->hdr_size;
-	struct mime_header_iter it;
-	struct mime_field f;
-	struct mime_address *addrs;
-	struct mime_out o;
+	struct mail_header_iter it;
+	struct mail_field f;
+	struct mail_address *addrs;
+	struct mail_buf o;
 	char dec[128];
 	size_t n;
 
-	mime_header_iter_init(&it, hdr, hlen);
-	while (mime_header_next(&it, &f)) {
+	mail_header_iter_init(&it, hdr, hlen, MAIL_HEADER_LENIENT);
+	while (mail_header_next(&it, &f)) {
 		check(f.raw >= hdr && f.raw + f.raw_len <= hdr + hlen);
 		check(f.name == f.raw && memchr(f.name, ':', f.name_len) == NULL);
 		check(f.value >= f.name + f.name_len && f.value + f.value_len <= f.raw + f.raw_len);
-		n = mime_unfold(f.value, f.value_len, dec, sizeof dec);
+		n = mail_unfold(f.value, f.value_len, dec, sizeof dec);
 		check(dec[n < sizeof dec ? n : sizeof dec - 1] == '\0');
 	}
+	/* strict mode: where it reads a header without an error, every line
+	 * was a well-formed field, and the lenient reader sees the same ones */
+	{
+		struct mail_header_iter st, le;
+		struct mail_field g;
+		mail_header_iter_init(&st, hdr, hlen, MAIL_HEADER_STRICT);
+		mail_header_iter_init(&le, hdr, hlen, MAIL_HEADER_LENIENT);
+		size_t nstrict = 0;
+		while (mail_header_next(&st, &f)) {
+			check(f.name_len > 0 && memchr(f.raw, '\0', f.raw_len) == NULL);
+			nstrict++;
+		}
+		if (st.error == MAIL_HEADER_OK) {
+			mail_header_iter_init(&st, hdr, hlen, MAIL_HEADER_STRICT);
+			while (mail_header_next(&st, &f)) {
+				check(mail_header_next(&le, &g));
+				check(f.raw == g.raw && f.raw_len == g.raw_len &&
+				      f.name_len == g.name_len && f.value_len == g.value_len);
+			}
+			check(!mail_header_next(&le, &g) && st.nfields == nstrict);
+		}
+	}
 	for (int not_ = 0; not_ < 2; not_++) {
-		mime_out_init(&o);
-		mime_filter_headers(hdr, hlen, names, 3, not_ != 0, &o);
+		mail_buf_init(&o);
+		imap_filter_headers(hdr, hlen, names, 3, not_ != 0, &o);
 		check(o.len >= 2 && memcmp(o.data + o.len - 2, "\r\n", 2) == 0);
 		for (size_t i = 0; i < o.len; i++)
 			check(o.data[i] != '\n' || (i > 0 && o.data[i - 1] == '\r'));
-		mime_out_free(&o);
+		mail_buf_free(&o);
 	}
 	/* the input as a header value, for the decoder and address parser */
-	n = mime_decode_header(cstr, dec, sizeof dec);
+	n = mail_encoded_words_decode(cstr, dec, sizeof dec);
 	check(n < sizeof dec && dec[n] == '\0' && strlen(dec) <= n);
-	n = mime_parse_addresses(cstr, clen, &addrs);
+	n = mail_address_list_new(cstr, clen, &addrs);
 	check(n <= 2 * clen + 1);
-	mime_addresses_free(addrs, n);
+	mail_address_list_free(addrs, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -214,8 +244,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	const char *buf = (const char *)data;
 	struct mime_part *root, *root2;
-	struct mime_out a, b;
-	struct mime_crlf c;
+	struct mail_buf a, b;
+	struct mail_crlf c;
 	unsigned int count = 0;
 	char *cstr, *crlf, sec[24];
 	size_t used, clen, crlflen;
@@ -225,7 +255,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(count == mime_count_parts(root));
 	check(root->envelope != NULL && root->hdr_offset == 0);
 	check(root->body_offset + root->body_size == size);
-	mime_out_init(&a);
+	mail_buf_init(&a);
 	render_all(root, &a);
 	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
 		check_span(root, buf, size, sections[i]);
@@ -246,18 +276,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	crlf = malloc(2 * size + 1);
 	if (crlf == NULL)
 		abort();
-	mime_crlf_init(&c);
-	crlflen = mime_crlf_convert(&c, buf, size, &used, crlf, 2 * size + 1);
-	check(used == size && crlflen == mime_crlf_size(buf, size));
+	mail_crlf_init(&c);
+	crlflen = mail_crlf_convert(&c, buf, size, &used, crlf, 2 * size + 1);
+	check(used == size && crlflen == mail_crlf_size(buf, size));
 	root2 = mime_parse(crlf, crlflen);
-	mime_out_init(&b);
+	mail_buf_init(&b);
 	render_all(root2, &b);
 	check(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
 	check(mime_count_parts(root2) == count);
 	check(root2->hdr_size == root->hdr_crlf_size && root2->body_size == root->body_crlf_size);
 
-	mime_out_free(&a);
-	mime_out_free(&b);
+	mail_buf_free(&a);
+	mail_buf_free(&b);
 	mime_free(root);
 	mime_free(root2);
 	free(crlf);

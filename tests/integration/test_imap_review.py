@@ -14,7 +14,7 @@ import pytest
 
 from imap_fixtures import crlf, fetch_all, imap_conn, module_server, search_numbers, simple_message
 
-MIME_MAX_ADDRESSES = 500        # src/imap/mime.h
+MIME_MAX_ADDRESSES = 500        # IMAP_ENVELOPE_MAX_ADDRESSES, src/imap/imap_render.h
 IMAP_FETCH_NAME_MAX = 8192      # src/imap/imap_fetch.h, NUL included
 
 

@@ -14,6 +14,7 @@
 #include "core/util.h"
 #include "imap/imap_parse.h"
 #include "imap/imap_search.h"
+#include "mail/date.h"
 
 /* ---- helpers ---- */
 
@@ -342,10 +343,10 @@ static void test_dates(void **state)
 	int zone;
 	(void)state;
 
-	assert_int_equal(imap_days_from_civil(1970, 1, 1), 0);
-	assert_int_equal(imap_days_from_civil(2000, 3, 1), 11017);
-	assert_int_equal(imap_days_from_civil(1, 1, 1), -719162);
-	assert_int_equal(imap_days_from_civil(9999, 12, 31), 2932896);
+	assert_int_equal(mail_days_from_civil(1970, 1, 1), 0);
+	assert_int_equal(mail_days_from_civil(2000, 3, 1), 11017);
+	assert_int_equal(mail_days_from_civil(1, 1, 1), -719162);
+	assert_int_equal(mail_days_from_civil(9999, 12, 31), 2932896);
 
 	assert_true(imap_date_parse("1-Feb-1994", 10, &d));
 	assert_int_equal(d, 8797);
@@ -383,7 +384,7 @@ static void test_dates(void **state)
 	assert_int_equal(imap_day_of(0, 0), 0);
 	assert_int_equal(imap_day_of(-1, 0), -1);
 	assert_int_equal(imap_day_of(86399, 1), 1);
-	assert_int_equal(imap_day_of(837596665, -420), imap_days_from_civil(1996, 7, 17));
+	assert_int_equal(imap_day_of(837596665, -420), mail_days_from_civil(1996, 7, 17));
 	assert_int_equal(imap_day_of(INT64_MAX, 0), imap_day_of(INT64_C(1) << 52, 0));
 	assert_true(imap_day_of(INT64_MIN, -1439) < 0);
 }
@@ -464,17 +465,17 @@ static void test_header_dates(void **state)
 		{ "1 Jul (unterminated 2003 10:52:37", 0, 0, 0, 0, 0 },
 		{ "-1 Jul 2003 10:52:37", 0, 0, 0, 0, 0 },
 	};
-	struct imap_header_date hd;
+	struct mail_date hd;
 	(void)state;
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *in = cases[i].in;
-		bool ok = imap_header_date_parse(in, strlen(in), &hd);
+		bool ok = mail_date_parse(in, strlen(in), &hd);
 		if (ok != (cases[i].y != 0))
 			fail_msg("\"%s\": parsed %d", in, ok);
 		if (!ok)
 			continue;
-		if (hd.day != imap_days_from_civil(cases[i].y, (unsigned)cases[i].m, (unsigned)cases[i].d))
+		if (hd.day != mail_days_from_civil(cases[i].y, (unsigned)cases[i].m, (unsigned)cases[i].d))
 			fail_msg("\"%s\": day %d", in, hd.day);
 		if (hd.zone_minutes != cases[i].zone)
 			fail_msg("\"%s\": zone %d", in, hd.zone_minutes);
@@ -482,9 +483,9 @@ static void test_header_dates(void **state)
 			fail_msg("\"%s\": unix time %lld", in, (long long)hd.unix_time);
 	}
 	/* the length is respected: no reading past it */
-	assert_true(imap_header_date_parse("1 Jul 2003 10:52:37 +0200", 16, &hd));
+	assert_true(mail_date_parse("1 Jul 2003 10:52:37 +0200", 16, &hd));
 	assert_int_equal(hd.zone_minutes, 0);
-	assert_false(imap_header_date_parse("1 Jul 2003 10:52:37", 12, &hd));
+	assert_false(mail_date_parse("1 Jul 2003 10:52:37", 12, &hd));
 }
 
 /* ---- evaluation ---- */

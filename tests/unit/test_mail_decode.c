@@ -1,4 +1,4 @@
-/* Unit tests for src/imap/mime_decode.c: the Content-Transfer-Encoding
+/* Unit tests for src/mail/decode.c: the Content-Transfer-Encoding
  * decoders behind FETCH BINARY (RFC 3516): base64 and quoted-printable as
  * leniently as mail readers take them, the identity encodings, and the
  * encodings that are not known. */
@@ -12,16 +12,18 @@
 
 #include <cmocka.h>
 
-#include "imap/mime.h"
+#include "imap/imap_render.h"
+#include "mail/decode.h"
+#include "mail/mime.h"
 
 /* ---- helpers ---- */
 
 /* Decodes in (a C string) with cte and checks the octets against want[0..wlen). */
 static void expect_decoded(enum mime_cte cte, const char *in, const char *want, size_t wlen)
 {
-	struct mime_out out;
+	struct mail_buf out;
 
-	mime_out_init(&out);
+	mail_buf_init(&out);
 	assert_true(mime_decode(cte, in, strlen(in), &out));
 	if (out.len != wlen || memcmp(out.data, want, wlen) != 0) {
 		print_error("input \"%s\": got %zu octets \"%.*s\", want %zu\n", in, out.len,
@@ -29,7 +31,7 @@ static void expect_decoded(enum mime_cte cte, const char *in, const char *want, 
 		fail();
 	}
 	assert_int_equal(out.data[out.len], '\0');     /* still a C string after */
-	mime_out_free(&out);
+	mail_buf_free(&out);
 }
 
 #define expect_b64(in, want) expect_decoded(MIME_CTE_BASE64, in, want, sizeof(want) - 1)
@@ -59,10 +61,10 @@ static void test_cte_of(void **state)
 static enum mime_cte cte_of_section(const char *msg, const char *section)
 {
 	struct mime_part *root = mime_parse(msg, strlen(msg));
-	struct mime_span span;
+	struct imap_span span;
 	enum mime_cte cte;
 
-	assert_int_equal(mime_section(root, section, &span), MIME_SECTION_OK);
+	assert_int_equal(imap_section_span(root, section, &span), IMAP_SPAN_OK);
 	cte = mime_part_cte(span.part);
 	mime_free(root);
 	return cte;
@@ -194,12 +196,12 @@ static void test_qp_malformed(void **state)
 	expect_qp("a\rb", "a\rb");
 	/* 8-bit octets and NULs pass through */
 	expect_qp("\xe9t\xe9", "\xe9t\xe9");
-	struct mime_out out;
-	mime_out_init(&out);
+	struct mail_buf out;
+	mail_buf_init(&out);
 	mime_decode_qp("a\0b=\0", 5, &out);
 	assert_int_equal(out.len, 5);
 	assert_memory_equal(out.data, "a\0b=\0", 5);
-	mime_out_free(&out);
+	mail_buf_free(&out);
 }
 
 static void test_qp_trailing_white_space(void **state)
@@ -220,33 +222,33 @@ static void test_qp_trailing_white_space(void **state)
 static void test_identity(void **state)
 {
 	static const char raw[] = "line one\r\nline =3D two\n\x80\xff";
-	struct mime_out out;
+	struct mail_buf out;
 
 	(void)state;
 	expect_decoded(MIME_CTE_IDENTITY, raw, raw, sizeof(raw) - 1);
 	expect_decoded(MIME_CTE_IDENTITY, "", "", 0);
 	/* appends to what is there */
-	mime_out_init(&out);
-	mime_out_puts(&out, "ab");
+	mail_buf_init(&out);
+	mail_buf_puts(&out, "ab");
 	assert_true(mime_decode(MIME_CTE_IDENTITY, "cd", 2, &out));
 	assert_true(mime_decode(MIME_CTE_BASE64, "ZWY=", 4, &out));
 	assert_true(mime_decode(MIME_CTE_QUOTED_PRINTABLE, "=67", 3, &out));
 	assert_string_equal(out.data, "abcdefg");
-	mime_out_free(&out);
+	mail_buf_free(&out);
 }
 
 static void test_unknown(void **state)
 {
-	struct mime_out out;
+	struct mail_buf out;
 
 	(void)state;
-	mime_out_init(&out);
-	mime_out_puts(&out, "kept");
+	mail_buf_init(&out);
+	mail_buf_puts(&out, "kept");
 	assert_false(mime_decode(MIME_CTE_UNKNOWN, "begin 644 x\n", 12, &out));
 	assert_false(mime_decode(mime_cte_of("X-UUENCODE"), "M", 1, &out));
 	assert_int_equal(out.len, 4);
 	assert_string_equal(out.data, "kept");
-	mime_out_free(&out);
+	mail_buf_free(&out);
 }
 
 /* Outputs larger than the decoders' staging block, and their bounds. */
@@ -257,7 +259,7 @@ static void test_large(void **state)
 	size_t bl = 0, ql = 0;
 	static const char alphabet[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	struct mime_out out;
+	struct mail_buf out;
 
 	(void)state;
 	for (size_t i = 0; i < N; i++)
@@ -275,20 +277,20 @@ static void test_large(void **state)
 	for (size_t i = 0; i < N; i++)
 		ql += (size_t)sprintf(qp + ql, "=%02X", (unsigned char)bin[i]);
 
-	mime_out_init(&out);
+	mail_buf_init(&out);
 	mime_decode_base64(b64, bl, &out);
 	assert_int_equal(out.len, N);
 	assert_memory_equal(out.data, bin, N);
-	mime_out_reset(&out);
+	mail_buf_reset(&out);
 	mime_decode_qp(qp, ql, &out);
 	assert_int_equal(out.len, N);
 	assert_memory_equal(out.data, bin, N);
 	/* the worst case of quoted-printable: every LF becomes CRLF */
 	memset(qp, '\n', N);
-	mime_out_reset(&out);
+	mail_buf_reset(&out);
 	mime_decode_qp(qp, N, &out);
 	assert_int_equal(out.len, 2 * N);
-	mime_out_free(&out);
+	mail_buf_free(&out);
 	free(bin);
 	free(b64);
 	free(qp);

@@ -1,14 +1,15 @@
 /* The MIME line parser: one pass over the message, building the part tree
  * (RFC 2045, RFC 2046 5.1, RFC 5322 2.2). Field values are handed to
- * mime_param.c as they complete; renderings live in mime_structure.c and
- * mime_envelope.c. */
-#include "imap/mime.h"
+ * mime_param.c as they complete; field lines are split by the header
+ * reader (lenient, header.c). IMAP's renderings live in src/imap. */
+#include "mail/mime.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
-#include "imap/mime_int.h"
+#include "mail/header.h"
+#include "mail/mime_int.h"
 
 /* The header fields the tree keeps: MIME ones for every part, the
  * envelope ones for message headers only. */
@@ -141,7 +142,7 @@ static enum field_id field_lookup(const char *name, size_t n, bool message)
 	for (int i = 0; i < F_COUNT; i++) {
 		if (i >= F_FIRST_ENVELOPE && !message)
 			break;
-		if (mime_eq_nocase(name, n, field_names[i]))
+		if (mail_eq_nocase(name, n, field_names[i]))
 			return (enum field_id)i;
 	}
 	return F_NONE;
@@ -180,11 +181,11 @@ static void field_finish(struct parser *ps)
 
 	if (ps->field == F_NONE)
 		return;
-	while (n > 0 && (mime_is_wsp(v[0]) || v[0] == '\r')) {
+	while (n > 0 && (mail_is_wsp(v[0]) || v[0] == '\r')) {
 		v++;
 		n--;
 	}
-	while (n > 0 && (mime_is_wsp(v[n - 1]) || v[n - 1] == '\r'))
+	while (n > 0 && (mail_is_wsp(v[n - 1]) || v[n - 1] == '\r'))
 		n--;
 	switch (ps->field) {
 	case F_CTYPE: mime_parse_content_type(&ps->store, p, v, n); break;
@@ -215,12 +216,11 @@ static void field_finish(struct parser *ps)
 static void header_line(struct parser *ps, const char *line, size_t n)
 {
 	const struct mime_part *p = ps->open[ps->top].p;
-	const char *colon;
-	size_t name_len;
+	size_t name_len, colon;
 	enum field_id id;
 
 	/* RFC 5322 2.2.3: unfolding removes the line end, keeps the blank */
-	if (mime_is_wsp(line[0])) {
+	if (mail_is_wsp(line[0])) {
 		if (ps->field != F_NONE)
 			field_append(ps, line, n);
 		return;
@@ -228,19 +228,15 @@ static void header_line(struct parser *ps, const char *line, size_t n)
 	field_finish(ps);
 	if (++ps->nfields > MIME_MAX_FIELDS)
 		return;
-	colon = memchr(line, ':', n);
-	if (colon == NULL)
+	if (!mail_header_line_split(line, n, MAIL_HEADER_LENIENT, &name_len, &colon))
 		return;     /* not a field (Dovecot keeps it as header junk too) */
-	name_len = (size_t)(colon - line);
-	while (name_len > 0 && mime_is_wsp(line[name_len - 1]))
-		name_len--;
 	id = field_lookup(line, name_len, p->envelope != NULL);
 	if (id == F_NONE || (ps->seen & (1u << id)) != 0)
 		return;
 	ps->seen |= 1u << id;
 	ps->field = id;
 	ps->flen = 0;
-	field_append(ps, colon + 1, n - (size_t)(colon + 1 - line));
+	field_append(ps, line + colon + 1, n - colon - 1);
 }
 
 /* ---- part types and containers ---- */
@@ -377,7 +373,7 @@ static void close_part(struct parser *ps, unsigned int d, uint64_t end, uint64_t
 static bool all_wsp(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!mime_is_wsp(s[i]))
+		if (!mail_is_wsp(s[i]))
 			return false;
 	return true;
 }
@@ -561,7 +557,7 @@ unsigned int mime_count_parts(const struct mime_part *root)
 const char *mime_param_get(const struct mime_param *params, unsigned int n, const char *name)
 {
 	for (unsigned int i = 0; i < n; i++)
-		if (mime_eq_nocase(params[i].name, strlen(params[i].name), name))
+		if (mail_eq_nocase(params[i].name, strlen(params[i].name), name))
 			return params[i].value;
 	return NULL;
 }

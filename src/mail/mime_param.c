@@ -6,46 +6,13 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "imap/mime_int.h"
+#include "mail/encoded_word.h"
+#include "mail/mime_int.h"
 
 /* RFC 6838 4.2: type and subtype names are at most 127 characters */
 #define TYPE_NAME_MAX 127
 #define LANG_MAX 32
 #define PARAM_NAME_MAX 128
-
-bool mime_eq_nocase(const char *s, size_t n, const char *lit)
-{
-	size_t i = 0;
-
-	for (; i < n; i++)
-		if (lit[i] == '\0' || mime_lower(s[i]) != mime_lower(lit[i]))
-			return false;
-	return lit[i] == '\0';
-}
-
-size_t mime_skip_cfws(const char *v, size_t n, size_t i)
-{
-	while (i < n) {
-		if (mime_is_wsp(v[i]) || v[i] == '\r' || v[i] == '\n') {
-			i++;
-		} else if (v[i] == '(') {
-			unsigned int depth = 0;
-			for (; i < n; i++) {
-				if (v[i] == '\\' && i + 1 < n) {
-					i++;
-				} else if (v[i] == '(') {
-					depth++;
-				} else if (v[i] == ')' && --depth == 0) {
-					i++;
-					break;
-				}
-			}
-		} else {
-			break;
-		}
-	}
-	return i;
-}
 
 /* RFC 2045 5.1: token := 1*<any (US-ASCII) CHAR except SPACE, CTLs, or
  * tspecials>; 8-bit octets are let in, as senders put them there. */
@@ -66,7 +33,7 @@ static char *dup_case(struct mime_store *st, const char *s, size_t n, bool upper
 {
 	char *d = mime_store_dup(st, s, n);
 	for (char *q = d; *q != '\0'; q++)
-		*q = upper ? mime_upper(*q) : mime_lower(*q);
+		*q = upper ? mail_upper(*q) : mail_lower(*q);
 	return d;
 }
 
@@ -79,7 +46,7 @@ struct raw_param {
 	int section;            /* RFC 2231 "*N", -1 without */
 	bool ext;               /* RFC 2231 trailing '*': charset'lang'%XX */
 	bool rfc2231;           /* has a '*' suffix at all */
-	struct mime_out value;  /* unquoted */
+	struct mail_buf value;  /* unquoted */
 };
 
 static void split_name(struct raw_param *r, const char *s, size_t n)
@@ -114,22 +81,22 @@ static void split_name(struct raw_param *r, const char *s, size_t n)
 /* The value after '=': a quoted-string (unterminated: to the end) or, being
  * lenient with unquoted boundaries like "----=_Part", a run up to ';',
  * white space, '(' or '"'. Returns the index after it. */
-static size_t read_value(const char *v, size_t n, size_t i, struct mime_out *out)
+static size_t read_value(const char *v, size_t n, size_t i, struct mail_buf *out)
 {
 	if (i < n && v[i] == '"') {
 		for (i++; i < n && v[i] != '"'; i++) {
 			if (v[i] == '\\' && i + 1 < n)
 				i++;
 			if (v[i] != '\r' && v[i] != '\n')
-				mime_out_append(out, &v[i], 1);
+				mail_buf_append(out, &v[i], 1);
 		}
 		return i < n ? i + 1 : n;
 	}
 	size_t start = i;
-	while (i < n && v[i] != ';' && v[i] != '(' && v[i] != '"' && !mime_is_wsp(v[i]) &&
+	while (i < n && v[i] != ';' && v[i] != '(' && v[i] != '"' && !mail_is_wsp(v[i]) &&
 	       v[i] != '\r' && v[i] != '\n')
 		i++;
-	mime_out_append(out, v + start, i - start);
+	mail_buf_append(out, v + start, i - start);
 	return i;
 }
 
@@ -140,7 +107,7 @@ static unsigned int read_params(const char *v, size_t n, size_t i, struct raw_pa
 
 	while (count < MIME_MAX_PARAMS) {
 		size_t a, b;
-		i = mime_skip_cfws(v, n, i);
+		i = mail_skip_cfws(v, n, i);
 		if (i >= n)
 			break;
 		if (v[i] != ';') {
@@ -155,35 +122,35 @@ static unsigned int read_params(const char *v, size_t n, size_t i, struct raw_pa
 			if (i >= n)
 				break;
 		}
-		i = mime_skip_cfws(v, n, i + 1);
+		i = mail_skip_cfws(v, n, i + 1);
 		a = i;
 		b = i = token_end(v, n, i);
-		i = mime_skip_cfws(v, n, i);
+		i = mail_skip_cfws(v, n, i);
 		/* a name past PARAM_NAME_MAX is junk: skipping it also keeps
 		 * the RFC 2231 name matching below cheap */
 		if (a == b || b - a > PARAM_NAME_MAX || i >= n || v[i] != '=')
 			continue;
-		i = mime_skip_cfws(v, n, i + 1);
+		i = mail_skip_cfws(v, n, i + 1);
 		memset(&raw[count], 0, sizeof raw[count]);
 		split_name(&raw[count], v + a, b - a);
-		mime_out_init(&raw[count].value);
+		mail_buf_init(&raw[count].value);
 		i = read_value(v, n, i, &raw[count].value);
 		count++;
 	}
 	return count;
 }
 
-static void percent_decode(const char *s, size_t n, struct mime_out *out)
+static void percent_decode(const char *s, size_t n, struct mail_buf *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		int hi, lo;
-		if (s[i] == '%' && i + 2 < n && (hi = mime_hex_value(s[i + 1])) >= 0 &&
-		    (lo = mime_hex_value(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < n && (hi = mail_hex_value(s[i + 1])) >= 0 &&
+		    (lo = mail_hex_value(s[i + 2])) >= 0) {
 			char c = (char)(hi << 4 | lo);
-			mime_out_append(out, &c, 1);
+			mail_buf_append(out, &c, 1);
 			i += 2;
 		} else {
-			mime_out_append(out, &s[i], 1);
+			mail_buf_append(out, &s[i], 1);
 		}
 	}
 }
@@ -193,7 +160,7 @@ static bool same_name(const struct raw_param *a, const struct raw_param *b)
 	if (a->name_len != b->name_len)
 		return false;
 	for (size_t i = 0; i < a->name_len; i++)
-		if (mime_lower(a->name[i]) != mime_lower(b->name[i]))
+		if (mail_lower(a->name[i]) != mail_lower(b->name[i]))
 			return false;
 	return true;
 }
@@ -212,7 +179,7 @@ static const struct raw_param *find_section(const struct raw_param *raw, unsigne
 static void assemble_2231(struct mime_store *st, const struct raw_param *raw, unsigned int n,
                           const struct raw_param *first, struct mime_param *out)
 {
-	struct mime_out bytes, utf8;
+	struct mail_buf bytes, utf8;
 	const char *charset = NULL, *lang = NULL;
 	size_t charset_len = 0, lang_len = 0;
 	const struct raw_param *piece = find_section(raw, n, first, 0);
@@ -220,7 +187,7 @@ static void assemble_2231(struct mime_store *st, const struct raw_param *raw, un
 
 	if (!sections)
 		piece = find_section(raw, n, first, -1);
-	mime_out_init(&bytes);
+	mail_buf_init(&bytes);
 	for (int s = 0; piece != NULL && s < MIME_MAX_PARAMS;) {
 		const char *v = piece->value.data;
 		size_t vn = piece->value.len;
@@ -241,7 +208,7 @@ static void assemble_2231(struct mime_store *st, const struct raw_param *raw, un
 			any_ext = true;
 			percent_decode(v, vn, &bytes);
 		} else {
-			mime_out_append(&bytes, v, vn);
+			mail_buf_append(&bytes, v, vn);
 		}
 		if (!sections)
 			break;
@@ -251,12 +218,12 @@ static void assemble_2231(struct mime_store *st, const struct raw_param *raw, un
 	if (!any_ext) {
 		out->value = mime_store_dup(st, bytes.data, bytes.len);
 	} else {
-		mime_out_init(&utf8);
+		mail_buf_init(&utf8);
 		if (charset == NULL) {
 			charset = "";
 			lang = "";
 		}
-		if (mime_charset_to_utf8(charset, charset_len, bytes.data, bytes.len, &utf8)) {
+		if (mail_charset_to_utf8(charset, charset_len, bytes.data, bytes.len, &utf8)) {
 			out->value = mime_store_dup(st, utf8.data, utf8.len);
 			out->charset = mime_store_dup(st, "utf-8", 5);
 		} else {
@@ -264,9 +231,9 @@ static void assemble_2231(struct mime_store *st, const struct raw_param *raw, un
 			out->charset = mime_store_dup(st, charset, charset_len);
 		}
 		out->lang = mime_store_dup(st, lang, lang_len);
-		mime_out_free(&utf8);
+		mail_buf_free(&utf8);
 	}
-	mime_out_free(&bytes);
+	mail_buf_free(&bytes);
 }
 
 /* Parses the parameter list at v[i] into *params (RFC 2231 assembled; a
@@ -305,7 +272,7 @@ static void parse_params(struct mime_store *st, const char *v, size_t n, size_t 
 		}
 	}
 	for (unsigned int r = 0; r < nraw; r++)
-		mime_out_free(&raw[r].value);
+		mail_buf_free(&raw[r].value);
 	if (count == 0) {
 		free(out);
 		return;
@@ -331,12 +298,12 @@ void mime_parse_content_type(struct mime_store *st, struct mime_part *p, const c
 {
 	size_t a, b, c, d, i;
 
-	a = mime_skip_cfws(v, n, 0);
+	a = mail_skip_cfws(v, n, 0);
 	b = token_end(v, n, a);
-	i = mime_skip_cfws(v, n, b);
+	i = mail_skip_cfws(v, n, b);
 	if (a == b || b - a > TYPE_NAME_MAX || i >= n || v[i] != '/')
 		return;     /* RFC 2045 5.2: invalid means the default */
-	c = mime_skip_cfws(v, n, i + 1);
+	c = mail_skip_cfws(v, n, i + 1);
 	d = token_end(v, n, c);
 	if (c == d || d - c > TYPE_NAME_MAX)
 		return;
@@ -344,17 +311,17 @@ void mime_parse_content_type(struct mime_store *st, struct mime_part *p, const c
 	p->type = xmalloc(b - a + 1);
 	p->subtype = xmalloc(d - c + 1);
 	for (i = 0; i < b - a; i++)
-		p->type[i] = mime_lower(v[a + i]);
+		p->type[i] = mail_lower(v[a + i]);
 	p->type[b - a] = '\0';
 	for (i = 0; i < d - c; i++)
-		p->subtype[i] = mime_lower(v[c + i]);
+		p->subtype[i] = mail_lower(v[c + i]);
 	p->subtype[d - c] = '\0';
 	parse_params(st, v, n, d, &p->params, &p->nparams);
 }
 
 void mime_parse_disposition(struct mime_store *st, struct mime_part *p, const char *v, size_t n)
 {
-	size_t a = mime_skip_cfws(v, n, 0), b = token_end(v, n, a);
+	size_t a = mail_skip_cfws(v, n, 0), b = token_end(v, n, a);
 
 	if (a == b || b - a > TYPE_NAME_MAX)
 		return;
@@ -369,9 +336,9 @@ void mime_parse_language(struct mime_store *st, struct mime_part *p, const char 
 
 	while (i < n && p->nlanguages < LANG_MAX) {
 		size_t a, b;
-		i = mime_skip_cfws(v, n, i);
+		i = mail_skip_cfws(v, n, i);
 		while (i < n && v[i] == ',')
-			i = mime_skip_cfws(v, n, i + 1);
+			i = mail_skip_cfws(v, n, i + 1);
 		a = i;
 		b = i = token_end(v, n, i);
 		if (a == b) {
@@ -389,7 +356,7 @@ void mime_parse_language(struct mime_store *st, struct mime_part *p, const char 
 
 char *mime_parse_encoding(struct mime_store *st, const char *v, size_t n)
 {
-	size_t a = mime_skip_cfws(v, n, 0), b = token_end(v, n, a);
+	size_t a = mail_skip_cfws(v, n, 0), b = token_end(v, n, a);
 
 	if (a == b || b - a > TYPE_NAME_MAX)
 		return NULL;

@@ -1,7 +1,9 @@
-/* Unit tests for src/imap/mime*.c: the sample messages in mime_samples/
- * against their .expect files (ENVELOPE, BODYSTRUCTURE, BODY and section
- * spans, also with every LF turned CRLF), then addresses, RFC 2047
- * decoding, header access, sections, parameters and the limits.
+/* Unit tests for the MIME tree (src/mail/mime*.c) and IMAP's renderings of
+ * it (src/imap/imap_envelope.c, imap_bodystructure.c, imap_section.c): the
+ * sample messages in mime_samples/ against their .expect files (ENVELOPE,
+ * BODYSTRUCTURE, BODY and section spans, also with every LF turned CRLF),
+ * then addresses, RFC 2047 decoding, header access, sections, parameters
+ * and the limits.
  *
  * An .expect file holds "ENVELOPE ...", "BODYSTRUCTURE ...", "BODY ..."
  * (an IMAP literal's CRLF written as the four characters \r\n) and lines
@@ -19,7 +21,13 @@
 
 #include <cmocka.h>
 
-#include "imap/mime.h"
+#include "imap/imap_render.h"
+#include "mail/address.h"
+#include "mail/crlf.h"
+#include "mail/decode.h"
+#include "mail/encoded_word.h"
+#include "mail/header.h"
+#include "mail/mime.h"
 
 #ifndef MIME_SAMPLES_DIR
 #define MIME_SAMPLES_DIR "tests/unit/mime_samples"
@@ -57,12 +65,12 @@ static char *to_crlf(const char *in, size_t len, size_t *outlen)
 {
 	size_t cap = len * 2 + 1, o = 0, i = 0;
 	char *out = malloc(cap);
-	struct mime_crlf c;
+	struct mail_crlf c;
 
-	mime_crlf_init(&c);
+	mail_crlf_init(&c);
 	while (i < len) {
 		size_t used, piece = len - i < 7 ? len - i : 7;
-		o += mime_crlf_convert(&c, in + i, piece, &used, out + o, 5);
+		o += mail_crlf_convert(&c, in + i, piece, &used, out + o, 5);
 		i += used;
 	}
 	*outlen = o;
@@ -73,13 +81,13 @@ enum render { R_ENVELOPE, R_BODYSTRUCTURE, R_BODY };
 
 static char *render(const struct mime_part *root, enum render what)
 {
-	struct mime_out o;
+	struct mail_buf o;
 
-	mime_out_init(&o);
+	mail_buf_init(&o);
 	if (what == R_ENVELOPE)
-		mime_write_envelope(root, &o);
+		imap_write_envelope(root, &o);
 	else
-		mime_write_bodystructure(root, what == R_BODYSTRUCTURE, &o);
+		imap_write_bodystructure(root, what == R_BODYSTRUCTURE, &o);
 	return o.data;
 }
 
@@ -116,8 +124,8 @@ static void check_section(const struct mime_part *lf_root, const char *lf, size_
 	char *spec = line + 8, *tab = strchr(spec, '\t'), *end;
 	int rc;
 	unsigned long long off, size, crlf_size;
-	struct mime_span a, b;
-	struct mime_crlf c;
+	struct imap_span a, b;
+	struct mail_crlf c;
 	char *conv;
 	size_t used, n;
 
@@ -127,22 +135,22 @@ static void check_section(const struct mime_part *lf_root, const char *lf, size_
 	off = strtoull(end, &end, 10);
 	size = strtoull(end, &end, 10);
 	crlf_size = strtoull(end, &end, 10);
-	assert_int_equal(mime_section(lf_root, spec, &a), rc);
-	assert_int_equal(mime_section(crlf_root, spec, &b), rc);
-	if (rc != MIME_SECTION_OK)
+	assert_int_equal(imap_section_span(lf_root, spec, &a), rc);
+	assert_int_equal(imap_section_span(crlf_root, spec, &b), rc);
+	if (rc != IMAP_SPAN_OK)
 		return;
 	assert_int_equal(a.offset, off);
 	assert_int_equal(a.size, size);
 	assert_int_equal(a.crlf_size, crlf_size);
 	assert_true(a.offset + a.size <= lflen);
-	assert_int_equal(mime_crlf_size(lf + a.offset, a.size), crlf_size);
+	assert_int_equal(mail_crlf_size(lf + a.offset, a.size), crlf_size);
 	/* the CRLF copy: the same region, converted */
 	assert_int_equal(b.size, crlf_size);
 	assert_int_equal(b.crlf_size, crlf_size);
 	assert_true(b.offset + b.size <= crlflen);
 	conv = malloc(crlf_size + 1);
-	mime_crlf_init(&c);
-	n = mime_crlf_convert(&c, lf + a.offset, a.size, &used, conv, crlf_size + 1);
+	mail_crlf_init(&c);
+	n = mail_crlf_convert(&c, lf + a.offset, a.size, &used, conv, crlf_size + 1);
 	assert_int_equal(n, crlf_size);
 	assert_memory_equal(conv, crlf + b.offset, n);
 	free(conv);
@@ -201,15 +209,15 @@ static struct mime_part *parse_str(const char *s)
 static void test_empty_and_header_only(void **state)
 {
 	struct mime_part *p = mime_parse("", 0);
-	struct mime_span sp;
+	struct imap_span sp;
 	(void)state;
 
 	assert_render(p, R_ENVELOPE, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
 	assert_render(p, R_BODYSTRUCTURE,
 	              "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0 NIL NIL NIL NIL)");
-	assert_int_equal(mime_section(p, "", &sp), MIME_SECTION_OK);
+	assert_int_equal(imap_section_span(p, "", &sp), IMAP_SPAN_OK);
 	assert_int_equal(sp.size, 0);
-	assert_int_equal(mime_section(p, "1", &sp), MIME_SECTION_OK);
+	assert_int_equal(imap_section_span(p, "1", &sp), IMAP_SPAN_OK);
 	assert_int_equal(sp.size, 0);
 	mime_free(p);
 
@@ -217,10 +225,10 @@ static void test_empty_and_header_only(void **state)
 	p = parse_str("Subject: hi\nX-A: b");
 	assert_true(p->flags & MIME_PART_NO_BLANK);
 	assert_render(p, R_ENVELOPE, "(NIL \"hi\" NIL NIL NIL NIL NIL NIL NIL NIL)");
-	assert_int_equal(mime_section(p, "HEADER", &sp), MIME_SECTION_OK);
+	assert_int_equal(imap_section_span(p, "HEADER", &sp), IMAP_SPAN_OK);
 	assert_int_equal(sp.size, 18);
 	assert_int_equal(sp.crlf_size, 19);
-	assert_int_equal(mime_section(p, "TEXT", &sp), MIME_SECTION_OK);
+	assert_int_equal(imap_section_span(p, "TEXT", &sp), IMAP_SPAN_OK);
 	assert_int_equal(sp.offset, 18);
 	assert_int_equal(sp.size, 0);
 	mime_free(p);
@@ -248,6 +256,11 @@ static void test_envelope_strings(void **state)
 	              "(NIL NIL ((NIL NIL \"a\" \"b\")) ((NIL NIL \"a\" \"b\")) ((NIL NIL \"r\" \"b\")) "
 	              "NIL NIL NIL NIL NIL)");
 	mime_free(p);
+}
+
+static void render_address(void *ctx, const struct mail_address_view *v)
+{
+	imap_write_address(ctx, v);
 }
 
 static void test_addresses(void **state)
@@ -286,25 +299,13 @@ static void test_addresses(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct mime_address *a;
-		size_t n = mime_parse_addresses(cases[i].in, strlen(cases[i].in), &a);
-		struct mime_out o;
-		mime_out_init(&o);
-		for (size_t k = 0; k < n; k++) {
-			mime_out_puts(&o, "(");
-			mime_out_nstring(&o, a[k].name);
-			mime_out_puts(&o, " ");
-			mime_out_nstring(&o, a[k].adl);
-			mime_out_puts(&o, " ");
-			mime_out_nstring(&o, a[k].mailbox);
-			mime_out_puts(&o, " ");
-			mime_out_nstring(&o, a[k].host);
-			mime_out_puts(&o, ")");
-		}
+		/* the neutral parser, rendered the way ENVELOPE writes each address */
+		struct mail_buf o;
+		mail_buf_init(&o);
+		mail_address_list_parse(cases[i].in, strlen(cases[i].in), render_address, &o);
 		if (strcmp(o.data, cases[i].out) != 0)
 			fail_msg("addresses %s: got %s, want %s", cases[i].in, o.data, cases[i].out);
-		mime_out_free(&o);
-		mime_addresses_free(a, n);
+		mail_buf_free(&o);
 	}
 }
 
@@ -386,7 +387,7 @@ static void test_envelope_address_cap(void **state)
 		env = envelope_of_to(v);
 		assert_first_addresses(env);
 		size_t n = list_structures(env);
-		if (n > MIME_MAX_ADDRESSES || n < MIME_MAX_ADDRESSES - 1)
+		if (n > IMAP_ENVELOPE_MAX_ADDRESSES || n < IMAP_ENVELOPE_MAX_ADDRESSES - 1)
 			fail_msg("\"%s\": %zu address structures", tails[i], n);
 		free(env);
 		free(v);
@@ -398,7 +399,7 @@ static void test_envelope_address_cap(void **state)
 	env = envelope_of_to(v);
 	assert_non_null(strstr(env, "((NIL NIL \"G\" NIL)(NIL NIL \"rst\" \"x\")"));
 	assert_true(ends_with(env, "(NIL NIL NIL NIL)) NIL NIL NIL NIL)"));
-	assert_int_equal(list_structures(env), MIME_MAX_ADDRESSES);
+	assert_int_equal(list_structures(env), IMAP_ENVELOPE_MAX_ADDRESSES);
 	free(env);
 
 	/* every address field at once: a few dozen KiB, not megabytes */
@@ -411,7 +412,7 @@ static void test_envelope_address_cap(void **state)
 	len += (size_t)sprintf(msg + len, "\nbody\n");
 	struct mime_part *p = mime_parse(msg, len);
 	env = render(p, R_ENVELOPE);
-	assert_true(strlen(env) < 6 * MIME_MAX_ADDRESSES * 40);
+	assert_true(strlen(env) < 6 * IMAP_ENVELOPE_MAX_ADDRESSES * 40);
 	assert_true(strncmp(env, "(NIL NIL ((NIL NIL \"first\" \"x\")", 31) == 0);
 	free(env);
 	mime_free(p);
@@ -419,11 +420,11 @@ static void test_envelope_address_cap(void **state)
 	free(v);
 
 	/* the plain address parser (the SMTP From: check) sees every address */
-	struct mime_address *a;
+	struct mail_address *a;
 	v = address_bomb("a,");
-	size_t n = mime_parse_addresses(v, strlen(v), &a);
-	assert_true(n > 10 * MIME_MAX_ADDRESSES);
-	mime_addresses_free(a, n);
+	size_t n = mail_address_list_new(v, strlen(v), &a);
+	assert_true(n > 10 * IMAP_ENVELOPE_MAX_ADDRESSES);
+	mail_address_list_free(a, n);
 	free(v);
 }
 
@@ -453,15 +454,15 @@ static void test_decode_header(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		size_t n = mime_decode_header(cases[i].in, out, sizeof out);
+		size_t n = mail_encoded_words_decode(cases[i].in, out, sizeof out);
 		if (strcmp(out, cases[i].out) != 0)
 			fail_msg("decode %s: got %s", cases[i].in, out);
 		assert_int_equal(n, strlen(cases[i].out));
 	}
 	/* cut at a character boundary */
-	assert_int_equal(mime_decode_header("=?utf-8?q?=C3=A9=C3=A9?=", out, 4), 2);
+	assert_int_equal(mail_encoded_words_decode("=?utf-8?q?=C3=A9=C3=A9?=", out, 4), 2);
 	assert_string_equal(out, "\xc3\xa9");
-	assert_int_equal(mime_decode_header("abc", out, 0), 0);
+	assert_int_equal(mail_encoded_words_decode("abc", out, 0), 0);
 }
 
 static const char hdr_sample[] = " stray fold\nFrom: a@b\nSubject : one\n two\nX-Junk no colon\n"
@@ -469,58 +470,58 @@ static const char hdr_sample[] = " stray fold\nFrom: a@b\nSubject : one\n two\nX
 
 static void test_header_access(void **state)
 {
-	struct mime_header_iter it;
-	struct mime_field f;
+	struct mail_header_iter it;
+	struct mail_field f;
 	char buf[64];
 	static const char *const names[] = { "From", "Subject", "To", "subject" };
 	size_t i = 0;
 	char *dup;
 	(void)state;
 
-	mime_header_iter_init(&it, hdr_sample, strlen(hdr_sample));
-	while (mime_header_next(&it, &f)) {
+	mail_header_iter_init(&it, hdr_sample, strlen(hdr_sample), MAIL_HEADER_LENIENT);
+	while (mail_header_next(&it, &f)) {
 		assert_true(i < 4);
 		assert_int_equal(f.name_len, strlen(names[i]));
 		assert_memory_equal(f.name, names[i], f.name_len);
 		i++;
 	}
 	assert_int_equal(i, 4);
-	assert_true(mime_header_find(hdr_sample, strlen(hdr_sample), "SUBJECT", &f));
+	assert_true(mail_header_find(hdr_sample, strlen(hdr_sample), "SUBJECT", &f));
 	assert_int_equal(f.value_len, 9);
 	assert_memory_equal(f.value, " one\n two", 9);
 	assert_memory_equal(f.raw, "Subject : one\n two\n", f.raw_len);
-	assert_int_equal(mime_unfold(f.value, f.value_len, buf, sizeof buf), 7);
+	assert_int_equal(mail_unfold(f.value, f.value_len, buf, sizeof buf), 7);
 	assert_string_equal(buf, "one two");
-	assert_int_equal(mime_unfold(f.value, f.value_len, buf, 4), 7);
+	assert_int_equal(mail_unfold(f.value, f.value_len, buf, 4), 7);
 	assert_string_equal(buf, "one");
-	dup = mime_unfold_dup(f.value, f.value_len);
+	dup = mail_unfold_dup(f.value, f.value_len);
 	assert_string_equal(dup, "one two");
 	free(dup);
-	assert_false(mime_header_find(hdr_sample, strlen(hdr_sample), "Body", &f));
+	assert_false(mail_header_find(hdr_sample, strlen(hdr_sample), "Body", &f));
 }
 
 static void test_filter_headers(void **state)
 {
 	static const char *const names[] = { "subject", "TO" };
-	struct mime_out o;
+	struct mail_buf o;
 	size_t crlflen;
 	char *crlf = to_crlf(hdr_sample, strlen(hdr_sample), &crlflen);
 	(void)state;
 
-	mime_out_init(&o);
-	mime_filter_headers(hdr_sample, strlen(hdr_sample), names, 2, false, &o);
+	mail_buf_init(&o);
+	imap_filter_headers(hdr_sample, strlen(hdr_sample), names, 2, false, &o);
 	assert_string_equal(o.data, "Subject : one\r\n two\r\nTo: c@d\r\nsubject: again\r\n\r\n");
-	mime_out_reset(&o);
-	mime_filter_headers(crlf, crlflen, names, 2, false, &o);
+	mail_buf_reset(&o);
+	imap_filter_headers(crlf, crlflen, names, 2, false, &o);
 	assert_string_equal(o.data, "Subject : one\r\n two\r\nTo: c@d\r\nsubject: again\r\n\r\n");
-	mime_out_reset(&o);
-	mime_filter_headers(hdr_sample, strlen(hdr_sample), names, 2, true, &o);
+	mail_buf_reset(&o);
+	imap_filter_headers(hdr_sample, strlen(hdr_sample), names, 2, true, &o);
 	assert_string_equal(o.data, "From: a@b\r\n\r\n");
-	mime_out_reset(&o);
+	mail_buf_reset(&o);
 	/* the last field of a header without line end */
-	mime_filter_headers("To: x", 5, names, 2, false, &o);
+	imap_filter_headers("To: x", 5, names, 2, false, &o);
 	assert_string_equal(o.data, "To: x\r\n\r\n");
-	mime_out_free(&o);
+	mail_buf_free(&o);
 	free(crlf);
 }
 
@@ -532,30 +533,30 @@ static void test_section_syntax(void **state)
 	size_t len;
 	char *buf = read_file("nested_rfc822", ".eml", &len);
 	struct mime_part *p = mime_parse(buf, len);
-	struct mime_span sp, hdr;
+	struct imap_span sp, hdr;
 	(void)state;
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		if (mime_section(p, bad[i], &sp) != MIME_SECTION_BAD)
+		if (imap_section_span(p, bad[i], &sp) != IMAP_SPAN_BAD)
 			fail_msg("section %s not BAD", bad[i]);
 	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
-		if (mime_section(p, none[i], &sp) != MIME_SECTION_NONE)
+		if (imap_section_span(p, none[i], &sp) != IMAP_SPAN_NONE)
 			fail_msg("section %s not NONE", none[i]);
-	assert_int_equal(mime_section(p, "header", &hdr), MIME_SECTION_OK);
-	assert_int_equal(hdr.what, MIME_SECTION_HEADER);
-	assert_int_equal(mime_section(p, "header.fields (From To)", &sp), MIME_SECTION_OK);
-	assert_int_equal(sp.what, MIME_SECTION_HEADER_FIELDS);
+	assert_int_equal(imap_section_span(p, "header", &hdr), IMAP_SPAN_OK);
+	assert_int_equal(hdr.what, IMAP_SPAN_HEADER);
+	assert_int_equal(imap_section_span(p, "header.fields (From To)", &sp), IMAP_SPAN_OK);
+	assert_int_equal(sp.what, IMAP_SPAN_HEADER_FIELDS);
 	assert_int_equal(sp.offset, hdr.offset);
 	assert_int_equal(sp.size, hdr.size);
-	assert_int_equal(mime_section(p, "2.HEADER.FIELDS.NOT (To)", &sp), MIME_SECTION_OK);
-	assert_int_equal(sp.what, MIME_SECTION_HEADER_FIELDS_NOT);
+	assert_int_equal(imap_section_span(p, "2.HEADER.FIELDS.NOT (To)", &sp), IMAP_SPAN_OK);
+	assert_int_equal(sp.what, IMAP_SPAN_HEADER_FIELDS_NOT);
 	assert_int_equal(sp.offset, 313);
-	assert_int_equal(mime_section(p, "2.1.mime", &sp), MIME_SECTION_OK);
-	assert_int_equal(sp.what, MIME_SECTION_MIME);
+	assert_int_equal(imap_section_span(p, "2.1.mime", &sp), IMAP_SPAN_OK);
+	assert_int_equal(sp.what, IMAP_SPAN_MIME);
 	assert_memory_equal(buf + sp.offset, "Content-Type: text/plain\n\n", sp.size);
-	assert_int_equal(mime_section(p, "2.2", &sp), MIME_SECTION_OK);
+	assert_int_equal(imap_section_span(p, "2.2", &sp), IMAP_SPAN_OK);
 	assert_memory_equal(buf + sp.offset, "<p>Meet at 6.</p>", sp.size);
-	assert_int_equal(mime_section(p, "99999999999999999999", &sp), MIME_SECTION_NONE);
+	assert_int_equal(imap_section_span(p, "99999999999999999999", &sp), IMAP_SPAN_NONE);
 	mime_free(p);
 	free(buf);
 }
@@ -616,7 +617,7 @@ static void test_many_parts(void **state)
 	size_t cap = 5000 * 48 + 64, len = 0, lastlen;
 	char *buf = malloc(cap);
 	struct mime_part *p, *last;
-	struct mime_span sp;
+	struct imap_span sp;
 	char *bs;
 	(void)state;
 
@@ -632,9 +633,9 @@ static void test_many_parts(void **state)
 	for (last = p->children; last->next != NULL; last = last->next)
 		;
 	assert_int_equal(last->body_offset + last->body_size, len);
-	assert_int_equal(mime_section(p, "999", &sp), MIME_SECTION_OK);
+	assert_int_equal(imap_section_span(p, "999", &sp), IMAP_SPAN_OK);
 	assert_int_equal(sp.offset, last->body_offset);
-	assert_int_equal(mime_section(p, "1000", &sp), MIME_SECTION_NONE);
+	assert_int_equal(imap_section_span(p, "1000", &sp), IMAP_SPAN_NONE);
 	bs = render(p, R_BODYSTRUCTURE);
 	lastlen = strlen(bs);
 	assert_true(lastlen > 999 * 60 && lastlen < 999 * 120);
@@ -648,7 +649,7 @@ static void test_deep_rfc822(void **state)
 	size_t len = 0;
 	char *buf = malloc(100 * 64 + 64), path[128] = "1";
 	struct mime_part *p, *q;
-	struct mime_span sp;
+	struct imap_span sp;
 	char *bs;
 	(void)state;
 
@@ -670,7 +671,7 @@ static void test_deep_rfc822(void **state)
 	/* 1.1.1...: into each message; the leaf is the 11th "1" pair */
 	for (int i = 0; i < 10; i++)
 		strcat(path, ".1");
-	assert_int_equal(mime_section(p, path, &sp), MIME_SECTION_OK);
+	assert_int_equal(imap_section_span(p, path, &sp), IMAP_SPAN_OK);
 	mime_free(p);
 	free(buf);
 }
@@ -731,24 +732,24 @@ static void test_store_budget(void **state)
 
 static void test_crlf(void **state)
 {
-	struct mime_crlf c;
+	struct mail_crlf c;
 	char out[16];
 	size_t used, n;
 	(void)state;
 
-	assert_int_equal(mime_crlf_size("a\nb\r\n\n", 6), 8);
-	assert_int_equal(mime_crlf_size("\n", 1), 2);
-	mime_crlf_init(&c);
+	assert_int_equal(mail_crlf_size("a\nb\r\n\n", 6), 8);
+	assert_int_equal(mail_crlf_size("\n", 1), 2);
+	mail_crlf_init(&c);
 	/* a CR ending one piece and the LF starting the next: no extra CR */
-	n = mime_crlf_convert(&c, "x\r", 2, &used, out, sizeof out);
+	n = mail_crlf_convert(&c, "x\r", 2, &used, out, sizeof out);
 	assert_int_equal(used, 2);
-	n += mime_crlf_convert(&c, "\ny\n", 3, &used, out + n, sizeof out - n);
+	n += mail_crlf_convert(&c, "\ny\n", 3, &used, out + n, sizeof out - n);
 	assert_int_equal(used, 3);
 	assert_memory_equal(out, "x\r\ny\r\n", n);
 	assert_int_equal(n, 6);
 	/* an LF that does not fit with its CR waits */
-	mime_crlf_init(&c);
-	n = mime_crlf_convert(&c, "ab\n", 3, &used, out, 3);
+	mail_crlf_init(&c);
+	n = mail_crlf_convert(&c, "ab\n", 3, &used, out, 3);
 	assert_int_equal(n, 2);
 	assert_int_equal(used, 2);
 }

@@ -2,15 +2,18 @@
  * RFC 9051 6.4.5). Lenient the way mail readers are: what a broken encoder
  * or a transport added is skipped or passed through, never an error; the
  * only failure is an encoding this module does not know. */
+#include "mail/decode.h"
+
 #include <stdint.h>
 #include <string.h>
 
-#include "imap/mime_int.h"
+#include "mail/lex.h"
+#include "mail/mime.h"
 
 /* Decoded octets are staged here and appended to the output in blocks, so
  * the output grows a few times, not once per octet. */
 struct sink {
-	struct mime_out *out;
+	struct mail_buf *out;
 	size_t n;
 	char buf[4096];
 };
@@ -18,7 +21,7 @@ struct sink {
 static void sink_flush(struct sink *k)
 {
 	if (k->n > 0)
-		mime_out_append(k->out, k->buf, k->n);
+		mail_buf_append(k->out, k->buf, k->n);
 	k->n = 0;
 }
 
@@ -38,11 +41,11 @@ enum mime_cte mime_cte_of(const char *encoding)
 	if (encoding == NULL)
 		return MIME_CTE_IDENTITY;      /* RFC 2045 6.1: the default is 7BIT */
 	for (size_t i = 0; i < sizeof identity / sizeof identity[0]; i++)
-		if (mime_eq_nocase(encoding, strlen(encoding), identity[i]))
+		if (mail_eq_nocase(encoding, strlen(encoding), identity[i]))
 			return MIME_CTE_IDENTITY;
-	if (mime_eq_nocase(encoding, strlen(encoding), "BASE64"))
+	if (mail_eq_nocase(encoding, strlen(encoding), "BASE64"))
 		return MIME_CTE_BASE64;
-	if (mime_eq_nocase(encoding, strlen(encoding), "QUOTED-PRINTABLE"))
+	if (mail_eq_nocase(encoding, strlen(encoding), "QUOTED-PRINTABLE"))
 		return MIME_CTE_QUOTED_PRINTABLE;
 	return MIME_CTE_UNKNOWN;
 }
@@ -58,14 +61,14 @@ enum mime_cte mime_part_cte(const struct mime_part *p)
 
 /* ---- base64 (RFC 2045 6.8) ---- */
 
-void mime_decode_base64(const char *in, size_t len, struct mime_out *out)
+void mime_decode_base64(const char *in, size_t len, struct mail_buf *out)
 {
 	struct sink k = { .out = out };
 	uint32_t bits = 0;
 	unsigned int nsextets = 0;
 
 	for (size_t i = 0; i < len && in[i] != '='; i++) {
-		int v = mime_base64_value((unsigned char)in[i]);
+		int v = mail_base64_value((unsigned char)in[i]);
 		/* RFC 2045 6.8: characters outside the alphabet are ignored */
 		if (v < 0)
 			continue;
@@ -105,8 +108,8 @@ static bool qp_line(struct sink *k, const char *s, size_t n)
 		 * (RFC 2046 5.1.1) */
 		if (i + 1 == n)
 			return true;
-		int hi = mime_hex_value(s[i + 1]);
-		int lo = i + 2 < n ? mime_hex_value(s[i + 2]) : -1;
+		int hi = mail_hex_value(s[i + 1]);
+		int lo = i + 2 < n ? mail_hex_value(s[i + 2]) : -1;
 		if (hi < 0 || lo < 0) {
 			sink_put(k, '=');       /* malformed: the '=' stays as it is */
 			continue;
@@ -117,7 +120,7 @@ static bool qp_line(struct sink *k, const char *s, size_t n)
 	return false;
 }
 
-void mime_decode_qp(const char *in, size_t len, struct mime_out *out)
+void mime_decode_qp(const char *in, size_t len, struct mail_buf *out)
 {
 	struct sink k = { .out = out };
 	size_t pos = 0;
@@ -131,7 +134,7 @@ void mime_decode_qp(const char *in, size_t len, struct mime_out *out)
 			end--;
 		/* RFC 2045 6.7 rule 3: white space at the end of a line was
 		 * added in transport and is deleted when decoding */
-		while (end > pos && mime_is_wsp(in[end - 1]))
+		while (end > pos && mail_is_wsp(in[end - 1]))
 			end--;
 		bool soft = qp_line(&k, in + pos, end - pos);
 		/* rule 4: a hard line break is CRLF in the canonical form,
@@ -147,11 +150,11 @@ void mime_decode_qp(const char *in, size_t len, struct mime_out *out)
 
 /* ---- either ---- */
 
-bool mime_decode(enum mime_cte cte, const char *in, size_t len, struct mime_out *out)
+bool mime_decode(enum mime_cte cte, const char *in, size_t len, struct mail_buf *out)
 {
 	switch (cte) {
 	case MIME_CTE_IDENTITY:
-		mime_out_append(out, in, len);
+		mail_buf_append(out, in, len);
 		return true;
 	case MIME_CTE_BASE64:
 		mime_decode_base64(in, len, out);

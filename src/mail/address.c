@@ -1,15 +1,15 @@
-/* ENVELOPE (RFC 3501 7.4.2) and the address-list parser behind it (RFC
- * 5322 3.4, with 4.4's obsolete forms and the usual breakage tolerated:
- * empty list elements, unterminated groups, quotes, comments and angle
- * brackets, addresses without a domain). */
+/* RFC 5322 3.4 address lists (with 4.4's obsolete forms and the usual
+ * breakage tolerated: empty list elements, unterminated groups, quotes,
+ * comments and angle brackets, addresses without a domain), and the one
+ * local@domain splitter. */
+#include "mail/address.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
-#include "imap/mime_int.h"
-
-#define MISSING_MAILBOX "MISSING_MAILBOX"
-#define MISSING_DOMAIN "MISSING_DOMAIN"
+#include "mail/buf.h"
+#include "mail/lex.h"
 
 enum tok_type { T_ATOM, T_QSTRING, T_DLITERAL, T_COMMENT, T_SPECIAL };
 
@@ -24,14 +24,6 @@ struct toks {
 	struct tok *t;
 	size_t n, cap;
 };
-
-/* The four parts of an address; s[i] NULL is NIL. */
-struct addr_view {
-	const char *s[4];
-	size_t n[4];
-};
-
-typedef void addr_emit_fn(void *ctx, const struct addr_view *a);
 
 /* ---- tokens ---- */
 
@@ -71,7 +63,7 @@ static void tokenize(struct toks *ts, const char *v, size_t n)
 	for (size_t i = 0; i < n;) {
 		char c = v[i];
 		size_t e;
-		if (mime_is_wsp(c) || c == '\r' || c == '\n') {
+		if (mail_is_wsp(c) || c == '\r' || c == '\n') {
 			space = true;
 			i++;
 			continue;
@@ -91,7 +83,7 @@ static void tokenize(struct toks *ts, const char *v, size_t n)
 			e = i + 1;
 			tok_push(ts, T_SPECIAL, i, 1, space);
 		} else {
-			for (e = i; e < n && !mime_is_wsp(v[e]) && v[e] != '\r' && v[e] != '\n' &&
+			for (e = i; e < n && !mail_is_wsp(v[e]) && v[e] != '\r' && v[e] != '\n' &&
 			            strchr("()<>[]:;@\\,.\"", v[e]) == NULL; e++)
 				;
 			tok_push(ts, T_ATOM, i, e - i, space);
@@ -113,12 +105,12 @@ static bool is_word(const struct tok *t)
 
 /* Appends a token's text: quoted strings and comments without their
  * quoting (quoted-pairs resolved, folds removed). */
-static void tok_text(const struct toks *ts, const struct tok *t, struct mime_out *out)
+static void tok_text(const struct toks *ts, const struct tok *t, struct mail_buf *out)
 {
 	const char *s = ts->v + t->start;
 
 	if (t->type != T_QSTRING && t->type != T_COMMENT) {
-		mime_out_append(out, s, t->len);
+		mail_buf_append(out, s, t->len);
 		return;
 	}
 	for (size_t i = 0; i < t->len; i++) {
@@ -126,13 +118,13 @@ static void tok_text(const struct toks *ts, const struct tok *t, struct mime_out
 			continue;
 		if (s[i] == '\\' && i + 1 < t->len)
 			i++;
-		mime_out_append(out, &s[i], 1);
+		mail_buf_append(out, &s[i], 1);
 	}
 }
 
 /* A phrase: every token but comments, one space where the source had
  * white space or a comment between two tokens. */
-static void join_phrase(const struct toks *ts, size_t a, size_t b, struct mime_out *out)
+static void join_phrase(const struct toks *ts, size_t a, size_t b, struct mail_buf *out)
 {
 	bool sep = false;
 
@@ -142,13 +134,13 @@ static void join_phrase(const struct toks *ts, size_t a, size_t b, struct mime_o
 			continue;
 		}
 		if (out->len > 0 && (sep || ts->t[i].space))
-			mime_out_append(out, " ", 1);
+			mail_buf_append(out, " ", 1);
 		sep = false;
 		tok_text(ts, &ts->t[i], out);
 	}
 }
 
-static void join_tight(const struct toks *ts, size_t a, size_t b, struct mime_out *out)
+static void join_tight(const struct toks *ts, size_t a, size_t b, struct mail_buf *out)
 {
 	for (size_t i = a; i < b; i++)
 		if (ts->t[i].type != T_COMMENT)
@@ -158,30 +150,28 @@ static void join_tight(const struct toks *ts, size_t a, size_t b, struct mime_ou
 /* ---- addresses ---- */
 
 struct scratch {
-	struct mime_out name, adl, local, domain;
+	struct mail_buf name, adl, local, domain;
 };
 
 static void scratch_reset(struct scratch *s)
 {
-	mime_out_reset(&s->name);
-	mime_out_reset(&s->adl);
-	mime_out_reset(&s->local);
-	mime_out_reset(&s->domain);
+	mail_buf_reset(&s->name);
+	mail_buf_reset(&s->adl);
+	mail_buf_reset(&s->local);
+	mail_buf_reset(&s->domain);
 }
 
-static void set_view(struct addr_view *a, int i, const struct mime_out *o, const char *dflt)
+/* Part i of the view: NULL when empty. */
+static void set_view(struct mail_address_view *a, int i, const struct mail_buf *o)
 {
-	if (o != NULL && o->len > 0) {
+	if (o->len > 0) {
 		a->s[i] = o->data;
 		a->n[i] = o->len;
-	} else if (dflt != NULL) {
-		a->s[i] = dflt;
-		a->n[i] = strlen(dflt);
 	}
 }
 
 /* The last comment in [a, b), as a display name for "user@host (Name)". */
-static void comment_name(const struct toks *ts, size_t a, size_t b, struct mime_out *out)
+static void comment_name(const struct toks *ts, size_t a, size_t b, struct mail_buf *out)
 {
 	for (size_t i = b; i-- > a;) {
 		if (ts->t[i].type == T_COMMENT) {
@@ -230,7 +220,7 @@ static size_t domain_end(const struct toks *ts, size_t i, size_t stop)
 
 /* name-addr: [phrase] "<" [route ":"] addr-spec ">", element [a, b). */
 static void angle_addr(const struct toks *ts, size_t a, size_t lt, size_t b,
-                       struct scratch *s, struct addr_view *v)
+                       struct scratch *s, struct mail_address_view *v)
 {
 	size_t i = lt + 1, gt = b, e;
 
@@ -257,17 +247,17 @@ static void angle_addr(const struct toks *ts, size_t a, size_t lt, size_t b,
 	join_tight(ts, i, e, &s->local);
 	if (e < gt && is_special(ts, e, '@'))
 		join_tight(ts, e + 1, domain_end(ts, e + 1, gt), &s->domain);
-	set_view(v, 0, &s->name, NULL);
-	set_view(v, 1, &s->adl, NULL);
-	set_view(v, 2, &s->local, MISSING_MAILBOX);
-	set_view(v, 3, &s->domain, MISSING_DOMAIN);
+	set_view(v, MAIL_ADDRESS_NAME, &s->name);
+	set_view(v, MAIL_ADDRESS_ADL, &s->adl);
+	set_view(v, MAIL_ADDRESS_LOCAL, &s->local);
+	set_view(v, MAIL_ADDRESS_DOMAIN, &s->domain);
 }
 
 /* addr-spec without angle brackets, element [a, b), at: first '@' or b.
  * Returns where the address ends (a word after it, as in "a@b c@d", starts
  * another one), or SIZE_MAX when the element holds no address at all. */
 static size_t bare_addr(const struct toks *ts, size_t a, size_t at, size_t b,
-                        struct scratch *s, struct addr_view *v)
+                        struct scratch *s, struct mail_address_view *v)
 {
 	size_t start = at, words = 0, end = b;
 
@@ -300,29 +290,29 @@ static size_t bare_addr(const struct toks *ts, size_t a, size_t at, size_t b,
 	}
 	if (s->name.len == 0)
 		comment_name(ts, a, end, &s->name);
-	set_view(v, 0, &s->name, NULL);
-	set_view(v, 2, &s->local, MISSING_MAILBOX);
-	set_view(v, 3, &s->domain, MISSING_DOMAIN);
+	set_view(v, MAIL_ADDRESS_NAME, &s->name);
+	set_view(v, MAIL_ADDRESS_LOCAL, &s->local);
+	set_view(v, MAIL_ADDRESS_DOMAIN, &s->domain);
 	return end;
 }
 
-static void parse_address_list(const char *value, size_t len, addr_emit_fn *emit, void *ctx)
+void mail_address_list_parse(const char *value, size_t len, mail_address_fn *emit, void *ctx)
 {
 	struct toks ts = { 0 };
 	struct scratch s;
-	static const struct addr_view group_end = { { NULL, NULL, NULL, NULL }, { 0, 0, 0, 0 } };
+	static const struct mail_address_view group_end = { .kind = MAIL_ADDRESS_GROUP_END };
 	bool in_group = false;
 	size_t i = 0;
 
 	tokenize(&ts, value, len);
-	mime_out_init(&s.name);
-	mime_out_init(&s.adl);
-	mime_out_init(&s.local);
-	mime_out_init(&s.domain);
+	mail_buf_init(&s.name);
+	mail_buf_init(&s.adl);
+	mail_buf_init(&s.local);
+	mail_buf_init(&s.domain);
 	while (i < ts.n) {
 		size_t j, lt = SIZE_MAX, at = SIZE_MAX, colon = SIZE_MAX;
 		bool angle = false, route = false, closed = false;
-		struct addr_view v = { { NULL, NULL, NULL, NULL }, { 0, 0, 0, 0 } };
+		struct mail_address_view v = { .kind = MAIL_ADDRESS_MAILBOX };
 
 		if (is_special(&ts, i, ',') || is_special(&ts, i, ';')) {
 			if (is_special(&ts, i, ';') && in_group) {
@@ -366,8 +356,9 @@ static void parse_address_list(const char *value, size_t len, addr_emit_fn *emit
 		if (colon != SIZE_MAX) {
 			/* group: display-name ":" [group-list] ";" */
 			join_phrase(&ts, i, colon, &s.name);
-			v.s[2] = s.name.data;
-			v.n[2] = s.name.len;
+			v.kind = MAIL_ADDRESS_GROUP_START;
+			v.s[MAIL_ADDRESS_NAME] = s.name.data;   /* "" for an unnamed group */
+			v.n[MAIL_ADDRESS_NAME] = s.name.len;
 			emit(ctx, &v);
 			in_group = true;
 			i = colon + 1;
@@ -385,7 +376,7 @@ static void parse_address_list(const char *value, size_t len, addr_emit_fn *emit
 			for (at2 = k; at2 < j && !is_special(&ts, at2, '@'); at2++)
 				;
 			scratch_reset(&s);
-			memset(&v, 0, sizeof v);
+			v = (struct mail_address_view){ .kind = MAIL_ADDRESS_MAILBOX };
 			end = bare_addr(&ts, k, at2, j, &s, &v);
 			if (end == SIZE_MAX)
 				break;
@@ -395,21 +386,22 @@ static void parse_address_list(const char *value, size_t len, addr_emit_fn *emit
 	}
 	if (in_group)
 		emit(ctx, &group_end);
-	mime_out_free(&s.name);
-	mime_out_free(&s.adl);
-	mime_out_free(&s.local);
-	mime_out_free(&s.domain);
+	mail_buf_free(&s.name);
+	mail_buf_free(&s.adl);
+	mail_buf_free(&s.local);
+	mail_buf_free(&s.domain);
 	free(ts.t);
 }
 
-/* ---- public address list ---- */
+
+/* ---- collected ---- */
 
 struct collect {
-	struct mime_address *a;
+	struct mail_address *a;
 	size_t n, cap;
 };
 
-static char *view_dup(const struct addr_view *v, int i)
+static char *view_dup(const struct mail_address_view *v, int i)
 {
 	char *s;
 
@@ -421,7 +413,7 @@ static char *view_dup(const struct addr_view *v, int i)
 	return s;
 }
 
-static void collect_emit(void *ctx, const struct addr_view *v)
+static void collect_emit(void *ctx, const struct mail_address_view *v)
 {
 	struct collect *c = ctx;
 
@@ -429,131 +421,41 @@ static void collect_emit(void *ctx, const struct addr_view *v)
 		c->cap = c->cap ? c->cap * 2 : 8;
 		c->a = xrealloc(c->a, c->cap * sizeof *c->a);
 	}
-	c->a[c->n].name = view_dup(v, 0);
-	c->a[c->n].adl = view_dup(v, 1);
-	c->a[c->n].mailbox = view_dup(v, 2);
-	c->a[c->n].host = view_dup(v, 3);
+	c->a[c->n].kind = v->kind;
+	c->a[c->n].name = view_dup(v, MAIL_ADDRESS_NAME);
+	c->a[c->n].adl = view_dup(v, MAIL_ADDRESS_ADL);
+	c->a[c->n].local = view_dup(v, MAIL_ADDRESS_LOCAL);
+	c->a[c->n].domain = view_dup(v, MAIL_ADDRESS_DOMAIN);
 	c->n++;
 }
 
-size_t mime_parse_addresses(const char *value, size_t len, struct mime_address **out)
+size_t mail_address_list_new(const char *value, size_t len, struct mail_address **out)
 {
 	struct collect c = { 0 };
 
-	parse_address_list(value, len, collect_emit, &c);
+	mail_address_list_parse(value, len, collect_emit, &c);
 	*out = c.a;
 	return c.n;
 }
 
-void mime_addresses_free(struct mime_address *a, size_t n)
+void mail_address_list_free(struct mail_address *a, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(a[i].name);
 		free(a[i].adl);
-		free(a[i].mailbox);
-		free(a[i].host);
+		free(a[i].local);
+		free(a[i].domain);
 	}
 	free(a);
 }
 
-/* ---- ENVELOPE ---- */
+/* ---- local@domain ---- */
 
-struct render {
-	struct mime_out *out;
-	size_t count;           /* structures written */
-	bool in_group;          /* a group start written, its end not yet */
-	bool full;              /* something was dropped: nothing more but a group end */
-};
-
-/* Whether v is written under MIME_MAX_ADDRESSES. Every structure counts,
- * group markers too ("g:;g:;..." is as cheap to send as "a,a,..."); a
- * group start is written only with room left for its end, and that end is
- * then always written, so the list stays well-formed. */
-static bool render_admit(struct render *r, const struct addr_view *v)
+const char *mail_address_split(const char *addr, size_t *local_len)
 {
-	bool group_end = v->s[2] == NULL;       /* all four NIL */
-	bool group_start = !group_end && v->s[3] == NULL;
-	size_t need = group_start ? 2 : 1, reserved = r->in_group ? 1 : 0;
+	/* the last '@': a quoted local part may hold one ("a@b"@c) */
+	const char *at = strrchr(addr, '@');
 
-	if (group_end) {
-		bool open = r->in_group;
-		r->in_group = false;
-		return open;    /* the end of a dropped group is dropped */
-	}
-	if (r->full || r->count + reserved + need > MIME_MAX_ADDRESSES) {
-		r->full = true;
-		return false;
-	}
-	r->in_group |= group_start;
-	return true;
-}
-
-static void render_emit(void *ctx, const struct addr_view *v)
-{
-	struct render *r = ctx;
-
-	if (!render_admit(r, v))
-		return;
-	mime_out_append(r->out, "(", 1);
-	for (int i = 0; i < 4; i++) {
-		if (i > 0)
-			mime_out_append(r->out, " ", 1);
-		mime_out_nstring_n(r->out, v->s[i], v->n[i]);
-	}
-	mime_out_append(r->out, ")", 1);
-	r->count++;
-}
-
-/* env-from etc.: "(" 1*address ")" or NIL; an empty list takes fallback
- * (RFC 3501: sender and reply-to default to from). At most
- * MIME_MAX_ADDRESSES structures (render_admit). */
-static void write_address_list(struct mime_out *out, const char *value, const char *fallback)
-{
-	struct mime_out tmp;
-	struct render r = { .out = &tmp };
-
-	mime_out_init(&tmp);
-	if (value != NULL)
-		parse_address_list(value, strlen(value), render_emit, &r);
-	if (r.count == 0 && fallback != NULL)
-		parse_address_list(fallback, strlen(fallback), render_emit, &r);
-	if (r.count == 0) {
-		mime_out_puts(out, "NIL");
-	} else {
-		mime_out_append(out, "(", 1);
-		mime_out_append(out, tmp.data, tmp.len);
-		mime_out_append(out, ")", 1);
-	}
-	mime_out_free(&tmp);
-}
-
-void mime_write_envelope(const struct mime_part *msg, struct mime_out *out)
-{
-	const struct mime_envelope *e = msg != NULL ? msg->envelope : NULL;
-
-	if (e == NULL) {
-		mime_out_puts(out, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
-		return;
-	}
-	mime_out_append(out, "(", 1);
-	mime_out_nstring(out, e->date);
-	mime_out_append(out, " ", 1);
-	mime_out_nstring(out, e->subject);
-	mime_out_append(out, " ", 1);
-	write_address_list(out, e->from, NULL);
-	mime_out_append(out, " ", 1);
-	write_address_list(out, e->sender, e->from);
-	mime_out_append(out, " ", 1);
-	write_address_list(out, e->reply_to, e->from);
-	mime_out_append(out, " ", 1);
-	write_address_list(out, e->to, NULL);
-	mime_out_append(out, " ", 1);
-	write_address_list(out, e->cc, NULL);
-	mime_out_append(out, " ", 1);
-	write_address_list(out, e->bcc, NULL);
-	mime_out_append(out, " ", 1);
-	mime_out_nstring(out, e->in_reply_to);
-	mime_out_append(out, " ", 1);
-	mime_out_nstring(out, e->message_id);
-	mime_out_append(out, ")", 1);
+	*local_len = at != NULL ? (size_t)(at - addr) : strlen(addr);
+	return at != NULL ? at + 1 : NULL;
 }
