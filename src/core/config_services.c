@@ -76,7 +76,11 @@ static void policy_defaults(const struct config *cfg, enum service_id id, struct
 	p->session_ms = cfg->timeouts.session_set || !is_imap(id) ? cfg->timeouts.session_ms
 	                                                           : 24ULL * 3600 * 1000;
 	p->errors = cfg->limits.errors_set || !is_imap(id) ? cfg->limits.errors : 20;
-	p->output_max = is_imap(id) ? cfg->imap.session_memory / 4 + 65536 : 64 * 1024;
+	/* replies to pipelined commands; FETCH streams by its own measure */
+	p->output_max = 64 * 1024;
+	if (is_imap(id))
+		p->output_max = cfg->imap.session_memory / 4 + 65536 < 1024 * 1024
+		              ? cfg->imap.session_memory / 4 + 65536 : 1024 * 1024;
 	/* inbound mail may use every slot; any other service at most half, so
 	 * one flooded service leaves room for the others */
 	p->connections = id == SVC_SMTP ? cfg->limits.connections

@@ -836,5 +836,8 @@ void imap_dispatch(struct imap_session *s, struct imap_command *cmd)
 		run(s, cmd, d->id);
 		return;
 	}
-	imap_tagged(s, cmd->tag, "BAD", "Unknown command %s%s", cmd->uid ? "UID " : "", cmd->name);
+	char text[IMAP_TAG_MAX + 64];
+	/* counted like a syntax error: a client probing verbs is not a mail client */
+	snprintf(text, sizeof(text), "Unknown command %s%.*s", cmd->uid ? "UID " : "", 40, cmd->name);
+	imap_protocol_error(s, cmd->tag, text);
 }

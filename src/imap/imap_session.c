@@ -114,7 +114,7 @@ void imap_resume_input(struct imap_session *s)
 	net_session_resume_input(&s->ns);
 }
 
-static void protocol_error(struct imap_session *s, const char *tag, const char *text)
+void imap_protocol_error(struct imap_session *s, const char *tag, const char *text)
 {
 	imap_tagged(s, tag, "BAD", "%s", text);
 	if (net_session_error(&s->ns))
@@ -128,7 +128,7 @@ static void run_command(struct imap_session *s)
 	imap_reader_command(&s->reader, &raw);
 	int rc = imap_command_parse(&cmd, &raw, 0);
 	if (rc < 0 || cmd.error != NULL || cmd.tag == NULL || cmd.name == NULL) {
-		protocol_error(s, cmd.tag, cmd.error ? cmd.error : "Syntax error");
+		imap_protocol_error(s, cmd.tag, cmd.error ? cmd.error : "Syntax error");
 	} else {
 		str_copy(s->tag, sizeof(s->tag), cmd.tag);
 		imap_dispatch(s, &cmd);
@@ -150,7 +150,7 @@ static bool handle_read_result(struct imap_session *s, enum imap_read_result r)
 		imap_write(s, "+ Ready for literal data\r\n", 26);
 		return true;
 	case IMAP_READ_LINE_TOO_LONG:
-		protocol_error(s, info->tag, info->msg ? info->msg : "Command line too long");
+		imap_protocol_error(s, info->tag, info->msg ? info->msg : "Command line too long");
 		return s->io == IMAP_IO_READ;
 	case IMAP_READ_LITERAL_TOO_BIG:
 		if (info->append)
@@ -161,7 +161,7 @@ static bool handle_read_result(struct imap_session *s, enum imap_read_result r)
 			imap_close_with(s, "Literal too big, closing connection");
 		return s->io == IMAP_IO_READ;
 	case IMAP_READ_BAD:
-		protocol_error(s, info->tag, info->msg ? info->msg : "Malformed command");
+		imap_protocol_error(s, info->tag, info->msg ? info->msg : "Malformed command");
 		if (info->fatal)
 			imap_close_with(s, "Cannot resynchronise, closing connection");
 		return s->io == IMAP_IO_READ;

@@ -79,6 +79,8 @@ struct imap_session {
 void imap_untagged(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void imap_tagged(struct imap_session *s, const char *tag, const char *status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* BAD that counts against the service's error limit; closes past it. */
+void imap_protocol_error(struct imap_session *s, const char *tag, const char *text);
 /* Writes raw octets (literals, FETCH data). */
 void imap_write(struct imap_session *s, const void *data, size_t len);
 /* Writes an IMAP string: quoted when safe, else a literal. */

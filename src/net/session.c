@@ -75,6 +75,8 @@ static uint64_t wait_span(const struct net_session *ns, enum ns_wait what)
 
 void net_session_wait(struct net_session *ns, enum ns_wait what)
 {
+	if (ns->phase != NS_OPEN)
+		return;   /* the handshake or the closing grace owns the timer */
 	ns->waiting = what;
 	if (what == NS_WAIT_NOTHING) {
 		/* the deadlines are checked again when the session waits for the client */

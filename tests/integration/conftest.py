@@ -371,6 +371,7 @@ class Postern:
         self.proc = None
         self.returncode = None
         self.port = None
+        self.preexec = None         # run in the server process before exec (e.g. setrlimit)
         if template is not None:
             shutil.copytree(template, self.data_dir)
         self.write_config(free_port())
