@@ -40,8 +40,12 @@ static struct login_ctx ctx_of(struct imap_session *s)
 }
 
 /* Ends an exchange wherever it is (also when the session ends). */
-void imap_auth_cleanup(struct imap_session *s)
+static void auth_cleanup(struct imap_session *s);
+static const struct imap_cmd_hooks auth_hooks = { NULL, auth_cleanup };
+
+static void auth_cleanup(struct imap_session *s)
 {
+	imap_cmd_finished(s, &auth_hooks);
 	sasl_server_free(s->sasl);
 	s->sasl = NULL;
 }
@@ -98,7 +102,7 @@ static void on_done(void *arg, enum sasl_outcome o, const struct sasl_result *r)
 {
 	struct imap_session *s = arg;
 	bool resume = s->io == IMAP_IO_WAIT;
-	imap_auth_cleanup(s);
+	auth_cleanup(s);
 	if (s->io == IMAP_IO_AUTH)
 		s->io = IMAP_IO_READ;
 	switch (o) {
@@ -140,8 +144,9 @@ static const struct sasl_server_ops imap_sasl_ops = {
 static void begin_exchange(struct imap_session *s, enum sasl_mech mech)
 {
 	struct login_ctx c = ctx_of(s);
-	imap_auth_cleanup(s);
+	auth_cleanup(s);
 	s->sasl = sasl_server_new(mech, &c, &imap_sasl_ops, s);
+	imap_cmd_running(s, &auth_hooks);
 }
 
 /* ---- LOGIN ------------------------------------------------------------------------ */

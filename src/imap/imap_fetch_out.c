@@ -33,8 +33,13 @@ struct imap_fetch_job {
 	char tag[IMAP_TAG_MAX + 1];
 };
 
-void imap_fetch_job_free(struct imap_session *s)
+static void fetch_job_free(struct imap_session *s);
+static void fetch_continue(struct imap_session *s);
+static const struct imap_cmd_hooks fetch_hooks = { fetch_continue, fetch_job_free };
+
+static void fetch_job_free(struct imap_session *s)
 {
+	imap_cmd_finished(s, &fetch_hooks);
 	if (s->fetch == NULL)
 		return;
 	imap_fetch_free(&s->fetch->f);
@@ -424,7 +429,7 @@ static void end_fetch(struct imap_session *s, const char *status, const char *te
 {
 	char tag[IMAP_TAG_MAX + 1];
 	str_copy(tag, sizeof(tag), s->fetch->tag);
-	imap_fetch_job_free(s);
+	fetch_job_free(s);
 	imap_tagged(s, tag, status, "%s", text);
 }
 
@@ -473,7 +478,7 @@ static bool fetch_some_in(struct imap_session *s)
 	return true;
 }
 
-void imap_fetch_continue(struct imap_session *s)
+static void fetch_continue(struct imap_session *s)
 {
 	if (fetch_some(s))
 		imap_resume_input(s);
@@ -543,6 +548,7 @@ void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd)
 	j->uid = cmd->uid;
 	str_copy(j->tag, sizeof(j->tag), cmd->tag);
 	s->fetch = j;
+	imap_cmd_running(s, &fetch_hooks);
 	if (fetch_some(s))
 		return;         /* done at once: the command loop goes on reading */
 	s->io = IMAP_IO_FETCH;

@@ -253,8 +253,12 @@ static int collect_from_view(struct imap_session *s, struct imap_search_job *j)
 	return mbox_changed_since(s->ms, &v->mb, v->modseq, overlay_change, j);
 }
 
+static void job_free(struct imap_session *s);
+static const struct imap_cmd_hooks search_hooks = { NULL, job_free };
+
 static void job_free(struct imap_session *s)
 {
+	imap_cmd_finished(s, &search_hooks);
 	struct imap_search_job *j = s->search;
 	if (j == NULL)
 		return;
@@ -271,10 +275,6 @@ static void job_free(struct imap_session *s)
 	s->search = NULL;
 }
 
-void imap_search_job_free(struct imap_session *s)
-{
-	job_free(s);
-}
 
 static void add_match(struct imap_search_job *j, uint32_t id, uint64_t modseq, int limit)
 {
@@ -459,6 +459,7 @@ void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 	j->sent = uses_sent_date(j->q.root);
 	str_copy(j->tag, sizeof(j->tag), cmd->tag);
 	s->search = j;
+	imap_cmd_running(s, &search_hooks);
 	/* every message's index data in one query, in UID order like the view */
 	int rc = view_only(j->q.root) ? collect_from_view(s, j)
 	                               : mbox_messages(s->ms, &s->view.mb, 1, collect_msg, j);

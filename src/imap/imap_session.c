@@ -313,12 +313,23 @@ static void imap_expired(struct net_session *ns, enum ns_expiry why)
 	imap_close_with(s, "%s", bye_text[why]);
 }
 
+void imap_cmd_running(struct imap_session *s, const struct imap_cmd_hooks *h)
+{
+	s->running = h;
+}
+
+void imap_cmd_finished(struct imap_session *s, const struct imap_cmd_hooks *h)
+{
+	if (s->running == h)
+		s->running = NULL;
+}
+
 static bool imap_output_drained(struct net_session *ns)
 {
 	struct imap_session *s = (struct imap_session *)ns;
-	if (s->io != IMAP_IO_FETCH || s->fetch == NULL)
+	if (s->io != IMAP_IO_FETCH || s->running == NULL || s->running->resume == NULL)
 		return false;
-	imap_fetch_continue(s);
+	s->running->resume(s);
 	return true;
 }
 
@@ -334,9 +345,8 @@ static void imap_release(struct net_session *ns)
 	struct imap_session *s = (struct imap_session *)ns;
 	log_event(LOG_INFO, "imap.disconnect", "s", "session", ns->id, "s", "ip", ns->conn.ip,
 	          "s", "user", s->user[0] ? s->user : NULL, NULL);
-	imap_fetch_job_free(s);
-	imap_search_job_free(s);
-	imap_auth_cleanup(s);
+	if (s->running != NULL)
+		s->running->cancel(s);
 	imap_view_close(s);
 	if (s->ms != NULL) {
 		imap_store_release(ns->worker, s->ms);

@@ -53,6 +53,15 @@ struct imap_view {
 
 struct imap_fetch_job;
 struct imap_search_job;
+struct imap_session;
+
+/* A command that runs across callbacks (FETCH streaming, SEARCH in time
+ * slices, AUTHENTICATE and LOGIN with their password checks) tells the session
+ * how to go on and how to stop; the session never calls them by name. */
+struct imap_cmd_hooks {
+	void (*resume)(struct imap_session *s);   /* all output written: continue (optional) */
+	void (*cancel)(struct imap_session *s);   /* the session ends: free what it holds */
+};
 
 struct imap_session {
 	struct net_session ns;          /* first: the engine's part of the session */
@@ -70,6 +79,7 @@ struct imap_session {
 	/* a command in progress across callbacks */
 	char tag[IMAP_TAG_MAX + 1];
 	struct sasl_server *sasl;       /* LOGIN or AUTHENTICATE in progress, or NULL */
+	const struct imap_cmd_hooks *running;   /* the command in progress, if any */
 	struct imap_fetch_job *fetch;
 	struct imap_search_job *search;
 	uint64_t idle_since_ms;         /* when IDLE began: the autologout counts from it */
@@ -95,6 +105,9 @@ static inline bool imap_op_end(struct imap_session *s) { return net_session_op_e
 void imap_resume_input(struct imap_session *s);
 void imap_begin_starttls(struct imap_session *s);
 void imap_begin_idle(struct imap_session *s);
+/* A long command starts (hooks) or has finished (NULL when h is the one running). */
+void imap_cmd_running(struct imap_session *s, const struct imap_cmd_hooks *h);
+void imap_cmd_finished(struct imap_session *s, const struct imap_cmd_hooks *h);
 
 /* command dispatch (imap_cmds.c) */
 /* A mailbox name argument, in UTF-8 (decoded from modified UTF-7 when the
@@ -112,7 +125,6 @@ void imap_capability_text(struct imap_session *s, char *out, size_t len);
 void imap_cmd_login(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_authenticate(struct imap_session *s, struct imap_command *cmd);
 bool imap_auth_read_line(struct imap_session *s);
-void imap_auth_cleanup(struct imap_session *s);
 bool imap_login_allowed_here(const struct imap_session *s);
 
 /* the selected mailbox (imap_view.c) */
@@ -138,12 +150,9 @@ void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *ui
 
 /* message commands (imap_msg.c, imap_fetch_out.c) */
 void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd);
-void imap_fetch_continue(struct imap_session *s);
-void imap_fetch_job_free(struct imap_session *s);
 void imap_cmd_store(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move);
 void imap_cmd_search(struct imap_session *s, struct imap_command *cmd);
-void imap_search_job_free(struct imap_session *s);
 void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_append(struct imap_session *s, struct imap_command *cmd);
 

@@ -182,14 +182,6 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_path p;
 	enum smtp_parse_err e;
-	if (!s->helo_seen) {
-		smtp_error(s, 503, "5.5.1", "Send HELO/EHLO first");
-		return;
-	}
-	if (s->in_mail) {
-		smtp_error(s, 503, "5.5.1", "Nested MAIL command");
-		return;
-	}
 	if (s->mode != SMTP_MODE_MX && !s->authenticated) {
 		smtp_error(s, 530, "5.7.0", "Authentication required");
 		return;
@@ -293,10 +285,6 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	struct smtp_path p;
 	struct resolved r;
 	enum smtp_parse_err e;
-	if (!s->in_mail) {
-		smtp_error(s, 503, "5.5.1", "Need MAIL before RCPT");
-		return;
-	}
 	if ((e = smtp_parse_path_arg(cmd->arg, false, true, &p)) != SMTP_PARSE_OK) {
 		reply_parse_error(s, e, "recipient");
 		return;
@@ -326,8 +314,6 @@ static void cmd_data(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	if (*cmd->arg != '\0') {
 		smtp_error(s, 501, "5.5.4", "Syntax: DATA");
-	} else if (!s->in_mail) {
-		smtp_error(s, 503, "5.5.1", "Need MAIL command");
 	} else if (s->bdat_used) {
 		smtp_error(s, 503, "5.5.1", "DATA not allowed after BDAT");
 	} else if (s->nrcpts == 0) {
@@ -361,9 +347,7 @@ static void cmd_bdat(struct smtp_session *s, const struct smtp_cmd *cmd)
 
 static void cmd_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	if (s->ns.tls) {
-		smtp_error(s, 503, "5.5.1", "TLS already active");
-	} else if (*cmd->arg != '\0') {
+	if (*cmd->arg != '\0') {
 		smtp_error(s, 501, "5.5.4", "Syntax: STARTTLS");
 	} else {
 		smtp_reply(s, 220, "2.0.0", "Ready to start TLS");
@@ -371,40 +355,112 @@ static void cmd_starttls(struct smtp_session *s, const struct smtp_cmd *cmd)
 	}
 }
 
+static void cmd_rset(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_transaction_reset(s);
+	smtp_reply(s, 250, "2.0.0", "Ok");
+}
+
+static void cmd_noop(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_reply(s, 250, "2.0.0", "Ok");
+}
+
+static void cmd_quit(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_close_with(s, 221, "2.0.0", "Bye");
+}
+
+static void cmd_help(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT "
+	           "HELP VRFY STARTTLS");
+}
+
+static void cmd_vrfy(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	/* reveal nothing about which addresses exist (RFC 5321 3.5.3) */
+	smtp_reply(s, 252, "2.5.0", "Cannot verify, but will accept message and attempt delivery");
+}
+
+static void cmd_auth(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	smtp_cmd_auth(s, cmd->arg);
+}
+
+static void cmd_ehlo(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	cmd_helo(s, cmd, true);
+}
+
+static void cmd_helo_only(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	cmd_helo(s, cmd, false);
+}
+
+/* ---- the command table ------------------------------------------------------ */
+
+/* Where the session is in the dialogue; a verb lists the ones it may run in. */
+enum {
+	AT_GREETED = 1u << 0,   /* no HELO/EHLO yet */
+	AT_READY = 1u << 1,     /* HELO/EHLO seen, no transaction */
+	AT_MAIL = 1u << 2,      /* MAIL accepted */
+	AT_ANY = AT_GREETED | AT_READY | AT_MAIL,
+};
+
+struct smtp_cmd_def {
+	enum smtp_verb verb;
+	void (*run)(struct smtp_session *s, const struct smtp_cmd *cmd);
+	unsigned allowed;
+	bool before_tls_only;   /* refused once TLS is up */
+	const char *refusal;    /* 503 5.5.1 text when not allowed here */
+};
+
+static const struct smtp_cmd_def commands[] = {
+	{ SMTP_CMD_HELO, cmd_helo_only, AT_ANY, false, NULL },
+	{ SMTP_CMD_EHLO, cmd_ehlo, AT_ANY, false, NULL },
+	{ SMTP_CMD_MAIL, cmd_mail, AT_READY, false, "Nested MAIL command" },
+	{ SMTP_CMD_RCPT, cmd_rcpt, AT_MAIL, false, "Need MAIL before RCPT" },
+	{ SMTP_CMD_DATA, cmd_data, AT_MAIL, false, "Need MAIL command" },
+	/* BDAT's chunk is read whatever the state (RFC 3030 2): it decides itself */
+	{ SMTP_CMD_BDAT, cmd_bdat, AT_ANY, false, NULL },
+	{ SMTP_CMD_STARTTLS, cmd_starttls, AT_ANY, true, "TLS already active" },
+	{ SMTP_CMD_RSET, cmd_rset, AT_ANY, false, NULL },
+	{ SMTP_CMD_NOOP, cmd_noop, AT_ANY, false, NULL },
+	{ SMTP_CMD_QUIT, cmd_quit, AT_ANY, false, NULL },
+	{ SMTP_CMD_HELP, cmd_help, AT_ANY, false, NULL },
+	{ SMTP_CMD_VRFY, cmd_vrfy, AT_ANY, false, NULL },
+	{ SMTP_CMD_EXPN, cmd_vrfy, AT_ANY, false, NULL },
+	{ SMTP_CMD_AUTH, cmd_auth, AT_ANY, false, NULL },
+};
+
+static unsigned dialogue_state(const struct smtp_session *s)
+{
+	if (s->in_mail)
+		return AT_MAIL;
+	return s->helo_seen ? AT_READY : AT_GREETED;
+}
+
+/* The state check for every verb, in one place; handlers only parse and act. */
 void smtp_dispatch(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
-	switch (cmd->verb) {
-	case SMTP_CMD_HELO: cmd_helo(s, cmd, false); break;
-	case SMTP_CMD_EHLO: cmd_helo(s, cmd, true); break;
-	case SMTP_CMD_MAIL: cmd_mail(s, cmd); break;
-	case SMTP_CMD_RCPT: cmd_rcpt(s, cmd); break;
-	case SMTP_CMD_DATA: cmd_data(s, cmd); break;
-	case SMTP_CMD_BDAT: cmd_bdat(s, cmd); break;
-	case SMTP_CMD_STARTTLS: cmd_starttls(s, cmd); break;
-	case SMTP_CMD_RSET:
-		smtp_transaction_reset(s);
-		smtp_reply(s, 250, "2.0.0", "Ok");
-		break;
-	case SMTP_CMD_NOOP:
-		smtp_reply(s, 250, "2.0.0", "Ok");
-		break;
-	case SMTP_CMD_QUIT:
-		smtp_close_with(s, 221, "2.0.0", "Bye");
-		break;
-	case SMTP_CMD_HELP:
-		smtp_reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT "
-		           "HELP VRFY STARTTLS");
-		break;
-	case SMTP_CMD_VRFY:
-	case SMTP_CMD_EXPN:
-		/* reveal nothing about which addresses exist (RFC 5321 3.5.3) */
-		smtp_reply(s, 252, "2.5.0", "Cannot verify, but will accept message and attempt delivery");
-		break;
-	case SMTP_CMD_AUTH:
-		smtp_cmd_auth(s, cmd->arg);
-		break;
-	case SMTP_CMD_UNKNOWN:
-		smtp_error(s, 500, "5.5.2", "Command unrecognized");
-		break;
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+		const struct smtp_cmd_def *d = &commands[i];
+		if (d->verb != cmd->verb)
+			continue;
+		unsigned at = dialogue_state(s);
+		if (!(d->allowed & at) || (d->before_tls_only && s->ns.tls)) {
+			smtp_error(s, 503, "5.5.1", "%s", at == AT_GREETED && cmd->verb == SMTP_CMD_MAIL
+			           ? "Send HELO/EHLO first" : d->refusal);
+			return;
+		}
+		d->run(s, cmd);
+		return;
 	}
+	smtp_error(s, 500, "5.5.2", "Command unrecognized");
 }
