@@ -14,6 +14,7 @@
 #include "queue/runner.h"
 #include "smtp/smtp_session.h"
 #include "store/commit.h"
+#include "store/maildir.h"
 #include "store/store.h"
 #include "tls/tls.h"
 
@@ -69,6 +70,16 @@ static void runner_stop(void *arg)
 	queue_runner_stop(arg);
 }
 
+static int sweeper_start(void *arg, char *err, size_t errlen)
+{
+	return maildir_sweeper_start(arg, err, errlen);
+}
+
+static void sweeper_stop(void *arg)
+{
+	maildir_sweeper_stop(arg);
+}
+
 static int serve(const struct cli_args *a, struct config *cfg)
 {
 	char err[1024];
@@ -107,6 +118,10 @@ static int serve(const struct cli_args *a, struct config *cfg)
 	committer_set_hooks(server_committer(srv), dkim_signer_sign, signer, queue_runner_wake, runner);
 	struct background bg = { runner_start, runner_stop, runner };
 	server_add_background(srv, &bg);
+	/* what crashed deliveries left in Maildir tmp/ directories: at start, then daily */
+	struct maildir_sweeper *sweeper = maildir_sweeper_new(cfg->data_dir, MAILDIR_TMP_MAX_AGE,
+	                                                      MAILDIR_SWEEP_INTERVAL);
+	server_add_background(srv, &(struct background){ sweeper_start, sweeper_stop, sweeper });
 	int rc = CLI_OK;
 	if (server_add_service(srv, &smtp_service, &cfg->listen_smtp, err, sizeof(err)) < 0 ||
 	    server_add_service(srv, &submission_service, &cfg->listen_submission, err, sizeof(err)) < 0 ||
@@ -122,6 +137,7 @@ static int serve(const struct cli_args *a, struct config *cfg)
 	}
 	server_free(srv);
 	queue_runner_free(runner);
+	maildir_sweeper_free(sweeper);
 	dkim_signer_free(signer);
 	tls_cleanup();
 	return rc;
