@@ -363,7 +363,7 @@ static bool read_bdat(struct smtp_session *s)
 		size_t n = v.iov_len < s->bdat_left ? v.iov_len : (size_t)s->bdat_left;
 		if (s->bdat_code == 0)
 			take_message_bytes(s, v.iov_base, n);
-		if (memchr(v.iov_base, '\0', n) != NULL)
+		if (s->bdat_code == 0 && memchr(v.iov_base, '\0', n) != NULL)
 			s->data.nul = true;   /* refused in smtp_finish_message() */
 		evbuffer_drain(in, n);
 		s->bdat_left -= n;

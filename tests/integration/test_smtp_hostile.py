@@ -713,6 +713,23 @@ def test_nul_in_bdat_refused(server, chunks):
     assert [t["result"] for t in server.transactions()] == ["rejected: NUL octet", "accepted"]
 
 
+def test_nul_in_refused_bdat_chunk_does_not_taint_next_message(server):
+    # a chunk read only to be discarded (no MAIL yet) is not part of any message
+    chunk = b"Subject: nul\r\n\r\n\x00\r\n"
+    with server.connect() as c:
+        c.ehlo()
+        c.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk)
+        r = c.reply()
+        assert (r.code, r.enh) == (503, "5.5.1"), r
+        c.cmd("MAIL FROM:<s@remote.test>", expect=250)
+        c.cmd("RCPT TO:<alice@example.org>", expect=250)
+        msg = make_message(subject="clean after refused chunk")
+        c.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
+        r = c.reply()
+        assert r.code == 250, r
+    assert len(server.maildir("alice")) == 1
+
+
 def test_empty_message(server):
     with server.connect() as c:
         r = c.send_message("s@remote.test", ["alice@example.org"], b"")
