@@ -12,6 +12,7 @@
 #include "net/server.h"
 #include "queue/runner.h"
 #include "store/commit.h"
+#include "store/maildir.h"
 #include "store/store.h"
 #include "tls/tls.h"
 
@@ -83,6 +84,16 @@ static void runner_stop(void *arg)
 	queue_runner_stop(arg);
 }
 
+static int sweeper_start(void *arg, char *err, size_t errlen)
+{
+	return maildir_sweeper_start(arg, err, errlen);
+}
+
+static void sweeper_stop(void *arg)
+{
+	maildir_sweeper_stop(arg);
+}
+
 static int bind_services(struct server *srv)
 {
 	char err[1024];
@@ -100,12 +111,14 @@ struct daemon {
 	struct server *srv;
 	struct queue_runner *runner;
 	struct dkim_signer *signer;
+	struct maildir_sweeper *sweeper;
 };
 
 static void daemon_free(struct daemon *d)
 {
 	server_free(d->srv);
 	queue_runner_free(d->runner);
+	maildir_sweeper_free(d->sweeper);
 	dkim_signer_free(d->signer);
 	tls_cleanup();
 }
@@ -133,6 +146,9 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	                    queue_runner_wake, d->runner);
 	struct background bg = { runner_start, runner_stop, d->runner };
 	server_add_background(d->srv, &bg);
+	/* what crashed deliveries left in Maildir tmp/ directories: at start, then daily */
+	d->sweeper = maildir_sweeper_new(cfg->data_dir, MAILDIR_TMP_MAX_AGE, MAILDIR_SWEEP_INTERVAL);
+	server_add_background(d->srv, &(struct background){ sweeper_start, sweeper_stop, d->sweeper });
 	return bind_services(d->srv);
 }
 

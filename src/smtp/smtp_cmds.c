@@ -46,6 +46,7 @@ void smtp_transaction_reset(struct smtp_session *s)
 	s->msg_octets = 0;
 	s->msg_too_big = s->msg_io_error = false;
 	s->bdat_used = false;
+	smtp_data_init(&s->data, SMTP_TEXTLINE_MAX);   /* its flags belong to one message */
 	free(s->header);
 	s->header = NULL;
 }

@@ -35,6 +35,8 @@ static void data_line_octet(struct smtp_data_reader *r, unsigned char c, char *o
 	}
 	if (c == '\n')
 		r->bare_lf = true;
+	else if (c == '\0')
+		r->nul = true;
 	out[(*n)++] = (char)c;
 	r->state = SMTP_DATA_LINE;
 }

@@ -2,8 +2,9 @@
  *
  * RFC 5321 4.1.1.4 / 4.5.2. Only <CRLF>.<CRLF> ends the data: a bare LF or
  * bare CR never starts or ends a line (no SMTP smuggling). Input may arrive
- * split at any byte; the reader keeps its state between calls. Pure code,
- * no allocation. */
+ * split at any byte; the reader keeps its state between calls. A NUL octet
+ * is content but flagged: some servers end a line at it (smuggling again).
+ * Pure code, no allocation. */
 #ifndef POSTERN_SMTP_DATA_H
 #define POSTERN_SMTP_DATA_H
 
@@ -25,6 +26,7 @@ struct smtp_data_reader {
 	size_t max_line;        /* longest line allowed, CRLF included (1000) */
 	bool bare_lf;           /* a LF not preceded by CR was seen */
 	bool bare_cr;           /* a CR not followed by LF was seen */
+	bool nul;               /* a NUL octet was seen in the message content */
 	bool line_too_long;     /* some line exceeded max_line */
 };
 

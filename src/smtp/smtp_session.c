@@ -141,6 +141,11 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 		               "rejected: bare CR/LF");
 		return;
 	}
+	if (s->data.nul) {
+		/* RFC 2045 2.7, 2.8: no NUL without BINARYMIME; a next hop may cut the message at one */
+		reject_message(s, 550, "5.6.0", "NUL octet in message data refused", "rejected: NUL octet");
+		return;
+	}
 	if (s->msg_io_error || s->msg == NULL || msgbuf_finish(s->msg) < 0) {
 		smtp_log_transaction(s, "failed: spool error", s->msg_octets);
 		smtp_transaction_reset(s);
@@ -267,6 +272,8 @@ static bool read_bdat(struct smtp_session *s)
 		size_t n = v.iov_len < s->bdat_left ? v.iov_len : (size_t)s->bdat_left;
 		if (s->bdat_code == 0)
 			take_message_bytes(s, v.iov_base, n);
+		if (s->bdat_code == 0 && memchr(v.iov_base, '\0', n) != NULL)
+			s->data.nul = true;   /* refused in smtp_finish_message() */
 		evbuffer_drain(in, n);
 		s->bdat_left -= n;
 	}

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* <data_dir>/mail/<domain>/<local>/Maildir. Refuses names that could leave
  * the data directory ('/', leading '.', empty). 0 or -1. */
@@ -17,5 +18,33 @@ int maildir_unique_name(char *out, size_t outlen, const char *hostname,
                         uint64_t size, uint64_t vsize);
 /* True when a local part or domain is safe as one path component. */
 int maildir_name_safe(const char *name);
+
+/* ---- tmp/ sweeping (maildir_sweep.c) ---- */
+
+/* The Maildir convention: a file in tmp/ untouched for 36 hours was left by
+ * a delivery that crashed, and may be removed. */
+#define MAILDIR_TMP_MAX_AGE (36 * 60 * 60)
+#define MAILDIR_SWEEP_INTERVAL (24 * 60 * 60)
+
+/* Unlinks the regular files whose mtime is more than max_age seconds old
+ * from tmp/ of every <data_dir>/mail/<domain>/<local>/Maildir and of each of
+ * its Maildir++ folders (.Name). Follows no symbolic link below
+ * <data_dir>/mail and touches nothing outside those tmp/ directories.
+ * Returns the count removed (0 when there is no mail directory yet), or -1
+ * with errno when <data_dir>/mail cannot be read. A file that cannot be
+ * removed is logged (maildir.tmp_sweep_error) and skipped. */
+long maildir_sweep_tmp(const char *data_dir, time_t max_age);
+
+/* A thread that runs maildir_sweep_tmp() when started and then every
+ * interval seconds, logging maildir.tmp_swept each time. */
+struct maildir_sweeper;
+struct maildir_sweeper *maildir_sweeper_new(const char *data_dir, time_t max_age,
+                                            unsigned interval);
+/* 0, or -1 with the reason in err. */
+int maildir_sweeper_start(struct maildir_sweeper *sw, char *err, size_t errlen);
+/* Wakes the thread (a sweep in progress stops between directories) and
+ * joins it. Safe to call when not started. */
+void maildir_sweeper_stop(struct maildir_sweeper *sw);
+void maildir_sweeper_free(struct maildir_sweeper *sw);
 
 #endif

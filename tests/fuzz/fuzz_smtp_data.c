@@ -22,7 +22,7 @@ struct result {
 	uint8_t *out;
 	size_t outlen;
 	size_t consumed;
-	bool done, bare_lf, bare_cr, line_too_long;
+	bool done, bare_lf, bare_cr, nul, line_too_long;
 };
 
 static void check(bool ok)
@@ -58,6 +58,7 @@ static void finish(const struct smtp_data_reader *r, struct result *res)
 	res->done = smtp_data_done(r);
 	res->bare_lf = r->bare_lf;
 	res->bare_cr = r->bare_cr;
+	res->nul = r->nul;
 	res->line_too_long = r->line_too_long;
 }
 
@@ -94,7 +95,8 @@ static size_t find_crlf(const uint8_t *in, size_t len, size_t pos)
 
 /* Reference model: lines are what CRLF separates, nothing else. "." alone
  * ends the data; a leading dot is removed; any CR or LF inside a line is
- * bare, except a CR at the very end of the input, which is held. */
+ * bare, except a CR at the very end of the input, which is held. Any NUL in
+ * the content is flagged. */
 static void reference_model(const uint8_t *in, size_t len, struct result *res)
 {
 	size_t pos = 0;
@@ -118,6 +120,7 @@ static void reference_model(const uint8_t *in, size_t len, struct result *res)
 		for (size_t i = start; i < stop; i++) {
 			res->bare_lf |= in[i] == '\n';
 			res->bare_cr |= in[i] == '\r';
+			res->nul |= in[i] == '\0';
 			res->out[res->outlen++] = in[i];
 		}
 		if (complete) {
@@ -137,6 +140,7 @@ static void check_same(const struct result *a, const struct result *b)
 	check(a->done == b->done);
 	check(a->bare_lf == b->bare_lf);
 	check(a->bare_cr == b->bare_cr);
+	check(a->nul == b->nul);
 	check(a->line_too_long == b->line_too_long);
 }
 

@@ -357,6 +357,33 @@ def split_delivered(data):
     return b"\n".join(lines[:i]) + b"\n", b"\n".join(lines[i:])
 
 
+# ---- reply codes in what other programs print ---------------------------------------------
+# A reply code is three digits at the start of a reply line, not three digits anywhere:
+# "235" in swaks's output also matches "=== Trying 127.0.0.1:52355...".
+
+SMTP_REPLY_LINE = re.compile(rb"^([2-5]\d\d)(?:[ -]|\r?$)", re.M)
+
+# swaks marks each line the server sent: "<- " (plain), "<~ " (in TLS), "<**" / "<~*" (an
+# error reply), then a space
+SWAKS_REPLY_LINE = re.compile(r"^<(?:- |~ |\*\*|~\*) (\d{3})(?:[ -](.*))?$", re.M)
+
+
+def smtp_reply_codes(data):
+    """The codes of the SMTP reply lines in raw bytes read from a server."""
+    return [int(m.group(1)) for m in SMTP_REPLY_LINE.finditer(data)]
+
+
+def swaks_replies(output):
+    """(code, text) of each server reply line in swaks's output; the text starts with the
+    enhanced status code when there is one."""
+    return [(int(m.group(1)), m.group(2) or "") for m in SWAKS_REPLY_LINE.finditer(output)]
+
+
+def swaks_got_reply(output, code, text_prefix=""):
+    """True when swaks shows a server reply line with this code, its text starting so."""
+    return any(c == code and t.startswith(text_prefix) for c, t in swaks_replies(output))
+
+
 # ---- the server ----------------------------------------------------------------------
 
 

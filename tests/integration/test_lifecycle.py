@@ -1,6 +1,7 @@
 """Process lifecycle: graceful stop (idle and mid-message), SIGINT, log reopen,
 banner and one transaction log line per transaction."""
 import json
+import os
 import re
 import signal
 import socket
@@ -264,3 +265,34 @@ def test_sigterm_tells_tls_clients_too(server):
     c.close()
     assert server.wait_exit(timeout=10) == 0
     assert getattr(r, "code", None) == 421 and r.enh == "4.3.2", f"no 421 inside TLS: {r!r}"
+
+
+def test_stale_maildir_tmp_files_removed_at_start(postern):
+    # what a delivery killed between writing tmp/ and renaming into new/ leaves behind:
+    # gone at start once older than 36 hours (the Maildir convention), fresh ones stay
+    srv = postern(start=False)
+    md = srv.maildir_path("alice")
+    for sub in ("tmp", "new", ".Archive/tmp"):
+        (md / sub).mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    files = {
+        "tmp/1700000000.M1P1Q1Rdeadbeef.crashed,S=10,W=11": now - 48 * 3600,   # goes
+        ".Archive/tmp/1700000000.M2P1Q2Rdeadbeef.crashed": now - 400 * 86400,    # goes
+        "tmp/young": now - 30 * 3600,
+        "tmp/fresh": now,
+        "new/old-but-delivered": now - 48 * 3600,
+    }
+    for rel, mtime in files.items():
+        p = md / rel
+        p.write_bytes(b"Subject: left over\n\nbody\n")
+        os.utime(p, (mtime, mtime))
+    srv.start()
+    [ev] = srv.wait_log("maildir.tmp_swept")
+    assert ev["removed"] == 2, ev
+    left = sorted(str(p.relative_to(md)) for sub in ("tmp", "new", ".Archive/tmp")
+                  for p in (md / sub).iterdir())
+    assert left == ["new/old-but-delivered", "tmp/fresh", "tmp/young"], left
+    # the server works as before, and a stop ends the sweeper's thread cleanly (teardown checks)
+    with srv.connect() as c:
+        assert c.send_message("s@remote.test", ["alice@example.org"], make_message()).code == 250
+    assert len(srv.maildir("alice")) == 2

@@ -635,16 +635,99 @@ def test_message_size_boundary(small):
     assert small.maildir("bob") == []
 
 
-def test_nul_in_body_not_truncated(server):
-    body = b"Subject: nul\r\n\r\nbefore\x00after NUL\r\nnext line\r\n"
+# ---- NUL octets in message data ------------------------------------------------------------
+# RFC 2045 2.7, 2.8: only BINARYMIME data (not offered) may hold NUL. A next hop that
+# ends a line or the data at a NUL would see "\r\n\0.\r\n" as the end of the message and
+# run what follows as commands (smuggling), so the whole message is refused.
+
+SMUGGLED = (b"MAIL FROM:<admin@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"
+            b"Subject: smuggled\r\n\r\nsmuggled body\r\n")
+
+NUL_BODIES = {
+    "after-line-break": b"Subject: carrier\r\n\r\nhello\r\n\x00.\r\n" + SMUGGLED,
+    "mid-line": b"Subject: nul\r\n\r\nbefore\x00after NUL\r\nnext line\r\n",
+    "in-header": b"Subject: n\x00l\r\n\r\nbody\r\n",
+    "last-octet": b"Subject: nul\r\n\r\nbody\x00\r\n",
+}
+
+
+def assert_nul_refused(server, r):
+    assert (r.code, r.enh) == (550, "5.6.0"), r
+    assert "NUL" in r.text, r
+    assert [t["result"] for t in server.wait_log("smtp.transaction")] == ["rejected: NUL octet"]
+
+
+@pytest.mark.parametrize("body", NUL_BODIES.values(), ids=NUL_BODIES.keys())
+def test_nul_in_data_refused(server, body):
     with server.connect() as c:
-        r = c.send_message("s@remote.test", ["alice@example.org"], body)
-    if r.code == 250:
-        [data] = server.messages("alice")
-        assert split_delivered(data)[1] == body.replace(b"\r\n", b"\n")
-    else:
-        assert 500 <= r.code < 600, r
+        start_data(c)
+        c.send(body + b".\r\n")
+        r = c.reply()
+        # one reply for the whole thing: no smuggled command ran
+        assert_nul_refused(server, r)
+        r = c.cmd("NOOP")
+        assert (r.code, r.enh) == (250, "2.0.0"), r
+        assert c.buf == b""
+        assert server.all_delivered() == [], "a message with a NUL was stored"
+        # the session goes on: a clean message is accepted
+        r = c.send_message("s@remote.test", ["alice@example.org"], make_message(subject="clean"),
+                           ehlo=False)
+        assert r.code == 250, r
+    [data] = server.messages("alice")
+    assert b"Subject: clean" in data and b"\x00" not in data
+    assert server.maildir("bob") == []
+    assert server.maildir("alice", sub="tmp") == []
+    assert [t["result"] for t in server.transactions()] == ["rejected: NUL octet", "accepted"]
+
+
+@pytest.mark.parametrize("chunks", [
+    [b"Subject: nul\r\n\r\nbefore\x00after\r\n"],                          # one LAST chunk
+    [b"Subject: nul\r\n\r\nhello\r\n\x00.\r\n", SMUGGLED],                   # NUL in the first
+    [b"Subject: nul\r\n\r\nhello\r\n", b"\x00", b"tail\r\n"],               # NUL alone
+], ids=["last-chunk", "first-chunk", "middle-chunk"])
+def test_nul_in_bdat_refused(server, chunks):
+    with server.connect() as c:
+        c.ehlo()
+        c.cmd("MAIL FROM:<s@remote.test>", expect=250)
+        c.cmd("RCPT TO:<alice@example.org>", expect=250)
+        for chunk in chunks[:-1]:
+            c.send(b"BDAT %d\r\n" % len(chunk) + chunk)
+            assert c.reply().code == 250
+        c.send(b"BDAT %d LAST\r\n" % len(chunks[-1]) + chunks[-1])
+        r = c.reply()
+        assert_nul_refused(server, r)
+        # the transaction is over, nothing of it was stored
+        r = c.cmd("RCPT TO:<alice@example.org>")
+        assert (r.code, r.enh) == (503, "5.5.1"), r
         assert server.all_delivered() == []
+        # and the session still works, with BDAT too
+        c.cmd("MAIL FROM:<s@remote.test>", expect=250)
+        c.cmd("RCPT TO:<alice@example.org>", expect=250)
+        msg = make_message(subject="clean bdat")
+        c.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
+        r = c.reply()
+        assert r.code == 250, r
+    [data] = server.messages("alice")
+    assert b"Subject: clean bdat" in data and b"\x00" not in data
+    assert server.maildir("alice", sub="tmp") == []
+    assert [t["result"] for t in server.transactions()] == ["rejected: NUL octet", "accepted"]
+
+
+def test_nul_in_refused_bdat_chunk_does_not_taint_next_message(server):
+    # a chunk read only to be discarded (no MAIL yet) is not part of any message
+    chunk = b"Subject: nul\r\n\r\n\x00\r\n"
+    with server.connect() as c:
+        c.ehlo()
+        c.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk)
+        r = c.reply()
+        assert (r.code, r.enh) == (503, "5.5.1"), r
+        c.cmd("MAIL FROM:<s@remote.test>", expect=250)
+        c.cmd("RCPT TO:<alice@example.org>", expect=250)
+        msg = make_message(subject="clean after refused chunk")
+        c.send(b"BDAT %d LAST\r\n" % len(msg) + msg)
+        r = c.reply()
+        assert r.code == 250, r
+    assert len(server.maildir("alice")) == 1
 
 
 def test_empty_message(server):

@@ -19,7 +19,7 @@ struct feed_result {
 	size_t outlen;
 	size_t consumed;
 	enum smtp_data_state state;
-	bool bare_lf, bare_cr, line_too_long;
+	bool bare_lf, bare_cr, nul, line_too_long;
 };
 
 /* Feeds in[0..len) in pieces cut at the ascending offsets cuts[0..ncuts)
@@ -58,6 +58,7 @@ static void feed_pieces(const char *in, size_t len, const size_t *cuts, size_t n
 	res->state = r.state;
 	res->bare_lf = r.bare_lf;
 	res->bare_cr = r.bare_cr;
+	res->nul = r.nul;
 	res->line_too_long = r.line_too_long;
 }
 
@@ -74,6 +75,7 @@ static void assert_same_result(const struct feed_result *a, const struct feed_re
 	assert_int_equal(a->state, b->state);
 	assert_int_equal(a->bare_lf, b->bare_lf);
 	assert_int_equal(a->bare_cr, b->bare_cr);
+	assert_int_equal(a->nul, b->nul);
 	assert_int_equal(a->line_too_long, b->line_too_long);
 }
 
@@ -106,6 +108,7 @@ static void test_init(void **state)
 	assert_int_equal(r.line_octets, 0);
 	assert_false(r.bare_lf);
 	assert_false(r.bare_cr);
+	assert_false(r.nul);
 	assert_false(r.line_too_long);
 	assert_false(smtp_data_done(&r));
 }
@@ -237,6 +240,7 @@ static void test_smuggling_variants(void **state)
 	assert_int_equal(res.consumed, 7);
 	assert_int_equal(res.outlen, 6);
 	assert_memory_equal(res.out, "a\r\n\0\r\n", 6);
+	assert_true(res.nul);
 
 	/* the real terminator after a smuggling attempt still ends the data,
 	 * and the whole attempt is message content */
@@ -286,6 +290,64 @@ static void test_bare_flags(void **state)
 	/* a CR held at the end of the input is not yet known to be bare */
 	feed_once("a\r", 2, 1000, &res);
 	assert_false(res.bare_cr);
+}
+
+/* Feeds a string literal that may hold NULs, whole. */
+#define FEED_LITERAL(lit, res) feed_once(lit, sizeof(lit) - 1, 1000, res)
+
+/* A NUL is kept as content but flagged wherever it is: the session refuses
+ * the message, since a next hop may end a line or the data at it. */
+static void test_nul_flag(void **state)
+{
+	struct feed_result res;
+	(void)state;
+
+	/* CRLF NUL "." CRLF: the smuggling shape */
+	FEED_LITERAL("a\r\n\0.\r\nMAIL\r\n.\r\n", &res);
+	assert_int_equal(res.state, SMTP_DATA_DONE);
+	assert_true(res.nul);
+	assert_false(res.bare_cr);
+	assert_false(res.bare_lf);
+	assert_int_equal(res.outlen, 13);
+	assert_memory_equal(res.out, "a\r\n\0.\r\nMAIL\r\n", 13);
+
+	/* mid-line, first octet of the data, last octet before the CRLF */
+	FEED_LITERAL("ab\0cd\r\n.\r\n", &res);
+	assert_true(res.nul);
+	FEED_LITERAL("\0\r\n.\r\n", &res);
+	assert_true(res.nul);
+	assert_int_equal(res.outlen, 3);
+	FEED_LITERAL("x\0\r\n.\r\n", &res);
+	assert_true(res.nul);
+
+	/* after a stuffing dot, and after a CR that turns out bare */
+	FEED_LITERAL("..\0\r\n.\r\n", &res);
+	assert_true(res.nul);
+	assert_memory_equal(res.out, ".\0\r\n", 4);
+	FEED_LITERAL("a\r\0\r\n.\r\n", &res);
+	assert_true(res.nul);
+	assert_true(res.bare_cr);
+
+	/* a NUL after the terminator belongs to the next command, not the message */
+	FEED_LITERAL("a\r\n.\r\n\0", &res);
+	assert_int_equal(res.consumed, 6);
+	assert_false(res.nul);
+
+	/* none at all */
+	FEED_LITERAL("a\r\n\x01\x7f\xff\r\n.\r\n", &res);
+	assert_false(res.nul);
+
+	/* the flag sticks across calls, and splitting does not change it */
+	{
+		static const char in[] = "a\0\r\nb\r\n.\r\n";
+		size_t cuts[2] = { 1, 2 };
+		struct feed_result once, split;
+
+		feed_once(in, sizeof in - 1, 1000, &once);
+		feed_pieces(in, sizeof in - 1, cuts, 2, 1000, &split);
+		assert_true(once.nul);
+		assert_same_result(&once, &split);
+	}
 }
 
 /* ---- line length: input octets per line, CRLF included ---- */
@@ -463,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_held_cr_released),
 		cmocka_unit_test(test_smuggling_variants),
 		cmocka_unit_test(test_bare_flags),
+		cmocka_unit_test(test_nul_flag),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_long_line_count_resets),
 		cmocka_unit_test(test_long_line_small_limit),
