@@ -1,11 +1,13 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/threadpool.h"
 #include "core/util.h"
 #include "daemon/services.h"
 #include "mailauth/dkim_signer.h"
@@ -108,6 +110,9 @@ static int bind_services(struct server *srv)
 
 /* The parts that need each other, made and freed in order. */
 struct daemon {
+	const struct config *cfg;
+	struct committer *committer;
+	struct threadpool *pool;
 	struct server *srv;
 	struct queue_runner *runner;
 	struct dkim_signer *signer;
@@ -116,6 +121,9 @@ struct daemon {
 
 static void daemon_free(struct daemon *d)
 {
+	/* the committer first: its completions target the worker loops */
+	committer_free(d->committer);
+	threadpool_free(d->pool);
 	server_free(d->srv);
 	queue_runner_free(d->runner);
 	maildir_sweeper_free(d->sweeper);
@@ -123,18 +131,39 @@ static void daemon_free(struct daemon *d)
 	tls_cleanup();
 }
 
+static struct store *open_worker_store(void *arg, char *err, size_t errlen)
+{
+	const struct daemon *d = arg;
+	return store_open(d->cfg->data_dir, err, errlen);
+}
+
 static int daemon_build(struct daemon *d, struct config *cfg)
 {
 	char err[1024];
+	d->cfg = cfg;
+	/* Argon2id needs 19 MiB per check; glibc would raise its mmap threshold
+	 * after the first one and keep those blocks in the pool threads' arenas
+	 * for good. A fixed threshold gives them back to the system each time. */
+	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 	if (tls_init(cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "postern: TLS: %s\n", err);
 		return -1;
 	}
-	if ((d->srv = server_new(cfg, err, sizeof(err))) == NULL) {
+	/* several committers keep several fsyncs in flight: the journal batches them */
+	if ((d->committer = committer_new(4, cfg->hostname, cfg->data_dir, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "postern: %s\n", err);
 		return -1;
 	}
-	if ((d->runner = queue_runner_new(cfg, server_committer(d->srv), err, sizeof(err))) == NULL) {
+	if ((d->pool = threadpool_new(2)) == NULL) {
+		fprintf(stderr, "postern: cannot start the thread pool\n");
+		return -1;
+	}
+	struct server_resources res = { d->committer, d->pool, open_worker_store, store_close, d };
+	if ((d->srv = server_new(cfg, &res, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "postern: %s\n", err);
+		return -1;
+	}
+	if ((d->runner = queue_runner_new(cfg, d->committer, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "postern: queue: %s\n", err);
 		return -1;
 	}
@@ -142,7 +171,7 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 		fprintf(stderr, "postern: dkim: %s\n", err);
 		return -1;
 	}
-	committer_set_hooks(server_committer(d->srv), dkim_signer_sign, d->signer,
+	committer_set_hooks(d->committer, dkim_signer_sign, d->signer,
 	                    queue_runner_wake, d->runner);
 	struct background bg = { runner_start, runner_stop, d->runner };
 	server_add_background(d->srv, &bg);

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -18,13 +17,10 @@
 
 #include "core/config.h"
 #include "core/log.h"
-#include "core/threadpool.h"
 #include "core/util.h"
 #include "net/connlimit.h"
 #include "net/listener.h"
 #include "net/session.h"
-#include "store/commit.h"
-#include "store/store.h"
 #include "tls/tls.h"
 
 #define MAX_BINDINGS 64
@@ -83,15 +79,13 @@ struct server {
 	struct binding bindings[MAX_BINDINGS];
 	size_t nbindings;
 	struct connlimit *limits;
-	struct committer *committer;
-	struct threadpool *pool;
+	struct server_resources res;    /* the daemon's: shared by the workers, never freed here */
 	struct event_base *main_base;
 	atomic_int workers_left;
 	struct background bg[4];
 	size_t nbg;
 };
 
-struct committer *server_committer(struct server *srv) { return srv->committer; }
 
 void server_add_background(struct server *srv, const struct background *bg)
 {
@@ -104,8 +98,8 @@ void server_add_background(struct server *srv, const struct background *bg)
 struct event_base *worker_base(struct worker *w) { return w->base; }
 struct store *worker_store(struct worker *w) { return w->store; }
 const struct config *worker_config(struct worker *w) { return w->srv->cfg; }
-struct committer *worker_committer(struct worker *w) { return w->srv->committer; }
-struct threadpool *worker_threadpool(struct worker *w) { return w->srv->pool; }
+struct committer *worker_committer(struct worker *w) { return w->srv->res.committer; }
+struct threadpool *worker_threadpool(struct worker *w) { return w->srv->res.pool; }
 bool worker_draining(struct worker *w) { return w->draining; }
 void **worker_slot(struct worker *w, enum worker_slot slot) { return &w->slots[slot]; }
 
@@ -390,7 +384,7 @@ static int worker_init(struct server *srv, struct worker *w, int id, char *err, 
 		snprintf(err, errlen, "event_base_new failed");
 		return -1;
 	}
-	w->store = store_open(srv->cfg->data_dir, err, errlen);
+	w->store = srv->res.open_store(srv->res.arg, err, errlen);
 	if (w->store == NULL)
 		return -1;
 	w->drain_ev = event_new(w->base, -1, 0, on_drain, w);
@@ -419,7 +413,8 @@ static void worker_cleanup(struct worker *w)
 	}
 	if (w->spare_fd >= 0)
 		close(w->spare_fd);
-	store_close(w->store);
+	if (w->store != NULL)
+		w->srv->res.close_store(w->store);
 	if (w->base)
 		event_base_free(w->base);
 }
@@ -450,14 +445,12 @@ static void raise_fd_limit(const struct config *cfg, int workers)
 		          "raise it (ulimit -n, LimitNOFILE=) or lower limits.connections", NULL);
 }
 
-struct server *server_new(struct config *cfg, char *err, size_t errlen)
+struct server *server_new(struct config *cfg, const struct server_resources *res,
+                          char *err, size_t errlen)
 {
-	/* Argon2id needs 19 MiB per check; glibc would raise its mmap threshold
-	 * after the first one and keep those blocks in the pool threads' arenas
-	 * for good. A fixed threshold gives them back to the system each time. */
-	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	srv->cfg = cfg;
+	srv->res = *res;
 	evthread_use_pthreads();
 	signal(SIGPIPE, SIG_IGN);
 	srv->nworkers = cfg->workers > 0 ? cfg->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -467,17 +460,10 @@ struct server *server_new(struct config *cfg, char *err, size_t errlen)
 		srv->nworkers = CONFIG_WORKERS_MAX;
 	raise_fd_limit(cfg, srv->nworkers);
 	srv->limits = connlimit_new(cfg);
-	/* several committers keep several fsyncs in flight: the journal batches them */
-	srv->committer = committer_new(4, cfg->hostname, cfg->data_dir, err, errlen);
-	srv->pool = threadpool_new(2);
 	srv->main_base = event_base_new();
 	srv->workers = xcalloc((size_t)srv->nworkers, sizeof(struct worker));
-	if (srv->committer == NULL) {
-		server_free(srv);
-		return NULL;
-	}
-	if (srv->pool == NULL || srv->main_base == NULL) {
-		snprintf(err, errlen, "cannot start threads or event loop");
+	if (srv->main_base == NULL) {
+		snprintf(err, errlen, "cannot start the main event loop");
 		server_free(srv);
 		return NULL;
 	}
@@ -616,9 +602,6 @@ void server_free(struct server *srv)
 {
 	if (srv == NULL)
 		return;
-	/* the committer first: its completions target the worker loops */
-	committer_free(srv->committer);
-	threadpool_free(srv->pool);
 	for (int i = 0; i < srv->nworkers; i++)
 		worker_cleanup(&srv->workers[i]);
 	free(srv->workers);

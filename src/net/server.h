@@ -55,8 +55,19 @@ struct service {
 };
 const char *service_name(const struct service *svc);
 
-struct server *server_new(struct config *cfg, char *err, size_t errlen);
-struct committer *server_committer(struct server *srv);
+/* What the daemon lends every worker; net opens and frees none of it (the
+ * committer and pool must outlive the workers' loops: free them after
+ * server_run returns, before server_free). */
+struct server_resources {
+	struct committer *committer;
+	struct threadpool *pool;
+	/* a store handle for each worker, opened at start and closed at the end */
+	struct store *(*open_store)(void *arg, char *err, size_t errlen);
+	void (*close_store)(struct store *st);
+	void *arg;
+};
+struct server *server_new(struct config *cfg, const struct server_resources *res,
+                          char *err, size_t errlen);
 
 /* A component with its own thread (the queue runner): started after the
  * workers, stopped after they have drained. */
