@@ -405,31 +405,40 @@ void config_auth_limits_defaults(struct auth_limits_cfg *a)
 	a->delay_max_ms = 16000;
 }
 
-static void load_auth_limits(const config_setting_t *g, struct auth_limits_cfg *a)
+void config_load_fields(const config_setting_t *g, void *base, const struct config_field *fields,
+                        size_t n)
 {
 	const config_setting_t *s;
-	static const struct { const char *key; size_t off; } ints[] = {
-		{ "max_attempts_per_ip", offsetof(struct auth_limits_cfg, max_attempts_per_ip) },
-		{ "max_attempts_per_username", offsetof(struct auth_limits_cfg, max_attempts_per_username) },
-		{ "fast_block_threshold", offsetof(struct auth_limits_cfg, fast_block_threshold) },
-	};
-	static const struct { const char *key; size_t off; } durations[] = {
-		{ "ip_window", offsetof(struct auth_limits_cfg, ip_window_ms) },
-		{ "username_window", offsetof(struct auth_limits_cfg, username_window_ms) },
-		{ "fast_window", offsetof(struct auth_limits_cfg, fast_window_ms) },
-		{ "fast_block_duration", offsetof(struct auth_limits_cfg, fast_block_duration_ms) },
-		{ "delay_base", offsetof(struct auth_limits_cfg, delay_base_ms) },
-		{ "delay_max", offsetof(struct auth_limits_cfg, delay_max_ms) },
+	for (size_t i = 0; i < n; i++) {
+		if ((s = OPT(g, fields[i].key)) == NULL)
+			continue;
+		char *at = (char *)base + fields[i].off;
+		if (fields[i].type == K_INT)
+			*(int *)at = config_setting_get_int(s);
+		else if (fields[i].type == K_SIZE)
+			*(uint64_t *)at = config_get_size(s);
+		else
+			*(uint64_t *)at = config_get_duration(s);
+	}
+}
+
+static void load_auth_limits(const config_setting_t *g, struct auth_limits_cfg *a)
+{
+	static const struct config_field fields[] = {
+		{ "max_attempts_per_ip", K_INT, offsetof(struct auth_limits_cfg, max_attempts_per_ip) },
+		{ "max_attempts_per_username", K_INT,
+		  offsetof(struct auth_limits_cfg, max_attempts_per_username) },
+		{ "fast_block_threshold", K_INT, offsetof(struct auth_limits_cfg, fast_block_threshold) },
+		{ "ip_window", K_DURATION, offsetof(struct auth_limits_cfg, ip_window_ms) },
+		{ "username_window", K_DURATION, offsetof(struct auth_limits_cfg, username_window_ms) },
+		{ "fast_window", K_DURATION, offsetof(struct auth_limits_cfg, fast_window_ms) },
+		{ "fast_block_duration", K_DURATION,
+		  offsetof(struct auth_limits_cfg, fast_block_duration_ms) },
+		{ "delay_base", K_DURATION, offsetof(struct auth_limits_cfg, delay_base_ms) },
+		{ "delay_max", K_DURATION, offsetof(struct auth_limits_cfg, delay_max_ms) },
 	};
 	config_auth_limits_defaults(a);
-	if (g == NULL)
-		return;
-	for (size_t i = 0; i < ARRAY_LEN(ints); i++)
-		if ((s = config_setting_get_member(g, ints[i].key)) != NULL)
-			*(int *)((char *)a + ints[i].off) = config_setting_get_int(s);
-	for (size_t i = 0; i < ARRAY_LEN(durations); i++)
-		if ((s = config_setting_get_member(g, durations[i].key)) != NULL)
-			*(uint64_t *)((char *)a + durations[i].off) = config_get_duration(s);
+	config_load_fields(g, a, fields, ARRAY_LEN(fields));
 }
 
 static int load_values(struct loader *ld, config_t *lc, struct config *cfg)

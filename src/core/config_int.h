@@ -30,6 +30,17 @@ int config_setting_error(struct loader *ld, const config_setting_t *s, const cha
 uint64_t config_get_size(const config_setting_t *s);
 uint64_t config_get_duration(const config_setting_t *s);
 
+/* A key stored at an offset of a struct: K_INT into an int, K_SIZE and
+ * K_DURATION into a uint64_t. */
+struct config_field {
+	const char *key;
+	enum key_type type;
+	size_t off;
+};
+/* Stores each field present in group g (may be NULL) into base. */
+void config_load_fields(const config_setting_t *g, void *base, const struct config_field *fields,
+                        size_t n);
+
 /* An optional, already type-checked key. */
 #define OPT(group, key) ((group) ? config_setting_get_member((group), (key)) : NULL)
 

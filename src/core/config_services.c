@@ -92,28 +92,22 @@ static void policy_defaults(const struct config *cfg, enum service_id id, struct
 
 static void load_overrides(const config_setting_t *g, struct service_policy *p)
 {
-	static const struct { const char *key; size_t off; } durations[] = {
-		{ "command", offsetof(struct service_policy, command_ms) },
-		{ "idle", offsetof(struct service_policy, idle_ms) },
-		{ "data", offsetof(struct service_policy, data_ms) },
-		{ "write", offsetof(struct service_policy, write_ms) },
-		{ "login", offsetof(struct service_policy, login_ms) },
-		{ "session", offsetof(struct service_policy, session_ms) },
+	static const struct config_field timeouts[] = {
+		{ "command", K_DURATION, offsetof(struct service_policy, command_ms) },
+		{ "idle", K_DURATION, offsetof(struct service_policy, idle_ms) },
+		{ "data", K_DURATION, offsetof(struct service_policy, data_ms) },
+		{ "write", K_DURATION, offsetof(struct service_policy, write_ms) },
+		{ "login", K_DURATION, offsetof(struct service_policy, login_ms) },
+		{ "session", K_DURATION, offsetof(struct service_policy, session_ms) },
 	};
-	static const struct { const char *key; size_t off; } ints[] = {
-		{ "connections", offsetof(struct service_policy, connections) },
-		{ "connections_per_ip", offsetof(struct service_policy, connections_per_ip) },
-		{ "errors", offsetof(struct service_policy, errors) },
+	static const struct config_field limits[] = {
+		{ "connections", K_INT, offsetof(struct service_policy, connections) },
+		{ "connections_per_ip", K_INT, offsetof(struct service_policy, connections_per_ip) },
+		{ "errors", K_INT, offsetof(struct service_policy, errors) },
+		{ "output", K_SIZE, offsetof(struct service_policy, output_max) },
 	};
-	const config_setting_t *t = OPT(g, "timeouts"), *l = OPT(g, "limits"), *s;
-	for (size_t i = 0; i < ARRAY_LEN(durations); i++)
-		if ((s = OPT(t, durations[i].key)) != NULL)
-			*(uint64_t *)((char *)p + durations[i].off) = config_get_duration(s);
-	for (size_t i = 0; i < ARRAY_LEN(ints); i++)
-		if ((s = OPT(l, ints[i].key)) != NULL)
-			*(int *)((char *)p + ints[i].off) = config_setting_get_int(s);
-	if ((s = OPT(l, "output")) != NULL)
-		p->output_max = config_get_size(s);
+	config_load_fields(OPT(g, "timeouts"), p, timeouts, ARRAY_LEN(timeouts));
+	config_load_fields(OPT(g, "limits"), p, limits, ARRAY_LEN(limits));
 }
 
 int config_load_services(struct loader *ld, const config_setting_t *services, struct config *cfg)

@@ -179,6 +179,95 @@ static void test_units(void **state)
 	assert_int_equal(units_parse_duration("1 s", &v), -1);
 }
 
+/* Each service's policy: built-in defaults where a global key is left out. */
+static void test_service_policy_defaults(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("");
+	const struct service_policy *smtp = &cfg->policy[SVC_SMTP], *imap = &cfg->policy[SVC_IMAP];
+	assert_int_equal(smtp->command_ms, 300000);
+	assert_int_equal(smtp->idle_ms, 300000);
+	assert_int_equal(imap->idle_ms, 30 * 60 * 1000);            /* imap.autologout */
+	assert_int_equal(smtp->login_ms, 180000);
+	assert_int_equal(imap->login_ms, 180000);
+	assert_int_equal(smtp->session_ms, 3600000);
+	assert_int_equal(imap->session_ms, 24 * 3600000);            /* IDLE clients stay */
+	assert_int_equal(smtp->errors, 10);
+	assert_int_equal(imap->errors, 20);
+	assert_int_equal(smtp->write_ms, cfg->timeouts.data_ms);
+	assert_int_equal(smtp->output_max, 64 * 1024);
+	assert_int_equal(imap->output_max, 1024 * 1024);
+	/* port 25 may use every slot; every other service half of them */
+	assert_int_equal(smtp->connections, 2000);
+	assert_int_equal(imap->connections, 1000);
+	assert_int_equal(cfg->policy[SVC_SUBMISSIONS].connections, 1000);
+	assert_int_equal(smtp->connections_per_ip, 20);
+	assert_int_equal(cfg->policy[SVC_SUBMISSION].connections_per_ip, 20);
+	assert_int_equal(imap->connections_per_ip, 50);
+	assert_int_equal(cfg->policy[SVC_IMAPS].connections_per_ip, 50);
+	config_free(cfg);
+}
+
+/* A global key written in the file is every service's default, as before. */
+static void test_service_policy_global_keys_written(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("timeouts = { session = \"6s\"; command = \"3s\"; };\n"
+	                             "limits = { errors = 4; connections = 9; connections_per_ip = 7; };\n"
+	                             "imap = { autologout = \"45m\"; session_memory_limit = \"256K\"; };\n");
+	for (int i = 0; i < SVC_COUNT; i++) {
+		const struct service_policy *p = &cfg->policy[i];
+		assert_int_equal(p->session_ms, 6000);
+		assert_int_equal(p->command_ms, 3000);
+		assert_int_equal(p->errors, 4);
+		assert_int_equal(p->connections_per_ip, i == SVC_SMTP ? 7 : 5);  /* cap: half of 9 */
+		assert_true(p->connections <= 9);
+	}
+	assert_int_equal(cfg->policy[SVC_IMAP].idle_ms, 45 * 60 * 1000);
+	assert_int_equal(cfg->policy[SVC_IMAP].output_max, 256 * 1024 / 4 + 65536);
+	assert_int_equal(cfg->policy[SVC_IMAP].connections, 5);
+	config_free(cfg);
+}
+
+static void test_service_policy_overrides(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok(
+		"services = {\n"
+		"  imap = { timeouts = { idle = \"2h\"; login = \"1m\"; session = \"3d\"; };\n"
+		"           limits = { connections = 5000; connections_per_ip = 3; errors = 2;\n"
+		"                      output = \"8K\"; }; };\n"
+		"  smtp = { timeouts = { command = \"1m\"; data = \"2m\"; write = \"30s\"; }; };\n"
+		"};\n");
+	const struct service_policy *imap = &cfg->policy[SVC_IMAP], *smtp = &cfg->policy[SVC_SMTP];
+	assert_int_equal(imap->idle_ms, 2 * 3600000);
+	assert_int_equal(imap->login_ms, 60000);
+	assert_int_equal(imap->session_ms, 3ULL * 24 * 3600000);
+	assert_int_equal(imap->connections, 2000);      /* never past limits.connections */
+	assert_int_equal(imap->connections_per_ip, 3);
+	assert_int_equal(imap->errors, 2);
+	assert_int_equal(imap->output_max, 8192);
+	assert_int_equal(smtp->command_ms, 60000);
+	assert_int_equal(smtp->data_ms, 120000);
+	assert_int_equal(smtp->write_ms, 30000);
+	/* the others keep theirs */
+	assert_int_equal(cfg->policy[SVC_IMAPS].idle_ms, 30 * 60 * 1000);
+	assert_int_equal(cfg->policy[SVC_SUBMISSION].command_ms, 300000);
+	config_free(cfg);
+}
+
+static void test_service_policy_errors(void **state)
+{
+	(void)state;
+	expect_error("services = { pop5 = { }; };", "t.conf:1: unknown key 'pop5'");
+	expect_error("services = { imap = { timeouts = { idle = \"0s\"; }; }; };", "'idle' out of range");
+	expect_error("services = { smtp = { limits = { connections = 0; }; }; };",
+	             "'connections' out of range");
+	expect_error("services = { smtp = { limits = { output = \"1K\"; }; }; };", "'output' out of range");
+	expect_error("services = { smtp = { timeouts = { nap = \"1s\"; }; }; };", "unknown key 'nap'");
+	expect_error("services = { imaps = { timeouts = { login = 5; }; }; };", "'login' must be a duration");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +278,10 @@ int main(void)
 		cmocka_unit_test(test_file_and_include),
 		cmocka_unit_test(test_listen_parse),
 		cmocka_unit_test(test_units),
+		cmocka_unit_test(test_service_policy_defaults),
+		cmocka_unit_test(test_service_policy_global_keys_written),
+		cmocka_unit_test(test_service_policy_overrides),
+		cmocka_unit_test(test_service_policy_errors),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
