@@ -1,6 +1,7 @@
 #include "core/units.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -61,4 +62,32 @@ int units_parse_duration(const char *s, uint64_t *ms)
 		if (strcmp(rest, table[i].suffix) == 0)
 			return scale(v, table[i].mult, ms);
 	return -1;
+}
+
+void units_format_duration(uint64_t ms, char *out, size_t len)
+{
+	static const struct { uint64_t ms; const char *suffix; } units[] = {
+		{ 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" },
+	};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (ms > 0 && ms % units[i].ms == 0) {
+			snprintf(out, len, "%llu%s", (unsigned long long)(ms / units[i].ms), units[i].suffix);
+			return;
+		}
+	}
+	snprintf(out, len, "%llums", (unsigned long long)ms);
+}
+
+void units_format_size(uint64_t bytes, char *out, size_t len)
+{
+	static const struct { uint64_t n; const char *suffix; } units[] = {
+		{ 1ULL << 30, "G" }, { 1ULL << 20, "M" }, { 1ULL << 10, "K" },
+	};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (bytes > 0 && bytes % units[i].n == 0) {
+			snprintf(out, len, "%llu%s", (unsigned long long)(bytes / units[i].n), units[i].suffix);
+			return;
+		}
+	}
+	snprintf(out, len, "%llu", (unsigned long long)bytes);
 }

@@ -42,6 +42,33 @@ def test_config_check_ok(tmp_path):
     assert not (tmp_path / "data").exists(), "config check must not create the data dir"
 
 
+def test_config_check_shows_each_services_policy(tmp_path):
+    conf = write(tmp_path / "svc.conf", good_config(tmp_path) + textwrap.dedent("""\
+        services = {
+          imaps = { timeouts = { idle = "2h"; login = "45s"; }; limits = { errors = 3; }; };
+        };
+        """))
+    p = run_postern("config", "check", config=conf)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    smtp = lines.index(next(ln for ln in lines if ln.strip().startswith("smtp ")))
+    # the global keys written in the file are every service's defaults
+    assert "connections 100 (10 per address), errors 5" in lines[smtp + 1], p.stdout
+    assert "session 1h" in lines[smtp + 2], p.stdout
+    imaps = lines.index(next(ln for ln in lines if ln.strip().startswith("imaps ")))
+    assert "(not listening)" in lines[imaps], p.stdout
+    assert "connections 50 (10 per address), errors 3" in lines[imaps + 1], p.stdout
+    assert "idle 2h" in lines[imaps + 2] and "login 45s" in lines[imaps + 2], p.stdout
+
+
+def test_config_check_refuses_unknown_service_keys(tmp_path):
+    conf = write(tmp_path / "bad.conf", good_config(tmp_path) +
+                 'services = { imap = { limits = { sessions = 5; }; }; };\n')
+    p = run_postern("config", "check", config=conf)
+    assert p.returncode != 0
+    assert "bad.conf:13: unknown key 'sessions'" in p.stderr, p.stderr
+
+
 def test_config_check_embedded_default(tmp_path):
     p = subprocess_in(tmp_path, "config", "check")
     assert p.returncode == 0, p.stderr

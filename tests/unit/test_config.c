@@ -179,6 +179,31 @@ static void test_units(void **state)
 	assert_int_equal(units_parse_duration("1 s", &v), -1);
 }
 
+static void test_units_format(void **state)
+{
+	(void)state;
+	char t[32];
+	units_format_duration(300000, t, sizeof(t));
+	assert_string_equal(t, "5m");
+	units_format_duration(86400000, t, sizeof(t));
+	assert_string_equal(t, "1d");
+	units_format_duration(1500, t, sizeof(t));
+	assert_string_equal(t, "1500ms");
+	units_format_duration(0, t, sizeof(t));
+	assert_string_equal(t, "0ms");
+	units_format_size(65536, t, sizeof(t));
+	assert_string_equal(t, "64K");
+	units_format_size(25ULL << 20, t, sizeof(t));
+	assert_string_equal(t, "25M");
+	units_format_size(1000, t, sizeof(t));
+	assert_string_equal(t, "1000");
+	/* what is printed reads back as the same value */
+	uint64_t v;
+	units_format_duration(90000, t, sizeof(t));
+	assert_int_equal(units_parse_duration(t, &v), 0);
+	assert_int_equal(v, 90000);
+}
+
 /* Each service's policy: built-in defaults where a global key is left out. */
 static void test_service_policy_defaults(void **state)
 {
@@ -278,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_file_and_include),
 		cmocka_unit_test(test_listen_parse),
 		cmocka_unit_test(test_units),
+		cmocka_unit_test(test_units_format),
 		cmocka_unit_test(test_service_policy_defaults),
 		cmocka_unit_test(test_service_policy_global_keys_written),
 		cmocka_unit_test(test_service_policy_overrides),
