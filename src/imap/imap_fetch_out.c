@@ -12,7 +12,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "imap/imap_fetch.h"
+#include "imap/imap_fetch_parse.h"
 #include "imap/imap_msg.h"
 #include "imap/imap_session.h"
 #include "imap/imap_render.h"

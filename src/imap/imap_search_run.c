@@ -11,7 +11,7 @@
 #include "core/config.h"
 #include "core/util.h"
 #include "imap/imap_msg.h"
-#include "imap/imap_search.h"
+#include "imap/imap_search_parse.h"
 #include "imap/imap_session.h"
 #include "imap/imap_users.h"
 #include "mail/buf.h"

@@ -1,10 +1,10 @@
-/* IMAP FETCH attributes, STORE arguments and flag lists; see imap_fetch.h.
+/* IMAP FETCH attributes, STORE arguments and flag lists; see imap_fetch_parse.h.
  *
  * Grammar references are to RFC 9051 9: fetch, fetch-att, section,
  * section-binary, partial, store-att-flags, flag-list; RFC 7162 for the
  * fetch and store modifiers. The argument tree already holds BODY[...]<...>
  * as one SECTION node whose tokens are checked here. */
-#include "imap/imap_fetch.h"
+#include "imap/imap_fetch_parse.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,11 +1,11 @@
-/* IMAP SEARCH criteria, their evaluation and IMAP dates; see imap_search.h.
+/* IMAP SEARCH criteria, their evaluation and IMAP dates; see imap_search_parse.h.
  *
  * search = "SEARCH" [search-return-opts] SP search-program
  * search-program = ["CHARSET" SP charset SP] search-key *(SP search-key)
  * (RFC 9051 9, RFC 4731 3). Every key is read through the argument cursor;
  * nesting (parentheses, NOT, OR) and the number of nodes are bounded, so
  * the recursive parser, evaluator and free cannot be driven deep. */
-#include "imap/imap_search.h"
+#include "imap/imap_search_parse.h"
 
 #include <stdlib.h>
 #include <string.h>
