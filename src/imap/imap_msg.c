@@ -1,5 +1,5 @@
 /* IMAP commands on messages: STORE, COPY/MOVE, SEARCH, EXPUNGE, APPEND, and
- * the helpers they share with FETCH (imap_fetch_out.c). */
+ * the helpers they share with FETCH (imap_fetch.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -148,7 +148,7 @@ void imap_view_report_flags(struct imap_session *s, uint32_t seq, const struct m
 /* "* VANISHED [(EARLIER)] uid-set" for ascending UIDs; nothing when n is 0. */
 void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *uids, size_t n);
 
-/* message commands (imap_msg.c, imap_fetch_out.c) */
+/* message commands (imap_msg.c, imap_fetch.c, imap_search.c) */
 void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_store(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move);
