@@ -98,16 +98,16 @@ static bool structure(struct imap_session *s, const struct mbox_msg *m, struct l
 	*env = *bs = *body = NULL;
 	if (!load(s, m, l))
 		return false;
-	struct mail_buf e, b, nb;
-	mail_buf_init(&e);
-	mail_buf_init(&b);
-	mail_buf_init(&nb);
+	struct buf e, b, nb;
+	buf_init(&e);
+	buf_init(&b);
+	buf_init(&nb);
 	imap_write_envelope(l->root, &e);
 	imap_write_bodystructure(l->root, true, &b);
 	imap_write_bodystructure(l->root, false, &nb);
-	mail_buf_append(&e, "", 1);
-	mail_buf_append(&b, "", 1);
-	mail_buf_append(&nb, "", 1);
+	buf_append(&e, "", 1);
+	buf_append(&b, "", 1);
+	buf_append(&nb, "", 1);
 	*env = e.data;
 	*bs = b.data;
 	*body = nb.data;
@@ -132,22 +132,19 @@ static void write_literal(struct imap_session *s, const char *data, size_t len,
 }
 
 /* conv = data in CRLF form (every LF not after a CR made CRLF). */
-static void to_crlf(struct mail_buf *conv, const char *data, size_t len)
+static void to_crlf(struct buf *conv, const char *data, size_t len)
 {
 	struct mail_crlf cr;
 	size_t consumed = 0;
 	mail_crlf_init(&cr);
-	mail_buf_reset(conv);
-	if (conv->cap < len * 2 + 2) {
-		conv->data = xrealloc(conv->data, len * 2 + 2);
-		conv->cap = len * 2 + 2;
-	}
-	conv->len = mail_crlf_convert(&cr, data, len, &consumed, conv->data, conv->cap);
+	buf_reset(conv);
+	buf_reserve(conv, len * 2 + 1);   /* every LF may become CRLF */
+	conv->len = mail_crlf_convert(&cr, data, len, &consumed, conv->data, conv->cap - 1);
 	conv->data[conv->len] = '\0';
 }
 
 static void write_crlf_slice(struct imap_session *s, const char *data, size_t len,
-                             const struct imap_fetch_item *it, struct mail_buf *conv)
+                             const struct imap_fetch_item *it, struct buf *conv)
 {
 	/* convert to the CRLF form first: partial offsets count in it */
 	to_crlf(conv, data, len);
@@ -165,7 +162,7 @@ static size_t section_parts_spec(const struct imap_fetch_item *it, char *spec, s
 }
 
 static void write_section(struct imap_session *s, const struct imap_fetch_item *it,
-                          struct loaded *l, struct mail_buf *conv)
+                          struct loaded *l, struct buf *conv)
 {
 	char spec[512];
 	size_t n = section_parts_spec(it, spec, sizeof(spec));
@@ -187,13 +184,13 @@ static void write_section(struct imap_session *s, const struct imap_fetch_item *
 	}
 	if (it->section.text == IMAP_SECTION_HEADER_FIELDS ||
 	    it->section.text == IMAP_SECTION_HEADER_FIELDS_NOT) {
-		struct mail_buf filtered;
-		mail_buf_init(&filtered);
+		struct buf filtered;
+		buf_init(&filtered);
 		imap_filter_headers(l->buf + span.offset, (size_t)span.size,
 		                    (const char *const *)it->section.fields, it->section.nfields,
 		                    it->section.text == IMAP_SECTION_HEADER_FIELDS_NOT, &filtered);
 		write_crlf_slice(s, filtered.data ? filtered.data : "", filtered.len, it, conv);
-		mail_buf_free(&filtered);
+		buf_free(&filtered);
 		return;
 	}
 	write_crlf_slice(s, l->buf + span.offset, (size_t)span.size, it, conv);
@@ -239,14 +236,14 @@ static bool binary_decodable(struct imap_session *s, const struct imap_fetch *f,
  * CRLF line ends themselves where the encoding has line ends). Bounded by
  * twice the part's size. false when there is no such part. */
 static bool binary_content(const struct imap_fetch_item *it, const struct loaded *l,
-                           struct mail_buf *out)
+                           struct buf *out)
 {
 	struct imap_span span;
 	enum mime_cte cte;
 	if (!binary_source(it, l, &span, &cte))
 		return false;
 	const char *data = l->buf + span.offset;
-	mail_buf_reset(out);
+	buf_reset(out);
 	/* an unknown encoding ended the FETCH before (binary_decodable) */
 	if (cte == MIME_CTE_IDENTITY || !mime_decode(cte, data, (size_t)span.size, out))
 		to_crlf(out, data, (size_t)span.size);
@@ -254,7 +251,7 @@ static bool binary_content(const struct imap_fetch_item *it, const struct loaded
 }
 
 static void write_binary(struct imap_session *s, const struct imap_fetch_item *it,
-                         struct loaded *l, struct mail_buf *conv)
+                         struct loaded *l, struct buf *conv)
 {
 	if (!binary_content(it, l, conv)) {
 		imap_write(s, "\"\"", 2);   /* no such part, as for BODY[section] */
@@ -265,7 +262,7 @@ static void write_binary(struct imap_session *s, const struct imap_fetch_item *i
 
 /* BINARY.SIZE[section]: octets of what BINARY[section] would send. */
 static void write_binary_size(struct imap_session *s, const struct imap_fetch_item *it,
-                              struct loaded *l, struct mail_buf *conv)
+                              struct loaded *l, struct buf *conv)
 {
 	struct imap_span span;
 	enum mime_cte cte;
@@ -295,10 +292,10 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
                           bool seen_set, struct loaded *l)
 {
 	struct imap_fetch_job *j = s->fetch;
-	struct mail_buf conv;
+	struct buf conv;
 	char *env = NULL, *bs = NULL, *body = NULL;
 	bool uid_done = false, flags_done = false, modseq_done = false, sep = false;
-	mail_buf_init(&conv);
+	buf_init(&conv);
 	struct evbuffer *out = net_session_output(&s->ns);
 	evbuffer_add_printf(out, "* %u FETCH (", seq);
 	for (size_t i = 0; i < j->f.nitems; i++) {
@@ -378,7 +375,7 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 	free(env);
 	free(bs);
 	free(body);
-	mail_buf_free(&conv);
+	buf_free(&conv);
 }
 
 static int add_seen(void *arg, const struct mbox_msg *now, uint32_t *flags, char *keywords)

@@ -21,7 +21,7 @@
 #include "imap/imap_msg.h"
 #include "imap/imap_search_parse.h"
 #include "imap/imap_session.h"
-#include "mail/buf.h"
+#include "core/buf.h"
 #include "mail/mime.h"
 #include "store/maildir.h"
 
@@ -86,7 +86,7 @@ void imap_targets_free(struct imap_targets *t)
 }
 
 /* "1:3,5" from sorted UIDs, for UIDPLUS responses. */
-void imap_uid_set_text(const uint32_t *uids, size_t n, struct mail_buf *out)
+void imap_uid_set_text(const uint32_t *uids, size_t n, struct buf *out)
 {
 	char tmp[32];
 	for (size_t i = 0; i < n;) {
@@ -95,7 +95,7 @@ void imap_uid_set_text(const uint32_t *uids, size_t n, struct mail_buf *out)
 			j++;
 		int len = j > i ? snprintf(tmp, sizeof(tmp), "%s%u:%u", i ? "," : "", uids[i], uids[j])
 		                : snprintf(tmp, sizeof(tmp), "%s%u", i ? "," : "", uids[i]);
-		mail_buf_append(out, tmp, (size_t)len);
+		buf_append(out, tmp, (size_t)len);
 		i = j + 1;
 	}
 }
@@ -204,7 +204,7 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 	struct imap_cursor c;
 	struct imap_targets t;
 	struct imap_store st;
-	struct mail_buf modified;
+	struct buf modified;
 	uint32_t *changed = NULL;
 	size_t nchanged = 0;
 	bool too_many = false;
@@ -224,7 +224,7 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	mail_buf_init(&modified);
+	buf_init(&modified);
 	for (size_t i = 0; i < t.n; i++) {
 		struct mbox_msg m;
 		char flags[MBOX_KEYWORDS_MAX + 64];
@@ -258,14 +258,14 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many keywords on a message");
 	} else if (nchanged > 0) {
 		imap_uid_set_text(changed, nchanged, &modified);
-		mail_buf_append(&modified, "", 1);
+		buf_append(&modified, "", 1);
 		imap_tagged(s, cmd->tag, "OK", "[MODIFIED %s] Conditional STORE failed for some",
 		            modified.data);
 	} else {
 		imap_tagged(s, cmd->tag, "OK", "STORE completed");
 	}
 	free(changed);
-	mail_buf_free(&modified);
+	buf_free(&modified);
 	imap_store_free(&st);
 	imap_targets_free(&t);
 }
@@ -303,13 +303,13 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 			dstu[done++] = nu;
 		}
 	}
-	struct mail_buf a, b;
-	mail_buf_init(&a);
-	mail_buf_init(&b);
+	struct buf a, b;
+	buf_init(&a);
+	buf_init(&b);
 	imap_uid_set_text(src, done, &a);
 	imap_uid_set_text(dstu, done, &b);
-	mail_buf_append(&a, "", 1);
-	mail_buf_append(&b, "", 1);
+	buf_append(&a, "", 1);
+	buf_append(&b, "", 1);
 	if (done == 0 && t.n > 0) {
 		imap_tagged(s, cmd->tag, "NO", "%s failed", cmd->name);
 	} else if (!move) {
@@ -329,8 +329,8 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 		imap_view_expunge_uids(s, src, gone);
 		imap_tagged(s, cmd->tag, "OK", "MOVE completed");
 	}
-	mail_buf_free(&a);
-	mail_buf_free(&b);
+	buf_free(&a);
+	buf_free(&b);
 	free(src);
 	free(dstu);
 	imap_targets_free(&t);
@@ -442,14 +442,14 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Message literal expected");
 		return;
 	}
-	struct mail_buf kw;
-	mail_buf_init(&kw);
+	struct buf kw;
+	buf_init(&kw);
 	for (size_t i = 0; i < flags.nkeywords; i++) {
 		if (i)
-			mail_buf_append(&kw, " ", 1);
-		mail_buf_puts(&kw, flags.keywords[i]);
+			buf_append(&kw, " ", 1);
+		buf_puts(&kw, flags.keywords[i]);
 	}
-	mail_buf_append(&kw, "", 1);
+	buf_append(&kw, "", 1);
 	uint64_t vsize;
 	uint32_t uid;
 	int rc = mbox_find(s->ms, mbname, &mb);
@@ -464,6 +464,6 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 			imap_view_update(s, true);
 		imap_tagged(s, cmd->tag, "OK", "[APPENDUID %u %u] APPEND completed", mb.uidvalidity, uid);
 	}
-	mail_buf_free(&kw);
+	buf_free(&kw);
 	imap_flags_free(&flags);
 }

@@ -9,7 +9,7 @@
 #include "imap/imap_parse.h"
 
 struct imap_session;
-struct mail_buf;
+struct buf;
 
 /* The messages a sequence set names: parallel arrays, in view order. */
 struct imap_targets {
@@ -25,7 +25,7 @@ void imap_targets_add(struct imap_targets *t, uint32_t seq, uint32_t uid);
  * checked again in the store at that moment; report: untagged EXPUNGEs. */
 void imap_expunge_deleted(struct imap_session *s, const struct imap_targets *t, bool report);
 void imap_targets_free(struct imap_targets *t);
-void imap_uid_set_text(const uint32_t *uids, size_t n, struct mail_buf *out);
+void imap_uid_set_text(const uint32_t *uids, size_t n, struct buf *out);
 /* The whole file, when not larger than limit; malloc'd, NUL-terminated. */
 char *imap_read_message(const char *path, uint64_t limit, size_t *len);
 void imap_format_flags(uint32_t flags, const char *keywords, char *out, size_t len);

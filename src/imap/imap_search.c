@@ -14,7 +14,7 @@
 #include "imap/imap_search_parse.h"
 #include "imap/imap_session.h"
 #include "imap/imap_users.h"
-#include "mail/buf.h"
+#include "core/buf.h"
 #include "mail/date.h"
 #include "mail/encoded_word.h"
 #include "mail/header.h"
@@ -321,12 +321,12 @@ static void write_esearch(struct imap_session *s, struct imap_search_job *j)
 	if (j->q.ret & IMAP_SEARCH_RET_COUNT)
 		evbuffer_add_printf(out, " COUNT %zu", j->nmatches);
 	if ((j->q.ret & IMAP_SEARCH_RET_ALL || j->q.ret == 0) && j->nmatches) {
-		struct mail_buf hits;
-		mail_buf_init(&hits);
+		struct buf hits;
+		buf_init(&hits);
 		imap_uid_set_text(j->matches, j->nmatches, &hits);
-		mail_buf_append(&hits, "", 1);
+		buf_append(&hits, "", 1);
 		evbuffer_add_printf(out, " ALL %s", hits.data);
-		mail_buf_free(&hits);
+		buf_free(&hits);
 	}
 	if (j->q.uses_modseq && j->nmatches)
 		evbuffer_add_printf(out, " MODSEQ %llu", (unsigned long long)j->top_modseq);

@@ -10,7 +10,7 @@
 #include "core/util.h"
 #include "imap/imap_msg.h"
 #include "imap/imap_session.h"
-#include "mail/buf.h"
+#include "core/buf.h"
 
 
 
@@ -122,12 +122,12 @@ void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *ui
 {
 	if (n == 0)
 		return;
-	struct mail_buf set;
-	mail_buf_init(&set);
+	struct buf set;
+	buf_init(&set);
 	imap_uid_set_text(uids, n, &set);
-	mail_buf_append(&set, "", 1);
+	buf_append(&set, "", 1);
 	imap_untagged(s, "VANISHED %s%s", earlier ? "(EARLIER) " : "", set.data);
-	mail_buf_free(&set);
+	buf_free(&set);
 }
 
 /* Removes expunged UIDs (ascending) from the view in one pass and tells the
