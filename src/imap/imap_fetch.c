@@ -5,15 +5,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "imap/imap_fetch_parse.h"
-#include "imap/imap_msg.h"
+#include "imap/imap_targets.h"
+#include "imap/imap_cmds.h"
 #include "imap/imap_session.h"
 #include "imap/imap_render.h"
 #include "mail/crlf.h"
@@ -35,7 +33,7 @@ struct imap_fetch_job {
 
 static void fetch_job_free(struct imap_session *s);
 static void fetch_continue(struct imap_session *s);
-static const struct imap_cmd_hooks fetch_hooks = { fetch_continue, fetch_job_free };
+static const struct imap_cmd_hooks fetch_hooks = { .resume = fetch_continue, .cancel = fetch_job_free };
 
 static void fetch_job_free(struct imap_session *s)
 {
@@ -105,9 +103,6 @@ static bool structure(struct imap_session *s, const struct mbox_msg *m, struct l
 	imap_write_envelope(l->root, &e);
 	imap_write_bodystructure(l->root, true, &b);
 	imap_write_bodystructure(l->root, false, &nb);
-	buf_append(&e, "", 1);
-	buf_append(&b, "", 1);
-	buf_append(&nb, "", 1);
 	*env = e.data;
 	*bs = b.data;
 	*body = nb.data;
@@ -126,9 +121,7 @@ static void write_literal(struct imap_session *s, const char *data, size_t len,
 		count = len - start < it->partial_count ? len - start : it->partial_count;
 	}
 	bool has_nul = binary && memchr(data + start, '\0', (size_t)count) != NULL;
-	struct evbuffer *out = net_session_output(&s->ns);
-	evbuffer_add_printf(out, "%s{%llu}\r\n", has_nul ? "~" : "", (unsigned long long)count);
-	evbuffer_add(out, data + start, (size_t)count);
+	imap_write_literal(s, data + start, (size_t)count, has_nul);
 }
 
 /* conv = data in CRLF form (every LF not after a CR made CRLF). */
@@ -273,7 +266,7 @@ static void write_binary_size(struct imap_session *s, const struct imap_fetch_it
 		else if (binary_content(it, l, conv))
 			size = conv->len;
 	}
-	evbuffer_add_printf(net_session_output(&s->ns), "%llu", (unsigned long long)size);
+	imap_printf(s, "%llu", (unsigned long long)size);
 }
 
 /* The response name of a section item: BODY[...] without .PEEK, <start> for
@@ -296,49 +289,48 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 	char *env = NULL, *bs = NULL, *body = NULL;
 	bool uid_done = false, flags_done = false, modseq_done = false, sep = false;
 	buf_init(&conv);
-	struct evbuffer *out = net_session_output(&s->ns);
-	evbuffer_add_printf(out, "* %u FETCH (", seq);
+	imap_printf(s, "* %u FETCH (", seq);
 	for (size_t i = 0; i < j->f.nitems; i++) {
 		const struct imap_fetch_item *it = &j->f.items[i];
 		char tmp[MBOX_KEYWORDS_MAX + 64];
 		if (sep)
-			evbuffer_add(out, " ", 1);
+			imap_write(s, " ", 1);
 		sep = true;
 		switch (it->att) {
 		case IMAP_FA_FLAGS:
 			flags_done = true;
 			imap_format_flags(m->flags, m->keywords, tmp, sizeof(tmp));
-			evbuffer_add_printf(out, "FLAGS (%s)", tmp);
+			imap_printf(s, "FLAGS (%s)", tmp);
 			break;
 		case IMAP_FA_INTERNALDATE:
 			internaldate_text(m->internaldate, tmp, sizeof(tmp));
-			evbuffer_add_printf(out, "INTERNALDATE %s", tmp);
+			imap_printf(s, "INTERNALDATE %s", tmp);
 			break;
 		case IMAP_FA_RFC822_SIZE:
-			evbuffer_add_printf(out, "RFC822.SIZE %llu", (unsigned long long)m->size);
+			imap_printf(s, "RFC822.SIZE %llu", (unsigned long long)m->size);
 			break;
 		case IMAP_FA_UID:
-			evbuffer_add_printf(out, "UID %u", m->uid);
+			imap_printf(s, "UID %u", m->uid);
 			uid_done = true;
 			break;
 		case IMAP_FA_MODSEQ:
 			modseq_done = true;
-			evbuffer_add_printf(out, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+			imap_printf(s, "MODSEQ (%llu)", (unsigned long long)m->modseq);
 			break;
 		case IMAP_FA_ENVELOPE:
 		case IMAP_FA_BODYSTRUCTURE:
 		case IMAP_FA_BODY:
 			if (env == NULL && !structure(s, m, l, &env, &bs, &body)) {
-				evbuffer_add_printf(out, "%s NIL", it->att == IMAP_FA_ENVELOPE ? "ENVELOPE" :
+				imap_printf(s, "%s NIL", it->att == IMAP_FA_ENVELOPE ? "ENVELOPE" :
 				                    it->att == IMAP_FA_BODY ? "BODY" : "BODYSTRUCTURE");
 				break;
 			}
 			if (it->att == IMAP_FA_ENVELOPE)
-				evbuffer_add_printf(out, "ENVELOPE %s", env);
+				imap_printf(s, "ENVELOPE %s", env);
 			else if (it->att == IMAP_FA_BODY)
-				evbuffer_add_printf(out, "BODY %s", body);
+				imap_printf(s, "BODY %s", body);
 			else
-				evbuffer_add_printf(out, "BODYSTRUCTURE %s", bs);
+				imap_printf(s, "BODYSTRUCTURE %s", bs);
 			break;
 		case IMAP_FA_BINARY_SIZE:
 		case IMAP_FA_BINARY:
@@ -347,9 +339,9 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 		case IMAP_FA_RFC822_TEXT:
 		case IMAP_FA_BODY_SECTION:
 			write_item_name(s, it);
-			evbuffer_add(out, " ", 1);
+			imap_write(s, " ", 1);
 			if (!load(s, m, l)) {
-				evbuffer_add(out, "NIL", 3);
+				imap_write(s, "NIL", 3);
 				break;
 			}
 			if (it->att == IMAP_FA_BINARY_SIZE)
@@ -362,16 +354,16 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 		}
 	}
 	if (j->uid && !uid_done)   /* UID FETCH always reports the UID */
-		evbuffer_add_printf(out, "%sUID %u", sep ? " " : "", m->uid);
+		imap_printf(s, "%sUID %u", sep ? " " : "", m->uid);
 	if (j->f.wants_modseq && !modseq_done)   /* RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ */
-		evbuffer_add_printf(out, " MODSEQ (%llu)", (unsigned long long)m->modseq);
+		imap_printf(s, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 	if (seen_set && !flags_done) {
 		/* RFC 3501 6.4.5: \Seen set by this FETCH is reported with it */
 		char tmp[MBOX_KEYWORDS_MAX + 64];
 		imap_format_flags(m->flags, m->keywords, tmp, sizeof(tmp));
-		evbuffer_add_printf(out, " FLAGS (%s)", tmp);
+		imap_printf(s, " FLAGS (%s)", tmp);
 	}
-	evbuffer_add(out, ")\r\n", 3);
+	imap_write(s, ")\r\n", 3);
 	free(env);
 	free(bs);
 	free(body);

@@ -4,14 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "core/config.h"
 #include "core/util.h"
-#include "imap/imap_msg.h"
+#include "imap/imap_targets.h"
 #include "imap/imap_search_parse.h"
+#include "imap/imap_cmds.h"
 #include "imap/imap_session.h"
 #include "imap/imap_users.h"
 #include "core/buf.h"
@@ -254,7 +253,7 @@ static int collect_from_view(struct imap_session *s, struct imap_search_job *j)
 }
 
 static void job_free(struct imap_session *s);
-static const struct imap_cmd_hooks search_hooks = { NULL, job_free };
+static const struct imap_cmd_hooks search_hooks = { .cancel = job_free };
 
 static void job_free(struct imap_session *s)
 {
@@ -311,31 +310,28 @@ static void save_result(struct imap_session *s, const struct imap_search_job *j)
 
 static void write_esearch(struct imap_session *s, struct imap_search_job *j)
 {
-	struct evbuffer *out = net_session_output(&s->ns);
 	/* RFC 4731: * ESEARCH (TAG "x") UID MIN 1 MAX 9 COUNT 5 ALL 1:5 */
-	evbuffer_add_printf(out, "* ESEARCH (TAG \"%s\")%s", j->tag, j->uid ? " UID" : "");
+	imap_printf(s, "* ESEARCH (TAG \"%s\")%s", j->tag, j->uid ? " UID" : "");
 	if ((j->q.ret & IMAP_SEARCH_RET_MIN) && j->nmatches)
-		evbuffer_add_printf(out, " MIN %u", j->matches[0]);
+		imap_printf(s, " MIN %u", j->matches[0]);
 	if ((j->q.ret & IMAP_SEARCH_RET_MAX) && j->nmatches)
-		evbuffer_add_printf(out, " MAX %u", j->matches[j->nmatches - 1]);
+		imap_printf(s, " MAX %u", j->matches[j->nmatches - 1]);
 	if (j->q.ret & IMAP_SEARCH_RET_COUNT)
-		evbuffer_add_printf(out, " COUNT %zu", j->nmatches);
+		imap_printf(s, " COUNT %zu", j->nmatches);
 	if ((j->q.ret & IMAP_SEARCH_RET_ALL || j->q.ret == 0) && j->nmatches) {
 		struct buf hits;
 		buf_init(&hits);
-		imap_uid_set_text(j->matches, j->nmatches, &hits);
-		buf_append(&hits, "", 1);
-		evbuffer_add_printf(out, " ALL %s", hits.data);
+		imap_seqset_text_sorted(j->matches, j->nmatches, &hits);
+		imap_printf(s, " ALL %s", hits.data);
 		buf_free(&hits);
 	}
 	if (j->q.uses_modseq && j->nmatches)
-		evbuffer_add_printf(out, " MODSEQ %llu", (unsigned long long)j->top_modseq);
-	evbuffer_add(out, "\r\n", 2);
+		imap_printf(s, " MODSEQ %llu", (unsigned long long)j->top_modseq);
+	imap_write(s, "\r\n", 2);
 }
 
 static void answer(struct imap_session *s, struct imap_search_job *j)
 {
-	struct evbuffer *out = net_session_output(&s->ns);
 	if (j->over) {
 		if (j->q.ret & IMAP_SEARCH_RET_SAVE)
 			imap_seqset_free(&s->view.saved);   /* RFC 5182 2.1: a failed SAVE empties "$" */
@@ -349,12 +345,12 @@ static void answer(struct imap_session *s, struct imap_search_job *j)
 	} else if (j->q.esearch || s->rev2) {
 		write_esearch(s, j);   /* RFC 9051 6.4.4: IMAP4rev2 answers ESEARCH always */
 	} else {
-		evbuffer_add_printf(out, "* SEARCH");
+		imap_printf(s, "* SEARCH");
 		for (size_t i = 0; i < j->nmatches; i++)
-			evbuffer_add_printf(out, " %u", j->matches[i]);
+			imap_printf(s, " %u", j->matches[i]);
 		if (j->q.uses_modseq && j->nmatches)
-			evbuffer_add_printf(out, " (MODSEQ %llu)", (unsigned long long)j->top_modseq);
-		evbuffer_add(out, "\r\n", 2);
+			imap_printf(s, " (MODSEQ %llu)", (unsigned long long)j->top_modseq);
+		imap_write(s, "\r\n", 2);
 	}
 	imap_tagged(s, j->tag, "OK", "SEARCH completed");
 }
