@@ -17,6 +17,15 @@ static void reply_mbox(struct imap_session *s, struct imap_command *cmd, int rc)
 		imap_tagged(s, cmd->tag, "OK", "%s completed", cmd->name);
 }
 
+/* The one mailbox name argument of CREATE, DELETE, (UN)SUBSCRIBE; false
+ * after answering BAD. */
+static bool mailbox_arg(struct imap_session *s, struct imap_command *cmd, char *name, size_t len)
+{
+	struct imap_cursor c;
+	imap_command_args(cmd, &c);
+	return imap_expect_mailbox(s, cmd, &c, name, len);
+}
+
 /* imap.max_mailboxes: CREATE may add the name and each missing parent. */
 static bool room_for_mailboxes(struct imap_session *s, const char *name)
 {
@@ -31,10 +40,8 @@ static bool room_for_mailboxes(struct imap_session *s, const char *name)
 
 void imap_cmd_create(struct imap_session *s, struct imap_command *cmd)
 {
-	struct imap_cursor c;
 	char name[MBOX_NAME_MAX + 1];
-	imap_command_args(cmd, &c);
-	if (!imap_expect_mailbox(s, cmd, &c, name, sizeof(name)))
+	if (!mailbox_arg(s, cmd, name, sizeof(name)))
 		return;
 	/* RFC 9051 6.3.4: a trailing separator only says the client wants children */
 	size_t n = strlen(name);
@@ -49,10 +56,8 @@ void imap_cmd_create(struct imap_session *s, struct imap_command *cmd)
 
 void imap_cmd_delete(struct imap_session *s, struct imap_command *cmd)
 {
-	struct imap_cursor c;
 	char name[MBOX_NAME_MAX + 1];
-	imap_command_args(cmd, &c);
-	if (!imap_expect_mailbox(s, cmd, &c, name, sizeof(name)))
+	if (!mailbox_arg(s, cmd, name, sizeof(name)))
 		return;
 	bool selected = s->state == IMAP_SELECTED && strcmp(s->view.mb.name, name) == 0;
 	int rc = mbox_delete(s->ms, name);
@@ -79,10 +84,8 @@ void imap_cmd_rename(struct imap_session *s, struct imap_command *cmd)
 
 void imap_cmd_subscribe(struct imap_session *s, struct imap_command *cmd, bool on)
 {
-	struct imap_cursor c;
 	char name[MBOX_NAME_MAX + 1];
-	imap_command_args(cmd, &c);
-	if (!imap_expect_mailbox(s, cmd, &c, name, sizeof(name)))
+	if (!mailbox_arg(s, cmd, name, sizeof(name)))
 		return;
 	reply_mbox(s, cmd, mbox_subscribe(s->ms, name, on));
 }
