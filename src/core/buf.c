@@ -1,9 +1,7 @@
 /* The growable byte buffer (see buf.h). */
 #include "core/buf.h"
 
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,22 +57,4 @@ void buf_append(struct buf *b, const void *p, size_t n)
 void buf_puts(struct buf *b, const char *s)
 {
 	buf_append(b, s, strlen(s));
-}
-
-void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	buf_reserve(b, 0);
-	va_start(ap, fmt);
-	int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= b->cap - b->len) {
-		buf_reserve(b, (size_t)n);
-		va_start(ap, fmt);
-		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
 }
