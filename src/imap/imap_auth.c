@@ -5,9 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
 #include <openssl/crypto.h>
 
 #include "auth/login.h"
@@ -15,6 +12,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "imap/imap_cmds.h"
 #include "imap/imap_session.h"
 #include "imap/imap_users.h"
 #include "store/maildir.h"
@@ -22,12 +20,6 @@
 
 /* RFC 4954 4's bound, which IMAP does not set: a SASL line of 12288 octets */
 #define AUTH_LINE_MAX 12288
-
-bool imap_login_allowed_here(const struct imap_session *s)
-{
-	/* RFC 9051 6.2.3: no clear-text passwords outside TLS (LOGINDISABLED) */
-	return s->ns.tls || s->ns.cfg->imap.login_without_tls;
-}
 
 static struct login_ctx ctx_of(struct imap_session *s)
 {
@@ -41,7 +33,8 @@ static struct login_ctx ctx_of(struct imap_session *s)
 
 /* Ends an exchange wherever it is (also when the session ends). */
 static void auth_cleanup(struct imap_session *s);
-static const struct imap_cmd_hooks auth_hooks = { NULL, auth_cleanup };
+static bool auth_read_line(struct imap_session *s);
+static const struct imap_cmd_hooks auth_hooks = { .cancel = auth_cleanup, .input = auth_read_line };
 
 static void auth_cleanup(struct imap_session *s)
 {
@@ -179,13 +172,14 @@ void imap_cmd_login(struct imap_session *s, struct imap_command *cmd)
 
 /* ---- AUTHENTICATE ------------------------------------------------------------------- */
 
-bool imap_auth_read_line(struct imap_session *s)
+/* A response line of the exchange (the session is in IMAP_IO_AUTH). */
+static bool auth_read_line(struct imap_session *s)
 {
-	struct evbuffer *in = net_session_input(&s->ns);
 	size_t len;
-	char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+	bool too_long;
+	char *line = imap_input_line(s, AUTH_LINE_MAX, &len, &too_long);
 	if (line == NULL) {
-		if (evbuffer_get_length(in) > AUTH_LINE_MAX)
+		if (too_long)
 			imap_close_with(s, "Authentication line too long");
 		return false;
 	}

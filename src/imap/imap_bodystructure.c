@@ -14,12 +14,12 @@
  * text/plain part in its place, and so do we. */
 #define EMPTY_BODY "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0"
 
-static void put(struct mail_buf *out, const char *s)
+static void put(struct buf *out, const char *s)
 {
-	mail_buf_puts(out, s);
+	buf_puts(out, s);
 }
 
-static void put_u64(struct mail_buf *out, uint64_t v)
+static void put_u64(struct buf *out, uint64_t v)
 {
 	char buf[32];
 
@@ -28,18 +28,18 @@ static void put_u64(struct mail_buf *out, uint64_t v)
 }
 
 /* A string written upper case (types, parameter names, tokens). */
-static void put_upper(struct mail_buf *out, const char *s, const char *suffix)
+static void put_upper(struct buf *out, const char *s, const char *suffix)
 {
-	struct mail_buf tmp;
+	struct buf tmp;
 
-	mail_buf_init(&tmp);
+	buf_init(&tmp);
 	for (; *s != '\0'; s++) {
 		char c = mail_upper(*s);
-		mail_buf_append(&tmp, &c, 1);
+		buf_append(&tmp, &c, 1);
 	}
-	mail_buf_puts(&tmp, suffix);
+	buf_puts(&tmp, suffix);
 	imap_nstring_n(out, tmp.data, tmp.len);
-	mail_buf_free(&tmp);
+	buf_free(&tmp);
 }
 
 static bool has_8bit(const char *s)
@@ -59,10 +59,10 @@ static bool attribute_char(unsigned char c)
 /* An RFC 2231 parameter whose value is not ASCII goes out in its
  * extended form, NAME*=charset'lang'%XX..., so that the response stays
  * 7-bit and a client decodes it as it would in the header. */
-static void put_param(struct mail_buf *out, const struct mime_param *p)
+static void put_param(struct buf *out, const struct mime_param *p)
 {
 	static const char hexd[] = "0123456789ABCDEF";
-	struct mail_buf v;
+	struct buf v;
 
 	if (p->charset == NULL || !has_8bit(p->value)) {
 		put_upper(out, p->name, "");
@@ -72,25 +72,25 @@ static void put_param(struct mail_buf *out, const struct mime_param *p)
 	}
 	put_upper(out, p->name, "*");
 	put(out, " ");
-	mail_buf_init(&v);
-	mail_buf_puts(&v, p->charset);
-	mail_buf_append(&v, "'", 1);
-	mail_buf_puts(&v, p->lang != NULL ? p->lang : "");
-	mail_buf_append(&v, "'", 1);
+	buf_init(&v);
+	buf_puts(&v, p->charset);
+	buf_append(&v, "'", 1);
+	buf_puts(&v, p->lang != NULL ? p->lang : "");
+	buf_append(&v, "'", 1);
 	for (const unsigned char *s = (const unsigned char *)p->value; *s != '\0'; s++) {
 		if (attribute_char(*s)) {
-			mail_buf_append(&v, s, 1);
+			buf_append(&v, s, 1);
 		} else {
 			char pct[3] = { '%', hexd[*s >> 4], hexd[*s & 15] };
-			mail_buf_append(&v, pct, 3);
+			buf_append(&v, pct, 3);
 		}
 	}
 	imap_nstring_n(out, v.data, v.len);
-	mail_buf_free(&v);
+	buf_free(&v);
 }
 
 /* body-fld-param: "(" string SP string *(SP string SP string) ")" / nil */
-static void put_params(struct mail_buf *out, const struct mime_param *params, unsigned int n,
+static void put_params(struct buf *out, const struct mime_param *params, unsigned int n,
                        bool default_charset)
 {
 	if (n == 0 && !default_charset) {
@@ -110,7 +110,7 @@ static void put_params(struct mail_buf *out, const struct mime_param *params, un
 }
 
 /* body-fld-dsp SP body-fld-lang SP body-fld-loc */
-static void put_ext_common(struct mail_buf *out, const struct mime_part *p)
+static void put_ext_common(struct buf *out, const struct mime_part *p)
 {
 	put(out, " ");
 	if (p->disposition == NULL) {
@@ -141,7 +141,7 @@ static void put_ext_common(struct mail_buf *out, const struct mime_part *p)
 }
 
 /* Recursion is bounded by the tree depth (MIME_MAX_DEPTH + 1). */
-static void write_part(const struct mime_part *p, bool ext, struct mail_buf *out)
+static void write_part(const struct mime_part *p, bool ext, struct buf *out)
 {
 	put(out, "(");
 	if (p->flags & MIME_PART_MULTIPART) {
@@ -195,7 +195,7 @@ static void write_part(const struct mime_part *p, bool ext, struct mail_buf *out
 }
 
 void imap_write_bodystructure(const struct mime_part *part, bool extended,
-                              struct mail_buf *out)
+                              struct buf *out)
 {
 	write_part(part, extended, out);
 }

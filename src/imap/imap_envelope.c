@@ -18,13 +18,13 @@
 
 /* ---- strings ---- */
 
-void imap_nstring_n(struct mail_buf *o, const char *s, size_t n)
+void imap_nstring_n(struct buf *o, const char *s, size_t n)
 {
 	unsigned int escapes = 0;
 	bool literal = false;
 
 	if (s == NULL) {
-		mail_buf_puts(o, "NIL");
+		buf_puts(o, "NIL");
 		return;
 	}
 	for (size_t i = 0; i < n && !literal; i++) {
@@ -37,24 +37,24 @@ void imap_nstring_n(struct mail_buf *o, const char *s, size_t n)
 	if (literal) {
 		char len[32];
 		snprintf(len, sizeof len, "{%zu}\r\n", n);
-		mail_buf_puts(o, len);
+		buf_puts(o, len);
 		for (size_t i = 0; i < n; i++) {
 			/* RFC 3501 literals are CHAR8: no NUL */
 			char c = s[i] == '\0' ? (char)0x80 : s[i];
-			mail_buf_append(o, &c, 1);
+			buf_append(o, &c, 1);
 		}
 		return;
 	}
-	mail_buf_append(o, "\"", 1);
+	buf_append(o, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '"' || s[i] == '\\')
-			mail_buf_append(o, "\\", 1);
-		mail_buf_append(o, &s[i], 1);
+			buf_append(o, "\\", 1);
+		buf_append(o, &s[i], 1);
 	}
-	mail_buf_append(o, "\"", 1);
+	buf_append(o, "\"", 1);
 }
 
-void imap_nstring(struct mail_buf *o, const char *s)
+void imap_nstring(struct buf *o, const char *s)
 {
 	imap_nstring_n(o, s, s != NULL ? strlen(s) : 0);
 }
@@ -62,7 +62,7 @@ void imap_nstring(struct mail_buf *o, const char *s)
 /* ---- ENVELOPE ---- */
 
 struct render {
-	struct mail_buf *out;
+	struct buf *out;
 	size_t count;           /* structures written */
 	bool in_group;          /* a group start written, its end not yet */
 	bool full;              /* something was dropped: nothing more but a group end */
@@ -93,7 +93,7 @@ static bool render_admit(struct render *r, const struct mail_address_view *v)
 /* RFC 3501 7.4.2: a group start is (NIL NIL name NIL), its end all NIL; a
  * missing local part or domain is "MISSING_MAILBOX" / "MISSING_DOMAIN"
  * (Dovecot's spelling; host NIL would read as a group). */
-static void write_address(struct mail_buf *out, const struct mail_address_view *v)
+static void write_address(struct buf *out, const struct mail_address_view *v)
 {
 	const char *s[4] = { NULL, NULL, NULL, NULL };
 	size_t n[4] = { 0, 0, 0, 0 };
@@ -110,16 +110,16 @@ static void write_address(struct mail_buf *out, const struct mail_address_view *
 			n[i] = v->s[i] != NULL ? v->n[i] : s[i] != NULL ? strlen(s[i]) : 0;
 		}
 	}
-	mail_buf_append(out, "(", 1);
+	buf_append(out, "(", 1);
 	for (int i = 0; i < 4; i++) {
 		if (i > 0)
-			mail_buf_append(out, " ", 1);
+			buf_append(out, " ", 1);
 		imap_nstring_n(out, s[i], n[i]);
 	}
-	mail_buf_append(out, ")", 1);
+	buf_append(out, ")", 1);
 }
 
-void imap_write_address(struct mail_buf *out, const struct mail_address_view *v)
+void imap_write_address(struct buf *out, const struct mail_address_view *v)
 {
 	write_address(out, v);
 }
@@ -137,53 +137,53 @@ static void render_emit(void *ctx, const struct mail_address_view *v)
 /* env-from etc.: "(" 1*address ")" or NIL; an empty list takes fallback
  * (RFC 3501: sender and reply-to default to from). At most
  * IMAP_ENVELOPE_MAX_ADDRESSES structures (render_admit). */
-void imap_write_address_list(struct mail_buf *out, const char *value, const char *fallback)
+void imap_write_address_list(struct buf *out, const char *value, const char *fallback)
 {
-	struct mail_buf tmp;
+	struct buf tmp;
 	struct render r = { .out = &tmp };
 
-	mail_buf_init(&tmp);
+	buf_init(&tmp);
 	if (value != NULL)
 		mail_address_list_parse(value, strlen(value), render_emit, &r);
 	if (r.count == 0 && fallback != NULL)
 		mail_address_list_parse(fallback, strlen(fallback), render_emit, &r);
 	if (r.count == 0) {
-		mail_buf_puts(out, "NIL");
+		buf_puts(out, "NIL");
 	} else {
-		mail_buf_append(out, "(", 1);
-		mail_buf_append(out, tmp.data, tmp.len);
-		mail_buf_append(out, ")", 1);
+		buf_append(out, "(", 1);
+		buf_append(out, tmp.data, tmp.len);
+		buf_append(out, ")", 1);
 	}
-	mail_buf_free(&tmp);
+	buf_free(&tmp);
 }
 
-void imap_write_envelope(const struct mime_part *msg, struct mail_buf *out)
+void imap_write_envelope(const struct mime_part *msg, struct buf *out)
 {
 	const struct mime_envelope *e = msg != NULL ? msg->envelope : NULL;
 
 	if (e == NULL) {
-		mail_buf_puts(out, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+		buf_puts(out, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
 		return;
 	}
-	mail_buf_append(out, "(", 1);
+	buf_append(out, "(", 1);
 	imap_nstring(out, e->date);
-	mail_buf_append(out, " ", 1);
+	buf_append(out, " ", 1);
 	imap_nstring(out, e->subject);
-	mail_buf_append(out, " ", 1);
+	buf_append(out, " ", 1);
 	imap_write_address_list(out, e->from, NULL);
-	mail_buf_append(out, " ", 1);
+	buf_append(out, " ", 1);
 	imap_write_address_list(out, e->sender, e->from);
-	mail_buf_append(out, " ", 1);
+	buf_append(out, " ", 1);
 	imap_write_address_list(out, e->reply_to, e->from);
-	mail_buf_append(out, " ", 1);
+	buf_append(out, " ", 1);
 	imap_write_address_list(out, e->to, NULL);
-	mail_buf_append(out, " ", 1);
+	buf_append(out, " ", 1);
 	imap_write_address_list(out, e->cc, NULL);
-	mail_buf_append(out, " ", 1);
+	buf_append(out, " ", 1);
 	imap_write_address_list(out, e->bcc, NULL);
-	mail_buf_append(out, " ", 1);
+	buf_append(out, " ", 1);
 	imap_nstring(out, e->in_reply_to);
-	mail_buf_append(out, " ", 1);
+	buf_append(out, " ", 1);
 	imap_nstring(out, e->message_id);
-	mail_buf_append(out, ")", 1);
+	buf_append(out, ")", 1);
 }

@@ -1,618 +1,545 @@
-/* IMAP FETCH attributes, STORE arguments and flag lists; see imap_fetch.h.
- *
- * Grammar references are to RFC 9051 9: fetch, fetch-att, section,
- * section-binary, partial, store-att-flags, flag-list; RFC 7162 for the
- * fetch and store modifiers. The argument tree already holds BODY[...]<...>
- * as one SECTION node whose tokens are checked here. */
-#include "imap/imap_fetch.h"
-
+/* FETCH: renders the requested items message by message, pausing while the
+ * client reads so a large FETCH never piles up in memory (RFC 9051 6.4.5). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+
+#include "core/config.h"
+#include "core/log.h"
 #include "core/util.h"
+#include "imap/imap_fetch_parse.h"
+#include "imap/imap_targets.h"
+#include "imap/imap_cmds.h"
+#include "imap/imap_session.h"
+#include "imap/imap_render.h"
+#include "mail/crlf.h"
+#include "mail/decode.h"
+#include "mail/mime.h"
 
-static bool is_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
+/* Output queued for the client above which the FETCH waits for it. */
+#define FETCH_HIGHWATER (256 * 1024)
 
-static char *dup_n(const char *s, size_t len)
-{
-	char *d = xmalloc(len + 1);
-
-	memcpy(d, s, len);
-	d[len] = '\0';
-	return d;
-}
-
-/* ---- sections ---- */
-
-/* RFC 5322 2.2: field-name = 1*ftext; ftext = %d33-57 / %d59-126 */
-static bool header_name_ok(const char *s, size_t len)
-{
-	if (len == 0 || len > IMAP_HEADER_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 33 || c > 126 || c == ':')
-			return false;
-	}
-	return true;
-}
-
-/* section-part = nz-number *("." nz-number), at *s; stops before a "."
- * that is not followed by a digit (the start of section-text). */
-static bool parse_parts(struct imap_cursor *c, const char **s, const char *end,
-                        struct imap_section *sec)
-{
-	const char *p = *s;
-
-	while (p < end && is_digit((unsigned char)*p)) {
-		const char *q = p;
-		uint64_t v;
-		while (q < end && is_digit((unsigned char)*q))
-			q++;
-		if (!imap_parse_number(p, (size_t)(q - p), UINT32_MAX, &v) || v == 0)
-			return imap_fail(c, "Invalid section part number");
-		if (sec->nparts >= IMAP_SECTION_PARTS_MAX)
-			return imap_fail(c, "Section part numbers nested too deeply");
-		sec->part[sec->nparts++] = (uint32_t)v;
-		p = q;
-		if (p == end)
-			break;
-		if (*p != '.' || p + 1 == end)
-			return imap_fail(c, "Invalid section");
-		if (!is_digit((unsigned char)p[1]))
-			break;      /* "." section-text */
-		p++;
-	}
-	*s = p;
-	return true;
-}
-
-/* header-list = "(" header-fld-name *(SP header-fld-name) ")" */
-static bool parse_header_list(struct imap_cursor *c, const struct imap_arg *list,
-                              struct imap_section *sec)
-{
-	struct imap_cursor names;
-
-	if (list == NULL || list->type != IMAP_ARG_LIST || list->count == 0)
-		return imap_fail(c, "HEADER.FIELDS needs a list of field names");
-	if (list->count > IMAP_HEADER_FIELDS_MAX)
-		return imap_fail(c, "Too many header field names");
-	sec->fields = xcalloc(list->count, sizeof *sec->fields);
-	imap_cursor_init(&names, list->list, c->error);
-	while (!imap_at_end(&names)) {
-		const char *name;
-		size_t len;
-		if (!imap_next_astring(&names, &name, &len))
-			return false;
-		if (!header_name_ok(name, len))
-			return imap_fail(c, "Invalid header field name");
-		sec->fields[sec->nfields++] = dup_n(name, len);
-	}
-	return true;
-}
-
-/* The tokens inside [...]; binary: section-binary (part numbers only). */
-static bool parse_section(struct imap_cursor *c, const struct imap_arg *sa, bool binary,
-                          struct imap_section *sec)
-{
-	static const struct {
-		const char *name;
-		enum imap_section_text text;
-	} texts[] = {
-		{ "HEADER", IMAP_SECTION_HEADER },
-		{ "HEADER.FIELDS", IMAP_SECTION_HEADER_FIELDS },
-		{ "HEADER.FIELDS.NOT", IMAP_SECTION_HEADER_FIELDS_NOT },
-		{ "TEXT", IMAP_SECTION_TEXT },
-		{ "MIME", IMAP_SECTION_MIME },
-	};
-	const struct imap_arg *tok = sa->list;
-
-	if (tok == NULL)
-		return true;        /* BODY[]: the whole message */
-	if (tok->type != IMAP_ARG_ATOM || tok->flags != 0)
-		return imap_fail(c, "Invalid section");
-	const char *s = tok->str, *end = tok->str + tok->len;
-	if (!parse_parts(c, &s, end, sec))
-		return false;
-	if (s < end) {
-		size_t i = 0;
-		if (binary)
-			return imap_fail(c, "BINARY takes part numbers only");
-		if (sec->nparts > 0)
-			s++;    /* the "." after the part numbers */
-		while (i < ARRAY_LEN(texts) && !imap_word_eq(s, (size_t)(end - s), texts[i].name))
-			i++;
-		if (i == ARRAY_LEN(texts))
-			return imap_fail(c, "Invalid section");
-		/* section-text = section-msgtext / "MIME": MIME only after a part */
-		if (texts[i].text == IMAP_SECTION_MIME && sec->nparts == 0)
-			return imap_fail(c, "MIME needs a part number");
-		sec->text = texts[i].text;
-	}
-	if (sec->text == IMAP_SECTION_HEADER_FIELDS || sec->text == IMAP_SECTION_HEADER_FIELDS_NOT) {
-		if (sa->count != 2)
-			return imap_fail(c, "HEADER.FIELDS needs a list of field names");
-		return parse_header_list(c, tok->next, sec);
-	}
-	return sa->count == 1 ? true : imap_fail(c, "Invalid section");
-}
-
-/* partial = "<" number64 "." nz-number64 ">" (the text inside <>) */
-static bool parse_partial(struct imap_cursor *c, const char *s, struct imap_fetch_item *it)
-{
-	const char *dot = strchr(s, '.');
-
-	if (dot == NULL ||
-	    !imap_parse_number(s, (size_t)(dot - s), IMAP_NUMBER64_MAX, &it->partial_start) ||
-	    !imap_parse_number(dot + 1, strlen(dot + 1), IMAP_NUMBER64_MAX, &it->partial_count) ||
-	    it->partial_count == 0)
-		return imap_fail(c, "Invalid partial range (expected <start.count>)");
-	it->partial = true;
-	return true;
-}
-
-/* ---- fetch attributes ---- */
-
-static bool name_fits(const struct imap_fetch_item *it);
-
-static const struct {
-	const char *name;
-	enum imap_fetch_att att;
-} simple_atts[] = {
-	{ "FLAGS", IMAP_FA_FLAGS }, { "INTERNALDATE", IMAP_FA_INTERNALDATE },
-	{ "RFC822.SIZE", IMAP_FA_RFC822_SIZE }, { "ENVELOPE", IMAP_FA_ENVELOPE },
-	{ "BODY", IMAP_FA_BODY }, { "BODYSTRUCTURE", IMAP_FA_BODYSTRUCTURE },
-	{ "UID", IMAP_FA_UID }, { "MODSEQ", IMAP_FA_MODSEQ },
-	{ "RFC822", IMAP_FA_RFC822 }, { "RFC822.HEADER", IMAP_FA_RFC822_HEADER },
-	{ "RFC822.TEXT", IMAP_FA_RFC822_TEXT },
+struct imap_fetch_job {
+	struct imap_fetch f;
+	struct imap_targets t;
+	size_t next;
+	bool uid;
+	bool need_body;         /* some item needs the message text */
+	bool need_structure;    /* ENVELOPE / BODY / BODYSTRUCTURE */
+	char tag[IMAP_TAG_MAX + 1];
 };
 
-static struct imap_fetch_item *add_item(struct imap_fetch *f, struct imap_cursor *c,
-                                        enum imap_fetch_att att)
+static void fetch_job_free(struct imap_session *s);
+static void fetch_continue(struct imap_session *s);
+static const struct imap_cmd_hooks fetch_hooks = { .resume = fetch_continue, .cancel = fetch_job_free };
+
+static void fetch_job_free(struct imap_session *s)
 {
-	if (f->nitems >= IMAP_FETCH_ITEMS_MAX) {
-		imap_fail(c, "Too many FETCH attributes");
-		return NULL;
-	}
-	if (f->items == NULL)
-		f->items = xcalloc(IMAP_FETCH_ITEMS_MAX, sizeof *f->items);
-	struct imap_fetch_item *it = &f->items[f->nitems++];
-	*it = (struct imap_fetch_item){ .att = att };
-	return it;
+	imap_cmd_finished(s, &fetch_hooks);
+	if (s->fetch == NULL)
+		return;
+	imap_fetch_free(&s->fetch->f);
+	imap_targets_free(&s->fetch->t);
+	free(s->fetch);
+	s->fetch = NULL;
 }
 
-static bool parse_section_att(struct imap_fetch *f, struct imap_cursor *c,
-                              const struct imap_arg *a)
+static void internaldate_text(long long t, char *out, size_t len)
 {
-	static const struct {
-		const char *name;
-		enum imap_fetch_att att;
-		bool peek;
-	} names[] = {
-		{ "BODY", IMAP_FA_BODY_SECTION, false }, { "BODY.PEEK", IMAP_FA_BODY_SECTION, true },
-		{ "BINARY", IMAP_FA_BINARY, false }, { "BINARY.PEEK", IMAP_FA_BINARY, true },
-		{ "BINARY.SIZE", IMAP_FA_BINARY_SIZE, false },
-	};
-	size_t i = 0;
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, len, "\"%d-%b-%Y %H:%M:%S +0000\"", &tm);
+}
 
-	while (i < ARRAY_LEN(names) && !imap_word_eq(a->str, a->len, names[i].name))
-		i++;
-	if (i == ARRAY_LEN(names))
-		return imap_fail(c, "Unknown FETCH attribute");
-	struct imap_fetch_item *it = add_item(f, c, names[i].att);
-	if (it == NULL)
+/* The message text, parsed, for the items that need it (one message at a time). */
+struct loaded {
+	char *buf;
+	size_t len;
+	struct mime_part *root;
+};
+
+static bool load(struct imap_session *s, const struct mbox_msg *m, struct loaded *l)
+{
+	if (l->buf != NULL)
+		return true;
+	struct mbox_msg located = *m;
+	if (mbox_locate(s->ms, &s->view.mb, &located) < 0)
 		return false;
-	it->peek = names[i].peek;
-	if (!parse_section(c, a, names[i].att != IMAP_FA_BODY_SECTION, &it->section))
+	l->buf = imap_read_message(located.path, s->ns.cfg->imap.session_memory, &l->len);
+	if (l->buf == NULL)
 		return false;
-	if (a->flags & IMAP_ARGF_PARTIAL) {
-		if (names[i].att == IMAP_FA_BINARY_SIZE)
-			return imap_fail(c, "BINARY.SIZE takes no partial range");
-		if (!parse_partial(c, a->partial, it))
-			return false;
-	}
-	if (!name_fits(it))
-		return imap_fail(c, "FETCH item name too long");
+	l->root = mime_parse(l->buf, l->len);
+	return l->root != NULL;
+}
+
+static void unload(struct loaded *l)
+{
+	if (l->root)
+		mime_free(l->root);
+	free(l->buf);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ENVELOPE, BODYSTRUCTURE and BODY come from the index cache, or are made
+ * from the message once and cached. */
+static bool structure(struct imap_session *s, const struct mbox_msg *m, struct loaded *l,
+                      char **env, char **bs, char **body)
+{
+	if (mbox_cache_get(s->ms, &s->view.mb, m->uid, env, bs, body) == MBOX_OK && **env != '\0')
+		return true;
+	free(*env);
+	free(*bs);
+	free(*body);
+	*env = *bs = *body = NULL;
+	if (!load(s, m, l))
+		return false;
+	struct buf e, b, nb;
+	buf_init(&e);
+	buf_init(&b);
+	buf_init(&nb);
+	imap_write_envelope(l->root, &e);
+	imap_write_bodystructure(l->root, true, &b);
+	imap_write_bodystructure(l->root, false, &nb);
+	*env = e.data;
+	*bs = b.data;
+	*body = nb.data;
+	mbox_cache_set(s->ms, &s->view.mb, m->uid, *env, *bs, *body);
 	return true;
 }
 
-static bool parse_fetch_att(struct imap_fetch *f, struct imap_cursor *c)
+/* Writes the item's partial range of data as a literal: a literal8 ~{n}
+ * when binary and the octets sent hold a NUL (RFC 3516 4.3, RFC 9051 4.3). */
+static void write_literal(struct imap_session *s, const char *data, size_t len,
+                          const struct imap_fetch_item *it, bool binary)
 {
-	const struct imap_arg *a;
-
-	if (!imap_next_arg(c, &a))
-		return false;
-	if (a->type == IMAP_ARG_SECTION)
-		return parse_section_att(f, c, a);
-	if (a->type == IMAP_ARG_ATOM && a->flags == 0) {
-		for (size_t i = 0; i < ARRAY_LEN(simple_atts); i++) {
-			if (imap_word_eq(a->str, a->len, simple_atts[i].name))
-				return add_item(f, c, simple_atts[i].att) != NULL;
-		}
+	uint64_t start = 0, count = len;
+	if (it->partial) {
+		start = it->partial_start < len ? it->partial_start : len;
+		count = len - start < it->partial_count ? len - start : it->partial_count;
 	}
-	return imap_fail(c, "Unknown FETCH attribute");
+	bool has_nul = binary && memchr(data + start, '\0', (size_t)count) != NULL;
+	imap_write_literal(s, data + start, (size_t)count, has_nul);
 }
 
-/* ALL / FAST / FULL (RFC 9051 6.4.5) */
-static bool parse_macro(struct imap_fetch *f, struct imap_cursor *c)
+/* conv = data in CRLF form (every LF not after a CR made CRLF). */
+static void to_crlf(struct buf *conv, const char *data, size_t len)
 {
-	static const enum imap_fetch_att fast[] = {
-		IMAP_FA_FLAGS, IMAP_FA_INTERNALDATE, IMAP_FA_RFC822_SIZE, IMAP_FA_ENVELOPE,
-		IMAP_FA_BODY,
-	};
-	size_t n;
+	struct mail_crlf cr;
+	size_t consumed = 0;
+	mail_crlf_init(&cr);
+	buf_reset(conv);
+	buf_reserve(conv, len * 2 + 1);   /* every LF may become CRLF */
+	conv->len = mail_crlf_convert(&cr, data, len, &consumed, conv->data, conv->cap - 1);
+	conv->data[conv->len] = '\0';
+}
 
-	if (imap_accept_atom(c, "FAST"))
-		n = 3;
-	else if (imap_accept_atom(c, "ALL"))
-		n = 4;
-	else if (imap_accept_atom(c, "FULL"))
-		n = 5;
-	else
+static void write_crlf_slice(struct imap_session *s, const char *data, size_t len,
+                             const struct imap_fetch_item *it, struct buf *conv)
+{
+	/* convert to the CRLF form first: partial offsets count in it */
+	to_crlf(conv, data, len);
+	write_literal(s, conv->data, conv->len, it, false);
+}
+
+/* The part numbers of the item's section, "1.2" ("" for none). Returns the length. */
+static size_t section_parts_spec(const struct imap_fetch_item *it, char *spec, size_t size)
+{
+	size_t n = 0;
+	spec[0] = '\0';
+	for (size_t i = 0; i < it->section.nparts && n < size; i++)
+		n += (size_t)snprintf(spec + n, size - n, "%s%u", i ? "." : "", it->section.part[i]);
+	return n < size ? n : size - 1;
+}
+
+static void write_section(struct imap_session *s, const struct imap_fetch_item *it,
+                          struct loaded *l, struct buf *conv)
+{
+	char spec[512];
+	size_t n = section_parts_spec(it, spec, sizeof(spec));
+	static const char *const text[] = { "", "HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT",
+	                                    "TEXT", "MIME" };
+	enum imap_section_text what = it->section.text;
+	/* RFC 3501 6.4.5: RFC822.HEADER is BODY.PEEK[HEADER], RFC822.TEXT is BODY[TEXT] */
+	if (it->att == IMAP_FA_RFC822_HEADER)
+		what = IMAP_SECTION_HEADER;
+	else if (it->att == IMAP_FA_RFC822_TEXT)
+		what = IMAP_SECTION_TEXT;
+	if (what != IMAP_SECTION_NONE)
+		snprintf(spec + n, sizeof(spec) - n, "%s%s", n ? "." : "", text[what]);
+	struct imap_span span;
+	int rc = imap_section_span(l->root, spec, &span);
+	if (rc != IMAP_SPAN_OK) {
+		imap_write(s, "\"\"", 2);   /* no such part: the empty string */
+		return;
+	}
+	if (it->section.text == IMAP_SECTION_HEADER_FIELDS ||
+	    it->section.text == IMAP_SECTION_HEADER_FIELDS_NOT) {
+		struct buf filtered;
+		buf_init(&filtered);
+		imap_filter_headers(l->buf + span.offset, (size_t)span.size,
+		                    (const char *const *)it->section.fields, it->section.nfields,
+		                    it->section.text == IMAP_SECTION_HEADER_FIELDS_NOT, &filtered);
+		write_crlf_slice(s, filtered.data ? filtered.data : "", filtered.len, it, conv);
+		buf_free(&filtered);
+		return;
+	}
+	write_crlf_slice(s, l->buf + span.offset, (size_t)span.size, it, conv);
+}
+
+/* ---- BINARY (RFC 3516) ---- */
+
+/* The octets BINARY[section] covers and how they are encoded: BINARY[],
+ * the whole message, is passed on as it is. false when there is no such part. */
+static bool binary_source(const struct imap_fetch_item *it, const struct loaded *l,
+                          struct imap_span *span, enum mime_cte *cte)
+{
+	char spec[512];
+	section_parts_spec(it, spec, sizeof(spec));
+	if (imap_section_span(l->root, spec, span) != IMAP_SPAN_OK)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		add_item(f, c, fast[i]);
+	*cte = it->section.nparts > 0 ? mime_part_cte(span->part) : MIME_CTE_IDENTITY;
 	return true;
 }
 
-/* fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")" */
-static bool parse_fetch_modifiers(struct imap_fetch *f, struct imap_cursor *c, bool uid)
+/* RFC 3516 4.2: BINARY of a part in an unknown encoding fails the whole
+ * FETCH. Checked before the message's "* n FETCH (" is begun, so no
+ * response is left half written. */
+static bool binary_decodable(struct imap_session *s, const struct imap_fetch *f,
+                             const struct mbox_msg *m, struct loaded *l)
 {
-	struct imap_cursor mods;
-
-	if (!imap_next_list(c, &mods))
-		return false;
-	if (imap_at_end(&mods))
-		return imap_fail(c, "Empty FETCH modifier list");
-	while (!imap_at_end(&mods)) {
-		if (imap_accept_atom(&mods, "CHANGEDSINCE")) {
-			/* mod-sequence-value: 1..2^63-1 */
-			if (!imap_next_number64(&mods, &f->changedsince_modseq))
-				return false;
-			if (f->changedsince_modseq == 0)
-				return imap_fail(c, "CHANGEDSINCE needs a positive mod-sequence");
-			f->changedsince = true;
-		} else if (imap_accept_atom(&mods, "VANISHED")) {
-			f->vanished = true;
-		} else {
-			return imap_fail(c, "Unknown FETCH modifier");
-		}
-	}
-	/* RFC 7162 3.2.6 */
-	if (f->vanished && !uid)
-		return imap_fail(c, "VANISHED needs UID FETCH");
-	if (f->vanished && !f->changedsince)
-		return imap_fail(c, "VANISHED needs CHANGEDSINCE");
-	return true;
-}
-
-bool imap_fetch_parse(struct imap_fetch *f, struct imap_cursor *c, bool uid)
-{
-	const struct imap_arg *a = imap_peek(c);
-
-	*f = (struct imap_fetch){ 0 };
-	if (*c->error != NULL)
-		return false;
-	if (a == NULL)
-		return imap_fail(c, "Missing FETCH attributes");
-	if (a->type == IMAP_ARG_LIST) {
-		struct imap_cursor list;
-		imap_next_list(c, &list);
-		if (imap_at_end(&list))
-			return imap_fail(c, "Empty FETCH attribute list");
-		while (!imap_at_end(&list) && parse_fetch_att(f, &list))
-			;
-	} else if (!parse_macro(f, c)) {
-		parse_fetch_att(f, c);
-	}
-	if (*c->error == NULL && !imap_at_end(c))
-		parse_fetch_modifiers(f, c, uid);
-	if (!imap_expect_end(c))
-		return false;
 	for (size_t i = 0; i < f->nitems; i++) {
 		const struct imap_fetch_item *it = &f->items[i];
-		/* RFC 9051 6.4.5: BODY[] and BINARY[] without .PEEK set \Seen */
-		if (((it->att == IMAP_FA_BODY_SECTION || it->att == IMAP_FA_BINARY) && !it->peek) ||
-		    it->att == IMAP_FA_RFC822 || it->att == IMAP_FA_RFC822_TEXT)
-			f->sets_seen = true;
-		/* RFC 7162 3.1.4.1 / 3.1.4.2 */
-		if (it->att == IMAP_FA_MODSEQ)
-			f->wants_modseq = true;
+		struct imap_span span;
+		enum mime_cte cte;
+		if (it->att != IMAP_FA_BINARY && it->att != IMAP_FA_BINARY_SIZE)
+			continue;
+		if (!load(s, m, l))
+			return true;    /* unreadable: write_message says NIL */
+		if (binary_source(it, l, &span, &cte) && cte == MIME_CTE_UNKNOWN)
+			return false;
 	}
-	f->wants_modseq |= f->changedsince;
 	return true;
 }
 
-static void section_free(struct imap_section *sec)
+/* out = the content of BINARY[section]: decoded, or for the identity
+ * encodings in CRLF form as BODY[section] gives it (the decoders write
+ * CRLF line ends themselves where the encoding has line ends). Bounded by
+ * twice the part's size. false when there is no such part. */
+static bool binary_content(const struct imap_fetch_item *it, const struct loaded *l,
+                           struct buf *out)
 {
-	for (size_t i = 0; i < sec->nfields; i++)
-		free(sec->fields[i]);
-	free(sec->fields);
-	sec->fields = NULL;
-	sec->nfields = 0;
-}
-
-void imap_fetch_free(struct imap_fetch *f)
-{
-	for (size_t i = 0; i < f->nitems; i++)
-		section_free(&f->items[i].section);
-	free(f->items);
-	*f = (struct imap_fetch){ 0 };
-}
-
-/* ---- response names ---- */
-
-/* buf NULL: only measures, up to size as if a buffer were there */
-struct writer {
-	char *buf;
-	size_t size, len;
-	bool overflow;
-};
-
-static void w_put(struct writer *w, const char *s, size_t n)
-{
-	if (w->overflow || n >= w->size - w->len) {
-		w->overflow = true;
-		return;
-	}
-	if (w->buf != NULL) {
-		memcpy(w->buf + w->len, s, n);
-		w->buf[w->len + n] = '\0';
-	}
-	w->len += n;
-}
-
-static void w_puts(struct writer *w, const char *s)
-{
-	w_put(w, s, strlen(s));
-}
-
-static void w_number(struct writer *w, uint64_t v)
-{
-	char tmp[21];
-	size_t n = sizeof tmp;
-
-	do {
-		tmp[--n] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	w_put(w, tmp + n, sizeof tmp - n);
-}
-
-/* A header name as an atom when it is one, else as a quoted string. */
-static void w_astring(struct writer *w, const char *s)
-{
-	bool atom = *s != '\0';
-
-	for (const char *p = s; *p != '\0' && atom; p++)
-		atom = strchr("(){%*\"\\]", *p) == NULL;
-	if (atom) {
-		w_puts(w, s);
-		return;
-	}
-	w_puts(w, "\"");
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			w_puts(w, "\\");
-		w_put(w, p, 1);
-	}
-	w_puts(w, "\"");
-}
-
-static void w_section(struct writer *w, const struct imap_section *sec)
-{
-	static const char *const texts[] = {
-		[IMAP_SECTION_NONE] = "", [IMAP_SECTION_HEADER] = "HEADER",
-		[IMAP_SECTION_HEADER_FIELDS] = "HEADER.FIELDS",
-		[IMAP_SECTION_HEADER_FIELDS_NOT] = "HEADER.FIELDS.NOT",
-		[IMAP_SECTION_TEXT] = "TEXT", [IMAP_SECTION_MIME] = "MIME",
-	};
-
-	w_puts(w, "[");
-	for (size_t i = 0; i < sec->nparts; i++) {
-		if (i > 0)
-			w_puts(w, ".");
-		w_number(w, sec->part[i]);
-	}
-	if (sec->text != IMAP_SECTION_NONE) {
-		if (sec->nparts > 0)
-			w_puts(w, ".");
-		w_puts(w, texts[sec->text]);
-	}
-	if (sec->nfields > 0) {
-		w_puts(w, " (");
-		for (size_t i = 0; i < sec->nfields; i++) {
-			if (i > 0)
-				w_puts(w, " ");
-			w_astring(w, sec->fields[i]);
-		}
-		w_puts(w, ")");
-	}
-	w_puts(w, "]");
-}
-
-static const char *const att_names[] = {
-	[IMAP_FA_FLAGS] = "FLAGS", [IMAP_FA_INTERNALDATE] = "INTERNALDATE",
-	[IMAP_FA_RFC822_SIZE] = "RFC822.SIZE", [IMAP_FA_ENVELOPE] = "ENVELOPE",
-	[IMAP_FA_BODY] = "BODY", [IMAP_FA_BODYSTRUCTURE] = "BODYSTRUCTURE",
-	[IMAP_FA_UID] = "UID", [IMAP_FA_MODSEQ] = "MODSEQ", [IMAP_FA_RFC822] = "RFC822",
-	[IMAP_FA_RFC822_HEADER] = "RFC822.HEADER", [IMAP_FA_RFC822_TEXT] = "RFC822.TEXT",
-	[IMAP_FA_BODY_SECTION] = "BODY", [IMAP_FA_BINARY] = "BINARY",
-	[IMAP_FA_BINARY_SIZE] = "BINARY.SIZE",
-};
-
-/* The response name through w; false if it is unknown or does not fit. */
-static bool write_name(struct writer *w, const struct imap_fetch_item *it)
-{
-	if ((size_t)it->att >= ARRAY_LEN(att_names))
+	struct imap_span span;
+	enum mime_cte cte;
+	if (!binary_source(it, l, &span, &cte))
 		return false;
-	w_puts(w, att_names[it->att]);
-	if (it->att == IMAP_FA_BODY_SECTION || it->att == IMAP_FA_BINARY ||
-	    it->att == IMAP_FA_BINARY_SIZE)
-		w_section(w, &it->section);
-	/* RFC 9051 7.5.2: the response gives only the origin octet */
-	if (it->partial) {
-		w_puts(w, "<");
-		w_number(w, it->partial_start);
-		w_puts(w, ">");
+	const char *data = l->buf + span.offset;
+	buf_reset(out);
+	/* an unknown encoding ended the FETCH before (binary_decodable) */
+	if (cte == MIME_CTE_IDENTITY || !mime_decode(cte, data, (size_t)span.size, out))
+		to_crlf(out, data, (size_t)span.size);
+	return true;
+}
+
+static void write_binary(struct imap_session *s, const struct imap_fetch_item *it,
+                         struct loaded *l, struct buf *conv)
+{
+	if (!binary_content(it, l, conv)) {
+		imap_write(s, "\"\"", 2);   /* no such part, as for BODY[section] */
+		return;
 	}
-	return !w->overflow && w->len <= INT32_MAX;
+	write_literal(s, conv->data, conv->len, it, true);
 }
 
-int imap_fetch_item_name(const struct imap_fetch_item *it, char *buf, size_t size)
+/* BINARY.SIZE[section]: octets of what BINARY[section] would send. */
+static void write_binary_size(struct imap_session *s, const struct imap_fetch_item *it,
+                              struct loaded *l, struct buf *conv)
 {
-	struct writer w = { .buf = buf, .size = size };
-
-	if (size == 0)
-		return -1;
-	buf[0] = '\0';
-	if (!write_name(&w, it)) {
-		buf[0] = '\0';
-		return -1;
+	struct imap_span span;
+	enum mime_cte cte;
+	uint64_t size = 0;      /* no such part: nothing to send */
+	if (binary_source(it, l, &span, &cte)) {
+		if (cte == MIME_CTE_IDENTITY)   /* no copy needed to count it */
+			size = mail_crlf_size(l->buf + span.offset, (size_t)span.size);
+		else if (binary_content(it, l, conv))
+			size = conv->len;
 	}
-	return (int)w.len;
+	imap_printf(s, "%llu", (unsigned long long)size);
 }
 
-/* Whether the item's response name fits in IMAP_FETCH_NAME_MAX. Checked
- * when the FETCH is parsed: once "* n FETCH (" is sent there is no
- * correct way left to report it. */
-static bool name_fits(const struct imap_fetch_item *it)
+/* The response name of a section item: BODY[...] without .PEEK, <start> for
+ * partials. imap_fetch_parse() refused names that do not fit. */
+static void write_item_name(struct imap_session *s, const struct imap_fetch_item *it)
 {
-	struct writer w = { .buf = NULL, .size = IMAP_FETCH_NAME_MAX };
-
-	return write_name(&w, it);
+	char name[IMAP_FETCH_NAME_MAX];
+	int n = imap_fetch_item_name(it, name, sizeof(name));
+	if (n < 0)   /* cannot happen: the parser measured it the same way */
+		log_event(LOG_ERROR, "imap.fetch_name_too_long", "s", "session", s->ns.id, NULL);
+	imap_write(s, name, strlen(name));
 }
 
-/* ---- flags ---- */
-
-static const struct {
-	const char *name;
-	unsigned bit;
-} system_flags[] = {
-	{ "\\Answered", IMAP_FLAG_ANSWERED }, { "\\Flagged", IMAP_FLAG_FLAGGED },
-	{ "\\Deleted", IMAP_FLAG_DELETED }, { "\\Seen", IMAP_FLAG_SEEN },
-	{ "\\Draft", IMAP_FLAG_DRAFT },
-};
-
-static bool add_flag(struct imap_cursor *c, const struct imap_arg *a, struct imap_flags *fl)
+/* l: the message text, if loaded already (binary_decodable); the caller unloads it. */
+static void write_message(struct imap_session *s, uint32_t seq, const struct mbox_msg *m,
+                          bool seen_set, struct loaded *l)
 {
-	if (a->type == IMAP_ARG_ATOM && a->flags == IMAP_ARGF_BACKSLASH) {
-		for (size_t i = 0; i < ARRAY_LEN(system_flags); i++) {
-			if (imap_word_eq(a->str, a->len, system_flags[i].name)) {
-				fl->system |= system_flags[i].bit;
-				return true;
+	struct imap_fetch_job *j = s->fetch;
+	struct buf conv;
+	char *env = NULL, *bs = NULL, *body = NULL;
+	bool uid_done = false, flags_done = false, modseq_done = false, sep = false;
+	buf_init(&conv);
+	imap_printf(s, "* %u FETCH (", seq);
+	for (size_t i = 0; i < j->f.nitems; i++) {
+		const struct imap_fetch_item *it = &j->f.items[i];
+		char tmp[MBOX_KEYWORDS_MAX + 64];
+		if (sep)
+			imap_write(s, " ", 1);
+		sep = true;
+		switch (it->att) {
+		case IMAP_FA_FLAGS:
+			flags_done = true;
+			imap_format_flags(m->flags, m->keywords, tmp, sizeof(tmp));
+			imap_printf(s, "FLAGS (%s)", tmp);
+			break;
+		case IMAP_FA_INTERNALDATE:
+			internaldate_text(m->internaldate, tmp, sizeof(tmp));
+			imap_printf(s, "INTERNALDATE %s", tmp);
+			break;
+		case IMAP_FA_RFC822_SIZE:
+			imap_printf(s, "RFC822.SIZE %llu", (unsigned long long)m->size);
+			break;
+		case IMAP_FA_UID:
+			imap_printf(s, "UID %u", m->uid);
+			uid_done = true;
+			break;
+		case IMAP_FA_MODSEQ:
+			modseq_done = true;
+			imap_printf(s, "MODSEQ (%llu)", (unsigned long long)m->modseq);
+			break;
+		case IMAP_FA_ENVELOPE:
+		case IMAP_FA_BODYSTRUCTURE:
+		case IMAP_FA_BODY:
+			if (env == NULL && !structure(s, m, l, &env, &bs, &body)) {
+				imap_printf(s, "%s NIL", it->att == IMAP_FA_ENVELOPE ? "ENVELOPE" :
+				                    it->att == IMAP_FA_BODY ? "BODY" : "BODYSTRUCTURE");
+				break;
 			}
+			if (it->att == IMAP_FA_ENVELOPE)
+				imap_printf(s, "ENVELOPE %s", env);
+			else if (it->att == IMAP_FA_BODY)
+				imap_printf(s, "BODY %s", body);
+			else
+				imap_printf(s, "BODYSTRUCTURE %s", bs);
+			break;
+		case IMAP_FA_BINARY_SIZE:
+		case IMAP_FA_BINARY:
+		case IMAP_FA_RFC822:
+		case IMAP_FA_RFC822_HEADER:
+		case IMAP_FA_RFC822_TEXT:
+		case IMAP_FA_BODY_SECTION:
+			write_item_name(s, it);
+			imap_write(s, " ", 1);
+			if (!load(s, m, l)) {
+				imap_write(s, "NIL", 3);
+				break;
+			}
+			if (it->att == IMAP_FA_BINARY_SIZE)
+				write_binary_size(s, it, l, &conv);
+			else if (it->att == IMAP_FA_BINARY)
+				write_binary(s, it, l, &conv);
+			else
+				write_section(s, it, l, &conv);
+			break;
 		}
-		if (imap_word_eq(a->str, a->len, "\\Recent"))
-			return imap_fail(c, "\\Recent cannot be set");
-		return imap_fail(c, "Unknown system flag");
 	}
-	/* flag-keyword = atom (NIL is an atom too) */
-	if ((a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_NIL) || a->flags != 0)
-		return imap_fail(c, "Invalid flag");
-	if (a->len > IMAP_KEYWORD_MAX)
-		return imap_fail(c, "Keyword too long");
-	for (size_t i = 0; i < fl->nkeywords; i++) {
-		if (imap_word_eq(a->str, a->len, fl->keywords[i]))
+	if (j->uid && !uid_done)   /* UID FETCH always reports the UID */
+		imap_printf(s, "%sUID %u", sep ? " " : "", m->uid);
+	if (j->f.wants_modseq && !modseq_done)   /* RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ */
+		imap_printf(s, " MODSEQ (%llu)", (unsigned long long)m->modseq);
+	if (seen_set && !flags_done) {
+		/* RFC 3501 6.4.5: \Seen set by this FETCH is reported with it */
+		char tmp[MBOX_KEYWORDS_MAX + 64];
+		imap_format_flags(m->flags, m->keywords, tmp, sizeof(tmp));
+		imap_printf(s, " FLAGS (%s)", tmp);
+	}
+	imap_write(s, ")\r\n", 3);
+	free(env);
+	free(bs);
+	free(body);
+	buf_free(&conv);
+}
+
+static int add_seen(void *arg, const struct mbox_msg *now, uint32_t *flags, char *keywords)
+{
+	(void)arg;
+	(void)now;
+	(void)keywords;
+	*flags |= MBOX_F_SEEN;
+	return 0;
+}
+
+static bool mark_seen(struct imap_session *s, struct mbox_msg *m)
+{
+	if (!s->fetch->f.sets_seen || s->view.readonly || (m->flags & MBOX_F_SEEN))
+		return false;
+	/* \Seen added to the flags as they are under the lock, not as read before */
+	struct mbox_msg now;
+	if (mbox_update_flags(s->ms, &s->view.mb, m->uid, add_seen, NULL, &now) != MBOX_OK)
+		return false;
+	m->flags = now.flags;
+	str_copy(m->keywords, sizeof(m->keywords), now.keywords);
+	m->modseq = now.modseq;
+	/* the FETCH response reports it; the view's modseq stays: other
+	 * sessions' changes must still be reported */
+	imap_view_note_own(s, m->uid, m->flags, now.modseq);
+	return true;
+}
+
+/* Writes messages until the output is full; true once the FETCH is complete. */
+/* At most how many octets of literals one message's response holds: the
+ * items are written whole, so their sum must fit in the session's memory
+ * (128 copies of BODY[]<n.count> of a big message would not). */
+static uint64_t literal_bound(const struct imap_fetch *f, const struct mbox_msg *m)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < f->nitems; i++) {
+		const struct imap_fetch_item *it = &f->items[i];
+		if (it->att != IMAP_FA_RFC822 && it->att != IMAP_FA_RFC822_HEADER &&
+		    it->att != IMAP_FA_RFC822_TEXT && it->att != IMAP_FA_BODY_SECTION &&
+		    it->att != IMAP_FA_BINARY)
+			continue;
+		sum += it->partial && it->partial_count < m->size ? it->partial_count : m->size;
+	}
+	return sum;
+}
+
+static void end_fetch(struct imap_session *s, const char *status, const char *text)
+{
+	char tag[IMAP_TAG_MAX + 1];
+	str_copy(tag, sizeof(tag), s->fetch->tag);
+	fetch_job_free(s);
+	imap_tagged(s, tag, status, "%s", text);
+}
+
+static bool fetch_some_in(struct imap_session *s);
+
+/* A FETCH that changes nothing reads its messages' rows in one snapshot. */
+static bool fetch_some(struct imap_session *s)
+{
+	bool batch = !s->fetch->f.sets_seen;
+	if (batch)
+		mbox_read_begin(s->ms);
+	struct mbox_store *ms = s->ms;
+	bool done = fetch_some_in(s);
+	if (batch)
+		mbox_read_end(ms);
+	return done;
+}
+
+static bool fetch_some_in(struct imap_session *s)
+{
+	struct imap_fetch_job *j = s->fetch;
+	while (j->next < j->t.n) {
+		if (imap_output_pending(s) > FETCH_HIGHWATER)
+			return false;   /* on_write calls us again when the client has read */
+		struct mbox_msg m;
+		size_t i = j->next++;
+		if (mbox_get(s->ms, &s->view.mb, j->t.uid[i], &m) != MBOX_OK)
+			continue;   /* gone meanwhile: nothing to say (RFC 9051 7.4.1) */
+		if (j->f.changedsince && m.modseq <= j->f.changedsince_modseq)
+			continue;
+		if (literal_bound(&j->f, &m) > s->ns.cfg->imap.session_memory) {
+			end_fetch(s, "NO", "[LIMIT] FETCH response too large; ask for fewer items");
 			return true;
+		}
+		struct loaded l = { 0 };
+		if (!binary_decodable(s, &j->f, &m, &l)) {
+			unload(&l);
+			end_fetch(s, "NO", "[UNKNOWN-CTE] Cannot decode a part's Content-Transfer-Encoding");
+			return true;
+		}
+		bool seen_set = mark_seen(s, &m);
+		write_message(s, j->t.seq[i], &m, seen_set, &l);
+		unload(&l);
 	}
-	if (fl->nkeywords >= IMAP_KEYWORDS_MAX)
-		return imap_fail(c, "Too many keywords");
-	if (fl->keywords == NULL)
-		fl->keywords = xcalloc(IMAP_KEYWORDS_MAX, sizeof *fl->keywords);
-	fl->keywords[fl->nkeywords++] = dup_n(a->str, a->len);
+	end_fetch(s, "OK", "FETCH completed");
 	return true;
 }
 
-/* Flags from the cursor up to its end. */
-static bool add_flags(struct imap_cursor *c, struct imap_flags *fl)
+static void fetch_continue(struct imap_session *s)
 {
-	const struct imap_arg *a;
-
-	while (!imap_at_end(c)) {
-		if (!imap_next_arg(c, &a) || !add_flag(c, a, fl))
-			return false;
-	}
-	return true;
+	if (fetch_some(s))
+		imap_resume_input(s);
 }
 
-bool imap_next_flag_list(struct imap_cursor *c, struct imap_flags *flags)
-{
-	struct imap_cursor list;
+struct vanished_ctx {
+	const struct imap_seqset *set;
+	uint32_t max;
+	uint32_t *uids;
+	size_t n, cap;
+};
 
-	*flags = (struct imap_flags){ 0 };
-	return imap_next_list(c, &list) && add_flags(&list, flags);
+static void collect_vanished(void *arg, uint32_t uid)
+{
+	struct vanished_ctx *v = arg;
+	if (!imap_seqset_contains(v->set, uid, v->max))
+		return;
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 64;
+		v->uids = xrealloc(v->uids, v->cap * sizeof(uint32_t));
+	}
+	v->uids[v->n++] = uid;
 }
 
-void imap_flags_free(struct imap_flags *flags)
+/* UID FETCH ... (CHANGEDSINCE n VANISHED), RFC 7162 3.2.6: the UIDs of the
+ * set expunged since n, before the FETCH responses. */
+static void report_vanished(struct imap_session *s, const struct imap_seqset *set, uint64_t since)
 {
-	for (size_t i = 0; i < flags->nkeywords; i++)
-		free(flags->keywords[i]);
-	free(flags->keywords);
-	*flags = (struct imap_flags){ 0 };
+	struct vanished_ctx v = { set, s->view.mb.uidnext ? s->view.mb.uidnext - 1 : 0, NULL, 0, 0 };
+	mbox_expunged_since(s->ms, &s->view.mb, since, collect_vanished, &v);
+	imap_view_vanished(s, true, v.uids, v.n);
+	free(v.uids);
 }
 
-/* ---- STORE ---- */
-
-/* store-modifiers = SP "(" store-modifier *(SP store-modifier) ")" */
-static bool parse_store_modifiers(struct imap_store *st, struct imap_cursor *c)
+static void refuse_fetch(struct imap_session *s, struct imap_command *cmd, struct imap_fetch_job *j,
+                         const char *text)
 {
-	struct imap_cursor mods;
-
-	if (!imap_next_list(c, &mods))
-		return false;
-	if (imap_at_end(&mods))
-		return imap_fail(c, "Empty STORE modifier list");
-	while (!imap_at_end(&mods)) {
-		if (!imap_accept_atom(&mods, "UNCHANGEDSINCE"))
-			return imap_fail(c, "Unknown STORE modifier");
-		/* mod-sequence-valzer: 0 allowed (RFC 7162 3.1.3) */
-		if (!imap_next_number64(&mods, &st->unchangedsince_modseq))
-			return false;
-		st->unchangedsince = true;
-	}
-	return true;
+	imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : text);
+	imap_targets_free(&j->t);
+	imap_fetch_free(&j->f);
+	free(j);
 }
 
-bool imap_store_parse(struct imap_store *st, struct imap_cursor *c)
+void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd)
 {
-	const struct imap_arg *a = imap_peek(c);
-	const char *item;
-
-	*st = (struct imap_store){ 0 };
-	if (a != NULL && a->type == IMAP_ARG_LIST && !parse_store_modifiers(st, c))
-		return false;
-	if (!imap_next_atom(c, &item))
-		return false;
-	/* ["+" / "-"] "FLAGS" [".SILENT"] */
-	size_t len = strlen(item);
-	if (*item == '+' || *item == '-') {
-		st->op = *item == '+' ? IMAP_STORE_ADD : IMAP_STORE_REMOVE;
-		item++;
-		len--;
+	struct imap_cursor c, set_at;
+	struct imap_fetch_job *j = xcalloc(1, sizeof(*j));
+	imap_command_args(cmd, &c);
+	set_at = c;
+	if (imap_targets(s, &c, cmd->uid, &j->t) < 0 || !imap_fetch_parse(&j->f, &c, cmd->uid) ||
+	    !imap_expect_end(&c)) {
+		refuse_fetch(s, cmd, j, "Bad FETCH arguments");
+		return;
 	}
-	if (len > 7 && imap_word_eq(item + len - 7, 7, ".SILENT")) {
-		st->silent = true;
-		len -= 7;
+	if (j->f.vanished) {
+		struct imap_seqset set;
+		if (!s->qresync) {
+			refuse_fetch(s, cmd, j, "VANISHED needs ENABLE QRESYNC");
+			return;
+		}
+		/* the set again, as given: expunged UIDs are not among the targets */
+		if (imap_next_seqset(&set_at, &set, IMAP_SEQSET_ALLOW_SAVED)) {
+			report_vanished(s, set.saved ? &s->view.saved : &set, j->f.changedsince_modseq);
+			imap_seqset_free(&set);
+		}
 	}
-	if (!imap_word_eq(item, len, "FLAGS"))
-		return imap_fail(c, "Invalid STORE data item (expected [+|-]FLAGS[.SILENT])");
-	a = imap_peek(c);
-	if (a == NULL)
-		return imap_fail(c, "Missing flags");
-	if (a->type == IMAP_ARG_LIST) {
-		if (!imap_next_flag_list(c, &st->flags))
-			return false;
-		return imap_expect_end(c);
-	}
-	return add_flags(c, &st->flags);
-}
-
-void imap_store_free(struct imap_store *st)
-{
-	imap_flags_free(&st->flags);
-	*st = (struct imap_store){ 0 };
+	j->uid = cmd->uid;
+	str_copy(j->tag, sizeof(j->tag), cmd->tag);
+	s->fetch = j;
+	imap_cmd_running(s, &fetch_hooks);
+	if (fetch_some(s))
+		return;         /* done at once: the command loop goes on reading */
+	s->io = IMAP_IO_FETCH;
+	net_session_pause_input(&s->ns);
 }

@@ -180,6 +180,7 @@ enum {
 };
 
 struct imap_arena;
+struct buf;
 
 struct imap_command {
 	const char *tag;        /* NULL if none could be read: answer "* BAD" */
@@ -287,6 +288,9 @@ int imap_seqset_parse(struct imap_seqset *set, const char *s, size_t len, unsign
 void imap_seqset_free(struct imap_seqset *set);
 /* A set of the ascending numbers v[0..n) (as few ranges as they allow). */
 void imap_seqset_from_sorted(struct imap_seqset *set, const uint32_t *v, size_t n);
+/* Appends the ascending numbers v[0..n) as a set's text, "1:3,5" (UIDPLUS
+ * responses, ESEARCH, VANISHED). */
+void imap_seqset_text_sorted(const uint32_t *v, size_t n, struct buf *out);
 bool imap_seqset_contains(const struct imap_seqset *set, uint32_t n, uint32_t max);
 /* Highest number given explicitly ("*" excluded; star_hi counts), 0 if none:
  * sequence numbers above the message count deserve BAD (RFC 9051 6.4.4). */

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mail/buf.h"
+#include "core/buf.h"
 
 struct mime_part;
 struct mail_address_view;
@@ -28,21 +28,21 @@ struct mail_address_view;
 /* Appends s as an IMAP nstring: NIL for NULL; a quoted string when it has no
  * CR, LF, NUL or 8-bit octet and at most 4 '"' or '\' (escaped); else a
  * literal {n}\r\n... (Dovecot's choice, see RFC 3501 4.3). */
-void imap_nstring(struct mail_buf *o, const char *s);
-void imap_nstring_n(struct mail_buf *o, const char *s, size_t n);
+void imap_nstring(struct buf *o, const char *s);
+void imap_nstring_n(struct buf *o, const char *s, size_t n);
 
 /* ---- ENVELOPE (imap_envelope.c) ---- */
 
 /* ENVELOPE of a message part (the root, or the child of a message/rfc822
  * part): "(date subject from sender reply-to to cc bcc in-reply-to
  * message-id)"; all NIL for a part that is not a message. */
-void imap_write_envelope(const struct mime_part *msg, struct mail_buf *out);
+void imap_write_envelope(const struct mime_part *msg, struct buf *out);
 /* One address structure "(name adl mailbox host)" of an address list. */
-void imap_write_address(struct mail_buf *out, const struct mail_address_view *v);
+void imap_write_address(struct buf *out, const struct mail_address_view *v);
 /* env-from etc.: "(" 1*address ")" or NIL, at most
  * IMAP_ENVELOPE_MAX_ADDRESSES structures; an empty list takes fallback
  * (RFC 3501: sender and reply-to default to from). */
-void imap_write_address_list(struct mail_buf *out, const char *value, const char *fallback);
+void imap_write_address_list(struct buf *out, const char *value, const char *fallback);
 
 /* ---- BODYSTRUCTURE (imap_bodystructure.c) ---- */
 
@@ -52,7 +52,7 @@ void imap_write_address_list(struct mail_buf *out, const char *value, const char
  * charset get ("CHARSET" "US-ASCII"); a multipart without parts gets one
  * empty text/plain, as Dovecot does. */
 void imap_write_bodystructure(const struct mime_part *part, bool extended,
-                              struct mail_buf *out);
+                              struct buf *out);
 
 /* ---- BODY[section] (imap_section.c) ---- */
 
@@ -88,6 +88,6 @@ int imap_section_span(const struct mime_part *root, const char *section, struct 
  * to out the fields of hdr whose name is (not_ false) or is not (not_
  * true) one of names, in CRLF form, then the empty line "\r\n". */
 void imap_filter_headers(const char *hdr, size_t len, const char *const *names, size_t n,
-                         bool not_, struct mail_buf *out);
+                         bool not_, struct buf *out);
 
 #endif

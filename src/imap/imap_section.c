@@ -131,7 +131,7 @@ int imap_section_span(const struct mime_part *root, const char *section, struct 
 /* ---- HEADER.FIELDS ---- */
 
 void imap_filter_headers(const char *hdr, size_t len, const char *const *names, size_t n,
-                         bool not_, struct mail_buf *out)
+                         bool not_, struct buf *out)
 {
 	struct mail_header_iter it;
 	struct mail_field f;
@@ -145,14 +145,14 @@ void imap_filter_headers(const char *hdr, size_t len, const char *const *names, 
 			continue;
 		for (size_t i = 0; i < f.raw_len; i++) {
 			if (f.raw[i] == '\n' && (i == 0 || f.raw[i - 1] != '\r'))
-				mail_buf_append(out, "\r", 1);
-			mail_buf_append(out, &f.raw[i], 1);
+				buf_append(out, "\r", 1);
+			buf_append(out, &f.raw[i], 1);
 		}
 		/* the last line of the input may have no line end */
 		if (f.raw[f.raw_len - 1] == '\r')
-			mail_buf_append(out, "\n", 1);
+			buf_append(out, "\n", 1);
 		else if (f.raw[f.raw_len - 1] != '\n')
-			mail_buf_append(out, "\r\n", 2);
+			buf_append(out, "\r\n", 2);
 	}
-	mail_buf_append(out, "\r\n", 2);
+	buf_append(out, "\r\n", 2);
 }

@@ -8,9 +8,11 @@
  * the highest UID) changes while a session runs. */
 #include "imap/imap_parse.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/util.h"
 
 static int range_cmp(const void *a, const void *b)
@@ -288,6 +290,20 @@ void imap_seqset_from_sorted(struct imap_seqset *set, const uint32_t *v, size_t 
 			j++;
 		set->ranges = xrealloc(set->ranges, (set->nranges + 1) * sizeof(*set->ranges));
 		set->ranges[set->nranges++] = (struct imap_seq_range){ v[i], v[j] };
+		i = j + 1;
+	}
+}
+
+void imap_seqset_text_sorted(const uint32_t *uids, size_t n, struct buf *out)
+{
+	char tmp[32];
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		int len = j > i ? snprintf(tmp, sizeof(tmp), "%s%u:%u", i ? "," : "", uids[i], uids[j])
+		                : snprintf(tmp, sizeof(tmp), "%s%u", i ? "," : "", uids[i]);
+		buf_append(out, tmp, (size_t)len);
 		i = j + 1;
 	}
 }

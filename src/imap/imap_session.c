@@ -25,81 +25,16 @@
 
 static void process_input(struct imap_session *s);
 
-/* ---- replies ------------------------------------------------------------------ */
-
-void imap_write(struct imap_session *s, const void *data, size_t len)
-{
-	net_session_write(&s->ns, data, len);
-}
-
-static void write_vline(struct imap_session *s, const char *prefix, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
-
-static void write_vline(struct imap_session *s, const char *prefix, const char *fmt, va_list ap)
-{
-	if (s->ns.bev == NULL)
-		return;
-	struct evbuffer *out = net_session_output(&s->ns);
-	evbuffer_add_printf(out, "%s", prefix);
-	evbuffer_add_vprintf(out, fmt, ap);
-	evbuffer_add(out, "\r\n", 2);
-}
-
-void imap_untagged(struct imap_session *s, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	write_vline(s, "* ", fmt, ap);
-	va_end(ap);
-}
-
-void imap_tagged(struct imap_session *s, const char *tag, const char *status, const char *fmt, ...)
-{
-	char prefix[IMAP_TAG_MAX + 16];
-	va_list ap;
-	snprintf(prefix, sizeof(prefix), "%s %s ", tag && *tag ? tag : "*", status);
-	va_start(ap, fmt);
-	write_vline(s, prefix, fmt, ap);
-	va_end(ap);
-}
-
-void imap_write_string(struct imap_session *s, const char *str, size_t len)
-{
-	/* UTF-8 may be quoted once the client said it reads it (RFC 6855 3,
-	 * RFC 9051 9 QUOTED-CHAR) */
-	bool utf8_ok = (s->utf8 || s->rev2) && imap_utf8_valid(str, len);
-	bool quotable = len < 1024;
-	for (size_t i = 0; quotable && i < len; i++) {
-		unsigned char c = (unsigned char)str[i];
-		if (c == '\r' || c == '\n' || c == 0 || (c >= 0x80 && !utf8_ok))
-			quotable = false;
-	}
-	struct evbuffer *out = net_session_output(&s->ns);
-	if (!quotable) {
-		evbuffer_add_printf(out, "{%zu}\r\n", len);
-		evbuffer_add(out, str, len);
-		return;
-	}
-	evbuffer_add(out, "\"", 1);
-	for (size_t i = 0; i < len; i++) {
-		if (str[i] == '"' || str[i] == '\\')
-			evbuffer_add(out, "\\", 1);
-		evbuffer_add(out, str + i, 1);
-	}
-	evbuffer_add(out, "\"", 1);
-}
-
-size_t imap_output_pending(struct imap_session *s)
-{
-	return net_session_output_pending(&s->ns);
-}
+/* ---- closing ------------------------------------------------------------------ */
 
 void imap_close_with(struct imap_session *s, const char *fmt, ...)
 {
+	char text[256];
 	va_list ap;
 	va_start(ap, fmt);
-	write_vline(s, "* BYE ", fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	imap_untagged(s, "BYE %s", text);
 	s->io = IMAP_IO_CLOSING;
 	s->state = IMAP_LOGOUT;
 	net_session_close(&s->ns);
@@ -189,14 +124,22 @@ static bool read_commands(struct imap_session *s)
 	return false;
 }
 
+char *imap_input_line(struct imap_session *s, size_t max, size_t *len, bool *too_long)
+{
+	struct evbuffer *in = net_session_input(&s->ns);
+	char *line = evbuffer_readln(in, len, EVBUFFER_EOL_CRLF);
+	*too_long = line == NULL && evbuffer_get_length(in) > max;
+	return line;
+}
+
 /* IDLE (RFC 2177): only "DONE" is read until the client ends it. */
 static bool read_idle_done(struct imap_session *s)
 {
-	struct evbuffer *in = net_session_input(&s->ns);
 	size_t len;
-	char *line = evbuffer_readln(in, &len, EVBUFFER_EOL_CRLF);
+	bool too_long;
+	char *line = imap_input_line(s, 64, &len, &too_long);
 	if (line == NULL) {
-		if (evbuffer_get_length(in) > 64)
+		if (too_long)
 			imap_close_with(s, "Expected DONE");
 		return false;
 	}
@@ -221,7 +164,9 @@ static void process_input(struct imap_session *s)
 		bool more;
 		switch (s->io) {
 		case IMAP_IO_READ: more = read_commands(s); break;
-		case IMAP_IO_AUTH: more = imap_auth_read_line(s); break;
+		case IMAP_IO_AUTH:
+			more = s->running != NULL && s->running->input != NULL && s->running->input(s);
+			break;
 		case IMAP_IO_IDLE: more = read_idle_done(s); break;
 		default: more = false; break;
 		}

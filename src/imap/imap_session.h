@@ -61,6 +61,9 @@ struct imap_session;
 struct imap_cmd_hooks {
 	void (*resume)(struct imap_session *s);   /* all output written: continue (optional) */
 	void (*cancel)(struct imap_session *s);   /* the session ends: free what it holds */
+	/* IMAP_IO_AUTH: input arrived for the command itself (an AUTHENTICATE
+	 * response line); true when more input may be processed now (optional) */
+	bool (*input)(struct imap_session *s);
 };
 
 struct imap_session {
@@ -85,17 +88,23 @@ struct imap_session {
 	uint64_t idle_since_ms;         /* when IDLE began: the autologout counts from it */
 };
 
-/* replies (imap_session.c) */
+/* output (imap_output.c): the only way a command writes to the client */
 void imap_untagged(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void imap_tagged(struct imap_session *s, const char *tag, const char *status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* BAD that counts against the service's error limit; closes past it. */
-void imap_protocol_error(struct imap_session *s, const char *tag, const char *text);
-/* Writes raw octets (literals, FETCH data). */
+/* Raw text: a response line built in pieces ("* 3 FETCH (" ... ")\r\n"). */
+void imap_printf(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes raw octets (literal data, fixed text). */
 void imap_write(struct imap_session *s, const void *data, size_t len);
+/* "{len}\r\n" and the data, or "~{len}\r\n" for a literal8 (RFC 3516 4.3). */
+void imap_write_literal(struct imap_session *s, const void *data, size_t len, bool literal8);
 /* Writes an IMAP string: quoted when safe, else a literal. */
 void imap_write_string(struct imap_session *s, const char *str, size_t len);
 size_t imap_output_pending(struct imap_session *s);
+
+/* closing (imap_session.c) */
+/* BAD that counts against the service's error limit; closes past it. */
+void imap_protocol_error(struct imap_session *s, const char *tag, const char *text);
 void imap_close_with(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* IMAP framing on the session engine (imap_session.c) */
@@ -103,13 +112,27 @@ void imap_close_with(struct imap_session *s, const char *fmt, ...) __attribute__
 static inline void imap_op_begin(struct imap_session *s) { net_session_op_begin(&s->ns); }
 static inline bool imap_op_end(struct imap_session *s) { return net_session_op_end(&s->ns); }
 void imap_resume_input(struct imap_session *s);
+/* A CRLF-ended line of input, without the CRLF (malloc'd), or NULL when none
+ * is complete yet; *too_long when more than max octets wait without one. */
+char *imap_input_line(struct imap_session *s, size_t max, size_t *len, bool *too_long);
 void imap_begin_starttls(struct imap_session *s);
 void imap_begin_idle(struct imap_session *s);
 /* A long command starts (hooks) or has finished (NULL when h is the one running). */
 void imap_cmd_running(struct imap_session *s, const struct imap_cmd_hooks *h);
 void imap_cmd_finished(struct imap_session *s, const struct imap_cmd_hooks *h);
 
-/* command dispatch (imap_cmds.c) */
+/* command dispatch (imap_cmds.c): runs a parsed command by the table */
+void imap_dispatch(struct imap_session *s, struct imap_command *cmd);
+
+/* Mailbox names and quoted strings travel in UTF-8 after ENABLE UTF8=ACCEPT
+ * (RFC 6855) and in IMAP4rev2 (RFC 9051 5.1); else names are in modified
+ * UTF-7 and strings in ASCII. */
+static inline bool imap_client_utf8(const struct imap_session *s)
+{
+	return s->utf8 || s->rev2;
+}
+
+/* mailbox names (imap_mailbox_name.c) */
 /* A mailbox name argument, in UTF-8 (decoded from modified UTF-7 when the
  * client did not ENABLE UTF8=ACCEPT). */
 bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out, size_t len);
@@ -118,13 +141,12 @@ bool imap_expect_mailbox(struct imap_session *s, struct imap_command *cmd, struc
                          char *out, size_t len);
 /* A mailbox name in a response, encoded as the client expects. */
 void imap_write_mailbox(struct imap_session *s, const char *name);
-void imap_dispatch(struct imap_session *s, struct imap_command *cmd);
-void imap_capability_text(struct imap_session *s, char *out, size_t len);
+/* The response text ("[NONEXISTENT] ...") of a failed mailbox operation (MBOX_*). */
+const char *imap_mbox_error_text(int rc);
 
-/* authentication (imap_auth.c) */
-void imap_cmd_login(struct imap_session *s, struct imap_command *cmd);
-void imap_cmd_authenticate(struct imap_session *s, struct imap_command *cmd);
-bool imap_auth_read_line(struct imap_session *s);
+/* what the server offers (imap_capability.c) */
+void imap_capability_text(struct imap_session *s, char *out, size_t len);
+/* RFC 9051 6.2.3: clear-text passwords only over TLS unless configured. */
 bool imap_login_allowed_here(const struct imap_session *s);
 
 /* the selected mailbox (imap_view.c) */
@@ -147,14 +169,12 @@ void imap_view_report_flags(struct imap_session *s, uint32_t seq, const struct m
                             bool with_modseq);
 /* "* VANISHED [(EARLIER)] uid-set" for ascending UIDs; nothing when n is 0. */
 void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *uids, size_t n);
-
-/* message commands (imap_msg.c, imap_fetch_out.c) */
-void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd);
-void imap_cmd_store(struct imap_session *s, struct imap_command *cmd);
-void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move);
-void imap_cmd_search(struct imap_session *s, struct imap_command *cmd);
-void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd);
-void imap_cmd_append(struct imap_session *s, struct imap_command *cmd);
+/* Expunges the view's messages with \Deleted, checked again in the store at
+ * that moment: those numbered seqs[0..n) or, when seqs is NULL, all of them.
+ * report: tells the client (EXPUNGE responses or VANISHED). */
+void imap_view_expunge_deleted(struct imap_session *s, const uint32_t *seqs, size_t n, bool report);
+/* A FETCH response's flag list ("\Seen \Flagged keyword"), cut to len. */
+void imap_format_flags(uint32_t flags, const char *keywords, char *out, size_t len);
 
 /* The protocol for the imap and imaps service rows. */
 extern const struct session_ops imap_session_ops;

@@ -3,16 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
-
+#include "core/buf.h"
 #include "core/util.h"
-#include "imap/imap_msg.h"
 #include "imap/imap_session.h"
-#include "mail/buf.h"
-
-
 
 void imap_format_flags(uint32_t flags, const char *keywords, char *out, size_t len)
 {
@@ -122,12 +115,11 @@ void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *ui
 {
 	if (n == 0)
 		return;
-	struct mail_buf set;
-	mail_buf_init(&set);
-	imap_uid_set_text(uids, n, &set);
-	mail_buf_append(&set, "", 1);
+	struct buf set;
+	buf_init(&set);
+	imap_seqset_text_sorted(uids, n, &set);
 	imap_untagged(s, "VANISHED %s%s", earlier ? "(EARLIER) " : "", set.data);
-	mail_buf_free(&set);
+	buf_free(&set);
 }
 
 /* Removes expunged UIDs (ascending) from the view in one pass and tells the
@@ -156,6 +148,27 @@ void imap_view_expunge_uids(struct imap_session *s, const uint32_t *uids, size_t
 	if (s->qresync)
 		imap_view_vanished(s, false, gone, removed);
 	free(gone);
+}
+
+void imap_view_expunge_deleted(struct imap_session *s, const uint32_t *seqs, size_t nseqs, bool report)
+{
+	struct imap_view *v = &s->view;
+	/* collect first: the view shrinks as EXPUNGEs are reported */
+	size_t cand = seqs ? nseqs : v->n;
+	uint32_t *uids = xcalloc(cand + 1, sizeof(uint32_t));
+	size_t n = 0;
+	for (size_t k = 0; k < cand; k++) {
+		size_t i = seqs ? seqs[k] - 1 : k;
+		if (v->flags[i] & MBOX_F_DELETED)
+			uids[n++] = v->uids[i];
+	}
+	size_t gone = 0;
+	for (size_t k = 0; k < n; k++)
+		if (mbox_expunge(s->ms, &v->mb, uids[k], true) == MBOX_OK)
+			uids[gone++] = uids[k];
+	if (report)
+		imap_view_expunge_uids(s, uids, gone);
+	free(uids);
 }
 
 struct update_ctx {

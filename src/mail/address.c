@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "mail/buf.h"
+#include "core/buf.h"
 #include "mail/lex.h"
 
 enum tok_type { T_ATOM, T_QSTRING, T_DLITERAL, T_COMMENT, T_SPECIAL };
@@ -105,12 +105,12 @@ static bool is_word(const struct tok *t)
 
 /* Appends a token's text: quoted strings and comments without their
  * quoting (quoted-pairs resolved, folds removed). */
-static void tok_text(const struct toks *ts, const struct tok *t, struct mail_buf *out)
+static void tok_text(const struct toks *ts, const struct tok *t, struct buf *out)
 {
 	const char *s = ts->v + t->start;
 
 	if (t->type != T_QSTRING && t->type != T_COMMENT) {
-		mail_buf_append(out, s, t->len);
+		buf_append(out, s, t->len);
 		return;
 	}
 	for (size_t i = 0; i < t->len; i++) {
@@ -118,13 +118,13 @@ static void tok_text(const struct toks *ts, const struct tok *t, struct mail_buf
 			continue;
 		if (s[i] == '\\' && i + 1 < t->len)
 			i++;
-		mail_buf_append(out, &s[i], 1);
+		buf_append(out, &s[i], 1);
 	}
 }
 
 /* A phrase: every token but comments, one space where the source had
  * white space or a comment between two tokens. */
-static void join_phrase(const struct toks *ts, size_t a, size_t b, struct mail_buf *out)
+static void join_phrase(const struct toks *ts, size_t a, size_t b, struct buf *out)
 {
 	bool sep = false;
 
@@ -134,13 +134,13 @@ static void join_phrase(const struct toks *ts, size_t a, size_t b, struct mail_b
 			continue;
 		}
 		if (out->len > 0 && (sep || ts->t[i].space))
-			mail_buf_append(out, " ", 1);
+			buf_append(out, " ", 1);
 		sep = false;
 		tok_text(ts, &ts->t[i], out);
 	}
 }
 
-static void join_tight(const struct toks *ts, size_t a, size_t b, struct mail_buf *out)
+static void join_tight(const struct toks *ts, size_t a, size_t b, struct buf *out)
 {
 	for (size_t i = a; i < b; i++)
 		if (ts->t[i].type != T_COMMENT)
@@ -150,19 +150,19 @@ static void join_tight(const struct toks *ts, size_t a, size_t b, struct mail_bu
 /* ---- addresses ---- */
 
 struct scratch {
-	struct mail_buf name, adl, local, domain;
+	struct buf name, adl, local, domain;
 };
 
 static void scratch_reset(struct scratch *s)
 {
-	mail_buf_reset(&s->name);
-	mail_buf_reset(&s->adl);
-	mail_buf_reset(&s->local);
-	mail_buf_reset(&s->domain);
+	buf_reset(&s->name);
+	buf_reset(&s->adl);
+	buf_reset(&s->local);
+	buf_reset(&s->domain);
 }
 
 /* Part i of the view: NULL when empty. */
-static void set_view(struct mail_address_view *a, int i, const struct mail_buf *o)
+static void set_view(struct mail_address_view *a, int i, const struct buf *o)
 {
 	if (o->len > 0) {
 		a->s[i] = o->data;
@@ -171,7 +171,7 @@ static void set_view(struct mail_address_view *a, int i, const struct mail_buf *
 }
 
 /* The last comment in [a, b), as a display name for "user@host (Name)". */
-static void comment_name(const struct toks *ts, size_t a, size_t b, struct mail_buf *out)
+static void comment_name(const struct toks *ts, size_t a, size_t b, struct buf *out)
 {
 	for (size_t i = b; i-- > a;) {
 		if (ts->t[i].type == T_COMMENT) {
@@ -305,10 +305,10 @@ void mail_address_list_parse(const char *value, size_t len, mail_address_fn *emi
 	size_t i = 0;
 
 	tokenize(&ts, value, len);
-	mail_buf_init(&s.name);
-	mail_buf_init(&s.adl);
-	mail_buf_init(&s.local);
-	mail_buf_init(&s.domain);
+	buf_init(&s.name);
+	buf_init(&s.adl);
+	buf_init(&s.local);
+	buf_init(&s.domain);
 	while (i < ts.n) {
 		size_t j, lt = SIZE_MAX, at = SIZE_MAX, colon = SIZE_MAX;
 		bool angle = false, route = false, closed = false;
@@ -386,10 +386,10 @@ void mail_address_list_parse(const char *value, size_t len, mail_address_fn *emi
 	}
 	if (in_group)
 		emit(ctx, &group_end);
-	mail_buf_free(&s.name);
-	mail_buf_free(&s.adl);
-	mail_buf_free(&s.local);
-	mail_buf_free(&s.domain);
+	buf_free(&s.name);
+	buf_free(&s.adl);
+	buf_free(&s.local);
+	buf_free(&s.domain);
 	free(ts.t);
 }
 

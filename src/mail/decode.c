@@ -13,7 +13,7 @@
 /* Decoded octets are staged here and appended to the output in blocks, so
  * the output grows a few times, not once per octet. */
 struct sink {
-	struct mail_buf *out;
+	struct buf *out;
 	size_t n;
 	char buf[4096];
 };
@@ -21,7 +21,7 @@ struct sink {
 static void sink_flush(struct sink *k)
 {
 	if (k->n > 0)
-		mail_buf_append(k->out, k->buf, k->n);
+		buf_append(k->out, k->buf, k->n);
 	k->n = 0;
 }
 
@@ -61,7 +61,7 @@ enum mime_cte mime_part_cte(const struct mime_part *p)
 
 /* ---- base64 (RFC 2045 6.8) ---- */
 
-void mime_decode_base64(const char *in, size_t len, struct mail_buf *out)
+void mime_decode_base64(const char *in, size_t len, struct buf *out)
 {
 	struct sink k = { .out = out };
 	uint32_t bits = 0;
@@ -120,7 +120,7 @@ static bool qp_line(struct sink *k, const char *s, size_t n)
 	return false;
 }
 
-void mime_decode_qp(const char *in, size_t len, struct mail_buf *out)
+void mime_decode_qp(const char *in, size_t len, struct buf *out)
 {
 	struct sink k = { .out = out };
 	size_t pos = 0;
@@ -150,11 +150,11 @@ void mime_decode_qp(const char *in, size_t len, struct mail_buf *out)
 
 /* ---- either ---- */
 
-bool mime_decode(enum mime_cte cte, const char *in, size_t len, struct mail_buf *out)
+bool mime_decode(enum mime_cte cte, const char *in, size_t len, struct buf *out)
 {
 	switch (cte) {
 	case MIME_CTE_IDENTITY:
-		mail_buf_append(out, in, len);
+		buf_append(out, in, len);
 		return true;
 	case MIME_CTE_BASE64:
 		mime_decode_base64(in, len, out);

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mail/buf.h"
+#include "core/buf.h"
 
 struct mime_part;
 
@@ -33,10 +33,10 @@ enum mime_cte mime_part_cte(const struct mime_part *p);
  * 6.7 rule 3) and writes every hard line break as CRLF. The output is at
  * most len octets for base64 and 2 * len for quoted-printable (LF ->
  * CRLF). */
-void mime_decode_base64(const char *in, size_t len, struct mail_buf *out);
-void mime_decode_qp(const char *in, size_t len, struct mail_buf *out);
+void mime_decode_base64(const char *in, size_t len, struct buf *out);
+void mime_decode_qp(const char *in, size_t len, struct buf *out);
 /* Decodes by cte (identity copies as it is); false, nothing appended, for
  * MIME_CTE_UNKNOWN. */
-bool mime_decode(enum mime_cte cte, const char *in, size_t len, struct mail_buf *out);
+bool mime_decode(enum mime_cte cte, const char *in, size_t len, struct buf *out);
 
 #endif

@@ -30,7 +30,7 @@ static enum charset charset_lookup(const char *s, size_t n)
 	return CS_UNKNOWN;
 }
 
-static void put_utf8(struct mail_buf *out, uint32_t cp)
+static void put_utf8(struct buf *out, uint32_t cp)
 {
 	char b[4];
 	size_t n;
@@ -54,7 +54,7 @@ static void put_utf8(struct mail_buf *out, uint32_t cp)
 		b[3] = (char)(0x80 | (cp & 0x3f));
 		n = 4;
 	}
-	mail_buf_append(out, b, n);
+	buf_append(out, b, n);
 }
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms,
@@ -99,7 +99,7 @@ static const uint16_t cp1252_c1[32] = {
 	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
 };
 
-static void convert(enum charset cs, const char *in, size_t n, struct mail_buf *out)
+static void convert(enum charset cs, const char *in, size_t n, struct buf *out)
 {
 	const unsigned char *s = (const unsigned char *)in;
 
@@ -112,7 +112,7 @@ static void convert(enum charset cs, const char *in, size_t n, struct mail_buf *
 				put_utf8(out, 0xfffd);
 				i++;
 			} else {
-				mail_buf_append(out, s + i, len);
+				buf_append(out, s + i, len);
 				i += len;
 			}
 			break;
@@ -133,7 +133,7 @@ static void convert(enum charset cs, const char *in, size_t n, struct mail_buf *
 }
 
 bool mail_charset_to_utf8(const char *charset, size_t charset_len, const char *in, size_t n,
-                          struct mail_buf *out)
+                          struct buf *out)
 {
 	enum charset cs = charset_lookup(charset, charset_len);
 
@@ -183,7 +183,7 @@ static bool eword_parse(const char *p, struct eword *w)
 	return true;
 }
 
-static void eword_decode(const struct eword *w, struct mail_buf *out)
+static void eword_decode(const struct eword *w, struct buf *out)
 {
 	const char *s = w->text;
 	size_t n = w->text_len;
@@ -200,7 +200,7 @@ static void eword_decode(const struct eword *w, struct mail_buf *out)
 			if (bits >= 8) {
 				char c = (char)(acc >> (bits - 8));
 				bits -= 8;
-				mail_buf_append(out, &c, 1);
+				buf_append(out, &c, 1);
 			}
 		}
 		return;
@@ -215,20 +215,20 @@ static void eword_decode(const struct eword *w, struct mail_buf *out)
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		}
-		mail_buf_append(out, &c, 1);
+		buf_append(out, &c, 1);
 	}
 }
 
 size_t mail_encoded_words_decode(const char *raw, char *out, size_t outlen)
 {
-	struct mail_buf res, pend;
+	struct buf res, pend;
 	struct eword w, cur = { 0 };
 	bool pending = false;
 	const char *p = raw;
 	size_t n;
 
-	mail_buf_init(&res);
-	mail_buf_init(&pend);
+	buf_init(&res);
+	buf_init(&pend);
 	while (*p != '\0') {
 		if (eword_parse(p, &w) && charset_lookup(w.charset, w.charset_len) != CS_UNKNOWN) {
 			const char *q = w.end;
@@ -239,7 +239,7 @@ size_t mail_encoded_words_decode(const char *raw, char *out, size_t outlen)
 			               charset_lookup(w.charset, w.charset_len)) {
 				convert(charset_lookup(cur.charset, cur.charset_len), pend.data,
 				        pend.len, &res);
-				mail_buf_reset(&pend);
+				buf_reset(&pend);
 			}
 			eword_decode(&w, &pend);
 			cur = w;
@@ -257,12 +257,12 @@ size_t mail_encoded_words_decode(const char *raw, char *out, size_t outlen)
 		if (pending) {
 			convert(charset_lookup(cur.charset, cur.charset_len), pend.data, pend.len,
 			        &res);
-			mail_buf_reset(&pend);
+			buf_reset(&pend);
 			pending = false;
 			continue;
 		}
 		if (*p != '\r' && *p != '\n')
-			mail_buf_append(&res, p, 1);
+			buf_append(&res, p, 1);
 		p++;
 	}
 	if (pending)
@@ -280,7 +280,7 @@ size_t mail_encoded_words_decode(const char *raw, char *out, size_t outlen)
 		memcpy(out, res.data, n);
 		out[n] = '\0';
 	}
-	mail_buf_free(&res);
-	mail_buf_free(&pend);
+	buf_free(&res);
+	buf_free(&pend);
 	return n;
 }

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mail/buf.h"
+#include "core/buf.h"
 
 /* Decodes the encoded-words of a raw header value into UTF-8 (Q and B;
  * UTF-8, US-ASCII, ISO-8859-1 and Windows-1252, invalid octets in them
@@ -20,6 +20,6 @@ size_t mail_encoded_words_decode(const char *raw, char *out, size_t outlen);
  * sequences become U+FFFD). false, with nothing appended, when the
  * charset is not one of those known. */
 bool mail_charset_to_utf8(const char *charset, size_t charset_len, const char *in, size_t n,
-                          struct mail_buf *out);
+                          struct buf *out);
 
 #endif

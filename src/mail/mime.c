@@ -65,8 +65,7 @@ struct parser {
 	enum field_id field;
 	uint32_t seen;             /* fields of this part already met: first wins */
 	unsigned int nfields;
-	char *fbuf;
-	size_t flen, fcap;
+	struct buf fbuf;
 };
 
 char *mime_store_dup(struct mime_store *st, const char *s, size_t n)
@@ -150,33 +149,24 @@ static enum field_id field_lookup(const char *name, size_t n, bool message)
 
 static void field_append(struct parser *ps, const char *s, size_t n)
 {
-	if (n > MIME_FIELD_MAX - ps->flen)
-		n = MIME_FIELD_MAX - ps->flen;
+	size_t flen = ps->fbuf.len;
+	if (n > MIME_FIELD_MAX - flen)
+		n = MIME_FIELD_MAX - flen;
 	if (n == 0)
 		return;
-	if (ps->flen + n > ps->fcap) {
-		size_t cap = ps->fcap ? ps->fcap : 256;
-		while (cap < ps->flen + n)
-			cap *= 2;
-		if (cap > MIME_FIELD_MAX)
-			cap = MIME_FIELD_MAX;
-		ps->fbuf = xrealloc(ps->fbuf, cap);
-		ps->fcap = cap;
-	}
-	memcpy(ps->fbuf + ps->flen, s, n);
+	buf_append(&ps->fbuf, s, n);
 	/* values are kept as C strings: a NUL would cut them short */
-	for (size_t i = ps->flen; i < ps->flen + n; i++)
-		if (ps->fbuf[i] == '\0')
-			ps->fbuf[i] = (char)0x80;
-	ps->flen += n;
+	for (size_t i = flen; i < flen + n; i++)
+		if (ps->fbuf.data[i] == '\0')
+			ps->fbuf.data[i] = (char)0x80;
 }
 
 static void field_finish(struct parser *ps)
 {
 	struct mime_part *p = ps->open[ps->top].p;
 	struct mime_envelope *env = p->envelope;
-	const char *v = ps->fbuf;
-	size_t n = ps->flen;
+	const char *v = ps->fbuf.data != NULL ? ps->fbuf.data : "";
+	size_t n = ps->fbuf.len;
 	char **dst = NULL;
 
 	if (ps->field == F_NONE)
@@ -235,7 +225,7 @@ static void header_line(struct parser *ps, const char *line, size_t n)
 		return;
 	ps->seen |= 1u << id;
 	ps->field = id;
-	ps->flen = 0;
+	buf_reset(&ps->fbuf);
 	field_append(ps, line + colon + 1, n - colon - 1);
 }
 
@@ -496,7 +486,7 @@ struct mime_part *mime_parse(const char *buf, size_t len)
 	}
 	for (unsigned int d = ps.top + 1; d-- > 0;)
 		close_part(&ps, d, len, ps.lf, ps.bare);
-	free(ps.fbuf);
+	buf_free(&ps.fbuf);
 	return root;
 }
 

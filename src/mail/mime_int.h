@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mail/buf.h"
+#include "core/buf.h"
 #include "mail/lex.h"
 #include "mail/mime.h"
 

@@ -46,7 +46,7 @@ struct raw_param {
 	int section;            /* RFC 2231 "*N", -1 without */
 	bool ext;               /* RFC 2231 trailing '*': charset'lang'%XX */
 	bool rfc2231;           /* has a '*' suffix at all */
-	struct mail_buf value;  /* unquoted */
+	struct buf value;  /* unquoted */
 };
 
 static void split_name(struct raw_param *r, const char *s, size_t n)
@@ -81,14 +81,14 @@ static void split_name(struct raw_param *r, const char *s, size_t n)
 /* The value after '=': a quoted-string (unterminated: to the end) or, being
  * lenient with unquoted boundaries like "----=_Part", a run up to ';',
  * white space, '(' or '"'. Returns the index after it. */
-static size_t read_value(const char *v, size_t n, size_t i, struct mail_buf *out)
+static size_t read_value(const char *v, size_t n, size_t i, struct buf *out)
 {
 	if (i < n && v[i] == '"') {
 		for (i++; i < n && v[i] != '"'; i++) {
 			if (v[i] == '\\' && i + 1 < n)
 				i++;
 			if (v[i] != '\r' && v[i] != '\n')
-				mail_buf_append(out, &v[i], 1);
+				buf_append(out, &v[i], 1);
 		}
 		return i < n ? i + 1 : n;
 	}
@@ -96,7 +96,7 @@ static size_t read_value(const char *v, size_t n, size_t i, struct mail_buf *out
 	while (i < n && v[i] != ';' && v[i] != '(' && v[i] != '"' && !mail_is_wsp(v[i]) &&
 	       v[i] != '\r' && v[i] != '\n')
 		i++;
-	mail_buf_append(out, v + start, i - start);
+	buf_append(out, v + start, i - start);
 	return i;
 }
 
@@ -133,24 +133,24 @@ static unsigned int read_params(const char *v, size_t n, size_t i, struct raw_pa
 		i = mail_skip_cfws(v, n, i + 1);
 		memset(&raw[count], 0, sizeof raw[count]);
 		split_name(&raw[count], v + a, b - a);
-		mail_buf_init(&raw[count].value);
+		buf_init(&raw[count].value);
 		i = read_value(v, n, i, &raw[count].value);
 		count++;
 	}
 	return count;
 }
 
-static void percent_decode(const char *s, size_t n, struct mail_buf *out)
+static void percent_decode(const char *s, size_t n, struct buf *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		int hi, lo;
 		if (s[i] == '%' && i + 2 < n && (hi = mail_hex_value(s[i + 1])) >= 0 &&
 		    (lo = mail_hex_value(s[i + 2])) >= 0) {
 			char c = (char)(hi << 4 | lo);
-			mail_buf_append(out, &c, 1);
+			buf_append(out, &c, 1);
 			i += 2;
 		} else {
-			mail_buf_append(out, &s[i], 1);
+			buf_append(out, &s[i], 1);
 		}
 	}
 }
@@ -179,7 +179,7 @@ static const struct raw_param *find_section(const struct raw_param *raw, unsigne
 static void assemble_2231(struct mime_store *st, const struct raw_param *raw, unsigned int n,
                           const struct raw_param *first, struct mime_param *out)
 {
-	struct mail_buf bytes, utf8;
+	struct buf bytes, utf8;
 	const char *charset = NULL, *lang = NULL;
 	size_t charset_len = 0, lang_len = 0;
 	const struct raw_param *piece = find_section(raw, n, first, 0);
@@ -187,7 +187,7 @@ static void assemble_2231(struct mime_store *st, const struct raw_param *raw, un
 
 	if (!sections)
 		piece = find_section(raw, n, first, -1);
-	mail_buf_init(&bytes);
+	buf_init(&bytes);
 	for (int s = 0; piece != NULL && s < MIME_MAX_PARAMS;) {
 		const char *v = piece->value.data;
 		size_t vn = piece->value.len;
@@ -208,7 +208,7 @@ static void assemble_2231(struct mime_store *st, const struct raw_param *raw, un
 			any_ext = true;
 			percent_decode(v, vn, &bytes);
 		} else {
-			mail_buf_append(&bytes, v, vn);
+			buf_append(&bytes, v, vn);
 		}
 		if (!sections)
 			break;
@@ -218,7 +218,7 @@ static void assemble_2231(struct mime_store *st, const struct raw_param *raw, un
 	if (!any_ext) {
 		out->value = mime_store_dup(st, bytes.data, bytes.len);
 	} else {
-		mail_buf_init(&utf8);
+		buf_init(&utf8);
 		if (charset == NULL) {
 			charset = "";
 			lang = "";
@@ -231,9 +231,9 @@ static void assemble_2231(struct mime_store *st, const struct raw_param *raw, un
 			out->charset = mime_store_dup(st, charset, charset_len);
 		}
 		out->lang = mime_store_dup(st, lang, lang_len);
-		mail_buf_free(&utf8);
+		buf_free(&utf8);
 	}
-	mail_buf_free(&bytes);
+	buf_free(&bytes);
 }
 
 /* Parses the parameter list at v[i] into *params (RFC 2231 assembled; a
@@ -272,7 +272,7 @@ static void parse_params(struct mime_store *st, const char *v, size_t n, size_t 
 		}
 	}
 	for (unsigned int r = 0; r < nraw; r++)
-		mail_buf_free(&raw[r].value);
+		buf_free(&raw[r].value);
 	if (count == 0) {
 		free(out);
 		return;

@@ -1,6 +1,6 @@
 /* libFuzzer target for the IMAP command reader and parsers
- * (src/imap/imap_reader.c, imap_parse.c, imap_seqset.c, imap_search.c,
- * imap_fetch.c).
+ * (src/imap/imap_reader.c, imap_parse.c, imap_seqset.c, imap_search_parse.c,
+ * imap_fetch_parse.c).
  *
  * The first input octet picks the reader settings and a split position;
  * the rest goes through the reader twice, whole and split (byte by byte when
@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap/imap_fetch.h"
+#include "imap/imap_fetch_parse.h"
 #include "imap/imap_parse.h"
-#include "imap/imap_search.h"
+#include "imap/imap_search_parse.h"
 #include "mail/date.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -101,7 +101,7 @@ static const char *imap_value(const char *p, const char *end, unsigned int depth
 	return NULL;
 }
 
-static void check_imap(const struct mail_buf *o)
+static void check_imap(const struct buf *o)
 {
 	check(imap_value(o->data, o->data + o->len, 0) == o->data + o->len);
 }
@@ -153,13 +153,13 @@ static void check_span(const struct mime_part *root, const char *buf, size_t len
 	check(sp.crlf_size == mail_crlf_size(buf + sp.offset, sp.size));
 }
 
-static void render_all(const struct mime_part *root, struct mail_buf *o)
+static void render_all(const struct mime_part *root, struct buf *o)
 {
-	struct mail_buf e, b, s;
+	struct buf e, b, s;
 
-	mail_buf_init(&e);
-	mail_buf_init(&b);
-	mail_buf_init(&s);
+	buf_init(&e);
+	buf_init(&b);
+	buf_init(&s);
 	imap_write_envelope(root, &e);
 	imap_write_bodystructure(root, true, &b);
 	imap_write_bodystructure(root, false, &s);
@@ -167,14 +167,14 @@ static void render_all(const struct mime_part *root, struct mail_buf *o)
 	check_imap(&b);
 	check_imap(&s);
 	check(s.len <= b.len);
-	mail_buf_append(o, e.data, e.len);
-	mail_buf_append(o, " ", 1);
-	mail_buf_append(o, b.data, b.len);
-	mail_buf_append(o, " ", 1);
-	mail_buf_append(o, s.data, s.len);
-	mail_buf_free(&e);
-	mail_buf_free(&b);
-	mail_buf_free(&s);
+	buf_append(o, e.data, e.len);
+	buf_append(o, " ", 1);
+	buf_append(o, b.data, b.len);
+	buf_append(o, " ", 1);
+	buf_append(o, s.data, s.len);
+	buf_free(&e);
+	buf_free(&b);
+	buf_free(&s);
 }
 
 static void fuzz_headers(const struct mime_part *root, const char *buf, const char *cstr,
@@ -186,7 +186,7 @@ static void fuzz_headers(const struct mime_part *root, const char *buf, const ch
 	struct mail_header_iter it;
 	struct mail_field f;
 	struct mail_address *addrs;
-	struct mail_buf o;
+	struct buf o;
 	char dec[128];
 	size_t n;
 
@@ -221,12 +221,12 @@ static void fuzz_headers(const struct mime_part *root, const char *buf, const ch
 		}
 	}
 	for (int not_ = 0; not_ < 2; not_++) {
-		mail_buf_init(&o);
+		buf_init(&o);
 		imap_filter_headers(hdr, hlen, names, 3, not_ != 0, &o);
 		check(o.len >= 2 && memcmp(o.data + o.len - 2, "\r\n", 2) == 0);
 		for (size_t i = 0; i < o.len; i++)
 			check(o.data[i] != '\n' || (i > 0 && o.data[i - 1] == '\r'));
-		mail_buf_free(&o);
+		buf_free(&o);
 	}
 	/* the input as a header value, for the decoder and address parser */
 	n = mail_encoded_words_decode(cstr, dec, sizeof dec);
@@ -244,7 +244,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	const char *buf = (const char *)data;
 	struct mime_part *root, *root2;
-	struct mail_buf a, b;
+	struct buf a, b;
 	struct mail_crlf c;
 	unsigned int count = 0;
 	char *cstr, *crlf, sec[24];
@@ -255,7 +255,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(count == mime_count_parts(root));
 	check(root->envelope != NULL && root->hdr_offset == 0);
 	check(root->body_offset + root->body_size == size);
-	mail_buf_init(&a);
+	buf_init(&a);
 	render_all(root, &a);
 	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
 		check_span(root, buf, size, sections[i]);
@@ -280,14 +280,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	crlflen = mail_crlf_convert(&c, buf, size, &used, crlf, 2 * size + 1);
 	check(used == size && crlflen == mail_crlf_size(buf, size));
 	root2 = mime_parse(crlf, crlflen);
-	mail_buf_init(&b);
+	buf_init(&b);
 	render_all(root2, &b);
 	check(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
 	check(mime_count_parts(root2) == count);
 	check(root2->hdr_size == root->hdr_crlf_size && root2->body_size == root->body_crlf_size);
 
-	mail_buf_free(&a);
-	mail_buf_free(&b);
+	buf_free(&a);
+	buf_free(&b);
 	mime_free(root);
 	mime_free(root2);
 	free(crlf);

@@ -21,9 +21,9 @@
 /* Decodes in (a C string) with cte and checks the octets against want[0..wlen). */
 static void expect_decoded(enum mime_cte cte, const char *in, const char *want, size_t wlen)
 {
-	struct mail_buf out;
+	struct buf out;
 
-	mail_buf_init(&out);
+	buf_init(&out);
 	assert_true(mime_decode(cte, in, strlen(in), &out));
 	if (out.len != wlen || memcmp(out.data, want, wlen) != 0) {
 		print_error("input \"%s\": got %zu octets \"%.*s\", want %zu\n", in, out.len,
@@ -31,7 +31,7 @@ static void expect_decoded(enum mime_cte cte, const char *in, const char *want, 
 		fail();
 	}
 	assert_int_equal(out.data[out.len], '\0');     /* still a C string after */
-	mail_buf_free(&out);
+	buf_free(&out);
 }
 
 #define expect_b64(in, want) expect_decoded(MIME_CTE_BASE64, in, want, sizeof(want) - 1)
@@ -196,12 +196,12 @@ static void test_qp_malformed(void **state)
 	expect_qp("a\rb", "a\rb");
 	/* 8-bit octets and NULs pass through */
 	expect_qp("\xe9t\xe9", "\xe9t\xe9");
-	struct mail_buf out;
-	mail_buf_init(&out);
+	struct buf out;
+	buf_init(&out);
 	mime_decode_qp("a\0b=\0", 5, &out);
 	assert_int_equal(out.len, 5);
 	assert_memory_equal(out.data, "a\0b=\0", 5);
-	mail_buf_free(&out);
+	buf_free(&out);
 }
 
 static void test_qp_trailing_white_space(void **state)
@@ -222,33 +222,33 @@ static void test_qp_trailing_white_space(void **state)
 static void test_identity(void **state)
 {
 	static const char raw[] = "line one\r\nline =3D two\n\x80\xff";
-	struct mail_buf out;
+	struct buf out;
 
 	(void)state;
 	expect_decoded(MIME_CTE_IDENTITY, raw, raw, sizeof(raw) - 1);
 	expect_decoded(MIME_CTE_IDENTITY, "", "", 0);
 	/* appends to what is there */
-	mail_buf_init(&out);
-	mail_buf_puts(&out, "ab");
+	buf_init(&out);
+	buf_puts(&out, "ab");
 	assert_true(mime_decode(MIME_CTE_IDENTITY, "cd", 2, &out));
 	assert_true(mime_decode(MIME_CTE_BASE64, "ZWY=", 4, &out));
 	assert_true(mime_decode(MIME_CTE_QUOTED_PRINTABLE, "=67", 3, &out));
 	assert_string_equal(out.data, "abcdefg");
-	mail_buf_free(&out);
+	buf_free(&out);
 }
 
 static void test_unknown(void **state)
 {
-	struct mail_buf out;
+	struct buf out;
 
 	(void)state;
-	mail_buf_init(&out);
-	mail_buf_puts(&out, "kept");
+	buf_init(&out);
+	buf_puts(&out, "kept");
 	assert_false(mime_decode(MIME_CTE_UNKNOWN, "begin 644 x\n", 12, &out));
 	assert_false(mime_decode(mime_cte_of("X-UUENCODE"), "M", 1, &out));
 	assert_int_equal(out.len, 4);
 	assert_string_equal(out.data, "kept");
-	mail_buf_free(&out);
+	buf_free(&out);
 }
 
 /* Outputs larger than the decoders' staging block, and their bounds. */
@@ -259,7 +259,7 @@ static void test_large(void **state)
 	size_t bl = 0, ql = 0;
 	static const char alphabet[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	struct mail_buf out;
+	struct buf out;
 
 	(void)state;
 	for (size_t i = 0; i < N; i++)
@@ -277,20 +277,20 @@ static void test_large(void **state)
 	for (size_t i = 0; i < N; i++)
 		ql += (size_t)sprintf(qp + ql, "=%02X", (unsigned char)bin[i]);
 
-	mail_buf_init(&out);
+	buf_init(&out);
 	mime_decode_base64(b64, bl, &out);
 	assert_int_equal(out.len, N);
 	assert_memory_equal(out.data, bin, N);
-	mail_buf_reset(&out);
+	buf_reset(&out);
 	mime_decode_qp(qp, ql, &out);
 	assert_int_equal(out.len, N);
 	assert_memory_equal(out.data, bin, N);
 	/* the worst case of quoted-printable: every LF becomes CRLF */
 	memset(qp, '\n', N);
-	mail_buf_reset(&out);
+	buf_reset(&out);
 	mime_decode_qp(qp, N, &out);
 	assert_int_equal(out.len, 2 * N);
-	mail_buf_free(&out);
+	buf_free(&out);
 	free(bin);
 	free(b64);
 	free(qp);

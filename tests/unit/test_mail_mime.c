@@ -81,9 +81,9 @@ enum render { R_ENVELOPE, R_BODYSTRUCTURE, R_BODY };
 
 static char *render(const struct mime_part *root, enum render what)
 {
-	struct mail_buf o;
+	struct buf o;
 
-	mail_buf_init(&o);
+	buf_init(&o);
 	if (what == R_ENVELOPE)
 		imap_write_envelope(root, &o);
 	else
@@ -300,12 +300,12 @@ static void test_addresses(void **state)
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		/* the neutral parser, rendered the way ENVELOPE writes each address */
-		struct mail_buf o;
-		mail_buf_init(&o);
+		struct buf o;
+		buf_init(&o);
 		mail_address_list_parse(cases[i].in, strlen(cases[i].in), render_address, &o);
 		if (strcmp(o.data, cases[i].out) != 0)
 			fail_msg("addresses %s: got %s, want %s", cases[i].in, o.data, cases[i].out);
-		mail_buf_free(&o);
+		buf_free(&o);
 	}
 }
 
@@ -503,25 +503,25 @@ static void test_header_access(void **state)
 static void test_filter_headers(void **state)
 {
 	static const char *const names[] = { "subject", "TO" };
-	struct mail_buf o;
+	struct buf o;
 	size_t crlflen;
 	char *crlf = to_crlf(hdr_sample, strlen(hdr_sample), &crlflen);
 	(void)state;
 
-	mail_buf_init(&o);
+	buf_init(&o);
 	imap_filter_headers(hdr_sample, strlen(hdr_sample), names, 2, false, &o);
 	assert_string_equal(o.data, "Subject : one\r\n two\r\nTo: c@d\r\nsubject: again\r\n\r\n");
-	mail_buf_reset(&o);
+	buf_reset(&o);
 	imap_filter_headers(crlf, crlflen, names, 2, false, &o);
 	assert_string_equal(o.data, "Subject : one\r\n two\r\nTo: c@d\r\nsubject: again\r\n\r\n");
-	mail_buf_reset(&o);
+	buf_reset(&o);
 	imap_filter_headers(hdr_sample, strlen(hdr_sample), names, 2, true, &o);
 	assert_string_equal(o.data, "From: a@b\r\n\r\n");
-	mail_buf_reset(&o);
+	buf_reset(&o);
 	/* the last field of a header without line end */
 	imap_filter_headers("To: x", 5, names, 2, false, &o);
 	assert_string_equal(o.data, "To: x\r\n\r\n");
-	mail_buf_free(&o);
+	buf_free(&o);
 	free(crlf);
 }
 

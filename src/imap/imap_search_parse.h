@@ -6,8 +6,8 @@
  * The parser reads from an argument cursor (imap_parse.h) and builds a tree
  * the mailbox code evaluates; the tree owns its strings and sets, so it may
  * outlive the command. Nesting and size are bounded. */
-#ifndef POSTERN_IMAP_SEARCH_H
-#define POSTERN_IMAP_SEARCH_H
+#ifndef POSTERN_IMAP_SEARCH_PARSE_H
+#define POSTERN_IMAP_SEARCH_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>

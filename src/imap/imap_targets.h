@@ -1,6 +1,7 @@
-/* Shared by the IMAP message commands. */
-#ifndef POSTERN_IMAP_MSG_H
-#define POSTERN_IMAP_MSG_H
+/* What the message commands share: a sequence set resolved against the
+ * selected mailbox, and a message file read whole. Internal to src/imap. */
+#ifndef POSTERN_IMAP_TARGETS_H
+#define POSTERN_IMAP_TARGETS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,7 +10,6 @@
 #include "imap/imap_parse.h"
 
 struct imap_session;
-struct mail_buf;
 
 /* The messages a sequence set names: parallel arrays, in view order. */
 struct imap_targets {
@@ -21,13 +21,8 @@ struct imap_targets {
  * view. -1 with the cursor's error set on a bad set. */
 int imap_targets(struct imap_session *s, struct imap_cursor *c, bool uid, struct imap_targets *t);
 void imap_targets_add(struct imap_targets *t, uint32_t seq, uint32_t uid);
-/* Expunges the messages of t (all of the view when NULL) that have \Deleted,
- * checked again in the store at that moment; report: untagged EXPUNGEs. */
-void imap_expunge_deleted(struct imap_session *s, const struct imap_targets *t, bool report);
 void imap_targets_free(struct imap_targets *t);
-void imap_uid_set_text(const uint32_t *uids, size_t n, struct mail_buf *out);
 /* The whole file, when not larger than limit; malloc'd, NUL-terminated. */
 char *imap_read_message(const char *path, uint64_t limit, size_t *len);
-void imap_format_flags(uint32_t flags, const char *keywords, char *out, size_t len);
 
 #endif

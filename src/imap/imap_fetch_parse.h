@@ -5,8 +5,8 @@
  * The parsers read from an argument cursor (imap_parse.h) and fill structs
  * that own their memory, so a FETCH handler may walk them across several
  * turns of the event loop after the command buffer is gone. */
-#ifndef POSTERN_IMAP_FETCH_H
-#define POSTERN_IMAP_FETCH_H
+#ifndef POSTERN_IMAP_FETCH_PARSE_H
+#define POSTERN_IMAP_FETCH_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>

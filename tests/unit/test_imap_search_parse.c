@@ -1,4 +1,4 @@
-/* Unit tests for src/imap/imap_search.c: SEARCH criteria trees (every key,
+/* Unit tests for src/imap/imap_search_parse.c: SEARCH criteria trees (every key,
  * OR / NOT / groups, limits, CHARSET, RETURN), IMAP dates and the evaluator. */
 #include <limits.h>
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 
 #include "core/util.h"
 #include "imap/imap_parse.h"
-#include "imap/imap_search.h"
+#include "imap/imap_search_parse.h"
 #include "mail/date.h"
 
 /* ---- helpers ---- */

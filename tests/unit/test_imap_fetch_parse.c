@@ -1,4 +1,4 @@
-/* Unit tests for src/imap/imap_fetch.c: FETCH attributes (every item,
+/* Unit tests for src/imap/imap_fetch_parse.c: FETCH attributes (every item,
  * macros, sections, partials, HEADER.FIELDS with literal names, modifiers),
  * response names, flag lists and STORE arguments. */
 #include <limits.h>
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "core/util.h"
-#include "imap/imap_fetch.h"
+#include "imap/imap_fetch_parse.h"
 #include "imap/imap_parse.h"
 
 /* ---- helpers ---- */

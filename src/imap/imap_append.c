@@ -1,0 +1,103 @@
+/* APPEND (RFC 9051 6.3.12): the message written to the mailbox's Maildir
+ * and added to its index, answered with APPENDUID (RFC 4315). */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/util.h"
+#include "imap/imap_cmds.h"
+#include "imap/imap_fetch_parse.h"
+#include "imap/imap_search_parse.h"
+#include "imap/imap_session.h"
+#include "store/maildir.h"
+
+/* Stores the client's CRLF message the Maildir way (LF), fsync'd, in tmp/. */
+static int write_appended(const char *dir, const char *hostname, const char *data, size_t len,
+                          char *path, size_t pathlen, uint64_t *vsize)
+{
+	char name[256];
+	size_t lines = 0, out = 0;
+	char *lf = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n')
+			continue;
+		if (data[i] == '\n')
+			lines++;
+		lf[out++] = data[i];
+	}
+	*vsize = out + lines;
+	int rc = -1;
+	if (maildir_unique_name(name, sizeof(name), hostname, out, *vsize) == 0 &&
+	    bsnprintf(path, pathlen, "%s/tmp/%s", dir, name) >= 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0) {
+			rc = write_all(fd, lf, out) == 0 && fdatasync(fd) == 0 ? 0 : -1;
+			close(fd);
+			if (rc < 0)
+				unlink(path);
+		}
+	}
+	free(lf);
+	return rc;
+}
+
+void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
+{
+	struct imap_cursor c;
+	const char *data;
+	size_t len;
+	bool binary;
+	char mbname[MBOX_NAME_MAX + 1], dir[4096], path[4400];
+	struct imap_flags flags = { 0 };
+	struct mbox_info mb;
+	int64_t when = (int64_t)time(NULL);
+	imap_command_args(cmd, &c);
+	if (!imap_expect_mailbox(s, cmd, &c, mbname, sizeof(mbname)))
+		return;
+	if (imap_peek(&c) && imap_peek(&c)->type == IMAP_ARG_LIST && !imap_next_flag_list(&c, &flags)) {
+		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad flag list");
+		return;
+	}
+	if (imap_peek(&c) && imap_peek(&c)->type == IMAP_ARG_QUOTED) {
+		const char *d;
+		size_t dl;
+		int zone;
+		if (!imap_next_string(&c, &d, &dl) || !imap_date_time_parse(d, dl, &when, &zone)) {
+			imap_flags_free(&flags);
+			imap_tagged(s, cmd->tag, "BAD", "Bad date-time");
+			return;
+		}
+	}
+	if (!imap_next_literal(&c, &data, &len, &binary) || !imap_expect_end(&c)) {
+		imap_flags_free(&flags);
+		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Message literal expected");
+		return;
+	}
+	struct buf kw;
+	buf_init(&kw);
+	for (size_t i = 0; i < flags.nkeywords; i++) {
+		if (i)
+			buf_append(&kw, " ", 1);
+		buf_puts(&kw, flags.keywords[i]);
+	}
+	uint64_t vsize;
+	uint32_t uid;
+	int rc = mbox_find(s->ms, mbname, &mb);
+	if (rc != MBOX_OK) {
+		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
+	} else if (mbox_dir(s->ms, mb.name, dir, sizeof(dir)) < 0 ||
+	           write_appended(dir, s->ns.cfg->hostname, data, len, path, sizeof(path), &vsize) < 0 ||
+	           mbox_append_file(s->ms, &mb, path, flags.system, kw.data, when, vsize, &uid) != MBOX_OK) {
+		imap_tagged(s, cmd->tag, "NO", "[SERVERBUG] Cannot store the message");
+	} else {
+		if (s->state == IMAP_SELECTED && strcmp(mb.name, s->view.mb.name) == 0)
+			imap_view_update(s, true);
+		imap_tagged(s, cmd->tag, "OK", "[APPENDUID %u %u] APPEND completed", mb.uidvalidity, uid);
+	}
+	buf_free(&kw);
+	imap_flags_free(&flags);
+}

@@ -1,0 +1,71 @@
+/* COPY (RFC 9051 6.4.7) and MOVE (RFC 6851), answered with COPYUID
+ * (UIDPLUS, RFC 4315). */
+#include <stdlib.h>
+
+#include "core/buf.h"
+#include "core/util.h"
+#include "imap/imap_cmds.h"
+#include "imap/imap_session.h"
+#include "imap/imap_targets.h"
+
+void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
+{
+	struct imap_cursor c;
+	struct imap_targets t;
+	char mbname[MBOX_NAME_MAX + 1];
+	struct mbox_info dst;
+	imap_command_args(cmd, &c);
+	if (imap_targets(s, &c, cmd->uid, &t) < 0 || !imap_next_mailbox(s, &c, mbname, sizeof(mbname))) {
+		imap_targets_free(&t);
+		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Syntax error");
+		return;
+	}
+	if (mbox_find(s->ms, mbname, &dst) != MBOX_OK) {
+		imap_targets_free(&t);
+		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
+		return;
+	}
+	if (move && s->view.readonly) {
+		imap_targets_free(&t);
+		imap_tagged(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	uint32_t *src = xcalloc(t.n + 1, sizeof(uint32_t)), *dstu = xcalloc(t.n + 1, sizeof(uint32_t));
+	size_t done = 0;
+	for (size_t i = 0; i < t.n; i++) {
+		uint32_t nu;
+		if (mbox_copy(s->ms, &s->view.mb, t.uid[i], &dst, &nu) == MBOX_OK) {
+			src[done] = t.uid[i];
+			dstu[done++] = nu;
+		}
+	}
+	struct buf a, b;
+	buf_init(&a);
+	buf_init(&b);
+	imap_seqset_text_sorted(src, done, &a);
+	imap_seqset_text_sorted(dstu, done, &b);
+	if (done == 0 && t.n > 0) {
+		imap_tagged(s, cmd->tag, "NO", "%s failed", cmd->name);
+	} else if (!move) {
+		if (done)
+			imap_tagged(s, cmd->tag, "OK", "[COPYUID %u %s %s] COPY completed", dst.uidvalidity,
+			            a.data, b.data);
+		else
+			imap_tagged(s, cmd->tag, "OK", "COPY completed");
+	} else {
+		/* RFC 6851 3.3: COPYUID untagged, then the EXPUNGEs, then OK */
+		if (done)
+			imap_untagged(s, "OK [COPYUID %u %s %s] Moved", dst.uidvalidity, a.data, b.data);
+		size_t gone = 0;
+		for (size_t i = 0; i < done; i++)
+			if (mbox_expunge(s->ms, &s->view.mb, src[i], false) == MBOX_OK)
+				src[gone++] = src[i];
+		imap_view_expunge_uids(s, src, gone);
+		imap_tagged(s, cmd->tag, "OK", "MOVE completed");
+	}
+	buf_free(&a);
+	buf_free(&b);
+	free(src);
+	free(dstu);
+	imap_targets_free(&t);
+}

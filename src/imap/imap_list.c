@@ -1,0 +1,248 @@
+/* LIST and LSUB (RFC 9051 6.3.9) with LIST-EXTENDED (RFC 5258) selection
+ * and return options, LIST-STATUS (RFC 5819) and SPECIAL-USE (RFC 6154). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/util.h"
+#include "imap/imap_cmds.h"
+#include "imap/imap_mutf7.h"
+#include "imap/imap_session.h"
+#include "imap/imap_status.h"
+
+/* LIST wildcards (RFC 9051 6.3.9): '*' matches anything, '%' anything but '/'.
+ * Row by row over the pattern (m[j]: the pattern so far matches name[0..j)),
+ * so that a pattern of many wildcards costs |pattern| x |name|, never more. */
+static bool list_match(const char *pat, const char *name)
+{
+	bool m[MBOX_NAME_MAX + 2];
+	size_t len = strlen(name);
+	if (len > MBOX_NAME_MAX)
+		return false;
+	m[0] = true;
+	for (size_t j = 1; j <= len; j++)
+		m[j] = false;
+	for (; *pat; pat++) {
+		if (*pat == '*' || *pat == '%') {
+			for (size_t j = 1; j <= len; j++)
+				m[j] = m[j] || (m[j - 1] && (*pat == '*' || name[j - 1] != '/'));
+		} else {
+			for (size_t j = len; j >= 1; j--)
+				m[j] = m[j - 1] && name[j - 1] == *pat;
+			m[0] = false;
+		}
+	}
+	return m[len];
+}
+
+/* LIST (RFC 9051 6.3.9) with LIST-EXTENDED (RFC 5258): selection options,
+ * several patterns, return options; LIST-STATUS (RFC 5819), SPECIAL-USE
+ * (RFC 6154). LSUB is LIST (SUBSCRIBED) in the old response form. */
+#define LIST_PATTERNS_MAX 64
+/* Matching costs pattern length x name length per mailbox: all patterns of
+ * one LIST together may be no longer than this. */
+#define LIST_PATTERN_OCTETS_MAX 1024
+
+struct list_req {
+	bool lsub;
+	bool sel_subscribed, sel_special, recursive;
+	bool ret_subscribed;
+	bool want_status;
+	struct imap_status_req status;
+	char patterns[LIST_PATTERNS_MAX][2 * MBOX_NAME_MAX + 2];
+	size_t npatterns, pattern_octets;
+	bool root_query;        /* LIST "" "": the delimiter */
+};
+
+struct list_ctx {
+	struct imap_session *s;
+	const struct list_req *req;
+	struct mbox_info *all;
+	size_t n, cap;
+};
+
+static void collect_mailbox(void *arg, const struct mbox_info *mb)
+{
+	struct list_ctx *lc = arg;
+	if (lc->n == lc->cap) {
+		lc->cap = lc->cap ? lc->cap * 2 : 32;
+		lc->all = xrealloc(lc->all, lc->cap * sizeof(struct mbox_info));
+	}
+	lc->all[lc->n++] = *mb;
+}
+
+/* Does a mailbox below name exist (and, with subscribed, is one subscribed)? */
+static bool has_children_in(const struct list_ctx *lc, const char *name, bool subscribed)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < lc->n; i++)
+		if (strncmp(lc->all[i].name, name, n) == 0 && lc->all[i].name[n] == '/' &&
+		    (!subscribed || lc->all[i].subscribed))
+			return true;
+	return false;
+}
+
+static bool pattern_matches(const char *pattern, const char *name)
+{
+	if (strcasecmp(name, "INBOX") == 0 && strncasecmp(pattern, "INBOX", 5) == 0)
+		return list_match(pattern + 5, name + 5);
+	return list_match(pattern, name);
+}
+
+static bool any_pattern_matches(const struct list_req *req, const char *name)
+{
+	for (size_t i = 0; i < req->npatterns; i++)
+		if (pattern_matches(req->patterns[i], name))
+			return true;
+	return false;
+}
+
+static void list_one(struct list_ctx *lc, const struct mbox_info *mb, bool childinfo_only)
+{
+	const struct list_req *req = lc->req;
+	char attrs[128];
+	bool kids = has_children_in(lc, mb->name, false);
+	bool show_subscribed = !req->lsub && (req->ret_subscribed || req->sel_subscribed) &&
+	                       mb->subscribed;
+	snprintf(attrs, sizeof(attrs), "%s%s%s%s", kids ? "\\HasChildren" : "\\HasNoChildren",
+	         mb->special_use[0] ? " " : "", mb->special_use, show_subscribed ? " \\Subscribed" : "");
+	imap_printf(lc->s, "* %s (%s) \"/\" ", req->lsub ? "LSUB" : "LIST", attrs);
+	imap_write_mailbox(lc->s, mb->name);
+	/* RFC 5258 3.5: listed only for a subscribed mailbox below it */
+	if (childinfo_only)
+		imap_printf(lc->s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+	imap_write(lc->s, "\r\n", 2);
+}
+
+static bool list_pattern(struct imap_session *s, struct list_req *req, const char *ref,
+                         size_t reflen, const char *pat, size_t patlen)
+{
+	req->pattern_octets += reflen + patlen;
+	if (req->npatterns == LIST_PATTERNS_MAX || req->pattern_octets > LIST_PATTERN_OCTETS_MAX)
+		return false;
+	char *pattern = req->patterns[req->npatterns++];
+	snprintf(pattern, sizeof(req->patterns[0]), "%.*s%.*s", (int)reflen, ref, (int)patlen, pat);
+	if (!imap_client_utf8(s)) {
+		char decoded[sizeof(req->patterns[0])];
+		if (imap_mutf7_decode(pattern, decoded, sizeof(decoded)) == 0)
+			memcpy(pattern, decoded, strlen(decoded) + 1);
+	}
+	return true;
+}
+
+static bool parse_list_selection(struct imap_cursor *c, struct list_req *req)
+{
+	struct imap_cursor sel;
+	const char *opt;
+	if (!imap_next_list(c, &sel))
+		return false;
+	while (!imap_at_end(&sel)) {
+		if (!imap_next_atom(&sel, &opt))
+			return false;
+		if (strcasecmp(opt, "SUBSCRIBED") == 0)
+			req->sel_subscribed = true;
+		else if (strcasecmp(opt, "SPECIAL-USE") == 0)
+			req->sel_special = true;
+		else if (strcasecmp(opt, "RECURSIVEMATCH") == 0)
+			req->recursive = true;
+		else if (strcasecmp(opt, "REMOTE") != 0)   /* no remote mailboxes here */
+			return imap_fail(c, "Unknown LIST selection option");
+	}
+	/* RFC 5258 3.1: RECURSIVEMATCH only modifies another selection option */
+	if (req->recursive && !req->sel_subscribed)
+		return imap_fail(c, "RECURSIVEMATCH needs another selection option");
+	return true;
+}
+
+static bool parse_list_return(struct imap_cursor *c, struct list_req *req)
+{
+	struct imap_cursor opts, items;
+	const char *opt;
+	if (!imap_next_list(c, &opts))
+		return false;
+	while (!imap_at_end(&opts)) {
+		if (!imap_next_atom(&opts, &opt))
+			return false;
+		if (strcasecmp(opt, "SUBSCRIBED") == 0) {
+			req->ret_subscribed = true;
+		} else if (strcasecmp(opt, "STATUS") == 0) {
+			if (!imap_next_list(&opts, &items) || !imap_status_parse_items(&items, &req->status))
+				return imap_fail(c, "Bad STATUS return option");
+			req->want_status = true;
+		} else if (strcasecmp(opt, "CHILDREN") != 0 && strcasecmp(opt, "SPECIAL-USE") != 0) {
+			/* children and special-use attributes are in every answer anyway */
+			return imap_fail(c, "Unknown LIST return option");
+		}
+	}
+	return true;
+}
+
+static bool parse_list(struct imap_session *s, struct imap_cursor *c, struct list_req *req)
+{
+	const char *ref, *pat;
+	size_t reflen, patlen;
+	if (!req->lsub && imap_peek(c) && imap_peek(c)->type == IMAP_ARG_LIST &&
+	    !parse_list_selection(c, req))
+		return false;
+	if (!imap_next_astring(c, &ref, &reflen))
+		return imap_fail(c, "Reference expected");
+	if (!req->lsub && imap_peek(c) && imap_peek(c)->type == IMAP_ARG_LIST) {
+		struct imap_cursor pats;   /* RFC 5258: several patterns */
+		imap_next_list(c, &pats);
+		if (imap_at_end(&pats))
+			return imap_fail(c, "Empty pattern list");
+		while (!imap_at_end(&pats))
+			if (!imap_next_list_mailbox(&pats, &pat, &patlen) ||
+			    !list_pattern(s, req, ref, reflen, pat, patlen))
+				return imap_fail(c, "Bad mailbox pattern");
+	} else {
+		if (!imap_next_list_mailbox(c, &pat, &patlen))
+			return imap_fail(c, "Mailbox pattern expected");
+		req->root_query = patlen == 0 && !req->lsub;
+		if (!list_pattern(s, req, ref, reflen, pat, patlen))
+			return imap_fail(c, "Mailbox pattern too long");
+	}
+	if (!req->lsub && imap_accept_atom(c, "RETURN") && !parse_list_return(c, req))
+		return false;
+	return imap_expect_end(c);
+}
+
+static void run_list(struct imap_session *s, const struct list_req *req)
+{
+	struct list_ctx lc = { s, req, NULL, 0, 0 };
+	bool subscribed_only = req->lsub || req->sel_subscribed;
+	mbox_list(s->ms, collect_mailbox, &lc);
+	for (size_t i = 0; i < lc.n; i++) {
+		const struct mbox_info *mb = &lc.all[i];
+		if (!any_pattern_matches(req, mb->name) || (req->sel_special && mb->special_use[0] == '\0'))
+			continue;
+		bool selected = !subscribed_only || mb->subscribed;
+		bool childinfo = !selected && req->recursive && has_children_in(&lc, mb->name, true);
+		if (!selected && !childinfo)
+			continue;
+		list_one(&lc, mb, childinfo);
+		if (req->want_status && selected)
+			imap_status_write(s, mb->name, &req->status);
+	}
+	free(lc.all);
+}
+
+void imap_cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub)
+{
+	struct imap_cursor c;
+	struct list_req *req = xcalloc(1, sizeof(*req));
+	req->lsub = lsub;
+	imap_command_args(cmd, &c);
+	if (!parse_list(s, &c, req)) {
+		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad LIST arguments");
+	} else if (req->root_query) {
+		/* RFC 9051 6.3.9: the hierarchy delimiter and root */
+		imap_untagged(s, "LIST (\\Noselect) \"/\" \"\"");
+		imap_tagged(s, cmd->tag, "OK", "LIST completed");
+	} else {
+		run_list(s, req);
+		imap_tagged(s, cmd->tag, "OK", "%s completed", lsub ? "LSUB" : "LIST");
+	}
+	free(req);
+}

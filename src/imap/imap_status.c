@@ -1,0 +1,59 @@
+/* STATUS items (RFC 9051 6.3.11) and the untagged STATUS response. */
+#include <stdio.h>
+#include <strings.h>
+
+#include "core/util.h"
+#include "imap/imap_session.h"
+#include "imap/imap_status.h"
+
+/* the item names, indexed as imap_status_req.items holds them */
+static const char *const status_names[] = {
+	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "HIGHESTMODSEQ", "DELETED",
+};
+enum { STATUS_DELETED = 7 };
+
+bool imap_status_parse_items(struct imap_cursor *items, struct imap_status_req *req)
+{
+	const char *item;
+	req->n = 0;
+	while (!imap_at_end(items)) {
+		if (!imap_next_atom(items, &item) || req->n == ARRAY_LEN(req->items))
+			return false;
+		size_t k = 0;
+		while (k < ARRAY_LEN(status_names) && strcasecmp(item, status_names[k]) != 0)
+			k++;
+		if (k == ARRAY_LEN(status_names))
+			return false;
+		req->items[req->n++] = (int)k;
+	}
+	return true;
+}
+
+/* "* STATUS name (...)" for a mailbox, synced first. */
+int imap_status_write(struct imap_session *s, const char *name, const struct imap_status_req *req)
+{
+	struct mbox_info mb;
+	char out[512] = "";
+	int rc = mbox_find(s->ms, name, &mb);
+	if (rc == MBOX_OK)
+		rc = mbox_sync(s->ms, &mb);
+	if (rc == MBOX_OK)
+		rc = mbox_find(s->ms, name, &mb);   /* the counts after the sync */
+	uint32_t deleted = 0;
+	for (size_t i = 0; i < req->n && rc == MBOX_OK; i++)
+		if (req->items[i] == STATUS_DELETED)
+			rc = mbox_count_deleted(s->ms, &mb, &deleted);
+	if (rc != MBOX_OK)
+		return rc;
+	size_t n = 0;
+	for (size_t i = 0; i < req->n && n < sizeof(out); i++) {
+		unsigned long long v[] = { mb.messages, mb.uidnext, mb.uidvalidity, mb.unseen, 0, mb.size,
+		                           mb.highestmodseq, deleted };
+		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s %llu", n ? " " : "",
+		                      status_names[req->items[i]], v[req->items[i]]);
+	}
+	imap_printf(s, "* STATUS ");
+	imap_write_mailbox(s, mb.name);
+	imap_printf(s, " (%s)\r\n", out);
+	return MBOX_OK;
+}
