@@ -23,8 +23,6 @@
 #include "tls/tls.h"
 #include "tls/tls_bev.h"
 
-static void process_input(struct imap_session *s);
-
 /* ---- closing ------------------------------------------------------------------ */
 
 void imap_close_with(struct imap_session *s, const char *fmt, ...)
@@ -156,22 +154,15 @@ static bool read_idle_done(struct imap_session *s)
 	return true;
 }
 
-static void process_input(struct imap_session *s)
+/* One step of input for the engine's loop: true when more may be read now. */
+static bool imap_read(struct net_session *ns)
 {
-	while (s->ns.phase == NS_OPEN) {
-		if (net_session_output_full(&s->ns))
-			return;
-		bool more;
-		switch (s->io) {
-		case IMAP_IO_READ: more = read_commands(s); break;
-		case IMAP_IO_AUTH:
-			more = s->running != NULL && s->running->input != NULL && s->running->input(s);
-			break;
-		case IMAP_IO_IDLE: more = read_idle_done(s); break;
-		default: more = false; break;
-		}
-		if (!more)
-			return;
+	struct imap_session *s = (struct imap_session *)ns;
+	switch (s->io) {
+	case IMAP_IO_READ: return read_commands(s);
+	case IMAP_IO_AUTH: return s->running != NULL && s->running->input != NULL && s->running->input(s);
+	case IMAP_IO_IDLE: return read_idle_done(s);
+	default: return false;
 	}
 }
 
@@ -221,12 +212,7 @@ static void imap_tls_ready(struct net_session *ns)
 {
 	struct imap_session *s = (struct imap_session *)ns;
 	s->io = IMAP_IO_READ;
-	process_input(s);
-}
-
-static void imap_input(struct net_session *ns)
-{
-	process_input((struct imap_session *)ns);
+	net_session_process_input(ns);
 }
 
 static const char *const bye_text[] = {
@@ -306,7 +292,7 @@ const struct session_ops imap_session_ops = {
 	.busy_reply = "* BYE Too many connections, try again later\r\n",
 	.open = imap_open,
 	.start = imap_start,
-	.input = imap_input,
+	.read = imap_read,
 	.tls_ready = imap_tls_ready,
 	.expired = imap_expired,
 	.output_drained = imap_output_drained,

@@ -166,16 +166,18 @@ void net_session_pause_input(struct net_session *ns)
 	bufferevent_disable(ns->bev, EV_READ);
 }
 
-static void deliver_input(struct net_session *ns)
+/* The one input loop of every protocol. */
+void net_session_process_input(struct net_session *ns)
 {
-	if (ns->phase == NS_OPEN && !ns->output_blocked && !net_session_output_full(ns))
-		ns->ops->input(ns);
+	while (ns->phase == NS_OPEN && !ns->output_blocked && !net_session_output_full(ns))
+		if (!ns->ops->read(ns))
+			return;
 }
 
 void net_session_resume_input(struct net_session *ns)
 {
 	bufferevent_enable(ns->bev, EV_READ);
-	deliver_input(ns);
+	net_session_process_input(ns);
 }
 
 /* ---- errors and endings ---------------------------------------------------------- */
@@ -288,7 +290,7 @@ static void handshake_done(struct net_session *ns)
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
-	deliver_input(arg);
+	net_session_process_input(arg);
 }
 
 static void close_soon(void *arg)

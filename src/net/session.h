@@ -56,8 +56,10 @@ struct session_ops {
 	void (*open)(struct net_session *ns);
 	/* Ready to talk (after the handshake on implicit TLS): send the greeting. */
 	void (*start)(struct net_session *ns);
-	/* Input is waiting and reading is allowed: consume what can be. */
-	void (*input)(struct net_session *ns);
+	/* Input is waiting and reading is allowed: consume one unit (a command
+	 * line, a chunk of a message). True when another may be read right away;
+	 * the engine loops while the session is open and its output under the cap. */
+	bool (*read)(struct net_session *ns);
 	/* A STARTTLS handshake has completed: forget what the clear text said. */
 	void (*tls_ready)(struct net_session *ns);
 	/* A timer ran out: reply and close, or (NS_TICK) wait again. */
@@ -127,6 +129,8 @@ bool net_session_output_full(struct net_session *ns);
 void net_session_pause_input(struct net_session *ns);
 /* Reading on again, and whatever was pipelined meanwhile is processed. */
 void net_session_resume_input(struct net_session *ns);
+/* Processes what input is buffered (after a protocol state change). */
+void net_session_process_input(struct net_session *ns);
 
 /* ---- errors and endings -------------------------------------------------- */
 /* Counts a protocol error: true when that was one too many (the caller

@@ -24,8 +24,6 @@
 
 #define SMTP_CHUNK 16384
 
-static void process_input(struct smtp_session *s);
-
 /* ---- message bytes ------------------------------------------------------ */
 
 static void take_message_bytes(struct smtp_session *s, const char *buf, size_t len)
@@ -285,27 +283,16 @@ static bool read_bdat(struct smtp_session *s)
 	return true;
 }
 
-/* States in which input is read and acted on. */
-static bool reading_state(enum smtp_state st)
+/* One step of input for the engine's loop: true when more may be read now. */
+static bool smtp_read(struct net_session *ns)
 {
-	return st == SMTP_S_COMMAND || st == SMTP_S_DATA || st == SMTP_S_BDAT || st == SMTP_S_AUTH;
-}
-
-static void process_input(struct smtp_session *s)
-{
-	while (s->ns.phase == NS_OPEN && reading_state(s->state)) {
-		if (net_session_output_full(&s->ns))
-			return;
-		bool progress;
-		switch (s->state) {
-		case SMTP_S_COMMAND: progress = read_command(s); break;
-		case SMTP_S_DATA: progress = read_data(s); break;
-		case SMTP_S_BDAT: progress = read_bdat(s); break;
-		case SMTP_S_AUTH: progress = smtp_auth_read_line(s); break;
-		default: progress = false; break;
-		}
-		if (!progress)
-			return;
+	struct smtp_session *s = (struct smtp_session *)ns;
+	switch (s->state) {
+	case SMTP_S_COMMAND: return read_command(s);
+	case SMTP_S_DATA: return read_data(s);
+	case SMTP_S_BDAT: return read_bdat(s);
+	case SMTP_S_AUTH: return smtp_auth_read_line(s);
+	default: return false;   /* committing or checking a password: input waits */
 	}
 }
 
@@ -358,12 +345,7 @@ static void smtp_tls_ready(struct net_session *ns)
 	s->auth_user[0] = '\0';
 	smtp_transaction_reset(s);
 	s->state = SMTP_S_COMMAND;
-	process_input(s);
-}
-
-static void smtp_input(struct net_session *ns)
-{
-	process_input((struct smtp_session *)ns);
+	net_session_process_input(ns);
 }
 
 /* A transaction the client never finished, logged with why it ended. */
@@ -423,7 +405,7 @@ const struct session_ops smtp_session_ops = {
 	.busy_reply = "421 4.7.0 Too many connections, try again later\r\n",
 	.open = smtp_open,
 	.start = smtp_start,
-	.input = smtp_input,
+	.read = smtp_read,
 	.tls_ready = smtp_tls_ready,
 	.expired = smtp_expired,
 	.drain = smtp_drain,
