@@ -1,7 +1,7 @@
 """IMAP STORE and UID STORE (RFC 9051 6.4.6, 6.4.9): system flags and keywords,
 +FLAGS / -FLAGS / FLAGS and .SILENT, the flags kept in the Maildir file names,
 keywords compared case-insensitively and kept across sessions, many keywords
-at once, and UNCHANGEDSINCE / [MODIFIED] (RFC 7162 3.1.3)."""
+at once, and UNCHANGEDSINCE / [MODIFIED] (RFC 7162 3.1)."""
 import pytest
 
 from imap_fixtures import fetch_all, imap_conn, make_box, module_server, one, search_numbers, simple_message
