@@ -18,6 +18,8 @@ Built on conftest.py (not a replacement for it):
   checks and hostile input.
 - imaplib helpers (imaps(), imap_starttls()), message builders and direct
   Maildir writing (many messages quickly, as a delivery agent would).
+- helpers the test files share: capability(), assert_alive(), mailboxes
+  filled by APPEND (make_box(), fill(), box()), one() and exists_of().
 """
 import contextlib
 import imaplib
