@@ -357,6 +357,19 @@ def split_delivered(data):
     return b"\n".join(lines[:i]) + b"\n", b"\n".join(lines[i:])
 
 
+# the text of the 250 reply to a message accepted on the MX service
+QUEUED = re.compile(r"^2\.0\.0 Ok: queued as ([A-Za-z0-9]+)$")
+
+
+def start_data(c, rcpts=("alice@example.org",)):
+    """EHLO, MAIL, RCPT for each of rcpts and DATA on an SMTPClient: ready for the message."""
+    c.ehlo()
+    c.cmd("MAIL FROM:<s@remote.test>", expect=250)
+    for r in rcpts:
+        c.cmd(f"RCPT TO:<{r}>", expect=250)
+    c.cmd("DATA", expect=354)
+
+
 # ---- reply codes in what other programs print ---------------------------------------------
 # A reply code is three digits at the start of a reply line, not three digits anywhere:
 # "235" in swaks's output also matches "=== Trying 127.0.0.1:52355...".

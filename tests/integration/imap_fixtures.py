@@ -18,6 +18,8 @@ Built on conftest.py (not a replacement for it):
   checks and hostile input.
 - imaplib helpers (imaps(), imap_starttls()), message builders and direct
   Maildir writing (many messages quickly, as a delivery agent would).
+- helpers the test files share: capability(), assert_alive(), mailboxes
+  filled by APPEND (make_box(), fill(), box()), one() and exists_of().
 """
 import contextlib
 import imaplib
@@ -467,3 +469,63 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+# ---- helpers shared by the test files ----------------------------------------------------------
+
+
+def capability(c):
+    """The capabilities a CAPABILITY command lists (the one untagged line)."""
+    r = c.ok("CAPABILITY")
+    lines = r.lines("CAPABILITY")
+    assert len(lines) == 1, r
+    return lines[0].split()[1:]
+
+
+def assert_alive(srv):
+    """The server still logs in, selects and answers (after hostile input)."""
+    c = imap_conn(srv)
+    c.ok("SELECT INBOX")
+    c.ok("NOOP")
+    c.close()
+
+
+def make_box(c, name, messages, flags=None, dates=None, date=None):
+    """CREATE name and APPEND the messages (message i with flags[i] and internal date
+    dates[i], else `date`); SELECTs it; returns the SELECT Result."""
+    c.ok(f'CREATE "{name}"')
+    for i, m in enumerate(messages):
+        r = c.append(name, m, flags=(flags or {}).get(i), date=(dates or {}).get(i, date))
+        assert r.status == "OK", r
+    return c.ok(f'SELECT "{name}"')
+
+
+def one(c, cmd):
+    """The items of the one message a FETCH command answers for."""
+    r = c.ok(cmd)
+    f = fetch_all(r)
+    assert len(f) == 1, r
+    return next(iter(f.values()))
+
+
+def fill(c, name, n, prefix="m", flagged=()):
+    """CREATE name and APPEND n messages with subjects prefix1..prefixN, \\Flagged
+    the ones whose number (from 1) is in `flagged`."""
+    c.ok(f'CREATE "{name}"')
+    for i in range(n):
+        flags = "\\Flagged" if i + 1 in flagged else None
+        assert c.append(name, simple_message(f"{prefix}{i + 1}"), flags=flags).status == "OK"
+
+
+def box(c, name, n):
+    """CREATE name and APPEND n messages with subjects name-1..name-N."""
+    c.ok(f'CREATE "{name}"')
+    for i in range(n):
+        assert c.append(name, simple_message(f"{name}-{i + 1}")).status == "OK"
+
+
+def exists_of(result_or_lines):
+    """The last N of the '* N EXISTS' responses (of a Result or of lines), or None."""
+    lines = result_or_lines.lines() if hasattr(result_or_lines, "lines") else result_or_lines
+    n = [int(l.split()[0]) for l in lines if re.fullmatch(r"\d+ EXISTS", l)]
+    return n[-1] if n else None

@@ -1,6 +1,7 @@
-"""IMAP CONDSTORE enabling by SELECT and QRESYNC (RFC 7162): ENABLE QRESYNC,
-SELECT/EXAMINE (QRESYNC ...), VANISHED instead of EXPUNGE, UID FETCH ...
-(CHANGEDSINCE n VANISHED)."""
+"""IMAP CONDSTORE enabling by SELECT (RFC 7162 3.1) and QRESYNC (RFC 7162 3.2):
+ENABLE QRESYNC, SELECT/EXAMINE (QRESYNC ...) and (CONDSTORE), VANISHED instead
+of EXPUNGE, UID FETCH ... (CHANGEDSINCE n VANISHED), CHANGEDSINCE implying
+MODSEQ. STORE UNCHANGEDSINCE is in test_imap_store.py."""
 import re
 
 import pytest
@@ -45,6 +46,9 @@ def expunge_uid(c, uid):
     return c.ok(f"UID EXPUNGE {uid}")
 
 
+# ---- ENABLE QRESYNC ------------------------------------------------------------------------------
+
+
 def test_capability_and_enable(srv):
     c = imap_conn(srv)
     caps = c.ok("CAPABILITY").lines("CAPABILITY")[0].split()
@@ -54,6 +58,9 @@ def test_capability_and_enable(srv):
     r = c.ok("ENABLE QRESYNC")                 # already on: nothing new
     assert r.lines("ENABLED") == ["ENABLED"], r
     c.close()
+
+
+# ---- SELECT (QRESYNC ...) ------------------------------------------------------------------------
 
 
 def test_select_qresync_needs_enable(srv):
@@ -114,6 +121,9 @@ def test_select_qresync_other_uidvalidity_is_a_plain_select(srv):
     c.close()
 
 
+# ---- VANISHED ------------------------------------------------------------------------------------
+
+
 def test_vanished_replaces_expunge_after_enable(srv):
     a, b = imap_conn(srv), imap_conn(srv)
     fill(a, "qr4", 6)
@@ -140,6 +150,9 @@ def test_vanished_replaces_expunge_after_enable(srv):
     b.close()
 
 
+# ---- SELECT (CONDSTORE) --------------------------------------------------------------------------
+
+
 def test_select_condstore_parameter_enables_condstore(srv):
     c = imap_conn(srv)
     fill(c, "qc1", 2)
@@ -148,6 +161,9 @@ def test_select_condstore_parameter_enables_condstore(srv):
     r = c.ok("STORE 1 +FLAGS (\\Seen)")
     assert re.search(r"MODSEQ \(\d+\)", r.lines("FETCH")[0]), r
     c.close()
+
+
+# ---- FETCH (CHANGEDSINCE ... VANISHED) -----------------------------------------------------------
 
 
 def test_uid_fetch_vanished(srv):

@@ -1,11 +1,11 @@
-"""IMAP4rev2 (RFC 9051) once ENABLEd: no RECENT, LIST in the SELECT answer,
-ESEARCH answers, UTF-8 mailbox names; STATUS DELETED; and SEARCHRES (RFC 5182):
-SEARCH RETURN (SAVE) and "$" in FETCH, STORE, COPY, MOVE, SEARCH."""
-import re
-
+"""IMAP4rev2 (RFC 9051) beside IMAP4rev1: both in CAPABILITY (with SEARCHRES,
+STATUS=SIZE, ESEARCH, LITERAL+), and once ENABLEd (RFC 9051 6.3.1): no RECENT,
+LIST in the SELECT answer (6.3.2), no [UNSEEN], ESEARCH answers to SEARCH
+(7.3.4), UTF-8 mailbox names (6.3.4). STATUS DELETED is in
+test_imap_mailboxes.py, SEARCHRES in test_imap_search.py."""
 import pytest
 
-from imap_fixtures import imap_conn, module_server, simple_message
+from imap_fixtures import fill, imap_conn, module_server
 
 
 @pytest.fixture(scope="module")
@@ -14,15 +14,7 @@ def srv(tmp_path_factory, template_data):
         yield s
 
 
-def fill(c, name, n, flagged=()):
-    c.ok(f'CREATE "{name}"')
-    for i in range(n):
-        flags = "\\Flagged" if i + 1 in flagged else None
-        assert c.append(name, simple_message(f"r{i + 1}"), flags=flags).status == "OK"
-
-
-def fetched_uids(r):
-    return sorted(int(m.group(1)) for l in r.lines("FETCH") for m in [re.search(r"UID (\d+)", l)] if m)
+# ---- CAPABILITY ----------------------------------------------------------------------------------
 
 
 def test_capabilities(srv):
@@ -31,6 +23,9 @@ def test_capabilities(srv):
     for cap in ("IMAP4rev1", "IMAP4rev2", "SEARCHRES", "STATUS=SIZE", "ESEARCH", "LITERAL+"):
         assert cap in caps, caps
     c.close()
+
+
+# ---- ENABLE IMAP4rev2 ----------------------------------------------------------------------------
 
 
 def test_enable_rev2_changes_select_and_search(srv):
@@ -66,73 +61,4 @@ def test_rev2_mailbox_names_are_utf8(srv):
     c = imap_conn(srv)                           # without it: modified UTF-7
     r = c.ok('LIST "" "Caf*"')
     assert r.lines("LIST") == ['LIST (\\HasNoChildren) "/" "Caf&AOk- rv"'], r
-    c.close()
-
-
-def test_status_deleted(srv):
-    c = imap_conn(srv)
-    fill(c, "rv2", 4)
-    c.ok("SELECT rv2")
-    c.ok("STORE 1,3 +FLAGS.SILENT (\\Deleted)")
-    c.ok("UNSELECT")
-    r = c.ok("STATUS rv2 (MESSAGES DELETED SIZE)")
-    m = re.search(r"\(MESSAGES 4 DELETED 2 SIZE \d+\)", r.lines("STATUS")[0])
-    assert m, r
-    c.close()
-
-
-def test_searchres_save_and_use(srv):
-    c = imap_conn(srv)
-    fill(c, "rv3", 6, flagged=(2, 4, 5))
-    c.ok("SELECT rv3")
-    r = c.ok("SEARCH RETURN (SAVE) FLAGGED")
-    assert r.untagged == [], r                    # SAVE alone answers nothing
-    assert fetched_uids(c.ok("FETCH $ (UID)")) == [2, 4, 5]
-    assert fetched_uids(c.ok("UID FETCH $ (FLAGS)")) == [2, 4, 5]
-    r = c.ok("SEARCH $ SMALLER 100000")
-    assert r.lines("SEARCH") == ["SEARCH 2 4 5"], r
-    c.ok("STORE $ +FLAGS.SILENT (\\Seen)")
-    assert c.ok("SEARCH SEEN").lines("SEARCH") == ["SEARCH 2 4 5"]
-    c.ok('CREATE "rv3 copy"')
-    r = c.ok('COPY $ "rv3 copy"')
-    assert "COPYUID" in r.text, r
-    # expunged messages drop out of "$"
-    c.ok("UID STORE 4 +FLAGS.SILENT (\\Deleted)")
-    c.ok("EXPUNGE")
-    assert fetched_uids(c.ok("FETCH $ (UID)")) == [2, 5]
-    r = c.ok('MOVE $ "rv3 copy"')
-    assert c.ok("SEARCH FLAGGED").lines("SEARCH") == ["SEARCH"]
-    c.close()
-
-
-def test_searchres_min_max_all_and_reset(srv):
-    c = imap_conn(srv)
-    fill(c, "rv4", 5, flagged=(1, 3, 5))
-    c.ok("SELECT rv4")
-    r = c.cmd("SEARCH RETURN (SAVE MIN) FLAGGED", tag="m1")
-    assert r.lines() == ['ESEARCH (TAG "m1") MIN 1'], r
-    assert fetched_uids(c.ok("FETCH $ (UID)")) == [1]
-    c.ok("SEARCH RETURN (SAVE MIN MAX) FLAGGED")
-    assert fetched_uids(c.ok("FETCH $ (UID)")) == [1, 5]
-    r = c.cmd("SEARCH RETURN (SAVE ALL) FLAGGED", tag="m2")
-    assert r.lines() == ['ESEARCH (TAG "m2") ALL 1,3,5'], r
-    assert fetched_uids(c.ok("FETCH $ (UID)")) == [1, 3, 5]
-    # a failed SEARCH ... RETURN (SAVE) empties "$"
-    assert c.cmd("SEARCH RETURN (SAVE) NOSUCHKEY").status == "BAD"
-    assert fetched_uids(c.ok("FETCH $ (UID)")) == []
-    # so does leaving the mailbox
-    c.ok("SEARCH RETURN (SAVE) FLAGGED")
-    c.ok("SELECT rv4")
-    assert fetched_uids(c.ok("FETCH $ (UID)")) == []
-    c.close()
-
-
-def test_searchres_pipelined(srv):
-    c = imap_conn(srv)
-    fill(c, "rv5", 4, flagged=(3,))
-    c.ok("SELECT rv5")
-    c.send(b"p1 SEARCH RETURN (SAVE) FLAGGED\r\np2 FETCH $ (UID FLAGS)\r\n")
-    assert c.wait_tagged("p1").status == "OK"
-    r = c.wait_tagged("p2")
-    assert r.status == "OK" and fetched_uids(r) == [3], r
     c.close()

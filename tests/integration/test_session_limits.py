@@ -1,10 +1,14 @@
 """The session engine's rules, the same on every service (src/net/session.c,
 src/net/connlimit.c, services.<name> in docs/config.md): the pre-login and
 session deadlines, the write timeout, the error limit, per-service connection
-caps, and what happens when the server runs out of file descriptors.
+caps, the global and per-address connection caps (limits.connections,
+limits.connections_per_ip) with a burst of 500 sessions under raised caps, and
+what happens when the server runs out of file descriptors.
 
 Each rule is tried on SMTP (port 25), submission (587, after STARTTLS), IMAP
-(143, after STARTTLS) and IMAPS (993), as an attacker holding a slot would."""
+(143, after STARTTLS) and IMAPS (993), as an attacker holding a slot would; the
+global and per-address caps on SMTP."""
+import asyncio
 import resource
 import socket
 import ssl
@@ -323,6 +327,100 @@ def test_per_address_default_for_mx_and_repeated_refusals_logged_once(postern):
     finally:
         for c in held:
             c.close()
+
+
+def test_connections_per_ip(postern):
+    srv = postern(config={"limits": {"connections_per_ip": 3}})
+    clients = [srv.connect() for _ in range(3)]
+    try:
+        for c in clients:
+            assert c.banner.code == 220
+        extra = SMTPClient(srv.port, banner=False)
+        data = extra.read_until_closed(timeout=5)
+        assert data.startswith(b"421 4.7.0 Too many connections"), data
+        extra.close()
+        # the open sessions are unaffected
+        assert clients[0].cmd("NOOP").code == 250
+        # one leaves: there is room for one more
+        clients[0].cmd("QUIT", expect=221)
+        assert clients[0].is_closed()
+        deadline = time.monotonic() + 5
+        while True:
+            c = SMTPClient(srv.port, banner=False)
+            r = c.reply()
+            if r.code == 220 or time.monotonic() > deadline:
+                break
+            c.close()
+            time.sleep(0.1)
+        assert r.code == 220, r
+        clients.append(c)
+    finally:
+        for c in clients:
+            c.close()
+    srv.wait_log("net.refused", lambda e: e.get("reason") == "connection limit")
+
+
+def test_total_connection_limit(postern):
+    srv = postern(config={"limits": {"connections": 2}})
+    a, b = srv.connect(), srv.connect()
+    try:
+        extra = SMTPClient(srv.port, banner=False)
+        data = extra.read_until_closed(timeout=5)
+        assert data.startswith(b"421 4.7.0 Too many connections"), data
+        extra.close()
+        assert a.cmd("NOOP").code == 250 and b.cmd("NOOP").code == 250
+    finally:
+        a.close()
+        b.close()
+
+
+def test_500_sessions_burst(postern):
+    n = 500
+    srv = postern(config={"limits": {"connections_per_ip": 1000, "connections": 2000}})
+
+    async def one(i):
+        r, w = await asyncio.open_connection(HOST, srv.port)
+
+        async def reply():
+            lines = []
+            while True:
+                ln = await r.readline()
+                if not ln:
+                    raise ConnectionError(f"session {i}: closed after {lines}")
+                lines.append(ln)
+                if ln[3:4] == b" ":
+                    return int(ln[:3]), lines
+
+        try:
+            assert (await reply())[0] == 220
+            w.write(b"EHLO burst%d.example.net\r\n" % i)
+            assert (await reply())[0] == 250
+            rcpt = b"alice@example.org" if i % 2 == 0 else b"bob@example.org"
+            w.write(b"MAIL FROM:<b%d@remote.test>\r\nRCPT TO:<%s>\r\nDATA\r\n" % (i, rcpt))
+            codes = [(await reply())[0] for _ in range(3)]
+            assert codes == [250, 250, 354], (i, codes)
+            w.write(b"Subject: burst\r\nX-Seq: %d\r\n\r\nmessage %d\r\n.\r\nQUIT\r\n" % (i, i))
+            code, lines = await reply()
+            assert code == 250, (i, lines)
+            assert (await reply())[0] == 221
+            return i
+        finally:
+            w.close()
+
+    async def main():
+        tasks = [asyncio.wait_for(one(i), 120) for i in range(n)]
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = asyncio.run(main())
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert not errors, f"{len(errors)} sessions failed, first: {errors[0]!r}"
+    files = srv.maildir("alice") + srv.maildir("bob")
+    assert len(files) == n
+    seqs = sorted(int(f.read_bytes().split(b"X-Seq: ")[1].split(b"\n")[0]) for f in files)
+    assert seqs == list(range(n))
+    assert len(srv.maildir("alice")) == n // 2
+    assert srv.maildir("alice", sub="tmp") == [] and srv.maildir("bob", sub="tmp") == []
+    assert sum(1 for t in srv.transactions() if t["result"] == "accepted") == n
 
 
 # ---- out of file descriptors -------------------------------------------------------------------

@@ -1,0 +1,76 @@
+"""IMAP COPY and MOVE (RFC 9051 6.4.7, 6.4.8; RFC 6851) and their UID forms:
+COPYUID (RFC 4315), flags and internal dates copied, the copy independent of
+the original, TRYCREATE, the EXPUNGE responses of MOVE after its COPYUID, MOVE
+refused in a read-only mailbox. SEARCHRES "$" with COPY and MOVE is in
+test_imap_search.py."""
+import re
+
+import pytest
+
+from imap_fixtures import fetch_all, imap_conn, make_box, module_server, one, simple_message
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory, template_data):
+    with module_server(tmp_path_factory, template_data) as s:
+        yield s
+
+
+# ---- COPY ----------------------------------------------------------------------------------------
+
+
+def test_copy(srv):
+    c = imap_conn(srv)
+    msgs = [simple_message(f"c{i}") for i in range(3)]
+    make_box(c, "cp1", msgs, flags={0: "\\Flagged $Label"}, dates={0: "01-Jan-2026 00:00:01 +0000"})
+    c.ok("CREATE cp1dst")
+    uv = re.search(r"UIDVALIDITY (\d+)", c.ok("STATUS cp1dst (UIDVALIDITY)").lines()[0]).group(1)
+    r = c.ok("COPY 1:2 cp1dst")
+    assert r.code == f"COPYUID {uv} 1:2 1:2", r
+    r = c.ok("UID COPY 3 cp1dst")
+    assert r.code == f"COPYUID {uv} 3 3", r
+    r = c.cmd("COPY 1 nosuchbox")
+    assert r.status == "NO" and r.code == "TRYCREATE", r
+    r = c.ok("COPY 1 cp1")                              # into itself
+    assert "4 EXISTS" in c.ok("NOOP").lines() or "4 EXISTS" in r.lines()
+    c.ok("SELECT cp1dst")
+    f = one(c, "FETCH 1 (FLAGS INTERNALDATE BODY.PEEK[])")
+    assert set(f["FLAGS"]) == {"\\Flagged", "$Label"}, f
+    assert f["INTERNALDATE"] == b"01-Jan-2026 00:00:01 +0000"
+    assert f["BODY[]"] == msgs[0]
+    # the copy is independent of the original
+    c.ok("STORE 1 FLAGS (\\Deleted)")
+    c.ok("EXPUNGE")
+    c.ok("SELECT cp1")
+    f = one(c, "FETCH 1 (FLAGS BODY.PEEK[])")
+    assert set(f["FLAGS"]) == {"\\Flagged", "$Label"} and f["BODY[]"] == msgs[0], f
+    c.close()
+
+
+# ---- MOVE ----------------------------------------------------------------------------------------
+
+
+def test_move(srv):
+    c = imap_conn(srv)
+    make_box(c, "mv1", [simple_message(f"m{i}") for i in range(4)])
+    c.ok("CREATE mv1dst")
+    uv = re.search(r"UIDVALIDITY (\d+)", c.ok("STATUS mv1dst (UIDVALIDITY)").lines()[0]).group(1)
+    r = c.ok("MOVE 2:3 mv1dst")
+    # RFC 6851: OK [COPYUID ...] untagged first, then the EXPUNGEs
+    lines = r.lines()
+    assert lines[0] == f"OK [COPYUID {uv} 2:3 1:2] Moved" or lines[0].startswith(f"OK [COPYUID {uv} 2:3 1:2]"), r
+    ex = [l for l in lines[1:] if l.endswith("EXPUNGE")]
+    assert ex in (["2 EXPUNGE", "2 EXPUNGE"], ["3 EXPUNGE", "2 EXPUNGE"]), r
+    r = c.ok("UID MOVE 4 mv1dst")
+    assert any(l.startswith(f"OK [COPYUID {uv} 4 3]") for l in r.lines()), r
+    assert "2 EXPUNGE" in r.lines()
+    r = c.ok("FETCH 1:* UID")
+    assert [int(v["UID"]) for v in fetch_all(r).values()] == [1]
+    r = c.ok("STATUS mv1dst (MESSAGES)")
+    assert "MESSAGES 3" in r.lines()[0]
+    r = c.cmd("MOVE 1 nosuchbox")
+    assert r.status == "NO" and r.code == "TRYCREATE", r
+    c.ok("EXAMINE mv1")
+    r = c.cmd("MOVE 1 mv1dst")
+    assert r.status == "NO", r
+    c.close()
