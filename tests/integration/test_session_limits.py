@@ -119,13 +119,19 @@ def refusal(service):
 # ---- deadlines --------------------------------------------------------------------------------
 
 
+# Deadlines count from connect; the set-up (STARTTLS, a login) takes a while on a
+# loaded machine, so the windows are measured from connect and are generous.
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_client_that_never_logs_in_is_closed_at_the_login_deadline(postern, service):
-    srv = all_services(postern, {"services": {service: {"timeouts": {"login": "2s"}}},
+    srv = all_services(postern, {"services": {service: {"timeouts": {"login": "4s"}}},
                                  "timeouts": {"command": "30s"}})
+    start = time.monotonic()
     c = connect(srv, service)
-    took, got = hold(c, noop_line(service), 15)
-    assert 1.0 <= took < 8, (took, got)
+    _, got = hold(c, noop_line(service), 20)
+    took = time.monotonic() - start
+    assert 3.5 <= took < 14, (took, got)
     assert refusal(service) in got, got
     if protocol_of(service) == "imap":
         assert b"* BYE Login timeout" in got, got
@@ -134,15 +140,15 @@ def test_client_that_never_logs_in_is_closed_at_the_login_deadline(postern, serv
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_logged_in_client_is_closed_at_the_session_deadline(postern, service):
-    srv = all_services(postern, {"services": {service: {"timeouts": {"session": "4s", "login": "2s"}}},
+    srv = all_services(postern, {"services": {service: {"timeouts": {"session": "6s", "login": "3s"}}},
                                  "timeouts": {"command": "30s"}})
     start = time.monotonic()
     c = connect(srv, service)
     log_in(c, service)
-    took, got = hold(c, noop_line(service), 15)
+    _, got = hold(c, noop_line(service), 20)
     took = time.monotonic() - start
-    # well past the login deadline: logging in lifted it; the session one holds
-    assert 3.0 <= took < 10, (took, got)
+    # past the login deadline: logging in lifted it; the session one holds
+    assert 5.5 <= took < 16, (took, got)
     assert refusal(service) in got, got
     srv.wait_log(f"{protocol_of(service)}.timeout", lambda e: e.get("limit") == "session")
 
@@ -151,17 +157,19 @@ def test_global_session_timeout_closes_an_imap_client_that_never_logs_in(postern
     # the case from the issue: docs/config.md promises timeouts.session is
     # the longest session "whatever it does"; IMAP used to ignore it
     srv = all_services(postern, {"timeouts": {"command": "3s", "session": "6s"}})
+    start = time.monotonic()
     c = connect(srv, "imap")
-    took, got = hold(c, b"a NOOP\r\n", 15, every=1.0)
-    assert 4.5 <= took < 10, (took, got)
+    _, got = hold(c, b"a NOOP\r\n", 20, every=1.0)
+    took = time.monotonic() - start
+    assert 5.5 <= took < 16, (took, got)
     assert b"* BYE Session time limit" in got, got
 
 
 def test_logging_in_lifts_the_login_deadline_but_not_the_idle_timeout(postern):
-    srv = all_services(postern, {"services": {"imap": {"timeouts": {"login": "2s", "idle": "3s"}}}})
+    srv = all_services(postern, {"services": {"imap": {"timeouts": {"login": "3s", "idle": "4s"}}}})
     c = connect(srv, "imap")
     c.login(ALICE, PASSWORD)
-    time.sleep(2.5)
+    time.sleep(3.5)
     assert c.cmd("NOOP").status == "OK"          # past the login deadline, still served
     took, got = hold(c, b"", 10)                 # silent: the idle timeout ends it
     assert b"* BYE Autologout" in got, got
