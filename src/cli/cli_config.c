@@ -30,6 +30,8 @@ static void print_policies(const struct config *cfg)
 			printf(" (not listening)");
 		for (size_t a = 0; a < l->n; a++)
 			printf(" %s", l->addrs[a].text);
+		printf("  (port %d's role%s%s)", svc->default_port, *svc->summary ? ", " : "",
+		       svc->summary);
 		printf("\n               connections %d (%d per address), errors %d, output %s\n"
 		       "               timeouts: command %s, idle %s, data %s, write %s, login %s, "
 		       "session %s\n", p->connections, p->connections_per_ip, p->errors, out,

@@ -19,14 +19,6 @@
 
 /* ---- schema ------------------------------------------------------------ */
 
-static const struct key_spec listen_keys[] = {
-	{ "smtp", K_STRLIST, NULL, 0, 0 },
-	{ "submission", K_STRLIST, NULL, 0, 0 },
-	{ "submissions", K_STRLIST, NULL, 0, 0 },
-	{ "imap", K_STRLIST, NULL, 0, 0 },
-	{ "imaps", K_STRLIST, NULL, 0, 0 },
-	{ NULL, 0, NULL, 0, 0 },
-};
 static const struct key_spec tls_keys[] = {
 	{ "cert", K_STRING, NULL, 0, 0 },
 	{ "key", K_STRING, NULL, 0, 0 },
@@ -128,7 +120,7 @@ static const struct key_spec root_keys[] = {
 	{ "hostname", K_STRING, NULL, 0, 0 },
 	{ "data_dir", K_STRING, NULL, 0, 0 },
 	{ "workers", K_INT, NULL, 0, CONFIG_WORKERS_MAX },
-	{ "listen", K_GROUP, listen_keys, 0, 0 },
+	{ "listen", K_GROUP, config_listen_keys, 0, 0 },
 	{ "tls", K_GROUP, tls_keys, 0, 0 },
 	{ "limits", K_GROUP, limits_keys, 0, 0 },
 	{ "timeouts", K_GROUP, timeouts_keys, 0, 0 },
@@ -459,16 +451,9 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->workers = config_setting_get_int(s);
 
 	g = OPT(root, "listen");
-	if ((s = OPT(g, "smtp")) != NULL && load_listen(ld, s, &cfg->listen_smtp) < 0)
-		return -1;
-	if ((s = OPT(g, "submission")) != NULL && load_listen(ld, s, &cfg->listen_submission) < 0)
-		return -1;
-	if ((s = OPT(g, "submissions")) != NULL && load_listen(ld, s, &cfg->listen_submissions) < 0)
-		return -1;
-	if ((s = OPT(g, "imap")) != NULL && load_listen(ld, s, &cfg->listen_imap) < 0)
-		return -1;
-	if ((s = OPT(g, "imaps")) != NULL && load_listen(ld, s, &cfg->listen_imaps) < 0)
-		return -1;
+	for (int i = 0; i < SVC_COUNT; i++)
+		if ((s = OPT(g, config_service_names[i])) != NULL && load_listen(ld, s, &cfg->listen[i]) < 0)
+			return -1;
 
 	g = OPT(root, "tls");
 	if ((s = OPT(g, "cert")) != NULL)
@@ -764,11 +749,8 @@ void config_free(struct config *cfg)
 	free(cfg->source);
 	free(cfg->hostname);
 	free(cfg->data_dir);
-	free(cfg->listen_smtp.addrs);
-	free(cfg->listen_submission.addrs);
-	free(cfg->listen_submissions.addrs);
-	free(cfg->listen_imap.addrs);
-	free(cfg->listen_imaps.addrs);
+	for (int i = 0; i < SVC_COUNT; i++)
+		free(cfg->listen[i].addrs);
 	free(cfg->log.audit_file);
 	free(cfg->tls.cert);
 	free(cfg->tls.key);

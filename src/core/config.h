@@ -43,14 +43,20 @@ struct auth_limits_cfg {
  * block the IP for 5 minutes; delays 1 s doubling to at most 16 s. */
 void config_auth_limits_defaults(struct auth_limits_cfg *a);
 
-/* The services postern can run. Each has a listen list, and a session policy
- * built from the global keys and its own `services.<name>` group. */
+/* The services postern can run, as config names: each has `listen.<name>`,
+ * a session policy built from the global keys and `services.<name>`, and a
+ * row in src/daemon/services.c. Adding one is a line here and a row there. */
+#define CONFIG_SERVICES(X) \
+	X(SMTP, "smtp")                 /* 25: mail exchange */ \
+	X(SUBMISSION, "submission")     /* 587: STARTTLS, AUTH (RFC 6409) */ \
+	X(SUBMISSIONS, "submissions")   /* 465: implicit TLS (RFC 8314) */ \
+	X(IMAP, "imap")                 /* 143: STARTTLS */ \
+	X(IMAPS, "imaps")               /* 993: implicit TLS */
+
 enum service_id {
-	SVC_SMTP = 0,           /* 25: mail exchange */
-	SVC_SUBMISSION,         /* 587: STARTTLS, AUTH */
-	SVC_SUBMISSIONS,        /* 465: implicit TLS */
-	SVC_IMAP,               /* 143: STARTTLS */
-	SVC_IMAPS,              /* 993: implicit TLS */
+#define X(id, name) SVC_##id,
+	CONFIG_SERVICES(X)
+#undef X
 	SVC_COUNT
 };
 extern const char *const config_service_names[SVC_COUNT];
@@ -78,11 +84,7 @@ struct config {
 	char *hostname;
 	char *data_dir;
 	int workers;            /* event loops; 0 = one per CPU */
-	struct listen_list listen_smtp;
-	struct listen_list listen_submission;   /* 587: STARTTLS, then AUTH */
-	struct listen_list listen_submissions;  /* 465: implicit TLS (RFC 8314) */
-	struct listen_list listen_imap;         /* 143: STARTTLS */
-	struct listen_list listen_imaps;        /* 993: implicit TLS */
+	struct listen_list listen[SVC_COUNT];   /* listen.<service name> */
 	struct {
 		uint64_t max_line;           /* command text incl. non-literal parts */
 		uint64_t append_limit;       /* largest APPEND literal (APPENDLIMIT) */

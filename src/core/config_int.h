@@ -46,6 +46,8 @@ void config_load_fields(const config_setting_t *g, void *base, const struct conf
 
 /* services = { smtp = { timeouts = {...}; limits = {...}; }; ... } */
 extern const struct key_spec config_services_keys[];
+/* listen = { smtp = [...]; ... }: one list per service */
+extern const struct key_spec config_listen_keys[];
 /* Fills cfg->policy[] from the global keys and the services group (may be
  * NULL); runs after every other group is loaded. 0 or -1. */
 int config_load_services(struct loader *ld, const config_setting_t *services, struct config *cfg);

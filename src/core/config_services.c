@@ -11,11 +11,9 @@
 #include "core/util.h"
 
 const char *const config_service_names[SVC_COUNT] = {
-	[SVC_SMTP] = "smtp",
-	[SVC_SUBMISSION] = "submission",
-	[SVC_SUBMISSIONS] = "submissions",
-	[SVC_IMAP] = "imap",
-	[SVC_IMAPS] = "imaps",
+#define X(id, name) [SVC_##id] = name,
+	CONFIG_SERVICES(X)
+#undef X
 };
 
 static const struct key_spec service_timeout_keys[] = {
@@ -40,11 +38,16 @@ static const struct key_spec service_keys[] = {
 	{ NULL, 0, NULL, 0, 0 },
 };
 const struct key_spec config_services_keys[] = {
-	{ "smtp", K_GROUP, service_keys, 0, 0 },
-	{ "submission", K_GROUP, service_keys, 0, 0 },
-	{ "submissions", K_GROUP, service_keys, 0, 0 },
-	{ "imap", K_GROUP, service_keys, 0, 0 },
-	{ "imaps", K_GROUP, service_keys, 0, 0 },
+#define X(id, name) { name, K_GROUP, service_keys, 0, 0 },
+	CONFIG_SERVICES(X)
+#undef X
+	{ NULL, 0, NULL, 0, 0 },
+};
+
+const struct key_spec config_listen_keys[] = {
+#define X(id, name) { name, K_STRLIST, NULL, 0, 0 },
+	CONFIG_SERVICES(X)
+#undef X
 	{ NULL, 0, NULL, 0, 0 },
 };
 
@@ -128,13 +131,5 @@ int config_load_services(struct loader *ld, const config_setting_t *services, st
 
 const struct listen_list *config_listen(const struct config *cfg, enum service_id id)
 {
-	switch (id) {
-	case SVC_SMTP: return &cfg->listen_smtp;
-	case SVC_SUBMISSION: return &cfg->listen_submission;
-	case SVC_SUBMISSIONS: return &cfg->listen_submissions;
-	case SVC_IMAP: return &cfg->listen_imap;
-	case SVC_IMAPS: return &cfg->listen_imaps;
-	case SVC_COUNT: break;
-	}
-	return NULL;
+	return &cfg->listen[id];
 }

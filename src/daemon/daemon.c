@@ -62,8 +62,8 @@ static void print_banner(const struct config *cfg, const char *config_path)
 		const struct service *svc = &daemon_services[i];
 		const struct listen_list *l = config_listen(cfg, svc->id);
 		for (size_t a = 0; a < l->n; a++)
-			printf("  %-12s %s%s%s\n", service_name(svc), l->addrs[a].text,
-			       *svc->summary ? " " : "", svc->summary);
+			printf("  %-12s %s%s%s%s\n", service_name(svc), l->addrs[a].text,
+			       *svc->summary ? " (" : "", svc->summary, *svc->summary ? ")" : "");
 	}
 	printf("Add a domain and a user (in another terminal):\n"
 	       "  postern domain add example.org%s%s\n"
@@ -72,7 +72,7 @@ static void print_banner(const struct config *cfg, const char *config_path)
 	       "  swaks --server %s --to alice@example.org\n"
 	       "Stop with Ctrl-C (SIGTERM); SIGHUP reloads the TLS certificate.\n",
 	       c ? " -c " : "", c ? c : "", c ? " -c " : "", c ? c : "",
-	       cfg->listen_smtp.n ? cfg->listen_smtp.addrs[0].text : "?");
+	       cfg->listen[SVC_SMTP].n ? cfg->listen[SVC_SMTP].addrs[0].text : "?");
 	fflush(stdout);
 }
 

@@ -8,9 +8,9 @@
  * protocol's session_ops. Binding, caps, timeouts and the banner follow. */
 const struct service daemon_services[] = {
 	{ SVC_SMTP, 25, SERVICE_TLS_STARTTLS, "", &smtp_session_ops },
-	{ SVC_SUBMISSION, 587, SERVICE_TLS_STARTTLS, "(STARTTLS, AUTH)", &smtp_session_ops },
-	{ SVC_SUBMISSIONS, 465, SERVICE_TLS_IMPLICIT, "(implicit TLS, AUTH)", &smtp_session_ops },
-	{ SVC_IMAP, 143, SERVICE_TLS_STARTTLS, "(STARTTLS)", &imap_session_ops },
-	{ SVC_IMAPS, 993, SERVICE_TLS_IMPLICIT, "(implicit TLS)", &imap_session_ops },
+	{ SVC_SUBMISSION, 587, SERVICE_TLS_STARTTLS, "STARTTLS, AUTH", &smtp_session_ops },
+	{ SVC_SUBMISSIONS, 465, SERVICE_TLS_IMPLICIT, "implicit TLS, AUTH", &smtp_session_ops },
+	{ SVC_IMAP, 143, SERVICE_TLS_STARTTLS, "STARTTLS", &imap_session_ops },
+	{ SVC_IMAPS, 993, SERVICE_TLS_IMPLICIT, "implicit TLS", &imap_session_ops },
 };
 const size_t daemon_nservices = ARRAY_LEN(daemon_services);

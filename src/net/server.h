@@ -50,7 +50,7 @@ struct service {
 	enum service_id id;             /* config name, listen list and session policy */
 	int default_port;               /* the port it has on a real host */
 	enum service_tls tls;
-	const char *summary;            /* for the start-up banner: "(STARTTLS, AUTH)" */
+	const char *summary;            /* for the start-up banner: "STARTTLS, AUTH" */
 	const struct session_ops *ops;  /* the protocol (src/net/session.h) */
 };
 const char *service_name(const struct service *svc);

@@ -9,6 +9,7 @@
 #include "smtp/smtp_data.h"
 
 #include <stdint.h>
+#include <string.h>
 
 void smtp_data_init(struct smtp_data_reader *r, size_t max_line)
 {
@@ -94,13 +95,40 @@ static void data_step(struct smtp_data_reader *r, unsigned char c, char *out, si
 	}
 }
 
+/* Inside a line, octets other than CR, LF and NUL change nothing but the
+ * line's length: copy a run of them at once (the same result as data_step
+ * on each, which the fuzz target checks against a model). */
+static size_t data_plain_run(struct smtp_data_reader *r, const unsigned char *in, size_t len,
+                             char *out, size_t *n)
+{
+	size_t run = 0;
+	while (run < len && (in[run] > '\r' || (in[run] != '\r' && in[run] != '\n' && in[run] != 0)))
+		run++;
+	if (run == 0)
+		return 0;
+	memcpy(out + *n, in, run);
+	*n += run;
+	r->line_octets = r->line_octets > SIZE_MAX - run ? SIZE_MAX : r->line_octets + run;
+	if (r->line_octets > r->max_line)
+		r->line_too_long = true;
+	return run;
+}
+
 size_t smtp_data_feed(struct smtp_data_reader *r, const char *in, size_t len,
                       char *out, size_t *outlen)
 {
+	const unsigned char *u = (const unsigned char *)in;
 	size_t consumed = 0, n = 0;
 
-	while (consumed < len && r->state != SMTP_DATA_DONE)
-		data_step(r, (unsigned char)in[consumed++], out, &n);
+	while (consumed < len && r->state != SMTP_DATA_DONE) {
+		if (r->state == SMTP_DATA_LINE) {
+			size_t run = data_plain_run(r, u + consumed, len - consumed, out, &n);
+			consumed += run;
+			if (run > 0)
+				continue;
+		}
+		data_step(r, u[consumed++], out, &n);
+	}
 	*outlen = n;
 	return consumed;
 }

@@ -45,7 +45,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->limits.recipients, 100);
 	assert_int_equal(cfg->tls.min_version, TLS1_2_VERSION);
 	assert_int_equal(cfg->timeouts.command_ms, 300000);
-	assert_int_equal(cfg->listen_smtp.n, 0);
+	assert_int_equal(cfg->listen[SVC_SMTP].n, 0);
 	config_free(cfg);
 }
 
@@ -54,9 +54,9 @@ static void test_embedded_default_is_valid(void **state)
 	(void)state;
 	struct config *cfg = load_ok(config_default_text);
 	assert_string_equal(cfg->data_dir, "./var");
-	assert_int_equal(cfg->listen_smtp.n, 2);
-	assert_int_equal(cfg->listen_smtp.addrs[0].port, 2525);
-	assert_string_equal(cfg->listen_smtp.addrs[1].host, "::1");
+	assert_int_equal(cfg->listen[SVC_SMTP].n, 2);
+	assert_int_equal(cfg->listen[SVC_SMTP].addrs[0].port, 2525);
+	assert_string_equal(cfg->listen[SVC_SMTP].addrs[1].host, "::1");
 	config_free(cfg);
 }
 
@@ -73,8 +73,8 @@ static void test_full_example(void **state)
 		"timeouts = { command = \"30s\"; data = \"1m\"; session = \"2h\"; shutdown = \"500ms\"; };\n"
 		"log = { level = \"debug\"; file = \"/tmp/x.log\"; };\n");
 	assert_string_equal(cfg->hostname, "mail.example.org");
-	assert_int_equal(cfg->listen_smtp.n, 2);
-	assert_string_equal(cfg->listen_smtp.addrs[1].host, "::");
+	assert_int_equal(cfg->listen[SVC_SMTP].n, 2);
+	assert_string_equal(cfg->listen[SVC_SMTP].addrs[1].host, "::");
 	assert_int_equal(cfg->tls.min_version, TLS1_3_VERSION);
 	assert_int_equal(cfg->limits.message_size, 10 * 1024 * 1024);
 	assert_int_equal(cfg->limits.recipients, 5);
