@@ -119,19 +119,9 @@ static void on_done(void *arg, enum sasl_outcome o, const struct sasl_result *r)
 		imap_resume_input(s);
 }
 
-static void on_hold(void *arg)
-{
-	imap_op_begin(arg);
-}
-
-static bool on_release(void *arg)
-{
-	return imap_op_end(arg);
-}
-
 static const struct sasl_server_ops imap_sasl_ops = {
 	.challenge = on_challenge, .wait = on_wait, .done = on_done,
-	.hold = on_hold, .release = on_release,
+	.hold = net_session_hold, .release = net_session_release,
 };
 
 static void begin_exchange(struct imap_session *s, enum sasl_mech mech)

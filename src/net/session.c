@@ -237,6 +237,16 @@ bool net_session_op_end(struct net_session *ns)
 	return true;
 }
 
+void net_session_hold(void *session)
+{
+	net_session_op_begin(session);
+}
+
+bool net_session_release(void *session)
+{
+	return net_session_op_end(session);
+}
+
 /* ---- TLS ------------------------------------------------------------------------------ */
 
 SSL *net_session_ssl(const struct net_session *ns)

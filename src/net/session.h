@@ -152,5 +152,9 @@ SSL *net_session_ssl(const struct net_session *ns);
  * false when the session has gone meanwhile (then touch nothing of it). */
 void net_session_op_begin(struct net_session *ns);
 bool net_session_op_end(struct net_session *ns);
+/* The same for callback tables that pass the session as a void * (a
+ * protocol's session, whose first member is its net_session). */
+void net_session_hold(void *session);
+bool net_session_release(void *session);
 
 #endif

@@ -98,19 +98,9 @@ static void on_done(void *arg, enum sasl_outcome o, const struct sasl_result *r)
 		smtp_resume_input(s);
 }
 
-static void on_hold(void *arg)
-{
-	smtp_op_begin(arg);
-}
-
-static bool on_release(void *arg)
-{
-	return smtp_op_end(arg);
-}
-
 static const struct sasl_server_ops smtp_sasl_ops = {
 	.challenge = on_challenge, .wait = on_wait, .done = on_done,
-	.hold = on_hold, .release = on_release,
+	.hold = net_session_hold, .release = net_session_release,
 };
 
 /* ---- AUTH and its response lines ----------------------------------------------------- */
