@@ -31,19 +31,29 @@ static void write_reply(struct smtp_session *s, int code, const char *enh, const
 	net_session_write(&s->ns, line, (size_t)n);
 }
 
-void smtp_reply(struct smtp_session *s, int code, const char *enh, const char *fmt, ...)
+static void write_vreply(struct smtp_session *s, int code, const char *enh, const char *fmt,
+                         va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void write_vreply(struct smtp_session *s, int code, const char *enh, const char *fmt,
+                         va_list ap)
 {
 	char text[REPLY_MAX];
+	vsnprintf(text, sizeof(text), fmt, ap);
+	write_reply(s, code, enh, text);
+}
+
+void smtp_reply(struct smtp_session *s, int code, const char *enh, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	write_vreply(s, code, enh, fmt, ap);
 	va_end(ap);
-	write_reply(s, code, enh, text);
 }
 
 void smtp_reply_lines(struct smtp_session *s, int code, const char *const *lines, size_t n)
 {
 	struct evbuffer *out = net_session_output(&s->ns);
+	/* RFC 5321 4.2.1: "ddd-" on every line but the last */
 	for (size_t i = 0; i < n; i++)
 		evbuffer_add_printf(out, "%03d%c%s\r\n", code, i + 1 < n ? '-' : ' ', lines[i]);
 }
@@ -56,12 +66,10 @@ void smtp_close_with(struct smtp_session *s, int code, const char *enh, const ch
 
 void smtp_error(struct smtp_session *s, int code, const char *enh, const char *fmt, ...)
 {
-	char text[REPLY_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	write_vreply(s, code, enh, fmt, ap);
 	va_end(ap);
-	write_reply(s, code, enh, text);
 	if (net_session_error(&s->ns))
 		smtp_close_with(s, 421, "4.7.0", "Too many errors, closing connection");
 }
