@@ -151,8 +151,8 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 		smtp_reply(s, 451, "4.3.0", "Local error in processing");
 		return;
 	}
-	struct smtp_verdict verdict = smtp_check_message(s);   /* smtp_checks.c */
-	if (verdict.kind != SMTP_VERDICT_ACCEPT) {
+	struct filter_verdict verdict = smtp_check_message(s);   /* smtp_checks.c */
+	if (verdict.kind != FILTER_ACCEPT) {
 		reject_message(s, verdict.code, verdict.enh, verdict.text, verdict.log_result);
 		return;
 	}

@@ -1,4 +1,4 @@
-/* Unit tests for src/smtp/smtp_checks.c: the end-of-DATA check list runs
+/* Unit tests for src/filter: the end-of-DATA check list runs
  * its rows in order and stops at the first rejection; the header is read
  * once into the context; the hop count and the From: ownership check
  * decide on it (the cases that need no directory: the store is only asked
@@ -13,57 +13,57 @@
 
 #include <cmocka.h>
 
-#include "smtp/smtp_checks.h"
+#include "filter/filter.h"
 
 /* ---- the list and its runner ---- */
 
 static char calls[16];
 static size_t ncalls;
 
-static struct smtp_verdict record(char c, bool reject)
+static struct filter_verdict record(char c, bool reject)
 {
-	struct smtp_verdict v = { .kind = SMTP_VERDICT_ACCEPT };
+	struct filter_verdict v = { .kind = FILTER_ACCEPT };
 
 	calls[ncalls++] = c;
 	calls[ncalls] = '\0';
 	if (reject)
-		v = (struct smtp_verdict){ .kind = SMTP_VERDICT_REJECT, .code = 450 + c - 'a',
+		v = (struct filter_verdict){ .kind = FILTER_REJECT, .code = 450 + c - 'a',
 		                           .enh = "4.7.1", .text = "no", .log_result = "rejected" };
 	return v;
 }
 
-static struct smtp_verdict check_a(const struct smtp_check_ctx *ctx) { (void)ctx; return record('a', false); }
-static struct smtp_verdict check_b(const struct smtp_check_ctx *ctx) { (void)ctx; return record('b', true); }
-static struct smtp_verdict check_c(const struct smtp_check_ctx *ctx) { (void)ctx; return record('c', true); }
-static struct smtp_verdict check_d(const struct smtp_check_ctx *ctx) { (void)ctx; return record('d', false); }
+static struct filter_verdict check_a(const struct filter_ctx *ctx) { (void)ctx; return record('a', false); }
+static struct filter_verdict check_b(const struct filter_ctx *ctx) { (void)ctx; return record('b', true); }
+static struct filter_verdict check_c(const struct filter_ctx *ctx) { (void)ctx; return record('c', true); }
+static struct filter_verdict check_d(const struct filter_ctx *ctx) { (void)ctx; return record('d', false); }
 
 static void test_run_order(void **state)
 {
-	static const struct smtp_check all[] = {
+	static const struct filter_check all[] = {
 		{ "a", check_a }, { "b", check_b }, { "c", check_c }, { "d", check_d },
 	};
-	static const struct smtp_check accepting[] = { { "d", check_d }, { "a", check_a } };
-	struct smtp_check_ctx ctx = { 0 };
+	static const struct filter_check accepting[] = { { "d", check_d }, { "a", check_a } };
+	struct filter_ctx ctx = { 0 };
 	const char *failed = "unset";
-	struct smtp_verdict v;
+	struct filter_verdict v;
 	(void)state;
 
 	/* in table order, up to the first rejection; its verdict is the result */
 	ncalls = 0;
-	v = smtp_checks_run(all, 4, &ctx, &failed);
+	v = filter_run(all, 4, &ctx, &failed);
 	assert_string_equal(calls, "ab");
-	assert_int_equal(v.kind, SMTP_VERDICT_REJECT);
+	assert_int_equal(v.kind, FILTER_REJECT);
 	assert_int_equal(v.code, 451);
 	assert_string_equal(failed, "b");
 	/* all accept: every row ran, no name */
 	ncalls = 0;
-	v = smtp_checks_run(accepting, 2, &ctx, &failed);
+	v = filter_run(accepting, 2, &ctx, &failed);
 	assert_string_equal(calls, "da");
-	assert_int_equal(v.kind, SMTP_VERDICT_ACCEPT);
+	assert_int_equal(v.kind, FILTER_ACCEPT);
 	assert_null(failed);
 	/* an empty list accepts */
-	v = smtp_checks_run(all, 0, &ctx, NULL);
-	assert_int_equal(v.kind, SMTP_VERDICT_ACCEPT);
+	v = filter_run(all, 0, &ctx, NULL);
+	assert_int_equal(v.kind, FILTER_ACCEPT);
 }
 
 /* The rows of the real list: hop count before sender ownership, so a mail
@@ -71,16 +71,16 @@ static void test_run_order(void **state)
 static void test_message_checks_table(void **state)
 {
 	(void)state;
-	assert_int_equal(smtp_message_nchecks, 2);
-	assert_string_equal(smtp_message_checks[0].name, "hops");
-	assert_ptr_equal(smtp_message_checks[0].run, smtp_check_hops);
-	assert_string_equal(smtp_message_checks[1].name, "from_owner");
-	assert_ptr_equal(smtp_message_checks[1].run, smtp_check_from_owner);
+	assert_int_equal(filter_nchecks, 2);
+	assert_string_equal(filter_checks[0].name, "hops");
+	assert_ptr_equal(filter_checks[0].run, filter_check_hops);
+	assert_string_equal(filter_checks[1].name, "from_owner");
+	assert_ptr_equal(filter_checks[1].run, filter_check_from_owner);
 }
 
 /* ---- the context ---- */
 
-static void ctx_of(struct smtp_check_ctx *ctx, const char *msg, size_t total)
+static void ctx_of(struct filter_ctx *ctx, const char *msg, size_t total)
 {
 	memset(ctx, 0, sizeof *ctx);
 	ctx->max_hops = 3;
@@ -88,12 +88,12 @@ static void ctx_of(struct smtp_check_ctx *ctx, const char *msg, size_t total)
 	ctx->auth_user = "alice@example.org";
 	ctx->session_id = "test";
 	ctx->client_ip = "192.0.2.1";
-	smtp_check_ctx_set_header(ctx, msg, strlen(msg), total);
+	filter_ctx_set_header(ctx, msg, strlen(msg), total);
 }
 
 static void test_header_read_once(void **state)
 {
-	struct smtp_check_ctx ctx;
+	struct filter_ctx ctx;
 	const char *m = "A: 1\nB: 2\n\nC: body\n";
 	(void)state;
 
@@ -101,65 +101,65 @@ static void test_header_read_once(void **state)
 	assert_true(ctx.header_complete);
 	assert_int_equal(ctx.header_len, 10);
 	assert_int_equal(ctx.header.nfields, 2);
-	smtp_check_ctx_free(&ctx);
+	filter_ctx_free(&ctx);
 	/* all header, no body: complete when read whole */
 	ctx_of(&ctx, "A: 1\nB: 2\n", 10);
 	assert_true(ctx.header_complete);
 	assert_int_equal(ctx.header.nfields, 2);
-	smtp_check_ctx_free(&ctx);
+	filter_ctx_free(&ctx);
 	/* only the start of a longer message, and no empty line in it */
 	ctx_of(&ctx, "A: 1\nB: 2\n", 5000000);
 	assert_false(ctx.header_complete);
-	smtp_check_ctx_free(&ctx);
+	filter_ctx_free(&ctx);
 }
 
 /* ---- hops ---- */
 
 static void test_hops(void **state)
 {
-	struct smtp_check_ctx ctx;
-	struct smtp_verdict v;
+	struct filter_ctx ctx;
+	struct filter_verdict v;
 	const char *under = "Received: a\nreceived: b\nX: y\n\nReceived: in the body\n";
 	const char *at = "Received: a\nRECEIVED : b\n folded\nReceived: c\n\nbody\n";
 	(void)state;
 
 	ctx_of(&ctx, under, strlen(under));
-	assert_int_equal(smtp_check_hops(&ctx).kind, SMTP_VERDICT_ACCEPT);
-	smtp_check_ctx_free(&ctx);
+	assert_int_equal(filter_check_hops(&ctx).kind, FILTER_ACCEPT);
+	filter_ctx_free(&ctx);
 	ctx_of(&ctx, at, strlen(at));
-	v = smtp_check_hops(&ctx);
-	assert_int_equal(v.kind, SMTP_VERDICT_REJECT);
+	v = filter_check_hops(&ctx);
+	assert_int_equal(v.kind, FILTER_REJECT);
 	assert_int_equal(v.code, 554);
 	assert_string_equal(v.enh, "5.4.6");
 	assert_string_equal(v.text, "Too many hops: mail loop detected");
 	assert_string_equal(v.log_result, "rejected: mail loop");
 	/* the same through the list */
-	v = smtp_checks_run(smtp_message_checks, smtp_message_nchecks, &ctx, NULL);
+	v = filter_run(filter_checks, filter_nchecks, &ctx, NULL);
 	assert_int_equal(v.code, 554);
-	smtp_check_ctx_free(&ctx);
+	filter_ctx_free(&ctx);
 }
 
 /* ---- From: ownership (no store needed for these) ---- */
 
 static void assert_from(const char *msg, size_t total, bool submission, const char *user,
-                        bool any, enum smtp_verdict_kind want)
+                        bool any, enum filter_verdict_kind want)
 {
-	struct smtp_check_ctx ctx;
-	struct smtp_verdict v;
+	struct filter_ctx ctx;
+	struct filter_verdict v;
 
 	ctx_of(&ctx, msg, total);
 	ctx.submission = submission;
 	ctx.auth_user = user;
 	ctx.any_sender = any;
-	v = smtp_check_from_owner(&ctx);
+	v = filter_check_from_owner(&ctx);
 	if (v.kind != want)
 		fail_msg("From check of \"%s\": got %d, want %d", msg, (int)v.kind, (int)want);
-	if (want == SMTP_VERDICT_REJECT) {
+	if (want == FILTER_REJECT) {
 		assert_int_equal(v.code, 553);
 		assert_string_equal(v.enh, "5.7.1");
 		assert_string_equal(v.log_result, "rejected: From not owned");
 	}
-	smtp_check_ctx_free(&ctx);
+	filter_ctx_free(&ctx);
 }
 
 static void test_from_owner(void **state)
@@ -168,11 +168,11 @@ static void test_from_owner(void **state)
 	(void)state;
 
 	/* not a question on port 25, without AUTH, or for a user who may send as anyone */
-	assert_from(forged, strlen(forged), false, "alice@example.org", false, SMTP_VERDICT_ACCEPT);
-	assert_from(forged, strlen(forged), true, NULL, false, SMTP_VERDICT_ACCEPT);
-	assert_from(forged, strlen(forged), true, "alice@example.org", true, SMTP_VERDICT_ACCEPT);
+	assert_from(forged, strlen(forged), false, "alice@example.org", false, FILTER_ACCEPT);
+	assert_from(forged, strlen(forged), true, NULL, false, FILTER_ACCEPT);
+	assert_from(forged, strlen(forged), true, "alice@example.org", true, FILTER_ACCEPT);
 	/* no From: field at all is left to other checks */
-	assert_from("To: x@y\n\nhi\n", 12, true, "alice@example.org", false, SMTP_VERDICT_ACCEPT);
+	assert_from("To: x@y\n\nhi\n", 12, true, "alice@example.org", false, FILTER_ACCEPT);
 	/* refused before any lookup: nothing in it, a group, no domain, no local part */
 	static const char *const bad[] = {
 		"From:\n\n", "From: (only a comment)\n\n", "From: team: ;\n\n", "From: :;\n\n",
@@ -180,17 +180,17 @@ static void test_from_owner(void **state)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_from(bad[i], strlen(bad[i]), true, "alice@example.org", false,
-		            SMTP_VERDICT_REJECT);
+		            FILTER_REJECT);
 	/* a header that was not read whole cannot be checked */
-	assert_from("X: 1\n", 2 * SMTP_CHECK_HEADER_MAX, true, "alice@example.org", false,
-	            SMTP_VERDICT_REJECT);
+	assert_from("X: 1\n", 2 * FILTER_HEADER_MAX, true, "alice@example.org", false,
+	            FILTER_REJECT);
 	/* nor one with more fields than are kept: a From: past them is not seen */
-	size_t cap = (SMTP_CHECK_FIELDS_MAX + 2) * 6 + 64, n = 0;
+	size_t cap = (FILTER_FIELDS_MAX + 2) * 6 + 64, n = 0;
 	char *m = malloc(cap);
-	for (int i = 0; i <= SMTP_CHECK_FIELDS_MAX; i++)
+	for (int i = 0; i <= FILTER_FIELDS_MAX; i++)
 		n += (size_t)snprintf(m + n, cap - n, "X: 1\n");
 	n += (size_t)snprintf(m + n, cap - n, "From: <ceo@elsewhere.test>\n\n");
-	assert_from(m, n, true, "alice@example.org", false, SMTP_VERDICT_REJECT);
+	assert_from(m, n, true, "alice@example.org", false, FILTER_REJECT);
 	free(m);
 }
 
