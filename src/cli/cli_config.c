@@ -1,11 +1,17 @@
 /* postern config check */
+#include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/units.h"
+#include "daemon/daemon.h"
 #include "daemon/services.h"
+#include "store/store.h"
+#include "tls/tls.h"
 
 static const char usage[] = "postern config check [-c FILE]";
 
@@ -39,12 +45,69 @@ static void print_policies(const struct config *cfg)
 	}
 }
 
+/* A log file serve can open for appending: the file writable, or its
+ * directory when it does not exist yet. */
+static int check_log_path(const char *key, const char *path, char *err, size_t errlen)
+{
+	if (path == NULL || *path == '\0' || strcmp(path, "-") == 0)
+		return 0;
+	if (access(path, F_OK) == 0) {
+		if (access(path, W_OK) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: %s: not writable: %s", key, path, strerror(errno));
+		return -1;
+	}
+	char copy[4096];
+	snprintf(copy, sizeof(copy), "%s", path);
+	const char *dir = dirname(copy);
+	if (access(dir, W_OK | X_OK) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s: cannot be created in %s: %s", key, path, dir, strerror(errno));
+	return -1;
+}
+
+/* What serve checks before it listens, without creating or changing
+ * anything. Prints each problem; returns how many there were. */
+static int check_like_serve(const struct config *cfg)
+{
+	char err[1024];
+	int problems = 0, version, latest;
+	if (!daemon_has_services(cfg)) {
+		fprintf(stderr, "postern: %s: nothing to serve: every listen list is empty\n", cfg->source);
+		problems++;
+	}
+	if (tls_check_files(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s: tls: %s\n", cfg->source, err);
+		problems++;
+	}
+	if (check_log_path("log.file", cfg->log.file, err, sizeof(err)) < 0 ||
+	    check_log_path("log.audit_file", cfg->log.audit_file, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s: %s\n", cfg->source, err);
+		problems++;
+	}
+	if (store_check_schema(cfg->data_dir, &version, &latest, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s\n", err);
+		problems++;
+	} else if (version > 0 && version < latest) {
+		printf("database: schema %d; serve upgrades it to %d after a backup\n", version, latest);
+	} else if (version == 0) {
+		printf("database: none yet in %s; serve creates it\n", cfg->data_dir);
+	}
+	if (cfg->tls.cert == NULL)
+		printf("tls: no certificate configured; serve uses a self-signed one for %s\n",
+		       cfg->hostname);
+	return problems;
+}
+
 int cli_config(struct cli_args *a)
 {
 	if (a->help) {
 		printf("usage: %s\n\nReads the configuration, validates every key and prints "
-		       "FILE:LINE: message for the first problem; when there is none, lists each\n"
-		       "service's listen addresses and the session policy it will enforce.\n", usage);
+		       "FILE:LINE: message for the first problem. Then runs the checks serve runs\n"
+		       "before listening, creating nothing: at least one listener, tls.cert and\n"
+		       "tls.key load and match, log files writable, the database schema not newer\n"
+		       "than this binary. When all pass, lists each service's listen addresses and\n"
+		       "the session policy it will enforce.\n", usage);
 		return CLI_OK;
 	}
 	if (a->npos != 1 || strcmp(a->pos[0], "check") != 0)
@@ -52,6 +115,13 @@ int cli_config(struct cli_args *a)
 	struct config *cfg = cli_load_config(a);
 	if (cfg == NULL)
 		return CLI_FAIL;
+	int problems = check_like_serve(cfg);
+	if (problems > 0) {
+		fprintf(stderr, "postern: %s: serve would refuse to start (%d problem%s above)\n",
+		        cfg->source, problems, problems == 1 ? "" : "s");
+		config_free(cfg);
+		return CLI_FAIL;
+	}
 	printf("%s: configuration ok (hostname %s, data_dir %s)\n", cfg->source, cfg->hostname,
 	       cfg->data_dir);
 	print_policies(cfg);

@@ -165,6 +165,24 @@ static int open_db(struct store *st, const char *path, char *err, size_t errlen)
 	return migrate_run(st->db, path, backups, schema_steps, ARRAY_LEN(schema_steps), err, errlen);
 }
 
+int store_check_schema(const char *data_dir, int *version, int *latest, char *err, size_t errlen)
+{
+	char path[4096];
+	*latest = schema_steps[ARRAY_LEN(schema_steps) - 1].version;
+	if (bsnprintf(path, sizeof(path), "%s/postern.db", data_dir) < 0) {
+		snprintf(err, errlen, "%s: path too long", data_dir);
+		return -1;
+	}
+	if ((*version = migrate_read_version(path, err, errlen)) < 0)
+		return -1;
+	if (*version > *latest) {
+		snprintf(err, errlen, "%s: schema version %d is newer than this postern knows (%d); "
+		         "run a newer postern or restore a backup", path, *version, *latest);
+		return -1;
+	}
+	return 0;
+}
+
 struct store *store_open(const char *data_dir, char *err, size_t errlen)
 {
 	char path[4096];

@@ -176,15 +176,10 @@ static int ensure_selfsigned(const struct config *cfg, char *cert, char *key, si
 
 /* ---- context ------------------------------------------------------------ */
 
-static SSL_CTX *build_ctx(const struct config *cfg, char *err, size_t errlen)
+/* A server context on the certificate chain and key in these files. */
+static SSL_CTX *ctx_from_files(const struct config *cfg, const char *cert, const char *key,
+                               char *err, size_t errlen)
 {
-	char cert[4096], key[4096];
-	if (cfg->tls.cert != NULL) {
-		snprintf(cert, sizeof(cert), "%s", cfg->tls.cert);
-		snprintf(key, sizeof(key), "%s", cfg->tls.key);
-	} else if (ensure_selfsigned(cfg, cert, key, sizeof(cert), err, errlen) < 0) {
-		return NULL;
-	}
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
 		tls_openssl_error(err, errlen, "SSL_CTX_new");
@@ -212,6 +207,27 @@ static SSL_CTX *build_ctx(const struct config *cfg, char *err, size_t errlen)
 fail:
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+static SSL_CTX *build_ctx(const struct config *cfg, char *err, size_t errlen)
+{
+	char cert[4096], key[4096];
+	if (cfg->tls.cert != NULL) {
+		snprintf(cert, sizeof(cert), "%s", cfg->tls.cert);
+		snprintf(key, sizeof(key), "%s", cfg->tls.key);
+	} else if (ensure_selfsigned(cfg, cert, key, sizeof(cert), err, errlen) < 0) {
+		return NULL;
+	}
+	return ctx_from_files(cfg, cert, key, err, errlen);
+}
+
+int tls_check_files(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->tls.cert == NULL)
+		return 0;   /* serve makes a self-signed certificate: nothing to check yet */
+	SSL_CTX *ctx = ctx_from_files(cfg, cfg->tls.cert, cfg->tls.key, err, errlen);
+	SSL_CTX_free(ctx);
+	return ctx != NULL ? 0 : -1;
 }
 
 static void swap_ctx(SSL_CTX *ctx)

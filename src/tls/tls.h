@@ -12,6 +12,10 @@ struct config;
 
 /* Builds the context from cfg (generating a self-signed certificate under
  * <data_dir>/tls when none is configured). 0 or -1 with err. */
+/* Loads tls.cert and tls.key as serve would (readable, PEM, the key matches
+ * the certificate) and discards them: for `config check`. 0 when they load or
+ * none are configured, else -1 with err. */
+int tls_check_files(const struct config *cfg, char *err, size_t errlen);
 int tls_init(const struct config *cfg, char *err, size_t errlen);
 /* Builds a new context and swaps it in; on failure the old one stays. */
 int tls_reload(const struct config *cfg, char *err, size_t errlen);

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from conftest import POSTERN_BIN, run_postern
+from conftest import POSTERN_BIN, make_cert, run_postern
 
 
 def good_config(tmp_path, port=2999):
@@ -59,6 +59,81 @@ def test_config_check_shows_each_services_policy(tmp_path):
     assert "(not listening)" in lines[imaps], p.stdout
     assert "connections 50 (10 per address), errors 3" in lines[imaps + 1], p.stdout
     assert "idle 2h" in lines[imaps + 2] and "login 45s" in lines[imaps + 2], p.stdout
+
+
+# ---- config check runs serve's own checks, creating nothing ----------------------------
+
+
+def check_fails(tmp_path, extra, expected, name="serve.conf", base=None):
+    conf = write(tmp_path / name, (base if base is not None else good_config(tmp_path)) + extra)
+    p = run_postern("config", "check", config=conf)
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "configuration ok" not in p.stdout
+    assert expected in p.stderr, p.stderr
+    assert "serve would refuse to start" in p.stderr, p.stderr
+    assert not (tmp_path / "data").exists(), "config check must not create the data dir"
+    return p
+
+
+def test_config_check_refuses_a_missing_certificate(tmp_path):
+    text = good_config(tmp_path).replace('tls = { min_version = "1.3"; };',
+                                         f'tls = {{ cert = "{tmp_path}/none.pem"; '
+                                         f'key = "{tmp_path}/none-key.pem"; }};')
+    check_fails(tmp_path, "", "none.pem", base=text)
+
+
+def test_config_check_refuses_a_key_that_does_not_match(tmp_path, openssl):
+    cert, _ = make_cert(openssl, tmp_path, "mx.example.org", "a")
+    _, other_key = make_cert(openssl, tmp_path, "mx.example.org", "b")
+    text = good_config(tmp_path).replace('tls = { min_version = "1.3"; };',
+                                         f'tls = {{ cert = "{cert}"; key = "{other_key}"; }};')
+    check_fails(tmp_path, "", "tls:", base=text)
+    # the matching pair passes
+    good = good_config(tmp_path).replace('tls = { min_version = "1.3"; };',
+                                         f'tls = {{ cert = "{cert}"; key = "{tmp_path}/a-key.pem"; }};')
+    conf = write(tmp_path / "pair.conf", good)
+    p = run_postern("config", "check", config=conf)
+    assert p.returncode == 0, p.stderr
+    assert "self-signed" not in p.stdout
+
+
+def test_config_check_refuses_a_log_directory_that_does_not_exist(tmp_path):
+    text = good_config(tmp_path).replace('log = { level = "warn"; };',
+                                         f'log = {{ level = "warn"; file = "{tmp_path}/nope/p.log"; }};')
+    check_fails(tmp_path, "", f"log.file: {tmp_path}/nope/p.log: cannot be created", base=text)
+    text = good_config(tmp_path).replace('log = { level = "warn"; };',
+                                         f'log = {{ audit_file = "{tmp_path}/gone/a.log"; }};')
+    check_fails(tmp_path, "", "log.audit_file", name="audit.conf", base=text)
+
+
+def test_config_check_refuses_no_listener(tmp_path):
+    text = good_config(tmp_path).replace(f'smtp = ["127.0.0.1:2999"];', "")
+    check_fails(tmp_path, "", "nothing to serve", base=text)
+
+
+def test_config_check_refuses_a_newer_database_untouched(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    db = sqlite3.connect(data / "postern.db")
+    db.execute("CREATE TABLE t (x)")
+    db.execute("PRAGMA user_version = 999")
+    db.commit()
+    db.close()
+    before = (data / "postern.db").read_bytes()
+    conf = write(tmp_path / "newer.conf", good_config(tmp_path))
+    p = run_postern("config", "check", config=conf)
+    assert p.returncode == 1, p.stdout
+    assert "schema version 999 is newer" in p.stderr, p.stderr
+    assert (data / "postern.db").read_bytes() == before
+    assert sorted(x.name for x in data.iterdir()) == ["postern.db"]
+
+
+def test_config_check_says_what_serve_will_do(tmp_path):
+    conf = write(tmp_path / "ok.conf", good_config(tmp_path))
+    p = run_postern("config", "check", config=conf)
+    assert p.returncode == 0, p.stderr
+    assert "serve creates it" in p.stdout
+    assert "self-signed" in p.stdout
 
 
 def test_config_check_refuses_unknown_service_keys(tmp_path):
@@ -168,7 +243,8 @@ def test_included_file_syntax_error_names_that_file(tmp_path):
 
 def test_included_file_is_used(tmp_path):
     write(tmp_path / "host.conf", 'hostname = "included.example.org";\n')
-    main = write(tmp_path / "main.conf", f'data_dir = "{tmp_path}/d";\n@include "host.conf"\n')
+    main = write(tmp_path / "main.conf", f'data_dir = "{tmp_path}/d";\n@include "host.conf"\n'
+                 'listen = { smtp = ["127.0.0.1:2999"]; };\n')   # serve needs a listener
     p = run_postern("config", "check", config=main)
     assert p.returncode == 0, p.stderr
     assert "included.example.org" in p.stdout
