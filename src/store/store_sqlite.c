@@ -2,9 +2,12 @@
 #include "store/store.h"
 
 #include <sqlite3.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,6 +168,29 @@ static int open_db(struct store *st, const char *path, char *err, size_t errlen)
 	return migrate_run(st->db, path, backups, schema_steps, ARRAY_LEN(schema_steps), err, errlen);
 }
 
+/* The database holds password hashes: created 0600, and an existing one
+ * loses any permission for others (SQLite gives its -wal and -shm files the
+ * database's mode). */
+static int protect_db_file(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if ((sb.st_mode & 0007) != 0 && fchmod(fd, sb.st_mode & 0770) < 0) {
+		snprintf(err, errlen, "%s: readable by others and cannot be changed: %s", path,
+		         strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int store_check_schema(const char *data_dir, int *version, int *latest, char *err, size_t errlen)
 {
 	char path[4096];
@@ -196,7 +222,7 @@ struct store *store_open(const char *data_dir, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: path too long", data_dir);
 		goto fail;
 	}
-	if (open_db(st, path, err, errlen) < 0)
+	if (protect_db_file(path, err, errlen) < 0 || open_db(st, path, err, errlen) < 0)
 		goto fail;
 	for (int i = 0; i < Q_COUNT; i++) {
 		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,

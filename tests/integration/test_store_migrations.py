@@ -198,3 +198,27 @@ def test_v1_database_with_pending_wal_is_read(postern):
         assert p.stdout.split() == ["walonly.test"]
     finally:
         keeper.close()
+
+
+def test_database_is_never_readable_by_others(tmp_path):
+    # it holds password hashes: a new one is 0600, an old 0644 one loses the world bits
+    import os
+    import stat
+    conf = tmp_path / "p.conf"
+    conf.write_text(f'data_dir = "{tmp_path}/data";\n', encoding="utf-8")
+    old = os.umask(0o022)
+    try:
+        p = run_postern("domain", "add", "example.net", config=conf)
+        assert p.returncode == 0, p.stderr
+        db = tmp_path / "data" / "postern.db"
+        assert stat.S_IMODE(db.stat().st_mode) == 0o600, oct(db.stat().st_mode)
+        db.chmod(0o644)
+        p = run_postern("domain", "list", config=conf)
+        assert p.returncode == 0, p.stderr
+        assert stat.S_IMODE(db.stat().st_mode) & 0o007 == 0, oct(db.stat().st_mode)
+        for side in ("postern.db-wal", "postern.db-shm"):
+            f = tmp_path / "data" / side
+            if f.exists():
+                assert stat.S_IMODE(f.stat().st_mode) & 0o007 == 0, (side, oct(f.stat().st_mode))
+    finally:
+        os.umask(old)
