@@ -170,24 +170,26 @@ static int open_db(struct store *st, const char *path, char *err, size_t errlen)
 
 /* The database holds password hashes: created 0600, and an existing one
  * loses any permission for others (SQLite gives its -wal and -shm files the
- * database's mode). */
+ * database's mode). No descriptor of an existing database is opened here:
+ * closing one would drop the POSIX locks of this process's SQLite
+ * connections to it (see SQLite's "How To Corrupt" page, 2.2.1). */
 static int protect_db_file(const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0) {
+	int fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		close(fd);   /* new and empty: no connection has it open yet */
+		return 0;
+	}
+	if (errno != EEXIST || stat(path, &sb) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
-	if ((sb.st_mode & 0007) != 0 && fchmod(fd, sb.st_mode & 0770) < 0) {
+	if ((sb.st_mode & 0007) != 0 && chmod(path, sb.st_mode & 0770) < 0) {
 		snprintf(err, errlen, "%s: readable by others and cannot be changed: %s", path,
 		         strerror(errno));
-		close(fd);
 		return -1;
 	}
-	close(fd);
 	return 0;
 }
 
