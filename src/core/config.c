@@ -697,11 +697,11 @@ static int finish_load(struct loader *ld, config_t *lc, int read_ok, struct conf
 	cfg->source = xstrdup(ld->name);
 	set_defaults(cfg);
 	if (load_values(ld, lc, cfg) < 0 || load_relay_dns(ld, lc, cfg) < 0 ||
-	    load_queue(ld, lc, cfg) < 0 ||
-	    config_load_services(ld, OPT(config_root_setting(lc), "services"), cfg) < 0) {
+	    load_queue(ld, lc, cfg) < 0) {
 		config_free(cfg);
 		return -1;
 	}
+	config_load_services(OPT(config_root_setting(lc), "services"), cfg);
 	*out = cfg;
 	return 0;
 }

@@ -49,7 +49,8 @@ extern const struct key_spec config_services_keys[];
 /* listen = { smtp = [...]; ... }: one list per service */
 extern const struct key_spec config_listen_keys[];
 /* Fills cfg->policy[] from the global keys and the services group (may be
- * NULL); runs after every other group is loaded. 0 or -1. */
-int config_load_services(struct loader *ld, const config_setting_t *services, struct config *cfg);
+ * NULL; the schema has checked every value); runs after every other group
+ * is loaded. */
+void config_load_services(const config_setting_t *services, struct config *cfg);
 
 #endif

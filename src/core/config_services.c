@@ -113,9 +113,8 @@ static void load_overrides(const config_setting_t *g, struct service_policy *p)
 	config_load_fields(OPT(g, "limits"), p, limits, ARRAY_LEN(limits));
 }
 
-int config_load_services(struct loader *ld, const config_setting_t *services, struct config *cfg)
+void config_load_services(const config_setting_t *services, struct config *cfg)
 {
-	(void)ld;   /* the schema has checked every value */
 	for (int id = 0; id < SVC_COUNT; id++) {
 		struct service_policy *p = &cfg->policy[id];
 		const config_setting_t *g = OPT(services, config_service_names[id]);
@@ -126,7 +125,6 @@ int config_load_services(struct loader *ld, const config_setting_t *services, st
 		if (p->connections_per_ip > p->connections)
 			p->connections_per_ip = p->connections;
 	}
-	return 0;
 }
 
 const struct listen_list *config_listen(const struct config *cfg, enum service_id id)

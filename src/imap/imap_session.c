@@ -12,16 +12,12 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "net/listener.h"
 #include "tls/tls.h"
-#include "tls/tls_bev.h"
 
 /* ---- closing ------------------------------------------------------------------ */
 

@@ -284,7 +284,8 @@ static void refuse_with_spare(struct worker *w, struct evconnlistener *l,
 	w->spare_fd = -1;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int fd = accept(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len);
+	int fd = accept4(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len,
+	                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0) {
 		char ip[48];
 		sockaddr_ip((struct sockaddr *)&ss, ip, sizeof(ip));

@@ -8,19 +8,15 @@
 #include <strings.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "net/listener.h"
 #include "smtp/smtp_checks.h"
 #include "smtp/smtp_session.h"
 #include "store/msgbuf.h"
 #include "tls/tls.h"
-#include "tls/tls_bev.h"
 
 #define SMTP_CHUNK 16384
 
@@ -268,10 +264,11 @@ static bool read_bdat(struct smtp_session *s)
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		size_t n = v.iov_len < s->bdat_left ? v.iov_len : (size_t)s->bdat_left;
-		if (s->bdat_code == 0)
+		if (s->bdat_code == 0) {
 			take_message_bytes(s, v.iov_base, n);
-		if (s->bdat_code == 0 && memchr(v.iov_base, '\0', n) != NULL)
-			s->data.nul = true;   /* refused in smtp_finish_message() */
+			if (memchr(v.iov_base, '\0', n) != NULL)
+				s->data.nul = true;   /* refused in smtp_finish_message() */
+		}
 		evbuffer_drain(in, n);
 		s->bdat_left -= n;
 	}

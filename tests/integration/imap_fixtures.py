@@ -111,6 +111,21 @@ def module_server(tmp_path_factory, template_data, config=None, auth=None, bools
             pytest.fail("\n\n".join(problems), pytrace=False)
 
 
+# The fixtures most IMAP test files use (import them by name):
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory, template_data):
+    """One server for the tests of a module; each works in mailboxes of its own."""
+    with module_server(tmp_path_factory, template_data) as s:
+        yield s
+
+
+@pytest.fixture
+def own_srv(postern):
+    """A server of the test's own (hostile input, memory measured, a fresh INBOX): the
+    teardown check (exit 0, no sanitizer report) belongs to this test."""
+    return imap_server(postern)
+
+
 # ---- raw client ---------------------------------------------------------------------------------
 
 

@@ -11,13 +11,7 @@ import re
 
 import pytest
 
-from imap_fixtures import crlf, fetch_items, imap_conn, module_server, write_maildir
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, template_data):
-    with module_server(tmp_path_factory, template_data) as s:
-        yield s
+from imap_fixtures import srv, crlf, fetch_items, imap_conn, module_server, write_maildir
 
 
 # NULs, every octet value, and an 8-bit tail

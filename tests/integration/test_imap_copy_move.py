@@ -7,13 +7,7 @@ import re
 
 import pytest
 
-from imap_fixtures import fetch_all, imap_conn, make_box, module_server, one, simple_message
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, template_data):
-    with module_server(tmp_path_factory, template_data) as s:
-        yield s
+from imap_fixtures import srv, fetch_all, imap_conn, make_box, module_server, one, simple_message
 
 
 # ---- COPY ----------------------------------------------------------------------------------------

@@ -5,14 +5,9 @@ session took \\Deleted off meanwhile. CLOSE and UNSELECT are in
 test_imap_select.py, VANISHED (QRESYNC) in test_imap_qresync.py."""
 import pytest
 
-from imap_fixtures import (box, fetch_all, fill, imap_conn, module_server, search_numbers,
+from imap_fixtures import (  # noqa: F401 (fixtures)
+    srv, box, fetch_all, fill, imap_conn, module_server, search_numbers,
                            simple_message)
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, template_data):
-    with module_server(tmp_path_factory, template_data) as s:
-        yield s
 
 
 # ---- EXPUNGE / UID EXPUNGE -----------------------------------------------------------------------

@@ -19,22 +19,10 @@ import time
 
 import pytest
 
-from imap_fixtures import (ALICE, assert_alive, crlf, deep_message, deliver_smtp, fetch_all,
+from imap_fixtures import (  # noqa: F401 (fixtures)
+    srv, own_srv, ALICE, assert_alive, crlf, deep_message, deliver_smtp, fetch_all,
                            imap_conn, imap_server, make_box, many_parts_message, module_server,
                            one, rss_kib, search_numbers, simple_message, write_maildir)
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, template_data):
-    with module_server(tmp_path_factory, template_data) as s:
-        yield s
-
-
-@pytest.fixture
-def own_srv(postern):
-    """A server of the test's own (hostile input, memory measured, a fresh INBOX): the
-    teardown check (exit 0, no sanitizer report) belongs to this test."""
-    return imap_server(postern)
 
 
 MULTIPART = crlf("""\

@@ -17,22 +17,10 @@ import time
 import pytest
 
 from conftest import HOST, HOSTNAME, PASSWORD, insecure_context
-from imap_fixtures import (ALICE, BOB, IMAPConn, assert_alive, capability, imap_conn, imap_server,
+from imap_fixtures import (  # noqa: F401 (fixtures)
+    srv, own_srv, ALICE, BOB, IMAPConn, assert_alive, capability, imap_conn, imap_server,
                            imaps, imap_starttls, module_server, quote)
 from submission_util import ScramSha256, b64, unb64
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, template_data):
-    with module_server(tmp_path_factory, template_data) as s:
-        yield s
-
-
-@pytest.fixture
-def own_srv(postern):
-    """A server of the test's own (hostile input, memory measured, a fresh INBOX): the
-    teardown check (exit 0, no sanitizer report) belongs to this test."""
-    return imap_server(postern)
 
 
 def caps_of(text):

@@ -14,21 +14,9 @@ import time
 
 import pytest
 
-from imap_fixtures import (SPECIAL_USE, capability, fetch_all, fill, imap_conn, imap_server,
+from imap_fixtures import (  # noqa: F401 (fixtures)
+    srv, own_srv, SPECIAL_USE, capability, fetch_all, fill, imap_conn, imap_server,
                            module_server, resp_code, simple_message)
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, template_data):
-    with module_server(tmp_path_factory, template_data) as s:
-        yield s
-
-
-@pytest.fixture
-def own_srv(postern):
-    """A server of the test's own (hostile input, memory measured, a fresh INBOX): the
-    teardown check (exit 0, no sanitizer report) belongs to this test."""
-    return imap_server(postern)
 
 
 # ---- LIST ----------------------------------------------------------------------------------------

@@ -12,20 +12,7 @@ import re
 
 import pytest
 
-from imap_fixtures import IMAPConn, assert_alive, imap_conn, imap_server, module_server, resp_code
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, template_data):
-    with module_server(tmp_path_factory, template_data) as s:
-        yield s
-
-
-@pytest.fixture
-def own_srv(postern):
-    """A server of the test's own (hostile input, memory measured, a fresh INBOX): the
-    teardown check (exit 0, no sanitizer report) belongs to this test."""
-    return imap_server(postern)
+from imap_fixtures import srv, own_srv, IMAPConn, assert_alive, imap_conn, imap_server, module_server, resp_code
 
 
 # ---- NOOP, ID, ENABLE, NAMESPACE -----------------------------------------------------------------

@@ -6,13 +6,7 @@ import re
 
 import pytest
 
-from imap_fixtures import imap_conn, module_server, resp_code, simple_message
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, template_data):
-    with module_server(tmp_path_factory, template_data) as s:
-        yield s
+from imap_fixtures import srv, imap_conn, module_server, resp_code, simple_message
 
 
 def fill(c, name, n):

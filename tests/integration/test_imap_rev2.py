@@ -5,13 +5,7 @@ LIST in the SELECT answer (6.3.2), no [UNSEEN], ESEARCH answers to SEARCH
 test_imap_mailboxes.py, SEARCHRES in test_imap_search.py."""
 import pytest
 
-from imap_fixtures import fill, imap_conn, module_server
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, template_data):
-    with module_server(tmp_path_factory, template_data) as s:
-        yield s
+from imap_fixtures import srv, fill, imap_conn, module_server
 
 
 # ---- CAPABILITY ----------------------------------------------------------------------------------

@@ -4,13 +4,7 @@ keywords compared case-insensitively and kept across sessions, many keywords
 at once, and UNCHANGEDSINCE / [MODIFIED] (RFC 7162 3.1)."""
 import pytest
 
-from imap_fixtures import fetch_all, imap_conn, make_box, module_server, one, search_numbers, simple_message
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, template_data):
-    with module_server(tmp_path_factory, template_data) as s:
-        yield s
+from imap_fixtures import srv, fetch_all, imap_conn, make_box, module_server, one, search_numbers, simple_message
 
 
 # ---- STORE ---------------------------------------------------------------------------------------

@@ -13,14 +13,9 @@ import time
 
 import pytest
 
-from imap_fixtures import (BOB, box, deliver_smtp, exists_of, fetch_all, imap_conn, imap_server,
+from imap_fixtures import (  # noqa: F401 (fixtures)
+    srv, BOB, box, deliver_smtp, exists_of, fetch_all, imap_conn, imap_server,
                            module_server, resp_code, simple_message, write_maildir)
-
-
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory, template_data):
-    with module_server(tmp_path_factory, template_data) as s:
-        yield s
 
 
 # ---- SMTP delivery -------------------------------------------------------------------------------
