@@ -120,6 +120,9 @@ static const struct key_spec root_keys[] = {
 	{ "hostname", K_STRING, NULL, 0, 0 },
 	{ "data_dir", K_STRING, NULL, 0, 0 },
 	{ "workers", K_INT, NULL, 0, CONFIG_WORKERS_MAX },
+	{ "user", K_STRING, NULL, 0, 0 },
+	{ "group", K_STRING, NULL, 0, 0 },
+	{ "strict_permissions", K_BOOL, NULL, 0, 0 },
 	{ "listen", K_GROUP, config_listen_keys, 0, 0 },
 	{ "tls", K_GROUP, tls_keys, 0, 0 },
 	{ "limits", K_GROUP, limits_keys, 0, 0 },
@@ -313,6 +316,9 @@ static void set_defaults(struct config *cfg)
 	gethostname(host, sizeof(host) - 1);
 	cfg->hostname = xstrdup(host);
 	cfg->data_dir = xstrdup("/var/lib/postern");
+	cfg->user = xstrdup("postern");
+	cfg->group = xstrdup("postern");
+	cfg->strict_permissions = true;
 	cfg->tls.min_version = TLS1_2_VERSION;
 	cfg->limits.message_size = 25ULL * 1024 * 1024;
 	cfg->limits.recipients = 100;
@@ -449,6 +455,12 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	}
 	if ((s = OPT(root, "workers")) != NULL)
 		cfg->workers = config_setting_get_int(s);
+	if ((s = OPT(root, "user")) != NULL)
+		replace_str(&cfg->user, config_setting_get_string(s));
+	if ((s = OPT(root, "group")) != NULL)
+		replace_str(&cfg->group, config_setting_get_string(s));
+	if ((s = OPT(root, "strict_permissions")) != NULL)
+		cfg->strict_permissions = config_setting_get_bool(s);
 
 	g = OPT(root, "listen");
 	for (int i = 0; i < SVC_COUNT; i++)
@@ -749,6 +761,8 @@ void config_free(struct config *cfg)
 	free(cfg->source);
 	free(cfg->hostname);
 	free(cfg->data_dir);
+	free(cfg->user);
+	free(cfg->group);
 	for (int i = 0; i < SVC_COUNT; i++)
 		free(cfg->listen[i].addrs);
 	free(cfg->log.audit_file);
