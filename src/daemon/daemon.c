@@ -4,11 +4,14 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/privs.h"
 #include "core/threadpool.h"
 #include "core/util.h"
+#include "daemon/layout.h"
 #include "daemon/services.h"
 #include "mailauth/dkim_signer.h"
 #include "net/server.h"
@@ -24,21 +27,6 @@ bool daemon_has_services(const struct config *cfg)
 		if (config_listen(cfg, daemon_services[i].id)->n > 0)
 			return true;
 	return false;
-}
-
-/* Creates the directories the server writes to, before any thread starts. */
-static int prepare_data_dir(const struct config *cfg)
-{
-	static const char *const subdirs[] = { "", "/mail", "/spool", "/tls" };
-	char path[4096];
-	for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
-		if (bsnprintf(path, sizeof(path), "%s%s", cfg->data_dir, subdirs[i]) < 0 ||
-		    mkdir_p(path, 0750) < 0) {
-			fprintf(stderr, "postern: %s: %s\n", path, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* Migrations run here, once, before the workers open their own handles. */
@@ -145,10 +133,6 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	 * after the first one and keep those blocks in the pool threads' arenas
 	 * for good. A fixed threshold gives them back to the system each time. */
 	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-	if (tls_init(cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "postern: TLS: %s\n", err);
-		return -1;
-	}
 	/* several committers keep several fsyncs in flight: the journal batches them */
 	if ((d->committer = committer_new(4, cfg->hostname, cfg->data_dir, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "postern: %s\n", err);
@@ -181,11 +165,101 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	return bind_services(d->srv);
 }
 
+static int init_tls(const struct config *cfg)
+{
+	char err[1024];
+	if (tls_init(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: TLS: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_problem(void *arg, const char *problem)
+{
+	(void)arg;
+	fprintf(stderr, "postern: %s\n", problem);
+}
+
+static void log_problem(void *arg, const char *problem)
+{
+	(void)arg;
+	log_event(LOG_WARN, "server.permissions", "s", "problem", problem, NULL);
+}
+
+/* strict_permissions: refuse to start on files others can read or change. */
+static int check_permissions(const struct config *cfg, const struct service_identity *id)
+{
+	if (!cfg->strict_permissions) {
+		layout_check(cfg, id, log_problem, NULL);
+		return 0;
+	}
+	if (layout_check(cfg, id, print_problem, NULL) == 0)
+		return 0;
+	fprintf(stderr, "postern: %s: refusing to start (strict_permissions = true); run the "
+	        "commands above, or set strict_permissions = false\n", cfg->source);
+	return -1;
+}
+
+static void log_identity(const struct config *cfg, const struct service_identity *id)
+{
+	if (geteuid() == 0) {
+		log_event(LOG_WARN, "server.running_as_root", "s", "config", cfg->source, "s", "hint",
+		          "set user (default \"postern\") so that the server gives up root", NULL);
+		return;
+	}
+	log_event(LOG_INFO, "server.identity", "i", "uid", (long long)geteuid(),
+	          "i", "gid", (long long)getegid(), "s", "user", id->change ? id->user : "",
+	          "b", "bind_low_ports", privs_can_bind_low_ports(), NULL);
+	/* a key only root can read loaded now, but a SIGHUP reload would fail */
+	if (cfg->tls.key != NULL && access(cfg->tls.key, R_OK) < 0)
+		log_event(LOG_WARN, "tls.key_unreadable", "s", "path", cfg->tls.key, "s", "hint",
+		          "the service user cannot read it: a reload (SIGHUP) will keep the old "
+		          "certificate; see docs/deploy.md", NULL);
+}
+
+/* What needs root happens first: the data directory made and owned, the log
+ * files handed over, a configured TLS key read. Then root is given up
+ * before any thread starts (capabilities are per thread) and before a byte
+ * is read from the network. */
+static int become_service_user(const struct config *cfg, bool *tls_loaded)
+{
+	struct service_identity id;
+	char err[1024];
+	if (privs_resolve(cfg, &id, err, sizeof(err)) < 0 ||
+	    layout_prepare(cfg, &id, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s\n", err);
+		return -1;
+	}
+	if (check_permissions(cfg, &id) < 0)
+		return -1;
+	if (id.change && log_chown(id.uid, id.gid) < 0) {
+		fprintf(stderr, "postern: cannot hand the log files to %s: %s\n", id.user, strerror(errno));
+		return -1;
+	}
+	/* a configured key may be readable by root only; the self-signed one is
+	 * made in data_dir, as the service user */
+	*tls_loaded = cfg->tls.cert != NULL;
+	if (*tls_loaded && init_tls(cfg) < 0)
+		return -1;
+	if (privs_drop_for_serve(&id, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s\n", err);
+		return -1;
+	}
+	log_identity(cfg, &id);
+	return 0;
+}
+
 int daemon_serve(struct config *cfg, const char *config_path)
 {
 	struct daemon d = { 0 };
-	if (prepare_data_dir(cfg) < 0 || migrate_store(cfg) < 0)
+	bool tls_loaded = false;
+	if (become_service_user(cfg, &tls_loaded) < 0 || migrate_store(cfg) < 0 ||
+	    (!tls_loaded && init_tls(cfg) < 0)) {
+		if (tls_loaded)
+			tls_cleanup();
 		return -1;
+	}
 	int rc = daemon_build(&d, cfg);
 	if (rc == 0) {
 		print_banner(cfg, config_path);

@@ -154,6 +154,7 @@ def base_config(data_dir, port):
     return {
         "hostname": HOSTNAME,
         "data_dir": str(data_dir),
+        "user": "",     # the tests run as root and stay root, unless one sets a user
         "workers": 2,
         "listen": {"smtp": [f"{HOST}:{port}"]},
         "timeouts": {"shutdown": "5s"},
