@@ -28,17 +28,19 @@ static const char usage_text[] =
 struct command {
 	const char *name;
 	int (*run)(struct cli_args *a);
+	bool embedded_ok;       /* may run on the embedded default anywhere */
 };
 
 static const struct command commands[] = {
-	{ "serve", cli_serve },
-	{ "config", cli_config },
-	{ "domain", cli_domain },
-	{ "user", cli_user },
-	{ "alias", cli_alias },
-	{ "queue", cli_queue },
-	{ "dkim", cli_dkim },
-	{ "auth", cli_auth },
+	{ "serve", cli_serve, true },
+	{ "config", cli_config, true },
+	{ "domain", cli_domain, false },
+	{ "user", cli_user, false },
+	{ "alias", cli_alias, false },
+	{ "queue", cli_queue, false },
+	{ "dkim", cli_dkim, false },
+	{ "auth", cli_auth, false },
+	{ "store", cli_store, false },
 };
 
 static int parse_args(int argc, char **argv, struct cli_args *a)
@@ -96,6 +98,7 @@ int main(int argc, char **argv)
 			continue;
 		if (parse_args(argc, argv, &a) < 0)
 			return CLI_USAGE;
+		a.embedded_ok = commands[i].embedded_ok;
 		return commands[i].run(&a);
 	}
 	fprintf(stderr, "postern: unknown command '%s'\n\n%s", argv[1], usage_text);

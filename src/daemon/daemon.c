@@ -33,12 +33,11 @@ bool daemon_has_services(const struct config *cfg)
 static int migrate_store(const struct config *cfg)
 {
 	char err[1024];
-	struct store *st = store_open(cfg->data_dir, err, sizeof(err));
-	if (st == NULL) {
+	int from, to;
+	if (store_migrate(cfg->data_dir, &from, &to, err, sizeof(err)) < 0) {
 		fprintf(stderr, "postern: %s\n", err);
 		return -1;
 	}
-	store_close(st);
 	return 0;
 }
 

@@ -119,7 +119,7 @@ def free_port():
 def _cfg_value(v, indent):
     pad = "  " * indent
     if isinstance(v, bool):
-        raise TypeError("libconfig booleans are not used by postern")
+        return "true" if v else "false"
     if isinstance(v, int):
         return str(v)
     if isinstance(v, str):
