@@ -106,6 +106,21 @@ def test_cli_as_root_writes_as_the_service_user(postern, svc_user, tmp_path):
         assert c.send_message("s@remote.test", ["info@example.org"], make_message()).code == 250
 
 
+def test_a_root_owned_maildir_is_named_in_the_log(postern, svc_user, tmp_path):
+    srv = service_server(postern, svc_user, tmp_path)
+    srv.start()
+    maildir = srv.maildir_path("alice")
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+        os.chown(maildir / sub, 0, 0)   # owned by root, as an admin's restore might leave it
+    with srv.connect() as c:
+        r = c.send_message("s@remote.test", ["alice@example.org"], make_message())
+    assert r.code == 451, r
+    e = srv.wait_log("delivery.permission_denied")[0]
+    assert e["path"] == str(maildir / "tmp") and e["owner"] == "root", e
+    assert e["needs"] == svc_user.pw_name, e
+
+
 def test_a_missing_service_user_is_named_with_the_fix(postern):
     srv = postern(config={"user": "no-such-postern-user"}, start=False)
     for args in (("serve",), ("config", "check"), ("domain", "list")):
