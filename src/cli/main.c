@@ -18,10 +18,15 @@ static const char usage_text[] =
 	"  queue list|show|retry|delete|hold|release   inspect and steer the outbound queue\n"
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
+	"  store migrate                 upgrade the database to this binary's schema (after a\n"
+	"                                backup; serve does it at start)\n"
 	"\n"
 	"Options (every command):\n"
-	"  -c, --config FILE             configuration file (default: the embedded default,\n"
-	"                                data under ./var, SMTP on 127.0.0.1:2525)\n"
+	"  -c, --config FILE             configuration file; without it: $POSTERN_CONFIG, else\n"
+	"                                /etc/postern/postern.conf when it exists, else the\n"
+	"                                embedded default (data under ./var, SMTP on\n"
+	"                                127.0.0.1:2525) for serve and config check, and for\n"
+	"                                other commands where ./var already has a database\n"
 	"  -h, --help                    help for a command, e.g. 'postern user --help'\n"
 	"  --version                     print the version\n";
 

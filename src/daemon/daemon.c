@@ -1,8 +1,10 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -41,9 +43,27 @@ static int migrate_store(const struct config *cfg)
 	return 0;
 }
 
+/* The commands the banner suggests must work when pasted: the binary by
+ * its real path, the configuration by its absolute one. */
+static void banner_command(const char *config_path, char *out, size_t outlen)
+{
+	char exe[PATH_MAX], conf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		snprintf(exe, sizeof(exe), "postern");
+	else
+		exe[n] = '\0';
+	if (config_path == NULL)
+		snprintf(out, outlen, "%s", exe);
+	else
+		snprintf(out, outlen, "%s -c %s", exe,
+		         realpath(config_path, conf) != NULL ? conf : config_path);
+}
+
 static void print_banner(const struct config *cfg, const char *config_path)
 {
-	const char *c = config_path;
+	char cmd[2 * PATH_MAX + 8], cwd[PATH_MAX];
+	banner_command(config_path, cmd, sizeof(cmd));
 	printf("postern %s serving %s (data in %s)\n", POSTERN_VERSION, cfg->hostname, cfg->data_dir);
 	for (size_t i = 0; i < daemon_nservices; i++) {
 		const struct service *svc = &daemon_services[i];
@@ -52,14 +72,16 @@ static void print_banner(const struct config *cfg, const char *config_path)
 			printf("  %-12s %s%s%s%s\n", service_name(svc), l->addrs[a].text,
 			       *svc->summary ? " (" : "", svc->summary, *svc->summary ? ")" : "");
 	}
-	printf("Add a domain and a user (in another terminal):\n"
-	       "  postern domain add example.org%s%s\n"
-	       "  postern user add alice@example.org%s%s\n"
+	if (config_path == NULL && getcwd(cwd, sizeof(cwd)) != NULL)
+		printf("Add a domain and a user (in another terminal, in %s):\n", cwd);
+	else
+		printf("Add a domain and a user (in another terminal):\n");
+	printf("  %s domain add example.org\n"
+	       "  %s user add alice@example.org\n"
 	       "Then send a test message:\n"
 	       "  swaks --server %s --to alice@example.org\n"
 	       "Stop with Ctrl-C (SIGTERM); SIGHUP reloads the TLS certificate.\n",
-	       c ? " -c " : "", c ? c : "", c ? " -c " : "", c ? c : "",
-	       cfg->listen[SVC_SMTP].n ? cfg->listen[SVC_SMTP].addrs[0].text : "?");
+	       cmd, cmd, cfg->listen[SVC_SMTP].n ? cfg->listen[SVC_SMTP].addrs[0].text : "?");
 	fflush(stdout);
 }
 
