@@ -49,14 +49,14 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 {
 	char err[512], domain[256];
 	const char *verb = a->pos[0];
+	if (a->check && strcmp(verb, "records") != 0)
+		return cli_usage_error(usage, "--check goes with records");
 	if (strcmp(verb, "list") == 0 && a->npos == 1)
 		return store_domain_list(st, print_domain, NULL, err, sizeof(err)) == STORE_OK
 			? CLI_OK : (fprintf(stderr, "postern: %s\n", err), CLI_FAIL);
 	if (a->npos != 2 || (strcmp(verb, "add") != 0 && strcmp(verb, "del") != 0 &&
 	                     strcmp(verb, "records") != 0))
 		return cli_usage_error(usage, "expected add DOMAIN, del DOMAIN, list or records DOMAIN");
-	if (a->check && strcmp(verb, "records") != 0)
-		return cli_usage_error(usage, "--check goes with records");
 	snprintf(domain, sizeof(domain), "%s", a->pos[1]);
 	if (!cli_valid_domain(domain))
 		return cli_usage_error(usage, "'%s' is not a valid domain name", a->pos[1]);

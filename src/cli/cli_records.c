@@ -133,20 +133,36 @@ static const char *kind_label(const struct zone_record *r)
 	return "?";
 }
 
-/* Looks r up and prints its verdict; true when it is ok. */
-static bool check_one(struct dns_lookup *dns, const struct records *rs,
-                      const struct zone_record *r)
+/* Prints r's verdict on its answer; true when it is ok. */
+static bool judge(const struct records *rs, const struct zone_record *r,
+                  const struct dns_answer *ans)
 {
-	struct dns_answer ans;
 	char detail[1024];
-	dns_lookup(dns, r->owner, r->type, &ans);
-	enum zone_verdict v = zone_check(r, &rs->in, ans.st, (const char *const *)ans.text, ans.n,
-	                                 detail, sizeof(detail));
-	dns_answer_clear(&ans);
-	printf("%-13s %-5s %s: %s\n", zone_verdict_name(v), kind_label(r), r->owner, detail);
+	enum zone_verdict v = zone_check(r, &rs->in, ans->st, (const char *const *)ans->text,
+	                                 ans->n, detail, sizeof(detail));
+	/* an A/AAAA line names its address: the host has one line per address */
+	bool addr = r->kind == ZONE_ADDR;
+	printf("%-13s %-5s %s%s%s%s: %s\n", zone_verdict_name(v), kind_label(r), r->owner,
+	       addr ? " (" : "", addr ? r->subject : "", addr ? ")" : "", detail);
 	if (v != ZONE_CHECK_OK)
 		print_line(r, "      publish: ");
 	return v == ZONE_CHECK_OK;
+}
+
+/* Looks every record up at once and prints the verdicts; how many are ok. */
+static size_t check_all(struct dns_lookup *dns, const struct records *rs)
+{
+	struct dns_answer *ans = xcalloc(rs->list.n ? rs->list.n : 1, sizeof(*ans));
+	for (size_t i = 0; i < rs->list.n; i++)
+		dns_lookup_add(dns, rs->list.rec[i].owner, rs->list.rec[i].type, &ans[i]);
+	dns_lookup_wait(dns);
+	size_t good = 0;
+	for (size_t i = 0; i < rs->list.n; i++) {
+		good += judge(rs, &rs->list.rec[i], &ans[i]);
+		dns_answer_clear(&ans[i]);
+	}
+	free(ans);
+	return good;
 }
 
 static struct dns_lookup *open_lookup(const struct config *cfg)
@@ -167,9 +183,7 @@ int cli_records_check(struct store *st, const struct config *cfg, const char *do
 	int rc = records_load(st, cfg, domain, &rs);
 	struct dns_lookup *dns = rc == CLI_OK ? open_lookup(cfg) : NULL;
 	if (dns != NULL) {
-		size_t good = 0;
-		for (size_t i = 0; i < rs.list.n; i++)
-			good += check_one(dns, &rs, &rs.list.rec[i]);
+		size_t good = check_all(dns, &rs);
 		if (rs.ndkim == 0)
 			printf("(no DKIM key yet: 'postern dkim keygen %s' makes one)\n", domain);
 		if (good == rs.list.n)

@@ -1,9 +1,10 @@
 /* Blocking lookups on libunbound's asynchronous API; see lookup.h.
  *
- * ub_resolve() would be simpler, but it has no deadline of its own: a server
- * that drops queries keeps it retrying for minutes. So each lookup starts an
- * asynchronous query and polls libunbound's pipe until the answer or the
- * deadline, then cancels. */
+ * ub_resolve() would be simpler, but it has no deadline of its own (a server
+ * that drops queries keeps it retrying for many seconds) and asks one
+ * question at a time. So the queued queries start together and libunbound's
+ * pipe is polled until every answer is in or the deadline passes; the rest
+ * are cancelled. */
 #include "dns/lookup.h"
 
 #include <poll.h>
@@ -23,15 +24,19 @@
 #define RCODE_NOERROR 0
 #define RCODE_NXDOMAIN 3
 
-struct dns_lookup {
-	struct ub_ctx *ctx;
-};
-
-/* What the callback hands back to the waiting lookup. */
+/* One queued query; the callback fills out. */
 struct pending {
-	bool done;
+	char name[MX_NAME_MAX + 1];
 	enum dns_rrtype type;
 	struct dns_answer *out;
+	int ub_id;
+	bool sent, done;
+};
+
+struct dns_lookup {
+	struct ub_ctx *ctx;
+	struct pending *q;
+	size_t n, cap;
 };
 
 struct dns_lookup *dns_lookup_new(const char *const *servers, size_t nservers,
@@ -63,6 +68,7 @@ void dns_lookup_free(struct dns_lookup *l)
 	if (l == NULL)
 		return;
 	ub_ctx_delete(l->ctx);
+	free(l->q);
 	free(l);
 }
 
@@ -107,35 +113,63 @@ static void on_result(void *arg, int err, struct ub_result *res)
 	p->done = true;
 }
 
-/* Runs libunbound's callbacks until p is done or the deadline passes. */
-static void wait_for(struct dns_lookup *l, struct pending *p, uint64_t deadline)
-{
-	struct pollfd pfd = { .fd = ub_fd(l->ctx), .events = POLLIN };
-	while (!p->done) {
-		uint64_t now = now_ms();
-		if (now >= deadline || pfd.fd < 0)
-			return;
-		int left = (int)(deadline - now);
-		int n = poll(&pfd, 1, left);
-		if (n > 0 && ub_process(l->ctx) != 0)
-			return;
-	}
-}
-
-void dns_lookup(struct dns_lookup *l, const char *name, enum dns_rrtype t,
-                struct dns_answer *out)
+void dns_lookup_add(struct dns_lookup *l, const char *name, enum dns_rrtype t,
+                    struct dns_answer *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->st = DNS_TEMPFAIL;
-	struct pending p = { .type = t, .out = out };
-	int id;
-	if (!mx_name_valid(name) ||
-	    ub_resolve_async(l->ctx, name, (int)t, RR_CLASS_IN, &p, on_result, &id) != 0)
-		return;
-	wait_for(l, &p, now_ms() + DNS_LOOKUP_TIMEOUT_MS);
-	if (!p.done) {
-		/* threaded mode: the late answer is dropped without a callback */
-		(void)ub_cancel(l->ctx, id);
-		out->st = DNS_TEMPFAIL;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->q = xrealloc(l->q, l->cap * sizeof(*l->q));
 	}
+	struct pending *p = &l->q[l->n++];
+	memset(p, 0, sizeof(*p));
+	str_copy(p->name, sizeof(p->name), name != NULL ? name : "");
+	p->type = t;
+	p->out = out;
+}
+
+static size_t send_all(struct dns_lookup *l)
+{
+	size_t sent = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		struct pending *p = &l->q[i];
+		p->sent = mx_name_valid(p->name) &&
+		          ub_resolve_async(l->ctx, p->name, (int)p->type, RR_CLASS_IN, p, on_result,
+		                           &p->ub_id) == 0;
+		sent += p->sent;
+	}
+	return sent;
+}
+
+static size_t count_done(const struct dns_lookup *l)
+{
+	size_t done = 0;
+	for (size_t i = 0; i < l->n; i++)
+		done += l->q[i].sent && l->q[i].done;
+	return done;
+}
+
+void dns_lookup_wait(struct dns_lookup *l)
+{
+	/* l->q stays where it is from here on: the callbacks hold pointers into it */
+	size_t sent = send_all(l);
+	uint64_t deadline = now_ms() + DNS_LOOKUP_TIMEOUT_MS;
+	struct pollfd pfd = { .fd = ub_fd(l->ctx), .events = POLLIN };
+	while (count_done(l) < sent && pfd.fd >= 0) {
+		uint64_t now = now_ms();
+		if (now >= deadline)
+			break;
+		if (poll(&pfd, 1, (int)(deadline - now)) > 0 && ub_process(l->ctx) != 0)
+			break;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		struct pending *p = &l->q[i];
+		if (p->sent && !p->done) {
+			/* threaded mode: the late answer is dropped without a callback */
+			(void)ub_cancel(l->ctx, p->ub_id);
+			p->out->st = DNS_TEMPFAIL;
+		}
+	}
+	l->n = 0;
 }

@@ -1,5 +1,6 @@
 /* Blocking DNS lookups for the command line (`postern domain records
- * --check`): one query at a time, each ending within a deadline. Never for
+ * --check`): queries are queued, then sent together and waited for with
+ * one deadline, so a dead server costs one timeout, not one per query. Never for
  * the daemon, whose loops must not block (dns/resolver.h is its resolver);
  * both configure libunbound through dns/ubctx.h, so they ask the same servers. */
 #ifndef POSTERN_LOOKUP_H
@@ -33,11 +34,15 @@ struct dns_lookup *dns_lookup_new(const char *const *servers, size_t nservers,
                                   size_t errlen);
 void dns_lookup_free(struct dns_lookup *l);
 
-/* Asks for name's records of type t and waits for the answer, at most
- * DNS_LOOKUP_TIMEOUT_MS. Fills out, which the caller releases with
- * dns_answer_clear(); out->st says how it went. */
-void dns_lookup(struct dns_lookup *l, const char *name, enum dns_rrtype t,
-                struct dns_answer *out);
+/* Queues a query for name's records of type t; *out (which must stay put
+ * until dns_lookup_wait() returns) gets the answer, or DNS_TEMPFAIL when the
+ * query cannot be sent or is not answered in time. The caller releases *out
+ * with dns_answer_clear(). */
+void dns_lookup_add(struct dns_lookup *l, const char *name, enum dns_rrtype t,
+                    struct dns_answer *out);
+/* Sends the queued queries and waits for their answers, at most
+ * DNS_LOOKUP_TIMEOUT_MS in all. */
+void dns_lookup_wait(struct dns_lookup *l);
 void dns_answer_clear(struct dns_answer *a);
 
 #endif

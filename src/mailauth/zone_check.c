@@ -207,7 +207,8 @@ enum zone_verdict zone_check(const struct zone_record *r, const struct zone_inpu
                              char *detail, size_t detaillen)
 {
 	if (st != DNS_OK && st != DNS_NXDOMAIN) {
-		snprintf(detail, detaillen, "%s", dns_status_str(st));
+		snprintf(detail, detaillen, "%s", st == DNS_BOGUS ? "DNSSEC validation failed"
+		                                  : "server failure or no answer in time");
 		return ZONE_CHECK_FAILED;
 	}
 	if (st == DNS_NXDOMAIN)
