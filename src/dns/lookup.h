@@ -1,6 +1,6 @@
 /* Blocking DNS lookups for the command line (`postern domain records
- * --check`): queries are queued, then sent together and waited for with
- * one deadline, so a dead server costs one timeout, not one per query. Never for
+ * --check`): queries are queued, then sent together and waited for with one
+ * deadline, so a dead server costs one timeout, not one per query. Never for
  * the daemon, whose loops must not block (dns/resolver.h is its resolver);
  * both configure libunbound through dns/ubctx.h, so they ask the same servers. */
 #ifndef POSTERN_LOOKUP_H

@@ -88,8 +88,8 @@ static X509 *make_certificate(EVP_PKEY *key, const char *hostname, bool loopback
 	    !X509_gmtime_adj(X509_getm_notAfter(x), 86400L * SELFSIGNED_DAYS) ||
 	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)hostname,
 	                                -1, -1, 0) ||
-	    !X509_set_issuer_name(x, name) || !X509_set_pubkey(x, key) || add_san(x, hostname, loopback) < 0 ||
-	    !X509_sign(x, key, EVP_sha256())) {
+	    !X509_set_issuer_name(x, name) || !X509_set_pubkey(x, key) ||
+	    add_san(x, hostname, loopback) < 0 || !X509_sign(x, key, EVP_sha256())) {
 		X509_free(x);
 		x = NULL;
 	}
