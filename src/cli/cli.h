@@ -16,6 +16,7 @@ struct cli_args {
 	bool password_stdin;            /* --password-stdin */
 	bool help;                      /* -h / --help */
 	bool all;                       /* --all */
+	bool check;                     /* --check */
 	const char *selector;           /* --selector S */
 	const char *algorithm;          /* --algorithm A */
 	const char *pos[16];            /* positional arguments after the subcommand */
@@ -36,6 +37,11 @@ int cli_queue(struct cli_args *a);
 int cli_dkim(struct cli_args *a);
 int cli_auth(struct cli_args *a);
 int cli_store(struct cli_args *a);
+
+/* cli_records.c: the DNS records to publish for a local domain, and whether
+ * DNS has them (exit code CLI_OK when all do). */
+int cli_records_print(struct store *st, const struct config *cfg, const char *domain);
+int cli_records_check(struct store *st, const struct config *cfg, const char *domain);
 
 /* Helpers (cli_common.c) */
 /* Loads the configuration, opens the store, runs fn, closes everything. A

@@ -7,39 +7,33 @@
 #include "core/config.h"
 #include "core/util.h"
 #include "mailauth/dkim.h"
+#include "mailauth/zone_records.h"
 #include "store/store.h"
 
 static const char usage[] =
 	"postern dkim keygen DOMAIN [--selector S] [--algorithm rsa-2048|ed25519] | show DOMAIN"
 	"  [-c FILE]";
 
-/* Prints the zone-file line; TXT strings are at most 255 octets each (RFC 1035 3.3.14). */
-static void print_record(const char *domain, const char *selector, const char *value)
-{
-	size_t len = strlen(value);
-	printf("%s._domainkey.%s. IN TXT (", selector, domain);
-	for (size_t off = 0; off < len; off += 250)
-		printf(" \"%.*s\"", (int)(len - off < 250 ? len - off : 250), value + off);
-	printf(" )\n");
-}
-
 struct show_state {
 	int shown;
 };
 
+/* store_dkim_list callback; cols: domain, selector, algorithm, path. */
 static void show_key(void *arg, const char *const *cols)
 {
 	struct show_state *ss = arg;
-	char err[256], record[DKIM_RECORD_MAX];
-	struct dkim_key *k = dkim_key_load(cols[3], err, sizeof(err));
-	if (k == NULL) {
+	char err[256], record[DKIM_RECORD_MAX], line[DKIM_RECORD_MAX + 512];
+	if (dkim_dns_record_of_file(cols[3], record, sizeof(record), err, sizeof(err)) < 0) {
 		fprintf(stderr, "postern: %s/%s: %s\n", cols[0], cols[1], err);
 		return;
 	}
-	dkim_dns_record(k, record, sizeof(record));
+	struct zone_list l = { 0 };
+	struct zone_dkim_key k = { .selector = cols[1], .algorithm = cols[2], .record = record };
+	zone_records_add_dkim(&l, cols[0], &k);
 	printf("; selector %s, %s, key %s\n", cols[1], cols[2], cols[3]);
-	print_record(cols[0], cols[1], record);
-	dkim_key_free(k);
+	if (zone_record_line(&l.rec[0], line, sizeof(line)) == 0)
+		printf("%s\n", line);
+	zone_list_free(&l);
 	ss->shown++;
 }
 

@@ -12,6 +12,9 @@ static const char usage_text[] =
 	"  serve                         run the mail server (foreground)\n"
 	"  config check                  validate the configuration and exit\n"
 	"  domain add|del|list           manage local domains\n"
+	"  domain records DOMAIN [--check]\n"
+	"                                the DNS records to publish (MX, SPF, DKIM, DMARC,\n"
+	"                                A/AAAA, PTR); --check looks each one up\n"
 	"  user add|del|list|passwd|import|sender-check\n"
 	"                                manage mailboxes (password via prompt or --password-stdin)\n"
 	"  alias add|del|list            manage aliases (to local or remote addresses)\n"
@@ -65,6 +68,8 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 			a->password_stdin = true;
 		} else if (strcmp(arg, "--all") == 0) {
 			a->all = true;
+		} else if (strcmp(arg, "--check") == 0) {
+			a->check = true;
 		} else if ((strcmp(arg, "--selector") == 0 || strcmp(arg, "--algorithm") == 0) && i + 1 < argc) {
 			if (arg[2] == 's')
 				a->selector = argv[++i];

@@ -24,19 +24,14 @@ static char lower(unsigned char c)
 	return (char)((c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c);
 }
 
-int mx_parse_rdata(const unsigned char *rdata, size_t len, struct mx_host *out)
+int mx_parse_name(const unsigned char *wire, size_t len, char out[MX_NAME_MAX + 1])
 {
-	/* 2 octets of preference and at least the root label */
-	if (rdata == NULL || len < 3)
-		return -1;
-	out->pref = (uint16_t)((rdata[0] << 8) | rdata[1]);
-
-	size_t pos = 2, wire = 0, o = 0;
+	size_t pos = 0, total = 0, o = 0;
 	for (;;) {
 		if (pos >= len)
 			return -1; /* the name runs past the rdata */
-		unsigned char lab = rdata[pos++];
-		wire++;
+		unsigned char lab = wire[pos++];
+		total++;
 		if (lab == 0)
 			break;
 		/* 0xC0 is a compression pointer, 0x40/0x80 are obsolete label types;
@@ -45,25 +40,35 @@ int mx_parse_rdata(const unsigned char *rdata, size_t len, struct mx_host *out)
 			return -1;
 		if (lab > len - pos)
 			return -1; /* label length past the end of the rdata */
-		wire += lab;
-		if (wire + 1 > DNS_WIRE_NAME_MAX)
+		total += lab;
+		if (total + 1 > DNS_WIRE_NAME_MAX)
 			return -1; /* no room left for the root label */
 		if (o > 0)
-			out->name[o++] = '.';
+			out[o++] = '.';
 		for (size_t i = 0; i < lab; i++) {
-			unsigned char c = rdata[pos + i];
+			unsigned char c = wire[pos + i];
 			if (!is_host_char(c))
 				return -1;
-			out->name[o++] = lower(c);
+			out[o++] = lower(c);
 		}
 		pos += lab;
 	}
 	if (pos != len)
-		return -1; /* trailing bytes: not an MX rdata */
+		return -1; /* trailing bytes */
 	if (o == 0)
-		out->name[o++] = '.'; /* RFC 7505 null MX target */
-	out->name[o] = '\0';
+		out[o++] = '.'; /* the root */
+	out[o] = '\0';
 	return 0;
+}
+
+int mx_parse_rdata(const unsigned char *rdata, size_t len, struct mx_host *out)
+{
+	/* 2 octets of preference and at least the root label (RFC 7505: the
+	 * root is the null MX target) */
+	if (rdata == NULL || len < 3)
+		return -1;
+	out->pref = (uint16_t)((rdata[0] << 8) | rdata[1]);
+	return mx_parse_name(rdata + 2, len - 2, out->name);
 }
 
 int mx_list_add(struct mx_list *l, const struct mx_host *h)

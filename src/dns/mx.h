@@ -36,6 +36,11 @@ struct mx_list {
  * can look up again. Returns 0, or -1 when the rdata is malformed (out is
  * then unspecified). */
 int mx_parse_rdata(const unsigned char *rdata, size_t len, struct mx_host *out);
+/* Parses the uncompressed wire-format host name that fills exactly len
+ * octets (an MX target, a PTR rdata) into lower-case presentation form
+ * without the trailing dot; the root is ".". The same character rules as
+ * mx_parse_rdata(). 0, or -1 when malformed. */
+int mx_parse_name(const unsigned char *wire, size_t len, char out[MX_NAME_MAX + 1]);
 
 /* Adds h to l. A name already present keeps the lower of the two preferences
  * (names compare case-insensitively). When l is full, h replaces the entry with

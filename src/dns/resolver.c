@@ -31,6 +31,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "dns/ubctx.h"
 
 /* RFC 1035 3.2.2 / RFC 3596 */
 #define RR_TYPE_A 1
@@ -233,34 +234,14 @@ static void on_ub_readable(evutil_socket_t fd, short what, void *arg)
 struct resolver *resolver_new(struct event_base *base, const char *const *servers,
                               size_t nservers, char *err, size_t errlen)
 {
-	struct ub_ctx *ctx = ub_ctx_create();
-	if (ctx == NULL) {
-		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "ub_ctx_create failed");
+	struct ub_ctx *ctx = dns_ub_ctx_new(servers, nservers, err, errlen);
+	if (ctx == NULL)
 		return NULL;
-	}
 	ub_log_attach(ctx);
 	int rc;
 	if ((rc = ub_ctx_async(ctx, 1)) != 0) {
 		set_err(err, errlen, "ub_ctx_async", rc);
 		goto fail;
-	}
-	if (nservers == 0) {
-		if ((rc = ub_ctx_resolvconf(ctx, NULL)) != 0) {
-			set_err(err, errlen, "/etc/resolv.conf", rc);
-			goto fail;
-		}
-		/* a missing /etc/hosts (minimal containers) is no reason not to start */
-		if ((rc = ub_ctx_hosts(ctx, NULL)) != 0)
-			log_event(LOG_WARN, "dns.hosts_unreadable", "s", "error", ub_strerror(rc), NULL);
-	}
-	for (size_t i = 0; i < nservers; i++) {
-		if ((rc = ub_ctx_set_fwd(ctx, servers[i])) != 0) {
-			if (err != NULL && errlen > 0)
-				snprintf(err, errlen, "DNS server \"%s\": %s", servers[i],
-				         ub_strerror(rc));
-			goto fail;
-		}
 	}
 	int fd = ub_fd(ctx);
 	if (fd < 0) {
@@ -317,22 +298,11 @@ int resolver_add_ta_file(struct resolver *r, const char *path, char *err, size_t
 
 int resolver_allow_zone(struct resolver *r, const char *zone, char *err, size_t errlen)
 {
-	char opt[MX_NAME_MAX + 16];
-	int rc = UB_SYNTAX;
-	if (r->started)
-		rc = UB_AFTERFINAL;
-	else if (zone != NULL && mx_name_valid(zone) &&
-	         bsnprintf(opt, sizeof(opt), "%s transparent", zone) >= 0)
-		/* A transparent zone without data replaces the built-in one and
-		 * sends every query on. ("ZONE nodefault" would say it better, but
-		 * libunbound 1.17's ub_ctx_set_option() stores "ZONE nodefault" whole
-		 * as the zone name, so it never matches.) */
-		rc = ub_ctx_set_option(r->ctx, "local-zone:", opt);
-	if (rc != 0) {
-		set_err(err, errlen, "allow zone", rc);
+	if (r->started) {
+		set_err(err, errlen, "allow zone", UB_AFTERFINAL);
 		return -1;
 	}
-	return 0;
+	return dns_ub_allow_zone(r->ctx, zone, err, errlen);
 }
 
 /* ---- query lifetime ---- */

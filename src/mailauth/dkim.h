@@ -47,6 +47,10 @@ const char *dkim_alg_name(enum dkim_alg alg);
  * "v=DKIM1; k=ed25519; p=<base64 raw 32-octet key>" (RFC 8463 3.3).
  * 0, or -1 when out is too small (DKIM_RECORD_MAX is always enough). */
 int dkim_dns_record(const struct dkim_key *k, char *out, size_t outlen);
+/* dkim_dns_record() of the key in a PEM file: what `postern dkim show` and
+ * `postern domain records` print. 0, or -1 with err. */
+int dkim_dns_record_of_file(const char *path, char *out, size_t outlen, char *err,
+                            size_t errlen);
 /* Signs a SHA-256 digest of the canonical header data: PKCS#1 v1.5 over a
  * sha256 DigestInfo for RSA, PureEdDSA over the 32 digest octets for Ed25519
  * (RFC 8463 3). Writes a malloc'd signature to *sig. 0, or -1 with err.

@@ -298,3 +298,16 @@ int dkim_key_sign_digest(const struct dkim_key *k, const unsigned char digest[32
 	*siglen = len;
 	return 0;
 }
+
+int dkim_dns_record_of_file(const char *path, char *out, size_t outlen, char *err,
+                            size_t errlen)
+{
+	struct dkim_key *k = dkim_key_load(path, err, errlen);
+	if (k == NULL)
+		return -1;
+	int rc = dkim_dns_record(k, out, outlen);
+	if (rc < 0)
+		snprintf(err, errlen, "%s: the DNS record does not fit", path);
+	dkim_key_free(k);
+	return rc;
+}

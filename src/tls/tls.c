@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/config.h"
+#include "core/ipaddr.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -37,11 +39,29 @@ void tls_openssl_error(char *err, size_t errlen, const char *what)
 
 /* ---- self-signed certificate ------------------------------------------ */
 
-static int add_san(X509 *x, const char *hostname)
+/* Listeners on loopback (or on a wildcard address, which loopback reaches)
+ * mean local clients that connect to 127.0.0.1 or ::1: the certificate names
+ * those addresses too, so such a client can verify it once it trusts it. */
+static bool serves_loopback(const struct config *cfg)
 {
-	char san[300];
+	for (int id = 0; id < SVC_COUNT; id++) {
+		const struct listen_list *l = config_listen(cfg, (enum service_id)id);
+		for (size_t i = 0; i < l->n; i++) {
+			enum ip_scope sc = ip_scope_of(l->addrs[i].host);
+			if (sc == IP_SCOPE_LOOPBACK || sc == IP_SCOPE_UNSPECIFIED)
+				return true;
+		}
+	}
+	return false;
+}
+
+static int add_san(X509 *x, const char *hostname, bool loopback)
+{
+	char san[400];
 	X509V3_CTX v3;
-	if (bsnprintf(san, sizeof(san), "DNS:%s", hostname) < 0)
+	bool localhost = loopback && strcasecmp(hostname, "localhost") != 0;
+	if (bsnprintf(san, sizeof(san), "DNS:%s%s%s", hostname, localhost ? ",DNS:localhost" : "",
+	              loopback ? ",IP:127.0.0.1,IP:::1" : "") < 0)
 		return -1;
 	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
 	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
@@ -52,7 +72,7 @@ static int add_san(X509 *x, const char *hostname)
 	return ok ? 0 : -1;
 }
 
-static X509 *make_certificate(EVP_PKEY *key, const char *hostname)
+static X509 *make_certificate(EVP_PKEY *key, const char *hostname, bool loopback)
 {
 	X509 *x = X509_new();
 	unsigned char serial[16];
@@ -68,8 +88,8 @@ static X509 *make_certificate(EVP_PKEY *key, const char *hostname)
 	    !X509_gmtime_adj(X509_getm_notAfter(x), 86400L * SELFSIGNED_DAYS) ||
 	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)hostname,
 	                                -1, -1, 0) ||
-	    !X509_set_issuer_name(x, name) || !X509_set_pubkey(x, key) || add_san(x, hostname) < 0 ||
-	    !X509_sign(x, key, EVP_sha256())) {
+	    !X509_set_issuer_name(x, name) || !X509_set_pubkey(x, key) ||
+	    add_san(x, hostname, loopback) < 0 || !X509_sign(x, key, EVP_sha256())) {
 		X509_free(x);
 		x = NULL;
 	}
@@ -105,8 +125,8 @@ static int write_certificate(X509 *x, const char *path)
 	return ok ? 0 : -1;
 }
 
-int tls_generate_selfsigned(const char *hostname, const char *cert_path, const char *key_path,
-                            char *err, size_t errlen)
+int tls_generate_selfsigned(const char *hostname, bool loopback, const char *cert_path,
+                            const char *key_path, char *err, size_t errlen)
 {
 	int rc = -1;
 	X509 *x = NULL;
@@ -115,7 +135,7 @@ int tls_generate_selfsigned(const char *hostname, const char *cert_path, const c
 		tls_openssl_error(err, errlen, "key generation failed");
 		return -1;
 	}
-	x = make_certificate(key, hostname);
+	x = make_certificate(key, hostname, loopback);
 	if (x == NULL)
 		tls_openssl_error(err, errlen, "certificate creation failed");
 	else if (write_private_key(key, key_path) < 0)
@@ -129,8 +149,21 @@ int tls_generate_selfsigned(const char *hostname, const char *cert_path, const c
 	return rc;
 }
 
-/* True when the existing self-signed certificate is for hostname and valid for a week more. */
-static int selfsigned_usable(const char *cert_path, const char *hostname)
+/* True when x names everything a certificate made now would: the hostname,
+ * and with loopback also localhost, 127.0.0.1 and ::1. */
+static bool names_suffice(X509 *x, const char *hostname, bool loopback)
+{
+	if (X509_check_host(x, hostname, 0, 0, NULL) != 1)
+		return false;
+	return !loopback || (X509_check_host(x, "localhost", 0, 0, NULL) == 1 &&
+	                     X509_check_ip_asc(x, "127.0.0.1", 0) == 1 &&
+	                     X509_check_ip_asc(x, "::1", 0) == 1);
+}
+
+/* True when the existing self-signed certificate names what the configuration
+ * needs (a certificate from before a new listener or hostname is made anew)
+ * and is valid for a week more. */
+static int selfsigned_usable(const char *cert_path, const char *hostname, bool loopback)
 {
 	FILE *f = fopen(cert_path, "r");
 	if (f == NULL)
@@ -139,10 +172,8 @@ static int selfsigned_usable(const char *cert_path, const char *hostname)
 	fclose(f);
 	if (x == NULL)
 		return 0;
-	int ok = X509_check_host(x, hostname, 0, 0, NULL) == 1 &&
-	         X509_cmp_time(X509_get0_notAfter(x), NULL) > 0;
 	time_t week = time(NULL) + 7 * 86400;
-	ok = ok && X509_cmp_time(X509_get0_notAfter(x), &week) > 0;
+	int ok = names_suffice(x, hostname, loopback) && X509_cmp_time(X509_get0_notAfter(x), &week) > 0;
 	X509_free(x);
 	return ok;
 }
@@ -161,8 +192,9 @@ static int ensure_selfsigned(const struct config *cfg, char *cert, char *key, si
 		snprintf(err, errlen, "%s: %m", dir);
 		return -1;
 	}
-	if (!selfsigned_usable(cert, cfg->hostname)) {
-		if (tls_generate_selfsigned(cfg->hostname, cert, key, err, errlen) < 0)
+	bool loopback = serves_loopback(cfg);
+	if (!selfsigned_usable(cert, cfg->hostname, loopback)) {
+		if (tls_generate_selfsigned(cfg->hostname, loopback, cert, key, err, errlen) < 0)
 			return -1;
 		log_event(LOG_WARN, "tls.selfsigned", "s", "hostname", cfg->hostname, "s", "cert", cert,
 		          "s", "msg", "no tls.cert configured: generated a self-signed certificate; "

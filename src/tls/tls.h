@@ -4,6 +4,7 @@
 #ifndef POSTERN_TLS_H
 #define POSTERN_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/ssl.h>
@@ -30,8 +31,10 @@ void tls_describe(const SSL *ssl, char *out, size_t outlen);
 const char *tls_version_name(const SSL *ssl);
 
 /* Generates a self-signed EC P-256 certificate for hostname into the two
- * files (key written 0600). Exposed for tests and `postern` tooling. */
-int tls_generate_selfsigned(const char *hostname, const char *cert_path, const char *key_path,
-                            char *err, size_t errlen);
+ * files (key written 0600); with loopback it also names localhost, 127.0.0.1
+ * and ::1 (for clients of listeners on loopback). Exposed for tests and
+ * `postern` tooling. */
+int tls_generate_selfsigned(const char *hostname, bool loopback, const char *cert_path,
+                            const char *key_path, char *err, size_t errlen);
 
 #endif

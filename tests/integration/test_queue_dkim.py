@@ -22,7 +22,8 @@ def dkim_records(srv):
         if m:
             meta = {"alg": m.group(2), "path": m.group(3)}
             continue
-        m = re.match(r"^(\S+)\._domainkey\.(\S+)\. IN TXT \((.*)\)$", line)
+        # one string alone, or several in parentheses (RFC 1035 3.3.14: 255 octets each)
+        m = re.match(r"^(\S+)\._domainkey\.(\S+)\. IN TXT (\(.*\)|\".*\")$", line)
         if m:
             assert m.group(2) == LOCAL_DOMAIN, line
             strings = re.findall(r'"([^"]*)"', m.group(3))

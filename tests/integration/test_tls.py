@@ -57,6 +57,55 @@ def test_selfsigned_cert_kept_across_restarts(postern):
     c.close()
 
 
+def test_selfsigned_cert_verifies_for_loopback_addresses(server, openssl):
+    # the server listens on 127.0.0.1: a client told to use 127.0.0.1 (or localhost)
+    # verifies the certificate once it trusts it, IP SAN and all
+    pem = server.data_dir / "tls" / "selfsigned-cert.pem"
+    text = describe_der(openssl, cert_der(pem))
+    for name in (f"DNS:{HOSTNAME}", "DNS:localhost", "IP Address:127.0.0.1", "IP Address:0:0:0:0:0:0:0:1"):
+        assert name in text, text
+    for server_hostname in ("127.0.0.1", "localhost", HOSTNAME):
+        ctx = ssl.create_default_context(cafile=str(pem))
+        c = tls_client(server, ctx, server_hostname=server_hostname)
+        c.ehlo()
+        c.close()
+    # no name at all: the chain alone is verified
+    ctx = ssl.create_default_context(cafile=str(pem))
+    ctx.check_hostname = False
+    c = tls_client(server, ctx, server_hostname=None)
+    assert c.sock.getpeercert()["subjectAltName"]
+    c.close()
+    ctx = ssl.create_default_context(cafile=str(pem))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        tls_client(server, ctx, server_hostname="127.0.0.2")
+
+
+def test_selfsigned_cert_lacking_loopback_names_is_replaced(postern, openssl):
+    # a self-signed certificate from before (hostname only, valid for a month) does not
+    # name 127.0.0.1, which this configuration's listener needs: serve makes a new one
+    srv = postern(start=False)
+    tls_dir = srv.data_dir / "tls"
+    tls_dir.mkdir(mode=0o700, exist_ok=True)
+    cert, key = tls_dir / "selfsigned-cert.pem", tls_dir / "selfsigned-key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "30",
+                    "-subj", f"/CN={HOSTNAME}", "-addext", f"subjectAltName=DNS:{HOSTNAME}"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+    old = cert_der(cert)
+    srv.start()
+    c = tls_client(srv)
+    served = c.sock.getpeercert(binary_form=True)
+    c.close()
+    assert served != old and served == cert_der(cert)
+    assert "IP Address:127.0.0.1" in describe_der(openssl, served)
+    # the new one has every name needed: kept across a restart
+    assert srv.stop() == 0
+    srv.start()
+    c = tls_client(srv)
+    assert c.sock.getpeercert(binary_form=True) == served
+    c.close()
+
+
 def expect_refused(srv, ctx):
     c = srv.connect()
     c.ehlo()
