@@ -233,7 +233,8 @@ static bool route_report(struct queue_runner *q, struct inject *in, const char *
 	struct resolved r;
 	if (resolve_split_address(to, local, sizeof(local), domain, sizeof(domain)) < 0)
 		return false;
-	enum resolve_result rr = resolve_recipient(q->store, local, domain, &r);
+	struct resolve_admin admin = resolve_admin_of(q->cfg);
+	enum resolve_result rr = resolve_recipient(q->store, &admin, local, domain, &r);
 	if (rr == RESOLVE_NOT_LOCAL) {
 		in->remotes[in->job.nremotes++] = xstrdup(to);
 		return true;
