@@ -10,7 +10,9 @@ struct store;
 
 /* Options common to every subcommand, parsed once by main(). */
 struct cli_args {
-	const char *config_path;        /* -c FILE; NULL = embedded default */
+	const char *config_path;        /* -c FILE, $POSTERN_CONFIG or the system file;
+	                                 * NULL = embedded default */
+	bool embedded_ok;               /* the command may run on the embedded default */
 	bool password_stdin;            /* --password-stdin */
 	bool help;                      /* -h / --help */
 	bool all;                       /* --all */
@@ -33,14 +35,23 @@ int cli_alias(struct cli_args *a);
 int cli_queue(struct cli_args *a);
 int cli_dkim(struct cli_args *a);
 int cli_auth(struct cli_args *a);
+int cli_store(struct cli_args *a);
 
 /* Helpers (cli_common.c) */
 /* Loads the configuration, opens the store, runs fn, closes everything. A
  * subcommand whose first positional argument is missing gets usage. */
 typedef int (*cli_store_fn)(struct store *st, const struct config *cfg, struct cli_args *a);
 int cli_run_with_store(struct cli_args *a, const char *usage, cli_store_fn fn);
-struct config *cli_load_config(const struct cli_args *a);   /* prints the error */
-struct store *cli_open_store(const struct config *cfg);     /* prints the error */
+/* The configuration file when -c is not given. */
+#define CLI_SYSTEM_CONFIG "/etc/postern/postern.conf"
+/* -c FILE, else $POSTERN_CONFIG, else CLI_SYSTEM_CONFIG when it exists, else
+ * the embedded default (serve, config check, or where ./var has a database).
+ * Sets a->config_path to the file used. Prints the error. */
+struct config *cli_load_config(struct cli_args *a);
+/* Started as root: becomes the configured service user (after making the
+ * data directory it owns). Prints the error. */
+int cli_become_service_user(const struct config *cfg);
+struct store *cli_open_store(const struct config *cfg);     /* the same, then opens; prints */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Validates and lower-cases a domain name (LDH labels). */
 bool cli_valid_domain(char *domain);

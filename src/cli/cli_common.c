@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -10,14 +11,50 @@
 #include <openssl/crypto.h>
 
 #include "core/config.h"
+#include "core/privs.h"
 #include "core/util.h"
+#include "daemon/layout.h"
 #include "mail/address.h"
 #include "store/store.h"
 
-struct config *cli_load_config(const struct cli_args *a)
+/* The embedded default keeps its data in ./var of the current directory: a
+ * CLI command there only makes sense where a server already made one. */
+static bool embedded_data_exists(void)
+{
+	struct config *cfg = NULL;
+	char err[256], db[4096];
+	if (config_load_string(config_default_text, "(embedded default)", &cfg, err, sizeof(err)) < 0)
+		return false;
+	bool exists = bsnprintf(db, sizeof(db), "%s/postern.db", cfg->data_dir) >= 0 &&
+	              access(db, F_OK) == 0;
+	config_free(cfg);
+	return exists;
+}
+
+/* Without -c: $POSTERN_CONFIG, else the system file when it exists. */
+static void find_config(struct cli_args *a)
+{
+	const char *env = getenv("POSTERN_CONFIG");
+	if (a->config_path != NULL)
+		return;
+	if (env != NULL && *env != '\0')
+		a->config_path = env;
+	else if (access(CLI_SYSTEM_CONFIG, F_OK) == 0)
+		a->config_path = CLI_SYSTEM_CONFIG;
+}
+
+struct config *cli_load_config(struct cli_args *a)
 {
 	struct config *cfg = NULL;
 	char err[1024];
+	find_config(a);
+	if (a->config_path == NULL && !a->embedded_ok && !embedded_data_exists()) {
+		fprintf(stderr, "postern: no configuration: no -c FILE, POSTERN_CONFIG is not set and "
+		        "%s does not exist; the embedded default (data in ./var) is for `postern "
+		        "serve`, and ./var here has no database. Pass -c FILE, or run this where "
+		        "`postern serve` runs.\n", CLI_SYSTEM_CONFIG);
+		return NULL;
+	}
 	int rc = a->config_path
 		? config_load_file(a->config_path, &cfg, err, sizeof(err))
 		: config_load_string(config_default_text, "(embedded default)", &cfg, err, sizeof(err));
@@ -28,9 +65,26 @@ struct config *cli_load_config(const struct cli_args *a)
 	return cfg;
 }
 
+/* Run as root, a command writes as the service user, so that nothing in
+ * the data directory is owned by root (the server could not change it). */
+int cli_become_service_user(const struct config *cfg)
+{
+	struct service_identity id;
+	char err[1024];
+	if (privs_resolve(cfg, &id, err, sizeof(err)) < 0 ||
+	    (id.change && layout_prepare(cfg, &id, err, sizeof(err)) < 0) ||
+	    privs_become(&id, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 struct store *cli_open_store(const struct config *cfg)
 {
 	char err[1024];
+	if (cli_become_service_user(cfg) < 0)
+		return NULL;
 	struct store *st = store_open(cfg->data_dir, err, sizeof(err));
 	if (st == NULL)
 		fprintf(stderr, "postern: %s\n", err);

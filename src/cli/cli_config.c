@@ -7,8 +7,10 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/privs.h"
 #include "core/units.h"
 #include "daemon/daemon.h"
+#include "daemon/layout.h"
 #include "daemon/services.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -89,12 +91,59 @@ static void print_postmaster(const struct config *cfg)
 		printf("warning: postmaster not set; the first user created gets its mail (%s)\n", err);
 }
 
+static void print_problem(void *arg, const char *problem)
+{
+	fprintf(stderr, "postern: %s%s\n", (const char *)arg, problem);
+}
+
+/* Ports below the unprivileged start need root or CAP_NET_BIND_SERVICE. */
+static int check_ports(const struct config *cfg)
+{
+	int low = privs_unprivileged_port_start(), problems = 0;
+	if (geteuid() == 0 || privs_can_bind_low_ports())
+		return 0;
+	for (int s = 0; s < SVC_COUNT; s++) {
+		const struct listen_list *l = config_listen(cfg, (enum service_id)s);
+		for (size_t i = 0; i < l->n; i++) {
+			if (l->addrs[i].port >= low)
+				continue;
+			char advice[512];
+			privs_bind_advice(l->addrs[i].port, advice, sizeof(advice));
+			fprintf(stderr, "postern: %s: listen.%s %s: %s\n", cfg->source,
+			        config_service_names[s], l->addrs[i].text, advice);
+			problems++;
+		}
+	}
+	return problems;
+}
+
+/* Who serve will run as, and whether its files allow it. */
+static int check_identity(const struct config *cfg)
+{
+	struct service_identity id;
+	char err[1024];
+	if (privs_resolve(cfg, &id, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s\n", err);
+		return 1;
+	}
+	if (id.change)
+		printf("identity: serve binds as root, then runs as %s:%s keeping only "
+		       "CAP_NET_BIND_SERVICE\n", id.user, id.group);
+	else if (geteuid() == 0)
+		printf("identity: serve stays root (user = \"\"): not for a real server\n");
+	if (!cfg->strict_permissions) {
+		layout_check(cfg, &id, print_problem, "warning (strict_permissions = false): ");
+		return check_ports(cfg);
+	}
+	return layout_check(cfg, &id, print_problem, "") + check_ports(cfg);
+}
+
 /* What serve checks before it listens, without creating or changing
  * anything. Prints each problem; returns how many there were. */
 static int check_like_serve(const struct config *cfg)
 {
 	char err[1024];
-	int problems = 0, version, latest;
+	int problems = check_identity(cfg), version, latest;
 	if (!daemon_has_services(cfg)) {
 		fprintf(stderr, "postern: %s: nothing to serve: every listen list is empty\n", cfg->source);
 		problems++;
@@ -130,7 +179,8 @@ int cli_config(struct cli_args *a)
 		       "FILE:LINE: message for the first problem. Then runs the checks serve runs\n"
 		       "before listening, creating nothing: at least one listener, tls.cert and\n"
 		       "tls.key load and match, log files writable, the database schema not newer\n"
-		       "than this binary. When all pass, lists each service's listen addresses and\n"
+		       "than this binary, the service user exists, no key or data others can read\n"
+		       "or change (strict_permissions), ports below 1024 bindable. When all pass, lists each service's listen addresses and\n"
 		       "the session policy it will enforce. Says who gets mail for postmaster@ and\n"
 		       "abuse@ (the 'postmaster' key, else the first user created).\n", usage);
 		return CLI_OK;

@@ -13,8 +13,12 @@ static const char usage[] = "postern serve [-c FILE]";
 int cli_serve(struct cli_args *a)
 {
 	if (a->help) {
-		printf("usage: %s\n\nRuns postern in the foreground. Without -c it uses the embedded "
-		       "default\nconfiguration: data under ./var, SMTP on 127.0.0.1:2525 and [::1]:2525.\n"
+		printf("usage: %s\n\nRuns postern in the foreground. Without -c it reads $POSTERN_CONFIG, "
+		       "else\n/etc/postern/postern.conf when it exists, else the embedded default "
+		       "configuration:\ndata under ./var, SMTP on 127.0.0.1:2525 and [::1]:2525.\n"
+		       "Started as root it binds its ports, opens its logs and reads its TLS key, then "
+		       "runs\nas the configured user (default postern) keeping only "
+		       "CAP_NET_BIND_SERVICE.\n"
 		       "Logs are JSON lines on standard error (or log.file).\n"
 		       "Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the certificate and "
 		       "reopens the log.\n", usage);

@@ -18,27 +18,34 @@ static const char usage_text[] =
 	"  queue list|show|retry|delete|hold|release   inspect and steer the outbound queue\n"
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
+	"  store migrate                 upgrade the database to this binary's schema (after a\n"
+	"                                backup; serve does it at start)\n"
 	"\n"
 	"Options (every command):\n"
-	"  -c, --config FILE             configuration file (default: the embedded default,\n"
-	"                                data under ./var, SMTP on 127.0.0.1:2525)\n"
+	"  -c, --config FILE             configuration file; without it: $POSTERN_CONFIG, else\n"
+	"                                /etc/postern/postern.conf when it exists, else the\n"
+	"                                embedded default (data under ./var, SMTP on\n"
+	"                                127.0.0.1:2525) for serve and config check, and for\n"
+	"                                other commands where ./var already has a database\n"
 	"  -h, --help                    help for a command, e.g. 'postern user --help'\n"
 	"  --version                     print the version\n";
 
 struct command {
 	const char *name;
 	int (*run)(struct cli_args *a);
+	bool embedded_ok;       /* may run on the embedded default anywhere */
 };
 
 static const struct command commands[] = {
-	{ "serve", cli_serve },
-	{ "config", cli_config },
-	{ "domain", cli_domain },
-	{ "user", cli_user },
-	{ "alias", cli_alias },
-	{ "queue", cli_queue },
-	{ "dkim", cli_dkim },
-	{ "auth", cli_auth },
+	{ "serve", cli_serve, true },
+	{ "config", cli_config, true },
+	{ "domain", cli_domain, false },
+	{ "user", cli_user, false },
+	{ "alias", cli_alias, false },
+	{ "queue", cli_queue, false },
+	{ "dkim", cli_dkim, false },
+	{ "auth", cli_auth, false },
+	{ "store", cli_store, false },
 };
 
 static int parse_args(int argc, char **argv, struct cli_args *a)
@@ -96,6 +103,7 @@ int main(int argc, char **argv)
 			continue;
 		if (parse_args(argc, argv, &a) < 0)
 			return CLI_USAGE;
+		a.embedded_ok = commands[i].embedded_ok;
 		return commands[i].run(&a);
 	}
 	fprintf(stderr, "postern: unknown command '%s'\n\n%s", argv[1], usage_text);

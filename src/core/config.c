@@ -121,6 +121,9 @@ static const struct key_spec root_keys[] = {
 	{ "data_dir", K_STRING, NULL, 0, 0 },
 	{ "postmaster", K_STR_OR_LIST, NULL, 0, 0 },
 	{ "workers", K_INT, NULL, 0, CONFIG_WORKERS_MAX },
+	{ "user", K_STRING, NULL, 0, 0 },
+	{ "group", K_STRING, NULL, 0, 0 },
+	{ "strict_permissions", K_BOOL, NULL, 0, 0 },
 	{ "listen", K_GROUP, config_listen_keys, 0, 0 },
 	{ "tls", K_GROUP, tls_keys, 0, 0 },
 	{ "limits", K_GROUP, limits_keys, 0, 0 },
@@ -319,6 +322,9 @@ static void set_defaults(struct config *cfg)
 	gethostname(host, sizeof(host) - 1);
 	cfg->hostname = xstrdup(host);
 	cfg->data_dir = xstrdup("/var/lib/postern");
+	cfg->user = xstrdup("postern");
+	cfg->group = xstrdup("postern");
+	cfg->strict_permissions = true;
 	cfg->tls.min_version = TLS1_2_VERSION;
 	cfg->limits.message_size = 25ULL * 1024 * 1024;
 	cfg->limits.recipients = 100;
@@ -457,6 +463,12 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->workers = config_setting_get_int(s);
 	if (config_load_postmaster(ld, OPT(root, "postmaster"), cfg) < 0)
 		return -1;
+	if ((s = OPT(root, "user")) != NULL)
+		replace_str(&cfg->user, config_setting_get_string(s));
+	if ((s = OPT(root, "group")) != NULL)
+		replace_str(&cfg->group, config_setting_get_string(s));
+	if ((s = OPT(root, "strict_permissions")) != NULL)
+		cfg->strict_permissions = config_setting_get_bool(s);
 
 	g = OPT(root, "listen");
 	for (int i = 0; i < SVC_COUNT; i++)
@@ -758,6 +770,8 @@ void config_free(struct config *cfg)
 	free(cfg->hostname);
 	free(cfg->data_dir);
 	config_free_postmaster(cfg);
+	free(cfg->user);
+	free(cfg->group);
 	for (int i = 0; i < SVC_COUNT; i++)
 		free(cfg->listen[i].addrs);
 	free(cfg->log.audit_file);

@@ -88,6 +88,9 @@ struct config {
 	char **postmaster;
 	size_t npostmaster;
 	int workers;            /* event loops; 0 = one per CPU */
+	char *user;             /* started as root, serve runs as this user; "" = stay */
+	char *group;            /* ... and group ("" = the user's primary group) */
+	bool strict_permissions; /* refuse to start on keys or data others can read or change */
 	struct listen_list listen[SVC_COUNT];   /* listen.<service name> */
 	struct {
 		uint64_t max_line;           /* command text incl. non-literal parts */

@@ -6,6 +6,7 @@ const char config_default_text[] =
 	"# postern embedded default configuration (postern serve without -c)\n"
 	"hostname = \"localhost\";\n"
 	"data_dir = \"./var\";\n"
+	"user = \"\";   # for trying postern: keep the user who started it (a real server: \"postern\")\n"
 	"listen = {\n"
 	"  smtp = [\"127.0.0.1:2525\", \"[::1]:2525\"];\n"
 	"  submission = [\"127.0.0.1:2587\"];\n"

@@ -105,6 +105,19 @@ int log_open_audit(const char *path)
 	return 0;
 }
 
+/* Only the files we opened by name; standard error is not ours to give away. */
+int log_chown(uid_t uid, gid_t gid)
+{
+	int rc = 0;
+	pthread_mutex_lock(&log_lock);
+	if (log_path != NULL && fchown(log_fd, uid, gid) < 0)
+		rc = -1;
+	if (audit_path != NULL && audit_fd >= 0 && fchown(audit_fd, uid, gid) < 0)
+		rc = -1;
+	pthread_mutex_unlock(&log_lock);
+	return rc;
+}
+
 void log_close(void)
 {
 	pthread_mutex_lock(&log_lock);

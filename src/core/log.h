@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
@@ -15,6 +16,9 @@ enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 int log_open(const char *path, enum log_level level);
 /* Re-opens the same file (after logrotate moved it); used on SIGHUP. */
 int log_reopen(void);
+/* Hands the open log and audit files to the service user, so that it can
+ * reopen them after giving up root. 0, or -1 with errno. */
+int log_chown(uid_t uid, gid_t gid);
 void log_close(void);
 int log_level_parse(const char *name, enum log_level *out);
 bool log_enabled(enum log_level level);

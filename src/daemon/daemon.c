@@ -1,15 +1,19 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/privs.h"
 #include "core/threadpool.h"
 #include "core/util.h"
+#include "daemon/layout.h"
 #include "daemon/services.h"
 #include "mailauth/dkim_signer.h"
 #include "net/server.h"
@@ -28,21 +32,6 @@ bool daemon_has_services(const struct config *cfg)
 	return false;
 }
 
-/* Creates the directories the server writes to, before any thread starts. */
-static int prepare_data_dir(const struct config *cfg)
-{
-	static const char *const subdirs[] = { "", "/mail", "/spool", "/tls" };
-	char path[4096];
-	for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
-		if (bsnprintf(path, sizeof(path), "%s%s", cfg->data_dir, subdirs[i]) < 0 ||
-		    mkdir_p(path, 0750) < 0) {
-			fprintf(stderr, "postern: %s: %s\n", path, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* Configured postmaster addresses that reach nobody are skipped when mail
  * for postmaster@ arrives: say so now, not when the admin wonders. */
 static void warn_unreachable_postmasters(const struct config *cfg, struct store *st)
@@ -59,14 +48,19 @@ static void warn_unreachable_postmasters(const struct config *cfg, struct store 
 
 /* Mail for postmaster@ and abuse@ needs somebody to read it (RFC 5321
  * 4.5.1): while that is only the default, say who it is and how to choose. */
-static void warn_postmaster(const struct config *cfg, struct store *st)
+static void warn_postmaster(const struct config *cfg)
 {
-	char first[322];
+	char first[322], err[1024];
+	struct store *st = store_open(cfg->data_dir, err, sizeof(err));
+	if (st == NULL)
+		return;   /* the workers' own store_open reports why */
 	if (cfg->npostmaster > 0) {
 		warn_unreachable_postmasters(cfg, st);
+		store_close(st);
 		return;
 	}
 	int rc = store_user_first(st, first, sizeof(first));
+	store_close(st);
 	if (rc == STORE_ERROR)
 		return;
 	log_event(LOG_WARN, "config.postmaster_unset", "s", "user", rc == STORE_OK ? first : NULL,
@@ -83,19 +77,35 @@ static void warn_postmaster(const struct config *cfg, struct store *st)
 static int migrate_store(const struct config *cfg)
 {
 	char err[1024];
-	struct store *st = store_open(cfg->data_dir, err, sizeof(err));
-	if (st == NULL) {
+	int from, to;
+	if (store_migrate(cfg->data_dir, &from, &to, err, sizeof(err)) < 0) {
 		fprintf(stderr, "postern: %s\n", err);
 		return -1;
 	}
-	warn_postmaster(cfg, st);
-	store_close(st);
 	return 0;
+}
+
+/* The commands the banner suggests must work when pasted: the binary by
+ * its real path, the configuration by its absolute one. */
+static void banner_command(const char *config_path, char *out, size_t outlen)
+{
+	char exe[PATH_MAX], conf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		snprintf(exe, sizeof(exe), "postern");
+	else
+		exe[n] = '\0';
+	if (config_path == NULL)
+		snprintf(out, outlen, "%s", exe);
+	else
+		snprintf(out, outlen, "%s -c %s", exe,
+		         realpath(config_path, conf) != NULL ? conf : config_path);
 }
 
 static void print_banner(const struct config *cfg, const char *config_path)
 {
-	const char *c = config_path;
+	char cmd[2 * PATH_MAX + 8], cwd[PATH_MAX];
+	banner_command(config_path, cmd, sizeof(cmd));
 	printf("postern %s serving %s (data in %s)\n", POSTERN_VERSION, cfg->hostname, cfg->data_dir);
 	for (size_t i = 0; i < daemon_nservices; i++) {
 		const struct service *svc = &daemon_services[i];
@@ -104,14 +114,16 @@ static void print_banner(const struct config *cfg, const char *config_path)
 			printf("  %-12s %s%s%s%s\n", service_name(svc), l->addrs[a].text,
 			       *svc->summary ? " (" : "", svc->summary, *svc->summary ? ")" : "");
 	}
-	printf("Add a domain and a user (in another terminal):\n"
-	       "  postern domain add example.org%s%s\n"
-	       "  postern user add alice@example.org%s%s\n"
+	if (config_path == NULL && getcwd(cwd, sizeof(cwd)) != NULL)
+		printf("Add a domain and a user (in another terminal, in %s):\n", cwd);
+	else
+		printf("Add a domain and a user (in another terminal):\n");
+	printf("  %s domain add example.org\n"
+	       "  %s user add alice@example.org\n"
 	       "Then send a test message:\n"
 	       "  swaks --server %s --to alice@example.org\n"
 	       "Stop with Ctrl-C (SIGTERM); SIGHUP reloads the TLS certificate.\n",
-	       c ? " -c " : "", c ? c : "", c ? " -c " : "", c ? c : "",
-	       cfg->listen[SVC_SMTP].n ? cfg->listen[SVC_SMTP].addrs[0].text : "?");
+	       cmd, cmd, cfg->listen[SVC_SMTP].n ? cfg->listen[SVC_SMTP].addrs[0].text : "?");
 	fflush(stdout);
 }
 
@@ -184,10 +196,6 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	 * after the first one and keep those blocks in the pool threads' arenas
 	 * for good. A fixed threshold gives them back to the system each time. */
 	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
-	if (tls_init(cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "postern: TLS: %s\n", err);
-		return -1;
-	}
 	/* several committers keep several fsyncs in flight: the journal batches them */
 	if ((d->committer = committer_new(4, cfg->hostname, cfg->data_dir, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "postern: %s\n", err);
@@ -220,11 +228,102 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	return bind_services(d->srv);
 }
 
+static int init_tls(const struct config *cfg)
+{
+	char err[1024];
+	if (tls_init(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: TLS: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_problem(void *arg, const char *problem)
+{
+	(void)arg;
+	fprintf(stderr, "postern: %s\n", problem);
+}
+
+static void log_problem(void *arg, const char *problem)
+{
+	(void)arg;
+	log_event(LOG_WARN, "server.permissions", "s", "problem", problem, NULL);
+}
+
+/* strict_permissions: refuse to start on files others can read or change. */
+static int check_permissions(const struct config *cfg, const struct service_identity *id)
+{
+	if (!cfg->strict_permissions) {
+		layout_check(cfg, id, log_problem, NULL);
+		return 0;
+	}
+	if (layout_check(cfg, id, print_problem, NULL) == 0)
+		return 0;
+	fprintf(stderr, "postern: %s: refusing to start (strict_permissions = true); run the "
+	        "commands above, or set strict_permissions = false\n", cfg->source);
+	return -1;
+}
+
+static void log_identity(const struct config *cfg, const struct service_identity *id)
+{
+	if (geteuid() == 0) {
+		log_event(LOG_WARN, "server.running_as_root", "s", "config", cfg->source, "s", "hint",
+		          "set user (default \"postern\") so that the server gives up root", NULL);
+		return;
+	}
+	log_event(LOG_INFO, "server.identity", "i", "uid", (long long)geteuid(),
+	          "i", "gid", (long long)getegid(), "s", "user", id->change ? id->user : "",
+	          "b", "bind_low_ports", privs_can_bind_low_ports(), NULL);
+	/* a key only root can read loaded now, but a SIGHUP reload would fail */
+	if (cfg->tls.key != NULL && access(cfg->tls.key, R_OK) < 0)
+		log_event(LOG_WARN, "tls.key_unreadable", "s", "path", cfg->tls.key, "s", "hint",
+		          "the service user cannot read it: a reload (SIGHUP) will keep the old "
+		          "certificate; see docs/deploy.md", NULL);
+}
+
+/* What needs root happens first: the data directory made and owned, the log
+ * files handed over, a configured TLS key read. Then root is given up
+ * before any thread starts (capabilities are per thread) and before a byte
+ * is read from the network. */
+static int become_service_user(const struct config *cfg, bool *tls_loaded)
+{
+	struct service_identity id;
+	char err[1024];
+	if (privs_resolve(cfg, &id, err, sizeof(err)) < 0 ||
+	    layout_prepare(cfg, &id, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s\n", err);
+		return -1;
+	}
+	if (check_permissions(cfg, &id) < 0)
+		return -1;
+	if (id.change && log_chown(id.uid, id.gid) < 0) {
+		fprintf(stderr, "postern: cannot hand the log files to %s: %s\n", id.user, strerror(errno));
+		return -1;
+	}
+	/* a configured key may be readable by root only; the self-signed one is
+	 * made in data_dir, as the service user */
+	*tls_loaded = cfg->tls.cert != NULL;
+	if (*tls_loaded && init_tls(cfg) < 0)
+		return -1;
+	if (privs_drop_for_serve(&id, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s\n", err);
+		return -1;
+	}
+	log_identity(cfg, &id);
+	return 0;
+}
+
 int daemon_serve(struct config *cfg, const char *config_path)
 {
 	struct daemon d = { 0 };
-	if (prepare_data_dir(cfg) < 0 || migrate_store(cfg) < 0)
+	bool tls_loaded = false;
+	if (become_service_user(cfg, &tls_loaded) < 0 || migrate_store(cfg) < 0 ||
+	    (!tls_loaded && init_tls(cfg) < 0)) {
+		if (tls_loaded)
+			tls_cleanup();
 		return -1;
+	}
+	warn_postmaster(cfg);
 	int rc = daemon_build(&d, cfg);
 	if (rc == 0) {
 		print_banner(cfg, config_path);

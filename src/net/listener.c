@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/privs.h"
 #include "core/util.h"
 
 #define LISTEN_BACKLOG 4096
@@ -68,7 +69,13 @@ int listener_bind(const struct listen_addr *la, bool check_free, char *err, size
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, LISTEN_BACKLOG) < 0) {
 		*unavailable = errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT;
-		snprintf(err, errlen, "%s: cannot listen: %m", la->text);
+		if (errno == EACCES && la->port < privs_unprivileged_port_start()) {
+			char advice[512];
+			privs_bind_advice(la->port, advice, sizeof(advice));
+			snprintf(err, errlen, "%s: cannot listen: permission denied: %s", la->text, advice);
+		} else {
+			snprintf(err, errlen, "%s: cannot listen: %m", la->text);
+		}
 		close(fd);
 		return -1;
 	}

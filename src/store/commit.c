@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,6 +103,38 @@ static int link_copy(struct commit_job *job, const char *first, const char *mail
 	return write_first_copy(job, maildir, path, len);
 }
 
+static void user_name(uid_t uid, char *out, size_t outlen)
+{
+	struct passwd pw, *found = NULL;
+	char buf[1024];
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found != NULL)
+		snprintf(out, outlen, "%s", pw.pw_name);
+	else
+		snprintf(out, outlen, "%u", (unsigned)uid);
+}
+
+/* A permission error says what to fix: the nearest existing directory on
+ * the way to the file, who owns it, and who postern runs as (typically a
+ * directory an admin made as root before the server gave root up). */
+static void log_denied(const char *maildir, int err)
+{
+	char dir[4096], owner[64], self[64];
+	struct stat sb;
+	if (bsnprintf(dir, sizeof(dir), "%s/tmp", maildir) < 0)
+		return;
+	while (stat(dir, &sb) < 0) {
+		char *slash = strrchr(dir, '/');
+		if (slash == NULL || slash == dir)
+			return;
+		*slash = '\0';
+	}
+	user_name(sb.st_uid, owner, sizeof(owner));
+	user_name(geteuid(), self, sizeof(self));
+	log_event(LOG_ERROR, "delivery.permission_denied", "s", "path", dir, "s", "owner", owner,
+	          "i", "mode", (long long)(sb.st_mode & 07777), "s", "needs", self,
+	          "s", "error", strerror(err), NULL);
+}
+
 static void unlink_tmp(struct commit_job *job)
 {
 	for (size_t i = 0; i < job->ntmp; i++) {
@@ -145,6 +179,8 @@ static int write_local_copies(struct committer *c, struct commit_job *job)
 		char path[4096];
 		int rc = i == 0 ? write_first_copy(job, job->maildirs[i], path, sizeof(path))
 		                : link_copy(job, job->tmp_paths[0], job->maildirs[i], path, sizeof(path));
+		if (rc == EACCES || rc == EPERM)
+			log_denied(job->maildirs[i], rc);
 		if (rc != 0)
 			return rc;
 		job->tmp_paths[job->ntmp++] = xstrdup(path);

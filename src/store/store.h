@@ -24,13 +24,17 @@ struct store;
  * cache memory); call once, before any database is opened. */
 void store_sqlite_configure(void);
 
-/* Opens (creating if needed) <data_dir>/postern.db, checks its schema
- * version and runs pending migrations (after a backup). NULL on failure,
- * with the reason in err. */
 /* What store_open would find, changing nothing: *version is the schema of
  * <data_dir>/postern.db (0 when there is none yet), *latest this binary's.
  * -1 with err when it cannot be read or is newer than this binary. */
 int store_check_schema(const char *data_dir, int *version, int *latest, char *err, size_t errlen);
+/* Brings <data_dir>/postern.db to this binary's schema: a backup, then the
+ * pending migrations in one transaction (serve at start; `store migrate`).
+ * *from and *to are the versions. 0 or -1 with err. */
+int store_migrate(const char *data_dir, int *from, int *to, char *err, size_t errlen);
+/* Opens (creating if needed) <data_dir>/postern.db. A database of an older
+ * schema is refused untouched (store_migrate upgrades it), as is a newer one.
+ * NULL on failure, with the reason in err. */
 struct store *store_open(const char *data_dir, char *err, size_t errlen);
 void store_close(struct store *st);
 const char *store_data_dir(const struct store *st);

@@ -139,7 +139,7 @@ int store_db_error(struct store *st, char *err, size_t errlen, const char *what)
 	return STORE_ERROR;
 }
 
-static int open_db(struct store *st, const char *path, char *err, size_t errlen)
+static int open_db(struct store *st, const char *path, bool migrate, char *err, size_t errlen)
 {
 	int latest = schema_steps[ARRAY_LEN(schema_steps) - 1].version;
 	int version = migrate_read_version(path, err, errlen);
@@ -148,6 +148,15 @@ static int open_db(struct store *st, const char *path, char *err, size_t errlen)
 	if (version > latest) {
 		snprintf(err, errlen, "%s: schema version %d is newer than this postern knows (%d); "
 		         "run a newer postern or restore a backup; the database was not changed",
+		         path, version, latest);
+		return -1;
+	}
+	/* a server of the old version may be running on it: only serve (or an
+	 * explicit `store migrate`) upgrades; a new database is simply created */
+	if (!migrate && version > 0 && version < latest) {
+		snprintf(err, errlen, "%s: schema version %d is older than this postern's (%d); "
+		         "upgrade the server first (postern serve migrates it at start, after a "
+		         "backup) or run `postern store migrate`; the database was not changed",
 		         path, version, latest);
 		return -1;
 	}
@@ -211,7 +220,7 @@ int store_check_schema(const char *data_dir, int *version, int *latest, char *er
 	return 0;
 }
 
-struct store *store_open(const char *data_dir, char *err, size_t errlen)
+static struct store *open_store(const char *data_dir, bool migrate, char *err, size_t errlen)
 {
 	char path[4096];
 	struct store *st = xcalloc(1, sizeof(*st));
@@ -224,7 +233,7 @@ struct store *store_open(const char *data_dir, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: path too long", data_dir);
 		goto fail;
 	}
-	if (protect_db_file(path, err, errlen) < 0 || open_db(st, path, err, errlen) < 0)
+	if (protect_db_file(path, err, errlen) < 0 || open_db(st, path, migrate, err, errlen) < 0)
 		goto fail;
 	for (int i = 0; i < Q_COUNT; i++) {
 		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
@@ -237,6 +246,22 @@ struct store *store_open(const char *data_dir, char *err, size_t errlen)
 fail:
 	store_close(st);
 	return NULL;
+}
+
+struct store *store_open(const char *data_dir, char *err, size_t errlen)
+{
+	return open_store(data_dir, false, err, errlen);
+}
+
+int store_migrate(const char *data_dir, int *from, int *to, char *err, size_t errlen)
+{
+	int latest;
+	if (store_check_schema(data_dir, from, &latest, err, errlen) < 0)
+		return -1;
+	struct store *st = open_store(data_dir, true, err, errlen);
+	store_close(st);
+	*to = latest;
+	return st != NULL ? 0 : -1;
 }
 
 void store_close(struct store *st)

@@ -119,7 +119,7 @@ def free_port():
 def _cfg_value(v, indent):
     pad = "  " * indent
     if isinstance(v, bool):
-        raise TypeError("libconfig booleans are not used by postern")
+        return "true" if v else "false"
     if isinstance(v, int):
         return str(v)
     if isinstance(v, str):
@@ -154,6 +154,7 @@ def base_config(data_dir, port):
     return {
         "hostname": HOSTNAME,
         "data_dir": str(data_dir),
+        "user": "",     # the tests run as root and stay root, unless one sets a user
         "workers": 2,
         "listen": {"smtp": [f"{HOST}:{port}"]},
         "timeouts": {"shutdown": "5s"},

@@ -502,6 +502,7 @@ class QueueServer:
         base = {
             "hostname": HOSTNAME,
             "data_dir": str(self.data_dir),
+            "user": "",
             "workers": 1,
             "listen": {"smtp": [f"{HOST}:0"]},
             "timeouts": {"shutdown": "3s"},
@@ -698,7 +699,7 @@ def queue_template(tmp_path_factory):
                     returncode=1)
     root = tmp_path_factory.mktemp("qtemplate")
     conf = root / "postern.conf"
-    conf.write_text(config_text({"hostname": HOSTNAME, "data_dir": str(root / "data"),
+    conf.write_text(config_text({"hostname": HOSTNAME, "data_dir": str(root / "data"), "user": "",
                                  "listen": {"smtp": [f"{HOST}:1"]}}))
     for args, stdin in ((("domain", "add", LOCAL_DOMAIN), None),
                         (("user", "add", ALICE, "--password-stdin"), PASSWORD + "\n")):

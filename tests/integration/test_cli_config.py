@@ -13,6 +13,7 @@ def good_config(tmp_path, port=2999):
         # a valid configuration
         hostname = "mx.example.org";
         data_dir = "{tmp_path}/data";
+        user = "";
         workers = 1;
         listen = {{
           smtp = ["127.0.0.1:{port}"];
@@ -141,7 +142,7 @@ def test_config_check_refuses_unknown_service_keys(tmp_path):
                  'services = { imap = { limits = { sessions = 5; }; }; };\n')
     p = run_postern("config", "check", config=conf)
     assert p.returncode != 0
-    assert "bad.conf:13: unknown key 'sessions'" in p.stderr, p.stderr
+    assert "bad.conf:14: unknown key 'sessions'" in p.stderr, p.stderr
 
 
 def test_config_check_embedded_default(tmp_path):
@@ -243,7 +244,7 @@ def test_included_file_syntax_error_names_that_file(tmp_path):
 
 def test_included_file_is_used(tmp_path):
     write(tmp_path / "host.conf", 'hostname = "included.example.org";\n')
-    main = write(tmp_path / "main.conf", f'data_dir = "{tmp_path}/d";\n@include "host.conf"\n'
+    main = write(tmp_path / "main.conf", f'data_dir = "{tmp_path}/d";\nuser = "";\n@include "host.conf"\n'
                  'listen = { smtp = ["127.0.0.1:2999"]; };\n')   # serve needs a listener
     p = run_postern("config", "check", config=main)
     assert p.returncode == 0, p.stderr

@@ -108,6 +108,16 @@ def test_existing_v1_database_opened(postern):
     db_path = srv.data_dir / "postern.db"
     make_db(db_path, 1)
     v1_digest = digest(db_path)
+    # a server of the old version may still run on it: only serve or `store migrate` upgrade
+    p = srv.cli("domain", "list")
+    assert p.returncode == 1
+    assert "older than this postern" in p.stderr and "postern store migrate" in p.stderr, p.stderr
+    assert digest(db_path) == v1_digest
+    p = srv.cli("store", "migrate")
+    assert p.returncode == 0, p.stderr
+    assert "migrated from schema version 1 to" in p.stdout, p.stdout
+    p = srv.cli("store", "migrate")
+    assert p.returncode == 0 and "nothing to do" in p.stdout, (p.stdout, p.stderr)
     p = srv.cli("domain", "list")
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["legacy.test"]
@@ -130,7 +140,7 @@ def test_existing_v1_database_opened(postern):
         assert db.execute("SELECT local, domain FROM users").fetchall() == [("olduser", "legacy.test")]
         db.close()
     else:
-        assert backups == [] and digest(db_path) == v1_digest
+        assert backups == []
 
     # opening it again makes no second backup
     assert srv.cli("domain", "list").returncode == 0
@@ -193,6 +203,8 @@ def test_v1_database_with_pending_wal_is_read(postern):
     keeper.commit()
     try:
         assert (srv.data_dir / "postern.db-wal").exists()
+        p = srv.cli("store", "migrate")
+        assert p.returncode == 0, p.stderr
         p = srv.cli("domain", "list")
         assert p.returncode == 0, p.stderr
         assert p.stdout.split() == ["walonly.test"]
@@ -205,7 +217,7 @@ def test_database_is_never_readable_by_others(tmp_path):
     import os
     import stat
     conf = tmp_path / "p.conf"
-    conf.write_text(f'data_dir = "{tmp_path}/data";\n', encoding="utf-8")
+    conf.write_text(f'data_dir = "{tmp_path}/data";\nuser = "";\n', encoding="utf-8")
     old = os.umask(0o022)
     try:
         p = run_postern("domain", "add", "example.net", config=conf)
@@ -222,3 +234,15 @@ def test_database_is_never_readable_by_others(tmp_path):
                 assert stat.S_IMODE(f.stat().st_mode) & 0o007 == 0, (side, oct(f.stat().st_mode))
     finally:
         os.umask(old)
+
+
+def test_serve_migrates_an_older_database(postern):
+    srv = postern(start=False, template=False)
+    srv.data_dir.mkdir()
+    db_path = srv.data_dir / "postern.db"
+    make_db(db_path, 1)
+    srv.start()
+    srv.wait_log("store.migrated", lambda e: e.get("from") == 1)
+    assert user_version(db_path) > 1
+    assert [b.name.startswith("postern.db.v1.") for b in (srv.data_dir / "backups").iterdir()] == [True]
+    assert srv.cli("domain", "list").stdout.split() == ["legacy.test"]

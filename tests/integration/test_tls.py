@@ -169,6 +169,7 @@ def test_sighup_reloads_certificate(postern, openssl, tmp_path):
     live_cert, live_key = certdir / "live-cert.pem", certdir / "live-key.pem"
     live_cert.write_bytes(old_cert.read_bytes())
     live_key.write_bytes(old_key.read_bytes())
+    live_key.chmod(0o600)
     srv = postern(config={"tls": {"cert": str(live_cert), "key": str(live_key)}})
 
     # a session opened under the old certificate
