@@ -131,7 +131,7 @@ def test_config_check_names_who_gets_postmaster_mail(postern):
 
 def test_config_check_without_a_database_creates_nothing(tmp_path):
     conf = tmp_path / "c.conf"
-    conf.write_text(f'hostname = "{HOSTNAME}"; data_dir = "{tmp_path / "data"}";\n'
+    conf.write_text(f'hostname = "{HOSTNAME}"; data_dir = "{tmp_path / "data"}"; user = "";\n'
                     'listen = { smtp = ["127.0.0.1:2525"]; };\n')
     p = run_postern("config", "check", config=conf)
     assert p.returncode == 0, p.stderr
