@@ -68,6 +68,29 @@ static int check_log_path(const char *key, const char *path, char *err, size_t e
 	return -1;
 }
 
+/* Who reads mail for postmaster@ and abuse@ (serve logs the same warning). */
+static void print_postmaster(const struct config *cfg)
+{
+	char first[322], err[1024];
+	if (cfg->npostmaster > 0) {
+		printf("postmaster:");
+		for (size_t i = 0; i < cfg->npostmaster; i++)
+			printf("%s %s", i ? "," : "", cfg->postmaster[i]);
+		printf(" (mail for postmaster@ and abuse@ of every domain and %s)\n", cfg->hostname);
+		return;
+	}
+	int rc = store_user_first_readonly(cfg->data_dir, first, sizeof(first), err, sizeof(err));
+	if (rc == STORE_OK)
+		printf("warning: postmaster not set: mail for postmaster@ and abuse@ goes to the first "
+		       "user created, %s;\n  set postmaster = \"you@example.org\"; to choose\n", first);
+	else if (rc == STORE_NOT_FOUND)
+		printf("warning: postmaster not set and no users yet: mail for postmaster@ and abuse@ "
+		       "is refused with 451\n  until the first user is created (it gets that mail), "
+		       "or set postmaster = \"you@example.org\";\n");
+	else
+		printf("warning: postmaster not set; the first user created gets its mail (%s)\n", err);
+}
+
 static void print_problem(void *arg, const char *problem)
 {
 	fprintf(stderr, "postern: %s%s\n", (const char *)arg, problem);
@@ -145,6 +168,7 @@ static int check_like_serve(const struct config *cfg)
 	if (cfg->tls.cert == NULL)
 		printf("tls: no certificate configured; serve uses a self-signed one for %s\n",
 		       cfg->hostname);
+	print_postmaster(cfg);
 	return problems;
 }
 
@@ -157,7 +181,8 @@ int cli_config(struct cli_args *a)
 		       "tls.key load and match, log files writable, the database schema not newer\n"
 		       "than this binary, the service user exists, no key or data others can read\n"
 		       "or change (strict_permissions), ports below 1024 bindable. When all pass, lists each service's listen addresses and\n"
-		       "the session policy it will enforce.\n", usage);
+		       "the session policy it will enforce. Says who gets mail for postmaster@ and\n"
+		       "abuse@ (the 'postmaster' key, else the first user created).\n", usage);
 		return CLI_OK;
 	}
 	if (a->npos != 1 || strcmp(a->pos[0], "check") != 0)

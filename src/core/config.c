@@ -119,6 +119,7 @@ static const struct key_spec auth_keys[] = {
 static const struct key_spec root_keys[] = {
 	{ "hostname", K_STRING, NULL, 0, 0 },
 	{ "data_dir", K_STRING, NULL, 0, 0 },
+	{ "postmaster", K_STR_OR_LIST, NULL, 0, 0 },
 	{ "workers", K_INT, NULL, 0, CONFIG_WORKERS_MAX },
 	{ "user", K_STRING, NULL, 0, 0 },
 	{ "group", K_STRING, NULL, 0, 0 },
@@ -164,6 +165,7 @@ static const char *type_name(enum key_type t)
 	case K_GROUP: return "a group { ... }";
 	case K_STRLIST: return "a list of strings [ ... ]";
 	case K_GROUPLIST: return "a list of groups ( { ... }, ... )";
+	case K_STR_OR_LIST: return "a string or a list of strings [ ... ]";
 	}
 	return "?";
 }
@@ -234,6 +236,10 @@ static int check_setting(struct loader *ld, const config_setting_t *s, const str
 			return config_setting_error(ld, s, "'%s': malformed duration \"%s\" (use e.g. \"5m\", \"30s\")",
 			                     spec->name, config_setting_get_string(s));
 		return check_range(ld, s, spec, v > LLONG_MAX ? LLONG_MAX : (long long)v, " ms");
+	case K_STR_OR_LIST:
+		if (t == CONFIG_TYPE_STRING)
+			return 0;
+		/* fall through */
 	case K_STRLIST:
 		if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
 			break;
@@ -455,6 +461,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	}
 	if ((s = OPT(root, "workers")) != NULL)
 		cfg->workers = config_setting_get_int(s);
+	if (config_load_postmaster(ld, OPT(root, "postmaster"), cfg) < 0)
+		return -1;
 	if ((s = OPT(root, "user")) != NULL)
 		replace_str(&cfg->user, config_setting_get_string(s));
 	if ((s = OPT(root, "group")) != NULL)
@@ -761,6 +769,7 @@ void config_free(struct config *cfg)
 	free(cfg->source);
 	free(cfg->hostname);
 	free(cfg->data_dir);
+	config_free_postmaster(cfg);
 	free(cfg->user);
 	free(cfg->group);
 	for (int i = 0; i < SVC_COUNT; i++)

@@ -83,6 +83,10 @@ struct config {
 	char *source;           /* file name, or "(embedded default)" */
 	char *hostname;
 	char *data_dir;
+	/* `postmaster`: where mail for postmaster@ and abuse@ and the server's
+	 * notices to its admin go, lower-cased; none: the first user created */
+	char **postmaster;
+	size_t npostmaster;
 	int workers;            /* event loops; 0 = one per CPU */
 	char *user;             /* started as root, serve runs as this user; "" = stay */
 	char *group;            /* ... and group ("" = the user's primary group) */
@@ -176,6 +180,10 @@ void config_free(struct config *cfg);
 
 /* Parses "1.2.3.4:25" or "[::1]:25". 0 or -1. */
 int config_parse_listen(const char *text, struct listen_addr *out);
+
+/* A plain "local@domain" address: a dot-atom local part (RFC 5322 3.2.3)
+ * and a domain of letter-digit-hyphen labels; no quoting, no literals. */
+bool config_address_valid(const char *addr);
 
 /* The configuration `postern serve` runs on without -c (used by `make run`). */
 extern const char config_default_text[];

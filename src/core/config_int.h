@@ -8,7 +8,9 @@
 
 #include "core/config.h"
 
-enum key_type { K_STRING, K_INT, K_BOOL, K_SIZE, K_DURATION, K_GROUP, K_STRLIST, K_GROUPLIST };
+/* K_STR_OR_LIST: one string, or a list of strings */
+enum key_type { K_STRING, K_INT, K_BOOL, K_SIZE, K_DURATION, K_GROUP, K_STRLIST, K_GROUPLIST,
+                K_STR_OR_LIST };
 
 struct key_spec {
 	const char *name;
@@ -52,5 +54,9 @@ extern const struct key_spec config_listen_keys[];
  * NULL; the schema has checked every value); runs after every other group
  * is loaded. */
 void config_load_services(const config_setting_t *services, struct config *cfg);
+
+/* `postmaster` (config_postmaster.c): s may be NULL; each address is checked. */
+int config_load_postmaster(struct loader *ld, const config_setting_t *s, struct config *cfg);
+void config_free_postmaster(struct config *cfg);
 
 #endif

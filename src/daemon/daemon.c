@@ -20,6 +20,7 @@
 #include "queue/runner.h"
 #include "store/commit.h"
 #include "store/maildir.h"
+#include "store/resolve.h"
 #include "store/store.h"
 #include "tls/tls.h"
 
@@ -29,6 +30,47 @@ bool daemon_has_services(const struct config *cfg)
 		if (config_listen(cfg, daemon_services[i].id)->n > 0)
 			return true;
 	return false;
+}
+
+/* Configured postmaster addresses that reach nobody are skipped when mail
+ * for postmaster@ arrives: say so now, not when the admin wonders. */
+static void warn_unreachable_postmasters(const struct config *cfg, struct store *st)
+{
+	struct resolve_admin admin = resolve_admin_of(cfg);
+	struct resolved *r = xmalloc(sizeof(*r));
+	for (size_t i = 0; i < cfg->npostmaster; i++)
+		if (resolve_postmaster_address(st, &admin, cfg->postmaster[i], r) == RESOLVE_NO_SUCH_USER)
+			log_event(LOG_WARN, "config.postmaster_unreachable", "s", "address",
+			          cfg->postmaster[i], "s", "config", cfg->source, "s", "hint",
+			          "no user or alias by that name: create it, or change 'postmaster'", NULL);
+	free(r);
+}
+
+/* Mail for postmaster@ and abuse@ needs somebody to read it (RFC 5321
+ * 4.5.1): while that is only the default, say who it is and how to choose. */
+static void warn_postmaster(const struct config *cfg)
+{
+	char first[322], err[1024];
+	struct store *st = store_open(cfg->data_dir, err, sizeof(err));
+	if (st == NULL)
+		return;   /* the workers' own store_open reports why */
+	if (cfg->npostmaster > 0) {
+		warn_unreachable_postmasters(cfg, st);
+		store_close(st);
+		return;
+	}
+	int rc = store_user_first(st, first, sizeof(first));
+	store_close(st);
+	if (rc == STORE_ERROR)
+		return;
+	log_event(LOG_WARN, "config.postmaster_unset", "s", "user", rc == STORE_OK ? first : NULL,
+	          "s", "config", cfg->source, "s", "hint", rc == STORE_OK
+	          ? "'postmaster' is not set: mail for postmaster@ and abuse@ of every domain and the "
+	            "server's notices go to this user, the first one created; set postmaster = "
+	            "\"you@example.org\"; to choose"
+	          : "'postmaster' is not set and there are no users yet: mail for postmaster@ and "
+	            "abuse@ is refused with 451 until the first user is created (it gets that mail), "
+	            "or set postmaster = \"you@example.org\";", NULL);
 }
 
 /* Migrations run here, once, before the workers open their own handles. */
@@ -281,6 +323,7 @@ int daemon_serve(struct config *cfg, const char *config_path)
 			tls_cleanup();
 		return -1;
 	}
+	warn_postmaster(cfg);
 	int rc = daemon_build(&d, cfg);
 	if (rc == 0) {
 		print_banner(cfg, config_path);

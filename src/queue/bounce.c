@@ -9,6 +9,7 @@
 
 #include "core/util.h"
 #include "mail/address.h"
+#include "mail/header.h"
 
 struct strbuf {
 	char *s;
@@ -57,21 +58,47 @@ static void one_line(const char *in, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+static const char *subject_of(const struct bounce_info *in)
+{
+	if (in->to_postmaster)
+		return "Postmaster notice: Undelivered Mail";
+	return in->delayed ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender";
+}
+
 static void add_headers(struct strbuf *b, const struct bounce_info *in, const char *boundary)
 {
 	char date[64], id[17];
 	rfc5322_date(date, sizeof(date));
 	random_id(id, 16);
 	sb_printf(b, "From: Mail Delivery System <MAILER-DAEMON@%s>\n", in->hostname);
-	sb_printf(b, "To: <%s>\n", in->sender);
-	sb_printf(b, "Subject: %s\n", in->delayed ? "Delayed Mail (still being retried)"
-	                                          : "Undelivered Mail Returned to Sender");
+	if (in->to_postmaster)
+		sb_printf(b, "To: Postmaster <postmaster@%s>\n", in->hostname);
+	else
+		sb_printf(b, "To: <%s>\n", in->sender);
+	sb_printf(b, "Subject: %s\n", subject_of(in));
 	sb_printf(b, "Date: %s\n", date);
 	sb_printf(b, "Message-ID: <%s.%s@%s>\n", id, in->queue_id, in->hostname);
-	sb_printf(b, "Auto-Submitted: auto-replied\n");   /* RFC 3834 */
+	/* RFC 3834: a report answers the sender's message; a notice to a third party is generated */
+	sb_printf(b, "Auto-Submitted: %s\n", in->to_postmaster ? "auto-generated" : "auto-replied");
 	sb_printf(b, "MIME-Version: 1.0\n");
 	sb_printf(b, "Content-Type: multipart/report; report-type=delivery-status;\n"
 	             "\tboundary=\"%s\"\n\n", boundary);
+}
+
+/* Why the postmaster gets this one, in words an admin can act on. */
+static void add_postmaster_text(struct strbuf *b, const struct bounce_info *in)
+{
+	char sender[300];
+	one_line(in->sender, sender, sizeof(sender));
+	if (!bounce_wanted(in->sender))
+		sb_printf(b, "A message from <%s> could not be delivered to the recipients below.\n"
+		             "Its sender is the mail system itself (a bounce or another notice), so no\n"
+		             "report can go back to it; this notice goes to the postmaster instead.\n\n",
+		          sender);
+	else
+		sb_printf(b, "A message from <%s> could not be delivered to the recipients below,\n"
+		             "and the report could not be returned to <%s> (no such mailbox here);\n"
+		             "this notice goes to the postmaster instead.\n\n", sender, sender);
 }
 
 static void add_human_part(struct strbuf *b, const struct bounce_info *in, const char *boundary)
@@ -80,7 +107,9 @@ static void add_human_part(struct strbuf *b, const struct bounce_info *in, const
 	sb_printf(b, "This is a MIME-encapsulated message.\n\n--%s\n", boundary);
 	sb_printf(b, "Content-Description: Notification\nContent-Type: text/plain; charset=utf-8\n\n");
 	sb_printf(b, "This is the mail system at host %s.\n\n", in->hostname);
-	if (in->delayed)
+	if (in->to_postmaster)
+		add_postmaster_text(b, in);
+	else if (in->delayed)
 		sb_printf(b, "Your message could not be delivered yet to the recipients below.\n"
 		             "The mail system will keep trying; you do not need to send it again.\n\n");
 	else
@@ -166,4 +195,18 @@ bool bounce_wanted(const char *sender)
 	size_t local;
 	(void)mail_address_split(sender, &local);
 	return !(local == 13 && strncasecmp(sender, "mailer-daemon", 13) == 0);
+}
+
+bool bounce_is_postmaster_notice(const char *headers, size_t len, const char *hostname)
+{
+	struct mail_field f;
+	char want[300];
+	if (!mail_header_find(headers, len, "Received", &f))
+		return false;
+	const char *v = f.value, *end = f.value + f.value_len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	int n = snprintf(want, sizeof(want), "by %s (postern) id " BOUNCE_TRACE_NOTICE ";", hostname);
+	return n > 0 && (size_t)n < sizeof(want) && (size_t)(end - v) >= (size_t)n &&
+	       strncasecmp(v, want, (size_t)n) == 0;
 }

@@ -98,4 +98,10 @@ void runner_rcpt_delivered(struct queue_runner *q, struct delivery *d, size_t i,
 void runner_rcpt_failed(struct queue_runner *q, struct delivery *d, size_t i, bool permanent,
                         const char *status, const char *mta, const char *diagnostic);
 
+/* report.c: called on every run of the queue */
+/* Finished messages: bounces (or notices to the postmaster), then removal. */
+void report_finished_messages(struct queue_runner *q);
+/* One delay notice per message pending longer than queue.warn_after. */
+void report_delay_warnings(struct queue_runner *q);
+
 #endif

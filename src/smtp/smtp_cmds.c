@@ -278,6 +278,13 @@ static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const 
 	case RESOLVE_TEMPFAIL:
 		smtp_reply(s, 451, "4.3.0", "<%s>: Temporary lookup failure", addr);
 		break;
+	case RESOLVE_NO_ADMIN:
+		/* RFC 5321 4.5.1 forbids refusing postmaster for good, and there is
+		 * nowhere to put it yet (no user, or no `postmaster` address reaches
+		 * anyone): the sender keeps it and retries once the admin has fixed that */
+		smtp_reply(s, 451, "4.3.0", "<%s>: No mailbox for the postmaster yet; try again later",
+		           addr);
+		break;
 	}
 }
 
@@ -302,10 +309,12 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
 	}
-	/* RFC 5321 4.5.1: <postmaster> must work; it is postmaster@<hostname> */
-	enum resolve_result rr = p.postmaster
-		? resolve_recipient(worker_store(s->ns.worker), "postmaster", s->ns.cfg->hostname, &r)
-		: resolve_recipient(worker_store(s->ns.worker), p.local, p.domain, &r);
+	/* RFC 5321 4.5.1: <postmaster> must work; it is postmaster@<hostname>,
+	 * which the resolver's admin rule always takes as local (no relay check) */
+	struct resolve_admin admin = resolve_admin_of(s->ns.cfg);
+	enum resolve_result rr = resolve_recipient(worker_store(s->ns.worker), &admin,
+	                                           p.postmaster ? "postmaster" : p.local,
+	                                           p.postmaster ? s->ns.cfg->hostname : p.domain, &r);
 	reply_resolve(s, rr, &r, &p);
 }
 

@@ -73,6 +73,14 @@ int store_user_set_any_sender(struct store *st, const char *local, const char *d
 int store_user_list(struct store *st, const char *domain, store_row_cb cb, void *arg,
                     char *err, size_t errlen);
 
+/* The address of the first user created (the default postmaster):
+ * STORE_OK, STORE_NOT_FOUND when there are no users, or STORE_ERROR. */
+int store_user_first(struct store *st, char *out, size_t outlen);
+/* The same from <data_dir>/postern.db opened read-only, creating and
+ * changing nothing (config check); STORE_NOT_FOUND when there is no database. */
+int store_user_first_readonly(const char *data_dir, char *out, size_t outlen, char *err,
+                              size_t errlen);
+
 /* Aliases: local@domain -> target address. local "" is the domain's catch-all. */
 int store_alias_add(struct store *st, const char *local, const char *domain, const char *target,
                     char *err, size_t errlen);

@@ -495,6 +495,51 @@ int store_user_list(struct store *st, const char *domain, store_row_cb cb, void 
 	                 "ORDER BY domain, local", NULL, cb, arg, err, errlen);
 }
 
+/* The first user created: who gets postmaster mail when no `postmaster` is
+ * configured. rowid breaks ties between users created in the same second. */
+static int first_user(sqlite3 *db, char *out, size_t outlen)
+{
+	sqlite3_stmt *s;
+	int result = STORE_NOT_FOUND;
+	if (sqlite3_prepare_v2(db, "SELECT local || '@' || domain FROM users "
+	                       "ORDER BY created, rowid LIMIT 1", -1, &s, NULL) != SQLITE_OK)
+		return STORE_ERROR;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		str_copy(out, outlen, (const char *)sqlite3_column_text(s, 0));
+		result = STORE_OK;
+	} else if (rc != SQLITE_DONE) {
+		result = STORE_ERROR;
+	}
+	sqlite3_finalize(s);
+	return result;
+}
+
+int store_user_first(struct store *st, char *out, size_t outlen)
+{
+	return first_user(st->db, out, outlen);
+}
+
+int store_user_first_readonly(const char *data_dir, char *out, size_t outlen, char *err,
+                              size_t errlen)
+{
+	char path[4096];
+	struct stat sb;
+	sqlite3 *db = NULL;
+	if (bsnprintf(path, sizeof(path), "%s/postern.db", data_dir) < 0 || stat(path, &sb) < 0 ||
+	    sb.st_size == 0)
+		return STORE_NOT_FOUND;
+	int rc = STORE_ERROR;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_busy_timeout(db, 5000) == SQLITE_OK)
+		rc = first_user(db, out, outlen);
+	if (rc == STORE_ERROR)
+		snprintf(err, errlen, "%s: cannot read users: %s", path,
+		         db ? sqlite3_errmsg(db) : "out of memory");
+	sqlite3_close(db);
+	return rc;
+}
+
 /* ---- aliases ----------------------------------------------------------- */
 
 int store_alias_add(struct store *st, const char *local, const char *domain, const char *target,

@@ -1,5 +1,6 @@
 """The outbound queue: MX delivery, TLS policy, retries, bounces (RFC 3464),
-delay notices, crash safety, the circuit breaker and the queue CLI. The section
+delay notices, crash safety, the circuit breaker and the queue CLI. Failures no
+sender can be told of go to the postmaster: test_queue_postmaster.py. The section
 numbers follow the issue's list of cases; 15 (DKIM) is in test_queue_dkim.py.
 
 postern relays for 127.0.0.0/8; its queue looks MX hosts up in a private DNS
@@ -413,17 +414,22 @@ def test_bounce_to_a_remote_sender_is_relayed_with_null_sender(qserver, sinks):
     assert "Subject: from afar" in rep["headers_part"]
     srv.wait_queue_empty()
 
-    # bob's MX refuses the DSN as well: that failure is logged, never reported
+    # bob's MX refuses the DSN as well: never bounced back, the postmaster (by
+    # default the first user, alice) hears of it instead
     sink.rcpt("bob@plain.test", "550 5.1.1 <bob@plain.test>: gone")
     srv.send(["nouser@plain.test"], subject="from afar again", sender="bob@plain.test")
     srv.wait_log("queue.bounced", rcpt="bob@plain.test")
+    rep = single_report(srv)
+    assert rep["subject"] == "Postmaster notice: Undelivered Mail", rep["subject"]
+    (r,) = rep["recipients"]
+    assert r["final-recipient"] == "rfc822; bob@plain.test" and r["status"] == "5.1.1", r
     srv.wait_queue_empty()
     time.sleep(1.5)
     assert len(sink.received()) == 1
     assert sorted(e["rcpt"] for e in srv.logs("queue.bounced")) == \
         ["bob@plain.test", "nouser@plain.test", "nouser@plain.test"]
     assert [e["to"] for e in srv.logs("queue.bounce_sent")] == ["bob@plain.test"] * 2
-    assert srv.maildir() == []
+    assert len(srv.maildir()) == 1
 
 
 def test_size_parameter_is_not_below_the_octets_sent(qserver, sinks):
@@ -616,7 +622,7 @@ def test_clean_shutdown_while_a_remote_is_slow_to_answer_quit(qserver, sinks):
     assert rc == 0 and not report, (rc, srv.log_text()[-4000:])
 
 
-# ---- 11: never bounce a bounce ----------------------------------------------------------------------
+# ---- 11: never bounce a bounce (the postmaster hears of it: test_queue_postmaster.py) ----------------
 
 
 def test_no_bounce_for_null_sender(qserver, sinks):
@@ -631,8 +637,11 @@ def test_no_bounce_for_null_sender(qserver, sinks):
     srv.wait_log("queue.bounced", rcpt="nouser@plain.test")
     srv.wait_queue_empty()
     time.sleep(1.5)
-    assert srv.maildir() == []
+    # nothing went back towards the null sender; the one report is the postmaster's
+    assert len(sink.received()) == 1
     assert srv.logs("queue.bounce_sent") == [] and srv.logs("queue.report_unroutable") == []
+    [rep] = srv.reports()
+    assert rep["subject"] == "Postmaster notice: Undelivered Mail", rep["subject"]
     assert srv.queue_list() == {}
 
 

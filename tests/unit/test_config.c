@@ -293,6 +293,67 @@ static void test_service_policy_errors(void **state)
 	expect_error("services = { imaps = { timeouts = { login = 5; }; }; };", "'login' must be a duration");
 }
 
+/* ---- postmaster -------------------------------------------------------------------------- */
+
+static void test_postmaster_unset_is_empty(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("hostname = \"mx.example.org\";");
+	assert_int_equal(cfg->npostmaster, 0);
+	assert_null(cfg->postmaster);
+	config_free(cfg);
+}
+
+static void test_postmaster_one_or_a_list(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("postmaster = \"Admin@Example.ORG\";");
+	assert_int_equal(cfg->npostmaster, 1);
+	assert_string_equal(cfg->postmaster[0], "admin@example.org");
+	config_free(cfg);
+	cfg = load_ok("postmaster = [\"alice@example.org\", \"noc+mail@remote.example\"];");
+	assert_int_equal(cfg->npostmaster, 2);
+	assert_string_equal(cfg->postmaster[1], "noc+mail@remote.example");
+	config_free(cfg);
+	cfg = load_ok("postmaster = (\"ops@example.org\");");
+	assert_int_equal(cfg->npostmaster, 1);
+	config_free(cfg);
+}
+
+static void test_postmaster_errors(void **state)
+{
+	(void)state;
+	expect_error("\npostmaster = \"postmaster\";", "t.conf:2: 'postmaster': \"postmaster\" is not an address");
+	expect_error("postmaster = [\"a@example.org\",\n \"b@\"];", "t.conf:2: 'postmaster': \"b@\"");
+	expect_error("postmaster = [];", "t.conf:1: 'postmaster' lists no address");
+	expect_error("postmaster = 5;", "'postmaster' must be a string or a list of strings");
+	expect_error("postmaster = [1, 2];", "'postmaster' must list strings");
+	expect_error("postmaster = \"a b@example.org\";", "is not an address");
+}
+
+static void test_address_valid(void **state)
+{
+	(void)state;
+	static const char *const good[] = {
+		"a@b", "postmaster@localhost", "first.last@example.org", "x+tag@sub.example.org",
+		"o'brien@example.ie", "{weird}~!#$%&*=?^`|/@x-y.example",
+	};
+	static const char *const bad[] = {
+		"", "@", "a@", "a@b@example.org", "@example.org", "postmaster", ".a@example.org", "a.@example.org",
+		"a..b@example.org", "a b@example.org", "\"a\"@example.org", "a@-example.org",
+		"a@example-.org", "a@example..org", "a@.example.org", "a@example.org.", "a@[127.0.0.1]",
+		"a@ex_ample.org", "caf\xc3\xa9@example.org", "a@example.org\n", "a\tb@example.org",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.org", /* 65 */
+		"a@bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.org", /* 64-octet label */
+	};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!config_address_valid(good[i]))
+			fail_msg("'%s' should be valid", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (config_address_valid(bad[i]))
+			fail_msg("'%s' should be invalid", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +369,10 @@ int main(void)
 		cmocka_unit_test(test_service_policy_global_keys_written),
 		cmocka_unit_test(test_service_policy_overrides),
 		cmocka_unit_test(test_service_policy_errors),
+		cmocka_unit_test(test_postmaster_unset_is_empty),
+		cmocka_unit_test(test_postmaster_one_or_a_list),
+		cmocka_unit_test(test_postmaster_errors),
+		cmocka_unit_test(test_address_valid),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

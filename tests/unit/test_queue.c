@@ -116,6 +116,57 @@ static void test_bounce_report(void **state)
 	free(msg);
 }
 
+static void test_postmaster_notice(void **state)
+{
+	(void)state;
+	struct bounce_rcpt r[1] = { { "bob@remote.test", "5.1.1", "mx1.remote.test", "smtp; 550 gone" } };
+	const char hdrs[] = "From: MAILER-DAEMON@remote.test\nSubject: a bounce\n";
+	struct bounce_info in = {
+		.hostname = "mail.local.test", .queue_id = "Q2", .sender = "", .to_postmaster = true,
+		.rcpts = r, .nrcpts = 1, .orig_headers = hdrs, .orig_len = sizeof(hdrs) - 1,
+	};
+	size_t len;
+	char *msg = bounce_build(&in, &len);
+	assert_non_null(strstr(msg, "To: Postmaster <postmaster@mail.local.test>\n"));
+	assert_non_null(strstr(msg, "Subject: Postmaster notice: Undelivered Mail\n"));
+	assert_non_null(strstr(msg, "Auto-Submitted: auto-generated\n"));
+	assert_non_null(strstr(msg, "A message from <> could not be delivered"));
+	assert_non_null(strstr(msg, "the mail system itself"));
+	assert_non_null(strstr(msg, "Final-Recipient: rfc822; bob@remote.test\n"));
+	assert_non_null(strstr(msg, "Subject: a bounce\n"));
+	free(msg);
+	/* a sender with no mailbox here: said so, and a header-breaking sender stays on its line */
+	in.sender = "ghost@local.test\nBcc: x@evil.test";
+	msg = bounce_build(&in, &len);
+	assert_non_null(strstr(msg, "could not be returned to <ghost@local.test Bcc: x@evil.test>"));
+	assert_null(strstr(msg, "\nBcc:"));
+	free(msg);
+}
+
+static void test_postmaster_notice_marker(void **state)
+{
+	(void)state;
+	const char *host = "mail.local.test";
+	const char notice[] = "Received: by mail.local.test (postern) id postmaster-notice;\n"
+	                      "\tTue, 24 Nov 2026 10:00:00 +0000\nFrom: x\n\n";
+	const char notice_crlf[] = "DKIM-Signature: v=1; d=local.test\r\n"
+	                           "Received: by MAIL.local.test (postern) id postmaster-notice;\r\n"
+	                           "\tTue, 24 Nov 2026 10:00:00 +0000\r\n\r\n";
+	const char report[] = "Received: by mail.local.test (postern) id report;\n\tdate\n\n";
+	/* a client's message: its own copy of the marker sits below ours */
+	const char forged[] = "Received: from client (client [127.0.0.1])\n\tby mail.local.test "
+	                      "(postern) with ESMTP id X;\n\tdate\nReceived: by mail.local.test "
+	                      "(postern) id postmaster-notice;\n\tdate\n\n";
+	const char other_host[] = "Received: by other.test (postern) id postmaster-notice;\n\n";
+	assert_true(bounce_is_postmaster_notice(notice, sizeof(notice) - 1, host));
+	assert_true(bounce_is_postmaster_notice(notice_crlf, sizeof(notice_crlf) - 1, host));
+	assert_false(bounce_is_postmaster_notice(report, sizeof(report) - 1, host));
+	assert_false(bounce_is_postmaster_notice(forged, sizeof(forged) - 1, host));
+	assert_false(bounce_is_postmaster_notice(other_host, sizeof(other_host) - 1, host));
+	assert_false(bounce_is_postmaster_notice("", 0, host));
+	assert_false(bounce_is_postmaster_notice(notice, 30, host));   /* cut short */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +175,8 @@ int main(void)
 		cmocka_unit_test(test_bounce_detail_roundtrip),
 		cmocka_unit_test(test_bounce_wanted),
 		cmocka_unit_test(test_bounce_report),
+		cmocka_unit_test(test_postmaster_notice),
+		cmocka_unit_test(test_postmaster_notice_marker),
 	};
 	return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
 }

@@ -203,7 +203,7 @@ static void test_directory_crud(void **state)
 static enum resolve_result resolve(struct fixture *fx, const char *l, const char *d,
                                    struct resolved *r)
 {
-	return resolve_recipient(fx->st, l, d, r);
+	return resolve_recipient(fx->st, NULL, l, d, r);
 }
 
 static void test_resolve(void **state)
@@ -247,6 +247,143 @@ static void test_resolve(void **state)
 	assert_string_equal(r.mailbox[0].local, "alice");
 	assert_int_equal(store_alias_del(fx->st, "", "example.org", NULL, err, sizeof(err)), STORE_OK);
 	assert_int_equal(resolve(fx, "anyone", "example.org", &r), RESOLVE_NO_SUCH_USER);
+}
+
+/* ---- postmaster@ and abuse@ (RFC 5321 4.5.1, RFC 2142) ------------------------- */
+
+static void test_admin_match(void **state)
+{
+	(void)state;
+	struct resolve_admin adm = { "MX.Example.ORG", NULL, 0 };
+	assert_true(resolve_admin_match(&adm, "postmaster", "example.org", true));
+	assert_true(resolve_admin_match(&adm, "PostMaster", "example.org", true));
+	assert_true(resolve_admin_match(&adm, "ABUSE", "other.test", true));
+	assert_true(resolve_admin_match(&adm, "postmaster", "mx.example.org", false));
+	assert_true(resolve_admin_match(&adm, "abuse", "MX.EXAMPLE.ORG", false));
+	assert_false(resolve_admin_match(&adm, "postmaster", "remote.test", false));
+	assert_false(resolve_admin_match(&adm, "postmasters", "example.org", true));
+	assert_false(resolve_admin_match(&adm, "post", "example.org", true));
+	assert_false(resolve_admin_match(&adm, "", "example.org", true));
+	assert_false(resolve_admin_match(&adm, "webmaster", "example.org", true));
+	assert_false(resolve_admin_match(&adm, "postmaster", "example.org.mx.example.org", false));
+	assert_false(resolve_admin_match(NULL, "postmaster", "example.org", true));
+	adm.hostname = NULL;
+	assert_false(resolve_admin_match(&adm, "postmaster", "mx.example.org", false));
+}
+
+static enum resolve_result resolve_admin(struct fixture *fx, const struct resolve_admin *adm,
+                                         const char *l, const char *d, struct resolved *r)
+{
+	return resolve_recipient(fx->st, adm, l, d, r);
+}
+
+static void assert_only_mailbox(const struct resolved *r, const char *local)
+{
+	assert_int_equal(r->nmailbox, 1);
+	assert_int_equal(r->nremote, 0);
+	assert_string_equal(r->mailbox[0].local, local);
+	assert_string_equal(r->mailbox[0].domain, "example.org");
+}
+
+static void test_admin_default_is_the_first_user(void **state)
+{
+	struct fixture *fx = *state;
+	struct resolve_admin adm = { "mx.example.org", NULL, 0 };
+	struct resolved r;
+	char err[512];
+	static const char *const forms[][2] = {
+		{ "postmaster", "example.org" }, { "POSTMASTER", "Example.Org" }, { "abuse", "example.org" },
+		{ "postmaster", "mx.example.org" }, { "Abuse", "MX.example.org" },
+		{ "postmaster", "other.test" }, { "postmaster+tag", "example.org" },
+	};
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		assert_int_equal(resolve_admin(fx, &adm, forms[i][0], forms[i][1], &r), RESOLVE_OK);
+		assert_only_mailbox(&r, "alice");
+	}
+	/* the rule is for these two names, and the hostname only for them */
+	assert_int_equal(resolve_admin(fx, &adm, "webmaster", "example.org", &r), RESOLVE_NO_SUCH_USER);
+	assert_int_equal(resolve_admin(fx, &adm, "alice", "mx.example.org", &r), RESOLVE_NOT_LOCAL);
+	assert_int_equal(resolve_admin(fx, &adm, "postmaster", "remote.test", &r), RESOLVE_NOT_LOCAL);
+	/* without the rule (the caller passed no admin) nothing changes */
+	assert_int_equal(resolve_admin(fx, NULL, "postmaster", "example.org", &r), RESOLVE_NO_SUCH_USER);
+	/* the first user gone, the next one created takes over */
+	assert_int_equal(store_user_del(fx->st, "alice", "example.org", err, sizeof(err)), STORE_OK);
+	assert_int_equal(resolve_admin(fx, &adm, "abuse", "example.org", &r), RESOLVE_OK);
+	assert_only_mailbox(&r, "bob");
+	/* nobody at all: the caller must not accept it (451) */
+	assert_int_equal(store_user_del(fx->st, "bob", "example.org", err, sizeof(err)), STORE_OK);
+	assert_int_equal(resolve_admin(fx, &adm, "postmaster", "example.org", &r), RESOLVE_NO_ADMIN);
+	assert_int_equal(resolve_admin(fx, &adm, "postmaster", "mx.example.org", &r), RESOLVE_NO_ADMIN);
+}
+
+static void test_admin_store_entries_win(void **state)
+{
+	struct fixture *fx = *state;
+	struct resolve_admin adm = { "mx.example.org", NULL, 0 };
+	struct resolved r;
+	char err[512];
+	assert_int_equal(store_alias_add(fx->st, "postmaster", "example.org", "bob@example.org", err,
+	                                 sizeof(err)), STORE_OK);
+	assert_int_equal(resolve_admin(fx, &adm, "PostMaster", "example.org", &r), RESOLVE_OK);
+	assert_only_mailbox(&r, "bob");
+	assert_int_equal(store_user_add(fx->st, "abuse", "example.org", "h", err, sizeof(err)), STORE_OK);
+	assert_int_equal(resolve_admin(fx, &adm, "abuse", "example.org", &r), RESOLVE_OK);
+	assert_only_mailbox(&r, "abuse");
+	/* a domain's catch-all does not swallow postmaster@ (it names nobody in particular) */
+	assert_int_equal(store_alias_add(fx->st, "", "other.test", "bob@example.org", err, sizeof(err)),
+	                 STORE_OK);
+	assert_int_equal(resolve_admin(fx, &adm, "postmaster", "other.test", &r), RESOLVE_OK);
+	assert_only_mailbox(&r, "alice");
+	assert_int_equal(resolve_admin(fx, &adm, "anyone", "other.test", &r), RESOLVE_OK);
+	assert_only_mailbox(&r, "bob");
+	/* an alias leading to postmaster@ reaches the admin */
+	assert_int_equal(store_alias_add(fx->st, "hostmaster", "other.test", "abuse@mx.example.org", err,
+	                                 sizeof(err)), STORE_OK);
+	assert_int_equal(resolve_admin(fx, &adm, "hostmaster", "other.test", &r), RESOLVE_OK);
+	assert_only_mailbox(&r, "alice");
+}
+
+static void test_admin_configured_addresses(void **state)
+{
+	struct fixture *fx = *state;
+	char *list[] = { "ghost@example.org", "bob@example.org", "noc@remote.test" };
+	struct resolve_admin adm = { "mx.example.org", list, 3 };
+	struct resolved r;
+	char err[512];
+	/* local and remote; one that reaches nobody is skipped */
+	assert_int_equal(resolve_admin(fx, &adm, "postmaster", "example.org", &r), RESOLVE_OK);
+	assert_int_equal(r.nmailbox, 1);
+	assert_string_equal(r.mailbox[0].local, "bob");
+	assert_int_equal(r.nremote, 1);
+	assert_string_equal(r.remote[0], "noc@remote.test");
+	assert_int_equal(resolve_postmaster_address(fx->st, &adm, "ghost@example.org", &r),
+	                 RESOLVE_NO_SUCH_USER);
+	assert_int_equal(resolve_postmaster_address(fx->st, &adm, "noc@remote.test", &r), RESOLVE_OK);
+	assert_int_equal(r.nremote, 1);
+	/* only addresses that reach nobody: not accepted */
+	char *nobody[] = { "ghost@example.org" };
+	adm = (struct resolve_admin){ "mx.example.org", nobody, 1 };
+	assert_int_equal(resolve_admin(fx, &adm, "abuse", "mx.example.org", &r), RESOLVE_NO_ADMIN);
+	/* pointing at itself never goes round: postmaster@ of a local domain with
+	 * no such entry, and postmaster@hostname (no local domain) are nobody,
+	 * never sent out to come back */
+	char *self[] = { "postmaster@example.org", "abuse@mx.example.org" };
+	adm = (struct resolve_admin){ "mx.example.org", self, 2 };
+	assert_int_equal(resolve_admin(fx, &adm, "postmaster", "example.org", &r), RESOLVE_NO_ADMIN);
+	assert_int_equal(resolve_admin(fx, &adm, "postmaster", "mx.example.org", &r), RESOLVE_NO_ADMIN);
+	/* ... unless the store says who that is */
+	assert_int_equal(store_alias_add(fx->st, "postmaster", "example.org", "bob@example.org", err,
+	                                 sizeof(err)), STORE_OK);
+	assert_int_equal(resolve_admin(fx, &adm, "abuse", "example.org", &r), RESOLVE_OK);
+	assert_only_mailbox(&r, "bob");
+	/* a configured address that is an alias is expanded */
+	char *team[] = { "team@other.test" };
+	adm = (struct resolve_admin){ "mx.example.org", team, 1 };
+	store_alias_add(fx->st, "team", "other.test", "alice@example.org", err, sizeof(err));
+	store_alias_add(fx->st, "team", "other.test", "ops@remote.test", err, sizeof(err));
+	assert_int_equal(resolve_admin(fx, &adm, "postmaster", "other.test", &r), RESOLVE_OK);
+	assert_int_equal(r.nmailbox, 1);
+	assert_int_equal(r.nremote, 1);
 }
 
 /* ---- message buffer ------------------------------------------------------------ */
@@ -390,6 +527,12 @@ int main(void)
 		cmocka_unit_test(test_newer_database_refused_untouched),
 		cmocka_unit_test_setup_teardown(test_directory_crud, setup_store, teardown_store),
 		cmocka_unit_test_setup_teardown(test_resolve, setup_store, teardown_store),
+		cmocka_unit_test(test_admin_match),
+		cmocka_unit_test_setup_teardown(test_admin_default_is_the_first_user, setup_store,
+		                                teardown_store),
+		cmocka_unit_test_setup_teardown(test_admin_store_entries_win, setup_store, teardown_store),
+		cmocka_unit_test_setup_teardown(test_admin_configured_addresses, setup_store,
+		                                teardown_store),
 		cmocka_unit_test(test_msgbuf_crlf_and_spill),
 		cmocka_unit_test(test_commit_to_maildirs),
 	};
