@@ -84,6 +84,10 @@ static const struct migration index_steps[] = {
 	  "    n_unseen = n_unseen + (NEW.flags & 1 = 0), total_size = total_size + NEW.size"
 	  "    WHERE id = NEW.mailbox_id;"
 	  "END;" },
+	{ 5,
+	  /* the POP3 UIDL a message had on the server it was imported from, so
+	   * POP3 clients do not fetch it again; NULL: derived (mbox_pop3_uidl) */
+	  "ALTER TABLE messages ADD COLUMN pop3_uidl TEXT;" },
 };
 
 /* RFC 6154 special-use mailboxes every new user gets. */

@@ -17,6 +17,7 @@
 #define MBOX_NAME_MAX 255
 #define MBOX_KEYWORDS_MAX 1023           /* all keywords of one message, space separated */
 #define MBOX_INDEX_FILE "postern-index.db"
+#define MBOX_POP3_UIDL_MAX 70                /* RFC 1939 7: 1 to 70 characters */
 
 /* System flags, as bits (RFC 9051 2.3.2); Maildir letters in comments. */
 enum {
@@ -53,6 +54,7 @@ struct mbox_msg {
 	uint64_t size;                       /* RFC822.SIZE: CRLF octets */
 	uint64_t modseq;
 	char base[256];                      /* the file's unique name, before ":2," */
+	char pop3_uidl[MBOX_POP3_UIDL_MAX + 1]; /* kept from an import; "" = derive one */
 	char path[4096];                     /* the file now: filled by mbox_locate() */
 };
 
@@ -111,6 +113,12 @@ void mbox_read_end(struct mbox_store *ms);
 int mbox_count_deleted(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n);
 /* One message's index data (not its path: see mbox_locate). */
 int mbox_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid, struct mbox_msg *out);
+/* RFC 1939's UIDL characters and length. */
+bool mbox_pop3_uidl_valid(const char *uidl);
+/* Keeps the UIDL another server gave a message (import), so that POP3
+ * clients do not fetch it again. MBOX_INVALID for a bad one. */
+int mbox_set_pop3_uidl(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
+                       const char *uidl);
 /* Fills m->path: the file as it is named now. 0 or -1. */
 int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m);
 

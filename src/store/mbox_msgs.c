@@ -10,7 +10,7 @@
 #include "core/util.h"
 #include "store/mbox_int.h"
 
-#define MSG_COLUMNS "uid, flags, keywords, internaldate, size, modseq, base"
+#define MSG_COLUMNS "uid, flags, keywords, internaldate, size, modseq, base, pop3_uidl"
 
 /* The file of a message: cur/<base>:2,<flags>; when another program renamed
  * it (other flags), look for the base name in cur/. */
@@ -51,6 +51,39 @@ static void read_msg(sqlite3_stmt *s, struct mbox_msg *m)
 	m->size = (uint64_t)sqlite3_column_int64(s, 4);
 	m->modseq = (uint64_t)sqlite3_column_int64(s, 5);
 	str_copy(m->base, sizeof(m->base), (const char *)sqlite3_column_text(s, 6));
+	if (sqlite3_column_type(s, 7) == SQLITE_TEXT)
+		str_copy(m->pop3_uidl, sizeof(m->pop3_uidl), (const char *)sqlite3_column_text(s, 7));
+}
+
+bool mbox_pop3_uidl_valid(const char *uidl)
+{
+	size_t n = strlen(uidl);
+	if (n == 0 || n > MBOX_POP3_UIDL_MAX)
+		return false;
+	for (const char *p = uidl; *p; p++)   /* RFC 1939 7: 0x21 to 0x7E */
+		if (*p < 0x21 || *p > 0x7e)
+			return false;
+	return true;
+}
+
+int mbox_set_pop3_uidl(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
+                       const char *uidl)
+{
+	if (!mbox_pop3_uidl_valid(uidl))
+		return MBOX_INVALID;
+	sqlite3_stmt *s = mbox_stmt(ms, "UPDATE messages SET pop3_uidl = ?3 "
+	                                "WHERE mailbox_id = ?1 AND uid = ?2");
+	if (s == NULL)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_text(s, 3, uidl, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	int changed = sqlite3_changes(ms->db);
+	mbox_stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return MBOX_ERROR;
+	return changed == 1 ? MBOX_OK : MBOX_NOT_FOUND;
 }
 
 int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m)

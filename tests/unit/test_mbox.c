@@ -158,6 +158,31 @@ static void test_sync_assigns_uids_and_flags(void **state)
 	assert_int_equal(m.internaldate, 1000);
 }
 
+static void test_pop3_uidl_kept_from_an_import(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info mb;
+	struct mbox_msg m;
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	deliver(fx, "1000.M1P1Q1.host,S=6,W=7", "hello\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_get(fx->ms, &mb, 1, &m), MBOX_OK);
+	assert_string_equal(m.pop3_uidl, "");
+	assert_int_equal(mbox_set_pop3_uidl(fx->ms, &mb, 1, "00000001505b9b3a"), MBOX_OK);
+	assert_int_equal(mbox_get(fx->ms, &mb, 1, &m), MBOX_OK);
+	assert_string_equal(m.pop3_uidl, "00000001505b9b3a");
+	/* RFC 1939 7: 1..70 characters from 0x21 to 0x7E */
+	assert_int_equal(mbox_set_pop3_uidl(fx->ms, &mb, 1, "has space"), MBOX_INVALID);
+	assert_int_equal(mbox_set_pop3_uidl(fx->ms, &mb, 1, ""), MBOX_INVALID);
+	char longest[72];
+	memset(longest, 'x', 71);
+	longest[71] = '\0';
+	assert_int_equal(mbox_set_pop3_uidl(fx->ms, &mb, 1, longest), MBOX_INVALID);
+	longest[70] = '\0';
+	assert_int_equal(mbox_set_pop3_uidl(fx->ms, &mb, 1, longest), MBOX_OK);
+	assert_int_equal(mbox_set_pop3_uidl(fx->ms, &mb, 9, "abc"), MBOX_NOT_FOUND);
+}
+
 static void test_changes_behind_our_back(void **state)
 {
 	struct fx *fx = *state;
@@ -394,6 +419,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_new_index_has_special_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sync_assigns_uids_and_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counts_follow_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pop3_uidl_kept_from_an_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_behind_our_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expunge_append_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
