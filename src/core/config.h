@@ -51,7 +51,9 @@ void config_auth_limits_defaults(struct auth_limits_cfg *a);
 	X(SUBMISSION, "submission")     /* 587: STARTTLS, AUTH (RFC 6409) */ \
 	X(SUBMISSIONS, "submissions")   /* 465: implicit TLS (RFC 8314) */ \
 	X(IMAP, "imap")                 /* 143: STARTTLS */ \
-	X(IMAPS, "imaps")               /* 993: implicit TLS */
+	X(IMAPS, "imaps")               /* 993: implicit TLS */ \
+	X(POP3, "pop3")                 /* 110: STLS (RFC 2595) */ \
+	X(POP3S, "pop3s")               /* 995: implicit TLS */
 
 enum service_id {
 #define X(id, name) SVC_##id,
@@ -105,12 +107,18 @@ struct config {
 		uint64_t autologout_ms;      /* a logged-in session silent this long is closed */
 	} imap;
 	struct {
+		uint64_t session_memory;     /* output a RETR or TOP buffers for one session */
+		bool login_without_tls;      /* USER/PASS and AUTH before STLS */
+		uint64_t autologout_ms;      /* a logged-in session silent this long is closed */
+	} pop3;
+	struct {
 		bool received_ip;        /* show the client's IP in Received: of submitted mail */
 		bool auth_without_tls;   /* offer AUTH before STARTTLS on 587 (never on by default) */
 	} submission;
 	struct {
 		struct auth_limits_cfg smtp;
 		struct auth_limits_cfg imap;
+		struct auth_limits_cfg pop3;
 	} auth;
 	struct {
 		char *cert;     /* NULL: generate a self-signed certificate */

@@ -55,6 +55,12 @@ extern const struct key_spec config_listen_keys[];
  * is loaded. */
 void config_load_services(const config_setting_t *services, struct config *cfg);
 
+/* pop3 = { ... } (config_pop3.c): the schema, the defaults, and the values
+ * of the group g (may be NULL), already type-checked. */
+extern const struct key_spec config_pop3_keys[];
+void config_pop3_defaults(struct config *cfg);
+void config_load_pop3(const config_setting_t *g, struct config *cfg);
+
 /* `postmaster` (config_postmaster.c): s may be NULL; each address is checked. */
 int config_load_postmaster(struct loader *ld, const config_setting_t *s, struct config *cfg);
 void config_free_postmaster(struct config *cfg);

@@ -142,6 +142,13 @@ int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, ui
 /* Removes one message (file and row), remembering its UID as expunged. With
  * only_deleted, only when it has \Deleted at that moment (MBOX_NOT_FOUND if not). */
 int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool only_deleted);
+/* Removes the messages with these UIDs (files and rows) in one transaction,
+ * remembering them as expunged, whatever their flags; UIDs already gone are
+ * skipped. Durable when it returns MBOX_OK: the directory is fsync'd, so a
+ * crash cannot bring the files back (POP3 answers QUIT only then, RFC 1939 6).
+ * *removed (may be NULL) gets how many were still there. */
+int mbox_expunge_uids(struct mbox_store *ms, struct mbox_info *mb, const uint32_t *uids, size_t n,
+                      size_t *removed);
 /* Adds the (fsync'd) file at tmp_path to the mailbox with flags; it is
  * moved into cur/. *uid gets the new UID. */
 int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tmp_path,

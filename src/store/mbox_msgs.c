@@ -434,6 +434,57 @@ int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool
 	return tx_end(ms, rc);
 }
 
+/* One message of mbox_expunge_uids, under its write lock. */
+static int expunge_locked(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool *gone)
+{
+	struct mbox_msg m;
+	int rc = get_with_path(ms, mb, uid, &m);
+	*gone = false;
+	if (rc == MBOX_NOT_FOUND)
+		return MBOX_OK;   /* expunged meanwhile, or its file is gone: nothing to do */
+	if (rc != MBOX_OK)
+		return rc;
+	if (unlink(m.path) < 0 && errno != ENOENT)
+		return MBOX_ERROR;
+	uint64_t modseq = next_modseq(ms, mb);
+	rc = exec_msg(ms, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2", mb, uid, 0, NULL, 0);
+	if (rc == MBOX_OK)
+		rc = exec_msg(ms, "INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
+		              mb, uid, (long long)modseq, NULL, 0);
+	*gone = rc == MBOX_OK;
+	return rc;
+}
+
+int mbox_expunge_uids(struct mbox_store *ms, struct mbox_info *mb, const uint32_t *uids, size_t n,
+                      size_t *removed)
+{
+	char dir[4096], cur[4200];
+	size_t count = 0;
+	if (removed)
+		*removed = 0;
+	if (n == 0)
+		return MBOX_OK;
+	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
+	    bsnprintf(cur, sizeof(cur), "%s/cur", dir) < 0 || !tx_begin_on(ms, mb))
+		return MBOX_ERROR;
+	long long before = cur_mtime(ms, mb);
+	int rc = MBOX_OK;
+	for (size_t i = 0; i < n && rc == MBOX_OK; i++) {
+		bool gone;
+		rc = expunge_locked(ms, mb, uids[i], &gone);
+		count += gone;
+	}
+	mbox_note_own_change(ms, mb, before);
+	rc = tx_end(ms, rc);
+	/* files unlinked before a failed commit stay unlinked: the next sync
+	 * drops their rows, as it does for any file removed behind its back */
+	if (fsync_dir(cur) < 0)
+		rc = MBOX_ERROR;
+	if (removed)
+		*removed = count;
+	return rc;
+}
+
 /* Records a file just put in cur/ under a new UID; inside the caller's
  * transaction (tx_begin_on), so mb's UIDNEXT is current. */
 static int insert_row(struct mbox_store *ms, struct mbox_info *mb, const char *base, uint32_t flags,
