@@ -16,7 +16,7 @@ bool pop3_login_allowed_here(const struct pop3_session *s)
 
 void pop3_cmd_capa(struct pop3_session *s, char *args)
 {
-	if (*args != '\0') {
+	if (!pop3_args_empty(args)) {
 		pop3_protocol_error(s, "CAPA takes no argument");
 		return;
 	}

@@ -10,7 +10,7 @@
 
 static void cmd_stls(struct pop3_session *s, char *args)
 {
-	if (*args != '\0') {
+	if (!pop3_args_empty(args)) {
 		pop3_protocol_error(s, "STLS takes no argument");
 		return;
 	}
@@ -28,7 +28,7 @@ static void cmd_stls(struct pop3_session *s, char *args)
  * records that the client said so. */
 static void cmd_utf8(struct pop3_session *s, char *args)
 {
-	if (*args != '\0') {
+	if (!pop3_args_empty(args)) {
 		pop3_protocol_error(s, "UTF8 takes no argument");
 		return;
 	}
@@ -38,7 +38,7 @@ static void cmd_utf8(struct pop3_session *s, char *args)
 
 static void cmd_noop(struct pop3_session *s, char *args)
 {
-	if (*args != '\0') {
+	if (!pop3_args_empty(args)) {
 		pop3_protocol_error(s, "NOOP takes no argument");
 		return;
 	}

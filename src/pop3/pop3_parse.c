@@ -30,7 +30,9 @@ enum pop3_parse_rc pop3_parse_line(const char *line, size_t len, struct pop3_cmd
 		out->keyword[k++] = (char)toupper((unsigned char)line[i]);
 	}
 	out->keyword[k] = '\0';
-	while (i < len && line[i] == ' ')
+	/* one space: PASS takes the rest of the line as it is (RFC 1939 7), a
+	 * password may start with a space; the others split on runs of them */
+	if (i < len)
 		i++;
 	out->args = line + i;
 	out->args_len = len - i;
@@ -52,6 +54,11 @@ int pop3_split_args(char *args, char **argv, int max)
 		while (*p != '\0' && *p != ' ')
 			p++;
 	}
+}
+
+bool pop3_args_empty(const char *args)
+{
+	return args[strspn(args, " ")] == '\0';
 }
 
 int pop3_parse_number(const char *text, uint64_t *out)

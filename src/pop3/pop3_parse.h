@@ -24,7 +24,7 @@ enum pop3_parse_rc {
 
 struct pop3_cmdline {
 	char keyword[POP3_KEYWORD_MAX + 1];     /* upper-cased */
-	const char *args;       /* after the keyword and the spaces behind it (into the line) */
+	const char *args;       /* after the keyword and one space (into the line) */
 	size_t args_len;
 };
 
@@ -34,6 +34,9 @@ enum pop3_parse_rc pop3_parse_line(const char *line, size_t len, struct pop3_cmd
 /* Splits args (NUL-terminated, changed in place) at runs of spaces into at
  * most max words; returns how many, or -1 when there are more than max. */
 int pop3_split_args(char *args, char **argv, int max);
+
+/* True when args holds nothing but spaces. */
+bool pop3_args_empty(const char *args);
 
 /* A message number or a line count: decimal digits only, no sign, no space
  * (RFC 1939 3). A number too large for 64 bits comes out as UINT64_MAX,

@@ -47,7 +47,7 @@ void pop3_cmd_stat(struct pop3_session *s, char *args)
 {
 	size_t n;
 	uint64_t octets;
-	if (*args != '\0') {
+	if (!pop3_args_empty(args)) {
 		pop3_protocol_error(s, "STAT takes no argument");
 		return;
 	}
@@ -159,7 +159,7 @@ void pop3_cmd_rset(struct pop3_session *s, char *args)
 {
 	size_t n;
 	uint64_t octets;
-	if (*args != '\0') {
+	if (!pop3_args_empty(args)) {
 		pop3_protocol_error(s, "RSET takes no argument");
 		return;
 	}
