@@ -48,6 +48,15 @@ static size_t put_text(struct mail_dotstuff *d, char ch, char *out)
 	return o;
 }
 
+/* Octets of in[0..n) before the first CR or LF: the rest of a line. */
+static size_t text_run(const char *in, size_t n)
+{
+	const char *lf = memchr(in, '\n', n);
+	size_t len = lf ? (size_t)(lf - in) : n;
+	const char *cr = memchr(in, '\r', len);
+	return cr ? (size_t)(cr - in) : len;
+}
+
 size_t mail_dotstuff_encode(struct mail_dotstuff *d, const char *in, size_t n, char *out)
 {
 	size_t o = 0;
@@ -72,8 +81,14 @@ size_t mail_dotstuff_encode(struct mail_dotstuff *d, const char *in, size_t n, c
 			out[o++] = '\r';
 			out[o++] = '\n';
 			end_line(d);
-		} else {
+		} else if (d->at_line_start) {
 			o += put_text(d, ch, out + o);
+		} else {
+			/* inside a line nothing changes: copy up to its end at once */
+			size_t run = text_run(in + i, n - i);
+			memcpy(out + o, in + i, run);
+			o += run;
+			i += run - 1;
 		}
 	}
 	return o;

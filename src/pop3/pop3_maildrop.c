@@ -15,12 +15,11 @@
 #include "store/mbox.h"
 
 struct pop3_maildrop {
-	struct mbox_store *ms;
-	struct mbox_info inbox;
+	char *maildir;
 	int lock_fd;
 	struct pop3_msg *msgs;
 	size_t n, cap;
-	char *text;             /* the UIDLs, each NUL-terminated */
+	char *text;             /* base names and UIDLs, each NUL-terminated */
 	size_t text_len, text_cap;
 };
 
@@ -60,9 +59,10 @@ void pop3_uidl_of(const char *base, const char *imported, char *out, size_t outl
 
 /* ---- the snapshot ---------------------------------------------------------------- */
 
-static void add_text(struct pop3_maildrop *md, const char *text)
+/* Appends text to the maildrop's text; returns its offset there. */
+static uint32_t add_text(struct pop3_maildrop *md, const char *text)
 {
-	size_t len = strlen(text) + 1;
+	size_t len = strlen(text) + 1, at = md->text_len;
 	if (md->text_len + len > md->text_cap) {
 		md->text_cap = md->text_cap ? md->text_cap * 2 : 4096;
 		while (md->text_len + len > md->text_cap)
@@ -71,6 +71,7 @@ static void add_text(struct pop3_maildrop *md, const char *text)
 	}
 	memcpy(md->text + md->text_len, text, len);
 	md->text_len += len;
+	return (uint32_t)at;
 }
 
 static void add_message(void *arg, const struct mbox_msg *m)
@@ -82,9 +83,9 @@ static void add_message(void *arg, const struct mbox_msg *m)
 		md->msgs = xrealloc(md->msgs, md->cap * sizeof(*md->msgs));
 	}
 	pop3_uidl_of(m->base, m->pop3_uidl, uidl, sizeof(uidl));
-	md->msgs[md->n++] = (struct pop3_msg){ .uid = m->uid, .size = m->size,
-	                                        .uidl = (uint32_t)md->text_len };
-	add_text(md, uidl);
+	md->msgs[md->n++] = (struct pop3_msg){ .flags = m->flags, .size = m->size,
+	                                        .base = add_text(md, m->base),
+	                                        .uidl = add_text(md, uidl) };
 }
 
 static enum pop3_maildrop_rc fail(struct pop3_maildrop *md, enum pop3_maildrop_rc rc)
@@ -93,12 +94,36 @@ static enum pop3_maildrop_rc fail(struct pop3_maildrop *md, enum pop3_maildrop_r
 	return rc;
 }
 
+/* Brings the INBOX index up to date and copies its messages: one index
+ * connection, closed again before the session goes on. */
+static int take_snapshot(struct pop3_maildrop *md, char *err, size_t errlen)
+{
+	struct mbox_info inbox;
+	struct mbox_store *ms = mbox_open(md->maildir, err, errlen);
+	if (ms == NULL)
+		return -1;
+	int rc = mbox_find(ms, "INBOX", &inbox);
+	if (rc == MBOX_OK)
+		rc = mbox_sync(ms, &inbox);
+	if (rc == MBOX_OK) {
+		/* one read transaction: a delivery in between cannot split the list */
+		mbox_read_begin(ms);
+		rc = mbox_messages(ms, &inbox, 1, add_message, md);
+		mbox_read_end(ms);
+	}
+	mbox_close(ms);
+	if (rc != MBOX_OK)
+		snprintf(err, errlen, "%s: cannot read the INBOX index", md->maildir);
+	return rc == MBOX_OK ? 0 : -1;
+}
+
 enum pop3_maildrop_rc pop3_maildrop_open(const char *maildir, struct pop3_maildrop **out,
                                          char *err, size_t errlen)
 {
 	struct pop3_maildrop *md = xcalloc(1, sizeof(*md));
 	*out = NULL;
 	md->lock_fd = -1;
+	md->maildir = xstrdup(maildir);
 	/* a user who never got mail may have no Maildir yet: the lock file lives in it */
 	if (maildir_ensure(maildir) < 0) {
 		snprintf(err, errlen, "%s: %s", maildir, strerror(errno));
@@ -111,21 +136,8 @@ enum pop3_maildrop_rc pop3_maildrop_open(const char *maildir, struct pop3_maildr
 		snprintf(err, errlen, "%s: lock: %s", maildir, strerror(errno));
 		return fail(md, POP3_MAILDROP_ERROR);
 	}
-	if ((md->ms = mbox_open(maildir, err, errlen)) == NULL)
+	if (take_snapshot(md, err, errlen) < 0)
 		return fail(md, POP3_MAILDROP_ERROR);
-	if (mbox_find(md->ms, "INBOX", &md->inbox) != MBOX_OK ||
-	    mbox_sync(md->ms, &md->inbox) != MBOX_OK) {
-		snprintf(err, errlen, "%s: cannot read the INBOX index", maildir);
-		return fail(md, POP3_MAILDROP_ERROR);
-	}
-	/* one read transaction: a delivery in between cannot split the list */
-	mbox_read_begin(md->ms);
-	int rc = mbox_messages(md->ms, &md->inbox, 1, add_message, md);
-	mbox_read_end(md->ms);
-	if (rc != MBOX_OK) {
-		snprintf(err, errlen, "%s: cannot list the INBOX", maildir);
-		return fail(md, POP3_MAILDROP_ERROR);
-	}
 	*out = md;
 	return POP3_MAILDROP_OK;
 }
@@ -134,9 +146,8 @@ void pop3_maildrop_close(struct pop3_maildrop *md)
 {
 	if (md == NULL)
 		return;
-	if (md->ms != NULL)
-		mbox_close(md->ms);
 	maildir_unlock(md->lock_fd);
+	free(md->maildir);
 	free(md->msgs);
 	free(md->text);
 	free(md);
@@ -185,31 +196,34 @@ void pop3_maildrop_unmark_all(struct pop3_maildrop *md)
 
 int pop3_maildrop_open_message(struct pop3_maildrop *md, const struct pop3_msg *m)
 {
-	/* the row as it is now: IMAP may have changed the flags, and with them
-	 * the file's name, since the snapshot */
-	struct mbox_msg *row = xmalloc(sizeof(*row));
-	int fd = -1;
-	if (mbox_get(md->ms, &md->inbox, m->uid, row) == MBOX_OK &&
-	    mbox_locate(md->ms, &md->inbox, row) == 0)
-		fd = open(row->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	free(row);
-	return fd;
+	char path[4600];
+	if (mbox_locate_file(md->maildir, "INBOX", md->text + m->base, m->flags, path,
+	                     sizeof(path)) < 0)
+		return -1;
+	return open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
 /* ---- UPDATE ------------------------------------------------------------------------ */
 
 int pop3_maildrop_commit(struct pop3_maildrop *md, size_t *removed, char *err, size_t errlen)
 {
+	struct mbox_info inbox;
 	size_t k = 0;
 	*removed = 0;
-	uint32_t *uids = xmalloc((md->n ? md->n : 1) * sizeof(*uids));
+	const char **bases = xmalloc((md->n ? md->n : 1) * sizeof(*bases));
 	for (size_t i = 0; i < md->n; i++)
 		if (md->msgs[i].deleted)
-			uids[k++] = md->msgs[i].uid;
-	int rc = mbox_expunge_uids(md->ms, &md->inbox, uids, k, removed);
-	free(uids);
+			bases[k++] = md->text + md->msgs[i].base;
+	struct mbox_store *ms = k > 0 ? mbox_open(md->maildir, err, errlen) : NULL;
+	int rc = k == 0 ? MBOX_OK : ms == NULL ? MBOX_ERROR : mbox_find(ms, "INBOX", &inbox);
+	if (rc == MBOX_OK && k > 0)
+		rc = mbox_expunge_bases(ms, &inbox, bases, k, removed);
+	if (ms != NULL)
+		mbox_close(ms);
+	free(bases);
 	if (rc != MBOX_OK) {
-		snprintf(err, errlen, "removing %zu messages failed (%zu removed)", k, *removed);
+		if (ms != NULL)
+			snprintf(err, errlen, "removing %zu messages failed (%zu removed)", k, *removed);
 		return -1;
 	}
 	return 0;

@@ -10,8 +10,13 @@
  * to close: one POP3 session per user, across the workers of a server and
  * across servers on the same files (RFC 1939 8).
  *
- * open, commit and close may run on a pool thread; the rest runs on the
- * session's loop. Never two at once: the session waits while the pool works. */
+ * Between open and commit no index connection is held: a session that sits
+ * logged in costs its lock, its snapshot and little else. Messages are known
+ * by their Maildir base names, which an index rebuild keeps (UIDs it does not).
+ *
+ * open and commit open the index and may run on a pool thread; the rest runs
+ * on the session's loop. Never two at once: the session waits while the pool
+ * works. */
 #ifndef POSTERN_POP3_MAILDROP_H
 #define POSTERN_POP3_MAILDROP_H
 
@@ -23,12 +28,13 @@
 #define POP3_UIDL_DERIVED_LEN 32
 
 struct pop3_msg {
-	uint32_t uid;
 	bool deleted;           /* DELE'd in this session */
+	uint32_t flags;         /* as the snapshot found them: they name the file */
 	/* RFC 1939 11: the octets as sent, with CRLF line ends, before dot-stuffing
 	 * (the index's RFC822.SIZE is exactly that) */
 	uint64_t size;
-	uint32_t uidl;          /* offset of its UIDL in the maildrop's text */
+	uint32_t base;          /* offset of its Maildir base name in the maildrop's text */
+	uint32_t uidl;          /* offset of its UIDL there */
 };
 
 struct pop3_maildrop;
@@ -56,7 +62,8 @@ void pop3_maildrop_mark(struct pop3_maildrop *md, uint64_t number);
 void pop3_maildrop_unmark_all(struct pop3_maildrop *md);
 
 /* The file of a message, opened for reading (O_CLOEXEC): -1 when it is gone
- * (expunged over IMAP since the snapshot) or cannot be read. */
+ * (expunged over IMAP since the snapshot) or cannot be read. Found by name,
+ * without the index: a directory listing when IMAP changed its flags. */
 int pop3_maildrop_open_message(struct pop3_maildrop *md, const struct pop3_msg *m);
 
 /* UPDATE: removes the marked messages, durably (the Maildir directory is

@@ -41,6 +41,11 @@ void pop3_protocol_error(struct pop3_session *s, const char *text)
 
 void pop3_resume_input(struct pop3_session *s)
 {
+	/* the server is stopping: the work that kept the session open is done */
+	if (s->ns.draining) {
+		pop3_close_with(s, "SYS/TEMP", "Server shutting down, try again later");
+		return;
+	}
 	s->io = POP3_IO_READ;
 	net_session_wait(&s->ns, NS_WAIT_COMMAND);
 	net_session_resume_input(&s->ns);

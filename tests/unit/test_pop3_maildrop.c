@@ -68,6 +68,35 @@ static int teardown(void **state)
 	return 0;
 }
 
+struct find { const char *base; uint32_t uid; };
+
+static void find_base(void *arg, const struct mbox_msg *m)
+{
+	struct find *f = arg;
+	if (strcmp(m->base, f->base) == 0)
+		f->uid = m->uid;
+}
+
+/* The UID the index gives the message with this base name (0: none). */
+static uint32_t uid_of(struct mbox_store *ms, struct mbox_info *inbox, const char *base)
+{
+	struct find f = { base, 0 };
+	assert_int_equal(mbox_sync(ms, inbox), MBOX_OK);
+	assert_int_equal(mbox_messages(ms, inbox, 1, find_base, &f), MBOX_OK);
+	return f.uid;
+}
+
+static void remove_index(struct fx *fx)
+{
+	static const char *const files[] = { "postern-index.db", "postern-index.db-wal",
+	                                     "postern-index.db-shm" };
+	char path[400];
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", fx->maildir, files[i]);
+		unlink(path);
+	}
+}
+
 static struct pop3_maildrop *open_ok(struct fx *fx)
 {
 	struct pop3_maildrop *md = NULL;
@@ -195,7 +224,7 @@ static void test_commit_removes_through_the_index(void **state)
 	struct mbox_info inbox;
 	assert_non_null(ms);
 	assert_int_equal(mbox_find(ms, "INBOX", &inbox), MBOX_OK);
-	assert_int_equal(mbox_expunge(ms, &inbox, pop3_maildrop_msg(md, 2)->uid, false), MBOX_OK);
+	assert_int_equal(mbox_expunge(ms, &inbox, uid_of(ms, &inbox, "200.M2P1.h"), false), MBOX_OK);
 	assert_int_equal(pop3_maildrop_open_message(md, pop3_maildrop_msg(md, 2)), -1);
 	assert_int_equal(pop3_maildrop_commit(md, &removed, err, sizeof(err)), 0);
 	assert_int_equal(removed, 1);
@@ -223,31 +252,59 @@ static void test_uidl_survives_flags_and_rebuild(void **state)
 	for (int i = 0; i < 2; i++)
 		str_copy(before[i], sizeof(before[i]), pop3_maildrop_uidl(md, pop3_maildrop_msg(md, (uint64_t)i + 1)));
 	assert_string_not_equal(before[0], before[1]);
-	uint32_t uid1 = pop3_maildrop_msg(md, 1)->uid;
-	pop3_maildrop_close(md);
-	/* IMAP sets flags: the file is renamed, the UIDL stays */
+	/* IMAP sets flags during the session: the file is renamed, RETR still finds it */
 	struct mbox_store *ms = mbox_open(fx->maildir, err, sizeof(err));
 	struct mbox_info inbox;
 	assert_non_null(ms);
 	assert_int_equal(mbox_find(ms, "INBOX", &inbox), MBOX_OK);
-	assert_int_equal(mbox_set_flags(ms, &inbox, uid1, MBOX_F_SEEN | MBOX_F_FLAGGED, "", NULL),
-	                 MBOX_OK);
+	assert_int_equal(mbox_set_flags(ms, &inbox, uid_of(ms, &inbox, "300.M1P1.h"),
+	                                MBOX_F_SEEN | MBOX_F_FLAGGED, "", NULL), MBOX_OK);
 	mbox_close(ms);
+	int fd = pop3_maildrop_open_message(md, pop3_maildrop_msg(md, 1));
+	assert_true(fd >= 0);
+	close(fd);
+	pop3_maildrop_close(md);
 	md = open_ok(fx);
 	assert_string_equal(pop3_maildrop_uidl(md, pop3_maildrop_msg(md, 1)), before[0]);
 	pop3_maildrop_close(md);
 	/* the index deleted by hand is rebuilt from the files: new UIDs, same UIDLs */
-	static const char *const files[] = { "postern-index.db", "postern-index.db-wal",
-	                                     "postern-index.db-shm" };
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", fx->maildir, files[i]);
-		unlink(path);
-	}
+	(void)path;
+	remove_index(fx);
 	md = open_ok(fx);
 	assert_int_equal(pop3_maildrop_count(md), 2);
 	assert_string_equal(pop3_maildrop_uidl(md, pop3_maildrop_msg(md, 1)), before[0]);
 	assert_string_equal(pop3_maildrop_uidl(md, pop3_maildrop_msg(md, 2)), before[1]);
 	pop3_maildrop_close(md);
+}
+
+/* The index is rebuilt (new UIDs) while a session holds its snapshot: QUIT
+ * still removes exactly the messages that were marked. */
+static void test_commit_after_an_index_rebuild(void **state)
+{
+	struct fx *fx = *state;
+	char cur[400], err[256];
+	size_t removed;
+	deliver(fx, "400.M1P1.h", "Subject: 1\n\none\n");
+	deliver(fx, "400.M2P1.h", "Subject: 2\n\ntwo\n");
+	deliver(fx, "400.M3P1.h", "Subject: 3\n\nthree\n");
+	struct pop3_maildrop *md = open_ok(fx);
+	pop3_maildrop_mark(md, 2);
+	remove_index(fx);
+	/* a new index, with a new message first in UID order */
+	deliver(fx, "100.M0P1.h", "Subject: 0\n\nzero\n");
+	struct mbox_store *ms = mbox_open(fx->maildir, err, sizeof(err));
+	struct mbox_info inbox;
+	assert_non_null(ms);
+	assert_int_equal(mbox_find(ms, "INBOX", &inbox), MBOX_OK);
+	assert_int_equal(mbox_sync(ms, &inbox), MBOX_OK);
+	mbox_close(ms);
+	assert_int_equal(pop3_maildrop_commit(md, &removed, err, sizeof(err)), 0);
+	assert_int_equal(removed, 1);
+	pop3_maildrop_close(md);
+	snprintf(cur, sizeof(cur), "%s/cur", fx->maildir);
+	assert_int_equal(count_files(cur), 3);
+	snprintf(cur, sizeof(cur), "%s/cur/400.M2P1.h:2,", fx->maildir);
+	assert_int_equal(access(cur, F_OK), -1);
 }
 
 int main(void)
@@ -258,6 +315,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_is_exclusive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_removes_through_the_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uidl_survives_flags_and_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_after_an_index_rebuild, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
