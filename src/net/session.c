@@ -40,6 +40,10 @@ const char *net_session_expiry_name(enum ns_expiry why)
 static void arm_ms(struct net_session *ns, uint64_t ms)
 {
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	/* libevent counts from the time cached when this loop iteration began; a
+	 * deadline armed after slow work (a TLS record, a big reply) would fire
+	 * early, before expiry_now() sees it passed, and be taken for an idle timeout */
+	event_base_update_cache_time(worker_base(ns->worker));
 	evtimer_add(ns->timer, &tv);
 }
 
