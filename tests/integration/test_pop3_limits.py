@@ -137,6 +137,7 @@ def test_service_cap_refuses_with_the_pop3_reply(postern):
         for h in held:
             h.close()
     srv.wait_log("net.refused", lambda e: e.get("service") == "pop3")
+    srv.wait_log("pop3.disconnect", count=3)        # the slots are free again
     c = pop3_conn(srv)
     c.ok("QUIT")
 
