@@ -35,8 +35,10 @@ static void fuzz_line(const char *line, size_t len)
 		return;
 	size_t k = strlen(c.keyword);
 	check(k >= 1 && k <= POP3_KEYWORD_MAX);
-	for (size_t i = 0; i < k; i++)
-		check((c.keyword[i] >= 'A' && c.keyword[i] <= 'Z') || (c.keyword[i] >= '0' && c.keyword[i] <= '9'));
+	for (size_t i = 0; i < k; i++) {
+		char ch = c.keyword[i];
+		check((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'));
+	}
 	check(c.args >= line && c.args + c.args_len == line + len);
 	memcpy(args, c.args, c.args_len);
 	args[c.args_len] = '\0';

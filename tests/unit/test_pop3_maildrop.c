@@ -250,7 +250,8 @@ static void test_uidl_survives_flags_and_rebuild(void **state)
 	deliver(fx, "300.M2P1.h", "Subject: 2\n\ntwo\n");
 	struct pop3_maildrop *md = open_ok(fx);
 	for (int i = 0; i < 2; i++)
-		str_copy(before[i], sizeof(before[i]), pop3_maildrop_uidl(md, pop3_maildrop_msg(md, (uint64_t)i + 1)));
+		str_copy(before[i], sizeof(before[i]),
+		         pop3_maildrop_uidl(md, pop3_maildrop_msg(md, (uint64_t)i + 1)));
 	assert_string_not_equal(before[0], before[1]);
 	/* IMAP sets flags during the session: the file is renamed, RETR still finds it */
 	struct mbox_store *ms = mbox_open(fx->maildir, err, sizeof(err));
