@@ -16,6 +16,8 @@ struct cli_args {
 	bool all;                       /* --all */
 	const char *selector;           /* --selector S */
 	const char *algorithm;          /* --algorithm A */
+	const char *prefix;             /* --prefix DIR (install) */
+	const char *user;               /* --user NAME (install) */
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -33,6 +35,7 @@ int cli_alias(struct cli_args *a);
 int cli_queue(struct cli_args *a);
 int cli_dkim(struct cli_args *a);
 int cli_auth(struct cli_args *a);
+int cli_install(struct cli_args *a);
 
 /* Helpers (cli_common.c) */
 /* Loads the configuration, opens the store, runs fn, closes everything. A

@@ -92,9 +92,9 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 int cli_alias(struct cli_args *a)
 {
 	if (a->help) {
-		printf("usage: %s\n\nMail to ALIAS goes to every TARGET. Remote targets are kept, but "
-		       "until the\noutbound queue exists mail to them is refused with a temporary "
-		       "error.\n", usage);
+		printf("usage: %s\n\nMail to ALIAS goes to every TARGET: local mailboxes directly, "
+		       "remote addresses\nthrough the outbound queue, with the original envelope "
+		       "sender.\n", usage);
 		return CLI_OK;
 	}
 	return cli_run_with_store(a, usage, run);

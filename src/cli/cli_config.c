@@ -103,7 +103,7 @@ int cli_config(struct cli_args *a)
 {
 	if (a->help) {
 		printf("usage: %s\n\nReads the configuration, validates every key and prints "
-		       "FILE:LINE: message for the first problem. Then runs the checks serve runs\n"
+		       "FILE:LINE: message\nfor the first problem. Then runs the checks serve runs\n"
 		       "before listening, creating nothing: at least one listener, tls.cert and\n"
 		       "tls.key load and match, log files writable, the database schema not newer\n"
 		       "than this binary. When all pass, lists each service's listen addresses and\n"

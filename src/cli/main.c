@@ -18,6 +18,9 @@ static const char usage_text[] =
 	"  queue list|show|retry|delete|hold|release   inspect and steer the outbound queue\n"
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
+	"  install [--prefix DIR] [--user NAME]\n"
+	"                                set up a real server: service user, directories,\n"
+	"                                /etc/postern/postern.conf (never overwritten)\n"
 	"\n"
 	"Options (every command):\n"
 	"  -c, --config FILE             configuration file (default: the embedded default,\n"
@@ -39,6 +42,7 @@ static const struct command commands[] = {
 	{ "queue", cli_queue },
 	{ "dkim", cli_dkim },
 	{ "auth", cli_auth },
+	{ "install", cli_install },
 };
 
 static int parse_args(int argc, char **argv, struct cli_args *a)
@@ -58,6 +62,16 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 			a->password_stdin = true;
 		} else if (strcmp(arg, "--all") == 0) {
 			a->all = true;
+		} else if (strcmp(arg, "--prefix") == 0 || strcmp(arg, "--user") == 0) {
+			if (++i == argc) {
+				fprintf(stderr, "postern: %s needs a value\n", arg);
+				return -1;
+			}
+			*(arg[2] == 'p' ? &a->prefix : &a->user) = argv[i];
+		} else if (strncmp(arg, "--prefix=", 9) == 0) {
+			a->prefix = arg + 9;
+		} else if (strncmp(arg, "--user=", 7) == 0) {
+			a->user = arg + 7;
 		} else if ((strcmp(arg, "--selector") == 0 || strcmp(arg, "--algorithm") == 0) && i + 1 < argc) {
 			if (arg[2] == 's')
 				a->selector = argv[++i];
