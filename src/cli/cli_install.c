@@ -173,30 +173,32 @@ static int resolve_account(struct install *in)
 }
 
 /* Makes one directory of the layout and gives it its owner and mode. A path
- * that exists as anything but a directory (a symlink too) is left alone. */
-static void install_dir(struct install *in, const struct install_dir *d)
+ * that exists as anything but a directory (a symlink too: nothing is changed
+ * through one) is left alone. 0, or -1 and in->problems counted. */
+static int install_dir(struct install *in, const struct install_dir *d)
 {
 	char path[4096];
 	if (bsnprintf(path, sizeof(path), "%s%s", in->prefix, d->path) < 0) {
 		fprintf(stderr, "postern: %s%s: name too long\n", in->prefix, d->path);
 		in->problems++;
-		return;
+		return -1;
 	}
 	bool created = mkdir(path, 0700) == 0, changed = false;
 	if (!created && errno != EEXIST) {
 		fprintf(stderr, "postern: %s: %s\n", path, strerror(errno));
 		in->problems++;
-		return;
+		return -1;
 	}
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		fprintf(stderr, "postern: %s: %s\n", path, errno == ELOOP || errno == ENOTDIR
-		        ? "exists and is not a directory (a symbolic link?); left alone" : strerror(errno));
+		        ? "exists and is not a directory (a symbolic link? use the real directory or "
+		          "a bind mount); left alone" : strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		in->problems++;
-		return;
+		return -1;
 	}
 	uid_t uid = d->owner == OWN_ROOT ? 0 : in->uid;
 	if (in->chown && (st.st_uid != uid || st.st_gid != in->gid)) {
@@ -219,6 +221,7 @@ static void install_dir(struct install *in, const struct install_dir *d)
 	if (in->chown)
 		printf(" %s:%s", d->owner == OWN_ROOT ? "root" : in->user, in->group);
 	printf(")\n");
+	return in->problems > 0 ? -1 : 0;
 }
 
 /* The template with user and group set to this installation's. */
@@ -358,9 +361,12 @@ int cli_install(struct cli_args *a)
 	}
 	if (resolve_account(&in) < 0)
 		return CLI_FAIL;
-	for (size_t i = 0; i < ARRAY_LEN(install_dirs); i++)
+	/* parents first: stop at the first problem, so that nothing is made
+	 * inside a directory that is not what it should be */
+	for (size_t i = 0; i < ARRAY_LEN(install_dirs) && in.problems == 0; i++)
 		install_dir(&in, &install_dirs[i]);
-	install_config(&in);
+	if (in.problems == 0)
+		install_config(&in);
 	if (in.problems > 0) {
 		fprintf(stderr, "postern: install: %d problem%s above\n", in.problems,
 		        in.problems == 1 ? "" : "s");
