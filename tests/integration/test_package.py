@@ -40,14 +40,17 @@ from conftest import REPO
 
 UNIT = REPO / "packaging" / "postern.service"
 TEMPLATE = REPO / "packaging" / "postern.conf"
+LOGROTATE = REPO / "packaging" / "postern.logrotate"
 MANPAGE = REPO / "docs" / "postern.8"
+DEPLOY = REPO / "docs" / "deploy.md"
 VERSION = re.search(r"^\s*version\s*:\s*'([^']+)'", (REPO / "meson.build").read_text(), re.M).group(1)
 # the exposure score systemd-analyze gives the unit (0 = locked down, 10 = unsafe;
 # "OK" is below 5); 1.5 when written
 EXPOSURE_MAX = 2.0
 
 SYSTEM_PATHS = ["/etc/postern", "/var/lib/postern", "/var/log/postern", "/usr/bin/postern",
-                "/lib/systemd/system/postern.service", "/etc/systemd/system/postern.service"]
+                "/lib/systemd/system/postern.service", "/etc/systemd/system/postern.service",
+                "/etc/logrotate.d/postern"]
 LOCK = "/tmp/postern-package-test.lock"
 DPKG_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
@@ -106,15 +109,17 @@ def test_deb_contents(deb, extracted):
     entries = {line.split()[0][0] + " " + line.split()[-1] for line in listing.splitlines()}
     for want in ("- ./usr/bin/postern", "- ./etc/postern/postern.conf",
                  "- ./lib/systemd/system/postern.service", "- ./usr/share/man/man8/postern.8.gz",
+                 "- ./etc/logrotate.d/postern",
                  "- ./usr/share/doc/postern/deploy.md", "- ./usr/share/doc/postern/config.md"):
         assert want in entries, listing
     assert "root/root" in listing and not re.search(r"^\S+ (?!root/root)", listing, re.M)
     conffiles = subprocess.run(["dpkg-deb", "-I", str(deb), "conffiles"], capture_output=True,
                                text=True, check=True).stdout.split()
-    assert conffiles == ["/etc/postern/postern.conf"]
+    assert sorted(conffiles) == ["/etc/logrotate.d/postern", "/etc/postern/postern.conf"]
     # the files are the repository's
     assert (extracted / "etc/postern/postern.conf").read_bytes() == TEMPLATE.read_bytes()
     assert (extracted / "lib/systemd/system/postern.service").read_bytes() == UNIT.read_bytes()
+    assert (extracted / "etc/logrotate.d/postern").read_bytes() == LOGROTATE.read_bytes()
     assert gzip.decompress((extracted / "usr/share/man/man8/postern.8.gz").read_bytes()) == \
         MANPAGE.read_bytes()
     binary = extracted / "usr/bin/postern"
@@ -282,6 +287,9 @@ def loopback_config(workers=1):
     assert n == 1
     text, n = re.subn(r"^workers = \d+;", f"workers = {workers};", text, flags=re.M)
     assert n == 1
+    # the certificate lines as docs/deploy.md has the admin uncomment them
+    text, n = re.subn(r"^  # (cert|key) = ", r"  \1 = ", text, flags=re.M)
+    assert n == 2
     return text, ports
 
 
@@ -310,6 +318,71 @@ def run_as_the_unit(confdir, tmp_path):
                             stdin=subprocess.DEVNULL, cwd="/", env=DPKG_ENV,
                             preexec_fn=lambda: os.umask(umask))
     return proc, ports
+
+
+def doc_script(marker):
+    """The shell block of docs/deploy.md that contains marker."""
+    blocks = re.findall(r"^```sh\n(.*?)^```", DEPLOY.read_text(), re.M | re.S)
+    found = [b for b in blocks if marker in b]
+    assert len(found) == 1, f"deploy.md: {len(found)} blocks with {marker!r}"
+    return found[0]
+
+
+def run_certbot_hook(tmp_path):
+    """deploy.md's certbot deploy hook, on a certificate made here."""
+    lineage = tmp_path / "live"
+    lineage.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+                    "/CN=mail.example.org", "-keyout", str(lineage / "privkey.pem"),
+                    "-out", str(lineage / "fullchain.pem")], check=True, capture_output=True)
+    hook = tmp_path / "hook"
+    hook.write_text(doc_script("# certbot deploy hook"))
+    env = dict(DPKG_ENV, RENEWED_LINEAGE=str(lineage), RENEWED_DOMAINS="mail.example.org")
+    p = subprocess.run(["sh", str(hook)], capture_output=True, text=True, timeout=60, env=env)
+    assert p.returncode == 0, p.stderr
+    assert owner_mode("/etc/postern/tls") == ("root", "postern", 0o750)
+    assert owner_mode("/etc/postern/tls/privkey.pem") == ("root", "postern", 0o640)
+    assert owner_mode("/etc/postern/tls/fullchain.pem") == ("root", "postern", 0o644)
+    # another certificate of the host is left alone
+    env["RENEWED_DOMAINS"] = "www.example.org"
+    os.unlink("/etc/postern/tls/privkey.pem")
+    assert subprocess.run(["sh", str(hook)], env=env, timeout=60).returncode == 0
+    assert not os.path.exists("/etc/postern/tls/privkey.pem")
+    env["RENEWED_DOMAINS"] = "www.example.org mail.example.org"
+    assert subprocess.run(["sh", str(hook)], env=env, timeout=60).returncode == 0
+    assert os.path.exists("/etc/postern/tls/privkey.pem")
+
+
+def run_backup_script(tmp_path):
+    """deploy.md's backup script, writing into tmp_path instead of /var/backups."""
+    script = doc_script("/usr/local/sbin/postern-backup")
+    script, n = re.subn(r"^dest=.*$", f"dest={tmp_path}/backup", script, flags=re.M)
+    assert n == 1
+    p = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=120,
+                       env=DPKG_ENV)
+    assert p.returncode == 0, p.stderr
+    copy = tmp_path / "backup" / "postern.db"
+    tables = subprocess.run(["sqlite3", str(copy), ".tables"], capture_output=True, text=True,
+                            check=True).stdout.split()
+    assert "domains" in tables or len(tables) > 3, tables
+    for tar in ("data.tar", "etc.tar"):
+        names = subprocess.run(["tar", "-tf", str(tmp_path / "backup" / tar)], capture_output=True,
+                               text=True, check=True).stdout
+        assert names, tar
+    assert list(Path("/var/lib/postern/backups").iterdir()) == []
+
+
+def rotate_logs(tmp_path):
+    """Forces the packaged logrotate rule; False when logrotate is not installed."""
+    if shutil.which("logrotate") is None:
+        return False
+    p = subprocess.run(["logrotate", "-f", "-s", str(tmp_path / "logrotate.state"),
+                        "/etc/logrotate.d/postern"], capture_output=True, text=True, timeout=60,
+                       env=DPKG_ENV)
+    assert p.returncode == 0, p.stderr
+    assert os.path.exists("/var/log/postern/postern.log.1")
+    return True
 
 
 def stop(proc):
@@ -352,7 +425,11 @@ def test_install_run_remove_purge(deb, tmp_path):
                            capture_output=True, text=True, timeout=60, env=DPKG_ENV)
         assert p.returncode == 0, p.stdout + p.stderr
 
+        run_certbot_hook(tmp_path)
         proc, ports = run_as_the_unit(confdir, tmp_path)
+        p = subprocess.run(["postern", "config", "check", "-c", str(confdir / "postern.conf")],
+                           capture_output=True, text=True, timeout=60, env=DPKG_ENV)
+        assert p.returncode == 0, p.stdout + p.stderr
         for svc in ("smtp", "submission"):
             banner = greeting(ports[svc])
             assert banner.startswith("220 mail.example.org "), (svc, banner)
@@ -369,13 +446,23 @@ def test_install_run_remove_purge(deb, tmp_path):
         log = Path("/var/log/postern/postern.log")
         assert owner_mode(log)[:2] == ("postern", "postern")
         assert not owner_mode(log)[2] & 0o007, "the log must not be readable by others"
-        # ExecReload: SIGHUP reloads the certificate and reopens the log
+        # the packaged logrotate rule, then what its postrotate's `systemctl reload`
+        # does (ExecReload: SIGHUP): the certificate is reloaded, the logs reopened
+        audit = Path("/var/log/postern/audit.log")
+        rotated = rotate_logs(tmp_path)
         proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 10
-        while '"tls.reloaded"' not in log.read_text() and time.monotonic() < deadline:
+        while (not log.exists() or '"tls.reloaded"' not in log.read_text()) and \
+                time.monotonic() < deadline:
             time.sleep(0.2)
         assert '"tls.reloaded"' in log.read_text(), log.read_text()[-2000:]
+        if rotated:
+            assert '"server.started"' in Path(f"{log}.1").read_text()
+            assert owner_mode(log) == ("postern", "postern", 0o640)
+        assert owner_mode(audit) == ("postern", "postern", 0o600)
         assert greeting(ports["smtp"]).startswith("220 ")
+        if shutil.which("sqlite3") and shutil.which("runuser"):
+            run_backup_script(tmp_path)
         assert stop(proc) == 0, (tmp_path / "serve.out").read_text()
         proc = None
 
