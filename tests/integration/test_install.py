@@ -69,6 +69,21 @@ def test_template_as_shipped_has_no_syntax_or_key_error(tmp_path):
     assert not re.search(r"postern\.conf:\d+:", p.stderr), p.stderr
 
 
+def test_config_md_public_example_matches_the_template(tmp_path):
+    doc = (REPO / "docs" / "config.md").read_text()
+    example = re.search(r"## Example for a public server.*?```\n(.*?)```", doc, re.S).group(1)
+    conf = tmp_path / "public.conf"
+    conf.write_text(example)
+    p = run_postern("config", "check", config=conf)
+    assert not re.search(r"public\.conf:\d+:", p.stderr), p.stderr
+    template = TEMPLATE.read_text()
+    for key in ("hostname", "data_dir", "user", "group"):
+        line = re.search(rf"^{key} = .*;", example, re.M).group(0)
+        assert re.search(rf"^{re.escape(line)}", template, re.M), line
+    for path in re.findall(r'"(/[^"]+)"', example):
+        assert path in template, f"{path} is in config.md's example but not in the template"
+
+
 def test_template_sets_real_server_values():
     text = TEMPLATE.read_text()
     assert re.search(r'^hostname = "mail\.example\.org";', text, re.M)

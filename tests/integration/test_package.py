@@ -124,6 +124,11 @@ def test_deb_contents(deb, extracted):
         MANPAGE.read_bytes()
     binary = extracted / "usr/bin/postern"
     assert os.stat(binary).st_mode & 0o111
+    if shutil.which("readelf"):
+        # hardening=+all: a position-independent executable, relocations read-only at start
+        dynamic = subprocess.run(["readelf", "-d", str(binary)], capture_output=True, text=True,
+                                 check=True).stdout
+        assert "BIND_NOW" in dynamic and "PIE" in dynamic, dynamic
     p = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=10)
     assert p.stdout.strip() == f"postern {VERSION}"
     p = subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=10)
