@@ -28,15 +28,23 @@ static const char *const owned_paths[] = {
 
 static int make_dir(const char *path, const struct service_identity *id, char *err, size_t errlen)
 {
-	if (mkdir(path, 0700) < 0) {
+	if (mkdir(path, 0750) < 0) {
 		if (errno == EEXIST)
 			return 0;
 		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
 		return -1;
 	}
 	/* new: ours to lay out (mkdir's mode cannot carry the setgid bit) */
-	if ((id->change && lchown(path, id->uid, id->gid) < 0) || chmod(path, DATA_DIR_MODE) < 0) {
-		snprintf(err, errlen, "%s: cannot set owner and mode: %s", path, strerror(errno));
+	if (id->change && lchown(path, id->uid, id->gid) < 0) {
+		snprintf(err, errlen, "%s: cannot set the owner: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat sb;
+	if (stat(path, &sb) == 0 && (sb.st_mode & 07777) == DATA_DIR_MODE)
+		return 0;   /* inherited the setgid bit from its parent */
+	/* systemd's RestrictSUIDSGID refuses the setgid bit: then plain 0750 */
+	if (chmod(path, DATA_DIR_MODE) < 0 && (errno != EPERM || chmod(path, 0750) < 0)) {
+		snprintf(err, errlen, "%s: cannot set the mode: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -537,10 +537,7 @@ def install_run_remove_purge(p, confdir, tmp_path, procs):
     assert existing_installation() == ""
 
 
-# The two things below are the main line's privilege-drop work (issue #20):
-# until it is merged, root's serve stays root and root's commands write as root.
-@pytest.mark.xfail(strict=False, reason="needs serve's privilege drop and root's commands "
-                   "writing as the service user (issue #20, main line)")
+# Started as root, serve gives root up and root's commands write as the service user.
 def test_root_serve_and_commands_act_as_postern(deb, tmp_path):
     confdir = Path(tempfile.mkdtemp(prefix="postern-pkg-", dir="/tmp"))
     procs = []
