@@ -13,6 +13,8 @@ PKGS=(
   libcmocka-dev libclang-rt-14-dev
   python3 python3-pytest swaks libnet-ssleay-perl msmtp isync curl openssl sqlite3 procps iproute2
   fetchmail mpop   # real POP3 clients
+  # the Debian package (make deb) and its test: build tools, unit checks
+  debhelper dpkg-dev fakeroot util-linux logrotate man-db
   # tests for the outbound queue: a local DNS server, SMTP sinks, an independent DKIM verifier
   unbound python3-aiosmtpd python3-dkim python3-nacl
 )

@@ -19,6 +19,8 @@ struct cli_args {
 	bool check;                     /* --check */
 	const char *selector;           /* --selector S */
 	const char *algorithm;          /* --algorithm A */
+	const char *prefix;             /* --prefix DIR (install) */
+	const char *user;               /* --user NAME (install) */
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -42,6 +44,7 @@ int cli_store(struct cli_args *a);
  * DNS has them (exit code CLI_OK when all do). */
 int cli_records_print(struct store *st, const struct config *cfg, const char *domain);
 int cli_records_check(struct store *st, const struct config *cfg, const char *domain);
+int cli_install(struct cli_args *a);
 
 /* Helpers (cli_common.c) */
 /* Loads the configuration, opens the store, runs fn, closes everything. A

@@ -176,7 +176,7 @@ int cli_config(struct cli_args *a)
 {
 	if (a->help) {
 		printf("usage: %s\n\nReads the configuration, validates every key and prints "
-		       "FILE:LINE: message for the first problem. Then runs the checks serve runs\n"
+		       "FILE:LINE: message\nfor the first problem. Then runs the checks serve runs\n"
 		       "before listening, creating nothing: at least one listener, tls.cert and\n"
 		       "tls.key load and match, log files writable, the database schema not newer\n"
 		       "than this binary, the service user exists, no key or data others can read\n"

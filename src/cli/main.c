@@ -24,6 +24,9 @@ static const char usage_text[] =
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
 	"  store migrate                 upgrade the database to this binary's schema (after a\n"
 	"                                backup; serve does it at start)\n"
+	"  install [--prefix DIR] [--user NAME]\n"
+	"                                set up a real server: service user, directories,\n"
+	"                                /etc/postern/postern.conf (never overwritten)\n"
 	"\n"
 	"Options (every command):\n"
 	"  -c, --config FILE             configuration file; without it: $POSTERN_CONFIG, else\n"
@@ -50,6 +53,7 @@ static const struct command commands[] = {
 	{ "dkim", cli_dkim, false },
 	{ "auth", cli_auth, false },
 	{ "store", cli_store, false },
+	{ "install", cli_install, true },
 };
 
 static int parse_args(int argc, char **argv, struct cli_args *a)
@@ -71,6 +75,16 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 			a->all = true;
 		} else if (strcmp(arg, "--check") == 0) {
 			a->check = true;
+		} else if (strcmp(arg, "--prefix") == 0 || strcmp(arg, "--user") == 0) {
+			if (++i == argc) {
+				fprintf(stderr, "postern: %s needs a value\n", arg);
+				return -1;
+			}
+			*(arg[2] == 'p' ? &a->prefix : &a->user) = argv[i];
+		} else if (strncmp(arg, "--prefix=", 9) == 0) {
+			a->prefix = arg + 9;
+		} else if (strncmp(arg, "--user=", 7) == 0) {
+			a->user = arg + 7;
 		} else if ((strcmp(arg, "--selector") == 0 || strcmp(arg, "--algorithm") == 0) && i + 1 < argc) {
 			if (arg[2] == 's')
 				a->selector = argv[++i];
