@@ -61,7 +61,8 @@ void smtp_log_transaction(struct smtp_session *s, const char *result, uint64_t s
 	log_event(LOG_INFO, "smtp.transaction", "s", "session", s->ns.id, "s", "id", s->txid,
 	          "s", "ip", s->ns.conn.ip, "s", "helo", s->helo, "s", "tls", s->ns.tls ? s->tls_version : NULL,
 	          "s", "from", s->from, "i", "size", (long long)size,
-	          "s", "queue_id", s->state == SMTP_S_COMMITTING && s->job.queue_id[0] ? s->job.queue_id : NULL,
+	          "s", "queue_id", s->state == SMTP_S_COMMITTING && s->job.groups[0].queue_id[0]
+	                           ? s->job.groups[0].queue_id : NULL,
 	          "s", "result", result, "i", "nrcpts", (long long)s->nrcpts,
 	          "j", "rcpts", rj ? rj : "[]", NULL);
 	free(rj);
