@@ -546,3 +546,48 @@ def test_remote_address_policy(postern, tmp_path):
     srv.write_config()
     srv.start()
     assert greeting().startswith(b"220 ")
+
+
+# ---- hostile and broken clients ------------------------------------------------------------------
+
+
+def test_out_of_order_and_malformed_commands(lmtp):
+    srv = lmtp(config={"limits": {"recipients": 3}})
+    with LMTPClient(srv.lmtp_port) as c:
+        assert c.cmd(f"RCPT TO:<{ALICE}>").code == 503
+        assert c.cmd("DATA").code == 503
+        assert c.cmd("LHLO").code == 501                         # no name
+        c.lhlo()
+        assert c.cmd("LHLO " + "a" * 300).code == 501            # a name past 255 octets
+        c.lhlo()
+        assert c.cmd("MAIL FROM:<s@remote.test> BODY=BINARYMIME").code == 555
+        c.cmd("MAIL FROM:<s@remote.test>", expect=250)
+        assert c.cmd("MAIL FROM:<s@remote.test>").code == 503    # nested
+        assert c.cmd(f"RCPT TO:<{ALICE}> NOTIFY=NEVER").code == 555
+        for rcpt in (ALICE, BOB, "both@example.org"):
+            c.cmd(f"RCPT TO:<{rcpt}>", expect=250)
+        r = c.cmd("RCPT TO:<postmaster@example.org>")
+        assert (r.code, r.enh) == (452, "4.5.3")                # limits.recipients
+        c.cmd("DATA", expect=354)
+        c.send(make_message() + b".\r\n")
+        assert [r.code for r in c.replies(3)] == [250, 250, 250]
+        assert c.cmd("NOOP").code == 250                         # and no fourth reply
+
+
+def test_nul_and_overlong_command_line(lmtp):
+    srv = lmtp()
+    with LMTPClient(srv.lmtp_port) as c:
+        replies = c.transaction([ALICE, BOB], b"Subject: x\r\n\r\nnul \x00 here\r\n")
+        assert [(r.code, r.enh) for r in replies] == [(550, "5.6.0")] * 2
+        assert c.cmd("NOOP " + "x" * 600).code == 500            # 512-octet command lines
+        assert c.cmd("NOOP").code == 250
+    assert srv.all_delivered() == []
+
+
+def test_too_many_errors_closes(lmtp):
+    srv = lmtp(config={"limits": {"errors": 3}})
+    with LMTPClient(srv.lmtp_port) as c:
+        c.send(b"EHLO a\r\nHELO b\r\nXYZZY\r\n")
+        codes = [r.code for r in c.replies(4)]
+        assert codes == [500, 500, 500, 421]
+        assert c.is_closed()
