@@ -151,8 +151,13 @@ static const char *const refusal_reasons[REFUSED_KINDS] = {
 
 static void log_refusal(const struct refusal_log *r, enum refusal_kind kind, long count)
 {
-	log_event(LOG_WARN, "net.refused", "s", "service", r->service, "s", "ip", r->last_ip,
-	          "s", "reason", refusal_reasons[kind], "i", "count", (long long)count, NULL);
+	/* a client a service does not admit at all is a security event: the audit log too */
+	if (kind == REFUSED_PEER)
+		log_security(LOG_WARN, "net.refused", "s", "service", r->service, "s", "ip", r->last_ip,
+		             "s", "reason", refusal_reasons[kind], "i", "count", (long long)count, NULL);
+	else
+		log_event(LOG_WARN, "net.refused", "s", "service", r->service, "s", "ip", r->last_ip,
+		          "s", "reason", refusal_reasons[kind], "i", "count", (long long)count, NULL);
 }
 
 /* Logs what was held back in intervals that have ended. */
