@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <event2/event.h>
 
 #include "core/log.h"
+#include "core/privs.h"
 #include "core/util.h"
 #include "store/maildir.h"
 #include "store/msgbuf.h"
@@ -103,16 +103,6 @@ static int link_copy(struct commit_job *job, const char *first, const char *mail
 	return write_first_copy(job, maildir, path, len);
 }
 
-static void user_name(uid_t uid, char *out, size_t outlen)
-{
-	struct passwd pw, *found = NULL;
-	char buf[1024];
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found != NULL)
-		snprintf(out, outlen, "%s", pw.pw_name);
-	else
-		snprintf(out, outlen, "%u", (unsigned)uid);
-}
-
 /* A permission error says what to fix: the nearest existing directory on
  * the way to the file, who owns it, and who postern runs as (typically a
  * directory an admin made as root before the server gave root up). */
@@ -128,8 +118,8 @@ static void log_denied(const char *maildir, int err)
 			return;
 		*slash = '\0';
 	}
-	user_name(sb.st_uid, owner, sizeof(owner));
-	user_name(geteuid(), self, sizeof(self));
+	privs_user_name(sb.st_uid, owner, sizeof(owner));
+	privs_user_name(geteuid(), self, sizeof(self));
 	log_event(LOG_ERROR, "delivery.permission_denied", "s", "path", dir, "s", "owner", owner,
 	          "i", "mode", (long long)(sb.st_mode & 07777), "s", "needs", self,
 	          "s", "error", strerror(err), NULL);

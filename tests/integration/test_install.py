@@ -40,12 +40,15 @@ def mode(path):
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
-def relocated_template(tmp_path):
-    """The template with its data and log directories moved into tmp_path."""
+def relocated_template(tmp_path, user=""):
+    """The template with its data and log directories moved into tmp_path (and,
+    where no postern user exists, running as whoever starts it)."""
     text = TEMPLATE.read_text()
+    text = text.replace('user = "postern";', f'user = "{user}";')
+    text = text.replace('group = "postern";', f'group = "{user}";')
     text = text.replace('"/var/lib/postern"', f'"{tmp_path}/data"')
     text = text.replace('"/var/log/postern/', f'"{tmp_path}/log/')
-    (tmp_path / "log").mkdir()
+    (tmp_path / "log").mkdir(parents=True)
     conf = tmp_path / "postern.conf"
     conf.write_text(text)
     return conf
@@ -57,6 +60,8 @@ def relocated_template(tmp_path):
 def test_template_passes_config_check(tmp_path):
     p = run_postern("config", "check", config=relocated_template(tmp_path))
     assert p.returncode == 0, p.stderr
+    assert "postern install" in run_postern("config", "check", config=relocated_template(
+        tmp_path / "other", user="no-such-postern-user")).stderr
     assert "configuration ok (hostname mail.example.org" in p.stdout
     # a real server's listeners: every port on IPv4 and IPv6
     for port in (25, 587, 465, 143, 993):
