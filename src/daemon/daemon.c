@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/login.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/privs.h"
@@ -179,6 +180,7 @@ static void daemon_free(struct daemon *d)
 	queue_runner_free(d->runner);
 	maildir_sweeper_free(d->sweeper);
 	dkim_signer_free(d->signer);
+	login_cache_stop();     /* the workers and the pool are gone */
 	tls_cleanup();
 }
 
@@ -203,6 +205,10 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	}
 	if ((d->pool = threadpool_new(2)) == NULL) {
 		fprintf(stderr, "postern: cannot start the thread pool\n");
+		return -1;
+	}
+	if (login_cache_start(cfg->auth.cache_ttl_ms, (size_t)cfg->auth.cache_size) < 0) {
+		fprintf(stderr, "postern: cannot make the credentials cache's key\n");
 		return -1;
 	}
 	struct server_resources res = { d->committer, d->pool, open_worker_store, store_close, d };
