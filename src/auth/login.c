@@ -191,10 +191,11 @@ static struct cred_cache *cache;
 
 int login_cache_start(uint64_t ttl_ms, size_t max_entries)
 {
-	if (ttl_ms == 0)
-		return 0;
-	cache = cred_cache_new(ttl_ms, max_entries);
-	return cache != NULL ? 0 : -1;
+	if (ttl_ms > 0 && (cache = cred_cache_new(ttl_ms, max_entries)) == NULL)
+		return -1;
+	log_event(LOG_INFO, "auth.cache", "b", "enabled", cache != NULL, "i", "ttl_ms",
+	          (long long)ttl_ms, "i", "max_entries", (long long)max_entries, NULL);
+	return 0;
 }
 
 void login_cache_stop(void)

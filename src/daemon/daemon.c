@@ -198,6 +198,11 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	 * after the first one and keep those blocks in the pool threads' arenas
 	 * for good. A fixed threshold gives them back to the system each time. */
 	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	/* before any thread that checks passwords exists */
+	if (login_cache_start(cfg->auth.cache_ttl_ms, (size_t)cfg->auth.cache_size) < 0) {
+		fprintf(stderr, "postern: cannot make the credentials cache's key\n");
+		return -1;
+	}
 	/* several committers keep several fsyncs in flight: the journal batches them */
 	if ((d->committer = committer_new(4, cfg->hostname, cfg->data_dir, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "postern: %s\n", err);
@@ -205,10 +210,6 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	}
 	if ((d->pool = threadpool_new(2)) == NULL) {
 		fprintf(stderr, "postern: cannot start the thread pool\n");
-		return -1;
-	}
-	if (login_cache_start(cfg->auth.cache_ttl_ms, (size_t)cfg->auth.cache_size) < 0) {
-		fprintf(stderr, "postern: cannot make the credentials cache's key\n");
 		return -1;
 	}
 	struct server_resources res = { d->committer, d->pool, open_worker_store, store_close, d };
