@@ -306,7 +306,10 @@ static void on_cached(evutil_socket_t fd, short what, void *arg)
 /* A password proved right a short while ago, against the hash stored now:
  * the success is answered on the caller's loop, on its next turn (the
  * callback never runs inside login_check_password), with no pool round
- * trip and no Argon2. Misses and errors fall through to the slow check. */
+ * trip and no Argon2. Misses and errors fall through to the slow check.
+ * j->info was read from the store for this very login, so a password the
+ * CLI (another process) changed since, or a user it deleted, gives another
+ * hash or none: no old entry can match, and nobody has to tell us. */
 static bool answer_from_cache(struct pw_job *j)
 {
 	static const struct timeval next_turn = { 0, 0 };
