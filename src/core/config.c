@@ -122,6 +122,8 @@ static const struct key_spec lmtp_keys[] = {
 static const struct key_spec auth_keys[] = {
 	{ "smtp", K_GROUP, auth_limit_keys, 0, 0 },
 	{ "imap", K_GROUP, auth_limit_keys, 0, 0 },
+	{ "cache_ttl", K_DURATION, NULL, 0, 86400LL * 1000 },
+	{ "cache_size", K_INT, NULL, 1, 1000000 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec root_keys[] = {
@@ -366,6 +368,8 @@ static void set_defaults(struct config *cfg)
 	cfg->timeouts.session_ms = 60 * 60 * 1000;
 	cfg->timeouts.shutdown_ms = 30 * 1000;
 	cfg->log.level = LOG_INFO;
+	cfg->auth.cache_ttl_ms = 5 * 60 * 1000;
+	cfg->auth.cache_size = 10000;
 	cfg->imap.max_line = 64 * 1024;
 	cfg->imap.append_limit = 25ULL * 1024 * 1024;
 	cfg->imap.session_memory = 100ULL * 1024 * 1024;
@@ -570,6 +574,10 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->submission.auth_without_tls = config_setting_get_bool(s);
 	load_auth_limits(OPT(OPT(root, "auth"), "smtp"), &cfg->auth.smtp);
 	load_auth_limits(OPT(OPT(root, "auth"), "imap"), &cfg->auth.imap);
+	if ((s = OPT(OPT(root, "auth"), "cache_ttl")) != NULL)
+		cfg->auth.cache_ttl_ms = config_get_duration(s);
+	if ((s = OPT(OPT(root, "auth"), "cache_size")) != NULL)
+		cfg->auth.cache_size = config_setting_get_int(s);
 
 	g = OPT(root, "imap");
 	if ((s = OPT(g, "max_line")) != NULL)

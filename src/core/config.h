@@ -132,6 +132,8 @@ struct config {
 	struct {
 		struct auth_limits_cfg smtp;
 		struct auth_limits_cfg imap;
+		uint64_t cache_ttl_ms;  /* verified logins remembered this long; 0 = no cache */
+		int cache_size;         /* ... at most this many at once */
 	} auth;
 	struct {
 		char *cert;     /* NULL: generate a self-signed certificate */

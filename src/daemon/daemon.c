@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/login.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/privs.h"
@@ -181,6 +182,7 @@ static void daemon_free(struct daemon *d)
 	queue_runner_free(d->runner);
 	maildir_sweeper_free(d->sweeper);
 	dkim_signer_free(d->signer);
+	login_cache_stop();     /* the workers and the pool are gone */
 	local_sockets_close(&d->sockets);
 	tls_cleanup();
 }
@@ -199,6 +201,11 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	 * after the first one and keep those blocks in the pool threads' arenas
 	 * for good. A fixed threshold gives them back to the system each time. */
 	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	/* before any thread that checks passwords exists */
+	if (login_cache_start(cfg->auth.cache_ttl_ms, (size_t)cfg->auth.cache_size) < 0) {
+		fprintf(stderr, "postern: cannot make the credentials cache's key\n");
+		return -1;
+	}
 	/* several committers keep several fsyncs in flight: the journal batches them */
 	if ((d->committer = committer_new(4, cfg->hostname, cfg->data_dir, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "postern: %s\n", err);

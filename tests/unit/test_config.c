@@ -369,6 +369,27 @@ static void test_service_policy_errors(void **state)
 	expect_error("services = { imaps = { timeouts = { login = 5; }; }; };", "'login' must be a duration");
 }
 
+/* ---- the credentials cache ------------------------------------------------------------- */
+
+static void test_auth_cache(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("");
+	assert_int_equal(cfg->auth.cache_ttl_ms, 5 * 60 * 1000);
+	assert_int_equal(cfg->auth.cache_size, 10000);
+	config_free(cfg);
+	cfg = load_ok("auth = { cache_ttl = \"30s\"; cache_size = 50; imap = { delay_base = \"0\"; }; };");
+	assert_int_equal(cfg->auth.cache_ttl_ms, 30000);
+	assert_int_equal(cfg->auth.cache_size, 50);
+	config_free(cfg);
+	cfg = load_ok("auth = { cache_ttl = \"0\"; };");
+	assert_int_equal(cfg->auth.cache_ttl_ms, 0);
+	config_free(cfg);
+	expect_error("auth = { cache_ttl = \"2d\"; };", "'cache_ttl' out of range");
+	expect_error("auth = { cache_ttl = 300; };", "'cache_ttl' must be a duration");
+	expect_error("auth = { cache_size = 0; };", "'cache_size' out of range");
+}
+
 /* ---- postmaster -------------------------------------------------------------------------- */
 
 static void test_postmaster_unset_is_empty(void **state)
@@ -448,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_service_policy_global_keys_written),
 		cmocka_unit_test(test_service_policy_overrides),
 		cmocka_unit_test(test_service_policy_errors),
+		cmocka_unit_test(test_auth_cache),
 		cmocka_unit_test(test_postmaster_unset_is_empty),
 		cmocka_unit_test(test_postmaster_one_or_a_list),
 		cmocka_unit_test(test_postmaster_errors),
