@@ -17,6 +17,8 @@ PKGS=(
   debhelper dpkg-dev fakeroot util-linux logrotate man-db
   # tests for the outbound queue: a local DNS server, SMTP sinks, an independent DKIM verifier
   unbound python3-aiosmtpd python3-dkim python3-nacl
+  # LMTP behind a real MTA: the tests run a private Postfix (postfix -c DIR) on loopback
+  postfix
 )
 
 missing=()
@@ -35,4 +37,6 @@ export DEBIAN_FRONTEND=noninteractive
 if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -1)" ]; then
   apt-get update -q
 fi
+# Postfix only as a program for the tests: no system instance configured or started
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -61,6 +61,17 @@ static bool is_pop3(enum service_id id)
 	return id == SVC_POP3 || id == SVC_POP3S;
 }
 
+/* A service without authentication, for the mail system on this host. */
+static bool is_local_delivery(enum service_id id)
+{
+	return id == SVC_LMTP;
+}
+
+bool config_service_takes_socket(enum service_id id)
+{
+	return is_local_delivery(id);
+}
+
 /* Silence allowed once logged in. SMTP has no such state: its command timeout. */
 static uint64_t default_idle(const struct config *cfg, enum service_id id)
 {
@@ -81,6 +92,10 @@ static uint64_t default_idle(const struct config *cfg, enum service_id id)
  * flooded service from taking every slot. */
 static int default_per_ip(enum service_id id)
 {
+	/* LMTP's clients are the local MTA's delivery agents, all from one
+	 * address (Postfix runs up to 20 per destination): only the global cap */
+	if (is_local_delivery(id))
+		return 1000000;
 	return is_imap(id) ? 50 : 20;
 }
 
@@ -108,6 +123,11 @@ static void policy_defaults(const struct config *cfg, enum service_id id, struct
 	p->connections_per_ip = cfg->limits.connections_per_ip;
 	if (!cfg->limits.connections_per_ip_set && default_per_ip(id) < p->connections_per_ip)
 		p->connections_per_ip = default_per_ip(id);
+	if (is_local_delivery(id)) {
+		p->local_only = true;
+		p->allow = cfg->lmtp.allow_remote;
+		p->nallow = cfg->lmtp.nallow_remote;
+	}
 }
 
 static void load_overrides(const config_setting_t *g, struct service_policy *p)
