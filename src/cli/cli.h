@@ -21,6 +21,8 @@ struct cli_args {
 	const char *algorithm;          /* --algorithm A */
 	const char *prefix;             /* --prefix DIR (install) */
 	const char *user;               /* --user NAME (install) */
+	const char *storage;            /* --storage SIZE|none|default (user quota) */
+	const char *messages;           /* --messages N|none|default (user quota) */
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -45,6 +47,11 @@ int cli_store(struct cli_args *a);
 int cli_records_print(struct store *st, const struct config *cfg, const char *domain);
 int cli_records_check(struct store *st, const struct config *cfg, const char *domain);
 int cli_install(struct cli_args *a);
+
+/* cli_quota.c: `user quota`: shows a user's limits and usage after setting
+ * --storage / --messages; local NULL lists every user's. */
+int cli_user_quota(struct store *st, const struct config *cfg, const struct cli_args *a,
+                   const char *local, const char *domain);
 
 /* Helpers (cli_common.c) */
 /* Loads the configuration, opens the store, runs fn, closes everything. A

@@ -18,6 +18,9 @@ static const char usage_text[] =
 	"                                A/AAAA, PTR); --check looks each one up\n"
 	"  user add|del|list|passwd|import|sender-check\n"
 	"                                manage mailboxes (password via prompt or --password-stdin)\n"
+	"  user quota [ADDRESS] [--storage SIZE] [--messages N]\n"
+	"                                a user's limits and usage (none, or default: the\n"
+	"                                configured quota); without ADDRESS every user's\n"
 	"  alias add|del|list            manage aliases (to local or remote addresses)\n"
 	"  queue list|show|retry|delete|hold|release   inspect and steer the outbound queue\n"
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
@@ -85,6 +88,13 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 			a->prefix = arg + 9;
 		} else if (strncmp(arg, "--user=", 7) == 0) {
 			a->user = arg + 7;
+		} else if ((strcmp(arg, "--storage") == 0 || strcmp(arg, "--messages") == 0) &&
+		           i + 1 < argc) {
+			*(arg[2] == 's' ? &a->storage : &a->messages) = argv[++i];
+		} else if (strncmp(arg, "--storage=", 10) == 0) {
+			a->storage = arg + 10;
+		} else if (strncmp(arg, "--messages=", 11) == 0) {
+			a->messages = arg + 11;
 		} else if ((strcmp(arg, "--selector") == 0 || strcmp(arg, "--algorithm") == 0) && i + 1 < argc) {
 			if (arg[2] == 's')
 				a->selector = argv[++i];

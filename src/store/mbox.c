@@ -304,6 +304,7 @@ void mbox_close(struct mbox_store *ms)
 {
 	if (ms == NULL)
 		return;
+	mbox_set_usage_sink(ms, NULL);
 	for (size_t i = 0; i < MBOX_STMT_CACHE; i++)
 		sqlite3_finalize(ms->cache[i].st);
 	for (size_t i = 0; i < ms->npending; i++) {
@@ -465,8 +466,21 @@ int mbox_delete(struct mbox_store *ms, const char *name)
 	if (sqlite3_prepare_v2(ms->db, "DELETE FROM mailboxes WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
 	sqlite3_bind_int64(s, 1, mb.id);
+	/* its messages leave the totals: the usage sink hears of it */
+	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_finalize(s);
+		return MBOX_ERROR;
+	}
+	mbox_usage_begin(ms);
 	rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 	sqlite3_finalize(s);
+	if (rc == MBOX_OK)
+		mbox_usage_end(ms, false);
+	if (sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK &&
+	    rc == MBOX_OK) {
+		sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+		rc = MBOX_ERROR;
+	}
 	if (rc == MBOX_OK)
 		remove_tree(dir);
 	return rc;
