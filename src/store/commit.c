@@ -29,6 +29,9 @@ struct commit_thread {
 	struct committer *c;
 	pthread_t thread;
 	struct store *store;    /* durable: queue rows are fsync'd before the 250 */
+	/* not durable: a count a crash loses is made good when the index takes
+	 * the copy in, and a batch's count costs no fsync */
+	struct store *usage_store;
 	bool started;
 };
 
@@ -528,7 +531,7 @@ static void *committer_main(void *arg)
 		for (struct commit_job *j = batch; j; j = j->next)
 			publish_job(t->store, j);
 		sync_new_dirs(batch);
-		count_deliveries(c, t->store, batch);
+		count_deliveries(c, t->usage_store, batch);
 		complete_batch(batch);
 	}
 	return NULL;
@@ -551,11 +554,11 @@ struct committer *committer_new(int nthreads, const char *hostname, const char *
 	for (int i = 0; i < nthreads; i++) {
 		struct commit_thread *t = &c->threads[i];
 		t->c = c;
+		c->nthreads++;   /* committer_free closes what was opened */
 		t->store = store_open(data_dir, err, errlen);
-		if (t->store == NULL)
+		if (t->store == NULL || (t->usage_store = store_open(data_dir, err, errlen)) == NULL)
 			goto fail;
 		store_set_durable(t->store);
-		c->nthreads++;
 	}
 	for (int i = 0; i < nthreads; i++) {
 		if (pthread_create(&c->threads[i].thread, NULL, committer_main, &c->threads[i]) != 0) {
@@ -596,6 +599,7 @@ void committer_free(struct committer *c)
 		if (c->threads[i].started)
 			pthread_join(c->threads[i].thread, NULL);
 		store_close(c->threads[i].store);
+		store_close(c->threads[i].usage_store);
 	}
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
