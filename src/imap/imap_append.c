@@ -90,8 +90,8 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 	if (rc != MBOX_OK) {
 		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
 	} else if (!imap_quota_allows(s, len, 1)) {
-		/* nothing written: the check comes first (a {N+} literal skipped the
-		 * one before the literal, imap_session.c) */
+		/* nothing is written; a {N+} literal gets here unchecked
+		 * (imap_session.c checks the others before they are sent) */
 		imap_tagged(s, cmd->tag, "NO", "[OVERQUOTA] Quota exceeded");
 	} else if (mbox_dir(s->ms, mb.name, dir, sizeof(dir)) < 0 ||
 	           write_appended(dir, s->ns.cfg->hostname, data, len, path, sizeof(path), &vsize) < 0 ||

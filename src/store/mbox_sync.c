@@ -361,8 +361,8 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 		rc = MBOX_OK;   /* someone synced it while we waited for the lock */
 		goto out;
 	}
-	/* what the quota counts as delivered and not yet indexed: from here on,
-	 * what this sync takes from new/ */
+	/* deliveries go to INBOX's new/: the quota's count of those made so far
+	 * is read now, under the lock and before new/ is (src/store/quota.h) */
 	took_new = strcmp(mb->name, "INBOX") == 0;
 	if (took_new)
 		mbox_usage_taking_new(ms);
