@@ -38,6 +38,18 @@ static void clear_line(struct import_report *r)
 	}
 }
 
+/* A name from the source as text a terminal shows as it is: control
+ * characters (a newline in a file name) as \xNN. */
+static void print_visible(FILE *out, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+			fprintf(out, "\\x%02x", *p);
+		else
+			fputc(*p, out);
+	}
+}
+
 void import_report_skip(struct import_report *r, enum import_skip why, const char *path,
                         const char *detail)
 {
@@ -45,8 +57,11 @@ void import_report_skip(struct import_report *r, enum import_skip why, const cha
 	if (r->notes++ >= NOTES_MAX)
 		return;
 	clear_line(r);
-	fprintf(stderr, "postern: skipped %s: %s%s\n", path, detail,
-	        r->notes == NOTES_MAX ? " (further skips are only counted)" : "");
+	fputs("postern: skipped ", stderr);
+	print_visible(stderr, path);
+	fputs(": ", stderr);
+	print_visible(stderr, detail);
+	fprintf(stderr, "%s\n", r->notes == NOTES_MAX ? " (further skips are only counted)" : "");
 }
 
 void import_report_error(struct import_report *r, const char *fmt, ...)

@@ -472,3 +472,47 @@ def test_help_and_usage(postern):
     assert p.returncode == 2
     p = srv.cli("import", "maildir", "--user", ALICE, "--pop3-uidl-format", "%m", "/tmp")
     assert p.returncode == 2 and "%m" in p.stderr
+
+
+@pytest.fixture
+def svc_user():
+    """A system user of its own for postern, removed afterwards."""
+    import pwd
+    name = f"pi{os.getpid() % 100000}"
+    subprocess.run(["useradd", "--system", "--no-create-home", "--user-group", "--shell",
+                    "/usr/sbin/nologin", name], check=True)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["userdel", name], check=False)
+
+
+def test_root_imports_as_the_service_user(postern, tmp_path, svc_user):
+    """The passwd-file is read as root (0600 is common); the source tree only as the
+    service user, who must be given read access first; everything written belongs to it."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    from dovecot_fixture import let_others_through
+    let_others_through(tmp_path)
+    srv = postern(config={"user": svc_user.pw_name, "group": svc_user.pw_name}, start=False,
+                  template=False)
+    srv.add_domain("example.org")
+    tree = tmp_path / "vmail"
+    many_messages_tree(tree, 3)
+    for p in [tree, *tree.rglob("*")]:
+        p.chmod(0o700 if p.is_dir() else 0o600)              # root's alone, as /var/vmail often is
+    pw = tmp_path / "users"
+    pw.write_text(f"{ALICE}:{sha512_crypt('pw1')}::::::\n")
+    pw.chmod(0o600)
+    p = srv.cli("import", "dovecot", "--passwd-file", pw, "--mail-root", tree)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"setfacl -R -m u:{svc_user.pw_name}:rX {tree}" in p.stderr, p.stderr
+    assert not (srv.data_dir / "mail" / "example.org" / "alice" / "Maildir" / "cur").exists() or \
+        not list((srv.data_dir / "mail" / "example.org" / "alice" / "Maildir" / "cur").iterdir())
+    for p in [tree, *tree.rglob("*")]:
+        p.chmod(p.stat().st_mode | (0o005 if p.is_dir() else 0o004))
+    p = srv.cli("import", "dovecot", "--passwd-file", pw, "--mail-root", tree)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "3 messages imported" in p.stdout
+    others = [str(x) for x in [srv.data_dir, *srv.data_dir.rglob("*")] if x.lstat().st_uid != svc_user.pw_uid]
+    assert not others, f"written as someone else than the service user: {others}"
