@@ -207,8 +207,11 @@ static int open_target(struct folder_job *j)
 		import_report_error(j->r, "%s: not imported: %s", j->path, err);
 		return JOB_FOLDER_FAILED;
 	}
-	if (rc != MBOX_OK || mbox_dir(j->ms, j->imp.mb.name, dir, sizeof(dir)) < 0)
+	if (rc != MBOX_OK)
 		return fail(j, JOB_FATAL, err);
+	j->begun = true;
+	if (mbox_dir(j->ms, j->imp.mb.name, dir, sizeof(dir)) < 0)
+		return fail(j, JOB_FATAL, "no directory for the mailbox");
 	strcat(dir, "/tmp");
 	j->tmpfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (j->tmpfd < 0)
@@ -397,6 +400,8 @@ int import_folder(struct mbox_store *ms, int rootfd, const char *root_path, cons
 	}
 	if (rc == JOB_OK && mbox_import_finish(ms, &j.imp, import_final_uidnext(&j)) != MBOX_OK)
 		rc = fail(&j, JOB_FATAL, "the mailbox index failed");
+	else if (rc != JOB_OK && j.begun)
+		mbox_import_abandon(ms, &j.imp);
 	if (rc == JOB_OK) {
 		r->folders++;
 		import_report_say(r, "%s: %s: %llu message%s imported (%s; UIDVALIDITY %u, UIDNEXT %u)",

@@ -43,6 +43,7 @@ struct folder_job {
 	int uidlist_fd;
 	bool have_uidlist, is_inbox;
 	struct mbox_import imp;
+	bool begun;                         /* imp holds the mailbox: release it on failure */
 	struct staged *batch;
 	struct mbox_import_msg *msgs;
 	size_t n;

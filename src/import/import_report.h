@@ -12,7 +12,7 @@ enum import_skip {
 	IMPORT_SKIP_NOT_FILE,       /* a device, FIFO, socket or directory */
 	IMPORT_SKIP_EMPTY,
 	IMPORT_SKIP_NOT_MESSAGE,    /* does not start like an RFC 5322 message */
-	IMPORT_SKIP_TOO_LARGE,      /* beyond what IMAP can describe */
+	IMPORT_SKIP_TOO_LARGE,      /* beyond what IMAP can describe (2 GiB) */
 	IMPORT_SKIP_UNREADABLE,     /* vanished or a read error */
 	IMPORT_SKIP_BAD_FILE_NAME,  /* a name no Maildir has */
 	IMPORT_SKIP_DUPLICATE,      /* the same message file twice (new/ and cur/) */

@@ -196,11 +196,14 @@ static int adopt(struct mbox_store *ms, struct mbox_import *imp, const char *sou
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
-/* The mailbox as it is now, created when missing, with new mail taken in:
- * mail delivered but not yet seen still counts as mail it holds. */
+/* The mailbox as it is now, created when missing. One that may be taken
+ * over (no import yet, no UID given) is synced first: mail delivered but
+ * not yet seen counts as mail it holds. Others are not: a sync reads a
+ * whole mailbox into memory, and a resumed import needs no sync. */
 static int find_or_create(struct mbox_store *ms, const char *name, struct mbox_info *mb,
                           bool *created)
 {
+	struct import_row row;
 	int rc = mbox_find(ms, name, mb);
 	*created = false;
 	if (rc == MBOX_NOT_FOUND) {
@@ -209,7 +212,9 @@ static int find_or_create(struct mbox_store *ms, const char *name, struct mbox_i
 			rc = mbox_find(ms, name, mb);
 		*created = rc == MBOX_OK;
 	}
-	return rc == MBOX_OK ? mbox_sync(ms, mb) : rc;
+	if (rc != MBOX_OK || mb->uidnext != 1 || read_row(ms, mb->id, &row) != MBOX_NOT_FOUND)
+		return rc;
+	return mbox_sync(ms, mb);
 }
 
 int mbox_import_begin(struct mbox_store *ms, const char *name, const char *source,
@@ -455,4 +460,10 @@ int mbox_import_finish(struct mbox_store *ms, struct mbox_import *imp, uint32_t 
 	if (rc == MBOX_OK)
 		imp->mb.uidnext = next;
 	return rc;
+}
+
+int mbox_import_abandon(struct mbox_store *ms, struct mbox_import *imp)
+{
+	return exec_mb(ms, "UPDATE imports SET hold_until = 0 WHERE mailbox_id = ?1", imp->mb.id, 0,
+	               0, NULL);
 }

@@ -66,5 +66,8 @@ int mbox_import_add(struct mbox_store *ms, struct mbox_import *imp,
 /* The end of an import run: UIDNEXT raised to `uidnext` when it is below
  * (the source's next UID), and new mail no longer held back. */
 int mbox_import_finish(struct mbox_store *ms, struct mbox_import *imp, uint32_t uidnext);
+/* The run stopped early (a later run resumes): new mail is no longer held
+ * back meanwhile. */
+int mbox_import_abandon(struct mbox_store *ms, struct mbox_import *imp);
 
 #endif
