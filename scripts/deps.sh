@@ -14,6 +14,11 @@ PKGS=(
   python3 python3-pytest swaks libnet-ssleay-perl msmtp isync curl openssl sqlite3 procps iproute2
   # tests for the outbound queue: a local DNS server, SMTP sinks, an independent DKIM verifier
   unbound python3-aiosmtpd python3-dkim python3-nacl
+  # tests for postern import: a real Dovecot as the source, started by the tests themselves
+  # (tests/integration/dovecot_fixture.py: own config, loopback high ports, base_dir in a
+  # temp dir). They never use the Debian service; in a container policy-rc.d keeps the
+  # postinst from starting it, and a running system Dovecot does not disturb the fixture.
+  dovecot-imapd dovecot-pop3d
 )
 
 missing=()
