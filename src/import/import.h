@@ -21,6 +21,7 @@
 
 #define IMPORT_BATCH_DEFAULT 500
 #define IMPORT_BATCH_MAX 5000
+#define IMPORT_BATCH_OCTETS (64ULL << 20)    /* a batch is sent at 64 MiB of messages too */
 
 struct mbox_store;
 

@@ -227,6 +227,7 @@ static void drop_staged(struct folder_job *j)
 	for (size_t i = 0; i < j->n; i++)
 		unlinkat(j->tmpfd, j->batch[i].tmp_name, 0);
 	j->n = 0;
+	j->batch_octets = 0;
 }
 
 int job_flush(struct folder_job *j, const char *position)
@@ -258,6 +259,7 @@ int job_flush(struct folder_job *j, const char *position)
 	j->r->messages += j->n;
 	j->r->bytes += octets;
 	j->n = 0;
+	j->batch_octets = 0;
 	if (j->opt->batch_delay_ms > 0)
 		nanosleep(&(struct timespec){ j->opt->batch_delay_ms / 1000,
 		                              (long)(j->opt->batch_delay_ms % 1000) * 1000000 }, NULL);
@@ -349,7 +351,10 @@ int job_take(struct folder_job *j, uint32_t uid, const char *stored, const char 
 	s->uid = uid != 0 ? uid : j->next_uid++;
 	take_flags(j, stored, s);
 	take_uidl(j, s, saved_uidl, stored);
-	if (++j->n == j->opt->batch)
+	j->batch_octets += s->octets;
+	/* a batch is also bounded in octets: tmp/ space, one syncfs, and the
+	 * time the import goes without renewing its hold on the mailbox */
+	if (++j->n == j->opt->batch || j->batch_octets >= IMPORT_BATCH_OCTETS)
 		return job_flush(j, position);
 	return JOB_OK;
 }

@@ -47,6 +47,7 @@ struct folder_job {
 	struct staged *batch;
 	struct mbox_import_msg *msgs;
 	size_t n;
+	uint64_t batch_octets;
 	uint32_t next_uid;                  /* the next UID given in file order */
 	uint32_t final_uidnext;             /* the folder's UIDNEXT once done */
 	unsigned long long handled;         /* files looked at, for the progress line */

@@ -119,7 +119,7 @@ void import_report_summary(struct import_report *r, FILE *out)
 	        r->users == 1 ? "" : "s", r->folders, r->folders == 1 ? "" : "s", r->messages,
 	        r->messages == 1 ? "" : "s", r->bytes);
 	if (r->already > 0)
-		fprintf(out, "  %llu message%s imported by an earlier run (kept, not copied again)\n",
+		fprintf(out, "  %llu message%s handled by an earlier run (not copied again)\n",
 		        r->already, r->already == 1 ? " was" : "s were");
 	if (r->over_limit > 0)
 		fprintf(out, "  %llu message%s larger than limits.message_size (imported anyway: "

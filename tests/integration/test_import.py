@@ -273,7 +273,7 @@ def test_dovecot_import_keeps_what_clients_saw(postern, dovecot_tree, tmp_path):
     p = import_cmd(srv, "dovecot", "--passwd-file", pw, "--mail-root", tree)
     assert p.returncode == 0, p.stderr
     assert "imported: 2 users, 4 folders, 0 messages" in p.stdout, p.stdout
-    assert "imported by an earlier run" in p.stdout
+    assert "handled by an earlier run" in p.stdout
 
 
 def wait_index_count(db_path, at_least, proc, timeout=60):
