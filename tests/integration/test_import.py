@@ -516,3 +516,32 @@ def test_root_imports_as_the_service_user(postern, tmp_path, svc_user):
     assert "3 messages imported" in p.stdout
     others = [str(x) for x in [srv.data_dir, *srv.data_dir.rglob("*")] if x.lstat().st_uid != svc_user.pw_uid]
     assert not others, f"written as someone else than the service user: {others}"
+
+
+def test_progress_line_only_on_a_terminal(postern, tmp_path):
+    import pty
+    srv = imap_server(postern, start=False)
+    src = many_messages_tree(tmp_path / "mail", 20)
+    master, slave = pty.openpty()
+    env = postern_env()
+    env.update({"POSTERN_IMPORT_BATCH": "5"})
+    proc = subprocess.Popen([POSTERN_BIN, "import", "maildir", "--user", ALICE, str(src), "-c",
+                             str(srv.config_path)], stdout=slave, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:                                      # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    proc.wait(60)
+    assert proc.returncode == 0, out
+    assert b"\r\x1b[K" in out and b"alice@example.org INBOX: 20/20 messages" in out, out
+    assert b"imported: 1 user, 1 folder, 20 messages" in out
+    p = import_cmd(srv, "maildir", "--user", "bob@example.org", src)     # not a terminal
+    assert p.returncode == 0 and "\r" not in p.stdout and "20 messages imported" in p.stdout

@@ -17,7 +17,9 @@
 #include "import/dovecot_keywords.h"
 #include "import/dovecot_subs.h"
 #include "import/dovecot_uidlist.h"
+#include "import/import_copy.h"
 #include "import/import_names.h"
+#include "import/pop3_uidl_format.h"
 #include "store/scratch.h"
 
 /* ---- dovecot-uidlist ------------------------------------------------------------ */
@@ -213,6 +215,57 @@ static void test_folder_names(void **state)
 	assert_int_equal(import_folder_name(longname, '.', out, sizeof(out), &why), -1);
 }
 
+/* ---- POP3 UIDLs as Dovecot made them --------------------------------------------------- */
+
+static void test_pop3_uidl_format(void **state)
+{
+	(void)state;
+	char out[80];
+	const char *why;
+	/* Dovecot's default, as its POP3 showed it: lowercase hex */
+	assert_int_equal(pop3_uidl_format("%08Xu%08Xv", 1, 1796669968, "b", out, sizeof(out)), 0);
+	assert_string_equal(out, "000000016b170210");
+	assert_int_equal(pop3_uidl_format("%u.%v", 42, 7, "b", out, sizeof(out)), 0);
+	assert_string_equal(out, "42.7");
+	assert_int_equal(pop3_uidl_format("%{uidvalidity}-%{uid}", 42, 7, "b", out, sizeof(out)), 0);
+	assert_string_equal(out, "7-42");
+	assert_int_equal(pop3_uidl_format("%f", 1, 1, "1276528487.M364837P9451.kurkku,S=1355", out,
+	                                  sizeof(out)), 0);
+	assert_string_equal(out, "1276528487.M364837P9451.kurkku,S=1355");
+	assert_int_equal(pop3_uidl_format("%UXu%%", 255, 1, "b", out, sizeof(out)), 0);
+	assert_string_equal(out, "FF%");
+	assert_int_equal(pop3_uidl_format_check("%08Xu%08Xv", &why), 0);
+	assert_int_equal(pop3_uidl_format_check("%m", &why), -1);
+	assert_int_equal(pop3_uidl_format_check("%{md5}", &why), -1);
+	assert_int_equal(pop3_uidl_format_check("%", &why), -1);
+	assert_int_equal(pop3_uidl_format_check("%{uid", &why), -1);
+	/* what RFC 1939 does not allow as a UIDL is not made */
+	assert_int_equal(pop3_uidl_format("%u %v", 1, 2, "b", out, sizeof(out)), -1);
+	assert_int_equal(pop3_uidl_format("%80u", 1, 2, "b", out, sizeof(out)), -1);
+	assert_int_equal(pop3_uidl_format("", 1, 2, "b", out, sizeof(out)), -1);
+}
+
+static void test_looks_like_message(void **state)
+{
+	(void)state;
+	static const char *const good[] = {
+		"Return-Path: <a@b>\nSubject: x\n\nbody", "From someone@example Mon Jan 1\nX: y\n",
+		"Subject : obsolete space\n\nx",
+	};
+	static const char *const bad[] = {
+		"", "\nSubject: no header first", ": empty name", "no colon at all\n",
+		"Sub ject: space inside\n", "\x01\x02binary",
+	};
+	static const char nul_in_body[] = "X-Name_1.2: v\r\n\r\n\0binary body is fine";
+	static const char nul_in_header[] = "Subject: x\nX: \0nul in header\n";
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(import_looks_like_message(good[i], strlen(good[i])));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(import_looks_like_message(bad[i], strlen(bad[i])));
+	assert_true(import_looks_like_message(nul_in_body, sizeof(nul_in_body) - 1));
+	assert_false(import_looks_like_message(nul_in_header, sizeof(nul_in_header) - 1));
+}
+
 /* ---- lines --------------------------------------------------------------------------- */
 
 static int file_with(const char *content, size_t len)
@@ -310,6 +363,8 @@ int main(void)
 		cmocka_unit_test(test_subscriptions_v2),
 		cmocka_unit_test(test_subscriptions_old_format),
 		cmocka_unit_test(test_folder_names),
+		cmocka_unit_test(test_pop3_uidl_format),
+		cmocka_unit_test(test_looks_like_message),
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_scratch_map),
 	};
