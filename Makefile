@@ -3,11 +3,12 @@
 #   make test   install Debian deps, build with ASan+UBSan, run unit, fuzz and integration tests,
 #               and compile the optimised build
 #   make build  optimised build in build/
-#   make clean  remove build directories (not ./var)
+#   make deb    Debian package (debian/, dpkg-buildpackage) in build-deb/postern_<version>_<arch>.deb
+#   make clean  remove build directories (build-deb too; not ./var)
 PYTHON ?= /usr/bin/python3
 FUZZ_SECONDS ?= 15
 
-.PHONY: all deps build run test test-unit test-integration test-fuzz build-asan clean bench
+.PHONY: all deps build run test test-unit test-integration test-fuzz build-asan clean bench deb
 
 all: build
 
@@ -40,8 +41,11 @@ test-integration: build-asan
 
 test: build-asan build test-unit test-fuzz test-integration
 
+deb: deps
+	bash scripts/deb.sh
+
 bench: build
 	bash bench/smtp_accept
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-deb

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <openssl/crypto.h>
 
+#include "auth/cred_cache.h"
 #include "auth/password.h"
 #include "auth/ratelimit.h"
 #include "auth/scram.h"
@@ -166,12 +168,55 @@ uint64_t login_failed(const struct login_ctx *c, const char *user, const char *r
 	return delay;
 }
 
-void login_succeeded(const struct login_ctx *c, const char *user)
+/* cached: the password was found in the verified-credentials cache */
+static void succeeded(const struct login_ctx *c, const char *user, bool cached)
 {
 	struct ratelimit_backend b = ratelimit_store_backend(c->store);
 	ratelimit_success(&b, c->ip, user, ratelimit_clock_ms());
 	log_security(LOG_INFO, "auth.success", "s", "ip", c->ip, "s", "user", user,
-	             "s", "protocol", c->protocol, NULL);
+	             "s", "protocol", c->protocol, "b", "cached", cached, NULL);
+}
+
+void login_succeeded(const struct login_ctx *c, const char *user)
+{
+	succeeded(c, user, false);
+}
+
+/* ---- the verified-credentials cache ------------------------------------------------
+ * One for the process, shared by every worker and protocol (the cache itself
+ * is thread-safe). Made before the workers start and freed after they stop,
+ * so the pointer itself never changes while a login runs. */
+
+static struct cred_cache *cache;
+
+int login_cache_start(uint64_t ttl_ms, size_t max_entries)
+{
+	if (ttl_ms > 0 && (cache = cred_cache_new(ttl_ms, max_entries)) == NULL)
+		return -1;
+	log_event(LOG_INFO, "auth.cache", "b", "enabled", cache != NULL, "i", "ttl_ms",
+	          (long long)ttl_ms, "i", "max_entries", (long long)max_entries, NULL);
+	return 0;
+}
+
+void login_cache_stop(void)
+{
+	cred_cache_free(cache);
+	cache = NULL;
+}
+
+/* A hash due for an upgrade (an old scheme, or no SCRAM keys yet) is never
+ * served from the cache: the upgrade needs the slow check, which has the
+ * password in hand. */
+static bool wants_rehash(const struct store_user_auth *info)
+{
+	return password_needs_upgrade(info->hash) || info->scram[0] == '\0';
+}
+
+/* The cache entry of a login, over the hash stored now. False without a cache. */
+static bool cache_mac(const char *user, const char *stored_hash, const char *password,
+                      unsigned char mac[CRED_CACHE_MAC_LEN])
+{
+	return cache != NULL && cred_cache_mac(cache, user, stored_hash, password, mac) == 0;
 }
 
 /* ---- password check on the pool ------------------------------------------------ */
@@ -184,9 +229,12 @@ struct pw_job {
 	struct store_user_auth info;
 	bool known;
 	int result;
+	bool cached;                    /* answered from the cache, without Argon2 */
 	bool upgraded;
 	char new_hash[PASSWORD_HASH_MAX];
 	char new_scram[256];
+	bool remember;                  /* a success to put in the cache: mac */
+	unsigned char mac[CRED_CACHE_MAC_LEN];
 	login_done_fn cb;
 	void *arg;
 };
@@ -200,7 +248,7 @@ static void pw_work(void *arg)
 	} else {
 		j->result = password_verify(j->info.hash, j->password);
 	}
-	if (j->result == 1 && (password_needs_upgrade(j->info.hash) || j->info.scram[0] == '\0')) {
+	if (j->result == 1 && wants_rehash(&j->info)) {
 		/* an old scheme, or no SCRAM keys yet: derive both now that we know the password */
 		struct scram_keys k;
 		j->upgraded = password_hash(j->password, j->new_hash, sizeof(j->new_hash)) == 0 &&
@@ -208,17 +256,24 @@ static void pw_work(void *arg)
 		              scram_keys_encode(&k, j->new_scram, sizeof(j->new_scram)) == 0;
 		OPENSSL_cleanse(&k, sizeof(k));
 	}
+	/* the entry is over the hash stored once this login is done: the new one
+	 * after an upgrade (remembered only when the upgrade is stored) */
+	if (j->result == 1 && (j->upgraded || !wants_rehash(&j->info)))
+		j->remember = cache_mac(j->user, j->upgraded ? j->new_hash : j->info.hash, j->password,
+		                        j->mac);
 	OPENSSL_cleanse(j->password, sizeof(j->password));
 }
 
-static void store_upgrade(struct pw_job *j)
+static bool store_upgrade(struct pw_job *j)
 {
 	char local[65], domain[256], err[256];
-	if (resolve_split_address(j->user, local, sizeof(local), domain, sizeof(domain)) == 0 &&
+	if (resolve_split_address(j->user, local, sizeof(local), domain, sizeof(domain)) < 0 ||
 	    store_user_set_credentials(j->ctx.store, local, domain, j->new_hash, j->new_scram, err,
-	                               sizeof(err)) == STORE_OK)
-		log_security(LOG_INFO, "auth.hash_upgraded", "s", "user", j->user,
-		             "s", "from", password_scheme_name(j->info.hash), NULL);
+	                               sizeof(err)) != STORE_OK)
+		return false;
+	log_security(LOG_INFO, "auth.hash_upgraded", "s", "user", j->user,
+	             "s", "from", password_scheme_name(j->info.hash), NULL);
+	return true;
 }
 
 static void pw_done(void *arg)
@@ -227,9 +282,11 @@ static void pw_done(void *arg)
 	uint64_t delay = 0;
 	enum login_result r = j->result == 1 ? LOGIN_OK : LOGIN_FAILED;
 	if (r == LOGIN_OK) {
-		if (j->upgraded)
-			store_upgrade(j);
-		login_succeeded(&j->ctx, j->user);
+		if (j->upgraded && !store_upgrade(j))
+			j->remember = false;
+		if (j->remember)
+			cred_cache_remember(cache, j->mac, now_ms());
+		succeeded(&j->ctx, j->user, j->cached);
 	} else {
 		delay = login_failed(&j->ctx, j->user, j->known ? "bad_password" : "unknown_user");
 	}
@@ -237,6 +294,41 @@ static void pw_done(void *arg)
 	j->cb(j->arg, r, j->user, j->info.any_sender, delay);
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
+}
+
+static void on_cached(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pw_done(arg);
+}
+
+/* A password proved right a short while ago, against the hash stored now:
+ * the success is answered on the caller's loop, on its next turn (the
+ * callback never runs inside login_check_password), with no pool round
+ * trip and no Argon2. Misses and errors fall through to the slow check.
+ * j->info was read from the store for this very login, so a password the
+ * CLI (another process) changed since, or a user it deleted, gives another
+ * hash or none: no old entry can match, and nobody has to tell us. */
+static bool answer_from_cache(struct pw_job *j)
+{
+	static const struct timeval next_turn = { 0, 0 };
+	unsigned char mac[CRED_CACHE_MAC_LEN];
+	bool hit = j->known && !wants_rehash(&j->info) &&
+	           cache_mac(j->user, j->info.hash, j->password, mac) &&
+	           cred_cache_lookup(cache, mac, now_ms());
+	OPENSSL_cleanse(mac, sizeof(mac));
+	if (!hit)
+		return false;
+	j->result = 1;
+	j->cached = true;
+	if (event_base_once(j->ctx.base, -1, EV_TIMEOUT, on_cached, j, &next_turn) < 0) {
+		j->result = 0;
+		j->cached = false;
+		return false;
+	}
+	OPENSSL_cleanse(j->password, sizeof(j->password));
+	return true;
 }
 
 int login_check_password(const struct login_ctx *c, const char *user, const char *password,
@@ -261,6 +353,9 @@ int login_check_password(const struct login_ctx *c, const char *user, const char
 		free(j);
 		return -1;
 	}
+	/* after the limiter: a blocked IP or user never gets to the cache */
+	if (answer_from_cache(j))
+		return 0;
 	if (threadpool_submit(c->pool, c->base, pw_work, pw_done, j) < 0) {
 		release_check(c, j->user);
 		OPENSSL_cleanse(j, sizeof(*j));

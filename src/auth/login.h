@@ -1,11 +1,13 @@
 /* A login, whatever the protocol: the failure limiter, the password check on
  * the thread pool (upgrading old hashes and deriving SCRAM keys on success),
- * and SCRAM key lookup that does not reveal which users exist. SMTP AUTH,
- * IMAP LOGIN/AUTHENTICATE and later POP3 and the admin API all go through it. */
+ * the verified-credentials cache in front of it, and SCRAM key lookup that
+ * does not reveal which users exist. SMTP AUTH, IMAP LOGIN/AUTHENTICATE and
+ * later POP3 and the admin API all go through it. */
 #ifndef POSTERN_LOGIN_H
 #define POSTERN_LOGIN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct auth_limits_cfg;
@@ -40,11 +42,16 @@ bool login_allowed(const struct login_ctx *c, const char *user);
  * after recording the result (login_failed / login_succeeded). */
 bool login_reserve(const struct login_ctx *c, const char *user);
 void login_release(const struct login_ctx *c, const char *user);
-/* Checks a password; cb runs later on c->base (never inside this call).
- * Unknown users cost the same time as known ones. Checks still running count
- * against the limits as if they had failed. Returns -1 when the pool is
- * saturated or that count reaches a limit (the caller answers with a
- * temporary failure). The caller keeps arg alive until cb. */
+/* Checks a password; cb runs later on c->base (never inside this call), so
+ * call it on that loop. Unknown users cost the same time as known ones.
+ * Checks still running count against the limits as if they had failed.
+ * Returns -1 when the pool is saturated or that count reaches a limit (the
+ * caller answers with a temporary failure). The caller keeps arg alive
+ * until cb. A password proved right within auth.cache_ttl, against the hash
+ * stored now, is answered from the cache (auth.success has cached: true):
+ * on the loop's next turn, without the pool; anything else takes the
+ * Argon2 check. Call login_allowed first: a refusal must come before the
+ * cache is looked at. */
 int login_check_password(const struct login_ctx *c, const char *user, const char *password,
                          login_done_fn cb, void *arg);
 /* A failure decided by the caller (wrong SCRAM proof, refused authzid):
@@ -52,6 +59,12 @@ int login_check_password(const struct login_ctx *c, const char *user, const char
 uint64_t login_failed(const struct login_ctx *c, const char *user, const char *reason);
 /* A success decided by the caller (SCRAM): clears the user's failures, logs. */
 void login_succeeded(const struct login_ctx *c, const char *user);
+/* The process's verified-credentials cache (auth/cred_cache.h), for every
+ * worker and protocol: started before the workers, stopped after them.
+ * ttl_ms 0 leaves it off. -1 when no random key could be had. Without a
+ * start (the CLI, tests) there is no cache. */
+int login_cache_start(uint64_t ttl_ms, size_t max_entries);
+void login_cache_stop(void);
 /* SCRAM keys of user. For unknown users, or users without SCRAM keys yet,
  * fills deterministic fake keys and returns false: the exchange then fails
  * at the proof, exactly like a wrong password. */

@@ -19,7 +19,8 @@ struct cli_args {
 	bool check;                     /* --check */
 	const char *selector;           /* --selector S */
 	const char *algorithm;          /* --algorithm A */
-	const char *user;               /* --user ADDRESS (import) */
+	const char *prefix;             /* --prefix DIR (install) */
+	const char *user;               /* --user NAME (install), ADDRESS (import) */
 	const char *passwd_file;        /* --passwd-file FILE (import dovecot) */
 	const char *mail_root;          /* --mail-root DIR (import dovecot) */
 	const char *mail_location;      /* --mail-location TEMPLATE (import dovecot) */
@@ -48,6 +49,7 @@ int cli_store(struct cli_args *a);
  * DNS has them (exit code CLI_OK when all do). */
 int cli_records_print(struct store *st, const struct config *cfg, const char *domain);
 int cli_records_check(struct store *st, const struct config *cfg, const char *domain);
+int cli_install(struct cli_args *a);
 
 /* cli_import.c: postern import maildir|dovecot */
 int cli_import(struct cli_args *a);

@@ -92,9 +92,9 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 int cli_alias(struct cli_args *a)
 {
 	if (a->help) {
-		printf("usage: %s\n\nMail to ALIAS goes to every TARGET. Mail for a remote TARGET goes "
-		       "out through the\noutbound queue (see `postern queue`) with its original "
-		       "envelope sender.\n", usage);
+		printf("usage: %s\n\nMail to ALIAS goes to every TARGET: local mailboxes directly, "
+		       "remote addresses\nthrough the outbound queue, with the original envelope "
+		       "sender.\n", usage);
 		return CLI_OK;
 	}
 	return cli_run_with_store(a, usage, run);

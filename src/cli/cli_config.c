@@ -12,6 +12,7 @@
 #include "daemon/daemon.h"
 #include "daemon/layout.h"
 #include "daemon/services.h"
+#include "net/listener.h"
 #include "store/store.h"
 #include "tls/tls.h"
 
@@ -117,6 +118,24 @@ static int check_ports(const struct config *cfg)
 	return problems;
 }
 
+/* UNIX socket paths serve would refuse: a file that is not a socket, a
+ * socket another process listens on. */
+static int check_sockets(const struct config *cfg)
+{
+	int problems = 0;
+	for (int s = 0; s < SVC_COUNT; s++) {
+		const struct listen_list *l = config_listen(cfg, (enum service_id)s);
+		for (size_t i = 0; i < l->n; i++) {
+			char err[1024];
+			if (l->addrs[i].path[0] == '\0' || listener_check_unix(&l->addrs[i], err, sizeof(err)) == 0)
+				continue;
+			fprintf(stderr, "postern: %s: listen.%s %s\n", cfg->source, config_service_names[s], err);
+			problems++;
+		}
+	}
+	return problems;
+}
+
 /* Who serve will run as, and whether its files allow it. */
 static int check_identity(const struct config *cfg)
 {
@@ -143,7 +162,7 @@ static int check_identity(const struct config *cfg)
 static int check_like_serve(const struct config *cfg)
 {
 	char err[1024];
-	int problems = check_identity(cfg), version, latest;
+	int problems = check_identity(cfg) + check_sockets(cfg), version, latest;
 	if (!daemon_has_services(cfg)) {
 		fprintf(stderr, "postern: %s: nothing to serve: every listen list is empty\n", cfg->source);
 		problems++;
@@ -176,11 +195,12 @@ int cli_config(struct cli_args *a)
 {
 	if (a->help) {
 		printf("usage: %s\n\nReads the configuration, validates every key and prints "
-		       "FILE:LINE: message for the first problem. Then runs the checks serve runs\n"
+		       "FILE:LINE: message\nfor the first problem. Then runs the checks serve runs\n"
 		       "before listening, creating nothing: at least one listener, tls.cert and\n"
 		       "tls.key load and match, log files writable, the database schema not newer\n"
 		       "than this binary, the service user exists, no key or data others can read\n"
-		       "or change (strict_permissions), ports below 1024 bindable. When all pass, lists each service's listen addresses and\n"
+		       "or change (strict_permissions), ports below 1024 bindable, UNIX socket\n"
+		       "paths free or stale. When all pass, lists each service's listen addresses and\n"
 		       "the session policy it will enforce. Says who gets mail for postmaster@ and\n"
 		       "abuse@ (the 'postmaster' key, else the first user created).\n", usage);
 		return CLI_OK;

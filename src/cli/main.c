@@ -23,6 +23,9 @@ static const char usage_text[] =
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
 	"  store migrate                 upgrade the database to this binary's schema (after a\n"
 	"                                backup; serve does it at start)\n"
+	"  install [--prefix DIR] [--user NAME]\n"
+	"                                set up a real server: service user, directories,\n"
+	"                                /etc/postern/postern.conf (never overwritten)\n"
 	"  import maildir --user ADDRESS PATH\n"
 	"  import dovecot --passwd-file FILE --mail-root DIR\n"
 	"                                move mail from Dovecot or any Maildir, keeping UIDs,\n"
@@ -54,6 +57,7 @@ static const struct command commands[] = {
 	{ "dkim", cli_dkim, false },
 	{ "auth", cli_auth, false },
 	{ "store", cli_store, false },
+	{ "install", cli_install, true },
 	{ "import", cli_import, false },
 };
 
@@ -62,7 +66,7 @@ static const char **value_option(struct cli_args *a, const char *arg)
 {
 	const struct { const char *name; const char **field; } opts[] = {
 		{ "--selector", &a->selector }, { "--algorithm", &a->algorithm },
-		{ "--user", &a->user }, { "--passwd-file", &a->passwd_file },
+		{ "--prefix", &a->prefix }, { "--user", &a->user }, { "--passwd-file", &a->passwd_file },
 		{ "--mail-root", &a->mail_root }, { "--mail-location", &a->mail_location },
 		{ "--layout", &a->layout }, { "--pop3-uidl-format", &a->pop3_uidl_format },
 	};

@@ -111,9 +111,19 @@ static const struct key_spec imap_keys[] = {
 	{ "autologout", K_DURATION, NULL, 1000, 24 * 3600 * 1000 },
 	{ NULL, 0, NULL, 0, 0 },
 };
+static const struct key_spec lmtp_keys[] = {
+	{ "max_message_size", K_SIZE, NULL, 1024, 1LL << 30 },
+	{ "socket_owner", K_STRING, NULL, 0, 0 },
+	{ "socket_group", K_STRING, NULL, 0, 0 },
+	{ "socket_mode", K_STRING, NULL, 0, 0 },
+	{ "allow_remote", K_STRLIST, NULL, 0, 0 },
+	{ NULL, 0, NULL, 0, 0 },
+};
 static const struct key_spec auth_keys[] = {
 	{ "smtp", K_GROUP, auth_limit_keys, 0, 0 },
 	{ "imap", K_GROUP, auth_limit_keys, 0, 0 },
+	{ "cache_ttl", K_DURATION, NULL, 0, 86400LL * 1000 },
+	{ "cache_size", K_INT, NULL, 1, 1000000 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec root_keys[] = {
@@ -135,6 +145,7 @@ static const struct key_spec root_keys[] = {
 	{ "submission", K_GROUP, submission_keys, 0, 0 },
 	{ "auth", K_GROUP, auth_keys, 0, 0 },
 	{ "imap", K_GROUP, imap_keys, 0, 0 },
+	{ "lmtp", K_GROUP, lmtp_keys, 0, 0 },
 	{ "services", K_GROUP, config_services_keys, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
@@ -266,6 +277,18 @@ static int check_setting(struct loader *ld, const config_setting_t *s, const str
 
 /* ---- conversion into struct config ------------------------------------ */
 
+/* "unix:/run/postern/lmtp.sock": an absolute path that fits sun_path. */
+static int parse_socket_path(const char *text, struct listen_addr *out)
+{
+	const char *path = text + 5;
+	if (path[0] != '/' || strlen(path) >= sizeof(out->path) || strlen(text) >= sizeof(out->text))
+		return -1;
+	snprintf(out->path, sizeof(out->path), "%s", path);
+	snprintf(out->text, sizeof(out->text), "%s", text);
+	out->mode = 0660;
+	return 0;
+}
+
 int config_parse_listen(const char *text, struct listen_addr *out)
 {
 	char host[64];
@@ -273,6 +296,8 @@ int config_parse_listen(const char *text, struct listen_addr *out)
 	unsigned char bin[16];
 
 	memset(out, 0, sizeof(*out));
+	if (strncmp(text, "unix:", 5) == 0)
+		return parse_socket_path(text, out);
 	if (text[0] == '[') {
 		const char *end = strchr(text, ']');
 		if (end == NULL || end[1] != ':' || (size_t)(end - text - 1) >= sizeof(host))
@@ -301,16 +326,22 @@ int config_parse_listen(const char *text, struct listen_addr *out)
 	return 0;
 }
 
-static int load_listen(struct loader *ld, const config_setting_t *list, struct listen_list *out)
+static int load_listen(struct loader *ld, const config_setting_t *list, enum service_id id,
+                       struct listen_list *out)
 {
 	int n = config_setting_length(list);
+	bool socket_ok = config_service_takes_socket(id);
 	out->addrs = xcalloc((size_t)(n ? n : 1), sizeof(struct listen_addr));
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
 		const char *text = config_setting_get_string(e);
 		if (config_parse_listen(text, &out->addrs[out->n]) < 0)
-			return config_setting_error(ld, e, "bad listen address \"%s\" (use \"1.2.3.4:25\" or \"[::1]:25\")",
-			                     text);
+			return config_setting_error(ld, e, "bad listen address \"%s\" (use \"1.2.3.4:25\" or "
+			                            "\"[::1]:25\"%s)", text, socket_ok ?
+			                            ", or \"unix:/absolute/path\" of at most 107 octets" : "");
+		if (out->addrs[out->n].path[0] != '\0' && !socket_ok)
+			return config_setting_error(ld, e, "\"%s\": listen.%s cannot be a UNIX socket",
+			                            text, config_service_names[id]);
 		out->n++;
 	}
 	return 0;
@@ -337,6 +368,8 @@ static void set_defaults(struct config *cfg)
 	cfg->timeouts.session_ms = 60 * 60 * 1000;
 	cfg->timeouts.shutdown_ms = 30 * 1000;
 	cfg->log.level = LOG_INFO;
+	cfg->auth.cache_ttl_ms = 5 * 60 * 1000;
+	cfg->auth.cache_size = 10000;
 	cfg->imap.max_line = 64 * 1024;
 	cfg->imap.append_limit = 25ULL * 1024 * 1024;
 	cfg->imap.session_memory = 100ULL * 1024 * 1024;
@@ -357,6 +390,8 @@ static void set_defaults(struct config *cfg)
 	cfg->queue.circuit_cooldown_ms = 5 * 60 * 1000;
 	cfg->queue.port = 25;
 	cfg->queue.tls = OUT_TLS_OPPORTUNISTIC;
+	cfg->lmtp.max_message_size = 50ULL * 1024 * 1024;
+	cfg->lmtp.socket_mode = 0660;
 }
 
 static void replace_str(char **dst, const char *src)
@@ -472,7 +507,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 
 	g = OPT(root, "listen");
 	for (int i = 0; i < SVC_COUNT; i++)
-		if ((s = OPT(g, config_service_names[i])) != NULL && load_listen(ld, s, &cfg->listen[i]) < 0)
+		if ((s = OPT(g, config_service_names[i])) != NULL &&
+		    load_listen(ld, s, (enum service_id)i, &cfg->listen[i]) < 0)
 			return -1;
 
 	g = OPT(root, "tls");
@@ -538,6 +574,10 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->submission.auth_without_tls = config_setting_get_bool(s);
 	load_auth_limits(OPT(OPT(root, "auth"), "smtp"), &cfg->auth.smtp);
 	load_auth_limits(OPT(OPT(root, "auth"), "imap"), &cfg->auth.imap);
+	if ((s = OPT(OPT(root, "auth"), "cache_ttl")) != NULL)
+		cfg->auth.cache_ttl_ms = config_get_duration(s);
+	if ((s = OPT(OPT(root, "auth"), "cache_size")) != NULL)
+		cfg->auth.cache_size = config_setting_get_int(s);
 
 	g = OPT(root, "imap");
 	if ((s = OPT(g, "max_line")) != NULL)
@@ -593,20 +633,27 @@ enum out_tls_policy config_tls_policy(const struct config *cfg, const char *doma
 	return cfg->queue.tls;
 }
 
+int config_load_cidrs(struct loader *ld, const config_setting_t *list, struct cidr **out,
+                      size_t *n)
+{
+	int len = config_setting_length(list);
+	*out = xcalloc((size_t)len + 1, sizeof(struct cidr));
+	for (int i = 0; i < len; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		if (cidr_parse(config_setting_get_string(e), &(*out)[i]) < 0)
+			return config_setting_error(ld, e, "bad network \"%s\" (use e.g. \"192.0.2.0/24\")",
+			                            config_setting_get_string(e));
+		(*n)++;
+	}
+	return 0;
+}
+
 static int load_relay_dns(struct loader *ld, config_t *lc, struct config *cfg)
 {
 	const config_setting_t *root = config_root_setting(lc), *s;
-	if ((s = OPT(OPT(root, "relay"), "hosts")) != NULL) {
-		int n = config_setting_length(s);
-		cfg->relay.hosts = xcalloc((size_t)n + 1, sizeof(struct cidr));
-		for (int i = 0; i < n; i++) {
-			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-			if (cidr_parse(config_setting_get_string(e), &cfg->relay.hosts[i]) < 0)
-				return config_setting_error(ld, e, "bad network \"%s\" (use e.g. \"192.0.2.0/24\")",
-				                     config_setting_get_string(e));
-			cfg->relay.nhosts++;
-		}
-	}
+	if ((s = OPT(OPT(root, "relay"), "hosts")) != NULL &&
+	    config_load_cidrs(ld, s, &cfg->relay.hosts, &cfg->relay.nhosts) < 0)
+		return -1;
 	if ((s = OPT(OPT(root, "dns"), "servers")) != NULL) {
 		int n = config_setting_length(s);
 		cfg->dns.servers = xcalloc((size_t)n + 1, sizeof(char *));
@@ -717,7 +764,8 @@ static int finish_load(struct loader *ld, config_t *lc, int read_ok, struct conf
 	cfg->source = xstrdup(ld->name);
 	set_defaults(cfg);
 	if (load_values(ld, lc, cfg) < 0 || load_relay_dns(ld, lc, cfg) < 0 ||
-	    load_queue(ld, lc, cfg) < 0) {
+	    load_queue(ld, lc, cfg) < 0 ||
+	    config_load_lmtp(ld, config_root_setting(lc), cfg) < 0) {
 		config_free(cfg);
 		return -1;
 	}
@@ -779,6 +827,7 @@ void config_free(struct config *cfg)
 	free(cfg->tls.key);
 	free(cfg->log.file);
 	free(cfg->relay.hosts);
+	config_free_lmtp(cfg);
 	for (size_t i = 0; i < cfg->dns.nservers; i++)
 		free(cfg->dns.servers[i]);
 	free(cfg->dns.servers);

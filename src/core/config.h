@@ -10,10 +10,17 @@
 #include "core/cidr.h"
 #include "core/log.h"
 
+/* Where a service listens: a TCP address and port, or a UNIX socket. */
 struct listen_addr {
-	char host[64];          /* numeric IPv4 or IPv6 address, no brackets */
-	int port;
-	char text[80];          /* as written, for logs */
+	char host[64];          /* numeric IPv4 or IPv6 address, no brackets; "" for a socket */
+	int port;               /* 0 for a socket */
+	char path[108];         /* "unix:PATH": the socket's absolute path (sun_path's size) */
+	char text[128];         /* as written, for logs */
+	/* the socket file's owner and group ("": the service user's, group's)
+	 * and mode, from the service's socket_* keys */
+	char owner[64];
+	char group[64];
+	unsigned mode;
 };
 
 struct listen_list {
@@ -51,7 +58,8 @@ void config_auth_limits_defaults(struct auth_limits_cfg *a);
 	X(SUBMISSION, "submission")     /* 587: STARTTLS, AUTH (RFC 6409) */ \
 	X(SUBMISSIONS, "submissions")   /* 465: implicit TLS (RFC 8314) */ \
 	X(IMAP, "imap")                 /* 143: STARTTLS */ \
-	X(IMAPS, "imaps")               /* 993: implicit TLS */
+	X(IMAPS, "imaps")               /* 993: implicit TLS */ \
+	X(LMTP, "lmtp")                 /* 24: local delivery from an MTA (RFC 2033) */
 
 enum service_id {
 #define X(id, name) SVC_##id,
@@ -74,6 +82,11 @@ struct service_policy {
 	uint64_t output_max;    /* replies queued for a client before reading pauses */
 	int connections;        /* simultaneous sessions of this service */
 	int connections_per_ip; /* ... from one address (IPv6: one /64) */
+	/* who may connect: anyone, or (local_only) clients on loopback or a
+	 * UNIX socket and those in allow[] */
+	bool local_only;
+	const struct cidr *allow;
+	size_t nallow;
 };
 
 /* the most event loops (workers) a server runs, also when one per CPU */
@@ -105,12 +118,22 @@ struct config {
 		uint64_t autologout_ms;      /* a logged-in session silent this long is closed */
 	} imap;
 	struct {
+		uint64_t max_message_size;
+		char *socket_owner;     /* unix: sockets of listen.lmtp; NULL: the service user */
+		char *socket_group;     /* NULL: the service group */
+		unsigned socket_mode;
+		struct cidr *allow_remote;  /* networks beyond loopback that may connect */
+		size_t nallow_remote;
+	} lmtp;
+	struct {
 		bool received_ip;        /* show the client's IP in Received: of submitted mail */
 		bool auth_without_tls;   /* offer AUTH before STARTTLS on 587 (never on by default) */
 	} submission;
 	struct {
 		struct auth_limits_cfg smtp;
 		struct auth_limits_cfg imap;
+		uint64_t cache_ttl_ms;  /* verified logins remembered this long; 0 = no cache */
+		int cache_size;         /* ... at most this many at once */
 	} auth;
 	struct {
 		char *cert;     /* NULL: generate a self-signed certificate */
@@ -178,7 +201,7 @@ int config_load_string(const char *text, const char *name, struct config **out,
                        char *err, size_t errlen);
 void config_free(struct config *cfg);
 
-/* Parses "1.2.3.4:25" or "[::1]:25". 0 or -1. */
+/* Parses "1.2.3.4:25", "[::1]:25" or "unix:/absolute/path". 0 or -1. */
 int config_parse_listen(const char *text, struct listen_addr *out);
 
 /* A plain "local@domain" address: a dot-atom local part (RFC 5322 3.2.3)

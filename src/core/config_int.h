@@ -50,10 +50,22 @@ void config_load_fields(const config_setting_t *g, void *base, const struct conf
 extern const struct key_spec config_services_keys[];
 /* listen = { smtp = [...]; ... }: one list per service */
 extern const struct key_spec config_listen_keys[];
+/* Services that may listen on a UNIX socket ("unix:PATH"). */
+bool config_service_takes_socket(enum service_id id);
 /* Fills cfg->policy[] from the global keys and the services group (may be
  * NULL; the schema has checked every value); runs after every other group
  * is loaded. */
 void config_load_services(const config_setting_t *services, struct config *cfg);
+
+/* A list of networks ("192.0.2.0/24"): *out is allocated, *n counted. */
+int config_load_cidrs(struct loader *ld, const config_setting_t *list, struct cidr **out,
+                      size_t *n);
+
+/* The lmtp group (config_lmtp.c), after `listen`: fills cfg->lmtp and the
+ * socket settings of listen.lmtp's "unix:" addresses, and refuses a TCP
+ * address off loopback unless lmtp.allow_remote names networks. */
+int config_load_lmtp(struct loader *ld, const config_setting_t *root, struct config *cfg);
+void config_free_lmtp(struct config *cfg);
 
 /* `postmaster` (config_postmaster.c): s may be NULL; each address is checked. */
 int config_load_postmaster(struct loader *ld, const config_setting_t *s, struct config *cfg);

@@ -56,6 +56,17 @@ static bool is_imap(enum service_id id)
 	return id == SVC_IMAP || id == SVC_IMAPS;
 }
 
+/* A service without authentication, for the mail system on this host. */
+static bool is_local_delivery(enum service_id id)
+{
+	return id == SVC_LMTP;
+}
+
+bool config_service_takes_socket(enum service_id id)
+{
+	return is_local_delivery(id);
+}
+
 /* Sessions of one address (IPv6: one /64). A sending MTA rarely opens more
  * than a few at once, nor does an office's submitting clients; an office or
  * household behind one NAT address runs several IMAP clients, each with a
@@ -63,6 +74,10 @@ static bool is_imap(enum service_id id)
  * flooded service from taking every slot. */
 static int default_per_ip(enum service_id id)
 {
+	/* LMTP's clients are the local MTA's delivery agents, all from one
+	 * address (Postfix runs up to 20 per destination): only the global cap */
+	if (is_local_delivery(id))
+		return 1000000;
 	return is_imap(id) ? 50 : 20;
 }
 
@@ -91,6 +106,11 @@ static void policy_defaults(const struct config *cfg, enum service_id id, struct
 	p->connections_per_ip = cfg->limits.connections_per_ip;
 	if (!cfg->limits.connections_per_ip_set && default_per_ip(id) < p->connections_per_ip)
 		p->connections_per_ip = default_per_ip(id);
+	if (is_local_delivery(id)) {
+		p->local_only = true;
+		p->allow = cfg->lmtp.allow_remote;
+		p->nallow = cfg->lmtp.nallow_remote;
+	}
 }
 
 static void load_overrides(const config_setting_t *g, struct service_policy *p)

@@ -153,6 +153,28 @@ int privs_become(const struct service_identity *id, char *err, size_t errlen)
 	return set_no_new_privs(err, errlen);
 }
 
+const char *privs_user_name(uid_t uid, char *out, size_t outlen)
+{
+	struct passwd pw, *found = NULL;
+	char buf[1024];
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found != NULL)
+		snprintf(out, outlen, "%s", pw.pw_name);
+	else
+		snprintf(out, outlen, "%u", (unsigned)uid);
+	return out;
+}
+
+const char *privs_group_name(gid_t gid, char *out, size_t outlen)
+{
+	struct group gr, *found = NULL;
+	char buf[4096];
+	if (getgrgid_r(gid, &gr, buf, sizeof(buf), &found) == 0 && found != NULL)
+		snprintf(out, outlen, "%s", gr.gr_name);
+	else
+		snprintf(out, outlen, "%u", (unsigned)gid);
+	return out;
+}
+
 bool privs_can_bind_low_ports(void)
 {
 	cap_t now = cap_get_proc();

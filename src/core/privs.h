@@ -35,6 +35,11 @@ int privs_drop_for_serve(const struct service_identity *id, char *err, size_t er
  * are. Nothing to do when id->change is false. */
 int privs_become(const struct service_identity *id, char *err, size_t errlen);
 
+/* The name of a user or group, or its number when it has none; safe in
+ * any thread. Returns out. */
+const char *privs_user_name(uid_t uid, char *out, size_t outlen);
+const char *privs_group_name(gid_t gid, char *out, size_t outlen);
+
 /* True when the process may bind ports below the kernel's unprivileged
  * start (root, or CAP_NET_BIND_SERVICE effective or permitted). */
 bool privs_can_bind_low_ports(void);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/login.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/privs.h"
@@ -15,6 +16,7 @@
 #include "core/util.h"
 #include "daemon/layout.h"
 #include "daemon/services.h"
+#include "daemon/sockets.h"
 #include "mailauth/dkim_signer.h"
 #include "net/server.h"
 #include "queue/runner.h"
@@ -168,6 +170,7 @@ struct daemon {
 	struct queue_runner *runner;
 	struct dkim_signer *signer;
 	struct maildir_sweeper *sweeper;
+	struct local_sockets sockets;   /* bound before the privilege drop */
 };
 
 static void daemon_free(struct daemon *d)
@@ -179,6 +182,8 @@ static void daemon_free(struct daemon *d)
 	queue_runner_free(d->runner);
 	maildir_sweeper_free(d->sweeper);
 	dkim_signer_free(d->signer);
+	login_cache_stop();     /* the workers and the pool are gone */
+	local_sockets_close(&d->sockets);
 	tls_cleanup();
 }
 
@@ -196,6 +201,11 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	 * after the first one and keep those blocks in the pool threads' arenas
 	 * for good. A fixed threshold gives them back to the system each time. */
 	mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	/* before any thread that checks passwords exists */
+	if (login_cache_start(cfg->auth.cache_ttl_ms, (size_t)cfg->auth.cache_size) < 0) {
+		fprintf(stderr, "postern: cannot make the credentials cache's key\n");
+		return -1;
+	}
 	/* several committers keep several fsyncs in flight: the journal batches them */
 	if ((d->committer = committer_new(4, cfg->hostname, cfg->data_dir, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "postern: %s\n", err);
@@ -205,7 +215,11 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 		fprintf(stderr, "postern: cannot start the thread pool\n");
 		return -1;
 	}
-	struct server_resources res = { d->committer, d->pool, open_worker_store, store_close, d };
+	struct server_resources res = {
+		.committer = d->committer, .pool = d->pool,
+		.prebound = d->sockets.fds, .nprebound = d->sockets.n,
+		.open_store = open_worker_store, .close_store = store_close, .arg = d,
+	};
 	if ((d->srv = server_new(cfg, &res, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "postern: %s\n", err);
 		return -1;
@@ -282,10 +296,11 @@ static void log_identity(const struct config *cfg, const struct service_identity
 }
 
 /* What needs root happens first: the data directory made and owned, the log
- * files handed over, a configured TLS key read. Then root is given up
- * before any thread starts (capabilities are per thread) and before a byte
- * is read from the network. */
-static int become_service_user(const struct config *cfg, bool *tls_loaded)
+ * files handed over, a configured TLS key read, the UNIX sockets made and
+ * given to their owners. Then root is given up before any thread starts
+ * (capabilities are per thread) and before a byte is read from the network. */
+static int become_service_user(const struct config *cfg, struct local_sockets *sockets,
+                               bool *tls_loaded)
 {
 	struct service_identity id;
 	char err[1024];
@@ -305,6 +320,10 @@ static int become_service_user(const struct config *cfg, bool *tls_loaded)
 	*tls_loaded = cfg->tls.cert != NULL;
 	if (*tls_loaded && init_tls(cfg) < 0)
 		return -1;
+	if (local_sockets_bind(cfg, &id, sockets, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: %s\n", err);
+		return -1;
+	}
 	if (privs_drop_for_serve(&id, err, sizeof(err)) < 0) {
 		fprintf(stderr, "postern: %s\n", err);
 		return -1;
@@ -317,8 +336,9 @@ int daemon_serve(struct config *cfg, const char *config_path)
 {
 	struct daemon d = { 0 };
 	bool tls_loaded = false;
-	if (become_service_user(cfg, &tls_loaded) < 0 || migrate_store(cfg) < 0 ||
+	if (become_service_user(cfg, &d.sockets, &tls_loaded) < 0 || migrate_store(cfg) < 0 ||
 	    (!tls_loaded && init_tls(cfg) < 0)) {
+		local_sockets_close(&d.sockets);
 		if (tls_loaded)
 			tls_cleanup();
 		return -1;

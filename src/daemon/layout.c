@@ -2,8 +2,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -28,15 +26,23 @@ static const char *const owned_paths[] = {
 
 static int make_dir(const char *path, const struct service_identity *id, char *err, size_t errlen)
 {
-	if (mkdir(path, 0700) < 0) {
+	if (mkdir(path, 0750) < 0) {
 		if (errno == EEXIST)
 			return 0;
 		snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
 		return -1;
 	}
 	/* new: ours to lay out (mkdir's mode cannot carry the setgid bit) */
-	if ((id->change && lchown(path, id->uid, id->gid) < 0) || chmod(path, DATA_DIR_MODE) < 0) {
-		snprintf(err, errlen, "%s: cannot set owner and mode: %s", path, strerror(errno));
+	if (id->change && lchown(path, id->uid, id->gid) < 0) {
+		snprintf(err, errlen, "%s: cannot set the owner: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat sb;
+	if (stat(path, &sb) == 0 && (sb.st_mode & 07777) == DATA_DIR_MODE)
+		return 0;   /* inherited the setgid bit from its parent */
+	/* systemd's RestrictSUIDSGID refuses the setgid bit: then plain 0750 */
+	if (chmod(path, DATA_DIR_MODE) < 0 && (errno != EPERM || chmod(path, 0750) < 0)) {
+		snprintf(err, errlen, "%s: cannot set the mode: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -88,26 +94,6 @@ static void problem(struct checker *c, const char *fmt, ...)
 	c->problems++;
 }
 
-static const char *user_name(uid_t uid, char *buf, size_t len)
-{
-	struct passwd *pw = getpwuid(uid);
-	if (pw != NULL)
-		snprintf(buf, len, "%s", pw->pw_name);
-	else
-		snprintf(buf, len, "%u", (unsigned)uid);
-	return buf;
-}
-
-static const char *group_name(gid_t gid, char *buf, size_t len)
-{
-	struct group *gr = getgrgid(gid);
-	if (gr != NULL)
-		snprintf(buf, len, "%s", gr->gr_name);
-	else
-		snprintf(buf, len, "%u", (unsigned)gid);
-	return buf;
-}
-
 static void check_data_dir_mode(struct checker *c, const struct stat *sb)
 {
 	const char *d = c->cfg->data_dir;
@@ -118,7 +104,7 @@ static void check_data_dir_mode(struct checker *c, const struct stat *sb)
 		problem(c, "data_dir %s is writable by everyone: chmod o-w %s", d, d);
 	if ((sb->st_mode & S_IWGRP) && sb->st_gid != c->id->gid)
 		problem(c, "data_dir %s is writable by group %s, which postern does not run as: "
-		        "chmod g-w %s", d, group_name(sb->st_gid, g, sizeof(g)), d);
+		        "chmod g-w %s", d, privs_group_name(sb->st_gid, g, sizeof(g)), d);
 }
 
 /* The first path under data_dir owned by someone else names the fix for all. */
@@ -130,9 +116,11 @@ static void check_owner(struct checker *c)
 		if (bsnprintf(path, sizeof(path), "%s%s", c->cfg->data_dir, owned_paths[i]) < 0 ||
 		    lstat(path, &sb) < 0 || sb.st_uid == c->id->uid)
 			continue;
-		problem(c, "%s is owned by %s, but postern runs as %s: chown -R %s:%s %s", path,
-		        user_name(sb.st_uid, found, sizeof(found)), user_name(c->id->uid, need, sizeof(need)),
-		        need, group_name(c->id->gid, group, sizeof(group)), c->cfg->data_dir);
+		privs_user_name(sb.st_uid, found, sizeof(found));
+		privs_user_name(c->id->uid, need, sizeof(need));
+		privs_group_name(c->id->gid, group, sizeof(group));
+		problem(c, "%s is owned by %s, but postern runs as %s: chown -R %s:%s %s", path, found,
+		        need, need, group, c->cfg->data_dir);
 		return;
 	}
 }

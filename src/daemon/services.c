@@ -12,5 +12,7 @@ const struct service daemon_services[] = {
 	{ SVC_SUBMISSIONS, 465, SERVICE_TLS_IMPLICIT, "implicit TLS, AUTH", &smtp_session_ops },
 	{ SVC_IMAP, 143, SERVICE_TLS_STARTTLS, "STARTTLS", &imap_session_ops },
 	{ SVC_IMAPS, 993, SERVICE_TLS_IMPLICIT, "implicit TLS", &imap_session_ops },
+	/* a mode of the SMTP state machine (src/smtp/smtp_mode.c) */
+	{ SVC_LMTP, 24, SERVICE_TLS_NONE, "local delivery, no TLS or AUTH", &smtp_session_ops },
 };
 const size_t daemon_nservices = ARRAY_LEN(daemon_services);

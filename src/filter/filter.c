@@ -9,8 +9,10 @@
 const struct filter_verdict filter_accept = { .kind = FILTER_ACCEPT };
 
 const struct filter_check filter_checks[] = {
-	{ "hops", filter_check_hops },
-	{ "from_owner", filter_check_from_owner },
+	{ "hops", filter_check_hops, FILTER_FROM_ANY },
+	/* a user's own mail only: who sent a relayed or handed-over message is
+	 * not ours to police by the From: line */
+	{ "from_owner", filter_check_from_owner, FILTER_FROM_SUBMISSION },
 };
 const size_t filter_nchecks = ARRAY_LEN(filter_checks);
 
@@ -20,6 +22,8 @@ struct filter_verdict filter_run(const struct filter_check *checks, size_t n,
 	if (failed != NULL)
 		*failed = NULL;
 	for (size_t i = 0; i < n; i++) {
+		if (!(checks[i].origins & ctx->origin))
+			continue;
 		struct filter_verdict v = checks[i].run(ctx);
 		if (v.kind != FILTER_ACCEPT) {
 			if (failed != NULL)

@@ -1,6 +1,7 @@
 /* The end-of-DATA checks: an ordered list of message checks, run once a
- * message is spooled and before it is committed (by SMTP today, LMTP next).
- * Each check is a row (name, function); each gets the same context, whose
+ * message is spooled and before it is committed (by SMTP and LMTP).
+ * Each check is a row (name, function, the origins it applies to); each
+ * gets the same context, whose
  * header was read once through src/mail's reader, and returns a verdict. The first
  * rejection ends the run. SPF, DKIM verification, DMARC and greylisting
  * are meant to become further rows: the context carries what they need
@@ -16,6 +17,18 @@
 #include "mail/header.h"
 
 struct store;
+
+/* Where a message comes from decides which checks it goes through: a row
+ * lists the origins it applies to (a mask of these). */
+enum filter_origin {
+	FILTER_FROM_MX = 1u << 0,               /* another server's mail, port 25 */
+	FILTER_FROM_SUBMISSION = 1u << 1,       /* a user's mail, 587 and 465 */
+	/* LMTP: handed over by the MTA in front of us, which has done its own
+	 * checks of the sender (SPF, DKIM, ownership) already; what concerns the
+	 * mailboxes, such as a mail loop, is still ours to check */
+	FILTER_FROM_LMTP = 1u << 2,
+};
+#define FILTER_FROM_ANY (FILTER_FROM_MX | FILTER_FROM_SUBMISSION | FILTER_FROM_LMTP)
 
 enum filter_verdict_kind {
 	FILTER_ACCEPT = 0,              /* on to the next check */
@@ -42,7 +55,7 @@ struct filter_ctx {
 	const char *mail_from;          /* the reverse-path, "" for <> */
 	const char *const *rcpts;       /* accepted recipients */
 	size_t nrcpts;
-	bool submission;                /* port 587/465 (not MX) */
+	enum filter_origin origin;      /* which rows of the list apply */
 	const char *auth_user;          /* NULL unless authenticated */
 	bool any_sender;                /* the user may send as anyone */
 	int max_hops;                   /* limits.hops */
@@ -67,14 +80,16 @@ typedef struct filter_verdict filter_check_fn(const struct filter_ctx *ctx);
 struct filter_check {
 	const char *name;
 	filter_check_fn *run;
+	unsigned origins;               /* enum filter_origin mask */
 };
 
 /* The checks every message goes through, in order. */
 extern const struct filter_check filter_checks[];
 extern const size_t filter_nchecks;
 
-/* Runs checks[0..n) in order until one rejects; *failed (may be NULL)
- * gets that check's name, or NULL when all accepted. */
+/* Runs the checks of checks[0..n) that apply to ctx->origin in order until
+ * one rejects; *failed (may be NULL) gets that check's name, or NULL when
+ * all accepted. */
 struct filter_verdict filter_run(const struct filter_check *checks, size_t n,
                                     const struct filter_ctx *ctx, const char **failed);
 

@@ -1,5 +1,6 @@
 /* From: ownership for authenticated submission: every address of every
- * From: field must be one the user may send as. */
+ * From: field must be one the user may send as. filter_checks applies it
+ * to submitted mail only. */
 #include "filter/filter.h"
 
 #include <stdbool.h>
@@ -63,7 +64,7 @@ static bool from_field_owned(const struct filter_ctx *ctx, const struct mail_fie
 
 struct filter_verdict filter_check_from_owner(const struct filter_ctx *ctx)
 {
-	if (!ctx->submission || ctx->auth_user == NULL || ctx->any_sender)
+	if (ctx->auth_user == NULL || ctx->any_sender)
 		return filter_accept;
 	/* a header that could not be read whole cannot be checked */
 	if (!ctx->header_complete)

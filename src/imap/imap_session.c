@@ -286,6 +286,7 @@ const struct session_ops imap_session_ops = {
 	.protocol = "imap",
 	.size = sizeof(struct imap_session),
 	.busy_reply = "* BYE Too many connections, try again later\r\n",
+	.denied_reply = "* BYE Access denied\r\n",
 	.open = imap_open,
 	.start = imap_start,
 	.read = imap_read,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "net/listener.h"
 
 /* One slot per client key (an address, or an IPv6 /64): its sessions in all,
  * and per service. An open-addressing table sized for the total cap. */
@@ -66,12 +67,16 @@ static struct ip_count *find_slot(struct connlimit *cl, const char *ip)
 }
 
 static enum connlimit_verdict check(const struct connlimit *cl, enum service_id svc,
-                                    const struct ip_count *slot)
+                                    const char *ip, const struct ip_count *slot)
 {
 	if (cl->total >= cl->max_total)
 		return CONNLIMIT_TOTAL;
 	if (cl->service_total[svc] >= cl->service_max[svc])
 		return CONNLIMIT_SERVICE;
+	/* every client of a UNIX socket is "unix": the file's mode decides who
+	 * they are, and a cap per address would be a cap on all of them */
+	if (strcmp(ip, NET_PEER_LOCAL) == 0)
+		return CONNLIMIT_OK;
 	if (slot->count >= cl->max_per_ip)
 		return CONNLIMIT_PER_IP;
 	if (slot->per_service[svc] >= cl->service_max_per_ip[svc])
@@ -85,7 +90,7 @@ enum connlimit_verdict connlimit_acquire(struct connlimit *cl, enum service_id s
 	ip_client_key(addr, ip, sizeof(ip));   /* IPv6 counted by its /64 */
 	pthread_mutex_lock(&cl->lock);
 	struct ip_count *slot = find_slot(cl, ip);
-	enum connlimit_verdict v = check(cl, svc, slot);
+	enum connlimit_verdict v = check(cl, svc, ip, slot);
 	if (v == CONNLIMIT_OK) {
 		if (slot->count == 0)
 			snprintf(slot->ip, sizeof(slot->ip), "%s", ip);

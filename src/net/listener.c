@@ -92,6 +92,8 @@ void sockaddr_ip(const struct sockaddr *sa, char *out, size_t outlen)
 			inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)outlen);
 		else
 			inet_ntop(AF_INET6, a, out, (socklen_t)outlen);
+	} else if (sa->sa_family == AF_UNIX) {
+		snprintf(out, outlen, "%s", NET_PEER_LOCAL);
 	} else {
 		snprintf(out, outlen, "unknown");
 	}

@@ -15,7 +15,9 @@
 #include <event2/listener.h>
 #include <event2/thread.h>
 
+#include "core/cidr.h"
 #include "core/config.h"
+#include "core/ipaddr.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "net/connlimit.h"
@@ -41,7 +43,7 @@ struct accept_ctx {
  * must not turn into a flood of log lines. */
 #define REFUSAL_LOG_INTERVAL_MS 10000
 enum refusal_kind { REFUSED_TOTAL, REFUSED_PER_IP, REFUSED_SERVICE, REFUSED_SERVICE_PER_IP,
-                    REFUSED_DRAINING, REFUSED_NO_FDS, REFUSED_KINDS };
+                    REFUSED_DRAINING, REFUSED_NO_FDS, REFUSED_PEER, REFUSED_KINDS };
 struct refusal_log {
 	uint64_t window_start;
 	long suppressed;
@@ -144,12 +146,18 @@ static const char *const refusal_reasons[REFUSED_KINDS] = {
 	[REFUSED_SERVICE_PER_IP] = "service connection limit per address",
 	[REFUSED_DRAINING] = "shutting down",
 	[REFUSED_NO_FDS] = "out of file descriptors",
+	[REFUSED_PEER] = "address not allowed",
 };
 
 static void log_refusal(const struct refusal_log *r, enum refusal_kind kind, long count)
 {
-	log_event(LOG_WARN, "net.refused", "s", "service", r->service, "s", "ip", r->last_ip,
-	          "s", "reason", refusal_reasons[kind], "i", "count", (long long)count, NULL);
+	/* a client a service does not admit at all is a security event: the audit log too */
+	if (kind == REFUSED_PEER)
+		log_security(LOG_WARN, "net.refused", "s", "service", r->service, "s", "ip", r->last_ip,
+		             "s", "reason", refusal_reasons[kind], "i", "count", (long long)count, NULL);
+	else
+		log_event(LOG_WARN, "net.refused", "s", "service", r->service, "s", "ip", r->last_ip,
+		          "s", "reason", refusal_reasons[kind], "i", "count", (long long)count, NULL);
 }
 
 /* Logs what was held back in intervals that have ended. */
@@ -203,16 +211,31 @@ static void note_refusal(struct worker *w, const struct service *svc, enum refus
 	flush_refusals(w, false);   /* makes sure the count is logged when the interval ends */
 }
 
-static void refuse(evutil_socket_t fd, const struct service *svc)
+static void refuse_with(evutil_socket_t fd, const struct service *svc, const char *reply)
 {
 	/* nothing can be said in clear text on an implicit-TLS port: just close */
-	const char *reply = svc->tls == SERVICE_TLS_IMPLICIT ? "" : svc->ops->busy_reply;
+	if (svc->tls == SERVICE_TLS_IMPLICIT || reply == NULL)
+		reply = "";
 	/* best effort: the socket is fresh, so a short line fits the send buffer */
 	if (*reply != '\0') {
 		ssize_t n = send(fd, reply, strlen(reply), MSG_NOSIGNAL | MSG_DONTWAIT);
 		(void)n;
 	}
 	evutil_closesocket(fd);
+}
+
+static void refuse(evutil_socket_t fd, const struct service *svc)
+{
+	refuse_with(fd, svc, svc->ops->busy_reply);
+}
+
+/* A service for the local mail system (LMTP) admits loopback, its UNIX
+ * socket and the networks its policy names; any other service, anyone. */
+static bool peer_admitted(const struct service_policy *p, const char *ip)
+{
+	if (!p->local_only || strcmp(ip, NET_PEER_LOCAL) == 0 || ip_is_loopback(ip))
+		return true;
+	return cidr_match_any(p->allow, p->nallow, ip);
 }
 
 static enum refusal_kind refusal_of(enum connlimit_verdict v)
@@ -238,6 +261,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (w->draining) {
 		note_refusal(w, ctx->svc, REFUSED_DRAINING, ip);
 		refuse(fd, ctx->svc);
+		return;
+	}
+	if (!peer_admitted(&w->srv->cfg->policy[ctx->svc->id], ip)) {
+		note_refusal(w, ctx->svc, REFUSED_PEER, ip);
+		refuse_with(fd, ctx->svc, ctx->svc->ops->denied_reply);
 		return;
 	}
 	enum connlimit_verdict v = connlimit_acquire(w->srv->limits, ctx->svc->id, ip);
@@ -477,6 +505,34 @@ struct server *server_new(struct config *cfg, const struct server_resources *res
 	return srv;
 }
 
+/* A worker's copy of a socket the daemon bound before the server existed. */
+static int dup_prebound(const struct server *srv, const struct listen_addr *la, char *err,
+                        size_t errlen)
+{
+	for (size_t i = 0; i < srv->res.nprebound; i++) {
+		if (srv->res.prebound[i].addr != la)
+			continue;
+		int fd = fcntl(srv->res.prebound[i].fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			snprintf(err, errlen, "%s: %s", la->text, strerror(errno));
+		return fd;
+	}
+	snprintf(err, errlen, "%s: the socket was not made before the server started", la->text);
+	return -1;
+}
+
+/* A listening socket for worker n: its own TCP socket (SO_REUSEPORT spreads
+ * the connections), or a copy of the one UNIX socket, which the workers'
+ * loops accept from in turn. */
+static int listen_fd_for_worker(const struct server *srv, const struct listen_addr *la, int n,
+                                char *err, size_t errlen, bool *unavailable)
+{
+	*unavailable = false;
+	if (la->path[0] != '\0')
+		return dup_prebound(srv, la, err, errlen);
+	return listener_bind(la, n == 0, err, errlen, unavailable);
+}
+
 int server_add_service(struct server *srv, const struct service *svc, char *err, size_t errlen)
 {
 	const struct listen_list *addrs = config_listen(srv->cfg, svc->id);
@@ -489,7 +545,7 @@ int server_add_service(struct server *srv, const struct service *svc, char *err,
 		bool unavailable = false;
 		int n = 0;
 		for (; n < srv->nworkers; n++) {
-			fds[n] = listener_bind(&addrs->addrs[a], n == 0, err, errlen, &unavailable);
+			fds[n] = listen_fd_for_worker(srv, &addrs->addrs[a], n, err, errlen, &unavailable);
 			if (fds[n] < 0)
 				break;
 		}

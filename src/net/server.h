@@ -40,6 +40,7 @@ struct conn {
 enum service_tls {
 	SERVICE_TLS_STARTTLS,   /* clear text first, STARTTLS offered */
 	SERVICE_TLS_IMPLICIT,   /* TLS from the first byte (RFC 8314) */
+	SERVICE_TLS_NONE,       /* clear text only: a service for this host (LMTP) */
 };
 
 struct session_ops;
@@ -55,12 +56,23 @@ struct service {
 };
 const char *service_name(const struct service *svc);
 
+/* A listening socket made before the server: a UNIX socket is made while
+ * still root, to be given to its owner (listener_bind_unix). The server
+ * lends each worker a duplicate; its maker keeps fd and closes it. */
+struct listener_fd {
+	const struct listen_addr *addr; /* an entry of the config's listen lists */
+	int fd;
+};
+
 /* What the daemon lends every worker; net opens and frees none of it (the
  * committer and pool must outlive the workers' loops: free them after
  * server_run returns, before server_free). */
 struct server_resources {
 	struct committer *committer;
 	struct threadpool *pool;
+	/* the config's "unix:" listen addresses, bound already */
+	const struct listener_fd *prebound;
+	size_t nprebound;
 	/* a store handle for each worker, opened at start and closed at the end */
 	struct store *(*open_store)(void *arg, char *err, size_t errlen);
 	void (*close_store)(struct store *st);

@@ -51,6 +51,7 @@ struct session_ops {
 	const char *protocol;           /* "smtp", "imap": names the log events */
 	size_t size;                    /* of the protocol's session struct */
 	const char *busy_reply;         /* sent in clear text when a cap refuses a client */
+	const char *denied_reply;       /* ... when the service does not admit its address */
 	/* Sets up protocol state before any I/O (optional). The session memory
 	 * is zeroed; release() must cope with a session that never started. */
 	void (*open)(struct net_session *ns);

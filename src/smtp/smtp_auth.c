@@ -27,8 +27,8 @@
 
 bool smtp_auth_offered(const struct smtp_session *s)
 {
-	/* never on port 25, and only inside TLS: the password must not travel in clear */
-	return s->mode != SMTP_MODE_MX && (s->ns.tls || s->ns.cfg->submission.auth_without_tls);
+	/* only on submission, and only inside TLS: the password must not travel in clear */
+	return s->mode->auth && (s->ns.tls || s->ns.cfg->submission.auth_without_tls);
 }
 
 static struct login_ctx login_ctx_of(struct smtp_session *s)
@@ -146,7 +146,7 @@ void smtp_cmd_auth(struct smtp_session *s, const char *arg)
 	enum sasl_mech mech;
 	size_t n = strcspn(arg, " ");
 	if (!smtp_auth_offered(s)) {
-		if (s->mode == SMTP_MODE_MX)
+		if (!s->mode->auth)
 			smtp_error(s, 502, "5.5.1", "AUTH not available on this service");
 		else /* RFC 4954 6: 538 when the mechanism needs an encrypted session */
 			smtp_error(s, 538, "5.7.11", "Encryption required: use STARTTLS first");

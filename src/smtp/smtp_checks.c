@@ -22,7 +22,7 @@ struct filter_verdict smtp_check_message(struct smtp_session *s)
 		.mail_from = s->from,
 		.rcpts = (const char *const *)s->rcpts,
 		.nrcpts = s->nrcpts,
-		.submission = s->mode != SMTP_MODE_MX,
+		.origin = s->mode->origin,
 		.auth_user = s->authenticated ? s->auth_user : NULL,
 		.any_sender = s->any_sender,
 		.max_hops = s->ns.cfg->limits.hops,

@@ -35,6 +35,8 @@ void smtp_transaction_reset(struct smtp_session *s)
 	free_list(s->rcpts, s->nrcpts);
 	s->rcpts = NULL;
 	s->nrcpts = 0;
+	free(s->rcpt_groups);
+	s->rcpt_groups = NULL;
 	free_list(s->maildirs, s->nmaildirs);
 	s->maildirs = NULL;
 	s->nmaildirs = 0;
@@ -51,6 +53,17 @@ void smtp_transaction_reset(struct smtp_session *s)
 	s->header = NULL;
 }
 
+/* The queue id of a committed message that queued (the first, for LMTP). */
+static const char *queued_id(const struct smtp_session *s)
+{
+	if (s->state != SMTP_S_COMMITTING)
+		return NULL;
+	for (size_t g = 0; g < s->job.ngroups; g++)
+		if (s->job.groups[g].queue_id[0] != '\0')
+			return s->job.groups[g].queue_id;
+	return NULL;
+}
+
 void smtp_log_transaction(struct smtp_session *s, const char *result, uint64_t size)
 {
 	json_t *rcpts = json_array();
@@ -59,9 +72,9 @@ void smtp_log_transaction(struct smtp_session *s, const char *result, uint64_t s
 	char *rj = json_dumps(rcpts, JSON_COMPACT | JSON_ENSURE_ASCII);
 	/* the recipient list last: a line too long for the log loses it, not the result */
 	log_event(LOG_INFO, "smtp.transaction", "s", "session", s->ns.id, "s", "id", s->txid,
-	          "s", "ip", s->ns.conn.ip, "s", "helo", s->helo, "s", "tls", s->ns.tls ? s->tls_version : NULL,
+	          "s", "service", service_name(s->ns.svc), "s", "ip", s->ns.conn.ip, "s", "helo", s->helo, "s", "tls", s->ns.tls ? s->tls_version : NULL,
 	          "s", "from", s->from, "i", "size", (long long)size,
-	          "s", "queue_id", s->state == SMTP_S_COMMITTING && s->job.queue_id[0] ? s->job.queue_id : NULL,
+	          "s", "queue_id", queued_id(s),
 	          "s", "result", result, "i", "nrcpts", (long long)s->nrcpts,
 	          "j", "rcpts", rj ? rj : "[]", NULL);
 	free(rj);
@@ -70,28 +83,16 @@ void smtp_log_transaction(struct smtp_session *s, const char *result, uint64_t s
 
 /* ---- greeting commands --------------------------------------------------- */
 
-static void cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd, bool esmtp)
+/* The EHLO (or LHLO) reply: the extensions this session's mode offers. */
+static void reply_extensions(struct smtp_session *s, const char *helo)
 {
-	char helo[SMTP_DOMAIN_MAX + 1];
-	if (smtp_parse_helo(cmd->arg, helo, sizeof(helo)) != SMTP_PARSE_OK) {
-		smtp_error(s, 501, "5.5.4", "Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
-		return;
-	}
-	smtp_transaction_reset(s);
-	snprintf(s->helo, sizeof(s->helo), "%s", helo);
-	s->helo_seen = true;
-	s->esmtp = esmtp;
-	if (!esmtp) {
-		smtp_reply(s, 250, NULL, "%s", s->ns.cfg->hostname);
-		return;
-	}
 	char greet[300], size[64], auth[80];
 	const char *lines[10];
 	size_t n = 0;
 	snprintf(greet, sizeof(greet), "%s greets %s", s->ns.cfg->hostname, helo);
 	/* AUTH is offered only where a password may travel: every mechanism */
 	snprintf(auth, sizeof(auth), "AUTH %s", sasl_server_mechanisms(true));
-	snprintf(size, sizeof(size), "SIZE %llu", (unsigned long long)s->ns.cfg->limits.message_size);
+	snprintf(size, sizeof(size), "SIZE %llu", (unsigned long long)smtp_max_message_size(s));
 	lines[n++] = greet;
 	lines[n++] = "PIPELINING";
 	lines[n++] = size;
@@ -99,11 +100,30 @@ static void cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd, bool es
 	lines[n++] = "ENHANCEDSTATUSCODES";
 	lines[n++] = "SMTPUTF8";
 	lines[n++] = "CHUNKING";
-	if (!s->ns.tls)
+	if (s->mode->starttls && !s->ns.tls)
 		lines[n++] = "STARTTLS";
 	if (smtp_auth_offered(s) && !s->authenticated)
 		lines[n++] = auth;
 	smtp_reply_lines(s, 250, lines, n);
+}
+
+/* HELO, EHLO and LHLO (RFC 2033 4.1: EHLO's syntax and reply). */
+static void cmd_helo(struct smtp_session *s, const struct smtp_cmd *cmd, bool esmtp)
+{
+	char helo[SMTP_DOMAIN_MAX + 1];
+	if (smtp_parse_helo(cmd->arg, helo, sizeof(helo)) != SMTP_PARSE_OK) {
+		smtp_error(s, 501, "5.5.4", "Syntax: %s hostname",
+		           cmd->verb == SMTP_CMD_LHLO ? "LHLO" : esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	smtp_transaction_reset(s);
+	snprintf(s->helo, sizeof(s->helo), "%s", helo);
+	s->helo_seen = true;
+	s->esmtp = esmtp;
+	if (esmtp)
+		reply_extensions(s, helo);
+	else
+		smtp_reply(s, 250, NULL, "%s", s->ns.cfg->hostname);
 }
 
 /* ---- MAIL ---------------------------------------------------------------- */
@@ -120,7 +140,7 @@ static bool mail_params_ok(struct smtp_session *s, const struct smtp_path *p)
 				smtp_error(s, 501, "5.5.4", "Syntax: SIZE=<number>");
 				return false;
 			}
-			if (size > s->ns.cfg->limits.message_size) {
+			if (size > smtp_max_message_size(s)) {
 				smtp_error(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
 				return false;
 			}
@@ -183,7 +203,7 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_path p;
 	enum smtp_parse_err e;
-	if (s->mode != SMTP_MODE_MX && !s->authenticated) {
+	if (s->mode->auth && !s->authenticated) {
 		smtp_error(s, 530, "5.7.0", "Authentication required");
 		return;
 	}
@@ -234,17 +254,24 @@ static bool accept_mailboxes(struct smtp_session *s, const struct resolved *r)
 	return true;
 }
 
+/* The recipient's commit group is what its RCPT added to the lists: a
+ * mailbox an earlier recipient named already is that one's (one copy per
+ * mailbox), so its reply says whether the copies new with it were made. */
 static void accept_rcpt(struct smtp_session *s, const char *addr)
 {
 	s->rcpts = xrealloc(s->rcpts, (s->nrcpts + 1) * sizeof(char *));
+	s->rcpt_groups = xrealloc(s->rcpt_groups, (s->nrcpts + 1) * sizeof(struct commit_group));
+	s->rcpt_groups[s->nrcpts] = (struct commit_group){ .maildirs_end = s->nmaildirs,
+	                                                   .remotes_end = s->nremotes };
 	s->rcpts[s->nrcpts++] = xstrdup(addr);
 	smtp_reply(s, 250, "2.1.5", "Ok");
 }
 
-/* Relaying is for the networks in relay.hosts (and, later, authenticated users). */
+/* Relaying is for the networks in relay.hosts and authenticated users, in
+ * the modes that relay at all. */
 static bool may_relay(const struct smtp_session *s, const struct smtp_path *p)
 {
-	if (p->domain[0] == '[')
+	if (!s->mode->relay || p->domain[0] == '[')
 		return false;
 	return s->authenticated ||
 	       cidr_match_any(s->ns.cfg->relay.hosts, s->ns.cfg->relay.nhosts, s->ns.conn.ip);
@@ -265,8 +292,12 @@ static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const 
 		if (may_relay(s, p)) {
 			add_unique(&s->remotes, &s->nremotes, addr);
 			accept_rcpt(s, addr);
-		} else {
+		} else if (s->mode->relay) {
 			smtp_error(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
+		} else {
+			/* LMTP delivers to mailboxes here and nowhere else */
+			smtp_error(s, 550, "5.1.1", "<%s>: Recipient address rejected: not a local domain",
+			           addr);
 		}
 		break;
 	case RESOLVE_NO_SUCH_USER:
@@ -387,8 +418,7 @@ static void cmd_quit(struct smtp_session *s, const struct smtp_cmd *cmd)
 static void cmd_help(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	(void)cmd;
-	smtp_reply(s, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT "
-	           "HELP VRFY STARTTLS");
+	smtp_reply(s, 214, "2.0.0", "Commands: %s", s->mode->commands);
 }
 
 static void cmd_vrfy(struct smtp_session *s, const struct smtp_cmd *cmd)
@@ -413,6 +443,18 @@ static void cmd_helo_only(struct smtp_session *s, const struct smtp_cmd *cmd)
 	cmd_helo(s, cmd, false);
 }
 
+static void cmd_lhlo(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	cmd_helo(s, cmd, true);
+}
+
+/* RFC 2033 4.1: an LMTP server must not accept HELO or EHLO. */
+static void cmd_not_lhlo(struct smtp_session *s, const struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	smtp_error(s, 500, "5.5.1", "This is LMTP: use LHLO (RFC 2033)");
+}
+
 /* ---- the command table ------------------------------------------------------ */
 
 /* Where the session is in the dialogue; a verb lists the ones it may run in. */
@@ -423,8 +465,14 @@ enum {
 	AT_ANY = AT_GREETED | AT_READY | AT_MAIL,
 };
 
+/* Which modes know a verb (enum smtp_mode bits). */
+#define IN_SMTP (SMTP_MODE_BIT(SMTP_MODE_MX) | SMTP_MODE_BIT(SMTP_MODE_SUBMISSION))
+#define IN_LMTP SMTP_MODE_BIT(SMTP_MODE_LMTP)
+#define IN_ALL (IN_SMTP | IN_LMTP)
+
 struct smtp_cmd_def {
 	enum smtp_verb verb;
+	unsigned modes;         /* where the row applies; elsewhere the verb is unknown */
 	void (*run)(struct smtp_session *s, const struct smtp_cmd *cmd);
 	unsigned allowed;
 	bool before_tls_only;   /* refused once TLS is up */
@@ -432,21 +480,24 @@ struct smtp_cmd_def {
 };
 
 static const struct smtp_cmd_def commands[] = {
-	{ SMTP_CMD_HELO, cmd_helo_only, AT_ANY, false, NULL },
-	{ SMTP_CMD_EHLO, cmd_ehlo, AT_ANY, false, NULL },
-	{ SMTP_CMD_MAIL, cmd_mail, AT_READY, false, "Nested MAIL command" },
-	{ SMTP_CMD_RCPT, cmd_rcpt, AT_MAIL, false, "Need MAIL before RCPT" },
-	{ SMTP_CMD_DATA, cmd_data, AT_MAIL, false, "Need MAIL command" },
+	{ SMTP_CMD_HELO, IN_SMTP, cmd_helo_only, AT_ANY, false, NULL },
+	{ SMTP_CMD_EHLO, IN_SMTP, cmd_ehlo, AT_ANY, false, NULL },
+	{ SMTP_CMD_LHLO, IN_LMTP, cmd_lhlo, AT_ANY, false, NULL },
+	{ SMTP_CMD_HELO, IN_LMTP, cmd_not_lhlo, AT_ANY, false, NULL },
+	{ SMTP_CMD_EHLO, IN_LMTP, cmd_not_lhlo, AT_ANY, false, NULL },
+	{ SMTP_CMD_MAIL, IN_ALL, cmd_mail, AT_READY, false, "Nested MAIL command" },
+	{ SMTP_CMD_RCPT, IN_ALL, cmd_rcpt, AT_MAIL, false, "Need MAIL before RCPT" },
+	{ SMTP_CMD_DATA, IN_ALL, cmd_data, AT_MAIL, false, "Need MAIL command" },
 	/* BDAT's chunk is read whatever the state (RFC 3030 2): it decides itself */
-	{ SMTP_CMD_BDAT, cmd_bdat, AT_ANY, false, NULL },
-	{ SMTP_CMD_STARTTLS, cmd_starttls, AT_ANY, true, "TLS already active" },
-	{ SMTP_CMD_RSET, cmd_rset, AT_ANY, false, NULL },
-	{ SMTP_CMD_NOOP, cmd_noop, AT_ANY, false, NULL },
-	{ SMTP_CMD_QUIT, cmd_quit, AT_ANY, false, NULL },
-	{ SMTP_CMD_HELP, cmd_help, AT_ANY, false, NULL },
-	{ SMTP_CMD_VRFY, cmd_vrfy, AT_ANY, false, NULL },
-	{ SMTP_CMD_EXPN, cmd_vrfy, AT_ANY, false, NULL },
-	{ SMTP_CMD_AUTH, cmd_auth, AT_ANY, false, NULL },
+	{ SMTP_CMD_BDAT, IN_ALL, cmd_bdat, AT_ANY, false, NULL },
+	{ SMTP_CMD_STARTTLS, IN_SMTP, cmd_starttls, AT_ANY, true, "TLS already active" },
+	{ SMTP_CMD_RSET, IN_ALL, cmd_rset, AT_ANY, false, NULL },
+	{ SMTP_CMD_NOOP, IN_ALL, cmd_noop, AT_ANY, false, NULL },
+	{ SMTP_CMD_QUIT, IN_ALL, cmd_quit, AT_ANY, false, NULL },
+	{ SMTP_CMD_HELP, IN_ALL, cmd_help, AT_ANY, false, NULL },
+	{ SMTP_CMD_VRFY, IN_ALL, cmd_vrfy, AT_ANY, false, NULL },
+	{ SMTP_CMD_EXPN, IN_ALL, cmd_vrfy, AT_ANY, false, NULL },
+	{ SMTP_CMD_AUTH, IN_SMTP, cmd_auth, AT_ANY, false, NULL },
 };
 
 static unsigned dialogue_state(const struct smtp_session *s)
@@ -461,12 +512,14 @@ void smtp_dispatch(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
 		const struct smtp_cmd_def *d = &commands[i];
-		if (d->verb != cmd->verb)
+		if (d->verb != cmd->verb || !(d->modes & SMTP_MODE_BIT(s->mode->mode)))
 			continue;
 		unsigned at = dialogue_state(s);
 		if (!(d->allowed & at) || (d->before_tls_only && s->ns.tls)) {
-			smtp_error(s, 503, "5.5.1", "%s", at == AT_GREETED && cmd->verb == SMTP_CMD_MAIL
-			           ? "Send HELO/EHLO first" : d->refusal);
+			if (at == AT_GREETED && cmd->verb == SMTP_CMD_MAIL)
+				smtp_error(s, 503, "5.5.1", "Send %s first", s->mode->greeting_cmd);
+			else
+				smtp_error(s, 503, "5.5.1", "%s", d->refusal);
 			return;
 		}
 		d->run(s, cmd);

@@ -127,7 +127,7 @@ static const struct {
 	{ "RCPT", SMTP_CMD_RCPT }, { "DATA", SMTP_CMD_DATA }, { "BDAT", SMTP_CMD_BDAT },
 	{ "RSET", SMTP_CMD_RSET }, { "NOOP", SMTP_CMD_NOOP }, { "QUIT", SMTP_CMD_QUIT },
 	{ "HELP", SMTP_CMD_HELP }, { "VRFY", SMTP_CMD_VRFY }, { "EXPN", SMTP_CMD_EXPN },
-	{ "STARTTLS", SMTP_CMD_STARTTLS }, { "AUTH", SMTP_CMD_AUTH },
+	{ "STARTTLS", SMTP_CMD_STARTTLS }, { "AUTH", SMTP_CMD_AUTH }, { "LHLO", SMTP_CMD_LHLO },
 };
 
 static enum smtp_verb smtp_verb_lookup(const char *word, size_t len)

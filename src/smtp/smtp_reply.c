@@ -58,6 +58,15 @@ void smtp_reply_lines(struct smtp_session *s, int code, const char *const *lines
 		evbuffer_add_printf(out, "%03d%c%s\r\n", code, i + 1 < n ? '-' : ' ', lines[i]);
 }
 
+void smtp_reply_message(struct smtp_session *s, int code, const char *enh, const char *text)
+{
+	size_t n = s->mode->reply_per_rcpt ? s->nrcpts : 1;
+	for (size_t i = 0; i < n; i++)
+		write_reply(s, code, enh, text);
+	if (code >= 500 && net_session_error(&s->ns))
+		smtp_close_with(s, 421, "4.7.0", "Too many errors, closing connection");
+}
+
 void smtp_close_with(struct smtp_session *s, int code, const char *enh, const char *text)
 {
 	write_reply(s, code, enh, text);

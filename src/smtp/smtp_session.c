@@ -27,7 +27,7 @@ static void take_message_bytes(struct smtp_session *s, const char *buf, size_t l
 	s->msg_octets += len;
 	if (s->msg_too_big || s->msg_io_error || s->msg == NULL)
 		return;
-	if (s->msg_octets > s->ns.cfg->limits.message_size) {
+	if (s->msg_octets > smtp_max_message_size(s)) {
 		/* keep reading to the end, but store nothing more */
 		s->msg_too_big = true;
 		msgbuf_free(s->msg);
@@ -75,13 +75,19 @@ void smtp_begin_bdat(struct smtp_session *s, uint64_t size, bool last)
 
 /* ---- committing ------------------------------------------------------------ */
 
+/* A message refused as a whole: at its end the refusal is the answer to
+ * every recipient (smtp_reply_message); `once` when the message has not
+ * ended (a BDAT chunk too many), the one reply to that command. */
 static void reject_message(struct smtp_session *s, int code, const char *enh, const char *text,
-                           const char *result)
+                           const char *result, bool once)
 {
 	smtp_log_transaction(s, result, s->msg_octets);
+	if (once)
+		smtp_error(s, code, enh, "%s", text);
+	else
+		smtp_reply_message(s, code, enh, text);
 	smtp_transaction_reset(s);
 	s->state = SMTP_S_COMMAND;
-	smtp_error(s, code, enh, "%s", text);
 }
 
 void smtp_resume_input(struct smtp_session *s)
@@ -90,23 +96,66 @@ void smtp_resume_input(struct smtp_session *s)
 	net_session_resume_input(&s->ns);
 }
 
+/* The reply for a committed message (result 0) or a failed one; rcpt
+ * (LMTP's reply per recipient) names whose copy it is. */
+static void reply_committed(struct smtp_session *s, int result, const char *rcpt)
+{
+	char who[SMTP_PATH_MAX + 8] = "";
+	if (rcpt != NULL)
+		snprintf(who, sizeof(who), "<%s>: ", rcpt);
+	if (result == 0)
+		smtp_reply(s, 250, "2.0.0", "%sOk: queued as %s", who, s->txid);
+	else if (result == ENOSPC || result == EDQUOT)
+		smtp_reply(s, 452, "4.3.1", "%sInsufficient system storage", who);
+	else
+		smtp_reply(s, 451, "4.3.0", "%sLocal error in processing", who);
+}
+
+/* RFC 2033 4.2: a reply for each recipient, in RCPT order, saying whether
+ * its own copies were committed. */
+static void reply_per_recipient(struct smtp_session *s)
+{
+	size_t failed = 0;
+	for (size_t i = 0; i < s->nrcpts; i++) {
+		int result = s->job.groups[i].result;
+		reply_committed(s, result, s->rcpts[i]);
+		if (result != 0) {
+			failed++;
+			log_event(LOG_WARN, "smtp.rcpt_failed", "s", "session", s->ns.id, "s", "id", s->txid,
+			          "s", "rcpt", s->rcpts[i], "s", "error", strerror(result), NULL);
+		}
+	}
+	char result[64];
+	if (failed == 0)
+		snprintf(result, sizeof(result), "accepted");
+	else if (failed < s->nrcpts)
+		snprintf(result, sizeof(result), "partial: %zu of %zu failed", failed, s->nrcpts);
+	else
+		snprintf(result, sizeof(result), "failed: %s", strerror(s->job.result));
+	smtp_log_transaction(s, result, s->msg_octets);
+}
+
+static void reply_whole(struct smtp_session *s)
+{
+	char result[128];
+	if (s->job.result == 0)
+		snprintf(result, sizeof(result), "accepted");
+	else
+		snprintf(result, sizeof(result), "failed: %s", strerror(s->job.result));
+	smtp_log_transaction(s, result, s->msg_octets);
+	reply_committed(s, s->job.result, NULL);
+}
+
 static void on_commit_done(struct commit_job *job, void *arg)
 {
 	struct smtp_session *s = arg;
+	(void)job;
 	if (!smtp_op_end(s))
 		return;
-	if (job->result == 0) {
-		smtp_log_transaction(s, "accepted", s->msg_octets);
-		smtp_reply(s, 250, "2.0.0", "Ok: queued as %s", s->txid);
-	} else {
-		char result[128];
-		snprintf(result, sizeof(result), "failed: %s", strerror(job->result));
-		smtp_log_transaction(s, result, s->msg_octets);
-		if (job->result == ENOSPC || job->result == EDQUOT)
-			smtp_reply(s, 452, "4.3.1", "Insufficient system storage");
-		else
-			smtp_reply(s, 451, "4.3.0", "Local error in processing");
-	}
+	if (s->mode->reply_per_rcpt)
+		reply_per_recipient(s);
+	else
+		reply_whole(s);
 	s->transactions++;
 	smtp_transaction_reset(s);
 	s->state = SMTP_S_COMMAND;
@@ -117,41 +166,44 @@ static void on_commit_done(struct commit_job *job, void *arg)
 	smtp_resume_input(s); /* pipelined commands may already be waiting */
 }
 
-void smtp_finish_message(struct smtp_session *s, bool via_data)
+/* Refusals of the message as a whole; true after replying. */
+static bool refuse_message(struct smtp_session *s, bool via_data)
 {
 	if (s->msg_too_big) {
 		reject_message(s, 552, "5.3.4", "Message size exceeds fixed maximum message size",
-		               "rejected: too big");
-		return;
-	}
-	if (via_data && s->data.line_too_long) {
+		               "rejected: too big", false);
+	} else if (via_data && s->data.line_too_long) {
 		reject_message(s, 500, "5.5.2", "Line too long (RFC 5321 4.5.3.1.6: 1000 octets)",
-		               "rejected: line too long");
-		return;
-	}
-	if (via_data && (s->data.bare_lf || s->data.bare_cr)) {
+		               "rejected: line too long", false);
+	} else if (via_data && (s->data.bare_lf || s->data.bare_cr)) {
 		/* a bare LF or CR is how SMTP smuggling starts: refuse, do not repair */
 		reject_message(s, 550, "5.5.2", "Bare CR or LF in message; use CRLF (RFC 5321 2.3.8)",
-		               "rejected: bare CR/LF");
-		return;
-	}
-	if (s->data.nul) {
+		               "rejected: bare CR/LF", false);
+	} else if (s->data.nul) {
 		/* RFC 2045 2.7, 2.8: no NUL without BINARYMIME; a next hop may cut the message at one */
-		reject_message(s, 550, "5.6.0", "NUL octet in message data refused", "rejected: NUL octet");
-		return;
+		reject_message(s, 550, "5.6.0", "NUL octet in message data refused", "rejected: NUL octet",
+		               false);
+	} else if (s->msg_io_error || s->msg == NULL || msgbuf_finish(s->msg) < 0) {
+		reject_message(s, 451, "4.3.0", "Local error in processing", "failed: spool error", false);
+	} else {
+		struct filter_verdict verdict = smtp_check_message(s);   /* smtp_checks.c */
+		if (verdict.kind == FILTER_ACCEPT)
+			return false;
+		reject_message(s, verdict.code, verdict.enh, verdict.text, verdict.log_result, false);
 	}
-	if (s->msg_io_error || s->msg == NULL || msgbuf_finish(s->msg) < 0) {
-		smtp_log_transaction(s, "failed: spool error", s->msg_octets);
-		smtp_transaction_reset(s);
-		s->state = SMTP_S_COMMAND;
-		smtp_reply(s, 451, "4.3.0", "Local error in processing");
+	return true;
+}
+
+static void reject_too_big_chunk(struct smtp_session *s)
+{
+	reject_message(s, 552, "5.3.4", "Message size exceeds fixed maximum message size",
+	               "rejected: too big", true);
+}
+
+void smtp_finish_message(struct smtp_session *s, bool via_data)
+{
+	if (refuse_message(s, via_data))
 		return;
-	}
-	struct filter_verdict verdict = smtp_check_message(s);   /* smtp_checks.c */
-	if (verdict.kind != FILTER_ACCEPT) {
-		reject_message(s, verdict.code, verdict.enh, verdict.text, verdict.log_result);
-		return;
-	}
 	size_t hlen;
 	s->header = smtp_trace_header(s, &hlen);
 	memset(&s->job, 0, sizeof(s->job));
@@ -164,6 +216,10 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 	s->job.remotes = s->remotes;
 	s->job.nremotes = s->nremotes;
 	s->job.smtputf8 = s->smtputf8;
+	if (s->mode->reply_per_rcpt) {
+		s->job.groups = s->rcpt_groups;
+		s->job.ngroups = s->nrcpts;
+	}
 	s->job.base = worker_base(s->ns.worker);
 	s->job.done = on_commit_done;
 	s->job.arg = s;
@@ -247,8 +303,8 @@ static void finish_bdat_chunk(struct smtp_session *s, uint64_t chunk)
 		if (s->in_mail)
 			smtp_transaction_reset(s);
 		smtp_error(s, s->bdat_code, s->bdat_enh, "%s", s->bdat_text);
-	} else if (s->msg_too_big) {
-		smtp_finish_message(s, false);
+	} else if (s->msg_too_big && !s->bdat_last) {
+		reject_too_big_chunk(s);   /* no use reading the rest */
 	} else if (s->bdat_last) {
 		smtp_finish_message(s, false);
 	} else {
@@ -309,15 +365,14 @@ static void remember_tls(struct smtp_session *s)
 
 static void greet(struct smtp_session *s)
 {
-	smtp_reply(s, 220, NULL, "%s ESMTP postern", s->ns.cfg->hostname);
+	smtp_reply(s, 220, NULL, "%s %s postern", s->ns.cfg->hostname, s->mode->banner);
 }
 
-/* Which port the client came in on decides what it may do. */
+/* Which service the client came in on decides what it may do. */
 static void smtp_open(struct net_session *ns)
 {
 	struct smtp_session *s = (struct smtp_session *)ns;
-	s->mode = ns->svc->id == SVC_SUBMISSION ? SMTP_MODE_SUBMISSION
-	        : ns->svc->id == SVC_SUBMISSIONS ? SMTP_MODE_SUBMISSIONS : SMTP_MODE_MX;
+	s->mode = smtp_mode_of(ns->svc->id);
 }
 
 static void smtp_start(struct net_session *ns)
@@ -400,6 +455,8 @@ const struct session_ops smtp_session_ops = {
 	.protocol = "smtp",
 	.size = sizeof(struct smtp_session),
 	.busy_reply = "421 4.7.0 Too many connections, try again later\r\n",
+	/* RFC 5321 3.1: 554 instead of the greeting */
+	.denied_reply = "554 5.7.1 Access denied\r\n",
 	.open = smtp_open,
 	.start = smtp_start,
 	.read = smtp_read,

@@ -9,6 +9,7 @@
 
 #include <event2/util.h>
 
+#include "filter/filter.h"
 #include "net/session.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
@@ -20,12 +21,33 @@ struct event;
 struct msgbuf;
 struct ssl_st;
 
-/* Which port the session came in on decides what it may do. */
+/* Which service the session came in on decides what it may do: one state
+ * machine, three modes. */
 enum smtp_mode {
 	SMTP_MODE_MX = 0,       /* 25: mail for local users (and relay.hosts) */
-	SMTP_MODE_SUBMISSION,   /* 587: STARTTLS, AUTH, then anything (RFC 6409) */
-	SMTP_MODE_SUBMISSIONS,  /* 465: the same over implicit TLS (RFC 8314) */
+	SMTP_MODE_SUBMISSION,   /* 587, 465: AUTH, then anything (RFC 6409, RFC 8314) */
+	SMTP_MODE_LMTP,         /* LMTP (RFC 2033): an MTA in front hands over local mail */
 };
+#define SMTP_MODE_BIT(m) (1u << (m))
+
+/* What a mode is, in one row each (smtp_mode.c): handlers ask the row, never
+ * the port. Which commands a mode knows is the command table's column. */
+struct smtp_mode_def {
+	enum smtp_mode mode;
+	const char *banner;             /* after the host name in the 220 greeting */
+	const char *greeting_cmd;       /* what "send ... first" names */
+	const char *commands;           /* HELP's list */
+	bool starttls;                  /* STARTTLS offered (outside TLS) */
+	bool auth;                      /* AUTH offered (inside TLS), and needed before MAIL */
+	bool relay;                     /* may relay at all (relay.hosts, or after AUTH) */
+	/* RFC 2033 4.2: after the data, one reply per accepted recipient, in
+	 * RCPT order; each recipient's copies are committed on their own */
+	bool reply_per_rcpt;
+	enum filter_origin origin;      /* which end-of-DATA checks apply */
+	const char *with, *with_utf8;   /* Received: protocol names before S and A */
+	uint64_t (*max_size)(const struct config *cfg);   /* of one message */
+};
+const struct smtp_mode_def *smtp_mode_of(enum service_id svc);
 
 /* What the protocol is doing; TLS and closing are the engine's (ns.phase). */
 enum smtp_state {
@@ -42,7 +64,7 @@ struct sasl_server;
 struct smtp_session {
 	struct net_session ns;          /* first: the engine's part of the session */
 	enum smtp_state state;
-	enum smtp_mode mode;
+	const struct smtp_mode_def *mode;
 
 	/* authentication (smtp_auth.c) */
 	bool authenticated;
@@ -63,6 +85,9 @@ struct smtp_session {
 	bool smtputf8;
 	char **rcpts;                   /* accepted recipient addresses, as sent */
 	size_t nrcpts;
+	/* per accepted recipient: the run of maildirs and remotes it added (the
+	 * commit groups of a mode that replies per recipient) */
+	struct commit_group *rcpt_groups;
 	char **maildirs;                /* distinct target Maildirs of those recipients */
 	size_t nmaildirs;
 	char **remotes;                 /* distinct addresses for the outbound queue */
@@ -84,6 +109,9 @@ struct smtp_session {
 	bool discarding_line;           /* inside an overlong command line */
 };
 
+/* The largest message the session's mode takes (SIZE, and while reading). */
+uint64_t smtp_max_message_size(const struct smtp_session *s);
+
 /* replies (smtp_reply.c) */
 void smtp_reply(struct smtp_session *s, int code, const char *enh, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -91,6 +119,10 @@ void smtp_reply_lines(struct smtp_session *s, int code, const char *const *lines
 /* Counts an error; past limits.errors the session answers 421 and closes. */
 void smtp_error(struct smtp_session *s, int code, const char *enh, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* The answer to a whole message, at its end: once, or once per accepted
+ * recipient in a mode that replies per recipient (LMTP), all alike. A 5xx
+ * counts as one error (a 4xx may be ours: a full disk, greylisting). */
+void smtp_reply_message(struct smtp_session *s, int code, const char *enh, const char *text);
 /* Queues a final reply and closes once it is written. */
 void smtp_close_with(struct smtp_session *s, int code, const char *enh, const char *text);
 

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <event2/event.h>
 
 #include "core/log.h"
+#include "core/privs.h"
 #include "core/util.h"
 #include "store/maildir.h"
 #include "store/msgbuf.h"
@@ -103,16 +103,6 @@ static int link_copy(struct commit_job *job, const char *first, const char *mail
 	return write_first_copy(job, maildir, path, len);
 }
 
-static void user_name(uid_t uid, char *out, size_t outlen)
-{
-	struct passwd pw, *found = NULL;
-	char buf[1024];
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found != NULL)
-		snprintf(out, outlen, "%s", pw.pw_name);
-	else
-		snprintf(out, outlen, "%u", (unsigned)uid);
-}
-
 /* A permission error says what to fix: the nearest existing directory on
  * the way to the file, who owns it, and who postern runs as (typically a
  * directory an admin made as root before the server gave root up). */
@@ -128,32 +118,55 @@ static void log_denied(const char *maildir, int err)
 			return;
 		*slash = '\0';
 	}
-	user_name(sb.st_uid, owner, sizeof(owner));
-	user_name(geteuid(), self, sizeof(self));
+	privs_user_name(sb.st_uid, owner, sizeof(owner));
+	privs_user_name(geteuid(), self, sizeof(self));
 	log_event(LOG_ERROR, "delivery.permission_denied", "s", "path", dir, "s", "owner", owner,
 	          "i", "mode", (long long)(sb.st_mode & 07777), "s", "needs", self,
 	          "s", "error", strerror(err), NULL);
 }
 
-static void unlink_tmp(struct commit_job *job)
+/* ---- groups -------------------------------------------------------------- */
+
+/* Where group g's run of maildirs starts: the previous group's end. */
+static size_t group_first_maildir(const struct commit_job *job, size_t g)
 {
-	for (size_t i = 0; i < job->ntmp; i++) {
-		unlink(job->tmp_paths[i]);
-		free(job->tmp_paths[i]);
-	}
-	free(job->tmp_paths);
-	job->tmp_paths = NULL;
-	job->ntmp = 0;
+	return g == 0 ? 0 : job->groups[g - 1].maildirs_end;
 }
 
-static void drop_queue_file(struct commit_job *job)
+static size_t group_first_remote(const struct commit_job *job, size_t g)
 {
-	if (job->queue_path != NULL) {
-		unlink(job->queue_path);
-		free(job->queue_path);
-		job->queue_path = NULL;
+	return g == 0 ? 0 : job->groups[g - 1].remotes_end;
+}
+
+/* Removes group g's copies from tmp/ (they were never published). */
+static void unlink_group_tmp(struct commit_job *job, size_t g)
+{
+	for (size_t i = group_first_maildir(job, g); i < job->groups[g].maildirs_end; i++) {
+		if (job->tmp_paths[i] != NULL)
+			unlink(job->tmp_paths[i]);
+		free(job->tmp_paths[i]);
+		job->tmp_paths[i] = NULL;
 	}
 }
+
+static void drop_queue_file(struct commit_group *grp)
+{
+	if (grp->queue_path != NULL) {
+		unlink(grp->queue_path);
+		free(grp->queue_path);
+		grp->queue_path = NULL;
+	}
+}
+
+/* Group g failed: nothing of it may stay behind. */
+static void fail_group(struct commit_job *job, size_t g, int err)
+{
+	job->groups[g].result = err;
+	unlink_group_tmp(job, g);
+	drop_queue_file(&job->groups[g]);
+}
+
+/* ---- writing a job ------------------------------------------------------------ */
 
 static void set_local_header(struct commit_job *job)
 {
@@ -165,30 +178,34 @@ static void set_local_header(struct commit_job *job)
 	job->local_header_len = (size_t)n + job->header_len;
 }
 
-static int write_local_copies(struct committer *c, struct commit_job *job)
+/* The copy further ones link to: the first still in tmp/ (a group that
+ * failed before took its copies back). NULL when none is. */
+static const char *link_source(const struct commit_job *job)
 {
-	uint64_t size = job->local_header_len + msgbuf_size(job->body);
-	uint64_t lines = msgbuf_lines(job->body);
-	for (size_t i = 0; i < job->local_header_len; i++)
-		lines += job->local_header[i] == '\n';
-	job->tmp_paths = xcalloc(job->nmaildirs ? job->nmaildirs : 1, sizeof(char *));
-	if (maildir_unique_name(job->filename, sizeof(job->filename), c->hostname, size,
-	                        size + lines) < 0)
-		return ENAMETOOLONG;
-	for (size_t i = 0; i < job->nmaildirs; i++) {
+	for (size_t i = 0; i < job->nmaildirs; i++)
+		if (job->tmp_paths[i] != NULL)
+			return job->tmp_paths[i];
+	return NULL;
+}
+
+static int write_group_copies(struct commit_job *job, size_t g)
+{
+	for (size_t i = group_first_maildir(job, g); i < job->groups[g].maildirs_end; i++) {
 		char path[4096];
-		int rc = i == 0 ? write_first_copy(job, job->maildirs[i], path, sizeof(path))
-		                : link_copy(job, job->tmp_paths[0], job->maildirs[i], path, sizeof(path));
+		const char *first = link_source(job);
+		int rc = first == NULL ? write_first_copy(job, job->maildirs[i], path, sizeof(path))
+		                       : link_copy(job, first, job->maildirs[i], path, sizeof(path));
 		if (rc == EACCES || rc == EPERM)
 			log_denied(job->maildirs[i], rc);
 		if (rc != 0)
 			return rc;
-		job->tmp_paths[job->ntmp++] = xstrdup(path);
+		job->tmp_paths[i] = xstrdup(path);
 	}
 	return 0;
 }
 
-static int write_queue_copy(struct committer *c, struct commit_job *job)
+/* The group's remotes get a queue file of their own. */
+static int write_queue_copy(struct committer *c, struct commit_job *job, struct commit_group *grp)
 {
 	char path[4096];
 	char *signature = c->sign ? c->sign(c->sign_arg, job->sender, job->body) : NULL;
@@ -196,8 +213,8 @@ static int write_queue_copy(struct committer *c, struct commit_job *job)
 	size_t lens[2] = { job->header_len, signature ? strlen(signature) : 0 };
 	int rc;
 	do { /* ids are random; a collision just draws again */
-		random_id(job->queue_id, 16);
-		if (bsnprintf(path, sizeof(path), "%s/%s", c->queue_dir, job->queue_id) < 0) {
+		random_id(grp->queue_id, 16);
+		if (bsnprintf(path, sizeof(path), "%s/%s", c->queue_dir, grp->queue_id) < 0) {
 			free(signature);
 			return ENAMETOOLONG;
 		}
@@ -205,25 +222,42 @@ static int write_queue_copy(struct committer *c, struct commit_job *job)
 	} while (rc == EEXIST);
 	if (rc == 0) {
 		/* the size a remote sees: CRLF line ends, trace and signatures included */
-		job->queue_size = job->header_len + lens[1] + msgbuf_size(job->body) + msgbuf_lines(job->body);
+		grp->queue_size = job->header_len + lens[1] + msgbuf_size(job->body) + msgbuf_lines(job->body);
 		for (size_t i = 0; i < 2; i++)
 			for (size_t k = 0; k < lens[i]; k++)
-				job->queue_size += blocks[i][k] == '\n';
-		job->queue_path = xstrdup(path);
+				grp->queue_size += blocks[i][k] == '\n';
+		grp->queue_path = xstrdup(path);
 	}
 	free(signature);
 	return rc;
 }
 
+static void write_group(struct committer *c, struct commit_job *job, size_t g)
+{
+	struct commit_group *grp = &job->groups[g];
+	int rc = write_group_copies(job, g);
+	if (rc == 0 && grp->remotes_end > group_first_remote(job, g))
+		rc = write_queue_copy(c, job, grp);
+	if (rc != 0)
+		fail_group(job, g, rc);
+}
+
 static void write_job(struct committer *c, struct commit_job *job)
 {
+	uint64_t size, lines;
 	set_local_header(job);
-	job->result = write_local_copies(c, job);
-	if (job->result == 0 && job->nremotes > 0)
-		job->result = write_queue_copy(c, job);
-	if (job->result != 0) {
-		unlink_tmp(job);
-		drop_queue_file(job);
+	size = job->local_header_len + msgbuf_size(job->body);
+	lines = msgbuf_lines(job->body);
+	for (size_t i = 0; i < job->local_header_len; i++)
+		lines += job->local_header[i] == '\n';
+	job->tmp_paths = xcalloc(job->nmaildirs ? job->nmaildirs : 1, sizeof(char *));
+	bool named = maildir_unique_name(job->filename, sizeof(job->filename), c->hostname, size,
+	                                 size + lines) == 0;
+	for (size_t g = 0; g < job->ngroups; g++) {
+		if (named)
+			write_group(c, job, g);
+		else
+			fail_group(job, g, ENAMETOOLONG);
 	}
 }
 
@@ -232,9 +266,29 @@ static void write_job(struct committer *c, struct commit_job *job)
 static bool batch_has_queue_files(struct commit_job *batch)
 {
 	for (struct commit_job *j = batch; j; j = j->next)
-		if (j->result == 0 && j->queue_path != NULL)
-			return true;
+		for (size_t g = 0; g < j->ngroups; g++)
+			if (j->groups[g].result == 0 && j->groups[g].queue_path != NULL)
+				return true;
 	return false;
+}
+
+/* 0, or why the queue row of the job's group g could not be recorded. */
+static int record_queue_entry(struct store *st, struct commit_job *j, size_t g)
+{
+	struct commit_group *grp = &j->groups[g];
+	size_t first = group_first_remote(j, g);
+	char err[256];
+	struct queue_entry e = {
+		.id = grp->queue_id, .sender = j->sender, .path = grp->queue_path,
+		.size = grp->queue_size, .smtputf8 = j->smtputf8,
+		.rcpts = (const char *const *)j->remotes + first, .nrcpts = grp->remotes_end - first,
+		.created = (long long)time(NULL),
+	};
+	if (store_queue_add(st, &e, err, sizeof(err)) != STORE_OK) {
+		log_event(LOG_ERROR, "queue.insert_failed", "s", "error", err, NULL);
+		return EIO;
+	}
+	return 0;
 }
 
 static void record_queue_entries(struct committer *c, struct store *st, struct commit_job *batch)
@@ -245,26 +299,15 @@ static void record_queue_entries(struct committer *c, struct store *st, struct c
 	/* the queue files' names must be durable before rows point at them */
 	int dir_rc = fsync_dir(c->queue_dir) < 0 ? errno : 0;
 	for (struct commit_job *j = batch; j; j = j->next) {
-		if (j->result != 0 || j->queue_path == NULL)
-			continue;
-		char err[256];
-		struct queue_entry e = {
-			.id = j->queue_id, .sender = j->sender, .path = j->queue_path,
-			.size = j->queue_size, .smtputf8 = j->smtputf8,
-			.rcpts = (const char *const *)j->remotes, .nrcpts = j->nremotes,
-			.created = (long long)time(NULL),
-		};
-		if (dir_rc != 0) {
-			j->result = dir_rc;
-		} else if (store_queue_add(st, &e, err, sizeof(err)) != STORE_OK) {
-			log_event(LOG_ERROR, "queue.insert_failed", "s", "error", err, NULL);
-			j->result = EIO;
-		} else {
-			any = true;
-			continue;
+		for (size_t g = 0; g < j->ngroups; g++) {
+			if (j->groups[g].result != 0 || j->groups[g].queue_path == NULL)
+				continue;
+			int rc = dir_rc != 0 ? dir_rc : record_queue_entry(st, j, g);
+			if (rc != 0)
+				fail_group(j, g, rc);
+			else
+				any = true;
 		}
-		unlink_tmp(j);
-		drop_queue_file(j);
 	}
 	if (any && c->queued)
 		c->queued(c->queued_arg);
@@ -272,30 +315,45 @@ static void record_queue_entries(struct committer *c, struct store *st, struct c
 
 /* ---- publishing Maildir copies ------------------------------------------ */
 
-/* Moves every copy of a job from tmp/ to new/. On failure the copies already
- * moved are taken back out, so the job is all-or-nothing. */
-static void publish_job(struct store *st, struct commit_job *job)
+/* Moves every copy of group g from tmp/ to new/. On failure the copies
+ * already moved are taken back out, so the group is all-or-nothing. */
+static void publish_group(struct store *st, struct commit_job *job, size_t g)
 {
-	size_t done = 0;
+	struct commit_group *grp = &job->groups[g];
+	size_t first = group_first_maildir(job, g), done = first;
 	char dst[4096];
-	for (; done < job->ntmp; done++) {
+	for (; done < grp->maildirs_end; done++) {
 		if (bsnprintf(dst, sizeof(dst), "%s/new/%s", job->maildirs[done], job->filename) < 0 ||
 		    rename(job->tmp_paths[done], dst) < 0) {
-			job->result = errno ? errno : ENAMETOOLONG;
+			grp->result = errno ? errno : ENAMETOOLONG;
 			break;
 		}
 	}
-	if (job->result != 0) {
-		for (size_t i = 0; i < done; i++)
-			if (bsnprintf(dst, sizeof(dst), "%s/new/%s", job->maildirs[i], job->filename) >= 0)
-				unlink(dst);
-		if (job->queue_path != NULL) {
-			char path[4096];
-			store_queue_delete(st, job->queue_id, path, sizeof(path));
-			drop_queue_file(job);
-		}
+	if (grp->result == 0)
+		return;
+	for (size_t i = first; i < done; i++)
+		if (bsnprintf(dst, sizeof(dst), "%s/new/%s", job->maildirs[i], job->filename) >= 0)
+			unlink(dst);
+	if (grp->queue_path != NULL) {
+		char path[4096];
+		store_queue_delete(st, grp->queue_id, path, sizeof(path));
+		drop_queue_file(grp);
 	}
-	unlink_tmp(job); /* after a successful rename the tmp names no longer exist */
+}
+
+static void publish_job(struct store *st, struct commit_job *job)
+{
+	for (size_t g = 0; g < job->ngroups; g++)
+		if (job->groups[g].result == 0)
+			publish_group(st, job, g);
+	/* what is left in tmp/: copies of groups that failed to publish */
+	for (size_t i = 0; i < job->nmaildirs; i++) {
+		if (job->tmp_paths[i] != NULL)
+			unlink(job->tmp_paths[i]);   /* ENOENT after a successful rename */
+		free(job->tmp_paths[i]);
+	}
+	free(job->tmp_paths);
+	job->tmp_paths = NULL;
 }
 
 struct dir_sync {
@@ -327,8 +385,11 @@ static void sync_new_dirs(struct commit_job *batch)
 	struct dir_sync dirs[COMMIT_BATCH_MAX];
 	size_t n = 0;
 	for (struct commit_job *j = batch; j; j = j->next) {
-		for (size_t i = 0; i < j->nmaildirs && j->result == 0; i++)
-			j->result = sync_dir_once(dirs, &n, ARRAY_LEN(dirs), j->maildirs[i]);
+		for (size_t g = 0; g < j->ngroups; g++) {
+			struct commit_group *grp = &j->groups[g];
+			for (size_t i = group_first_maildir(j, g); i < grp->maildirs_end && grp->result == 0; i++)
+				grp->result = sync_dir_once(dirs, &n, ARRAY_LEN(dirs), j->maildirs[i]);
+		}
 	}
 }
 
@@ -342,6 +403,25 @@ static void job_done_cb(evutil_socket_t fd, short what, void *arg)
 	job->done(job, job->arg);
 }
 
+/* The job's result is its first failed group's; each failure is logged. */
+static void sum_up_job(struct commit_job *job)
+{
+	job->result = 0;
+	for (size_t g = 0; g < job->ngroups; g++) {
+		struct commit_group *grp = &job->groups[g];
+		free(grp->queue_path);
+		grp->queue_path = NULL;
+		if (grp->result == 0)
+			continue;
+		size_t first = group_first_maildir(job, g);
+		log_event(LOG_ERROR, "delivery.failed", "s", "error", strerror(grp->result),
+		          "s", "file", job->filename,
+		          "s", "maildir", first < grp->maildirs_end ? job->maildirs[first] : NULL, NULL);
+		if (job->result == 0)
+			job->result = grp->result;
+	}
+}
+
 static void complete_batch(struct commit_job *batch)
 {
 	static const struct timeval now = { 0, 0 };
@@ -350,11 +430,7 @@ static void complete_batch(struct commit_job *batch)
 		batch->next = NULL;
 		free(batch->local_header);
 		batch->local_header = NULL;
-		free(batch->queue_path);
-		batch->queue_path = NULL;
-		if (batch->result != 0)
-			log_event(LOG_ERROR, "delivery.failed", "s", "error", strerror(batch->result),
-			          "s", "file", batch->filename, NULL);
+		sum_up_job(batch);
 		if (event_base_once(batch->base, -1, EV_TIMEOUT, job_done_cb, batch, &now) < 0)
 			abort(); /* the loop vanished under a pending job: a programming error */
 		batch = next;
@@ -389,8 +465,7 @@ static void *committer_main(void *arg)
 			write_job(c, j);
 		record_queue_entries(c, t->store, batch);
 		for (struct commit_job *j = batch; j; j = j->next)
-			if (j->result == 0)
-				publish_job(t->store, j);
+			publish_job(t->store, j);
 		sync_new_dirs(batch);
 		complete_batch(batch);
 	}
@@ -467,11 +542,19 @@ void committer_submit(struct committer *c, struct commit_job *job)
 {
 	job->next = NULL;
 	job->result = 0;
-	job->ntmp = 0;
 	job->tmp_paths = NULL;
-	job->queue_path = NULL;
 	job->local_header = NULL;
-	job->queue_id[0] = '\0';
+	if (job->groups == NULL || job->ngroups == 0) {
+		job->whole = (struct commit_group){ .maildirs_end = job->nmaildirs,
+		                                    .remotes_end = job->nremotes };
+		job->groups = &job->whole;
+		job->ngroups = 1;
+	}
+	for (size_t g = 0; g < job->ngroups; g++) {
+		job->groups[g].result = 0;
+		job->groups[g].queue_id[0] = '\0';
+		job->groups[g].queue_path = NULL;
+	}
 	pthread_mutex_lock(&c->lock);
 	if (c->tail)
 		c->tail->next = job;

@@ -5,9 +5,13 @@
  * for remote recipients), fsyncs them, records queue entries in the store,
  * renames the Maildir copies into new/ and fsyncs each directory once for
  * the whole batch. Only then is each job's done() called, on the session's
- * event loop: a 250 after DATA means the message is on disk. A job is
- * all-or-nothing: on failure every copy is removed again, so a retry by the
- * client cannot duplicate it. */
+ * event loop: a 250 after DATA means the message is on disk.
+ *
+ * A job is made of groups, each committed all-or-nothing: on failure every
+ * copy of the group is removed again, so a retry by the client cannot
+ * duplicate it. SMTP gives no groups, and the whole job is one (every
+ * recipient or none); LMTP gives one per recipient, so that one recipient's
+ * broken Maildir fails that recipient alone (RFC 2033: a reply each). */
 #ifndef POSTERN_COMMIT_H
 #define POSTERN_COMMIT_H
 
@@ -21,6 +25,21 @@ struct commit_job;
 
 typedef void (*commit_done_fn)(struct commit_job *job, void *arg);
 
+/* A part of a job that is committed or not as a whole: a run of the job's
+ * maildirs and remotes (from the previous group's ends up to its own), and
+ * for its remotes a queue file of its own. */
+struct commit_group {
+	/* input */
+	size_t maildirs_end;            /* maildirs[previous end .. maildirs_end) */
+	size_t remotes_end;             /* remotes[previous end .. remotes_end) */
+	/* output */
+	int result;                     /* 0, or an errno value */
+	char queue_id[32];              /* the queue message id, when it queued */
+	/* private */
+	char *queue_path;
+	unsigned long long queue_size;  /* octets of the queued message in CRLF form */
+};
+
 struct commit_job {
 	/* input, owned by the caller and untouched until done() */
 	const char *sender;             /* envelope sender, "" for <> */
@@ -32,20 +51,21 @@ struct commit_job {
 	char **remotes;                 /* recipients for the outbound queue */
 	size_t nremotes;
 	bool smtputf8;
+	/* NULL (and 0): the whole job is one group, which committer_submit()
+	 * puts in `whole`; else runs that cover maildirs and remotes in order */
+	struct commit_group *groups;
+	size_t ngroups;
 	/* output */
-	int result;                     /* 0, or an errno value */
+	int result;                     /* 0 when every group committed, else the first error */
 	char filename[256];             /* the Maildir file name used */
-	char queue_id[32];              /* the queue message id, when queued */
 	/* completion */
 	struct event_base *base;
 	commit_done_fn done;
 	void *arg;
 	/* private */
 	struct commit_job *next;
-	char **tmp_paths;
-	size_t ntmp;
-	char *queue_path;
-	unsigned long long queue_size;  /* octets of the queued message in CRLF form */
+	struct commit_group whole;
+	char **tmp_paths;               /* per maildir: its copy in tmp/, or NULL */
 	char *local_header;             /* Return-Path + header, for Maildir copies */
 	size_t local_header_len;
 };

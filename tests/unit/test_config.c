@@ -148,6 +148,82 @@ static void test_listen_parse(void **state)
 	assert_int_equal(config_parse_listen("example.org:25", &la), -1);
 }
 
+/* "unix:PATH": an absolute path that fits sun_path, socket mode 0660 by default. */
+static void test_listen_parse_unix(void **state)
+{
+	(void)state;
+	struct listen_addr la;
+	char path[200];
+	assert_int_equal(config_parse_listen("unix:/run/postern/lmtp.sock", &la), 0);
+	assert_string_equal(la.path, "/run/postern/lmtp.sock");
+	assert_string_equal(la.host, "");
+	assert_int_equal(la.port, 0);
+	assert_int_equal(la.mode, 0660);
+	assert_string_equal(la.text, "unix:/run/postern/lmtp.sock");
+	assert_int_equal(config_parse_listen("unix:relative.sock", &la), -1);
+	assert_int_equal(config_parse_listen("unix:", &la), -1);
+	assert_int_equal(config_parse_listen("unix:127.0.0.1:24", &la), -1);
+	/* sun_path holds 107 octets and the NUL */
+	snprintf(path, sizeof(path), "unix:/%0106d", 0);
+	assert_int_equal(config_parse_listen(path, &la), 0);
+	assert_int_equal(strlen(la.path), 107);
+	snprintf(path, sizeof(path), "unix:/%0107d", 0);
+	assert_int_equal(config_parse_listen(path, &la), -1);
+}
+
+/* LMTP: its keys, its sockets made as lmtp.socket_* says, loopback or a
+ * socket unless lmtp.allow_remote names networks, and a policy that admits
+ * only those. */
+static void test_lmtp(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("");
+	assert_int_equal(cfg->lmtp.max_message_size, 50 * 1024 * 1024);
+	assert_int_equal(cfg->listen[SVC_LMTP].n, 0);
+	assert_true(cfg->policy[SVC_LMTP].local_only);
+	assert_false(cfg->policy[SVC_SMTP].local_only);
+	assert_int_equal(cfg->policy[SVC_LMTP].nallow, 0);
+	config_free(cfg);
+	cfg = load_ok("listen = { lmtp = [\"127.0.0.1:24\", \"[::1]:24\", \"unix:/run/p/l.sock\"]; };\n"
+	              "lmtp = { max_message_size = \"10M\"; socket_owner = \"postfix\";\n"
+	              "  socket_group = \"mail\"; socket_mode = \"0600\"; };\n");
+	assert_int_equal(cfg->lmtp.max_message_size, 10 * 1024 * 1024);
+	assert_int_equal(cfg->listen[SVC_LMTP].n, 3);
+	const struct listen_addr *sock = &cfg->listen[SVC_LMTP].addrs[2];
+	assert_string_equal(sock->owner, "postfix");
+	assert_string_equal(sock->group, "mail");
+	assert_int_equal(sock->mode, 0600);
+	assert_string_equal(cfg->listen[SVC_LMTP].addrs[0].owner, "");   /* TCP: none of that */
+	config_free(cfg);
+	cfg = load_ok("listen = { lmtp = [\"0.0.0.0:24\"]; };\n"
+	              "lmtp = { allow_remote = [\"10.1.0.0/16\", \"2001:db8::/32\"]; };\n");
+	assert_int_equal(cfg->policy[SVC_LMTP].nallow, 2);
+	assert_ptr_equal(cfg->policy[SVC_LMTP].allow, cfg->lmtp.allow_remote);
+	config_free(cfg);
+	expect_error("listen = {\n lmtp = [\"127.0.0.1:24\", \"192.0.2.1:24\"]; };\n",
+	             "t.conf:2: listen.lmtp \"192.0.2.1:24\": LMTP has no authentication");
+	expect_error("listen = { lmtp = [\"0.0.0.0:24\"]; };\n", "lmtp.allow_remote");
+	expect_error("listen = { smtp = [\"unix:/run/s.sock\"]; };\n",
+	             "listen.smtp cannot be a UNIX socket");
+	expect_error("listen = { imap = [\"unix:/run/s.sock\"]; };\n",
+	             "listen.imap cannot be a UNIX socket");
+	cfg = load_ok("lmtp = { socket_mode = \"660\"; };\n");      /* octal without the 0 */
+	assert_int_equal(cfg->lmtp.socket_mode, 0660);
+	config_free(cfg);
+}
+
+static void test_lmtp_errors(void **state)
+{
+	(void)state;
+	expect_error("lmtp = { socket_mode = \"0888\"; };\n", "'socket_mode' must be an octal mode");
+	expect_error("lmtp = { socket_mode = \"01777\"; };\n", "'socket_mode' must be an octal mode");
+	expect_error("lmtp = { socket_mode = \"\"; };\n", "'socket_mode' must be an octal mode");
+	expect_error("lmtp = { socket_mode = 660; };\n", "'socket_mode' must be a string");
+	expect_error("lmtp = { max_message_size = \"100\"; };\n", "out of range");
+	expect_error("lmtp = { allow_remote = [\"10.0.0.0/33\"]; };\n", "bad network");
+	expect_error("lmtp = { relay = true; };\n", "unknown key 'relay'");
+}
+
 static void test_units(void **state)
 {
 	(void)state;
@@ -293,6 +369,27 @@ static void test_service_policy_errors(void **state)
 	expect_error("services = { imaps = { timeouts = { login = 5; }; }; };", "'login' must be a duration");
 }
 
+/* ---- the credentials cache ------------------------------------------------------------- */
+
+static void test_auth_cache(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("");
+	assert_int_equal(cfg->auth.cache_ttl_ms, 5 * 60 * 1000);
+	assert_int_equal(cfg->auth.cache_size, 10000);
+	config_free(cfg);
+	cfg = load_ok("auth = { cache_ttl = \"30s\"; cache_size = 50; imap = { delay_base = \"0\"; }; };");
+	assert_int_equal(cfg->auth.cache_ttl_ms, 30000);
+	assert_int_equal(cfg->auth.cache_size, 50);
+	config_free(cfg);
+	cfg = load_ok("auth = { cache_ttl = \"0\"; };");
+	assert_int_equal(cfg->auth.cache_ttl_ms, 0);
+	config_free(cfg);
+	expect_error("auth = { cache_ttl = \"2d\"; };", "'cache_ttl' out of range");
+	expect_error("auth = { cache_ttl = 300; };", "'cache_ttl' must be a duration");
+	expect_error("auth = { cache_size = 0; };", "'cache_size' out of range");
+}
+
 /* ---- postmaster -------------------------------------------------------------------------- */
 
 static void test_postmaster_unset_is_empty(void **state)
@@ -363,12 +460,16 @@ int main(void)
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_file_and_include),
 		cmocka_unit_test(test_listen_parse),
+		cmocka_unit_test(test_listen_parse_unix),
+		cmocka_unit_test(test_lmtp),
+		cmocka_unit_test(test_lmtp_errors),
 		cmocka_unit_test(test_units),
 		cmocka_unit_test(test_units_format),
 		cmocka_unit_test(test_service_policy_defaults),
 		cmocka_unit_test(test_service_policy_global_keys_written),
 		cmocka_unit_test(test_service_policy_overrides),
 		cmocka_unit_test(test_service_policy_errors),
+		cmocka_unit_test(test_auth_cache),
 		cmocka_unit_test(test_postmaster_unset_is_empty),
 		cmocka_unit_test(test_postmaster_one_or_a_list),
 		cmocka_unit_test(test_postmaster_errors),

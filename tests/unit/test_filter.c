@@ -40,10 +40,13 @@ static struct filter_verdict check_d(const struct filter_ctx *ctx) { (void)ctx; 
 static void test_run_order(void **state)
 {
 	static const struct filter_check all[] = {
-		{ "a", check_a }, { "b", check_b }, { "c", check_c }, { "d", check_d },
+		{ "a", check_a, FILTER_FROM_ANY }, { "b", check_b, FILTER_FROM_ANY },
+		{ "c", check_c, FILTER_FROM_ANY }, { "d", check_d, FILTER_FROM_ANY },
 	};
-	static const struct filter_check accepting[] = { { "d", check_d }, { "a", check_a } };
-	struct filter_ctx ctx = { 0 };
+	static const struct filter_check accepting[] = {
+		{ "d", check_d, FILTER_FROM_ANY }, { "a", check_a, FILTER_FROM_ANY },
+	};
+	struct filter_ctx ctx = { .origin = FILTER_FROM_MX };
 	const char *failed = "unset";
 	struct filter_verdict v;
 	(void)state;
@@ -66,6 +69,33 @@ static void test_run_order(void **state)
 	assert_int_equal(v.kind, FILTER_ACCEPT);
 }
 
+/* A row runs only for the origins it lists: LMTP skips what the MTA in
+ * front has checked already. */
+static void test_run_by_origin(void **state)
+{
+	static const struct filter_check rows[] = {
+		{ "a", check_a, FILTER_FROM_ANY },
+		{ "b", check_b, FILTER_FROM_MX | FILTER_FROM_SUBMISSION },
+		{ "d", check_d, FILTER_FROM_LMTP },
+	};
+	struct filter_ctx ctx = { .origin = FILTER_FROM_LMTP };
+	struct filter_verdict v;
+	(void)state;
+
+	ncalls = 0;
+	v = filter_run(rows, 3, &ctx, NULL);
+	assert_string_equal(calls, "ad");
+	assert_int_equal(v.kind, FILTER_ACCEPT);
+	ncalls = 0;
+	ctx.origin = FILTER_FROM_MX;
+	v = filter_run(rows, 3, &ctx, NULL);
+	assert_string_equal(calls, "ab");
+	assert_int_equal(v.kind, FILTER_REJECT);
+	/* the real list: the hop count for every origin, From: ownership for submission only */
+	assert_int_equal(filter_checks[0].origins, FILTER_FROM_ANY);
+	assert_int_equal(filter_checks[1].origins, FILTER_FROM_SUBMISSION);
+}
+
 /* The rows of the real list: hop count before sender ownership, so a mail
  * loop is reported as one whoever sends it. */
 static void test_message_checks_table(void **state)
@@ -84,7 +114,7 @@ static void ctx_of(struct filter_ctx *ctx, const char *msg, size_t total)
 {
 	memset(ctx, 0, sizeof *ctx);
 	ctx->max_hops = 3;
-	ctx->submission = true;
+	ctx->origin = FILTER_FROM_SUBMISSION;
 	ctx->auth_user = "alice@example.org";
 	ctx->session_id = "test";
 	ctx->client_ip = "192.0.2.1";
@@ -148,10 +178,10 @@ static void assert_from(const char *msg, size_t total, bool submission, const ch
 	struct filter_verdict v;
 
 	ctx_of(&ctx, msg, total);
-	ctx.submission = submission;
+	ctx.origin = submission ? FILTER_FROM_SUBMISSION : FILTER_FROM_MX;
 	ctx.auth_user = user;
 	ctx.any_sender = any;
-	v = filter_check_from_owner(&ctx);
+	v = filter_run(filter_checks, filter_nchecks, &ctx, NULL);
 	if (v.kind != want)
 		fail_msg("From check of \"%s\": got %d, want %d", msg, (int)v.kind, (int)want);
 	if (want == FILTER_REJECT) {
@@ -167,7 +197,16 @@ static void test_from_owner(void **state)
 	const char *forged = "From: <ceo@elsewhere.test>\n\nhi\n";
 	(void)state;
 
-	/* not a question on port 25, without AUTH, or for a user who may send as anyone */
+	/* not a question on port 25 (or over LMTP), without AUTH, or for a user who may
+	 * send as anyone */
+	{
+		struct filter_ctx ctx;
+		ctx_of(&ctx, forged, strlen(forged));
+		ctx.origin = FILTER_FROM_LMTP;
+		assert_int_equal(filter_run(filter_checks, filter_nchecks, &ctx, NULL).kind,
+		                 FILTER_ACCEPT);
+		filter_ctx_free(&ctx);
+	}
 	assert_from(forged, strlen(forged), false, "alice@example.org", false, FILTER_ACCEPT);
 	assert_from(forged, strlen(forged), true, NULL, false, FILTER_ACCEPT);
 	assert_from(forged, strlen(forged), true, "alice@example.org", true, FILTER_ACCEPT);
@@ -198,6 +237,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_order),
+		cmocka_unit_test(test_run_by_origin),
 		cmocka_unit_test(test_message_checks_table),
 		cmocka_unit_test(test_header_read_once),
 		cmocka_unit_test(test_hops),

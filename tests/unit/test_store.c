@@ -1,6 +1,7 @@
 /* The store: schema migrations, directory, recipient resolution, message
  * buffering and durable Maildir commits. */
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -520,6 +521,67 @@ static void test_commit_to_maildirs(void **state)
 	free(dir);
 }
 
+/* Groups commit on their own: a group whose Maildir cannot take the file
+ * fails alone and leaves nothing behind; the others are published. */
+static void test_commit_groups(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir(), md[3][512], path[1024];
+	evthread_use_pthreads();
+	struct event_base *base = event_base_new();
+	char err[256];
+	struct committer *c = committer_new(1, "host", dir, err, sizeof(err));
+	assert_non_null(c);
+	/* b's tmp/ is a regular file: nothing can be written or linked there */
+	for (int i = 0; i < 3; i++)
+		snprintf(md[i], sizeof(md[i]), "%s/mail/d/%c/Maildir", dir, 'a' + i);
+	snprintf(path, sizeof(path), "%s/mail/d/b/Maildir", dir);
+	assert_int_equal(mkdir_p(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/mail/d/b/Maildir/tmp", dir);
+	fclose(fopen(path, "w"));
+	struct msgbuf *mb = msgbuf_new(dir);
+	msgbuf_append(mb, "Subject: hi\r\n\r\nbody\r\n", 21);
+	msgbuf_finish(mb);
+	/* the failing group first: the next one cannot link to its copy */
+	char *dirs[] = { md[1], md[0], md[2] };
+	struct commit_group groups[] = {
+		{ .maildirs_end = 1 },          /* b */
+		{ .maildirs_end = 3 },          /* a and c */
+		{ .maildirs_end = 3 },          /* nothing new: commits trivially */
+	};
+	struct commit_job job = { .sender = "s@x.test", .header = "Received: x\n", .header_len = 12,
+	                          .body = mb, .maildirs = dirs, .nmaildirs = 3, .groups = groups,
+	                          .ngroups = 3, .base = base, .done = on_done, .arg = base };
+	commits_done = 1;   /* on_done stops the loop at the second completion */
+	struct timeval ten = { 10, 0 };
+	struct event *guard = evtimer_new(base, on_guard, base);
+	evtimer_add(guard, &ten);
+	committer_submit(c, &job);
+	event_base_dispatch(base);
+	event_free(guard);
+	assert_int_equal(commits_done, 2);
+	assert_int_equal(groups[0].result, ENOTDIR);
+	assert_int_equal(groups[1].result, 0);
+	assert_int_equal(groups[2].result, 0);
+	assert_int_equal(job.result, ENOTDIR);
+	for (int i = 0; i < 3; i += 2) {
+		snprintf(path, sizeof(path), "%s/new", md[i]);
+		assert_int_equal(count_entries(path), 1);
+		snprintf(path, sizeof(path), "%s/tmp", md[i]);
+		assert_int_equal(count_entries(path), 0);
+	}
+	/* one file, two names: the second copy is a hard link */
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/new/%s", md[0], job.filename);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_nlink, 2);
+	committer_free(c);
+	msgbuf_free(mb);
+	event_base_free(base);
+	remove_tree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +597,7 @@ int main(void)
 		                                teardown_store),
 		cmocka_unit_test(test_msgbuf_crlf_and_spill),
 		cmocka_unit_test(test_commit_to_maildirs),
+		cmocka_unit_test(test_commit_groups),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
