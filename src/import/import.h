@@ -8,7 +8,12 @@
  * the size of a folder: directory listings go to a scratch map on disk,
  * dovecot-uidlist is read as a stream, and messages go over in batches.
  * A run that is interrupted (even by kill -9) is finished by running it
- * again: nothing is imported twice (see store/mbox_import.h). */
+ * again: nothing is imported twice (see store/mbox_import.h).
+ *
+ * Where it sits: beside the protocols, above store/ (the mailbox index is
+ * its only way in), called by cli/. It uses one piece of imap/, the
+ * modified UTF-7 conversion (a pure function): Dovecot names folders on
+ * disk in IMAP's encoding. */
 #ifndef POSTERN_IMPORT_H
 #define POSTERN_IMPORT_H
 

@@ -145,7 +145,6 @@ static void read_uidlist_header(struct folder_job *j)
 
 static int open_source(struct folder_job *j, int rootfd)
 {
-	char err[256];
 	j->srcfd = import_open_dir(rootfd, j->f->rel);
 	int e = errno;
 	if (j->srcfd >= 0) {
@@ -162,17 +161,23 @@ static int open_source(struct folder_job *j, int rootfd)
 		                    e == ELOOP || e == ENOTDIR ? "a symbolic link" : strerror(e));
 		return JOB_FOLDER_FAILED;
 	}
-	j->files = scratch_map_new(err, sizeof(err));
+	read_keywords(j);
+	read_uidlist_header(j);
+	return JOB_OK;
+}
+
+/* The folder's files into a scratch map beside the copies (on the data's
+ * disk, not in a /tmp that may be memory; a killed run's is removed with
+ * its copies). */
+static int list_source(struct folder_job *j)
+{
+	char err[256], path[4400];
+	snprintf(path, sizeof(path), "%s/import.%d.scratch", j->tmpdir, (int)getpid());
+	j->files = scratch_map_new(path, err, sizeof(err));
 	if (j->files == NULL)
 		return fail(j, JOB_FATAL, err);
 	int rc = list_files(j, j->curfd, 'c');
-	if (rc == JOB_OK)
-		rc = list_files(j, j->newfd, 'n');
-	if (rc == JOB_OK) {
-		read_keywords(j);
-		read_uidlist_header(j);
-	}
-	return rc;
+	return rc == JOB_OK ? list_files(j, j->newfd, 'n') : rc;
 }
 
 /* Copies an earlier run left in tmp/ when it was killed: "import.<pid>.*"
@@ -213,6 +218,7 @@ static int open_target(struct folder_job *j)
 	if (mbox_dir(j->ms, j->imp.mb.name, dir, sizeof(dir)) < 0)
 		return fail(j, JOB_FATAL, "no directory for the mailbox");
 	strcat(dir, "/tmp");
+	str_copy(j->tmpdir, sizeof(j->tmpdir), dir);
 	j->tmpfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (j->tmpfd < 0)
 		return fail(j, JOB_FATAL, "cannot open the mailbox's tmp/");
@@ -399,6 +405,8 @@ int import_folder(struct mbox_store *ms, int rootfd, const char *root_path, cons
 	int rc = open_source(&j, rootfd);
 	if (rc == JOB_OK)
 		rc = open_target(&j);
+	if (rc == JOB_OK)
+		rc = list_source(&j);
 	if (rc == JOB_OK) {
 		import_report_folder(r, user, f->name, (unsigned long long)scratch_map_count(j.files));
 		rc = j.have_uidlist ? import_in_uidlist_order(&j) : import_in_file_order(&j);

@@ -36,6 +36,7 @@ struct folder_job {
 	const struct import_folder *f;
 	char path[IMPORT_REL_MAX + 4200];   /* the source folder, for messages */
 	int srcfd, curfd, newfd, tmpfd;     /* tmpfd: the mailbox's tmp/ */
+	char tmpdir[4100];
 	struct scratch_map *files;          /* base -> 'c' or 'n' + file name */
 	struct dovecot_keywords kw;
 	struct dovecot_uidlist_header hdr;

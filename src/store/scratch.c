@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/util.h"
 
@@ -23,14 +24,20 @@ static const char *const queries[Q_N] = {
 struct scratch_map {
 	sqlite3 *db;
 	sqlite3_stmt *st[Q_N];
+	char *path;             /* removed at the end; NULL for SQLite's own temporary file */
 };
 
-struct scratch_map *scratch_map_new(char *err, size_t errlen)
+struct scratch_map *scratch_map_new(const char *path, char *err, size_t errlen)
 {
 	struct scratch_map *m = xcalloc(1, sizeof(*m));
 	/* "" is a private database in a temporary file; 2 MiB of cache at most,
 	 * no journal: nothing here has to survive a crash */
-	if (sqlite3_open_v2("", &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
+	if (path != NULL) {
+		m->path = xstrdup(path);
+		unlink(path);   /* a leftover of a run that was killed */
+	}
+	if (sqlite3_open_v2(path ? path : "", &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+	                    NULL) != SQLITE_OK ||
 	    sqlite3_exec(m->db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
 	                 "PRAGMA cache_size=-2048; PRAGMA temp_store=FILE; "
 	                 "CREATE TABLE m (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;",
@@ -55,6 +62,9 @@ void scratch_map_free(struct scratch_map *m)
 	for (int i = 0; i < Q_N; i++)
 		sqlite3_finalize(m->st[i]);
 	sqlite3_close(m->db);
+	if (m->path != NULL)
+		unlink(m->path);
+	free(m->path);
 	free(m);
 }
 

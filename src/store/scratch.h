@@ -1,8 +1,8 @@
 /* An ordered map of text keys to text values that lives in a temporary
  * file, not in memory: for work over a directory of any size with bounded
  * memory (an import lists a Maildir of 200,000 files, then looks names up
- * and walks them in order). The file is private and gone when the map is
- * freed. One map per thread. */
+ * and walks them in order). The file is gone when the map is freed. One
+ * map per thread. */
 #ifndef POSTERN_STORE_SCRATCH_H
 #define POSTERN_STORE_SCRATCH_H
 
@@ -10,8 +10,10 @@
 
 struct scratch_map;
 
-/* NULL with err when the temporary file cannot be made ($TMPDIR, /tmp). */
-struct scratch_map *scratch_map_new(char *err, size_t errlen);
+/* The map in a new file at path (removed by scratch_map_free), or with
+ * path NULL in SQLite's temporary directory ($SQLITE_TMPDIR, $TMPDIR,
+ * /var/tmp ...). NULL with err when the file cannot be made. */
+struct scratch_map *scratch_map_new(const char *path, char *err, size_t errlen);
 void scratch_map_free(struct scratch_map *m);
 
 /* Many changes between begin and commit go to the file together. */

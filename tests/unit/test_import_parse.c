@@ -331,7 +331,7 @@ static void test_scratch_map(void **state)
 {
 	(void)state;
 	char err[256], value[64];
-	struct scratch_map *m = scratch_map_new(err, sizeof(err));
+	struct scratch_map *m = scratch_map_new(NULL, err, sizeof(err));
 	assert_non_null(m);
 	assert_int_equal(scratch_map_begin(m), 0);
 	assert_int_equal(scratch_map_put(m, "b", "2"), 0);
@@ -352,6 +352,16 @@ static void test_scratch_map(void **state)
 	assert_int_equal(scratch_map_next(m, "a", 1, collect, &s), 1);
 	assert_string_equal(s.keys[0], "c");
 	scratch_map_free(m);
+	/* in a file of our choosing, gone afterwards */
+	char path[] = "/tmp/postern-scratch-XXXXXX";
+	int fd = mkstemp(path);
+	close(fd);
+	m = scratch_map_new(path, err, sizeof(err));
+	assert_non_null(m);
+	assert_int_equal(scratch_map_put(m, "k", "v"), 0);
+	assert_int_equal(access(path, F_OK), 0);
+	scratch_map_free(m);
+	assert_int_equal(access(path, F_OK), -1);
 }
 
 int main(void)
