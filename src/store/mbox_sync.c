@@ -87,22 +87,6 @@ static void move_new_to_cur(const char *dir)
 	closedir(d);
 }
 
-/* True when <dir>/<sub> has a file (a time of 0 saved instead of its own
- * makes the next sync look at it again). */
-static bool dir_has_files(const char *dir, const char *sub)
-{
-	char path[4200];
-	bool found = false;
-	snprintf(path, sizeof(path), "%s/%s", dir, sub);
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return false;
-	for (struct dirent *de; !found && (de = readdir(d)) != NULL;)
-		found = de->d_name[0] != '.';
-	closedir(d);
-	return found;
-}
-
 static int read_cur(const char *dir, struct entries *es)
 {
 	char curdir[4200];
@@ -237,12 +221,9 @@ static int exec_uid(struct mbox_store *ms, const char *sql, long long id, uint32
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
-/* Merges the sorted directory listing with the sorted index rows. Unknown
- * files become new messages unless held (an import runs: *held_back counts
- * them) or an import is about to record them. */
+/* Merges the sorted directory listing with the sorted index rows. */
 static int merge(struct mbox_store *ms, struct mbox_info *mb, const char *dir,
-                 struct entries *es, struct row *rows, size_t nrows, bool held, bool *changed,
-                 size_t *held_back)
+                 struct entries *es, struct row *rows, size_t nrows, bool *changed)
 {
 	size_t i = 0, j = 0;
 	uint64_t modseq = mb->highestmodseq + 1;
@@ -250,11 +231,9 @@ static int merge(struct mbox_store *ms, struct mbox_info *mb, const char *dir,
 	while (i < es->n || j < nrows) {
 		int c = i == es->n ? 1 : j == nrows ? -1 : strcmp(es->e[i].base, rows[j].base);
 		if (c < 0) {                    /* a file the index does not know */
-			if (mbox_import_pending(ms, mb->id, es->e[i].base))
-				;                       /* an import's, recorded with its batch */
-			else if (held)
-				(*held_back)++;
-			else
+			/* unless an import put it there and records it with its batch
+			 * (or left it, killed, for its next run to remove) */
+			if (!mbox_import_pending(ms, mb->id, es->e[i].base))
 				entries_add(&fresh, es->e[i].name);
 			i++;
 		} else if (c > 0) {             /* a row whose file is gone */
@@ -373,32 +352,34 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 	 * (other sessions' flag changes still show in the refreshed modseq) */
 	if (mt_new >= 0 && mt_cur >= 0 && refresh_if_unchanged(ms, mb, mt_new, mt_cur))
 		return MBOX_OK;
+	/* an import is giving out UIDs: what changed on disk (new mail above
+	 * all) waits until it ends; the stored times stay old, so the first
+	 * sync after it looks */
+	if (mbox_import_holds(ms, mb->id))
+		return mbox_refresh(ms, mb);
 	/* the write lock first: two sessions syncing at once would both assign UIDs */
 	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
 	if (mbox_refresh(ms, mb) != MBOX_OK || mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
 		goto out;   /* (the name again: it may have been renamed while we waited) */
+	if (mbox_import_holds(ms, mb->id)) {
+		rc = MBOX_OK;   /* (one began while we waited for the lock) */
+		goto out;
+	}
 	mt_new = mbox_mtime_ns(dir, "new");
 	mt_cur = mbox_mtime_ns(dir, "cur");
 	if (mt_new >= 0 && mt_cur >= 0 && refresh_if_unchanged(ms, mb, mt_new, mt_cur)) {
 		rc = MBOX_OK;   /* someone synced it while we waited for the lock */
 		goto out;
 	}
-	/* an import is giving out UIDs: new mail waits in new/ until it ends */
-	bool held = mbox_import_holds(ms, mb->id);
-	size_t held_back = 0;
-	if (!held)
-		move_new_to_cur(dir);
+	move_new_to_cur(dir);
 	/* read the times after moving: our own renames must not look like news */
-	mt_new = held && dir_has_files(dir, "new") ? 0 : mbox_mtime_ns(dir, "new");
+	mt_new = mbox_mtime_ns(dir, "new");
 	mt_cur = mbox_mtime_ns(dir, "cur");
 	if (read_cur(dir, &es) < 0 || load_rows(ms, mb->id, &rows, &nrows) < 0)
 		goto out;
-	if (merge(ms, mb, dir, &es, rows, nrows, held, &changed, &held_back) != MBOX_OK)
-		goto out;
-	if (held_back > 0)
-		mt_cur = 0;   /* looked at again once the import is over */
-	if (save_state(ms, mb, mt_new, mt_cur) != MBOX_OK)
+	if (merge(ms, mb, dir, &es, rows, nrows, &changed) != MBOX_OK ||
+	    save_state(ms, mb, mt_new, mt_cur) != MBOX_OK)
 		goto out;
 	rc = MBOX_OK;
 out:
