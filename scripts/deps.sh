@@ -12,6 +12,7 @@ PKGS=(
   # tests: unit (cmocka), fuzz (libFuzzer runtime for clang 14), integration (pytest + real clients)
   libcmocka-dev libclang-rt-14-dev
   python3 python3-pytest swaks libnet-ssleay-perl msmtp isync curl openssl sqlite3 procps iproute2
+  fetchmail mpop   # real POP3 clients
   # the Debian package (make deb) and its test: build tools, unit checks
   debhelper dpkg-dev fakeroot util-linux logrotate man-db
   # tests for the outbound queue: a local DNS server, SMTP sinks, an independent DKIM verifier

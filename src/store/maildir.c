@@ -1,9 +1,11 @@
 #include "store/maildir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -74,4 +76,32 @@ int maildir_unique_name_at(char *out, size_t outlen, long long sec, long usec,
 	                 sec, usec, (int)getpid(),
 	                 atomic_fetch_add(&counter, 1) + 1, rnd, host,
 	                 (unsigned long long)size, (unsigned long long)vsize) < 0 ? -1 : 0;
+}
+
+int maildir_lock(const char *maildir, const char *name)
+{
+	char path[4200];
+	if (bsnprintf(path, sizeof(path), "%s/postern-%s.lock", maildir, name) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* flock, not fcntl: fcntl locks belong to the process, so two sessions on
+	 * the workers of one server would never see each other's */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	int err = errno;
+	close(fd);
+	if (err == EWOULDBLOCK)
+		return MAILDIR_LOCK_BUSY;
+	errno = err;
+	return -1;
+}
+
+void maildir_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);   /* the lock goes with the last descriptor of the open file */
 }

@@ -135,17 +135,22 @@ static bool is_inbox(const char *name)
 	return strcasecmp(name, "INBOX") == 0;
 }
 
-int mbox_dir(const struct mbox_store *ms, const char *name, char *out, size_t outlen)
+int mbox_dir_at(const char *root, const char *name, char *out, size_t outlen)
 {
 	char folder[MBOX_NAME_MAX + 2];
 	if (is_inbox(name))
-		return bsnprintf(out, outlen, "%s", ms->root) < 0 ? -1 : 0;
+		return bsnprintf(out, outlen, "%s", root) < 0 ? -1 : 0;
 	/* Maildir++: "Archive/2026" lives in Maildir/.Archive.2026 */
 	snprintf(folder, sizeof(folder), ".%s", name);
 	for (char *p = folder; *p; p++)
 		if (*p == '/')
 			*p = '.';
-	return bsnprintf(out, outlen, "%s/%s", ms->root, folder) < 0 ? -1 : 0;
+	return bsnprintf(out, outlen, "%s/%s", root, folder) < 0 ? -1 : 0;
+}
+
+int mbox_dir(const struct mbox_store *ms, const char *name, char *out, size_t outlen)
+{
+	return mbox_dir_at(ms->root, name, out, outlen);
 }
 
 void mbox_flags_to_maildir(uint32_t flags, char *out, size_t outlen)

@@ -14,11 +14,11 @@
 
 /* The file of a message: cur/<base>:2,<flags>; when another program renamed
  * it (other flags), look for the base name in cur/. */
-static int locate(const struct mbox_store *ms, const char *mailbox, const char *base, uint32_t flags,
-                  char *out, size_t outlen)
+int mbox_locate_file(const char *root, const char *mailbox, const char *base, uint32_t flags,
+                     char *out, size_t outlen)
 {
 	char dir[4096], letters[8], curdir[4200];
-	if (mbox_dir(ms, mailbox, dir, sizeof(dir)) < 0)
+	if (mbox_dir_at(root, mailbox, dir, sizeof(dir)) < 0)
 		return -1;
 	mbox_flags_to_maildir(flags, letters, sizeof(letters));
 	if (bsnprintf(out, outlen, "%s/cur/%s:2,%s", dir, base, letters) < 0)
@@ -88,7 +88,7 @@ int mbox_set_pop3_uidl(struct mbox_store *ms, const struct mbox_info *mb, uint32
 
 int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m)
 {
-	return locate(ms, mb->name, m->base, m->flags, m->path, sizeof(m->path));
+	return mbox_locate_file(ms->root, mb->name, m->base, m->flags, m->path, sizeof(m->path));
 }
 
 /* mbox_get and the path: what changing or removing a message needs. */
@@ -432,6 +432,76 @@ int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool
 		rc = exec_msg(ms, "INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
 		              mb, uid, (long long)modseq, NULL, 0);
 	return tx_end(ms, rc);
+}
+
+/* The UID a base name has in a mailbox: MBOX_NOT_FOUND when it has none. */
+static int uid_of_base(struct mbox_store *ms, const struct mbox_info *mb, const char *base,
+                       uint32_t *uid)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT uid FROM messages WHERE mailbox_id = ?1 AND base = ?2");
+	if (s == NULL)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_text(s, 2, base, -1, SQLITE_STATIC);
+	int rc = mbox_row_result(sqlite3_step(s));
+	if (rc == MBOX_OK)
+		*uid = (uint32_t)sqlite3_column_int64(s, 0);
+	mbox_stmt_done(s);
+	return rc;
+}
+
+/* One message of mbox_expunge_bases, under its write lock. */
+static int expunge_locked(struct mbox_store *ms, struct mbox_info *mb, const char *base, bool *gone)
+{
+	struct mbox_msg m;
+	uint32_t uid = 0;
+	*gone = false;
+	int rc = uid_of_base(ms, mb, base, &uid);
+	if (rc == MBOX_OK)
+		rc = get_with_path(ms, mb, uid, &m);
+	if (rc == MBOX_NOT_FOUND)
+		return MBOX_OK;   /* expunged meanwhile, or its file is gone: nothing to do */
+	if (rc != MBOX_OK)
+		return rc;
+	if (unlink(m.path) < 0 && errno != ENOENT)
+		return MBOX_ERROR;
+	uint64_t modseq = next_modseq(ms, mb);
+	rc = exec_msg(ms, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2", mb, uid, 0, NULL, 0);
+	if (rc == MBOX_OK)
+		rc = exec_msg(ms, "INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
+		              mb, uid, (long long)modseq, NULL, 0);
+	*gone = rc == MBOX_OK;
+	return rc;
+}
+
+int mbox_expunge_bases(struct mbox_store *ms, struct mbox_info *mb, const char *const *bases,
+                       size_t n, size_t *removed)
+{
+	char dir[4096], cur[4200];
+	size_t count = 0;
+	if (removed)
+		*removed = 0;
+	if (n == 0)
+		return MBOX_OK;
+	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
+	    bsnprintf(cur, sizeof(cur), "%s/cur", dir) < 0 || !tx_begin_on(ms, mb))
+		return MBOX_ERROR;
+	long long before = cur_mtime(ms, mb);
+	int rc = MBOX_OK;
+	for (size_t i = 0; i < n && rc == MBOX_OK; i++) {
+		bool gone;
+		rc = expunge_locked(ms, mb, bases[i], &gone);
+		count += gone;
+	}
+	mbox_note_own_change(ms, mb, before);
+	rc = tx_end(ms, rc);
+	/* files unlinked before a failed commit stay unlinked: the next sync
+	 * drops their rows, as it does for any file removed behind its back */
+	if (fsync_dir(cur) < 0)
+		rc = MBOX_ERROR;
+	if (removed)
+		*removed = count;
+	return rc;
 }
 
 /* Records a file just put in cur/ under a new UID; inside the caller's
