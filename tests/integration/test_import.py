@@ -6,7 +6,8 @@ disk), keywords, a message expunged (a gap in the UIDs), subscriptions, a POP3
 session (UIDLs saved in dovecot-uidlist's P fields). It is stopped, and a message is
 put in new/ as a delivery agent would (Dovecot never saw it). Then `postern import
 dovecot` moves it, and postern's IMAP must show the same UIDVALIDITY, UIDs, flags,
-keywords, internal dates, folders and subscriptions; its index the same POP3 UIDLs.
+keywords, internal dates, folders and subscriptions; its index and its POP3 the same
+UIDLs.
 
 Also: the import resumed after kill -9, an import while postern serves a selected
 session, a plain Maildir (UIDs in file order), the fs layout, a mailbox that already
@@ -30,6 +31,7 @@ import pytest
 from conftest import POSTERN_BIN, PASSWORD, postern_env, run_postern
 from dovecot_fixture import Dovecot, need_dovecot, sha512_crypt
 from imap_fixtures import deliver_smtp, imap_conn, imap_server, imaps, simple_message
+from pop3_fixtures import pop3_server, pop3s
 
 ALICE = "alice@example.org"
 CAROL = "carol@example.org"
@@ -216,10 +218,11 @@ def pop3_uidls(srv, user="alice"):
 
 
 # ---- the tests ---------------------------------------------------------------------------------
+# (POP3 UIDLs are checked in the index and through postern's POP3 listener.)
 
 
 def test_dovecot_import_keeps_what_clients_saw(postern, dovecot_tree, tmp_path):
-    srv = imap_server(postern)
+    srv = pop3_server(postern)                               # IMAP and POP3 listeners
     tree = copy_tree(dovecot_tree, tmp_path / "mail")
     before = snapshot(tree)
     pw = passwd_copy(dovecot_tree, tmp_path / "passwd")
@@ -261,6 +264,13 @@ def test_dovecot_import_keeps_what_clients_saw(postern, dovecot_tree, tmp_path):
     assert [stored[u] for u in uids[:len(dovecot_tree["pop3"])]] == dovecot_tree["pop3"]
     uv = truth["INBOX"]["uidvalidity"]
     assert stored[uids[-1]] == "%08x%08x" % (uids[-1], uv)
+    # and through postern's POP3 itself: message n is the n-th UID
+    p3 = pop3s(srv)
+    listed = [line.split()[1].decode() for line in p3.uidl()[1]]
+    p3.quit()
+    assert listed[:len(uids)] == [stored[u] for u in uids]
+    assert listed[:len(dovecot_tree["pop3"])] == dovecot_tree["pop3"]
+    assert len(listed) == len(uids) + 1                      # + the one Dovecot never saw
 
     # carol came with her Dovecot password hash, and her mail
     m = imaps(srv, user=CAROL, password="carolpw")
