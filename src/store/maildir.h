@@ -16,6 +16,10 @@ int maildir_ensure(const char *maildir);
 /* A unique file name: <sec>.M<usec>P<pid>Q<n>R<random>.<host>,S=<size>,W=<vsize> */
 int maildir_unique_name(char *out, size_t outlen, const char *hostname,
                         uint64_t size, uint64_t vsize);
+/* The same for a message of another time (an import: the name starts with
+ * its internal date, which a rebuilt index reads back). */
+int maildir_unique_name_at(char *out, size_t outlen, long long sec, long usec,
+                           const char *hostname, uint64_t size, uint64_t vsize);
 /* Writes a small message (LF line ends) straight into <maildir>/new,
  * durably: tmp/, fdatasync, rename, fsync of new/ (a notice postern makes
  * itself, outside the committer's batches). 0, or -1 with errno. */
