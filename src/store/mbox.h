@@ -186,6 +186,10 @@ struct mbox_usage_sink {
 };
 /* Installs a sink (NULL: none), freeing the one before. */
 void mbox_set_usage_sink(struct mbox_store *ms, const struct mbox_usage_sink *sink);
+/* Tells the sink the totals as they are, under the write lock: what a copy
+ * may have missed (changes made with no sink, a crash between the two
+ * writes, a user made again over a kept Maildir) is made good. */
+int mbox_usage_report(struct mbox_store *ms);
 /* The totals of every mailbox (one row per mailbox, no message rows read). */
 int mbox_usage(struct mbox_store *ms, struct mbox_usage *out);
 /* RFC822.SIZE of the messages with \Deleted (STATUS DELETED-STORAGE). */

@@ -53,3 +53,20 @@ void mbox_usage_end(struct mbox_store *ms, bool took_new)
 	    now.messages != ms->usage_before.messages)
 		ms->sink.changed(ms->sink.arg, &now, took_new);
 }
+
+int mbox_usage_report(struct mbox_store *ms)
+{
+	struct mbox_usage now;
+	if (ms->sink.changed == NULL)
+		return MBOX_OK;
+	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	int rc = mbox_usage(ms, &now);
+	if (rc == MBOX_OK)
+		ms->sink.changed(ms->sink.arg, &now, false);
+	if (sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+		return MBOX_ERROR;
+	}
+	return rc;
+}

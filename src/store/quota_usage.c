@@ -81,4 +81,6 @@ void quota_follow_index(struct mbox_store *ms, struct store *st, const char *dat
 	f->data_dir = xstrdup(data_dir);
 	struct mbox_usage_sink sink = { on_taking_new, on_changed, follower_free, f };
 	mbox_set_usage_sink(ms, &sink);
+	/* once per opening of an index (a login): the row starts right */
+	mbox_usage_report(ms);
 }

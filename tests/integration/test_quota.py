@@ -525,8 +525,31 @@ def test_deleted_user_takes_its_usage_along(postern):
     set_quota(srv, BOB, messages=5)
     assert smtp_deliver(srv, [BOB], make_message("b")).code == 250
     assert usage(srv, BOB)[1] == 1
+    c = imap_conn(srv, login=BOB)
+    c.ok("SELECT INBOX")
+    c.cmd("LOGOUT")
     assert srv.cli("user", "del", BOB).returncode == 0
     srv.add_user(BOB)
-    # its own limit went with it; the kept Maildir is counted again as its index changes
+    # its own limit went with it; the kept Maildir is counted again at its next login
     assert usage(srv, BOB)[3] == "none (the default)"
+    c = imap_conn(srv, login=BOB)
+    assert usage(srv, BOB)[1] == 1
     assert smtp_deliver(srv, [BOB], make_message("b2")).code == 250
+    assert usage(srv, BOB)[1] == 2
+
+
+def test_imported_mail_counts(postern, tmp_path):
+    srv = server(postern)
+    src = tmp_path / "old"
+    for sub in ("cur", "new", "tmp"):
+        (src / sub).mkdir(parents=True)
+    msgs = [make_message(f"old{i}") for i in range(4)]
+    for i, m in enumerate(msgs):
+        (src / "cur" / f"170000000{i}.host:2,S").write_bytes(m.replace(b"\r\n", b"\n"))
+    set_quota(srv, messages=3)
+    p = srv.cli("import", "maildir", "--user", ALICE, str(src))
+    assert p.returncode == 0, p.stdout + p.stderr
+    # never refused for the quota, but counted: now over it, before any login
+    assert usage(srv)[:2] == (sum(len(m) for m in msgs), 4)
+    r = smtp_deliver(srv, [ALICE], make_message("new"))
+    assert (r.code, r.enh) == (452, "4.2.2"), r
