@@ -6,18 +6,21 @@
  *   - the user's mailbox index keeps per-mailbox totals by triggers; every
  *     change of their sum is written to the user's usage row in the
  *     directory store (quota_follow_index), inside the index's write
- *     transaction, so the row follows the index in the order of its changes;
+ *     transaction, so the row follows the index in the order of its
+ *     changes; an index opened for a session writes its totals once, which
+ *     makes good whatever the row missed (a crash between the two writes);
  *   - a delivery (the committer) adds its copy to the row's pending part
- *     once the copy is durable in new/ (quota_count_deliveries);
- *   - a sync of INBOX, holding the index's write lock, first reads pending
- *     and, when it has taken new/ in, subtracts exactly that: those copies
- *     are in the index's totals now. A copy counted after the read stays
- *     pending, so each message is counted once.
+ *     once the copy is in new/ (quota_count_deliveries), never before;
+ *   - a sync of INBOX, holding the index's write lock, reads pending before
+ *     it reads new/, and subtracts exactly that once it has taken new/ in:
+ *     every copy counted by then is in new/, so in the index's totals now;
+ *     a copy counted later stays pending. Each message is counted once.
  * A check (quota_check) is one indexed row read from the directory store:
- * the user's own limits and both parts of the usage. The only slack is a
- * delivery between its rename into new/ and its count (milliseconds), or a
- * sync racing it: at most the messages in flight, corrected by the next
- * sync; SMTP, LMTP and IMAP checks may let one message too many in then. */
+ * the user's own limits and both parts of the usage. The slack: a copy
+ * between its rename into new/ and its count (milliseconds) is missing, or,
+ * when a sync takes it in right then, counted twice until the next sync of
+ * INBOX; and deliveries checked at once may each fit alone. At most the
+ * messages in flight: one message too many may get in. */
 #ifndef POSTERN_QUOTA_H
 #define POSTERN_QUOTA_H
 
