@@ -88,6 +88,38 @@ static const struct migration index_steps[] = {
 	  /* the POP3 UIDL a message had on the server it was imported from, so
 	   * POP3 clients do not fetch it again; NULL: derived (mbox_pop3_uidl) */
 	  "ALTER TABLE messages ADD COLUMN pop3_uidl TEXT;" },
+	/* 6 is postern import's (branch import), 8 a compliance fix's: independent steps */
+	{ 7,
+	  /* the header cache (mbox_headers.c): what SEARCH, SORT and THREAD read
+	   * of a message's header, so that they never open its file. key is
+	   * mailbox_id * 2^32 + uid: a mailbox's rows lie together in UID order
+	   * and one range of the table is the whole mailbox. arrival and size
+	   * are copies (never changing), so SORT reads this table alone. A row
+	   * goes with its message (trigger); n_headers counts them, so that a
+	   * mailbox with rows missing is told from one without in one read. */
+	  "CREATE TABLE headers ("
+	  "  key INTEGER PRIMARY KEY,"
+	  "  arrival INTEGER NOT NULL, size INTEGER NOT NULL,"
+	  "  sort_date INTEGER NOT NULL,"       /* RFC 5256 2.2: sent date, else arrival */
+	  "  sent_day INTEGER,"                 /* Date: in its own zone; NULL: none readable */
+	  "  reply INTEGER NOT NULL,"           /* the subject had Re:, Fwd: ... */
+	  "  complete INTEGER NOT NULL,"        /* no field cut: SEARCH may answer from it */
+	  "  sort_subject TEXT NOT NULL, sort_from TEXT NOT NULL, sort_to TEXT NOT NULL,"
+	  "  sort_cc TEXT NOT NULL, sort_display_from TEXT NOT NULL,"
+	  "  sort_display_to TEXT NOT NULL,"
+	  "  subject TEXT, from_ TEXT, to_ TEXT, cc TEXT, bcc TEXT,"
+	  "  from_addrs TEXT, to_addrs TEXT, cc_addrs TEXT, bcc_addrs TEXT,"
+	  "  message_id TEXT, in_reply_to TEXT, refs TEXT, date TEXT);"
+	  "ALTER TABLE mailboxes ADD COLUMN n_headers INTEGER NOT NULL DEFAULT 0;"
+	  "CREATE TRIGGER headers_count_insert AFTER INSERT ON headers BEGIN"
+	  "  UPDATE mailboxes SET n_headers = n_headers + 1 WHERE id = NEW.key >> 32;"
+	  "END;"
+	  "CREATE TRIGGER headers_count_delete AFTER DELETE ON headers BEGIN"
+	  "  UPDATE mailboxes SET n_headers = n_headers - 1 WHERE id = OLD.key >> 32;"
+	  "END;"
+	  "CREATE TRIGGER messages_headers_delete AFTER DELETE ON messages BEGIN"
+	  "  DELETE FROM headers WHERE key = (OLD.mailbox_id << 32) + OLD.uid;"
+	  "END;" },
 };
 
 /* RFC 6154 special-use mailboxes every new user gets. */
