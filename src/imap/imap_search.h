@@ -1,0 +1,50 @@
+/* The search job: the criteria of SEARCH, SORT and THREAD evaluated over
+ * the selected mailbox in time slices (imap_search.c), header keys and
+ * sent dates answered from the header cache (made first, in slices too,
+ * where rows are missing). SEARCH answers itself; SORT and THREAD hand a
+ * finish hook that orders the matches and writes their answer. Internal
+ * to src/imap. */
+#ifndef POSTERN_IMAP_SEARCH_H
+#define POSTERN_IMAP_SEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap/imap_search_parse.h"
+
+struct imap_session;
+
+/* What a search found, for the finish hook. */
+struct imap_search_result {
+	const char *tag;
+	bool uid;                       /* UID SORT / UID THREAD: answer with UIDs */
+	const struct imap_search *q;    /* the criteria and RETURN options */
+	const uint32_t *seqs;           /* the matches, as sequence numbers, ascending */
+	size_t n;
+};
+
+struct imap_search_finish {
+	/* Writes the answer, the tagged OK included (or a NO). */
+	void (*answer)(struct imap_session *s, const struct imap_search_result *r, void *ctx);
+	void (*free)(void *ctx);        /* releases ctx (optional) */
+};
+
+/* Runs the search q (taken over: the job frees it) for the command tagged
+ * tag, answering at once or in later slices. finish NULL: a SEARCH. A
+ * finish hook is always followed by a complete header cache. */
+void imap_search_run(struct imap_session *s, const char *tag, bool uid, struct imap_search *q,
+                     const struct imap_search_finish *finish, void *ctx);
+
+/* "* ESEARCH (TAG ...)" with the RETURN options of q for matches in their
+ * order (RFC 4731, and RFC 5267 3.2 for a sorted list: MIN and MAX are the
+ * first and last in that order, ALL lists it in that order). */
+void imap_search_write_esearch(struct imap_session *s, const char *tag, bool uid,
+                               const struct imap_search *q, const uint32_t *ids, size_t n,
+                               uint64_t top_modseq);
+/* RFC 5182: the saved result "$" := ids (UIDs, in any order), or only the
+ * first and last when RETURN asked for MIN and/or MAX alone. */
+void imap_search_save(struct imap_session *s, const struct imap_search *q, const uint32_t *uids,
+                      size_t n);
+
+#endif
