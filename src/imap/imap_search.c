@@ -501,7 +501,8 @@ static void answer(struct imap_session *s, struct imap_search_job *j)
 		answer_search(s, j);
 		return;
 	}
-	struct imap_search_result r = { j->tag, j->uid, &j->q, j->matches, j->nmatches };
+	struct imap_search_result r = { j->tag, j->uid, &j->q, j->matches, j->nmatches,
+	                                j->top_modseq };
 	j->finish->answer(s, &r, j->finish_ctx);
 }
 

@@ -22,6 +22,7 @@ struct imap_search_result {
 	const struct imap_search *q;    /* the criteria and RETURN options */
 	const uint32_t *seqs;           /* the matches, as sequence numbers, ascending */
 	size_t n;
+	uint64_t top_modseq;            /* the highest modseq among them (CONDSTORE) */
 };
 
 struct imap_search_finish {

@@ -14,6 +14,7 @@
 
 /* ENVELOPE's spelling of a missing local part (imap_envelope.c, Dovecot) */
 #define MISSING_MAILBOX "MISSING_MAILBOX"
+#define MISSING_DOMAIN "MISSING_DOMAIN"
 
 enum field { F_SUBJECT, F_FROM, F_TO, F_CC, F_BCC, F_MESSAGE_ID, F_IN_REPLY_TO, F_REFERENCES,
              F_DATE, F_COUNT };
@@ -136,13 +137,19 @@ static char *display_name_of(const struct mail_address_view *v)
 		if (out.len > 0)
 			return out.data;
 	}
-	if (v->kind == MAIL_ADDRESS_MAILBOX && v->s[MAIL_ADDRESS_LOCAL] != NULL) {
+	if (v->kind == MAIL_ADDRESS_GROUP_START)
+		return out.data;    /* an unnamed group */
+	/* addr-mailbox "@" addr-host as ENVELOPE shows them, the missing parts
+	 * spelled out the same way (Dovecot sorts so too) */
+	if (v->s[MAIL_ADDRESS_LOCAL] != NULL)
 		buf_append(&out, v->s[MAIL_ADDRESS_LOCAL], v->n[MAIL_ADDRESS_LOCAL]);
-		if (v->s[MAIL_ADDRESS_DOMAIN] != NULL) {
-			buf_append(&out, "@", 1);
-			buf_append(&out, v->s[MAIL_ADDRESS_DOMAIN], v->n[MAIL_ADDRESS_DOMAIN]);
-		}
-	}
+	else
+		buf_puts(&out, MISSING_MAILBOX);
+	buf_append(&out, "@", 1);
+	if (v->s[MAIL_ADDRESS_DOMAIN] != NULL)
+		buf_append(&out, v->s[MAIL_ADDRESS_DOMAIN], v->n[MAIL_ADDRESS_DOMAIN]);
+	else
+		buf_puts(&out, MISSING_DOMAIN);
 	return out.data;
 }
 

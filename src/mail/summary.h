@@ -37,7 +37,9 @@ struct mail_summary {
 	 * local part "MISSING_MAILBOX" (as ENVELOPE shows them). */
 	char *first_from, *first_to, *first_cc;
 	/* RFC 5957: the first address's display name, decoded, or when it has
-	 * none its addr-spec ("local@domain"); "" when there is no address. */
+	 * none its addr-spec ("local@domain", a missing part "MISSING_MAILBOX"
+	 * or "MISSING_DOMAIN" as ENVELOPE shows it); a group's name; "" when
+	 * there is no address. */
 	char *display_from, *display_to;
 };
 

@@ -82,6 +82,7 @@ static void test_groups_and_missing_parts(void **state)
 	assert_string_equal(s.display_to, "undisclosed-recipients");
 	assert_string_equal(s.to_addrs, "undisclosed-recipients:, ;");
 	assert_string_equal(s.first_from, "MISSING_MAILBOX");
+	assert_string_equal(s.display_from, "MISSING_MAILBOX@MISSING_DOMAIN");
 	assert_string_equal(s.first_cc, "Team");
 	assert_string_equal(s.cc_addrs, "Team:, <ann@x>, <bob@y>, ;, <carl@z>");
 	mail_summary_free(&s);
@@ -98,6 +99,11 @@ static void test_no_header(void **state)
 	mail_summary_free(&s);
 	read_hdr(&s, "no colon here\n\tfold\n:empty name\n");
 	assert_null(s.from);
+	mail_summary_free(&s);
+	/* "O'Brien, Pat <p@x>" unquoted is two addresses, the first without a domain */
+	read_hdr(&s, "From: O'Brien, Pat <p@x>\n");
+	assert_string_equal(s.first_from, "O'Brien");
+	assert_string_equal(s.display_from, "O'Brien@MISSING_DOMAIN");
 	mail_summary_free(&s);
 }
 
