@@ -19,6 +19,8 @@ PKGS=(
   unbound python3-aiosmtpd python3-dkim python3-nacl
   # LMTP behind a real MTA: the tests run a private Postfix (postfix -c DIR) on loopback
   postfix
+  # SORT and THREAD compared with Dovecot's: the tests run a private one (dovecot -F -c CONF)
+  dovecot-imapd
 )
 
 missing=()
@@ -39,4 +41,13 @@ if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>
 fi
 # Postfix only as a program for the tests: no system instance configured or started
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# no service may start from a postinst (Dovecot's default config would listen on *:143):
+# the tests start their own instances on loopback
+made_policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  made_policy=1
+fi
+apt-get install -y -q --no-install-recommends "${missing[@]}" || { [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+[ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
