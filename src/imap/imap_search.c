@@ -5,7 +5,6 @@
  * message whose row is incomplete, read the message file. */
 #include "imap/imap_search.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,163 +15,59 @@
 #include "core/util.h"
 #include "imap/imap_cmds.h"
 #include "imap/imap_hdrcache.h"
-#include "imap/imap_search_header.h"
+#include "imap/imap_search_msg.h"
 #include "imap/imap_session.h"
-#include "imap/imap_targets.h"
 #include "imap/imap_users.h"
-#include "mail/date.h"
-#include "mail/header.h"
-#include "mail/mime.h"
-#include "mail/summary.h"
 
 /* A slice stops after this long so that the worker's other sessions are
  * served in between (SEARCH floods, a mailbox's first SORT filling its
  * header cache). */
 #define SEARCH_SLICE_MS 10
-/* Header cache rows held at once while evaluating. */
-#define ROWS_BATCH 128
 
-/* A header cache row, copied out of the store. */
-struct cached_row {
-	uint32_t uid;
-	bool has_sent_day, complete;
-	int32_t sent_day;
-	char *field[IMAP_HF_COUNT];
-};
+/* What the criteria need to know of the messages, from the cheapest on:
+ * the view's UIDs and flags; those and the header cache (header keys, dates,
+ * sizes); every message's row of the index (keywords, MODSEQ, the file for
+ * BODY and TEXT). */
+enum source { FROM_VIEW, FROM_VIEW_AND_CACHE, FROM_INDEX };
 
-/* The rows of a stretch of UIDs, read a batch at a time in UID order,
- * alongside the messages. */
-struct row_window {
-	struct cached_row *r;
-	size_t n, next;
-	uint32_t covered_to;    /* every row with a UID up to this is in r (or absent) */
-	bool loaded;
-};
-
-/* ---- one message's text, read when a key needs it ---- */
-
-struct text_ctx {
-	struct imap_session *s;
-	const struct mbox_msg *m;
-	const struct cached_row *row;   /* its header cache row, or NULL */
-	char *buf;
-	size_t len;
-	char *folded;           /* buf in ASCII lower case, made on first use */
-	struct mime_part *root;
-	bool tried;
-	bool summarized;
-	struct mail_summary sum;        /* its header as the header keys see it */
-	struct buf *scratch;
-};
-
-static bool load_text(struct text_ctx *t)
+static enum source source_of(const struct imap_search_node *n)
 {
-	if (!t->tried) {
-		struct mbox_msg located = *t->m;
-		t->tried = true;
-		if (mbox_locate(t->s->ms, &t->s->view.mb, &located) == 0)
-			t->buf = imap_read_message(located.path, t->s->ns.cfg->imap.session_memory, &t->len);
-		if (t->buf)
-			t->root = mime_parse(t->buf, t->len);
+	enum source need = FROM_VIEW, k;
+	for (; n; n = n->next) {
+		switch (n->key) {
+		case IMAP_SK_AND: case IMAP_SK_OR: case IMAP_SK_NOT:
+			k = source_of(n->child);
+			break;
+		case IMAP_SK_ALL: case IMAP_SK_SEQSET: case IMAP_SK_UID:
+		case IMAP_SK_FLAG: case IMAP_SK_UNFLAG: case IMAP_SK_NEW:
+			k = FROM_VIEW;
+			break;
+		case IMAP_SK_LARGER: case IMAP_SK_SMALLER: case IMAP_SK_BEFORE: case IMAP_SK_ON:
+		case IMAP_SK_SINCE: case IMAP_SK_SENTBEFORE: case IMAP_SK_SENTON: case IMAP_SK_SENTSINCE:
+		case IMAP_SK_BCC: case IMAP_SK_CC: case IMAP_SK_FROM: case IMAP_SK_TO:
+		case IMAP_SK_SUBJECT: case IMAP_SK_HEADER:
+			k = FROM_VIEW_AND_CACHE;
+			break;
+		default:
+			k = FROM_INDEX;
+			break;
+		}
+		if (k > need)
+			need = k;
 	}
-	return t->root != NULL;
+	return need;
 }
 
-static void fold_ascii(char *s, size_t n)
+/* "ALL" and nothing else (SORT and THREAD mostly ask for that): every
+ * message of the view matches, nothing needs to be looked at. */
+static bool is_all(const struct imap_search *q)
 {
-	for (size_t i = 0; i < n; i++)
-		s[i] = (char)tolower((unsigned char)s[i]);
-}
-
-/* Case-insensitive substring search (ASCII folding, UTF-8 bytes as they are)
- * in an already folded haystack: memmem is linear, so a long needle against a
- * big message costs their sum, not their product. */
-static bool contains_folded(const char *hay, size_t hlen, const char *needle, size_t nlen)
-{
-	if (nlen == 0)
-		return true;
-	char *n = xmalloc(nlen);
-	memcpy(n, needle, nlen);
-	fold_ascii(n, nlen);
-	bool hit = memmem(hay, hlen, n, nlen) != NULL;
-	free(n);
-	return hit;
-}
-
-static const char *folded_text(struct text_ctx *t)
-{
-	if (t->folded == NULL) {
-		t->folded = xmalloc(t->len ? t->len : 1);
-		memcpy(t->folded, t->buf, t->len);
-		fold_ascii(t->folded, t->len);
-	}
-	return t->folded;
-}
-
-static void row_header(const struct cached_row *row, struct imap_search_header *h)
-{
-	for (int i = 0; i < IMAP_HF_COUNT; i++)
-		h->field[i] = row->field[i];
-	h->raw = NULL;
-	h->raw_len = 0;
-}
-
-/* A header key: from the cache row when it has one whole, else from the
- * header in the file, read the same way (imap_search_header.c). */
-static int header_key_match(struct text_ctx *t, const struct imap_search_node *n)
-{
-	struct imap_search_header h;
-	if (t->row != NULL && t->row->complete) {
-		row_header(t->row, &h);
-		int r = imap_search_header_match(n, &h, t->scratch);
-		if (r >= 0)
-			return r;
-	}
-	if (!load_text(t))
-		return 0;
-	const char *hdr = t->buf + t->root->hdr_offset;
-	if (!t->summarized) {
-		mail_summary_read(&t->sum, hdr, (size_t)t->root->hdr_size);
-		t->summarized = true;
-	}
-	imap_search_header_of_summary(&h, &t->sum, hdr, (size_t)t->root->hdr_size);
-	return imap_search_header_match(n, &h, t->scratch) == 1;
-}
-
-static int text_match(void *arg, const struct imap_search_node *n, const struct imap_search_msg *sm)
-{
-	struct text_ctx *t = arg;
-	(void)sm;
-	switch (n->key) {
-	case IMAP_SK_BCC: case IMAP_SK_CC: case IMAP_SK_FROM: case IMAP_SK_TO:
-	case IMAP_SK_SUBJECT: case IMAP_SK_HEADER:
-		return header_key_match(t, n);
-	case IMAP_SK_BODY:
-		if (!load_text(t))
-			return 0;
-		return contains_folded(folded_text(t) + t->root->body_offset, (size_t)t->root->body_size,
-		                       n->str, n->str_len);
-	case IMAP_SK_TEXT:
-		if (!load_text(t))
-			return 0;
-		return contains_folded(folded_text(t), t->len, n->str, n->str_len);
-	default:
-		return 0;
-	}
-}
-
-static void unload(struct text_ctx *t)
-{
-	if (t->root)
-		mime_free(t->root);
-	if (t->summarized)
-		mail_summary_free(&t->sum);
-	free(t->buf);
-	free(t->folded);
-	t->root = NULL;
-	t->buf = NULL;
-	t->folded = NULL;
-	t->tried = t->summarized = false;
+	if (q->root == NULL || q->root->child == NULL)
+		return false;
+	for (const struct imap_search_node *n = q->root->child; n; n = n->next)
+		if (n->key != IMAP_SK_ALL)
+			return false;
+	return true;
 }
 
 static bool uses_sent_date(const struct imap_search_node *n)
@@ -186,36 +81,7 @@ static bool uses_sent_date(const struct imap_search_node *n)
 	return false;
 }
 
-static bool uses_header_key(const struct imap_search_node *n)
-{
-	for (; n; n = n->next) {
-		if (n->key == IMAP_SK_BCC || n->key == IMAP_SK_CC || n->key == IMAP_SK_FROM ||
-		    n->key == IMAP_SK_TO || n->key == IMAP_SK_SUBJECT || n->key == IMAP_SK_HEADER)
-			return true;
-		if (n->child && uses_header_key(n->child))
-			return true;
-	}
-	return false;
-}
-
-/* The date of the Date: header in its own zone (RFC 9051 6.4.4), or the
- * fallback (the internal date's) when there is none or it cannot be read:
- * from the cache row when there is one. */
-static int32_t sent_day(struct text_ctx *t, int32_t fallback)
-{
-	struct mail_field f;
-	struct mail_date d;
-	if (t->row != NULL)
-		return t->row->has_sent_day ? t->row->sent_day : fallback;
-	if (!load_text(t) ||
-	    !mail_header_find(t->buf + t->root->hdr_offset, (size_t)t->root->hdr_size, "Date",
-	                      &f) ||
-	    !mail_date_parse(f.value, f.value_len, &d))
-		return fallback;
-	return d.day;
-}
-
-/* ---- the job: metadata in one query, then slices ------------------------ */
+/* ---- the job: the messages in one query, then slices ------------------------ */
 
 /* What the evaluation needs of a message: a compact copy, not a whole
  * struct mbox_msg (5 KiB with its path buffer) per message. */
@@ -224,14 +90,16 @@ struct search_msg {
 	uint64_t size, modseq;
 	long long internaldate;
 	char *keywords;         /* NULL when none */
-	char *base;
+	char *base;             /* NULL when collected from the view */
 };
 
 struct imap_search_job {
 	struct imap_search q;
 	bool uid;
 	bool sent;
-	bool cached;            /* header keys and sent dates read the header cache */
+	enum source source;
+	bool read_rows;         /* the header cache rows are read alongside */
+	bool all;               /* the criteria are ALL: every message matches */
 	bool filling;           /* first: making the missing header cache rows */
 	uint32_t fill_after;
 	char tag[IMAP_TAG_MAX + 1];
@@ -245,7 +113,7 @@ struct imap_search_job {
 	bool over;
 	struct event *ev;
 	size_t view_pos;        /* msgs and the view are both in UID order: walk them together */
-	struct row_window rows;
+	struct imap_search_rows rows;
 	struct buf scratch;
 };
 
@@ -264,26 +132,6 @@ static void collect_msg(void *arg, const struct mbox_msg *m)
 	sm->internaldate = m->internaldate;
 	sm->keywords = m->keywords[0] ? xstrdup(m->keywords) : NULL;
 	sm->base = xstrdup(m->base);
-}
-
-/* True when the criteria need nothing but UIDs and flags (the common "UNSEEN",
- * "FLAGGED", "UID x:y"): the session's view has those. */
-static bool view_only(const struct imap_search_node *n)
-{
-	for (; n; n = n->next) {
-		switch (n->key) {
-		case IMAP_SK_AND: case IMAP_SK_OR: case IMAP_SK_NOT:
-			if (!view_only(n->child))
-				return false;
-			break;
-		case IMAP_SK_ALL: case IMAP_SK_SEQSET: case IMAP_SK_UID:
-		case IMAP_SK_FLAG: case IMAP_SK_UNFLAG: case IMAP_SK_NEW:
-			break;
-		default:
-			return false;
-		}
-	}
-	return true;
 }
 
 /* A flag change made since the view was last brought up to date (by this
@@ -317,53 +165,13 @@ static int collect_from_view(struct imap_session *s, struct imap_search_job *j)
 	return mbox_changed_since(s->ms, &v->mb, v->modseq, overlay_change, j);
 }
 
-/* ---- the header cache rows alongside the messages ---- */
-
-static void rows_clear(struct row_window *w)
+/* Every message's data in UID order, like the view: from the view when the
+ * criteria need no more (the header cache then gives dates and sizes), else
+ * every row of the index in one query. */
+static int collect(struct imap_session *s, struct imap_search_job *j)
 {
-	for (size_t i = 0; i < w->n; i++)
-		for (int f = 0; f < IMAP_HF_COUNT; f++)
-			free(w->r[i].field[f]);
-	w->n = w->next = 0;
-}
-
-static char *dup_or_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
-static void keep_row(void *arg, const struct mbox_headers *h)
-{
-	struct row_window *w = arg;
-	struct cached_row *r = &w->r[w->n++];
-	const char *const f[IMAP_HF_COUNT] = {
-		h->subject, h->from, h->to, h->cc, h->bcc, h->from_addrs, h->to_addrs, h->cc_addrs,
-		h->bcc_addrs, h->message_id, h->in_reply_to, h->references, h->date,
-	};
-	r->uid = h->uid;
-	r->has_sent_day = h->has_sent_day;
-	r->sent_day = h->sent_day;
-	r->complete = h->complete;
-	for (int i = 0; i < IMAP_HF_COUNT; i++)
-		r->field[i] = dup_or_null(f[i]);
-}
-
-/* The row of message uid, NULL when it has none; uids come ascending. */
-static const struct cached_row *row_of(struct imap_session *s, struct row_window *w, uint32_t uid)
-{
-	if (!w->loaded || uid > w->covered_to) {
-		rows_clear(w);
-		if (w->r == NULL)
-			w->r = xcalloc(ROWS_BATCH, sizeof(*w->r));
-		if (mbox_headers_read(s->ms, &s->view.mb, MBOX_HEADERS_SEARCH, uid, ROWS_BATCH, keep_row,
-		                      w) != MBOX_OK)
-			rows_clear(w);
-		w->loaded = true;
-		w->covered_to = w->n == ROWS_BATCH ? w->r[w->n - 1].uid : UINT32_MAX;
-	}
-	while (w->next < w->n && w->r[w->next].uid < uid)
-		w->next++;
-	return w->next < w->n && w->r[w->next].uid == uid ? &w->r[w->next] : NULL;
+	return j->source == FROM_INDEX ? mbox_messages(s->ms, &s->view.mb, 1, collect_msg, j)
+	                               : collect_from_view(s, j);
 }
 
 /* ---- ending ---- */
@@ -380,8 +188,7 @@ static void job_release(struct imap_search_job *j)
 		free(j->msgs[i].keywords);
 		free(j->msgs[i].base);
 	}
-	rows_clear(&j->rows);
-	free(j->rows.r);
+	imap_search_rows_free(&j->rows);
 	buf_free(&j->scratch);
 	if (j->finish != NULL && j->finish->free != NULL)
 		j->finish->free(j->finish_ctx);
@@ -435,6 +242,62 @@ void imap_search_save(struct imap_session *s, const struct imap_search *q, const
 	imap_seqset_free(&v->saved);
 	imap_seqset_from_sorted(&v->saved, keep, k);
 	free(keep);
+}
+
+/* a table of (max UID + 1) entries when it is not much larger than the view */
+#define MATCHES_TABLE_SLACK 65536
+
+void imap_search_matches_init(struct imap_search_matches *m, const struct imap_session *s,
+                              const struct imap_search_result *r)
+{
+	const struct imap_view *v = &s->view;
+	memset(m, 0, sizeof(*m));
+	m->view_uids = v->uids;
+	m->view_n = v->n;
+	m->max_uid = v->n ? v->uids[v->n - 1] : 0;
+	if (m->max_uid <= 4 * v->n + MATCHES_TABLE_SLACK) {
+		m->seq_by_uid = xcalloc((size_t)m->max_uid + 1, sizeof(uint32_t));
+		for (size_t i = 0; i < r->n; i++)
+			m->seq_by_uid[v->uids[r->seqs[i] - 1]] = r->seqs[i];
+	} else {
+		m->matched = xcalloc(v->n + 1, 1);
+		for (size_t i = 0; i < r->n; i++)
+			m->matched[r->seqs[i] - 1] = 1;
+	}
+}
+
+uint32_t imap_search_matches_seq(struct imap_search_matches *m, uint32_t uid, bool take)
+{
+	uint32_t seq = 0;
+	if (m->seq_by_uid != NULL) {
+		if (uid <= m->max_uid) {
+			seq = m->seq_by_uid[uid];
+			if (take)
+				m->seq_by_uid[uid] = 0;
+		}
+		return seq;
+	}
+	size_t lo = 0, hi = m->view_n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->view_uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < m->view_n && m->view_uids[lo] == uid && m->matched[lo]) {
+		seq = (uint32_t)lo + 1;
+		if (take)
+			m->matched[lo] = 0;
+	}
+	return seq;
+}
+
+void imap_search_matches_free(struct imap_search_matches *m)
+{
+	free(m->seq_by_uid);
+	free(m->matched);
+	memset(m, 0, sizeof(*m));
 }
 
 void imap_search_write_esearch(struct imap_session *s, const char *tag, bool uid,
@@ -512,28 +375,29 @@ static void answer(struct imap_session *s, struct imap_search_job *j)
 static void evaluate(struct imap_session *s, struct imap_search_job *j, const struct search_msg *sm,
                      uint32_t seq, struct imap_search_ctx *ctx, int limit)
 {
-	/* a full record only for the file lookup of text keys */
-	struct mbox_msg *full = NULL;
-	if (j->q.uses_text || j->sent) {
-		full = xcalloc(1, sizeof(*full));
-		full->uid = sm->uid;
-		full->flags = sm->flags;
-		str_copy(full->base, sizeof(full->base), sm->base);
+	struct imap_search_text t = { .s = s, .uid = sm->uid, .flags = sm->flags, .base = sm->base,
+	                              .rows = &j->rows, .scratch = &j->scratch };
+	uint64_t size = sm->size;
+	long long arrival = sm->internaldate;
+	if (j->read_rows) {
+		t.row = imap_search_rows_find(s, &j->rows, sm->uid);
+		if (j->source == FROM_VIEW_AND_CACHE) {
+			if (t.row == NULL)
+				return;     /* expunged since the view was made: no row, no file */
+			size = t.row->size;
+			arrival = t.row->arrival;
+		}
 	}
-	struct text_ctx t = { .s = s, .m = full, .scratch = &j->scratch };
-	if (j->cached)
-		t.row = row_of(s, &j->rows, sm->uid);
-	int32_t iday = imap_day_of(sm->internaldate, 0);
+	int32_t iday = imap_day_of(arrival, 0);
 	struct imap_search_msg msg = {
 		.seq = seq, .uid = sm->uid, .flags = sm->flags,
-		.keyword_list = sm->keywords, .size = sm->size, .internal_day = iday,
-		.sent_day = j->sent ? sent_day(&t, iday) : iday, .modseq = sm->modseq,
+		.keyword_list = sm->keywords, .size = size, .internal_day = iday,
+		.sent_day = j->sent ? imap_search_sent_day(&t, iday) : iday, .modseq = sm->modseq,
 	};
 	ctx->arg = &t;
 	if (imap_search_eval(&j->q, &msg, ctx) == IMAP_TRI_YES)
 		add_match(j, seq, sm->modseq, limit);
-	unload(&t);
-	free(full);
+	imap_search_text_unload(&t);
 }
 
 /* Evaluates messages until done (true) or the slice is used up (false). */
@@ -541,14 +405,21 @@ static bool search_some(struct imap_session *s, uint64_t start)
 {
 	struct imap_search_job *j = s->search;
 	const struct imap_view *v = &s->view;
+	if (j->all) {
+		for (size_t i = 0; i < v->n && !j->over; i++)
+			add_match(j, (uint32_t)i + 1, 0, s->ns.cfg->imap.max_search_results);
+		answer(s, j);
+		job_free(s);
+		return true;
+	}
 	struct imap_search_ctx ctx = {
 		.max_seq = (uint32_t)v->n, .max_uid = v->n ? v->uids[v->n - 1] : 0,
 		.saved = v->saved.nranges ? &v->saved : NULL,
-		.text_match = text_match,
+		.text_match = imap_search_text_match,
 	};
 	int limit = s->ns.cfg->imap.max_search_results;
 	/* the clock is read per message only when messages may be read from disk */
-	bool reads_files = j->q.uses_body || (!j->cached && (j->q.uses_text || j->sent));
+	bool reads_files = j->q.uses_body || (!j->read_rows && (j->q.uses_text || j->sent));
 	while (j->next < j->n && !j->over) {
 		if ((reads_files || j->next % 64 == 0) && now_ms() - start >= SEARCH_SLICE_MS)
 			return false;
@@ -564,13 +435,6 @@ static bool search_some(struct imap_session *s, uint64_t start)
 	return true;
 }
 
-/* Every message's index data in one query, in UID order like the view. */
-static int collect(struct imap_session *s, struct imap_search_job *j)
-{
-	return view_only(j->q.root) ? collect_from_view(s, j)
-	                            : mbox_messages(s->ms, &s->view.mb, 1, collect_msg, j);
-}
-
 /* A slice of the job: the header cache first, then the evaluation. true
  * once answered. */
 static bool job_step(struct imap_session *s)
@@ -581,7 +445,7 @@ static bool job_step(struct imap_session *s)
 		if (!imap_hdrcache_fill(s, &s->view.mb, &j->fill_after, start + SEARCH_SLICE_MS))
 			return false;
 		j->filling = false;
-		if (collect(s, j) != MBOX_OK) {
+		if (!j->all && collect(s, j) != MBOX_OK) {
 			imap_tagged(s, j->tag, "NO", "[SERVERBUG] Cannot read the mailbox index");
 			job_free(s);
 			return true;
@@ -613,15 +477,21 @@ void imap_search_run(struct imap_session *s, const char *tag, bool uid, struct i
 	*q = (struct imap_search){ 0 };
 	j->uid = uid;
 	j->sent = uses_sent_date(j->q.root);
+	j->source = source_of(j->q.root);
+	j->all = is_all(&j->q);
+	unsigned fields = imap_search_header_fields(j->q.root);
+	j->read_rows = j->source == FROM_VIEW_AND_CACHE || fields != 0 || j->sent;
 	j->finish = finish;
 	j->finish_ctx = ctx;
 	str_copy(j->tag, sizeof(j->tag), tag);
-	j->cached = finish != NULL || j->sent || uses_header_key(j->q.root);
-	j->filling = j->cached;
+	uint32_t missing = 0;
+	j->filling = (finish != NULL || j->read_rows) &&
+	             mbox_headers_missing_count(s->ms, &s->view.mb, &missing) == MBOX_OK && missing > 0;
+	imap_search_rows_init(&j->rows, fields);
 	buf_init(&j->scratch);
 	s->search = j;
 	imap_cmd_running(s, &search_hooks);
-	if (!j->filling && collect(s, j) != MBOX_OK) {
+	if (!j->filling && !j->all && collect(s, j) != MBOX_OK) {
 		imap_tagged(s, j->tag, "NO", "[SERVERBUG] Cannot read the mailbox index");
 		job_free(s);
 		return;

@@ -31,6 +31,24 @@ struct imap_search_finish {
 	void (*free)(void *ctx);        /* releases ctx (optional) */
 };
 
+/* The matches looked up by UID (SORT and THREAD read the cache in its
+ * order): a table indexed by UID when the view's UIDs are dense enough,
+ * else a binary search over the view and a flag per message. */
+struct imap_search_matches {
+	const uint32_t *view_uids;
+	size_t view_n;
+	uint32_t *seq_by_uid;       /* [uid]: its sequence number when matched, else 0 */
+	uint32_t max_uid;
+	uint8_t *matched;           /* without the table: [seq - 1] */
+};
+
+void imap_search_matches_init(struct imap_search_matches *m, const struct imap_session *s,
+                              const struct imap_search_result *r);
+/* The sequence number of matched message uid, 0 when it is not one (or
+ * was taken already, with take). */
+uint32_t imap_search_matches_seq(struct imap_search_matches *m, uint32_t uid, bool take);
+void imap_search_matches_free(struct imap_search_matches *m);
+
 /* Runs the search q (taken over: the job frees it) for the command tagged
  * tag, answering at once or in later slices. finish NULL: a SEARCH. A
  * finish hook is always followed by a complete header cache. */

@@ -58,6 +58,30 @@ static int kept_field(const char *name)
 	return -1;
 }
 
+static unsigned fields_of_key(const struct imap_search_node *n)
+{
+	int f;
+	switch (n->key) {
+	case IMAP_SK_FROM: return 1u << IMAP_HF_FROM | 1u << IMAP_HF_FROM_ADDRS;
+	case IMAP_SK_TO: return 1u << IMAP_HF_TO | 1u << IMAP_HF_TO_ADDRS;
+	case IMAP_SK_CC: return 1u << IMAP_HF_CC | 1u << IMAP_HF_CC_ADDRS;
+	case IMAP_SK_BCC: return 1u << IMAP_HF_BCC | 1u << IMAP_HF_BCC_ADDRS;
+	case IMAP_SK_SUBJECT: return 1u << IMAP_HF_SUBJECT;
+	case IMAP_SK_HEADER:
+		f = kept_field(n->field);
+		return f >= 0 ? 1u << f : 0;
+	default: return 0;
+	}
+}
+
+unsigned imap_search_header_fields(const struct imap_search_node *n)
+{
+	unsigned fields = 0;
+	for (; n != NULL; n = n->next)
+		fields |= fields_of_key(n) | imap_search_header_fields(n->child);
+	return fields;
+}
+
 /* HEADER on any other field: every occurrence in the raw header, decoded. */
 static bool raw_field_matches(const struct imap_search_header *h, const struct imap_search_node *n,
                               struct buf *scratch)

@@ -16,7 +16,8 @@
 struct imap_search_node;
 struct mail_summary;
 
-/* The fields the header cache keeps, in the order of its columns. */
+/* The fields the header cache keeps, in the order of its columns: field i
+ * is the store's bit 1 << i (MBOX_HF_*). */
 enum imap_header_field {
 	IMAP_HF_SUBJECT, IMAP_HF_FROM, IMAP_HF_TO, IMAP_HF_CC, IMAP_HF_BCC,
 	IMAP_HF_FROM_ADDRS, IMAP_HF_TO_ADDRS, IMAP_HF_CC_ADDRS, IMAP_HF_BCC_ADDRS,
@@ -34,6 +35,9 @@ struct imap_search_header {
 /* The view of a summary read from the message's header block raw. */
 void imap_search_header_of_summary(struct imap_search_header *h, const struct mail_summary *s,
                                    const char *raw, size_t raw_len);
+/* The fields (bits 1 << enum imap_header_field) the header keys in the
+ * criteria under n look at. */
+unsigned imap_search_header_fields(const struct imap_search_node *n);
 /* 1 when the header key n matches, 0 when not, -1 when h cannot tell (a
  * HEADER key on a field the cache does not keep, and no raw header):
  * read the message then. scratch is working memory, reused. */

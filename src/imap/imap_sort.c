@@ -2,9 +2,11 @@
  * RETURN options (RFC 5267 3.2) and RETURN (SAVE) (RFC 5182 2.4): the
  * criteria run as a search job, the matches are then put in order by the
  * index's header cache in one query (mbox_sort). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/config.h"
 #include "core/util.h"
 #include "imap/imap_cmds.h"
@@ -64,8 +66,7 @@ static bool parse_criteria(struct imap_cursor *c, struct sort_ctx *sc)
 /* ---- the answer ---- */
 
 struct sorted {
-	const struct imap_view *v;
-	uint8_t *matched;       /* by sequence number - 1 */
+	struct imap_search_matches *m;
 	uint32_t *seqs;         /* the matches in sort order */
 	size_t n;
 };
@@ -73,11 +74,46 @@ struct sorted {
 static void take_sorted(void *arg, uint32_t uid)
 {
 	struct sorted *o = arg;
-	uint32_t seq = imap_view_seq_of(o->v, uid);
-	if (seq == 0 || !o->matched[seq - 1])
-		return;
-	o->matched[seq - 1] = 0;        /* once */
-	o->seqs[o->n++] = seq;
+	uint32_t seq = imap_search_matches_seq(o->m, uid, true);
+	if (seq != 0)
+		o->seqs[o->n++] = seq;
+}
+
+/* " 123" at out; returns its length */
+static size_t put_number(char *out, uint32_t v)
+{
+	char tmp[12];
+	size_t n = 0, k = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	out[k++] = ' ';
+	while (n > 0)
+		out[k++] = tmp[--n];
+	return k;
+}
+
+/* "* SORT 3 1 2\r\n" in one write: a line of 10,000 numbers is not 10,000 printfs */
+static void write_sort_response(struct imap_session *s, const struct imap_search_result *r,
+                                const uint32_t *ids, size_t n)
+{
+	struct buf line;
+	buf_init(&line);
+	buf_reserve(&line, 8 + 11 * n + 48);
+	buf_puts(&line, "* SORT");
+	for (size_t i = 0; i < n; i++)
+		line.len += put_number(line.data + line.len, ids[i]);
+	line.data[line.len] = '\0';
+	/* RFC 7162 3.1.5: a MODSEQ key adds the highest modseq of the result */
+	if (r->q->uses_modseq && n) {
+		char tail[48];
+		buf_append(&line, tail, (size_t)snprintf(tail, sizeof(tail), " (MODSEQ %llu)",
+		                                         (unsigned long long)r->top_modseq));
+	}
+	buf_puts(&line, "\r\n");
+	imap_write(s, line.data, line.len);
+	buf_free(&line);
 }
 
 /* Writes the matches in the order o holds them, and the tagged OK. */
@@ -96,13 +132,7 @@ static void write_sorted(struct imap_session *s, const struct imap_search_result
 	} else if (r->q->esearch) {
 		imap_search_write_esearch(s, r->tag, r->uid, r->q, ids, o->n, r->top_modseq);
 	} else {
-		imap_printf(s, "* SORT");
-		for (size_t i = 0; i < o->n; i++)
-			imap_printf(s, " %u", ids[i]);
-		/* RFC 7162 3.1.5: a MODSEQ key adds the highest modseq of the result */
-		if (r->q->uses_modseq && o->n)
-			imap_printf(s, " (MODSEQ %llu)", (unsigned long long)r->top_modseq);
-		imap_write(s, "\r\n", 2);
+		write_sort_response(s, r, ids, o->n);
 	}
 	free(uids);
 	imap_tagged(s, r->tag, "OK", "%sSORT completed", r->uid ? "UID " : "");
@@ -112,13 +142,13 @@ static void sort_answer(struct imap_session *s, const struct imap_search_result 
 {
 	const struct sort_ctx *sc = arg;
 	const struct imap_view *v = &s->view;
-	struct sorted o = { v, xcalloc(v->n + 1, 1), xcalloc(r->n + 1, sizeof(uint32_t)), 0 };
-	for (size_t i = 0; i < r->n; i++)
-		o.matched[r->seqs[i] - 1] = 1;
+	struct imap_search_matches m;
+	imap_search_matches_init(&m, s, r);
+	struct sorted o = { &m, xcalloc(r->n + 1, sizeof(uint32_t)), 0 };
 	if (mbox_sort(s->ms, &v->mb, sc->keys, sc->n, take_sorted, &o) == MBOX_OK) {
 		/* a match without a header cache row (none could be made) is not lost: last */
 		for (size_t i = 0; i < r->n; i++)
-			if (o.matched[r->seqs[i] - 1])
+			if (imap_search_matches_seq(&m, v->uids[r->seqs[i] - 1], true) != 0)
 				o.seqs[o.n++] = r->seqs[i];
 		write_sorted(s, r, &o);
 	} else {
@@ -126,7 +156,7 @@ static void sort_answer(struct imap_session *s, const struct imap_search_result 
 			imap_seqset_free(&s->view.saved);
 		imap_tagged(s, r->tag, "NO", "[SERVERBUG] Cannot read the mailbox index");
 	}
-	free(o.matched);
+	imap_search_matches_free(&m);
 	free(o.seqs);
 }
 

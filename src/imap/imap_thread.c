@@ -19,43 +19,58 @@ struct thread_ctx {
 
 /* ---- the messages, from the header cache ---- */
 
+#define THREAD_FIELDS (MBOX_HF_MESSAGE_ID | MBOX_HF_IN_REPLY_TO | MBOX_HF_REFERENCES | \
+                       MBOX_HF_SORT_SUBJECT)
+
+/* The matched messages' rows; their strings in one arena (offsets until it
+ * has stopped growing, then pointers). */
 struct gather {
-	const struct imap_view *v;
-	const uint8_t *matched;         /* by sequence number - 1 */
+	struct imap_search_matches *m;
 	bool uid;
 	struct mail_thread_msg *msgs;
+	size_t (*offs)[4];              /* message_id, references, in_reply_to, base_subject */
 	size_t n;
+	struct buf arena;
 };
 
-static char *dup_or_null(const char *s)
+static size_t keep_string(struct buf *arena, const char *s)
 {
-	return s != NULL ? xstrdup(s) : NULL;
+	if (s == NULL)
+		return SIZE_MAX;
+	size_t off = arena->len;
+	buf_append(arena, s, strlen(s) + 1);
+	return off;
 }
 
 static void take_row(void *arg, const struct mbox_headers *h)
 {
 	struct gather *g = arg;
-	uint32_t seq = imap_view_seq_of(g->v, h->uid);
-	if (seq == 0 || !g->matched[seq - 1])
+	uint32_t seq = imap_search_matches_seq(g->m, h->uid, false);
+	if (seq == 0)
 		return;
-	g->msgs[g->n++] = (struct mail_thread_msg){
-		.id = g->uid ? h->uid : seq,
-		.message_id = dup_or_null(h->message_id), .references = dup_or_null(h->references),
-		.in_reply_to = dup_or_null(h->in_reply_to),
-		.base_subject = xstrdup(h->sort_subject ? h->sort_subject : ""),
-		.reply_or_fwd = h->reply, .sent = h->sort_date,
+	g->msgs[g->n] = (struct mail_thread_msg){
+		.id = g->uid ? h->uid : seq, .reply_or_fwd = h->reply, .sent = h->sort_date,
 	};
+	g->offs[g->n][0] = keep_string(&g->arena, h->message_id);
+	g->offs[g->n][1] = keep_string(&g->arena, h->references);
+	g->offs[g->n][2] = keep_string(&g->arena, h->in_reply_to);
+	g->offs[g->n][3] = keep_string(&g->arena, h->sort_subject ? h->sort_subject : "");
+	g->n++;
 }
 
-static void free_msgs(struct mail_thread_msg *m, size_t n)
+static const char *at_offset(const struct buf *arena, size_t off)
 {
-	for (size_t i = 0; i < n; i++) {
-		free((char *)m[i].message_id);
-		free((char *)m[i].references);
-		free((char *)m[i].in_reply_to);
-		free((char *)m[i].base_subject);
+	return off != SIZE_MAX ? arena->data + off : NULL;
+}
+
+static void point_strings(struct gather *g)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		g->msgs[i].message_id = at_offset(&g->arena, g->offs[i][0]);
+		g->msgs[i].references = at_offset(&g->arena, g->offs[i][1]);
+		g->msgs[i].in_reply_to = at_offset(&g->arena, g->offs[i][2]);
+		g->msgs[i].base_subject = at_offset(&g->arena, g->offs[i][3]);
 	}
-	free(m);
 }
 
 /* ---- the response ---- */
@@ -119,15 +134,17 @@ static void thread_answer(struct imap_session *s, const struct imap_search_resul
 {
 	const struct thread_ctx *tc = arg;
 	const struct imap_view *v = &s->view;
-	uint8_t *matched = xcalloc(v->n + 1, 1);
-	for (size_t i = 0; i < r->n; i++)
-		matched[r->seqs[i] - 1] = 1;
-	struct gather g = { v, matched, r->uid, xcalloc(r->n + 1, sizeof(struct mail_thread_msg)), 0 };
-	if (mbox_headers_read(s->ms, &v->mb, MBOX_HEADERS_THREAD, 1, 0, take_row, &g) != MBOX_OK) {
+	struct imap_search_matches m;
+	imap_search_matches_init(&m, s, r);
+	struct gather g = { &m, r->uid, xcalloc(r->n + 1, sizeof(struct mail_thread_msg)),
+	                    xcalloc(r->n + 1, sizeof(*g.offs)), 0, { 0 } };
+	buf_init(&g.arena);
+	if (mbox_headers_read(s->ms, &v->mb, THREAD_FIELDS, 1, 0, take_row, &g) != MBOX_OK) {
 		imap_tagged(s, r->tag, "NO", "[SERVERBUG] Cannot read the mailbox index");
 	} else {
 		struct mail_thread t;
 		struct buf out;
+		point_strings(&g);
 		buf_init(&out);
 		buf_puts(&out, "* THREAD");
 		mail_thread_build(tc->alg, g.msgs, g.n, &t);
@@ -141,8 +158,10 @@ static void thread_answer(struct imap_session *s, const struct imap_search_resul
 		mail_thread_free(&t);
 		imap_tagged(s, r->tag, "OK", "%sTHREAD completed", r->uid ? "UID " : "");
 	}
-	free_msgs(g.msgs, g.n);
-	free(matched);
+	buf_free(&g.arena);
+	free(g.offs);
+	free(g.msgs);
+	imap_search_matches_free(&m);
 }
 
 static const struct imap_search_finish thread_finish = { .answer = thread_answer, .free = free };

@@ -194,16 +194,22 @@ struct mbox_headers {
 	bool complete;                      /* no field was cut: SEARCH may answer from it */
 	const char *sort_subject, *sort_from, *sort_to, *sort_cc, *sort_display_from,
 	           *sort_display_to;
+	/* the text fields, in this order (MBOX_HF_* bits) */
 	const char *subject, *from, *to, *cc, *bcc;
 	const char *from_addrs, *to_addrs, *cc_addrs, *bcc_addrs;
 	const char *message_id, *in_reply_to, *references, *date;
 };
 
-/* Which columns a read fills (the others are NULL or 0). */
-enum mbox_headers_part {
-	MBOX_HEADERS_SEARCH,    /* the fields SEARCH matches, sent_day, complete */
-	MBOX_HEADERS_THREAD,    /* message_id, in_reply_to, references, sort_subject, reply,
-	                         * sort_date */
+/* Which strings a read fills (the others are NULL); the numbers always
+ * come. Bit i is the i-th text field of struct mbox_headers from subject
+ * on (subject, from, ... date), the column order. */
+enum {
+	MBOX_HF_SUBJECT = 1 << 0, MBOX_HF_FROM = 1 << 1, MBOX_HF_TO = 1 << 2, MBOX_HF_CC = 1 << 3,
+	MBOX_HF_BCC = 1 << 4, MBOX_HF_FROM_ADDRS = 1 << 5, MBOX_HF_TO_ADDRS = 1 << 6,
+	MBOX_HF_CC_ADDRS = 1 << 7, MBOX_HF_BCC_ADDRS = 1 << 8, MBOX_HF_MESSAGE_ID = 1 << 9,
+	MBOX_HF_IN_REPLY_TO = 1 << 10, MBOX_HF_REFERENCES = 1 << 11, MBOX_HF_DATE = 1 << 12,
+	MBOX_HF_SORT_SUBJECT = 1 << 13,
+	MBOX_HF_TEXT_COUNT = 13,        /* subject .. date */
 };
 
 /* How many of the mailbox's messages have no row yet (0: the cache is whole). */
@@ -217,9 +223,10 @@ int mbox_headers_missing(struct mbox_store *ms, const struct mbox_info *mb, uint
  * batch (mbox_read_begin): the rows are made another time. */
 int mbox_headers_put(struct mbox_store *ms, const struct mbox_info *mb,
                      const struct mbox_headers *rows, size_t n);
-/* Rows with uid >= from_uid, in UID order, at most max (0: all). */
-int mbox_headers_read(struct mbox_store *ms, const struct mbox_info *mb,
-                      enum mbox_headers_part part, uint32_t from_uid, size_t max,
+/* Rows with uid >= from_uid, in UID order, at most max (0: all), with the
+ * strings of fields (MBOX_HF_*). */
+int mbox_headers_read(struct mbox_store *ms, const struct mbox_info *mb, unsigned fields,
+                      uint32_t from_uid, size_t max,
                       void (*cb)(void *arg, const struct mbox_headers *h), void *arg);
 
 /* SORT (RFC 5256 3, RFC 5957): what the keys order by. */

@@ -2,6 +2,7 @@
  * mbox.h. Rows are keyed mailbox_id * 2^32 + uid, so a mailbox is one range
  * of the table, in UID order. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -121,48 +122,40 @@ int mbox_headers_put(struct mbox_store *ms, const struct mbox_info *mb,
 
 /* ---- reading ---- */
 
-static const char read_search_sql[] =
-	"SELECT key & 4294967295, sent_day, complete, subject, from_, to_, cc, bcc, from_addrs, "
-	"to_addrs, cc_addrs, bcc_addrs, message_id, in_reply_to, refs, date FROM headers "
-	"WHERE " MAILBOX_RANGE("?2") " ORDER BY key LIMIT ?3";
+static const char read_sql[] =
+	"SELECT key & 4294967295, arrival, size, sort_date, sent_day, reply, complete, sort_subject, "
+	"subject, from_, to_, cc, bcc, from_addrs, to_addrs, cc_addrs, bcc_addrs, message_id, "
+	"in_reply_to, refs, date FROM headers WHERE " MAILBOX_RANGE("?2") " ORDER BY key LIMIT ?3";
 
-static const char read_thread_sql[] =
-	"SELECT key & 4294967295, sort_date, reply, sort_subject, message_id, in_reply_to, refs "
-	"FROM headers WHERE " MAILBOX_RANGE("?2") " ORDER BY key LIMIT ?3";
-
-static const char *column_text(sqlite3_stmt *s, int i)
+/* Only the strings asked for are taken out of the row: each costs a
+ * conversion, and a search wants one or two of them. */
+static void read_row(sqlite3_stmt *s, unsigned fields, struct mbox_headers *h)
 {
-	return (const char *)sqlite3_column_text(s, i);   /* NULL for NULL */
-}
-
-static void read_search_row(sqlite3_stmt *s, struct mbox_headers *h)
-{
-	h->has_sent_day = sqlite3_column_type(s, 1) != SQLITE_NULL;
-	h->sent_day = (int32_t)sqlite3_column_int64(s, 1);
-	h->complete = sqlite3_column_int(s, 2) != 0;
-	const char **text[] = {
+	const char **text[MBOX_HF_TEXT_COUNT] = {
 		&h->subject, &h->from, &h->to, &h->cc, &h->bcc, &h->from_addrs, &h->to_addrs,
 		&h->cc_addrs, &h->bcc_addrs, &h->message_id, &h->in_reply_to, &h->references, &h->date,
 	};
-	for (size_t i = 0; i < ARRAY_LEN(text); i++)
-		*text[i] = column_text(s, 3 + (int)i);
+	memset(h, 0, sizeof(*h));
+	h->uid = (uint32_t)sqlite3_column_int64(s, 0);
+	h->arrival = sqlite3_column_int64(s, 1);
+	h->size = (uint64_t)sqlite3_column_int64(s, 2);
+	h->sort_date = sqlite3_column_int64(s, 3);
+	h->has_sent_day = sqlite3_column_type(s, 4) != SQLITE_NULL;
+	h->sent_day = (int32_t)sqlite3_column_int64(s, 4);
+	h->reply = sqlite3_column_int(s, 5) != 0;
+	h->complete = sqlite3_column_int(s, 6) != 0;
+	if (fields & MBOX_HF_SORT_SUBJECT)
+		h->sort_subject = (const char *)sqlite3_column_text(s, 7);
+	for (int i = 0; i < MBOX_HF_TEXT_COUNT; i++)
+		if (fields & (1u << i))
+			*text[i] = (const char *)sqlite3_column_text(s, 8 + i);   /* NULL for NULL */
 }
 
-static void read_thread_row(sqlite3_stmt *s, struct mbox_headers *h)
-{
-	h->sort_date = sqlite3_column_int64(s, 1);
-	h->reply = sqlite3_column_int(s, 2) != 0;
-	h->sort_subject = column_text(s, 3);
-	h->message_id = column_text(s, 4);
-	h->in_reply_to = column_text(s, 5);
-	h->references = column_text(s, 6);
-}
-
-int mbox_headers_read(struct mbox_store *ms, const struct mbox_info *mb,
-                      enum mbox_headers_part part, uint32_t from_uid, size_t max,
+int mbox_headers_read(struct mbox_store *ms, const struct mbox_info *mb, unsigned fields,
+                      uint32_t from_uid, size_t max,
                       void (*cb)(void *arg, const struct mbox_headers *h), void *arg)
 {
-	sqlite3_stmt *s = mbox_stmt(ms, part == MBOX_HEADERS_SEARCH ? read_search_sql : read_thread_sql);
+	sqlite3_stmt *s = mbox_stmt(ms, read_sql);
 	struct mbox_headers h;
 	int rc;
 	if (s == NULL)
@@ -171,12 +164,7 @@ int mbox_headers_read(struct mbox_store *ms, const struct mbox_info *mb,
 	sqlite3_bind_int64(s, 2, from_uid);
 	sqlite3_bind_int64(s, 3, max > 0 ? (sqlite3_int64)max : -1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		memset(&h, 0, sizeof(h));
-		h.uid = (uint32_t)sqlite3_column_int64(s, 0);
-		if (part == MBOX_HEADERS_SEARCH)
-			read_search_row(s, &h);
-		else
-			read_thread_row(s, &h);
+		read_row(s, fields, &h);
 		cb(arg, &h);
 	}
 	mbox_stmt_done(s);
@@ -201,24 +189,37 @@ static const char *sort_column(enum mbox_sort_key k)
 	return "key";
 }
 
-/* One query: the keys are columns (the strings casemapped when written, so
- * the octet order is the collation's), ties by key, which is UID order. */
-int mbox_sort(struct mbox_store *ms, const struct mbox_info *mb, const struct mbox_sort_spec *keys,
-              size_t n, void (*cb)(void *arg, uint32_t uid), void *arg)
+/* Keys with an index (key >> 32, column, key): step 7 of the schema. */
+static bool has_index(enum mbox_sort_key k)
+{
+	return k != MBOX_SORT_CC;
+}
+
+static bool is_text(enum mbox_sort_key k)
+{
+	return k != MBOX_SORT_ARRIVAL && k != MBOX_SORT_DATE && k != MBOX_SORT_SIZE;
+}
+
+/* Several keys: the rows of the mailbox's range sorted, ties by key, which
+ * is UID order. The strings were casemapped when written, so the octet
+ * order is the collation's. */
+static int sort_rows(struct mbox_store *ms, const struct mbox_info *mb,
+                     const struct mbox_sort_spec *keys, size_t n,
+                     void (*cb)(void *arg, uint32_t uid), void *arg)
 {
 	struct buf sql;
 	sqlite3_stmt *s;
-	int rc;
-	if (n > MBOX_SORT_KEYS_MAX)
-		return MBOX_INVALID;
 	buf_init(&sql);
-	buf_puts(&sql, "SELECT key & 4294967295 FROM headers WHERE " MAILBOX_RANGE("0") " ORDER BY ");
+	/* the range of the mailbox's rows, not an index of the first key: each
+	 * of its entries would cost a row lookup for the next keys */
+	buf_puts(&sql, "SELECT key & 4294967295 FROM headers NOT INDEXED WHERE " MAILBOX_RANGE("0")
+	         " ORDER BY ");
 	for (size_t i = 0; i < n; i++) {
 		buf_puts(&sql, sort_column(keys[i].key));
 		buf_puts(&sql, keys[i].reverse ? " DESC, " : ", ");
 	}
 	buf_puts(&sql, "key");
-	rc = sqlite3_prepare_v2(ms->db, sql.data, -1, &s, NULL);
+	int rc = sqlite3_prepare_v2(ms->db, sql.data, -1, &s, NULL);
 	buf_free(&sql);
 	if (rc != SQLITE_OK)
 		return MBOX_ERROR;
@@ -227,6 +228,95 @@ int mbox_sort(struct mbox_store *ms, const struct mbox_info *mb, const struct mb
 		cb(arg, (uint32_t)sqlite3_column_int64(s, 0));
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+/* The UIDs of one run of equal keys, kept until the run ends (REVERSE). */
+struct run_buf {
+	uint32_t *uids;
+	size_t n, cap;
+	size_t *starts;             /* where each run begins */
+	size_t nruns, capruns;
+};
+
+static void run_push(struct run_buf *r, uint32_t uid, bool new_run)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 1024;
+		r->uids = xrealloc(r->uids, r->cap * sizeof(uint32_t));
+	}
+	if (new_run) {
+		if (r->nruns == r->capruns) {
+			r->capruns = r->capruns ? r->capruns * 2 : 256;
+			r->starts = xrealloc(r->starts, r->capruns * sizeof(size_t));
+		}
+		r->starts[r->nruns++] = r->n;
+	}
+	r->uids[r->n++] = uid;
+}
+
+/* One key: its index is walked in (key, UID) order, which is the answer.
+ * REVERSE turns the order of the runs of equal keys around, but not the UID
+ * order within a run (RFC 5256 3: ties stay in mailbox order). */
+static int sort_by_index(struct mbox_store *ms, const struct mbox_info *mb,
+                         const struct mbox_sort_spec *key,
+                         void (*cb)(void *arg, uint32_t uid), void *arg)
+{
+	char sql[256];
+	sqlite3_stmt *s;
+	const char *col = sort_column(key->key);
+	snprintf(sql, sizeof(sql), "SELECT key & 4294967295, %s FROM headers INDEXED BY headers_%s "
+	         "WHERE key >> 32 = ?1 ORDER BY %s, key", col,
+	         col + (strncmp(col, "sort_", 5) == 0 ? 5 : 0), col);
+	if (sqlite3_prepare_v2(ms->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	struct run_buf r = { 0 };
+	struct buf prev = { 0 };
+	long long prev_int = 0;
+	int rc;
+	bool text = is_text(key->key);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		uint32_t uid = (uint32_t)sqlite3_column_int64(s, 0);
+		if (!key->reverse) {
+			cb(arg, uid);
+			continue;
+		}
+		bool same;
+		if (text) {
+			const char *v = (const char *)sqlite3_column_text(s, 1);
+			size_t len = (size_t)sqlite3_column_bytes(s, 1);
+			same = r.n > 0 && prev.len == len && memcmp(prev.data, v, len) == 0;
+			if (!same) {
+				buf_reset(&prev);
+				buf_append(&prev, v, len);
+			}
+		} else {
+			long long v = sqlite3_column_int64(s, 1);
+			same = r.n > 0 && v == prev_int;
+			prev_int = v;
+		}
+		run_push(&r, uid, !same);
+	}
+	sqlite3_finalize(s);
+	for (size_t k = r.nruns; rc == SQLITE_DONE && k-- > 0;) {
+		size_t end = k + 1 < r.nruns ? r.starts[k + 1] : r.n;
+		for (size_t i = r.starts[k]; i < end; i++)
+			cb(arg, r.uids[i]);
+	}
+	free(r.uids);
+	free(r.starts);
+	buf_free(&prev);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+int mbox_sort(struct mbox_store *ms, const struct mbox_info *mb, const struct mbox_sort_spec *keys,
+              size_t n, void (*cb)(void *arg, uint32_t uid), void *arg)
+{
+	if (n > MBOX_SORT_KEYS_MAX)
+		return MBOX_INVALID;
+	if (n == 1 && has_index(keys[0].key))
+		return sort_by_index(ms, mb, &keys[0], cb, arg);
+	return sort_rows(ms, mb, keys, n, cb, arg);
 }
 
 /* ---- COPY ---- */
