@@ -13,8 +13,11 @@
 #include "mail/header.h"
 #include "mail/summary.h"
 
-/* Messages read per write transaction. */
-#define FILL_BATCH 32
+/* Messages looked up at a time, and at most written per transaction: one
+ * transaction per time slice (not per few messages) keeps the writes of the
+ * table and its SORT indexes together. */
+#define FILL_LOOKUP 32
+#define FILL_MAX 1024
 
 /* One row being made: the summary owns the text, keys the casemapped keys. */
 struct row {
@@ -133,7 +136,7 @@ static char *read_header(const char *path, size_t *len, bool *whole)
 struct batch {
 	struct imap_session *s;
 	const struct mbox_info *mb;
-	struct row rows[FILL_BATCH];
+	struct row *rows;           /* FILL_MAX */
 	size_t n;
 	uint32_t last_uid;
 };
@@ -155,25 +158,42 @@ static void fill_one(void *arg, const struct mbox_msg *m)
 	free(hdr);
 }
 
+/* Writes the rows made, in one transaction. */
+static void batch_flush(struct batch *b)
+{
+	struct mbox_headers *h = xcalloc(b->n + 1, sizeof(*h));
+	for (size_t i = 0; i < b->n; i++)
+		h[i] = b->rows[i].h;
+	mbox_headers_put(b->s->ms, b->mb, h, b->n);
+	for (size_t i = 0; i < b->n; i++)
+		row_free(&b->rows[i]);
+	free(h);
+	b->n = 0;
+}
+
 bool imap_hdrcache_fill(struct imap_session *s, const struct mbox_info *mb, uint32_t *after_uid,
                         uint64_t deadline_ms)
 {
+	struct batch b = { .s = s, .mb = mb, .rows = xcalloc(FILL_MAX, sizeof(struct row)),
+	                   .n = 0, .last_uid = *after_uid };
+	bool done = false;
 	for (;;) {
-		struct batch b = { .s = s, .mb = mb, .n = 0, .last_uid = *after_uid };
-		if (mbox_headers_missing(s->ms, mb, *after_uid, FILL_BATCH, fill_one, &b) != MBOX_OK)
-			return true;    /* the index cannot tell: answer with what there is */
-		struct mbox_headers h[FILL_BATCH];
-		for (size_t i = 0; i < b.n; i++)
-			h[i] = b.rows[i].h;
-		mbox_headers_put(s->ms, mb, h, b.n);
-		for (size_t i = 0; i < b.n; i++)
-			row_free(&b.rows[i]);
-		*after_uid = b.last_uid;
-		if (b.n < FILL_BATCH)
-			return true;
-		if (now_ms() >= deadline_ms)
-			return false;
+		size_t before = b.n;
+		if (mbox_headers_missing(s->ms, mb, b.last_uid, FILL_LOOKUP, fill_one, &b) != MBOX_OK) {
+			done = true;    /* the index cannot tell: answer with what there is */
+			break;
+		}
+		if (b.n - before < FILL_LOOKUP) {
+			done = true;
+			break;
+		}
+		if (b.n + FILL_LOOKUP > FILL_MAX || now_ms() >= deadline_ms)
+			break;
 	}
+	batch_flush(&b);
+	*after_uid = b.last_uid;
+	free(b.rows);
+	return done;
 }
 
 void imap_hdrcache_catch_up(struct imap_session *s, const struct mbox_info *mb)

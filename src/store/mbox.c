@@ -288,7 +288,8 @@ struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen)
 	store_busy_wait(ms->db);   /* short even waits: sessions on two workers share it */
 	/* one of these is open per active user and worker: no 120 KiB lookaside each */
 	sqlite3_db_config(ms->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
-	/* a small page cache: one of these is open per active user and worker */
+	/* a small page cache: one of these is open per active user and worker
+	 * (mbox_headers_put raises it for a while: keep the two in step) */
 	sqlite3_exec(ms->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
 	             "PRAGMA foreign_keys=ON; PRAGMA cache_size=-32;", NULL, NULL, NULL);
 	char backups[4200];

@@ -103,20 +103,34 @@ static int put_row(struct mbox_store *ms, const struct mbox_info *mb, const stru
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
+/* Many rows go into the table and its eight SORT indexes at places all over
+ * them: with the connection's small page cache (mbox_open: 32 KiB) every
+ * insert would read its pages again. A bigger one while they are written,
+ * given back after. */
+#define PUT_MANY 64
+#define PUT_CACHE "PRAGMA cache_size=-4096"
+#define USUAL_CACHE "PRAGMA cache_size=-32"
+
 int mbox_headers_put(struct mbox_store *ms, const struct mbox_info *mb,
                      const struct mbox_headers *rows, size_t n)
 {
 	if (n == 0 || ms->read_batch)
 		return MBOX_OK;
-	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		return MBOX_ERROR;
-	int rc = MBOX_OK;
-	for (size_t i = 0; i < n && rc == MBOX_OK; i++)
-		rc = put_row(ms, mb, &rows[i]);
-	if (sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK) {
-		sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
-		rc = MBOX_ERROR;
+	if (n >= PUT_MANY)
+		sqlite3_exec(ms->db, PUT_CACHE, NULL, NULL, NULL);
+	int rc = MBOX_ERROR;
+	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+		rc = MBOX_OK;
+		for (size_t i = 0; i < n && rc == MBOX_OK; i++)
+			rc = put_row(ms, mb, &rows[i]);
+		if (sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+			sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+			rc = MBOX_ERROR;
+		}
 	}
+	if (n >= PUT_MANY)
+		sqlite3_exec(ms->db, USUAL_CACHE, NULL, NULL, NULL);
 	return rc;
 }
 
