@@ -19,8 +19,12 @@ PKGS=(
   unbound python3-aiosmtpd python3-dkim python3-nacl
   # LMTP behind a real MTA: the tests run a private Postfix (postfix -c DIR) on loopback
   postfix
-  # SORT and THREAD compared with Dovecot's: the tests run a private one (dovecot -F -c CONF)
-  dovecot-imapd
+  # tests for postern import (a real Dovecot as the source) and for SORT and THREAD (the
+  # same answers as Dovecot's): Dovecot is started by the tests themselves
+  # (tests/integration/dovecot_fixture.py: own config, loopback high ports, base_dir in a
+  # temp dir). They never use the Debian service; in a container policy-rc.d keeps the
+  # postinst from starting it, and a running system Dovecot does not disturb the fixture.
+  dovecot-imapd dovecot-pop3d
 )
 
 missing=()

@@ -60,14 +60,20 @@ static void sanitize_host(const char *in, char *out, size_t outlen)
 int maildir_unique_name(char *out, size_t outlen, const char *hostname,
                         uint64_t size, uint64_t vsize)
 {
-	static atomic_ulong counter;
 	struct timeval tv;
-	char host[128], rnd[9];
 	gettimeofday(&tv, NULL);
+	return maildir_unique_name_at(out, outlen, tv.tv_sec, tv.tv_usec, hostname, size, vsize);
+}
+
+int maildir_unique_name_at(char *out, size_t outlen, long long sec, long usec,
+                           const char *hostname, uint64_t size, uint64_t vsize)
+{
+	static atomic_ulong counter;
+	char host[128], rnd[9];
 	sanitize_host(hostname, host, sizeof(host));
 	random_id(rnd, 8);
 	return bsnprintf(out, outlen, "%lld.M%06ldP%dQ%luR%s.%s,S=%llu,W=%llu",
-	                 (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
+	                 sec, usec, (int)getpid(),
 	                 atomic_fetch_add(&counter, 1) + 1, rnd, host,
 	                 (unsigned long long)size, (unsigned long long)vsize) < 0 ? -1 : 0;
 }

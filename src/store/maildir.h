@@ -16,6 +16,10 @@ int maildir_ensure(const char *maildir);
 /* A unique file name: <sec>.M<usec>P<pid>Q<n>R<random>.<host>,S=<size>,W=<vsize> */
 int maildir_unique_name(char *out, size_t outlen, const char *hostname,
                         uint64_t size, uint64_t vsize);
+/* The same for a message of another time (an import: the name starts with
+ * its internal date, which a rebuilt index reads back). */
+int maildir_unique_name_at(char *out, size_t outlen, long long sec, long usec,
+                           const char *hostname, uint64_t size, uint64_t vsize);
 /* True when a local part or domain is safe as one path component. */
 int maildir_name_safe(const char *name);
 

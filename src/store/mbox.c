@@ -88,7 +88,23 @@ static const struct migration index_steps[] = {
 	  /* the POP3 UIDL a message had on the server it was imported from, so
 	   * POP3 clients do not fetch it again; NULL: derived (mbox_pop3_uidl) */
 	  "ALTER TABLE messages ADD COLUMN pop3_uidl TEXT;" },
-	/* 6 is postern import's (branch import), 8 a compliance fix's: independent steps */
+	{ 6,
+	  /* postern import: where a mailbox's mail came from and how far the
+	   * import got (a second run resumes, never duplicates), and until when
+	   * it holds new mail back so that imported UIDs stay in order */
+	  "CREATE TABLE imports ("
+	  "  mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	  "  source TEXT NOT NULL,"
+	  "  next_uid INTEGER NOT NULL,"
+	  "  position TEXT NOT NULL DEFAULT '',"
+	  "  hold_until INTEGER NOT NULL DEFAULT 0);"
+	  /* the files of a batch between being put in cur/ and being recorded:
+	   * a sync leaves them alone; an interrupted batch's are removed */
+	  "CREATE TABLE import_pending ("
+	  "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	  "  base TEXT NOT NULL,"
+	  "  name TEXT NOT NULL,"
+	  "  PRIMARY KEY (mailbox_id, base));" },
 	{ 7,
 	  /* the header cache (mbox_headers.c): what SEARCH, SORT and THREAD read
 	   * of a message's header, so that they never open its file. key is
@@ -224,7 +240,8 @@ static uint32_t new_uidvalidity(struct mbox_store *ms)
 			last = (uint32_t)sqlite3_column_int64(s, 0);
 		sqlite3_finalize(s);
 	}
-	if (v <= last)
+	/* (an imported UIDVALIDITY may have raised the last one to the top) */
+	if (v <= last && last < UINT32_MAX)
 		v = last + 1;
 	if (sqlite3_prepare_v2(ms->db, "INSERT INTO meta(key, value) VALUES ('uidvalidity', ?1) "
 	                       "ON CONFLICT(key) DO UPDATE SET value = ?1", -1, &s, NULL) == SQLITE_OK) {

@@ -543,6 +543,8 @@ static int add_file_locked(struct mbox_store *ms, struct mbox_info *mb, const ch
                            uint32_t *uid)
 {
 	char dir[4096], letters[8], to[4500];
+	if (mbox_import_holds(ms, mb->id))
+		return MBOX_IN_USE;   /* an import is giving out the next UIDs */
 	mbox_flags_to_maildir(like->flags, letters, sizeof(letters));
 	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
 	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0)

@@ -6,7 +6,7 @@ delivered straight to the Maildir, incomplete rows for overlong headers), and
 the hostile cases: bad criteria, an unknown charset (NO [BADCHARSET]), floods
 of SORT commands, a mailbox of 10,000 messages whose first SORT must not
 stall other sessions. The comparison with Dovecot on one generated mailbox
-is test_sort_matches_dovecot (dovecot_fixtures.py)."""
+is test_sort_matches_dovecot (sort_corpus.py, dovecot_fixture.py)."""
 import re
 import threading
 import time
@@ -15,7 +15,7 @@ import pytest
 
 from imap_fixtures import (assert_alive, capability, crlf, imap_conn, imap_server, module_server,
                            write_maildir)
-import dovecot_fixtures as dc
+import sort_corpus as dc
 
 
 @pytest.fixture(scope="module")
@@ -334,9 +334,7 @@ DOVECOT_SORTS = ["ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISP
 @pytest.fixture(scope="module")
 def both(srv, tmp_path_factory):
     """The same generated mailbox in postern and in a private Dovecot."""
-    if not dc.available():
-        pytest.skip(dc.SKIP_REASON)
-    with dc.dovecot(tmp_path_factory.mktemp("dovecot")) as d:
+    with dc.dovecot_peer(tmp_path_factory.mktemp("dovecot")) as d:
         msgs = dc.corpus()
         ours = imap_conn(srv)
         dc.fill(ours, "corpus", msgs)

@@ -4,7 +4,7 @@ two or more children in parentheses, a missing parent as a dummy with no
 number), search criteria narrowing the set, and the hostile cases: bad
 arguments, unknown charsets, loops in References, a thread as deep as the
 mailbox. Dovecot answers the same THREAD commands on the generated mailbox
-of dovecot_fixtures.py; where it differs, test_thread_matches_dovecot says
+of sort_corpus.py; where it differs, test_thread_matches_dovecot says
 why."""
 import os
 import re
@@ -13,7 +13,7 @@ import time
 import pytest
 
 from imap_fixtures import assert_alive, crlf, imap_conn, module_server
-import dovecot_fixtures as dc
+import sort_corpus as dc
 
 
 @pytest.fixture(scope="module")
@@ -155,10 +155,8 @@ def test_deep_thread(srv):
 
 
 @pytest.fixture(scope="module")
-def both(srv):
-    if not dc.available():
-        pytest.skip(dc.SKIP_REASON)
-    with dc.dovecot() as d:
+def both(srv, tmp_path_factory):
+    with dc.dovecot_peer(tmp_path_factory.mktemp("dovecot")) as d:
         msgs = dc.corpus()
         ours = imap_conn(srv)
         dc.fill(ours, "tcorpus", msgs)

@@ -1,135 +1,44 @@
-"""A private Dovecot to compare postern's answers with (SORT, THREAD).
-
-dovecot(path) starts Debian's dovecot-imapd (scripts/deps.sh installs it) as
-root with `dovecot -F -c <conf>`: IMAP on a free 127.0.0.1 port, no TLS, one
-user "cmp" (password "cmp") from a passwd-file, a static userdb whose Maildir
-lives in a temporary directory, base_dir and state in that directory too. It
-is stopped by its PID and the directory removed at the end. The directory is
-made under /tmp (not pytest's private temp dir) because Dovecot's own users
-(dovenull, dovecot) and the mail user (nobody) must reach it.
+"""The generated mailbox SORT and THREAD are compared with Dovecot on
+(test_imap_sort.py, test_imap_thread.py), and the Dovecot that answers them:
+dovecot_fixture.py's (the import tests' fixture: `dovecot -F -c CONF` on
+loopback high ports, base_dir in a temp dir) with one user.
 
 corpus() generates the same ~200 messages every time (seeded): subjects with
 Re:/Fwd:/[list] leaders, (fwd) trailers and [fwd: ...] wrappers, encoded
 words in UTF-8 and ISO-8859-1, accented, Greek and Cyrillic text; display
-names quoted, encoded, in comments, groups; Date: fields in several zones and
-the obsolete forms, missing and unreadable ones; Message-IDs missing and
-duplicated; References chains with gaps, In-Reply-To only, unknown parents
-and a loop. fill() APPENDs them with their internal dates.
+names quoted, encoded, in comments, unquoted with a comma, groups; Date:
+fields in several zones and the obsolete forms, missing and unreadable ones;
+Message-IDs missing and duplicated; References chains with gaps,
+In-Reply-To only, unknown parents and a loop. fill() APPENDs them with their
+internal dates (three to an hour: ties).
 """
 import contextlib
-import os
 import random
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import time
 from base64 import b64encode
 
-from conftest import HOST, free_port
+from dovecot_fixture import Dovecot, need_dovecot
 from imap_fixtures import IMAPConn
 
-DOVECOT = "/usr/sbin/dovecot"
-USER, PASSWORD = "cmp", "cmp"
-SKIP_REASON = "Dovecot (dovecot-imapd) not installed, or not running as root"
-
-
-def available():
-    return os.path.exists(DOVECOT) and os.geteuid() == 0
-
-
-CONF = """protocols = imap
-listen = {host}
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:{root}/mail
-first_valid_uid = 1
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {root}/users
-}}
-userdb {{
-  driver = static
-  args = uid=nobody gid=nogroup home={root}/home
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = {host}
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-"""
-
-
-class Dovecot:
-    def __init__(self, root, port, proc):
-        self.root, self.port, self.proc = root, port, proc
-
-    def connect(self):
-        c = IMAPConn(self.port)
-        c.login(USER, PASSWORD)
-        return c
-
-    def log(self):
-        try:
-            with open(os.path.join(self.root, "dovecot.log"), errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-
-def _wait_port(port, proc, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with socket.create_connection((HOST, port), timeout=1) as s:
-                if s.recv(100).startswith(b"* OK"):
-                    return True
-        except OSError:
-            time.sleep(0.1)
-    return False
+USER, PASSWORD = "cmp@example.org", "cmp"
 
 
 @contextlib.contextmanager
-def dovecot(_unused_path=None):
-    root = tempfile.mkdtemp(prefix="postern-dovecot-", dir="/tmp")
-    os.chmod(root, 0o755)
-    port = free_port()
-    for d in ("run", "state", "mail", "home"):
-        os.makedirs(os.path.join(root, d))
-    shutil.chown(os.path.join(root, "mail"), "nobody", "nogroup")
-    shutil.chown(os.path.join(root, "home"), "nobody", "nogroup")
-    with open(os.path.join(root, "users"), "w") as f:
-        f.write(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-    conf = os.path.join(root, "dovecot.conf")
-    with open(conf, "w") as f:
-        f.write(CONF.format(host=HOST, root=root, port=port))
-    proc = subprocess.Popen([DOVECOT, "-F", "-c", conf], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def dovecot_peer(root):
+    """A running Dovecot with USER; .connect() gives a logged-in IMAPConn."""
+    need_dovecot()
+    dv = Dovecot(root, {USER: "{PLAIN}" + PASSWORD}).start()
+
+    def connect():
+        c = IMAPConn(dv.imap_port)
+        c.login(USER, PASSWORD)
+        return c
+
+    dv.connect = connect
     try:
-        if not _wait_port(port, proc):
-            log = Dovecot(root, port, proc).log()
-            raise RuntimeError(f"Dovecot did not start on port {port}:\n{log[-2000:]}")
-        yield Dovecot(root, port, proc)
+        yield dv
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-        shutil.rmtree(root, ignore_errors=True)
+        dv.stop()
 
 
 # ---- the generated mailbox -------------------------------------------------------------------
