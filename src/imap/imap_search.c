@@ -480,13 +480,19 @@ void imap_search_run(struct imap_session *s, const char *tag, bool uid, struct i
 	j->source = source_of(j->q.root);
 	j->all = is_all(&j->q);
 	unsigned fields = imap_search_header_fields(j->q.root);
-	j->read_rows = j->source == FROM_VIEW_AND_CACHE || fields != 0 || j->sent;
+	bool headers = fields != 0 || j->sent;      /* what the cache answers without the files */
+	uint32_t missing = 0;
+	if (mbox_headers_missing_count(s->ms, &s->view.mb, &missing) != MBOX_OK)
+		missing = 1;
+	/* dates and sizes alone do not make it worth reading every message to
+	 * fill the cache: the index rows have them */
+	if (j->source == FROM_VIEW_AND_CACHE && !headers && missing > 0)
+		j->source = FROM_INDEX;
+	j->read_rows = j->source == FROM_VIEW_AND_CACHE || headers;
+	j->filling = (finish != NULL || j->read_rows) && missing > 0;
 	j->finish = finish;
 	j->finish_ctx = ctx;
 	str_copy(j->tag, sizeof(j->tag), tag);
-	uint32_t missing = 0;
-	j->filling = (finish != NULL || j->read_rows) &&
-	             mbox_headers_missing_count(s->ms, &s->view.mb, &missing) == MBOX_OK && missing > 0;
 	imap_search_rows_init(&j->rows, fields);
 	buf_init(&j->scratch);
 	s->search = j;

@@ -234,6 +234,38 @@ def test_copy_and_delivered_mail_are_sorted(srv):
     c.close()
 
 
+def test_header_keys_are_answered_from_the_cache(srv):
+    """Once a message has its row (APPEND, or the first session to see it
+    after delivery), header keys and sent dates never read its file: a file
+    rewritten in place (which no client may do, and which no sync notices)
+    still answers as it was when the row was made; BODY reads the file."""
+    c = imap_conn(srv)
+    c.ok("CREATE cachebox")
+    old = crlf("From: Old Sender <old@sender.example>\nSubject: original words\n"
+               "Date: Tue, 03 Mar 2026 10:00:00 +0000\n\nold body\n")
+    new = crlf("From: New Sender <new@sender.example>\nSubject: replaced words\n"
+               "Date: Sat, 07 Mar 2026 10:00:00 +0000\n\nnew body\n")
+    assert c.append("cachebox", old).status == "OK"
+    c.ok("SELECT cachebox")
+    box = srv.maildir_path("alice") / ".cachebox"
+    write_maildir(box, [old], host="cachedeliv")
+    assert any(u == b"2 EXISTS" for u in c.ok("NOOP").untagged)   # its row made now
+    for f in (box / "cur").iterdir():
+        with open(f, "r+b") as fh:                                   # same name, same directory
+            fh.write(new)
+            fh.truncate()
+    for cmd, want in (("SEARCH FROM old@sender.example", b"SEARCH 1 2"),
+                      ("SEARCH FROM new@sender.example", b"SEARCH"),
+                      ("SEARCH SUBJECT original", b"SEARCH 1 2"),
+                      ("SEARCH HEADER Date \"03 Mar\"", b"SEARCH 1 2"),
+                      ("SEARCH SENTON 3-Mar-2026", b"SEARCH 1 2"),
+                      ("SEARCH BODY \"new body\"", b"SEARCH 1 2"),
+                      ("SEARCH HEADER X-Other x", b"SEARCH")):
+        r = c.ok(cmd)
+        assert r.untagged[-1] == want, (cmd, r)
+    c.close()
+
+
 def test_overlong_header_falls_back_to_the_file(srv):
     """A header beyond what the cache reads (256 KiB) or a field beyond what it
     keeps (8 KiB) gives an incomplete row: SEARCH reads that message's file and
