@@ -132,8 +132,10 @@ void casemap_append(struct buf *out, const char *s, size_t n)
 			while (j < n && u[j] < 0x80)
 				j++;
 			buf_reserve(out, j - i);
-			for (; i < j; i++)
-				out->data[out->len++] = (char)(u[i] >= 'a' && u[i] <= 'z' ? u[i] - 0x20 : u[i]);
+			for (; i < j; i++) {
+				bool lower = u[i] >= 'a' && u[i] <= 'z';
+				out->data[out->len++] = (char)(lower ? u[i] - 0x20 : u[i]);
+			}
 			out->data[out->len] = '\0';
 			continue;
 		}
@@ -145,9 +147,9 @@ void casemap_append(struct buf *out, const char *s, size_t n)
 			i += k;
 			continue;
 		}
-		uint32_t c = len == 2 ? (uint32_t)(u[i] & 0x1f) << 6 | (u[i + 1] & 0x3f)
-		                      : (uint32_t)(u[i] & 0x0f) << 12 | (uint32_t)(u[i + 1] & 0x3f) << 6 |
-		                        (u[i + 2] & 0x3f);
+		uint32_t c = len == 2
+			? (uint32_t)(u[i] & 0x1f) << 6 | (u[i + 1] & 0x3f)
+			: (uint32_t)(u[i] & 0x0f) << 12 | (uint32_t)(u[i + 1] & 0x3f) << 6 | (u[i + 2] & 0x3f);
 		i += len;
 		c = titlecase(c);
 		const struct decomposition *d = decomposition_of(c);

@@ -179,7 +179,8 @@ bool imap_hdrcache_fill(struct imap_session *s, const struct mbox_info *mb, uint
 	bool done = false;
 	for (;;) {
 		size_t before = b.n;
-		if (mbox_headers_missing(s->ms, mb, b.last_uid, FILL_LOOKUP, fill_one, &b) != MBOX_OK) {
+		int rc = mbox_headers_missing(s->ms, mb, b.last_uid, FILL_LOOKUP, fill_one, &b);
+		if (rc != MBOX_OK) {
 			done = true;    /* the index cannot tell: answer with what there is */
 			break;
 		}

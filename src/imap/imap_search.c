@@ -43,7 +43,8 @@ static enum source source_of(const struct imap_search_node *n)
 			k = FROM_VIEW;
 			break;
 		case IMAP_SK_LARGER: case IMAP_SK_SMALLER: case IMAP_SK_BEFORE: case IMAP_SK_ON:
-		case IMAP_SK_SINCE: case IMAP_SK_SENTBEFORE: case IMAP_SK_SENTON: case IMAP_SK_SENTSINCE:
+		case IMAP_SK_SINCE:
+		case IMAP_SK_SENTBEFORE: case IMAP_SK_SENTON: case IMAP_SK_SENTSINCE:
 		case IMAP_SK_BCC: case IMAP_SK_CC: case IMAP_SK_FROM: case IMAP_SK_TO:
 		case IMAP_SK_SUBJECT: case IMAP_SK_HEADER:
 			k = FROM_VIEW_AND_CACHE;
@@ -73,7 +74,8 @@ static bool is_all(const struct imap_search *q)
 static bool uses_sent_date(const struct imap_search_node *n)
 {
 	for (; n; n = n->next) {
-		if (n->key == IMAP_SK_SENTBEFORE || n->key == IMAP_SK_SENTON || n->key == IMAP_SK_SENTSINCE)
+		if (n->key == IMAP_SK_SENTBEFORE || n->key == IMAP_SK_SENTON ||
+		    n->key == IMAP_SK_SENTSINCE)
 			return true;
 		if (n->child && uses_sent_date(n->child))
 			return true;
@@ -356,7 +358,7 @@ static void answer(struct imap_session *s, struct imap_search_job *j)
 {
 	if (j->over) {
 		if (j->q.ret & IMAP_SEARCH_RET_SAVE)
-			imap_seqset_free(&s->view.saved);   /* RFC 5182 2.1: a failed SAVE empties "$" */
+			imap_seqset_free(&s->view.saved);   /* RFC 5182 2.1: a failed SAVE: "$" empty */
 		imap_tagged(s, j->tag, "NO", "[LIMIT] Too many search results");
 		return;
 	}
@@ -513,7 +515,7 @@ void imap_search_run(struct imap_session *s, const char *tag, bool uid, struct i
 
 /* ---- SEARCH ---- */
 
-/* Answers a SEARCH that cannot run; a failed SAVE empties "$" (RFC 5182 2.1). */
+/* Answers a search that cannot run; a failed SAVE empties "$" (RFC 5182 2.1). */
 static void refuse(struct imap_session *s, struct imap_search *q, const char *tag,
                    const char *status, const char *text)
 {
@@ -523,26 +525,35 @@ static void refuse(struct imap_session *s, struct imap_search *q, const char *ta
 	imap_search_free(q);
 }
 
+bool imap_search_admit(struct imap_session *s, struct imap_command *cmd, struct imap_search *q,
+                       enum imap_search_status st)
+{
+	static const char badcharset[] = "[BADCHARSET " IMAP_SEARCH_CHARSETS "] Unsupported charset";
+	static const char limited[] = "[LIMIT] Too many searches of message text, try again later";
+	if (st == IMAP_SEARCH_BADCHARSET) {
+		refuse(s, q, cmd->tag, "NO", badcharset);
+		return false;
+	}
+	if (st != IMAP_SEARCH_OK) {
+		refuse(s, q, cmd->tag, "BAD", cmd->error ? cmd->error : "Bad search criteria");
+		return false;
+	}
+	/* only full-text searches count: header keys are answered from the
+	 * index's header cache, BODY and TEXT scan every octet */
+	if (q->uses_body &&
+	    !imap_user_search_allowed(s->user, s->ns.cfg->imap.search_rate_limit_per_min)) {
+		refuse(s, q, cmd->tag, "NO", limited);
+		return false;
+	}
+	return true;
+}
+
 void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 {
 	struct imap_cursor c;
 	struct imap_search q;
 	imap_command_args(cmd, &c);
 	enum imap_search_status st = imap_search_parse(&q, &c, IMAP_SEARCH_ALLOW_SAVED);
-	if (st == IMAP_SEARCH_BADCHARSET) {
-		refuse(s, &q, cmd->tag, "NO", "[BADCHARSET " IMAP_SEARCH_CHARSETS "] Unsupported charset");
-		return;
-	}
-	if (st != IMAP_SEARCH_OK) {
-		refuse(s, &q, cmd->tag, "BAD", cmd->error ? cmd->error : "Bad search criteria");
-		return;
-	}
-	/* only full-text searches count: header keys are answered from the
-	 * index's header cache, BODY and TEXT scan every octet */
-	if (q.uses_body &&
-	    !imap_user_search_allowed(s->user, s->ns.cfg->imap.search_rate_limit_per_min)) {
-		refuse(s, &q, cmd->tag, "NO", "[LIMIT] Too many searches of message text, try again later");
-		return;
-	}
-	imap_search_run(s, cmd->tag, cmd->uid, &q, NULL, NULL);
+	if (imap_search_admit(s, cmd, &q, st))
+		imap_search_run(s, cmd->tag, cmd->uid, &q, NULL, NULL);
 }

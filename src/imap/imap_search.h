@@ -13,6 +13,7 @@
 
 #include "imap/imap_search_parse.h"
 
+struct imap_command;
 struct imap_session;
 
 /* What a search found, for the finish hook. */
@@ -48,6 +49,12 @@ void imap_search_matches_init(struct imap_search_matches *m, const struct imap_s
  * was taken already, with take). */
 uint32_t imap_search_matches_seq(struct imap_search_matches *m, uint32_t uid, bool take);
 void imap_search_matches_free(struct imap_search_matches *m);
+
+/* After parsing the criteria of SEARCH, SORT or THREAD (status st): answers
+ * NO [BADCHARSET], BAD, or NO [LIMIT] past the user's rate of full-text
+ * searches, frees q and returns false; true when the search may run. */
+bool imap_search_admit(struct imap_session *s, struct imap_command *cmd, struct imap_search *q,
+                       enum imap_search_status st);
 
 /* Runs the search q (taken over: the job frees it) for the command tagged
  * tag, answering at once or in later slices. finish NULL: a SEARCH. A

@@ -40,7 +40,8 @@ static bool address_key_matches(const struct imap_search_header *h, enum imap_he
                                 enum imap_header_field addrs, const struct imap_search_node *n,
                                 struct buf *scratch)
 {
-	return value_contains(h->field[text], n, scratch) || value_contains(h->field[addrs], n, scratch);
+	return value_contains(h->field[text], n, scratch) ||
+	       value_contains(h->field[addrs], n, scratch);
 }
 
 /* The field HEADER names, when it is one the cache keeps, else -1. */

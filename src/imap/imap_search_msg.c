@@ -170,8 +170,8 @@ int imap_search_text_match(void *arg, const struct imap_search_node *n,
 	case IMAP_SK_BODY:
 		if (!load_text(t))
 			return 0;
-		return contains_folded(folded_text(t) + t->root->body_offset, (size_t)t->root->body_size,
-		                       n->str, n->str_len);
+		return contains_folded(folded_text(t) + t->root->body_offset,
+		                       (size_t)t->root->body_size, n->str, n->str_len);
 	case IMAP_SK_TEXT:
 		if (!load_text(t))
 			return 0;

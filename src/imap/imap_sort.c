@@ -7,12 +7,10 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/config.h"
 #include "core/util.h"
 #include "imap/imap_cmds.h"
 #include "imap/imap_search.h"
 #include "imap/imap_session.h"
-#include "imap/imap_users.h"
 
 struct sort_ctx {
 	struct mbox_sort_spec keys[MBOX_SORT_KEYS_MAX];
@@ -164,16 +162,6 @@ static const struct imap_search_finish sort_finish = { .answer = sort_answer, .f
 
 /* ---- the command ---- */
 
-static void refuse(struct imap_session *s, struct imap_command *cmd, struct imap_search *q,
-                   struct sort_ctx *sc, const char *status, const char *text)
-{
-	if (q->ret & IMAP_SEARCH_RET_SAVE)
-		imap_seqset_free(&s->view.saved);   /* RFC 5182 2.1: a failed SAVE empties "$" */
-	imap_tagged(s, cmd->tag, status, "%s", text);
-	imap_search_free(q);
-	free(sc);
-}
-
 void imap_cmd_sort(struct imap_session *s, struct imap_command *cmd)
 {
 	struct imap_cursor c;
@@ -184,23 +172,15 @@ void imap_cmd_sort(struct imap_session *s, struct imap_command *cmd)
 	/* ESORT: SORT RETURN (...) (criteria) charset keys */
 	if ((imap_accept_atom(&c, "RETURN") && !imap_search_parse_return(&ret, &c, flags)) ||
 	    !parse_criteria(&c, sc)) {
-		refuse(s, cmd, &ret, sc, "BAD", cmd->error ? cmd->error : "Bad SORT arguments");
+		imap_search_admit(s, cmd, &ret, IMAP_SEARCH_BAD);
+		free(sc);
 		return;
 	}
 	enum imap_search_status st = imap_search_parse(&q, &c, flags | IMAP_SEARCH_BARE_CHARSET);
 	q.esearch = ret.esearch;
 	q.ret = ret.ret;
-	if (st == IMAP_SEARCH_BADCHARSET) {
-		refuse(s, cmd, &q, sc, "NO", "[BADCHARSET " IMAP_SEARCH_CHARSETS "] Unsupported charset");
-		return;
-	}
-	if (st != IMAP_SEARCH_OK) {
-		refuse(s, cmd, &q, sc, "BAD", cmd->error ? cmd->error : "Bad search criteria");
-		return;
-	}
-	if (q.uses_body &&
-	    !imap_user_search_allowed(s->user, s->ns.cfg->imap.search_rate_limit_per_min)) {
-		refuse(s, cmd, &q, sc, "NO", "[LIMIT] Too many searches of message text, try again later");
+	if (!imap_search_admit(s, cmd, &q, st)) {
+		free(sc);
 		return;
 	}
 	imap_search_run(s, cmd->tag, cmd->uid, &q, &sort_finish, sc);

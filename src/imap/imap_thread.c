@@ -5,12 +5,10 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "core/config.h"
 #include "core/util.h"
 #include "imap/imap_cmds.h"
 #include "imap/imap_search.h"
 #include "imap/imap_session.h"
-#include "imap/imap_users.h"
 #include "mail/thread.h"
 
 struct thread_ctx {
@@ -176,7 +174,7 @@ void imap_cmd_thread(struct imap_session *s, struct imap_command *cmd)
 	struct thread_ctx tc;
 	imap_command_args(cmd, &c);
 	if (!imap_next_atom(&c, &alg)) {
-		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Thread algorithm expected");
+		imap_search_admit(s, cmd, &q, IMAP_SEARCH_BAD);
 		return;
 	}
 	if (imap_word_eq(alg, strlen(alg), "REFERENCES")) {
@@ -189,20 +187,8 @@ void imap_cmd_thread(struct imap_session *s, struct imap_command *cmd)
 	}
 	enum imap_search_status st =
 		imap_search_parse(&q, &c, IMAP_SEARCH_ALLOW_SAVED | IMAP_SEARCH_BARE_CHARSET);
-	if (st != IMAP_SEARCH_OK) {
-		if (st == IMAP_SEARCH_BADCHARSET)
-			imap_tagged(s, cmd->tag, "NO", "[BADCHARSET " IMAP_SEARCH_CHARSETS "] Unsupported charset");
-		else
-			imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Bad search criteria");
-		imap_search_free(&q);
+	if (!imap_search_admit(s, cmd, &q, st))
 		return;
-	}
-	if (q.uses_body &&
-	    !imap_user_search_allowed(s->user, s->ns.cfg->imap.search_rate_limit_per_min)) {
-		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many searches of message text, try again later");
-		imap_search_free(&q);
-		return;
-	}
 	struct thread_ctx *ctx = xmalloc(sizeof(*ctx));
 	*ctx = tc;
 	imap_search_run(s, cmd->tag, cmd->uid, &q, &thread_finish, ctx);

@@ -126,7 +126,9 @@ static char *squeeze_white_space(const char *subject, size_t len, size_t *out_le
 	char *t = xmalloc(len + 1);
 	size_t n = 0;
 	for (size_t i = 0; i < len; i++) {
-		char c = subject[i] == '\t' || subject[i] == '\r' || subject[i] == '\n' ? ' ' : subject[i];
+		char c = subject[i];
+		if (c == '\t' || c == '\r' || c == '\n')
+			c = ' ';
 		if (c == ' ' && n > 0 && t[n - 1] == ' ')
 			continue;
 		t[n++] = c;

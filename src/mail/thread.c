@@ -450,11 +450,16 @@ static void thread_references(struct builder *b, size_t n)
 	sort_siblings(b, false);
 }
 
+static const char *subject_of(const struct mail_thread_msg *m)
+{
+	return m->base_subject != NULL ? m->base_subject : "";
+}
+
 static int cmp_by_subject(const void *pa, const void *pb)
 {
 	int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
 	const struct mail_thread_msg *ma = &sort_builder->msgs[a], *mb = &sort_builder->msgs[b];
-	int c = strcmp(ma->base_subject ? ma->base_subject : "", mb->base_subject ? mb->base_subject : "");
+	int c = strcmp(subject_of(ma), subject_of(mb));
 	if (c != 0)
 		return c;
 	if (ma->sent != mb->sent)
@@ -476,10 +481,9 @@ static void thread_ordered_subject(struct builder *b, size_t n)
 	qsort(idx, n, sizeof(int32_t), cmp_by_subject);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
-		const char *subj = b->msgs[idx[i]].base_subject ? b->msgs[idx[i]].base_subject : "";
+		const char *subj = subject_of(&b->msgs[idx[i]]);
 		link_child(b, ROOT, idx[i] + 1);
-		for (; j < n && strcmp(b->msgs[idx[j]].base_subject ? b->msgs[idx[j]].base_subject : "",
-		                       subj) == 0; j++)
+		for (; j < n && strcmp(subject_of(&b->msgs[idx[j]]), subj) == 0; j++)
 			link_child(b, idx[i] + 1, idx[j] + 1);
 		i = j;
 	}
