@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "imap/imap_cmds.h"
 #include "imap/imap_fetch_parse.h"
+#include "imap/imap_hdrcache.h"
 #include "imap/imap_search_parse.h"
 #include "imap/imap_session.h"
 #include "store/maildir.h"
@@ -102,6 +103,7 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 		            ? "[INUSE] The mailbox is being imported; try again later"
 		            : "[SERVERBUG] Cannot store the message");
 	} else {
+		imap_hdrcache_put_message(s, &mb, uid, data, len);
 		if (s->state == IMAP_SELECTED && strcmp(mb.name, s->view.mb.name) == 0)
 			imap_view_update(s, true);
 		imap_tagged(s, cmd->tag, "OK", "[APPENDUID %u %u] APPEND completed", mb.uidvalidity, uid);

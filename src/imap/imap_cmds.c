@@ -107,6 +107,7 @@ enum {
 	C_NAMESPACE, C_SELECT, C_EXAMINE, C_CREATE, C_DELETE, C_RENAME, C_SUBSCRIBE, C_UNSUBSCRIBE,
 	C_LIST, C_LSUB, C_STATUS, C_APPEND, C_CHECK, C_CLOSE, C_UNSELECT, C_EXPUNGE, C_SEARCH,
 	C_FETCH, C_STORE, C_COPY, C_MOVE, C_IDLE, C_GETQUOTAROOT, C_GETQUOTA, C_SETQUOTA,
+	C_SORT, C_THREAD,
 };
 
 static const struct imap_cmd_def commands[] = {
@@ -135,6 +136,8 @@ static const struct imap_cmd_def commands[] = {
 	{ "UNSELECT", ST_SE, false, C_UNSELECT },
 	{ "EXPUNGE", ST_SE, true, C_EXPUNGE },
 	{ "SEARCH", ST_SE, true, C_SEARCH },
+	{ "SORT", ST_SE, true, C_SORT },
+	{ "THREAD", ST_SE, true, C_THREAD },
 	{ "FETCH", ST_SE, true, C_FETCH },
 	{ "STORE", ST_SE, true, C_STORE },
 	{ "COPY", ST_SE, true, C_COPY },
@@ -173,6 +176,8 @@ static void run(struct imap_session *s, struct imap_command *cmd, int id)
 	case C_UNSELECT: imap_cmd_close(s, cmd, false); break;
 	case C_EXPUNGE: imap_cmd_expunge(s, cmd); break;
 	case C_SEARCH: imap_cmd_search(s, cmd); break;
+	case C_SORT: imap_cmd_sort(s, cmd); break;
+	case C_THREAD: imap_cmd_thread(s, cmd); break;
 	case C_FETCH: imap_cmd_fetch(s, cmd); break;
 	case C_STORE: imap_cmd_store(s, cmd); break;
 	case C_COPY: imap_cmd_copy(s, cmd, false); break;

@@ -32,6 +32,9 @@ void imap_cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub);
  * imap_expunge.c, imap_append.c */
 void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_search(struct imap_session *s, struct imap_command *cmd);
+/* SORT (imap_sort.c), THREAD (imap_thread.c), RFC 5256 */
+void imap_cmd_sort(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_thread(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_store(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move);
 void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd);

@@ -37,6 +37,10 @@ struct mbox_store {
 sqlite3_stmt *mbox_stmt(struct mbox_store *ms, const char *sql);
 void mbox_stmt_done(sqlite3_stmt *st);
 
+/* COPY: the copy gets the header cache row of its original (when it has
+ * one), in the caller's transaction (mbox_headers.c). */
+int mbox_headers_copy_locked(struct mbox_store *ms, long long from_id, uint32_t uid,
+                             long long to_id, uint32_t new_uid);
 /* Adds index rows for Maildir++ folders found on disk but not in the index. */
 int mbox_discover_folders(struct mbox_store *ms);
 /* The MBOX_* result of stepping a query for one row. */

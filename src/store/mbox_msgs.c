@@ -612,7 +612,11 @@ int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
 	random_id(base, 8);
 	snprintf(base + 8, sizeof(base) - 8, ".%.280s", b);
 	free(b);
-	return tx_end(ms, add_file_locked(ms, to, m.path, true, base, &m, new_uid));
+	rc = add_file_locked(ms, to, m.path, true, base, &m, new_uid);
+	/* a cache: when it cannot be copied, the copy's row is made later */
+	if (rc == MBOX_OK)
+		mbox_headers_copy_locked(ms, src.id, uid, to->id, *new_uid);
+	return tx_end(ms, rc);
 }
 
 static const char cache_get_sql[] =

@@ -394,8 +394,9 @@ def test_search_flood_does_not_stall_other_sessions(postern):
 
 
 def test_search_rate_limit(postern):
-    """imap.search_rate_limit_per_min bounds searches that read message files,
-    per user over all sessions; index-only searches are not counted."""
+    """imap.search_rate_limit_per_min bounds full-text searches (BODY, TEXT),
+    per user over all sessions; header and index-only searches are not
+    counted."""
     s = imap_server(postern, config={"imap": {"search_rate_limit_per_min": 30}})
     write_maildir(s.maildir_path("alice"), [simple_message(f"r{i}", body="text " * 200)
                                             for i in range(20)], host="rate")
@@ -410,9 +411,10 @@ def test_search_rate_limit(postern):
     assert 30 <= len(ok) <= 32, f"{len(ok)} of 100 text searches ran with a budget of 30/min"
     assert len(limited) == 100 - len(ok)
     assert c.ok("SEARCH FLAGGED").status == "OK"         # index only: not counted
+    assert c.ok("SEARCH FROM nobody SENTON 1-Jan-2026").status == "OK"   # headers: not counted
     other = imap_conn(s)                                # same user: same budget
     other.ok("SELECT INBOX")
-    r = other.cmd("SEARCH FROM nobody")
+    r = other.cmd("SEARCH OR FROM nobody BODY nobody")
     assert r.status == "NO" and "[LIMIT]" in r.text, r
     other.close()
     c.close()
