@@ -10,7 +10,7 @@ static const char usage_text[] =
 	"\n"
 	"Commands:\n"
 	"  serve                         run the mail server (foreground): SMTP, submission,\n"
-	"                                IMAP and POP3, as the listen keys say\n"
+	"                                LMTP, IMAP and POP3, as the listen keys say\n"
 	"  config check                  validate the configuration and exit\n"
 	"  domain add|del|list           manage local domains\n"
 	"  domain records DOMAIN [--check]\n"
