@@ -7,8 +7,9 @@
 #include "store/store.h"
 #include "store/store_sqlite_int.h"
 
-static void read_quota(sqlite3_stmt *s, struct store_quota *out)
+static void read_quota(sqlite3_stmt *s, void *arg)
 {
+	struct store_quota *out = arg;
 	memset(out, 0, sizeof(*out));
 	out->own_storage_limit = sqlite3_column_type(s, 0) != SQLITE_NULL;
 	out->own_message_limit = sqlite3_column_type(s, 1) != SQLITE_NULL;
@@ -21,20 +22,7 @@ static void read_quota(sqlite3_stmt *s, struct store_quota *out)
 
 int store_quota_get(struct store *st, const char *local, const char *domain, struct store_quota *out)
 {
-	sqlite3_stmt *s = st->stmt[Q_QUOTA_GET];
-	int result = STORE_NOT_FOUND;
-	sqlite3_bind_text(s, 1, local, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		read_quota(s, out);
-		result = STORE_OK;
-	} else if (rc != SQLITE_DONE) {
-		result = STORE_ERROR;
-	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return result;
+	return store_user_row(st->stmt[Q_QUOTA_GET], local, domain, read_quota, out);
 }
 
 int store_quota_set_limit(struct store *st, const char *local, const char *domain,

@@ -445,16 +445,15 @@ int store_user_exists(struct store *st, const char *local, const char *domain)
 	return lookup_exists(st, Q_USER_EXISTS, local, domain);
 }
 
-int store_user_password(struct store *st, const char *local, const char *domain,
-                        char *out, size_t outlen)
+int store_user_row(sqlite3_stmt *s, const char *local, const char *domain,
+                   store_row_reader read, void *arg)
 {
-	sqlite3_stmt *s = st->stmt[Q_USER_PASSWORD];
 	int result = STORE_NOT_FOUND;
 	sqlite3_bind_text(s, 1, local, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(s, 0));
+		read(s, arg);
 		result = STORE_OK;
 	} else if (rc != SQLITE_DONE) {
 		result = STORE_ERROR;
@@ -462,6 +461,24 @@ int store_user_password(struct store *st, const char *local, const char *domain,
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return result;
+}
+
+struct text_out {
+	char *buf;
+	size_t len;
+};
+
+static void read_first_text(sqlite3_stmt *s, void *arg)
+{
+	struct text_out *o = arg;
+	snprintf(o->buf, o->len, "%s", (const char *)sqlite3_column_text(s, 0));
+}
+
+int store_user_password(struct store *st, const char *local, const char *domain,
+                        char *out, size_t outlen)
+{
+	struct text_out dst = { out, outlen };
+	return store_user_row(st->stmt[Q_USER_PASSWORD], local, domain, read_first_text, &dst);
 }
 
 int store_user_auth_info(struct store *st, const char *local, const char *domain,

@@ -26,5 +26,10 @@ int store_exec_write(struct store *st, const char *sql, const char *const args[4
 int store_list_rows(struct store *st, const char *sql, const char *arg, store_row_cb cb,
                     void *cbarg, char *err, size_t errlen);
 const char *store_now_text(char buf[24]);
+/* A prepared lookup of one user's row by (?1 local, ?2 domain): read(s, arg)
+ * on the row. STORE_OK, STORE_NOT_FOUND or STORE_ERROR; s is reset. */
+typedef void (*store_row_reader)(sqlite3_stmt *s, void *arg);
+int store_user_row(sqlite3_stmt *s, const char *local, const char *domain,
+                   store_row_reader read, void *arg);
 
 #endif
