@@ -230,13 +230,43 @@ uint32_t mbox_flags_from_maildir(const char *info)
 /* Time-based, so a rebuilt index never reuses an old value, and above the
  * last one given, so a mailbox deleted and created again within a second
  * still gets a new one (RFC 9051 2.3.1.1). */
+/* The last UIDVALIDITY is also kept beside the index, in the Maildir: an
+ * index deleted and rebuilt within the same second must not hand out the
+ * same value again (RFC 9051 2.3.1.1: new UIDs, new UIDVALIDITY). */
+static uint32_t read_uidvalidity_mark(const struct mbox_store *ms)
+{
+	char path[4096];
+	unsigned long v = 0;
+	if (bsnprintf(path, sizeof(path), "%s/postern-uidvalidity", ms->root) < 0)
+		return 0;
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%lu", &v) != 1 || v > UINT32_MAX)
+		v = 0;
+	fclose(f);
+	return (uint32_t)v;
+}
+
+static void write_uidvalidity_mark(const struct mbox_store *ms, uint32_t v)
+{
+	char path[4096];
+	if (bsnprintf(path, sizeof(path), "%s/postern-uidvalidity", ms->root) < 0)
+		return;
+	FILE *f = fopen(path, "w");
+	if (f != NULL) {
+		fprintf(f, "%lu\n", (unsigned long)v);
+		fclose(f);
+	}
+}
+
 static uint32_t new_uidvalidity(struct mbox_store *ms)
 {
 	sqlite3_stmt *s;
-	uint32_t v = (uint32_t)time(NULL), last = 0;
+	uint32_t v = (uint32_t)time(NULL), last = read_uidvalidity_mark(ms);
 	if (sqlite3_prepare_v2(ms->db, "SELECT value FROM meta WHERE key = 'uidvalidity'", -1, &s,
 	                       NULL) == SQLITE_OK) {
-		if (sqlite3_step(s) == SQLITE_ROW)
+		if (sqlite3_step(s) == SQLITE_ROW && (uint32_t)sqlite3_column_int64(s, 0) > last)
 			last = (uint32_t)sqlite3_column_int64(s, 0);
 		sqlite3_finalize(s);
 	}
@@ -249,6 +279,7 @@ static uint32_t new_uidvalidity(struct mbox_store *ms)
 		sqlite3_step(s);
 		sqlite3_finalize(s);
 	}
+	write_uidvalidity_mark(ms, v);
 	return v;
 }
 
