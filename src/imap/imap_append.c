@@ -90,6 +90,10 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 	int rc = mbox_find(s->ms, mbname, &mb);
 	if (rc != MBOX_OK) {
 		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
+	} else if (!imap_quota_allows(s, len, 1)) {
+		/* nothing is written; a {N+} literal gets here unchecked
+		 * (imap_session.c checks the others before they are sent) */
+		imap_tagged(s, cmd->tag, "NO", "[OVERQUOTA] Quota exceeded");
 	} else if (mbox_dir(s->ms, mb.name, dir, sizeof(dir)) < 0 ||
 	           write_appended(dir, s->ns.cfg->hostname, data, len, path, sizeof(path), &vsize) < 0 ||
 	           (rc = mbox_append_file(s->ms, &mb, path, flags.system, kw.data, when, vsize,

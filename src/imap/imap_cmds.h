@@ -40,4 +40,9 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move);
 void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_append(struct imap_session *s, struct imap_command *cmd);
 
+/* QUOTA (imap_quota.c) */
+void imap_cmd_getquotaroot(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_getquota(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_setquota(struct imap_session *s, struct imap_command *cmd);
+
 #endif

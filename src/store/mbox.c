@@ -365,6 +365,7 @@ void mbox_close(struct mbox_store *ms)
 {
 	if (ms == NULL)
 		return;
+	mbox_set_usage_sink(ms, NULL);
 	for (size_t i = 0; i < MBOX_STMT_CACHE; i++)
 		sqlite3_finalize(ms->cache[i].st);
 	for (size_t i = 0; i < ms->npending; i++) {
@@ -509,6 +510,28 @@ static int remove_tree(const char *dir)
 	return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
 }
 
+/* The mailbox's row, its messages' with it (ON DELETE CASCADE): they leave
+ * the totals, so it is a write transaction the usage sink hears of. */
+static int delete_row(struct mbox_store *ms, long long id)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	mbox_usage_begin(ms);
+	int rc = MBOX_ERROR;
+	if (sqlite3_prepare_v2(ms->db, "DELETE FROM mailboxes WHERE id = ?1", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, id);
+		rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+		sqlite3_finalize(s);
+	}
+	if (rc == MBOX_OK)
+		mbox_usage_end(ms, false);
+	if (sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK)
+		return rc;
+	sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+	return MBOX_ERROR;
+}
+
 int mbox_delete(struct mbox_store *ms, const char *name)
 {
 	struct mbox_info mb;
@@ -522,12 +545,7 @@ int mbox_delete(struct mbox_store *ms, const char *name)
 		return MBOX_IN_USE;
 	if (mbox_dir(ms, name, dir, sizeof(dir)) < 0)
 		return MBOX_ERROR;
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "DELETE FROM mailboxes WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
-		return MBOX_ERROR;
-	sqlite3_bind_int64(s, 1, mb.id);
-	rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
-	sqlite3_finalize(s);
+	rc = delete_row(ms, mb.id);
 	if (rc == MBOX_OK)
 		remove_tree(dir);
 	return rc;

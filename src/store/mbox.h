@@ -165,6 +165,36 @@ int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tm
 int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
               struct mbox_info *to, uint32_t *new_uid);
 
+/* ---- usage: the totals of all mailboxes, followed from outside ----------
+ * The quota keeps a copy of a user's totals where a delivery can read it
+ * without opening the index (src/store/quota.h). A sink hears of every
+ * change inside the index's write transaction, so that copies are written
+ * in the order of the changes they describe. */
+struct mbox_usage {
+	uint64_t storage;       /* sum of RFC822.SIZE */
+	uint64_t messages;
+};
+struct mbox_usage_sink {
+	/* A sync of INBOX, under the write lock, is about to take in what was
+	 * delivered to new/ (deliveries go to INBOX, nowhere else). */
+	void (*taking_new)(void *arg);
+	/* The totals after a change, before it commits; took_new: after
+	 * taking_new, the sync has taken new/ in. */
+	void (*changed)(void *arg, const struct mbox_usage *totals, bool took_new);
+	void (*free)(void *arg);        /* at mbox_close or replacement; may be NULL */
+	void *arg;
+};
+/* Installs a sink (NULL: none), freeing the one before. */
+void mbox_set_usage_sink(struct mbox_store *ms, const struct mbox_usage_sink *sink);
+/* Tells the sink the totals as they are, under the write lock: what a copy
+ * may have missed (changes made with no sink, a crash between the two
+ * writes, a user made again over a kept Maildir) is made good. */
+int mbox_usage_report(struct mbox_store *ms);
+/* The totals of every mailbox (one row per mailbox, no message rows read). */
+int mbox_usage(struct mbox_store *ms, struct mbox_usage *out);
+/* RFC822.SIZE of the messages with \Deleted (STATUS DELETED-STORAGE). */
+int mbox_deleted_size(struct mbox_store *ms, const struct mbox_info *mb, uint64_t *octets);
+
 /* Cached ENVELOPE / BODYSTRUCTURE / BODY strings of a message ("" if none). */
 int mbox_cache_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
                    char **envelope, char **bodystructure, char **body);

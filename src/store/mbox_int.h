@@ -24,6 +24,9 @@ struct mbox_store {
 	bool read_batch;        /* mbox_read_begin..end: no writes in between */
 	struct mbox_pending_cache *pending;   /* allocated on first use */
 	size_t npending;
+	struct mbox_usage_sink sink;          /* sink.changed NULL: nobody follows the totals */
+	struct mbox_usage usage_before;       /* the totals when the write transaction began */
+	bool usage_known;
 	/* the queries every command runs, prepared once (keyed by their text) */
 	struct { const char *sql; sqlite3_stmt *st; } cache[MBOX_STMT_CACHE];
 };
@@ -51,6 +54,13 @@ long long mbox_mtime_ns(const char *dir, const char *sub);
  * had not changed otherwise since the last sync, remember its new time, so
  * the next sync does not rescan every file for a change it made itself. */
 void mbox_note_own_change(struct mbox_store *ms, const struct mbox_info *mb, long long before);
+/* Tell the usage sink (mbox_usage.c): begin right after a write
+ * transaction starts, end just before it commits (took_new: a sync of INBOX
+ * that called mbox_usage_taking_new); end tells the sink when the totals
+ * changed or new/ was taken in. */
+void mbox_usage_begin(struct mbox_store *ms);
+void mbox_usage_taking_new(struct mbox_store *ms);
+void mbox_usage_end(struct mbox_store *ms, bool took_new);
 /* Removes the regular files of a directory (not recursive). */
 void mbox_unlink_all(const char *dir);
 
