@@ -373,6 +373,18 @@ static void answer(struct imap_session *s, struct imap_search_job *j)
 
 /* ---- the slices ---- */
 
+/* Size and internal date of a message without a header cache row (one
+ * could not be written: the next search makes it), from its index row. */
+static bool index_data(struct imap_session *s, uint32_t uid, uint64_t *size, long long *arrival)
+{
+	struct mbox_msg *m = xcalloc(1, sizeof(*m));   /* 5 KiB: not on the stack */
+	bool found = mbox_get(s->ms, &s->view.mb, uid, m) == MBOX_OK;
+	*size = m->size;
+	*arrival = m->internaldate;
+	free(m);
+	return found;
+}
+
 /* Evaluates one message against the criteria. */
 static void evaluate(struct imap_session *s, struct imap_search_job *j, const struct search_msg *sm,
                      uint32_t seq, struct imap_search_ctx *ctx, int limit)
@@ -383,11 +395,11 @@ static void evaluate(struct imap_session *s, struct imap_search_job *j, const st
 	long long arrival = sm->internaldate;
 	if (j->read_rows) {
 		t.row = imap_search_rows_find(s, &j->rows, sm->uid);
-		if (j->source == FROM_VIEW_AND_CACHE) {
-			if (t.row == NULL)
-				return;     /* expunged since the view was made: no row, no file */
+		if (j->source == FROM_VIEW_AND_CACHE && t.row != NULL) {
 			size = t.row->size;
 			arrival = t.row->arrival;
+		} else if (j->source == FROM_VIEW_AND_CACHE && !index_data(s, sm->uid, &size, &arrival)) {
+			return;     /* expunged since the view was made */
 		}
 	}
 	int32_t iday = imap_day_of(arrival, 0);

@@ -43,7 +43,7 @@ static size_t keep_string(struct buf *arena, const char *s)
 static void take_row(void *arg, const struct mbox_headers *h)
 {
 	struct gather *g = arg;
-	uint32_t seq = imap_search_matches_seq(g->m, h->uid, false);
+	uint32_t seq = imap_search_matches_seq(g->m, h->uid, true);
 	if (seq == 0)
 		return;
 	g->msgs[g->n] = (struct mail_thread_msg){
@@ -54,6 +54,45 @@ static void take_row(void *arg, const struct mbox_headers *h)
 	g->offs[g->n][2] = keep_string(&g->arena, h->in_reply_to);
 	g->offs[g->n][3] = keep_string(&g->arena, h->sort_subject ? h->sort_subject : "");
 	g->n++;
+}
+
+/* msgs[0, mid) and msgs[mid, n) each ascending by id (mailbox order): made
+ * one ascending run, offs alongside. */
+static void merge_runs(struct gather *g, size_t mid)
+{
+	struct mail_thread_msg *msgs = xcalloc(g->n + 1, sizeof(*msgs));
+	size_t (*offs)[4] = xcalloc(g->n + 1, sizeof(*offs));
+	size_t a = 0, b = mid;
+	for (size_t k = 0; k < g->n; k++) {
+		size_t from = b == g->n || (a < mid && g->msgs[a].id < g->msgs[b].id) ? a++ : b++;
+		msgs[k] = g->msgs[from];
+		memcpy(offs[k], g->offs[from], sizeof(offs[k]));
+	}
+	free(g->msgs);
+	free(g->offs);
+	g->msgs = msgs;
+	g->offs = offs;
+}
+
+/* A match without a header cache row (none could be written: the next
+ * search makes it) is not lost: it threads as a message without ids,
+ * subject or date. The messages stay in mailbox order. */
+static void take_rowless(struct gather *g, const struct imap_search_result *r,
+                         const struct imap_view *v)
+{
+	size_t had = g->n;
+	for (size_t i = 0; i < r->n; i++) {
+		uint32_t uid = v->uids[r->seqs[i] - 1];
+		if (imap_search_matches_seq(g->m, uid, true) == 0)
+			continue;
+		g->msgs[g->n] = (struct mail_thread_msg){ .id = g->uid ? uid : r->seqs[i] };
+		for (int k = 0; k < 4; k++)
+			g->offs[g->n][k] = SIZE_MAX;
+		g->offs[g->n][3] = keep_string(&g->arena, "");
+		g->n++;
+	}
+	if (g->n > had)
+		merge_runs(g, had);
 }
 
 static const char *at_offset(const struct buf *arena, size_t off)
@@ -140,6 +179,7 @@ static void thread_answer(struct imap_session *s, const struct imap_search_resul
 	if (mbox_headers_read(s->ms, &v->mb, THREAD_FIELDS, 1, 0, take_row, &g) != MBOX_OK) {
 		imap_tagged(s, r->tag, "NO", "[SERVERBUG] Cannot read the mailbox index");
 	} else {
+		take_rowless(&g, r, v);
 		struct mail_thread t;
 		struct buf out;
 		point_strings(&g);

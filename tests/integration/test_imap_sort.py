@@ -8,6 +8,7 @@ of SORT commands, a mailbox of 10,000 messages whose first SORT must not
 stall other sessions. The comparison with Dovecot on one generated mailbox
 is test_sort_matches_dovecot (sort_corpus.py, dovecot_fixture.py)."""
 import re
+import sqlite3
 import threading
 import time
 
@@ -263,6 +264,39 @@ def test_header_keys_are_answered_from_the_cache(srv):
                       ("SEARCH HEADER X-Other x", b"SEARCH")):
         r = c.ok(cmd)
         assert r.untagged[-1] == want, (cmd, r)
+    c.close()
+
+
+def test_messages_whose_rows_cannot_be_written(postern):
+    """A writer that holds the index (another process, a stuck backup) keeps
+    the header cache from being filled: SEARCH, SORT and THREAD still answer
+    for every message, from the index rows and the files (SORT puts them
+    last, THREAD as messages without ids or dates)."""
+    s = imap_server(postern)
+    msgs = [sort_message(f"u{i}@x.example", "t@x", None, f"subject {i} findme", None, 10)
+            for i in (3, 1, 2)]
+    write_maildir(s.maildir_path("alice"), msgs, host="rowless")
+    c = imap_conn(s)
+    c.ok("SELECT INBOX")
+    index = s.maildir_path("alice") / "postern-index.db"
+
+    db = sqlite3.connect(str(index), timeout=30, isolation_level=None)
+    db.execute("DELETE FROM headers")
+    db.execute("BEGIN IMMEDIATE")       # the cache cannot be filled meanwhile
+    try:
+        # each command waits for the lock as long as the index does (about 6 s),
+        # then answers without the rows
+        assert c.ok("SEARCH SUBJECT findme", timeout=60).untagged[-1] == b"SEARCH 1 2 3"
+        r = c.ok("SORT (SUBJECT) UTF-8 ALL", timeout=60)
+        assert sorted(sort_numbers(r)) == [1, 2, 3], r
+        r = c.ok("THREAD REFERENCES UTF-8 ALL", timeout=60)
+        assert r.untagged[-1] == b"THREAD (1)(2)(3)", r
+        assert db.execute("SELECT count(*) FROM headers").fetchone()[0] == 0   # none written
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    # once the writer is gone, the next command makes the rows
+    assert sort_numbers(c.ok("SORT (SUBJECT) UTF-8 ALL")) == [2, 3, 1]
     c.close()
 
 
