@@ -134,7 +134,8 @@ static inline bool imap_client_utf8(const struct imap_session *s)
 
 /* mailbox names (imap_mailbox_name.c) */
 /* A mailbox name argument, in UTF-8 (decoded from modified UTF-7 when the
- * client did not ENABLE UTF8=ACCEPT). */
+ * client did not ENABLE UTF8=ACCEPT); "" when it is not valid modified
+ * UTF-7: a name that does not exist and cannot be created. */
 bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out, size_t len);
 /* imap_next_mailbox for a command: false after answering BAD with the reason. */
 bool imap_expect_mailbox(struct imap_session *s, struct imap_command *cmd, struct imap_cursor *c,

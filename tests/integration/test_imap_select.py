@@ -51,6 +51,25 @@ def test_select_and_examine_responses(srv):
     c.close()
 
 
+ATOM_SOUP = "!#$&'+,-.0123456789:;<=>?@^_`|[}"   # imaptest's "atoms" name: "&'" is not mUTF-7
+
+
+def test_select_of_a_name_not_in_modified_utf7_is_no(srv):
+    """A name that is not valid modified UTF-7 (RFC 3501 5.1.3) names no
+    mailbox: SELECT, EXAMINE and STATUS say NO as for any other missing one
+    (they said BAD, which counts against the error limit), CREATE refuses it,
+    LIST with it as a pattern finds nothing."""
+    c = imap_conn(srv)
+    for cmd in (f"SELECT {ATOM_SOUP}", f"EXAMINE {ATOM_SOUP}", f"STATUS {ATOM_SOUP} (MESSAGES)",
+                f"CREATE {ATOM_SOUP}", 'SELECT "&Jjo"', 'CREATE "a&b"'):
+        r = c.cmd(cmd)
+        assert r.status == "NO", (cmd, r)
+    r = c.ok(f'LIST "" {ATOM_SOUP}%*')
+    assert r.lines("LIST") == [], r
+    c.ok("NOOP")
+    c.close()
+
+
 def test_examine_does_not_set_seen(srv):
     c = imap_conn(srv)
     c.ok("CREATE ex1")
