@@ -353,9 +353,13 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 			break;
 		}
 	}
-	if (j->uid && !uid_done)   /* UID FETCH always reports the UID */
+	/* RFC 7162 3.1: with CONDSTORE on, a flag change (\Seen set here) is
+	 * reported with the UID and MODSEQ */
+	bool change_with_modseq = seen_set && s->condstore;
+	if ((j->uid || change_with_modseq) && !uid_done)   /* UID FETCH always reports the UID */
 		imap_printf(s, "%sUID %u", sep ? " " : "", m->uid);
-	if (j->f.wants_modseq && !modseq_done)   /* RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ */
+	/* RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ */
+	if ((j->f.wants_modseq || change_with_modseq) && !modseq_done)
 		imap_printf(s, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 	if (seen_set && !flags_done) {
 		/* RFC 3501 6.4.5: \Seen set by this FETCH is reported with it */
@@ -534,6 +538,8 @@ void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd)
 			imap_seqset_free(&set);
 		}
 	}
+	if (j->f.wants_modseq)
+		imap_enable_condstore(s);
 	j->uid = cmd->uid;
 	str_copy(j->tag, sizeof(j->tag), cmd->tag);
 	s->fetch = j;

@@ -104,6 +104,8 @@ void imap_cmd_status(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "BAD", "Unknown status item");
 		return;
 	}
+	if (imap_status_wants_modseq(&req))
+		imap_enable_condstore(s);
 	int rc = imap_status_write(s, name, &req);
 	if (rc != MBOX_OK)
 		imap_tagged(s, cmd->tag, "NO", "%s", imap_mbox_error_text(rc));

@@ -451,6 +451,8 @@ void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 		refuse(s, j, cmd->tag, "NO", "[LIMIT] Too many searches of message text, try again later");
 		return;
 	}
+	if (j->q.uses_modseq)
+		imap_enable_condstore(s);
 	j->uid = cmd->uid;
 	j->sent = uses_sent_date(j->q.root);
 	str_copy(j->tag, sizeof(j->tag), cmd->tag);

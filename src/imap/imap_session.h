@@ -123,6 +123,12 @@ void imap_cmd_finished(struct imap_session *s, const struct imap_cmd_hooks *h);
 
 /* command dispatch (imap_cmds.c): runs a parsed command by the table */
 void imap_dispatch(struct imap_session *s, struct imap_command *cmd);
+/* RFC 7162 3.1: a CONDSTORE-enabling command (FETCH or SEARCH with MODSEQ,
+ * STORE UNCHANGEDSINCE, STATUS HIGHESTMODSEQ, SELECT (CONDSTORE)) turns
+ * CONDSTORE on as ENABLE does; the first one with a mailbox selected also
+ * tells the client its HIGHESTMODSEQ (untagged OK, before the command's
+ * own responses). */
+void imap_enable_condstore(struct imap_session *s);
 
 /* Mailbox names and quoted strings travel in UTF-8 after ENABLE UTF8=ACCEPT
  * (RFC 6855) and in IMAP4rev2 (RFC 9051 5.1); else names are in modified

@@ -10,7 +10,7 @@
 static const char *const status_names[] = {
 	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "HIGHESTMODSEQ", "DELETED",
 };
-enum { STATUS_DELETED = 7 };
+enum { STATUS_HIGHESTMODSEQ = 6, STATUS_DELETED = 7 };
 
 bool imap_status_parse_items(struct imap_cursor *items, struct imap_status_req *req)
 {
@@ -27,6 +27,14 @@ bool imap_status_parse_items(struct imap_cursor *items, struct imap_status_req *
 		req->items[req->n++] = (int)k;
 	}
 	return true;
+}
+
+bool imap_status_wants_modseq(const struct imap_status_req *req)
+{
+	for (size_t i = 0; i < req->n; i++)
+		if (req->items[i] == STATUS_HIGHESTMODSEQ)
+			return true;
+	return false;
 }
 
 /* "* STATUS name (...)" for a mailbox, synced first. */

@@ -108,6 +108,8 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
+	if (st.unchangedsince)
+		imap_enable_condstore(s);
 	buf_init(&modified);
 	for (size_t i = 0; i < t.n; i++) {
 		struct mbox_msg m;
@@ -130,9 +132,11 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 			continue;
 		imap_format_flags(m.flags, m.keywords, flags, sizeof(flags));
 		char uidpart[24] = "";
-		if (cmd->uid)   /* RFC 9051 6.4.9: UID commands report the UID */
+		/* RFC 9051 6.4.9: UID commands report the UID; RFC 7162 3.1: so does
+		 * every FETCH response once CONDSTORE is on, with the MODSEQ */
+		if (cmd->uid || s->condstore)
 			snprintf(uidpart, sizeof(uidpart), "UID %u ", t.uid[i]);
-		if (s->condstore || st.unchangedsince)
+		if (s->condstore)
 			imap_untagged(s, "%u FETCH (%sFLAGS (%s) MODSEQ (%llu))", t.seq[i], uidpart, flags,
 			              (unsigned long long)m.modseq);
 		else

@@ -254,6 +254,35 @@ def test_sentbefore_sentsince(sent_box):
     assert got == [16, 17, 18], got
 
 
+def test_search_modseq_with_entry_name(srv):
+    """RFC 7162 3.1.5: MODSEQ [entry-name entry-type] mod-sequence; entry
+    "/flags/\\seen" and type priv, shared or all. We keep one modseq per
+    message, so the entry narrows nothing: every message changed at or after
+    the given modseq matches (as Dovecot answers too). As imaptest does, the
+    modseqs come from the STORE responses after a CONDSTORE-enabling FETCH:
+    without them it sent "MODSEQ ... all" with no number (BAD)."""
+    c = imap_conn(srv)
+    fill(c, "smq", 3)
+    c.ok("SELECT smq")
+    c.ok("FETCH 1 (MODSEQ)")
+    mods = {}
+    for n in (1, 3):
+        r = c.ok(f"STORE {n} +FLAGS (\\Seen)")
+        mods[n] = int(re.search(r"MODSEQ \((\d+)\)", r.lines("FETCH")[0]).group(1))
+    for kind in ("all", "priv", "shared"):
+        r = c.ok(f'SEARCH MODSEQ "/flags/\\\\seen" {kind} {mods[3]}')
+        assert search_numbers(r) == [3], r
+        assert r.lines("SEARCH")[0].endswith(f"(MODSEQ {mods[3]})"), r
+    r = c.ok(f'SEARCH MODSEQ "/flags/\\\\seen" all {mods[1]}')
+    assert search_numbers(r) == [1, 3], r
+    r = c.ok(f'SEARCH RETURN (ALL) 2:3 MODSEQ "/flags/\\\\seen" all {mods[1]}')
+    assert r.lines("ESEARCH") == [f'ESEARCH (TAG "{r.tag}") ALL 3 MODSEQ {mods[3]}'], r
+    for bad in ('SEARCH MODSEQ "/flags/\\\\seen" mine 1', 'SEARCH MODSEQ "/nope" all 1',
+                'SEARCH MODSEQ "/flags/\\\\seen" all'):
+        assert c.cmd(bad).status == "BAD", bad
+    c.close()
+
+
 # ---- ESEARCH -------------------------------------------------------------------------------------
 
 
