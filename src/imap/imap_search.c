@@ -14,6 +14,7 @@
 #include "imap/imap_session.h"
 #include "imap/imap_users.h"
 #include "core/buf.h"
+#include "mail/address.h"
 #include "mail/date.h"
 #include "mail/encoded_word.h"
 #include "mail/header.h"
@@ -73,7 +74,59 @@ static const char *folded_text(struct text_ctx *t)
 	return t->folded;
 }
 
-static bool header_matches(struct text_ctx *t, const char *field, const char *needle, size_t nlen)
+/* A header value with its encoded-words decoded, folded, searched. */
+static bool decoded_contains(const char *raw, const char *needle, size_t nlen)
+{
+	size_t cap = strlen(raw) * 3 + 1;
+	char *dec = xmalloc(cap);
+	size_t dl = mail_encoded_words_decode(raw, dec, cap);
+	fold_ascii(dec, dl);
+	bool hit = contains_folded(dec, dl, needle, nlen);
+	free(dec);
+	return hit;
+}
+
+static void append_address(void *ctx, const struct mail_address_view *v)
+{
+	struct buf *out = ctx;
+	if (out->len > 0)
+		buf_puts(out, ", ");
+	if (v->kind == MAIL_ADDRESS_GROUP_END) {
+		buf_puts(out, ";");
+		return;
+	}
+	if (v->s[MAIL_ADDRESS_NAME] != NULL)
+		buf_append(out, v->s[MAIL_ADDRESS_NAME], v->n[MAIL_ADDRESS_NAME]);
+	if (v->kind == MAIL_ADDRESS_GROUP_START) {
+		buf_puts(out, ":");
+		return;
+	}
+	buf_puts(out, " <");
+	if (v->s[MAIL_ADDRESS_LOCAL] != NULL)
+		buf_append(out, v->s[MAIL_ADDRESS_LOCAL], v->n[MAIL_ADDRESS_LOCAL]);
+	if (v->s[MAIL_ADDRESS_DOMAIN] != NULL) {
+		buf_puts(out, "@");
+		buf_append(out, v->s[MAIL_ADDRESS_DOMAIN], v->n[MAIL_ADDRESS_DOMAIN]);
+	}
+	buf_puts(out, ">");
+}
+
+/* FROM, TO, CC, BCC search the addresses as well as the text: "name
+ * <local@domain>" per mailbox, comments, quoting and white space gone, so
+ * that "user@domain.org" finds <user (comment)@ domain.org> (Dovecot
+ * matches the same way). */
+static bool addresses_contain(const char *raw, const char *needle, size_t nlen)
+{
+	struct buf norm;
+	buf_init(&norm);
+	mail_address_list_parse(raw, strlen(raw), append_address, &norm);
+	bool hit = norm.len > 0 && decoded_contains(norm.data, needle, nlen);
+	buf_free(&norm);
+	return hit;
+}
+
+static bool header_matches(struct text_ctx *t, const char *field, bool addresses,
+                           const char *needle, size_t nlen)
 {
 	struct mail_header_iter it;
 	struct mail_field f;
@@ -83,12 +136,8 @@ static bool header_matches(struct text_ctx *t, const char *field, const char *ne
 		if (!mail_field_is(&f, field))
 			continue;
 		char *raw = mail_unfold_dup(f.value, f.value_len);
-		size_t cap = strlen(raw) * 3 + 1;
-		char *dec = xmalloc(cap);
-		size_t dl = mail_encoded_words_decode(raw, dec, cap);
-		fold_ascii(dec, dl);
-		bool hit = contains_folded(dec, dl, needle, nlen);
-		free(dec);
+		bool hit = decoded_contains(raw, needle, nlen) ||
+		           (addresses && addresses_contain(raw, needle, nlen));
 		free(raw);
 		if (hit)
 			return true;
@@ -104,12 +153,12 @@ static int text_match(void *arg, const struct imap_search_node *n, const struct 
 		return 0;
 	size_t boff = (size_t)t->root->body_offset, blen = (size_t)t->root->body_size;
 	switch (n->key) {
-	case IMAP_SK_BCC: return header_matches(t, "Bcc", n->str, n->str_len);
-	case IMAP_SK_CC: return header_matches(t, "Cc", n->str, n->str_len);
-	case IMAP_SK_FROM: return header_matches(t, "From", n->str, n->str_len);
-	case IMAP_SK_TO: return header_matches(t, "To", n->str, n->str_len);
-	case IMAP_SK_SUBJECT: return header_matches(t, "Subject", n->str, n->str_len);
-	case IMAP_SK_HEADER: return header_matches(t, n->field, n->str, n->str_len);
+	case IMAP_SK_BCC: return header_matches(t, "Bcc", true, n->str, n->str_len);
+	case IMAP_SK_CC: return header_matches(t, "Cc", true, n->str, n->str_len);
+	case IMAP_SK_FROM: return header_matches(t, "From", true, n->str, n->str_len);
+	case IMAP_SK_TO: return header_matches(t, "To", true, n->str, n->str_len);
+	case IMAP_SK_SUBJECT: return header_matches(t, "Subject", false, n->str, n->str_len);
+	case IMAP_SK_HEADER: return header_matches(t, n->field, false, n->str, n->str_len);
 	case IMAP_SK_BODY: return contains_folded(folded_text(t) + boff, blen, n->str, n->str_len);
 	case IMAP_SK_TEXT: return contains_folded(folded_text(t), t->len, n->str, n->str_len);
 	default: return 0;

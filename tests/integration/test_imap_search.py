@@ -104,6 +104,44 @@ def test_search_keys(search_box, query, want):
     assert search_numbers(c.ok(f"UID SEARCH {query}")) == [n + 1 for n in want], query
 
 
+ADDRESS_FROMS = [
+    "user-from@domain.org",                             # 1
+    "RealFrom <user-from@domain.org>",                  # 2
+    "<user-from (comment)@ (comment) domain.org>",      # 3: comments inside the address
+    "user-from@domain.org (RealFrom)",                  # 4: the name as a comment
+    "user-from1@domain.org, user-from2@domain.org",     # 5
+    '"Real \\"Quoted\\" From" <user-from@domain.org>',   # 6
+    "=?UTF-8?Q?J=C3=BCrgen?= <juergen@domain.org>",      # 7: an encoded-word name
+]
+
+
+def test_search_addresses(srv):
+    """FROM / TO / CC / BCC match the header's text and its addresses in the
+    form "name <local@domain>" (RFC 3501 6.4.4: a substring of the field):
+    comments and white space inside an address do not hide it, names are
+    decoded, group names match."""
+    c = imap_conn(srv)
+    c.ok("CREATE sadr")
+    for i, frm in enumerate(ADDRESS_FROMS):
+        to = "groupname: g1@domain.org, g2@domain.org;, other: g3@domain.org;" if i == 5 else \
+             "<to@domain.org>"
+        assert c.append("sadr", crlf(f"From: {frm}\nTo: {to}\nSubject: a{i}\n\nbody\n")).status == "OK"
+    c.ok("SELECT sadr")
+    for query, want in [("FROM user-from@domain.org", [1, 2, 3, 4, 6]),
+                        ("FROM realfrom", [2, 4]), ("FROM ser-fro", [1, 2, 3, 4, 5, 6]),
+                        ("FROM user-from1", [5]), ('FROM "Quoted"', [6]),
+                        ('FROM "<user-from@domain.org>"', [1, 2, 3, 4, 6]),
+                        ("TO groupname", [6]), ("TO g3@domain", [6]), ("TO g4", []),
+                        ("CC user-from", []), ("BCC user-from", [])]:
+        assert search_numbers(c.ok(f"SEARCH {query}")) == want, query
+    word = "J\u00fcrgen".encode()
+    c.send(b"u1 SEARCH CHARSET UTF-8 FROM {%d}\r\n" % len(word))
+    assert c.read_response().startswith(b"+")
+    c.send(word + b"\r\n")
+    assert search_numbers(c.wait_tagged("u1")) == [7]
+    c.close()
+
+
 def test_search_charset_utf8(search_box):
     c = search_box
     word = "Stra\u00dfe".encode()
