@@ -495,7 +495,10 @@ void imap_cmd_search(struct imap_session *s, struct imap_command *cmd)
 		refuse(s, j, cmd->tag, "BAD", cmd->error ? cmd->error : "Bad search criteria");
 		return;
 	}
-	if ((j->q.uses_text || uses_sent_date(j->q.root)) &&
+	/* only full-text searches count: a header key reads a few lines of each
+	 * message (and a client sends them all the time), BODY and TEXT scan
+	 * every octet */
+	if (j->q.uses_body &&
 	    !imap_user_search_allowed(s->user, s->ns.cfg->imap.search_rate_limit_per_min)) {
 		refuse(s, j, cmd->tag, "NO", "[LIMIT] Too many searches of message text, try again later");
 		return;

@@ -265,6 +265,7 @@ static bool parse_text_arg(struct sparse *p, struct imap_cursor *c, struct imap_
 	n->str = dup_n(s, len);
 	n->str_len = len;
 	p->s->uses_text = true;
+	p->s->uses_body |= n->key == IMAP_SK_BODY || n->key == IMAP_SK_TEXT;
 	return true;
 }
 

@@ -82,6 +82,7 @@ struct imap_search {
 	bool uses_modseq;       /* MODSEQ key: the response carries (MODSEQ n) (RFC 7162 3.1.5) */
 	bool uses_saved;        /* "$" appears */
 	bool uses_text;         /* some key needs headers or body */
+	bool uses_body;         /* BODY or TEXT: the whole message is read and scanned */
 	size_t nodes;
 };
 

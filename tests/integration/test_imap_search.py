@@ -5,9 +5,9 @@ SENTON / SENTSINCE reading Date: headers in the RFC 5322 forms (3.3, obsolete
 ones of 4.3 included) in the header's own zone, the internal date when there is
 no readable Date:; ESEARCH RETURN options (RFC 4731); SEARCHRES (RFC 5182)
 "$" in FETCH, STORE, COPY, MOVE and SEARCH; malformed searches; and the
-limits: search strings (a linear matcher), the per-user rate limit on searches
-that read message files (imap.search_rate_limit_per_min), and a SEARCH flood
-that must not stall other sessions.
+limits: search strings (a linear matcher), the per-user rate limit on
+full-text searches (imap.search_rate_limit_per_min: off by default, header
+keys never counted), and a SEARCH flood that must not stall other sessions.
 
 One server for the module, each test in mailboxes of its own; tests that
 measure time or count searches get a server of their own."""
@@ -23,11 +23,9 @@ from imap_fixtures import (assert_alive, capability, crlf, fill, imap_conn, imap
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory, template_data):
-    # the tests sharing this server run more searches of message text a minute than
-    # imap.search_rate_limit_per_min's default (60) allows; the limit has its own test
-    # (test_search_rate_limit) on a server of its own
-    with module_server(tmp_path_factory, template_data,
-                       config={"imap": {"search_rate_limit_per_min": 1000}}) as s:
+    # the default configuration: the rate limit (off by default) has its own
+    # test (test_search_rate_limit) on a server of its own
+    with module_server(tmp_path_factory, template_data) as s:
         yield s
 
 
@@ -460,9 +458,28 @@ def test_search_flood_does_not_stall_other_sessions(postern):
     att.close()
 
 
+def test_header_searches_are_never_limited(postern):
+    """With the default configuration a client may search headers as often
+    as it likes: imaptest's compliance run (and a client filtering a folder
+    by sender) sends dozens of FROM / SUBJECT / SENTON searches a minute,
+    which the old default (60, header keys counted) refused."""
+    s = imap_server(postern)
+    write_maildir(s.maildir_path("alice"), [simple_message(f"h{i}") for i in range(5)], host="hdr")
+    c = imap_conn(s)
+    c.ok("SELECT INBOX")
+    keys = ("FROM sender", "SUBJECT h1", "HEADER X-None x", "SENTON 2-Mar-2026", "BODY hello")
+    c.send(b"".join(b"h%d SEARCH %s\r\n" % (i, keys[i % len(keys)].encode()) for i in range(150)))
+    got = c.until(lambda r: r.startswith(b"h149 "), timeout=60)
+    tagged = [r for r in got if re.match(rb"h\d+ ", r)]
+    assert len(tagged) == 150 and all(re.match(rb"h\d+ OK", r) for r in tagged), \
+        [r for r in tagged if not re.match(rb"h\d+ OK", r)][:3]
+    c.close()
+
+
 def test_search_rate_limit(postern):
-    """imap.search_rate_limit_per_min bounds searches that read message files,
-    per user over all sessions; index-only searches are not counted."""
+    """imap.search_rate_limit_per_min bounds full-text searches (BODY, TEXT),
+    per user over all sessions; header and index-only searches are not
+    counted."""
     s = imap_server(postern, config={"imap": {"search_rate_limit_per_min": 30}})
     write_maildir(s.maildir_path("alice"), [simple_message(f"r{i}", body="text " * 200)
                                             for i in range(20)], host="rate")
@@ -477,9 +494,10 @@ def test_search_rate_limit(postern):
     assert 30 <= len(ok) <= 32, f"{len(ok)} of 100 text searches ran with a budget of 30/min"
     assert len(limited) == 100 - len(ok)
     assert c.ok("SEARCH FLAGGED").status == "OK"         # index only: not counted
+    assert c.ok("SEARCH FROM nobody SENTON 1-Jan-2026").status == "OK"   # headers: not counted
     other = imap_conn(s)                                # same user: same budget
     other.ok("SELECT INBOX")
-    r = other.cmd("SEARCH FROM nobody")
+    r = other.cmd("SEARCH OR FROM nobody BODY nobody")
     assert r.status == "NO" and "[LIMIT]" in r.text, r
     other.close()
     c.close()
