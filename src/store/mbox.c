@@ -25,7 +25,7 @@ static const struct migration index_steps[] = {
 	  "  uidvalidity INTEGER NOT NULL,"
 	  "  uidnext INTEGER NOT NULL DEFAULT 1,"
 	  "  highestmodseq INTEGER NOT NULL DEFAULT 1,"
-	  "  subscribed INTEGER NOT NULL DEFAULT 1,"
+	  "  subscribed INTEGER NOT NULL DEFAULT 1,"   /* until 8: the subscriptions table */
 	  "  special_use TEXT NOT NULL DEFAULT '',"
 	  "  mtime_new INTEGER NOT NULL DEFAULT 0,"
 	  "  mtime_cur INTEGER NOT NULL DEFAULT 0);"
@@ -88,6 +88,13 @@ static const struct migration index_steps[] = {
 	  /* the POP3 UIDL a message had on the server it was imported from, so
 	   * POP3 clients do not fetch it again; NULL: derived (mbox_pop3_uidl) */
 	  "ALTER TABLE messages ADD COLUMN pop3_uidl TEXT;" },
+	/* 6 and 7 belong to other branches (import, header cache) */
+	{ 8,
+	  /* subscriptions by name (RFC 9051 6.3.7): one outlives its mailbox,
+	   * which LIST (SUBSCRIBED) then shows \NonExistent (RFC 5258 3.1) */
+	  "CREATE TABLE subscriptions (name TEXT PRIMARY KEY);"
+	  "INSERT INTO subscriptions(name) SELECT name FROM mailboxes WHERE subscribed;"
+	  "ALTER TABLE mailboxes DROP COLUMN subscribed;" },
 };
 
 /* RFC 6154 special-use mailboxes every new user gets. */
@@ -187,6 +194,18 @@ static uint32_t new_uidvalidity(struct mbox_store *ms)
 	return v;
 }
 
+static int subscribe_row(struct mbox_store *ms, const char *name, bool on)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, on ? "INSERT OR IGNORE INTO subscriptions(name) VALUES (?1)"
+	                                   : "DELETE FROM subscriptions WHERE name = ?1");
+	if (s == NULL)
+		return MBOX_ERROR;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	mbox_stmt_done(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
 static int insert_mailbox(struct mbox_store *ms, const char *name, const char *special_use)
 {
 	char dir[4096];
@@ -211,10 +230,11 @@ static int insert_mailbox(struct mbox_store *ms, const char *name, const char *s
  * already on disk (an index deleted by hand is rebuilt from the files). */
 static int populate_new_index(struct mbox_store *ms)
 {
-	if (insert_mailbox(ms, "INBOX", "") != MBOX_OK)
+	if (insert_mailbox(ms, "INBOX", "") != MBOX_OK || subscribe_row(ms, "INBOX", true) != MBOX_OK)
 		return MBOX_ERROR;
 	for (size_t i = 0; i < ARRAY_LEN(default_folders); i++)
-		if (insert_mailbox(ms, default_folders[i].name, default_folders[i].use) == MBOX_ERROR)
+		if (insert_mailbox(ms, default_folders[i].name, default_folders[i].use) == MBOX_ERROR ||
+		    subscribe_row(ms, default_folders[i].name, true) != MBOX_OK)
 			return MBOX_ERROR;
 	return mbox_discover_folders(ms);
 }
@@ -315,7 +335,7 @@ void mbox_close(struct mbox_store *ms)
 /* ---- mailboxes ------------------------------------------------------------------- */
 
 /* the counts are kept by the messages_count_* triggers */
-#define MBOX_COLUMNS "id, name, uidvalidity, uidnext, highestmodseq, subscribed, " \
+#define MBOX_COLUMNS "id, name, uidvalidity, uidnext, highestmodseq, " MBOX_SUBSCRIBED_SQL ", " \
 	"special_use, n_messages, n_unseen, total_size"
 
 static void read_info(sqlite3_stmt *s, struct mbox_info *mb)
@@ -365,7 +385,8 @@ int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 }
 
 static const char refresh_sql[] =
-	"SELECT uidvalidity, uidnext, highestmodseq, subscribed, name FROM mailboxes WHERE id = ?1";
+	"SELECT uidvalidity, uidnext, highestmodseq, " MBOX_SUBSCRIBED_SQL ", name FROM mailboxes "
+	"WHERE id = ?1";
 
 int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 {
@@ -483,6 +504,14 @@ static int rename_one(struct mbox_store *ms, long long id, const char *from, con
 	sqlite3_bind_int64(s, 2, id);
 	int rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 	sqlite3_finalize(s);
+	/* the subscription follows the mailbox, as it did when it was a column */
+	if (rc == MBOX_OK && sqlite3_prepare_v2(ms->db, "UPDATE OR REPLACE subscriptions SET name = ?1 "
+	                                        "WHERE name = ?2", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, to, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+		sqlite3_finalize(s);
+	}
 	if (rc != MBOX_OK)
 		rename(to_dir, from_dir);
 	return rc;
@@ -546,15 +575,36 @@ int mbox_rename(struct mbox_store *ms, const char *from, const char *to)
 
 int mbox_subscribe(struct mbox_store *ms, const char *name, bool on)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET subscribed = ?1 WHERE name = ?2", -1, &s,
-	                       NULL) != SQLITE_OK)
+	struct mbox_info mb;
+	const char *canon = is_inbox(name) ? "INBOX" : name;
+	if (on && !is_inbox(name) && !mbox_name_valid(name))
+		return MBOX_INVALID;
+	int rc = subscribe_row(ms, canon, on);
+	if (rc != MBOX_OK || on || sqlite3_changes(ms->db) > 0)
+		return rc;
+	/* unsubscribing what was not subscribed: fine for a mailbox that exists */
+	return mbox_find(ms, canon, &mb);
+}
+
+int mbox_subscriptions(struct mbox_store *ms, void (*cb)(void *arg, const char *name), void *arg)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT name FROM subscriptions ORDER BY name");
+	int rc;
+	if (s == NULL)
 		return MBOX_ERROR;
-	sqlite3_bind_int(s, 1, on);
-	sqlite3_bind_text(s, 2, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(s, 0));
+	mbox_stmt_done(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+int mbox_subscription_count(struct mbox_store *ms, uint32_t *n)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT count(*) FROM subscriptions");
+	if (s == NULL)
 		return MBOX_ERROR;
-	return sqlite3_changes(ms->db) > 0 ? MBOX_OK : MBOX_NOT_FOUND;
+	int rc = mbox_row_result(sqlite3_step(s));
+	*n = rc == MBOX_OK ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
+	mbox_stmt_done(s);
+	return rc;
 }

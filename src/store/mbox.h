@@ -82,7 +82,15 @@ int mbox_count(struct mbox_store *ms, uint32_t *n);
 /* Refuses INBOX and mailboxes with children (MBOX_IN_USE). */
 int mbox_delete(struct mbox_store *ms, const char *name);
 int mbox_rename(struct mbox_store *ms, const char *from, const char *to);
+/* Subscriptions are by name (RFC 9051 6.3.7): one may name a mailbox that
+ * does not exist (any more); DELETE keeps it, RENAME moves it. A new
+ * mailbox is not subscribed, except INBOX and the special-use folders of a
+ * new index and folders found on disk. Unsubscribing a name neither
+ * subscribed nor existing: MBOX_NOT_FOUND. */
 int mbox_subscribe(struct mbox_store *ms, const char *name, bool on);
+/* The subscribed names, in name order. */
+int mbox_subscriptions(struct mbox_store *ms, void (*cb)(void *arg, const char *name), void *arg);
+int mbox_subscription_count(struct mbox_store *ms, uint32_t *n);
 
 /* Brings the index of one mailbox up to date with its Maildir. Cheap when
  * the directories have not changed since the last sync. mb's UIDNEXT,

@@ -8,7 +8,7 @@
 
 /* Statements are prepared on first use, so an idle session's connection
  * holds only the few its polling needs. */
-#define MBOX_STMT_CACHE 32
+#define MBOX_STMT_CACHE 48
 
 /* Cache rows made during a read batch, written when it ends. */
 #define MBOX_PENDING_MAX 256
@@ -34,7 +34,12 @@ struct mbox_store {
 sqlite3_stmt *mbox_stmt(struct mbox_store *ms, const char *sql);
 void mbox_stmt_done(sqlite3_stmt *st);
 
-/* Adds index rows for Maildir++ folders found on disk but not in the index. */
+/* mbox_info.subscribed of a mailboxes row, as a column expression. */
+#define MBOX_SUBSCRIBED_SQL \
+	"EXISTS (SELECT 1 FROM subscriptions WHERE subscriptions.name = mailboxes.name)"
+
+/* Adds index rows for Maildir++ folders found on disk but not in the index
+ * (subscribed: a client that lists only subscribed folders sees them). */
 int mbox_discover_folders(struct mbox_store *ms);
 /* The MBOX_* result of stepping a query for one row. */
 static inline int mbox_row_result(int rc)

@@ -298,8 +298,8 @@ static int save_state(struct mbox_store *ms, struct mbox_info *mb, long long mt_
 }
 
 static const char unchanged_sql[] =
-	"SELECT mtime_new, mtime_cur, uidvalidity, uidnext, highestmodseq, subscribed, name "
-	"FROM mailboxes WHERE id = ?1";
+	"SELECT mtime_new, mtime_cur, uidvalidity, uidnext, highestmodseq, " MBOX_SUBSCRIBED_SQL ", "
+	"name FROM mailboxes WHERE id = ?1";
 
 /* The common case in one query: nothing on disk moved since the last sync.
  * Then mb is refreshed from the same row (what mbox_refresh would read). */
@@ -414,8 +414,9 @@ int mbox_discover_folders(struct mbox_store *ms)
 		for (char *p = name; *p; p++)
 			if (*p == '.')
 				*p = '/';
-		if (mbox_name_valid(name) && mbox_find(ms, name, &mb) == MBOX_NOT_FOUND)
-			mbox_create(ms, name, NULL);
+		if (mbox_name_valid(name) && mbox_find(ms, name, &mb) == MBOX_NOT_FOUND &&
+		    mbox_create(ms, name, NULL) == MBOX_OK)
+			mbox_subscribe(ms, name, true);
 	}
 	closedir(d);
 	return MBOX_OK;
