@@ -299,7 +299,8 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 		switch (it->att) {
 		case IMAP_FA_FLAGS:
 			flags_done = true;
-			imap_format_flags(m->flags, m->keywords, tmp, sizeof(tmp));
+			imap_format_flags(m->flags | imap_view_recent(&s->view, seq), m->keywords, tmp,
+			                  sizeof(tmp));
 			imap_printf(s, "FLAGS (%s)", tmp);
 			break;
 		case IMAP_FA_INTERNALDATE:
@@ -364,7 +365,7 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 	if (seen_set && !flags_done) {
 		/* RFC 3501 6.4.5: \Seen set by this FETCH is reported with it */
 		char tmp[MBOX_KEYWORDS_MAX + 64];
-		imap_format_flags(m->flags, m->keywords, tmp, sizeof(tmp));
+		imap_format_flags(m->flags | imap_view_recent(&s->view, seq), m->keywords, tmp, sizeof(tmp));
 		imap_printf(s, " FLAGS (%s)", tmp);
 	}
 	imap_write(s, ")\r\n", 3);

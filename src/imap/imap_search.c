@@ -283,8 +283,8 @@ static void overlay_change(void *arg, const struct mbox_msg *m)
 		else
 			hi = mid;
 	}
-	if (lo < j->n && j->msgs[lo].uid == m->uid)
-		j->msgs[lo].flags = m->flags;
+	if (lo < j->n && j->msgs[lo].uid == m->uid)   /* \Recent is the view's own */
+		j->msgs[lo].flags = m->flags | (j->msgs[lo].flags & IMAP_VIEW_RECENT);
 }
 
 /* The view's UIDs and flags, with the changes since its modseq laid over
@@ -438,7 +438,7 @@ static bool search_some(struct imap_session *s)
 		struct text_ctx t = { .s = s, .m = full };
 		int32_t iday = imap_day_of(sm->internaldate, 0);
 		struct imap_search_msg msg = {
-			.seq = seq, .uid = sm->uid, .flags = sm->flags,
+			.seq = seq, .uid = sm->uid, .flags = sm->flags | imap_view_recent(v, seq),
 			.keyword_list = sm->keywords, .size = sm->size, .internal_day = iday,
 			.sent_day = j->sent ? sent_day(&t, iday) : iday, .modseq = sm->modseq,
 		};

@@ -39,7 +39,7 @@ struct imap_view {
 	struct mbox_info mb;
 	bool readonly;
 	uint32_t *uids;
-	uint32_t *flags;        /* as last reported */
+	uint32_t *flags;        /* as last reported, and IMAP_VIEW_RECENT */
 	size_t n, cap;
 	uint64_t modseq;        /* everything up to this was reported */
 	/* SEARCHRES (RFC 5182): the last SEARCH RETURN (SAVE) result, as UIDs
@@ -50,6 +50,10 @@ struct imap_view {
 	struct imap_own_change { uint32_t uid; uint64_t modseq; } *own;
 	size_t nown, capown;
 };
+
+/* In imap_view.flags beside the MBOX_F_* bits: \Recent for this session
+ * (RFC 3501 2.3.2), which the store does not keep per message. */
+#define IMAP_VIEW_RECENT IMAP_FLAG_RECENT
 
 struct imap_fetch_job;
 struct imap_search_job;
@@ -163,6 +167,9 @@ void imap_view_close(struct imap_session *s);
  * expunges only when allowed (not during FETCH/STORE/SEARCH, RFC 9051 7.4.1). */
 void imap_view_update(struct imap_session *s, bool allow_expunge);
 uint32_t imap_view_seq_of(const struct imap_view *v, uint32_t uid);   /* 0 when absent */
+/* IMAP_VIEW_RECENT when message seq is \Recent in this session, else 0:
+ * or it into a message's flags before they are written. */
+uint32_t imap_view_recent(const struct imap_view *v, uint32_t seq);
 /* The index of the first message whose UID is >= uid (v->n when none). */
 size_t imap_view_lower_bound(const struct imap_view *v, uint32_t uid);
 /* Removes expunged UIDs (ascending) from the view and reports them: EXPUNGE
@@ -180,7 +187,7 @@ void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *ui
  * that moment: those numbered seqs[0..n) or, when seqs is NULL, all of them.
  * report: tells the client (EXPUNGE responses or VANISHED). */
 void imap_view_expunge_deleted(struct imap_session *s, const uint32_t *seqs, size_t n, bool report);
-/* A FETCH response's flag list ("\Seen \Flagged keyword"), cut to len. */
+/* A FETCH response's flag list ("\Recent \Seen \Flagged keyword"), cut to len. */
 void imap_format_flags(uint32_t flags, const char *keywords, char *out, size_t len);
 
 /* The protocol for the imap and imaps service rows. */

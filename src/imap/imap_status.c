@@ -10,7 +10,7 @@
 static const char *const status_names[] = {
 	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "HIGHESTMODSEQ", "DELETED",
 };
-enum { STATUS_HIGHESTMODSEQ = 6, STATUS_DELETED = 7 };
+enum { STATUS_RECENT = 4, STATUS_HIGHESTMODSEQ = 6, STATUS_DELETED = 7 };
 
 bool imap_status_parse_items(struct imap_cursor *items, struct imap_status_req *req)
 {
@@ -47,16 +47,18 @@ int imap_status_write(struct imap_session *s, const char *name, const struct ima
 		rc = mbox_sync(s->ms, &mb);
 	if (rc == MBOX_OK)
 		rc = mbox_find(s->ms, name, &mb);   /* the counts after the sync */
-	uint32_t deleted = 0;
+	uint32_t deleted = 0, recent = 0;
 	for (size_t i = 0; i < req->n && rc == MBOX_OK; i++)
 		if (req->items[i] == STATUS_DELETED)
 			rc = mbox_count_deleted(s->ms, &mb, &deleted);
+		else if (req->items[i] == STATUS_RECENT)
+			rc = mbox_count_recent(s->ms, &mb, &recent);   /* not claimed by anyone yet */
 	if (rc != MBOX_OK)
 		return rc;
 	size_t n = 0;
 	for (size_t i = 0; i < req->n && n < sizeof(out); i++) {
-		unsigned long long v[] = { mb.messages, mb.uidnext, mb.uidvalidity, mb.unseen, 0, mb.size,
-		                           mb.highestmodseq, deleted };
+		unsigned long long v[] = { mb.messages, mb.uidnext, mb.uidvalidity, mb.unseen, recent,
+		                           mb.size, mb.highestmodseq, deleted };
 		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s %llu", n ? " " : "",
 		                      status_names[req->items[i]], v[req->items[i]]);
 	}

@@ -130,7 +130,8 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 		imap_view_note_own(s, t.uid[i], m.flags, rc == MBOX_OK ? m.modseq : 0);
 		if (st.silent && !s->condstore)
 			continue;
-		imap_format_flags(m.flags, m.keywords, flags, sizeof(flags));
+		imap_format_flags(m.flags | imap_view_recent(&s->view, t.seq[i]), m.keywords, flags,
+		                  sizeof(flags));
 		char uidpart[24] = "";
 		/* RFC 9051 6.4.9: UID commands report the UID; RFC 7162 3.1: so does
 		 * every FETCH response once CONDSTORE is on, with the MODSEQ */

@@ -94,7 +94,12 @@ static const struct migration index_steps[] = {
 	   * which LIST (SUBSCRIBED) then shows \NonExistent (RFC 5258 3.1) */
 	  "CREATE TABLE subscriptions (name TEXT PRIMARY KEY);"
 	  "INSERT INTO subscriptions(name) SELECT name FROM mailboxes WHERE subscribed;"
-	  "ALTER TABLE mailboxes DROP COLUMN subscribed;" },
+	  "ALTER TABLE mailboxes DROP COLUMN subscribed;"
+	  /* \Recent (RFC 3501 2.3.2): the messages above it have not been seen
+	   * by a session that SELECTed the mailbox; the first such session
+	   * claims them (mbox_claim_recent). What is there now is old. */
+	  "ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;"
+	  "UPDATE mailboxes SET recent_uid = uidnext - 1;" },
 };
 
 /* RFC 6154 special-use mailboxes every new user gets. */
@@ -336,7 +341,7 @@ void mbox_close(struct mbox_store *ms)
 
 /* the counts are kept by the messages_count_* triggers */
 #define MBOX_COLUMNS "id, name, uidvalidity, uidnext, highestmodseq, " MBOX_SUBSCRIBED_SQL ", " \
-	"special_use, n_messages, n_unseen, total_size"
+	"special_use, n_messages, n_unseen, total_size, recent_uid"
 
 static void read_info(sqlite3_stmt *s, struct mbox_info *mb)
 {
@@ -351,6 +356,7 @@ static void read_info(sqlite3_stmt *s, struct mbox_info *mb)
 	mb->messages = (uint32_t)sqlite3_column_int64(s, 7);
 	mb->unseen = (uint32_t)sqlite3_column_int64(s, 8);
 	mb->size = (uint64_t)sqlite3_column_int64(s, 9);
+	mb->recent_uid = (uint32_t)sqlite3_column_int64(s, 10);
 }
 
 int mbox_list(struct mbox_store *ms, mbox_info_cb cb, void *arg)
@@ -385,8 +391,8 @@ int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 }
 
 static const char refresh_sql[] =
-	"SELECT uidvalidity, uidnext, highestmodseq, " MBOX_SUBSCRIBED_SQL ", name FROM mailboxes "
-	"WHERE id = ?1";
+	"SELECT uidvalidity, uidnext, highestmodseq, " MBOX_SUBSCRIBED_SQL ", name, recent_uid "
+	"FROM mailboxes WHERE id = ?1";
 
 int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 {
@@ -402,9 +408,46 @@ int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 		mb->subscribed = sqlite3_column_int(s, 3) != 0;
 		/* a session may have renamed it meanwhile (RFC 9051 6.3.6) */
 		str_copy(mb->name, sizeof(mb->name), (const char *)sqlite3_column_text(s, 4));
+		mb->recent_uid = (uint32_t)sqlite3_column_int64(s, 5);
 	}
 	mbox_stmt_done(s);
 	return mbox_row_result(rc);
+}
+
+int mbox_claim_recent(struct mbox_store *ms, struct mbox_info *mb, uint32_t up_to, uint32_t *was)
+{
+	*was = up_to;
+	/* recent_uid only grows: a stale copy at or above up_to is right too */
+	if (mb->recent_uid >= up_to)
+		return MBOX_OK;
+	/* read and raise it under the write lock: of two sessions claiming at
+	 * once, on two workers or in two processes, one gets each message */
+	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	int rc = mbox_refresh(ms, mb);
+	if (rc == MBOX_OK) {
+		*was = mb->recent_uid;
+		if (mb->recent_uid < up_to) {
+			sqlite3_stmt *s = mbox_stmt(ms, "UPDATE mailboxes SET recent_uid = ?2 WHERE id = ?1");
+			rc = MBOX_ERROR;
+			if (s != NULL) {
+				sqlite3_bind_int64(s, 1, mb->id);
+				sqlite3_bind_int64(s, 2, up_to);
+				rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+				mbox_stmt_done(s);
+			}
+		}
+	}
+	if (sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK &&
+	    rc == MBOX_OK) {
+		sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+		rc = MBOX_ERROR;
+	}
+	if (rc == MBOX_OK && mb->recent_uid < up_to)
+		mb->recent_uid = up_to;
+	if (rc != MBOX_OK)
+		*was = up_to;   /* nothing claimed */
+	return rc;
 }
 
 int mbox_count(struct mbox_store *ms, uint32_t *n)

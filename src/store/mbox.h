@@ -44,6 +44,9 @@ struct mbox_info {
 	char special_use[16];                /* "\\Sent", "\\Trash" ... or "" */
 	uint32_t messages, unseen;           /* filled by mbox_find / mbox_list */
 	uint64_t size;                       /* sum of RFC822.SIZE */
+	/* \Recent (RFC 3501 2.3.2): messages above this UID have not been
+	 * claimed by a session (mbox_claim_recent) */
+	uint32_t recent_uid;
 };
 
 struct mbox_msg {
@@ -117,6 +120,13 @@ int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint6
  * mbox_cache_set, whose rows are kept and written when the batch ends. */
 void mbox_read_begin(struct mbox_store *ms);
 void mbox_read_end(struct mbox_store *ms);
+/* \Recent: claims the messages up to UID up_to for the calling session, the
+ * first to SELECT the mailbox since they came (RFC 3501 2.3.2): those above
+ * *was (the mark before) are its recent ones; none when *was >= up_to.
+ * Atomic across workers and processes. */
+int mbox_claim_recent(struct mbox_store *ms, struct mbox_info *mb, uint32_t up_to, uint32_t *was);
+/* Messages no session has claimed yet (STATUS RECENT). */
+int mbox_count_recent(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n);
 /* How many messages have \Deleted (STATUS DELETED, RFC 9051 6.3.11). */
 int mbox_count_deleted(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n);
 /* One message's index data (not its path: see mbox_locate). */

@@ -166,6 +166,20 @@ int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint6
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
+int mbox_count_recent(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND "
+	                                "uid > ?2");
+	if (s == NULL)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, mb->recent_uid);
+	int rc = mbox_row_result(sqlite3_step(s));
+	*n = rc == MBOX_OK ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
+	mbox_stmt_done(s);
+	return rc;
+}
+
 int mbox_count_deleted(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n)
 {
 	sqlite3_stmt *s = mbox_stmt(ms, "SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND "

@@ -143,7 +143,9 @@ def make_box(c, name, messages):
 
 
 def flags_of(c, seq):
-    return fetch_one(c, f"FETCH {seq} FLAGS")[0]["FLAGS"]
+    """The message's flags but \\Recent (the session that made the mailbox
+    is the first to select it: its messages are \\Recent there)."""
+    return [f for f in fetch_one(c, f"FETCH {seq} FLAGS")[0]["FLAGS"] if f != "\\Recent"]
 
 
 # ---- decoding --------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def test_copy(srv):
     assert "4 EXISTS" in c.ok("NOOP").lines() or "4 EXISTS" in r.lines()
     c.ok("SELECT cp1dst")
     f = one(c, "FETCH 1 (FLAGS INTERNALDATE BODY.PEEK[])")
-    assert set(f["FLAGS"]) == {"\\Flagged", "$Label"}, f
+    assert set(f["FLAGS"]) == {"\\Flagged", "$Label", "\\Recent"}, f   # a copy is new mail
     assert f["INTERNALDATE"] == b"01-Jan-2026 00:00:01 +0000"
     assert f["BODY[]"] == msgs[0]
     # the copy is independent of the original

@@ -207,7 +207,7 @@ def test_delete(srv):
     c.ok("SELECT selkid")
     r = c.cmd("DELETE selkid")
     assert r.status == "NO", r
-    assert fetch_all(c.ok("FETCH 1 FLAGS"))[1]["FLAGS"] == [], "still selected"
+    assert fetch_all(c.ok("FETCH 1 FLAGS"))[1]["FLAGS"] == ["\\Recent"], "still selected"
     c.close()
 
 

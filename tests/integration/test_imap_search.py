@@ -175,6 +175,26 @@ def test_search_errors(postern):
     c.close()
 
 
+def test_search_recent_new_old(srv):
+    """RECENT, NEW (recent and unseen) and OLD (not recent) follow the
+    session's \\Recent (RFC 3501 6.4.4): they found nothing / everything
+    while \\Recent was never set."""
+    c = imap_conn(srv)
+    fill(c, "srn", 4)
+    c.ok("SELECT srn")                                  # the first SELECT: all four recent
+    c.ok("STORE 2 +FLAGS (\\Seen)")
+    for query, want in [("RECENT", [1, 2, 3, 4]), ("NEW", [1, 3, 4]), ("OLD", []),
+                        ("NOT RECENT", []), ("RECENT SEEN", [2]), ("OR OLD SEEN", [2])]:
+        assert search_numbers(c.ok(f"SEARCH {query}")) == want, query
+        assert search_numbers(c.ok(f"SEARCH {query} SUBJECT m")) == want, query   # index path
+    other = imap_conn(srv)
+    other.ok("SELECT srn")                              # nothing left for it
+    for query, want in [("RECENT", []), ("NEW", []), ("OLD", [1, 2, 3, 4])]:
+        assert search_numbers(other.ok(f"SEARCH {query}")) == want, query
+    c.close()
+    other.close()
+
+
 def test_search_sees_new_flags(search_box):
     c = search_box
     c.ok("STORE 3 +FLAGS (\\Seen)")

@@ -33,7 +33,7 @@ def test_smtp_delivery_appears_in_inbox(srv):
     assert n1 == n0 + 1, (n0, n1)
     r = c.ok(f"FETCH {n1} (FLAGS RFC822.SIZE BODY.PEEK[])")
     f = fetch_all(r)[n1]
-    assert f["FLAGS"] == []
+    assert f["FLAGS"] == ["\\Recent"]                  # new mail, first seen by this session
     body = f["BODY[]"]
     assert body.startswith(b"Return-Path: <sender@remote.test>\r\n"), body[:200]
     assert msg.split(b"\r\n\r\n", 1)[1] in body
@@ -165,7 +165,7 @@ def test_maildir_changes_by_other_programs(srv):
     assert "2 EXPUNGE" in r.lines(), r
     assert exists_of(r) == 3, r
     f = fetch_all(r)
-    assert set(f[1]["FLAGS"]) == {"\\Flagged", "\\Seen"}, r
+    assert set(f[1]["FLAGS"]) == {"\\Flagged", "\\Seen", "\\Recent"}, r
     r = c.ok("FETCH 3 BODY.PEEK[HEADER.FIELDS (Subject)]")
     assert b"dropped in" in r.untagged[0]
     c.close()
@@ -178,11 +178,12 @@ def test_keyword_changes_by_others_are_reported_own_changes_once(srv):
     b.ok("SELECT kw1")
     b.ok("STORE 1 +FLAGS.SILENT ($Work)")
     r = a.ok("NOOP")
-    assert [l for l in r.lines("FETCH")] == ["1 FETCH (UID 1 FLAGS ($Work))"], r
+    # (a selected first: the messages are \Recent in its session)
+    assert [l for l in r.lines("FETCH")] == ["1 FETCH (UID 1 FLAGS (\\Recent $Work))"], r
     # a keyword taken away, system flags unchanged: still news
     b.ok("STORE 1 -FLAGS.SILENT ($Work)")
     r = a.ok("NOOP")
-    assert r.lines("FETCH") == ["1 FETCH (UID 1 FLAGS ())"], r
+    assert r.lines("FETCH") == ["1 FETCH (UID 1 FLAGS (\\Recent))"], r
     # a's own change is reported by its STORE, not again by the next NOOP
     r = a.ok("STORE 2 +FLAGS ($Own)")
     assert len(r.lines("FETCH")) == 1, r

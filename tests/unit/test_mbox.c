@@ -325,6 +325,44 @@ static void test_rebuild_keeps_flags(void **state)
 	assert_int_equal(u.n, 2);
 	assert_int_equal(u.flags[0], 0);
 	assert_int_equal(u.flags[1], MBOX_F_ANSWERED | MBOX_F_SEEN);
+	/* what was in cur/ is old to the rebuilt index; what is still in new/ is recent */
+	uint32_t n;
+	assert_int_equal(mbox_count_recent(fx->ms, &mb, &n), MBOX_OK);
+	assert_int_equal(n, 0);
+	deliver(fx, "4002.C.host", "c\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	assert_int_equal(mbox_count_recent(fx->ms, &mb, &n), MBOX_OK);
+	assert_int_equal(n, 1);
+}
+
+/* \Recent: the first claim takes the messages, the next one nothing; new
+ * mail is taken by whoever claims it first. */
+static void test_recent_is_claimed_once(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info mb, other;
+	uint32_t was, n;
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	deliver(fx, "5000.A.host", "a\n");
+	deliver(fx, "5001.B.host", "b\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_count_recent(fx->ms, &mb, &n), MBOX_OK);
+	assert_int_equal(n, 2);
+	other = mb;
+	assert_int_equal(mbox_claim_recent(fx->ms, &mb, 2, &was), MBOX_OK);
+	assert_int_equal(was, 0);                     /* UIDs 1 and 2 are ours */
+	assert_int_equal(mbox_claim_recent(fx->ms, &other, 2, &was), MBOX_OK);
+	assert_int_equal(was, 2);                     /* a stale copy learns they are taken */
+	assert_int_equal(other.recent_uid, 2);
+	assert_int_equal(mbox_count_recent(fx->ms, &mb, &n), MBOX_OK);
+	assert_int_equal(n, 0);
+	deliver(fx, "5002.C.host", "c\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_claim_recent(fx->ms, &other, 3, &was), MBOX_OK);
+	assert_int_equal(was, 2);
+	assert_int_equal(mbox_claim_recent(fx->ms, &mb, 3, &was), MBOX_OK);
+	assert_int_equal(was, 3);
 }
 
 static void append_one(struct fx *fx, struct mbox_info *mb, const char *name, uint32_t flags,
@@ -436,6 +474,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expunge_append_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_keeps_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recent_is_claimed_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_flags_is_decided_under_the_lock, setup,
 		                                teardown),
 	};
