@@ -45,6 +45,24 @@ static int write_appended(const char *dir, const char *hostname, const char *dat
 	return rc;
 }
 
+static void count_keyword(void *arg, const char *kw)
+{
+	(void)kw;
+	(*(size_t *)arg)++;
+}
+
+/* IMAP_MAILBOX_KEYWORDS_MAX for the target (counting the new ones as new:
+ * an APPEND with keywords is rare enough not to look closer). */
+static bool keyword_room(struct imap_session *s, const struct mbox_info *mb,
+                         const struct imap_flags *flags)
+{
+	size_t have = 0;
+	if (flags->nkeywords == 0)
+		return true;
+	mbox_keywords(s->ms, mb, count_keyword, &have);
+	return have + flags->nkeywords <= IMAP_MAILBOX_KEYWORDS_MAX;
+}
+
 void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 {
 	struct imap_cursor c;
@@ -89,6 +107,8 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 	int rc = mbox_find(s->ms, mbname, &mb);
 	if (rc != MBOX_OK) {
 		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
+	} else if (!keyword_room(s, &mb, &flags)) {
+		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many keywords in this mailbox");
 	} else if (mbox_dir(s->ms, mb.name, dir, sizeof(dir)) < 0 ||
 	           write_appended(dir, s->ns.cfg->hostname, data, len, path, sizeof(path), &vsize) < 0 ||
 	           mbox_append_file(s->ms, &mb, path, flags.system, kw.data, when, vsize, &uid) != MBOX_OK) {

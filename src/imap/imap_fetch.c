@@ -465,6 +465,7 @@ static bool fetch_some_in(struct imap_session *s)
 			return true;
 		}
 		bool seen_set = mark_seen(s, &m);
+		imap_view_announce_keywords(s, m.keywords);   /* before a FLAGS item shows them */
 		write_message(s, j->t.seq[i], &m, seen_set, &l);
 		unload(&l);
 	}

@@ -49,7 +49,15 @@ struct imap_view {
 	 * (uid, modseq) pairs the update must not report again */
 	struct imap_own_change { uint32_t uid; uint64_t modseq; } *own;
 	size_t nown, capown;
+	/* the keywords the last FLAGS response listed (imap_view_flags.c) */
+	char **keywords;
+	size_t nkeywords, capkeywords;
 };
+
+/* Keywords one mailbox may have: past it STORE and APPEND refuse new ones
+ * (NO [LIMIT]) and PERMANENTFLAGS drops \*, so that no FLAGS response
+ * grows without end. Mail clients use a handful. */
+#define IMAP_MAILBOX_KEYWORDS_MAX 1000
 
 /* In imap_view.flags beside the MBOX_F_* bits: \Recent for this session
  * (RFC 3501 2.3.2), which the store does not keep per message. */
@@ -187,6 +195,15 @@ void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *ui
  * that moment: those numbered seqs[0..n) or, when seqs is NULL, all of them.
  * report: tells the client (EXPUNGE responses or VANISHED). */
 void imap_view_expunge_deleted(struct imap_session *s, const uint32_t *seqs, size_t n, bool report);
+/* FLAGS and PERMANENTFLAGS of the selected mailbox (imap_view_flags.c):
+ * load the mailbox's keywords, write both responses, and before a FETCH
+ * shows keywords (space separated) the client may not know, tell it. */
+void imap_view_load_keywords(struct imap_session *s);
+void imap_view_write_flags(struct imap_session *s);
+void imap_view_announce_keywords(struct imap_session *s, const char *keywords);
+void imap_view_keywords_free(struct imap_view *v);
+/* Room for these keywords (those not known yet) under IMAP_MAILBOX_KEYWORDS_MAX. */
+bool imap_view_keyword_room(const struct imap_view *v, const char *const *kws, size_t n);
 /* A FETCH response's flag list ("\Recent \Seen \Flagged keyword"), cut to len. */
 void imap_format_flags(uint32_t flags, const char *keywords, char *out, size_t len);
 

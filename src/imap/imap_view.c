@@ -100,6 +100,7 @@ void imap_view_close(struct imap_session *s)
 	free(s->view.flags);
 	imap_seqset_free(&s->view.saved);
 	free(s->view.own);
+	imap_view_keywords_free(&s->view);
 	memset(&s->view, 0, sizeof(s->view));
 }
 
@@ -129,9 +130,8 @@ int imap_view_open(struct imap_session *s, const char *name, bool readonly)
 	imap_untagged(s, "%zu EXISTS", v->n);
 	if (!s->rev2)   /* RFC 9051 removed \Recent */
 		imap_untagged(s, "%zu RECENT", count_recent(v));
-	imap_untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
-	imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted",
-	              readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
+	imap_view_load_keywords(s);
+	imap_view_write_flags(s);
 	if (s->rev2) {
 		/* RFC 9051 6.3.2: LIST with the name, no UNSEEN (clients SEARCH for it) */
 		imap_write(s, "* LIST () \"/\" ", strlen("* LIST () \"/\" "));
@@ -279,6 +279,7 @@ void imap_view_report_flags(struct imap_session *s, uint32_t seq, const struct m
                             bool with_modseq)
 {
 	char flags[MBOX_KEYWORDS_MAX + 64];
+	imap_view_announce_keywords(s, m->keywords);
 	imap_format_flags(m->flags | imap_view_recent(&s->view, seq), m->keywords, flags, sizeof(flags));
 	if (with_modseq)
 		imap_untagged(s, "%u FETCH (UID %u FLAGS (%s) MODSEQ (%llu))", seq, m->uid, flags,
@@ -296,8 +297,10 @@ static void report_change(void *arg, const struct mbox_msg *m)
 	struct imap_view *v = &u->s->view;
 	uint32_t seq = imap_view_seq_of(v, m->uid);
 	if (seq == 0) {
-		if (m->uid > u->last_uid) /* new mail */
+		if (m->uid > u->last_uid) { /* new mail */
 			view_add(v, m->uid, m->flags);
+			imap_view_announce_keywords(u->s, m->keywords);
+		}
 		return;
 	}
 	if (is_own_change(v, m->uid, m->modseq))

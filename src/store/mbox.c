@@ -99,7 +99,20 @@ static const struct migration index_steps[] = {
 	   * by a session that SELECTed the mailbox; the first such session
 	   * claims them (mbox_claim_recent). What is there now is old. */
 	  "ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;"
-	  "UPDATE mailboxes SET recent_uid = uidnext - 1;" },
+	  "UPDATE mailboxes SET recent_uid = uidnext - 1;"
+	  /* every keyword a message of the mailbox has had, in the order they
+	   * came: FLAGS announces them before a FETCH shows one (RFC 3501
+	   * 7.2.6); compared as IMAP compares keywords */
+	  "CREATE TABLE keywords ("
+	  "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	  "  name TEXT NOT NULL COLLATE NOCASE,"
+	  "  PRIMARY KEY (mailbox_id, name));"
+	  "WITH RECURSIVE split(mailbox_id, word, rest) AS ("
+	  "  SELECT mailbox_id, '', keywords || ' ' FROM messages WHERE keywords <> ''"
+	  "  UNION ALL SELECT mailbox_id, substr(rest, 1, instr(rest, ' ') - 1),"
+	  "    substr(rest, instr(rest, ' ') + 1) FROM split WHERE rest <> '')"
+	  "INSERT OR IGNORE INTO keywords(mailbox_id, name)"
+	  "  SELECT mailbox_id, word FROM split WHERE word <> '';" },
 };
 
 /* RFC 6154 special-use mailboxes every new user gets. */

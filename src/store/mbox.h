@@ -169,6 +169,11 @@ int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tm
 int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
               struct mbox_info *to, uint32_t *new_uid);
 
+/* Every keyword a message of the mailbox has had (kept when the messages
+ * lose it), in the order they came: FLAGS and PERMANENTFLAGS list them. */
+int mbox_keywords(struct mbox_store *ms, const struct mbox_info *mb,
+                  void (*cb)(void *arg, const char *keyword), void *arg);
+
 /* Cached ENVELOPE / BODYSTRUCTURE / BODY strings of a message ("" if none). */
 int mbox_cache_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
                    char **envelope, char **bodystructure, char **body);

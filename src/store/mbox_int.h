@@ -46,6 +46,9 @@ static inline int mbox_row_result(int rc)
 {
 	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
 }
+/* Adds the words of a keyword list to the mailbox's known keywords, in the
+ * caller's transaction (the one that gives a message those keywords). */
+int mbox_note_keywords(struct mbox_store *ms, long long mailbox_id, const char *keywords);
 /* mtime of <dir>/<sub> in ns, -1 when missing. */
 long long mbox_mtime_ns(const char *dir, const char *sub);
 /* After our own change in cur/ (rename, unlink, link): when the directory

@@ -391,6 +391,8 @@ int mbox_update_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid,
 	uint64_t modseq = next_modseq(ms, mb);
 	rc = exec_msg(ms, "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 "
 	              "WHERE mailbox_id = ?1 AND uid = ?2", mb, uid, flags, keywords, (long long)modseq);
+	if (rc == MBOX_OK)
+		rc = mbox_note_keywords(ms, mb->id, keywords);
 	rc = tx_end(ms, rc);
 	if (rc != MBOX_OK && renamed && rename(to, m.path) < 0)
 		log_event(LOG_WARN, "mbox.flags_mismatch", "s", "file", to, NULL);
@@ -470,6 +472,8 @@ static int insert_row(struct mbox_store *ms, struct mbox_info *mb, const char *b
 	sqlite3_bind_int64(s, 8, (long long)modseq);
 	rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 	sqlite3_finalize(s);
+	if (rc == MBOX_OK)
+		rc = mbox_note_keywords(ms, mb->id, keywords);
 	if (rc != MBOX_OK)
 		return rc;
 	*uid = mb->uidnext++;
