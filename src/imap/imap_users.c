@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/log.h"
 #include "core/util.h"
 #include "imap/imap_users.h"
 #include "net/server.h"
@@ -33,6 +34,12 @@ struct mbox_store *imap_store_acquire(struct worker *w, const char *user, const 
 	struct mbox_store *ms = mbox_open(maildir, err, errlen);
 	if (ms == NULL)
 		return NULL;
+	uint32_t mailboxes;
+	uint64_t messages;
+	if (mbox_index_rebuilt(ms, &mailboxes, &messages))
+		log_event(LOG_WARN, "imap.index_rebuilt", "s", "user", user, "s", "maildir", maildir,
+		          "i", "mailboxes", (long long)mailboxes, "i", "messages", (long long)messages,
+		          NULL);
 	struct user_store *u = xcalloc(1, sizeof(*u));
 	str_copy(u->user, sizeof(u->user), user);
 	u->ms = ms;

@@ -1,6 +1,7 @@
 /* Mailbox index: names, folders and the per-user SQLite schema. */
 #include "store/mbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +258,55 @@ static int populate_new_index(struct mbox_store *ms)
 	return mbox_discover_folders(ms);
 }
 
+struct file_count {
+	struct mbox_store *ms;
+	uint64_t cur, new;
+};
+
+static uint64_t files_in(const char *dir, const char *sub)
+{
+	char path[4200];
+	uint64_t n = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return 0;
+	for (struct dirent *de; (de = readdir(d)) != NULL;)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void count_files(void *arg, const struct mbox_info *mb)
+{
+	struct file_count *fc = arg;
+	char dir[4096];
+	if (mbox_dir(fc->ms, mb->name, dir, sizeof(dir)) < 0)
+		return;
+	fc->cur += files_in(dir, "cur");
+	fc->new += files_in(dir, "new");
+}
+
+/* A new index over a Maildir that already holds mail in cur/ (mail an
+ * index once knew, or a Maildir from elsewhere) or folders of its own was
+ * rebuilt from the files: say what it found. Mail only in new/ is a new
+ * user's first deliveries. */
+static void note_rebuild(struct mbox_store *ms)
+{
+	struct file_count fc = { ms, 0, 0 };
+	mbox_count(ms, &ms->rebuilt_mailboxes);
+	mbox_list(ms, count_files, &fc);
+	ms->rebuilt_messages = fc.cur + fc.new;
+	ms->rebuilt = fc.cur > 0 || ms->rebuilt_mailboxes > 1 + ARRAY_LEN(default_folders);
+}
+
+bool mbox_index_rebuilt(const struct mbox_store *ms, uint32_t *mailboxes, uint64_t *messages)
+{
+	*mailboxes = ms->rebuilt_mailboxes;
+	*messages = ms->rebuilt_messages;
+	return ms->rebuilt;
+}
+
 struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen)
 {
 	char path[4096];
@@ -288,12 +338,15 @@ struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen)
 	if (version == 0) {
 		sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		struct mbox_info inbox;
-		if (mbox_find(ms, "INBOX", &inbox) == MBOX_NOT_FOUND && populate_new_index(ms) != MBOX_OK) {
+		bool made = mbox_find(ms, "INBOX", &inbox) == MBOX_NOT_FOUND;
+		if (made && populate_new_index(ms) != MBOX_OK) {
 			sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
 			snprintf(err, errlen, "%s: cannot create the mailboxes", path);
 			goto fail;
 		}
 		sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL);
+		if (made)
+			note_rebuild(ms);
 	}
 	return ms;
 fail:
@@ -345,6 +398,7 @@ void mbox_close(struct mbox_store *ms)
 		free(ms->pending[i].body);
 	}
 	free(ms->pending);
+	maildir_keywords_free(&ms->kw);
 	sqlite3_close(ms->db);
 	free(ms->root);
 	free(ms);

@@ -4,8 +4,10 @@
  *
  * The Maildir is the truth about which messages exist: mbox_sync() picks up
  * files delivered to new/ or added and removed behind the index's back, and
- * an index deleted by hand is rebuilt from the files (flags survive in the
- * file names; keywords and UIDs do not, so UIDVALIDITY changes then).
+ * an index deleted by hand is rebuilt from the files: flags survive in the
+ * file names, keywords too as Dovecot keeps them (maildir_keywords.h: up to
+ * 26 a folder; more stay in the index only), UIDs do not, so UIDVALIDITY
+ * changes then.
  * One struct mbox_store is one SQLite connection: one per session thread. */
 #ifndef POSTERN_MBOX_H
 #define POSTERN_MBOX_H
@@ -66,6 +68,11 @@ struct mbox_msg {
  * Trash, Junk and Archive (RFC 6154). NULL with err on failure. */
 struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen);
 void mbox_close(struct mbox_store *ms);
+/* True when this mbox_open made a new index for a Maildir that already had
+ * mail or folders (the index was deleted, or the Maildir came from
+ * elsewhere): the mailboxes it found and the message files in them, which
+ * get new UIDs (a new UIDVALIDITY) and keep their flags and keywords. */
+bool mbox_index_rebuilt(const struct mbox_store *ms, uint32_t *mailboxes, uint64_t *messages);
 
 /* Names: '/' separates levels; refused: empty, leading/trailing '/', "//",
  * '.', '~', '%', '*', control characters, invalid UTF-8, over 255 octets. */
@@ -138,7 +145,7 @@ bool mbox_pop3_uidl_valid(const char *uidl);
 int mbox_set_pop3_uidl(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
                        const char *uidl);
 /* Fills m->path: the file as it is named now. 0 or -1. */
-int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m);
+int mbox_locate(struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m);
 
 /* Decides a message's new flags and keywords (keywords: space separated,
  * MBOX_KEYWORDS_MAX + 1 octets) from its row as it is under the write lock;

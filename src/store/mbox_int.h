@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include "store/maildir_keywords.h"
 #include "store/mbox.h"
 
 /* Statements are prepared on first use, so an idle session's connection
@@ -26,6 +27,13 @@ struct mbox_store {
 	size_t npending;
 	/* the queries every command runs, prepared once (keyed by their text) */
 	struct { const char *sql; sqlite3_stmt *st; } cache[MBOX_STMT_CACHE];
+	/* mbox_open made the index for a Maildir that had mail (mbox_index_rebuilt) */
+	bool rebuilt;
+	uint32_t rebuilt_mailboxes;
+	uint64_t rebuilt_messages;
+	/* the keyword letters of the folder last looked at (mbox_keywords.c) */
+	struct maildir_keywords kw;
+	char kw_dir[4096];
 };
 
 /* A prepared statement for a query, kept for the next call: sql must be a
@@ -49,6 +57,19 @@ static inline int mbox_row_result(int rc)
 /* Adds the words of a keyword list to the mailbox's known keywords, in the
  * caller's transaction (the one that gives a message those keywords). */
 int mbox_note_keywords(struct mbox_store *ms, long long mailbox_id, const char *keywords);
+/* The info part of a message file name (after ":2,") in folder dir: flag
+ * letters, then the letters of its keywords (maildir_keywords.h). With
+ * assign (under the index's write lock), keywords without a letter get the
+ * next free one and dovecot-keywords is written; without, a keyword
+ * without one is left out (the file is then found by its base name).
+ * 0 or -1. */
+int mbox_maildir_info(struct mbox_store *ms, const char *dir, uint32_t flags, const char *keywords,
+                      bool assign, char *out, size_t len);
+/* The keywords (space separated) the lowercase letters of info name. */
+void mbox_keywords_from_info(struct mbox_store *ms, const char *dir, const char *info, char *out,
+                             size_t len);
+/* Longest info part: five flag letters and 26 keyword letters. */
+#define MBOX_INFO_MAX 40
 /* mtime of <dir>/<sub> in ns, -1 when missing. */
 long long mbox_mtime_ns(const char *dir, const char *sub);
 /* After our own change in cur/ (rename, unlink, link): when the directory

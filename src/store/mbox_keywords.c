@@ -1,8 +1,12 @@
 /* Mailbox index: the keywords a mailbox has known, for the FLAGS and
- * PERMANENTFLAGS responses (RFC 3501 7.2.6). */
+ * PERMANENTFLAGS responses (RFC 3501 7.2.6), and the keyword letters of its
+ * Maildir file names. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
+#include "store/maildir_keywords.h"
 #include "store/mbox_int.h"
 
 int mbox_note_keywords(struct mbox_store *ms, long long mailbox_id, const char *keywords)
@@ -40,4 +44,85 @@ int mbox_keywords(struct mbox_store *ms, const struct mbox_info *mb,
 		cb(arg, (const char *)sqlite3_column_text(s, 0));
 	mbox_stmt_done(s);
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+/* ---- the letters in Maildir file names (maildir_keywords.h) -------------- */
+
+/* The letters of the folder at dir, cached: they are only ever added, so a
+ * table that knows a keyword is right about it; fresh reads the file again. */
+static struct maildir_keywords *letters_of(struct mbox_store *ms, const char *dir, bool fresh)
+{
+	if (fresh || strcmp(ms->kw_dir, dir) != 0) {
+		maildir_keywords_free(&ms->kw);
+		if (maildir_keywords_read(dir, &ms->kw) < 0)
+			maildir_keywords_free(&ms->kw);   /* unreadable: no letters */
+		str_copy(ms->kw_dir, sizeof(ms->kw_dir), dir);
+	}
+	return &ms->kw;
+}
+
+static int cmp_char(const void *a, const void *b)
+{
+	return *(const char *)a - *(const char *)b;
+}
+
+/* The letters of keywords; false when one had none (not assign) or when
+ * the file could not be written (assign). */
+static bool keyword_letters(struct mbox_store *ms, const char *dir, const char *keywords,
+                            bool assign, char *out)
+{
+	struct maildir_keywords *kw = letters_of(ms, dir, assign);
+	bool added = false, all = true;
+	size_t n = 0;
+	for (const char *p = keywords; *p;) {
+		size_t w = strcspn(p, " ");
+		char c = 0;
+		if (w > 0)
+			c = assign ? maildir_keyword_assign(kw, p, w, &added) : maildir_keyword_letter(kw, p, w);
+		if (c != 0 && memchr(out, c, n) == NULL)
+			out[n++] = c;
+		all &= c != 0 || w == 0;
+		p += w;
+		p += strspn(p, " ");
+	}
+	out[n] = '\0';
+	qsort(out, n, 1, cmp_char);
+	if (added && maildir_keywords_write(dir, kw) < 0)
+		return false;
+	return assign || all;
+}
+
+int mbox_maildir_info(struct mbox_store *ms, const char *dir, uint32_t flags, const char *keywords,
+                      bool assign, char *out, size_t len)
+{
+	char letters[MAILDIR_KEYWORD_LETTERS + 1] = "";
+	mbox_flags_to_maildir(flags, out, len);
+	if (keywords == NULL || *keywords == '\0')
+		return 0;
+	/* a keyword without a letter in the cached table: another session may
+	 * have just given it one */
+	if (!keyword_letters(ms, dir, keywords, assign, letters)) {
+		if (assign)
+			return -1;
+		letters_of(ms, dir, true);
+		keyword_letters(ms, dir, keywords, false, letters);
+	}
+	return bsnprintf(out + strlen(out), len - strlen(out), "%s", letters) < 0 ? -1 : 0;
+}
+
+void mbox_keywords_from_info(struct mbox_store *ms, const char *dir, const char *info, char *out,
+                             size_t len)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (const char *p = info; *p; p++) {
+		if (*p < 'a' || *p > 'z')
+			continue;
+		const char *name = letters_of(ms, dir, false)->name[*p - 'a'];
+		if (name == NULL)
+			name = letters_of(ms, dir, true)->name[*p - 'a'];
+		if (name == NULL || n + strlen(name) + 2 > len)
+			continue;   /* a letter the folder does not name, or no room */
+		n += (size_t)snprintf(out + n, len - n, "%s%s", n ? " " : "", name);
+	}
 }

@@ -12,18 +12,17 @@
 
 #define MSG_COLUMNS "uid, flags, keywords, internaldate, size, modseq, base, pop3_uidl"
 
-/* The file of a message: cur/<base>:2,<flags>; when another program renamed
- * it (other flags), look for the base name in cur/. */
-static int locate(const struct mbox_store *ms, const char *mailbox, const char *base, uint32_t flags,
+/* The file of a message: cur/<base>:2,<flags and keyword letters>; when
+ * another program renamed it (other flags), look for the base name in cur/. */
+static int locate(struct mbox_store *ms, const char *mailbox, const struct mbox_msg *m,
                   char *out, size_t outlen)
 {
-	char dir[4096], letters[8], curdir[4200];
+	char dir[4096], info[MBOX_INFO_MAX], curdir[4200];
+	const char *base = m->base;
 	if (mbox_dir(ms, mailbox, dir, sizeof(dir)) < 0)
 		return -1;
-	mbox_flags_to_maildir(flags, letters, sizeof(letters));
-	if (bsnprintf(out, outlen, "%s/cur/%s:2,%s", dir, base, letters) < 0)
-		return -1;
-	if (access(out, F_OK) == 0)
+	if (mbox_maildir_info(ms, dir, m->flags, m->keywords, false, info, sizeof(info)) == 0 &&
+	    bsnprintf(out, outlen, "%s/cur/%s:2,%s", dir, base, info) == 0 && access(out, F_OK) == 0)
 		return 0;
 	snprintf(curdir, sizeof(curdir), "%s/cur", dir);
 	DIR *d = opendir(curdir);
@@ -86,9 +85,9 @@ int mbox_set_pop3_uidl(struct mbox_store *ms, const struct mbox_info *mb, uint32
 	return changed == 1 ? MBOX_OK : MBOX_NOT_FOUND;
 }
 
-int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m)
+int mbox_locate(struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m)
 {
-	return locate(ms, mb->name, m->base, m->flags, m->path, sizeof(m->path));
+	return locate(ms, mb->name, m, m->path, sizeof(m->path));
 }
 
 /* mbox_get and the path: what changing or removing a message needs. */
@@ -357,7 +356,7 @@ int mbox_update_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid,
                       mbox_flags_fn decide, void *arg, struct mbox_msg *result)
 {
 	struct mbox_msg m;
-	char dir[4096], letters[8], to[4500], keywords[MBOX_KEYWORDS_MAX + 1];
+	char dir[4096], info[MBOX_INFO_MAX], to[4500], keywords[MBOX_KEYWORDS_MAX + 1];
 	if (!tx_begin_on(ms, mb))
 		return MBOX_ERROR;
 	int rc = get_with_path(ms, mb, uid, &m);
@@ -372,14 +371,17 @@ int mbox_update_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid,
 		*result = m;
 	if (verdict < 0 || (flags == m.flags && strcmp(keywords, m.keywords) == 0))
 		return tx_end(ms, verdict < 0 ? MBOX_CONFLICT : MBOX_UNCHANGED);
+	/* flags and keywords live in the file name too (the keywords as
+	 * dovecot-keywords letters), so a rebuilt index keeps them */
+	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
+	    mbox_maildir_info(ms, dir, flags, keywords, true, info, sizeof(info)) < 0)
+		return tx_end(ms, MBOX_ERROR);
+	const char *now_info = strstr(strrchr(m.path, '/'), ":2,");
 	bool renamed = false;
-	if (m.flags != flags) {
-		/* flags live in the file name too, so a rebuilt index keeps them */
+	if (now_info == NULL || strcmp(now_info + 3, info) != 0) {
 		char *base = base_of(m.path);
 		long long before = cur_mtime(ms, mb);
-		mbox_flags_to_maildir(flags, letters, sizeof(letters));
-		if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
-		    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0 ||
+		if (bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, info) < 0 ||
 		    rename(m.path, to) < 0) {
 			free(base);
 			return tx_end(ms, MBOX_ERROR);
@@ -490,10 +492,10 @@ static int add_file_locked(struct mbox_store *ms, struct mbox_info *mb, const ch
                            bool link_it, const char *base, const struct mbox_msg *like,
                            uint32_t *uid)
 {
-	char dir[4096], letters[8], to[4500];
-	mbox_flags_to_maildir(like->flags, letters, sizeof(letters));
+	char dir[4096], info[MBOX_INFO_MAX], to[4500];
 	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
-	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0)
+	    mbox_maildir_info(ms, dir, like->flags, like->keywords, true, info, sizeof(info)) < 0 ||
+	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, info) < 0)
 		return MBOX_ERROR;
 	long long before = cur_mtime(ms, mb);
 	if ((link_it ? link(src, to) : rename(src, to)) < 0)

@@ -163,12 +163,15 @@ static long long message_date(const char *path, const char *base)
 static int insert_message(struct mbox_store *ms, struct mbox_info *mb, const char *dir,
                           const struct entry *e)
 {
-	char path[4500];
+	char path[4500], keywords[MBOX_KEYWORDS_MAX + 1];
 	sqlite3_stmt *s;
 	snprintf(path, sizeof(path), "%s/cur/%s", dir, e->name);
+	/* keywords come back from the letters (an index rebuilt, a Maildir
+	 * written by Dovecot) */
+	mbox_keywords_from_info(ms, dir, e->info, keywords, sizeof(keywords));
 	if (sqlite3_prepare_v2(ms->db, "INSERT INTO messages(mailbox_id, uid, base, flags, "
-	                       "internaldate, size, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	                       -1, &s, NULL) != SQLITE_OK)
+	                       "internaldate, size, modseq, keywords) "
+	                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &s, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, mb->uidnext);
@@ -177,9 +180,10 @@ static int insert_message(struct mbox_store *ms, struct mbox_info *mb, const cha
 	sqlite3_bind_int64(s, 5, message_date(path, e->base));
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)message_size(path, e->base));
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)mb->highestmodseq);
+	sqlite3_bind_text(s, 8, keywords, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE || mbox_note_keywords(ms, mb->id, keywords) != MBOX_OK)
 		return MBOX_ERROR;
 	mb->uidnext++;
 	return MBOX_OK;
@@ -428,7 +432,8 @@ int mbox_discover_folders(struct mbox_store *ms)
 		struct mbox_info mb;
 		/* Maildir++ folders are ".Name" directories; "." and ".." are not */
 		if (de->d_name[0] != '.' || de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0 ||
-		    strncmp(de->d_name, ".postern", 8) == 0)
+		    strncmp(de->d_name, ".postern", 8) == 0 ||
+		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
 			continue;
 		str_copy(name, sizeof(name), de->d_name + 1);
 		for (char *p = name; *p; p++)

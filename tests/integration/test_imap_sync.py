@@ -372,6 +372,44 @@ def test_index_rebuild_keeps_messages_and_flags(postern):
     c.close()
 
 
+def test_index_rebuild_keeps_keywords(postern):
+    """docs/operations.md: a deleted index is rebuilt from the Maildir and the
+    flags survive: keywords too (mutt's Old, $Forwarded, $Junk), kept as
+    Dovecot keeps them (dovecot-keywords and a letter in the file name); the
+    rebuild is logged (imap.index_rebuilt)."""
+    s = imap_server(postern)
+    c = imap_conn(s)
+    msgs = [simple_message(f"kw rebuild {i}") for i in range(3)]
+    kws = ["$Forwarded \\Seen", "Old $Junk", None]
+    for m, f in zip(msgs, kws):
+        assert c.append("INBOX", m, flags=f).status == "OK"
+    box(c, "kwbox", 1)
+    c.ok("SELECT kwbox")
+    c.ok("STORE 1 +FLAGS (Old)")
+    c.ok("LOGOUT")
+    c.close()
+    assert s.stop() == 0
+    md = s.maildir_path("alice")
+    assert "0 $Forwarded" in (md / "dovecot-keywords").read_text()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        p = md / ("postern-index.db" + suffix)
+        if p.exists():
+            p.unlink()
+    s.start()
+    c = imap_conn(s)
+    r = c.ok("SELECT INBOX")
+    flags = r.lines("FLAGS")[0]
+    assert all(k in flags for k in ("$Forwarded", "Old", "$Junk")), r
+    got = {f["BODY[]"]: set(f["FLAGS"]) for f in fetch_all(c.ok("FETCH 1:* (FLAGS BODY.PEEK[])")).values()}
+    for m, fl in zip(msgs, kws):
+        assert got[m] == set((fl or "").split()), (m[:60], got[m])
+    c.ok("SELECT kwbox")
+    assert "Old" in c.ok("FETCH 1 FLAGS").lines("FETCH")[0]
+    ev = s.wait_log("imap.index_rebuilt")[-1]
+    assert ev["user"] == "alice@example.org" and ev["mailboxes"] == 7 and ev["messages"] == 4, ev
+    c.close()
+
+
 def uidvalidity(c, name):
     r = c.ok(f"STATUS {name} (UIDVALIDITY)")
     return int(re.search(r"UIDVALIDITY (\d+)", r.lines()[0]).group(1))

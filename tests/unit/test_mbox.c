@@ -15,6 +15,8 @@
 #include "core/util.h"
 #include "store/mbox.h"
 
+#define MAILDIR_KEYWORDS_FILE_NAME "dovecot-keywords"
+
 struct fx {
 	char root[256];
 	char maildir[300];
@@ -336,6 +338,90 @@ static void test_rebuild_keeps_flags(void **state)
 	assert_int_equal(n, 1);
 }
 
+static void read_text(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+static void collect_keywords(void *arg, const struct mbox_msg *m)
+{
+	char *out = arg;
+	snprintf(out + strlen(out), 512 - strlen(out), "%s|", m->keywords);
+}
+
+/* Keywords live in the file names as dovecot-keywords letters: a rebuilt
+ * index gets them back, 26 a folder; more are kept in the index only. */
+static void test_rebuild_keeps_keywords(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info mb;
+	char err[256], path[600], text[1024], many[600] = "";
+	uint32_t mailboxes;
+	uint64_t messages;
+	assert_false(mbox_index_rebuilt(fx->ms, &mailboxes, &messages));
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	deliver(fx, "6000.A.host", "a\n");
+	deliver(fx, "6001.B.host", "b\n");
+	deliver(fx, "6002.C.host", "c\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 1, MBOX_F_SEEN, "$Forwarded Old", NULL), MBOX_OK);
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 2, 0, "$Junk old", NULL), MBOX_OK);
+	for (int i = 0; i < 27; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sk%02d", i ? " " : "", i);
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 3, 0, many, NULL), MBOX_OK);
+	snprintf(path, sizeof(path), "%s/%s", fx->maildir, MAILDIR_KEYWORDS_FILE_NAME);
+	read_text(path, text, sizeof(text));
+	assert_non_null(strstr(text, "0 $Forwarded\n1 Old\n2 $Junk\n3 k00\n"));
+	assert_null(strstr(text, "k23"));          /* 26 letters: k22 took z */
+	snprintf(path, sizeof(path), "%s/cur/6000.A.host:2,Sab", fx->maildir);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/cur/6001.B.host:2,bc", fx->maildir);
+	assert_int_equal(access(path, F_OK), 0);
+	/* the index goes; the files and dovecot-keywords stay */
+	mbox_close(fx->ms);
+	snprintf(path, sizeof(path), "%s/%s", fx->maildir, MBOX_INDEX_FILE);
+	assert_int_equal(unlink(path), 0);
+	fx->ms = mbox_open(fx->maildir, err, sizeof(err));
+	assert_non_null(fx->ms);
+	assert_true(mbox_index_rebuilt(fx->ms, &mailboxes, &messages));
+	assert_int_equal(messages, 3);
+	assert_int_equal(mailboxes, 6);
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	char got[512] = "";
+	assert_int_equal(mbox_messages(fx->ms, &mb, 1, collect_keywords, got), MBOX_OK);
+	/* the keywords past z had no letter: the index alone knew them */
+	assert_true(strncmp(got, "$Forwarded Old|Old $Junk|k00 k01", 32) == 0);
+	assert_non_null(strstr(got, " k22|"));     /* z */
+	assert_null(strstr(got, "k23"));
+}
+
+/* A Maildir written by Dovecot: its letters name keywords from the start. */
+static void test_dovecot_keywords_are_read(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info mb;
+	char path[600], got[512] = "";
+	snprintf(path, sizeof(path), "%s/%s", fx->maildir, MAILDIR_KEYWORDS_FILE_NAME);
+	write_file(path, "0 $Label1\n3 NonJunk\nnot a line\n30 TooFar\n1 $MDNSent\n");
+	snprintf(path, sizeof(path), "%s/cur/7000.A.host,S=2:2,RSabd", fx->maildir);
+	write_file(path, "a\n");
+	snprintf(path, sizeof(path), "%s/cur/7001.B.host,S=2:2,c", fx->maildir);
+	write_file(path, "b\n");
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_messages(fx->ms, &mb, 1, collect_keywords, got), MBOX_OK);
+	assert_string_equal(got, "$Label1 $MDNSent NonJunk||");   /* c names nothing */
+	/* a new keyword gets the first free letter, c */
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 2, 0, "Fresh", NULL), MBOX_OK);
+	snprintf(path, sizeof(path), "%s/cur/7001.B.host,S=2:2,c", fx->maildir);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
 /* \Recent: the first claim takes the messages, the next one nothing; new
  * mail is taken by whoever claims it first. */
 static void test_recent_is_claimed_once(void **state)
@@ -475,6 +561,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_keeps_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recent_is_claimed_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_keeps_keywords, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dovecot_keywords_are_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_flags_is_decided_under_the_lock, setup,
 		                                teardown),
 	};
