@@ -13,6 +13,7 @@
 #include "imap/imap_fetch_parse.h"
 #include "imap/imap_search_parse.h"
 #include "imap/imap_session.h"
+#include "mail/encode.h"
 #include "store/maildir.h"
 
 /* Stores the client's CRLF message the Maildir way (LF), fsync'd, in tmp/. */
@@ -95,6 +96,15 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Message literal expected");
 		return;
 	}
+	/* RFC 3516 4.4: a literal8 may hold binary parts; stored as text lines
+	 * (LF) their bare CRs and LFs would change: kept in base64, they come
+	 * back octet for octet through BINARY[] */
+	struct buf conv;
+	buf_init(&conv);
+	if (binary && mime_binary_parts_to_base64(data, len, &conv)) {
+		data = conv.data;
+		len = conv.len;
+	}
 	struct buf kw;
 	buf_init(&kw);
 	for (size_t i = 0; i < flags.nkeywords; i++) {
@@ -119,5 +129,6 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "OK", "[APPENDUID %u %u] APPEND completed", mb.uidvalidity, uid);
 	}
 	buf_free(&kw);
+	buf_free(&conv);
 	imap_flags_free(&flags);
 }
