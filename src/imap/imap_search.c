@@ -226,6 +226,7 @@ struct imap_search_job {
 	struct search_msg *msgs;
 	size_t n, cap, next;
 	uint32_t *matches;
+	uint64_t *match_modseqs;        /* each match's modseq: ESEARCH MIN / MAX report theirs */
 	size_t nmatches, capmatches;
 	uint64_t top_modseq;
 	bool over;
@@ -319,6 +320,7 @@ static void job_free(struct imap_session *s)
 	}
 	free(j->msgs);
 	free(j->matches);
+	free(j->match_modseqs);
 	free(j);
 	s->search = NULL;
 }
@@ -329,7 +331,9 @@ static void add_match(struct imap_search_job *j, uint32_t id, uint64_t modseq, i
 	if (j->nmatches == j->capmatches) {
 		j->capmatches = j->capmatches ? j->capmatches * 2 : 64;
 		j->matches = xrealloc(j->matches, j->capmatches * sizeof(uint32_t));
+		j->match_modseqs = xrealloc(j->match_modseqs, j->capmatches * sizeof(uint64_t));
 	}
+	j->match_modseqs[j->nmatches] = modseq;
 	j->matches[j->nmatches++] = id;
 	if (modseq > j->top_modseq)
 		j->top_modseq = modseq;
@@ -357,6 +361,21 @@ static void save_result(struct imap_session *s, const struct imap_search_job *j)
 	free(uids);
 }
 
+/* RFC 7162 3.1.5: the highest modseq of the messages the ESEARCH returns:
+ * with only MIN and/or MAX, those; else all matches. */
+static uint64_t returned_modseq(const struct imap_search_job *j)
+{
+	unsigned ret = j->q.ret;
+	if (ret == 0 || (ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT)))
+		return j->top_modseq;
+	uint64_t m = 0;
+	if (ret & IMAP_SEARCH_RET_MIN)
+		m = j->match_modseqs[0];
+	if ((ret & IMAP_SEARCH_RET_MAX) && j->match_modseqs[j->nmatches - 1] > m)
+		m = j->match_modseqs[j->nmatches - 1];
+	return m;
+}
+
 static void write_esearch(struct imap_session *s, struct imap_search_job *j)
 {
 	/* RFC 4731: * ESEARCH (TAG "x") UID MIN 1 MAX 9 COUNT 5 ALL 1:5 */
@@ -375,7 +394,7 @@ static void write_esearch(struct imap_session *s, struct imap_search_job *j)
 		buf_free(&hits);
 	}
 	if (j->q.uses_modseq && j->nmatches)
-		imap_printf(s, " MODSEQ %llu", (unsigned long long)j->top_modseq);
+		imap_printf(s, " MODSEQ %llu", (unsigned long long)returned_modseq(j));
 	imap_write(s, "\r\n", 2);
 }
 

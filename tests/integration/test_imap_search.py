@@ -333,6 +333,11 @@ def test_search_modseq_with_entry_name(srv):
     assert search_numbers(r) == [1, 3], r
     r = c.ok(f'SEARCH RETURN (ALL) 2:3 MODSEQ "/flags/\\\\seen" all {mods[1]}')
     assert r.lines("ESEARCH") == [f'ESEARCH (TAG "{r.tag}") ALL 3 MODSEQ {mods[3]}'], r
+    # RFC 7162 3.1.5: with only MIN / MAX, the modseq of the messages returned
+    r = c.ok(f'SEARCH RETURN (MIN) 1:3 MODSEQ "/flags/\\\\seen" all 1')
+    assert r.lines("ESEARCH") == [f'ESEARCH (TAG "{r.tag}") MIN 1 MODSEQ {mods[1]}'], r
+    r = c.ok(f'SEARCH RETURN (MIN MAX) 1:3 MODSEQ 1')
+    assert r.lines("ESEARCH")[0].endswith(f"MIN 1 MAX 3 MODSEQ {mods[3]}"), r
     for bad in ('SEARCH MODSEQ "/flags/\\\\seen" mine 1', 'SEARCH MODSEQ "/nope" all 1',
                 'SEARCH MODSEQ "/flags/\\\\seen" all'):
         assert c.cmd(bad).status == "BAD", bad
