@@ -335,6 +335,11 @@ struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen)
 	snprintf(backups, sizeof(backups), "%s/.postern-backups", maildir_root);
 	if (migrate_run(ms->db, path, backups, index_steps, ARRAY_LEN(index_steps), err, errlen) < 0)
 		goto fail;
+	/* A session on another worker may have created the schema while this
+	 * connection waited for its lock: the connection still holds the empty
+	 * one it read at open, and would prepare against it ("no such table").
+	 * Running a statement makes it see the schema cookie move and reload. */
+	sqlite3_exec(ms->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	if (version == 0) {
 		sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		struct mbox_info inbox;
