@@ -108,12 +108,12 @@ static const struct migration index_steps[] = {
 	  "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
 	  "  name TEXT NOT NULL COLLATE NOCASE,"
 	  "  PRIMARY KEY (mailbox_id, name));"
-	  "WITH RECURSIVE split(mailbox_id, word, rest) AS ("
-	  "  SELECT mailbox_id, '', keywords || ' ' FROM messages WHERE keywords <> ''"
-	  "  UNION ALL SELECT mailbox_id, substr(rest, 1, instr(rest, ' ') - 1),"
+	  "WITH RECURSIVE split(mailbox_id, uid, pos, word, rest) AS ("
+	  "  SELECT mailbox_id, uid, 0, '', keywords || ' ' FROM messages WHERE keywords <> ''"
+	  "  UNION ALL SELECT mailbox_id, uid, pos + 1, substr(rest, 1, instr(rest, ' ') - 1),"
 	  "    substr(rest, instr(rest, ' ') + 1) FROM split WHERE rest <> '')"
 	  "INSERT OR IGNORE INTO keywords(mailbox_id, name)"
-	  "  SELECT mailbox_id, word FROM split WHERE word <> '';" },
+	  "  SELECT mailbox_id, word FROM split WHERE word <> '' ORDER BY mailbox_id, uid, pos;" },
 };
 
 /* RFC 6154 special-use mailboxes every new user gets. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "core/util.h"
 #include "store/mbox.h"
@@ -422,6 +423,79 @@ static void test_dovecot_keywords_are_read(void **state)
 	assert_int_equal(access(path, F_OK), 0);
 }
 
+/* An index as schema step 5 (the last one released before 8) left it:
+ * steps 1 to 5 of mbox.c, run by hand. */
+static const char schema_v5[] =
+	"CREATE TABLE mailboxes (  id INTEGER PRIMARY KEY,  name TEXT NOT NULL UNIQUE,  uidvalidity INTEGER NOT NULL,  uidnext INTEGER NOT NULL DEFAULT 1,  highestmodseq INTEGER NOT NULL DEFAULT 1,  subscribed INTEGER NOT NULL DEFAULT 1,  special_use TEXT NOT NULL DEFAULT '',  mtime_new INTEGER NOT NULL DEFAULT 0,  mtime_cur INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE messages (  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,  uid INTEGER NOT NULL,  base TEXT NOT NULL,  flags INTEGER NOT NULL,  keywords TEXT NOT NULL DEFAULT '',  internaldate INTEGER NOT NULL,  size INTEGER NOT NULL,  modseq INTEGER NOT NULL,  envelope TEXT, bodystructure TEXT, body TEXT,  PRIMARY KEY (mailbox_id, uid));"
+	"CREATE UNIQUE INDEX messages_base ON messages(mailbox_id, base);"
+	"CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
+	"CREATE TABLE expunged (  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,  uid INTEGER NOT NULL,  modseq INTEGER NOT NULL);"
+	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);"
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE INDEX messages_view ON messages(mailbox_id, uid, flags, size);"
+	"ALTER TABLE mailboxes ADD COLUMN n_messages INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN n_unseen INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN total_size INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE mailboxes SET  n_messages = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id),  n_unseen = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id              AND flags & 1 = 0),  total_size = (SELECT coalesce(sum(size), 0) FROM messages                WHERE mailbox_id = mailboxes.id);"
+	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN  UPDATE mailboxes SET n_messages = n_messages + 1,    n_unseen = n_unseen + (NEW.flags & 1 = 0), total_size = total_size + NEW.size    WHERE id = NEW.mailbox_id;"
+	"END;"
+	"CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN  UPDATE mailboxes SET n_messages = n_messages - 1,    n_unseen = n_unseen - (OLD.flags & 1 = 0), total_size = total_size - OLD.size    WHERE id = OLD.mailbox_id;"
+	"END;"
+	"CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox_id, flags, size ON messages  BEGIN  UPDATE mailboxes SET n_messages = n_messages - 1,    n_unseen = n_unseen - (OLD.flags & 1 = 0), total_size = total_size - OLD.size    WHERE id = OLD.mailbox_id;"
+	"UPDATE mailboxes SET n_messages = n_messages + 1,    n_unseen = n_unseen + (NEW.flags & 1 = 0), total_size = total_size + NEW.size    WHERE id = NEW.mailbox_id;"
+	"END;"
+	"ALTER TABLE messages ADD COLUMN pop3_uidl TEXT;";
+
+static void exec_sql(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		print_error("%s: %s\n", sql, msg ? msg : "?");
+		fail();
+	}
+}
+
+static void collect_names(void *arg, const char *name)
+{
+	strcat(arg, name);
+	strcat(arg, "|");
+}
+
+/* Step 8 on an index of step 5: subscriptions move to their table (the
+ * column goes), the keywords messages have are listed, what is there is
+ * not \Recent. */
+static void test_migration_to_step_8(void **state)
+{
+	struct fx *fx = *state;
+	char path[600], err[256], subs[256] = "", kws[256] = "";
+	sqlite3 *db;
+	mbox_close(fx->ms);
+	snprintf(path, sizeof(path), "%s/%s", fx->maildir, MBOX_INDEX_FILE);
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	exec_sql(db, schema_v5);
+	exec_sql(db, "INSERT INTO mailboxes(id, name, uidvalidity, uidnext, subscribed) VALUES "
+	             "(1, 'INBOX', 100, 4, 1), (2, 'Old', 101, 1, 0), (3, 'Lists', 102, 1, 1);"
+	             "INSERT INTO messages(mailbox_id, uid, base, flags, keywords, internaldate, size, "
+	             "modseq) VALUES (1, 1, 'a', 0, '$Forwarded Old', 1, 1, 1),"
+	             "(1, 2, 'b', 0, '', 1, 1, 1), (1, 3, 'c', 0, 'old $Junk', 1, 1, 1);"
+	             "PRAGMA user_version = 5;");
+	sqlite3_close(db);
+	fx->ms = mbox_open(fx->maildir, err, sizeof(err));
+	assert_non_null(fx->ms);
+	assert_int_equal(mbox_subscriptions(fx->ms, collect_names, subs), MBOX_OK);
+	assert_string_equal(subs, "INBOX|Lists|");
+	struct mbox_info mb;
+	assert_int_equal(mbox_find(fx->ms, "Old", &mb), MBOX_OK);
+	assert_false(mb.subscribed);
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	assert_true(mb.subscribed);
+	assert_int_equal(mb.recent_uid, 3);
+	assert_int_equal(mbox_keywords(fx->ms, &mb, collect_names, kws), MBOX_OK);
+	assert_string_equal(kws, "$Forwarded|Old|$Junk|");
+}
+
 /* \Recent: the first claim takes the messages, the next one nothing; new
  * mail is taken by whoever claims it first. */
 static void test_recent_is_claimed_once(void **state)
@@ -563,6 +637,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recent_is_claimed_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_keeps_keywords, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dovecot_keywords_are_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_to_step_8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_flags_is_decided_under_the_lock, setup,
 		                                teardown),
 	};
