@@ -12,12 +12,18 @@ PKGS=(
   # tests: unit (cmocka), fuzz (libFuzzer runtime for clang 14), integration (pytest + real clients)
   libcmocka-dev libclang-rt-14-dev
   python3 python3-pytest swaks libnet-ssleay-perl msmtp isync curl openssl sqlite3 procps iproute2
+  fetchmail mpop   # real POP3 clients
   # the Debian package (make deb) and its test: build tools, unit checks
   debhelper dpkg-dev fakeroot util-linux logrotate man-db
   # tests for the outbound queue: a local DNS server, SMTP sinks, an independent DKIM verifier
   unbound python3-aiosmtpd python3-dkim python3-nacl
   # LMTP behind a real MTA: the tests run a private Postfix (postfix -c DIR) on loopback
   postfix
+  # tests for postern import: a real Dovecot as the source, started by the tests themselves
+  # (tests/integration/dovecot_fixture.py: own config, loopback high ports, base_dir in a
+  # temp dir). They never use the Debian service; in a container policy-rc.d keeps the
+  # postinst from starting it, and a running system Dovecot does not disturb the fixture.
+  dovecot-imapd dovecot-pop3d
 )
 
 missing=()

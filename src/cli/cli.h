@@ -20,7 +20,12 @@ struct cli_args {
 	const char *selector;           /* --selector S */
 	const char *algorithm;          /* --algorithm A */
 	const char *prefix;             /* --prefix DIR (install) */
-	const char *user;               /* --user NAME (install) */
+	const char *user;               /* --user NAME (install), ADDRESS (import) */
+	const char *passwd_file;        /* --passwd-file FILE (import dovecot) */
+	const char *mail_root;          /* --mail-root DIR (import dovecot) */
+	const char *mail_location;      /* --mail-location TEMPLATE (import dovecot) */
+	const char *layout;             /* --layout maildir++|fs (import) */
+	const char *pop3_uidl_format;   /* --pop3-uidl-format FORMAT (import dovecot) */
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -45,6 +50,24 @@ int cli_store(struct cli_args *a);
 int cli_records_print(struct store *st, const struct config *cfg, const char *domain);
 int cli_records_check(struct store *st, const struct config *cfg, const char *domain);
 int cli_install(struct cli_args *a);
+
+/* cli_import.c: postern import maildir|dovecot */
+int cli_import(struct cli_args *a);
+
+/* cli_user.c: users from a Dovecot passwd-file (user import, import dovecot). */
+struct cli_passwd_entry {
+	char *user, *password, *home;   /* in the line; home "" when not given */
+};
+/* Splits a passwd-file line (user:password:uid:gid:gecos:home:shell:extra)
+ * in place; false when it has no ':'. */
+bool cli_passwd_split(char *line, struct cli_passwd_entry *e);
+enum { CLI_USER_IMPORTED, CLI_USER_EXISTS, CLI_USER_SKIPPED };
+/* Creates the user of an entry with its password hash as it is ({PLAIN}
+ * ones hashed now); local and domain get the address. Says on stderr why
+ * an entry is skipped (lineno names it). CLI_USER_*. */
+int cli_user_import_entry(struct store *st, const struct config *cfg,
+                          const struct cli_passwd_entry *e, int lineno, char *local, size_t llen,
+                          char *domain, size_t dlen);
 
 /* Helpers (cli_common.c) */
 /* Loads the configuration, opens the store, runs fn, closes everything. A

@@ -15,7 +15,11 @@ int cli_serve(struct cli_args *a)
 	if (a->help) {
 		printf("usage: %s\n\nRuns postern in the foreground. Without -c it reads $POSTERN_CONFIG, "
 		       "else\n/etc/postern/postern.conf when it exists, else the embedded default "
-		       "configuration:\ndata under ./var, SMTP on 127.0.0.1:2525 and [::1]:2525.\n"
+		       "configuration:\ndata under ./var, SMTP on 127.0.0.1:2525 and [::1]:2525, "
+		       "submission on 2587\nand 2465, IMAP on 2143 and 2993, POP3 on 2110 and 2995 "
+		       "(127.0.0.1).\n"
+		       "It serves every service with a listen list: smtp, submission, submissions, "
+		       "imap,\nimaps, pop3 (STLS) and pop3s (implicit TLS).\n"
 		       "Started as root it binds its ports, opens its logs and reads its TLS key, then "
 		       "runs\nas the configured user (default postern) keeping only "
 		       "CAP_NET_BIND_SERVICE.\n"

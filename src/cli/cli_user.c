@@ -86,28 +86,51 @@ static int user_add(struct store *st, const struct config *cfg, const struct cli
 	return report(rc, "added", a->pos[1], err);
 }
 
-/* One Dovecot passwd-file line: user:{SCHEME}hash:uid:gid:gecos:home:shell:extra.
- * Hashes are kept as they are (verified at login and upgraded to Argon2id
- * then); {PLAIN} passwords are hashed now, never stored. */
-static int import_line(struct store *st, const struct config *cfg, char *line, int lineno)
+bool cli_passwd_split(char *line, struct cli_passwd_entry *e)
 {
-	char local[65], domain[256], err[512], hash[PASSWORD_HASH_MAX], maildir[4096];
-	char *colon = strchr(line, ':');
-	if (colon == NULL)
-		return fprintf(stderr, "line %d: no ':' separator, skipped\n", lineno), -1;
-	*colon = '\0';
-	char *pw = colon + 1, *end = strchr(pw, ':');
-	if (end)
-		*end = '\0';
-	if (!cli_split_mailbox(line, local, sizeof(local), domain, sizeof(domain)))
-		return fprintf(stderr, "line %d: '%s' is not a mailbox address, skipped\n", lineno, line), -1;
+	/* user:password:uid:gid:gecos:home:shell:extra, the fields after the
+	 * password optional */
+	char *fields[6] = { NULL };
+	size_t n = 0;
+	fields[n++] = line;
+	for (char *p = line; *p && n < ARRAY_LEN(fields); p++)
+		if (*p == ':') {
+			*p = '\0';
+			fields[n++] = p + 1;
+		}
+	if (n < 2)
+		return false;
+	if (n == ARRAY_LEN(fields))
+		fields[5][strcspn(fields[5], ":")] = '\0';   /* the home ends at the shell */
+	e->user = fields[0];
+	e->password = fields[1];
+	e->home = n == ARRAY_LEN(fields) ? fields[5] : "";
+	return true;
+}
+
+/* One Dovecot passwd-file entry. Hashes are kept as they are (verified at
+ * login and upgraded to Argon2id then); {PLAIN} passwords are hashed now,
+ * never stored. */
+int cli_user_import_entry(struct store *st, const struct config *cfg,
+                          const struct cli_passwd_entry *e, int lineno, char *local, size_t llen,
+                          char *domain, size_t dlen)
+{
+	char err[512], hash[PASSWORD_HASH_MAX], maildir[4096];
+	char *pw = e->password;
+	if (!cli_split_mailbox(e->user, local, llen, domain, dlen))
+		return fprintf(stderr, "line %d: '%s' is not a mailbox address, skipped\n", lineno,
+		               e->user), CLI_USER_SKIPPED;
 	if (store_domain_exists(st, domain) != 1)
-		return fprintf(stderr, "line %d: %s is not a local domain, skipped\n", lineno, domain), -1;
+		return fprintf(stderr, "line %d: %s is not a local domain, skipped\n", lineno, domain),
+		       CLI_USER_SKIPPED;
+	if (store_user_exists(st, local, domain) == 1)
+		return CLI_USER_EXISTS;
 	if (strncmp(pw, "{PLAIN}", 7) == 0) {
 		if (password_hash(pw + 7, hash, sizeof(hash)) < 0)
-			return -1;
+			return CLI_USER_SKIPPED;
 	} else if (strcmp(password_scheme_name(pw), "unknown") == 0) {
-		return fprintf(stderr, "line %d: %s: unsupported password scheme, skipped\n", lineno, line), -1;
+		return fprintf(stderr, "line %d: %s: unsupported password scheme, skipped\n", lineno,
+		               e->user), CLI_USER_SKIPPED;
 	} else {
 		str_copy(hash, sizeof(hash), pw);
 	}
@@ -115,13 +138,26 @@ static int import_line(struct store *st, const struct config *cfg, char *line, i
 	int rc = store_user_add(st, local, domain, hash, err, sizeof(err));
 	OPENSSL_cleanse(hash, sizeof(hash));
 	if (rc == STORE_EXISTS)
-		return fprintf(stderr, "line %d: %s@%s exists already, skipped\n", lineno, local, domain), -1;
+		return CLI_USER_EXISTS;
 	if (rc != STORE_OK)
-		return fprintf(stderr, "line %d: %s\n", lineno, err), -1;
+		return fprintf(stderr, "line %d: %s\n", lineno, err), CLI_USER_SKIPPED;
 	if (maildir_path(cfg->data_dir, domain, local, maildir, sizeof(maildir)) == 0)
 		maildir_ensure(maildir);
 	printf("user %s@%s imported\n", local, domain);
-	return 0;
+	return CLI_USER_IMPORTED;
+}
+
+static int import_line(struct store *st, const struct config *cfg, char *line, int lineno)
+{
+	struct cli_passwd_entry e;
+	char local[65], domain[256];
+	if (!cli_passwd_split(line, &e))
+		return fprintf(stderr, "line %d: no ':' separator, skipped\n", lineno), -1;
+	int rc = cli_user_import_entry(st, cfg, &e, lineno, local, sizeof(local), domain,
+	                               sizeof(domain));
+	if (rc == CLI_USER_EXISTS)
+		fprintf(stderr, "line %d: %s@%s exists already, skipped\n", lineno, local, domain);
+	return rc == CLI_USER_IMPORTED ? 0 : -1;
 }
 
 static int user_import(struct store *st, const struct config *cfg, const char *path)

@@ -9,7 +9,8 @@ static const char usage_text[] =
 	"usage: postern <command> [options]\n"
 	"\n"
 	"Commands:\n"
-	"  serve                         run the mail server (foreground)\n"
+	"  serve                         run the mail server (foreground): SMTP, submission,\n"
+	"                                IMAP and POP3, as the listen keys say\n"
 	"  config check                  validate the configuration and exit\n"
 	"  domain add|del|list           manage local domains\n"
 	"  domain records DOMAIN [--check]\n"
@@ -26,6 +27,11 @@ static const char usage_text[] =
 	"  install [--prefix DIR] [--user NAME]\n"
 	"                                set up a real server: service user, directories,\n"
 	"                                /etc/postern/postern.conf (never overwritten)\n"
+	"  import maildir --user ADDRESS PATH\n"
+	"  import dovecot --passwd-file FILE --mail-root DIR\n"
+	"                                move mail from Dovecot or any Maildir, keeping UIDs,\n"
+	"                                flags, keywords, dates, POP3 UIDLs and subscriptions\n"
+	"                                (see 'postern import --help')\n"
 	"\n"
 	"Options (every command):\n"
 	"  -c, --config FILE             configuration file; without it: $POSTERN_CONFIG, else\n"
@@ -53,13 +59,31 @@ static const struct command commands[] = {
 	{ "auth", cli_auth, false },
 	{ "store", cli_store, false },
 	{ "install", cli_install, true },
+	{ "import", cli_import, false },
 };
+
+/* Options with a value: "--name VALUE" or "--name=VALUE". */
+static const char **value_option(struct cli_args *a, const char *arg)
+{
+	const struct { const char *name; const char **field; } opts[] = {
+		{ "--selector", &a->selector }, { "--algorithm", &a->algorithm },
+		{ "--prefix", &a->prefix }, { "--user", &a->user }, { "--passwd-file", &a->passwd_file },
+		{ "--mail-root", &a->mail_root }, { "--mail-location", &a->mail_location },
+		{ "--layout", &a->layout }, { "--pop3-uidl-format", &a->pop3_uidl_format },
+	};
+	size_t len = strcspn(arg, "=");
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (strlen(opts[i].name) == len && strncmp(arg, opts[i].name, len) == 0)
+			return opts[i].field;
+	return NULL;
+}
 
 static int parse_args(int argc, char **argv, struct cli_args *a)
 {
 	memset(a, 0, sizeof(*a));
 	for (int i = 2; i < argc; i++) {
 		const char *arg = argv[i];
+		const char **value;
 		if (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0) {
 			if (++i == argc) {
 				fprintf(stderr, "postern: %s needs a file name\n", arg);
@@ -74,21 +98,15 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 			a->all = true;
 		} else if (strcmp(arg, "--check") == 0) {
 			a->check = true;
-		} else if (strcmp(arg, "--prefix") == 0 || strcmp(arg, "--user") == 0) {
-			if (++i == argc) {
+		} else if ((value = value_option(a, arg)) != NULL) {
+			if (strchr(arg, '=') != NULL) {
+				*value = strchr(arg, '=') + 1;
+			} else if (++i == argc) {
 				fprintf(stderr, "postern: %s needs a value\n", arg);
 				return -1;
+			} else {
+				*value = argv[i];
 			}
-			*(arg[2] == 'p' ? &a->prefix : &a->user) = argv[i];
-		} else if (strncmp(arg, "--prefix=", 9) == 0) {
-			a->prefix = arg + 9;
-		} else if (strncmp(arg, "--user=", 7) == 0) {
-			a->user = arg + 7;
-		} else if ((strcmp(arg, "--selector") == 0 || strcmp(arg, "--algorithm") == 0) && i + 1 < argc) {
-			if (arg[2] == 's')
-				a->selector = argv[++i];
-			else
-				a->algorithm = argv[++i];
 		} else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
 			a->help = true;
 		} else if (arg[0] == '-' && arg[1] != '\0') {

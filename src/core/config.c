@@ -122,6 +122,7 @@ static const struct key_spec lmtp_keys[] = {
 static const struct key_spec auth_keys[] = {
 	{ "smtp", K_GROUP, auth_limit_keys, 0, 0 },
 	{ "imap", K_GROUP, auth_limit_keys, 0, 0 },
+	{ "pop3", K_GROUP, auth_limit_keys, 0, 0 },
 	{ "cache_ttl", K_DURATION, NULL, 0, 86400LL * 1000 },
 	{ "cache_size", K_INT, NULL, 1, 1000000 },
 	{ NULL, 0, NULL, 0, 0 },
@@ -145,6 +146,7 @@ static const struct key_spec root_keys[] = {
 	{ "submission", K_GROUP, submission_keys, 0, 0 },
 	{ "auth", K_GROUP, auth_keys, 0, 0 },
 	{ "imap", K_GROUP, imap_keys, 0, 0 },
+	{ "pop3", K_GROUP, config_pop3_keys, 0, 0 },
 	{ "lmtp", K_GROUP, lmtp_keys, 0, 0 },
 	{ "services", K_GROUP, config_services_keys, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
@@ -379,6 +381,7 @@ static void set_defaults(struct config *cfg)
 	cfg->imap.search_rate_limit_per_min = 0;   /* off: see docs/config.md */
 	cfg->imap.idle_poll_ms = 1000;
 	cfg->imap.autologout_ms = 30 * 60 * 1000;   /* RFC 9051 5.4: at least 30 minutes */
+	config_pop3_defaults(cfg);
 	cfg->queue.max_age_ms = 5ULL * 86400 * 1000;
 	cfg->queue.warn_after_ms = 4ULL * 3600 * 1000;
 	cfg->queue.min_retry_ms = 60 * 1000;
@@ -417,7 +420,7 @@ uint64_t config_get_duration(const config_setting_t *s)
 
 uint64_t config_auth_longest_window(const struct config *cfg)
 {
-	const struct auth_limits_cfg *all[] = { &cfg->auth.smtp, &cfg->auth.imap };
+	const struct auth_limits_cfg *all[] = { &cfg->auth.smtp, &cfg->auth.imap, &cfg->auth.pop3 };
 	uint64_t w = 0;
 	for (size_t i = 0; i < ARRAY_LEN(all); i++) {
 		uint64_t m = all[i]->ip_window_ms;
@@ -574,6 +577,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->submission.auth_without_tls = config_setting_get_bool(s);
 	load_auth_limits(OPT(OPT(root, "auth"), "smtp"), &cfg->auth.smtp);
 	load_auth_limits(OPT(OPT(root, "auth"), "imap"), &cfg->auth.imap);
+	load_auth_limits(OPT(OPT(root, "auth"), "pop3"), &cfg->auth.pop3);
+	config_load_pop3(OPT(root, "pop3"), cfg);
 	if ((s = OPT(OPT(root, "auth"), "cache_ttl")) != NULL)
 		cfg->auth.cache_ttl_ms = config_get_duration(s);
 	if ((s = OPT(OPT(root, "auth"), "cache_size")) != NULL)

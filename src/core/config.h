@@ -59,6 +59,8 @@ void config_auth_limits_defaults(struct auth_limits_cfg *a);
 	X(SUBMISSIONS, "submissions")   /* 465: implicit TLS (RFC 8314) */ \
 	X(IMAP, "imap")                 /* 143: STARTTLS */ \
 	X(IMAPS, "imaps")               /* 993: implicit TLS */ \
+	X(POP3, "pop3")                 /* 110: STLS (RFC 2595) */ \
+	X(POP3S, "pop3s")               /* 995: implicit TLS */ \
 	X(LMTP, "lmtp")                 /* 24: local delivery from an MTA (RFC 2033) */
 
 enum service_id {
@@ -118,6 +120,11 @@ struct config {
 		uint64_t autologout_ms;      /* a logged-in session silent this long is closed */
 	} imap;
 	struct {
+		uint64_t session_memory;     /* output a RETR or TOP buffers for one session */
+		bool login_without_tls;      /* USER/PASS and AUTH before STLS */
+		uint64_t autologout_ms;      /* a logged-in session silent this long is closed */
+	} pop3;
+	struct {
 		uint64_t max_message_size;
 		char *socket_owner;     /* unix: sockets of listen.lmtp; NULL: the service user */
 		char *socket_group;     /* NULL: the service group */
@@ -132,6 +139,7 @@ struct config {
 	struct {
 		struct auth_limits_cfg smtp;
 		struct auth_limits_cfg imap;
+		struct auth_limits_cfg pop3;
 		uint64_t cache_ttl_ms;  /* verified logins remembered this long; 0 = no cache */
 		int cache_size;         /* ... at most this many at once */
 	} auth;

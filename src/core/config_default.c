@@ -13,6 +13,8 @@ const char config_default_text[] =
 	"  submissions = [\"127.0.0.1:2465\"];\n"
 	"  imap = [\"127.0.0.1:2143\"];\n"
 	"  imaps = [\"127.0.0.1:2993\"];\n"
+	"  pop3 = [\"127.0.0.1:2110\"];\n"
+	"  pop3s = [\"127.0.0.1:2995\"];\n"
 	"};\n"
 	"tls = { min_version = \"1.2\"; };\n"
 	"limits = { message_size = \"25M\"; recipients = 100; };\n"

@@ -57,6 +57,12 @@ bool config_service_takes_socket(enum service_id id);
  * is loaded. */
 void config_load_services(const config_setting_t *services, struct config *cfg);
 
+/* pop3 = { ... } (config_pop3.c): the schema, the defaults, and the values
+ * of the group g (may be NULL), already type-checked. */
+extern const struct key_spec config_pop3_keys[];
+void config_pop3_defaults(struct config *cfg);
+void config_load_pop3(const config_setting_t *g, struct config *cfg);
+
 /* A list of networks ("192.0.2.0/24"): *out is allocated, *n counted. */
 int config_load_cidrs(struct loader *ld, const config_setting_t *list, struct cidr **out,
                       size_t *n);

@@ -56,6 +56,11 @@ static bool is_imap(enum service_id id)
 	return id == SVC_IMAP || id == SVC_IMAPS;
 }
 
+static bool is_pop3(enum service_id id)
+{
+	return id == SVC_POP3 || id == SVC_POP3S;
+}
+
 /* A service without authentication, for the mail system on this host. */
 static bool is_local_delivery(enum service_id id)
 {
@@ -65,6 +70,19 @@ static bool is_local_delivery(enum service_id id)
 bool config_service_takes_socket(enum service_id id)
 {
 	return is_local_delivery(id);
+}
+
+/* Silence allowed once logged in. SMTP has no such state: its command timeout. */
+static uint64_t default_idle(const struct config *cfg, enum service_id id)
+{
+	/* RFC 9051 5.4: a logged-in IMAP client may stay silent 30 minutes */
+	if (is_imap(id))
+		return cfg->imap.autologout_ms;
+	/* RFC 1939 3: POP3's autologout timer, at least 10 minutes; a POP3
+	 * client logs in, fetches and quits, so no more than that by default */
+	if (is_pop3(id))
+		return cfg->pop3.autologout_ms;
+	return cfg->timeouts.command_ms;
 }
 
 /* Sessions of one address (IPv6: one /64). A sending MTA rarely opens more
@@ -87,8 +105,7 @@ static void policy_defaults(const struct config *cfg, enum service_id id, struct
 	p->command_ms = cfg->timeouts.command_ms;
 	p->data_ms = cfg->timeouts.data_ms;
 	p->write_ms = cfg->timeouts.data_ms;
-	/* RFC 9051 5.4: a logged-in IMAP client may stay silent 30 minutes */
-	p->idle_ms = is_imap(id) ? cfg->imap.autologout_ms : cfg->timeouts.command_ms;
+	p->idle_ms = default_idle(cfg, id);
 	p->login_ms = 3 * 60 * 1000;    /* like Dovecot's login processes */
 	/* an IMAP client that IDLEs stays for days: a day, unless the file says */
 	p->session_ms = cfg->timeouts.session_set || !is_imap(id) ? cfg->timeouts.session_ms

@@ -121,8 +121,12 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many keywords in this mailbox");
 	} else if (mbox_dir(s->ms, mb.name, dir, sizeof(dir)) < 0 ||
 	           write_appended(dir, s->ns.cfg->hostname, data, len, path, sizeof(path), &vsize) < 0 ||
-	           mbox_append_file(s->ms, &mb, path, flags.system, kw.data, when, vsize, &uid) != MBOX_OK) {
-		imap_tagged(s, cmd->tag, "NO", "[SERVERBUG] Cannot store the message");
+	           (rc = mbox_append_file(s->ms, &mb, path, flags.system, kw.data, when, vsize,
+	                                  &uid)) != MBOX_OK) {
+		/* an import is giving this mailbox its UIDs: try again later (RFC 5530) */
+		imap_tagged(s, cmd->tag, "NO", rc == MBOX_IN_USE
+		            ? "[INUSE] The mailbox is being imported; try again later"
+		            : "[SERVERBUG] Cannot store the message");
 	} else {
 		if (s->state == IMAP_SELECTED && strcmp(mb.name, s->view.mb.name) == 0)
 			imap_view_update(s, true);

@@ -40,6 +40,10 @@ const char *net_session_expiry_name(enum ns_expiry why)
 static void arm_ms(struct net_session *ns, uint64_t ms)
 {
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	/* libevent counts from the time cached when this loop iteration began: a
+	 * deadline armed after slow work (a TLS record, a big reply) would fire
+	 * that much early, and expiry_now() would take it for an idle timeout */
+	event_base_update_cache_time(worker_base(ns->worker));
 	evtimer_add(ns->timer, &tv);
 }
 
@@ -98,9 +102,13 @@ void net_session_logged_in(struct net_session *ns)
 	ns->logged_in = true;
 }
 
+/* How early libevent may call a timer by our clock: it reads a coarse
+ * monotonic clock (a few ms a tick). A deadline due within this is reached. */
+#define NS_TIMER_SLACK_MS 20
+
 static enum ns_expiry expiry_now(const struct net_session *ns)
 {
-	uint64_t now = now_ms();
+	uint64_t now = now_ms() + NS_TIMER_SLACK_MS;
 	if (ns->policy->session_ms > 0 && now - ns->started_ms >= ns->policy->session_ms)
 		return NS_EXPIRED_SESSION;
 	if (!ns->logged_in && ns->policy->login_ms > 0 && now - ns->started_ms >= ns->policy->login_ms)

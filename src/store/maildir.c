@@ -1,9 +1,11 @@
 #include "store/maildir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -58,14 +60,48 @@ static void sanitize_host(const char *in, char *out, size_t outlen)
 int maildir_unique_name(char *out, size_t outlen, const char *hostname,
                         uint64_t size, uint64_t vsize)
 {
-	static atomic_ulong counter;
 	struct timeval tv;
-	char host[128], rnd[9];
 	gettimeofday(&tv, NULL);
+	return maildir_unique_name_at(out, outlen, tv.tv_sec, tv.tv_usec, hostname, size, vsize);
+}
+
+int maildir_unique_name_at(char *out, size_t outlen, long long sec, long usec,
+                           const char *hostname, uint64_t size, uint64_t vsize)
+{
+	static atomic_ulong counter;
+	char host[128], rnd[9];
 	sanitize_host(hostname, host, sizeof(host));
 	random_id(rnd, 8);
 	return bsnprintf(out, outlen, "%lld.M%06ldP%dQ%luR%s.%s,S=%llu,W=%llu",
-	                 (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(),
+	                 sec, usec, (int)getpid(),
 	                 atomic_fetch_add(&counter, 1) + 1, rnd, host,
 	                 (unsigned long long)size, (unsigned long long)vsize) < 0 ? -1 : 0;
+}
+
+int maildir_lock(const char *maildir, const char *name)
+{
+	char path[4200];
+	if (bsnprintf(path, sizeof(path), "%s/postern-%s.lock", maildir, name) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* flock, not fcntl: fcntl locks belong to the process, so two sessions on
+	 * the workers of one server would never see each other's */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	int err = errno;
+	close(fd);
+	if (err == EWOULDBLOCK)
+		return MAILDIR_LOCK_BUSY;
+	errno = err;
+	return -1;
+}
+
+void maildir_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);   /* the lock goes with the last descriptor of the open file */
 }

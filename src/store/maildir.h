@@ -16,8 +16,25 @@ int maildir_ensure(const char *maildir);
 /* A unique file name: <sec>.M<usec>P<pid>Q<n>R<random>.<host>,S=<size>,W=<vsize> */
 int maildir_unique_name(char *out, size_t outlen, const char *hostname,
                         uint64_t size, uint64_t vsize);
+/* The same for a message of another time (an import: the name starts with
+ * its internal date, which a rebuilt index reads back). */
+int maildir_unique_name_at(char *out, size_t outlen, long long sec, long usec,
+                           const char *hostname, uint64_t size, uint64_t vsize);
 /* True when a local part or domain is safe as one path component. */
 int maildir_name_safe(const char *name);
+
+/* ---- exclusive locks on a Maildir ---- */
+
+enum { MAILDIR_LOCK_BUSY = -2 };
+/* Takes the lock called name ("pop3") on the Maildir without waiting: an
+ * flock(2) on <maildir>/postern-<name>.lock. Held by the returned descriptor
+ * until it is closed (maildir_unlock), by whatever thread, and by the kernel
+ * no longer than the process: a crash or a killed server leaves no stale
+ * lock. Two holders conflict whether they are threads of one process or two
+ * processes, because each call opens the file anew. Returns the descriptor,
+ * MAILDIR_LOCK_BUSY when another holder has it, or -1 with errno. */
+int maildir_lock(const char *maildir, const char *name);
+void maildir_unlock(int fd);
 
 /* ---- tmp/ sweeping (maildir_sweep.c) ---- */
 

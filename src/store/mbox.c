@@ -89,7 +89,24 @@ static const struct migration index_steps[] = {
 	  /* the POP3 UIDL a message had on the server it was imported from, so
 	   * POP3 clients do not fetch it again; NULL: derived (mbox_pop3_uidl) */
 	  "ALTER TABLE messages ADD COLUMN pop3_uidl TEXT;" },
-	/* 6 and 7 belong to other branches (import, header cache) */
+	{ 6,
+	  /* postern import: where a mailbox's mail came from and how far the
+	   * import got (a second run resumes, never duplicates), and until when
+	   * it holds new mail back so that imported UIDs stay in order */
+	  "CREATE TABLE imports ("
+	  "  mailbox_id INTEGER PRIMARY KEY REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	  "  source TEXT NOT NULL,"
+	  "  next_uid INTEGER NOT NULL,"
+	  "  position TEXT NOT NULL DEFAULT '',"
+	  "  hold_until INTEGER NOT NULL DEFAULT 0);"
+	  /* the files of a batch between being put in cur/ and being recorded:
+	   * a sync leaves them alone; an interrupted batch's are removed */
+	  "CREATE TABLE import_pending ("
+	  "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	  "  base TEXT NOT NULL,"
+	  "  name TEXT NOT NULL,"
+	  "  PRIMARY KEY (mailbox_id, base));" },
+	/* 7 belongs to another branch (header cache) */
 	{ 8,
 	  /* subscriptions by name (RFC 9051 6.3.7): one outlives its mailbox,
 	   * which LIST (SUBSCRIBED) then shows \NonExistent (RFC 5258 3.1) */
@@ -144,17 +161,22 @@ static bool is_inbox(const char *name)
 	return strcasecmp(name, "INBOX") == 0;
 }
 
-int mbox_dir(const struct mbox_store *ms, const char *name, char *out, size_t outlen)
+int mbox_dir_at(const char *root, const char *name, char *out, size_t outlen)
 {
 	char folder[MBOX_NAME_MAX + 2];
 	if (is_inbox(name))
-		return bsnprintf(out, outlen, "%s", ms->root) < 0 ? -1 : 0;
+		return bsnprintf(out, outlen, "%s", root) < 0 ? -1 : 0;
 	/* Maildir++: "Archive/2026" lives in Maildir/.Archive.2026 */
 	snprintf(folder, sizeof(folder), ".%s", name);
 	for (char *p = folder; *p; p++)
 		if (*p == '/')
 			*p = '.';
-	return bsnprintf(out, outlen, "%s/%s", ms->root, folder) < 0 ? -1 : 0;
+	return bsnprintf(out, outlen, "%s/%s", root, folder) < 0 ? -1 : 0;
+}
+
+int mbox_dir(const struct mbox_store *ms, const char *name, char *out, size_t outlen)
+{
+	return mbox_dir_at(ms->root, name, out, outlen);
 }
 
 void mbox_flags_to_maildir(uint32_t flags, char *out, size_t outlen)
@@ -202,7 +224,8 @@ static uint32_t new_uidvalidity(struct mbox_store *ms)
 			last = (uint32_t)sqlite3_column_int64(s, 0);
 		sqlite3_finalize(s);
 	}
-	if (v <= last)
+	/* (an imported UIDVALIDITY may have raised the last one to the top) */
+	if (v <= last && last < UINT32_MAX)
 		v = last + 1;
 	if (sqlite3_prepare_v2(ms->db, "INSERT INTO meta(key, value) VALUES ('uidvalidity', ?1) "
 	                       "ON CONFLICT(key) DO UPDATE SET value = ?1", -1, &s, NULL) == SQLITE_OK) {

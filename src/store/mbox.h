@@ -146,6 +146,11 @@ int mbox_set_pop3_uidl(struct mbox_store *ms, const struct mbox_info *mb, uint32
                        const char *uidl);
 /* Fills m->path: the file as it is named now. 0 or -1. */
 int mbox_locate(struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m);
+/* The same without an open index: the file of the message with this base
+ * name in mailbox `mailbox` of the Maildir at root, named for `flags` or, when
+ * it has been renamed since (other flags), found in cur/. 0 or -1. */
+int mbox_locate_file(const char *root, const char *mailbox, const char *base, uint32_t flags,
+                     char *out, size_t outlen);
 
 /* Decides a message's new flags and keywords (keywords: space separated,
  * MBOX_KEYWORDS_MAX + 1 octets) from its row as it is under the write lock;
@@ -167,6 +172,15 @@ int mbox_set_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, ui
 /* Removes one message (file and row), remembering its UID as expunged. With
  * only_deleted, only when it has \Deleted at that moment (MBOX_NOT_FOUND if not). */
 int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool only_deleted);
+/* Removes the messages with these base names (files and rows) in one
+ * transaction, remembering their UIDs as expunged, whatever their flags;
+ * those already gone are skipped. By base name, not UID: a snapshot taken
+ * before the index was rebuilt still names the right messages. Durable when
+ * it returns MBOX_OK: the directory is fsync'd, so a crash cannot bring the
+ * files back (POP3 answers QUIT only then, RFC 1939 6). *removed (may be
+ * NULL) gets how many were still there. */
+int mbox_expunge_bases(struct mbox_store *ms, struct mbox_info *mb, const char *const *bases,
+                       size_t n, size_t *removed);
 /* Adds the (fsync'd) file at tmp_path to the mailbox with flags; it is
  * moved into cur/. *uid gets the new UID. */
 int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tmp_path,
@@ -187,8 +201,9 @@ int mbox_cache_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t u
 int mbox_cache_set(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
                    const char *envelope, const char *bodystructure, const char *body);
 
-/* The directory of a mailbox in the Maildir++ layout. */
+/* The directory of a mailbox in the Maildir++ layout (of the Maildir at root). */
 int mbox_dir(const struct mbox_store *ms, const char *name, char *out, size_t outlen);
+int mbox_dir_at(const char *root, const char *name, char *out, size_t outlen);
 /* Maildir flag letters ("FS") <-> bits. */
 void mbox_flags_to_maildir(uint32_t flags, char *out, size_t outlen);
 uint32_t mbox_flags_from_maildir(const char *info);

@@ -79,4 +79,10 @@ void mbox_note_own_change(struct mbox_store *ms, const struct mbox_info *mb, lon
 /* Removes the regular files of a directory (not recursive). */
 void mbox_unlink_all(const char *dir);
 
+/* mbox_import.c: an import is filling the mailbox, so new mail must wait
+ * (it would take the UIDs the import is about to give). */
+bool mbox_import_holds(struct mbox_store *ms, long long mailbox_id);
+/* A file an import put in cur/ and has not recorded yet: not new mail. */
+bool mbox_import_pending(struct mbox_store *ms, long long mailbox_id, const char *base);
+
 #endif

@@ -12,18 +12,11 @@
 
 #define MSG_COLUMNS "uid, flags, keywords, internaldate, size, modseq, base, pop3_uidl"
 
-/* The file of a message: cur/<base>:2,<flags and keyword letters>; when
- * another program renamed it (other flags), look for the base name in cur/. */
-static int locate(struct mbox_store *ms, const char *mailbox, const struct mbox_msg *m,
-                  char *out, size_t outlen)
+/* The file of base in dir/cur by its name alone, whatever its info part
+ * (another program renamed it: other flags). */
+static int find_in_cur(const char *dir, const char *base, char *out, size_t outlen)
 {
-	char dir[4096], info[MBOX_INFO_MAX], curdir[4200];
-	const char *base = m->base;
-	if (mbox_dir(ms, mailbox, dir, sizeof(dir)) < 0)
-		return -1;
-	if (mbox_maildir_info(ms, dir, m->flags, m->keywords, false, info, sizeof(info)) == 0 &&
-	    bsnprintf(out, outlen, "%s/cur/%s:2,%s", dir, base, info) == 0 && access(out, F_OK) == 0)
-		return 0;
+	char curdir[4200];
 	snprintf(curdir, sizeof(curdir), "%s/cur", dir);
 	DIR *d = opendir(curdir);
 	size_t blen = strlen(base);
@@ -38,6 +31,20 @@ static int locate(struct mbox_store *ms, const char *mailbox, const struct mbox_
 	}
 	closedir(d);
 	return rc;
+}
+
+/* The file of a message: cur/<base>:2,<flags>, else found by its base name
+ * (renamed since, or it has keyword letters too). */
+int mbox_locate_file(const char *root, const char *mailbox, const char *base, uint32_t flags,
+                     char *out, size_t outlen)
+{
+	char dir[4096], letters[8];
+	if (mbox_dir_at(root, mailbox, dir, sizeof(dir)) < 0)
+		return -1;
+	mbox_flags_to_maildir(flags, letters, sizeof(letters));
+	if (bsnprintf(out, outlen, "%s/cur/%s:2,%s", dir, base, letters) == 0 && access(out, F_OK) == 0)
+		return 0;
+	return find_in_cur(dir, base, out, outlen);
 }
 
 static void read_msg(sqlite3_stmt *s, struct mbox_msg *m)
@@ -87,7 +94,15 @@ int mbox_set_pop3_uidl(struct mbox_store *ms, const struct mbox_info *mb, uint32
 
 int mbox_locate(struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m)
 {
-	return locate(ms, mb->name, m, m->path, sizeof(m->path));
+	char dir[4096], info[MBOX_INFO_MAX];
+	/* the name its flags and keyword letters give it, else by base name */
+	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
+		return -1;
+	if (mbox_maildir_info(ms, dir, m->flags, m->keywords, false, info, sizeof(info)) == 0 &&
+	    bsnprintf(m->path, sizeof(m->path), "%s/cur/%s:2,%s", dir, m->base, info) == 0 &&
+	    access(m->path, F_OK) == 0)
+		return 0;
+	return find_in_cur(dir, m->base, m->path, sizeof(m->path));
 }
 
 /* mbox_get and the path: what changing or removing a message needs. */
@@ -452,6 +467,76 @@ int mbox_expunge(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid, bool
 	return tx_end(ms, rc);
 }
 
+/* The UID a base name has in a mailbox: MBOX_NOT_FOUND when it has none. */
+static int uid_of_base(struct mbox_store *ms, const struct mbox_info *mb, const char *base,
+                       uint32_t *uid)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT uid FROM messages WHERE mailbox_id = ?1 AND base = ?2");
+	if (s == NULL)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_text(s, 2, base, -1, SQLITE_STATIC);
+	int rc = mbox_row_result(sqlite3_step(s));
+	if (rc == MBOX_OK)
+		*uid = (uint32_t)sqlite3_column_int64(s, 0);
+	mbox_stmt_done(s);
+	return rc;
+}
+
+/* One message of mbox_expunge_bases, under its write lock. */
+static int expunge_locked(struct mbox_store *ms, struct mbox_info *mb, const char *base, bool *gone)
+{
+	struct mbox_msg m;
+	uint32_t uid = 0;
+	*gone = false;
+	int rc = uid_of_base(ms, mb, base, &uid);
+	if (rc == MBOX_OK)
+		rc = get_with_path(ms, mb, uid, &m);
+	if (rc == MBOX_NOT_FOUND)
+		return MBOX_OK;   /* expunged meanwhile, or its file is gone: nothing to do */
+	if (rc != MBOX_OK)
+		return rc;
+	if (unlink(m.path) < 0 && errno != ENOENT)
+		return MBOX_ERROR;
+	uint64_t modseq = next_modseq(ms, mb);
+	rc = exec_msg(ms, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2", mb, uid, 0, NULL, 0);
+	if (rc == MBOX_OK)
+		rc = exec_msg(ms, "INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
+		              mb, uid, (long long)modseq, NULL, 0);
+	*gone = rc == MBOX_OK;
+	return rc;
+}
+
+int mbox_expunge_bases(struct mbox_store *ms, struct mbox_info *mb, const char *const *bases,
+                       size_t n, size_t *removed)
+{
+	char dir[4096], cur[4200];
+	size_t count = 0;
+	if (removed)
+		*removed = 0;
+	if (n == 0)
+		return MBOX_OK;
+	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
+	    bsnprintf(cur, sizeof(cur), "%s/cur", dir) < 0 || !tx_begin_on(ms, mb))
+		return MBOX_ERROR;
+	long long before = cur_mtime(ms, mb);
+	int rc = MBOX_OK;
+	for (size_t i = 0; i < n && rc == MBOX_OK; i++) {
+		bool gone;
+		rc = expunge_locked(ms, mb, bases[i], &gone);
+		count += gone;
+	}
+	mbox_note_own_change(ms, mb, before);
+	rc = tx_end(ms, rc);
+	/* files unlinked before a failed commit stay unlinked: the next sync
+	 * drops their rows, as it does for any file removed behind its back */
+	if (fsync_dir(cur) < 0)
+		rc = MBOX_ERROR;
+	if (removed)
+		*removed = count;
+	return rc;
+}
+
 /* Records a file just put in cur/ under a new UID; inside the caller's
  * transaction (tx_begin_on), so mb's UIDNEXT is current. */
 static int insert_row(struct mbox_store *ms, struct mbox_info *mb, const char *base, uint32_t flags,
@@ -493,6 +578,8 @@ static int add_file_locked(struct mbox_store *ms, struct mbox_info *mb, const ch
                            uint32_t *uid)
 {
 	char dir[4096], info[MBOX_INFO_MAX], to[4500];
+	if (mbox_import_holds(ms, mb->id))
+		return MBOX_IN_USE;   /* an import is giving out the next UIDs */
 	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
 	    mbox_maildir_info(ms, dir, like->flags, like->keywords, true, info, sizeof(info)) < 0 ||
 	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, info) < 0)

@@ -249,7 +249,10 @@ static int merge(struct mbox_store *ms, struct mbox_info *mb, const char *dir,
 	while (i < es->n || j < nrows) {
 		int c = i == es->n ? 1 : j == nrows ? -1 : strcmp(es->e[i].base, rows[j].base);
 		if (c < 0) {                    /* a file the index does not know */
-			entries_add(&fresh, es->e[i].name);
+			/* unless an import put it there and records it with its batch
+			 * (or left it, killed, for its next run to remove) */
+			if (!mbox_import_pending(ms, mb->id, es->e[i].base))
+				entries_add(&fresh, es->e[i].name);
 			i++;
 		} else if (c > 0) {             /* a row whose file is gone */
 			if (exec_uid(ms, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2 AND ?3 = ?3",
@@ -372,11 +375,20 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 	 * (other sessions' flag changes still show in the refreshed modseq) */
 	if (mt_new >= 0 && mt_cur >= 0 && refresh_if_unchanged(ms, mb, mt_new, mt_cur))
 		return MBOX_OK;
+	/* an import is giving out UIDs: what changed on disk (new mail above
+	 * all) waits until it ends; the stored times stay old, so the first
+	 * sync after it looks */
+	if (mbox_import_holds(ms, mb->id))
+		return mbox_refresh(ms, mb);
 	/* the write lock first: two sessions syncing at once would both assign UIDs */
 	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
 	if (mbox_refresh(ms, mb) != MBOX_OK || mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
 		goto out;   /* (the name again: it may have been renamed while we waited) */
+	if (mbox_import_holds(ms, mb->id)) {
+		rc = MBOX_OK;   /* (one began while we waited for the lock) */
+		goto out;
+	}
 	mt_new = mbox_mtime_ns(dir, "new");
 	mt_cur = mbox_mtime_ns(dir, "cur");
 	if (mt_new >= 0 && mt_cur >= 0 && refresh_if_unchanged(ms, mb, mt_new, mt_cur)) {

@@ -480,7 +480,7 @@ def test_old_failure_records_are_pruned(postern):
     short = {"delay_base": "0", "ip_window": "1s", "username_window": "1s", "fast_window": "1s",
              "max_attempts_per_ip": 1000, "max_attempts_per_username": 1000,
              "fast_block_threshold": 1000}
-    srv = submission_server(postern, auth=short, config={"auth": {"imap": short}})
+    srv = submission_server(postern, auth=short, config={"auth": {"imap": short, "pop3": short}})
     for i in range(30):
         with sub_client(srv) as c:
             assert auth_plain(c, f"nobody{i}@example.org", "x").code == 535

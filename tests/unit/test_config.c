@@ -97,7 +97,7 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error("listen = { smtp = [\"localhost:25\"]; };\n", "t.conf:1: bad listen address");
 	expect_error("listen = { smtp = [\"1.2.3.4:0\"]; };\n", "bad listen address");
 	expect_error("listen = { smtp = [\"[::1:25\"]; };\n", "bad listen address");
-	expect_error("listen = { pop3 = [\"1.2.3.4:110\"]; };\n", "unknown key 'pop3'");
+	expect_error("listen = { pop2 = [\"1.2.3.4:109\"]; };\n", "unknown key 'pop2'");
 	expect_error("tls = { min_version = \"1.1\"; };\n", "'min_version' must be");
 	expect_error("tls = { cert = \"/c\"; };\n", "needs both 'cert' and 'key'");
 	expect_error("log = { level = \"loud\"; };\n", "'level' must be one of");
@@ -306,7 +306,41 @@ static void test_service_policy_defaults(void **state)
 	assert_int_equal(cfg->policy[SVC_SUBMISSION].connections_per_ip, 20);
 	assert_int_equal(imap->connections_per_ip, 50);
 	assert_int_equal(cfg->policy[SVC_IMAPS].connections_per_ip, 50);
+	/* POP3: RFC 1939 3's autologout of 10 minutes, the global limits otherwise */
+	const struct service_policy *pop3 = &cfg->policy[SVC_POP3];
+	assert_int_equal(pop3->idle_ms, 10 * 60 * 1000);
+	assert_int_equal(cfg->policy[SVC_POP3S].idle_ms, 10 * 60 * 1000);
+	assert_int_equal(pop3->session_ms, 3600000);
+	assert_int_equal(pop3->errors, 10);
+	assert_int_equal(pop3->output_max, 64 * 1024);
+	assert_int_equal(pop3->connections, 1000);
+	assert_int_equal(pop3->connections_per_ip, 20);
+	assert_int_equal(cfg->pop3.session_memory, 256 * 1024);
+	assert_false(cfg->pop3.login_without_tls);
+	assert_int_equal(cfg->auth.pop3.max_attempts_per_username, 5);
 	config_free(cfg);
+}
+
+static void test_pop3_keys(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("pop3 = { session_memory_limit = \"1M\"; login_without_tls = true;\n"
+	                             "         autologout = \"20m\"; };\n"
+	                             "auth = { pop3 = { max_attempts_per_ip = 3; ip_window = \"2d\"; }; };\n"
+	                             "services = { pop3s = { timeouts = { idle = \"15m\"; }; }; };\n");
+	assert_int_equal(cfg->pop3.session_memory, 1024 * 1024);
+	assert_true(cfg->pop3.login_without_tls);
+	assert_int_equal(cfg->policy[SVC_POP3].idle_ms, 20 * 60 * 1000);
+	assert_int_equal(cfg->policy[SVC_POP3S].idle_ms, 15 * 60 * 1000);
+	assert_int_equal(cfg->auth.pop3.max_attempts_per_ip, 3);
+	assert_int_equal(cfg->auth.imap.max_attempts_per_ip, 10);
+	/* failures are kept for the longest window of any protocol */
+	assert_int_equal(config_auth_longest_window(cfg), 2 * 86400 * 1000);
+	config_free(cfg);
+	expect_error("pop3 = { autologout = \"5m\"; };", "'autologout' out of range");
+	expect_error("pop3 = { session_memory_limit = \"1K\"; };", "'session_memory_limit' out of range");
+	expect_error("pop3 = { apop = true; };", "unknown key 'apop'");
+	expect_error("auth = { pop3 = { max_attempts = 1; }; };", "unknown key 'max_attempts'");
 }
 
 /* A global key written in the file is every service's default, as before. */
@@ -458,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_embedded_default_is_valid),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_errors_name_file_and_line),
+		cmocka_unit_test(test_pop3_keys),
 		cmocka_unit_test(test_file_and_include),
 		cmocka_unit_test(test_listen_parse),
 		cmocka_unit_test(test_listen_parse_unix),

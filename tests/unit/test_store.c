@@ -565,9 +565,9 @@ static void test_commit_groups(void **state)
 	assert_int_equal(groups[2].result, 0);
 	assert_int_equal(job.result, ENOTDIR);
 	for (int i = 0; i < 3; i += 2) {
-		snprintf(path, sizeof(path), "%s/new", md[i]);
+		assert_true(bsnprintf(path, sizeof(path), "%s/new", md[i]) >= 0);
 		assert_int_equal(count_entries(path), 1);
-		snprintf(path, sizeof(path), "%s/tmp", md[i]);
+		assert_true(bsnprintf(path, sizeof(path), "%s/tmp", md[i]) >= 0);
 		assert_int_equal(count_entries(path), 0);
 	}
 	/* one file, two names: the second copy is a hard link */
