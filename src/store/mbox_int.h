@@ -3,6 +3,7 @@
 #define POSTERN_MBOX_INT_H
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "store/maildir_keywords.h"
 #include "store/mbox.h"
@@ -34,6 +35,7 @@ struct mbox_store {
 	/* the keyword letters of the folder last looked at (mbox_keywords.c) */
 	struct maildir_keywords kw;
 	char kw_dir[4096];
+	struct stat kw_file;    /* the dovecot-keywords file it was read from */
 };
 
 /* A prepared statement for a query, kept for the next call: sql must be a

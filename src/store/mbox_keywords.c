@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/util.h"
 #include "store/maildir_keywords.h"
@@ -48,15 +49,38 @@ int mbox_keywords(struct mbox_store *ms, const struct mbox_info *mb,
 
 /* ---- the letters in Maildir file names (maildir_keywords.h) -------------- */
 
+/* Which version of dovecot-keywords the cache holds: it is only ever
+ * replaced whole (a new file renamed over it). */
+static void file_id(const char *dir, struct stat *st)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/" MAILDIR_KEYWORDS_FILE, dir);
+	if (stat(path, st) < 0)
+		memset(st, 0, sizeof(*st));
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 /* The letters of the folder at dir, cached: they are only ever added, so a
- * table that knows a keyword is right about it; fresh reads the file again. */
+ * table that knows a keyword is right about it. fresh: the file as it is
+ * now (read again when it changed), as giving out a letter needs. */
 static struct maildir_keywords *letters_of(struct mbox_store *ms, const char *dir, bool fresh)
 {
-	if (fresh || strcmp(ms->kw_dir, dir) != 0) {
-		maildir_keywords_free(&ms->kw);
-		if (maildir_keywords_read(dir, &ms->kw) < 0)
-			maildir_keywords_free(&ms->kw);   /* unreadable: no letters */
-		str_copy(ms->kw_dir, sizeof(ms->kw_dir), dir);
+	struct stat now;
+	bool other_dir = strcmp(ms->kw_dir, dir) != 0;
+	if (fresh || other_dir) {
+		file_id(dir, &now);
+		if (other_dir || !same_file(&now, &ms->kw_file)) {
+			maildir_keywords_free(&ms->kw);
+			if (maildir_keywords_read(dir, &ms->kw) < 0)
+				maildir_keywords_free(&ms->kw);   /* unreadable: no letters */
+			str_copy(ms->kw_dir, sizeof(ms->kw_dir), dir);
+			ms->kw_file = now;
+		}
 	}
 	return &ms->kw;
 }
@@ -87,8 +111,13 @@ static bool keyword_letters(struct mbox_store *ms, const char *dir, const char *
 	}
 	out[n] = '\0';
 	qsort(out, n, 1, cmp_char);
-	if (added && maildir_keywords_write(dir, kw) < 0)
-		return false;
+	if (added) {
+		if (maildir_keywords_write(dir, kw) < 0) {
+			ms->kw_dir[0] = '\0';   /* the table has letters the file does not */
+			return false;
+		}
+		file_id(dir, &ms->kw_file);
+	}
 	return assign || all;
 }
 
