@@ -61,6 +61,7 @@ struct list_ctx {
 	struct mbox_info *all;          /* the mailboxes that exist */
 	size_t n, cap;
 	struct name_list { char **v; size_t n, cap; } subs;   /* subscribed names, sorted */
+	bool *sub_matches;              /* subs.v[i] matches a pattern (list_subscribed) */
 };
 
 static void collect_mailbox(void *arg, const struct mbox_info *mb)
@@ -151,7 +152,7 @@ static bool any_pattern_matches(const struct list_req *req, const char *name)
 static bool has_unlisted_subscribed_child(const struct list_ctx *lc, const char *name)
 {
 	for (size_t i = 0; i < lc->subs.n; i++)
-		if (is_below(lc->subs.v[i], name) && !any_pattern_matches(lc->req, lc->subs.v[i]))
+		if (!lc->sub_matches[i] && is_below(lc->subs.v[i], name))
 			return true;
 	return false;
 }
@@ -323,6 +324,10 @@ static void list_subscribed(struct list_ctx *lc)
 	const struct list_req *req = lc->req;
 	struct name_list names = { 0 };
 	char attrs[160];
+	/* matched once each: every parent looks at every subscription */
+	lc->sub_matches = xcalloc(lc->subs.n + 1, sizeof(bool));
+	for (size_t i = 0; i < lc->subs.n; i++)
+		lc->sub_matches[i] = any_pattern_matches(req, lc->subs.v[i]);
 	subscribed_and_parents(lc, &names);
 	for (size_t i = 0; i < names.n; i++) {
 		const char *name = names.v[i];
@@ -345,6 +350,8 @@ static void list_subscribed(struct list_ctx *lc)
 			imap_status_write(lc->s, name, &req->status);
 	}
 	names_free(&names);
+	free(lc->sub_matches);
+	lc->sub_matches = NULL;
 }
 
 static void run_list(struct imap_session *s, const struct list_req *req)
