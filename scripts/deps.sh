@@ -19,7 +19,8 @@ PKGS=(
   unbound python3-aiosmtpd python3-dkim python3-nacl
   # LMTP behind a real MTA: the tests run a private Postfix (postfix -c DIR) on loopback
   postfix
-  # tests for postern import: a real Dovecot as the source, started by the tests themselves
+  # tests for postern import (a real Dovecot as the source) and for SORT and THREAD (the
+  # same answers as Dovecot's): Dovecot is started by the tests themselves
   # (tests/integration/dovecot_fixture.py: own config, loopback high ports, base_dir in a
   # temp dir). They never use the Debian service; in a container policy-rc.d keeps the
   # postinst from starting it, and a running system Dovecot does not disturb the fixture.
@@ -44,4 +45,13 @@ if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>
 fi
 # Postfix only as a program for the tests: no system instance configured or started
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# no service may start from a postinst (Dovecot's default config would listen on *:143):
+# the tests start their own instances on loopback
+made_policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  made_policy=1
+fi
+apt-get install -y -q --no-install-recommends "${missing[@]}" || { [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+[ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d

@@ -26,6 +26,8 @@ struct cli_args {
 	const char *mail_location;      /* --mail-location TEMPLATE (import dovecot) */
 	const char *layout;             /* --layout maildir++|fs (import) */
 	const char *pop3_uidl_format;   /* --pop3-uidl-format FORMAT (import dovecot) */
+	const char *storage;            /* --storage SIZE|none|default (user quota) */
+	const char *messages;           /* --messages N|none|default (user quota) */
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -68,6 +70,11 @@ enum { CLI_USER_IMPORTED, CLI_USER_EXISTS, CLI_USER_SKIPPED };
 int cli_user_import_entry(struct store *st, const struct config *cfg,
                           const struct cli_passwd_entry *e, int lineno, char *local, size_t llen,
                           char *domain, size_t dlen);
+
+/* cli_quota.c: `user quota`: shows a user's limits and usage after setting
+ * --storage / --messages; local NULL lists every user's. */
+int cli_user_quota(struct store *st, const struct config *cfg, const struct cli_args *a,
+                   const char *local, const char *domain);
 
 /* Helpers (cli_common.c) */
 /* Loads the configuration, opens the store, runs fn, closes everything. A

@@ -24,6 +24,7 @@
 #include "import/pop3_uidl_format.h"
 #include "store/maildir.h"
 #include "store/mbox.h"
+#include "store/quota.h"
 #include "store/store.h"
 
 static const char usage[] =
@@ -160,6 +161,9 @@ static int import_into(struct run *run, const char *local, const char *domain, c
 		return CLI_FAIL;
 	}
 	struct mbox_store *ms = mbox_open(maildir, err, sizeof(err));
+	/* imported mail counts towards the user's quota (never refused for it) */
+	if (ms != NULL)
+		quota_follow_index(ms, NULL, run->cfg->data_dir, user);
 	int rc = ms ? import_user(ms, rootfd, src, user, &run->opt, &run->report, err, sizeof(err))
 	            : -1;
 	mbox_close(ms);

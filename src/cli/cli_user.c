@@ -1,4 +1,4 @@
-/* postern user add|del|list|passwd */
+/* postern user add|del|list|passwd|import|sender-check|quota */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +16,9 @@
 
 static const char usage[] =
 	"postern user add ADDRESS | del ADDRESS | passwd ADDRESS | list [DOMAIN]\n"
-	"       | import PASSWD-FILE | sender-check ADDRESS on|off  [--password-stdin] [-c FILE]";
+	"       | import PASSWD-FILE | sender-check ADDRESS on|off\n"
+	"       | quota [ADDRESS [--storage SIZE|none|default] [--messages N|none|default]]\n"
+	"       [--password-stdin] [-c FILE]";
 
 static void print_user(void *arg, const char *const *cols)
 {
@@ -202,6 +204,11 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 {
 	char err[512], local[65], domain[256], hash[PASSWORD_HASH_MAX], scram[256];
 	const char *verb = a->pos[0];
+	bool quota = strcmp(verb, "quota") == 0;
+	if ((a->storage != NULL || a->messages != NULL) && !(quota && a->npos == 2))
+		return cli_usage_error(usage, "--storage and --messages go with quota ADDRESS");
+	if (quota && a->npos == 1)
+		return cli_user_quota(st, cfg, a, NULL, NULL);
 	if (strcmp(verb, "import") == 0 && a->npos == 2)
 		return user_import(st, cfg, a->pos[1]);
 	if (strcmp(verb, "sender-check") == 0 && a->npos == 3)
@@ -221,6 +228,8 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 		                       "'.', '_' and '-' before the @)", a->pos[1]);
 	if (strcmp(verb, "add") == 0)
 		return user_add(st, cfg, a, local, domain);
+	if (quota)
+		return cli_user_quota(st, cfg, a, local, domain);
 	if (strcmp(verb, "del") == 0) {
 		int rc = report(store_user_del(st, local, domain, err, sizeof(err)), "deleted",
 		                a->pos[1], err);

@@ -18,6 +18,9 @@ static const char usage_text[] =
 	"                                A/AAAA, PTR); --check looks each one up\n"
 	"  user add|del|list|passwd|import|sender-check\n"
 	"                                manage mailboxes (password via prompt or --password-stdin)\n"
+	"  user quota [ADDRESS] [--storage SIZE] [--messages N]\n"
+	"                                a user's limits and usage (none, or default: the\n"
+	"                                configured quota); without ADDRESS every user's\n"
 	"  alias add|del|list            manage aliases (to local or remote addresses)\n"
 	"  queue list|show|retry|delete|hold|release   inspect and steer the outbound queue\n"
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
@@ -70,6 +73,7 @@ static const char **value_option(struct cli_args *a, const char *arg)
 		{ "--prefix", &a->prefix }, { "--user", &a->user }, { "--passwd-file", &a->passwd_file },
 		{ "--mail-root", &a->mail_root }, { "--mail-location", &a->mail_location },
 		{ "--layout", &a->layout }, { "--pop3-uidl-format", &a->pop3_uidl_format },
+		{ "--storage", &a->storage }, { "--messages", &a->messages },
 	};
 	size_t len = strcspn(arg, "=");
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)

@@ -147,6 +147,7 @@ static const struct key_spec root_keys[] = {
 	{ "auth", K_GROUP, auth_keys, 0, 0 },
 	{ "imap", K_GROUP, imap_keys, 0, 0 },
 	{ "pop3", K_GROUP, config_pop3_keys, 0, 0 },
+	{ "quota", K_GROUP, config_quota_keys, 0, 0 },
 	{ "lmtp", K_GROUP, lmtp_keys, 0, 0 },
 	{ "services", K_GROUP, config_services_keys, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
@@ -579,6 +580,7 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	load_auth_limits(OPT(OPT(root, "auth"), "imap"), &cfg->auth.imap);
 	load_auth_limits(OPT(OPT(root, "auth"), "pop3"), &cfg->auth.pop3);
 	config_load_pop3(OPT(root, "pop3"), cfg);
+	config_load_quota(OPT(root, "quota"), cfg);
 	if ((s = OPT(OPT(root, "auth"), "cache_ttl")) != NULL)
 		cfg->auth.cache_ttl_ms = config_get_duration(s);
 	if ((s = OPT(OPT(root, "auth"), "cache_size")) != NULL)

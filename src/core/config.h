@@ -133,6 +133,10 @@ struct config {
 		size_t nallow_remote;
 	} lmtp;
 	struct {
+		uint64_t storage;        /* a user's default limit in octets; 0 = none */
+		uint64_t messages;       /* a user's default limit of messages; 0 = none */
+	} quota;
+	struct {
 		bool received_ip;        /* show the client's IP in Received: of submitted mail */
 		bool auth_without_tls;   /* offer AUTH before STARTTLS on 587 (never on by default) */
 	} submission;

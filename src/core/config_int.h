@@ -63,6 +63,10 @@ extern const struct key_spec config_pop3_keys[];
 void config_pop3_defaults(struct config *cfg);
 void config_load_pop3(const config_setting_t *g, struct config *cfg);
 
+/* quota = { ... } (config_quota.c): the users' default limits. */
+extern const struct key_spec config_quota_keys[];
+void config_load_quota(const config_setting_t *g, struct config *cfg);
+
 /* A list of networks ("192.0.2.0/24"): *out is allocated, *n counted. */
 int config_load_cidrs(struct loader *ld, const config_setting_t *list, struct cidr **out,
                       size_t *n);

@@ -22,6 +22,7 @@
 #include "queue/runner.h"
 #include "store/commit.h"
 #include "store/maildir.h"
+#include "store/quota.h"
 #include "store/resolve.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -211,6 +212,8 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 		fprintf(stderr, "postern: %s\n", err);
 		return -1;
 	}
+	struct quota_limits quota_defaults = quota_defaults_of(cfg);
+	committer_set_quota_defaults(d->committer, &quota_defaults);
 	if ((d->pool = threadpool_new(2)) == NULL) {
 		fprintf(stderr, "postern: cannot start the thread pool\n");
 		return -1;

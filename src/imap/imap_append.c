@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "imap/imap_cmds.h"
 #include "imap/imap_fetch_parse.h"
+#include "imap/imap_hdrcache.h"
 #include "imap/imap_search_parse.h"
 #include "imap/imap_session.h"
 #include "mail/encode.h"
@@ -119,6 +120,10 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
 	} else if (!keyword_room(s, &mb, &flags)) {
 		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many keywords in this mailbox");
+	} else if (!imap_quota_allows(s, len, 1)) {
+		/* nothing is written; a {N+} literal gets here unchecked
+		 * (imap_session.c checks the others before they are sent) */
+		imap_tagged(s, cmd->tag, "NO", "[OVERQUOTA] Quota exceeded");
 	} else if (mbox_dir(s->ms, mb.name, dir, sizeof(dir)) < 0 ||
 	           write_appended(dir, s->ns.cfg->hostname, data, len, path, sizeof(path), &vsize) < 0 ||
 	           (rc = mbox_append_file(s->ms, &mb, path, flags.system, kw.data, when, vsize,
@@ -128,6 +133,7 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 		            ? "[INUSE] The mailbox is being imported; try again later"
 		            : "[SERVERBUG] Cannot store the message");
 	} else {
+		imap_hdrcache_put_message(s, &mb, uid, data, len);
 		if (s->state == IMAP_SELECTED && strcmp(mb.name, s->view.mb.name) == 0)
 			imap_view_update(s, true);
 		imap_tagged(s, cmd->tag, "OK", "[APPENDUID %u %u] APPEND completed", mb.uidvalidity, uid);

@@ -18,7 +18,9 @@ void imap_capability_text(struct imap_session *s, char *out, size_t len)
 {
 	int n = snprintf(out, len, "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 	                 "UNSELECT UIDPLUS MOVE SPECIAL-USE CONDSTORE QRESYNC ESEARCH SEARCHRES "
-	                 "LIST-EXTENDED LIST-STATUS STATUS=SIZE BINARY UTF8=ACCEPT APPENDLIMIT=%llu",
+	                 "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+	                 "LIST-EXTENDED LIST-STATUS STATUS=SIZE BINARY UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE "
+	                 "QUOTA=RES-MESSAGE APPENDLIMIT=%llu",
 	                 (unsigned long long)s->ns.cfg->imap.append_limit);
 	if (n < 0 || (size_t)n >= len)
 		return;

@@ -117,7 +117,8 @@ enum {
 	C_CAPABILITY, C_NOOP, C_LOGOUT, C_STARTTLS, C_LOGIN, C_AUTHENTICATE, C_ID, C_ENABLE,
 	C_NAMESPACE, C_SELECT, C_EXAMINE, C_CREATE, C_DELETE, C_RENAME, C_SUBSCRIBE, C_UNSUBSCRIBE,
 	C_LIST, C_LSUB, C_STATUS, C_APPEND, C_CHECK, C_CLOSE, C_UNSELECT, C_EXPUNGE, C_SEARCH,
-	C_FETCH, C_STORE, C_COPY, C_MOVE, C_IDLE,
+	C_FETCH, C_STORE, C_COPY, C_MOVE, C_IDLE, C_GETQUOTAROOT, C_GETQUOTA, C_SETQUOTA,
+	C_SORT, C_THREAD,
 };
 
 static const struct imap_cmd_def commands[] = {
@@ -146,11 +147,16 @@ static const struct imap_cmd_def commands[] = {
 	{ "UNSELECT", ST_SE, false, C_UNSELECT },
 	{ "EXPUNGE", ST_SE, true, C_EXPUNGE },
 	{ "SEARCH", ST_SE, true, C_SEARCH },
+	{ "SORT", ST_SE, true, C_SORT },
+	{ "THREAD", ST_SE, true, C_THREAD },
 	{ "FETCH", ST_SE, true, C_FETCH },
 	{ "STORE", ST_SE, true, C_STORE },
 	{ "COPY", ST_SE, true, C_COPY },
 	{ "MOVE", ST_SE, true, C_MOVE },
 	{ "IDLE", ST_AU | ST_SE, false, C_IDLE },
+	{ "GETQUOTAROOT", ST_AU | ST_SE, false, C_GETQUOTAROOT },
+	{ "GETQUOTA", ST_AU | ST_SE, false, C_GETQUOTA },
+	{ "SETQUOTA", ST_AU | ST_SE, false, C_SETQUOTA },
 };
 
 static void run(struct imap_session *s, struct imap_command *cmd, int id)
@@ -181,11 +187,16 @@ static void run(struct imap_session *s, struct imap_command *cmd, int id)
 	case C_UNSELECT: imap_cmd_close(s, cmd, false); break;
 	case C_EXPUNGE: imap_cmd_expunge(s, cmd); break;
 	case C_SEARCH: imap_cmd_search(s, cmd); break;
+	case C_SORT: imap_cmd_sort(s, cmd); break;
+	case C_THREAD: imap_cmd_thread(s, cmd); break;
 	case C_FETCH: imap_cmd_fetch(s, cmd); break;
 	case C_STORE: imap_cmd_store(s, cmd); break;
 	case C_COPY: imap_cmd_copy(s, cmd, false); break;
 	case C_MOVE: imap_cmd_copy(s, cmd, true); break;
 	case C_IDLE: cmd_idle(s, cmd); break;
+	case C_GETQUOTAROOT: imap_cmd_getquotaroot(s, cmd); break;
+	case C_GETQUOTA: imap_cmd_getquota(s, cmd); break;
+	case C_SETQUOTA: imap_cmd_setquota(s, cmd); break;
 	}
 }
 

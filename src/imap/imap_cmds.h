@@ -32,9 +32,17 @@ void imap_cmd_list(struct imap_session *s, struct imap_command *cmd, bool lsub);
  * imap_expunge.c, imap_append.c */
 void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_search(struct imap_session *s, struct imap_command *cmd);
+/* SORT (imap_sort.c), THREAD (imap_thread.c), RFC 5256 */
+void imap_cmd_sort(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_thread(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_store(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move);
 void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_append(struct imap_session *s, struct imap_command *cmd);
+
+/* QUOTA (imap_quota.c) */
+void imap_cmd_getquotaroot(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_getquota(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_setquota(struct imap_session *s, struct imap_command *cmd);
 
 #endif

@@ -30,6 +30,12 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 		imap_tagged(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
+	/* a MOVE leaves the user's usage as it is; a COPY adds, all or nothing */
+	if (!move && !imap_quota_allows_copy(s, t.uid, t.n)) {
+		imap_targets_free(&t);
+		imap_tagged(s, cmd->tag, "NO", "[OVERQUOTA] Quota exceeded");
+		return;
+	}
 	uint32_t *src = xcalloc(t.n + 1, sizeof(uint32_t)), *dstu = xcalloc(t.n + 1, sizeof(uint32_t));
 	size_t done = 0;
 	for (size_t i = 0; i < t.n; i++) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/casemap.h"
 #include "core/util.h"
 #include "mail/date.h"
 
@@ -173,6 +174,7 @@ static void node_free(struct imap_search_node *n)
 		struct imap_search_node *next = n->next;
 		node_free(n->child);
 		free(n->str);
+		free(n->str_casemap);
 		free(n->field);
 		free(n->entry);
 		imap_seqset_free(&n->set);
@@ -264,6 +266,11 @@ static bool parse_text_arg(struct sparse *p, struct imap_cursor *c, struct imap_
 		return imap_fail(c, "Search string too long");
 	n->str = dup_n(s, len);
 	n->str_len = len;
+	struct buf cm;
+	buf_init(&cm);
+	casemap_append(&cm, s, len);
+	n->str_casemap = cm.data;
+	n->str_casemap_len = cm.len;
 	p->s->uses_text = true;
 	p->s->uses_body |= n->key == IMAP_SK_BODY || n->key == IMAP_SK_TEXT;
 	return true;
@@ -371,7 +378,8 @@ static struct imap_search_node *parse_key(struct sparse *p, struct imap_cursor *
 	return n;
 }
 
-/* RETURN "(" [return-option *(SP return-option)] ")" (RFC 4731 3.1) */
+/* RETURN "(" [return-option *(SP return-option)] ")" (RFC 4731 3.1), the
+ * word RETURN read already */
 static bool parse_return(struct sparse *p, struct imap_cursor *c)
 {
 	static const struct {
@@ -405,26 +413,46 @@ static bool parse_return(struct sparse *p, struct imap_cursor *c)
 	return true;
 }
 
+bool imap_search_parse_return(struct imap_search *s, struct imap_cursor *c, unsigned flags)
+{
+	struct sparse p = { .s = s, .c = c, .flags = flags };
+	return *c->error == NULL && parse_return(&p, c);
+}
+
+/* A charset name: the two the search matches in (RFC 9051 6.4.4), else
+ * BADCHARSET. */
+static enum imap_search_status parse_charset(struct imap_search *s, struct imap_cursor *c)
+{
+	const char *cs;
+	size_t len;
+	if (!imap_next_astring(c, &cs, &len))
+		return IMAP_SEARCH_BAD;
+	if (imap_word_eq(cs, len, "UTF-8"))
+		s->charset_utf8 = true;
+	else if (!imap_word_eq(cs, len, "US-ASCII"))
+		return IMAP_SEARCH_BADCHARSET;
+	return IMAP_SEARCH_OK;
+}
+
 enum imap_search_status imap_search_parse(struct imap_search *s, struct imap_cursor *c,
                                           unsigned flags)
 {
 	struct sparse p = { .s = s, .c = c, .flags = flags };
+	enum imap_search_status st = IMAP_SEARCH_OK;
 
 	*s = (struct imap_search){ 0 };
 	if (*c->error != NULL)
 		return IMAP_SEARCH_BAD;
-	if (imap_accept_atom(c, "RETURN") && !parse_return(&p, c))
-		return IMAP_SEARCH_BAD;
-	if (imap_accept_atom(c, "CHARSET")) {
-		const char *cs;
-		size_t len;
-		if (!imap_next_astring(c, &cs, &len))
+	if (flags & IMAP_SEARCH_BARE_CHARSET) {
+		st = parse_charset(s, c);       /* SORT, THREAD: the charset comes first */
+	} else {
+		if (imap_accept_atom(c, "RETURN") && !parse_return(&p, c))
 			return IMAP_SEARCH_BAD;
-		if (imap_word_eq(cs, len, "UTF-8"))
-			s->charset_utf8 = true;
-		else if (!imap_word_eq(cs, len, "US-ASCII"))
-			return IMAP_SEARCH_BADCHARSET;
+		if (imap_accept_atom(c, "CHARSET"))
+			st = parse_charset(s, c);
 	}
+	if (st != IMAP_SEARCH_OK)
+		return st;
 	s->root = parse_keys(&p, c, 1);
 	return *c->error == NULL ? IMAP_SEARCH_OK : IMAP_SEARCH_BAD;
 }

@@ -58,6 +58,8 @@ struct imap_search_node {
 	unsigned flag;          /* FLAG / UNFLAG */
 	char *str;              /* text keys, KEYWORD; NUL-terminated, may hold UTF-8 */
 	size_t str_len;
+	char *str_casemap;      /* text keys: str casemapped (core/casemap.h), for header keys */
+	size_t str_casemap_len;
 	char *field;            /* HEADER */
 	uint64_t number;        /* LARGER / SMALLER (octets), MODSEQ */
 	int32_t day;            /* date keys */
@@ -94,6 +96,9 @@ enum imap_search_status {
 
 enum {
 	IMAP_SEARCH_ALLOW_SAVED = 1 << 0,   /* SEARCHRES: "$" and RETURN (SAVE) */
+	/* SORT and THREAD (RFC 5256): "charset SP key *(SP key)", the charset
+	 * first and required, without the word CHARSET, and no RETURN */
+	IMAP_SEARCH_BARE_CHARSET = 1 << 1,
 };
 
 /* Parses "[RETURN (...)] [CHARSET name] key *(SP key)" to the end of the
@@ -101,6 +106,10 @@ enum {
  * search must be released with imap_search_free() whatever the result. */
 enum imap_search_status imap_search_parse(struct imap_search *s, struct imap_cursor *c,
                                           unsigned flags);
+/* The "(...)" after RETURN (the word read already) into s->ret and
+ * s->esearch: ESORT's options, which come before the sort criteria
+ * (RFC 5267 3.2). false with the cursor's error set. */
+bool imap_search_parse_return(struct imap_search *s, struct imap_cursor *c, unsigned flags);
 void imap_search_free(struct imap_search *s);
 
 /* ---- evaluation ---- */

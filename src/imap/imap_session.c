@@ -76,6 +76,14 @@ static bool handle_read_result(struct imap_session *s, enum imap_read_result r)
 		run_command(s);
 		return s->io == IMAP_IO_READ;
 	case IMAP_READ_CONTINUE:
+		/* RFC 9208 4.3: an APPEND over quota is refused before its literal
+		 * is sent (a {N+} one is on its way already: checked at the end) */
+		if (info->append && s->state != IMAP_NOT_AUTH &&
+		    !imap_quota_allows(s, info->literal_size, 1)) {
+			imap_reader_reject_literal(&s->reader);
+			imap_tagged(s, info->tag, "NO", "[OVERQUOTA] Quota exceeded");
+			return s->io == IMAP_IO_READ;
+		}
 		imap_write(s, "+ Ready for literal data\r\n", 26);
 		return true;
 	case IMAP_READ_LINE_TOO_LONG:

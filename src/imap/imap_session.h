@@ -168,6 +168,13 @@ void imap_capability_text(struct imap_session *s, char *out, size_t len);
 /* RFC 9051 6.2.3: clear-text passwords only over TLS unless configured. */
 bool imap_login_allowed_here(const struct imap_session *s);
 
+/* quotas (imap_quota.c): whether the user's limits take add_storage octets
+ * in add_messages messages more (APPEND, also before its literal is read),
+ * or copies of these messages of the selected mailbox (COPY); false means
+ * "NO [OVERQUOTA]" (RFC 9208 4.3) */
+bool imap_quota_allows(struct imap_session *s, uint64_t add_storage, uint64_t add_messages);
+bool imap_quota_allows_copy(struct imap_session *s, const uint32_t *uids, size_t n);
+
 /* the selected mailbox (imap_view.c) */
 int imap_view_open(struct imap_session *s, const char *name, bool readonly);
 void imap_view_close(struct imap_session *s);

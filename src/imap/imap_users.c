@@ -13,6 +13,8 @@
 #include "imap/imap_users.h"
 #include "net/server.h"
 #include "store/mbox.h"
+#include "store/quota.h"
+#include "store/store.h"
 
 struct user_store {
 	struct user_store *next;
@@ -40,6 +42,8 @@ struct mbox_store *imap_store_acquire(struct worker *w, const char *user, const 
 		log_event(LOG_WARN, "imap.index_rebuilt", "s", "user", user, "s", "maildir", maildir,
 		          "i", "mailboxes", (long long)mailboxes, "i", "messages", (long long)messages,
 		          NULL);
+	/* the quota's usage row follows this index's totals (src/store/quota.h) */
+	quota_follow_index(ms, worker_store(w), store_data_dir(worker_store(w)), user);
 	struct user_store *u = xcalloc(1, sizeof(*u));
 	str_copy(u->user, sizeof(u->user), user);
 	u->ms = ms;

@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 #include "core/util.h"
+#include "imap/imap_hdrcache.h"
 #include "imap/imap_session.h"
 
 void imap_format_flags(uint32_t flags, const char *keywords, char *out, size_t len)
@@ -127,6 +128,7 @@ int imap_view_open(struct imap_session *s, const char *name, bool readonly)
 	v->readonly = readonly;
 	v->modseq = v->mb.highestmodseq;
 	mark_recent(s, 0);
+	imap_hdrcache_catch_up(s, &v->mb);
 	imap_untagged(s, "%zu EXISTS", v->n);
 	if (!s->rev2)   /* RFC 9051 removed \Recent */
 		imap_untagged(s, "%zu RECENT", count_recent(v));
@@ -333,6 +335,7 @@ void imap_view_update(struct imap_session *s, bool allow_expunge)
 		imap_untagged(s, "%zu EXISTS", v->n);
 		if (!s->rev2)
 			imap_untagged(s, "%zu RECENT", count_recent(v));
+		imap_hdrcache_catch_up(s, &v->mb);   /* new mail: its header cache rows */
 	}
 	v->modseq = v->mb.highestmodseq;
 	v->nown = 0;   /* all at or below the new modseq: never looked at again */

@@ -49,6 +49,8 @@ static void auth_cleanup(struct pop3_session *s)
 struct open_job {
 	struct pop3_session *s;
 	char maildir[4096];
+	char user[321];
+	char data_dir[4096];
 	struct pop3_maildrop *md;
 	enum pop3_maildrop_rc rc;
 	char err[512];
@@ -57,7 +59,7 @@ struct open_job {
 static void open_work(void *arg)
 {
 	struct open_job *j = arg;
-	j->rc = pop3_maildrop_open(j->maildir, &j->md, j->err, sizeof(j->err));
+	j->rc = pop3_maildrop_open(j->maildir, j->user, j->data_dir, &j->md, j->err, sizeof(j->err));
 }
 
 static void enter_transaction(struct pop3_session *s, struct pop3_maildrop *md)
@@ -116,6 +118,8 @@ static void open_maildrop(struct pop3_session *s, const char *user)
 		pop3_err(s, "SYS/TEMP", "Mail store unavailable");
 		return;
 	}
+	str_copy(j->user, sizeof(j->user), user);
+	str_copy(j->data_dir, sizeof(j->data_dir), s->ns.cfg->data_dir);
 	pop3_wait(s);
 	pop3_op_begin(s);
 	if (threadpool_submit(worker_threadpool(s->ns.worker), worker_base(s->ns.worker), open_work,

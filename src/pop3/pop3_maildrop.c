@@ -13,9 +13,11 @@
 #include "core/util.h"
 #include "store/maildir.h"
 #include "store/mbox.h"
+#include "store/quota.h"
 
 struct pop3_maildrop {
 	char *maildir;
+	char *user, *data_dir;          /* whose usage the index's changes are (quota) */
 	int lock_fd;
 	struct pop3_msg *msgs;
 	size_t n, cap;
@@ -94,12 +96,23 @@ static enum pop3_maildrop_rc fail(struct pop3_maildrop *md, enum pop3_maildrop_r
 	return rc;
 }
 
+/* The INBOX index, its totals followed by the user's usage row: the sync
+ * at login takes new mail in, QUIT removes some (src/store/quota.h). */
+static struct mbox_store *open_index(struct pop3_maildrop *md, char *err, size_t errlen)
+{
+	struct mbox_store *ms = mbox_open(md->maildir, err, errlen);
+	/* a pool thread: the follower opens a store connection of its own */
+	if (ms != NULL && md->user != NULL)
+		quota_follow_index(ms, NULL, md->data_dir, md->user);
+	return ms;
+}
+
 /* Brings the INBOX index up to date and copies its messages: one index
  * connection, closed again before the session goes on. */
 static int take_snapshot(struct pop3_maildrop *md, char *err, size_t errlen)
 {
 	struct mbox_info inbox;
-	struct mbox_store *ms = mbox_open(md->maildir, err, errlen);
+	struct mbox_store *ms = open_index(md, err, errlen);
 	if (ms == NULL)
 		return -1;
 	int rc = mbox_find(ms, "INBOX", &inbox);
@@ -117,13 +130,18 @@ static int take_snapshot(struct pop3_maildrop *md, char *err, size_t errlen)
 	return rc == MBOX_OK ? 0 : -1;
 }
 
-enum pop3_maildrop_rc pop3_maildrop_open(const char *maildir, struct pop3_maildrop **out,
+enum pop3_maildrop_rc pop3_maildrop_open(const char *maildir, const char *user,
+                                         const char *data_dir, struct pop3_maildrop **out,
                                          char *err, size_t errlen)
 {
 	struct pop3_maildrop *md = xcalloc(1, sizeof(*md));
 	*out = NULL;
 	md->lock_fd = -1;
 	md->maildir = xstrdup(maildir);
+	if (user != NULL && data_dir != NULL) {
+		md->user = xstrdup(user);
+		md->data_dir = xstrdup(data_dir);
+	}
 	/* a user who never got mail may have no Maildir yet: the lock file lives in it */
 	if (maildir_ensure(maildir) < 0) {
 		snprintf(err, errlen, "%s: %s", maildir, strerror(errno));
@@ -148,6 +166,8 @@ void pop3_maildrop_close(struct pop3_maildrop *md)
 		return;
 	maildir_unlock(md->lock_fd);
 	free(md->maildir);
+	free(md->user);
+	free(md->data_dir);
 	free(md->msgs);
 	free(md->text);
 	free(md);
@@ -214,7 +234,7 @@ int pop3_maildrop_commit(struct pop3_maildrop *md, size_t *removed, char *err, s
 	for (size_t i = 0; i < md->n; i++)
 		if (md->msgs[i].deleted)
 			bases[k++] = md->text + md->msgs[i].base;
-	struct mbox_store *ms = k > 0 ? mbox_open(md->maildir, err, errlen) : NULL;
+	struct mbox_store *ms = k > 0 ? open_index(md, err, errlen) : NULL;
 	int rc = k == 0 ? MBOX_OK : ms == NULL ? MBOX_ERROR : mbox_find(ms, "INBOX", &inbox);
 	if (rc == MBOX_OK && k > 0)
 		rc = mbox_expunge_bases(ms, &inbox, bases, k, removed);

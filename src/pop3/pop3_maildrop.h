@@ -42,8 +42,11 @@ struct pop3_maildrop;
 enum pop3_maildrop_rc { POP3_MAILDROP_OK = 0, POP3_MAILDROP_IN_USE, POP3_MAILDROP_ERROR };
 
 /* Locks the Maildir at maildir, syncs its INBOX and takes the snapshot.
- * POP3_MAILDROP_IN_USE when another session holds the lock; ERROR with err. */
-enum pop3_maildrop_rc pop3_maildrop_open(const char *maildir, struct pop3_maildrop **out,
+ * POP3_MAILDROP_IN_USE when another session holds the lock; ERROR with err.
+ * user ("local@domain") and data_dir: whose quota usage follows the index's
+ * changes (both NULL: nobody's). */
+enum pop3_maildrop_rc pop3_maildrop_open(const char *maildir, const char *user,
+                                         const char *data_dir, struct pop3_maildrop **out,
                                          char *err, size_t errlen);
 /* Releases the lock and everything else; the marks are forgotten (a session
  * that ends without QUIT deletes nothing, RFC 1939 6). NULL is fine. */

@@ -80,13 +80,16 @@ struct inject {
 	struct msgbuf *body;
 	char *header;
 	char *maildirs[RESOLVE_MAX_TARGETS];
+	char *users[RESOLVE_MAX_TARGETS];       /* whose each maildir is (the quota) */
 	char *remotes[RESOLVE_MAX_TARGETS];
 };
 
 static void inject_free(struct inject *in)
 {
-	for (size_t i = 0; i < in->job.nmaildirs; i++)
+	for (size_t i = 0; i < in->job.nmaildirs; i++) {
 		free(in->maildirs[i]);
+		free(in->users[i]);
+	}
 	for (size_t i = 0; i < in->job.nremotes; i++)
 		free(in->remotes[i]);
 	msgbuf_free(in->body);
@@ -137,10 +140,13 @@ static enum report_route route_report(struct queue_runner *q, struct inject *in,
 	if (rr != RESOLVE_OK)
 		return ROUTE_NOBODY;
 	for (size_t i = 0; i < r.nmailbox; i++) {
-		char path[4096];
+		char path[4096], user[sizeof(r.mailbox[i].local) + sizeof(r.mailbox[i].domain) + 1];
 		if (maildir_path(q->cfg->data_dir, r.mailbox[i].domain, r.mailbox[i].local, path,
-		                 sizeof(path)) == 0)
-			in->maildirs[in->job.nmaildirs++] = xstrdup(path);
+		                 sizeof(path)) < 0)
+			continue;
+		snprintf(user, sizeof(user), "%s@%s", r.mailbox[i].local, r.mailbox[i].domain);
+		in->users[in->job.nmaildirs] = xstrdup(user);
+		in->maildirs[in->job.nmaildirs++] = xstrdup(path);
 	}
 	for (size_t i = 0; i < r.nremote; i++)
 		in->remotes[in->job.nremotes++] = xstrdup(r.remote[i]);
@@ -179,6 +185,7 @@ static enum report_route inject_report(struct queue_runner *q, const char *to, c
 	in->job.header_len = strlen(in->header);
 	in->job.body = in->body;
 	in->job.maildirs = in->maildirs;
+	in->job.users = in->users;
 	in->job.remotes = in->remotes;
 	in->job.base = q->base;
 	in->job.done = inject_done;

@@ -32,13 +32,16 @@ void smtp_transaction_reset(struct smtp_session *s)
 	s->from[0] = '\0';
 	s->txid[0] = '\0';
 	s->smtputf8 = false;
+	s->declared_size = 0;
 	free_list(s->rcpts, s->nrcpts);
 	s->rcpts = NULL;
 	s->nrcpts = 0;
 	free(s->rcpt_groups);
 	s->rcpt_groups = NULL;
 	free_list(s->maildirs, s->nmaildirs);
+	free_list(s->maildir_users, s->nmaildirs);
 	s->maildirs = NULL;
+	s->maildir_users = NULL;
 	s->nmaildirs = 0;
 	free_list(s->remotes, s->nremotes);
 	s->remotes = NULL;
@@ -144,6 +147,7 @@ static bool mail_params_ok(struct smtp_session *s, const struct smtp_path *p)
 				smtp_error(s, 552, "5.3.4", "Message size exceeds fixed maximum message size");
 				return false;
 			}
+			s->declared_size = size;   /* what RCPT checks quotas with */
 		} else if (strcasecmp(pm->key, "BODY") == 0) {
 			if (!pm->has_value || (strcasecmp(pm->value, "7BIT") != 0 &&
 			                       strcasecmp(pm->value, "8BITMIME") != 0)) {
@@ -240,6 +244,19 @@ static void add_unique(char ***list, size_t *n, const char *item)
 	(*list)[(*n)++] = xstrdup(item);
 }
 
+/* A mailbox's Maildir, with its user beside it (one copy per mailbox). */
+static void add_maildir(struct smtp_session *s, const char *path, const struct resolved_mailbox *m)
+{
+	char user[sizeof(m->local) + sizeof(m->domain) + 1];
+	size_t n = s->nmaildirs;
+	add_unique(&s->maildirs, &s->nmaildirs, path);
+	if (s->nmaildirs == n)
+		return;
+	snprintf(user, sizeof(user), "%s@%s", m->local, m->domain);
+	s->maildir_users = xrealloc(s->maildir_users, s->nmaildirs * sizeof(char *));
+	s->maildir_users[n] = xstrdup(user);
+}
+
 static bool accept_mailboxes(struct smtp_session *s, const struct resolved *r)
 {
 	for (size_t i = 0; i < r->nmailbox; i++) {
@@ -247,7 +264,7 @@ static bool accept_mailboxes(struct smtp_session *s, const struct resolved *r)
 		if (maildir_path(s->ns.cfg->data_dir, r->mailbox[i].domain, r->mailbox[i].local, path,
 		                 sizeof(path)) < 0)
 			return false;
-		add_unique(&s->maildirs, &s->nmaildirs, path);
+		add_maildir(s, path, &r->mailbox[i]);
 	}
 	for (size_t i = 0; i < r->nremote; i++)
 		add_unique(&s->remotes, &s->nremotes, r->remote[i]);
@@ -283,6 +300,8 @@ static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const 
 	const char *addr = p->addr;
 	switch (rr) {
 	case RESOLVE_OK:
+		if (smtp_quota_refuse_rcpt(s, r, addr))
+			break;
 		if (!accept_mailboxes(s, r))
 			smtp_reply(s, 451, "4.3.0", "<%s>: mailbox path unusable", addr);
 		else

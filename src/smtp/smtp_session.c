@@ -118,6 +118,12 @@ static void reply_per_recipient(struct smtp_session *s)
 	size_t failed = 0;
 	for (size_t i = 0; i < s->nrcpts; i++) {
 		int result = s->job.groups[i].result;
+		if (s->job.groups[i].skip) {
+			/* over quota: found before the commit (smtp_quota.c) */
+			smtp_reply(s, 452, "4.2.2", "<%s>: Mailbox full, try again later", s->rcpts[i]);
+			failed++;
+			continue;
+		}
 		reply_committed(s, result, s->rcpts[i]);
 		if (result != 0) {
 			failed++;
@@ -131,7 +137,8 @@ static void reply_per_recipient(struct smtp_session *s)
 	else if (failed < s->nrcpts)
 		snprintf(result, sizeof(result), "partial: %zu of %zu failed", failed, s->nrcpts);
 	else
-		snprintf(result, sizeof(result), "failed: %s", strerror(s->job.result));
+		snprintf(result, sizeof(result), "failed: %s",
+		         s->job.result ? strerror(s->job.result) : "mailbox full");
 	smtp_log_transaction(s, result, s->msg_octets);
 }
 
@@ -210,12 +217,20 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 		return;
 	size_t hlen;
 	s->header = smtp_trace_header(s, &hlen);
+	uint64_t local_size = commit_local_size(s->from, s->header, hlen, s->msg);
+	if (smtp_quota_mark_full(s, local_size) && !s->mode->reply_per_rcpt) {
+		/* one reply for every recipient: none gets it (smtp_quota.c) */
+		reject_message(s, 452, "4.2.2", "Mailbox full, try again later", "rejected: mailbox full",
+		               false);
+		return;
+	}
 	memset(&s->job, 0, sizeof(s->job));
 	s->job.header = s->header;
 	s->job.header_len = hlen;
 	s->job.body = s->msg;
 	s->job.sender = s->from;
 	s->job.maildirs = s->maildirs;
+	s->job.users = s->maildir_users;
 	s->job.nmaildirs = s->nmaildirs;
 	s->job.remotes = s->remotes;
 	s->job.nremotes = s->nremotes;

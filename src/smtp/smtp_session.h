@@ -59,6 +59,7 @@ enum smtp_state {
 	SMTP_S_AUTH_WAIT,       /* password being checked, or the failure delay running */
 };
 
+struct resolved;
 struct sasl_server;
 
 struct smtp_session {
@@ -83,12 +84,14 @@ struct smtp_session {
 	char txid[13];
 	char from[SMTP_PATH_MAX + 3];
 	bool smtputf8;
+	uint64_t declared_size;         /* MAIL SIZE= (RFC 1870), 0 when not given */
 	char **rcpts;                   /* accepted recipient addresses, as sent */
 	size_t nrcpts;
 	/* per accepted recipient: the run of maildirs and remotes it added (the
 	 * commit groups of a mode that replies per recipient) */
 	struct commit_group *rcpt_groups;
 	char **maildirs;                /* distinct target Maildirs of those recipients */
+	char **maildir_users;           /* per maildir: its user, "local@domain" (quota) */
 	size_t nmaildirs;
 	char **remotes;                 /* distinct addresses for the outbound queue */
 	size_t nremotes;
@@ -151,6 +154,15 @@ void smtp_begin_bdat(struct smtp_session *s, uint64_t size, bool last);
 void smtp_begin_starttls(struct smtp_session *s);
 /* Called when a transaction's message is complete: checks it and commits. */
 void smtp_finish_message(struct smtp_session *s, bool via_data);
+
+/* quotas (smtp_quota.c; the rules are src/store/quota.h's) */
+/* RCPT: true after answering 452 4.2.2 when a mailbox the recipient
+ * reaches is full already, or would be with the size MAIL declared. */
+bool smtp_quota_refuse_rcpt(struct smtp_session *s, const struct resolved *r, const char *addr);
+/* After the data, size octets in each mailbox: marks the recipients
+ * (rcpt_groups[].skip) whose mailboxes the message would take over quota;
+ * true when it marked any. */
+bool smtp_quota_mark_full(struct smtp_session *s, uint64_t size);
 
 /* Received: and Return-Path: (smtp_received.c); returns a malloc'd string. */
 char *smtp_trace_header(const struct smtp_session *s, size_t *len);

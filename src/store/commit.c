@@ -18,6 +18,7 @@
 #include "core/util.h"
 #include "store/maildir.h"
 #include "store/msgbuf.h"
+#include "store/quota.h"
 #include "store/store.h"
 
 #define COMMIT_BATCH_MAX 256
@@ -28,6 +29,9 @@ struct commit_thread {
 	struct committer *c;
 	pthread_t thread;
 	struct store *store;    /* durable: queue rows are fsync'd before the 250 */
+	/* not durable: a count a crash loses is made good when the index takes
+	 * the copy in, and a batch's count costs no fsync */
+	struct store *usage_store;
 	bool started;
 };
 
@@ -43,6 +47,7 @@ struct committer {
 	void *sign_arg, *queued_arg;
 	int nthreads;
 	struct commit_thread *threads;
+	struct quota_limits quota_defaults;
 };
 
 /* ---- writing files ------------------------------------------------------ */
@@ -168,14 +173,34 @@ static void fail_group(struct commit_job *job, size_t g, int err)
 
 /* ---- writing a job ------------------------------------------------------------ */
 
+/* Return-Path belongs to final delivery only (RFC 5321 4.4), not to the queue copy */
+#define RETURN_PATH_FMT "Return-Path: <%s>\n"
+
 static void set_local_header(struct commit_job *job)
 {
-	/* Return-Path belongs to final delivery only (RFC 5321 4.4), not to the queue copy */
 	size_t cap = strlen(job->sender) + job->header_len + 32;
 	job->local_header = xmalloc(cap);
-	int n = snprintf(job->local_header, cap, "Return-Path: <%s>\n", job->sender);
+	int n = snprintf(job->local_header, cap, RETURN_PATH_FMT, job->sender);
 	memcpy(job->local_header + n, job->header, job->header_len);
 	job->local_header_len = (size_t)n + job->header_len;
+}
+
+/* Octets of LF-ended text once its line ends are CRLF. */
+static uint64_t crlf_size(const char *text, size_t len)
+{
+	uint64_t size = len;
+	for (size_t i = 0; i < len; i++)
+		size += text[i] == '\n';
+	return size;
+}
+
+uint64_t commit_local_size(const char *sender, const char *header, size_t header_len,
+                           const struct msgbuf *body)
+{
+	/* the Return-Path line as set_local_header writes it, one LF in it */
+	int rp = snprintf(NULL, 0, RETURN_PATH_FMT, sender);
+	return (uint64_t)(rp > 0 ? rp + 1 : 0) + crlf_size(header, header_len) + msgbuf_size(body) +
+	       msgbuf_lines(body);
 }
 
 /* The copy further ones link to: the first still in tmp/ (a group that
@@ -244,16 +269,16 @@ static void write_group(struct committer *c, struct commit_job *job, size_t g)
 
 static void write_job(struct committer *c, struct commit_job *job)
 {
-	uint64_t size, lines;
 	set_local_header(job);
-	size = job->local_header_len + msgbuf_size(job->body);
-	lines = msgbuf_lines(job->body);
-	for (size_t i = 0; i < job->local_header_len; i++)
-		lines += job->local_header[i] == '\n';
+	uint64_t size = job->local_header_len + msgbuf_size(job->body);
+	job->local_size = crlf_size(job->local_header, job->local_header_len) +
+	                  msgbuf_size(job->body) + msgbuf_lines(job->body);
 	job->tmp_paths = xcalloc(job->nmaildirs ? job->nmaildirs : 1, sizeof(char *));
 	bool named = maildir_unique_name(job->filename, sizeof(job->filename), c->hostname, size,
-	                                 size + lines) == 0;
+	                                 job->local_size) == 0;
 	for (size_t g = 0; g < job->ngroups; g++) {
+		if (job->groups[g].skip)
+			continue;
 		if (named)
 			write_group(c, job, g);
 		else
@@ -344,7 +369,7 @@ static void publish_group(struct store *st, struct commit_job *job, size_t g)
 static void publish_job(struct store *st, struct commit_job *job)
 {
 	for (size_t g = 0; g < job->ngroups; g++)
-		if (job->groups[g].result == 0)
+		if (job->groups[g].result == 0 && !job->groups[g].skip)
 			publish_group(st, job, g);
 	/* what is left in tmp/: copies of groups that failed to publish */
 	for (size_t i = 0; i < job->nmaildirs; i++) {
@@ -387,10 +412,49 @@ static void sync_new_dirs(struct commit_job *batch)
 	for (struct commit_job *j = batch; j; j = j->next) {
 		for (size_t g = 0; g < j->ngroups; g++) {
 			struct commit_group *grp = &j->groups[g];
+			if (grp->skip)
+				continue;
 			for (size_t i = group_first_maildir(j, g); i < grp->maildirs_end && grp->result == 0; i++)
 				grp->result = sync_dir_once(dirs, &n, ARRAY_LEN(dirs), j->maildirs[i]);
 		}
 	}
+}
+
+/* ---- the quota ---------------------------------------------------------------- */
+
+struct copies {
+	struct quota_delivery *d;
+	size_t n, cap;
+};
+
+/* The copies group g of job j made, when it committed. */
+static void add_group_copies(struct copies *cs, const struct commit_job *j, size_t g)
+{
+	const struct commit_group *grp = &j->groups[g];
+	if (j->users == NULL || grp->result != 0 || grp->skip)
+		return;
+	for (size_t i = group_first_maildir(j, g); i < grp->maildirs_end; i++) {
+		if (j->users[i] == NULL)
+			continue;
+		if (cs->n == cs->cap) {
+			cs->cap = cs->cap ? cs->cap * 2 : 16;
+			cs->d = xrealloc(cs->d, cs->cap * sizeof(*cs->d));
+		}
+		cs->d[cs->n++] = (struct quota_delivery){ j->maildirs[i], j->users[i], j->local_size };
+	}
+}
+
+/* Every copy of the batch now durable in new/ goes to its user's usage:
+ * counted after the rename, so a sync of INBOX that sees the count finds
+ * the file (quota.h). */
+static void count_deliveries(struct committer *c, struct store *st, struct commit_job *batch)
+{
+	struct copies cs = { 0 };
+	for (struct commit_job *j = batch; j; j = j->next)
+		for (size_t g = 0; g < j->ngroups; g++)
+			add_group_copies(&cs, j, g);
+	quota_count_deliveries(st, &c->quota_defaults, c->hostname, cs.d, cs.n);
+	free(cs.d);
 }
 
 /* ---- completion ------------------------------------------------------------- */
@@ -467,6 +531,7 @@ static void *committer_main(void *arg)
 		for (struct commit_job *j = batch; j; j = j->next)
 			publish_job(t->store, j);
 		sync_new_dirs(batch);
+		count_deliveries(c, t->usage_store, batch);
 		complete_batch(batch);
 	}
 	return NULL;
@@ -489,11 +554,11 @@ struct committer *committer_new(int nthreads, const char *hostname, const char *
 	for (int i = 0; i < nthreads; i++) {
 		struct commit_thread *t = &c->threads[i];
 		t->c = c;
+		c->nthreads++;   /* committer_free closes what was opened */
 		t->store = store_open(data_dir, err, errlen);
-		if (t->store == NULL)
+		if (t->store == NULL || (t->usage_store = store_open(data_dir, err, errlen)) == NULL)
 			goto fail;
 		store_set_durable(t->store);
-		c->nthreads++;
 	}
 	for (int i = 0; i < nthreads; i++) {
 		if (pthread_create(&c->threads[i].thread, NULL, committer_main, &c->threads[i]) != 0) {
@@ -517,6 +582,11 @@ void committer_set_hooks(struct committer *c, commit_sign_fn sign, void *sign_ar
 	c->queued_arg = queued_arg;
 }
 
+void committer_set_quota_defaults(struct committer *c, const struct quota_limits *defaults)
+{
+	c->quota_defaults = *defaults;
+}
+
 void committer_free(struct committer *c)
 {
 	if (c == NULL)
@@ -529,6 +599,7 @@ void committer_free(struct committer *c)
 		if (c->threads[i].started)
 			pthread_join(c->threads[i].thread, NULL);
 		store_close(c->threads[i].store);
+		store_close(c->threads[i].usage_store);
 	}
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);

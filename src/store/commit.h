@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct msgbuf;
@@ -32,6 +33,9 @@ struct commit_group {
 	/* input */
 	size_t maildirs_end;            /* maildirs[previous end .. maildirs_end) */
 	size_t remotes_end;             /* remotes[previous end .. remotes_end) */
+	/* refused before the commit (a mailbox over quota): nothing of it is
+	 * written, and its result stays 0 */
+	bool skip;
 	/* output */
 	int result;                     /* 0, or an errno value */
 	char queue_id[32];              /* the queue message id, when it queued */
@@ -48,6 +52,9 @@ struct commit_job {
 	const struct msgbuf *body;
 	char **maildirs;                /* each an existing-or-creatable Maildir path */
 	size_t nmaildirs;
+	/* per maildir: whose it is ("local@domain"), for the quota's usage;
+	 * NULL (the array or an entry): not counted */
+	char **users;
 	char **remotes;                 /* recipients for the outbound queue */
 	size_t nremotes;
 	bool smtputf8;
@@ -68,7 +75,14 @@ struct commit_job {
 	char **tmp_paths;               /* per maildir: its copy in tmp/, or NULL */
 	char *local_header;             /* Return-Path + header, for Maildir copies */
 	size_t local_header_len;
+	uint64_t local_size;            /* RFC822.SIZE of a Maildir copy */
 };
+
+/* The RFC822.SIZE a Maildir copy of a message gets: Return-Path, the
+ * header lines and the body, with CRLF line ends. What it adds to a user's
+ * quota, known before the commit (the check after DATA). */
+uint64_t commit_local_size(const char *sender, const char *header, size_t header_len,
+                           const struct msgbuf *body);
 
 /* Returns a malloc'd block of header lines (DKIM-Signature:) to put in front
  * of a queued message, or NULL; called on a committer thread. */
@@ -83,6 +97,10 @@ struct committer *committer_new(int nthreads, const char *hostname, const char *
 /* Both optional; set before the first submit. */
 void committer_set_hooks(struct committer *c, commit_sign_fn sign, void *sign_arg,
                          commit_queued_fn queued, void *queued_arg);
+/* The users' default limits, for the warning deliveries may bring (set
+ * before the first submit; none by default). Copies are counted either way. */
+struct quota_limits;
+void committer_set_quota_defaults(struct committer *c, const struct quota_limits *defaults);
 /* Finishes every queued job, then joins the threads. */
 void committer_free(struct committer *c);
 void committer_submit(struct committer *c, struct commit_job *job);

@@ -78,6 +78,43 @@ int maildir_unique_name_at(char *out, size_t outlen, long long sec, long usec,
 	                 (unsigned long long)size, (unsigned long long)vsize) < 0 ? -1 : 0;
 }
 
+static int write_tmp_file(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	int rc = write_all(fd, text, len) == 0 && fdatasync(fd) == 0 ? 0 : -1;
+	int saved = errno;
+	if (close(fd) < 0 && rc == 0)
+		return -1;
+	errno = saved;
+	return rc;
+}
+
+int maildir_deliver_text(const char *maildir, const char *hostname, const char *text, size_t len)
+{
+	char name[256], tmp[4400], dst[4400], newdir[4200];
+	uint64_t lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	if (maildir_ensure(maildir) < 0)
+		return -1;
+	if (maildir_unique_name(name, sizeof(name), hostname, len, len + lines) < 0 ||
+	    bsnprintf(tmp, sizeof(tmp), "%s/tmp/%s", maildir, name) < 0 ||
+	    bsnprintf(dst, sizeof(dst), "%s/new/%s", maildir, name) < 0 ||
+	    bsnprintf(newdir, sizeof(newdir), "%s/new", maildir) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (write_tmp_file(tmp, text, len) < 0 || rename(tmp, dst) < 0) {
+		int saved = errno;
+		unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return fsync_dir(newdir);
+}
+
 int maildir_lock(const char *maildir, const char *name)
 {
 	char path[4200];

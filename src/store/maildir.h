@@ -20,6 +20,10 @@ int maildir_unique_name(char *out, size_t outlen, const char *hostname,
  * its internal date, which a rebuilt index reads back). */
 int maildir_unique_name_at(char *out, size_t outlen, long long sec, long usec,
                            const char *hostname, uint64_t size, uint64_t vsize);
+/* Writes a small message (LF line ends) straight into <maildir>/new,
+ * durably: tmp/, fdatasync, rename, fsync of new/ (a notice postern makes
+ * itself, outside the committer's batches). 0, or -1 with errno. */
+int maildir_deliver_text(const char *maildir, const char *hostname, const char *text, size_t len);
 /* True when a local part or domain is safe as one path component. */
 int maildir_name_safe(const char *name);
 

@@ -106,7 +106,48 @@ static const struct migration index_steps[] = {
 	  "  base TEXT NOT NULL,"
 	  "  name TEXT NOT NULL,"
 	  "  PRIMARY KEY (mailbox_id, base));" },
-	/* 7 belongs to another branch (header cache) */
+	{ 7,
+	  /* the header cache (mbox_headers.c): what SEARCH, SORT and THREAD read
+	   * of a message's header, so that they never open its file. key is
+	   * mailbox_id * 2^32 + uid: a mailbox's rows lie together in UID order
+	   * and one range of the table is the whole mailbox. arrival and size
+	   * are copies (never changing), so SORT reads this table alone. A row
+	   * goes with its message (trigger); n_headers counts them, so that a
+	   * mailbox with rows missing is told from one without in one read. */
+	  "CREATE TABLE headers ("
+	  "  key INTEGER PRIMARY KEY,"
+	  "  arrival INTEGER NOT NULL, size INTEGER NOT NULL,"
+	  "  sort_date INTEGER NOT NULL,"       /* RFC 5256 2.2: sent date, else arrival */
+	  "  sent_day INTEGER,"                 /* Date: in its own zone; NULL: none readable */
+	  "  reply INTEGER NOT NULL,"           /* the subject had Re:, Fwd: ... */
+	  "  complete INTEGER NOT NULL,"        /* no field cut: SEARCH may answer from it */
+	  "  sort_subject TEXT NOT NULL, sort_from TEXT NOT NULL, sort_to TEXT NOT NULL,"
+	  "  sort_cc TEXT NOT NULL, sort_display_from TEXT NOT NULL,"
+	  "  sort_display_to TEXT NOT NULL,"
+	  "  subject TEXT, from_ TEXT, to_ TEXT, cc TEXT, bcc TEXT,"
+	  "  from_addrs TEXT, to_addrs TEXT, cc_addrs TEXT, bcc_addrs TEXT,"
+	  "  message_id TEXT, in_reply_to TEXT, refs TEXT, date TEXT);"
+	  "ALTER TABLE mailboxes ADD COLUMN n_headers INTEGER NOT NULL DEFAULT 0;"
+	  "CREATE TRIGGER headers_count_insert AFTER INSERT ON headers BEGIN"
+	  "  UPDATE mailboxes SET n_headers = n_headers + 1 WHERE id = NEW.key >> 32;"
+	  "END;"
+	  "CREATE TRIGGER headers_count_delete AFTER DELETE ON headers BEGIN"
+	  "  UPDATE mailboxes SET n_headers = n_headers - 1 WHERE id = OLD.key >> 32;"
+	  "END;"
+	  "CREATE TRIGGER messages_headers_delete AFTER DELETE ON messages BEGIN"
+	  "  DELETE FROM headers WHERE key = (OLD.mailbox_id << 32) + OLD.uid;"
+	  "END;"
+	  /* SORT by one key walks one of these, in the order it answers in,
+	   * reading no row and sorting nothing (mbox_headers.c); CC, rarely
+	   * asked for, and several keys at once take a sort of the rows */
+	  "CREATE INDEX headers_arrival ON headers(key >> 32, arrival, key);"
+	  "CREATE INDEX headers_date ON headers(key >> 32, sort_date, key);"
+	  "CREATE INDEX headers_size ON headers(key >> 32, size, key);"
+	  "CREATE INDEX headers_subject ON headers(key >> 32, sort_subject, key);"
+	  "CREATE INDEX headers_from ON headers(key >> 32, sort_from, key);"
+	  "CREATE INDEX headers_to ON headers(key >> 32, sort_to, key);"
+	  "CREATE INDEX headers_display_from ON headers(key >> 32, sort_display_from, key);"
+	  "CREATE INDEX headers_display_to ON headers(key >> 32, sort_display_to, key);" },
 	{ 8,
 	  /* subscriptions by name (RFC 9051 6.3.7): one outlives its mailbox,
 	   * which LIST (SUBSCRIBED) then shows \NonExistent (RFC 5258 3.1) */
@@ -351,7 +392,8 @@ struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen)
 	store_busy_wait(ms->db);   /* short even waits: sessions on two workers share it */
 	/* one of these is open per active user and worker: no 120 KiB lookaside each */
 	sqlite3_db_config(ms->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
-	/* a small page cache: one of these is open per active user and worker */
+	/* a small page cache: one of these is open per active user and worker
+	 * (mbox_headers_put raises it for a while: keep the two in step) */
 	sqlite3_exec(ms->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
 	             "PRAGMA foreign_keys=ON; PRAGMA cache_size=-32;", NULL, NULL, NULL);
 	char backups[4200];
@@ -418,6 +460,7 @@ void mbox_close(struct mbox_store *ms)
 {
 	if (ms == NULL)
 		return;
+	mbox_set_usage_sink(ms, NULL);
 	for (size_t i = 0; i < MBOX_STMT_CACHE; i++)
 		sqlite3_finalize(ms->cache[i].st);
 	for (size_t i = 0; i < ms->npending; i++) {
@@ -602,6 +645,28 @@ static int remove_tree(const char *dir)
 	return rmdir(dir) == 0 || errno == ENOENT ? 0 : -1;
 }
 
+/* The mailbox's row, its messages' with it (ON DELETE CASCADE): they leave
+ * the totals, so it is a write transaction the usage sink hears of. */
+static int delete_row(struct mbox_store *ms, long long id)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	mbox_usage_begin(ms);
+	int rc = MBOX_ERROR;
+	if (sqlite3_prepare_v2(ms->db, "DELETE FROM mailboxes WHERE id = ?1", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, id);
+		rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+		sqlite3_finalize(s);
+	}
+	if (rc == MBOX_OK)
+		mbox_usage_end(ms, false);
+	if (sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK)
+		return rc;
+	sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+	return MBOX_ERROR;
+}
+
 int mbox_delete(struct mbox_store *ms, const char *name)
 {
 	struct mbox_info mb;
@@ -615,12 +680,7 @@ int mbox_delete(struct mbox_store *ms, const char *name)
 		return MBOX_IN_USE;
 	if (mbox_dir(ms, name, dir, sizeof(dir)) < 0)
 		return MBOX_ERROR;
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "DELETE FROM mailboxes WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
-		return MBOX_ERROR;
-	sqlite3_bind_int64(s, 1, mb.id);
-	rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
-	sqlite3_finalize(s);
+	rc = delete_row(ms, mb.id);
 	if (rc == MBOX_OK)
 		remove_tree(dir);
 	return rc;

@@ -195,11 +195,116 @@ int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
 int mbox_keywords(struct mbox_store *ms, const struct mbox_info *mb,
                   void (*cb)(void *arg, const char *keyword), void *arg);
 
+/* ---- usage: the totals of all mailboxes, followed from outside ----------
+ * The quota keeps a copy of a user's totals where a delivery can read it
+ * without opening the index (src/store/quota.h). A sink hears of every
+ * change inside the index's write transaction, so that copies are written
+ * in the order of the changes they describe. */
+struct mbox_usage {
+	uint64_t storage;       /* sum of RFC822.SIZE */
+	uint64_t messages;
+};
+struct mbox_usage_sink {
+	/* A sync of INBOX, under the write lock, is about to take in what was
+	 * delivered to new/ (deliveries go to INBOX, nowhere else). */
+	void (*taking_new)(void *arg);
+	/* The totals after a change, before it commits; took_new: after
+	 * taking_new, the sync has taken new/ in. */
+	void (*changed)(void *arg, const struct mbox_usage *totals, bool took_new);
+	void (*free)(void *arg);        /* at mbox_close or replacement; may be NULL */
+	void *arg;
+};
+/* Installs a sink (NULL: none), freeing the one before. */
+void mbox_set_usage_sink(struct mbox_store *ms, const struct mbox_usage_sink *sink);
+/* Tells the sink the totals as they are, under the write lock: what a copy
+ * may have missed (changes made with no sink, a crash between the two
+ * writes, a user made again over a kept Maildir) is made good. */
+int mbox_usage_report(struct mbox_store *ms);
+/* The totals of every mailbox (one row per mailbox, no message rows read). */
+int mbox_usage(struct mbox_store *ms, struct mbox_usage *out);
+/* RFC822.SIZE of the messages with \Deleted (STATUS DELETED-STORAGE). */
+int mbox_deleted_size(struct mbox_store *ms, const struct mbox_info *mb, uint64_t *octets);
+
 /* Cached ENVELOPE / BODYSTRUCTURE / BODY strings of a message ("" if none). */
 int mbox_cache_get(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
                    char **envelope, char **bodystructure, char **body);
 int mbox_cache_set(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
                    const char *envelope, const char *bodystructure, const char *body);
+
+/* ---- the header cache (mbox_headers.c) ----------------------------------
+ * What SEARCH, SORT and THREAD read of a message's header, kept in the index
+ * so that they never open message files: the fields decoded to UTF-8, the
+ * sort keys casemapped by the caller (compared here as octets). A row is
+ * written once, when the message is first seen (APPEND, COPY, or the first
+ * session to look after a sync), and goes with its message. */
+
+/* One message's row. Strings are NULL where the message lacks the field;
+ * the sort keys are never NULL. In rows read back, they point into the
+ * store's memory until the callback returns. */
+struct mbox_headers {
+	uint32_t uid;
+	long long arrival;                  /* INTERNALDATE (read back only) */
+	uint64_t size;                      /* RFC822.SIZE (read back only) */
+	bool has_sent_time;
+	long long sent_time;                /* the Date: field's instant, when readable */
+	bool has_sent_day;
+	int32_t sent_day;                   /* its date in its own zone (SENT* keys) */
+	long long sort_date;                /* RFC 5256 2.2 (read back only): sent, else arrival */
+	bool reply;                         /* the subject had a reply or forward marker */
+	bool complete;                      /* no field was cut: SEARCH may answer from it */
+	const char *sort_subject, *sort_from, *sort_to, *sort_cc, *sort_display_from,
+	           *sort_display_to;
+	/* the text fields, in this order (MBOX_HF_* bits) */
+	const char *subject, *from, *to, *cc, *bcc;
+	const char *from_addrs, *to_addrs, *cc_addrs, *bcc_addrs;
+	const char *message_id, *in_reply_to, *references, *date;
+};
+
+/* Which strings a read fills (the others are NULL); the numbers always
+ * come. Bit i is the i-th text field of struct mbox_headers from subject
+ * on (subject, from, ... date), the column order. */
+enum {
+	MBOX_HF_SUBJECT = 1 << 0, MBOX_HF_FROM = 1 << 1, MBOX_HF_TO = 1 << 2, MBOX_HF_CC = 1 << 3,
+	MBOX_HF_BCC = 1 << 4, MBOX_HF_FROM_ADDRS = 1 << 5, MBOX_HF_TO_ADDRS = 1 << 6,
+	MBOX_HF_CC_ADDRS = 1 << 7, MBOX_HF_BCC_ADDRS = 1 << 8, MBOX_HF_MESSAGE_ID = 1 << 9,
+	MBOX_HF_IN_REPLY_TO = 1 << 10, MBOX_HF_REFERENCES = 1 << 11, MBOX_HF_DATE = 1 << 12,
+	MBOX_HF_SORT_SUBJECT = 1 << 13,
+	MBOX_HF_TEXT_COUNT = 13,        /* subject .. date */
+};
+
+/* How many of the mailbox's messages have no row yet (0: the cache is whole). */
+int mbox_headers_missing_count(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n);
+/* The messages with no row and a UID above after_uid, at most max, in UID
+ * order (their uid, base and flags: enough to find the file). */
+int mbox_headers_missing(struct mbox_store *ms, const struct mbox_info *mb, uint32_t after_uid,
+                         size_t max, mbox_msg_cb cb, void *arg);
+/* Writes rows, in one transaction; a message expunged meanwhile, or one
+ * that has its row already, is skipped. Nothing is written inside a read
+ * batch (mbox_read_begin): the rows are made another time. */
+int mbox_headers_put(struct mbox_store *ms, const struct mbox_info *mb,
+                     const struct mbox_headers *rows, size_t n);
+/* Rows with uid >= from_uid, in UID order, at most max (0: all), with the
+ * strings of fields (MBOX_HF_*). */
+int mbox_headers_read(struct mbox_store *ms, const struct mbox_info *mb, unsigned fields,
+                      uint32_t from_uid, size_t max,
+                      void (*cb)(void *arg, const struct mbox_headers *h), void *arg);
+
+/* SORT (RFC 5256 3, RFC 5957): what the keys order by. */
+enum mbox_sort_key {
+	MBOX_SORT_ARRIVAL, MBOX_SORT_CC, MBOX_SORT_DATE, MBOX_SORT_FROM, MBOX_SORT_SIZE,
+	MBOX_SORT_SUBJECT, MBOX_SORT_TO, MBOX_SORT_DISPLAYFROM, MBOX_SORT_DISPLAYTO,
+};
+#define MBOX_SORT_KEYS_MAX 16
+
+struct mbox_sort_spec {
+	enum mbox_sort_key key;
+	bool reverse;
+};
+
+/* The UIDs of the messages that have a row, ordered by keys[0, n) (at most
+ * MBOX_SORT_KEYS_MAX), ties by UID (mailbox order, RFC 5256 3). */
+int mbox_sort(struct mbox_store *ms, const struct mbox_info *mb, const struct mbox_sort_spec *keys,
+              size_t n, void (*cb)(void *arg, uint32_t uid), void *arg);
 
 /* The directory of a mailbox in the Maildir++ layout (of the Maildir at root). */
 int mbox_dir(const struct mbox_store *ms, const char *name, char *out, size_t outlen);

@@ -428,6 +428,7 @@ static int commit_batch(struct mbox_store *ms, struct mbox_import *imp,
 	size_t moved = 0;
 	if (!run(ms, "BEGIN IMMEDIATE"))
 		return MBOX_ERROR;
+	mbox_usage_begin(ms);
 	int rc = check_unchanged(ms, imp);
 	if (rc == MBOX_OK && mbox_dir(ms, imp->mb.name, dir, sizeof(dir)) < 0)
 		rc = MBOX_ERROR;
@@ -436,8 +437,10 @@ static int commit_batch(struct mbox_store *ms, struct mbox_import *imp,
 		rc = place_files(ms, dir, msgs, n, &moved);
 	if (rc == MBOX_OK)
 		rc = record_batch(ms, imp, msgs, n, position);
-	if (rc == MBOX_OK)
+	if (rc == MBOX_OK) {
 		mbox_note_own_change(ms, &imp->mb, before);
+		mbox_usage_end(ms, false);   /* the batch counts towards the user's quota */
+	}
 	rc = tx_end(ms, rc);
 	if (rc != MBOX_OK && moved > 0)
 		unplace_files(ms, dir, msgs, moved);

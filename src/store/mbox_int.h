@@ -26,6 +26,9 @@ struct mbox_store {
 	bool read_batch;        /* mbox_read_begin..end: no writes in between */
 	struct mbox_pending_cache *pending;   /* allocated on first use */
 	size_t npending;
+	struct mbox_usage_sink sink;          /* sink.changed NULL: nobody follows the totals */
+	struct mbox_usage usage_before;       /* the totals when the write transaction began */
+	bool usage_known;
 	/* the queries every command runs, prepared once (keyed by their text) */
 	struct { const char *sql; sqlite3_stmt *st; } cache[MBOX_STMT_CACHE];
 	/* mbox_open made the index for a Maildir that had mail (mbox_index_rebuilt) */
@@ -48,6 +51,10 @@ void mbox_stmt_done(sqlite3_stmt *st);
 #define MBOX_SUBSCRIBED_SQL \
 	"EXISTS (SELECT 1 FROM subscriptions WHERE subscriptions.name = mailboxes.name)"
 
+/* COPY: the copy gets the header cache row of its original (when it has
+ * one), in the caller's transaction (mbox_headers.c). */
+int mbox_headers_copy_locked(struct mbox_store *ms, long long from_id, uint32_t uid,
+                             long long to_id, uint32_t new_uid);
 /* Adds index rows for Maildir++ folders found on disk but not in the index
  * (subscribed: a client that lists only subscribed folders sees them). */
 int mbox_discover_folders(struct mbox_store *ms);
@@ -78,6 +85,13 @@ long long mbox_mtime_ns(const char *dir, const char *sub);
  * had not changed otherwise since the last sync, remember its new time, so
  * the next sync does not rescan every file for a change it made itself. */
 void mbox_note_own_change(struct mbox_store *ms, const struct mbox_info *mb, long long before);
+/* Tell the usage sink (mbox_usage.c): begin right after a write
+ * transaction starts, end just before it commits (took_new: a sync of INBOX
+ * that called mbox_usage_taking_new); end tells the sink when the totals
+ * changed or new/ was taken in. */
+void mbox_usage_begin(struct mbox_store *ms);
+void mbox_usage_taking_new(struct mbox_store *ms);
+void mbox_usage_end(struct mbox_store *ms, bool took_new);
 /* Removes the regular files of a directory (not recursive). */
 void mbox_unlink_all(const char *dir);
 

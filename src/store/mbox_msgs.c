@@ -207,6 +207,20 @@ int mbox_count_deleted(struct mbox_store *ms, const struct mbox_info *mb, uint32
 	return rc;
 }
 
+int mbox_deleted_size(struct mbox_store *ms, const struct mbox_info *mb, uint64_t *octets)
+{
+	/* messages_view (mailbox_id, uid, flags, size) covers it: no wide rows read */
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT coalesce(sum(size), 0) FROM messages "
+	                                "WHERE mailbox_id = ?1 AND flags & 8 != 0");
+	if (s == NULL)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	int rc = mbox_row_result(sqlite3_step(s));
+	*octets = rc == MBOX_OK ? (uint64_t)sqlite3_column_int64(s, 0) : 0;
+	mbox_stmt_done(s);
+	return rc;
+}
+
 static const char get_sql[] =
 	"SELECT " MSG_COLUMNS " FROM messages WHERE mailbox_id = ?1 AND uid = ?2";
 
@@ -317,11 +331,16 @@ void mbox_read_end(struct mbox_store *ms)
 
 static bool tx_begin(struct mbox_store *ms)
 {
-	return run(ms, "BEGIN IMMEDIATE");
+	if (!run(ms, "BEGIN IMMEDIATE"))
+		return false;
+	mbox_usage_begin(ms);
+	return true;
 }
 
 static int tx_end(struct mbox_store *ms, int rc)
 {
+	if (rc == MBOX_OK)
+		mbox_usage_end(ms, false);
 	if (!run(ms, rc == MBOX_OK ? "COMMIT" : "ROLLBACK") && rc == MBOX_OK) {
 		run(ms, "ROLLBACK");
 		return MBOX_ERROR;
@@ -628,7 +647,11 @@ int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
 	random_id(base, 8);
 	snprintf(base + 8, sizeof(base) - 8, ".%.280s", b);
 	free(b);
-	return tx_end(ms, add_file_locked(ms, to, m.path, true, base, &m, new_uid));
+	rc = add_file_locked(ms, to, m.path, true, base, &m, new_uid);
+	/* a cache: when it cannot be copied, the copy's row is made later */
+	if (rc == MBOX_OK)
+		mbox_headers_copy_locked(ms, src.id, uid, to->id, *new_uid);
+	return tx_end(ms, rc);
 }
 
 static const char cache_get_sql[] =

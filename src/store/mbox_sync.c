@@ -356,7 +356,7 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 	struct entries es = { 0 }, from_new = { 0 };
 	struct row *rows = NULL;
 	size_t nrows = 0;
-	bool changed = false;
+	bool changed = false, took_new = false;
 	int rc = MBOX_ERROR;
 	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
 		return MBOX_ERROR;
@@ -383,6 +383,7 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 	/* the write lock first: two sessions syncing at once would both assign UIDs */
 	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
+	mbox_usage_begin(ms);
 	if (mbox_refresh(ms, mb) != MBOX_OK || mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
 		goto out;   /* (the name again: it may have been renamed while we waited) */
 	if (mbox_import_holds(ms, mb->id)) {
@@ -395,6 +396,11 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 		rc = MBOX_OK;   /* someone synced it while we waited for the lock */
 		goto out;
 	}
+	/* deliveries go to INBOX's new/: the quota's count of those made so far
+	 * is read now, under the lock and before new/ is (src/store/quota.h) */
+	took_new = strcmp(mb->name, "INBOX") == 0;
+	if (took_new)
+		mbox_usage_taking_new(ms);
 	move_new_to_cur(dir, &from_new);
 	/* read the times after moving: our own renames must not look like news */
 	mt_new = mbox_mtime_ns(dir, "new");
@@ -406,6 +412,8 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 		goto out;
 	rc = MBOX_OK;
 out:
+	if (rc == MBOX_OK)
+		mbox_usage_end(ms, took_new);
 	sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
 	entries_free(&es);
 	entries_free(&from_new);

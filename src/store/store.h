@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum store_rc {
 	STORE_OK = 0,
@@ -151,6 +152,62 @@ int store_queue_hold(struct store *st, const char *msg_id, bool hold);
 int store_queue_delete(struct store *st, const char *msg_id, char *path_out, size_t pathlen);
 /* True when a queue file name is known (orphan clean-up at start). */
 int store_queue_has_path(struct store *st, const char *path);
+
+/* ---- quotas ---------------------------------------------------------------
+ * A user's own limits and usage; the rules (defaults, what fits, the 90 %
+ * warning) are src/store/quota.h's. Usage is kept in two parts: the totals
+ * the user's mailbox index last reported (it reports every change of them),
+ * and deliveries made into the Maildir since (pending), which the index
+ * claims when a sync of INBOX takes them in. Each message is so counted
+ * once, and nobody rescans anything. */
+
+enum store_quota_resource { STORE_QUOTA_STORAGE = 0, STORE_QUOTA_MESSAGES };
+
+struct store_quota {
+	bool own_storage_limit, own_message_limit;  /* the user's own, else the default */
+	uint64_t storage_limit, message_limit;      /* the user's own; 0: none */
+	uint64_t storage, messages;                 /* used: RFC822.SIZE octets, messages */
+	bool warned;                                /* the 90 % warning went out */
+};
+
+/* A change of pending usage (signed: a claim subtracts). */
+struct store_quota_delta {
+	int64_t storage, messages;
+};
+
+/* STORE_OK, STORE_NOT_FOUND when there is no such user, or STORE_ERROR. */
+int store_quota_get(struct store *st, const char *local, const char *domain, struct store_quota *out);
+/* The user's own limit of one resource: limit NULL goes back to the
+ * configured default, *limit 0 is no limit at all. STORE_NOT_FOUND: no user. */
+int store_quota_set_limit(struct store *st, const char *local, const char *domain,
+                          enum store_quota_resource res, const uint64_t *limit,
+                          char *err, size_t errlen);
+/* cols: address, storage used, own storage limit ("" for the default),
+ * messages used, own message limit (""): every user, or a domain's. */
+int store_quota_list(struct store *st, const char *domain, store_row_cb cb, void *arg,
+                     char *err, size_t errlen);
+/* Deliveries made and not claimed yet (zeros when none). */
+int store_quota_pending(struct store *st, const char *local, const char *domain,
+                        struct store_quota_delta *out);
+/* The index's totals now; claimed (may be NULL) is what a sync of INBOX
+ * took in, as store_quota_pending said just before it did. */
+int store_quota_set_indexed(struct store *st, const char *local, const char *domain,
+                            uint64_t storage, uint64_t messages,
+                            const struct store_quota_delta *claimed);
+
+/* A copy durable in a user's Maildir, not yet in the index. */
+struct store_quota_delivery {
+	const char *local, *domain;
+	uint64_t size;                  /* its RFC822.SIZE */
+};
+/* Decides, inside the transaction that counted delivery i, what becomes of
+ * the user's warned flag given the state after it: 1 set, -1 clear, 0 keep. */
+typedef int (*store_quota_warn_fn)(void *arg, size_t i, const struct store_quota *after);
+/* Counts the deliveries in one transaction (one fsync for a committer's
+ * batch), asking warn (may be NULL) about each. Users deleted meanwhile are
+ * skipped. STORE_OK or STORE_ERROR. */
+int store_quota_add_deliveries(struct store *st, const struct store_quota_delivery *d, size_t n,
+                               store_quota_warn_fn warn, void *arg);
 
 /* ---- DKIM keys ------------------------------------------------------------ */
 int store_dkim_add(struct store *st, const char *domain, const char *selector,

@@ -81,6 +81,23 @@ static const struct migration schema_steps[] = {
 	  "  reason TEXT NOT NULL,"
 	  "  created INTEGER NOT NULL,"
 	  "  PRIMARY KEY (kind, key));" },
+	{ 4,
+	  /* quotas: a user's own limits (NULL: the configured default; 0: none)
+	   * and usage. Usage is the user's mailbox index's totals as it last
+	   * reported them, plus what deliveries put in the Maildir since and the
+	   * index has not taken in yet (src/store/quota.h explains the rows) */
+	  "ALTER TABLE users ADD COLUMN quota_storage INTEGER;"
+	  "ALTER TABLE users ADD COLUMN quota_messages INTEGER;"
+	  "CREATE TABLE quota_usage ("
+	  "  local TEXT NOT NULL COLLATE NOCASE,"
+	  "  domain TEXT NOT NULL COLLATE NOCASE,"
+	  "  storage INTEGER NOT NULL DEFAULT 0,"
+	  "  messages INTEGER NOT NULL DEFAULT 0,"
+	  "  pending_storage INTEGER NOT NULL DEFAULT 0,"
+	  "  pending_messages INTEGER NOT NULL DEFAULT 0,"
+	  "  warned INTEGER NOT NULL DEFAULT 0,"
+	  "  PRIMARY KEY (local, domain),"
+	  "  FOREIGN KEY (local, domain) REFERENCES users(local, domain) ON DELETE CASCADE);" },
 };
 
 static const char *const stmt_sql[Q_COUNT] = {
@@ -88,6 +105,14 @@ static const char *const stmt_sql[Q_COUNT] = {
 	[Q_USER_EXISTS] = "SELECT 1 FROM users WHERE local = ?1 AND domain = ?2",
 	[Q_ALIAS_TARGETS] = "SELECT target FROM aliases WHERE local = ?1 AND domain = ?2 ORDER BY target",
 	[Q_USER_PASSWORD] = "SELECT password FROM users WHERE local = ?1 AND domain = ?2",
+	/* a user's limits and usage (store_quota_get); pending usage cannot go
+	 * below 0 by design (claims are serialized), max() only guards */
+	[Q_QUOTA_GET] = "SELECT u.quota_storage, u.quota_messages, "
+	                "coalesce(q.storage, 0) + max(coalesce(q.pending_storage, 0), 0), "
+	                "coalesce(q.messages, 0) + max(coalesce(q.pending_messages, 0), 0), "
+	                "coalesce(q.warned, 0) FROM users u LEFT JOIN quota_usage q "
+	                "ON q.local = u.local AND q.domain = u.domain "
+	                "WHERE u.local = ?1 AND u.domain = ?2",
 };
 
 /* SQLite's own busy_timeout backs off to 100 ms sleeps: under steady

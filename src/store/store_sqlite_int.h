@@ -7,7 +7,8 @@
 
 #include "store/store.h"
 
-enum stmt_id { Q_DOMAIN_EXISTS, Q_USER_EXISTS, Q_ALIAS_TARGETS, Q_USER_PASSWORD, Q_COUNT };
+enum stmt_id { Q_DOMAIN_EXISTS, Q_USER_EXISTS, Q_ALIAS_TARGETS, Q_USER_PASSWORD, Q_QUOTA_GET,
+               Q_COUNT };
 
 struct store {
 	sqlite3 *db;

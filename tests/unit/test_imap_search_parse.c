@@ -26,8 +26,9 @@ struct harness {
 	enum imap_search_status st;
 };
 
-/* Assembles "t SEARCH <args>" (literals answered), parses it and the criteria. */
-static void h_search(struct harness *h, const char *args, unsigned flags)
+/* Assembles "t SEARCH <args>" (literals answered) and parses the command,
+ * the cursor at its arguments. */
+static void h_cursor(struct harness *h, const char *args)
 {
 	char line[8192];
 	size_t off = 0, used, len;
@@ -45,6 +46,13 @@ static void h_search(struct harness *h, const char *args, unsigned flags)
 	imap_reader_command(&h->r, &raw);
 	assert_int_equal(imap_command_parse(&h->cmd, &raw, 0), 0);
 	imap_command_args(&h->cmd, &h->c);
+	h->s = (struct imap_search){ 0 };
+}
+
+/* The same, and the criteria parsed. */
+static void h_search(struct harness *h, const char *args, unsigned flags)
+{
+	h_cursor(h, args);
 	h->st = imap_search_parse(&h->s, &h->c, flags);
 }
 
@@ -623,6 +631,67 @@ static void test_search_cursor_error_first(void **state)
 	expect_search_ok("UID 1:*,3");
 }
 
+/* SORT and THREAD (RFC 5256): "charset SP keys", the charset first and
+ * without the word CHARSET; ESORT's RETURN read on its own; text keys carry
+ * their string casemapped for the header cache. */
+static void test_search_bare_charset(void **state)
+{
+	struct harness h;
+	(void)state;
+	h_search(&h, "UTF-8 FROM alice SUBJECT \"Caf\xc3\xa9\"",
+	         IMAP_SEARCH_ALLOW_SAVED | IMAP_SEARCH_BARE_CHARSET);
+	assert_int_equal(h.st, IMAP_SEARCH_OK);
+	assert_true(h.s.charset_utf8);
+	assert_string_equal(h.s.root->child->str_casemap, "ALICE");
+	assert_string_equal(h.s.root->child->next->str_casemap, "CAFE\xcc\x81");
+	assert_false(h.s.uses_body);
+	h_free(&h);
+	h_search(&h, "us-ascii ALL", IMAP_SEARCH_BARE_CHARSET);
+	assert_int_equal(h.st, IMAP_SEARCH_OK);
+	h_free(&h);
+	h_search(&h, "KOI8-R ALL", IMAP_SEARCH_BARE_CHARSET);
+	assert_int_equal(h.st, IMAP_SEARCH_BADCHARSET);
+	h_free(&h);
+	/* no charset, a RETURN or a CHARSET word where the charset belongs */
+	h_search(&h, "ALL", IMAP_SEARCH_BARE_CHARSET);
+	assert_int_equal(h.st, IMAP_SEARCH_BADCHARSET);
+	h_free(&h);
+	h_search(&h, "UTF-8", IMAP_SEARCH_BARE_CHARSET);
+	assert_int_equal(h.st, IMAP_SEARCH_BAD);
+	h_free(&h);
+	h_search(&h, "RETURN (ALL) UTF-8 ALL", IMAP_SEARCH_BARE_CHARSET);
+	assert_int_equal(h.st, IMAP_SEARCH_BADCHARSET);
+	h_free(&h);
+	h_search(&h, "UTF-8 BODY x TEXT y", IMAP_SEARCH_BARE_CHARSET);
+	assert_int_equal(h.st, IMAP_SEARCH_OK);
+	assert_true(h.s.uses_body);
+	h_free(&h);
+
+	/* RETURN alone: the options, an empty list being ALL; the cursor left
+	 * at the sort criteria */
+	h_cursor(&h, "(MIN COUNT) (DATE) UTF-8 ALL");
+	assert_true(imap_search_parse_return(&h.s, &h.c, 0));
+	assert_true(h.s.esearch);
+	assert_int_equal(h.s.ret, IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_COUNT);
+	assert_int_equal(imap_peek(&h.c)->type, IMAP_ARG_LIST);
+	h_free(&h);
+	h_cursor(&h, "() (DATE) UTF-8 ALL");
+	assert_true(imap_search_parse_return(&h.s, &h.c, 0));
+	assert_int_equal(h.s.ret, IMAP_SEARCH_RET_ALL);
+	h_free(&h);
+	h_cursor(&h, "(SAVE) (DATE) UTF-8 ALL");
+	assert_false(imap_search_parse_return(&h.s, &h.c, 0));
+	h_free(&h);
+	h_cursor(&h, "(SAVE) (DATE) UTF-8 ALL");
+	assert_true(imap_search_parse_return(&h.s, &h.c, IMAP_SEARCH_ALLOW_SAVED));
+	assert_int_equal(h.s.ret, IMAP_SEARCH_RET_SAVE);
+	h_free(&h);
+	h_cursor(&h, "(BOGUS) (DATE) UTF-8 ALL");
+	assert_false(imap_search_parse_return(&h.s, &h.c, 0));
+	assert_non_null(h.cmd.error);
+	h_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -630,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_search_every_key),
 		cmocka_unit_test(test_search_errors),
 		cmocka_unit_test(test_search_charset_return),
+		cmocka_unit_test(test_search_bare_charset),
 		cmocka_unit_test(test_search_limits),
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_header_dates),

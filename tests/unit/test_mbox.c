@@ -253,6 +253,138 @@ static void test_expunge_append_copy(void **state)
 	assert_int_equal(uid, 2);
 }
 
+/* ---- the header cache ---- */
+
+struct seen_rows {
+	uint32_t uid[16];
+	char subject[16][32];
+	int n;
+};
+
+static void note_row(void *arg, const struct mbox_headers *h)
+{
+	struct seen_rows *r = arg;
+	r->uid[r->n] = h->uid;
+	str_copy(r->subject[r->n], sizeof(r->subject[0]), h->subject ? h->subject : "(null)");
+	r->n++;
+}
+
+static void note_missing(void *arg, const struct mbox_msg *m)
+{
+	struct uids *u = arg;
+	u->uid[u->n++] = m->uid;
+}
+
+static void note_sorted(void *arg, uint32_t uid)
+{
+	struct uids *u = arg;
+	u->uid[u->n++] = uid;
+}
+
+static void test_header_cache(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info inbox, sent;
+	uint32_t n, copy_uid;
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &inbox), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "Sent", &sent), MBOX_OK);
+	deliver(fx, "1000.M1P1Q1.host,S=6,W=7", "one\n");
+	deliver(fx, "1001.M1P1Q2.host,S=6,W=9", "two\n");
+	deliver(fx, "1002.M1P1Q3.host,S=6,W=8", "three\n");
+	assert_int_equal(mbox_sync(fx->ms, &inbox), MBOX_OK);
+	assert_int_equal(mbox_headers_missing_count(fx->ms, &inbox, &n), MBOX_OK);
+	assert_int_equal(n, 3);
+	struct uids miss = { .n = 0 };
+	assert_int_equal(mbox_headers_missing(fx->ms, &inbox, 1, 10, note_missing, &miss), MBOX_OK);
+	assert_int_equal(miss.n, 2);   /* after UID 1 */
+	assert_int_equal(miss.uid[0], 2);
+
+	/* rows: a sent date for 1 and 3, none for 2 (sorts by its arrival) */
+	struct mbox_headers rows[] = {
+		{ .uid = 1, .has_sent_time = true, .sent_time = 5000, .sort_subject = "B",
+		  .sort_from = "X", .subject = "b", .complete = true },
+		{ .uid = 2, .sort_subject = "A", .sort_from = "X", .subject = NULL, .complete = true },
+		{ .uid = 3, .has_sent_time = true, .sent_time = 500, .sort_subject = "A",
+		  .sort_from = "Y", .subject = "a", .complete = true },
+		{ .uid = 9, .sort_subject = "Z" },   /* no such message: skipped */
+	};
+	assert_int_equal(mbox_headers_put(fx->ms, &inbox, rows, 4), MBOX_OK);
+	assert_int_equal(mbox_headers_put(fx->ms, &inbox, rows, 1), MBOX_OK);   /* again: kept */
+	assert_int_equal(mbox_headers_missing_count(fx->ms, &inbox, &n), MBOX_OK);
+	assert_int_equal(n, 0);
+	struct seen_rows seen = { .n = 0 };
+	assert_int_equal(mbox_headers_read(fx->ms, &inbox, MBOX_HF_SUBJECT, 2, 0, note_row, &seen),
+	                 MBOX_OK);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.uid[0], 2);
+	assert_string_equal(seen.subject[0], "(null)");
+	assert_string_equal(seen.subject[1], "a");
+
+	struct mbox_sort_spec subject_date[] = { { MBOX_SORT_SUBJECT, false }, { MBOX_SORT_DATE, false } };
+	struct uids sorted = { .n = 0 };
+	assert_int_equal(mbox_sort(fx->ms, &inbox, subject_date, 2, note_sorted, &sorted), MBOX_OK);
+	assert_int_equal(sorted.n, 3);
+	assert_int_equal(sorted.uid[0], 3);     /* A, sent 500 */
+	assert_int_equal(sorted.uid[1], 2);     /* A, arrival 1001 */
+	assert_int_equal(sorted.uid[2], 1);
+	struct mbox_sort_spec rev_from_size[] = { { MBOX_SORT_FROM, true }, { MBOX_SORT_SIZE, false } };
+	sorted.n = 0;
+	assert_int_equal(mbox_sort(fx->ms, &inbox, rev_from_size, 2, note_sorted, &sorted), MBOX_OK);
+	assert_int_equal(sorted.uid[0], 3);
+	assert_int_equal(sorted.uid[1], 1);     /* size 7 before 9 */
+	assert_int_equal(sorted.uid[2], 2);
+
+	/* one key walks its index: REVERSE turns the runs of equal keys around,
+	 * not the UID order within them (RFC 5256 3) */
+	struct mbox_sort_spec rev_from[] = { { MBOX_SORT_FROM, true } };
+	sorted.n = 0;
+	assert_int_equal(mbox_sort(fx->ms, &inbox, rev_from, 1, note_sorted, &sorted), MBOX_OK);
+	assert_int_equal(sorted.n, 3);
+	assert_int_equal(sorted.uid[0], 3);     /* Y */
+	assert_int_equal(sorted.uid[1], 1);     /* X, X: UID order */
+	assert_int_equal(sorted.uid[2], 2);
+	struct mbox_sort_spec rev_date[] = { { MBOX_SORT_DATE, true } };
+	sorted.n = 0;
+	assert_int_equal(mbox_sort(fx->ms, &inbox, rev_date, 1, note_sorted, &sorted), MBOX_OK);
+	assert_int_equal(sorted.uid[0], 1);     /* 5000 */
+	assert_int_equal(sorted.uid[1], 2);     /* 1001 */
+	assert_int_equal(sorted.uid[2], 3);     /* 500 */
+	for (enum mbox_sort_key k = MBOX_SORT_ARRIVAL; k <= MBOX_SORT_DISPLAYTO; k++) {
+		struct mbox_sort_spec one[] = { { k, false } };
+		sorted.n = 0;
+		assert_int_equal(mbox_sort(fx->ms, &inbox, one, 1, note_sorted, &sorted), MBOX_OK);
+		assert_int_equal(sorted.n, 3);
+	}
+
+	/* a copy takes its row along; an expunge takes it away */
+	assert_int_equal(mbox_copy(fx->ms, &inbox, 3, &sent, &copy_uid), MBOX_OK);
+	assert_int_equal(mbox_headers_missing_count(fx->ms, &sent, &n), MBOX_OK);
+	assert_int_equal(n, 0);
+	seen.n = 0;
+	assert_int_equal(mbox_headers_read(fx->ms, &sent, MBOX_HF_SUBJECT, 1, 0, note_row, &seen),
+	                 MBOX_OK);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.subject[0], "a");
+	assert_int_equal(mbox_expunge(fx->ms, &inbox, 3, false), MBOX_OK);
+	seen.n = 0;
+	assert_int_equal(mbox_headers_read(fx->ms, &inbox, MBOX_HF_MESSAGE_ID | MBOX_HF_SORT_SUBJECT, 1,
+	                                   0, note_row, &seen),
+	                 MBOX_OK);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(mbox_headers_missing_count(fx->ms, &inbox, &n), MBOX_OK);
+	assert_int_equal(n, 0);
+	/* and a deleted mailbox all of its rows */
+	assert_int_equal(mbox_create(fx->ms, "Old", NULL), MBOX_OK);
+	struct mbox_info old;
+	assert_int_equal(mbox_find(fx->ms, "Old", &old), MBOX_OK);
+	assert_int_equal(mbox_copy(fx->ms, &inbox, 1, &old, &copy_uid), MBOX_OK);
+	assert_int_equal(mbox_delete(fx->ms, "Old"), MBOX_OK);
+	seen.n = 0;
+	assert_int_equal(mbox_headers_read(fx->ms, &old, MBOX_HF_SUBJECT, 1, 0, note_row, &seen),
+	                 MBOX_OK);
+	assert_int_equal(seen.n, 0);
+}
+
 static void test_folders(void **state)
 {
 	struct fx *fx = *state;
@@ -632,6 +764,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pop3_uidl_kept_from_an_import, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_behind_our_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expunge_append_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_header_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_keeps_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recent_is_claimed_once, setup, teardown),

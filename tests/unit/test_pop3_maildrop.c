@@ -101,7 +101,7 @@ static struct pop3_maildrop *open_ok(struct fx *fx)
 {
 	struct pop3_maildrop *md = NULL;
 	char err[256] = "";
-	assert_int_equal(pop3_maildrop_open(fx->maildir, &md, err, sizeof(err)), POP3_MAILDROP_OK);
+	assert_int_equal(pop3_maildrop_open(fx->maildir, NULL, NULL, &md, err, sizeof(err)), POP3_MAILDROP_OK);
 	assert_non_null(md);
 	return md;
 }
@@ -180,7 +180,7 @@ static void test_lock_is_exclusive(void **state)
 	char err[256];
 	struct pop3_maildrop *md = open_ok(fx);
 	/* a second session of the same process (another worker) */
-	assert_int_equal(pop3_maildrop_open(fx->maildir, &other, err, sizeof(err)),
+	assert_int_equal(pop3_maildrop_open(fx->maildir, NULL, NULL, &other, err, sizeof(err)),
 	                 POP3_MAILDROP_IN_USE);
 	assert_null(other);
 	/* another process on the same files */
