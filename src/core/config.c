@@ -379,7 +379,7 @@ static void set_defaults(struct config *cfg)
 	cfg->imap.max_search_results = 1000000;
 	cfg->imap.max_connections_per_user = 50;
 	cfg->imap.max_mailboxes = 1000;
-	cfg->imap.search_rate_limit_per_min = 60;
+	cfg->imap.search_rate_limit_per_min = 0;   /* off: see docs/config.md */
 	cfg->imap.idle_poll_ms = 1000;
 	cfg->imap.autologout_ms = 30 * 60 * 1000;   /* RFC 9051 5.4: at least 30 minutes */
 	config_pop3_defaults(cfg);

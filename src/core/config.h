@@ -114,7 +114,7 @@ struct config {
 		int max_search_results;
 		int max_connections_per_user;
 		int max_mailboxes;           /* per user: CREATE beyond it gets NO [LIMIT] */
-		int search_rate_limit_per_min;  /* searches reading message files; 0 = no limit */
+		int search_rate_limit_per_min;  /* BODY / TEXT searches; 0 = no limit */
 		bool login_without_tls;      /* LOGIN / AUTHENTICATE PLAIN before STARTTLS */
 		uint64_t idle_poll_ms;       /* how often an idling session looks for news */
 		uint64_t autologout_ms;      /* a logged-in session silent this long is closed */

@@ -14,6 +14,7 @@
 #include "imap/imap_hdrcache.h"
 #include "imap/imap_search_parse.h"
 #include "imap/imap_session.h"
+#include "mail/encode.h"
 #include "store/maildir.h"
 
 /* Stores the client's CRLF message the Maildir way (LF), fsync'd, in tmp/. */
@@ -44,6 +45,24 @@ static int write_appended(const char *dir, const char *hostname, const char *dat
 	}
 	free(lf);
 	return rc;
+}
+
+static void count_keyword(void *arg, const char *kw)
+{
+	(void)kw;
+	(*(size_t *)arg)++;
+}
+
+/* IMAP_MAILBOX_KEYWORDS_MAX for the target (counting the new ones as new:
+ * an APPEND with keywords is rare enough not to look closer). */
+static bool keyword_room(struct imap_session *s, const struct mbox_info *mb,
+                         const struct imap_flags *flags)
+{
+	size_t have = 0;
+	if (flags->nkeywords == 0)
+		return true;
+	mbox_keywords(s->ms, mb, count_keyword, &have);
+	return have + flags->nkeywords <= IMAP_MAILBOX_KEYWORDS_MAX;
 }
 
 void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
@@ -78,6 +97,15 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Message literal expected");
 		return;
 	}
+	/* RFC 3516 4.4: a literal8 may hold binary parts; stored as text lines
+	 * (LF) their bare CRs and LFs would change: kept in base64, they come
+	 * back octet for octet through BINARY[] */
+	struct buf conv;
+	buf_init(&conv);
+	if (binary && mime_binary_parts_to_base64(data, len, &conv)) {
+		data = conv.data;
+		len = conv.len;
+	}
 	struct buf kw;
 	buf_init(&kw);
 	for (size_t i = 0; i < flags.nkeywords; i++) {
@@ -90,6 +118,8 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 	int rc = mbox_find(s->ms, mbname, &mb);
 	if (rc != MBOX_OK) {
 		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
+	} else if (!keyword_room(s, &mb, &flags)) {
+		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many keywords in this mailbox");
 	} else if (!imap_quota_allows(s, len, 1)) {
 		/* nothing is written; a {N+} literal gets here unchecked
 		 * (imap_session.c checks the others before they are sent) */
@@ -109,5 +139,6 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "OK", "[APPENDUID %u %u] APPEND completed", mb.uidvalidity, uid);
 	}
 	buf_free(&kw);
+	buf_free(&conv);
 	imap_flags_free(&flags);
 }

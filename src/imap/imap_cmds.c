@@ -51,6 +51,17 @@ static void cmd_id(struct imap_session *s, struct imap_command *cmd)
 	imap_tagged(s, cmd->tag, "OK", "ID completed");
 }
 
+void imap_enable_condstore(struct imap_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	/* the modseq up to which the client has been told everything: a later
+	 * CHANGEDSINCE from it misses nothing */
+	if (s->state == IMAP_SELECTED)
+		imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)s->view.modseq);
+}
+
 static void cmd_enable(struct imap_session *s, struct imap_command *cmd)
 {
 	struct imap_cursor c;

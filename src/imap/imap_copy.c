@@ -53,6 +53,8 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 	if (done == 0 && t.n > 0) {
 		imap_tagged(s, cmd->tag, "NO", "%s failed", cmd->name);
 	} else if (!move) {
+		if (dst.id == s->view.mb.id)   /* copies into the selected mailbox: new mail there */
+			imap_view_update(s, true);
 		if (done)
 			imap_tagged(s, cmd->tag, "OK", "[COPYUID %u %s %s] COPY completed", dst.uidvalidity,
 			            a.data, b.data);
@@ -67,6 +69,9 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 			if (mbox_expunge(s->ms, &s->view.mb, src[i], false) == MBOX_OK)
 				src[gone++] = src[i];
 		imap_view_expunge_uids(s, src, gone);
+		/* into the selected mailbox itself: the messages are new there */
+		if (dst.id == s->view.mb.id)
+			imap_view_update(s, true);
 		imap_tagged(s, cmd->tag, "OK", "MOVE completed");
 	}
 	buf_free(&a);

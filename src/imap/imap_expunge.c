@@ -21,6 +21,9 @@ void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd)
 		imap_view_expunge_deleted(s, NULL, 0, true);
 	else if (t.n > 0)   /* an empty UID set expunges nothing */
 		imap_view_expunge_deleted(s, t.seq, t.n, true);
+	/* a message another session expunged first (both had it \Deleted) is
+	 * gone all the same: say so now, not at some later NOOP */
+	imap_view_update(s, true);
 	imap_targets_free(&t);
 	imap_tagged(s, cmd->tag, "OK", "EXPUNGE completed");
 }

@@ -299,7 +299,8 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 		switch (it->att) {
 		case IMAP_FA_FLAGS:
 			flags_done = true;
-			imap_format_flags(m->flags, m->keywords, tmp, sizeof(tmp));
+			imap_format_flags(m->flags | imap_view_recent(&s->view, seq), m->keywords, tmp,
+			                  sizeof(tmp));
 			imap_printf(s, "FLAGS (%s)", tmp);
 			break;
 		case IMAP_FA_INTERNALDATE:
@@ -353,14 +354,18 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 			break;
 		}
 	}
-	if (j->uid && !uid_done)   /* UID FETCH always reports the UID */
+	/* RFC 7162 3.1: with CONDSTORE on, a flag change (\Seen set here) is
+	 * reported with the UID and MODSEQ */
+	bool change_with_modseq = seen_set && s->condstore;
+	if ((j->uid || change_with_modseq) && !uid_done)   /* UID FETCH always reports the UID */
 		imap_printf(s, "%sUID %u", sep ? " " : "", m->uid);
-	if (j->f.wants_modseq && !modseq_done)   /* RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ */
+	/* RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ */
+	if ((j->f.wants_modseq || change_with_modseq) && !modseq_done)
 		imap_printf(s, " MODSEQ (%llu)", (unsigned long long)m->modseq);
 	if (seen_set && !flags_done) {
 		/* RFC 3501 6.4.5: \Seen set by this FETCH is reported with it */
 		char tmp[MBOX_KEYWORDS_MAX + 64];
-		imap_format_flags(m->flags, m->keywords, tmp, sizeof(tmp));
+		imap_format_flags(m->flags | imap_view_recent(&s->view, seq), m->keywords, tmp, sizeof(tmp));
 		imap_printf(s, " FLAGS (%s)", tmp);
 	}
 	imap_write(s, ")\r\n", 3);
@@ -460,6 +465,7 @@ static bool fetch_some_in(struct imap_session *s)
 			return true;
 		}
 		bool seen_set = mark_seen(s, &m);
+		imap_view_announce_keywords(s, m.keywords);   /* before a FLAGS item shows them */
 		write_message(s, j->t.seq[i], &m, seen_set, &l);
 		unload(&l);
 	}
@@ -534,6 +540,8 @@ void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd)
 			imap_seqset_free(&set);
 		}
 	}
+	if (j->f.wants_modseq)
+		imap_enable_condstore(s);
 	j->uid = cmd->uid;
 	str_copy(j->tag, sizeof(j->tag), cmd->tag);
 	s->fetch = j;

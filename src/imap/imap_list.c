@@ -58,8 +58,10 @@ struct list_req {
 struct list_ctx {
 	struct imap_session *s;
 	const struct list_req *req;
-	struct mbox_info *all;
+	struct mbox_info *all;          /* the mailboxes that exist */
 	size_t n, cap;
+	struct name_list { char **v; size_t n, cap; } subs;   /* subscribed names, sorted */
+	bool *sub_matches;              /* subs.v[i] matches a pattern (list_subscribed) */
 };
 
 static void collect_mailbox(void *arg, const struct mbox_info *mb)
@@ -72,13 +74,58 @@ static void collect_mailbox(void *arg, const struct mbox_info *mb)
 	lc->all[lc->n++] = *mb;
 }
 
-/* Does a mailbox below name exist (and, with subscribed, is one subscribed)? */
-static bool has_children_in(const struct list_ctx *lc, const char *name, bool subscribed)
+static void name_add(struct name_list *l, const char *name)
 {
-	size_t n = strlen(name);
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 32;
+		l->v = xrealloc(l->v, l->cap * sizeof(char *));
+	}
+	l->v[l->n++] = xstrdup(name);
+}
+
+static void names_free(struct name_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static void collect_subscription(void *arg, const char *name)
+{
+	name_add(&((struct list_ctx *)arg)->subs, name);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* (the store lists them in name order, which is strcmp's) */
+static bool is_subscribed(const struct list_ctx *lc, const char *name)
+{
+	return lc->subs.n > 0 &&
+	       bsearch(&name, lc->subs.v, lc->subs.n, sizeof(char *), cmp_names) != NULL;
+}
+
+static const struct mbox_info *find_mailbox(const struct list_ctx *lc, const char *name)
+{
 	for (size_t i = 0; i < lc->n; i++)
-		if (strncmp(lc->all[i].name, name, n) == 0 && lc->all[i].name[n] == '/' &&
-		    (!subscribed || lc->all[i].subscribed))
+		if (strcmp(lc->all[i].name, name) == 0)
+			return &lc->all[i];
+	return NULL;
+}
+
+static bool is_below(const char *name, const char *parent)
+{
+	size_t n = strlen(parent);
+	return strncmp(name, parent, n) == 0 && name[n] == '/';
+}
+
+/* Does a mailbox below name exist? */
+static bool has_children_in(const struct list_ctx *lc, const char *name)
+{
+	for (size_t i = 0; i < lc->n; i++)
+		if (is_below(lc->all[i].name, name))
 			return true;
 	return false;
 }
@@ -98,21 +145,39 @@ static bool any_pattern_matches(const struct list_req *req, const char *name)
 	return false;
 }
 
-static void list_one(struct list_ctx *lc, const struct mbox_info *mb, bool childinfo_only)
+/* A subscribed name below name that no pattern matches: name stands for it
+ * in the answer (RFC 5258 3.5 CHILDINFO; RFC 3501 6.3.9: LSUB "%" gives
+ * "foo" \Noselect for a subscribed "foo/bar"). One that matches is listed
+ * itself, and needs no parent to say it is there. */
+static bool has_unlisted_subscribed_child(const struct list_ctx *lc, const char *name)
+{
+	for (size_t i = 0; i < lc->subs.n; i++)
+		if (!lc->sub_matches[i] && is_below(lc->subs.v[i], name))
+			return true;
+	return false;
+}
+
+/* One response line: attrs ("\HasChildren \Sent ..."), then the name,
+ * then CHILDINFO for a parent listed for its subscribed children. */
+static void list_line(struct list_ctx *lc, const char *name, const char *attrs, bool childinfo)
 {
 	const struct list_req *req = lc->req;
-	char attrs[128];
-	bool kids = has_children_in(lc, mb->name, false);
-	bool show_subscribed = !req->lsub && (req->ret_subscribed || req->sel_subscribed) &&
-	                       mb->subscribed;
-	snprintf(attrs, sizeof(attrs), "%s%s%s%s", kids ? "\\HasChildren" : "\\HasNoChildren",
-	         mb->special_use[0] ? " " : "", mb->special_use, show_subscribed ? " \\Subscribed" : "");
 	imap_printf(lc->s, "* %s (%s) \"/\" ", req->lsub ? "LSUB" : "LIST", attrs);
-	imap_write_mailbox(lc->s, mb->name);
-	/* RFC 5258 3.5: listed only for a subscribed mailbox below it */
-	if (childinfo_only)
+	imap_write_mailbox(lc->s, name);
+	if (childinfo)
 		imap_printf(lc->s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	imap_write(lc->s, "\r\n", 2);
+}
+
+/* The attributes of an existing mailbox: children, special use and, when
+ * asked for (RETURN (SUBSCRIBED), or selected by it), \Subscribed. */
+static void mailbox_attrs(const struct list_ctx *lc, const struct mbox_info *mb, bool subscribed,
+                          char *out, size_t len)
+{
+	const struct list_req *req = lc->req;
+	bool show_subscribed = !req->lsub && (req->ret_subscribed || req->sel_subscribed) && subscribed;
+	snprintf(out, len, "%s%s%s%s", has_children_in(lc, mb->name) ? "\\HasChildren" : "\\HasNoChildren",
+	         mb->special_use[0] ? " " : "", mb->special_use, show_subscribed ? " \\Subscribed" : "");
 }
 
 static bool list_pattern(struct imap_session *s, struct list_req *req, const char *ref,
@@ -208,23 +273,97 @@ static bool parse_list(struct imap_session *s, struct imap_cursor *c, struct lis
 	return imap_expect_end(c);
 }
 
-static void run_list(struct imap_session *s, const struct list_req *req)
+/* LIST without SUBSCRIBED: the mailboxes that exist and match. */
+static void list_existing(struct list_ctx *lc)
 {
-	struct list_ctx lc = { s, req, NULL, 0, 0 };
-	bool subscribed_only = req->lsub || req->sel_subscribed;
-	mbox_list(s->ms, collect_mailbox, &lc);
-	for (size_t i = 0; i < lc.n; i++) {
-		const struct mbox_info *mb = &lc.all[i];
+	const struct list_req *req = lc->req;
+	char attrs[160];
+	for (size_t i = 0; i < lc->n; i++) {
+		const struct mbox_info *mb = &lc->all[i];
 		if (!any_pattern_matches(req, mb->name) || (req->sel_special && mb->special_use[0] == '\0'))
 			continue;
-		bool selected = !subscribed_only || mb->subscribed;
-		bool childinfo = !selected && req->recursive && has_children_in(&lc, mb->name, true);
-		if (!selected && !childinfo)
-			continue;
-		list_one(&lc, mb, childinfo);
-		if (req->want_status && selected)
-			imap_status_write(s, mb->name, &req->status);
+		mailbox_attrs(lc, mb, is_subscribed(lc, mb->name), attrs, sizeof(attrs));
+		list_line(lc, mb->name, attrs, false);
+		if (req->want_status)
+			imap_status_write(lc->s, mb->name, &req->status);
 	}
+}
+
+/* The subscribed names and, for LSUB and RECURSIVEMATCH, their parents
+ * (one may stand for its subscribed children): sorted, each once. */
+static void subscribed_and_parents(const struct list_ctx *lc, struct name_list *out)
+{
+	for (size_t i = 0; i < lc->subs.n; i++) {
+		char name[MBOX_NAME_MAX + 1];
+		str_copy(name, sizeof(name), lc->subs.v[i]);
+		name_add(out, name);
+		if (!lc->req->lsub && !lc->req->recursive)
+			continue;
+		for (char *slash = strrchr(name, '/'); slash != NULL; slash = strrchr(name, '/')) {
+			*slash = '\0';
+			name_add(out, name);
+		}
+	}
+	if (out->n > 0)
+		qsort(out->v, out->n, sizeof(char *), cmp_names);
+	size_t kept = 0;
+	for (size_t i = 0; i < out->n; i++) {
+		if (kept > 0 && strcmp(out->v[kept - 1], out->v[i]) == 0)
+			free(out->v[i]);
+		else
+			out->v[kept++] = out->v[i];
+	}
+	out->n = kept;
+}
+
+/* LSUB and LIST (SUBSCRIBED [RECURSIVEMATCH]): the subscribed names that
+ * match, existing or not (RFC 5258 3.1: \NonExistent), and with LSUB or
+ * RECURSIVEMATCH the parents that stand for subscribed children. */
+static void list_subscribed(struct list_ctx *lc)
+{
+	const struct list_req *req = lc->req;
+	struct name_list names = { 0 };
+	char attrs[160];
+	/* matched once each: every parent looks at every subscription */
+	lc->sub_matches = xcalloc(lc->subs.n + 1, sizeof(bool));
+	for (size_t i = 0; i < lc->subs.n; i++)
+		lc->sub_matches[i] = any_pattern_matches(req, lc->subs.v[i]);
+	subscribed_and_parents(lc, &names);
+	for (size_t i = 0; i < names.n; i++) {
+		const char *name = names.v[i];
+		if (!any_pattern_matches(req, name))
+			continue;
+		const struct mbox_info *mb = find_mailbox(lc, name);
+		bool subscribed = is_subscribed(lc, name);
+		bool stands_for = !subscribed && has_unlisted_subscribed_child(lc, name);
+		if ((!subscribed && !stands_for) ||
+		    (req->sel_special && (mb == NULL || mb->special_use[0] == '\0')))
+			continue;
+		if (req->lsub)
+			str_copy(attrs, sizeof(attrs), mb == NULL || stands_for ? "\\Noselect" : "");
+		else if (mb != NULL)
+			mailbox_attrs(lc, mb, subscribed, attrs, sizeof(attrs));
+		else
+			str_copy(attrs, sizeof(attrs), subscribed ? "\\Subscribed \\NonExistent" : "\\NonExistent");
+		list_line(lc, name, attrs, !req->lsub && stands_for);
+		if (req->want_status && subscribed && mb != NULL)
+			imap_status_write(lc->s, name, &req->status);
+	}
+	names_free(&names);
+	free(lc->sub_matches);
+	lc->sub_matches = NULL;
+}
+
+static void run_list(struct imap_session *s, const struct list_req *req)
+{
+	struct list_ctx lc = { .s = s, .req = req };
+	mbox_list(s->ms, collect_mailbox, &lc);
+	mbox_subscriptions(s->ms, collect_subscription, &lc);
+	if (req->lsub || req->sel_subscribed)
+		list_subscribed(&lc);
+	else
+		list_existing(&lc);
+	names_free(&lc.subs);
 	free(lc.all);
 }
 

@@ -85,8 +85,15 @@ void imap_cmd_rename(struct imap_session *s, struct imap_command *cmd)
 void imap_cmd_subscribe(struct imap_session *s, struct imap_command *cmd, bool on)
 {
 	char name[MBOX_NAME_MAX + 1];
+	uint32_t have;
 	if (!mailbox_arg(s, cmd, name, sizeof(name)))
 		return;
+	/* a subscription may outlive its mailbox: bounded like the mailboxes */
+	if (on && (mbox_subscription_count(s->ms, &have) != MBOX_OK ||
+	           have >= (uint32_t)s->ns.cfg->imap.max_mailboxes)) {
+		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many subscriptions");
+		return;
+	}
 	reply_mbox(s, cmd, mbox_subscribe(s->ms, name, on));
 }
 
@@ -104,6 +111,8 @@ void imap_cmd_status(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "BAD", "Unknown status item");
 		return;
 	}
+	if (imap_status_wants_modseq(&req))
+		imap_enable_condstore(s);
 	int rc = imap_status_write(s, name, &req);
 	if (rc != MBOX_OK)
 		imap_tagged(s, cmd->tag, "NO", "%s", imap_mbox_error_text(rc));

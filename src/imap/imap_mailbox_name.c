@@ -28,10 +28,10 @@ bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out,
 		memcpy(out, raw, n + 1);
 		return true;
 	}
-	if (imap_mutf7_decode(raw, out, len) < 0) {
-		imap_fail(c, "Mailbox name is not valid modified UTF-7");
-		return false;
-	}
+	/* A name that is not modified UTF-7 names no mailbox (Dovecot answers NO,
+	 * not BAD): it becomes "", which no mailbox has and CREATE refuses. */
+	if (imap_mutf7_decode(raw, out, len) < 0)
+		out[0] = '\0';
 	return true;
 }
 

@@ -50,6 +50,9 @@ void imap_tagged(struct imap_session *s, const char *tag, const char *status, co
 	va_start(ap, fmt);
 	write_vline(s, prefix, fmt, ap);
 	va_end(ap);
+	/* a command that succeeded ends a run of protocol errors */
+	if (strcmp(status, "OK") == 0)
+		net_session_good_command(&s->ns);
 }
 
 void imap_printf(struct imap_session *s, const char *fmt, ...)

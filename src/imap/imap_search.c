@@ -110,6 +110,7 @@ struct imap_search_job {
 	struct search_msg *msgs;
 	size_t n, cap, next;
 	uint32_t *matches;      /* sequence numbers, ascending */
+	uint64_t *match_modseqs;        /* each match's modseq: ESEARCH MIN / MAX report theirs */
 	size_t nmatches, capmatches;
 	uint64_t top_modseq;
 	bool over;
@@ -149,8 +150,8 @@ static void overlay_change(void *arg, const struct mbox_msg *m)
 		else
 			hi = mid;
 	}
-	if (lo < j->n && j->msgs[lo].uid == m->uid)
-		j->msgs[lo].flags = m->flags;
+	if (lo < j->n && j->msgs[lo].uid == m->uid)   /* \Recent is the view's own */
+		j->msgs[lo].flags = m->flags | (j->msgs[lo].flags & IMAP_VIEW_RECENT);
 }
 
 /* The view's UIDs and flags, with the changes since its modseq laid over
@@ -196,6 +197,7 @@ static void job_release(struct imap_search_job *j)
 		j->finish->free(j->finish_ctx);
 	free(j->msgs);
 	free(j->matches);
+	free(j->match_modseqs);
 	free(j);
 }
 
@@ -212,7 +214,9 @@ static void add_match(struct imap_search_job *j, uint32_t seq, uint64_t modseq, 
 	if (j->nmatches == j->capmatches) {
 		j->capmatches = j->capmatches ? j->capmatches * 2 : 64;
 		j->matches = xrealloc(j->matches, j->capmatches * sizeof(uint32_t));
+		j->match_modseqs = xrealloc(j->match_modseqs, j->capmatches * sizeof(uint64_t));
 	}
+	j->match_modseqs[j->nmatches] = modseq;
 	j->matches[j->nmatches++] = seq;
 	if (modseq > j->top_modseq)
 		j->top_modseq = modseq;
@@ -326,6 +330,21 @@ void imap_search_write_esearch(struct imap_session *s, const char *tag, bool uid
 	imap_write(s, "\r\n", 2);
 }
 
+/* RFC 7162 3.1.5: the highest modseq of the messages an ESEARCH returns:
+ * with only MIN and/or MAX, those; else all matches. */
+static uint64_t returned_modseq(const struct imap_search_job *j)
+{
+	unsigned ret = j->q.ret;
+	if (j->nmatches == 0 || ret == 0 || (ret & (IMAP_SEARCH_RET_ALL | IMAP_SEARCH_RET_COUNT)))
+		return j->top_modseq;
+	uint64_t m = 0;
+	if (ret & IMAP_SEARCH_RET_MIN)
+		m = j->match_modseqs[0];
+	if ((ret & IMAP_SEARCH_RET_MAX) && j->match_modseqs[j->nmatches - 1] > m)
+		m = j->match_modseqs[j->nmatches - 1];
+	return m;
+}
+
 /* SEARCH's own answer: SEARCH or ESEARCH, numbers or UIDs. */
 static void answer_search(struct imap_session *s, struct imap_search_job *j)
 {
@@ -341,7 +360,7 @@ static void answer_search(struct imap_session *s, struct imap_search_job *j)
 		/* RFC 5182 2.4: SAVE alone returns nothing */
 	} else if (j->q.esearch || s->rev2) {
 		/* RFC 9051 6.4.4: IMAP4rev2 answers ESEARCH always */
-		imap_search_write_esearch(s, j->tag, j->uid, &j->q, ids, j->nmatches, j->top_modseq);
+		imap_search_write_esearch(s, j->tag, j->uid, &j->q, ids, j->nmatches, returned_modseq(j));
 	} else {
 		imap_printf(s, "* SEARCH");
 		for (size_t i = 0; i < j->nmatches; i++)
@@ -404,7 +423,7 @@ static void evaluate(struct imap_session *s, struct imap_search_job *j, const st
 	}
 	int32_t iday = imap_day_of(arrival, 0);
 	struct imap_search_msg msg = {
-		.seq = seq, .uid = sm->uid, .flags = sm->flags,
+		.seq = seq, .uid = sm->uid, .flags = sm->flags | imap_view_recent(&s->view, seq),
 		.keyword_list = sm->keywords, .size = size, .internal_day = iday,
 		.sent_day = j->sent ? imap_search_sent_day(&t, iday) : iday, .modseq = sm->modseq,
 	};
@@ -557,6 +576,8 @@ bool imap_search_admit(struct imap_session *s, struct imap_command *cmd, struct 
 		refuse(s, q, cmd->tag, "NO", limited);
 		return false;
 	}
+	if (q->uses_modseq)
+		imap_enable_condstore(s);   /* RFC 7162 3.1: a CONDSTORE-enabling command */
 	return true;
 }
 

@@ -39,7 +39,7 @@ struct imap_view {
 	struct mbox_info mb;
 	bool readonly;
 	uint32_t *uids;
-	uint32_t *flags;        /* as last reported */
+	uint32_t *flags;        /* as last reported, and IMAP_VIEW_RECENT */
 	size_t n, cap;
 	uint64_t modseq;        /* everything up to this was reported */
 	/* SEARCHRES (RFC 5182): the last SEARCH RETURN (SAVE) result, as UIDs
@@ -49,7 +49,19 @@ struct imap_view {
 	 * (uid, modseq) pairs the update must not report again */
 	struct imap_own_change { uint32_t uid; uint64_t modseq; } *own;
 	size_t nown, capown;
+	/* the keywords the last FLAGS response listed (imap_view_flags.c) */
+	char **keywords;
+	size_t nkeywords, capkeywords;
 };
+
+/* Keywords one mailbox may have: past it STORE and APPEND refuse new ones
+ * (NO [LIMIT]) and PERMANENTFLAGS drops \*, so that no FLAGS response
+ * grows without end. Mail clients use a handful. */
+#define IMAP_MAILBOX_KEYWORDS_MAX 1000
+
+/* In imap_view.flags beside the MBOX_F_* bits: \Recent for this session
+ * (RFC 3501 2.3.2), which the store does not keep per message. */
+#define IMAP_VIEW_RECENT IMAP_FLAG_RECENT
 
 struct imap_fetch_job;
 struct imap_search_job;
@@ -123,6 +135,12 @@ void imap_cmd_finished(struct imap_session *s, const struct imap_cmd_hooks *h);
 
 /* command dispatch (imap_cmds.c): runs a parsed command by the table */
 void imap_dispatch(struct imap_session *s, struct imap_command *cmd);
+/* RFC 7162 3.1: a CONDSTORE-enabling command (FETCH or SEARCH with MODSEQ,
+ * STORE UNCHANGEDSINCE, STATUS HIGHESTMODSEQ, SELECT (CONDSTORE)) turns
+ * CONDSTORE on as ENABLE does; the first one with a mailbox selected also
+ * tells the client its HIGHESTMODSEQ (untagged OK, before the command's
+ * own responses). */
+void imap_enable_condstore(struct imap_session *s);
 
 /* Mailbox names and quoted strings travel in UTF-8 after ENABLE UTF8=ACCEPT
  * (RFC 6855) and in IMAP4rev2 (RFC 9051 5.1); else names are in modified
@@ -134,7 +152,8 @@ static inline bool imap_client_utf8(const struct imap_session *s)
 
 /* mailbox names (imap_mailbox_name.c) */
 /* A mailbox name argument, in UTF-8 (decoded from modified UTF-7 when the
- * client did not ENABLE UTF8=ACCEPT). */
+ * client did not ENABLE UTF8=ACCEPT); "" when it is not valid modified
+ * UTF-7: a name that does not exist and cannot be created. */
 bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out, size_t len);
 /* imap_next_mailbox for a command: false after answering BAD with the reason. */
 bool imap_expect_mailbox(struct imap_session *s, struct imap_command *cmd, struct imap_cursor *c,
@@ -163,6 +182,9 @@ void imap_view_close(struct imap_session *s);
  * expunges only when allowed (not during FETCH/STORE/SEARCH, RFC 9051 7.4.1). */
 void imap_view_update(struct imap_session *s, bool allow_expunge);
 uint32_t imap_view_seq_of(const struct imap_view *v, uint32_t uid);   /* 0 when absent */
+/* IMAP_VIEW_RECENT when message seq is \Recent in this session, else 0:
+ * or it into a message's flags before they are written. */
+uint32_t imap_view_recent(const struct imap_view *v, uint32_t seq);
 /* The index of the first message whose UID is >= uid (v->n when none). */
 size_t imap_view_lower_bound(const struct imap_view *v, uint32_t uid);
 /* Removes expunged UIDs (ascending) from the view and reports them: EXPUNGE
@@ -180,7 +202,16 @@ void imap_view_vanished(struct imap_session *s, bool earlier, const uint32_t *ui
  * that moment: those numbered seqs[0..n) or, when seqs is NULL, all of them.
  * report: tells the client (EXPUNGE responses or VANISHED). */
 void imap_view_expunge_deleted(struct imap_session *s, const uint32_t *seqs, size_t n, bool report);
-/* A FETCH response's flag list ("\Seen \Flagged keyword"), cut to len. */
+/* FLAGS and PERMANENTFLAGS of the selected mailbox (imap_view_flags.c):
+ * load the mailbox's keywords, write both responses, and before a FETCH
+ * shows keywords (space separated) the client may not know, tell it. */
+void imap_view_load_keywords(struct imap_session *s);
+void imap_view_write_flags(struct imap_session *s);
+void imap_view_announce_keywords(struct imap_session *s, const char *keywords);
+void imap_view_keywords_free(struct imap_view *v);
+/* Room for these keywords (those not known yet) under IMAP_MAILBOX_KEYWORDS_MAX. */
+bool imap_view_keyword_room(const struct imap_view *v, const char *const *kws, size_t n);
+/* A FETCH response's flag list ("\Recent \Seen \Flagged keyword"), cut to len. */
 void imap_format_flags(uint32_t flags, const char *keywords, char *out, size_t len);
 
 /* The protocol for the imap and imaps service rows. */

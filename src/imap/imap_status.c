@@ -12,7 +12,7 @@ static const char *const status_names[] = {
 	"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "RECENT", "SIZE", "HIGHESTMODSEQ", "DELETED",
 	"DELETED-STORAGE",
 };
-enum { STATUS_DELETED = 7, STATUS_DELETED_STORAGE = 8 };
+enum { STATUS_RECENT = 4, STATUS_HIGHESTMODSEQ = 6, STATUS_DELETED = 7, STATUS_DELETED_STORAGE = 8 };
 
 bool imap_status_parse_items(struct imap_cursor *items, struct imap_status_req *req)
 {
@@ -31,6 +31,14 @@ bool imap_status_parse_items(struct imap_cursor *items, struct imap_status_req *
 	return true;
 }
 
+bool imap_status_wants_modseq(const struct imap_status_req *req)
+{
+	for (size_t i = 0; i < req->n; i++)
+		if (req->items[i] == STATUS_HIGHESTMODSEQ)
+			return true;
+	return false;
+}
+
 /* "* STATUS name (...)" for a mailbox, synced first. */
 int imap_status_write(struct imap_session *s, const char *name, const struct imap_status_req *req)
 {
@@ -41,21 +49,23 @@ int imap_status_write(struct imap_session *s, const char *name, const struct ima
 		rc = mbox_sync(s->ms, &mb);
 	if (rc == MBOX_OK)
 		rc = mbox_find(s->ms, name, &mb);   /* the counts after the sync */
-	uint32_t deleted = 0;
+	uint32_t deleted = 0, recent = 0;
 	uint64_t deleted_size = 0;
 	for (size_t i = 0; i < req->n && rc == MBOX_OK; i++) {
 		if (req->items[i] == STATUS_DELETED)
 			rc = mbox_count_deleted(s->ms, &mb, &deleted);
 		else if (req->items[i] == STATUS_DELETED_STORAGE)
 			rc = mbox_deleted_size(s->ms, &mb, &deleted_size);
+		else if (req->items[i] == STATUS_RECENT)
+			rc = mbox_count_recent(s->ms, &mb, &recent);   /* not claimed by anyone yet */
 	}
 	if (rc != MBOX_OK)
 		return rc;
 	size_t n = 0;
 	for (size_t i = 0; i < req->n && n < sizeof(out); i++) {
 		/* RFC 9208 4.1.4: DELETED-STORAGE in the unit of STORAGE, 1024 octets */
-		unsigned long long v[] = { mb.messages, mb.uidnext, mb.uidvalidity, mb.unseen, 0, mb.size,
-		                           mb.highestmodseq, deleted, quota_kib(deleted_size) };
+		unsigned long long v[] = { mb.messages, mb.uidnext, mb.uidvalidity, mb.unseen, recent,
+		                           mb.size, mb.highestmodseq, deleted, quota_kib(deleted_size) };
 		n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s %llu", n ? " " : "",
 		                      status_names[req->items[i]], v[req->items[i]]);
 	}

@@ -17,6 +17,8 @@ struct imap_status_req {
 
 /* "(MESSAGES UIDNEXT ...)" already opened as a list; false on an unknown item. */
 bool imap_status_parse_items(struct imap_cursor *items, struct imap_status_req *req);
+/* HIGHESTMODSEQ is among them: a CONDSTORE-enabling STATUS (RFC 7162 3.1). */
+bool imap_status_wants_modseq(const struct imap_status_req *req);
 /* "* STATUS name (...)" for a mailbox, synced first; MBOX_OK or the failure. */
 int imap_status_write(struct imap_session *s, const char *name, const struct imap_status_req *req);
 

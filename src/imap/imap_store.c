@@ -108,6 +108,15 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
+	if (st.op != IMAP_STORE_REMOVE &&
+	    !imap_view_keyword_room(&s->view, (const char *const *)st.flags.keywords, st.flags.nkeywords)) {
+		imap_targets_free(&t);
+		imap_store_free(&st);
+		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many keywords in this mailbox");
+		return;
+	}
+	if (st.unchangedsince)
+		imap_enable_condstore(s);
 	buf_init(&modified);
 	for (size_t i = 0; i < t.n; i++) {
 		struct mbox_msg m;
@@ -126,13 +135,19 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 		if (rc != MBOX_OK && rc != MBOX_UNCHANGED)
 			continue;   /* expunged by someone else meanwhile */
 		imap_view_note_own(s, t.uid[i], m.flags, rc == MBOX_OK ? m.modseq : 0);
+		/* a new keyword changes the mailbox's flags: FLAGS first, even
+		 * when .SILENT (RFC 3501 7.2.6) */
+		imap_view_announce_keywords(s, m.keywords);
 		if (st.silent && !s->condstore)
 			continue;
-		imap_format_flags(m.flags, m.keywords, flags, sizeof(flags));
+		imap_format_flags(m.flags | imap_view_recent(&s->view, t.seq[i]), m.keywords, flags,
+		                  sizeof(flags));
 		char uidpart[24] = "";
-		if (cmd->uid)   /* RFC 9051 6.4.9: UID commands report the UID */
+		/* RFC 9051 6.4.9: UID commands report the UID; RFC 7162 3.1: so does
+		 * every FETCH response once CONDSTORE is on, with the MODSEQ */
+		if (cmd->uid || s->condstore)
 			snprintf(uidpart, sizeof(uidpart), "UID %u ", t.uid[i]);
-		if (s->condstore || st.unchangedsince)
+		if (s->condstore)
 			imap_untagged(s, "%u FETCH (%sFLAGS (%s) MODSEQ (%llu))", t.seq[i], uidpart, flags,
 			              (unsigned long long)m.modseq);
 		else

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/log.h"
 #include "core/util.h"
 #include "imap/imap_users.h"
 #include "net/server.h"
@@ -35,6 +36,12 @@ struct mbox_store *imap_store_acquire(struct worker *w, const char *user, const 
 	struct mbox_store *ms = mbox_open(maildir, err, errlen);
 	if (ms == NULL)
 		return NULL;
+	uint32_t mailboxes;
+	uint64_t messages;
+	if (mbox_index_rebuilt(ms, &mailboxes, &messages))
+		log_event(LOG_WARN, "imap.index_rebuilt", "s", "user", user, "s", "maildir", maildir,
+		          "i", "mailboxes", (long long)mailboxes, "i", "messages", (long long)messages,
+		          NULL);
 	/* the quota's usage row follows this index's totals (src/store/quota.h) */
 	quota_follow_index(ms, worker_store(w), store_data_dir(worker_store(w)), user);
 	struct user_store *u = xcalloc(1, sizeof(*u));

@@ -11,6 +11,7 @@
 void imap_format_flags(uint32_t flags, const char *keywords, char *out, size_t len)
 {
 	static const struct { uint32_t bit; const char *name; } map[] = {
+		{ IMAP_VIEW_RECENT, "\\Recent" },
 		{ MBOX_F_SEEN, "\\Seen" }, { MBOX_F_ANSWERED, "\\Answered" },
 		{ MBOX_F_FLAGGED, "\\Flagged" }, { MBOX_F_DELETED, "\\Deleted" },
 		{ MBOX_F_DRAFT, "\\Draft" },
@@ -59,12 +60,48 @@ uint32_t imap_view_seq_of(const struct imap_view *v, uint32_t uid)
 	return i < v->n && v->uids[i] == uid ? (uint32_t)i + 1 : 0;
 }
 
+uint32_t imap_view_recent(const struct imap_view *v, uint32_t seq)
+{
+	return seq >= 1 && seq <= v->n ? v->flags[seq - 1] & IMAP_VIEW_RECENT : 0;
+}
+
+static size_t count_recent(const struct imap_view *v)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < v->n; i++)
+		n += (v->flags[i] & IMAP_VIEW_RECENT) != 0;
+	return n;
+}
+
+/* \Recent for the messages from index `from` on (those just added to the
+ * view) that are this session's (RFC 3501 2.3.2): a read-write session
+ * claims the ones nobody has claimed, so that no other session sees them
+ * as recent; a read-only one (EXAMINE) shows them and leaves them for the
+ * next SELECT. IMAP4rev2 has no \Recent (RFC 9051 2.3.2). */
+static void mark_recent(struct imap_session *s, size_t from)
+{
+	struct imap_view *v = &s->view;
+	uint32_t above = v->mb.recent_uid;
+	if (s->rev2 || from >= v->n)
+		return;
+	/* on a copy: the claim reads the mailbox row again, and the view's
+	 * UIDNEXT and HIGHESTMODSEQ must stay those of what it reported */
+	struct mbox_info now = v->mb;
+	if (!v->readonly && mbox_claim_recent(s->ms, &now, v->uids[v->n - 1], &above) != MBOX_OK)
+		return;
+	v->mb.recent_uid = now.recent_uid;
+	for (size_t i = from; i < v->n; i++)
+		if (v->uids[i] > above)
+			v->flags[i] |= IMAP_VIEW_RECENT;
+}
+
 void imap_view_close(struct imap_session *s)
 {
 	free(s->view.uids);
 	free(s->view.flags);
 	imap_seqset_free(&s->view.saved);
 	free(s->view.own);
+	imap_view_keywords_free(&s->view);
 	memset(&s->view, 0, sizeof(s->view));
 }
 
@@ -90,13 +127,13 @@ int imap_view_open(struct imap_session *s, const char *name, bool readonly)
 	}
 	v->readonly = readonly;
 	v->modseq = v->mb.highestmodseq;
+	mark_recent(s, 0);
 	imap_hdrcache_catch_up(s, &v->mb);
 	imap_untagged(s, "%zu EXISTS", v->n);
 	if (!s->rev2)   /* RFC 9051 removed \Recent */
-		imap_untagged(s, "0 RECENT");
-	imap_untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
-	imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted",
-	              readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
+		imap_untagged(s, "%zu RECENT", count_recent(v));
+	imap_view_load_keywords(s);
+	imap_view_write_flags(s);
 	if (s->rev2) {
 		/* RFC 9051 6.3.2: LIST with the name, no UNSEEN (clients SEARCH for it) */
 		imap_write(s, "* LIST () \"/\" ", strlen("* LIST () \"/\" "));
@@ -198,7 +235,7 @@ void imap_view_note_own(struct imap_session *s, uint32_t uid, uint32_t flags, ui
 	struct imap_view *v = &s->view;
 	uint32_t seq = imap_view_seq_of(v, uid);
 	if (seq)
-		v->flags[seq - 1] = flags;
+		v->flags[seq - 1] = flags | imap_view_recent(v, seq);
 	if (modseq == 0)
 		return;
 	/* STOREs without a NOOP in between must not grow it without end: only
@@ -244,7 +281,8 @@ void imap_view_report_flags(struct imap_session *s, uint32_t seq, const struct m
                             bool with_modseq)
 {
 	char flags[MBOX_KEYWORDS_MAX + 64];
-	imap_format_flags(m->flags, m->keywords, flags, sizeof(flags));
+	imap_view_announce_keywords(s, m->keywords);
+	imap_format_flags(m->flags | imap_view_recent(&s->view, seq), m->keywords, flags, sizeof(flags));
 	if (with_modseq)
 		imap_untagged(s, "%u FETCH (UID %u FLAGS (%s) MODSEQ (%llu))", seq, m->uid, flags,
 		              (unsigned long long)m->modseq);
@@ -261,13 +299,15 @@ static void report_change(void *arg, const struct mbox_msg *m)
 	struct imap_view *v = &u->s->view;
 	uint32_t seq = imap_view_seq_of(v, m->uid);
 	if (seq == 0) {
-		if (m->uid > u->last_uid) /* new mail */
+		if (m->uid > u->last_uid) { /* new mail */
 			view_add(v, m->uid, m->flags);
+			imap_view_announce_keywords(u->s, m->keywords);
+		}
 		return;
 	}
 	if (is_own_change(v, m->uid, m->modseq))
 		return;
-	v->flags[seq - 1] = m->flags;
+	v->flags[seq - 1] = m->flags | imap_view_recent(v, seq);
 	imap_view_report_flags(u->s, seq, m, u->s->condstore);
 }
 
@@ -291,7 +331,10 @@ void imap_view_update(struct imap_session *s, bool allow_expunge)
 	mbox_changed_since(s->ms, &v->mb, v->modseq, report_change, &u);
 	mbox_read_end(s->ms);
 	if (v->n != u.before) {
+		mark_recent(s, u.before);
 		imap_untagged(s, "%zu EXISTS", v->n);
+		if (!s->rev2)
+			imap_untagged(s, "%zu RECENT", count_recent(v));
 		imap_hdrcache_catch_up(s, &v->mb);   /* new mail: its header cache rows */
 	}
 	v->modseq = v->mb.highestmodseq;

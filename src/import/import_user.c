@@ -45,10 +45,11 @@ static void subscribe_line(struct mbox_store *ms, struct dovecot_subs *st, const
 		import_report_skip(r, IMPORT_SKIP_SUBSCRIPTION, where, why);
 		return;
 	}
+	/* a subscription is a name: kept even when the folder is not there
+	 * (RFC 9051 6.3.7), as Dovecot keeps it */
 	rc = mbox_subscribe(ms, name, true);
-	if (rc == MBOX_NOT_FOUND) {
-		/* postern keeps a subscription with its mailbox, and there is none */
-		snprintf(why_buf, sizeof(why_buf), "%s: no such folder", name);
+	if (rc == MBOX_INVALID) {
+		snprintf(why_buf, sizeof(why_buf), "%s: not a mailbox name", name);
 		import_report_skip(r, IMPORT_SKIP_SUBSCRIPTION, where, why_buf);
 	} else if (rc != MBOX_OK) {
 		import_report_skip(r, IMPORT_SKIP_SUBSCRIPTION, where, "the mailbox index failed");
@@ -105,8 +106,11 @@ int import_user(struct mbox_store *ms, int rootfd, const char *root_path, const 
 		if (subs >= 0)
 			unsubscribe_new_parents(ms, folders[i].name);
 		rc = import_folder(ms, rootfd, root_path, user, &folders[i], opt, r, err, errlen);
-		if (rc == 0 && subs >= 0)
-			mbox_subscribe(ms, folders[i].name, false);
+		/* without a subscriptions file every folder is subscribed, so
+		 * that a client that lists only those sees them all (postern's
+		 * CREATE does not subscribe); with one, it decides */
+		if (rc == 0)
+			mbox_subscribe(ms, folders[i].name, subs < 0);
 	}
 	if (rc >= 0 && subs >= 0)
 		apply_subscriptions(ms, subs, root_path, r);

@@ -192,13 +192,19 @@ void net_session_resume_input(struct net_session *ns)
 
 bool net_session_error(struct net_session *ns)
 {
-	if (++ns->errors < ns->policy->errors)
+	ns->errors++;
+	if (++ns->errors_in_row < ns->policy->errors)
 		return false;
 	char event[32];
 	snprintf(event, sizeof(event), "%s.too_many_errors", ns->ops->protocol);
 	log_event(LOG_WARN, event, "s", "session", ns->id, "s", "ip", ns->conn.ip,
-	          "i", "errors", (long long)ns->errors, NULL);
+	          "i", "errors", (long long)ns->errors_in_row, NULL);
 	return true;
+}
+
+void net_session_good_command(struct net_session *ns)
+{
+	ns->errors_in_row = 0;
 }
 
 void net_session_close(struct net_session *ns)

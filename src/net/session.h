@@ -97,7 +97,8 @@ struct net_session {
 	uint64_t started_ms;
 	uint64_t tick_ms;               /* NS_WAIT_TICK's period */
 	const char *end_reason;         /* "disconnected", "timeout", "shutdown", ... */
-	int errors;
+	int errors;                     /* protocol errors in the session */
+	int errors_in_row;              /* ... since the last good command: the limit's count */
 	int pending_ops;
 	bool tls;
 	bool logged_in;                 /* the login deadline no longer applies */
@@ -134,9 +135,14 @@ void net_session_resume_input(struct net_session *ns);
 void net_session_process_input(struct net_session *ns);
 
 /* ---- errors and endings -------------------------------------------------- */
-/* Counts a protocol error: true when that was one too many (the caller
- * says why and closes). Logged as <protocol>.too_many_errors. */
+/* Counts a protocol error: true when that was one too many in a row (the
+ * caller says why and closes). Logged as <protocol>.too_many_errors. */
 bool net_session_error(struct net_session *ns);
+/* A command went well: the run of errors is over. Only errors in a row
+ * count, as Dovecot and others count them: a client that makes a mistake
+ * now and then over a long session is not closed for it, while one that
+ * sends nothing but bad commands still is. */
+void net_session_good_command(struct net_session *ns);
 /* The last reply is queued: close once it is written (or after a grace). */
 void net_session_close(struct net_session *ns);
 /* Ends the session now (or when pending work calls back). */

@@ -40,6 +40,8 @@ void pop3_ok(struct pop3_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	write_status(s, "+OK", NULL, fmt, ap);
 	va_end(ap);
+	/* a command that succeeded ends a run of protocol errors */
+	net_session_good_command(&s->ns);
 }
 
 void pop3_err(struct pop3_session *s, const char *code, const char *fmt, ...)

@@ -163,6 +163,10 @@ static void on_commit_done(struct commit_job *job, void *arg)
 		reply_per_recipient(s);
 	else
 		reply_whole(s);
+	/* the limit counts errors in a row: a message taken ends the run. Only
+	 * a whole transaction does, not any 250, so that a client probing
+	 * addresses (RCPT after RCPT, some of them valid) still reaches it */
+	net_session_good_command(&s->ns);
 	s->transactions++;
 	smtp_transaction_reset(s);
 	s->state = SMTP_S_COMMAND;

@@ -1,6 +1,7 @@
 /* Mailbox index: names, folders and the per-user SQLite schema. */
 #include "store/mbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ static const struct migration index_steps[] = {
 	  "  uidvalidity INTEGER NOT NULL,"
 	  "  uidnext INTEGER NOT NULL DEFAULT 1,"
 	  "  highestmodseq INTEGER NOT NULL DEFAULT 1,"
-	  "  subscribed INTEGER NOT NULL DEFAULT 1,"
+	  "  subscribed INTEGER NOT NULL DEFAULT 1,"   /* until 8: the subscriptions table */
 	  "  special_use TEXT NOT NULL DEFAULT '',"
 	  "  mtime_new INTEGER NOT NULL DEFAULT 0,"
 	  "  mtime_cur INTEGER NOT NULL DEFAULT 0);"
@@ -147,6 +148,30 @@ static const struct migration index_steps[] = {
 	  "CREATE INDEX headers_to ON headers(key >> 32, sort_to, key);"
 	  "CREATE INDEX headers_display_from ON headers(key >> 32, sort_display_from, key);"
 	  "CREATE INDEX headers_display_to ON headers(key >> 32, sort_display_to, key);" },
+	{ 8,
+	  /* subscriptions by name (RFC 9051 6.3.7): one outlives its mailbox,
+	   * which LIST (SUBSCRIBED) then shows \NonExistent (RFC 5258 3.1) */
+	  "CREATE TABLE subscriptions (name TEXT PRIMARY KEY);"
+	  "INSERT INTO subscriptions(name) SELECT name FROM mailboxes WHERE subscribed;"
+	  "ALTER TABLE mailboxes DROP COLUMN subscribed;"
+	  /* \Recent (RFC 3501 2.3.2): the messages above it have not been seen
+	   * by a session that SELECTed the mailbox; the first such session
+	   * claims them (mbox_claim_recent). What is there now is old. */
+	  "ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;"
+	  "UPDATE mailboxes SET recent_uid = uidnext - 1;"
+	  /* every keyword a message of the mailbox has had, in the order they
+	   * came: FLAGS announces them before a FETCH shows one (RFC 3501
+	   * 7.2.6); compared as IMAP compares keywords */
+	  "CREATE TABLE keywords ("
+	  "  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,"
+	  "  name TEXT NOT NULL COLLATE NOCASE,"
+	  "  PRIMARY KEY (mailbox_id, name));"
+	  "WITH RECURSIVE split(mailbox_id, uid, pos, word, rest) AS ("
+	  "  SELECT mailbox_id, uid, 0, '', keywords || ' ' FROM messages WHERE keywords <> ''"
+	  "  UNION ALL SELECT mailbox_id, uid, pos + 1, substr(rest, 1, instr(rest, ' ') - 1),"
+	  "    substr(rest, instr(rest, ' ') + 1) FROM split WHERE rest <> '')"
+	  "INSERT OR IGNORE INTO keywords(mailbox_id, name)"
+	  "  SELECT mailbox_id, word FROM split WHERE word <> '' ORDER BY mailbox_id, uid, pos;" },
 };
 
 /* RFC 6154 special-use mailboxes every new user gets. */
@@ -283,6 +308,18 @@ static uint32_t new_uidvalidity(struct mbox_store *ms)
 	return v;
 }
 
+static int subscribe_row(struct mbox_store *ms, const char *name, bool on)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, on ? "INSERT OR IGNORE INTO subscriptions(name) VALUES (?1)"
+	                                   : "DELETE FROM subscriptions WHERE name = ?1");
+	if (s == NULL)
+		return MBOX_ERROR;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	mbox_stmt_done(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
 static int insert_mailbox(struct mbox_store *ms, const char *name, const char *special_use)
 {
 	char dir[4096];
@@ -307,12 +344,62 @@ static int insert_mailbox(struct mbox_store *ms, const char *name, const char *s
  * already on disk (an index deleted by hand is rebuilt from the files). */
 static int populate_new_index(struct mbox_store *ms)
 {
-	if (insert_mailbox(ms, "INBOX", "") != MBOX_OK)
+	if (insert_mailbox(ms, "INBOX", "") != MBOX_OK || subscribe_row(ms, "INBOX", true) != MBOX_OK)
 		return MBOX_ERROR;
 	for (size_t i = 0; i < ARRAY_LEN(default_folders); i++)
-		if (insert_mailbox(ms, default_folders[i].name, default_folders[i].use) == MBOX_ERROR)
+		if (insert_mailbox(ms, default_folders[i].name, default_folders[i].use) == MBOX_ERROR ||
+		    subscribe_row(ms, default_folders[i].name, true) != MBOX_OK)
 			return MBOX_ERROR;
 	return mbox_discover_folders(ms);
+}
+
+struct file_count {
+	struct mbox_store *ms;
+	uint64_t cur, new;
+};
+
+static uint64_t files_in(const char *dir, const char *sub)
+{
+	char path[4200];
+	uint64_t n = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return 0;
+	for (struct dirent *de; (de = readdir(d)) != NULL;)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void count_files(void *arg, const struct mbox_info *mb)
+{
+	struct file_count *fc = arg;
+	char dir[4096];
+	if (mbox_dir(fc->ms, mb->name, dir, sizeof(dir)) < 0)
+		return;
+	fc->cur += files_in(dir, "cur");
+	fc->new += files_in(dir, "new");
+}
+
+/* A new index over a Maildir that already holds mail in cur/ (mail an
+ * index once knew, or a Maildir from elsewhere) or folders of its own was
+ * rebuilt from the files: say what it found. Mail only in new/ is a new
+ * user's first deliveries. */
+static void note_rebuild(struct mbox_store *ms)
+{
+	struct file_count fc = { ms, 0, 0 };
+	mbox_count(ms, &ms->rebuilt_mailboxes);
+	mbox_list(ms, count_files, &fc);
+	ms->rebuilt_messages = fc.cur + fc.new;
+	ms->rebuilt = fc.cur > 0 || ms->rebuilt_mailboxes > 1 + ARRAY_LEN(default_folders);
+}
+
+bool mbox_index_rebuilt(const struct mbox_store *ms, uint32_t *mailboxes, uint64_t *messages)
+{
+	*mailboxes = ms->rebuilt_mailboxes;
+	*messages = ms->rebuilt_messages;
+	return ms->rebuilt;
 }
 
 struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen)
@@ -344,15 +431,23 @@ struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen)
 	snprintf(backups, sizeof(backups), "%s/.postern-backups", maildir_root);
 	if (migrate_run(ms->db, path, backups, index_steps, ARRAY_LEN(index_steps), err, errlen) < 0)
 		goto fail;
+	/* A session on another worker may have created the schema while this
+	 * connection waited for its lock: the connection still holds the empty
+	 * one it read at open, and would prepare against it ("no such table").
+	 * Running a statement makes it see the schema cookie move and reload. */
+	sqlite3_exec(ms->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	if (version == 0) {
 		sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 		struct mbox_info inbox;
-		if (mbox_find(ms, "INBOX", &inbox) == MBOX_NOT_FOUND && populate_new_index(ms) != MBOX_OK) {
+		bool made = mbox_find(ms, "INBOX", &inbox) == MBOX_NOT_FOUND;
+		if (made && populate_new_index(ms) != MBOX_OK) {
 			sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
 			snprintf(err, errlen, "%s: cannot create the mailboxes", path);
 			goto fail;
 		}
 		sqlite3_exec(ms->db, "COMMIT", NULL, NULL, NULL);
+		if (made)
+			note_rebuild(ms);
 	}
 	return ms;
 fail:
@@ -405,6 +500,7 @@ void mbox_close(struct mbox_store *ms)
 		free(ms->pending[i].body);
 	}
 	free(ms->pending);
+	maildir_keywords_free(&ms->kw);
 	sqlite3_close(ms->db);
 	free(ms->root);
 	free(ms);
@@ -413,8 +509,8 @@ void mbox_close(struct mbox_store *ms)
 /* ---- mailboxes ------------------------------------------------------------------- */
 
 /* the counts are kept by the messages_count_* triggers */
-#define MBOX_COLUMNS "id, name, uidvalidity, uidnext, highestmodseq, subscribed, " \
-	"special_use, n_messages, n_unseen, total_size"
+#define MBOX_COLUMNS "id, name, uidvalidity, uidnext, highestmodseq, " MBOX_SUBSCRIBED_SQL ", " \
+	"special_use, n_messages, n_unseen, total_size, recent_uid"
 
 static void read_info(sqlite3_stmt *s, struct mbox_info *mb)
 {
@@ -429,6 +525,7 @@ static void read_info(sqlite3_stmt *s, struct mbox_info *mb)
 	mb->messages = (uint32_t)sqlite3_column_int64(s, 7);
 	mb->unseen = (uint32_t)sqlite3_column_int64(s, 8);
 	mb->size = (uint64_t)sqlite3_column_int64(s, 9);
+	mb->recent_uid = (uint32_t)sqlite3_column_int64(s, 10);
 }
 
 int mbox_list(struct mbox_store *ms, mbox_info_cb cb, void *arg)
@@ -463,7 +560,8 @@ int mbox_find(struct mbox_store *ms, const char *name, struct mbox_info *out)
 }
 
 static const char refresh_sql[] =
-	"SELECT uidvalidity, uidnext, highestmodseq, subscribed, name FROM mailboxes WHERE id = ?1";
+	"SELECT uidvalidity, uidnext, highestmodseq, " MBOX_SUBSCRIBED_SQL ", name, recent_uid "
+	"FROM mailboxes WHERE id = ?1";
 
 int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 {
@@ -479,9 +577,46 @@ int mbox_refresh(struct mbox_store *ms, struct mbox_info *mb)
 		mb->subscribed = sqlite3_column_int(s, 3) != 0;
 		/* a session may have renamed it meanwhile (RFC 9051 6.3.6) */
 		str_copy(mb->name, sizeof(mb->name), (const char *)sqlite3_column_text(s, 4));
+		mb->recent_uid = (uint32_t)sqlite3_column_int64(s, 5);
 	}
 	mbox_stmt_done(s);
 	return mbox_row_result(rc);
+}
+
+int mbox_claim_recent(struct mbox_store *ms, struct mbox_info *mb, uint32_t up_to, uint32_t *was)
+{
+	*was = up_to;
+	/* recent_uid only grows: a stale copy at or above up_to is right too */
+	if (mb->recent_uid >= up_to)
+		return MBOX_OK;
+	/* read and raise it under the write lock: of two sessions claiming at
+	 * once, on two workers or in two processes, one gets each message */
+	if (sqlite3_exec(ms->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return MBOX_ERROR;
+	int rc = mbox_refresh(ms, mb);
+	if (rc == MBOX_OK) {
+		*was = mb->recent_uid;
+		if (mb->recent_uid < up_to) {
+			sqlite3_stmt *s = mbox_stmt(ms, "UPDATE mailboxes SET recent_uid = ?2 WHERE id = ?1");
+			rc = MBOX_ERROR;
+			if (s != NULL) {
+				sqlite3_bind_int64(s, 1, mb->id);
+				sqlite3_bind_int64(s, 2, up_to);
+				rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+				mbox_stmt_done(s);
+			}
+		}
+	}
+	if (sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK &&
+	    rc == MBOX_OK) {
+		sqlite3_exec(ms->db, "ROLLBACK", NULL, NULL, NULL);
+		rc = MBOX_ERROR;
+	}
+	if (rc == MBOX_OK && mb->recent_uid < up_to)
+		mb->recent_uid = up_to;
+	if (rc != MBOX_OK)
+		*was = up_to;   /* nothing claimed */
+	return rc;
 }
 
 int mbox_count(struct mbox_store *ms, uint32_t *n)
@@ -598,6 +733,14 @@ static int rename_one(struct mbox_store *ms, long long id, const char *from, con
 	sqlite3_bind_int64(s, 2, id);
 	int rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 	sqlite3_finalize(s);
+	/* the subscription follows the mailbox, as it did when it was a column */
+	if (rc == MBOX_OK && sqlite3_prepare_v2(ms->db, "UPDATE OR REPLACE subscriptions SET name = ?1 "
+	                                        "WHERE name = ?2", -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, to, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+		sqlite3_finalize(s);
+	}
 	if (rc != MBOX_OK)
 		rename(to_dir, from_dir);
 	return rc;
@@ -661,15 +804,36 @@ int mbox_rename(struct mbox_store *ms, const char *from, const char *to)
 
 int mbox_subscribe(struct mbox_store *ms, const char *name, bool on)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET subscribed = ?1 WHERE name = ?2", -1, &s,
-	                       NULL) != SQLITE_OK)
+	struct mbox_info mb;
+	const char *canon = is_inbox(name) ? "INBOX" : name;
+	if (on && !is_inbox(name) && !mbox_name_valid(name))
+		return MBOX_INVALID;
+	int rc = subscribe_row(ms, canon, on);
+	if (rc != MBOX_OK || on || sqlite3_changes(ms->db) > 0)
+		return rc;
+	/* unsubscribing what was not subscribed: fine for a mailbox that exists */
+	return mbox_find(ms, canon, &mb);
+}
+
+int mbox_subscriptions(struct mbox_store *ms, void (*cb)(void *arg, const char *name), void *arg)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT name FROM subscriptions ORDER BY name");
+	int rc;
+	if (s == NULL)
 		return MBOX_ERROR;
-	sqlite3_bind_int(s, 1, on);
-	sqlite3_bind_text(s, 2, is_inbox(name) ? "INBOX" : name, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb(arg, (const char *)sqlite3_column_text(s, 0));
+	mbox_stmt_done(s);
+	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+int mbox_subscription_count(struct mbox_store *ms, uint32_t *n)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT count(*) FROM subscriptions");
+	if (s == NULL)
 		return MBOX_ERROR;
-	return sqlite3_changes(ms->db) > 0 ? MBOX_OK : MBOX_NOT_FOUND;
+	int rc = mbox_row_result(sqlite3_step(s));
+	*n = rc == MBOX_OK ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
+	mbox_stmt_done(s);
+	return rc;
 }

@@ -4,8 +4,10 @@
  *
  * The Maildir is the truth about which messages exist: mbox_sync() picks up
  * files delivered to new/ or added and removed behind the index's back, and
- * an index deleted by hand is rebuilt from the files (flags survive in the
- * file names; keywords and UIDs do not, so UIDVALIDITY changes then).
+ * an index deleted by hand is rebuilt from the files: flags survive in the
+ * file names, keywords too as Dovecot keeps them (maildir_keywords.h: up to
+ * 26 a folder; more stay in the index only), UIDs do not, so UIDVALIDITY
+ * changes then.
  * One struct mbox_store is one SQLite connection: one per session thread. */
 #ifndef POSTERN_MBOX_H
 #define POSTERN_MBOX_H
@@ -44,6 +46,9 @@ struct mbox_info {
 	char special_use[16];                /* "\\Sent", "\\Trash" ... or "" */
 	uint32_t messages, unseen;           /* filled by mbox_find / mbox_list */
 	uint64_t size;                       /* sum of RFC822.SIZE */
+	/* \Recent (RFC 3501 2.3.2): messages above this UID have not been
+	 * claimed by a session (mbox_claim_recent) */
+	uint32_t recent_uid;
 };
 
 struct mbox_msg {
@@ -63,6 +68,11 @@ struct mbox_msg {
  * Trash, Junk and Archive (RFC 6154). NULL with err on failure. */
 struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen);
 void mbox_close(struct mbox_store *ms);
+/* True when this mbox_open made a new index for a Maildir that already had
+ * mail or folders (the index was deleted, or the Maildir came from
+ * elsewhere): the mailboxes it found and the message files in them, which
+ * get new UIDs (a new UIDVALIDITY) and keep their flags and keywords. */
+bool mbox_index_rebuilt(const struct mbox_store *ms, uint32_t *mailboxes, uint64_t *messages);
 
 /* Names: '/' separates levels; refused: empty, leading/trailing '/', "//",
  * '.', '~', '%', '*', control characters, invalid UTF-8, over 255 octets. */
@@ -82,7 +92,15 @@ int mbox_count(struct mbox_store *ms, uint32_t *n);
 /* Refuses INBOX and mailboxes with children (MBOX_IN_USE). */
 int mbox_delete(struct mbox_store *ms, const char *name);
 int mbox_rename(struct mbox_store *ms, const char *from, const char *to);
+/* Subscriptions are by name (RFC 9051 6.3.7): one may name a mailbox that
+ * does not exist (any more); DELETE keeps it, RENAME moves it. A new
+ * mailbox is not subscribed, except INBOX and the special-use folders of a
+ * new index and folders found on disk. Unsubscribing a name neither
+ * subscribed nor existing: MBOX_NOT_FOUND. */
 int mbox_subscribe(struct mbox_store *ms, const char *name, bool on);
+/* The subscribed names, in name order. */
+int mbox_subscriptions(struct mbox_store *ms, void (*cb)(void *arg, const char *name), void *arg);
+int mbox_subscription_count(struct mbox_store *ms, uint32_t *n);
 
 /* Brings the index of one mailbox up to date with its Maildir. Cheap when
  * the directories have not changed since the last sync. mb's UIDNEXT,
@@ -109,6 +127,13 @@ int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint6
  * mbox_cache_set, whose rows are kept and written when the batch ends. */
 void mbox_read_begin(struct mbox_store *ms);
 void mbox_read_end(struct mbox_store *ms);
+/* \Recent: claims the messages up to UID up_to for the calling session, the
+ * first to SELECT the mailbox since they came (RFC 3501 2.3.2): those above
+ * *was (the mark before) are its recent ones; none when *was >= up_to.
+ * Atomic across workers and processes. */
+int mbox_claim_recent(struct mbox_store *ms, struct mbox_info *mb, uint32_t up_to, uint32_t *was);
+/* Messages no session has claimed yet (STATUS RECENT). */
+int mbox_count_recent(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n);
 /* How many messages have \Deleted (STATUS DELETED, RFC 9051 6.3.11). */
 int mbox_count_deleted(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n);
 /* One message's index data (not its path: see mbox_locate). */
@@ -120,7 +145,7 @@ bool mbox_pop3_uidl_valid(const char *uidl);
 int mbox_set_pop3_uidl(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
                        const char *uidl);
 /* Fills m->path: the file as it is named now. 0 or -1. */
-int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m);
+int mbox_locate(struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m);
 /* The same without an open index: the file of the message with this base
  * name in mailbox `mailbox` of the Maildir at root, named for `flags` or, when
  * it has been renamed since (other flags), found in cur/. 0 or -1. */
@@ -164,6 +189,11 @@ int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tm
 /* Copies a message into another mailbox (a hard link, same flags). */
 int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
               struct mbox_info *to, uint32_t *new_uid);
+
+/* Every keyword a message of the mailbox has had (kept when the messages
+ * lose it), in the order they came: FLAGS and PERMANENTFLAGS list them. */
+int mbox_keywords(struct mbox_store *ms, const struct mbox_info *mb,
+                  void (*cb)(void *arg, const char *keyword), void *arg);
 
 /* ---- usage: the totals of all mailboxes, followed from outside ----------
  * The quota keeps a copy of a user's totals where a delivery can read it

@@ -274,11 +274,17 @@ static bool batch_valid(const struct mbox_import *imp, const struct mbox_import_
 	return true;
 }
 
-static void cur_name(const struct mbox_import_msg *m, char *out, size_t outlen)
+/* The name in cur/: flag letters and keyword letters (dovecot-keywords,
+ * given out under the caller's write lock), so that the keywords of
+ * imported mail too survive an index rebuild. The same each time it is
+ * asked for: a letter, once given, stays. 0 or -1. */
+static int cur_name(struct mbox_store *ms, const char *dir, const struct mbox_import_msg *m,
+                    char *out, size_t outlen)
 {
-	char letters[8];
-	mbox_flags_to_maildir(m->flags, letters, sizeof(letters));
-	snprintf(out, outlen, "%s:2,%s", m->base, letters);
+	char info[MBOX_INFO_MAX];
+	if (mbox_maildir_info(ms, dir, m->flags, m->keywords, true, info, sizeof(info)) < 0)
+		return -1;
+	return bsnprintf(out, outlen, "%s:2,%s", m->base, info) < 0 ? -1 : 0;
 }
 
 /* Under the lock: the mailbox still is where this import left it. */
@@ -298,12 +304,14 @@ static int check_unchanged(struct mbox_store *ms, struct mbox_import *imp)
 static int note_pending(struct mbox_store *ms, struct mbox_import *imp,
                         const struct mbox_import_msg *msgs, size_t n)
 {
-	char name[300];
+	char name[300], dir[4096];
 	if (!run(ms, "BEGIN IMMEDIATE"))
 		return MBOX_ERROR;
 	int rc = check_unchanged(ms, imp);
 	if (rc == MBOX_OK && !batch_valid(imp, msgs, n))
 		rc = MBOX_CONFLICT;
+	if (rc == MBOX_OK && mbox_dir(ms, imp->mb.name, dir, sizeof(dir)) < 0)
+		rc = MBOX_ERROR;
 	for (size_t i = 0; rc == MBOX_OK && i < n; i++) {
 		sqlite3_stmt *s = mbox_stmt(ms, "INSERT INTO import_pending(mailbox_id, base, name) "
 		                                "VALUES (?1, ?2, ?3)");
@@ -311,7 +319,11 @@ static int note_pending(struct mbox_store *ms, struct mbox_import *imp,
 			rc = MBOX_ERROR;
 			break;
 		}
-		cur_name(&msgs[i], name, sizeof(name));
+		if (cur_name(ms, dir, &msgs[i], name, sizeof(name)) < 0) {
+			mbox_stmt_done(s);
+			rc = MBOX_ERROR;
+			break;
+		}
 		sqlite3_bind_int64(s, 1, imp->mb.id);
 		sqlite3_bind_text(s, 2, msgs[i].base, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
@@ -322,13 +334,14 @@ static int note_pending(struct mbox_store *ms, struct mbox_import *imp,
 }
 
 /* Moves the batch's files from tmp/ into cur/; *moved counts those done. */
-static int place_files(const char *dir, const struct mbox_import_msg *msgs, size_t n, size_t *moved)
+static int place_files(struct mbox_store *ms, const char *dir, const struct mbox_import_msg *msgs,
+                       size_t n, size_t *moved)
 {
 	char from[4400], to[4400], name[300];
 	for (*moved = 0; *moved < n; (*moved)++) {
 		const struct mbox_import_msg *m = &msgs[*moved];
-		cur_name(m, name, sizeof(name));
-		if (bsnprintf(from, sizeof(from), "%s/tmp/%s", dir, m->tmp_name) < 0 ||
+		if (cur_name(ms, dir, m, name, sizeof(name)) < 0 ||
+		    bsnprintf(from, sizeof(from), "%s/tmp/%s", dir, m->tmp_name) < 0 ||
 		    bsnprintf(to, sizeof(to), "%s/cur/%s", dir, name) < 0 || rename(from, to) < 0)
 			return MBOX_ERROR;
 	}
@@ -336,11 +349,13 @@ static int place_files(const char *dir, const struct mbox_import_msg *msgs, size
 	return fsync_dir(to) == 0 ? MBOX_OK : MBOX_ERROR;
 }
 
-static void unplace_files(const char *dir, const struct mbox_import_msg *msgs, size_t moved)
+static void unplace_files(struct mbox_store *ms, const char *dir, const struct mbox_import_msg *msgs,
+                          size_t moved)
 {
 	char from[4400], to[4400], name[300];
 	for (size_t i = 0; i < moved; i++) {
-		cur_name(&msgs[i], name, sizeof(name));
+		if (cur_name(ms, dir, &msgs[i], name, sizeof(name)) < 0)
+			continue;
 		snprintf(from, sizeof(from), "%s/cur/%s", dir, name);
 		snprintf(to, sizeof(to), "%s/tmp/%s", dir, msgs[i].tmp_name);
 		rename(from, to);
@@ -371,7 +386,7 @@ static int insert_messages(struct mbox_store *ms, const struct mbox_info *mb,
 			sqlite3_bind_null(s, 9);
 		int rc = sqlite3_step(s);
 		mbox_stmt_done(s);
-		if (rc != SQLITE_DONE)
+		if (rc != SQLITE_DONE || mbox_note_keywords(ms, mb->id, m->keywords) != MBOX_OK)
 			return MBOX_ERROR;
 	}
 	return MBOX_OK;
@@ -419,7 +434,7 @@ static int commit_batch(struct mbox_store *ms, struct mbox_import *imp,
 		rc = MBOX_ERROR;
 	long long before = rc == MBOX_OK ? mbox_mtime_ns(dir, "cur") : -1;
 	if (rc == MBOX_OK)
-		rc = place_files(dir, msgs, n, &moved);
+		rc = place_files(ms, dir, msgs, n, &moved);
 	if (rc == MBOX_OK)
 		rc = record_batch(ms, imp, msgs, n, position);
 	if (rc == MBOX_OK) {
@@ -428,7 +443,7 @@ static int commit_batch(struct mbox_store *ms, struct mbox_import *imp,
 	}
 	rc = tx_end(ms, rc);
 	if (rc != MBOX_OK && moved > 0)
-		unplace_files(dir, msgs, moved);
+		unplace_files(ms, dir, msgs, moved);
 	return rc;
 }
 

@@ -3,12 +3,14 @@
 #define POSTERN_MBOX_INT_H
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
+#include "store/maildir_keywords.h"
 #include "store/mbox.h"
 
 /* Statements are prepared on first use, so an idle session's connection
  * holds only the few its polling needs. */
-#define MBOX_STMT_CACHE 32
+#define MBOX_STMT_CACHE 48
 
 /* Cache rows made during a read batch, written when it ends. */
 #define MBOX_PENDING_MAX 256
@@ -29,6 +31,14 @@ struct mbox_store {
 	bool usage_known;
 	/* the queries every command runs, prepared once (keyed by their text) */
 	struct { const char *sql; sqlite3_stmt *st; } cache[MBOX_STMT_CACHE];
+	/* mbox_open made the index for a Maildir that had mail (mbox_index_rebuilt) */
+	bool rebuilt;
+	uint32_t rebuilt_mailboxes;
+	uint64_t rebuilt_messages;
+	/* the keyword letters of the folder last looked at (mbox_keywords.c) */
+	struct maildir_keywords kw;
+	char kw_dir[4096];
+	struct stat kw_file;    /* the dovecot-keywords file it was read from */
 };
 
 /* A prepared statement for a query, kept for the next call: sql must be a
@@ -37,17 +47,38 @@ struct mbox_store {
 sqlite3_stmt *mbox_stmt(struct mbox_store *ms, const char *sql);
 void mbox_stmt_done(sqlite3_stmt *st);
 
+/* mbox_info.subscribed of a mailboxes row, as a column expression. */
+#define MBOX_SUBSCRIBED_SQL \
+	"EXISTS (SELECT 1 FROM subscriptions WHERE subscriptions.name = mailboxes.name)"
+
 /* COPY: the copy gets the header cache row of its original (when it has
  * one), in the caller's transaction (mbox_headers.c). */
 int mbox_headers_copy_locked(struct mbox_store *ms, long long from_id, uint32_t uid,
                              long long to_id, uint32_t new_uid);
-/* Adds index rows for Maildir++ folders found on disk but not in the index. */
+/* Adds index rows for Maildir++ folders found on disk but not in the index
+ * (subscribed: a client that lists only subscribed folders sees them). */
 int mbox_discover_folders(struct mbox_store *ms);
 /* The MBOX_* result of stepping a query for one row. */
 static inline int mbox_row_result(int rc)
 {
 	return rc == SQLITE_ROW ? MBOX_OK : rc == SQLITE_DONE ? MBOX_NOT_FOUND : MBOX_ERROR;
 }
+/* Adds the words of a keyword list to the mailbox's known keywords, in the
+ * caller's transaction (the one that gives a message those keywords). */
+int mbox_note_keywords(struct mbox_store *ms, long long mailbox_id, const char *keywords);
+/* The info part of a message file name (after ":2,") in folder dir: flag
+ * letters, then the letters of its keywords (maildir_keywords.h). With
+ * assign (under the index's write lock), keywords without a letter get the
+ * next free one and dovecot-keywords is written; without, a keyword
+ * without one is left out (the file is then found by its base name).
+ * 0 or -1. */
+int mbox_maildir_info(struct mbox_store *ms, const char *dir, uint32_t flags, const char *keywords,
+                      bool assign, char *out, size_t len);
+/* The keywords (space separated) the lowercase letters of info name. */
+void mbox_keywords_from_info(struct mbox_store *ms, const char *dir, const char *info, char *out,
+                             size_t len);
+/* Longest info part: five flag letters and 26 keyword letters. */
+#define MBOX_INFO_MAX 40
 /* mtime of <dir>/<sub> in ns, -1 when missing. */
 long long mbox_mtime_ns(const char *dir, const char *sub);
 /* After our own change in cur/ (rename, unlink, link): when the directory

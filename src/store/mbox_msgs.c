@@ -12,19 +12,11 @@
 
 #define MSG_COLUMNS "uid, flags, keywords, internaldate, size, modseq, base, pop3_uidl"
 
-/* The file of a message: cur/<base>:2,<flags>; when another program renamed
- * it (other flags), look for the base name in cur/. */
-int mbox_locate_file(const char *root, const char *mailbox, const char *base, uint32_t flags,
-                     char *out, size_t outlen)
+/* The file of base in dir/cur by its name alone, whatever its info part
+ * (another program renamed it: other flags). */
+static int find_in_cur(const char *dir, const char *base, char *out, size_t outlen)
 {
-	char dir[4096], letters[8], curdir[4200];
-	if (mbox_dir_at(root, mailbox, dir, sizeof(dir)) < 0)
-		return -1;
-	mbox_flags_to_maildir(flags, letters, sizeof(letters));
-	if (bsnprintf(out, outlen, "%s/cur/%s:2,%s", dir, base, letters) < 0)
-		return -1;
-	if (access(out, F_OK) == 0)
-		return 0;
+	char curdir[4200];
 	snprintf(curdir, sizeof(curdir), "%s/cur", dir);
 	DIR *d = opendir(curdir);
 	size_t blen = strlen(base);
@@ -39,6 +31,20 @@ int mbox_locate_file(const char *root, const char *mailbox, const char *base, ui
 	}
 	closedir(d);
 	return rc;
+}
+
+/* The file of a message: cur/<base>:2,<flags>, else found by its base name
+ * (renamed since, or it has keyword letters too). */
+int mbox_locate_file(const char *root, const char *mailbox, const char *base, uint32_t flags,
+                     char *out, size_t outlen)
+{
+	char dir[4096], letters[8];
+	if (mbox_dir_at(root, mailbox, dir, sizeof(dir)) < 0)
+		return -1;
+	mbox_flags_to_maildir(flags, letters, sizeof(letters));
+	if (bsnprintf(out, outlen, "%s/cur/%s:2,%s", dir, base, letters) == 0 && access(out, F_OK) == 0)
+		return 0;
+	return find_in_cur(dir, base, out, outlen);
 }
 
 static void read_msg(sqlite3_stmt *s, struct mbox_msg *m)
@@ -86,9 +92,17 @@ int mbox_set_pop3_uidl(struct mbox_store *ms, const struct mbox_info *mb, uint32
 	return changed == 1 ? MBOX_OK : MBOX_NOT_FOUND;
 }
 
-int mbox_locate(const struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m)
+int mbox_locate(struct mbox_store *ms, const struct mbox_info *mb, struct mbox_msg *m)
 {
-	return mbox_locate_file(ms->root, mb->name, m->base, m->flags, m->path, sizeof(m->path));
+	char dir[4096], info[MBOX_INFO_MAX];
+	/* the name its flags and keyword letters give it, else by base name */
+	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0)
+		return -1;
+	if (mbox_maildir_info(ms, dir, m->flags, m->keywords, false, info, sizeof(info)) == 0 &&
+	    bsnprintf(m->path, sizeof(m->path), "%s/cur/%s:2,%s", dir, m->base, info) == 0 &&
+	    access(m->path, F_OK) == 0)
+		return 0;
+	return find_in_cur(dir, m->base, m->path, sizeof(m->path));
 }
 
 /* mbox_get and the path: what changing or removing a message needs. */
@@ -164,6 +178,20 @@ int mbox_expunged_since(struct mbox_store *ms, const struct mbox_info *mb, uint6
 		cb(arg, (uint32_t)sqlite3_column_int64(s, 0));
 	mbox_stmt_done(s);
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
+}
+
+int mbox_count_recent(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n)
+{
+	sqlite3_stmt *s = mbox_stmt(ms, "SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND "
+	                                "uid > ?2");
+	if (s == NULL)
+		return MBOX_ERROR;
+	sqlite3_bind_int64(s, 1, mb->id);
+	sqlite3_bind_int64(s, 2, mb->recent_uid);
+	int rc = mbox_row_result(sqlite3_step(s));
+	*n = rc == MBOX_OK ? (uint32_t)sqlite3_column_int64(s, 0) : 0;
+	mbox_stmt_done(s);
+	return rc;
 }
 
 int mbox_count_deleted(struct mbox_store *ms, const struct mbox_info *mb, uint32_t *n)
@@ -362,7 +390,7 @@ int mbox_update_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid,
                       mbox_flags_fn decide, void *arg, struct mbox_msg *result)
 {
 	struct mbox_msg m;
-	char dir[4096], letters[8], to[4500], keywords[MBOX_KEYWORDS_MAX + 1];
+	char dir[4096], info[MBOX_INFO_MAX], to[4500], keywords[MBOX_KEYWORDS_MAX + 1];
 	if (!tx_begin_on(ms, mb))
 		return MBOX_ERROR;
 	int rc = get_with_path(ms, mb, uid, &m);
@@ -377,14 +405,17 @@ int mbox_update_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid,
 		*result = m;
 	if (verdict < 0 || (flags == m.flags && strcmp(keywords, m.keywords) == 0))
 		return tx_end(ms, verdict < 0 ? MBOX_CONFLICT : MBOX_UNCHANGED);
+	/* flags and keywords live in the file name too (the keywords as
+	 * dovecot-keywords letters), so a rebuilt index keeps them */
+	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
+	    mbox_maildir_info(ms, dir, flags, keywords, true, info, sizeof(info)) < 0)
+		return tx_end(ms, MBOX_ERROR);
+	const char *now_info = strstr(strrchr(m.path, '/'), ":2,");
 	bool renamed = false;
-	if (m.flags != flags) {
-		/* flags live in the file name too, so a rebuilt index keeps them */
+	if (now_info == NULL || strcmp(now_info + 3, info) != 0) {
 		char *base = base_of(m.path);
 		long long before = cur_mtime(ms, mb);
-		mbox_flags_to_maildir(flags, letters, sizeof(letters));
-		if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
-		    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0 ||
+		if (bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, info) < 0 ||
 		    rename(m.path, to) < 0) {
 			free(base);
 			return tx_end(ms, MBOX_ERROR);
@@ -396,6 +427,8 @@ int mbox_update_flags(struct mbox_store *ms, struct mbox_info *mb, uint32_t uid,
 	uint64_t modseq = next_modseq(ms, mb);
 	rc = exec_msg(ms, "UPDATE messages SET flags = ?3, keywords = ?4, modseq = ?5 "
 	              "WHERE mailbox_id = ?1 AND uid = ?2", mb, uid, flags, keywords, (long long)modseq);
+	if (rc == MBOX_OK)
+		rc = mbox_note_keywords(ms, mb->id, keywords);
 	rc = tx_end(ms, rc);
 	if (rc != MBOX_OK && renamed && rename(to, m.path) < 0)
 		log_event(LOG_WARN, "mbox.flags_mismatch", "s", "file", to, NULL);
@@ -545,6 +578,8 @@ static int insert_row(struct mbox_store *ms, struct mbox_info *mb, const char *b
 	sqlite3_bind_int64(s, 8, (long long)modseq);
 	rc = sqlite3_step(s) == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 	sqlite3_finalize(s);
+	if (rc == MBOX_OK)
+		rc = mbox_note_keywords(ms, mb->id, keywords);
 	if (rc != MBOX_OK)
 		return rc;
 	*uid = mb->uidnext++;
@@ -561,12 +596,12 @@ static int add_file_locked(struct mbox_store *ms, struct mbox_info *mb, const ch
                            bool link_it, const char *base, const struct mbox_msg *like,
                            uint32_t *uid)
 {
-	char dir[4096], letters[8], to[4500];
+	char dir[4096], info[MBOX_INFO_MAX], to[4500];
 	if (mbox_import_holds(ms, mb->id))
 		return MBOX_IN_USE;   /* an import is giving out the next UIDs */
-	mbox_flags_to_maildir(like->flags, letters, sizeof(letters));
 	if (mbox_dir(ms, mb->name, dir, sizeof(dir)) < 0 ||
-	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, letters) < 0)
+	    mbox_maildir_info(ms, dir, like->flags, like->keywords, true, info, sizeof(info)) < 0 ||
+	    bsnprintf(to, sizeof(to), "%s/cur/%s:2,%s", dir, base, info) < 0)
 		return MBOX_ERROR;
 	long long before = cur_mtime(ms, mb);
 	if ((link_it ? link(src, to) : rename(src, to)) < 0)

@@ -68,8 +68,9 @@ void mbox_unlink_all(const char *dir)
 	closedir(d);
 }
 
-/* new/ holds mail nobody has seen: move it to cur/ with an empty info part. */
-static void move_new_to_cur(const char *dir)
+/* new/ holds mail nobody has seen: move it to cur/ with an empty info part;
+ * their names go to moved (sorted). */
+static void move_new_to_cur(const char *dir, struct entries *moved)
 {
 	char newdir[4200], from[4500], to[4500];
 	snprintf(newdir, sizeof(newdir), "%s/new", dir);
@@ -82,9 +83,17 @@ static void move_new_to_cur(const char *dir)
 		snprintf(from, sizeof(from), "%s/%s", newdir, de->d_name);
 		snprintf(to, sizeof(to), "%s/cur/%s%s", dir, de->d_name,
 		         strstr(de->d_name, ":2,") ? "" : ":2,");
-		rename(from, to);
+		if (rename(from, to) == 0)
+			entries_add(moved, de->d_name);
 	}
 	closedir(d);
+	if (moved->n > 0)
+		qsort(moved->e, moved->n, sizeof(struct entry), cmp_entry);
+}
+
+static bool in_entries(const struct entries *es, const struct entry *e)
+{
+	return es->n > 0 && bsearch(e, es->e, es->n, sizeof(struct entry), cmp_entry) != NULL;
 }
 
 static int read_cur(const char *dir, struct entries *es)
@@ -154,12 +163,15 @@ static long long message_date(const char *path, const char *base)
 static int insert_message(struct mbox_store *ms, struct mbox_info *mb, const char *dir,
                           const struct entry *e)
 {
-	char path[4500];
+	char path[4500], keywords[MBOX_KEYWORDS_MAX + 1];
 	sqlite3_stmt *s;
 	snprintf(path, sizeof(path), "%s/cur/%s", dir, e->name);
+	/* keywords come back from the letters (an index rebuilt, a Maildir
+	 * written by Dovecot) */
+	mbox_keywords_from_info(ms, dir, e->info, keywords, sizeof(keywords));
 	if (sqlite3_prepare_v2(ms->db, "INSERT INTO messages(mailbox_id, uid, base, flags, "
-	                       "internaldate, size, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	                       -1, &s, NULL) != SQLITE_OK)
+	                       "internaldate, size, modseq, keywords) "
+	                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &s, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, mb->uidnext);
@@ -168,9 +180,10 @@ static int insert_message(struct mbox_store *ms, struct mbox_info *mb, const cha
 	sqlite3_bind_int64(s, 5, message_date(path, e->base));
 	sqlite3_bind_int64(s, 6, (sqlite3_int64)message_size(path, e->base));
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)mb->highestmodseq);
+	sqlite3_bind_text(s, 8, keywords, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE || mbox_note_keywords(ms, mb->id, keywords) != MBOX_OK)
 		return MBOX_ERROR;
 	mb->uidnext++;
 	return MBOX_OK;
@@ -221,10 +234,15 @@ static int exec_uid(struct mbox_store *ms, const char *sql, long long id, uint32
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
-/* Merges the sorted directory listing with the sorted index rows. */
+/* Merges the sorted directory listing with the sorted index rows. The
+ * first sync of a mailbox (an index rebuilt from the files) takes the
+ * messages already in cur/ for old: \Recent are those still in new/
+ * (from_new), as Dovecot decides. */
 static int merge(struct mbox_store *ms, struct mbox_info *mb, const char *dir,
-                 struct entries *es, struct row *rows, size_t nrows, bool *changed)
+                 struct entries *es, struct row *rows, size_t nrows,
+                 const struct entries *from_new, bool *changed)
 {
+	bool first_sync = mb->uidnext == 1;
 	size_t i = 0, j = 0;
 	uint64_t modseq = mb->highestmodseq + 1;
 	struct entries fresh = { 0 };
@@ -271,6 +289,8 @@ static int merge(struct mbox_store *ms, struct mbox_info *mb, const char *dir,
 		qsort(fresh.e, fresh.n, sizeof(struct entry), cmp_entry);
 	mb->highestmodseq = modseq;
 	for (size_t k = 0; k < fresh.n; k++) {
+		if (first_sync && !in_entries(from_new, &fresh.e[k]) && mb->recent_uid < mb->uidnext)
+			mb->recent_uid = mb->uidnext;   /* the UID it gets: old */
 		if (insert_message(ms, mb, dir, &fresh.e[k]) != MBOX_OK)
 			goto fail;
 		*changed = true;
@@ -288,21 +308,23 @@ static int save_state(struct mbox_store *ms, struct mbox_info *mb, long long mt_
 {
 	sqlite3_stmt *s;
 	if (sqlite3_prepare_v2(ms->db, "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3, "
-	                       "mtime_new = ?4, mtime_cur = ?5 WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
+	                       "mtime_new = ?4, mtime_cur = ?5, recent_uid = max(recent_uid, ?6) "
+	                       "WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
 		return MBOX_ERROR;
 	sqlite3_bind_int64(s, 1, mb->id);
 	sqlite3_bind_int64(s, 2, mb->uidnext);
 	sqlite3_bind_int64(s, 3, (long long)mb->highestmodseq);
 	sqlite3_bind_int64(s, 4, mt_new);
 	sqlite3_bind_int64(s, 5, mt_cur);
+	sqlite3_bind_int64(s, 6, mb->recent_uid);
 	int rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? MBOX_OK : MBOX_ERROR;
 }
 
 static const char unchanged_sql[] =
-	"SELECT mtime_new, mtime_cur, uidvalidity, uidnext, highestmodseq, subscribed, name "
-	"FROM mailboxes WHERE id = ?1";
+	"SELECT mtime_new, mtime_cur, uidvalidity, uidnext, highestmodseq, " MBOX_SUBSCRIBED_SQL ", "
+	"name, recent_uid FROM mailboxes WHERE id = ?1";
 
 /* The common case in one query: nothing on disk moved since the last sync.
  * Then mb is refreshed from the same row (what mbox_refresh would read). */
@@ -322,6 +344,7 @@ static bool refresh_if_unchanged(struct mbox_store *ms, struct mbox_info *mb,
 		mb->highestmodseq = (uint64_t)sqlite3_column_int64(s, 4);
 		mb->subscribed = sqlite3_column_int(s, 5) != 0;
 		str_copy(mb->name, sizeof(mb->name), (const char *)sqlite3_column_text(s, 6));
+		mb->recent_uid = (uint32_t)sqlite3_column_int64(s, 7);
 	}
 	mbox_stmt_done(s);
 	return same;
@@ -330,7 +353,7 @@ static bool refresh_if_unchanged(struct mbox_store *ms, struct mbox_info *mb,
 int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 {
 	char dir[4096];
-	struct entries es = { 0 };
+	struct entries es = { 0 }, from_new = { 0 };
 	struct row *rows = NULL;
 	size_t nrows = 0;
 	bool changed = false, took_new = false;
@@ -378,13 +401,13 @@ int mbox_sync(struct mbox_store *ms, struct mbox_info *mb)
 	took_new = strcmp(mb->name, "INBOX") == 0;
 	if (took_new)
 		mbox_usage_taking_new(ms);
-	move_new_to_cur(dir);
+	move_new_to_cur(dir, &from_new);
 	/* read the times after moving: our own renames must not look like news */
 	mt_new = mbox_mtime_ns(dir, "new");
 	mt_cur = mbox_mtime_ns(dir, "cur");
 	if (read_cur(dir, &es) < 0 || load_rows(ms, mb->id, &rows, &nrows) < 0)
 		goto out;
-	if (merge(ms, mb, dir, &es, rows, nrows, &changed) != MBOX_OK ||
+	if (merge(ms, mb, dir, &es, rows, nrows, &from_new, &changed) != MBOX_OK ||
 	    save_state(ms, mb, mt_new, mt_cur) != MBOX_OK)
 		goto out;
 	rc = MBOX_OK;
@@ -393,6 +416,7 @@ out:
 		mbox_usage_end(ms, took_new);
 	sqlite3_exec(ms->db, rc == MBOX_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
 	entries_free(&es);
+	entries_free(&from_new);
 	for (size_t i = 0; i < nrows; i++)
 		free(rows[i].base);
 	free(rows);
@@ -428,14 +452,16 @@ int mbox_discover_folders(struct mbox_store *ms)
 		struct mbox_info mb;
 		/* Maildir++ folders are ".Name" directories; "." and ".." are not */
 		if (de->d_name[0] != '.' || de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0 ||
-		    strncmp(de->d_name, ".postern", 8) == 0)
+		    strncmp(de->d_name, ".postern", 8) == 0 ||
+		    (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
 			continue;
 		str_copy(name, sizeof(name), de->d_name + 1);
 		for (char *p = name; *p; p++)
 			if (*p == '.')
 				*p = '/';
-		if (mbox_name_valid(name) && mbox_find(ms, name, &mb) == MBOX_NOT_FOUND)
-			mbox_create(ms, name, NULL);
+		if (mbox_name_valid(name) && mbox_find(ms, name, &mb) == MBOX_NOT_FOUND &&
+		    mbox_create(ms, name, NULL) == MBOX_OK)
+			mbox_subscribe(ms, name, true);
 	}
 	closedir(d);
 	return MBOX_OK;

@@ -20,6 +20,7 @@
 #include "mail/address.h"
 #include "mail/crlf.h"
 #include "mail/decode.h"
+#include "mail/encode.h"
 #include "mail/encoded_word.h"
 #include "mail/header.h"
 #include "mail/mime.h"
@@ -285,6 +286,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
 	check(mime_count_parts(root2) == count);
 	check(root2->hdr_size == root->hdr_crlf_size && root2->body_size == root->body_crlf_size);
+
+	/* APPEND of a literal8: binary parts made base64, a message again */
+	buf_reset(&b);
+	if (mime_binary_parts_to_base64(buf, size, &b))
+		mime_free(mime_parse(b.data, b.len));
 
 	buf_free(&a);
 	buf_free(&b);

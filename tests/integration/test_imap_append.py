@@ -37,14 +37,14 @@ def test_append_flags_date_appenduid(srv):
     f = fetch_all(r)
     flags1 = f[1]["FLAGS"]
     assert {"\\Flagged", "\\Seen", "$Forwarded", "Custom1"} <= set(flags1), flags1
-    assert f[2]["FLAGS"] == [], f[2]
+    assert f[2]["FLAGS"] == ["\\Recent"], f[2]          # appended before the first SELECT
     assert f[1]["INTERNALDATE"] == b"14-Feb-2026 12:45:10 +0000" or \
         f[1]["INTERNALDATE"] == b"14-Feb-2026 13:45:10 +0100", f[1]["INTERNALDATE"]
     assert f[1]["BODY[]"] == msg
     assert int(f[1]["RFC822.SIZE"]) == len(msg)
-    # the file is in cur/ with the flag letters
+    # the file is in cur/ with the flag letters, then the keywords' (dovecot-keywords)
     files = list((srv.maildir_path("alice") / ".ap1" / "cur").iterdir())
-    assert any(p.name.endswith(":2,FS") for p in files), files
+    assert any(p.name.endswith(":2,FSab") for p in files), files
     c.close()
 
 

@@ -29,7 +29,7 @@ def test_copy(srv):
     assert "4 EXISTS" in c.ok("NOOP").lines() or "4 EXISTS" in r.lines()
     c.ok("SELECT cp1dst")
     f = one(c, "FETCH 1 (FLAGS INTERNALDATE BODY.PEEK[])")
-    assert set(f["FLAGS"]) == {"\\Flagged", "$Label"}, f
+    assert set(f["FLAGS"]) == {"\\Flagged", "$Label", "\\Recent"}, f   # a copy is new mail
     assert f["INTERNALDATE"] == b"01-Jan-2026 00:00:01 +0000"
     assert f["BODY[]"] == msgs[0]
     # the copy is independent of the original
@@ -67,4 +67,23 @@ def test_move(srv):
     c.ok("EXAMINE mv1")
     r = c.cmd("MOVE 1 mv1dst")
     assert r.status == "NO", r
+    c.close()
+
+
+def test_move_and_copy_into_the_selected_mailbox_report_the_new_messages(srv):
+    """MOVE (RFC 6851) or COPY into the mailbox that is selected: the copies
+    are new messages there, reported before the tagged OK (EXISTS, after
+    MOVE's EXPUNGE, with their new UIDs); they were not reported at all."""
+    c = imap_conn(srv)
+    make_box(c, "mvself", [simple_message(f"s{i}") for i in range(3)])
+    uv = re.search(r"UIDVALIDITY (\d+)", c.ok("STATUS mvself (UIDVALIDITY)").lines()[0]).group(1)
+    r = c.ok("MOVE 1 mvself")
+    lines = r.lines()
+    assert lines[0].startswith(f"OK [COPYUID {uv} 1 4]"), r
+    assert lines.index("1 EXPUNGE") < lines.index("3 EXISTS"), r
+    assert [int(v["UID"]) for v in fetch_all(c.ok("FETCH 1:* UID")).values()] == [2, 3, 4]
+    r = c.ok("UID COPY 2 mvself")
+    assert "4 EXISTS" in r.lines(), r
+    assert [int(v["UID"]) for v in fetch_all(c.ok("FETCH 1:* UID")).values()] == [2, 3, 4, 5]
+    assert c.ok("NOOP").lines() == []                    # nothing left to tell
     c.close()

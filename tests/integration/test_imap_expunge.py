@@ -34,6 +34,27 @@ def test_expunge_and_uid_expunge(srv):
     c.close()
 
 
+def test_expunge_reports_a_message_another_session_expunged_first(srv):
+    """Both sessions mark message 1 \\Deleted; the first EXPUNGEs it; the
+    second's EXPUNGE must report it too (it is gone): it said nothing,
+    leaving the client with a message that no longer exists."""
+    a, b = imap_conn(srv), imap_conn(srv)
+    fill(a, "xpboth", 3)
+    a.ok("SELECT xpboth")
+    b.ok("SELECT xpboth")
+    a.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    b.ok("STORE 1 +FLAGS.SILENT (\\Deleted)")
+    assert a.ok("EXPUNGE").lines("EXPUNGE") == ["1 EXPUNGE"]
+    assert b.ok("EXPUNGE").lines("EXPUNGE") == ["1 EXPUNGE"]
+    assert search_numbers(b.ok("SEARCH ALL")) == [1, 2]
+    b.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
+    a.ok("STORE 2 +FLAGS.SILENT (\\Deleted)")
+    assert b.ok("UID EXPUNGE 3").lines("EXPUNGE") == ["2 EXPUNGE"]
+    assert a.ok("UID EXPUNGE 1:*").lines("EXPUNGE") == ["2 EXPUNGE"]
+    a.close()
+    b.close()
+
+
 def test_uid_not_reused_after_expunge(srv):
     c = imap_conn(srv)
     box(c, "noreuse", 3)

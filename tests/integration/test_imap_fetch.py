@@ -99,7 +99,7 @@ def test_fetch_simple_items(srv):
     msg = simple_message("items")
     make_box(c, "f1", [msg], flags={0: "\\Flagged"}, dates={0: "05-Mar-2026 08:09:10 +0000"})
     f = one(c, "FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE UID MODSEQ)")
-    assert f["FLAGS"] == ["\\Flagged"]
+    assert f["FLAGS"] == ["\\Recent", "\\Flagged"]       # new to this session: \Recent
     assert f["INTERNALDATE"] == b"05-Mar-2026 08:09:10 +0000"
     assert int(f["RFC822.SIZE"]) == len(msg)
     assert f["UID"] == "1"
@@ -262,13 +262,13 @@ def test_peek_does_not_set_seen_body_does(srv):
     one(c, "FETCH 1 BODY.PEEK[]")
     one(c, "FETCH 1 BODY.PEEK[TEXT]")
     one(c, "FETCH 1 (RFC822.SIZE RFC822.HEADER)")       # RFC822.HEADER is a peek too
-    assert one(c, "FETCH 1 FLAGS")["FLAGS"] == []
+    assert one(c, "FETCH 1 FLAGS")["FLAGS"] == ["\\Recent"]
     one(c, "FETCH 1 BODY[TEXT]")
-    assert one(c, "FETCH 1 FLAGS")["FLAGS"] == ["\\Seen"]
+    assert one(c, "FETCH 1 FLAGS")["FLAGS"] == ["\\Recent", "\\Seen"]
     one(c, "FETCH 2 RFC822")
-    assert one(c, "FETCH 2 FLAGS")["FLAGS"] == ["\\Seen"]
+    assert one(c, "FETCH 2 FLAGS")["FLAGS"] == ["\\Recent", "\\Seen"]
     one(c, "FETCH 3 RFC822.TEXT")
-    assert one(c, "FETCH 3 FLAGS")["FLAGS"] == ["\\Seen"]
+    assert one(c, "FETCH 3 FLAGS")["FLAGS"] == ["\\Recent", "\\Seen"]
     # the flag is in the file name, for other Maildir readers
     cur = srv.maildir_path("alice") / ".f5" / "cur"
     assert all(p.name.endswith(":2,S") for p in cur.iterdir()), list(cur.iterdir())

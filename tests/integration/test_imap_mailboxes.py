@@ -79,8 +79,8 @@ def test_list_extended_options(srv):
     c = imap_conn(srv)
     for name in ("zlx/a", "zlx/b", "zly"):
         c.ok(f'CREATE "{name}"')
-    c.ok('UNSUBSCRIBE "zlx"')
-    c.ok('UNSUBSCRIBE "zlx/b"')
+    c.ok('SUBSCRIBE "zlx/a"')
+    c.ok('SUBSCRIBE "zly"')
     r = c.ok('LIST "" ("zlx/*" "zly")')
     assert sorted(l.split()[-1] for l in r.lines("LIST")) == ['"zlx/a"', '"zlx/b"', '"zly"'], r
     r = c.ok('LIST "" "zl*" RETURN (SUBSCRIBED CHILDREN)')
@@ -207,7 +207,7 @@ def test_delete(srv):
     c.ok("SELECT selkid")
     r = c.cmd("DELETE selkid")
     assert r.status == "NO", r
-    assert fetch_all(c.ok("FETCH 1 FLAGS"))[1]["FLAGS"] == [], "still selected"
+    assert fetch_all(c.ok("FETCH 1 FLAGS"))[1]["FLAGS"] == ["\\Recent"], "still selected"
     c.close()
 
 
@@ -297,6 +297,7 @@ def test_rename_of_the_selected_mailbox(srv):
 def test_subscribe_and_lsub(srv):
     c = imap_conn(srv)
     c.ok("CREATE subme")
+    assert "subme" not in list_names(c, cmd="LSUB")     # CREATE does not subscribe
     c.ok("SUBSCRIBE subme")
     assert "subme" in list_names(c, cmd="LSUB")
     r = c.ok('LIST (SUBSCRIBED) "" "sub*"')
@@ -307,6 +308,71 @@ def test_subscribe_and_lsub(srv):
     r = c.cmd("SUBSCRIBE nosuchbox")
     # RFC 9051 6.3.7 allows subscribing to a name that does not exist; refusing is fine too
     assert r.status in ("OK", "NO"), r
+    c.close()
+
+
+def test_subscription_outlives_its_mailbox(srv):
+    """RFC 9051 6.3.7: a subscription is not removed with its mailbox; LIST
+    (SUBSCRIBED) shows it \\NonExistent (RFC 5258 3.1), plain LIST does
+    not, LSUB shows it \\Noselect; a new mailbox of that name is subscribed
+    again, RENAME takes the subscription along."""
+    c = imap_conn(srv)
+    c.ok('CREATE "gone/x"')
+    c.ok('SUBSCRIBE "gone/x"')
+    c.ok('DELETE "gone/x"')
+    r = c.ok('LIST (SUBSCRIBED) "" "gone/*"')
+    assert r.lines("LIST") == ['LIST (\\Subscribed \\NonExistent) "/" "gone/x"'], r
+    assert c.ok('LIST "" "gone/*"').lines("LIST") == []
+    assert c.ok('LSUB "" "gone/*"').lines("LSUB") == ['LSUB (\\Noselect) "/" "gone/x"']
+    c.ok('CREATE "gone/x"')
+    r = c.ok('LIST "" "gone/x" RETURN (SUBSCRIBED)')
+    assert "\\Subscribed" in r.lines("LIST")[0], r
+    c.ok('RENAME "gone/x" "gone/y"')
+    r = c.ok('LIST (SUBSCRIBED) "" "gone/*"')
+    assert r.lines("LIST") == ['LIST (\\HasNoChildren \\Subscribed) "/" "gone/y"'], r
+    c.ok('UNSUBSCRIBE "gone/y"')
+    assert c.ok('LIST (SUBSCRIBED) "" "gone/*"').lines("LIST") == []
+    assert c.cmd('UNSUBSCRIBE "never/was"').status == "NO"
+    c.close()
+
+
+def test_recursivematch_lists_parents_of_unlisted_subscribed_children(srv):
+    """RFC 5258 3.5: with RECURSIVEMATCH a parent that is not subscribed but
+    has a subscribed child the patterns do not match is listed with CHILDINFO
+    and without \\Subscribed; one whose subscribed children are listed
+    themselves is not."""
+    c = imap_conn(srv)
+    for name in ("rm/p2/k", "rm/p7/p7", "rm/p8/p8", "rm/p8/p9"):
+        c.ok(f'CREATE "{name}"')
+        c.ok(f'SUBSCRIBE "{name}"')
+    r = c.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "rm/p2%" RETURN (CHILDREN)')
+    assert r.lines("LIST") == ['LIST (\\HasChildren) "/" "rm/p2" ("CHILDINFO" ("SUBSCRIBED"))'], r
+    r = c.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "rm*p7"')
+    assert r.lines("LIST") == ['LIST (\\HasNoChildren \\Subscribed) "/" "rm/p7/p7"'], r
+    r = c.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "rm*p8"')
+    assert sorted(r.lines("LIST")) == ['LIST (\\HasChildren) "/" "rm/p8" ("CHILDINFO" ("SUBSCRIBED"))',
+                                       'LIST (\\HasNoChildren \\Subscribed) "/" "rm/p8/p8"'], r
+    r = c.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" ("rm/p2" "rm/p2/k")')
+    assert r.lines("LIST") == ['LIST (\\HasNoChildren \\Subscribed) "/" "rm/p2/k"'], r
+    r = c.ok('LIST "" "rm/%" RETURN (CHILDREN SUBSCRIBED)')
+    assert all("\\Subscribed" not in l for l in r.lines("LIST")), r
+    c.close()
+
+
+def test_lsub_percent_gives_the_parent_of_a_subscribed_child(srv):
+    """RFC 3501 6.3.9: "foo/bar" subscribed, "foo" not: LSUB "" "%" returns
+    foo with \\Noselect, not foo/bar; once foo/bar is unsubscribed, nothing."""
+    c = imap_conn(srv)
+    for name in ("ls/one", "ls/two/kid"):
+        c.ok(f'CREATE "{name}"')
+    c.ok('SUBSCRIBE "ls/one"')
+    c.ok('SUBSCRIBE "ls/two/kid"')
+    r = c.ok('LSUB "" "ls/%"')
+    assert sorted(r.lines("LSUB")) == ['LSUB () "/" "ls/one"', 'LSUB (\\Noselect) "/" "ls/two"'], r
+    r = c.ok('LSUB "" "ls/*"')
+    assert sorted(r.lines("LSUB")) == ['LSUB () "/" "ls/one"', 'LSUB () "/" "ls/two/kid"'], r
+    c.ok('UNSUBSCRIBE "ls/two/kid"')
+    assert c.ok('LSUB "" "ls/%"').lines("LSUB") == ['LSUB () "/" "ls/one"']
     c.close()
 
 

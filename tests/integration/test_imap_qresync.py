@@ -2,6 +2,7 @@
 ENABLE QRESYNC, SELECT/EXAMINE (QRESYNC ...) and (CONDSTORE), VANISHED instead
 of EXPUNGE, UID FETCH ... (CHANGEDSINCE n VANISHED), CHANGEDSINCE implying
 MODSEQ. STORE UNCHANGEDSINCE is in test_imap_store.py."""
+import hashlib
 import re
 
 import pytest
@@ -154,6 +155,43 @@ def test_select_condstore_parameter_enables_condstore(srv):
     assert resp_code(r, "HIGHESTMODSEQ"), r
     r = c.ok("STORE 1 +FLAGS (\\Seen)")
     assert re.search(r"MODSEQ \(\d+\)", r.lines("FETCH")[0]), r
+    c.close()
+
+
+@pytest.mark.parametrize("enabling", ["FETCH 1 (MODSEQ)", "UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)",
+                                      "SEARCH MODSEQ 1", 'SEARCH MODSEQ "/flags/\\\\seen" all 1',
+                                      "STORE 2 (UNCHANGEDSINCE 999999) +FLAGS (\\Draft)",
+                                      "STATUS INBOX (HIGHESTMODSEQ)"])
+def test_condstore_enabling_commands(srv, enabling):
+    """RFC 7162 3.1: any CONDSTORE-enabling command, not only ENABLE and SELECT
+    (CONDSTORE), turns CONDSTORE on: the first one with a mailbox selected
+    tells its HIGHESTMODSEQ, and flag changes are reported with MODSEQ from
+    then on."""
+    c = imap_conn(srv)
+    name = "qe" + hashlib.sha1(enabling.encode()).hexdigest()[:8]
+    fill(c, name, 3)
+    c.ok(f"SELECT {name}")
+    r = c.ok("STORE 1 +FLAGS (\\Flagged)")
+    assert "MODSEQ" not in r.lines("FETCH")[0], r
+    r = c.ok(enabling)
+    hms = resp_code(r, "HIGHESTMODSEQ")
+    assert hms is not None and int(hms) > 0, r
+    r = c.ok("STORE 3 +FLAGS (\\Seen)")
+    assert re.search(r"^3 FETCH \(.*UID 3.*MODSEQ \(\d+\)", r.lines("FETCH")[0]), r
+    # only the first enabling command says it
+    r = c.ok("FETCH 1 (MODSEQ)")
+    assert resp_code(r, "HIGHESTMODSEQ") is None, r
+    c.close()
+
+
+def test_condstore_enabled_before_select_says_nothing_until_select(srv):
+    c = imap_conn(srv)
+    fill(c, "qe-auth", 1)
+    r = c.ok("STATUS qe-auth (HIGHESTMODSEQ)")
+    assert resp_code(r, "HIGHESTMODSEQ") is None, r
+    c.ok("SELECT qe-auth")
+    r = c.ok("STORE 1 +FLAGS (\\Seen)")
+    assert "MODSEQ" in r.lines("FETCH")[0], r
     c.close()
 
 

@@ -5,9 +5,9 @@ SENTON / SENTSINCE reading Date: headers in the RFC 5322 forms (3.3, obsolete
 ones of 4.3 included) in the header's own zone, the internal date when there is
 no readable Date:; ESEARCH RETURN options (RFC 4731); SEARCHRES (RFC 5182)
 "$" in FETCH, STORE, COPY, MOVE and SEARCH; malformed searches; and the
-limits: search strings (a linear matcher), the per-user rate limit on searches
-that read message files (imap.search_rate_limit_per_min), and a SEARCH flood
-that must not stall other sessions.
+limits: search strings (a linear matcher), the per-user rate limit on
+full-text searches (imap.search_rate_limit_per_min: off by default, header
+keys never counted), and a SEARCH flood that must not stall other sessions.
 
 One server for the module, each test in mailboxes of its own; tests that
 measure time or count searches get a server of their own."""
@@ -23,11 +23,9 @@ from imap_fixtures import (assert_alive, capability, crlf, fill, imap_conn, imap
 
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory, template_data):
-    # the tests sharing this server run more searches of message text a minute than
-    # imap.search_rate_limit_per_min's default (60) allows; the limit has its own test
-    # (test_search_rate_limit) on a server of its own
-    with module_server(tmp_path_factory, template_data,
-                       config={"imap": {"search_rate_limit_per_min": 1000}}) as s:
+    # the default configuration: the rate limit (off by default) has its own
+    # test (test_search_rate_limit) on a server of its own
+    with module_server(tmp_path_factory, template_data) as s:
         yield s
 
 
@@ -104,6 +102,44 @@ def test_search_keys(search_box, query, want):
     assert search_numbers(c.ok(f"UID SEARCH {query}")) == [n + 1 for n in want], query
 
 
+ADDRESS_FROMS = [
+    "user-from@domain.org",                             # 1
+    "RealFrom <user-from@domain.org>",                  # 2
+    "<user-from (comment)@ (comment) domain.org>",      # 3: comments inside the address
+    "user-from@domain.org (RealFrom)",                  # 4: the name as a comment
+    "user-from1@domain.org, user-from2@domain.org",     # 5
+    '"Real \\"Quoted\\" From" <user-from@domain.org>',   # 6
+    "=?UTF-8?Q?J=C3=BCrgen?= <juergen@domain.org>",      # 7: an encoded-word name
+]
+
+
+def test_search_addresses(srv):
+    """FROM / TO / CC / BCC match the header's text and its addresses in the
+    form "name <local@domain>" (RFC 3501 6.4.4: a substring of the field):
+    comments and white space inside an address do not hide it, names are
+    decoded, group names match."""
+    c = imap_conn(srv)
+    c.ok("CREATE sadr")
+    for i, frm in enumerate(ADDRESS_FROMS):
+        to = "groupname: g1@domain.org, g2@domain.org;, other: g3@domain.org;" if i == 5 else \
+             "<to@domain.org>"
+        assert c.append("sadr", crlf(f"From: {frm}\nTo: {to}\nSubject: a{i}\n\nbody\n")).status == "OK"
+    c.ok("SELECT sadr")
+    for query, want in [("FROM user-from@domain.org", [1, 2, 3, 4, 6]),
+                        ("FROM realfrom", [2, 4]), ("FROM ser-fro", [1, 2, 3, 4, 5, 6]),
+                        ("FROM user-from1", [5]), ('FROM "Quoted"', [6]),
+                        ('FROM "<user-from@domain.org>"', [1, 2, 3, 4, 6]),
+                        ("TO groupname", [6]), ("TO g3@domain", [6]), ("TO g4", []),
+                        ("CC user-from", []), ("BCC user-from", [])]:
+        assert search_numbers(c.ok(f"SEARCH {query}")) == want, query
+    word = "J\u00fcrgen".encode()
+    c.send(b"u1 SEARCH CHARSET UTF-8 FROM {%d}\r\n" % len(word))
+    assert c.read_response().startswith(b"+")
+    c.send(word + b"\r\n")
+    assert search_numbers(c.wait_tagged("u1")) == [7]
+    c.close()
+
+
 def test_search_charset_utf8(search_box):
     c = search_box
     word = "Stra\u00dfe".encode()
@@ -137,6 +173,26 @@ def test_search_errors(postern):
         assert r.status == "BAD", (bad[:60], r)
     c.ok("NOOP")
     c.close()
+
+
+def test_search_recent_new_old(srv):
+    """RECENT, NEW (recent and unseen) and OLD (not recent) follow the
+    session's \\Recent (RFC 3501 6.4.4): they found nothing / everything
+    while \\Recent was never set."""
+    c = imap_conn(srv)
+    fill(c, "srn", 4)
+    c.ok("SELECT srn")                                  # the first SELECT: all four recent
+    c.ok("STORE 2 +FLAGS (\\Seen)")
+    for query, want in [("RECENT", [1, 2, 3, 4]), ("NEW", [1, 3, 4]), ("OLD", []),
+                        ("NOT RECENT", []), ("RECENT SEEN", [2]), ("OR OLD SEEN", [2])]:
+        assert search_numbers(c.ok(f"SEARCH {query}")) == want, query
+        assert search_numbers(c.ok(f"SEARCH {query} SUBJECT m")) == want, query   # index path
+    other = imap_conn(srv)
+    other.ok("SELECT srn")                              # nothing left for it
+    for query, want in [("RECENT", []), ("NEW", []), ("OLD", [1, 2, 3, 4])]:
+        assert search_numbers(other.ok(f"SEARCH {query}")) == want, query
+    c.close()
+    other.close()
 
 
 def test_search_sees_new_flags(search_box):
@@ -252,6 +308,40 @@ def test_sentbefore_sentsince(sent_box):
     assert search_numbers(c.ok("SEARCH SENTBEFORE 1-Jan-2000")) == [4]
     got = search_numbers(c.ok("SEARCH SENTSINCE 1-Jan-2020"))
     assert got == [16, 17, 18], got
+
+
+def test_search_modseq_with_entry_name(srv):
+    """RFC 7162 3.1.5: MODSEQ [entry-name entry-type] mod-sequence; entry
+    "/flags/\\seen" and type priv, shared or all. We keep one modseq per
+    message, so the entry narrows nothing: every message changed at or after
+    the given modseq matches (as Dovecot answers too). As imaptest does, the
+    modseqs come from the STORE responses after a CONDSTORE-enabling FETCH:
+    without them it sent "MODSEQ ... all" with no number (BAD)."""
+    c = imap_conn(srv)
+    fill(c, "smq", 3)
+    c.ok("SELECT smq")
+    c.ok("FETCH 1 (MODSEQ)")
+    mods = {}
+    for n in (1, 3):
+        r = c.ok(f"STORE {n} +FLAGS (\\Seen)")
+        mods[n] = int(re.search(r"MODSEQ \((\d+)\)", r.lines("FETCH")[0]).group(1))
+    for kind in ("all", "priv", "shared"):
+        r = c.ok(f'SEARCH MODSEQ "/flags/\\\\seen" {kind} {mods[3]}')
+        assert search_numbers(r) == [3], r
+        assert r.lines("SEARCH")[0].endswith(f"(MODSEQ {mods[3]})"), r
+    r = c.ok(f'SEARCH MODSEQ "/flags/\\\\seen" all {mods[1]}')
+    assert search_numbers(r) == [1, 3], r
+    r = c.ok(f'SEARCH RETURN (ALL) 2:3 MODSEQ "/flags/\\\\seen" all {mods[1]}')
+    assert r.lines("ESEARCH") == [f'ESEARCH (TAG "{r.tag}") ALL 3 MODSEQ {mods[3]}'], r
+    # RFC 7162 3.1.5: with only MIN / MAX, the modseq of the messages returned
+    r = c.ok(f'SEARCH RETURN (MIN) 1:3 MODSEQ "/flags/\\\\seen" all 1')
+    assert r.lines("ESEARCH") == [f'ESEARCH (TAG "{r.tag}") MIN 1 MODSEQ {mods[1]}'], r
+    r = c.ok(f'SEARCH RETURN (MIN MAX) 1:3 MODSEQ 1')
+    assert r.lines("ESEARCH")[0].endswith(f"MIN 1 MAX 3 MODSEQ {mods[3]}"), r
+    for bad in ('SEARCH MODSEQ "/flags/\\\\seen" mine 1', 'SEARCH MODSEQ "/nope" all 1',
+                'SEARCH MODSEQ "/flags/\\\\seen" all'):
+        assert c.cmd(bad).status == "BAD", bad
+    c.close()
 
 
 # ---- ESEARCH -------------------------------------------------------------------------------------
@@ -391,6 +481,24 @@ def test_search_flood_does_not_stall_other_sessions(postern):
     for v in victims:
         v.close()
     att.close()
+
+
+def test_header_searches_are_never_limited(postern):
+    """With the default configuration a client may search headers as often
+    as it likes: imaptest's compliance run (and a client filtering a folder
+    by sender) sends dozens of FROM / SUBJECT / SENTON searches a minute,
+    which the old default (60, header keys counted) refused."""
+    s = imap_server(postern)
+    write_maildir(s.maildir_path("alice"), [simple_message(f"h{i}") for i in range(5)], host="hdr")
+    c = imap_conn(s)
+    c.ok("SELECT INBOX")
+    keys = ("FROM sender", "SUBJECT h1", "HEADER X-None x", "SENTON 2-Mar-2026", "BODY hello")
+    c.send(b"".join(b"h%d SEARCH %s\r\n" % (i, keys[i % len(keys)].encode()) for i in range(150)))
+    got = c.until(lambda r: r.startswith(b"h149 "), timeout=60)
+    tagged = [r for r in got if re.match(rb"h\d+ ", r)]
+    assert len(tagged) == 150 and all(re.match(rb"h\d+ OK", r) for r in tagged), \
+        [r for r in tagged if not re.match(rb"h\d+ OK", r)][:3]
+    c.close()
 
 
 def test_search_rate_limit(postern):

@@ -33,7 +33,7 @@ def test_smtp_delivery_appears_in_inbox(srv):
     assert n1 == n0 + 1, (n0, n1)
     r = c.ok(f"FETCH {n1} (FLAGS RFC822.SIZE BODY.PEEK[])")
     f = fetch_all(r)[n1]
-    assert f["FLAGS"] == []
+    assert f["FLAGS"] == ["\\Recent"]                  # new mail, first seen by this session
     body = f["BODY[]"]
     assert body.startswith(b"Return-Path: <sender@remote.test>\r\n"), body[:200]
     assert msg.split(b"\r\n\r\n", 1)[1] in body
@@ -165,7 +165,7 @@ def test_maildir_changes_by_other_programs(srv):
     assert "2 EXPUNGE" in r.lines(), r
     assert exists_of(r) == 3, r
     f = fetch_all(r)
-    assert set(f[1]["FLAGS"]) == {"\\Flagged", "\\Seen"}, r
+    assert set(f[1]["FLAGS"]) == {"\\Flagged", "\\Seen", "\\Recent"}, r
     r = c.ok("FETCH 3 BODY.PEEK[HEADER.FIELDS (Subject)]")
     assert b"dropped in" in r.untagged[0]
     c.close()
@@ -178,11 +178,12 @@ def test_keyword_changes_by_others_are_reported_own_changes_once(srv):
     b.ok("SELECT kw1")
     b.ok("STORE 1 +FLAGS.SILENT ($Work)")
     r = a.ok("NOOP")
-    assert [l for l in r.lines("FETCH")] == ["1 FETCH (UID 1 FLAGS ($Work))"], r
+    # (a selected first: the messages are \Recent in its session)
+    assert [l for l in r.lines("FETCH")] == ["1 FETCH (UID 1 FLAGS (\\Recent $Work))"], r
     # a keyword taken away, system flags unchanged: still news
     b.ok("STORE 1 -FLAGS.SILENT ($Work)")
     r = a.ok("NOOP")
-    assert r.lines("FETCH") == ["1 FETCH (UID 1 FLAGS ())"], r
+    assert r.lines("FETCH") == ["1 FETCH (UID 1 FLAGS (\\Recent))"], r
     # a's own change is reported by its STORE, not again by the next NOOP
     r = a.ok("STORE 2 +FLAGS ($Own)")
     assert len(r.lines("FETCH")) == 1, r
@@ -368,6 +369,44 @@ def test_index_rebuild_keeps_messages_and_flags(postern):
     r = c.ok('SELECT "proj/sub"')
     assert exists_of(r) == 2
     assert (md / "postern-index.db").exists()
+    c.close()
+
+
+def test_index_rebuild_keeps_keywords(postern):
+    """docs/operations.md: a deleted index is rebuilt from the Maildir and the
+    flags survive: keywords too (mutt's Old, $Forwarded, $Junk), kept as
+    Dovecot keeps them (dovecot-keywords and a letter in the file name); the
+    rebuild is logged (imap.index_rebuilt)."""
+    s = imap_server(postern)
+    c = imap_conn(s)
+    msgs = [simple_message(f"kw rebuild {i}") for i in range(3)]
+    kws = ["$Forwarded \\Seen", "Old $Junk", None]
+    for m, f in zip(msgs, kws):
+        assert c.append("INBOX", m, flags=f).status == "OK"
+    box(c, "kwbox", 1)
+    c.ok("SELECT kwbox")
+    c.ok("STORE 1 +FLAGS (Old)")
+    c.ok("LOGOUT")
+    c.close()
+    assert s.stop() == 0
+    md = s.maildir_path("alice")
+    assert "0 $Forwarded" in (md / "dovecot-keywords").read_text()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        p = md / ("postern-index.db" + suffix)
+        if p.exists():
+            p.unlink()
+    s.start()
+    c = imap_conn(s)
+    r = c.ok("SELECT INBOX")
+    flags = r.lines("FLAGS")[0]
+    assert all(k in flags for k in ("$Forwarded", "Old", "$Junk")), r
+    got = {f["BODY[]"]: set(f["FLAGS"]) for f in fetch_all(c.ok("FETCH 1:* (FLAGS BODY.PEEK[])")).values()}
+    for m, fl in zip(msgs, kws):
+        assert got[m] == set((fl or "").split()), (m[:60], got[m])
+    c.ok("SELECT kwbox")
+    assert "Old" in c.ok("FETCH 1 FLAGS").lines("FETCH")[0]
+    ev = s.wait_log("imap.index_rebuilt")[-1]
+    assert ev["user"] == "alice@example.org" and ev["mailboxes"] == 7 and ev["messages"] == 4, ev
     c.close()
 
 

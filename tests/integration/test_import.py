@@ -426,6 +426,42 @@ def test_plain_maildir_gets_uids_in_file_order(postern, tmp_path):
     m.logout()
 
 
+def test_imported_keywords_survive_an_index_rebuild(postern, tmp_path):
+    """The import writes keywords the way it reads them (dovecot-keywords and
+    a letter in the file name, docs/operations.md), and lists them for
+    FLAGS: deleting the index afterwards loses none of them."""
+    srv = imap_server(postern)
+    md = tmp_path / "kw"
+    for s in ("cur", "new", "tmp"):
+        (md / s).mkdir(parents=True, exist_ok=True)
+    (md / "dovecot-keywords").write_text("0 $Forwarded\n1 Old\n2 $Junk\n")
+    for name in ("1700000001.a:2,Sa", "1700000002.b:2,bc", "1700000003.c:2,"):
+        (md / "cur" / name).write_bytes(message(name))
+    p = import_cmd(srv, "maildir", "--user", "bob@example.org", md)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+    def flags_now():
+        c = imap_conn(srv, login="bob@example.org")
+        r = c.ok("EXAMINE INBOX")
+        listed = r.lines("FLAGS")[0]
+        got = [set(re.search(r"FLAGS \(([^)]*)\)", l).group(1).split()) - {"\\Recent"}
+               for l in c.ok("FETCH 1:* FLAGS").lines("FETCH")]
+        c.close()
+        return listed, got
+
+    want = [{"\\Seen", "$Forwarded"}, {"Old", "$Junk"}, set()]
+    listed, got = flags_now()
+    assert got == want and all(k in listed for k in ("$Forwarded", "Old", "$Junk")), (listed, got)
+    assert srv.stop() == 0
+    for suffix in ("", "-wal", "-shm"):
+        f = srv.maildir_path("bob").joinpath("postern-index.db" + suffix)
+        if f.exists():
+            f.unlink()
+    srv.start()
+    listed, got = flags_now()
+    assert got == want and all(k in listed for k in ("$Forwarded", "Old", "$Junk")), (listed, got)
+
+
 def test_fs_layout_from_a_real_dovecot(postern, tmp_path):
     need_dovecot()
     dv = Dovecot(tmp_path / "dv", {ALICE: "{PLAIN}" + PASSWORD}, layout=":LAYOUT=fs").start()

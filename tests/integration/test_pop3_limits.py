@@ -121,6 +121,22 @@ def test_errors_past_the_service_limit_close_the_session(postern, service):
     srv.wait_log("pop3.too_many_errors")
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_only_errors_in_a_row_count(postern, service):
+    """The engine counts errors in a row: a command answered +OK ends the run."""
+    srv = pop3_server(postern, config={"services": {service: {"limits": {"errors": 3}}},
+                                       "limits": {"errors": 100}})
+    c = connect(srv, service)
+    for _ in range(3):
+        for _ in range(2):
+            assert not c.cmd("XYZZY").ok
+        c.capa()
+    for _ in range(3):
+        c.send(b"XYZZY\r\n")
+    got = c.read_until_closed(timeout=5)
+    assert b"-ERR Too many errors" in got, got
+
+
 def test_service_cap_refuses_with_the_pop3_reply(postern):
     srv = pop3_server(postern, config={"services": {"pop3": {"limits": {"connections": 2}},
                                                     "pop3s": {"limits": {"connections": 1}}}})

@@ -9,6 +9,7 @@ Each rule is tried on SMTP (port 25), submission (587, after STARTTLS), IMAP
 (143, after STARTTLS) and IMAPS (993), as an attacker holding a slot would; the
 global and per-address caps on SMTP."""
 import asyncio
+import re
 import resource
 import socket
 import ssl
@@ -234,6 +235,47 @@ def test_errors_past_the_service_limit_close_the_session(postern, service):
         assert b"* BYE Too many protocol errors" in got, got
     assert got.count(b"\n") <= 4, got
     srv.wait_log(f"{protocol_of(service)}.too_many_errors")
+
+
+@pytest.mark.parametrize("service", ["smtp", "imap", "imaps"])
+def test_only_errors_in_a_row_count(postern, service):
+    """The limit counts errors in a row: a good command ends the run (IMAP: any
+    command answered OK; SMTP: a message taken), so a client that errs now and
+    then over a long session is not closed, one that errs on and on still is."""
+    srv = all_services(postern, {"services": {service: {"limits": {"errors": 3}}},
+                                 "limits": {"errors": 100}})
+    c = connect(srv, service)
+    for _ in range(3):
+        for _ in range(2):
+            c.send(bad_command(service))
+        if protocol_of(service) == "smtp":
+            assert [r.code for r in c.replies(2)] == [500, 500]
+            r = c.send_message("sender@remote.test", [ALICE], b"Subject: x\r\n\r\nx\r\n",
+                               ehlo=False)
+            assert r.code == 250, r
+        else:
+            for _ in range(2):
+                assert re.match(rb"x BAD", c.read_response())
+            c.ok("NOOP")
+    for _ in range(3):
+        c.send(bad_command(service))
+    got = c.read_until_closed(timeout=5)
+    assert b"Too many" in got, got
+    srv.wait_log(f"{protocol_of(service)}.too_many_errors", lambda e: e.get("errors") == 3)
+
+
+def test_smtp_replies_other_than_a_taken_message_do_not_end_the_run(postern):
+    """A valid RCPT between unknown ones must not let a client probe addresses
+    past the limit."""
+    srv = all_services(postern, {"limits": {"errors": 3}})
+    c = connect(srv, "smtp")
+    assert c.cmd("MAIL FROM:<someone@remote.test>").code == 250
+    for i in range(2):
+        assert c.cmd(f"RCPT TO:<nobody{i}@example.org>").code == 550
+        assert c.cmd(f"RCPT TO:<{ALICE}>").code == 250
+    c.send(b"RCPT TO:<nobody9@example.org>\r\n")
+    got = c.read_until_closed(timeout=5)
+    assert b"421 4.7.0" in got, got
 
 
 def test_other_services_keep_the_global_error_limit(postern):

@@ -14,6 +14,7 @@
 
 #include "imap/imap_render.h"
 #include "mail/decode.h"
+#include "mail/encode.h"
 #include "mail/mime.h"
 
 /* ---- helpers ---- */
@@ -296,6 +297,61 @@ static void test_large(void **state)
 	free(qp);
 }
 
+/* ---- encoding ---- */
+
+static void test_base64_encode_round_trip(void **state)
+{
+	(void)state;
+	char in[300];
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (char)(i * 7);
+	for (size_t n = 0; n <= sizeof(in); n += 1 + n / 3) {
+		struct buf enc, dec;
+		buf_init(&enc);
+		buf_init(&dec);
+		mime_encode_base64(in, n, &enc);
+		for (size_t i = 0, col = 0; i < enc.len; i++, col++) {
+			if (enc.data[i] == '\r') {
+				assert_int_equal(col, 76);       /* RFC 2045 6.8 */
+				col = (size_t)-2;
+			}
+		}
+		mime_decode_base64(enc.data ? enc.data : "", enc.len, &dec);
+		assert_int_equal(dec.len, n);
+		assert_memory_equal(dec.data ? dec.data : "", in, n);
+		buf_free(&enc);
+		buf_free(&dec);
+	}
+	struct buf e;
+	buf_init(&e);
+	mime_encode_base64("ab", 2, &e);
+	assert_string_equal(e.data, "YWI=");
+	buf_free(&e);
+}
+
+static void test_binary_parts_to_base64(void **state)
+{
+	(void)state;
+	static const char msg[] =
+		"Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Transfer-Encoding: 8bit\r\n\r\ntext\r\n"
+		"--b\r\nContent-Type: application/x\r\nContent-Transfer-Encoding: BINARY\r\n"
+		"X-After: 1\r\n\r\n\001\n\r\r\n--b--\r\n";
+	struct buf out;
+	buf_init(&out);
+	assert_true(mime_binary_parts_to_base64(msg, sizeof(msg) - 1, &out));
+	assert_string_equal(out.data,
+		"Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Transfer-Encoding: 8bit\r\n\r\ntext\r\n"
+		"--b\r\nContent-Type: application/x\r\nContent-Transfer-Encoding: base64\r\n"
+		"X-After: 1\r\n\r\nAQoN\r\n--b--\r\n");
+	buf_free(&out);
+	buf_init(&out);
+	assert_false(mime_binary_parts_to_base64("Subject: y\r\n\r\nz\r\n", 17, &out));
+	assert_int_equal(out.len, 0);
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +367,8 @@ int main(void)
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_large),
+		cmocka_unit_test(test_base64_encode_round_trip),
+		cmocka_unit_test(test_binary_parts_to_base64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

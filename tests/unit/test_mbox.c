@@ -11,9 +11,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "core/util.h"
 #include "store/mbox.h"
+
+#define MAILDIR_KEYWORDS_FILE_NAME "dovecot-keywords"
 
 struct fx {
 	char root[256];
@@ -415,7 +418,19 @@ static void test_folders(void **state)
 	assert_int_equal(mbox_subscribe(fx->ms, "Sent", false), MBOX_OK);
 	assert_int_equal(mbox_find(fx->ms, "Sent", &mb), MBOX_OK);
 	assert_false(mb.subscribed);
-	assert_int_equal(mbox_subscribe(fx->ms, "Nope", true), MBOX_NOT_FOUND);
+	/* subscriptions are names: one may outlive its mailbox */
+	assert_int_equal(mbox_subscribe(fx->ms, "Nope", true), MBOX_OK);
+	assert_int_equal(mbox_subscribe(fx->ms, "Nope", false), MBOX_OK);
+	assert_int_equal(mbox_subscribe(fx->ms, "Nope", false), MBOX_NOT_FOUND);
+	assert_int_equal(mbox_subscribe(fx->ms, "bad.name", true), MBOX_INVALID);
+	assert_int_equal(mbox_create(fx->ms, "Kept", NULL), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "Kept", &mb), MBOX_OK);
+	assert_false(mb.subscribed);   /* CREATE does not subscribe */
+	assert_int_equal(mbox_subscribe(fx->ms, "Kept", true), MBOX_OK);
+	assert_int_equal(mbox_delete(fx->ms, "Kept"), MBOX_OK);
+	assert_int_equal(mbox_create(fx->ms, "Kept", NULL), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "Kept", &mb), MBOX_OK);
+	assert_true(mb.subscribed);
 }
 
 static void test_rebuild_keeps_flags(void **state)
@@ -445,6 +460,201 @@ static void test_rebuild_keeps_flags(void **state)
 	assert_int_equal(u.n, 2);
 	assert_int_equal(u.flags[0], 0);
 	assert_int_equal(u.flags[1], MBOX_F_ANSWERED | MBOX_F_SEEN);
+	/* what was in cur/ is old to the rebuilt index; what is still in new/ is recent */
+	uint32_t n;
+	assert_int_equal(mbox_count_recent(fx->ms, &mb, &n), MBOX_OK);
+	assert_int_equal(n, 0);
+	deliver(fx, "4002.C.host", "c\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	assert_int_equal(mbox_count_recent(fx->ms, &mb, &n), MBOX_OK);
+	assert_int_equal(n, 1);
+}
+
+static void read_text(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+static void collect_keywords(void *arg, const struct mbox_msg *m)
+{
+	char *out = arg;
+	snprintf(out + strlen(out), 512 - strlen(out), "%s|", m->keywords);
+}
+
+/* Keywords live in the file names as dovecot-keywords letters: a rebuilt
+ * index gets them back, 26 a folder; more are kept in the index only. */
+static void test_rebuild_keeps_keywords(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info mb;
+	char err[256], path[600], text[1024], many[600] = "";
+	uint32_t mailboxes;
+	uint64_t messages;
+	assert_false(mbox_index_rebuilt(fx->ms, &mailboxes, &messages));
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	deliver(fx, "6000.A.host", "a\n");
+	deliver(fx, "6001.B.host", "b\n");
+	deliver(fx, "6002.C.host", "c\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 1, MBOX_F_SEEN, "$Forwarded Old", NULL), MBOX_OK);
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 2, 0, "$Junk old", NULL), MBOX_OK);
+	for (int i = 0; i < 27; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sk%02d", i ? " " : "", i);
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 3, 0, many, NULL), MBOX_OK);
+	snprintf(path, sizeof(path), "%s/%s", fx->maildir, MAILDIR_KEYWORDS_FILE_NAME);
+	read_text(path, text, sizeof(text));
+	assert_non_null(strstr(text, "0 $Forwarded\n1 Old\n2 $Junk\n3 k00\n"));
+	assert_null(strstr(text, "k23"));          /* 26 letters: k22 took z */
+	snprintf(path, sizeof(path), "%s/cur/6000.A.host:2,Sab", fx->maildir);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/cur/6001.B.host:2,bc", fx->maildir);
+	assert_int_equal(access(path, F_OK), 0);
+	/* the index goes; the files and dovecot-keywords stay */
+	mbox_close(fx->ms);
+	snprintf(path, sizeof(path), "%s/%s", fx->maildir, MBOX_INDEX_FILE);
+	assert_int_equal(unlink(path), 0);
+	fx->ms = mbox_open(fx->maildir, err, sizeof(err));
+	assert_non_null(fx->ms);
+	assert_true(mbox_index_rebuilt(fx->ms, &mailboxes, &messages));
+	assert_int_equal(messages, 3);
+	assert_int_equal(mailboxes, 6);
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	char got[512] = "";
+	assert_int_equal(mbox_messages(fx->ms, &mb, 1, collect_keywords, got), MBOX_OK);
+	/* the keywords past z had no letter: the index alone knew them */
+	assert_true(strncmp(got, "$Forwarded Old|Old $Junk|k00 k01", 32) == 0);
+	assert_non_null(strstr(got, " k22|"));     /* z */
+	assert_null(strstr(got, "k23"));
+}
+
+/* A Maildir written by Dovecot: its letters name keywords from the start. */
+static void test_dovecot_keywords_are_read(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info mb;
+	char path[600], got[512] = "";
+	snprintf(path, sizeof(path), "%s/%s", fx->maildir, MAILDIR_KEYWORDS_FILE_NAME);
+	write_file(path, "0 $Label1\n3 NonJunk\nnot a line\n30 TooFar\n1 $MDNSent\n");
+	snprintf(path, sizeof(path), "%s/cur/7000.A.host,S=2:2,RSabd", fx->maildir);
+	write_file(path, "a\n");
+	snprintf(path, sizeof(path), "%s/cur/7001.B.host,S=2:2,c", fx->maildir);
+	write_file(path, "b\n");
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_messages(fx->ms, &mb, 1, collect_keywords, got), MBOX_OK);
+	assert_string_equal(got, "$Label1 $MDNSent NonJunk||");   /* c names nothing */
+	/* a new keyword gets the first free letter, c */
+	assert_int_equal(mbox_set_flags(fx->ms, &mb, 2, 0, "Fresh", NULL), MBOX_OK);
+	snprintf(path, sizeof(path), "%s/cur/7001.B.host,S=2:2,c", fx->maildir);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+/* An index as schema step 5 (the last one released before 8) left it:
+ * steps 1 to 5 of mbox.c, run by hand. */
+static const char schema_v5[] =
+	"CREATE TABLE mailboxes (  id INTEGER PRIMARY KEY,  name TEXT NOT NULL UNIQUE,  uidvalidity INTEGER NOT NULL,  uidnext INTEGER NOT NULL DEFAULT 1,  highestmodseq INTEGER NOT NULL DEFAULT 1,  subscribed INTEGER NOT NULL DEFAULT 1,  special_use TEXT NOT NULL DEFAULT '',  mtime_new INTEGER NOT NULL DEFAULT 0,  mtime_cur INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE messages (  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,  uid INTEGER NOT NULL,  base TEXT NOT NULL,  flags INTEGER NOT NULL,  keywords TEXT NOT NULL DEFAULT '',  internaldate INTEGER NOT NULL,  size INTEGER NOT NULL,  modseq INTEGER NOT NULL,  envelope TEXT, bodystructure TEXT, body TEXT,  PRIMARY KEY (mailbox_id, uid));"
+	"CREATE UNIQUE INDEX messages_base ON messages(mailbox_id, base);"
+	"CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);"
+	"CREATE TABLE expunged (  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,  uid INTEGER NOT NULL,  modseq INTEGER NOT NULL);"
+	"CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);"
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE INDEX messages_view ON messages(mailbox_id, uid, flags, size);"
+	"ALTER TABLE mailboxes ADD COLUMN n_messages INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN n_unseen INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN total_size INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE mailboxes SET  n_messages = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id),  n_unseen = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id              AND flags & 1 = 0),  total_size = (SELECT coalesce(sum(size), 0) FROM messages                WHERE mailbox_id = mailboxes.id);"
+	"CREATE TRIGGER messages_count_insert AFTER INSERT ON messages BEGIN  UPDATE mailboxes SET n_messages = n_messages + 1,    n_unseen = n_unseen + (NEW.flags & 1 = 0), total_size = total_size + NEW.size    WHERE id = NEW.mailbox_id;"
+	"END;"
+	"CREATE TRIGGER messages_count_delete AFTER DELETE ON messages BEGIN  UPDATE mailboxes SET n_messages = n_messages - 1,    n_unseen = n_unseen - (OLD.flags & 1 = 0), total_size = total_size - OLD.size    WHERE id = OLD.mailbox_id;"
+	"END;"
+	"CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox_id, flags, size ON messages  BEGIN  UPDATE mailboxes SET n_messages = n_messages - 1,    n_unseen = n_unseen - (OLD.flags & 1 = 0), total_size = total_size - OLD.size    WHERE id = OLD.mailbox_id;"
+	"UPDATE mailboxes SET n_messages = n_messages + 1,    n_unseen = n_unseen + (NEW.flags & 1 = 0), total_size = total_size + NEW.size    WHERE id = NEW.mailbox_id;"
+	"END;"
+	"ALTER TABLE messages ADD COLUMN pop3_uidl TEXT;";
+
+static void exec_sql(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		print_error("%s: %s\n", sql, msg ? msg : "?");
+		fail();
+	}
+}
+
+static void collect_names(void *arg, const char *name)
+{
+	strcat(arg, name);
+	strcat(arg, "|");
+}
+
+/* Step 8 on an index of step 5: subscriptions move to their table (the
+ * column goes), the keywords messages have are listed, what is there is
+ * not \Recent. */
+static void test_migration_to_step_8(void **state)
+{
+	struct fx *fx = *state;
+	char path[600], err[256], subs[256] = "", kws[256] = "";
+	sqlite3 *db;
+	mbox_close(fx->ms);
+	snprintf(path, sizeof(path), "%s/%s", fx->maildir, MBOX_INDEX_FILE);
+	unlink(path);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	exec_sql(db, schema_v5);
+	exec_sql(db, "INSERT INTO mailboxes(id, name, uidvalidity, uidnext, subscribed) VALUES "
+	             "(1, 'INBOX', 100, 4, 1), (2, 'Old', 101, 1, 0), (3, 'Lists', 102, 1, 1);"
+	             "INSERT INTO messages(mailbox_id, uid, base, flags, keywords, internaldate, size, "
+	             "modseq) VALUES (1, 1, 'a', 0, '$Forwarded Old', 1, 1, 1),"
+	             "(1, 2, 'b', 0, '', 1, 1, 1), (1, 3, 'c', 0, 'old $Junk', 1, 1, 1);"
+	             "PRAGMA user_version = 5;");
+	sqlite3_close(db);
+	fx->ms = mbox_open(fx->maildir, err, sizeof(err));
+	assert_non_null(fx->ms);
+	assert_int_equal(mbox_subscriptions(fx->ms, collect_names, subs), MBOX_OK);
+	assert_string_equal(subs, "INBOX|Lists|");
+	struct mbox_info mb;
+	assert_int_equal(mbox_find(fx->ms, "Old", &mb), MBOX_OK);
+	assert_false(mb.subscribed);
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	assert_true(mb.subscribed);
+	assert_int_equal(mb.recent_uid, 3);
+	assert_int_equal(mbox_keywords(fx->ms, &mb, collect_names, kws), MBOX_OK);
+	assert_string_equal(kws, "$Forwarded|Old|$Junk|");
+}
+
+/* \Recent: the first claim takes the messages, the next one nothing; new
+ * mail is taken by whoever claims it first. */
+static void test_recent_is_claimed_once(void **state)
+{
+	struct fx *fx = *state;
+	struct mbox_info mb, other;
+	uint32_t was, n;
+	assert_int_equal(mbox_find(fx->ms, "INBOX", &mb), MBOX_OK);
+	deliver(fx, "5000.A.host", "a\n");
+	deliver(fx, "5001.B.host", "b\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_count_recent(fx->ms, &mb, &n), MBOX_OK);
+	assert_int_equal(n, 2);
+	other = mb;
+	assert_int_equal(mbox_claim_recent(fx->ms, &mb, 2, &was), MBOX_OK);
+	assert_int_equal(was, 0);                     /* UIDs 1 and 2 are ours */
+	assert_int_equal(mbox_claim_recent(fx->ms, &other, 2, &was), MBOX_OK);
+	assert_int_equal(was, 2);                     /* a stale copy learns they are taken */
+	assert_int_equal(other.recent_uid, 2);
+	assert_int_equal(mbox_count_recent(fx->ms, &mb, &n), MBOX_OK);
+	assert_int_equal(n, 0);
+	deliver(fx, "5002.C.host", "c\n");
+	assert_int_equal(mbox_sync(fx->ms, &mb), MBOX_OK);
+	assert_int_equal(mbox_claim_recent(fx->ms, &other, 3, &was), MBOX_OK);
+	assert_int_equal(was, 2);
+	assert_int_equal(mbox_claim_recent(fx->ms, &mb, 3, &was), MBOX_OK);
+	assert_int_equal(was, 3);
 }
 
 static void append_one(struct fx *fx, struct mbox_info *mb, const char *name, uint32_t flags,
@@ -557,6 +767,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_header_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_keeps_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recent_is_claimed_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild_keeps_keywords, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dovecot_keywords_are_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_to_step_8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_flags_is_decided_under_the_lock, setup,
 		                                teardown),
 	};

@@ -526,7 +526,7 @@ static void test_commit_to_maildirs(void **state)
 static void test_commit_groups(void **state)
 {
 	(void)state;
-	char *dir = make_tmpdir(), md[3][512], path[1024];
+	char *dir = make_tmpdir(), md[3][512], path[2048];
 	evthread_use_pthreads();
 	struct event_base *base = event_base_new();
 	char err[256];
