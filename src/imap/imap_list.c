@@ -7,7 +7,7 @@
 
 #include "core/util.h"
 #include "imap/imap_cmds.h"
-#include "imap/imap_mutf7.h"
+#include "mail/mutf7.h"
 #include "imap/imap_session.h"
 #include "imap/imap_status.h"
 
@@ -190,7 +190,7 @@ static bool list_pattern(struct imap_session *s, struct list_req *req, const cha
 	snprintf(pattern, sizeof(req->patterns[0]), "%.*s%.*s", (int)reflen, ref, (int)patlen, pat);
 	if (!imap_client_utf8(s)) {
 		char decoded[sizeof(req->patterns[0])];
-		if (imap_mutf7_decode(pattern, decoded, sizeof(decoded)) == 0)
+		if (mutf7_decode(pattern, decoded, sizeof(decoded)) == 0)
 			memcpy(pattern, decoded, strlen(decoded) + 1);
 	}
 	return true;

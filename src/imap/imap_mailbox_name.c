@@ -3,7 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "imap/imap_mutf7.h"
+#include "mail/mutf7.h"
 #include "imap/imap_session.h"
 
 bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out, size_t len)
@@ -30,7 +30,7 @@ bool imap_next_mailbox(struct imap_session *s, struct imap_cursor *c, char *out,
 	}
 	/* A name that is not modified UTF-7 names no mailbox (Dovecot answers NO,
 	 * not BAD): it becomes "", which no mailbox has and CREATE refuses. */
-	if (imap_mutf7_decode(raw, out, len) < 0)
+	if (mutf7_decode(raw, out, len) < 0)
 		out[0] = '\0';
 	return true;
 }
@@ -47,7 +47,7 @@ bool imap_expect_mailbox(struct imap_session *s, struct imap_command *cmd, struc
 void imap_write_mailbox(struct imap_session *s, const char *name)
 {
 	char enc[MBOX_NAME_MAX * 4 + 1];
-	if (!imap_client_utf8(s) && imap_mutf7_encode(name, enc, sizeof(enc)) == 0)
+	if (!imap_client_utf8(s) && mutf7_encode(name, enc, sizeof(enc)) == 0)
 		name = enc;
 	imap_write_string(s, name, strlen(name));
 }

@@ -6,13 +6,13 @@
 
 #include "core/utf8.h"
 #include "core/util.h"
-#include "imap/imap_mutf7.h"
+#include "mail/mutf7.h"
 #include "store/mbox.h"
 
 /* One level: modified UTF-7 decoded, else UTF-8 as it is. */
 static int level_name(const char *level, char *out, size_t outlen)
 {
-	if (imap_mutf7_decode(level, out, outlen) == 0)
+	if (mutf7_decode(level, out, outlen) == 0)
 		return 0;
 	if (!utf8_valid(level, strlen(level)) || strlen(level) >= outlen)
 		return -1;

@@ -1,6 +1,6 @@
 /* Modified UTF-7 mailbox names (RFC 3501 5.1.3) for clients that did not
  * ENABLE UTF8=ACCEPT; postern keeps names in UTF-8. */
-#include "imap/imap_mutf7.h"
+#include "mail/mutf7.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -63,7 +63,7 @@ static int put_utf8(char *out, size_t outlen, size_t *n, int32_t cp)
 	return 0;
 }
 
-int imap_mutf7_encode(const char *in, char *out, size_t outlen)
+int mutf7_encode(const char *in, char *out, size_t outlen)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	size_t n = 0;
@@ -112,7 +112,7 @@ int imap_mutf7_encode(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
-int imap_mutf7_decode(const char *in, char *out, size_t outlen)
+int mutf7_decode(const char *in, char *out, size_t outlen)
 {
 	const char *p = in;
 	size_t n = 0;
