@@ -98,6 +98,14 @@ static const struct migration schema_steps[] = {
 	  "  warned INTEGER NOT NULL DEFAULT 0,"
 	  "  PRIMARY KEY (local, domain),"
 	  "  FOREIGN KEY (local, domain) REFERENCES users(local, domain) ON DELETE CASCADE);" },
+	{ 5,
+	  /* master users (auth/master.h): an administrator's name and Argon2id
+	   * hash, apart from the users; they log in as any user when
+	   * auth.master_login is on */
+	  "CREATE TABLE master_users ("
+	  "  name TEXT PRIMARY KEY COLLATE NOCASE,"
+	  "  password TEXT NOT NULL,"
+	  "  created INTEGER NOT NULL);" },
 };
 
 static const char *const stmt_sql[Q_COUNT] = {
