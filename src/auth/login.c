@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "auth/cred_cache.h"
+#include "auth/master.h"
 #include "auth/password.h"
 #include "auth/ratelimit.h"
 #include "auth/scram.h"
@@ -20,6 +21,7 @@
 #include "store/resolve.h"
 #include "store/store.h"
 #include "store/store_auth.h"
+#include "store/store_master.h"
 
 #define USER_MAX 320
 
@@ -182,6 +184,26 @@ void login_succeeded(const struct login_ctx *c, const char *user)
 	succeeded(c, user, false);
 }
 
+/* A master's success clears the master's failures, not the user's: the
+ * audit event names both. */
+static void master_succeeded(const struct login_ctx *c, const char *user, const char *master,
+                             bool cached)
+{
+	struct ratelimit_backend b = ratelimit_store_backend(c->store);
+	ratelimit_success(&b, c->ip, master, ratelimit_clock_ms());
+	log_security(LOG_INFO, "auth.success", "s", "ip", c->ip, "s", "user", user,
+	             "s", "master", master, "s", "protocol", c->protocol, "b", "cached", cached, NULL);
+	master_audit(c, user, master, "success", NULL, cached);
+}
+
+uint64_t login_master_failed(const struct login_ctx *c, const char *user, const char *master,
+                             const char *reason)
+{
+	uint64_t delay = login_failed(c, master, reason);
+	master_audit(c, user, master, "failure", reason, false);
+	return delay;
+}
+
 /* ---- the verified-credentials cache ------------------------------------------------
  * One for the process, shared by every worker and protocol (the cache itself
  * is thread-safe). Made before the workers start and freed after they stop,
@@ -204,14 +226,6 @@ void login_cache_stop(void)
 	cache = NULL;
 }
 
-/* A hash due for an upgrade (an old scheme, or no SCRAM keys yet) is never
- * served from the cache: the upgrade needs the slow check, which has the
- * password in hand. */
-static bool wants_rehash(const struct store_user_auth *info)
-{
-	return password_needs_upgrade(info->hash) || info->scram[0] == '\0';
-}
-
 /* The cache entry of a login, over the hash stored now. False without a cache. */
 static bool cache_mac(const char *user, const char *stored_hash, const char *password,
                       unsigned char mac[CRED_CACHE_MAC_LEN])
@@ -225,9 +239,12 @@ struct pw_job {
 	struct login_ctx ctx;
 	char ip[64], protocol[16];
 	char user[USER_MAX + 1];
+	char master[MASTER_NAME_MAX + 1];   /* "" for a user's own login */
+	char cache_user[USER_MAX + MASTER_NAME_MAX + 2];    /* whose entry: "user" or "user*master" */
 	char password[256];
-	struct store_user_auth info;
-	bool known;
+	struct store_user_auth info;        /* a master's: its hash only */
+	bool known;                         /* the user (or the master) exists */
+	bool target_known;                  /* a master's: the user it acts as exists */
 	int result;
 	bool cached;                    /* answered from the cache, without Argon2 */
 	bool upgraded;
@@ -239,6 +256,30 @@ struct pw_job {
 	void *arg;
 };
 
+/* A hash due for an upgrade (an old scheme, or no SCRAM keys yet) is never
+ * served from the cache: the upgrade needs the slow check, which has the
+ * password in hand. A master's hash is never upgraded: it has no SCRAM keys
+ * (SCRAM does not serve masters), and `postern master add` made it Argon2id. */
+static bool wants_rehash(const struct pw_job *j)
+{
+	return j->master[0] == '\0' &&
+	       (password_needs_upgrade(j->info.hash) || j->info.scram[0] == '\0');
+}
+
+/* What the limiter counts a failure against: the user, or the master who
+ * tried (a master's failures are its own, not its target's). */
+static const char *limit_key(const struct pw_job *j)
+{
+	return j->master[0] != '\0' ? j->master : j->user;
+}
+
+/* Whether the login stands once the password is right: a master's target
+ * must exist too. */
+static bool target_ok(const struct pw_job *j)
+{
+	return j->master[0] == '\0' || j->target_known;
+}
+
 static void pw_work(void *arg)
 {
 	struct pw_job *j = arg;
@@ -248,7 +289,7 @@ static void pw_work(void *arg)
 	} else {
 		j->result = password_verify(j->info.hash, j->password);
 	}
-	if (j->result == 1 && wants_rehash(&j->info)) {
+	if (j->result == 1 && wants_rehash(j)) {
 		/* an old scheme, or no SCRAM keys yet: derive both now that we know the password */
 		struct scram_keys k;
 		j->upgraded = password_hash(j->password, j->new_hash, sizeof(j->new_hash)) == 0 &&
@@ -258,9 +299,9 @@ static void pw_work(void *arg)
 	}
 	/* the entry is over the hash stored once this login is done: the new one
 	 * after an upgrade (remembered only when the upgrade is stored) */
-	if (j->result == 1 && (j->upgraded || !wants_rehash(&j->info)))
-		j->remember = cache_mac(j->user, j->upgraded ? j->new_hash : j->info.hash, j->password,
-		                        j->mac);
+	if (j->result == 1 && target_ok(j) && (j->upgraded || !wants_rehash(j)))
+		j->remember = cache_mac(j->cache_user, j->upgraded ? j->new_hash : j->info.hash,
+		                        j->password, j->mac);
 	OPENSSL_cleanse(j->password, sizeof(j->password));
 }
 
@@ -276,21 +317,35 @@ static bool store_upgrade(struct pw_job *j)
 	return true;
 }
 
+static const char *failure_reason(const struct pw_job *j)
+{
+	if (j->master[0] == '\0')
+		return j->known ? "bad_password" : "unknown_user";
+	if (!j->known)
+		return "unknown_master";
+	return j->result != 1 ? "bad_password" : "unknown_user";
+}
+
 static void pw_done(void *arg)
 {
 	struct pw_job *j = arg;
 	uint64_t delay = 0;
-	enum login_result r = j->result == 1 ? LOGIN_OK : LOGIN_FAILED;
+	enum login_result r = j->result == 1 && target_ok(j) ? LOGIN_OK : LOGIN_FAILED;
 	if (r == LOGIN_OK) {
 		if (j->upgraded && !store_upgrade(j))
 			j->remember = false;
 		if (j->remember)
 			cred_cache_remember(cache, j->mac, now_ms());
-		succeeded(&j->ctx, j->user, j->cached);
+		if (j->master[0] != '\0')
+			master_succeeded(&j->ctx, j->user, j->master, j->cached);
+		else
+			succeeded(&j->ctx, j->user, j->cached);
+	} else if (j->master[0] != '\0') {
+		delay = login_master_failed(&j->ctx, j->user, j->master, failure_reason(j));
 	} else {
-		delay = login_failed(&j->ctx, j->user, j->known ? "bad_password" : "unknown_user");
+		delay = login_failed(&j->ctx, j->user, failure_reason(j));
 	}
-	release_check(&j->ctx, j->user);   /* after recording: no window without either count */
+	release_check(&j->ctx, limit_key(j));   /* after recording: no window without either count */
 	j->cb(j->arg, r, j->user, j->info.any_sender, delay);
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
@@ -314,8 +369,8 @@ static bool answer_from_cache(struct pw_job *j)
 {
 	static const struct timeval next_turn = { 0, 0 };
 	unsigned char mac[CRED_CACHE_MAC_LEN];
-	bool hit = j->known && !wants_rehash(&j->info) &&
-	           cache_mac(j->user, j->info.hash, j->password, mac) &&
+	bool hit = j->known && target_ok(j) && !wants_rehash(j) &&
+	           cache_mac(j->cache_user, j->info.hash, j->password, mac) &&
 	           cred_cache_lookup(cache, mac, now_ms());
 	OPENSSL_cleanse(mac, sizeof(mac));
 	if (!hit)
@@ -331,10 +386,9 @@ static bool answer_from_cache(struct pw_job *j)
 	return true;
 }
 
-int login_check_password(const struct login_ctx *c, const char *user, const char *password,
-                         login_done_fn cb, void *arg)
+static struct pw_job *job_new(const struct login_ctx *c, const char *user, const char *password,
+                              login_done_fn cb, void *arg)
 {
-	char local[65], domain[256];
 	struct pw_job *j = xcalloc(1, sizeof(*j));
 	j->ctx = *c;
 	str_copy(j->ip, sizeof(j->ip), c->ip);
@@ -343,12 +397,24 @@ int login_check_password(const struct login_ctx *c, const char *user, const char
 	j->ctx.protocol = j->protocol;
 	str_copy(j->user, sizeof(j->user), user);
 	ascii_lower(j->user);
+	str_copy(j->cache_user, sizeof(j->cache_user), j->user);
 	str_copy(j->password, sizeof(j->password), password);
 	j->cb = cb;
 	j->arg = arg;
-	j->known = resolve_split_address(j->user, local, sizeof(local), domain, sizeof(domain)) == 0 &&
-	           store_user_auth_info(c->store, local, domain, &j->info) == STORE_OK;
-	if (!reserve_check(c, j->user, true)) {
+	return j;
+}
+
+static bool user_auth_info(struct store *st, const char *user, struct store_user_auth *info)
+{
+	char local[65], domain[256];
+	return resolve_split_address(user, local, sizeof(local), domain, sizeof(domain)) == 0 &&
+	       store_user_auth_info(st, local, domain, info) == STORE_OK;
+}
+
+/* The limiter, then the cache, then the pool. */
+static int job_submit(const struct login_ctx *c, struct pw_job *j)
+{
+	if (!reserve_check(c, limit_key(j), true)) {
 		OPENSSL_cleanse(j, sizeof(*j));
 		free(j);
 		return -1;
@@ -357,12 +423,38 @@ int login_check_password(const struct login_ctx *c, const char *user, const char
 	if (answer_from_cache(j))
 		return 0;
 	if (threadpool_submit(c->pool, c->base, pw_work, pw_done, j) < 0) {
-		release_check(c, j->user);
+		release_check(c, limit_key(j));
 		OPENSSL_cleanse(j, sizeof(*j));
 		free(j);
 		return -1;
 	}
 	return 0;
+}
+
+int login_check_password(const struct login_ctx *c, const char *user, const char *password,
+                         login_done_fn cb, void *arg)
+{
+	struct pw_job *j = job_new(c, user, password, cb, arg);
+	j->known = user_auth_info(c->store, j->user, &j->info);
+	return job_submit(c, j);
+}
+
+int login_check_master(const struct login_ctx *c, const char *user, const char *master,
+                       const char *password, login_done_fn cb, void *arg)
+{
+	struct store_user_auth target;
+	struct pw_job *j = job_new(c, user, password, cb, arg);
+	str_copy(j->master, sizeof(j->master), master);
+	ascii_lower(j->master);
+	/* the cache entry names both: a master's proof is not the user's, and
+	 * proves nothing for another user ('*' never occurs in a master name) */
+	snprintf(j->cache_user, sizeof(j->cache_user), "%s*%s", j->user, j->master);
+	j->known = master_name_valid(j->master) &&
+	           store_master_hash(c->store, j->master, j->info.hash, sizeof(j->info.hash)) == STORE_OK;
+	/* read for every login, like the hash: a user deleted since is refused */
+	j->target_known = user_auth_info(c->store, j->user, &target);
+	OPENSSL_cleanse(&target, sizeof(target));
+	return job_submit(c, j);
 }
 
 /* ---- SCRAM keys ---------------------------------------------------------------------- */

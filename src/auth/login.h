@@ -24,6 +24,9 @@ struct login_ctx {
 	uint64_t keep_ms;               /* failures are kept this long (all protocols) */
 	const char *ip;
 	const char *protocol;           /* "smtp", "imap": for the log */
+	bool master_login;              /* master users may log in here (auth/master.h):
+	                                 * auth.master_login, and a protocol that reads
+	                                 * mailboxes (never SMTP) */
 };
 
 enum login_result { LOGIN_OK = 0, LOGIN_FAILED, LOGIN_TEMPFAIL };
@@ -54,6 +57,18 @@ void login_release(const struct login_ctx *c, const char *user);
  * cache is looked at. */
 int login_check_password(const struct login_ctx *c, const char *user, const char *password,
                          login_done_fn cb, void *arg);
+/* A master's password check (auth/master.h): as login_check_password, with
+ * the master's hash, and a success only when user exists too. cb gets user.
+ * Failures count against master and the IP, not user; each end is an
+ * "auth.master_login" audit event naming both. The cache entry is over
+ * both names and the master's stored hash: a master removed (or added
+ * again) no longer matches it. Call login_allowed for master and user first. */
+int login_check_master(const struct login_ctx *c, const char *user, const char *master,
+                       const char *password, login_done_fn cb, void *arg);
+/* A master's failure decided by the caller (a malformed target): counted
+ * against master, audited with user; returns the delay before answering. */
+uint64_t login_master_failed(const struct login_ctx *c, const char *user, const char *master,
+                             const char *reason);
 /* A failure decided by the caller (wrong SCRAM proof, refused authzid):
  * recorded and logged; returns the delay before answering. */
 uint64_t login_failed(const struct login_ctx *c, const char *user, const char *reason);

@@ -1,4 +1,5 @@
-/* The SASL server exchange shared by SMTP AUTH and IMAP AUTHENTICATE/LOGIN. */
+/* The SASL server exchange shared by SMTP AUTH, IMAP AUTHENTICATE/LOGIN and
+ * POP3 AUTH/USER+PASS, master users' logins included (auth/master.h). */
 #include "auth/sasl_server.h"
 
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <event2/event.h>
 #include <openssl/crypto.h>
 
+#include "auth/master.h"
 #include "auth/sasl.h"
 #include "auth/scram.h"
 #include "core/util.h"
@@ -29,6 +31,7 @@ struct sasl_server {
 	bool orphaned;                  /* freed during the check: free when it ends */
 	struct event *delay;
 	char user[USER_MAX + 1];        /* lower-cased, once known */
+	char master[MASTER_NAME_MAX + 1];       /* lower-cased: who logs in as user; "" */
 	char login_user[LOGIN_FIELD_MAX + 1];   /* LOGIN: the name of the first response */
 	bool any_sender;
 	struct scram_server *scram;
@@ -117,11 +120,12 @@ bool sasl_server_waiting(const struct sasl_server *x)
 /* The last thing the exchange does: the callback may free it. */
 static void finish(struct sasl_server *x, enum sasl_outcome o, const char *detail)
 {
-	char user[USER_MAX + 1];
+	char user[USER_MAX + 1], master[MASTER_NAME_MAX + 1];
 	/* the callback may free x: the result must not point into it */
 	str_copy(user, sizeof(user), x->user);
-	struct sasl_result r = { .user = user, .any_sender = o == SASL_SUCCESS && x->any_sender,
-	                         .detail = detail };
+	str_copy(master, sizeof(master), x->master);
+	struct sasl_result r = { .user = user, .master = master,
+	                         .any_sender = o == SASL_SUCCESS && x->any_sender, .detail = detail };
 	release_reservation(x);
 	scram_server_free(x->scram);
 	x->scram = NULL;
@@ -190,7 +194,15 @@ static void on_checked(void *arg, enum login_result r, const char *user, bool an
 	}
 }
 
-static void check_password(struct sasl_server *x, const char *user, const char *password)
+/* The password check runs: keep the session alive and its input paused. */
+static void checking(struct sasl_server *x)
+{
+	x->checking = true;
+	x->ops.hold(x->arg);
+	x->ops.wait(x->arg);
+}
+
+static void check_user_password(struct sasl_server *x, const char *user, const char *password)
 {
 	set_user(x, user);
 	/* before any password is looked at: blocked IPs and users, fail closed */
@@ -204,9 +216,56 @@ static void check_password(struct sasl_server *x, const char *user, const char *
 		finish(x, SASL_TEMPFAIL, "Temporary authentication failure, try again later");
 		return;
 	}
-	x->checking = true;
-	x->ops.hold(x->arg);
-	x->ops.wait(x->arg);
+	checking(x);
+}
+
+/* Master M logs in as user U (auth/master.h): the limiter must allow M (whose
+ * failures these are) and U (a blocked user stays blocked for masters too). */
+static void check_master_password(struct sasl_server *x, const char *user, const char *master,
+                                  const char *password)
+{
+	set_user(x, user);
+	str_copy(x->master, sizeof(x->master), master);
+	ascii_lower(x->master);
+	if (!login_allowed(&x->ctx, x->master) || !login_allowed(&x->ctx, x->user)) {
+		master_audit(&x->ctx, x->user, x->master, "refused", "ratelimited", false);
+		finish(x, SASL_TEMPFAIL, "Temporary authentication failure, try again later");
+		return;
+	}
+	if (login_check_master(&x->ctx, x->user, x->master, password, on_checked, x) < 0) {
+		finish(x, SASL_TEMPFAIL, "Temporary authentication failure, try again later");
+		return;
+	}
+	checking(x);
+}
+
+/* A master form with nothing usable before the '*' ("*admin"): a failure of
+ * the master's, like a wrong password. */
+static void refuse_master_form(struct sasl_server *x, const char *master)
+{
+	str_copy(x->master, sizeof(x->master), master);
+	ascii_lower(x->master);
+	if (!login_allowed(&x->ctx, x->master)) {
+		finish(x, SASL_TEMPFAIL, "Temporary authentication failure, try again later");
+		return;
+	}
+	fail_after(x, login_master_failed(&x->ctx, "", x->master, "bad_user_name"));
+}
+
+/* A login name with a password (IMAP LOGIN, POP3 USER/PASS, SASL LOGIN,
+ * PLAIN without authzid): "user*master" is a master's where they may log in. */
+static void check_password(struct sasl_server *x, const char *login, const char *password)
+{
+	char user[USER_MAX + 1], master[MASTER_NAME_MAX + 1];
+	enum master_form f = MASTER_FORM_NONE;
+	if (x->ctx.master_login)
+		f = master_login_split(login, user, sizeof(user), master, sizeof(master));
+	if (f == MASTER_FORM_OK)
+		check_master_password(x, user, master, password);
+	else if (f == MASTER_FORM_BAD)
+		refuse_master_form(x, master);
+	else
+		check_user_password(x, login, password);
 }
 
 void sasl_server_login(struct sasl_server *x, const char *user, const char *password)
@@ -224,7 +283,14 @@ static void plain_step(struct sasl_server *x, const unsigned char *msg, size_t l
 		finish(x, SASL_MALFORMED, "Malformed PLAIN message");
 		return;
 	}
-	/* acting for someone else is not offered: a failure like a wrong password */
+	/* RFC 4616 2: authcid acts as authzid; only a master may (auth/master.h) */
+	if (x->ctx.master_login && p.authzid[0] != '\0' && strcasecmp(p.authzid, p.authcid) != 0 &&
+	    master_name_valid(p.authcid)) {
+		check_master_password(x, p.authzid, p.authcid, p.passwd);
+		sasl_plain_clear(&p);
+		return;
+	}
+	/* acting for someone else is not offered otherwise: a failure like a wrong password */
 	if (p.authzid[0] != '\0' && strcasecmp(p.authzid, p.authcid) != 0) {
 		set_user(x, p.authcid);
 		sasl_plain_clear(&p);

@@ -43,6 +43,7 @@ enum sasl_outcome {
 
 struct sasl_result {
 	const char *user;       /* lower-cased; "" when none was given (valid during done only) */
+	const char *master;     /* the master user who logged in as user, or "" (auth/master.h) */
 	bool any_sender;        /* the user may send as any address */
 	const char *detail;     /* a reply text saying why ("Invalid base64 data", ...);
 	                         * the protocol's own text is usually better, but for
@@ -77,8 +78,9 @@ void sasl_server_start(struct sasl_server *x, const char *initial, size_t len);
 /* One response line without its line end: base64, "=" or "" for an empty
  * response, "*" to cancel. Ignored while the exchange waits. */
 void sasl_server_step(struct sasl_server *x, const char *line, size_t len);
-/* Credentials given outside SASL (IMAP LOGIN): the checks of PLAIN without
- * an authzid. Instead of sasl_server_start, on an exchange made for PLAIN. */
+/* Credentials given outside SASL (IMAP LOGIN, POP3 USER/PASS): the checks of
+ * PLAIN without an authzid ("user*master" included where ctx.master_login).
+ * Instead of sasl_server_start, on an exchange made for PLAIN. */
 void sasl_server_login(struct sasl_server *x, const char *user, const char *password);
 /* True while a password check or the failure delay runs. */
 bool sasl_server_waiting(const struct sasl_server *x);

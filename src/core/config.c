@@ -125,6 +125,7 @@ static const struct key_spec auth_keys[] = {
 	{ "pop3", K_GROUP, auth_limit_keys, 0, 0 },
 	{ "cache_ttl", K_DURATION, NULL, 0, 86400LL * 1000 },
 	{ "cache_size", K_INT, NULL, 1, 1000000 },
+	{ "master_login", K_BOOL, NULL, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec root_keys[] = {
@@ -585,6 +586,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->auth.cache_ttl_ms = config_get_duration(s);
 	if ((s = OPT(OPT(root, "auth"), "cache_size")) != NULL)
 		cfg->auth.cache_size = config_setting_get_int(s);
+	if ((s = OPT(OPT(root, "auth"), "master_login")) != NULL)
+		cfg->auth.master_login = config_setting_get_bool(s);
 
 	g = OPT(root, "imap");
 	if ((s = OPT(g, "max_line")) != NULL)

@@ -146,6 +146,7 @@ struct config {
 		struct auth_limits_cfg pop3;
 		uint64_t cache_ttl_ms;  /* verified logins remembered this long; 0 = no cache */
 		int cache_size;         /* ... at most this many at once */
+		bool master_login;      /* master users may open any mailbox (IMAP, POP3); off by default */
 	} auth;
 	struct {
 		char *cert;     /* NULL: generate a self-signed certificate */

@@ -27,6 +27,7 @@ static struct login_ctx ctx_of(struct imap_session *s)
 		.store = worker_store(s->ns.worker), .pool = worker_threadpool(s->ns.worker),
 		.base = worker_base(s->ns.worker), .limits = &s->ns.cfg->auth.imap,
 		.keep_ms = config_auth_longest_window(s->ns.cfg), .ip = s->ns.conn.ip, .protocol = "imap",
+		.master_login = s->ns.cfg->auth.master_login,
 	};
 	return c;
 }
@@ -45,7 +46,7 @@ static void auth_cleanup(struct imap_session *s)
 
 /* ---- the outcome ---------------------------------------------------------------- */
 
-static void logged_in(struct imap_session *s, const char *user)
+static void logged_in(struct imap_session *s, const char *user, const char *master)
 {
 	char local[65], domain[256], maildir[4096], err[512], caps[512];
 	if (!imap_user_connect(user, s->ns.cfg->imap.max_connections_per_user)) {
@@ -63,6 +64,7 @@ static void logged_in(struct imap_session *s, const char *user)
 		return;
 	}
 	str_copy(s->user, sizeof(s->user), user);
+	str_copy(s->master, sizeof(s->master), master);
 	s->state = IMAP_AUTH;
 	net_session_logged_in(&s->ns);
 	s->reader.max_literal_append = s->ns.cfg->imap.append_limit;
@@ -100,7 +102,7 @@ static void on_done(void *arg, enum sasl_outcome o, const struct sasl_result *r)
 		s->io = IMAP_IO_READ;
 	switch (o) {
 	case SASL_SUCCESS:
-		logged_in(s, r->user);
+		logged_in(s, r->user, r->master);
 		break;
 	case SASL_FAILED:
 		imap_tagged(s, s->tag, "NO", "[AUTHENTICATIONFAILED] Authentication failed");

@@ -279,7 +279,8 @@ static void imap_release(struct net_session *ns)
 {
 	struct imap_session *s = (struct imap_session *)ns;
 	log_event(LOG_INFO, "imap.disconnect", "s", "session", ns->id, "s", "ip", ns->conn.ip,
-	          "s", "user", s->user[0] ? s->user : NULL, NULL);
+	          "s", "user", s->user[0] ? s->user : NULL,
+	          "s", "master", s->master[0] ? s->master : NULL, NULL);
 	if (s->running != NULL)
 		s->running->cancel(s);
 	imap_view_close(s);

@@ -86,6 +86,7 @@ struct imap_session {
 
 	/* after login */
 	char user[321];
+	char master[65];                /* the master user logged in as user, or "" */
 	struct mbox_store *ms;
 	struct imap_view view;
 	bool condstore, qresync, utf8;  /* ENABLEd */

@@ -28,6 +28,7 @@ static struct login_ctx ctx_of(struct pop3_session *s)
 		.store = worker_store(s->ns.worker), .pool = worker_threadpool(s->ns.worker),
 		.base = worker_base(s->ns.worker), .limits = &s->ns.cfg->auth.pop3,
 		.keep_ms = config_auth_longest_window(s->ns.cfg), .ip = s->ns.conn.ip, .protocol = "pop3",
+		.master_login = s->ns.cfg->auth.master_login,
 	};
 	return c;
 }
@@ -71,8 +72,8 @@ static void enter_transaction(struct pop3_session *s, struct pop3_maildrop *md)
 	net_session_logged_in(&s->ns);
 	pop3_maildrop_stat(md, &n, &octets);
 	log_event(LOG_INFO, "pop3.login", "s", "session", s->ns.id, "s", "ip", s->ns.conn.ip,
-	          "s", "user", s->user, "i", "messages", (long long)n, "i", "octets", (long long)octets,
-	          NULL);
+	          "s", "user", s->user, "s", "master", s->master[0] ? s->master : NULL,
+	          "i", "messages", (long long)n, "i", "octets", (long long)octets, NULL);
 	pop3_ok(s, "Logged in, maildrop has %zu messages (%llu octets)", n, (unsigned long long)octets);
 }
 
@@ -158,6 +159,7 @@ static void on_done(void *arg, enum sasl_outcome o, const struct sasl_result *r)
 	s->io = POP3_IO_READ;
 	switch (o) {
 	case SASL_SUCCESS:
+		str_copy(s->master, sizeof(s->master), r->master);
 		open_maildrop(s, r->user);
 		return;        /* input resumes when the maildrop is open */
 	case SASL_FAILED:

@@ -224,6 +224,7 @@ static void pop3_release(struct net_session *ns)
 	struct pop3_session *s = (struct pop3_session *)ns;
 	log_event(LOG_INFO, "pop3.disconnect", "s", "session", ns->id, "s", "ip", ns->conn.ip,
 	          "s", "user", s->state != POP3_AUTHORIZATION ? s->user : NULL,
+	          "s", "master", s->state != POP3_AUTHORIZATION && s->master[0] ? s->master : NULL,
 	          "i", "retrieved", (long long)s->retrieved,
 	          "i", "retrieved_octets", (long long)s->retrieved_octets,
 	          "s", "reason", ns->end_reason, NULL);

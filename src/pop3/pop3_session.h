@@ -51,6 +51,7 @@ struct pop3_session {
 	/* AUTHORIZATION */
 	char user[POP3_USER_MAX + 1];   /* USER's name until PASS; the user once logged in */
 	bool user_given;
+	char master[65];                /* the master user logged in as user, or "" */
 	struct sasl_server *sasl;       /* PASS or AUTH in progress, or NULL */
 
 	/* TRANSACTION */

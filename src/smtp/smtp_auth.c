@@ -37,6 +37,8 @@ static struct login_ctx login_ctx_of(struct smtp_session *s)
 		.store = worker_store(s->ns.worker), .pool = worker_threadpool(s->ns.worker),
 		.base = worker_base(s->ns.worker), .limits = &s->ns.cfg->auth.smtp,
 		.keep_ms = config_auth_longest_window(s->ns.cfg), .ip = s->ns.conn.ip, .protocol = "smtp",
+		/* a master user reads mailboxes; it never sends as a user */
+		.master_login = false,
 	};
 	return c;
 }
