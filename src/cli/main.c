@@ -25,6 +25,9 @@ static const char usage_text[] =
 	"  queue list|show|retry|delete|hold|release   inspect and steer the outbound queue\n"
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
+	"  master add|remove NAME, master list\n"
+	"                                master users, who may log in to any mailbox over\n"
+	"                                IMAP and POP3 as user*NAME (auth.master_login)\n"
 	"  store migrate                 upgrade the database to this binary's schema (after a\n"
 	"                                backup; serve does it at start)\n"
 	"  install [--prefix DIR] [--user NAME]\n"
@@ -60,6 +63,7 @@ static const struct command commands[] = {
 	{ "queue", cli_queue, false },
 	{ "dkim", cli_dkim, false },
 	{ "auth", cli_auth, false },
+	{ "master", cli_master, false },
 	{ "store", cli_store, false },
 	{ "install", cli_install, true },
 	{ "import", cli_import, false },
