@@ -27,6 +27,7 @@
 #include "core/threadpool.h"
 #include "core/util.h"
 #include "store/store.h"
+#include "store/store_master.h"
 
 #define PASSWORD "Corr3ct-horse"
 #define ALICE "alice@example.org"
@@ -45,7 +46,7 @@ struct fx {
 	char challenge[1024];
 	int challenges, waits, holds, releases, dones;
 	enum sasl_outcome outcome;
-	char user[400], detail[128];
+	char user[400], master[80], detail[128];
 	bool any_sender;
 	bool free_in_done;      /* like the protocols: drop the exchange in done */
 };
@@ -68,6 +69,7 @@ static void on_done(void *arg, enum sasl_outcome o, const struct sasl_result *r)
 	f->dones++;
 	f->outcome = o;
 	str_copy(f->user, sizeof(f->user), r->user);
+	str_copy(f->master, sizeof(f->master), r->master);
 	str_copy(f->detail, sizeof(f->detail), r->detail ? r->detail : "");
 	f->any_sender = r->any_sender;
 	if (f->free_in_done) {
@@ -307,6 +309,89 @@ static void test_plain_authzid_refused(void **state)
 	start(f, SASL_MECH_PLAIN, ir);
 	run(f);
 	assert_int_equal(f->outcome, SASL_SUCCESS);
+}
+
+/* ---- master users ------------------------------------------------------------------------ */
+
+#define MASTER_PW "master-pw"
+
+static void add_master(struct fx *f)
+{
+	char hash[PASSWORD_HASH_MAX], err[256];
+	assert_int_equal(password_hash(MASTER_PW, hash, sizeof(hash)), 0);
+	assert_int_equal(store_master_add(f->st, "admin", hash, err, sizeof(err)), STORE_OK);
+}
+
+static void login_outside_sasl(struct fx *f, const char *user, const char *pw)
+{
+	f->x = sasl_server_new(SASL_MECH_PLAIN, &f->ctx, &ops, f);
+	sasl_server_login(f->x, user, pw);
+	run(f);
+}
+
+static void test_master_logins(void **state)
+{
+	struct fx *f = *state;
+	char ir[512];
+	add_master(f);
+	f->ctx.master_login = true;
+	/* PLAIN: authzid the user, authcid the master; bob's any_sender is bob's own */
+	plain("Bob@example.org", "ADMIN", MASTER_PW, ir, sizeof(ir));
+	start(f, SASL_MECH_PLAIN, ir);
+	run(f);
+	assert_int_equal(f->outcome, SASL_SUCCESS);
+	assert_string_equal(f->user, "bob@example.org");
+	assert_string_equal(f->master, "admin");
+	assert_false(f->any_sender);
+	/* the login form, through LOGIN's two steps too */
+	login_outside_sasl(f, "alice@example.org*admin", MASTER_PW);
+	assert_int_equal(f->outcome, SASL_SUCCESS);
+	assert_string_equal(f->user, ALICE);
+	assert_string_equal(f->master, "admin");
+	start(f, SASL_MECH_LOGIN, NULL);
+	b64("alice@example.org*admin", 23, ir, sizeof(ir));
+	step(f, ir);
+	b64(MASTER_PW, strlen(MASTER_PW), ir, sizeof(ir));
+	step(f, ir);
+	run(f);
+	assert_int_equal(f->outcome, SASL_SUCCESS);
+	assert_string_equal(f->master, "admin");
+	/* an ordinary login says no master */
+	login_outside_sasl(f, ALICE, PASSWORD);
+	assert_int_equal(f->outcome, SASL_SUCCESS);
+	assert_string_equal(f->master, "");
+	/* wrong password, unknown user, unknown master, empty user part */
+	login_outside_sasl(f, "alice@example.org*admin", PASSWORD);
+	assert_int_equal(f->outcome, SASL_FAILED);
+	login_outside_sasl(f, "carol@example.org*admin", MASTER_PW);
+	assert_int_equal(f->outcome, SASL_FAILED);
+	login_outside_sasl(f, "alice@example.org*ghost", MASTER_PW);
+	assert_int_equal(f->outcome, SASL_FAILED);
+	login_outside_sasl(f, "*admin", MASTER_PW);
+	assert_int_equal(f->outcome, SASL_FAILED);
+	assert_string_equal(f->master, "admin");
+	/* a user's credential is no master's, even with an authzid */
+	plain("bob@example.org", ALICE, PASSWORD, ir, sizeof(ir));
+	start(f, SASL_MECH_PLAIN, ir);
+	run(f);
+	assert_int_equal(f->outcome, SASL_FAILED);
+}
+
+static void test_master_login_off(void **state)
+{
+	struct fx *f = *state;
+	char ir[512];
+	add_master(f);
+	/* ctx.master_login false (SMTP, or auth.master_login off): no master form at all */
+	plain("bob@example.org", "admin", MASTER_PW, ir, sizeof(ir));
+	start(f, SASL_MECH_PLAIN, ir);
+	run(f);
+	assert_int_equal(f->outcome, SASL_FAILED);
+	assert_string_equal(f->master, "");
+	login_outside_sasl(f, "bob@example.org*admin", MASTER_PW);
+	assert_int_equal(f->outcome, SASL_FAILED);
+	assert_string_equal(f->user, "bob@example.org*admin");
+	assert_string_equal(f->master, "");
 }
 
 static void test_malformed_and_cancelled(void **state)
@@ -567,6 +652,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_plain_without_initial_response, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_failure_waits_the_delay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_authzid_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_master_logins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_master_login_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_and_cancelled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_steps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_outside_sasl, setup, teardown),
