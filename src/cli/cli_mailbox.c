@@ -91,7 +91,7 @@ static int share(struct store *st, const struct config *cfg, const struct cli_ar
 {
 	char err[512], text[ACL_RIGHTS_TEXT_MAX];
 	const char *owner = a->pos[1], *mailbox = a->pos[2], *grantee = a->pos[3];
-	unsigned rights;
+	unsigned rights = 0;
 	int rc = new_rights(st, owner, mailbox, grantee, a->pos[4], &rights);
 	if (rc == CLI_OK)
 		rc = check_mailbox(cfg, owner, mailbox);
