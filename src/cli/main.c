@@ -22,6 +22,8 @@ static const char usage_text[] =
 	"                                a user's limits and usage (none, or default: the\n"
 	"                                configured quota); without ADDRESS every user's\n"
 	"  alias add|del|list            manage aliases (to local or remote addresses)\n"
+	"  mailbox share|unshare|acl     share a user's mailbox with users of its domain\n"
+	"                                (RFC 4314 rights; see 'postern mailbox --help')\n"
 	"  queue list|show|retry|delete|hold|release   inspect and steer the outbound queue\n"
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
@@ -60,6 +62,7 @@ static const struct command commands[] = {
 	{ "domain", cli_domain, false },
 	{ "user", cli_user, false },
 	{ "alias", cli_alias, false },
+	{ "mailbox", cli_mailbox, false },
 	{ "queue", cli_queue, false },
 	{ "dkim", cli_dkim, false },
 	{ "auth", cli_auth, false },

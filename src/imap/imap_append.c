@@ -15,6 +15,7 @@
 #include "imap/imap_search_parse.h"
 #include "imap/imap_session.h"
 #include "mail/encode.h"
+#include "store/acl_rights.h"
 #include "store/maildir.h"
 
 /* Stores the client's CRLF message the Maildir way (LF), fsync'd, in tmp/. */
@@ -55,14 +56,24 @@ static void count_keyword(void *arg, const char *kw)
 
 /* IMAP_MAILBOX_KEYWORDS_MAX for the target (counting the new ones as new:
  * an APPEND with keywords is rare enough not to look closer). */
-static bool keyword_room(struct imap_session *s, const struct mbox_info *mb,
+static bool keyword_room(struct mbox_store *ms, const struct mbox_info *mb,
                          const struct imap_flags *flags)
 {
 	size_t have = 0;
 	if (flags->nkeywords == 0)
 		return true;
-	mbox_keywords(s->ms, mb, count_keyword, &have);
+	mbox_keywords(ms, mb, count_keyword, &have);
 	return have + flags->nkeywords <= IMAP_MAILBOX_KEYWORDS_MAX;
+}
+
+/* RFC 4314 4: APPEND sets only the flags the user has the rights for
+ * (\Seen s, \Deleted t, the others and keywords w); the rest are dropped. */
+static uint32_t appended_flags(uint32_t flags, unsigned rights)
+{
+	uint32_t allowed = (rights & ACL_SEEN ? MBOX_F_SEEN : 0) |
+	                   (rights & ACL_DELETE_MSG ? MBOX_F_DELETED : 0) |
+	                   (rights & ACL_WRITE ? MBOX_F_ANSWERED | MBOX_F_FLAGGED | MBOX_F_DRAFT : 0);
+	return flags & allowed;
 }
 
 void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
@@ -115,29 +126,34 @@ void imap_cmd_append(struct imap_session *s, struct imap_command *cmd)
 	}
 	uint64_t vsize;
 	uint32_t uid;
-	int rc = mbox_find(s->ms, mbname, &mb);
-	if (rc != MBOX_OK) {
+	struct imap_mailbox_ref to;
+	int rc = imap_ref_open(s, mbname, &to);
+	if (rc == MBOX_OK && !imap_ref_allows(s, cmd->tag, &to, ACL_INSERT)) {
+		rc = MBOX_NOT_FOUND;   /* answered */
+	} else if (rc != MBOX_OK || (rc = mbox_find(to.ms, to.name, &mb)) != MBOX_OK) {
 		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
-	} else if (!keyword_room(s, &mb, &flags)) {
+	} else if (!keyword_room(to.ms, &mb, &flags)) {
 		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many keywords in this mailbox");
-	} else if (!imap_quota_allows(s, len, 1)) {
+	} else if (!imap_quota_allows_for(s, to.shared ? to.owner : s->user, len, 1)) {
 		/* nothing is written; a {N+} literal gets here unchecked
 		 * (imap_session.c checks the others before they are sent) */
 		imap_tagged(s, cmd->tag, "NO", "[OVERQUOTA] Quota exceeded");
-	} else if (mbox_dir(s->ms, mb.name, dir, sizeof(dir)) < 0 ||
+	} else if (mbox_dir(to.ms, mb.name, dir, sizeof(dir)) < 0 ||
 	           write_appended(dir, s->ns.cfg->hostname, data, len, path, sizeof(path), &vsize) < 0 ||
-	           (rc = mbox_append_file(s->ms, &mb, path, flags.system, kw.data, when, vsize,
+	           (rc = mbox_append_file(to.ms, &mb, path, appended_flags(flags.system, to.rights),
+	                                  to.rights & ACL_WRITE ? kw.data : "", when, vsize,
 	                                  &uid)) != MBOX_OK) {
 		/* an import is giving this mailbox its UIDs: try again later (RFC 5530) */
 		imap_tagged(s, cmd->tag, "NO", rc == MBOX_IN_USE
 		            ? "[INUSE] The mailbox is being imported; try again later"
 		            : "[SERVERBUG] Cannot store the message");
 	} else {
-		imap_hdrcache_put_message(s, &mb, uid, data, len);
-		if (s->state == IMAP_SELECTED && strcmp(mb.name, s->view.mb.name) == 0)
+		imap_hdrcache_put_message(to.ms, &mb, uid, data, len);
+		if (s->state == IMAP_SELECTED && to.ms == s->view.ref.ms && mb.id == s->view.mb.id)
 			imap_view_update(s, true);
 		imap_tagged(s, cmd->tag, "OK", "[APPENDUID %u %u] APPEND completed", mb.uidvalidity, uid);
 	}
+	imap_ref_release(s, &to);
 	buf_free(&kw);
 	buf_free(&conv);
 	imap_flags_free(&flags);

@@ -20,7 +20,7 @@ void imap_capability_text(struct imap_session *s, char *out, size_t len)
 	                 "UNSELECT UIDPLUS MOVE SPECIAL-USE CONDSTORE QRESYNC ESEARCH SEARCHRES "
 	                 "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
 	                 "LIST-EXTENDED LIST-STATUS STATUS=SIZE BINARY UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE "
-	                 "QUOTA=RES-MESSAGE APPENDLIMIT=%llu",
+	                 "QUOTA=RES-MESSAGE ACL RIGHTS=texk APPENDLIMIT=%llu",
 	                 (unsigned long long)s->ns.cfg->imap.append_limit);
 	if (n < 0 || (size_t)n >= len)
 		return;

@@ -90,7 +90,8 @@ static void cmd_enable(struct imap_session *s, struct imap_command *cmd)
 
 static void cmd_namespace(struct imap_session *s, struct imap_command *cmd)
 {
-	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	/* RFC 2342: the user's own mailboxes, nobody else's own, and what others share */
+	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL ((\"" IMAP_SHARED_ROOT "/\" \"/\"))");
 	imap_tagged(s, cmd->tag, "OK", "NAMESPACE completed");
 }
 
@@ -118,7 +119,7 @@ enum {
 	C_NAMESPACE, C_SELECT, C_EXAMINE, C_CREATE, C_DELETE, C_RENAME, C_SUBSCRIBE, C_UNSUBSCRIBE,
 	C_LIST, C_LSUB, C_STATUS, C_APPEND, C_CHECK, C_CLOSE, C_UNSELECT, C_EXPUNGE, C_SEARCH,
 	C_FETCH, C_STORE, C_COPY, C_MOVE, C_IDLE, C_GETQUOTAROOT, C_GETQUOTA, C_SETQUOTA,
-	C_SORT, C_THREAD,
+	C_SORT, C_THREAD, C_SETACL, C_DELETEACL, C_GETACL, C_LISTRIGHTS, C_MYRIGHTS,
 };
 
 static const struct imap_cmd_def commands[] = {
@@ -157,6 +158,11 @@ static const struct imap_cmd_def commands[] = {
 	{ "GETQUOTAROOT", ST_AU | ST_SE, false, C_GETQUOTAROOT },
 	{ "GETQUOTA", ST_AU | ST_SE, false, C_GETQUOTA },
 	{ "SETQUOTA", ST_AU | ST_SE, false, C_SETQUOTA },
+	{ "SETACL", ST_AU | ST_SE, false, C_SETACL },
+	{ "DELETEACL", ST_AU | ST_SE, false, C_DELETEACL },
+	{ "GETACL", ST_AU | ST_SE, false, C_GETACL },
+	{ "LISTRIGHTS", ST_AU | ST_SE, false, C_LISTRIGHTS },
+	{ "MYRIGHTS", ST_AU | ST_SE, false, C_MYRIGHTS },
 };
 
 static void run(struct imap_session *s, struct imap_command *cmd, int id)
@@ -197,6 +203,11 @@ static void run(struct imap_session *s, struct imap_command *cmd, int id)
 	case C_GETQUOTAROOT: imap_cmd_getquotaroot(s, cmd); break;
 	case C_GETQUOTA: imap_cmd_getquota(s, cmd); break;
 	case C_SETQUOTA: imap_cmd_setquota(s, cmd); break;
+	case C_SETACL: imap_cmd_setacl(s, cmd, false); break;
+	case C_DELETEACL: imap_cmd_setacl(s, cmd, true); break;
+	case C_GETACL: imap_cmd_getacl(s, cmd); break;
+	case C_LISTRIGHTS: imap_cmd_listrights(s, cmd); break;
+	case C_MYRIGHTS: imap_cmd_myrights(s, cmd); break;
 	}
 }
 

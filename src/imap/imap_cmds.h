@@ -45,4 +45,11 @@ void imap_cmd_getquotaroot(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_getquota(struct imap_session *s, struct imap_command *cmd);
 void imap_cmd_setquota(struct imap_session *s, struct imap_command *cmd);
 
+/* RFC 4314 ACL commands (imap_acl.c): SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS */
+void imap_cmd_setacl(struct imap_session *s, struct imap_command *cmd, bool delete);
+void imap_cmd_getacl(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_listrights(struct imap_session *s, struct imap_command *cmd);
+void imap_cmd_myrights(struct imap_session *s, struct imap_command *cmd);
+
+
 #endif

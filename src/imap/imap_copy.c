@@ -7,6 +7,7 @@
 #include "imap/imap_cmds.h"
 #include "imap/imap_session.h"
 #include "imap/imap_targets.h"
+#include "store/acl_rights.h"
 
 void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 {
@@ -20,18 +21,37 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 		imap_tagged(s, cmd->tag, "BAD", "%s", cmd->error ? cmd->error : "Syntax error");
 		return;
 	}
-	if (mbox_find(s->ms, mbname, &dst) != MBOX_OK) {
+	struct imap_mailbox_ref to;
+	int rc = imap_ref_open(s, mbname, &to);
+	if (rc == MBOX_OK && !imap_ref_allows(s, cmd->tag, &to, ACL_INSERT)) {
+		imap_ref_release(s, &to);
+		imap_targets_free(&t);
+		return;
+	}
+	if (rc != MBOX_OK || mbox_find(to.ms, to.name, &dst) != MBOX_OK) {
+		imap_ref_release(s, &to);
 		imap_targets_free(&t);
 		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
 		return;
 	}
 	if (move && s->view.readonly) {
+		imap_ref_release(s, &to);
 		imap_targets_free(&t);
 		imap_tagged(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	/* a MOVE leaves the user's usage as it is; a COPY adds, all or nothing */
-	if (!move && !imap_quota_allows_copy(s, t.uid, t.n)) {
+	/* RFC 6851 3.1 with RFC 4314: MOVE takes the messages away: t and e */
+	if (move && !imap_ref_allows(s, cmd->tag, &s->view.ref, ACL_DELETE_MSG | ACL_EXPUNGE)) {
+		imap_ref_release(s, &to);
+		imap_targets_free(&t);
+		return;
+	}
+	/* a MOVE within one user's mailboxes leaves the usage as it is; a COPY,
+	 * or anything into another user's, adds to its owner's, all or nothing */
+	bool same_store = to.ms == s->view.ref.ms;
+	if ((!move || !same_store) &&
+	    !imap_quota_allows_copy(s, to.shared ? to.owner : s->user, t.uid, t.n)) {
+		imap_ref_release(s, &to);
 		imap_targets_free(&t);
 		imap_tagged(s, cmd->tag, "NO", "[OVERQUOTA] Quota exceeded");
 		return;
@@ -40,7 +60,7 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 	size_t done = 0;
 	for (size_t i = 0; i < t.n; i++) {
 		uint32_t nu;
-		if (mbox_copy(s->ms, &s->view.mb, t.uid[i], &dst, &nu) == MBOX_OK) {
+		if (mbox_copy_across(s->view.ref.ms, &s->view.mb, t.uid[i], to.ms, &dst, &nu) == MBOX_OK) {
 			src[done] = t.uid[i];
 			dstu[done++] = nu;
 		}
@@ -53,7 +73,7 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 	if (done == 0 && t.n > 0) {
 		imap_tagged(s, cmd->tag, "NO", "%s failed", cmd->name);
 	} else if (!move) {
-		if (dst.id == s->view.mb.id)   /* copies into the selected mailbox: new mail there */
+		if (same_store && dst.id == s->view.mb.id)   /* copies into the selected mailbox: new mail there */
 			imap_view_update(s, true);
 		if (done)
 			imap_tagged(s, cmd->tag, "OK", "[COPYUID %u %s %s] COPY completed", dst.uidvalidity,
@@ -66,11 +86,11 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 			imap_untagged(s, "OK [COPYUID %u %s %s] Moved", dst.uidvalidity, a.data, b.data);
 		size_t gone = 0;
 		for (size_t i = 0; i < done; i++)
-			if (mbox_expunge(s->ms, &s->view.mb, src[i], false) == MBOX_OK)
+			if (mbox_expunge(s->view.ref.ms, &s->view.mb, src[i], false) == MBOX_OK)
 				src[gone++] = src[i];
 		imap_view_expunge_uids(s, src, gone);
 		/* into the selected mailbox itself: the messages are new there */
-		if (dst.id == s->view.mb.id)
+		if (same_store && dst.id == s->view.mb.id)
 			imap_view_update(s, true);
 		imap_tagged(s, cmd->tag, "OK", "MOVE completed");
 	}
@@ -78,5 +98,6 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 	buf_free(&b);
 	free(src);
 	free(dstu);
+	imap_ref_release(s, &to);
 	imap_targets_free(&t);
 }

@@ -2,6 +2,7 @@
 #include "imap/imap_cmds.h"
 #include "imap/imap_session.h"
 #include "imap/imap_targets.h"
+#include "store/acl_rights.h"
 
 void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd)
 {
@@ -15,6 +16,10 @@ void imap_cmd_expunge(struct imap_session *s, struct imap_command *cmd)
 	if (s->view.readonly) {
 		imap_targets_free(&t);
 		imap_tagged(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	if (!imap_ref_allows(s, cmd->tag, &s->view.ref, ACL_EXPUNGE)) {
+		imap_targets_free(&t);
 		return;
 	}
 	if (!cmd->uid)

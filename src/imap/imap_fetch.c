@@ -13,6 +13,7 @@
 #include "imap/imap_targets.h"
 #include "imap/imap_cmds.h"
 #include "imap/imap_session.h"
+#include "store/acl_rights.h"
 #include "imap/imap_render.h"
 #include "mail/crlf.h"
 #include "mail/decode.h"
@@ -66,7 +67,7 @@ static bool load(struct imap_session *s, const struct mbox_msg *m, struct loaded
 	if (l->buf != NULL)
 		return true;
 	struct mbox_msg located = *m;
-	if (mbox_locate(s->ms, &s->view.mb, &located) < 0)
+	if (mbox_locate(s->view.ref.ms, &s->view.mb, &located) < 0)
 		return false;
 	l->buf = imap_read_message(located.path, s->ns.cfg->imap.session_memory, &l->len);
 	if (l->buf == NULL)
@@ -88,7 +89,7 @@ static void unload(struct loaded *l)
 static bool structure(struct imap_session *s, const struct mbox_msg *m, struct loaded *l,
                       char **env, char **bs, char **body)
 {
-	if (mbox_cache_get(s->ms, &s->view.mb, m->uid, env, bs, body) == MBOX_OK && **env != '\0')
+	if (mbox_cache_get(s->view.ref.ms, &s->view.mb, m->uid, env, bs, body) == MBOX_OK && **env != '\0')
 		return true;
 	free(*env);
 	free(*bs);
@@ -106,7 +107,7 @@ static bool structure(struct imap_session *s, const struct mbox_msg *m, struct l
 	*env = e.data;
 	*bs = b.data;
 	*body = nb.data;
-	mbox_cache_set(s->ms, &s->view.mb, m->uid, *env, *bs, *body);
+	mbox_cache_set(s->view.ref.ms, &s->view.mb, m->uid, *env, *bs, *body);
 	return true;
 }
 
@@ -386,11 +387,12 @@ static int add_seen(void *arg, const struct mbox_msg *now, uint32_t *flags, char
 
 static bool mark_seen(struct imap_session *s, struct mbox_msg *m)
 {
-	if (!s->fetch->f.sets_seen || s->view.readonly || (m->flags & MBOX_F_SEEN))
+	if (!s->fetch->f.sets_seen || s->view.readonly || !(s->view.ref.rights & ACL_SEEN) ||
+	    (m->flags & MBOX_F_SEEN))
 		return false;
 	/* \Seen added to the flags as they are under the lock, not as read before */
 	struct mbox_msg now;
-	if (mbox_update_flags(s->ms, &s->view.mb, m->uid, add_seen, NULL, &now) != MBOX_OK)
+	if (mbox_update_flags(s->view.ref.ms, &s->view.mb, m->uid, add_seen, NULL, &now) != MBOX_OK)
 		return false;
 	m->flags = now.flags;
 	str_copy(m->keywords, sizeof(m->keywords), now.keywords);
@@ -434,8 +436,8 @@ static bool fetch_some(struct imap_session *s)
 {
 	bool batch = !s->fetch->f.sets_seen;
 	if (batch)
-		mbox_read_begin(s->ms);
-	struct mbox_store *ms = s->ms;
+		mbox_read_begin(s->view.ref.ms);
+	struct mbox_store *ms = s->view.ref.ms;
 	bool done = fetch_some_in(s);
 	if (batch)
 		mbox_read_end(ms);
@@ -450,7 +452,7 @@ static bool fetch_some_in(struct imap_session *s)
 			return false;   /* on_write calls us again when the client has read */
 		struct mbox_msg m;
 		size_t i = j->next++;
-		if (mbox_get(s->ms, &s->view.mb, j->t.uid[i], &m) != MBOX_OK)
+		if (mbox_get(s->view.ref.ms, &s->view.mb, j->t.uid[i], &m) != MBOX_OK)
 			continue;   /* gone meanwhile: nothing to say (RFC 9051 7.4.1) */
 		if (j->f.changedsince && m.modseq <= j->f.changedsince_modseq)
 			continue;
@@ -503,7 +505,7 @@ static void collect_vanished(void *arg, uint32_t uid)
 static void report_vanished(struct imap_session *s, const struct imap_seqset *set, uint64_t since)
 {
 	struct vanished_ctx v = { set, s->view.mb.uidnext ? s->view.mb.uidnext - 1 : 0, NULL, 0, 0 };
-	mbox_expunged_since(s->ms, &s->view.mb, since, collect_vanished, &v);
+	mbox_expunged_since(s->view.ref.ms, &s->view.mb, since, collect_vanished, &v);
 	imap_view_vanished(s, true, v.uids, v.n);
 	free(v.uids);
 }

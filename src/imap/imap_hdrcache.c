@@ -151,7 +151,7 @@ static void fill_one(void *arg, const struct mbox_msg *m)
 	char *hdr = NULL;
 	size_t len = 0;
 	bool whole = false;
-	if (mbox_locate(b->s->ms, b->mb, &located) == 0)
+	if (mbox_locate(b->s->view.ref.ms, b->mb, &located) == 0)
 		hdr = read_header(located.path, &len, &whole);
 	row_make(&b->rows[b->n++], m->uid, hdr != NULL ? hdr : "", len, hdr != NULL && whole);
 	b->last_uid = m->uid;
@@ -164,7 +164,7 @@ static void batch_flush(struct batch *b)
 	struct mbox_headers *h = xcalloc(b->n + 1, sizeof(*h));
 	for (size_t i = 0; i < b->n; i++)
 		h[i] = b->rows[i].h;
-	mbox_headers_put(b->s->ms, b->mb, h, b->n);
+	mbox_headers_put(b->s->view.ref.ms, b->mb, h, b->n);
 	for (size_t i = 0; i < b->n; i++)
 		row_free(&b->rows[i]);
 	free(h);
@@ -179,7 +179,7 @@ bool imap_hdrcache_fill(struct imap_session *s, const struct mbox_info *mb, uint
 	bool done = false;
 	for (;;) {
 		size_t before = b.n;
-		int rc = mbox_headers_missing(s->ms, mb, b.last_uid, FILL_LOOKUP, fill_one, &b);
+		int rc = mbox_headers_missing(s->view.ref.ms, mb, b.last_uid, FILL_LOOKUP, fill_one, &b);
 		if (rc != MBOX_OK) {
 			done = true;    /* the index cannot tell: answer with what there is */
 			break;
@@ -200,11 +200,11 @@ bool imap_hdrcache_fill(struct imap_session *s, const struct mbox_info *mb, uint
 void imap_hdrcache_catch_up(struct imap_session *s, const struct mbox_info *mb)
 {
 	uint32_t missing = 0, after = 0;
-	if (mbox_headers_missing_count(s->ms, mb, &missing) == MBOX_OK && missing > 0)
+	if (mbox_headers_missing_count(s->view.ref.ms, mb, &missing) == MBOX_OK && missing > 0)
 		imap_hdrcache_fill(s, mb, &after, now_ms() + IMAP_HDRCACHE_CATCH_UP_MS);
 }
 
-void imap_hdrcache_put_message(struct imap_session *s, const struct mbox_info *mb, uint32_t uid,
+void imap_hdrcache_put_message(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
                                const char *msg, size_t len)
 {
 	struct row r;
@@ -215,6 +215,6 @@ void imap_hdrcache_put_message(struct imap_session *s, const struct mbox_info *m
 	if (!whole)
 		hdr_len = IMAP_HDRCACHE_HEADER_MAX;
 	row_make(&r, uid, msg, hdr_len, whole);
-	mbox_headers_put(s->ms, mb, &r.h, 1);
+	mbox_headers_put(ms, mb, &r.h, 1);
 	row_free(&r);
 }

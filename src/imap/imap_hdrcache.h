@@ -18,6 +18,7 @@
 
 struct imap_session;
 struct mbox_info;
+struct mbox_store;
 
 /* Octets of a message read for its header: beyond, the row is incomplete
  * and SEARCH reads that message's file (as it would without a cache). */
@@ -40,7 +41,7 @@ bool imap_hdrcache_fill(struct imap_session *s, const struct mbox_info *mb, uint
 /* The same within IMAP_HDRCACHE_CATCH_UP_MS, when rows are missing. */
 void imap_hdrcache_catch_up(struct imap_session *s, const struct mbox_info *mb);
 /* The row of a message whose text is at hand (APPEND: CRLF or LF). */
-void imap_hdrcache_put_message(struct imap_session *s, const struct mbox_info *mb, uint32_t uid,
+void imap_hdrcache_put_message(struct mbox_store *ms, const struct mbox_info *mb, uint32_t uid,
                                const char *msg, size_t len);
 
 #endif

@@ -10,6 +10,9 @@
 #include "mail/mutf7.h"
 #include "imap/imap_session.h"
 #include "imap/imap_status.h"
+#include "net/server.h"
+#include "store/acl_rights.h"
+#include "store/store.h"
 
 /* LIST wildcards (RFC 9051 6.3.9): '*' matches anything, '%' anything but '/'.
  * Row by row over the pattern (m[j]: the pattern so far matches name[0..j)),
@@ -61,6 +64,7 @@ struct list_ctx {
 	struct mbox_info *all;          /* the mailboxes that exist */
 	size_t n, cap;
 	struct name_list { char **v; size_t n, cap; } subs;   /* subscribed names, sorted */
+	struct name_list holders;       /* Shared, Shared/<owner>: \\Noselect parents */
 	bool *sub_matches;              /* subs.v[i] matches a pattern (list_subscribed) */
 };
 
@@ -88,6 +92,40 @@ static void names_free(struct name_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
 	free(l->v);
+}
+
+/* One of the user's own: a name under Shared/ (made before it was the
+ * shared namespace) cannot be reached, and is not listed. */
+static void collect_own(void *arg, const struct mbox_info *mb)
+{
+	if (!imap_shared_name(mb->name))
+		collect_mailbox(arg, mb);
+}
+
+static bool name_listed(const struct name_list *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* A mailbox shared with the user and visible to it (l): listed under
+ * Shared/<owner>/, those two levels being \Noselect parents. */
+static void collect_shared(void *arg, const struct store_acl_grant *g)
+{
+	struct list_ctx *lc = arg;
+	struct mbox_info mb = { 0 };
+	char owner_root[IMAP_CLIENT_NAME_LEN];
+	if (!(g->rights & ACL_LOOKUP) ||
+	    bsnprintf(mb.name, sizeof(mb.name), IMAP_SHARED_ROOT "/%s/%s", g->owner, g->mailbox) < 0)
+		return;   /* a name too long to be named in a command is not listed either */
+	collect_mailbox(lc, &mb);
+	snprintf(owner_root, sizeof(owner_root), IMAP_SHARED_ROOT "/%s", g->owner);
+	if (!name_listed(&lc->holders, IMAP_SHARED_ROOT))
+		name_add(&lc->holders, IMAP_SHARED_ROOT);
+	if (!name_listed(&lc->holders, owner_root))
+		name_add(&lc->holders, owner_root);
 }
 
 static void collect_subscription(void *arg, const char *name)
@@ -287,6 +325,9 @@ static void list_existing(struct list_ctx *lc)
 		if (req->want_status)
 			imap_status_write(lc->s, mb->name, &req->status);
 	}
+	for (size_t i = 0; i < lc->holders.n && !req->sel_special; i++)
+		if (any_pattern_matches(req, lc->holders.v[i]))
+			list_line(lc, lc->holders.v[i], "\\Noselect \\HasChildren", false);
 }
 
 /* The subscribed names and, for LSUB and RECURSIVEMATCH, their parents
@@ -357,13 +398,18 @@ static void list_subscribed(struct list_ctx *lc)
 static void run_list(struct imap_session *s, const struct list_req *req)
 {
 	struct list_ctx lc = { .s = s, .req = req };
-	mbox_list(s->ms, collect_mailbox, &lc);
+	char err[256];
+	mbox_list(s->ms, collect_own, &lc);
+	/* a store that cannot be read lists one's own mailboxes all the same */
+	store_acl_granted_to(worker_store(s->ns.worker), s->user, collect_shared, &lc, err,
+	                     sizeof(err));
 	mbox_subscriptions(s->ms, collect_subscription, &lc);
 	if (req->lsub || req->sel_subscribed)
 		list_subscribed(&lc);
 	else
 		list_existing(&lc);
 	names_free(&lc.subs);
+	names_free(&lc.holders);
 	free(lc.all);
 }
 

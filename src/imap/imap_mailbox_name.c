@@ -59,6 +59,7 @@ const char *imap_mbox_error_text(int rc)
 	case MBOX_NOT_FOUND: return "[NONEXISTENT] No such mailbox";
 	case MBOX_INVALID: return "[CANNOT] Invalid or reserved mailbox name";
 	case MBOX_IN_USE: return "[INUSE] Mailbox has children";
+	case IMAP_MBOX_NOPERM: return "[NOPERM] Permission denied";
 	default: return "[SERVERBUG] Mailbox operation failed";
 	}
 }

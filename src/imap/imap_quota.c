@@ -17,17 +17,23 @@
 #include "store/resolve.h"
 #include "store/store.h"
 
-/* The logged-in user's limits and usage; false when the store fails. */
-static bool user_quota(struct imap_session *s, struct quota_status *qs)
+/* A user's limits and usage (the logged-in user's, or the owner's of a
+ * shared mailbox); false when the store fails. */
+static bool quota_of(struct imap_session *s, const char *user, struct quota_status *qs)
 {
 	char local[65], domain[256];
 	struct quota_limits defaults = quota_defaults_of(s->ns.cfg);
-	if (resolve_split_address(s->user, local, sizeof(local), domain, sizeof(domain)) < 0)
+	if (resolve_split_address(user, local, sizeof(local), domain, sizeof(domain)) < 0)
 		return false;
 	int rc = quota_status_of(worker_store(s->ns.worker), &defaults, local, domain, qs);
 	if (rc == STORE_NOT_FOUND)
 		*qs = (struct quota_status){ 0 };   /* deleted meanwhile: nothing to report */
 	return rc != STORE_ERROR;
+}
+
+static bool user_quota(struct imap_session *s, struct quota_status *qs)
+{
+	return quota_of(s, s->user, qs);
 }
 
 /* `* QUOTA "" (STORAGE used limit MESSAGE used limit)`, limited resources only. */
@@ -116,20 +122,27 @@ static bool fits(struct imap_session *s, const struct quota_status *qs, uint64_t
 
 bool imap_quota_allows(struct imap_session *s, uint64_t add_storage, uint64_t add_messages)
 {
-	struct quota_status qs;
-	/* a store that cannot be read holds nothing back */
-	return !user_quota(s, &qs) || fits(s, &qs, add_storage, add_messages);
+	return imap_quota_allows_for(s, s->user, add_storage, add_messages);
 }
 
-bool imap_quota_allows_copy(struct imap_session *s, const uint32_t *uids, size_t n)
+bool imap_quota_allows_for(struct imap_session *s, const char *user, uint64_t add_storage,
+                           uint64_t add_messages)
+{
+	struct quota_status qs;
+	/* a store that cannot be read holds nothing back */
+	return !quota_of(s, user, &qs) || fits(s, &qs, add_storage, add_messages);
+}
+
+bool imap_quota_allows_copy(struct imap_session *s, const char *user, const uint32_t *uids,
+                            size_t n)
 {
 	struct quota_status qs;
 	struct mbox_msg m;
 	uint64_t size = 0;
-	if (!user_quota(s, &qs) || !quota_has_limit(&qs.limits))
+	if (!quota_of(s, user, &qs) || !quota_has_limit(&qs.limits))
 		return true;   /* the sizes are read only when something limits them */
 	for (size_t i = 0; i < n; i++)
-		if (mbox_get(s->ms, &s->view.mb, uids[i], &m) == MBOX_OK)
+		if (mbox_get(s->view.ref.ms, &s->view.mb, uids[i], &m) == MBOX_OK)
 			size += m.size;
 	return fits(s, &qs, size, n);
 }

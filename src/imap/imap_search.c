@@ -165,7 +165,7 @@ static int collect_from_view(struct imap_session *s, struct imap_search_job *j)
 		j->msgs[i].uid = v->uids[i];
 		j->msgs[i].flags = v->flags[i];
 	}
-	return mbox_changed_since(s->ms, &v->mb, v->modseq, overlay_change, j);
+	return mbox_changed_since(s->view.ref.ms, &v->mb, v->modseq, overlay_change, j);
 }
 
 /* Every message's data in UID order, like the view: from the view when the
@@ -173,7 +173,7 @@ static int collect_from_view(struct imap_session *s, struct imap_search_job *j)
  * every row of the index in one query. */
 static int collect(struct imap_session *s, struct imap_search_job *j)
 {
-	return j->source == FROM_INDEX ? mbox_messages(s->ms, &s->view.mb, 1, collect_msg, j)
+	return j->source == FROM_INDEX ? mbox_messages(s->view.ref.ms, &s->view.mb, 1, collect_msg, j)
 	                               : collect_from_view(s, j);
 }
 
@@ -397,7 +397,7 @@ static void answer(struct imap_session *s, struct imap_search_job *j)
 static bool index_data(struct imap_session *s, uint32_t uid, uint64_t *size, long long *arrival)
 {
 	struct mbox_msg *m = xcalloc(1, sizeof(*m));   /* 5 KiB: not on the stack */
-	bool found = mbox_get(s->ms, &s->view.mb, uid, m) == MBOX_OK;
+	bool found = mbox_get(s->view.ref.ms, &s->view.mb, uid, m) == MBOX_OK;
 	*size = m->size;
 	*arrival = m->internaldate;
 	free(m);
@@ -515,7 +515,7 @@ void imap_search_run(struct imap_session *s, const char *tag, bool uid, struct i
 	unsigned fields = imap_search_header_fields(j->q.root);
 	bool headers = fields != 0 || j->sent;      /* what the cache answers without the files */
 	uint32_t missing = 0;
-	if (mbox_headers_missing_count(s->ms, &s->view.mb, &missing) != MBOX_OK)
+	if (mbox_headers_missing_count(s->view.ref.ms, &s->view.mb, &missing) != MBOX_OK)
 		missing = 1;
 	/* dates and sizes alone do not make it worth reading every message to
 	 * fill the cache: the index rows have them */

@@ -63,7 +63,7 @@ const struct imap_search_row *imap_search_rows_find(struct imap_session *s,
 			w->r = xcalloc(ROWS_BATCH, sizeof(*w->r));
 		w->n = w->next = 0;
 		buf_reset(&w->arena);
-		if (mbox_headers_read(s->ms, &s->view.mb, w->fields, uid, ROWS_BATCH, keep_row, w) !=
+		if (mbox_headers_read(s->view.ref.ms, &s->view.mb, w->fields, uid, ROWS_BATCH, keep_row, w) !=
 		    MBOX_OK)
 			w->n = 0;
 		w->loaded = true;
@@ -88,8 +88,8 @@ static bool load_text(struct imap_search_text *t)
 	if (known)
 		str_copy(m->base, sizeof(m->base), t->base);
 	else
-		known = mbox_get(t->s->ms, &t->s->view.mb, t->uid, m) == MBOX_OK;
-	if (known && mbox_locate(t->s->ms, &t->s->view.mb, m) == 0)
+		known = mbox_get(t->s->view.ref.ms, &t->s->view.mb, t->uid, m) == MBOX_OK;
+	if (known && mbox_locate(t->s->view.ref.ms, &t->s->view.mb, m) == 0)
 		t->buf = imap_read_message(m->path, t->s->ns.cfg->imap.session_memory, &t->len);
 	if (t->buf)
 		t->root = mime_parse(t->buf, t->len);

@@ -6,6 +6,7 @@
 #include "core/util.h"
 #include "imap/imap_cmds.h"
 #include "imap/imap_session.h"
+#include "store/acl_rights.h"
 
 /* SELECT / EXAMINE parameters (RFC 7162 3.1.8, 3.2.5):
  * "(CONDSTORE)" or "(QRESYNC (uidvalidity modseq [known-uids [seq-match]]))". */
@@ -101,10 +102,10 @@ static void quick_resync(struct imap_session *s, const struct select_params *p)
 	if (p->uidvalidity != s->view.mb.uidvalidity)
 		return;
 	struct resync_ctx r = { s, &p->known, NULL, 0, 0 };
-	mbox_expunged_since(s->ms, &s->view.mb, p->modseq, resync_vanished, &r);
+	mbox_expunged_since(s->view.ref.ms, &s->view.mb, p->modseq, resync_vanished, &r);
 	imap_view_vanished(s, true, r.uids, r.n);
 	free(r.uids);
-	mbox_changed_since(s->ms, &s->view.mb, p->modseq, resync_changed, &r);
+	mbox_changed_since(s->view.ref.ms, &s->view.mb, p->modseq, resync_changed, &r);
 }
 
 void imap_cmd_select(struct imap_session *s, struct imap_command *cmd, bool readonly)
@@ -126,7 +127,19 @@ void imap_cmd_select(struct imap_session *s, struct imap_command *cmd, bool read
 		imap_view_close(s);
 		imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
 	}
-	int rc = imap_view_open(s, name, readonly);
+	struct imap_mailbox_ref ref;
+	int rc = imap_ref_open(s, name, &ref);
+	if (rc == MBOX_OK && !imap_ref_allows(s, cmd->tag, &ref, ACL_READ)) {
+		imap_ref_release(s, &ref);
+		s->state = IMAP_AUTH;
+		imap_seqset_free(&p.known);
+		return;
+	}
+	/* RFC 4314 4: without a right that changes the mailbox, it is read-only */
+	if (!(ref.rights & (ACL_SEEN | ACL_WRITE | ACL_DELETE_MSG | ACL_EXPUNGE)))
+		readonly = true;
+	if (rc == MBOX_OK)
+		rc = imap_view_open(s, &ref, readonly);
 	if (rc != MBOX_OK) {
 		s->state = IMAP_AUTH;
 		imap_seqset_free(&p.known);
@@ -144,7 +157,7 @@ void imap_cmd_select(struct imap_session *s, struct imap_command *cmd, bool read
 void imap_cmd_close(struct imap_session *s, struct imap_command *cmd, bool expunge)
 {
 	/* CLOSE expunges silently (RFC 9051 6.4.1); UNSELECT does not */
-	if (expunge && !s->view.readonly)
+	if (expunge && !s->view.readonly && (s->view.ref.rights & ACL_EXPUNGE))
 		imap_view_expunge_deleted(s, NULL, 0, false);
 	imap_view_close(s);
 	s->state = IMAP_AUTH;

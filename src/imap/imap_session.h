@@ -33,9 +33,20 @@ enum imap_io {
 	IMAP_IO_CLOSING,        /* BYE sent: nothing more is read */
 };
 
+/* A mailbox the client named, and where it lives: one of the user's own,
+ * or one another user shares ("Shared/<owner>/<name>", imap_shared.c). */
+struct imap_mailbox_ref {
+	struct mbox_store *ms;          /* its index: the session's, or the owner's (held) */
+	bool shared;
+	char owner[321];                /* shared: the owner's address */
+	char name[MBOX_NAME_MAX + 1];   /* its name in ms (the owner's name for it) */
+	unsigned rights;                /* ACL_* (store/acl_rights.h): all for one's own */
+};
+
 /* The selected mailbox as the client knows it: message sequence numbers
  * map to UIDs through uids[] (RFC 9051 2.3.1.2). */
 struct imap_view {
+	struct imap_mailbox_ref ref;    /* where it lives, the user's rights on it */
 	struct mbox_info mb;
 	bool readonly;
 	uint32_t *uids;
@@ -161,8 +172,34 @@ bool imap_expect_mailbox(struct imap_session *s, struct imap_command *cmd, struc
                          char *out, size_t len);
 /* A mailbox name in a response, encoded as the client expects. */
 void imap_write_mailbox(struct imap_session *s, const char *name);
-/* The response text ("[NONEXISTENT] ...") of a failed mailbox operation (MBOX_*). */
+/* Beside the MBOX_* codes: the user lacks the right it needs (RFC 4314). */
+#define IMAP_MBOX_NOPERM 100
+/* The response text ("[NONEXISTENT] ...") of a failed mailbox operation
+ * (MBOX_*, IMAP_MBOX_NOPERM). */
 const char *imap_mbox_error_text(int rc);
+
+/* shared mailboxes (imap_shared.c): the "Shared/" namespace (RFC 2342)
+ * over the store's grants (RFC 4314). A mailbox the user has no right on
+ * does not exist for it; one it has rights on but not l is not listed. */
+#define IMAP_SHARED_ROOT "Shared"
+/* Room for a name as the client knows it: Shared/<address>/<name>. */
+#define IMAP_CLIENT_NAME_LEN (sizeof(IMAP_SHARED_ROOT) + 321 + MBOX_NAME_MAX + 1)
+/* "Shared" itself or a name below it: never one of the user's own. */
+bool imap_shared_name(const char *name);
+/* Resolves a client's mailbox name. MBOX_OK: ref filled (its store held
+ * until imap_ref_release); MBOX_NOT_FOUND: no such mailbox for this user,
+ * also when a grant is missing; MBOX_ERROR. Whether the mailbox exists in
+ * the store is the caller's to find out (mbox_find on ref->ms). */
+int imap_ref_open(struct imap_session *s, const char *name, struct imap_mailbox_ref *ref);
+void imap_ref_release(struct imap_session *s, struct imap_mailbox_ref *ref);
+/* Whether ref has all the rights in need; if not, answers NO: [NOPERM]
+ * when the user may know the mailbox (any right), else [NONEXISTENT], so
+ * that nothing tells a mailbox it may not see from one that is not there. */
+bool imap_ref_allows(struct imap_session *s, const char *tag, const struct imap_mailbox_ref *ref,
+                     unsigned need);
+/* The name the client knows for a mailbox of ref's store. */
+void imap_ref_client_name(const struct imap_mailbox_ref *ref, const char *name, char *out,
+                          size_t len);
 
 /* what the server offers (imap_capability.c) */
 void imap_capability_text(struct imap_session *s, char *out, size_t len);
@@ -174,10 +211,16 @@ bool imap_login_allowed_here(const struct imap_session *s);
  * or copies of these messages of the selected mailbox (COPY); false means
  * "NO [OVERQUOTA]" (RFC 9208 4.3) */
 bool imap_quota_allows(struct imap_session *s, uint64_t add_storage, uint64_t add_messages);
-bool imap_quota_allows_copy(struct imap_session *s, const uint32_t *uids, size_t n);
+/* The same against another user's quota: a shared mailbox's owner's. */
+bool imap_quota_allows_for(struct imap_session *s, const char *user, uint64_t add_storage,
+                           uint64_t add_messages);
+bool imap_quota_allows_copy(struct imap_session *s, const char *user, const uint32_t *uids,
+                            size_t n);
 
 /* the selected mailbox (imap_view.c) */
-int imap_view_open(struct imap_session *s, const char *name, bool readonly);
+/* Selects the mailbox ref names (taking ref over: released when the view
+ * closes, also on failure). */
+int imap_view_open(struct imap_session *s, struct imap_mailbox_ref *ref, bool readonly);
 void imap_view_close(struct imap_session *s);
 /* Looks for changes (new mail, flags, expunges by others) and reports them;
  * expunges only when allowed (not during FETCH/STORE/SEARCH, RFC 9051 7.4.1). */

@@ -143,7 +143,7 @@ static void sort_answer(struct imap_session *s, const struct imap_search_result 
 	struct imap_search_matches m;
 	imap_search_matches_init(&m, s, r);
 	struct sorted o = { &m, xcalloc(r->n + 1, sizeof(uint32_t)), 0 };
-	if (mbox_sort(s->ms, &v->mb, sc->keys, sc->n, take_sorted, &o) == MBOX_OK) {
+	if (mbox_sort(s->view.ref.ms, &v->mb, sc->keys, sc->n, take_sorted, &o) == MBOX_OK) {
 		/* a match without a header cache row (none could be made) is not lost: last */
 		for (size_t i = 0; i < r->n; i++)
 			if (imap_search_matches_seq(&m, v->uids[r->seqs[i] - 1], true) != 0)

@@ -5,6 +5,7 @@
 #include "core/util.h"
 #include "imap/imap_session.h"
 #include "imap/imap_status.h"
+#include "store/acl_rights.h"
 #include "store/quota.h"
 
 /* the item names, indexed as imap_status_req.items holds them */
@@ -43,22 +44,32 @@ bool imap_status_wants_modseq(const struct imap_status_req *req)
 int imap_status_write(struct imap_session *s, const char *name, const struct imap_status_req *req)
 {
 	struct mbox_info mb;
-	char out[512] = "";
-	int rc = mbox_find(s->ms, name, &mb);
+	struct imap_mailbox_ref ref;
+	char out[512] = "", shown[IMAP_CLIENT_NAME_LEN];
+	int rc = imap_ref_open(s, name, &ref);
+	/* RFC 4314 4: STATUS needs r; a mailbox without any right is not there */
+	if (rc == MBOX_OK && !(ref.rights & ACL_READ))
+		rc = ref.rights != 0 ? IMAP_MBOX_NOPERM : MBOX_NOT_FOUND;
+	struct mbox_store *ms = ref.ms;
 	if (rc == MBOX_OK)
-		rc = mbox_sync(s->ms, &mb);
+		rc = mbox_find(ms, ref.name, &mb);
 	if (rc == MBOX_OK)
-		rc = mbox_find(s->ms, name, &mb);   /* the counts after the sync */
+		rc = mbox_sync(ms, &mb);
+	if (rc == MBOX_OK)
+		rc = mbox_find(ms, ref.name, &mb);   /* the counts after the sync */
 	uint32_t deleted = 0, recent = 0;
 	uint64_t deleted_size = 0;
 	for (size_t i = 0; i < req->n && rc == MBOX_OK; i++) {
 		if (req->items[i] == STATUS_DELETED)
-			rc = mbox_count_deleted(s->ms, &mb, &deleted);
+			rc = mbox_count_deleted(ms, &mb, &deleted);
 		else if (req->items[i] == STATUS_DELETED_STORAGE)
-			rc = mbox_deleted_size(s->ms, &mb, &deleted_size);
+			rc = mbox_deleted_size(ms, &mb, &deleted_size);
 		else if (req->items[i] == STATUS_RECENT)
-			rc = mbox_count_recent(s->ms, &mb, &recent);   /* not claimed by anyone yet */
+			rc = mbox_count_recent(ms, &mb, &recent);   /* not claimed by anyone yet */
 	}
+	if (rc == MBOX_OK)
+		imap_ref_client_name(&ref, mb.name, shown, sizeof(shown));
+	imap_ref_release(s, &ref);
 	if (rc != MBOX_OK)
 		return rc;
 	size_t n = 0;
@@ -70,7 +81,7 @@ int imap_status_write(struct imap_session *s, const char *name, const struct ima
 		                      status_names[req->items[i]], v[req->items[i]]);
 	}
 	imap_printf(s, "* STATUS ");
-	imap_write_mailbox(s, mb.name);
+	imap_write_mailbox(s, shown);
 	imap_printf(s, " (%s)\r\n", out);
 	return MBOX_OK;
 }

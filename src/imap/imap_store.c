@@ -10,6 +10,7 @@
 #include "imap/imap_cmds.h"
 #include "imap/imap_fetch_parse.h"
 #include "imap/imap_session.h"
+#include "store/acl_rights.h"
 #include "imap/imap_targets.h"
 
 static bool keyword_present(const char *list, const char *kw)
@@ -63,8 +64,26 @@ static bool apply_keywords(const char *old, const struct imap_store *st, char *o
 
 struct store_decision {
 	const struct imap_store *st;
+	uint32_t may_change;    /* the system flags the user has the rights for */
+	bool keywords_ok;       /* and keywords (w) */
 	bool too_many;          /* the keywords would not fit */
 };
+
+/* RFC 4314 4: \Seen needs s, \Deleted t, the other flags and keywords w. */
+static uint32_t flags_allowed(unsigned rights)
+{
+	return (rights & ACL_SEEN ? MBOX_F_SEEN : 0) | (rights & ACL_DELETE_MSG ? MBOX_F_DELETED : 0) |
+	       (rights & ACL_WRITE ? MBOX_F_ANSWERED | MBOX_F_FLAGGED | MBOX_F_DRAFT : 0);
+}
+
+/* A flag named that the user may not change: NO [NOPERM]. What FLAGS
+ * (replace) does not name stays as it is where the user has no right. */
+static bool store_permitted(const struct imap_store *st, unsigned rights)
+{
+	return (st->flags.system & ~flags_allowed(rights)) == 0 &&
+	       (st->flags.nkeywords == 0 || (rights & ACL_WRITE)) &&
+	       (rights & (ACL_SEEN | ACL_DELETE_MSG | ACL_WRITE)) != 0;
+}
 
 /* STORE's change, decided on the message as it is under the index's lock. */
 static int decide_store(void *arg, const struct mbox_msg *now, uint32_t *flags, char *keywords)
@@ -73,9 +92,12 @@ static int decide_store(void *arg, const struct mbox_msg *now, uint32_t *flags, 
 	const struct imap_store *st = d->st;
 	if (st->unchangedsince && now->modseq > st->unchangedsince_modseq)
 		return -1;
-	*flags = st->op == IMAP_STORE_REPLACE ? st->flags.system
-	       : st->op == IMAP_STORE_ADD ? now->flags | st->flags.system
-	       : now->flags & ~st->flags.system;
+	uint32_t wanted = st->op == IMAP_STORE_REPLACE ? st->flags.system
+	                : st->op == IMAP_STORE_ADD ? now->flags | st->flags.system
+	                : now->flags & ~st->flags.system;
+	*flags = (wanted & d->may_change) | (now->flags & ~d->may_change);
+	if (!d->keywords_ok)
+		return 0;   /* keywords came filled with the current ones */
 	if (!apply_keywords(now->keywords, st, keywords, MBOX_KEYWORDS_MAX + 1)) {
 		d->too_many = true;
 		return -1;
@@ -108,6 +130,12 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 		imap_tagged(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
 		return;
 	}
+	if (!store_permitted(&st, s->view.ref.rights)) {
+		imap_targets_free(&t);
+		imap_store_free(&st);
+		imap_tagged(s, cmd->tag, "NO", "[NOPERM] Permission denied");
+		return;
+	}
 	if (st.op != IMAP_STORE_REMOVE &&
 	    !imap_view_keyword_room(&s->view, (const char *const *)st.flags.keywords, st.flags.nkeywords)) {
 		imap_targets_free(&t);
@@ -121,8 +149,9 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 	for (size_t i = 0; i < t.n; i++) {
 		struct mbox_msg m;
 		char flags[MBOX_KEYWORDS_MAX + 64];
-		struct store_decision d = { &st, false };
-		int rc = mbox_update_flags(s->ms, &s->view.mb, t.uid[i], decide_store, &d, &m);
+		struct store_decision d = { &st, flags_allowed(s->view.ref.rights),
+		                            (s->view.ref.rights & ACL_WRITE) != 0, false };
+		int rc = mbox_update_flags(s->view.ref.ms, &s->view.mb, t.uid[i], decide_store, &d, &m);
 		if (rc == MBOX_CONFLICT && d.too_many) {
 			too_many = true;
 			continue;

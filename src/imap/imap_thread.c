@@ -176,7 +176,7 @@ static void thread_answer(struct imap_session *s, const struct imap_search_resul
 	struct gather g = { &m, r->uid, xcalloc(r->n + 1, sizeof(struct mail_thread_msg)),
 	                    xcalloc(r->n + 1, sizeof(*g.offs)), 0, { 0 } };
 	buf_init(&g.arena);
-	if (mbox_headers_read(s->ms, &v->mb, THREAD_FIELDS, 1, 0, take_row, &g) != MBOX_OK) {
+	if (mbox_headers_read(s->view.ref.ms, &v->mb, THREAD_FIELDS, 1, 0, take_row, &g) != MBOX_OK) {
 		imap_tagged(s, r->tag, "NO", "[SERVERBUG] Cannot read the mailbox index");
 	} else {
 		take_rowless(&g, r, v);

@@ -87,7 +87,7 @@ static void mark_recent(struct imap_session *s, size_t from)
 	/* on a copy: the claim reads the mailbox row again, and the view's
 	 * UIDNEXT and HIGHESTMODSEQ must stay those of what it reported */
 	struct mbox_info now = v->mb;
-	if (!v->readonly && mbox_claim_recent(s->ms, &now, v->uids[v->n - 1], &above) != MBOX_OK)
+	if (!v->readonly && mbox_claim_recent(s->view.ref.ms, &now, v->uids[v->n - 1], &above) != MBOX_OK)
 		return;
 	v->mb.recent_uid = now.recent_uid;
 	for (size_t i = from; i < v->n; i++)
@@ -97,6 +97,7 @@ static void mark_recent(struct imap_session *s, size_t from)
 
 void imap_view_close(struct imap_session *s)
 {
+	imap_ref_release(s, &s->view.ref);
 	free(s->view.uids);
 	free(s->view.flags);
 	imap_seqset_free(&s->view.saved);
@@ -113,14 +114,16 @@ static uint32_t first_unseen(const struct imap_view *v)
 	return 0;
 }
 
-int imap_view_open(struct imap_session *s, const char *name, bool readonly)
+int imap_view_open(struct imap_session *s, struct imap_mailbox_ref *ref, bool readonly)
 {
 	struct imap_view *v = &s->view;
-	int rc = mbox_find(s->ms, name, &v->mb);
+	v->ref = *ref;
+	memset(ref, 0, sizeof(*ref));   /* the view holds its store now */
+	int rc = mbox_find(v->ref.ms, v->ref.name, &v->mb);
 	if (rc == MBOX_OK)
-		rc = mbox_sync(s->ms, &v->mb);
+		rc = mbox_sync(s->view.ref.ms, &v->mb);
 	if (rc == MBOX_OK)
-		rc = mbox_uid_flags(s->ms, &v->mb, collect, v);
+		rc = mbox_uid_flags(s->view.ref.ms, &v->mb, collect, v);
 	if (rc != MBOX_OK) {
 		imap_view_close(s);
 		return rc;
@@ -136,8 +139,10 @@ int imap_view_open(struct imap_session *s, const char *name, bool readonly)
 	imap_view_write_flags(s);
 	if (s->rev2) {
 		/* RFC 9051 6.3.2: LIST with the name, no UNSEEN (clients SEARCH for it) */
+		char name[IMAP_CLIENT_NAME_LEN];
+		imap_ref_client_name(&v->ref, v->mb.name, name, sizeof(name));
 		imap_write(s, "* LIST () \"/\" ", strlen("* LIST () \"/\" "));
-		imap_write_mailbox(s, v->mb.name);
+		imap_write_mailbox(s, name);
 		imap_write(s, "\r\n", 2);
 	} else {
 		uint32_t unseen = first_unseen(v);
@@ -203,7 +208,7 @@ void imap_view_expunge_deleted(struct imap_session *s, const uint32_t *seqs, siz
 	}
 	size_t gone = 0;
 	for (size_t k = 0; k < n; k++)
-		if (mbox_expunge(s->ms, &v->mb, uids[k], true) == MBOX_OK)
+		if (mbox_expunge(s->view.ref.ms, &v->mb, uids[k], true) == MBOX_OK)
 			uids[gone++] = uids[k];
 	if (report)
 		imap_view_expunge_uids(s, uids, gone);
@@ -316,20 +321,20 @@ void imap_view_update(struct imap_session *s, bool allow_expunge)
 	struct imap_view *v = &s->view;
 	if (s->state != IMAP_SELECTED || !allow_expunge)
 		return;   /* RFC 9051 7.4.1: no EXPUNGE during FETCH, STORE or SEARCH */
-	if (mbox_sync(s->ms, &v->mb) != MBOX_OK || v->mb.highestmodseq == v->modseq)
+	if (mbox_sync(s->view.ref.ms, &v->mb) != MBOX_OK || v->mb.highestmodseq == v->modseq)
 		return;
 	struct update_ctx u = { s, v->n ? v->uids[v->n - 1] : 0, v->n, NULL, 0, 0 };
 	/* one snapshot: the new HIGHESTMODSEQ and every change up to it */
-	mbox_read_begin(s->ms);
-	mbox_refresh(s->ms, &v->mb);
-	mbox_expunged_since(s->ms, &v->mb, v->modseq, collect_gone, &u);
+	mbox_read_begin(s->view.ref.ms);
+	mbox_refresh(s->view.ref.ms, &v->mb);
+	mbox_expunged_since(s->view.ref.ms, &v->mb, v->modseq, collect_gone, &u);
 	imap_view_expunge_uids(s, u.gone, u.ngone);   /* ascending: the query orders them */
 	free(u.gone);
 	u.before = v->n;
 	if (v->nown > 1)
 		qsort(v->own, v->nown, sizeof(*v->own), cmp_own);
-	mbox_changed_since(s->ms, &v->mb, v->modseq, report_change, &u);
-	mbox_read_end(s->ms);
+	mbox_changed_since(s->view.ref.ms, &v->mb, v->modseq, report_change, &u);
+	mbox_read_end(s->view.ref.ms);
 	if (v->n != u.before) {
 		mark_recent(s, u.before);
 		imap_untagged(s, "%zu EXISTS", v->n);

@@ -76,7 +76,7 @@ void imap_view_write_flags(struct imap_session *s)
 void imap_view_load_keywords(struct imap_session *s)
 {
 	imap_view_keywords_free(&s->view);
-	mbox_keywords(s->ms, &s->view.mb, collect, &s->view);
+	mbox_keywords(s->view.ref.ms, &s->view.mb, collect, &s->view);
 }
 
 void imap_view_announce_keywords(struct imap_session *s, const char *keywords)
@@ -93,7 +93,7 @@ void imap_view_announce_keywords(struct imap_session *s, const char *keywords)
 		return;
 	/* the mailbox's list as it is now, others' new keywords too; and the
 	 * words themselves, should the list not have them yet */
-	mbox_keywords(s->ms, &v->mb, collect, v);
+	mbox_keywords(s->view.ref.ms, &v->mb, collect, v);
 	for (const char *p = keywords; *p;) {
 		size_t w = strcspn(p, " ");
 		if (w > 0)

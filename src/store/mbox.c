@@ -815,6 +815,15 @@ int mbox_subscribe(struct mbox_store *ms, const char *name, bool on)
 	return mbox_find(ms, canon, &mb);
 }
 
+int mbox_subscribe_other(struct mbox_store *ms, const char *name, bool on)
+{
+	size_t len = strlen(name);
+	if (on && (len == 0 || len > MBOX_NAME_MAX || !utf8_valid(name, len)))
+		return MBOX_INVALID;
+	int rc = subscribe_row(ms, name, on);
+	return rc == MBOX_OK && !on && sqlite3_changes(ms->db) == 0 ? MBOX_NOT_FOUND : rc;
+}
+
 int mbox_subscriptions(struct mbox_store *ms, void (*cb)(void *arg, const char *name), void *arg)
 {
 	sqlite3_stmt *s = mbox_stmt(ms, "SELECT name FROM subscriptions ORDER BY name");

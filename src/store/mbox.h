@@ -98,6 +98,10 @@ int mbox_rename(struct mbox_store *ms, const char *from, const char *to);
  * new index and folders found on disk. Unsubscribing a name neither
  * subscribed nor existing: MBOX_NOT_FOUND. */
 int mbox_subscribe(struct mbox_store *ms, const char *name, bool on);
+/* A subscription to a name that is none of this index's mailboxes (another
+ * user's shared mailbox, as the user names it): any UTF-8 name up to
+ * MBOX_NAME_MAX octets, the caller having checked it is one. */
+int mbox_subscribe_other(struct mbox_store *ms, const char *name, bool on);
 /* The subscribed names, in name order. */
 int mbox_subscriptions(struct mbox_store *ms, void (*cb)(void *arg, const char *name), void *arg);
 int mbox_subscription_count(struct mbox_store *ms, uint32_t *n);
@@ -189,6 +193,10 @@ int mbox_append_file(struct mbox_store *ms, struct mbox_info *mb, const char *tm
 /* Copies a message into another mailbox (a hard link, same flags). */
 int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
               struct mbox_info *to, uint32_t *new_uid);
+/* The same from a mailbox of another index (another user's, shared): its
+ * header cache row is made when a session next looks. */
+int mbox_copy_across(struct mbox_store *src, const struct mbox_info *from, uint32_t uid,
+                     struct mbox_store *dst, struct mbox_info *to, uint32_t *new_uid);
 
 /* Every keyword a message of the mailbox has had (kept when the messages
  * lose it), in the order they came: FLAGS and PERMANENTFLAGS list them. */

@@ -654,6 +654,32 @@ int mbox_copy(struct mbox_store *ms, const struct mbox_info *from, uint32_t uid,
 	return tx_end(ms, rc);
 }
 
+int mbox_copy_across(struct mbox_store *src, const struct mbox_info *from, uint32_t uid,
+                     struct mbox_store *dst, struct mbox_info *to, uint32_t *new_uid)
+{
+	struct mbox_msg m;
+	char base[300];
+	int rc = MBOX_ERROR;
+	if (src == dst)
+		return mbox_copy(src, from, uid, to, new_uid);
+	/* the source is another index: its file is read outside the target's
+	 * lock, and a flag change renaming it in between is tried once more */
+	for (int attempt = 0; attempt < 2 && rc == MBOX_ERROR; attempt++) {
+		struct mbox_info f = *from;
+		rc = get_with_path(src, &f, uid, &m);
+		if (rc != MBOX_OK)
+			return rc;
+		char *b = base_of(m.path);
+		random_id(base, 8);
+		snprintf(base + 8, sizeof(base) - 8, ".%.280s", b);
+		free(b);
+		if (!tx_begin_on(dst, to))
+			return MBOX_ERROR;
+		rc = tx_end(dst, add_file_locked(dst, to, m.path, true, base, &m, new_uid));
+	}
+	return rc;
+}
+
 static const char cache_get_sql[] =
 	"SELECT coalesce(envelope, ''), coalesce(bodystructure, ''), coalesce(body, '') "
 	"FROM messages WHERE mailbox_id = ?1 AND uid = ?2";

@@ -17,6 +17,8 @@ enum store_rc {
 	STORE_EXISTS = 1,
 	STORE_NOT_FOUND = 2,
 	STORE_IN_USE = 3,       /* e.g. a domain that still has users */
+	STORE_DENIED = 4,       /* a rule forbids it (err says which) */
+	STORE_INVALID = 5,      /* a malformed argument (err says which) */
 };
 
 struct store;
@@ -208,6 +210,48 @@ typedef int (*store_quota_warn_fn)(void *arg, size_t i, const struct store_quota
  * skipped. STORE_OK or STORE_ERROR. */
 int store_quota_add_deliveries(struct store *st, const struct store_quota_delivery *d, size_t n,
                                store_quota_warn_fn warn, void *arg);
+
+/* ---- shared mailboxes: access control lists (RFC 4314) ------------------
+ * A grant gives one user rights (src/store/acl_rights.h bits) on a mailbox
+ * of another user, named as in the owner's own namespace ("Projects",
+ * "INBOX"). Only a user of the owner's own domain can be a grantee: the
+ * store refuses any other, whoever asks. The owner has every right on its
+ * mailboxes, always; that is no grant and cannot be changed. Grants go
+ * with their users when either is deleted. Addresses are local@domain. */
+struct store_acl_grant {
+	const char *owner;
+	const char *mailbox;
+	const char *grantee;
+	unsigned rights;
+};
+typedef void (*store_acl_cb)(void *arg, const struct store_acl_grant *g);
+
+/* Sets the grantee's rights (replacing them; 0 removes the grant).
+ * STORE_OK; STORE_NOT_FOUND when owner or grantee is no user;
+ * STORE_DENIED for a grantee of another domain or the owner itself;
+ * STORE_INVALID for a bad mailbox name or rights; STORE_ERROR. err says why. */
+int store_acl_set(struct store *st, const char *owner, const char *mailbox, const char *grantee,
+                  unsigned rights, char *err, size_t errlen);
+/* The grantee's rights: STORE_OK, STORE_NOT_FOUND (no grant), STORE_ERROR. */
+int store_acl_get(struct store *st, const char *owner, const char *mailbox, const char *grantee,
+                  unsigned *rights);
+/* The grants of one mailbox (mailbox NULL: of all the owner's mailboxes),
+ * by mailbox, then grantee. */
+int store_acl_list(struct store *st, const char *owner, const char *mailbox, store_acl_cb cb,
+                   void *arg, char *err, size_t errlen);
+/* The grants a user has on others' mailboxes, by owner, then mailbox. */
+int store_acl_granted_to(struct store *st, const char *grantee, store_acl_cb cb, void *arg,
+                         char *err, size_t errlen);
+/* The owner renamed mailbox `from` to `to`: its grants, and those of the
+ * mailboxes below it, follow. */
+int store_acl_rename(struct store *st, const char *owner, const char *from, const char *to,
+                     char *err, size_t errlen);
+/* The owner's mailbox is gone: its grants too. */
+int store_acl_drop(struct store *st, const char *owner, const char *mailbox, char *err,
+                   size_t errlen);
+/* A mailbox was made below `parent`: it gets the parent's grants. */
+int store_acl_inherit(struct store *st, const char *owner, const char *parent, const char *child,
+                      char *err, size_t errlen);
 
 /* ---- DKIM keys ------------------------------------------------------------ */
 int store_dkim_add(struct store *st, const char *domain, const char *selector,

@@ -106,6 +106,23 @@ static const struct migration schema_steps[] = {
 	  "  name TEXT PRIMARY KEY COLLATE NOCASE,"
 	  "  password TEXT NOT NULL,"
 	  "  created INTEGER NOT NULL);" },
+	{ 6,
+	  /* shared mailboxes (RFC 4314 ACLs): a grant of rights ("lrs") on an
+	   * owner's mailbox (its name in the owner's namespace) to another user.
+	   * The grantee has no domain column: it is the owner's, so that a grant
+	   * across domains cannot even be written. Grants go with either user. */
+	  "CREATE TABLE mailbox_acl ("
+	  "  owner_local TEXT NOT NULL COLLATE NOCASE,"
+	  "  owner_domain TEXT NOT NULL COLLATE NOCASE,"
+	  "  mailbox TEXT NOT NULL,"
+	  "  grantee_local TEXT NOT NULL COLLATE NOCASE,"
+	  "  rights TEXT NOT NULL,"
+	  "  created INTEGER NOT NULL,"
+	  "  PRIMARY KEY (owner_local, owner_domain, mailbox, grantee_local),"
+	  "  FOREIGN KEY (owner_local, owner_domain) REFERENCES users(local, domain) ON DELETE CASCADE,"
+	  "  FOREIGN KEY (grantee_local, owner_domain) REFERENCES users(local, domain) "
+	  "    ON DELETE CASCADE);"
+	  "CREATE INDEX mailbox_acl_grantee ON mailbox_acl(owner_domain, grantee_local);" },
 };
 
 static const char *const stmt_sql[Q_COUNT] = {

@@ -29,7 +29,7 @@ def test_noop_id_namespace_enable(srv):
     assert r.status == "BAD", r               # RFC 5161: only when authenticated
     c.login()
     r = c.ok("NAMESPACE")
-    assert r.lines("NAMESPACE") == ['NAMESPACE (("" "/")) NIL NIL'], r
+    assert r.lines("NAMESPACE") == ['NAMESPACE (("" "/")) NIL (("Shared/" "/"))'], r
     r = c.ok("ENABLE CONDSTORE")
     assert r.lines("ENABLED") == ["ENABLED CONDSTORE"], r
     r = c.ok("ENABLE CONDSTORE X-UNKNOWN")   # already enabled, unknown ignored
