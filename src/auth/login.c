@@ -82,8 +82,13 @@ static void keys_of(const struct login_ctx *c, const char *user, char ipk[RATELI
 }
 
 /* Recorded failures in the window plus checks in flight must stay under the
- * limits; reserve one more check when they do. */
-static bool reserve_check(const struct login_ctx *c, const char *user, bool reserve)
+ * limits. REFUSED: the recorded failures alone reach a limit (or cannot be
+ * read: fail closed). BUSY: only the checks in flight do; a slot frees when
+ * one ends, so the caller may wait for it. OK: one more check is reserved
+ * when asked. */
+enum reserve { RESERVE_OK, RESERVE_BUSY, RESERVE_REFUSED };
+
+static enum reserve reserve_check(const struct login_ctx *c, const char *user, bool reserve)
 {
 	char ipk[RATELIMIT_KEY_MAX + 8], userk[RATELIMIT_KEY_MAX + 8], k[RATELIMIT_KEY_MAX + 1];
 	long long now = ratelimit_clock_ms();
@@ -94,7 +99,9 @@ static bool reserve_check(const struct login_ctx *c, const char *user, bool rese
 	int fu = store_auth_count_failures(c->store, "user", k,
 	                                   now - (long long)c->limits->username_window_ms);
 	if (fi < 0 || fu < 0)
-		return false;   /* fail closed */
+		return RESERVE_REFUSED;
+	if (fi >= c->limits->max_attempts_per_ip || fu >= c->limits->max_attempts_per_username)
+		return RESERVE_REFUSED;
 	pthread_mutex_lock(&pending_lock);
 	bool ok = fi + pending_count(ipk) < c->limits->max_attempts_per_ip &&
 	          fu + pending_count(userk) < c->limits->max_attempts_per_username;
@@ -103,10 +110,13 @@ static bool reserve_check(const struct login_ctx *c, const char *user, bool rese
 		pending_add(userk, 1);
 	}
 	pthread_mutex_unlock(&pending_lock);
-	if (!ok)
-		log_security(LOG_WARN, "auth.ratelimited", "s", "ip", c->ip, "s", "user", user,
-		             "s", "protocol", c->protocol, "s", "reason", "checks_in_flight", NULL);
-	return ok;
+	return ok ? RESERVE_OK : RESERVE_BUSY;
+}
+
+static void log_ratelimited(const struct login_ctx *c, const char *user, const char *reason)
+{
+	log_security(LOG_WARN, "auth.ratelimited", "s", "ip", c->ip, "s", "user", user,
+	             "s", "protocol", c->protocol, "s", "reason", reason, NULL);
 }
 
 static void release_check(const struct login_ctx *c, const char *user)
@@ -119,23 +129,31 @@ static void release_check(const struct login_ctx *c, const char *user)
 	pthread_mutex_unlock(&pending_lock);
 }
 
-static bool allowed(const struct login_ctx *c, const char *user, bool reserve)
+static bool limiter_allows(const struct login_ctx *c, const char *user)
 {
 	struct ratelimit_backend b = ratelimit_store_backend(c->store);
 	long long retry = 0;
 	/* the limiter logs its refusals (auth.ratelimited) and its errors */
-	return ratelimit_check(c->limits, &b, c->ip, user, ratelimit_clock_ms(), &retry) == RL_ALLOW &&
-	       reserve_check(c, user, reserve);
+	return ratelimit_check(c->limits, &b, c->ip, user, ratelimit_clock_ms(), &retry) == RL_ALLOW;
 }
 
+/* Checks in flight do not refuse here: a password check waits for its slot
+ * (login_check_password). */
 bool login_allowed(const struct login_ctx *c, const char *user)
 {
-	return allowed(c, user, false);
+	return limiter_allows(c, user) && reserve_check(c, user, false) != RESERVE_REFUSED;
 }
 
+/* A SCRAM exchange holds its slot across client messages, so it cannot
+ * wait for one: a full count refuses it. */
 bool login_reserve(const struct login_ctx *c, const char *user)
 {
-	return allowed(c, user, true);
+	if (!limiter_allows(c, user))
+		return false;
+	enum reserve r = reserve_check(c, user, true);
+	if (r != RESERVE_OK)
+		log_ratelimited(c, user, r == RESERVE_BUSY ? "checks_in_flight" : "failures");
+	return r == RESERVE_OK;
 }
 
 void login_release(const struct login_ctx *c, const char *user)
@@ -254,6 +272,9 @@ struct pw_job {
 	unsigned char mac[CRED_CACHE_MAC_LEN];
 	login_done_fn cb;
 	void *arg;
+	bool reserved;                  /* holds a check-in-flight slot (release_check) */
+	struct event *wait;             /* waiting for a slot: the retry timer */
+	uint64_t wait_until_ms;
 };
 
 /* A hash due for an upgrade (an old scheme, or no SCRAM keys yet) is never
@@ -326,6 +347,14 @@ static const char *failure_reason(const struct pw_job *j)
 	return j->result != 1 ? "bad_password" : "unknown_user";
 }
 
+static void job_free(struct pw_job *j)
+{
+	if (j->wait != NULL)
+		event_free(j->wait);
+	OPENSSL_cleanse(j, sizeof(*j));
+	free(j);
+}
+
 static void pw_done(void *arg)
 {
 	struct pw_job *j = arg;
@@ -345,10 +374,10 @@ static void pw_done(void *arg)
 	} else {
 		delay = login_failed(&j->ctx, j->user, failure_reason(j));
 	}
-	release_check(&j->ctx, limit_key(j));   /* after recording: no window without either count */
+	if (j->reserved)
+		release_check(&j->ctx, limit_key(j));   /* after recording: no window without either count */
 	j->cb(j->arg, r, j->user, j->info.any_sender, delay);
-	OPENSSL_cleanse(j, sizeof(*j));
-	free(j);
+	job_free(j);
 }
 
 static void on_cached(evutil_socket_t fd, short what, void *arg)
@@ -411,21 +440,76 @@ static bool user_auth_info(struct store *st, const char *user, struct store_user
 	       store_user_auth_info(st, local, domain, info) == STORE_OK;
 }
 
-/* The limiter, then the cache, then the pool. */
+/* ---- waiting for a slot -------------------------------------------------------------
+ * Parallel logins from one address (an office behind NAT, a webmail) can
+ * have more checks running than a limit allows even when none fails. Such a
+ * check waits for a slot instead of being refused: guesses in parallel are
+ * thus taken one limit's worth at a time, and a right password only waits. */
+#define SLOT_RETRY_MS 20
+#define SLOT_WAIT_MAX_MS 15000
+
+static enum reserve submit_or_wait(struct pw_job *j);
+
+/* Ends a check that never ran: a temporary failure, on the caller's loop. */
+static void give_up(struct pw_job *j)
+{
+	j->cb(j->arg, LOGIN_TEMPFAIL, j->user, false, 0);
+	job_free(j);
+}
+
+static void on_slot_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	if (submit_or_wait(arg) == RESERVE_REFUSED)
+		give_up(arg);
+}
+
+static bool wait_for_slot(struct pw_job *j)
+{
+	static const struct timeval retry = { 0, SLOT_RETRY_MS * 1000 };
+	if (j->wait == NULL) {
+		j->wait = evtimer_new(j->ctx.base, on_slot_retry, j);
+		j->wait_until_ms = now_ms() + SLOT_WAIT_MAX_MS;
+	}
+	return j->wait != NULL && now_ms() < j->wait_until_ms && evtimer_add(j->wait, &retry) == 0;
+}
+
+/* Reserves a slot and hands the check to the pool (OK), or waits for a slot
+ * (BUSY), or refuses: failures recorded meanwhile reached a limit, the wait
+ * lasted too long, the pool is saturated. */
+static enum reserve submit_or_wait(struct pw_job *j)
+{
+	enum reserve r = reserve_check(&j->ctx, limit_key(j), true);
+	if (r == RESERVE_OK) {
+		j->reserved = true;
+		if (threadpool_submit(j->ctx.pool, j->ctx.base, pw_work, pw_done, j) == 0)
+			return RESERVE_OK;
+		release_check(&j->ctx, limit_key(j));
+		j->reserved = false;
+		return RESERVE_REFUSED;
+	}
+	if (r == RESERVE_BUSY && wait_for_slot(j))
+		return RESERVE_BUSY;
+	log_ratelimited(&j->ctx, limit_key(j), r == RESERVE_BUSY ? "checks_in_flight" : "failures");
+	return RESERVE_REFUSED;
+}
+
+/* The limiter's recorded failures, then the cache, then a slot and the pool.
+ * A cache hit takes no slot: it answers at once, and only for the right
+ * password, so there is nothing to run in parallel. */
 static int job_submit(const struct login_ctx *c, struct pw_job *j)
 {
-	if (!reserve_check(c, limit_key(j), true)) {
-		OPENSSL_cleanse(j, sizeof(*j));
-		free(j);
+	if (reserve_check(c, limit_key(j), false) == RESERVE_REFUSED) {
+		log_ratelimited(c, limit_key(j), "failures");
+		job_free(j);
 		return -1;
 	}
 	/* after the limiter: a blocked IP or user never gets to the cache */
 	if (answer_from_cache(j))
 		return 0;
-	if (threadpool_submit(c->pool, c->base, pw_work, pw_done, j) < 0) {
-		release_check(c, limit_key(j));
-		OPENSSL_cleanse(j, sizeof(*j));
-		free(j);
+	if (submit_or_wait(j) == RESERVE_REFUSED) {
+		job_free(j);
 		return -1;
 	}
 	return 0;
