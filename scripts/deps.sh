@@ -13,6 +13,7 @@ PKGS=(
   libcmocka-dev libclang-rt-14-dev
   python3 python3-pytest swaks libnet-ssleay-perl msmtp isync curl openssl sqlite3 procps iproute2
   fetchmail mpop   # real POP3 clients
+  mutt tmux        # a real mail user agent, driven in a detached tmux (test_client_mutt.py)
   # the Debian package (make deb) and its test: build tools, unit checks
   debhelper dpkg-dev fakeroot util-linux logrotate man-db
   # tests for the outbound queue: a local DNS server, SMTP sinks, an independent DKIM verifier
