@@ -13,6 +13,13 @@ PKGS=(
   libcmocka-dev libclang-rt-14-dev
   python3 python3-pytest swaks libnet-ssleay-perl msmtp isync curl openssl sqlite3 procps iproute2
   fetchmail mpop   # real POP3 clients
+  mutt tmux        # a real mail user agent, driven in a detached tmux (test_client_mutt.py)
+  # Roundcube as webmail (test_client_roundcube.py) under PHP's built-in server, never a web
+  # server: php8.2-cgi is named so that php8.2's "libapache2-mod-php8.2 | php8.2-fpm |
+  # php8.2-cgi" is met without Apache or a php-fpm service; the test makes its own SQLite
+  # database, so the package's dbconfig step is declined below. No daemon starts; the
+  # packages only enable systemd timers (php's session cleanup, Roundcube's gc/cleandb)
+  roundcube-core roundcube-sqlite3 php-cli php8.2-cgi
   # the Debian package (make deb) and its test: build tools, unit checks
   debhelper dpkg-dev fakeroot util-linux logrotate man-db
   # tests for the outbound queue: a local DNS server, SMTP sinks, an independent DKIM verifier
@@ -45,6 +52,7 @@ if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mmin -1440 2>
 fi
 # Postfix only as a program for the tests: no system instance configured or started
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+echo "roundcube-core roundcube/dbconfig-install boolean false" | debconf-set-selections
 # no service may start from a postinst (Dovecot's default config would listen on *:143):
 # the tests start their own instances on loopback
 made_policy=

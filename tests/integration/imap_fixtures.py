@@ -544,3 +544,37 @@ def exists_of(result_or_lines):
     lines = result_or_lines.lines() if hasattr(result_or_lines, "lines") else result_or_lines
     n = [int(l.split()[0]) for l in lines if re.fullmatch(r"\d+ EXISTS", l)]
     return n[-1] if n else None
+
+
+def subjects_and_flags(srv, mailbox="INBOX"):
+    """{subject: set of flags} of a mailbox, read over a fresh connection with EXAMINE (so
+    as to change nothing), for checking what a real client left on the server."""
+    c = imap_conn(srv)
+    try:
+        r = c.ok(f"EXAMINE {quote(mailbox)}", timeout=30)
+        r = None if "0 EXISTS" in r.lines() else \
+            c.ok("FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])", timeout=30)
+    finally:
+        c.close()
+    out = {}
+    for u in (r.untagged if r else []):
+        text = u.decode("utf-8", "replace")
+        flags = re.search(r"FLAGS \(([^)]*)\)", text)
+        subject = re.search(r"Subject: (.*?)\r\n", text)
+        if flags and subject:
+            out[subject.group(1)] = set(flags.group(1).split())
+    return out
+
+
+def wait_mailbox(srv, pred, what, mailbox="INBOX", deadline=60.0):
+    """Polls subjects_and_flags(mailbox) until pred(state) holds (a client's changes may
+    reach the server a moment after its screen or reply shows them); fails with the state."""
+    end = time.monotonic() + deadline
+    while True:
+        state = subjects_and_flags(srv, mailbox)
+        if pred(state):
+            return state
+        if time.monotonic() > end:
+            pytest.fail(f"server: {what} not true within {deadline:.0f}s; {mailbox}: {state}",
+                        pytrace=False)
+        time.sleep(0.3)
