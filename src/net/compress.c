@@ -17,8 +17,9 @@
 #define INFLATE_WBITS 15
 /* One zlib call works on at most this much output. */
 #define COMPRESS_CHUNK (16 * 1024)
-/* After the output reached its room, an inflate call with no new input can
- * still finish a match it had begun (at most 258 octets). */
+/* After the output reached its room, inflate calls with no new input finish
+ * what zlib decoded already (a match it had begun, the codes in its bit
+ * buffer: at most 64 of 258 octets), this much at a time. */
 #define INFLATE_SLACK 512
 
 struct compress {

@@ -36,7 +36,9 @@ const char *compress_error(const struct compress *c);
 
 /* Inflates what src holds (drained as it is used) into dst, stopping once
  * `room` octets were added: a small input that inflates to much never
- * takes more than that (plus the few octets of a match zlib has begun). */
+ * takes more than that, plus what zlib decoded already (the codes in its
+ * bit buffer: under 17 KiB), so that nothing waits inside zlib for input
+ * that may never come. */
 enum compress_rc compress_inflate(struct compress *c, struct evbuffer *src, struct evbuffer *dst,
                                   size_t room);
 /* Deflates src into dst until src is empty or `room` octets were added;
