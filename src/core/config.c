@@ -107,6 +107,7 @@ static const struct key_spec imap_keys[] = {
 	{ "max_mailboxes", K_INT, NULL, 1, 1000000 },
 	{ "search_rate_limit_per_min", K_INT, NULL, 0, 1000000 },
 	{ "login_without_tls", K_BOOL, NULL, 0, 0 },
+	{ "compress", K_BOOL, NULL, 0, 0 },
 	{ "idle_poll", K_DURATION, NULL, 100, 60 * 1000 },
 	{ "autologout", K_DURATION, NULL, 1000, 24 * 3600 * 1000 },
 	{ NULL, 0, NULL, 0, 0 },
@@ -382,6 +383,7 @@ static void set_defaults(struct config *cfg)
 	cfg->imap.max_mailboxes = 1000;
 	cfg->imap.search_rate_limit_per_min = 0;   /* off: see docs/config.md */
 	cfg->imap.idle_poll_ms = 1000;
+	cfg->imap.compress = true;
 	cfg->imap.autologout_ms = 30 * 60 * 1000;   /* RFC 9051 5.4: at least 30 minutes */
 	config_pop3_defaults(cfg);
 	cfg->queue.max_age_ms = 5ULL * 86400 * 1000;
@@ -606,6 +608,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->imap.search_rate_limit_per_min = config_setting_get_int(s);
 	if ((s = OPT(g, "login_without_tls")) != NULL)
 		cfg->imap.login_without_tls = config_setting_get_bool(s);
+	if ((s = OPT(g, "compress")) != NULL)
+		cfg->imap.compress = config_setting_get_bool(s);
 	if ((s = OPT(g, "idle_poll")) != NULL)
 		cfg->imap.idle_poll_ms = config_get_duration(s);
 	if ((s = OPT(g, "autologout")) != NULL)

@@ -116,6 +116,7 @@ struct config {
 		int max_mailboxes;           /* per user: CREATE beyond it gets NO [LIMIT] */
 		int search_rate_limit_per_min;  /* BODY / TEXT searches; 0 = no limit */
 		bool login_without_tls;      /* LOGIN / AUTHENTICATE PLAIN before STARTTLS */
+		bool compress;               /* offer COMPRESS=DEFLATE (RFC 4978) */
 		uint64_t idle_poll_ms;       /* how often an idling session looks for news */
 		uint64_t autologout_ms;      /* a logged-in session silent this long is closed */
 	} imap;

@@ -24,7 +24,10 @@ void imap_capability_text(struct imap_session *s, char *out, size_t len)
 	                 (unsigned long long)s->ns.cfg->imap.append_limit);
 	if (n < 0 || (size_t)n >= len)
 		return;
-	if (s->state == IMAP_NOT_AUTH) {
+	/* RFC 4978 3: only once logged in, the only state it may be used in */
+	if (s->state != IMAP_NOT_AUTH && s->ns.cfg->imap.compress)
+		n += snprintf(out + n, len - (size_t)n, " COMPRESS=DEFLATE");
+	if (s->state == IMAP_NOT_AUTH && (size_t)n < len) {
 		if (!s->ns.tls && s->ns.bev != NULL)
 			n += snprintf(out + n, len - (size_t)n, " STARTTLS");
 		bool login = imap_login_allowed_here(s);

@@ -1,7 +1,7 @@
 /* The IMAP command table (each verb, the states it may run in, whether UID
  * may precede it), the dispatch by it, and the commands that need neither a
  * mailbox nor message data: CAPABILITY, NOOP, LOGOUT, STARTTLS, ID, ENABLE,
- * NAMESPACE, IDLE. The others live by family (imap_cmds.h). */
+ * NAMESPACE, IDLE, COMPRESS. The others live by family (imap_cmds.h). */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -103,6 +103,35 @@ static void cmd_idle(struct imap_session *s, struct imap_command *cmd)
 	imap_begin_idle(s);
 }
 
+/* RFC 4978: COMPRESS DEFLATE. The OK leaves uncompressed; everything after
+ * it, both ways, is raw deflate (the engine's, src/net/compress*.c). */
+static void cmd_compress(struct imap_session *s, struct imap_command *cmd)
+{
+	struct imap_cursor c;
+	const char *mech;
+	imap_command_args(cmd, &c);
+	if (!s->ns.cfg->imap.compress) {
+		imap_protocol_error(s, cmd->tag, "COMPRESS is not offered");
+		return;
+	}
+	if (!imap_next_atom(&c, &mech) || !imap_at_end(&c) || strcasecmp(mech, "DEFLATE") != 0) {
+		imap_protocol_error(s, cmd->tag, "Unknown compression mechanism");
+		return;
+	}
+	if (net_session_compressing(&s->ns)) {
+		imap_tagged(s, cmd->tag, "NO", "[COMPRESSIONACTIVE] DEFLATE active already");
+		return;
+	}
+	/* what zlib takes counts against the session's memory limit */
+	if (!net_session_compress_fits(&s->ns, s->ns.cfg->imap.session_memory)) {
+		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Not enough session memory for compression");
+		return;
+	}
+	imap_tagged(s, cmd->tag, "OK", "DEFLATE active");
+	if (net_session_compress(&s->ns, s->ns.cfg->imap.session_memory) < 0)
+		imap_close_with(s, "Compression failed");
+}
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 enum { ST_NA = 1 << IMAP_NOT_AUTH, ST_AU = 1 << IMAP_AUTH, ST_SE = 1 << IMAP_SELECTED };
@@ -119,7 +148,7 @@ enum {
 	C_NAMESPACE, C_SELECT, C_EXAMINE, C_CREATE, C_DELETE, C_RENAME, C_SUBSCRIBE, C_UNSUBSCRIBE,
 	C_LIST, C_LSUB, C_STATUS, C_APPEND, C_CHECK, C_CLOSE, C_UNSELECT, C_EXPUNGE, C_SEARCH,
 	C_FETCH, C_STORE, C_COPY, C_MOVE, C_IDLE, C_GETQUOTAROOT, C_GETQUOTA, C_SETQUOTA,
-	C_SORT, C_THREAD, C_SETACL, C_DELETEACL, C_GETACL, C_LISTRIGHTS, C_MYRIGHTS,
+	C_SORT, C_THREAD, C_SETACL, C_DELETEACL, C_GETACL, C_LISTRIGHTS, C_MYRIGHTS, C_COMPRESS,
 };
 
 static const struct imap_cmd_def commands[] = {
@@ -163,6 +192,7 @@ static const struct imap_cmd_def commands[] = {
 	{ "GETACL", ST_AU | ST_SE, false, C_GETACL },
 	{ "LISTRIGHTS", ST_AU | ST_SE, false, C_LISTRIGHTS },
 	{ "MYRIGHTS", ST_AU | ST_SE, false, C_MYRIGHTS },
+	{ "COMPRESS", ST_AU | ST_SE, false, C_COMPRESS },
 };
 
 static void run(struct imap_session *s, struct imap_command *cmd, int id)
@@ -208,6 +238,7 @@ static void run(struct imap_session *s, struct imap_command *cmd, int id)
 	case C_GETACL: imap_cmd_getacl(s, cmd); break;
 	case C_LISTRIGHTS: imap_cmd_listrights(s, cmd); break;
 	case C_MYRIGHTS: imap_cmd_myrights(s, cmd); break;
+	case C_COMPRESS: cmd_compress(s, cmd); break;
 	}
 }
 

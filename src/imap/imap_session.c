@@ -108,8 +108,10 @@ static bool handle_read_result(struct imap_session *s, enum imap_read_result r)
 
 static bool read_commands(struct imap_session *s)
 {
-	struct evbuffer *in = net_session_input(&s->ns);
-	while (evbuffer_get_length(in) > 0 && s->io == IMAP_IO_READ) {
+	struct evbuffer *in;
+	/* asked again after each command: COMPRESS puts a new buffer in front */
+	while (s->io == IMAP_IO_READ && s->ns.bev != NULL &&
+	       evbuffer_get_length(in = net_session_input(&s->ns)) > 0) {
 		struct evbuffer_iovec v;
 		size_t consumed = 0;
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)

@@ -10,11 +10,16 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "net/compress.h"
+#include "net/compress_bev.h"
 #include "net/listener.h"
 #include "tls/tls.h"
 
 /* Input is not read past this while the protocol is busy (flow control). */
 #define NS_READ_HIGHWATER (256 * 1024)
+/* Compressed output queued below the compressor before it pauses: the
+ * output cap then counts the rest, still to be compressed. */
+#define NS_COMPRESSED_QUEUE (64 * 1024)
 /* After the last reply, how long a peer that does not read may hold us. */
 #define NS_CLOSE_GRACE_MS 10000
 
@@ -149,7 +154,12 @@ struct evbuffer *net_session_output(struct net_session *ns)
 
 size_t net_session_output_pending(const struct net_session *ns)
 {
-	return ns->bev ? evbuffer_get_length(bufferevent_get_output(ns->bev)) : 0;
+	if (ns->bev == NULL)
+		return 0;
+	size_t n = evbuffer_get_length(bufferevent_get_output(ns->bev));
+	if (ns->compress != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(bufferevent_get_underlying(ns->bev)));
+	return n;
 }
 
 void net_session_write(struct net_session *ns, const void *data, size_t len)
@@ -210,6 +220,8 @@ void net_session_good_command(struct net_session *ns)
 void net_session_close(struct net_session *ns)
 {
 	ns->phase = NS_CLOSING;
+	if (ns->compress != NULL)
+		compress_bev_flush(ns->compress);
 	if (ns->bev != NULL)
 		bufferevent_disable(ns->bev, EV_READ);
 	arm_ms(ns, NS_CLOSE_GRACE_MS);
@@ -219,6 +231,10 @@ void net_session_free(struct net_session *ns, const char *reason)
 {
 	if (ns->end_reason == NULL)
 		ns->end_reason = reason;
+	if (ns->compress != NULL) {
+		compress_bev_detach(ns->compress);
+		ns->compress = NULL;
+	}
 	if (ns->bev != NULL) {
 		bufferevent_free(ns->bev);
 		ns->bev = NULL;
@@ -265,7 +281,11 @@ bool net_session_release(void *session)
 
 SSL *net_session_ssl(const struct net_session *ns)
 {
-	return ns->tls && ns->bev ? bufferevent_openssl_get_ssl(ns->bev) : NULL;
+	if (!ns->tls || ns->bev == NULL)
+		return NULL;
+	/* under the compressor, when there is one */
+	struct bufferevent *b = ns->compress ? bufferevent_get_underlying(ns->bev) : ns->bev;
+	return bufferevent_openssl_get_ssl(b);
 }
 
 void net_session_starttls(struct net_session *ns)
@@ -309,6 +329,56 @@ static void handshake_done(struct net_session *ns)
 		ns->ops->tls_ready(ns);
 }
 
+/* ---- compression ----------------------------------------------------------------------- */
+
+static void on_compress_failed(void *arg, const char *why)
+{
+	struct net_session *ns = arg;
+	char event[40];
+	snprintf(event, sizeof(event), "%s.compress_error", ns->ops->protocol);
+	log_event(LOG_WARN, event, "s", "session", ns->id, "s", "ip", ns->conn.ip,
+	          "s", "error", why, NULL);
+	net_session_free(ns, "compression error");
+}
+
+static size_t compress_budget(const struct net_session *ns, size_t mem_limit)
+{
+	return mem_limit > ns->policy->output_max ? mem_limit - ns->policy->output_max : 0;
+}
+
+bool net_session_compress_fits(const struct net_session *ns, size_t mem_limit)
+{
+	return compress_memory_needed() <= compress_budget(ns, mem_limit);
+}
+
+int net_session_compress(struct net_session *ns, size_t mem_limit)
+{
+	if (ns->compress != NULL || ns->bev == NULL)
+		return -1;
+	struct compress_bev_params p = {
+		.mem_limit = compress_budget(ns, mem_limit),
+		.read_max = NS_READ_HIGHWATER,
+		.write_max = NS_COMPRESSED_QUEUE,
+		.failed = on_compress_failed,
+		.arg = ns,
+	};
+	struct bufferevent *under = ns->bev;
+	struct bufferevent *bev = compress_bev_new(under, &p, &ns->compress);
+	if (bev == NULL)
+		return -1;
+	ns->bev = bev;
+	tls_bev_start(bev, on_read, on_write, on_event, ns, NS_READ_HIGHWATER);
+	/* what the client sent after the command is compressed already and
+	 * waits below: inflate it without waiting for more */
+	if (evbuffer_get_length(bufferevent_get_input(under)) > 0)
+		bufferevent_trigger(under, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+	char event[40];
+	snprintf(event, sizeof(event), "%s.compress", ns->ops->protocol);
+	log_event(LOG_DEBUG, event, "s", "session", ns->id, "s", "ip", ns->conn.ip,
+	          "i", "memory", (long long)compress_bev_memory(ns->compress), NULL);
+	return 0;
+}
+
 /* ---- bufferevent callbacks --------------------------------------------------------- */
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -329,7 +399,10 @@ static void on_write(struct bufferevent *bev, void *arg)
 		return;
 	switch (ns->phase) {
 	case NS_CLOSING:
-		/* over STARTTLS the ciphertext may still wait below the TLS filter */
+		/* what deflate holds, and below: over STARTTLS or COMPRESS the last
+		 * octets may still wait under a filter */
+		if (ns->compress != NULL)
+			compress_bev_flush(ns->compress);
 		ns->flush.drained = close_soon;
 		ns->flush.arg = ns;
 		if (!tls_bev_flush_pending(bev, &ns->flush))

@@ -24,6 +24,7 @@
 #include "tls/tls_bev.h"
 
 struct bufferevent;
+struct compress_bev;
 struct evbuffer;
 struct event;
 struct net_session;
@@ -106,6 +107,7 @@ struct net_session {
 	bool output_blocked;            /* reading paused until our replies are read */
 	bool zombie;                    /* freed while work was pending */
 	struct tls_flush flush;
+	struct compress_bev *compress;  /* COMPRESS is on: bev is its filter */
 };
 
 /* The server's entry for a service row whose ops are set. */
@@ -153,6 +155,21 @@ void net_session_free(struct net_session *ns, const char *reason);
  * (RFC 3207 5, CVE-2011-0411) and starts the handshake once the reply is out. */
 void net_session_starttls(struct net_session *ns);
 SSL *net_session_ssl(const struct net_session *ns);
+
+/* ---- compression ---------------------------------------------------------- */
+/* Everything written from now on is deflated, and the input still buffered
+ * and all that follows is inflated (RFC 4978 3: right after the reply that
+ * is already queued). zlib's memory and the policy's output cap together
+ * stay within mem_limit: -1 (nothing changed) when they would not. A
+ * corrupt stream from the client ends the session (<protocol>.compress_error). */
+int net_session_compress(struct net_session *ns, size_t mem_limit);
+/* Whether net_session_compress() would find the memory: asked before the
+ * reply that says yes is queued. */
+bool net_session_compress_fits(const struct net_session *ns, size_t mem_limit);
+static inline bool net_session_compressing(const struct net_session *ns)
+{
+	return ns->compress != NULL;
+}
 
 /* ---- work on other threads ----------------------------------------------- */
 /* op_begin() before handing work off; op_end() first thing in its callback:

@@ -147,6 +147,17 @@ struct bufferevent *tls_bev_starttls(struct event_base *base, struct bufferevent
 	return server_tls(base, -1, plain);
 }
 
+/* The first layer below bev (filters stack: COMPRESS over TLS over the
+ * socket) whose output still holds something, or NULL. */
+static struct bufferevent *pending_below(struct bufferevent *bev)
+{
+	for (struct bufferevent *b = bufferevent_get_underlying(bev); b != NULL;
+	     b = bufferevent_get_underlying(b))
+		if (evbuffer_get_length(bufferevent_get_output(b)) > 0)
+			return b;
+	return NULL;
+}
+
 static void on_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	struct tls_flush *w = arg;
@@ -154,14 +165,21 @@ static void on_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info
 	if (evbuffer_get_length(buf) > 0)
 		return;
 	evbuffer_remove_cb(buf, on_drained, w);
+	/* that layer has passed it all down: a lower one may hold it now */
+	struct bufferevent *next = pending_below(w->top);
+	if (next != NULL) {
+		evbuffer_add_cb(bufferevent_get_output(next), on_drained, w);
+		return;
+	}
 	w->drained(w->arg);
 }
 
 bool tls_bev_flush_pending(struct bufferevent *bev, struct tls_flush *w)
 {
-	struct bufferevent *under = bufferevent_get_underlying(bev);
-	if (under == NULL || evbuffer_get_length(bufferevent_get_output(under)) == 0)
+	struct bufferevent *under = pending_below(bev);
+	if (under == NULL)
 		return false;
+	w->top = bev;
 	evbuffer_add_cb(bufferevent_get_output(under), on_drained, w);
 	return true;
 }

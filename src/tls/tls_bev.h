@@ -47,13 +47,15 @@ struct bufferevent *tls_bev_filter(struct event_base *base, struct bufferevent *
                                    enum bufferevent_ssl_state state);
 /* Wraps a plain bufferevent after STARTTLS; the new one owns it. NULL on failure. */
 struct bufferevent *tls_bev_starttls(struct event_base *base, struct bufferevent *plain);
-/* Over STARTTLS the last encrypted bytes may still wait in the socket's buffer
- * below the TLS filter when our own output is empty: true when they do, and
- * then w->drained(w->arg) is called once they are gone. w belongs to the
- * caller (it lives in the session) and must stay valid while bev does. */
+/* Over STARTTLS (or COMPRESS) the last bytes may still wait in a buffer
+ * below the filter when our own output is empty: true when they do, and
+ * then w->drained(w->arg) is called once every layer below has passed them
+ * on. w belongs to the caller (it lives in the session) and must stay valid
+ * while bev does. */
 struct tls_flush {
 	void (*drained)(void *arg);
 	void *arg;
+	struct bufferevent *top;        /* set by tls_bev_flush_pending() */
 };
 bool tls_bev_flush_pending(struct bufferevent *bev, struct tls_flush *w);
 
