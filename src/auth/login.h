@@ -47,9 +47,11 @@ bool login_reserve(const struct login_ctx *c, const char *user);
 void login_release(const struct login_ctx *c, const char *user);
 /* Checks a password; cb runs later on c->base (never inside this call), so
  * call it on that loop. Unknown users cost the same time as known ones.
- * Checks still running count against the limits as if they had failed.
- * Returns -1 when the pool is saturated or that count reaches a limit (the
- * caller answers with a temporary failure). The caller keeps arg alive
+ * Checks still running count against the limits as if they had failed; a
+ * check that would pass a limit that way waits for one to end (up to 15 s,
+ * then cb gets LOGIN_TEMPFAIL). Returns -1 when the pool is saturated or the
+ * recorded failures reach a limit (the caller answers with a temporary
+ * failure). The caller keeps arg alive
  * until cb. A password proved right within auth.cache_ttl, against the hash
  * stored now, is answered from the cache (auth.success has cached: true):
  * on the loop's next turn, without the pool; anything else takes the

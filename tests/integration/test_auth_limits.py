@@ -452,6 +452,25 @@ def test_parallel_guesses_do_not_exceed_the_user_limit(postern):
         expect_454(auth_plain(c, ALICE, PASSWORD))
 
 
+def test_parallel_right_passwords_wait_for_a_slot(postern):
+    # an office behind one address, a webmail: more logins at once than
+    # max_attempts_per_ip allows checks in flight, all with the right
+    # password and none answered from the cache (off). They wait for a slot;
+    # none is refused (was: 454 4.7.0 for all past the third)
+    srv = submission_server(postern, auth={"delay_base": "0", "max_attempts_per_ip": 3,
+                                           "max_attempts_per_username": 3},
+                            config={"auth": {"cache_ttl": "0"},
+                                    "limits": {"connections_per_ip": 100}})
+    n = 24
+    clients = [subs_client(srv) for _ in range(n)]
+    for c in clients:
+        c.send(f"AUTH PLAIN {plain_response(ALICE, PASSWORD)}\r\n")
+    codes = [c.reply(timeout=90).code for c in clients]
+    for c in clients:
+        c.close()
+    assert codes == [235] * n, codes
+
+
 def test_parallel_scram_exchanges_do_not_exceed_the_user_limit(postern):
     # SCRAM's proof comes in a second message: the exchanges opened in
     # parallel must count as guesses in flight from their first message on
