@@ -365,7 +365,7 @@ static void set_defaults(struct config *cfg)
 	cfg->limits.message_size = 25ULL * 1024 * 1024;
 	cfg->limits.recipients = 100;
 	cfg->limits.connections = 2000;
-	cfg->limits.connections_per_ip = 100;
+	cfg->limits.connections_per_ip = 200;
 	cfg->limits.errors = 10;
 	cfg->limits.hops = 100;   /* RFC 5321 6.3: "normally at least 100" */
 	cfg->timeouts.command_ms = 5 * 60 * 1000;  /* RFC 5321 4.5.3.2.7: 5 minutes */

@@ -88,7 +88,8 @@ static uint64_t default_idle(const struct config *cfg, enum service_id id)
 /* Sessions of one address (IPv6: one /64). A sending MTA rarely opens more
  * than a few at once, nor does an office's submitting clients; an office or
  * household behind one NAT address runs several IMAP clients, each with a
- * connection per watched folder. The per-service caps, not these, keep one
+ * connection per watched folder (Thunderbird: up to 5 per account), so 20
+ * people behind one address make 100. The per-service caps, not these, keep one
  * flooded service from taking every slot. */
 static int default_per_ip(enum service_id id)
 {
@@ -96,7 +97,7 @@ static int default_per_ip(enum service_id id)
 	 * address (Postfix runs up to 20 per destination): only the global cap */
 	if (is_local_delivery(id))
 		return 1000000;
-	return is_imap(id) ? 50 : 20;
+	return is_imap(id) ? 100 : 20;
 }
 
 static void policy_defaults(const struct config *cfg, enum service_id id, struct service_policy *p)

@@ -62,6 +62,28 @@ def test_config_check_shows_each_services_policy(tmp_path):
     assert "idle 2h" in lines[imaps + 2] and "login 45s" in lines[imaps + 2], p.stdout
 
 
+def test_config_check_shows_the_default_per_address_caps(tmp_path):
+    # nothing written: IMAP allows a NAT'd office's clients (100 from one
+    # address), SMTP, submission and POP3 20, and 200 in all
+    conf = write(tmp_path / "defaults.conf", textwrap.dedent(f"""\
+        hostname = "mx.example.org";
+        data_dir = "{tmp_path}/data";
+        user = "";
+        listen = {{ smtp = ["127.0.0.1:25999"]; }};
+        """))
+    p = run_postern("config", "check", config=conf)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+
+    def policy(name):
+        i = lines.index(next(ln for ln in lines if ln.strip().startswith(name + " ")))
+        return lines[i + 1]
+    assert "(100 per address)" in policy("imap") and "(100 per address)" in policy("imaps"), p.stdout
+    for svc in ("smtp", "submission", "pop3"):
+        assert "(20 per address)" in policy(svc), p.stdout
+    assert "(200 per address)" in policy("lmtp"), p.stdout
+
+
 # ---- config check runs serve's own checks, creating nothing ----------------------------
 
 
