@@ -29,7 +29,16 @@ struct imap_fetch_job {
 	bool uid;
 	bool need_body;         /* some item needs the message text */
 	bool need_structure;    /* ENVELOPE / BODY / BODYSTRUCTURE */
+	bool missing;           /* a message's file was gone: expunged meanwhile */
 	char tag[IMAP_TAG_MAX + 1];
+};
+
+/* What a message's response is made of besides its index row, read before
+ * any of it is written: a message whose file another session expunged
+ * meanwhile gets no response at all, never one with NIL in place of an
+ * ENVELOPE (RFC 9051 7.5.2: ENVELOPE is always a list). */
+struct parts {
+	char *env, *bs, *body;
 };
 
 static void fetch_job_free(struct imap_session *s);
@@ -281,13 +290,13 @@ static void write_item_name(struct imap_session *s, const struct imap_fetch_item
 	imap_write(s, name, strlen(name));
 }
 
-/* l: the message text, if loaded already (binary_decodable); the caller unloads it. */
+/* l: the message text when an item needs it, p: the structures when an
+ * item needs them (both read by read_parts); the caller frees them. */
 static void write_message(struct imap_session *s, uint32_t seq, const struct mbox_msg *m,
-                          bool seen_set, struct loaded *l)
+                          bool seen_set, struct loaded *l, const struct parts *p)
 {
 	struct imap_fetch_job *j = s->fetch;
 	struct buf conv;
-	char *env = NULL, *bs = NULL, *body = NULL;
 	bool uid_done = false, flags_done = false, modseq_done = false, sep = false;
 	buf_init(&conv);
 	imap_printf(s, "* %u FETCH (", seq);
@@ -320,19 +329,13 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 			imap_printf(s, "MODSEQ (%llu)", (unsigned long long)m->modseq);
 			break;
 		case IMAP_FA_ENVELOPE:
-		case IMAP_FA_BODYSTRUCTURE:
+			imap_printf(s, "ENVELOPE %s", p->env);
+			break;
 		case IMAP_FA_BODY:
-			if (env == NULL && !structure(s, m, l, &env, &bs, &body)) {
-				imap_printf(s, "%s NIL", it->att == IMAP_FA_ENVELOPE ? "ENVELOPE" :
-				                    it->att == IMAP_FA_BODY ? "BODY" : "BODYSTRUCTURE");
-				break;
-			}
-			if (it->att == IMAP_FA_ENVELOPE)
-				imap_printf(s, "ENVELOPE %s", env);
-			else if (it->att == IMAP_FA_BODY)
-				imap_printf(s, "BODY %s", body);
-			else
-				imap_printf(s, "BODYSTRUCTURE %s", bs);
+			imap_printf(s, "BODY %s", p->body);
+			break;
+		case IMAP_FA_BODYSTRUCTURE:
+			imap_printf(s, "BODYSTRUCTURE %s", p->bs);
 			break;
 		case IMAP_FA_BINARY_SIZE:
 		case IMAP_FA_BINARY:
@@ -342,10 +345,6 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 		case IMAP_FA_BODY_SECTION:
 			write_item_name(s, it);
 			imap_write(s, " ", 1);
-			if (!load(s, m, l)) {
-				imap_write(s, "NIL", 3);
-				break;
-			}
 			if (it->att == IMAP_FA_BINARY_SIZE)
 				write_binary_size(s, it, l, &conv);
 			else if (it->att == IMAP_FA_BINARY)
@@ -370,10 +369,25 @@ static void write_message(struct imap_session *s, uint32_t seq, const struct mbo
 		imap_printf(s, " FLAGS (%s)", tmp);
 	}
 	imap_write(s, ")\r\n", 3);
-	free(env);
-	free(bs);
-	free(body);
 	buf_free(&conv);
+}
+
+/* Reads the message text and the structures the items need; false when the
+ * file is gone. */
+static bool read_parts(struct imap_session *s, const struct mbox_msg *m, struct loaded *l,
+                       struct parts *p)
+{
+	struct imap_fetch_job *j = s->fetch;
+	if (j->need_body && !load(s, m, l))
+		return false;
+	return !j->need_structure || structure(s, m, l, &p->env, &p->bs, &p->body);
+}
+
+static void free_parts(struct parts *p)
+{
+	free(p->env);
+	free(p->bs);
+	free(p->body);
 }
 
 static int add_seen(void *arg, const struct mbox_msg *now, uint32_t *flags, char *keywords)
@@ -466,12 +480,23 @@ static bool fetch_some_in(struct imap_session *s)
 			end_fetch(s, "NO", "[UNKNOWN-CTE] Cannot decode a part's Content-Transfer-Encoding");
 			return true;
 		}
+		struct parts p = { 0 };
+		if (!read_parts(s, &m, &l, &p)) {
+			j->missing = true;
+			unload(&l);
+			continue;
+		}
 		bool seen_set = mark_seen(s, &m);
 		imap_view_announce_keywords(s, m.keywords);   /* before a FLAGS item shows them */
-		write_message(s, j->t.seq[i], &m, seen_set, &l);
+		write_message(s, j->t.seq[i], &m, seen_set, &l, &p);
+		free_parts(&p);
 		unload(&l);
 	}
-	end_fetch(s, "OK", "FETCH completed");
+	/* RFC 5530: the client learns of the expunge at its next NOOP */
+	if (j->missing)
+		end_fetch(s, "NO", "[EXPUNGEISSUED] Some of the requested messages no longer exist");
+	else
+		end_fetch(s, "OK", "FETCH completed");
 	return true;
 }
 
@@ -519,6 +544,32 @@ static void refuse_fetch(struct imap_session *s, struct imap_command *cmd, struc
 	free(j);
 }
 
+static bool needs_text(const struct imap_fetch *f)
+{
+	for (size_t i = 0; i < f->nitems; i++)
+		switch (f->items[i].att) {
+		case IMAP_FA_BINARY_SIZE:
+		case IMAP_FA_BINARY:
+		case IMAP_FA_RFC822:
+		case IMAP_FA_RFC822_HEADER:
+		case IMAP_FA_RFC822_TEXT:
+		case IMAP_FA_BODY_SECTION:
+			return true;
+		default:
+			break;
+		}
+	return false;
+}
+
+static bool needs_structure(const struct imap_fetch *f)
+{
+	for (size_t i = 0; i < f->nitems; i++)
+		if (f->items[i].att == IMAP_FA_ENVELOPE || f->items[i].att == IMAP_FA_BODY ||
+		    f->items[i].att == IMAP_FA_BODYSTRUCTURE)
+			return true;
+	return false;
+}
+
 void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd)
 {
 	struct imap_cursor c, set_at;
@@ -545,6 +596,8 @@ void imap_cmd_fetch(struct imap_session *s, struct imap_command *cmd)
 	if (j->f.wants_modseq)
 		imap_enable_condstore(s);
 	j->uid = cmd->uid;
+	j->need_body = needs_text(&j->f);
+	j->need_structure = needs_structure(&j->f);
 	str_copy(j->tag, sizeof(j->tag), cmd->tag);
 	s->fetch = j;
 	imap_cmd_running(s, &fetch_hooks);

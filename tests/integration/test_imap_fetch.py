@@ -281,6 +281,30 @@ def test_peek_does_not_set_seen_body_does(srv):
     c2.close()
 
 
+def test_message_whose_file_vanished_gets_no_response(srv):
+    """A message whose file another process removed after the session saw it
+    (an expunge racing the FETCH): it gets no FETCH response at all, never
+    `ENVELOPE NIL` (RFC 9051 7.5.2: ENVELOPE is a list; imaptest flagged it),
+    the others are answered, and the tagged NO says so (RFC 5530
+    EXPUNGEISSUED)."""
+    c = imap_conn(srv)
+    msgs = [simple_message(subject=f"vanish {i}") for i in range(3)]
+    make_box(c, "vanish", msgs)
+    cur = srv.maildir_path("alice") / ".vanish" / "cur"
+    files = list(cur.iterdir())
+    assert len(files) == 3, files
+    second = next(p for p in files if b"vanish 1" in p.read_bytes())
+    second.unlink()
+    for items in ("ENVELOPE", "(UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])", "BODYSTRUCTURE"):
+        r = c.cmd(f"FETCH 1:3 {items}")
+        assert (r.status, r.code) == ("NO", "EXPUNGEISSUED"), r
+        assert sorted(fetch_all(r)) == [1, 3], r
+        assert not any(b"ENVELOPE NIL" in u or b"BODYSTRUCTURE NIL" in u for u in r.untagged), r
+    # FLAGS need no file: all three still answer
+    assert sorted(fetch_all(c.ok("FETCH 1:3 FLAGS"))) == [1, 2, 3]
+    c.close()
+
+
 def test_fetch_body_reports_the_seen_flag(srv):
     """RFC 3501 6.4.5: when FETCH BODY[] sets \\Seen, the new flags SHOULD be in
     the FETCH response (else the client never learns of the change: the
