@@ -16,22 +16,79 @@
 #include "store/quota.h"
 #include "store/store.h"
 
+/* An index nobody uses any more stays open a while: opening one reads its
+ * schema and prepares its statements, closing it checkpoints and syncs, and
+ * a webmail logs in for every page it shows. A few per worker, briefly. */
+#define IDLE_INDEXES_MAX 16
+#define IDLE_INDEX_MS (2 * 60 * 1000)
+
 struct user_store {
 	struct user_store *next;
 	char user[321];
 	struct mbox_store *ms;
 	int refs;
+	uint64_t idle_since_ms;         /* refs 0: when the last session let go */
 };
+
+static void close_entry(struct user_store **pp)
+{
+	struct user_store *u = *pp;
+	*pp = u->next;
+	mbox_close(u->ms);
+	free(u);
+}
+
+/* Closes the idle indexes kept too long, and the oldest past the cap; all
+ * idle ones when ttl_ms is 0. */
+static void close_idle(struct user_store **head, uint64_t now, uint64_t ttl_ms)
+{
+	size_t idle = 0;
+	for (struct user_store **pp = head; *pp;) {
+		struct user_store *u = *pp;
+		if (u->refs == 0 && (ttl_ms == 0 || now - u->idle_since_ms >= ttl_ms)) {
+			close_entry(pp);
+			continue;
+		}
+		idle += u->refs == 0;
+		pp = &u->next;
+	}
+	while (idle > IDLE_INDEXES_MAX) {
+		struct user_store **oldest = NULL;
+		for (struct user_store **pp = head; *pp; pp = &(*pp)->next)
+			if ((*pp)->refs == 0 && (oldest == NULL || (*pp)->idle_since_ms < (*oldest)->idle_since_ms))
+				oldest = pp;
+		close_entry(oldest);
+		idle--;
+	}
+}
+
+static void close_all_idle(struct worker *w, void **slot)
+{
+	(void)w;
+	close_idle((struct user_store **)slot, now_ms(), 0);
+}
+
+static struct user_store **find_store(struct user_store **head, const char *user)
+{
+	struct user_store **pp = head;
+	while (*pp && strcmp((*pp)->user, user) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
 
 struct mbox_store *imap_store_acquire(struct worker *w, const char *user, const char *maildir,
                                       char *err, size_t errlen)
 {
 	struct user_store **head = (struct user_store **)worker_slot(w, WORKER_SLOT_IMAP);
-	for (struct user_store *u = *head; u; u = u->next) {
-		if (strcmp(u->user, user) == 0) {
-			u->refs++;
-			return u->ms;
-		}
+	worker_slot_on_stop(w, WORKER_SLOT_IMAP, close_all_idle);
+	close_idle(head, now_ms(), IDLE_INDEX_MS);
+	struct user_store **pp = find_store(head, user);
+	/* an idle index deleted meanwhile (for a rebuild) is opened again */
+	if (*pp && (*pp)->refs == 0 && mbox_index_replaced((*pp)->ms))
+		close_entry(pp);
+	if (*pp) {
+		(*pp)->refs++;
+		return (*pp)->ms;
 	}
 	struct mbox_store *ms = mbox_open(maildir, err, errlen);
 	if (ms == NULL)
@@ -55,18 +112,15 @@ struct mbox_store *imap_store_acquire(struct worker *w, const char *user, const 
 
 void imap_store_release(struct worker *w, struct mbox_store *ms)
 {
-	struct user_store **pp = (struct user_store **)worker_slot(w, WORKER_SLOT_IMAP);
-	for (; *pp; pp = &(*pp)->next) {
-		struct user_store *u = *pp;
+	struct user_store **head = (struct user_store **)worker_slot(w, WORKER_SLOT_IMAP);
+	for (struct user_store *u = *head; u; u = u->next) {
 		if (u->ms != ms)
 			continue;
-		if (--u->refs == 0) {
-			*pp = u->next;
-			mbox_close(u->ms);
-			free(u);
-		}
-		return;
+		if (--u->refs == 0)
+			u->idle_since_ms = now_ms();
+		break;
 	}
+	close_idle(head, now_ms(), IDLE_INDEX_MS);
 }
 
 /* ---- connections and search budget per user, process-wide -------------------------- */

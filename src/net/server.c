@@ -72,6 +72,7 @@ struct worker {
 	struct refusal_log refusals[SVC_COUNT][REFUSED_KINDS];
 	struct event *refusal_flush_ev;
 	void *slots[WORKER_SLOTS];
+	worker_slot_free_fn slot_free[WORKER_SLOTS];
 };
 
 struct server {
@@ -104,6 +105,11 @@ struct committer *worker_committer(struct worker *w) { return w->srv->res.commit
 struct threadpool *worker_threadpool(struct worker *w) { return w->srv->res.pool; }
 bool worker_draining(struct worker *w) { return w->draining; }
 void **worker_slot(struct worker *w, enum worker_slot slot) { return &w->slots[slot]; }
+
+void worker_slot_on_stop(struct worker *w, enum worker_slot slot, worker_slot_free_fn fn)
+{
+	w->slot_free[slot] = fn;
+}
 
 /* ---- connections --------------------------------------------------------- */
 
@@ -442,6 +448,9 @@ static void worker_cleanup(struct worker *w)
 	}
 	if (w->spare_fd >= 0)
 		close(w->spare_fd);
+	for (int i = 0; i < WORKER_SLOTS; i++)
+		if (w->slot_free[i] != NULL)
+			w->slot_free[i](w, &w->slots[i]);
 	if (w->store != NULL)
 		w->srv->res.close_store(w->store);
 	if (w->base)

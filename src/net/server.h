@@ -107,6 +107,10 @@ bool worker_draining(struct worker *w);
  * (e.g. IMAP's cache of open mailbox indexes, shared by the worker's sessions). */
 enum worker_slot { WORKER_SLOT_IMAP = 0, WORKER_SLOTS };
 void **worker_slot(struct worker *w, enum worker_slot slot);
+/* What the module keeps in its slot past its sessions is freed by fn when the
+ * worker stops, after its last session and before its store closes. */
+typedef void (*worker_slot_free_fn)(struct worker *w, void **slot);
+void worker_slot_on_stop(struct worker *w, enum worker_slot slot, worker_slot_free_fn fn);
 
 /* Every connection registers after accept and unregisters once, when freed. */
 void conn_register(struct worker *w, struct conn *c, enum service_id svc, const char *ip, int port);

@@ -449,6 +449,8 @@ struct mbox_store *mbox_open(const char *maildir_root, char *err, size_t errlen)
 		if (made)
 			note_rebuild(ms);
 	}
+	if (stat(path, &ms->index_file) < 0)
+		memset(&ms->index_file, 0, sizeof(ms->index_file));
 	return ms;
 fail:
 	mbox_close(ms);
@@ -485,6 +487,15 @@ void mbox_stmt_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+}
+
+bool mbox_index_replaced(const struct mbox_store *ms)
+{
+	char path[4096];
+	struct stat now;
+	return bsnprintf(path, sizeof(path), "%s/%s", ms->root, MBOX_INDEX_FILE) < 0 ||
+	       stat(path, &now) < 0 || now.st_ino != ms->index_file.st_ino ||
+	       now.st_dev != ms->index_file.st_dev;
 }
 
 void mbox_close(struct mbox_store *ms)

@@ -73,6 +73,9 @@ void mbox_close(struct mbox_store *ms);
  * elsewhere): the mailboxes it found and the message files in them, which
  * get new UIDs (a new UIDVALIDITY) and keep their flags and keywords. */
 bool mbox_index_rebuilt(const struct mbox_store *ms, uint32_t *mailboxes, uint64_t *messages);
+/* True when the index file is no longer the one this handle opened (deleted
+ * for a rebuild, or replaced): a handle kept open must be opened again. */
+bool mbox_index_replaced(const struct mbox_store *ms);
 
 /* Names: '/' separates levels; refused: empty, leading/trailing '/', "//",
  * '.', '~', '%', '*', control characters, invalid UTF-8, over 255 octets. */

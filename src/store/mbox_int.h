@@ -39,6 +39,7 @@ struct mbox_store {
 	struct maildir_keywords kw;
 	char kw_dir[4096];
 	struct stat kw_file;    /* the dovecot-keywords file it was read from */
+	struct stat index_file; /* the index file as opened (mbox_index_replaced) */
 };
 
 /* A prepared statement for a query, kept for the next call: sql must be a

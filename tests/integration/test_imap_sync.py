@@ -8,8 +8,10 @@ flag, and follow a rename; the index can be deleted and is rebuilt from the
 files; UIDVALIDITY changes when a mailbox name is used again (2.3.1.1).
 
 IDLE is in test_imap_idle.py, EXPUNGE races in test_imap_expunge.py."""
+import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -407,6 +409,51 @@ def test_index_rebuild_keeps_keywords(postern):
     assert "Old" in c.ok("FETCH 1 FLAGS").lines("FETCH")[0]
     ev = s.wait_log("imap.index_rebuilt")[-1]
     assert ev["user"] == "alice@example.org" and ev["mailboxes"] == 7 and ev["messages"] == 4, ev
+    c.close()
+
+
+def open_index_files(srv):
+    fds = Path(f"/proc/{srv.pid}/fd")
+    out = []
+    for fd in fds.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if "postern-index.db" in target:
+            out.append(target)
+    return out
+
+
+def test_index_stays_open_between_logins_and_a_deleted_one_is_rebuilt(postern):
+    """A webmail logs in for every page: the user's index stays open a while
+    after the last session ends (no schema read, no checkpoint per login).
+    Deleted meanwhile, with the server running, it is not used again: the
+    next login rebuilds it (imap.index_rebuilt) under a new UIDVALIDITY. One
+    worker: the second login must find the handle the first one left."""
+    s = imap_server(postern, config={"workers": 1})
+    c = imap_conn(s)
+    assert c.append("INBOX", simple_message("kept open"), flags="\\Flagged").status == "OK"
+    uv_before = resp_code(c.ok("SELECT INBOX"), "UIDVALIDITY")
+    c.ok("LOGOUT")
+    c.close()
+    deadline = time.monotonic() + 10
+    while not s.logs("imap.disconnect") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any(t.endswith("/postern-index.db") for t in open_index_files(s)), open_index_files(s)
+    md = s.maildir_path("alice")
+    for suffix in ("", "-wal", "-shm"):
+        p = md / ("postern-index.db" + suffix)
+        if p.exists():
+            p.unlink()
+    time.sleep(1.1)                                      # UIDVALIDITY is time-based
+    c = imap_conn(s)
+    r = c.ok("SELECT INBOX")
+    assert exists_of(r) == 1, r
+    assert int(resp_code(r, "UIDVALIDITY")) > int(uv_before), (uv_before, r)
+    assert fetch_all(c.ok("FETCH 1 FLAGS"))[1]["FLAGS"] == ["\\Flagged"]
+    ev = s.wait_log("imap.index_rebuilt")[-1]
+    assert ev["user"] == "alice@example.org", ev
     c.close()
 
 
