@@ -19,7 +19,7 @@
 /* An index nobody uses any more stays open a while: opening one reads its
  * schema and prepares its statements, closing it checkpoints and syncs, and
  * a webmail logs in for every page it shows. A few per worker, briefly. */
-#define IDLE_INDEXES_MAX 16
+#define IDLE_INDEXES_MAX 64
 #define IDLE_INDEX_MS (2 * 60 * 1000)
 
 struct user_store {
@@ -87,7 +87,10 @@ struct mbox_store *imap_store_acquire(struct worker *w, const char *user, const 
 	if (*pp && (*pp)->refs == 0 && mbox_index_replaced((*pp)->ms))
 		close_entry(pp);
 	if (*pp) {
-		(*pp)->refs++;
+		/* the first session after none: the quota's usage row starts right, as
+		 * at an opening (a user deleted and made again kept its Maildir) */
+		if ((*pp)->refs++ == 0)
+			mbox_usage_report((*pp)->ms);
 		return (*pp)->ms;
 	}
 	struct mbox_store *ms = mbox_open(maildir, err, errlen);

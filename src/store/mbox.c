@@ -459,34 +459,12 @@ fail:
 
 sqlite3_stmt *mbox_stmt(struct mbox_store *ms, const char *sql)
 {
-	size_t i = 0;
-	for (; i < MBOX_STMT_CACHE && ms->cache[i].sql != NULL; i++)
-		if (ms->cache[i].sql == sql)
-			return ms->cache[i].st;
-	if (i == MBOX_STMT_CACHE) {
-		/* more queries than slots (never with the queries of today): give
-		 * up a slot that is not running, so nothing is ever left unfinalized */
-		for (i = MBOX_STMT_CACHE; i > 0 && sqlite3_stmt_busy(ms->cache[i - 1].st); i--)
-			;
-		if (i == 0)
-			return NULL;
-		i--;
-		sqlite3_finalize(ms->cache[i].st);
-		ms->cache[i].sql = NULL;
-		ms->cache[i].st = NULL;
-	}
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v3(ms->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-		return NULL;
-	ms->cache[i].sql = sql;
-	ms->cache[i].st = st;
-	return st;
+	return stmt_cache_get(&ms->stmts, ms->db, sql);
 }
 
 void mbox_stmt_done(sqlite3_stmt *st)
 {
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	stmt_cache_done(st);
 }
 
 bool mbox_index_replaced(const struct mbox_store *ms)
@@ -503,8 +481,7 @@ void mbox_close(struct mbox_store *ms)
 	if (ms == NULL)
 		return;
 	mbox_set_usage_sink(ms, NULL);
-	for (size_t i = 0; i < MBOX_STMT_CACHE; i++)
-		sqlite3_finalize(ms->cache[i].st);
+	stmt_cache_free(&ms->stmts);
 	for (size_t i = 0; i < ms->npending; i++) {
 		free(ms->pending[i].envelope);
 		free(ms->pending[i].bodystructure);

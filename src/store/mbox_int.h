@@ -6,11 +6,8 @@
 #include <sys/stat.h>
 
 #include "store/maildir_keywords.h"
+#include "store/stmt_cache.h"
 #include "store/mbox.h"
-
-/* Statements are prepared on first use, so an idle session's connection
- * holds only the few its polling needs. */
-#define MBOX_STMT_CACHE 48
 
 /* Cache rows made during a read batch, written when it ends. */
 #define MBOX_PENDING_MAX 256
@@ -29,8 +26,10 @@ struct mbox_store {
 	struct mbox_usage_sink sink;          /* sink.changed NULL: nobody follows the totals */
 	struct mbox_usage usage_before;       /* the totals when the write transaction began */
 	bool usage_known;
-	/* the queries every command runs, prepared once (keyed by their text) */
-	struct { const char *sql; sqlite3_stmt *st; } cache[MBOX_STMT_CACHE];
+	/* the queries every command runs, prepared once (keyed by their text)
+	 * on first use: an idle session's connection holds only the few its
+	 * polling needs */
+	struct stmt_cache stmts;
 	/* mbox_open made the index for a Maildir that had mail (mbox_index_rebuilt) */
 	bool rebuilt;
 	uint32_t rebuilt_mailboxes;

@@ -8,22 +8,23 @@
 #include "core/util.h"
 #include "store/store_sqlite_int.h"
 
-/* Prepares sql and binds kind as ?1 and key as ?2. */
+/* The statement for sql (a string constant: every login runs these, so they
+ * are prepared once per connection) with kind bound as ?1 and key as ?2. */
 static int prepare_key(struct store *st, const char *sql, const char *kind, const char *key,
                        sqlite3_stmt **s)
 {
-	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
+	if ((*s = stmt_cache_get(&st->stmts, st->db, sql)) == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(*s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(*s, 2, key, -1, SQLITE_STATIC);
 	return STORE_OK;
 }
 
-/* Steps a write statement to completion and finalizes it. */
+/* Steps a write statement to completion and gives it back to the cache. */
 static int finish_write(sqlite3_stmt *s)
 {
 	int rc = sqlite3_step(s);
-	sqlite3_finalize(s);
+	stmt_cache_done(s);
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
@@ -51,7 +52,7 @@ int store_auth_count_failures(struct store *st, const char *kind, const char *ke
 		long long n = sqlite3_column_int64(s, 0);
 		result = n > 1000000000 ? 1000000000 : (int)n;
 	}
-	sqlite3_finalize(s);
+	stmt_cache_done(s);
 	return result;
 }
 
@@ -87,7 +88,7 @@ long long store_auth_blocked_until(struct store *st, const char *kind, const cha
 		result = sqlite3_column_int64(s, 0);
 	else if (rc == SQLITE_DONE)
 		result = 0;
-	sqlite3_finalize(s);
+	stmt_cache_done(s);
 	return result;
 }
 
@@ -148,8 +149,8 @@ int store_auth_list_blocks(struct store *st, long long now_ms, store_row_cb cb, 
 
 static int prune_batch(struct store *st, const char *sql, long long before_ms)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+	sqlite3_stmt *s = stmt_cache_get(&st->stmts, st->db, sql);
+	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, before_ms);
 	sqlite3_bind_int(s, 2, STORE_AUTH_PRUNE_BATCH);

@@ -97,14 +97,14 @@ int store_quota_set_indexed(struct store *st, const char *local, const char *dom
                             uint64_t storage, uint64_t messages,
                             const struct store_quota_delta *claimed)
 {
-	sqlite3_stmt *s;
-	if (sqlite3_prepare_v2(st->db,
+	sqlite3_stmt *s = stmt_cache_get(&st->stmts, st->db,
 	                       "INSERT INTO quota_usage(local, domain, storage, messages, "
 	                       "pending_storage, pending_messages) "
 	                       "VALUES (lower(?1), lower(?2), ?3, ?4, -?5, -?6) "
 	                       "ON CONFLICT(local, domain) DO UPDATE SET storage = ?3, messages = ?4, "
 	                       "pending_storage = pending_storage - ?5, "
-	                       "pending_messages = pending_messages - ?6", -1, &s, NULL) != SQLITE_OK)
+	                       "pending_messages = pending_messages - ?6");
+	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_text(s, 1, local, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
@@ -113,7 +113,7 @@ int store_quota_set_indexed(struct store *st, const char *local, const char *dom
 	sqlite3_bind_int64(s, 5, claimed ? claimed->storage : 0);
 	sqlite3_bind_int64(s, 6, claimed ? claimed->messages : 0);
 	int rc = step_write(st, s);
-	sqlite3_finalize(s);
+	stmt_cache_done(s);
 	return rc;
 }
 

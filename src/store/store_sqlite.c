@@ -320,6 +320,7 @@ void store_close(struct store *st)
 		return;
 	for (int i = 0; i < Q_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	stmt_cache_free(&st->stmts);
 	sqlite3_close(st->db);
 	free(st->data_dir);
 	free(st);

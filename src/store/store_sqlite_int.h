@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include "store/stmt_cache.h"
 #include "store/store.h"
 
 enum stmt_id { Q_DOMAIN_EXISTS, Q_USER_EXISTS, Q_ALIAS_TARGETS, Q_USER_PASSWORD, Q_QUOTA_GET,
@@ -14,6 +15,7 @@ struct store {
 	sqlite3 *db;
 	char *data_dir;
 	sqlite3_stmt *stmt[Q_COUNT]; /* prepared once: these run on every RCPT */
+	struct stmt_cache stmts;     /* and these on every login (stmt_cache.h) */
 };
 
 /* Installs postern's busy handler (short waits, 5 s at most). */

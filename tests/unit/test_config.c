@@ -304,8 +304,8 @@ static void test_service_policy_defaults(void **state)
 	assert_int_equal(cfg->policy[SVC_SUBMISSIONS].connections, 1000);
 	assert_int_equal(smtp->connections_per_ip, 20);
 	assert_int_equal(cfg->policy[SVC_SUBMISSION].connections_per_ip, 20);
-	assert_int_equal(imap->connections_per_ip, 50);
-	assert_int_equal(cfg->policy[SVC_IMAPS].connections_per_ip, 50);
+	assert_int_equal(imap->connections_per_ip, 100);
+	assert_int_equal(cfg->policy[SVC_IMAPS].connections_per_ip, 100);
 	/* POP3: RFC 1939 3's autologout of 10 minutes, the global limits otherwise */
 	const struct service_policy *pop3 = &cfg->policy[SVC_POP3];
 	assert_int_equal(pop3->idle_ms, 10 * 60 * 1000);
