@@ -353,10 +353,7 @@ def test_index_rebuild_keeps_messages_and_flags(postern):
     time.sleep(1.1)                                      # UIDVALIDITY is time-based
     assert s.stop() == 0
     md = s.maildir_path("alice")
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        p = md / ("postern-index.db" + suffix)
-        if p.exists():
-            p.unlink()
+    delete_index(md)
     s.start()
     c = imap_conn(s)
     r = c.ok("SELECT INBOX")
@@ -393,10 +390,7 @@ def test_index_rebuild_keeps_keywords(postern):
     assert s.stop() == 0
     md = s.maildir_path("alice")
     assert "0 $Forwarded" in (md / "dovecot-keywords").read_text()
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        p = md / ("postern-index.db" + suffix)
-        if p.exists():
-            p.unlink()
+    delete_index(md)
     s.start()
     c = imap_conn(s)
     r = c.ok("SELECT INBOX")
@@ -410,6 +404,12 @@ def test_index_rebuild_keeps_keywords(postern):
     ev = s.wait_log("imap.index_rebuilt")[-1]
     assert ev["user"] == "alice@example.org" and ev["mailboxes"] == 7 and ev["messages"] == 4, ev
     c.close()
+
+
+def delete_index(maildir):
+    """Deletes a user's mailbox index with its WAL and journal files."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        (maildir / ("postern-index.db" + suffix)).unlink(missing_ok=True)
 
 
 def open_index_files(srv):
@@ -442,10 +442,7 @@ def test_index_stays_open_between_logins_and_a_deleted_one_is_rebuilt(postern):
         time.sleep(0.05)
     assert any(t.endswith("/postern-index.db") for t in open_index_files(s)), open_index_files(s)
     md = s.maildir_path("alice")
-    for suffix in ("", "-wal", "-shm"):
-        p = md / ("postern-index.db" + suffix)
-        if p.exists():
-            p.unlink()
+    delete_index(md)
     time.sleep(1.1)                                      # UIDVALIDITY is time-based
     c = imap_conn(s)
     r = c.ok("SELECT INBOX")
