@@ -3,36 +3,18 @@
 #include <stdint.h>
 #include <string.h>
 
-bool dovecot_keyword_valid(const char *name)
-{
-	size_t len = strlen(name);
-	if (len == 0 || len > DOVECOT_KEYWORD_MAX || name[0] == '\\')
-		return false;
-	/* RFC 9051 ATOM-CHAR: no atom-specials (and no ']', resp-specials) */
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		if (*p <= 0x20 || *p >= 0x7f || strchr("(){%*\"\\]", *p) != NULL)
-			return false;
-	return true;
-}
+#include "store/maildir_keywords.h"
 
 int dovecot_keywords_parse_line(struct dovecot_keywords *kw, const char *line, const char **why)
 {
-	unsigned idx = 0;
-	const char *p = line;
-	if (*p < '0' || *p > '9')
-		return *why = "no index", -1;
-	while (*p >= '0' && *p <= '9' && idx < 100)
-		idx = idx * 10 + (unsigned)(*p++ - '0');
-	if (*p != ' ')
-		return *why = "no space after the index", -1;
-	if (idx >= DOVECOT_KEYWORDS)
-		return *why = "index beyond 'z'", -1;
-	if (!dovecot_keyword_valid(p + 1))
-		return *why = "not a keyword IMAP allows", -1;
+	unsigned idx;
+	const char *name;
+	if (maildir_keywords_parse_line(line, &idx, &name, why) < 0)
+		return -1;
 	for (unsigned i = 0; i < DOVECOT_KEYWORDS; i++)
-		if (i != idx && strcmp(kw->name[i], p + 1) == 0)
+		if (i != idx && strcmp(kw->name[i], name) == 0)
 			return *why = "the same keyword twice", -1;
-	strcpy(kw->name[idx], p + 1);   /* length checked by dovecot_keyword_valid */
+	strcpy(kw->name[idx], name);   /* length checked by maildir_keyword_valid */
 	return 0;
 }
 

@@ -8,16 +8,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define DOVECOT_KEYWORDS 26
-#define DOVECOT_KEYWORD_MAX 128          /* octets of one keyword kept */
+#include "store/maildir_keywords.h"
+
+#define DOVECOT_KEYWORDS MAILDIR_KEYWORD_LETTERS
+#define DOVECOT_KEYWORD_MAX MAILDIR_KEYWORD_MAX
 
 struct dovecot_keywords {
 	char name[DOVECOT_KEYWORDS][DOVECOT_KEYWORD_MAX + 1];   /* "" where none */
 };
 
-/* An IMAP flag-keyword postern can store. */
-bool dovecot_keyword_valid(const char *name);
-/* One line of the file: 0, or -1 with *why (the line is ignored). */
+/* One line of the file (store/maildir_keywords.h reads it): 0, or -1 with
+ * *why (the line is ignored), also for a name given to two letters. */
 int dovecot_keywords_parse_line(struct dovecot_keywords *kw, const char *line, const char **why);
 /* The keywords of a file name's flag letters (after ":2,"), space
  * separated into out; letters without a name are left out and counted in

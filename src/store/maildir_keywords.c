@@ -12,27 +12,52 @@
 #include "core/buf.h"
 #include "core/util.h"
 
-/* Longer names are not read: IMAP keywords are atoms of a few dozen octets. */
-#define KEYWORD_NAME_MAX 255
+bool maildir_keyword_valid(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > MAILDIR_KEYWORD_MAX || name[0] == '\\')
+		return false;
+	/* RFC 9051 ATOM-CHAR: no atom-specials (and no ']', resp-specials) */
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("(){%*\"\\]", *p) != NULL)
+			return false;
+	return true;
+}
+
+int maildir_keywords_parse_line(const char *line, unsigned *index, const char **name,
+                                const char **why)
+{
+	unsigned idx = 0;
+	const char *p = line;
+	if (*p < '0' || *p > '9')
+		return *why = "no index", -1;
+	while (*p >= '0' && *p <= '9' && idx < 100)
+		idx = idx * 10 + (unsigned)(*p++ - '0');
+	if (*p != ' ')
+		return *why = "no space after the index", -1;
+	if (idx >= MAILDIR_KEYWORD_LETTERS)
+		return *why = "index beyond 'z'", -1;
+	if (!maildir_keyword_valid(p + 1))
+		return *why = "not a keyword IMAP allows", -1;
+	*index = idx;
+	*name = p + 1;
+	return 0;
+}
 
 static void read_line(struct maildir_keywords *kw, char *line)
 {
-	char *end;
-	long n = strtol(line, &end, 10);
-	if (end == line || *end != ' ' || n < 0 || n >= MAILDIR_KEYWORD_LETTERS)
+	unsigned idx;
+	const char *name, *why;
+	line[strcspn(line, "\r\n")] = '\0';
+	if (maildir_keywords_parse_line(line, &idx, &name, &why) < 0)
 		return;
-	char *name = end + 1;
-	name[strcspn(name, "\r\n")] = '\0';
-	/* a keyword is an atom: nothing a later line would misread */
-	if (*name == '\0' || strlen(name) > KEYWORD_NAME_MAX || strpbrk(name, " \t") != NULL)
-		return;
-	free(kw->name[n]);
-	kw->name[n] = xstrdup(name);
+	free(kw->name[idx]);
+	kw->name[idx] = xstrdup(name);
 }
 
 int maildir_keywords_read(const char *dir, struct maildir_keywords *kw)
 {
-	char path[4200], line[KEYWORD_NAME_MAX + 16];
+	char path[4200], line[MAILDIR_KEYWORD_MAX + 16];
 	memset(kw, 0, sizeof(*kw));
 	snprintf(path, sizeof(path), "%s/" MAILDIR_KEYWORDS_FILE, dir);
 	FILE *f = fopen(path, "re");
@@ -101,7 +126,7 @@ char maildir_keyword_letter(const struct maildir_keywords *kw, const char *name,
 char maildir_keyword_assign(struct maildir_keywords *kw, const char *name, size_t len, bool *added)
 {
 	char c = maildir_keyword_letter(kw, name, len);
-	if (c != 0 || len == 0 || len > KEYWORD_NAME_MAX)
+	if (c != 0 || len == 0 || len > MAILDIR_KEYWORD_MAX)
 		return c;
 	for (int i = 0; i < MAILDIR_KEYWORD_LETTERS; i++) {
 		if (kw->name[i] == NULL) {

@@ -12,14 +12,23 @@
 
 #define MAILDIR_KEYWORDS_FILE "dovecot-keywords"
 #define MAILDIR_KEYWORD_LETTERS 26
+#define MAILDIR_KEYWORD_MAX 255         /* octets of a name kept (IMAP's bound) */
 
 /* A folder's letters: name[i] for letter 'a' + i, NULL when unused. */
 struct maildir_keywords {
 	char *name[MAILDIR_KEYWORD_LETTERS];
 };
 
-/* Reads <dir>/dovecot-keywords (a missing file: no letters; lines that are
- * not "N name" with 0 <= N < 26 are skipped). 0, or -1 with errno. */
+/* A name IMAP allows as a keyword (RFC 9051 flag-keyword: an atom, not
+ * starting with '\\') of at most MAILDIR_KEYWORD_MAX octets. The file may
+ * come from another system: only these are taken from it. */
+bool maildir_keyword_valid(const char *name);
+/* One line of the file without its line end, "N name": 0 with *index (0
+ * for 'a') and *name (pointing into line), or -1 with *why. */
+int maildir_keywords_parse_line(const char *line, unsigned *index, const char **name,
+                                const char **why);
+/* Reads <dir>/dovecot-keywords (a missing file: no letters; lines
+ * maildir_keywords_parse_line refuses are skipped). 0, or -1 with errno. */
 int maildir_keywords_read(const char *dir, struct maildir_keywords *kw);
 /* Writes it whole, in its place at once (a file in tmp/, renamed). */
 int maildir_keywords_write(const char *dir, const struct maildir_keywords *kw);

@@ -45,7 +45,7 @@ static void check_keywords(const struct dovecot_keywords *kw)
 	dovecot_keywords_of(kw, "abcdefghijklmnopqrstuvwxyzS", out, sizeof(out), &unknown);
 	check(strlen(out) <= MBOX_KEYWORDS_MAX);
 	for (int i = 0; i < DOVECOT_KEYWORDS; i++)
-		check(kw->name[i][0] == '\0' || dovecot_keyword_valid(kw->name[i]));
+		check(kw->name[i][0] == '\0' || maildir_keyword_valid(kw->name[i]));
 }
 
 static void one_line(const char *line, struct dovecot_uidlist_header *h, bool *have_header,

@@ -122,10 +122,14 @@ static void test_keywords(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(dovecot_keywords_parse_line(&kw, bad[i], &why), -1);
+	/* IMAP's own bound on a keyword, 255 octets: longer is refused */
 	char longkw[300] = "3 ";
-	memset(longkw + 2, 'k', 200);
-	longkw[202] = '\0';
+	memset(longkw + 2, 'k', 256);
+	longkw[258] = '\0';
 	assert_int_equal(dovecot_keywords_parse_line(&kw, longkw, &why), -1);
+	longkw[257] = '\0';
+	assert_int_equal(dovecot_keywords_parse_line(&kw, longkw, &why), 0);
+	memset(kw.name[3], 0, sizeof(kw.name[3]));
 
 	dovecot_keywords_of(&kw, "FSab", out, sizeof(out), &unknown);
 	assert_string_equal(out, "$Junk $NonJunk");
