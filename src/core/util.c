@@ -50,6 +50,14 @@ char *xstrdup(const char *s)
 	return p;
 }
 
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+	if (p == NULL)
+		out_of_memory(n);
+	return p;
+}
+
 void random_bytes(void *buf, size_t len)
 {
 	unsigned char *p = buf;

@@ -15,6 +15,7 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);     /* at most n octets of s, NUL-terminated */
 
 /* Fills buf with len cryptographically random bytes (getrandom). */
 void random_bytes(void *buf, size_t len);

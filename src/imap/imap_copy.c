@@ -1,6 +1,8 @@
 /* COPY (RFC 9051 6.4.7) and MOVE (RFC 6851), answered with COPYUID
  * (UIDPLUS, RFC 4315). */
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/util.h"
@@ -8,6 +10,89 @@
 #include "imap/imap_session.h"
 #include "imap/imap_targets.h"
 #include "store/acl_rights.h"
+
+/* The keywords a mailbox has had, and those a COPY would bring, as one
+ * set; counting stops past the cap. */
+struct keyword_set {
+	char **names;
+	size_t n, cap;
+};
+
+static bool keyword_set_has(const struct keyword_set *k, const char *name, size_t len)
+{
+	for (size_t i = 0; i < k->n; i++)
+		if (strncasecmp(k->names[i], name, len) == 0 && k->names[i][len] == '\0')
+			return true;
+	return false;
+}
+
+static void keyword_set_add(struct keyword_set *k, const char *name, size_t len)
+{
+	if (k->n > IMAP_MAILBOX_KEYWORDS_MAX || keyword_set_has(k, name, len))
+		return;
+	if (k->n == k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 64;
+		k->names = xrealloc(k->names, k->cap * sizeof(char *));
+	}
+	k->names[k->n++] = xstrndup(name, len);
+}
+
+static void add_known(void *arg, const char *name)
+{
+	keyword_set_add(arg, name, strlen(name));
+}
+
+/* IMAP_MAILBOX_KEYWORDS_MAX for the target, as APPEND and STORE keep it:
+ * the messages' keywords that are new there must fit. */
+static bool copy_keyword_room(struct imap_session *s, const struct imap_targets *t,
+                              struct mbox_store *to_ms, const struct mbox_info *to)
+{
+	struct keyword_set k = { 0 };
+	mbox_keywords(to_ms, to, add_known, &k);
+	for (size_t i = 0; i < t->n && k.n <= IMAP_MAILBOX_KEYWORDS_MAX; i++) {
+		struct mbox_msg m;
+		if (mbox_get(s->view.ref.ms, &s->view.mb, t->uid[i], &m) != MBOX_OK)
+			continue;
+		for (const char *p = m.keywords; *p;) {
+			size_t len = strcspn(p, " ");
+			if (len > 0)
+				keyword_set_add(&k, p, len);
+			p += len + (p[len] == ' ');
+		}
+	}
+	bool room = k.n <= IMAP_MAILBOX_KEYWORDS_MAX;
+	for (size_t i = 0; i < k.n; i++)
+		free(k.names[i]);
+	free(k.names);
+	return room;
+}
+
+/* Whether the command may go ahead; false after answering. */
+static bool copy_allowed(struct imap_session *s, struct imap_command *cmd, bool move,
+                         const struct imap_targets *t, struct imap_mailbox_ref *to,
+                         const struct mbox_info *dst)
+{
+	if (move && s->view.readonly) {
+		imap_tagged(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
+		return false;
+	}
+	/* RFC 6851 3.1 with RFC 4314: MOVE takes the messages away: t and e */
+	if (move && !imap_ref_allows(s, cmd->tag, &s->view.ref, ACL_DELETE_MSG | ACL_EXPUNGE))
+		return false;
+	/* a MOVE within one user's mailboxes leaves the usage as it is; a COPY,
+	 * or anything into another user's, adds to its owner's, all or nothing */
+	bool same_store = to->ms == s->view.ref.ms;
+	if ((!move || !same_store) &&
+	    !imap_quota_allows_copy(s, to->shared ? to->owner : s->user, t->uid, t->n)) {
+		imap_tagged(s, cmd->tag, "NO", "[OVERQUOTA] Quota exceeded");
+		return false;
+	}
+	if (!copy_keyword_room(s, t, to->ms, dst)) {
+		imap_tagged(s, cmd->tag, "NO", "[LIMIT] Too many keywords in the target mailbox");
+		return false;
+	}
+	return true;
+}
 
 void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 {
@@ -23,39 +108,15 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 	}
 	struct imap_mailbox_ref to;
 	int rc = imap_ref_open(s, mbname, &to);
-	if (rc == MBOX_OK && !imap_ref_allows(s, cmd->tag, &to, ACL_INSERT)) {
-		imap_ref_release(s, &to);
-		imap_targets_free(&t);
-		return;
-	}
+	if (rc == MBOX_OK && !imap_ref_allows(s, cmd->tag, &to, ACL_INSERT))
+		goto out;
 	if (rc != MBOX_OK || mbox_find(to.ms, to.name, &dst) != MBOX_OK) {
-		imap_ref_release(s, &to);
-		imap_targets_free(&t);
 		imap_tagged(s, cmd->tag, "NO", "[TRYCREATE] No such mailbox");
-		return;
+		goto out;
 	}
-	if (move && s->view.readonly) {
-		imap_ref_release(s, &to);
-		imap_targets_free(&t);
-		imap_tagged(s, cmd->tag, "NO", "[READ-ONLY] Mailbox is read-only");
-		return;
-	}
-	/* RFC 6851 3.1 with RFC 4314: MOVE takes the messages away: t and e */
-	if (move && !imap_ref_allows(s, cmd->tag, &s->view.ref, ACL_DELETE_MSG | ACL_EXPUNGE)) {
-		imap_ref_release(s, &to);
-		imap_targets_free(&t);
-		return;
-	}
-	/* a MOVE within one user's mailboxes leaves the usage as it is; a COPY,
-	 * or anything into another user's, adds to its owner's, all or nothing */
+	if (!copy_allowed(s, cmd, move, &t, &to, &dst))
+		goto out;
 	bool same_store = to.ms == s->view.ref.ms;
-	if ((!move || !same_store) &&
-	    !imap_quota_allows_copy(s, to.shared ? to.owner : s->user, t.uid, t.n)) {
-		imap_ref_release(s, &to);
-		imap_targets_free(&t);
-		imap_tagged(s, cmd->tag, "NO", "[OVERQUOTA] Quota exceeded");
-		return;
-	}
 	uint32_t *src = xcalloc(t.n + 1, sizeof(uint32_t)), *dstu = xcalloc(t.n + 1, sizeof(uint32_t));
 	size_t done = 0;
 	for (size_t i = 0; i < t.n; i++) {
@@ -98,6 +159,7 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 	buf_free(&b);
 	free(src);
 	free(dstu);
+out:
 	imap_ref_release(s, &to);
 	imap_targets_free(&t);
 }

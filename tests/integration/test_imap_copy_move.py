@@ -87,3 +87,28 @@ def test_move_and_copy_into_the_selected_mailbox_report_the_new_messages(srv):
     assert [int(v["UID"]) for v in fetch_all(c.ok("FETCH 1:* UID")).values()] == [2, 3, 4, 5]
     assert c.ok("NOOP").lines() == []                    # nothing left to tell
     c.close()
+
+
+def test_copy_and_move_keep_the_mailbox_keyword_cap(srv):
+    """A mailbox holds at most 1000 distinct keywords (APPEND and STORE
+    refuse more with NO [LIMIT]); COPY and MOVE bringing messages whose
+    keywords would pass it are refused whole, the same way."""
+    c = imap_conn(srv)
+    # 100 a message (a flag list holds 128 at most, a message's keywords 1023 octets)
+    src = [" ".join(f"a{m}x{i:02d}" for i in range(100)) for m in range(7)]       # 700 keywords
+    dst = [" ".join(f"b{m}x{i:02d}" for i in range(100)) for m in range(4)]       # 400 keywords
+    c.ok("CREATE kwsrc")
+    c.ok("CREATE kwdst")
+    for i, kws in enumerate(src):
+        assert c.append("kwsrc", simple_message(f"src {i}"), flags=kws).status == "OK"
+    for i, kws in enumerate(dst):
+        assert c.append("kwdst", simple_message(f"dst {i}"), flags=kws).status == "OK"
+    c.ok("SELECT kwsrc")
+    for cmd in ("COPY", "MOVE"):
+        r = c.cmd(f"{cmd} 1:7 kwdst")                   # 400 + 700 > 1000
+        assert (r.status, r.code) == ("NO", "LIMIT"), r
+    assert "MESSAGES 4" in c.ok("STATUS kwdst (MESSAGES)").lines()[0]
+    assert "MESSAGES 7" in c.ok("STATUS kwsrc (MESSAGES)").lines()[0]
+    c.ok("COPY 1:6 kwdst")                              # 400 + 600: room
+    assert "MESSAGES 10" in c.ok("STATUS kwdst (MESSAGES)").lines()[0]
+    c.close()
