@@ -316,7 +316,7 @@ static void test_sig_parse(void **state)
 	assert_int_equal(s->bcanon, DKIM_CANON_SIMPLE);
 	assert_int_equal(s->b_len, 5);
 	assert_string_equal(s->b_prefix, "d29ybGQ=");
-	assert_memory_equal(GOOD_SIG + s->b_off, "d29y bGQ=", s->b_len_raw);
+	assert_memory_equal(&GOOD_SIG[s->b_off], "d29y bGQ=", s->b_len_raw);
 	assert_false(s->has_length);
 
 	assert_int_equal(parse_sig("v=1; a=ed25519-sha256; c=relaxed; d=example.org; s=a.b; "
