@@ -8,6 +8,8 @@
 struct config;
 struct store;
 
+#define CLI_KEYS_MAX 8
+
 /* Options common to every subcommand, parsed once by main(). */
 struct cli_args {
 	const char *config_path;        /* -c FILE, $POSTERN_CONFIG or the system file;
@@ -28,6 +30,8 @@ struct cli_args {
 	const char *pop3_uidl_format;   /* --pop3-uidl-format FORMAT (import dovecot) */
 	const char *storage;            /* --storage SIZE|none|default (user quota) */
 	const char *messages;           /* --messages N|none|default (user quota) */
+	const char *keys[CLI_KEYS_MAX];  /* --key NAME=FILE (dkim verify), repeatable */
+	int nkeys;
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -44,6 +48,8 @@ int cli_user(struct cli_args *a);
 int cli_alias(struct cli_args *a);
 int cli_queue(struct cli_args *a);
 int cli_dkim(struct cli_args *a);
+/* cli_dkim_verify.c: `dkim verify FILE [--key NAME=FILE]...` (no store). */
+int cli_dkim_verify(struct cli_args *a, const char *usage);
 int cli_auth(struct cli_args *a);
 int cli_store(struct cli_args *a);
 int cli_master(struct cli_args *a);

@@ -1,4 +1,4 @@
-/* postern dkim keygen|show */
+/* postern dkim keygen|show (verify: cli_dkim_verify.c) */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -7,12 +7,14 @@
 #include "core/config.h"
 #include "core/util.h"
 #include "mailauth/dkim.h"
+#include "mailauth/dkim_verify.h"
 #include "mailauth/zone_records.h"
 #include "store/store.h"
 
 static const char usage[] =
 	"postern dkim keygen DOMAIN [--selector S] [--algorithm rsa-2048|ed25519] | show DOMAIN"
-	"  [-c FILE]";
+	"  [-c FILE]\n"
+	"       postern dkim verify FILE|- [--key SELECTOR._domainkey.DOMAIN=FILE]...";
 
 struct show_state {
 	int shown;
@@ -130,8 +132,16 @@ int cli_dkim(struct cli_args *a)
 		printf("usage: %s\n\nkeygen makes a key (RSA 2048 by default, or Ed25519 per RFC 8463), "
 		       "stores it 0600\nunder data_dir/dkim and prints the DNS TXT record to publish; "
 		       "show prints it again.\nA domain may have several keys (e.g. one of each "
-		       "algorithm): mail is signed with all.\n", usage);
+		       "algorithm): mail is signed with all.\n"
+		       "\nverify checks every DKIM signature of a message (up to %d) as the server\n"
+		       "does, printing one Authentication-Results style line each. Keys come from\n"
+		       "files, not DNS: --key names a key record and the file holding its text (or\n"
+		       "the zone-file line 'dkim show' prints); a signature whose key is not given\n"
+		       "has none. Exit status 0 when at least one signature passes, else 1.\n",
+		       usage, DKIM_VERIFY_MAX_SIGNATURES);
 		return CLI_OK;
 	}
+	if (a->npos >= 1 && strcmp(a->pos[0], "verify") == 0)
+		return cli_dkim_verify(a, usage);
 	return cli_run_with_store(a, usage, run);
 }

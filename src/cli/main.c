@@ -26,6 +26,8 @@ static const char usage_text[] =
 	"                                (RFC 4314 rights; see 'postern mailbox --help')\n"
 	"  queue list|show|retry|delete|hold|release   inspect and steer the outbound queue\n"
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
+	"  dkim verify FILE [--key NAME=FILE]...\n"
+	"                                check a message's DKIM signatures, keys from files\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
 	"  master add|remove NAME, master list\n"
 	"                                master users, who may log in to any mailbox over\n"
@@ -109,6 +111,14 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 			a->all = true;
 		} else if (strcmp(arg, "--check") == 0) {
 			a->check = true;
+		} else if (strcmp(arg, "--key") == 0 || strncmp(arg, "--key=", 6) == 0) {
+			const char *v = arg[5] == '=' ? arg + 6 : ++i < argc ? argv[i] : NULL;
+			if (v == NULL || a->nkeys == CLI_KEYS_MAX) {
+				fprintf(stderr, "postern: --key needs a value (at most %d times)\n",
+				        CLI_KEYS_MAX);
+				return -1;
+			}
+			a->keys[a->nkeys++] = v;
 		} else if ((value = value_option(a, arg)) != NULL) {
 			if (strchr(arg, '=') != NULL) {
 				*value = strchr(arg, '=') + 1;

@@ -15,6 +15,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <openssl/types.h>
+
 enum dkim_alg {
 	DKIM_RSA_SHA256 = 0,     /* keygen makes 2048-bit keys (RFC 8301 3.2) */
 	DKIM_ED25519_SHA256,     /* RFC 8463 */
@@ -57,6 +59,17 @@ int dkim_dns_record_of_file(const char *path, char *out, size_t outlen, char *er
  * Used by dkim_sign.c; exposed so the test and a future ARC signer share it. */
 int dkim_key_sign_digest(const struct dkim_key *k, const unsigned char digest[32],
                          unsigned char **sig, size_t *siglen, char *err, size_t errlen);
+
+/* The public key of a key record's p= (RFC 6376 3.6.1, RFC 8463 4): for RSA
+ * a DER SubjectPublicKeyInfo (an RSAPublicKey alone is accepted too, as
+ * other verifiers do), for Ed25519 the raw 32 octets. *bits gets the key's
+ * size. NULL with err when p= is not such a key. */
+EVP_PKEY *dkim_pubkey_new(enum dkim_alg alg, const unsigned char *p, size_t len, int *bits,
+                          char *err, size_t errlen);
+/* Checks a signature made by dkim_key_sign_digest(): 1 when it is valid,
+ * 0 when not. */
+int dkim_pubkey_verify_digest(EVP_PKEY *pk, enum dkim_alg alg, const unsigned char digest[32],
+                              const unsigned char *sig, size_t siglen);
 
 /* ---- signing (dkim_sign.c) ---------------------------------------------- */
 

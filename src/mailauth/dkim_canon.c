@@ -90,7 +90,9 @@ static void body_flush(struct dkim_body_canon *b)
 {
 	if (b->outlen == 0)
 		return;
-	if (!b->failed && EVP_DigestUpdate(b->md, b->out, b->outlen) != 1)
+	uint64_t room = b->length < b->limit ? b->limit - b->length : 0;
+	size_t n = room < b->outlen ? (size_t)room : b->outlen;
+	if (!b->failed && n > 0 && EVP_DigestUpdate(b->md, b->out, n) != 1)
 		b->failed = true;
 	b->length += b->outlen;
 	b->outlen = 0;
@@ -150,6 +152,12 @@ void dkim_body_init(struct dkim_body_canon *b, enum dkim_canon mode, EVP_MD_CTX 
 	memset(b, 0, offsetof(struct dkim_body_canon, out));
 	b->mode = mode;
 	b->md = md;
+	b->limit = UINT64_MAX;
+}
+
+void dkim_body_set_limit(struct dkim_body_canon *b, uint64_t limit)
+{
+	b->limit = limit;
 }
 
 int dkim_body_update(struct dkim_body_canon *b, const void *data, size_t len)

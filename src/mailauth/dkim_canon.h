@@ -50,7 +50,8 @@ struct dkim_body_canon {
 	enum dkim_canon mode;
 	EVP_MD_CTX *md;         /* not owned */
 	uint64_t crlf_pending;  /* line ends since the last emitted octet: dropped if only empty lines follow */
-	uint64_t length;        /* canonical octets hashed so far (for a future l=) */
+	uint64_t length;        /* canonical octets so far (hashed or, past limit, counted) */
+	uint64_t limit;         /* l=: octets hashed at most (UINT64_MAX: all) */
 	bool wsp_pending;       /* relaxed: a WSP run inside the line, emitted as SP if more text follows */
 	bool cr_pending;        /* a CR that may start a CRLF */
 	bool content;           /* some non-empty line was seen */
@@ -60,9 +61,26 @@ struct dkim_body_canon {
 };
 
 void dkim_body_init(struct dkim_body_canon *b, enum dkim_canon mode, EVP_MD_CTX *md);
+/* Hashes only the first limit canonical octets (RFC 6376 3.5 l=); the rest is
+ * still counted in length, so that a verifier sees what l= leaves out. */
+void dkim_body_set_limit(struct dkim_body_canon *b, uint64_t limit);
 /* 0, or -1 when the digest update failed. */
 int dkim_body_update(struct dkim_body_canon *b, const void *data, size_t len);
 /* Completes the canonical body and flushes it to md. 0 or -1. */
 int dkim_body_final(struct dkim_body_canon *b);
+
+/* ---- the signed header fields (dkim_header_hash.c) --------------------- */
+
+struct mail_header;
+struct mail_field;
+
+/* Hashes the header fields that an h= list names (RFC 6376 5.4.2), each
+ * canonicalised and followed by CRLF: for every name in hlist (h= syntax,
+ * colons and white space), the last instance of that name not taken yet,
+ * going upwards; a name listed more often than it occurs contributes
+ * nothing the extra times (oversigning). skip is a field never taken (the
+ * signature being verified), or NULL. 0, or -1 when hashing failed. */
+int dkim_hash_header_fields(EVP_MD_CTX *md, enum dkim_canon c, const struct mail_header *h,
+                            const char *hlist, size_t hlen, const struct mail_field *skip);
 
 #endif

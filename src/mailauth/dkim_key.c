@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,4 +311,60 @@ int dkim_dns_record_of_file(const char *path, char *out, size_t outlen, char *er
 		snprintf(err, errlen, "%s: the DNS record does not fit", path);
 	dkim_key_free(k);
 	return rc;
+}
+
+/* ---- verifying -------------------------------------------------------- */
+
+EVP_PKEY *dkim_pubkey_new(enum dkim_alg alg, const unsigned char *p, size_t len, int *bits,
+                          char *err, size_t errlen)
+{
+	EVP_PKEY *pk = NULL;
+	if (alg == DKIM_ED25519_SHA256) {
+		if (len == 32)
+			pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, p, len);
+	} else if (len <= LONG_MAX) {
+		const unsigned char *q = p;
+		pk = d2i_PUBKEY(NULL, &q, (long)len);
+		if (pk != NULL && (q != p + len || !EVP_PKEY_is_a(pk, "RSA"))) {
+			EVP_PKEY_free(pk);
+			pk = NULL;
+		}
+		if (pk == NULL) {
+			q = p;
+			pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, (long)len);
+			if (pk != NULL && q != p + len) {
+				EVP_PKEY_free(pk);
+				pk = NULL;
+			}
+		}
+	}
+	ERR_clear_error();
+	if (pk == NULL) {
+		snprintf(err, errlen, "p= is not %s public key",
+		         alg == DKIM_ED25519_SHA256 ? "an Ed25519" : "an RSA");
+		return NULL;
+	}
+	*bits = EVP_PKEY_get_bits(pk);
+	return pk;
+}
+
+int dkim_pubkey_verify_digest(EVP_PKEY *pk, enum dkim_alg alg, const unsigned char digest[32],
+                              const unsigned char *sig, size_t siglen)
+{
+	int ok = 0;
+	if (alg == DKIM_ED25519_SHA256) {
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		ok = ctx != NULL && EVP_DigestVerifyInit_ex(ctx, NULL, NULL, NULL, NULL, pk, NULL) == 1
+		     && EVP_DigestVerify(ctx, sig, siglen, digest, 32) == 1;
+		EVP_MD_CTX_free(ctx);
+	} else {
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+		ok = ctx != NULL && EVP_PKEY_verify_init(ctx) == 1
+		     && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1
+		     && EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) == 1
+		     && EVP_PKEY_verify(ctx, sig, siglen, digest, 32) == 1;
+		EVP_PKEY_CTX_free(ctx);
+	}
+	ERR_clear_error();
+	return ok ? 1 : 0;
 }

@@ -115,33 +115,32 @@ static int header_parse(struct header *h, char *err, size_t errlen)
 	                         err, errlen);
 }
 
-/* Hashes the signed fields in h= order. RFC 6376 5.4.2: the instances of a
- * repeated name are taken from the bottom up, so listing a name as often as
- * it occurs means hashing them last to first; an oversigned instance that
- * does not exist contributes nothing. */
-static int hash_signed_fields(const struct header *h, EVP_MD_CTX *md)
+/* The h= list, "from:from:to:...", each name as often as h_count says. */
+static char *h_list_new(const size_t *h_count)
 {
-	const struct mail_header *fh = &h->fields;
-	size_t maxlen = 0;
-	for (size_t i = 0; i < fh->nfields; i++)
-		if (mail_field_len(&fh->fields[i]) > maxlen)
-			maxlen = mail_field_len(&fh->fields[i]);
-	char *canon = xmalloc(DKIM_CANON_HEADER_BOUND(maxlen));
-	int rc = 0;
-	for (size_t k = 0; k < ARRAY_LEN(signed_fields) && rc == 0; k++) {
-		for (size_t i = fh->nfields; i-- > 0;) {
-			const struct mail_field *f = &fh->fields[i];
-			if (!mail_field_is(f, signed_fields[k].name))
-				continue;
-			size_t n = dkim_canon_header(DKIM_CANON_RELAXED, f->name, mail_field_len(f),
-			                             canon);
-			if (EVP_DigestUpdate(md, canon, n) != 1 || EVP_DigestUpdate(md, "\r\n", 2) != 1) {
-				rc = -1;
-				break;
-			}
+	size_t len = 1;
+	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++)
+		len += h_count[k] * (strlen(signed_fields[k].name) + 1);
+	char *list = xmalloc(len), *p = list;
+	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++) {
+		for (size_t i = 0; i < h_count[k]; i++) {
+			size_t n = strlen(signed_fields[k].name);
+			memcpy(p, signed_fields[k].name, n);
+			p += n;
+			*p++ = ':';
 		}
 	}
-	free(canon);
+	*(p > list ? p - 1 : p) = '\0';
+	return list;
+}
+
+/* Hashes the signed fields in h= order, as the verifier picks them. */
+static int hash_signed_fields(const struct header *h, const size_t *h_count, EVP_MD_CTX *md)
+{
+	char *list = h_list_new(h_count);
+	int rc = dkim_hash_header_fields(md, DKIM_CANON_RELAXED, &h->fields, list, strlen(list),
+	                                 NULL);
+	free(list);
 	return rc;
 }
 
@@ -312,7 +311,7 @@ char *dkim_sign(const struct dkim_key *key, const char *domain, const char *sele
 	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++)
 		h_count[k] = mail_header_count(&h.fields, signed_fields[k].name)
 		             + signed_fields[k].oversign;
-	if (hash_signed_fields(&h, hmd) < 0) {
+	if (hash_signed_fields(&h, h_count, hmd) < 0) {
 		snprintf(err, errlen, "DKIM: header hash failed");
 		goto out;
 	}

@@ -113,6 +113,22 @@ def test_dkim_dual_signature_verifies(qserver, sinks, tmp_path):
                      rsa["record"].replace(rsa["record"][-20:-4], "A" * 16), "wrongkey.eml")
     assert rc == 1, ("verified with a different key", out)
 
+    # postern's own verifier passes both signatures, with the record files
+    # as `postern dkim show` prints them
+    (tmp_path / "both.eml").write_bytes(data)
+    args = ["dkim", "verify", str(tmp_path / "both.eml")]
+    for sel, rec in ((rsa_sel, rsa["record"]), (ed_sel, ed["record"])):
+        (tmp_path / f"{sel}.txt").write_text(rec)
+        args += ["--key", f"{sel}._domainkey.{LOCAL_DOMAIN}={tmp_path / (sel + '.txt')}"]
+    p = srv.cli(*args)
+    assert p.returncode == 0, p.stdout + p.stderr
+    verdicts = sorted(ln.split()[0] + " " + ln.split()[2] for ln in p.stdout.splitlines())
+    assert verdicts == sorted([f"dkim=pass header.s={rsa_sel}", f"dkim=pass header.s={ed_sel}"]), \
+        p.stdout
+    (tmp_path / "both.eml").write_bytes(data.replace(b"leading dot", b"leading DOT"))
+    p = srv.cli(*args)
+    assert p.returncode == 1 and p.stdout.count("dkim=fail") == 2, p.stdout
+
 
 def test_unsigned_when_sender_domain_has_no_key(qserver, sinks):
     srv = qserver(start=False)
