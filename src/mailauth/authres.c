@@ -292,6 +292,9 @@ int authres_read_id(const char *value, size_t len, char *out, size_t outlen)
 				p++;
 			else if (*p == '\r' || *p == '\n')
 				continue;
+			/* qtext and quoted-pair hold no NUL or other control */
+			if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+				return -1;
 			if (o + 1 >= outlen)
 				return -1;
 			out[o++] = *p;

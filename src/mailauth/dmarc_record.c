@@ -303,6 +303,7 @@ static void apply_tag(struct parse_state *st, struct span name, struct span v)
 	/* v: handled by the caller; unknown tags: ignored (RFC 7489 6.3) */
 }
 
+__attribute__((format(printf, 3, 4)))
 static enum dmarc_record_status fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

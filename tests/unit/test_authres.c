@@ -175,6 +175,8 @@ static void test_read_claims(void **state)
 	assert_false(claims(" (mx.example.org; none"));
 	assert_false(claims(" \"mx.example.org; none"));
 	assert_false(claims(" \"\"; none"));
+	assert_false(authres_claims_id(" \"mx.example.org\0\"; none", 23, ID));
+	assert_false(claims(" \"mx.example.org\x01\"; none"));
 	/* an id too long for ours */
 	char big[600];
 	memset(big, 'a', sizeof(big));
