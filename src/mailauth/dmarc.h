@@ -112,7 +112,8 @@ enum dmarc_result {
 	DMARC_RESULT_PERMERROR,
 };
 
-/* What postern does with the message (dmarc.enforcement) */
+/* What postern does with the message (dmarc.enforcement; the values of
+ * core/config.h's enum config_dmarc_enforcement) */
 enum dmarc_enforcement {
 	DMARC_ENFORCE_NONE = 0,         /* monitor: judge and record, always deliver */
 	DMARC_ENFORCE_RELAXED,          /* quarantine: to Junk; reject: 550 5.7.1 */
@@ -158,7 +159,5 @@ void dmarc_disposition_reply(enum dmarc_disposition disp, int *code, const char 
 
 const char *dmarc_result_name(enum dmarc_result r);
 const char *dmarc_disposition_name(enum dmarc_disposition d);
-int dmarc_enforcement_parse(const char *text, enum dmarc_enforcement *out);
-const char *dmarc_enforcement_name(enum dmarc_enforcement e);
 
 #endif

@@ -7,6 +7,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/config.h"
+
+_Static_assert((int)DMARC_ENFORCE_NONE == (int)CONFIG_DMARC_NONE &&
+               (int)DMARC_ENFORCE_RELAXED == (int)CONFIG_DMARC_RELAXED &&
+               (int)DMARC_ENFORCE_STRICT == (int)CONFIG_DMARC_STRICT,
+               "dmarc.enforcement: config and mailauth agree");
+
 bool dmarc_aligned(const struct orgdomain *od, const char *from_domain, const char *other,
                    enum dmarc_align mode)
 {
@@ -142,21 +149,4 @@ const char *dmarc_disposition_name(enum dmarc_disposition d)
 {
 	static const char *const names[] = { "accept", "junk", "reject", "defer" };
 	return (unsigned)d < sizeof(names) / sizeof(names[0]) ? names[d] : "accept";
-}
-
-static const char *const enforcement_names[] = { "none", "relaxed", "strict" };
-
-int dmarc_enforcement_parse(const char *text, enum dmarc_enforcement *out)
-{
-	for (size_t i = 0; i < sizeof(enforcement_names) / sizeof(enforcement_names[0]); i++)
-		if (strcasecmp(text, enforcement_names[i]) == 0) {
-			*out = (enum dmarc_enforcement)i;
-			return 0;
-		}
-	return -1;
-}
-
-const char *dmarc_enforcement_name(enum dmarc_enforcement e)
-{
-	return (unsigned)e < 3 ? enforcement_names[e] : "relaxed";
 }

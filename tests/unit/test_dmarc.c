@@ -589,11 +589,6 @@ static void test_eval_enforcement_levels(void **state)
 	assert_string_equal(enh, "5.7.1");
 	dmarc_disposition_reply(DMARC_DISP_DEFER, &code, &enh, &text);
 	assert_int_equal(code, 451);
-
-	enum dmarc_enforcement e;
-	assert_int_equal(dmarc_enforcement_parse("Strict", &e), 0);
-	assert_int_equal(e, DMARC_ENFORCE_STRICT);
-	assert_int_equal(dmarc_enforcement_parse("monitor", &e), -1);
 }
 
 /* discovery and evaluation together, as the filter row will run them */
