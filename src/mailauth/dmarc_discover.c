@@ -123,10 +123,11 @@ struct dmarc_discovery *dmarc_discover(const struct dmarc_dns *dns, const struct
 	                        sizeof(d->found.from_domain)) < 0) {
 		d->found.status = DMARC_FOUND_PERMERROR;
 		snprintf(d->found.why, sizeof(d->found.why), "From domain is not a domain name");
-		discovery_finish(d);
-	} else {
-		ask(d, d->found.from_domain);
+		done(arg, &d->found);
+		free(d);
+		return NULL;
 	}
+	ask(d, d->found.from_domain);
 	d->starting = false;
 	if (d->finished) {
 		free(d);
