@@ -8,7 +8,7 @@ PKGS=(
   build-essential meson ninja-build pkg-config clang
   # libraries (see README: chosen dependencies)
   libevent-dev libssl-dev libunbound-dev libsqlite3-dev libargon2-dev libcrypt-dev
-  libpsl-dev libconfig-dev libjansson-dev libcurl4-openssl-dev libcap-dev zlib1g-dev
+  libpsl-dev libidn2-dev libconfig-dev libjansson-dev libcurl4-openssl-dev libcap-dev zlib1g-dev
   # tests: unit (cmocka), fuzz (libFuzzer runtime for clang 14), integration (pytest + real clients)
   libcmocka-dev libclang-rt-14-dev
   python3 python3-pytest swaks libnet-ssleay-perl msmtp isync curl openssl sqlite3 procps iproute2

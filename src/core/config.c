@@ -150,6 +150,7 @@ static const struct key_spec root_keys[] = {
 	{ "imap", K_GROUP, imap_keys, 0, 0 },
 	{ "pop3", K_GROUP, config_pop3_keys, 0, 0 },
 	{ "quota", K_GROUP, config_quota_keys, 0, 0 },
+	{ "dmarc", K_GROUP, config_dmarc_keys, 0, 0 },
 	{ "lmtp", K_GROUP, lmtp_keys, 0, 0 },
 	{ "services", K_GROUP, config_services_keys, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
@@ -386,6 +387,7 @@ static void set_defaults(struct config *cfg)
 	cfg->imap.compress = true;
 	cfg->imap.autologout_ms = 30 * 60 * 1000;   /* RFC 9051 5.4: at least 30 minutes */
 	config_pop3_defaults(cfg);
+	cfg->dmarc.enforcement = CONFIG_DMARC_RELAXED;
 	cfg->queue.max_age_ms = 5ULL * 86400 * 1000;
 	cfg->queue.warn_after_ms = 4ULL * 3600 * 1000;
 	cfg->queue.min_retry_ms = 60 * 1000;
@@ -584,6 +586,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	load_auth_limits(OPT(OPT(root, "auth"), "pop3"), &cfg->auth.pop3);
 	config_load_pop3(OPT(root, "pop3"), cfg);
 	config_load_quota(OPT(root, "quota"), cfg);
+	if (config_load_dmarc(ld, OPT(root, "dmarc"), cfg) < 0)
+		return -1;
 	if ((s = OPT(OPT(root, "auth"), "cache_ttl")) != NULL)
 		cfg->auth.cache_ttl_ms = config_get_duration(s);
 	if ((s = OPT(OPT(root, "auth"), "cache_size")) != NULL)
@@ -840,6 +844,7 @@ void config_free(struct config *cfg)
 	free(cfg->tls.cert);
 	free(cfg->tls.key);
 	free(cfg->log.file);
+	free(cfg->dmarc.psl_file);
 	free(cfg->relay.hosts);
 	config_free_lmtp(cfg);
 	for (size_t i = 0; i < cfg->dns.nservers; i++)

@@ -10,6 +10,15 @@
 #include "core/cidr.h"
 #include "core/log.h"
 
+/* dmarc.enforcement: what a DMARC failure does (the values of mailauth's
+ * enum dmarc_enforcement, which dmarc_eval.c checks) */
+enum config_dmarc_enforcement {
+	CONFIG_DMARC_NONE = 0,          /* monitor: judge and record, always deliver */
+	CONFIG_DMARC_RELAXED,           /* quarantine: to Junk; reject: 550 5.7.1 (the default) */
+	CONFIG_DMARC_STRICT,            /* quarantine refused too; a DNS failure defers */
+};
+const char *config_dmarc_enforcement_name(enum config_dmarc_enforcement e);
+
 /* Where a service listens: a TCP address and port, or a UNIX socket. */
 struct listen_addr {
 	char host[64];          /* numeric IPv4 or IPv6 address, no brackets; "" for a socket */
@@ -137,6 +146,10 @@ struct config {
 		uint64_t storage;        /* a user's default limit in octets; 0 = none */
 		uint64_t messages;       /* a user's default limit of messages; 0 = none */
 	} quota;
+	struct {
+		char *psl_file;          /* the public suffix list; NULL: the system's (libpsl) */
+		enum config_dmarc_enforcement enforcement;
+	} dmarc;
 	struct {
 		bool received_ip;        /* show the client's IP in Received: of submitted mail */
 		bool auth_without_tls;   /* offer AUTH before STARTTLS on 587 (never on by default) */

@@ -104,5 +104,9 @@ void filter_ctx_free(struct filter_ctx *ctx);
 /* The checks themselves (rows of filter_checks), for the tests. */
 struct filter_verdict filter_check_hops(const struct filter_ctx *ctx);
 struct filter_verdict filter_check_from_owner(const struct filter_ctx *ctx);
+/* syntax.c: the header read strictly, one From: with an address (several
+ * only with a Sender:), no obsolete forms that programs read differently:
+ * 550 5.6.0 otherwise. Not a row of filter_checks yet (see syntax.c). */
+struct filter_verdict filter_check_syntax(const struct filter_ctx *ctx);
 
 #endif

@@ -343,6 +343,26 @@ static void test_pop3_keys(void **state)
 	expect_error("auth = { pop3 = { max_attempts = 1; }; };", "unknown key 'max_attempts'");
 }
 
+static void test_dmarc_keys(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("");
+	assert_null(cfg->dmarc.psl_file);
+	assert_int_equal(cfg->dmarc.enforcement, CONFIG_DMARC_RELAXED);
+	config_free(cfg);
+	cfg = load_ok("dmarc = { psl_file = \"/var/lib/postern/psl.dat\"; enforcement = \"strict\"; };");
+	assert_string_equal(cfg->dmarc.psl_file, "/var/lib/postern/psl.dat");
+	assert_int_equal(cfg->dmarc.enforcement, CONFIG_DMARC_STRICT);
+	assert_string_equal(config_dmarc_enforcement_name(cfg->dmarc.enforcement), "strict");
+	config_free(cfg);
+	cfg = load_ok("dmarc = { enforcement = \"none\"; };");
+	assert_int_equal(cfg->dmarc.enforcement, CONFIG_DMARC_NONE);
+	config_free(cfg);
+	expect_error("dmarc = { enforcement = \"monitor\"; };", "one of none, relaxed, strict");
+	expect_error("dmarc = { psl_file = \"psl.dat\"; };", "absolute path");
+	expect_error("dmarc = { pct = 5; };", "unknown key 'pct'");
+}
+
 /* A global key written in the file is every service's default, as before. */
 static void test_service_policy_global_keys_written(void **state)
 {
@@ -493,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_pop3_keys),
+		cmocka_unit_test(test_dmarc_keys),
 		cmocka_unit_test(test_file_and_include),
 		cmocka_unit_test(test_listen_parse),
 		cmocka_unit_test(test_listen_parse_unix),

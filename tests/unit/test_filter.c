@@ -143,6 +143,64 @@ static void test_header_read_once(void **state)
 	filter_ctx_free(&ctx);
 }
 
+/* ---- message syntax ---- */
+
+/* The reply text of the syntax check for a whole message (CRLF line ends) */
+static const char *syntax_of(const char *msg)
+{
+	static char text[200];
+	struct filter_ctx ctx;
+
+	ctx_of(&ctx, msg, strlen(msg));
+	struct filter_verdict v = filter_check_syntax(&ctx);
+	filter_ctx_free(&ctx);
+	if (v.kind == FILTER_ACCEPT)
+		return "ok";
+	assert_int_equal(v.code, 550);
+	assert_string_equal(v.enh, "5.6.0");
+	snprintf(text, sizeof(text), "%s", v.text);
+	return text;
+}
+
+#define assert_syntax(msg, expect) do { \
+		const char *got_ = syntax_of(msg); \
+		if (strstr(got_, (expect)) == NULL) \
+			fail_msg("%s: got '%s', wanted '%s'", #msg, got_, (expect)); \
+	} while (0)
+
+static void test_syntax(void **state)
+{
+	(void)state;
+	assert_syntax("From: a@example.org\r\nTo: b@example.net\r\n\r\nbody\r\n", "ok");
+	assert_syntax("From: \"A, B\" <a@example.org>\r\n\r\n", "ok");
+	assert_syntax("from: a@example.org\r\nSubject: x\r\n  folded\r\n\r\n", "ok");
+	/* several addresses: only with a Sender: */
+	assert_syntax("From: a@example.org, b@example.org\r\nSender: a@example.org\r\n\r\n", "ok");
+	assert_syntax("From: a@example.org, b@example.org\r\n\r\n", "needs a Sender:");
+	assert_syntax("From: Team: a@example.org, b@example.org;\r\n\r\n", "needs a Sender:");
+	/* none, or two */
+	assert_syntax("To: b@example.net\r\nSubject: x\r\n\r\nFrom: a@example.org\r\n", "no From:");
+	assert_syntax("", "no From:");
+	assert_syntax("From: a@example.org\r\nFROM: evil@example.com\r\n\r\n", "more than one From:");
+	assert_syntax("From: undisclosed:;\r\n\r\n", "holds no address");
+	assert_syntax("From: \r\n\r\n", "holds no address");
+	assert_syntax("From: nobody\r\n\r\n", "holds no address");
+	/* lines that are not fields */
+	assert_syntax("From: a@example.org\r\nthis is not a field\r\n\r\n", "not a \"name: value\"");
+	assert_syntax(" From: evil@example.com\r\nFrom: a@example.org\r\n\r\n", "not a \"name: value\"");
+	assert_syntax("From: a@example.org\r\nBad Name: x\r\n\r\n", "not a \"name: value\"");
+	/* obsolete forms two readers see differently */
+	assert_syntax("From : evil@example.com\r\n\r\n", "between a field name and its colon");
+	assert_syntax("Subject: x\r\n \r\nFrom: evil@example.com\r\n\r\n", "only white space");
+	assert_syntax("From: a@example.org\r\nSubject: x\r\n\t \r\n more\r\n\r\n", "only white space");
+	assert_syntax("From: a@example.org\nSubject: x\n \nTo: y\n\n", "only white space");
+	/* a header too big to read whole cannot be judged */
+	struct filter_ctx ctx;
+	ctx_of(&ctx, "From: a@example.org\r\n", 5000000);
+	assert_int_equal(filter_check_syntax(&ctx).kind, FILTER_REJECT);
+	filter_ctx_free(&ctx);
+}
+
 /* ---- hops ---- */
 
 static void test_hops(void **state)
@@ -242,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_header_read_once),
 		cmocka_unit_test(test_hops),
 		cmocka_unit_test(test_from_owner),
+		cmocka_unit_test(test_syntax),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
