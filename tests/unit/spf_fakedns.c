@@ -28,7 +28,7 @@ struct fakedns {
 	struct query *q;
 	size_t nq, qcap;
 	int next_id;
-	size_t asked;
+	size_t asked, max_pending;
 	bool lifo;
 	struct spf_dns iface;
 };
@@ -123,6 +123,8 @@ static int fake_query(void *arg, const char *name, enum spf_rr t, spf_dns_cb cb,
 	*q = (struct query){ .id = d->next_id++, .name = xstrdup(name), .type = t, .cb = cb,
 		             .cbarg = cbarg };
 	d->asked++;
+	if (d->nq > d->max_pending)
+		d->max_pending = d->nq;
 	return q->id;
 }
 
@@ -224,4 +226,9 @@ size_t fakedns_asked(const struct fakedns *d)
 size_t fakedns_pending(const struct fakedns *d)
 {
 	return d->nq;
+}
+
+size_t fakedns_max_pending(const struct fakedns *d)
+{
+	return d->max_pending;
 }

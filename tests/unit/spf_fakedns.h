@@ -34,5 +34,7 @@ size_t fakedns_run(struct fakedns *d);
 /* Queries asked since fakedns_new(), and pending now. */
 size_t fakedns_asked(const struct fakedns *d);
 size_t fakedns_pending(const struct fakedns *d);
+/* The most queries that were pending at once. */
+size_t fakedns_max_pending(const struct fakedns *d);
 
 #endif
