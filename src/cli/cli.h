@@ -28,6 +28,9 @@ struct cli_args {
 	const char *pop3_uidl_format;   /* --pop3-uidl-format FORMAT (import dovecot) */
 	const char *storage;            /* --storage SIZE|none|default (user quota) */
 	const char *messages;           /* --messages N|none|default (user quota) */
+	const char *ip;                 /* --ip ADDRESS (spf check) */
+	const char *sender;             /* --sender ADDRESS (spf check) */
+	const char *helo;               /* --helo NAME (spf check) */
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -48,6 +51,7 @@ int cli_auth(struct cli_args *a);
 int cli_store(struct cli_args *a);
 int cli_master(struct cli_args *a);
 int cli_mailbox(struct cli_args *a);
+int cli_spf(struct cli_args *a);
 
 /* cli_records.c: the DNS records to publish for a local domain, and whether
  * DNS has them (exit code CLI_OK when all do). */
