@@ -109,6 +109,12 @@ static void test_domain_spec(void **state)
 		assert_false(spf_domain_spec_valid(bad[i], strlen(bad[i]), NULL));
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 /* RFC 7208 7.3: over 253 octets, whole labels go from the left */
 static void test_truncation(void **state)
 {
@@ -120,7 +126,7 @@ static void test_truncation(void **state)
 	const char *out = domain(spec);
 	assert_true(strlen(out) <= SPF_DOMAIN_MAX);
 	assert_true(strlen(out) > SPF_DOMAIN_MAX - 20);
-	assert_true(strcmp(out + strlen(out) - 11, "end.example") == 0);
+	assert_true(ends_with(out, "end.example"));
 	/* the first label is whole: it follows a dot in the full expansion */
 	assert_true(strncmp(out, "email.", 6) == 0 || strncmp(out, "example.", 8) == 0 ||
 	            strncmp(out, "com.", 4) == 0);
@@ -131,7 +137,7 @@ static void test_truncation(void **state)
 	strcat(big, "tail.example");
 	out = domain(big);
 	assert_true(strlen(out) <= SPF_DOMAIN_MAX);
-	assert_string_equal(out + strlen(out) - 12, "tail.example");
+	assert_true(ends_with(out, "tail.example"));
 	/* a long label on the left goes whole; a single label over 253 octets
 	 * cannot be cut to a name */
 	char one[400];
