@@ -24,6 +24,8 @@ PKGS=(
   debhelper dpkg-dev fakeroot util-linux logrotate man-db
   # tests for the outbound queue: a local DNS server, SMTP sinks, an independent DKIM verifier
   unbound python3-aiosmtpd python3-dkim python3-nacl
+  # SPF: the RFC 7208 suite's YAML (python3-yaml) and pyspf to cross-check against
+  python3-yaml python3-spf
   # LMTP behind a real MTA: the tests run a private Postfix (postfix -c DIR) on loopback
   postfix
   # tests for postern import (a real Dovecot as the source) and for SORT and THREAD (the

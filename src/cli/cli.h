@@ -32,6 +32,9 @@ struct cli_args {
 	const char *messages;           /* --messages N|none|default (user quota) */
 	const char *keys[CLI_KEYS_MAX];  /* --key NAME=FILE (dkim verify), repeatable */
 	int nkeys;
+	const char *ip;                 /* --ip ADDRESS (spf check) */
+	const char *sender;             /* --sender ADDRESS (spf check) */
+	const char *helo;               /* --helo NAME (spf check) */
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -54,6 +57,7 @@ int cli_auth(struct cli_args *a);
 int cli_store(struct cli_args *a);
 int cli_master(struct cli_args *a);
 int cli_mailbox(struct cli_args *a);
+int cli_spf(struct cli_args *a);
 
 /* cli_records.c: the DNS records to publish for a local domain, and whether
  * DNS has them (exit code CLI_OK when all do). */

@@ -28,6 +28,10 @@ static const char usage_text[] =
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
 	"  dkim verify FILE [--key NAME=FILE]...\n"
 	"                                check a message's DKIM signatures, keys from files\n"
+	"  spf check --ip IP --sender ADDRESS --helo NAME\n"
+	"                                evaluate SPF (RFC 7208) as inbound mail would be, with\n"
+	"                                the configured DNS (dns.servers); --sender \"\" checks\n"
+	"                                the HELO name\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
 	"  master add|remove NAME, master list\n"
 	"                                master users, who may log in to any mailbox over\n"
@@ -72,6 +76,7 @@ static const struct command commands[] = {
 	{ "store", cli_store, false },
 	{ "install", cli_install, true },
 	{ "import", cli_import, false },
+	{ "spf", cli_spf, true },
 };
 
 /* Options with a value: "--name VALUE" or "--name=VALUE". */
@@ -83,6 +88,7 @@ static const char **value_option(struct cli_args *a, const char *arg)
 		{ "--mail-root", &a->mail_root }, { "--mail-location", &a->mail_location },
 		{ "--layout", &a->layout }, { "--pop3-uidl-format", &a->pop3_uidl_format },
 		{ "--storage", &a->storage }, { "--messages", &a->messages },
+		{ "--ip", &a->ip }, { "--sender", &a->sender }, { "--helo", &a->helo },
 	};
 	size_t len = strcspn(arg, "=");
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)

@@ -41,7 +41,10 @@
 #define RCODE_NOERROR 0
 #define RCODE_NXDOMAIN 3
 
-enum rquery_kind { RQ_MX, RQ_ADDRS };
+enum rquery_kind { RQ_MX, RQ_ADDRS, RQ_RAW };
+
+/* A name of 253 octets, each escaped as \DDD, and a dot. */
+#define QNAME_MAX (4 * MX_NAME_MAX + 2)
 
 struct rquery;
 
@@ -65,7 +68,10 @@ struct rquery {
 	enum rquery_kind kind;
 	resolver_mx_cb mx_cb;
 	resolver_addr_cb addr_cb;
+	resolver_rr_cb rr_cb;
 	void *arg;
+	struct ub_result *raw;      /* RQ_RAW: the answer, while the callback runs */
+	char qname[QNAME_MAX + 1];  /* RQ_RAW: name in libunbound's escaped form */
 	struct event *timer;
 	struct rsub sub[2];
 	size_t nsub;
@@ -327,12 +333,39 @@ static void query_detach(struct rquery *q)
 
 static void addrs_combine(struct rquery *q);
 
+/* Hands an RQ_RAW answer's rdata to the callback. */
+static void raw_finish(struct rquery *q)
+{
+	struct ub_result *res = q->raw;
+	size_t n = 0;
+	if (q->st == DNS_OK && res != NULL && res->havedata) {
+		while (res->data[n] != NULL)
+			n++;
+	}
+	const unsigned char **data = xcalloc(n + 1, sizeof(*data));
+	size_t *len = xcalloc(n + 1, sizeof(*len));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (res->len[i] < 0)
+			continue;
+		data[k] = (const unsigned char *)res->data[i];
+		len[k++] = (size_t)res->len[i];
+	}
+	struct dns_rrset set = { .data = data, .len = len, .n = k,
+		                 .secure = res != NULL && res->secure };
+	q->rr_cb(q->arg, q->st, &set);
+	free(data);
+	free(len);
+}
+
 /* Runs q's callback and frees q. The resolver may be freed by the callback,
  * so nothing here touches q->r after it. */
 static void query_finish(struct rquery *q)
 {
 	query_detach(q);
-	if (q->kind == RQ_MX) {
+	if (q->kind == RQ_RAW) {
+		raw_finish(q);
+	} else if (q->kind == RQ_MX) {
 		if (q->st != DNS_OK)
 			q->res.mx.n = 0;
 		q->mx_cb(q->arg, q->st, &q->res.mx);
@@ -393,7 +426,8 @@ static int query_start(struct rquery *q)
 	for (size_t i = 0; i < q->nsub; i++) {
 		struct rsub *s = &q->sub[i];
 		s->q = q;
-		int rc = ub_resolve_async(r->ctx, q->name, s->rrtype, RR_CLASS_IN, s, on_ub_result,
+		const char *name = q->kind == RQ_RAW ? q->qname : q->name;
+		int rc = ub_resolve_async(r->ctx, name, s->rrtype, RR_CLASS_IN, s, on_ub_result,
 		                          &s->ub_id);
 		if (rc != 0) {
 			log_event(LOG_ERROR, "dns.query_failed", "s", "name", q->name, "s", "type",
@@ -536,6 +570,13 @@ static void on_ub_result(void *mydata, int err, struct ub_result *res)
 	struct rquery *q = s->q;
 
 	s->pending = false;
+	if (q->kind == RQ_RAW) {
+		q->st = answer_status(q, s, err, res);
+		q->raw = res;
+		query_finish(q); /* frees q */
+		ub_resolve_free(res);
+		return;
+	}
 	if (q->kind == RQ_MX)
 		mx_answer(q, s, err, res);
 	else
@@ -575,6 +616,60 @@ int resolver_addrs(struct resolver *r, const char *host, resolver_addr_cb cb, vo
 	q->sub[0].rrtype = RR_TYPE_AAAA;
 	q->sub[1].rrtype = RR_TYPE_A;
 	q->sub[0].st = q->sub[1].st = DNS_TEMPFAIL;
+	return query_start(q);
+}
+
+/* Writes name in libunbound's presentation form: octets other than letters,
+ * digits, '-' and '_' escaped as \DDD. False when a label is empty or over
+ * 63 octets, the name over 253, or an octet not printable ASCII. */
+static bool escape_qname(const char *name, char *out, size_t outlen)
+{
+	size_t n = strlen(name), o = 0, label = 0;
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n > MX_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			out[o++] = '.';
+			continue;
+		}
+		if (c < 0x20 || c > 0x7e || ++label > 63 || o + 5 > outlen)
+			return false;
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		             (c >= '0' && c <= '9') || c == '-' || c == '_';
+		if (plain)
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\%03u", c);
+	}
+	if (label == 0 || o + 1 >= outlen)
+		return false;
+	out[o] = '\0';
+	return true;
+}
+
+int resolver_query(struct resolver *r, const char *name, int rrtype, resolver_rr_cb cb,
+                   void *arg)
+{
+	char qname[QNAME_MAX + 1];
+	if (r->broken || name == NULL || !escape_qname(name, qname, sizeof(qname)))
+		return -1;
+	/* query_new wants a host name for q->name (logs); the escaped form is
+	 * one when nothing needed escaping, else a placeholder is logged */
+	struct rquery *q = query_new(r, RQ_RAW, mx_name_valid(qname) ? qname : "escaped.invalid");
+	if (q == NULL)
+		return -1;
+	memcpy(q->qname, qname, sizeof(qname));
+	q->rr_cb = cb;
+	q->arg = arg;
+	q->nsub = 1;
+	q->sub[0].rrtype = rrtype;
+	q->st = DNS_TEMPFAIL;
 	return query_start(q);
 }
 

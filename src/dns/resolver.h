@@ -79,10 +79,26 @@ int resolver_add_ta_file(struct resolver *r, const char *path, char *err, size_t
 int resolver_allow_zone(struct resolver *r, const char *zone, char *err, size_t errlen);
 
 
+/* The records of one answer as their wire rdata (valid during the callback
+ * only); n is 0 unless st == DNS_OK. */
+struct dns_rrset {
+	const unsigned char *const *data;
+	const size_t *len;
+	size_t n;
+	bool secure;
+};
+typedef void (*resolver_rr_cb)(void *arg, enum dns_status st, const struct dns_rrset *rrs);
+
 /* Each returns a query id > 0, or -1 (invalid name, or libunbound failed). */
 int resolver_mx(struct resolver *r, const char *domain, resolver_mx_cb cb, void *arg);
 /* Queries A and AAAA in parallel and calls back once with both. */
 int resolver_addrs(struct resolver *r, const char *host, resolver_addr_cb cb, void *arg);
+
+/* Any record type (TXT, PTR, ... for SPF), answered as raw rdata. name may
+ * hold any printable ASCII octet (SPF macros put '+', '=' or '%' there; they
+ * are escaped for libunbound) in labels of 1..63 octets. */
+int resolver_query(struct resolver *r, const char *name, int rrtype, resolver_rr_cb cb,
+                   void *arg);
 
 /* Cancels a pending query: its callback will not run. 0, or -1 when id is not
  * pending (already answered, cancelled, or unknown). */
