@@ -88,6 +88,11 @@ typedef ssize_t (*dkim_read_fn)(void *arg, void *buf, size_t len);
  * selector, or a crypto failure. */
 char *dkim_sign(const struct dkim_key *key, const char *domain, const char *selector,
                 dkim_read_fn rd, void *rd_arg, time_t now, char *err, size_t errlen);
+/* The h= list dkim_sign() uses for header h ("from:from:to:..."), malloc'd;
+ * the ARC sealer signs the same fields. */
+struct mail_header;
+char *dkim_h_list_new(const struct mail_header *h);
+
 /* dkim_sign() over a message held in memory. */
 char *dkim_sign_buffer(const struct dkim_key *key, const char *domain, const char *selector,
                        const char *msg, size_t len, time_t now, char *err, size_t errlen);
