@@ -204,7 +204,7 @@ static int hash_signature_field(EVP_MD_CTX *md, const struct dkim_fold *f)
 
 /* d= and s= go into a header field and a DNS name: letters, digits, '-', '_'
  * in dot-separated labels of 1 to 63 octets, no header syntax. */
-static bool valid_dns_name(const char *s)
+bool dkim_valid_dns_name(const char *s)
 {
 	size_t n = strlen(s), label = 0;
 	if (n == 0 || n > 253)
@@ -229,7 +229,7 @@ static bool valid_dns_name(const char *s)
 char *dkim_sign(const struct dkim_key *key, const char *domain, const char *selector,
                 dkim_read_fn rd, void *rd_arg, time_t now, char *err, size_t errlen)
 {
-	if (!valid_dns_name(domain) || !valid_dns_name(selector)) {
+	if (!dkim_valid_dns_name(domain) || !dkim_valid_dns_name(selector)) {
 		snprintf(err, errlen, "invalid DKIM domain or selector");
 		return NULL;
 	}
