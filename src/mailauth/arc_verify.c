@@ -178,6 +178,23 @@ static int parse_sets(struct arc_verify *v)
 	return 0;
 }
 
+/* The AAR payload as a reader wants it: unfolded, each run of white space
+ * one SP. */
+static char *aar_text_new(const char *p, size_t len)
+{
+	char *out = mail_unfold_dup(p, len);
+	size_t o = 0;
+	for (size_t i = 0; out[i] != '\0'; i++) {
+		bool wsp = out[i] == ' ' || out[i] == '\t';
+		if (!wsp)
+			out[o++] = out[i];
+		else if (o > 0 && out[o - 1] != ' ')
+			out[o++] = ' ';
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* What the caller sees of every set. */
 static void fill_sets(struct arc_verify *v)
 {
@@ -198,7 +215,7 @@ static void fill_sets(struct arc_verify *v)
 		/* collect() parsed it once already */
 		if (arc_aar_parse(s->field[0]->value, s->field[0]->value_len, &inst, &p, &plen, err,
 		                  sizeof(err)) == 0)
-			r->aar = mail_unfold_dup(p, plen);
+			r->aar = aar_text_new(p, plen);
 		else
 			r->aar = xstrdup("");
 	}
