@@ -13,7 +13,10 @@
  * text is "ARC-Seal: ...\nARC-Message-Signature: ...\n
  * ARC-Authentication-Results: ...\n" (LF line ends, folded), to prepend to
  * the message. The AMS signs, c=relaxed/relaxed, the fields the DKIM signer
- * signs plus every DKIM-Signature. */
+ * signs plus every DKIM-Signature.
+ *
+ * Seal with an RSA key: ed25519-sha256 seals verify here, but other ARC
+ * implementations (dkimpy, OpenARC) know rsa-sha256 only and fail them. */
 #ifndef POSTERN_ARC_SEAL_H
 #define POSTERN_ARC_SEAL_H
 
