@@ -48,7 +48,7 @@ struct arc_set_result {
 	char ams_selector[DKIM_NAME_MAX + 1];
 	bool seal_valid;                        /* the seal verified */
 	bool ams_checked, ams_valid;            /* the AMS was checked (its key looked up), and verified */
-	char seal_reason[96], ams_reason[96];   /* why not, "" when valid or not checked */
+	char seal_reason[300], ams_reason[300]; /* why not, "" when valid or not checked */
 	/* The AAR payload (authserv-id; results) unfolded, each run of white
 	 * space one SP, NUL-terminated:
 	 * what the sealer found when the message reached it. */
