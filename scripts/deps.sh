@@ -26,6 +26,7 @@ PKGS=(
   unbound python3-aiosmtpd python3-dkim python3-nacl
   # SPF: the RFC 7208 suite's YAML (python3-yaml) and pyspf to cross-check against
   python3-yaml python3-spf
+  python3-authres   # dkimpy's ARC signer needs it (tests/integration/test_arc.py)
   # LMTP behind a real MTA: the tests run a private Postfix (postfix -c DIR) on loopback
   postfix
   # tests for postern import (a real Dovecot as the source) and for SORT and THREAD (the

@@ -16,7 +16,7 @@ esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
-targets=(smtp_parse smtp_data sasl imap_parse mime rdata pop3 dovecot_uidlist mail_summary inflate dkim_sig dkim_verify dmarc_record authres spf)
+targets=(smtp_parse smtp_data sasl imap_parse mime rdata pop3 dovecot_uidlist mail_summary inflate dkim_sig dkim_verify dmarc_record authres spf arc_parse arc_verify)
 
 # The library is instrumented for coverage (fuzzer-no-link) but does not get
 # libFuzzer's main(); only the fuzz targets link with -fsanitize=fuzzer.
@@ -49,6 +49,7 @@ for name in "${targets[@]}"; do
   [ "$name" = mail_summary ] && max_len=8192
   [ "$name" = dkim_verify ] && max_len=8192
   [ "$name" = dmarc_record ] && max_len=8192
+  [ "$name" = arc_verify ] && max_len=16384
   if ! "$build/tests/fuzz/fuzz_$name" "$corpus" -max_total_time="$seconds" \
       -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$build/artifacts/$name-"; then

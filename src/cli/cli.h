@@ -30,6 +30,10 @@ struct cli_args {
 	const char *pop3_uidl_format;   /* --pop3-uidl-format FORMAT (import dovecot) */
 	const char *storage;            /* --storage SIZE|none|default (user quota) */
 	const char *messages;           /* --messages N|none|default (user quota) */
+	const char *domain;             /* --domain D (dkim arc-seal) */
+	const char *signing_key;        /* --signing-key PEM (dkim arc-seal) */
+	const char *authres;            /* --authres "ID; results" (dkim arc-seal) */
+	const char *cv;                 /* --cv none|pass|fail (dkim arc-seal) */
 	const char *keys[CLI_KEYS_MAX];  /* --key NAME=FILE (dkim verify), repeatable */
 	int nkeys;
 	const char *ip;                 /* --ip ADDRESS (spf check) */

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/cli_dkim.h"
 #include "core/config.h"
 #include "core/util.h"
 #include "mailauth/dkim.h"
@@ -14,7 +15,10 @@
 static const char usage[] =
 	"postern dkim keygen DOMAIN [--selector S] [--algorithm rsa-2048|ed25519] | show DOMAIN"
 	"  [-c FILE]\n"
-	"       postern dkim verify FILE|- [--key SELECTOR._domainkey.DOMAIN=FILE]...";
+	"       postern dkim verify FILE|- [--key SELECTOR._domainkey.DOMAIN=FILE]...\n"
+	"       postern dkim arc-verify FILE|- [--key SELECTOR._domainkey.DOMAIN=FILE]...\n"
+	"       postern dkim arc-seal FILE|- --signing-key PEM --domain D --selector S\n"
+	"         --authres \"AUTHSERV-ID; RESULTS\" [--cv none|pass|fail] [--key NAME=FILE]...";
 
 struct show_state {
 	int shown;
@@ -137,11 +141,22 @@ int cli_dkim(struct cli_args *a)
 		       "does, printing one Authentication-Results style line each. Keys come from\n"
 		       "files, not DNS: --key names a key record and the file holding its text (or\n"
 		       "the zone-file line 'dkim show' prints); a signature whose key is not given\n"
-		       "has none. Exit status 0 when at least one signature passes, else 1.\n",
+		       "has none. Exit status 0 when at least one signature passes, else 1.\n"
+		       "\narc-verify judges the message's ARC chain (RFC 8617) the same way, keys\n"
+		       "from --key files: arc=pass|fail|none, then each set's seal, AMS and\n"
+		       "ARC-Authentication-Results. Exit status 0 when the chain passes.\n"
+		       "\narc-seal prints the message with a new ARC set on top, signed with the\n"
+		       "PEM key (as keygen makes) for d=DOMAIN s=SELECTOR; --authres is the\n"
+		       "Authentication-Results payload the set records. cv= is --cv, or else what\n"
+		       "arc-verify finds with the --key files.\n",
 		       usage, DKIM_VERIFY_MAX_SIGNATURES);
 		return CLI_OK;
 	}
 	if (a->npos >= 1 && strcmp(a->pos[0], "verify") == 0)
 		return cli_dkim_verify(a, usage);
+	if (a->npos >= 1 && strcmp(a->pos[0], "arc-verify") == 0)
+		return cli_dkim_arc_verify(a, usage);
+	if (a->npos >= 1 && strcmp(a->pos[0], "arc-seal") == 0)
+		return cli_dkim_arc_seal(a, usage);
 	return cli_run_with_store(a, usage, run);
 }

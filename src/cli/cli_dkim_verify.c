@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_dkim.h"
 #include "core/util.h"
 #include "mail/header.h"
 #include "mailauth/dkim.h"
@@ -26,7 +27,7 @@ struct file_key {
 	size_t len;
 };
 
-struct file_dns {
+struct cli_file_dns {
 	struct file_key key[CLI_KEYS_MAX];
 	size_t n;
 };
@@ -105,7 +106,7 @@ static int load_key(struct file_key *k, const char *spec)
 
 static int file_txt(void *ctx, const char *name, dkim_dns_txt_cb cb, void *arg)
 {
-	struct file_dns *d = ctx;
+	struct cli_file_dns *d = ctx;
 	for (size_t i = 0; i < d->n; i++) {
 		if (strcasecmp(d->key[i].name, name) == 0) {
 			struct dkim_txt t = { d->key[i].txt, d->key[i].len };
@@ -146,9 +147,7 @@ static void print_results(void *arg, const struct dkim_result *r, size_t n)
 	rep->shown = 1;
 }
 
-/* Streams the message: the header block is held until its end is seen
- * (bounded like the signer's), then the body goes through in chunks. */
-static int verify_stream(int fd, struct dkim_verify *v)
+int cli_read_message(int fd, const struct cli_message_sink *sink)
 {
 	size_t cap = DKIM_HEADER_MAX + 2, len = 0, scan = 0, hlen, body;
 	char *buf = xmalloc(cap);
@@ -165,7 +164,7 @@ static int verify_stream(int fd, struct dkim_verify *v)
 		if (header) {
 			if (n == 0)
 				break;
-			dkim_verify_body(v, buf, (size_t)n);
+			sink->body(sink->arg, buf, (size_t)n);
 			continue;
 		}
 		len += (size_t)n;
@@ -174,8 +173,8 @@ static int verify_stream(int fd, struct dkim_verify *v)
 			continue;
 		if (!found)
 			hlen = body = len; /* no body, or over the limit: the verifier says which */
-		dkim_verify_header(v, buf, hlen);
-		dkim_verify_body(v, buf + body, len - body);
+		sink->header(sink->arg, buf, hlen, body);
+		sink->body(sink->arg, buf + body, len - body);
 		header = true;
 		if (n == 0)
 			break;
@@ -184,26 +183,66 @@ static int verify_stream(int fd, struct dkim_verify *v)
 	return 0;
 }
 
+struct cli_file_dns *cli_file_dns_new(const struct cli_args *a, struct dkim_dns *dns)
+{
+	struct cli_file_dns *d = xcalloc(1, sizeof(*d));
+	for (int i = 0; i < a->nkeys; i++) {
+		if (load_key(&d->key[d->n], a->keys[i]) < 0) {
+			cli_file_dns_free(d);
+			return NULL;
+		}
+		d->n++;
+	}
+	dns->txt = file_txt;
+	dns->cancel = file_cancel;
+	dns->ctx = d;
+	return d;
+}
+
+void cli_file_dns_free(struct cli_file_dns *d)
+{
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		free(d->key[i].txt);
+	free(d);
+}
+
+int cli_open_message(const char *path)
+{
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fprintf(stderr, "postern: %s: %s\n", path, strerror(errno));
+	return fd;
+}
+
+static void verify_header(void *arg, const char *hdr, size_t len, size_t body)
+{
+	(void)body;
+	dkim_verify_header(arg, hdr, len);
+}
+
+static void verify_body(void *arg, const void *data, size_t len)
+{
+	dkim_verify_body(arg, data, len);
+}
+
 int cli_dkim_verify(struct cli_args *a, const char *usage)
 {
 	if (a->npos != 2)
 		return cli_usage_error(usage, "expected verify FILE");
-	struct file_dns d = { .n = 0 };
-	struct dkim_dns dns = { file_txt, file_cancel, &d };
+	struct dkim_dns dns;
+	struct cli_file_dns *d = cli_file_dns_new(a, &dns);
+	if (d == NULL)
+		return CLI_FAIL;
 	int rc = CLI_FAIL;
-	for (int i = 0; i < a->nkeys; i++) {
-		if (load_key(&d.key[d.n], a->keys[i]) < 0)
-			goto out;
-		d.n++;
-	}
-	int fd = strcmp(a->pos[1], "-") == 0 ? STDIN_FILENO : open(a->pos[1], O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "postern: %s: %s\n", a->pos[1], strerror(errno));
+	int fd = cli_open_message(a->pos[1]);
+	if (fd < 0)
 		goto out;
-	}
 	struct dkim_verify *v = dkim_verify_new(&dns, NULL, time(NULL));
 	struct report rep = { 0 };
-	if (verify_stream(fd, v) < 0) {
+	struct cli_message_sink sink = { verify_header, verify_body, v };
+	if (cli_read_message(fd, &sink) < 0) {
 		fprintf(stderr, "postern: reading %s: %s\n", a->pos[1], strerror(errno));
 	} else {
 		dkim_verify_finish(v, print_results, &rep);
@@ -213,7 +252,6 @@ int cli_dkim_verify(struct cli_args *a, const char *usage)
 	if (fd != STDIN_FILENO)
 		close(fd);
 out:
-	for (size_t i = 0; i < d.n; i++)
-		free(d.key[i].txt);
+	cli_file_dns_free(d);
 	return rc;
 }

@@ -28,6 +28,8 @@ static const char usage_text[] =
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
 	"  dkim verify FILE [--key NAME=FILE]...\n"
 	"                                check a message's DKIM signatures, keys from files\n"
+	"  dkim arc-verify FILE [--key NAME=FILE]..., dkim arc-seal FILE --signing-key PEM ...\n"
+	"                                check a message's ARC chain; add an ARC set to it\n"
 	"  spf check --ip IP --sender ADDRESS --helo NAME\n"
 	"                                evaluate SPF (RFC 7208) as inbound mail would be, with\n"
 	"                                the configured DNS (dns.servers); --sender \"\" checks\n"
@@ -89,6 +91,8 @@ static const char **value_option(struct cli_args *a, const char *arg)
 		{ "--layout", &a->layout }, { "--pop3-uidl-format", &a->pop3_uidl_format },
 		{ "--storage", &a->storage }, { "--messages", &a->messages },
 		{ "--ip", &a->ip }, { "--sender", &a->sender }, { "--helo", &a->helo },
+		{ "--domain", &a->domain }, { "--signing-key", &a->signing_key },
+		{ "--authres", &a->authres }, { "--cv", &a->cv },
 	};
 	size_t len = strcspn(arg, "=");
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)

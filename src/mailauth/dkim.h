@@ -11,6 +11,7 @@
 #ifndef POSTERN_DKIM_H
 #define POSTERN_DKIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -88,6 +89,14 @@ typedef ssize_t (*dkim_read_fn)(void *arg, void *buf, size_t len);
  * selector, or a crypto failure. */
 char *dkim_sign(const struct dkim_key *key, const char *domain, const char *selector,
                 dkim_read_fn rd, void *rd_arg, time_t now, char *err, size_t errlen);
+/* The h= list dkim_sign() uses for header h ("from:from:to:..."), malloc'd;
+ * the ARC sealer signs the same fields. */
+struct mail_header;
+char *dkim_h_list_new(const struct mail_header *h);
+/* Whether s can be a d= or s=: letters, digits, '-', '_' in dot-separated
+ * labels of 1 to 63 octets, at most 253 in all. */
+bool dkim_valid_dns_name(const char *s);
+
 /* dkim_sign() over a message held in memory. */
 char *dkim_sign_buffer(const struct dkim_key *key, const char *domain, const char *selector,
                        const char *msg, size_t len, time_t now, char *err, size_t errlen);

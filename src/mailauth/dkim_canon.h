@@ -82,5 +82,10 @@ struct mail_field;
  * signature being verified), or NULL. 0, or -1 when hashing failed. */
 int dkim_hash_header_fields(EVP_MD_CTX *md, enum dkim_canon c, const struct mail_header *h,
                             const char *hlist, size_t hlen, const struct mail_field *skip);
+/* Hashes the signature's own field last (RFC 6376 3.7, RFC 8617 5.1.1): its
+ * b= value (b_len octets at b_off in the field's value; the white space
+ * around it stays) emptied, canonicalised, without CRLF. 0 or -1. */
+int dkim_hash_signature_field(EVP_MD_CTX *md, enum dkim_canon c, const struct mail_field *f,
+                              size_t b_off, size_t b_len);
 
 #endif

@@ -4,6 +4,7 @@
 #include "mailauth/dkim_canon.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "core/util.h"
@@ -49,4 +50,19 @@ int dkim_hash_header_fields(EVP_MD_CTX *md, enum dkim_canon c, const struct mail
 	free(taken);
 	free(canon);
 	return rc;
+}
+
+int dkim_hash_signature_field(EVP_MD_CTX *md, enum dkim_canon c, const struct mail_field *f,
+                              size_t b_off, size_t b_len)
+{
+	size_t len = mail_field_len(f);
+	size_t b_at = (size_t)(f->value - f->name) + b_off;
+	char *copy = xmalloc(len), *canon = xmalloc(DKIM_CANON_HEADER_BOUND(len));
+	memcpy(copy, f->name, b_at);
+	memcpy(copy + b_at, f->name + b_at + b_len, len - b_at - b_len);
+	size_t n = dkim_canon_header(c, copy, len - b_len, canon);
+	int ok = EVP_DigestUpdate(md, canon, n);
+	free(copy);
+	free(canon);
+	return ok == 1 ? 0 : -1;
 }

@@ -51,6 +51,21 @@ struct dkim_sig {
 int dkim_sig_parse(struct dkim_sig *sig, const char *value, size_t len, char *err,
                    size_t errlen);
 
+/* The two ARC signatures (RFC 8617 4.1.2, 4.1.3) are DKIM signatures with
+ * other tags required; arc_parse.c reads their i= and cv=. */
+enum dkim_sig_kind {
+	DKIM_SIG_DKIM = 0,
+	DKIM_SIG_ARC_AMS,       /* ARC-Message-Signature: no v= (ignored), i= not an identity,
+	                         * no ARC-Seal in h= */
+	DKIM_SIG_ARC_SEAL,      /* ARC-Seal: no h= (refused), no bh=, c= is relaxed whatever
+	                         * it says */
+};
+
+/* dkim_sig_parse() for a kind. identity is "@" d= for both ARC kinds; a
+ * seal has h NULL and bh_len 0. */
+int dkim_sig_parse_kind(struct dkim_sig *sig, enum dkim_sig_kind kind, const char *value,
+                        size_t len, char *err, size_t errlen);
+
 /* The next field name of h= (*pos starts at 0); false at the end. */
 bool dkim_sig_h_next(const struct dkim_sig *sig, size_t *pos, const char **name,
                      size_t *name_len);

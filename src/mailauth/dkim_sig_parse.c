@@ -101,8 +101,9 @@ static bool parse_alg(const struct dkim_tag *t, struct dkim_sig *sig)
 }
 
 /* RFC 6376 3.5 h=: field names (ftext) separated by colons; From must be
- * among them (5.4). */
-static int check_h(const struct dkim_sig *sig, char *err, size_t errlen)
+ * among them (5.4). An ARC-Message-Signature never signs an ARC-Seal
+ * (RFC 8617 4.1.2). */
+static int check_h(const struct dkim_sig *sig, enum dkim_sig_kind kind, char *err, size_t errlen)
 {
 	size_t pos = 0, n = 0, len;
 	const char *name;
@@ -125,6 +126,10 @@ static int check_h(const struct dkim_sig *sig, char *err, size_t errlen)
 		}
 		if (dkim_tag_is_ci(name, len, "from"))
 			from = true;
+		if (kind == DKIM_SIG_ARC_AMS && dkim_tag_is_ci(name, len, "arc-seal")) {
+			snprintf(err, errlen, "ARC-Seal in h=");
+			return -1;
+		}
 	}
 	if (!from) {
 		snprintf(err, errlen, "From is not signed (h=)");
@@ -166,19 +171,27 @@ static int parse_identity(const struct dkim_tag *t, struct dkim_sig *sig, char *
 	return 0;
 }
 
+/* The tags each kind must have (RFC 6376 3.5; RFC 8617 4.1.2 and 4.1.3,
+ * whose i= and cv= arc_parse.c reads). */
+static const char *const required_dkim[] = { "v", "a", "b", "bh", "d", "h", "s", NULL };
+static const char *const required_ams[] = { "a", "b", "bh", "d", "h", "s", NULL };
+static const char *const required_seal[] = { "a", "b", "d", "s", NULL };
+
 /* The tags that need nothing but themselves. */
-static int parse_required(const struct dkim_tags *tags, struct dkim_sig *sig, char *err,
-                          size_t errlen)
+static int parse_required(const struct dkim_tags *tags, enum dkim_sig_kind kind,
+                          struct dkim_sig *sig, char *err, size_t errlen)
 {
-	static const char *const required[] = { "v", "a", "b", "bh", "d", "h", "s" };
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+	const char *const *required = kind == DKIM_SIG_DKIM ? required_dkim
+	                              : kind == DKIM_SIG_ARC_AMS ? required_ams : required_seal;
+	for (size_t i = 0; required[i] != NULL; i++) {
 		if (dkim_tags_get(tags, required[i]) == NULL) {
 			snprintf(err, errlen, "no %s= tag", required[i]);
 			return -1;
 		}
 	}
+	/* RFC 8617 4.1.2: an AMS has no v=, and one seen is ignored */
 	const struct dkim_tag *t = dkim_tags_get(tags, "v");
-	if (!dkim_tag_is(t->value, t->value_len, "1")) {
+	if (kind == DKIM_SIG_DKIM && !dkim_tag_is(t->value, t->value_len, "1")) {
 		snprintf(err, errlen, "v= is not 1");
 		return -1;
 	}
@@ -186,7 +199,15 @@ static int parse_required(const struct dkim_tags *tags, struct dkim_sig *sig, ch
 		snprintf(err, errlen, "unknown algorithm (a=)");
 		return -1;
 	}
-	if (!parse_canon(dkim_tags_get(tags, "c"), sig)) {
+	if (kind == DKIM_SIG_ARC_SEAL) {
+		/* RFC 8617 4.1.3: no h= (the set order says what is signed), no
+		 * body, relaxed header canonicalisation only */
+		if (dkim_tags_get(tags, "h") != NULL) {
+			snprintf(err, errlen, "h= in an ARC-Seal");
+			return -1;
+		}
+		sig->hcanon = sig->bcanon = DKIM_CANON_RELAXED;
+	} else if (!parse_canon(dkim_tags_get(tags, "c"), sig)) {
 		snprintf(err, errlen, "unknown canonicalization (c=)");
 		return -1;
 	}
@@ -197,8 +218,9 @@ static int parse_required(const struct dkim_tags *tags, struct dkim_sig *sig, ch
 		return -1;
 	}
 	t = dkim_tags_get(tags, "bh");
-	if (dkim_base64_decode(t->value, t->value_len, sig->bh, sizeof(sig->bh), &sig->bh_len) < 0 ||
-	    sig->bh_len == 0) {
+	if (kind != DKIM_SIG_ARC_SEAL &&
+	    (dkim_base64_decode(t->value, t->value_len, sig->bh, sizeof(sig->bh), &sig->bh_len) < 0 ||
+	     sig->bh_len == 0)) {
 		snprintf(err, errlen, "bad bh=");
 		return -1;
 	}
@@ -278,12 +300,18 @@ static void read_names(const struct dkim_tags *tags, struct dkim_sig *sig)
 int dkim_sig_parse(struct dkim_sig *sig, const char *value, size_t len, char *err,
                    size_t errlen)
 {
+	return dkim_sig_parse_kind(sig, DKIM_SIG_DKIM, value, len, err, errlen);
+}
+
+int dkim_sig_parse_kind(struct dkim_sig *sig, enum dkim_sig_kind kind, const char *value,
+                        size_t len, char *err, size_t errlen)
+{
 	struct dkim_tags tags;
 	memset(sig, 0, sizeof(*sig));
 	if (dkim_tags_parse(&tags, value, len, err, errlen) < 0)
 		return -1;
 	read_names(&tags, sig);
-	if (parse_required(&tags, sig, err, errlen) < 0)
+	if (parse_required(&tags, kind, sig, err, errlen) < 0)
 		return -1;
 	const struct dkim_tag *b = dkim_tags_get(&tags, "b");
 	sig->b_off = (size_t)(b->value - value);
@@ -297,18 +325,26 @@ int dkim_sig_parse(struct dkim_sig *sig, const char *value, size_t len, char *er
 		snprintf(err, errlen, "s=._domainkey.d= is too long a name");
 		return -1;
 	}
-	const struct dkim_tag *h = dkim_tags_get(&tags, "h");
-	sig->h = h->value;
-	sig->h_len = h->value_len;
-	if (check_h(sig, err, errlen) < 0 ||
-	    parse_identity(dkim_tags_get(&tags, "i"), sig, err, errlen) < 0 ||
-	    parse_times(&tags, sig, err, errlen) < 0)
+	if (kind != DKIM_SIG_ARC_SEAL) {
+		const struct dkim_tag *h = dkim_tags_get(&tags, "h");
+		sig->h = h->value;
+		sig->h_len = h->value_len;
+		if (check_h(sig, kind, err, errlen) < 0)
+			return -1;
+	}
+	/* an ARC signature's i= is its instance: the identity is d= */
+	const struct dkim_tag *i = kind == DKIM_SIG_DKIM ? dkim_tags_get(&tags, "i") : NULL;
+	if (parse_identity(i, sig, err, errlen) < 0 || parse_times(&tags, sig, err, errlen) < 0)
 		return -1;
+	if (kind == DKIM_SIG_ARC_SEAL)
+		sig->has_length = false; /* a seal covers no body */
 	return 0;
 }
 
 bool dkim_sig_h_next(const struct dkim_sig *sig, size_t *pos, const char **name,
                      size_t *name_len)
 {
+	if (sig->h == NULL) /* an ARC-Seal */
+		return false;
 	return dkim_list_next(sig->h, sig->h_len, pos, name, name_len);
 }

@@ -17,10 +17,9 @@
 #include "core/util.h"
 #include "mail/header.h"
 #include "mailauth/dkim_canon.h"
+#include "mailauth/dkim_fold.h"
 
 #define READ_CHUNK  (64 * 1024)
-#define FOLD_WIDTH  76           /* columns, the tab counted as 8 */
-#define FOLD_INDENT 8
 
 /* The fields we sign, in h= order. Oversigned ones are listed once more than
  * they occur, so that a field of that name added later breaks the signature
@@ -116,7 +115,7 @@ static int header_parse(struct header *h, char *err, size_t errlen)
 }
 
 /* The h= list, "from:from:to:...", each name as often as h_count says. */
-static char *h_list_new(const size_t *h_count)
+static char *h_list_from_counts(const size_t *h_count)
 {
 	size_t len = 1;
 	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++)
@@ -134,92 +133,45 @@ static char *h_list_new(const size_t *h_count)
 	return list;
 }
 
+static void count_signed(const struct mail_header *h, size_t *h_count)
+{
+	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++)
+		h_count[k] = mail_header_count(h, signed_fields[k].name) + signed_fields[k].oversign;
+}
+
+char *dkim_h_list_new(const struct mail_header *h)
+{
+	size_t h_count[ARRAY_LEN(signed_fields)];
+	count_signed(h, h_count);
+	return h_list_from_counts(h_count);
+}
+
 /* Hashes the signed fields in h= order, as the verifier picks them. */
 static int hash_signed_fields(const struct header *h, const size_t *h_count, EVP_MD_CTX *md)
 {
-	char *list = h_list_new(h_count);
+	char *list = h_list_from_counts(h_count);
 	int rc = dkim_hash_header_fields(md, DKIM_CANON_RELAXED, &h->fields, list, strlen(list),
 	                                 NULL);
 	free(list);
 	return rc;
 }
 
-/* ---- the DKIM-Signature field, folded --------------------------------- */
-
-struct fold {
-	char *buf;
-	size_t len, cap;
-	size_t col;
-};
-
-static void fold_raw(struct fold *f, const char *s, size_t n)
-{
-	if (f->len + n + 1 > f->cap) {
-		while (f->len + n + 1 > f->cap)
-			f->cap = f->cap ? 2 * f->cap : 512;
-		f->buf = xrealloc(f->buf, f->cap);
-	}
-	memcpy(f->buf + f->len, s, n);
-	f->len += n;
-	f->buf[f->len] = '\0';
-	f->col += n;
-}
-
-static void fold_break(struct fold *f)
-{
-	fold_raw(f, "\n\t", 2);
-	f->col = FOLD_INDENT;
-}
-
-/* Appends a token, after a space or on a new line when it does not fit.
- * Callers only put tokens where RFC 6376 allows FWS. */
-static void fold_token(struct fold *f, const char *tok, bool space)
-{
-	size_t n = strlen(tok);
-	if (f->col > FOLD_INDENT && f->col + n + (space ? 1 : 0) > FOLD_WIDTH)
-		fold_break(f);
-	else if (space)
-		fold_raw(f, " ", 1);
-	fold_raw(f, tok, n);
-}
-
-/* base64 may be folded anywhere (RFC 6376 3.5, b= and bh=). */
-static void fold_base64(struct fold *f, const char *s)
-{
-	size_t len = strlen(s), pos = 0;
-	while (pos < len) {
-		if (f->col >= FOLD_WIDTH)
-			fold_break(f);
-		size_t room = FOLD_WIDTH - f->col;
-		size_t n = len - pos < room ? len - pos : room;
-		fold_raw(f, s + pos, n);
-		pos += n;
-	}
-}
-
-static char *base64_new(const unsigned char *data, size_t len)
-{
-	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
-	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
-	return out;
-}
-
 /* Everything up to and including "b=": the text hashed last (RFC 6376 3.7). */
-static void build_unsigned(struct fold *f, const size_t *h_count, enum dkim_alg alg,
+static void build_unsigned(struct dkim_fold *f, const size_t *h_count, enum dkim_alg alg,
                            const char *domain, const char *selector, time_t now,
                            const char *bh)
 {
 	char tok[600];
-	fold_raw(f, "DKIM-Signature: v=1;", strlen("DKIM-Signature: v=1;"));
+	dkim_fold_raw(f, "DKIM-Signature: v=1;", strlen("DKIM-Signature: v=1;"));
 	snprintf(tok, sizeof(tok), "a=%s;", dkim_alg_name(alg));
-	fold_token(f, tok, true);
-	fold_token(f, "c=relaxed/relaxed;", true);
+	dkim_fold_token(f, tok, true);
+	dkim_fold_token(f, "c=relaxed/relaxed;", true);
 	snprintf(tok, sizeof(tok), "d=%s;", domain);
-	fold_token(f, tok, true);
+	dkim_fold_token(f, tok, true);
 	snprintf(tok, sizeof(tok), "s=%s;", selector);
-	fold_token(f, tok, true);
+	dkim_fold_token(f, tok, true);
 	snprintf(tok, sizeof(tok), "t=%lld;", (long long)now);
-	fold_token(f, tok, true);
+	dkim_fold_token(f, tok, true);
 
 	/* h=: FWS is allowed after each colon */
 	bool first = true;
@@ -230,18 +182,18 @@ static void build_unsigned(struct fold *f, const size_t *h_count, enum dkim_alg 
 		for (size_t i = 0; i < h_count[k]; i++) {
 			snprintf(tok, sizeof(tok), "%s%s%s", first ? "h=" : "", signed_fields[k].name,
 			         --remaining > 0 ? ":" : ";");
-			fold_token(f, tok, first);
+			dkim_fold_token(f, tok, first);
 			first = false;
 		}
 	}
 	snprintf(tok, sizeof(tok), "bh=%s;", bh);
-	fold_token(f, tok, true);
-	fold_token(f, "b=", true);
+	dkim_fold_token(f, tok, true);
+	dkim_fold_token(f, "b=", true);
 }
 
 /* RFC 6376 3.7: the signature field itself comes last, b= empty and without
  * its CRLF, canonicalised like the others. */
-static int hash_signature_field(EVP_MD_CTX *md, const struct fold *f)
+static int hash_signature_field(EVP_MD_CTX *md, const struct dkim_fold *f)
 {
 	char *canon = xmalloc(DKIM_CANON_HEADER_BOUND(f->len));
 	size_t n = dkim_canon_header(DKIM_CANON_RELAXED, f->buf, f->len, canon);
@@ -252,7 +204,7 @@ static int hash_signature_field(EVP_MD_CTX *md, const struct fold *f)
 
 /* d= and s= go into a header field and a DNS name: letters, digits, '-', '_'
  * in dot-separated labels of 1 to 63 octets, no header syntax. */
-static bool valid_dns_name(const char *s)
+bool dkim_valid_dns_name(const char *s)
 {
 	size_t n = strlen(s), label = 0;
 	if (n == 0 || n > 253)
@@ -277,7 +229,7 @@ static bool valid_dns_name(const char *s)
 char *dkim_sign(const struct dkim_key *key, const char *domain, const char *selector,
                 dkim_read_fn rd, void *rd_arg, time_t now, char *err, size_t errlen)
 {
-	if (!valid_dns_name(domain) || !valid_dns_name(selector)) {
+	if (!dkim_valid_dns_name(domain) || !dkim_valid_dns_name(selector)) {
 		snprintf(err, errlen, "invalid DKIM domain or selector");
 		return NULL;
 	}
@@ -287,7 +239,7 @@ char *dkim_sign(const struct dkim_key *key, const char *domain, const char *sele
 	}
 
 	struct header h = { 0 };
-	struct fold f = { 0 };
+	struct dkim_fold f = { 0 };
 	char *chunk = NULL, *bh64 = NULL, *b64 = NULL;
 	unsigned char *sig = NULL;
 	size_t siglen = 0;
@@ -308,9 +260,7 @@ char *dkim_sign(const struct dkim_key *key, const char *domain, const char *sele
 		snprintf(err, errlen, "no From header field");
 		goto out;
 	}
-	for (size_t k = 0; k < ARRAY_LEN(signed_fields); k++)
-		h_count[k] = mail_header_count(&h.fields, signed_fields[k].name)
-		             + signed_fields[k].oversign;
+	count_signed(&h.fields, h_count);
 	if (hash_signed_fields(&h, h_count, hmd) < 0) {
 		snprintf(err, errlen, "DKIM: header hash failed");
 		goto out;
@@ -336,7 +286,7 @@ char *dkim_sign(const struct dkim_key *key, const char *domain, const char *sele
 	}
 	if (dkim_body_final(body) < 0 || EVP_DigestFinal_ex(bmd, bhash, NULL) != 1)
 		goto hash_failed;
-	bh64 = base64_new(bhash, sizeof(bhash));
+	bh64 = dkim_base64_new(bhash, sizeof(bhash));
 
 	build_unsigned(&f, h_count, dkim_key_alg(key), domain, selector, now, bh64);
 	if (hash_signature_field(hmd, &f) < 0 || EVP_DigestFinal_ex(hmd, hhash, NULL) != 1)
@@ -344,9 +294,9 @@ char *dkim_sign(const struct dkim_key *key, const char *domain, const char *sele
 
 	if (dkim_key_sign_digest(key, hhash, &sig, &siglen, err, errlen) < 0)
 		goto out;
-	b64 = base64_new(sig, siglen);
-	fold_base64(&f, b64);
-	fold_raw(&f, "\n", 1);
+	b64 = dkim_base64_new(sig, siglen);
+	dkim_fold_base64(&f, b64);
+	dkim_fold_raw(&f, "\n", 1);
 	ok = true;
 	goto out;
 

@@ -150,29 +150,13 @@ static size_t key_slot_for(struct dkim_verify *v, const struct dkim_sig *s)
 	return v->nkeys++;
 }
 
-/* RFC 6376 3.7: the signature's own field comes last, b= emptied (its value
- * only: the white space around it stays), canonicalised, without CRLF. */
-static int hash_own_field(EVP_MD_CTX *md, const struct dkim_sig *s, const struct mail_field *f)
-{
-	size_t len = mail_field_len(f);
-	size_t b_at = (size_t)(f->value - f->name) + s->b_off;
-	char *copy = xmalloc(len), *canon = xmalloc(DKIM_CANON_HEADER_BOUND(len));
-	memcpy(copy, f->name, b_at);
-	memcpy(copy + b_at, f->name + b_at + s->b_len_raw, len - b_at - s->b_len_raw);
-	size_t n = dkim_canon_header(s->hcanon, copy, len - s->b_len_raw, canon);
-	int ok = EVP_DigestUpdate(md, canon, n);
-	free(copy);
-	free(canon);
-	return ok == 1 ? 0 : -1;
-}
-
 static int hash_header(struct sig_state *st, const struct dkim_sig *s,
                        const struct mail_header *h, const struct mail_field *f)
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	int rc = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
 	         dkim_hash_header_fields(md, s->hcanon, h, s->h, s->h_len, f) == 0 &&
-	         hash_own_field(md, s, f) == 0 && EVP_DigestFinal_ex(md, st->hdigest, NULL) == 1
+	         dkim_hash_signature_field(md, s->hcanon, f, s->b_off, s->b_len_raw) == 0 && EVP_DigestFinal_ex(md, st->hdigest, NULL) == 1
 	         ? 0 : -1;
 	EVP_MD_CTX_free(md);
 	return rc;
@@ -223,41 +207,61 @@ static void sig_setup(struct dkim_verify *v, size_t i, const struct mail_header 
 
 /* ---- keys -------------------------------------------------------------- */
 
+enum dkim_verdict dkim_key_check(const struct dkim_keyrec *k, enum dkim_sig_alg sig_alg,
+                                 const unsigned char digest[32], const unsigned char *b,
+                                 size_t b_len, bool *sig_ok, char *err, size_t errlen)
+{
+	enum dkim_alg alg = sig_alg == DKIM_SIG_ED25519_SHA256 ? DKIM_ED25519_SHA256
+	                                                      : DKIM_RSA_SHA256;
+	*sig_ok = false;
+	if (k->revoked) {
+		snprintf(err, errlen, "key revoked (empty p=)");
+		return DKIM_FAIL;
+	}
+	if ((k->type == DKIM_KEY_ED25519) != (alg == DKIM_ED25519_SHA256)) {
+		snprintf(err, errlen, "key type (k=) does not match a=");
+		return DKIM_PERMERROR;
+	}
+	if (!k->sha256_ok) {
+		snprintf(err, errlen, "key does not allow sha256 (h=)");
+		return DKIM_PERMERROR;
+	}
+	if (!k->email_ok) {
+		snprintf(err, errlen, "key is not for email (s=)");
+		return DKIM_PERMERROR;
+	}
+	int bits = 0;
+	EVP_PKEY *pk = dkim_pubkey_new(alg, k->key, k->key_len, &bits, err, errlen);
+	if (pk == NULL)
+		return DKIM_PERMERROR;
+	if (alg == DKIM_RSA_SHA256 && bits < DKIM_RSA_MIN_BITS) {
+		EVP_PKEY_free(pk);
+		snprintf(err, errlen, "RSA key of %d bits, %d needed (RFC 8301)", bits,
+		         DKIM_RSA_MIN_BITS);
+		return DKIM_POLICY;
+	}
+	*sig_ok = dkim_pubkey_verify_digest(pk, alg, digest, b, b_len) == 1;
+	EVP_PKEY_free(pk);
+	return DKIM_PASS;
+}
+
 /* What the key record says about signature i. */
 static void check_with_key(struct dkim_verify *v, size_t i, const struct dkim_keyrec *k)
 {
 	struct sig_state *st = &v->sig[i];
-	enum dkim_alg alg = st->alg == DKIM_SIG_ED25519_SHA256 ? DKIM_ED25519_SHA256
-	                                                      : DKIM_RSA_SHA256;
 	v->res[i].testing = k->testing;
-	if (k->revoked)
-		return decide(v, i, DKIM_FAIL, "key revoked (empty p=)");
-	if ((k->type == DKIM_KEY_ED25519) != (alg == DKIM_ED25519_SHA256))
-		return decide(v, i, DKIM_PERMERROR, "key type (k=) does not match a=");
-	if (!k->sha256_ok)
-		return decide(v, i, DKIM_PERMERROR, "key does not allow sha256 (h=)");
-	if (!k->email_ok)
-		return decide(v, i, DKIM_PERMERROR, "key is not for email (s=)");
-	if (k->strict && !st->strict_domain_ok)
+	if (k->strict && !k->revoked && !st->strict_domain_ok)
 		return decide(v, i, DKIM_PERMERROR, "key requires i= domain to be d= (t=s)");
 	char err[100];
-	int bits = 0;
-	EVP_PKEY *pk = dkim_pubkey_new(alg, k->key, k->key_len, &bits, err, sizeof(err));
-	if (pk == NULL)
-		return decide(v, i, DKIM_PERMERROR, "%s", err);
-	if (alg == DKIM_RSA_SHA256 && bits < DKIM_RSA_MIN_BITS) {
-		EVP_PKEY_free(pk);
-		return decide(v, i, DKIM_POLICY, "RSA key of %d bits, %d needed (RFC 8301)", bits,
-		              DKIM_RSA_MIN_BITS);
-	}
-	st->sig_ok = dkim_pubkey_verify_digest(pk, alg, st->hdigest, st->b, st->b_len) == 1;
+	enum dkim_verdict vd = dkim_key_check(k, st->alg, st->hdigest, st->b, st->b_len,
+	                                      &st->sig_ok, err, sizeof(err));
+	if (vd != DKIM_PASS)
+		return decide(v, i, vd, "%s", err);
 	st->checked = true;
-	EVP_PKEY_free(pk);
 }
 
-/* The first record that is a DKIM key; the first one's error if none. */
-static int pick_key(const struct dkim_txt *txt, size_t n, struct dkim_keyrec *k, char *err,
-                    size_t errlen)
+int dkim_keyrec_pick(const struct dkim_txt *txt, size_t n, struct dkim_keyrec *k, char *err,
+                     size_t errlen)
 {
 	for (size_t r = 0; r < n; r++) {
 		char e[100];
@@ -279,7 +283,7 @@ static void key_answer(void *arg, enum dkim_dns_status status, const struct dkim
 	size_t index = (size_t)(slot - v->keys);
 	struct dkim_keyrec *k = xmalloc(sizeof(*k));
 	char err[100];
-	int parsed = status == DKIM_DNS_OK && ntxt > 0 ? pick_key(txt, ntxt, k, err, sizeof(err)) : -1;
+	int parsed = status == DKIM_DNS_OK && ntxt > 0 ? dkim_keyrec_pick(txt, ntxt, k, err, sizeof(err)) : -1;
 
 	slot->pending = false;
 	slot->query = 0;

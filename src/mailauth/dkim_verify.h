@@ -111,4 +111,19 @@ void dkim_verify_finish(struct dkim_verify *v, dkim_verify_done_fn done, void *a
 /* Frees v, cancelling the lookups in flight (done does not run). NULL ok. */
 void dkim_verify_free(struct dkim_verify *v);
 
+/* ---- shared with the ARC verifier ------------------------------------- */
+
+/* The first of n TXT records that is a DKIM key record; the first one's
+ * error if none is. 0 or -1. */
+int dkim_keyrec_pick(const struct dkim_txt *txt, size_t n, struct dkim_keyrec *k, char *err,
+                     size_t errlen);
+/* What key record k says about a signature b made with sig_alg over
+ * digest: DKIM_PASS when the key is usable for it (*sig_ok then says
+ * whether b verifies), else the verdict (revoked, k= or h= or s= refusing,
+ * no key in p=, RSA under DKIM_RSA_MIN_BITS) with err. t=s is the
+ * caller's. */
+enum dkim_verdict dkim_key_check(const struct dkim_keyrec *k, enum dkim_sig_alg sig_alg,
+                                 const unsigned char digest[32], const unsigned char *b,
+                                 size_t b_len, bool *sig_ok, char *err, size_t errlen);
+
 #endif
