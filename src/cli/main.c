@@ -28,6 +28,8 @@ static const char usage_text[] =
 	"  dkim keygen|show DOMAIN       DKIM signing keys and the DNS records to publish\n"
 	"  dkim verify FILE [--key NAME=FILE]...\n"
 	"                                check a message's DKIM signatures, keys from files\n"
+	"  srs rotate                    a new SRS key for forwarded mail's senders (the\n"
+	"                                previous one keeps verifying)\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
 	"  master add|remove NAME, master list\n"
 	"                                master users, who may log in to any mailbox over\n"
@@ -67,6 +69,7 @@ static const struct command commands[] = {
 	{ "mailbox", cli_mailbox, false },
 	{ "queue", cli_queue, false },
 	{ "dkim", cli_dkim, false },
+	{ "srs", cli_srs, false },
 	{ "auth", cli_auth, false },
 	{ "master", cli_master, false },
 	{ "store", cli_store, false },
