@@ -24,6 +24,8 @@ PKGS=(
   debhelper dpkg-dev fakeroot util-linux logrotate man-db
   # tests for the outbound queue: a local DNS server, SMTP sinks, an independent DKIM verifier
   unbound python3-aiosmtpd python3-dkim python3-nacl
+  # SPF at the next hop of forwarded mail (test_srs.py)
+  python3-spf python3-dnspython
   # LMTP behind a real MTA: the tests run a private Postfix (postfix -c DIR) on loopback
   postfix
   # tests for postern import (a real Dovecot as the source) and for SORT and THREAD (the
