@@ -27,6 +27,7 @@ PKGS=(
   # SPF: the RFC 7208 suite's YAML (python3-yaml) and pyspf to cross-check against
   python3-yaml python3-spf
   python3-authres   # dkimpy's ARC signer needs it (tests/integration/test_arc.py)
+  python3-dnspython # SPF at the next hop of forwarded mail (test_srs.py)
   # LMTP behind a real MTA: the tests run a private Postfix (postfix -c DIR) on loopback
   postfix
   # tests for postern import (a real Dovecot as the source) and for SORT and THREAD (the

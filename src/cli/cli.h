@@ -62,6 +62,7 @@ int cli_store(struct cli_args *a);
 int cli_master(struct cli_args *a);
 int cli_mailbox(struct cli_args *a);
 int cli_spf(struct cli_args *a);
+int cli_srs(struct cli_args *a);
 
 /* cli_records.c: the DNS records to publish for a local domain, and whether
  * DNS has them (exit code CLI_OK when all do). */

@@ -34,6 +34,8 @@ static const char usage_text[] =
 	"                                evaluate SPF (RFC 7208) as inbound mail would be, with\n"
 	"                                the configured DNS (dns.servers); --sender \"\" checks\n"
 	"                                the HELO name\n"
+	"  srs rotate                    a new SRS key for forwarded mail's senders (the\n"
+	"                                previous one keeps verifying)\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
 	"  master add|remove NAME, master list\n"
 	"                                master users, who may log in to any mailbox over\n"
@@ -73,6 +75,7 @@ static const struct command commands[] = {
 	{ "mailbox", cli_mailbox, false },
 	{ "queue", cli_queue, false },
 	{ "dkim", cli_dkim, false },
+	{ "srs", cli_srs, false },
 	{ "auth", cli_auth, false },
 	{ "master", cli_master, false },
 	{ "store", cli_store, false },

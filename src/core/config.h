@@ -201,6 +201,12 @@ struct config {
 		size_t nallow_zones;
 	} dns;
 	struct {
+		/* SRS for mail an alias forwards to another domain (src/mailauth/srs.h) */
+		bool enabled;
+		char *domain;           /* the rewritten senders' domain, lower-case; default hostname */
+		int max_age_days;       /* bounces to older SRS addresses are refused */
+	} srs;
+	struct {
 		uint64_t max_age_ms, warn_after_ms, min_retry_ms, max_retry_ms;
 		uint64_t timeout_ms, circuit_cooldown_ms;
 		int concurrency, per_domain, circuit_failures, port;
@@ -234,6 +240,10 @@ int config_parse_listen(const char *text, struct listen_addr *out);
 /* A plain "local@domain" address: a dot-atom local part (RFC 5322 3.2.3)
  * and a domain of letter-digit-hyphen labels; no quoting, no literals. */
 bool config_address_valid(const char *addr);
+
+/* Letters, digits and hyphens in dot-separated labels of 1..63 (RFC 1035
+ * 2.3.1), 253 octets at most. */
+bool config_domain_valid(const char *domain);
 
 /* The configuration `postern serve` runs on without -c (used by `make run`). */
 extern const char config_default_text[];

@@ -70,6 +70,9 @@ void config_load_quota(const config_setting_t *g, struct config *cfg);
 /* dmarc = { ... } (config_dmarc.c): psl_file and enforcement. */
 extern const struct key_spec config_dmarc_keys[];
 int config_load_dmarc(struct loader *ld, const config_setting_t *g, struct config *cfg);
+/* srs = { ... } (config_srs.c): after hostname, which is the default domain. */
+extern const struct key_spec config_srs_keys[];
+int config_load_srs(struct loader *ld, const config_setting_t *g, struct config *cfg);
 
 /* A list of networks ("192.0.2.0/24"): *out is allocated, *n counted. */
 int config_load_cidrs(struct loader *ld, const config_setting_t *list, struct cidr **out,

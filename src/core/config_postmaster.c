@@ -32,8 +32,7 @@ static bool local_part_valid(const char *s, size_t len)
 	return true;
 }
 
-/* Letters, digits and hyphens in dot-separated labels of 1..63 (RFC 1035 2.3.1). */
-static bool domain_valid(const char *d)
+bool config_domain_valid(const char *d)
 {
 	size_t len = strlen(d), label = 0;
 	if (len == 0 || len > 253)
@@ -54,7 +53,7 @@ bool config_address_valid(const char *addr)
 {
 	const char *at = strrchr(addr, '@');
 	/* the address goes unquoted into RCPT TO: a quoted local part has no '@' to split at */
-	return at != NULL && local_part_valid(addr, (size_t)(at - addr)) && domain_valid(at + 1);
+	return at != NULL && local_part_valid(addr, (size_t)(at - addr)) && config_domain_valid(at + 1);
 }
 
 static int add_address(struct loader *ld, const config_setting_t *s, struct config *cfg)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "auth/login.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -18,6 +20,7 @@
 #include "daemon/services.h"
 #include "daemon/sockets.h"
 #include "mailauth/dkim_signer.h"
+#include "mailauth/srs_keys.h"
 #include "net/server.h"
 #include "queue/runner.h"
 #include "store/commit.h"
@@ -170,6 +173,7 @@ struct daemon {
 	struct server *srv;
 	struct queue_runner *runner;
 	struct dkim_signer *signer;
+	struct srs srs;                 /* read by every worker; keys loaded once, at start */
 	struct maildir_sweeper *sweeper;
 	struct local_sockets sockets;   /* bound before the privilege drop */
 };
@@ -183,6 +187,7 @@ static void daemon_free(struct daemon *d)
 	queue_runner_free(d->runner);
 	maildir_sweeper_free(d->sweeper);
 	dkim_signer_free(d->signer);
+	OPENSSL_cleanse(&d->srs, sizeof(d->srs));
 	login_cache_stop();     /* the workers and the pool are gone */
 	local_sockets_close(&d->sockets);
 	tls_cleanup();
@@ -192,6 +197,21 @@ static struct store *open_worker_store(void *arg, char *err, size_t errlen)
 {
 	const struct daemon *d = arg;
 	return store_open(d->cfg->data_dir, err, errlen);
+}
+
+/* srs.enabled: the key (made on first start) and the rules the workers use. */
+static int load_srs(struct srs *srs, const struct config *cfg)
+{
+	char err[1024];
+	if (!cfg->srs.enabled)
+		return 0;
+	if (srs_keys_load(srs, cfg->data_dir, true, err, sizeof(err)) < 0) {
+		fprintf(stderr, "postern: srs: %s\n", err);
+		return -1;
+	}
+	snprintf(srs->domain, sizeof(srs->domain), "%s", cfg->srs.domain);
+	srs->max_age_days = cfg->srs.max_age_days;
+	return 0;
 }
 
 static int daemon_build(struct daemon *d, struct config *cfg)
@@ -218,8 +238,10 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 		fprintf(stderr, "postern: cannot start the thread pool\n");
 		return -1;
 	}
+	if (load_srs(&d->srs, cfg) < 0)
+		return -1;
 	struct server_resources res = {
-		.committer = d->committer, .pool = d->pool,
+		.committer = d->committer, .pool = d->pool, .srs = cfg->srs.enabled ? &d->srs : NULL,
 		.prebound = d->sockets.fds, .nprebound = d->sockets.n,
 		.open_store = open_worker_store, .close_store = store_close, .arg = d,
 	};

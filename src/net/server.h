@@ -22,6 +22,7 @@ struct event_base;
 struct store;
 struct committer;
 struct threadpool;
+struct srs;
 struct server;
 struct worker;
 
@@ -70,6 +71,8 @@ struct listener_fd {
 struct server_resources {
 	struct committer *committer;
 	struct threadpool *pool;
+	/* the SRS keys and domain (src/mailauth/srs.h); NULL when srs.enabled is off */
+	const struct srs *srs;
 	/* the config's "unix:" listen addresses, bound already */
 	const struct listener_fd *prebound;
 	size_t nprebound;
@@ -101,6 +104,7 @@ struct store *worker_store(struct worker *w);
 const struct config *worker_config(struct worker *w);
 struct committer *worker_committer(struct worker *w);
 struct threadpool *worker_threadpool(struct worker *w);
+const struct srs *worker_srs(struct worker *w);     /* NULL: no SRS */
 bool worker_draining(struct worker *w);
 
 /* One pointer per protocol module, private to that module, on each worker

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "mailauth/srs.h"
 #include "smtp/smtp_session.h"
 #include "store/maildir.h"
 #include "store/msgbuf.h"
@@ -46,6 +47,11 @@ void smtp_transaction_reset(struct smtp_session *s)
 	free_list(s->remotes, s->nremotes);
 	s->remotes = NULL;
 	s->nremotes = 0;
+	free_list(s->forwards, s->nforwards);
+	s->forwards = NULL;
+	s->nforwards = 0;
+	s->forward_as = SMTP_FORWARD_UNKNOWN;
+	s->forward_from[0] = '\0';
 	msgbuf_free(s->msg);
 	s->msg = NULL;
 	s->msg_octets = 0;
@@ -62,8 +68,8 @@ static const char *queued_id(const struct smtp_session *s)
 	if (s->state != SMTP_S_COMMITTING)
 		return NULL;
 	for (size_t g = 0; g < s->job.ngroups; g++)
-		if (s->job.groups[g].queue_id[0] != '\0')
-			return s->job.groups[g].queue_id;
+		if (commit_group_queue_id(&s->job.groups[g]) != NULL)
+			return commit_group_queue_id(&s->job.groups[g]);
 	return NULL;
 }
 
@@ -257,7 +263,10 @@ static void add_maildir(struct smtp_session *s, const char *path, const struct r
 	s->maildir_users[n] = xstrdup(user);
 }
 
-static bool accept_mailboxes(struct smtp_session *s, const struct resolved *r)
+/* The recipient's mailboxes, and its remote targets on `remote` (the
+ * queue's list of the transaction's sender, or the SRS forwards). */
+static bool accept_mailboxes(struct smtp_session *s, const struct resolved *r, char ***remote,
+                             size_t *nremote)
 {
 	for (size_t i = 0; i < r->nmailbox; i++) {
 		char path[4096];
@@ -267,7 +276,7 @@ static bool accept_mailboxes(struct smtp_session *s, const struct resolved *r)
 		add_maildir(s, path, &r->mailbox[i]);
 	}
 	for (size_t i = 0; i < r->nremote; i++)
-		add_unique(&s->remotes, &s->nremotes, r->remote[i]);
+		add_unique(remote, nremote, r->remote[i]);
 	return true;
 }
 
@@ -279,7 +288,8 @@ static void accept_rcpt(struct smtp_session *s, const char *addr)
 	s->rcpts = xrealloc(s->rcpts, (s->nrcpts + 1) * sizeof(char *));
 	s->rcpt_groups = xrealloc(s->rcpt_groups, (s->nrcpts + 1) * sizeof(struct commit_group));
 	s->rcpt_groups[s->nrcpts] = (struct commit_group){ .maildirs_end = s->nmaildirs,
-	                                                   .remotes_end = s->nremotes };
+	                                                   .remotes_end = s->nremotes,
+	                                                   .forwards_end = s->nforwards };
 	s->rcpts[s->nrcpts++] = xstrdup(addr);
 	smtp_reply(s, 250, "2.1.5", "Ok");
 }
@@ -298,11 +308,16 @@ static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const 
                           const struct smtp_path *p)
 {
 	const char *addr = p->addr;
+	char **unused = NULL, ***remote = &unused;
+	size_t nunused = 0, *nremote = &nunused;
 	switch (rr) {
 	case RESOLVE_OK:
 		if (smtp_quota_refuse_rcpt(s, r, addr))
 			break;
-		if (!accept_mailboxes(s, r))
+		/* an alias's target elsewhere: forwarded, with SRS when it applies */
+		if (r->nremote > 0 && (remote = smtp_srs_forward_list(s, &nremote)) == NULL)
+			smtp_reply(s, 451, "4.3.0", "<%s>: Temporary lookup failure", addr);
+		else if (!accept_mailboxes(s, r, remote, nremote))
 			smtp_reply(s, 451, "4.3.0", "<%s>: mailbox path unusable", addr);
 		else
 			accept_rcpt(s, addr);
@@ -338,6 +353,27 @@ static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const 
 	}
 }
 
+/* A bounce to an SRS address goes where the address says: to a mailbox of
+ * ours, or out (its MAC stands in for the relay check). */
+static void rcpt_bounce(struct smtp_session *s, const struct smtp_path *p, const char *to)
+{
+	char local[SMTP_LOCAL_MAX + 1], domain[SMTP_DOMAIN_MAX + 1];
+	struct resolved r;
+	if (resolve_split_address(to, local, sizeof(local), domain, sizeof(domain)) < 0) {
+		smtp_error(s, 550, "5.1.1", "<%s>: Recipient address rejected: invalid SRS address",
+		           p->addr);
+		return;
+	}
+	struct resolve_admin admin = resolve_admin_of(s->ns.cfg);
+	enum resolve_result rr = resolve_recipient(worker_store(s->ns.worker), &admin, local, domain, &r);
+	if (rr != RESOLVE_NOT_LOCAL) {
+		reply_resolve(s, rr, &r, p);
+		return;
+	}
+	add_unique(&s->remotes, &s->nremotes, to);
+	accept_rcpt(s, p->addr);
+}
+
 static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 {
 	struct smtp_path p;
@@ -358,6 +394,16 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 	if (s->nrcpts >= (size_t)s->ns.cfg->limits.recipients) {
 		smtp_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
+	}
+	char bounce_to[SRS_ADDR_MAX];
+	switch (smtp_srs_recipient(s, &p, bounce_to, sizeof(bounce_to))) {
+	case SMTP_SRS_REFUSED:
+		return;
+	case SMTP_SRS_BOUNCE:
+		rcpt_bounce(s, &p, bounce_to);
+		return;
+	case SMTP_SRS_NOT_SRS:
+		break;
 	}
 	/* RFC 5321 4.5.1: <postmaster> must work; it is postmaster@<hostname>,
 	 * which the resolver's admin rule always takes as local (no relay check) */

@@ -234,6 +234,9 @@ void smtp_finish_message(struct smtp_session *s, bool via_data)
 	s->job.nmaildirs = s->nmaildirs;
 	s->job.remotes = s->remotes;
 	s->job.nremotes = s->nremotes;
+	s->job.forwards = s->forwards;
+	s->job.nforwards = s->nforwards;
+	s->job.forward_sender = s->forward_from;
 	s->job.smtputf8 = s->smtputf8;
 	if (s->mode->reply_per_rcpt) {
 		s->job.groups = s->rcpt_groups;

@@ -95,6 +95,12 @@ struct smtp_session {
 	size_t nmaildirs;
 	char **remotes;                 /* distinct addresses for the outbound queue */
 	size_t nremotes;
+	/* alias targets at other domains, queued with forward_from (SRS) as
+	 * sender; while forward_from is "" they go to remotes */
+	char **forwards;
+	size_t nforwards;
+	enum { SMTP_FORWARD_UNKNOWN, SMTP_FORWARD_AS_IS, SMTP_FORWARD_SRS } forward_as;
+	char forward_from[SMTP_PATH_MAX + 1];
 	struct msgbuf *msg;
 	uint64_t msg_octets;            /* wire octets received for this message */
 	bool msg_too_big, msg_io_error;
@@ -163,6 +169,22 @@ bool smtp_quota_refuse_rcpt(struct smtp_session *s, const struct resolved *r, co
  * (rcpt_groups[].skip) whose mailboxes the message would take over quota;
  * true when it marked any. */
 bool smtp_quota_mark_full(struct smtp_session *s, uint64_t size);
+
+/* SRS (smtp_srs.c; the scheme is src/mailauth/srs.h's) */
+enum smtp_srs_rcpt {
+	SMTP_SRS_NOT_SRS,       /* no SRS address of ours: resolve it as usual */
+	SMTP_SRS_REFUSED,       /* answered 550: a sender that is not <>, forged, expired */
+	SMTP_SRS_BOUNCE,        /* a bounce to route to bounce_to (not answered yet) */
+};
+/* RCPT: an SRS address at the SRS domain is a bounce to send back to the
+ * address it encodes, written into bounce_to (SRS_ADDR_MAX octets). */
+enum smtp_srs_rcpt smtp_srs_recipient(struct smtp_session *s, const struct smtp_path *p,
+                                      char *bounce_to, size_t len);
+/* Where an alias's target at another domain goes: s->forwards (the
+ * transaction's sender is rewritten) or s->remotes (kept: <>, a local
+ * domain's sender, SRS off, or one too long to rewrite). Decided once per
+ * transaction. NULL when the store failed (the caller answers 451). */
+char ***smtp_srs_forward_list(struct smtp_session *s, size_t **n);
 
 /* Received: and Return-Path: (smtp_received.c); returns a malloc'd string. */
 char *smtp_trace_header(const struct smtp_session *s, size_t *len);

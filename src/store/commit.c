@@ -138,9 +138,38 @@ static size_t group_first_maildir(const struct commit_job *job, size_t g)
 	return g == 0 ? 0 : job->groups[g - 1].maildirs_end;
 }
 
-static size_t group_first_remote(const struct commit_job *job, size_t g)
+/* The addresses group g queues with one envelope sender, and that sender. */
+struct queue_run {
+	char **addrs;
+	size_t n;
+	const char *sender;
+};
+
+static struct queue_run group_queue_run(const struct commit_job *job, size_t g,
+                                        enum commit_queued_as as)
 {
-	return g == 0 ? 0 : job->groups[g - 1].remotes_end;
+	const struct commit_group *grp = &job->groups[g], *prev = g == 0 ? NULL : grp - 1;
+	struct queue_run run = { NULL, 0, job->sender };
+	size_t first;
+	if (as == COMMIT_AS_SENDER) {
+		first = prev ? prev->remotes_end : 0;
+		run.n = grp->remotes_end - first;
+		run.addrs = run.n ? job->remotes + first : NULL;
+	} else {
+		first = prev ? prev->forwards_end : 0;
+		run.n = grp->forwards_end - first;
+		run.addrs = run.n ? job->forwards + first : NULL;
+		run.sender = job->forward_sender;
+	}
+	return run;
+}
+
+const char *commit_group_queue_id(const struct commit_group *grp)
+{
+	for (int k = 0; k < COMMIT_QUEUED_KINDS; k++)
+		if (grp->queued[k].id[0] != '\0')
+			return grp->queued[k].id;
+	return NULL;
 }
 
 /* Removes group g's copies from tmp/ (they were never published). */
@@ -154,12 +183,14 @@ static void unlink_group_tmp(struct commit_job *job, size_t g)
 	}
 }
 
-static void drop_queue_file(struct commit_group *grp)
+static void drop_queue_files(struct commit_group *grp)
 {
-	if (grp->queue_path != NULL) {
-		unlink(grp->queue_path);
-		free(grp->queue_path);
-		grp->queue_path = NULL;
+	for (int k = 0; k < COMMIT_QUEUED_KINDS; k++) {
+		if (grp->queued[k].path != NULL) {
+			unlink(grp->queued[k].path);
+			free(grp->queued[k].path);
+			grp->queued[k].path = NULL;
+		}
 	}
 }
 
@@ -168,7 +199,7 @@ static void fail_group(struct commit_job *job, size_t g, int err)
 {
 	job->groups[g].result = err;
 	unlink_group_tmp(job, g);
-	drop_queue_file(&job->groups[g]);
+	drop_queue_files(&job->groups[g]);
 }
 
 /* ---- writing a job ------------------------------------------------------------ */
@@ -229,8 +260,9 @@ static int write_group_copies(struct commit_job *job, size_t g)
 	return 0;
 }
 
-/* The group's remotes get a queue file of their own. */
-static int write_queue_copy(struct committer *c, struct commit_job *job, struct commit_group *grp)
+/* The group's remotes get a queue file of their own, and its forwards
+ * another (a queue entry has one envelope sender). */
+static int write_queue_copy(struct committer *c, struct commit_job *job, struct commit_queued *q)
 {
 	char path[4096];
 	char *signature = c->sign ? c->sign(c->sign_arg, job->sender, job->body) : NULL;
@@ -238,8 +270,8 @@ static int write_queue_copy(struct committer *c, struct commit_job *job, struct 
 	size_t lens[2] = { job->header_len, signature ? strlen(signature) : 0 };
 	int rc;
 	do { /* ids are random; a collision just draws again */
-		random_id(grp->queue_id, 16);
-		if (bsnprintf(path, sizeof(path), "%s/%s", c->queue_dir, grp->queue_id) < 0) {
+		random_id(q->id, 16);
+		if (bsnprintf(path, sizeof(path), "%s/%s", c->queue_dir, q->id) < 0) {
 			free(signature);
 			return ENAMETOOLONG;
 		}
@@ -247,11 +279,11 @@ static int write_queue_copy(struct committer *c, struct commit_job *job, struct 
 	} while (rc == EEXIST);
 	if (rc == 0) {
 		/* the size a remote sees: CRLF line ends, trace and signatures included */
-		grp->queue_size = job->header_len + lens[1] + msgbuf_size(job->body) + msgbuf_lines(job->body);
+		q->size = job->header_len + lens[1] + msgbuf_size(job->body) + msgbuf_lines(job->body);
 		for (size_t i = 0; i < 2; i++)
 			for (size_t k = 0; k < lens[i]; k++)
-				grp->queue_size += blocks[i][k] == '\n';
-		grp->queue_path = xstrdup(path);
+				q->size += blocks[i][k] == '\n';
+		q->path = xstrdup(path);
 	}
 	free(signature);
 	return rc;
@@ -261,8 +293,9 @@ static void write_group(struct committer *c, struct commit_job *job, size_t g)
 {
 	struct commit_group *grp = &job->groups[g];
 	int rc = write_group_copies(job, g);
-	if (rc == 0 && grp->remotes_end > group_first_remote(job, g))
-		rc = write_queue_copy(c, job, grp);
+	for (int k = 0; k < COMMIT_QUEUED_KINDS && rc == 0; k++)
+		if (group_queue_run(job, g, k).n > 0)
+			rc = write_queue_copy(c, job, &grp->queued[k]);
 	if (rc != 0)
 		fail_group(job, g, rc);
 }
@@ -292,21 +325,23 @@ static bool batch_has_queue_files(struct commit_job *batch)
 {
 	for (struct commit_job *j = batch; j; j = j->next)
 		for (size_t g = 0; g < j->ngroups; g++)
-			if (j->groups[g].result == 0 && j->groups[g].queue_path != NULL)
-				return true;
+			for (int k = 0; k < COMMIT_QUEUED_KINDS; k++)
+				if (j->groups[g].result == 0 && j->groups[g].queued[k].path != NULL)
+					return true;
 	return false;
 }
 
-/* 0, or why the queue row of the job's group g could not be recorded. */
-static int record_queue_entry(struct store *st, struct commit_job *j, size_t g)
+/* 0, or why a queue row of the job's group g could not be recorded. */
+static int record_queue_entry(struct store *st, struct commit_job *j, size_t g,
+                              enum commit_queued_as as)
 {
-	struct commit_group *grp = &j->groups[g];
-	size_t first = group_first_remote(j, g);
+	struct commit_queued *q = &j->groups[g].queued[as];
+	struct queue_run run = group_queue_run(j, g, as);
 	char err[256];
 	struct queue_entry e = {
-		.id = grp->queue_id, .sender = j->sender, .path = grp->queue_path,
-		.size = grp->queue_size, .smtputf8 = j->smtputf8,
-		.rcpts = (const char *const *)j->remotes + first, .nrcpts = grp->remotes_end - first,
+		.id = q->id, .sender = run.sender, .path = q->path,
+		.size = q->size, .smtputf8 = j->smtputf8,
+		.rcpts = (const char *const *)run.addrs, .nrcpts = run.n,
 		.created = (long long)time(NULL),
 	};
 	if (store_queue_add(st, &e, err, sizeof(err)) != STORE_OK) {
@@ -314,6 +349,33 @@ static int record_queue_entry(struct store *st, struct commit_job *j, size_t g)
 		return EIO;
 	}
 	return 0;
+}
+
+/* Group g's queue rows, all or none: a row already recorded is taken back
+ * when its sibling fails. True when it recorded any. */
+static bool record_group_entries(struct store *st, struct commit_job *j, size_t g, int dir_rc)
+{
+	struct commit_group *grp = &j->groups[g];
+	int recorded = 0;
+	if (grp->result != 0)
+		return false;
+	for (int k = 0; k < COMMIT_QUEUED_KINDS; k++) {
+		if (grp->queued[k].path == NULL)
+			continue;
+		int rc = dir_rc != 0 ? dir_rc : record_queue_entry(st, j, g, k);
+		if (rc == 0) {
+			recorded |= 1 << k;
+			continue;
+		}
+		for (int r = 0; r < k; r++) {
+			char path[4096];
+			if (recorded & 1 << r)
+				store_queue_delete(st, grp->queued[r].id, path, sizeof(path));
+		}
+		fail_group(j, g, rc);
+		return false;
+	}
+	return recorded != 0;
 }
 
 static void record_queue_entries(struct committer *c, struct store *st, struct commit_job *batch)
@@ -324,15 +386,8 @@ static void record_queue_entries(struct committer *c, struct store *st, struct c
 	/* the queue files' names must be durable before rows point at them */
 	int dir_rc = fsync_dir(c->queue_dir) < 0 ? errno : 0;
 	for (struct commit_job *j = batch; j; j = j->next) {
-		for (size_t g = 0; g < j->ngroups; g++) {
-			if (j->groups[g].result != 0 || j->groups[g].queue_path == NULL)
-				continue;
-			int rc = dir_rc != 0 ? dir_rc : record_queue_entry(st, j, g);
-			if (rc != 0)
-				fail_group(j, g, rc);
-			else
-				any = true;
-		}
+		for (size_t g = 0; g < j->ngroups; g++)
+			any |= record_group_entries(st, j, g, dir_rc);
 	}
 	if (any && c->queued)
 		c->queued(c->queued_arg);
@@ -359,11 +414,12 @@ static void publish_group(struct store *st, struct commit_job *job, size_t g)
 	for (size_t i = first; i < done; i++)
 		if (bsnprintf(dst, sizeof(dst), "%s/new/%s", job->maildirs[i], job->filename) >= 0)
 			unlink(dst);
-	if (grp->queue_path != NULL) {
+	for (int k = 0; k < COMMIT_QUEUED_KINDS; k++) {
 		char path[4096];
-		store_queue_delete(st, grp->queue_id, path, sizeof(path));
-		drop_queue_file(grp);
+		if (grp->queued[k].path != NULL)
+			store_queue_delete(st, grp->queued[k].id, path, sizeof(path));
 	}
+	drop_queue_files(grp);
 }
 
 static void publish_job(struct store *st, struct commit_job *job)
@@ -473,8 +529,10 @@ static void sum_up_job(struct commit_job *job)
 	job->result = 0;
 	for (size_t g = 0; g < job->ngroups; g++) {
 		struct commit_group *grp = &job->groups[g];
-		free(grp->queue_path);
-		grp->queue_path = NULL;
+		for (int k = 0; k < COMMIT_QUEUED_KINDS; k++) {
+			free(grp->queued[k].path);
+			grp->queued[k].path = NULL;
+		}
 		if (grp->result == 0)
 			continue;
 		size_t first = group_first_maildir(job, g);
@@ -617,14 +675,17 @@ void committer_submit(struct committer *c, struct commit_job *job)
 	job->local_header = NULL;
 	if (job->groups == NULL || job->ngroups == 0) {
 		job->whole = (struct commit_group){ .maildirs_end = job->nmaildirs,
-		                                    .remotes_end = job->nremotes };
+		                                    .remotes_end = job->nremotes,
+		                                    .forwards_end = job->nforwards };
 		job->groups = &job->whole;
 		job->ngroups = 1;
 	}
 	for (size_t g = 0; g < job->ngroups; g++) {
 		job->groups[g].result = 0;
-		job->groups[g].queue_id[0] = '\0';
-		job->groups[g].queue_path = NULL;
+		for (int k = 0; k < COMMIT_QUEUED_KINDS; k++) {
+			job->groups[g].queued[k].id[0] = '\0';
+			job->groups[g].queued[k].path = NULL;
+		}
 	}
 	pthread_mutex_lock(&c->lock);
 	if (c->tail)

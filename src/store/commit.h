@@ -26,23 +26,34 @@ struct commit_job;
 
 typedef void (*commit_done_fn)(struct commit_job *job, void *arg);
 
+/* A queue file and its entry: a group's remotes of one envelope sender. */
+struct commit_queued {
+	char id[32];                    /* output: the queue message id, when it queued */
+	/* private */
+	char *path;
+	unsigned long long size;        /* octets of the queued message in CRLF form */
+};
+/* Which envelope sender a group's queue entry has: the job's, for its
+ * remotes; forward_sender, for its forwards. */
+enum commit_queued_as { COMMIT_AS_SENDER = 0, COMMIT_AS_FORWARDER, COMMIT_QUEUED_KINDS };
+
 /* A part of a job that is committed or not as a whole: a run of the job's
- * maildirs and remotes (from the previous group's ends up to its own), and
- * for its remotes a queue file of its own. */
+ * maildirs, remotes and forwards (from the previous group's ends up to its
+ * own), and for its remotes and its forwards a queue file each. */
 struct commit_group {
 	/* input */
 	size_t maildirs_end;            /* maildirs[previous end .. maildirs_end) */
 	size_t remotes_end;             /* remotes[previous end .. remotes_end) */
+	size_t forwards_end;            /* forwards[previous end .. forwards_end) */
 	/* refused before the commit (a mailbox over quota): nothing of it is
 	 * written, and its result stays 0 */
 	bool skip;
 	/* output */
 	int result;                     /* 0, or an errno value */
-	char queue_id[32];              /* the queue message id, when it queued */
-	/* private */
-	char *queue_path;
-	unsigned long long queue_size;  /* octets of the queued message in CRLF form */
+	struct commit_queued queued[COMMIT_QUEUED_KINDS];
 };
+/* The first queue id the group got, or NULL when it queued nothing. */
+const char *commit_group_queue_id(const struct commit_group *grp);
 
 struct commit_job {
 	/* input, owned by the caller and untouched until done() */
@@ -57,6 +68,11 @@ struct commit_job {
 	char **users;
 	char **remotes;                 /* recipients for the outbound queue */
 	size_t nremotes;
+	/* recipients an alias forwards to another domain, queued apart with
+	 * forward_sender as their envelope sender (SRS); NULL and 0: none */
+	char **forwards;
+	size_t nforwards;
+	const char *forward_sender;
 	bool smtputf8;
 	/* NULL (and 0): the whole job is one group, which committer_submit()
 	 * puts in `whole`; else runs that cover maildirs and remotes in order */

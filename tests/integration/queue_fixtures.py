@@ -252,7 +252,8 @@ class Sink:
     - after_ack: a callable run right after a 2xx DATA reply went out.
     - quit_delay: seconds to wait before answering QUIT.
     Only messages answered 2xx at DATA are recorded in .deliveries (each a
-    dict: mail_from, rcpts, data (bytes, CRLF), tls (bool), time, message_id).
+    dict: mail_from, rcpts, data (bytes, CRLF), tls (bool), time, message_id,
+    peer (the client's IP), helo).
     """
 
     def __init__(self, ip, port, tls_context=None, name=None, pipelining=False, smtputf8=True):
@@ -422,6 +423,9 @@ class _SinkHandler:
                     "mail_options": list(envelope.mail_options),
                     "data": data, "tls": session.ssl is not None, "time": time.time(),
                     "message_id": header_value(data, "Message-ID"),
+                    # the client as SPF sees it (test_srs.py)
+                    "peer": session.peer[0] if session.peer else None,
+                    "helo": session.host_name,
                 })
                 if session.ssl is not None:
                     s.tls_sessions += 1
