@@ -587,8 +587,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	load_auth_limits(OPT(OPT(root, "auth"), "pop3"), &cfg->auth.pop3);
 	config_load_pop3(OPT(root, "pop3"), cfg);
 	config_load_quota(OPT(root, "quota"), cfg);
-	if (config_load_dmarc(ld, OPT(root, "dmarc"), cfg) < 0)
-	if (config_load_srs(ld, OPT(root, "srs"), cfg) < 0)
+	if (config_load_dmarc(ld, OPT(root, "dmarc"), cfg) < 0 ||
+	    config_load_srs(ld, OPT(root, "srs"), cfg) < 0)
 		return -1;
 	if ((s = OPT(OPT(root, "auth"), "cache_ttl")) != NULL)
 		cfg->auth.cache_ttl_ms = config_get_duration(s);
