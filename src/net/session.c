@@ -22,6 +22,10 @@
 #define NS_COMPRESSED_QUEUE (64 * 1024)
 /* After the last reply, how long a peer that does not read may hold us. */
 #define NS_CLOSE_GRACE_MS 10000
+/* A lingering close: how long, and how much, a client may still send after
+ * the last reply before the socket is closed anyway. */
+#define NS_LINGER_MS 2000
+#define NS_LINGER_BYTES (1024 * 1024)
 
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
@@ -130,6 +134,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	struct net_session *ns = arg;
 	(void)fd;
 	(void)what;
+	if (ns->phase == NS_LINGERING) {
+		net_session_free(ns, "closed");
+		return;
+	}
 	if (ns->phase != NS_OPEN) {
 		/* a handshake that stalls, or a client that never reads its last reply */
 		net_session_free(ns, "timeout");
@@ -387,9 +395,46 @@ static void on_read(struct bufferevent *bev, void *arg)
 	net_session_process_input(arg);
 }
 
+static void on_linger_read(struct bufferevent *bev, void *arg)
+{
+	struct net_session *ns = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	ns->lingered += evbuffer_get_length(in);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (ns->lingered > NS_LINGER_BYTES)
+		arm_ms(ns, 0);
+}
+
+static void on_linger_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	arm_ms(arg, 0);   /* the client closed too (or failed): free from the loop */
+}
+
+/* The last reply is written. Closing the socket now, with octets of the
+ * client's still unread (the rest of a refused literal or message, commands
+ * it pipelined), makes the kernel send a reset, which can destroy that reply
+ * before the client reads it. So: stop sending (FIN), drop what still comes
+ * for a moment, then close: a lingering close. */
+static void linger(struct net_session *ns)
+{
+	evutil_socket_t fd = bufferevent_getfd(ns->bev);
+	ns->phase = NS_LINGERING;
+	if (fd < 0 || shutdown(fd, SHUT_WR) < 0) {
+		arm_ms(ns, 0);
+		return;
+	}
+	bufferevent_setcb(ns->bev, on_linger_read, NULL, on_linger_event, ns);
+	bufferevent_enable(ns->bev, EV_READ);
+	on_linger_read(ns->bev, ns);
+	if (ns->lingered <= NS_LINGER_BYTES)
+		arm_ms(ns, NS_LINGER_MS);
+}
+
 static void close_soon(void *arg)
 {
-	arm_ms(arg, 0);   /* free from the loop, not from inside a buffer callback */
+	linger(arg);   /* from the loop's flush callback, not from inside a buffer callback */
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -406,7 +451,9 @@ static void on_write(struct bufferevent *bev, void *arg)
 		ns->flush.drained = close_soon;
 		ns->flush.arg = ns;
 		if (!tls_bev_flush_pending(bev, &ns->flush))
-			net_session_free(ns, "closed");
+			linger(ns);
+		return;
+	case NS_LINGERING:
 		return;
 	case NS_STARTTLS:
 		start_handshake(ns);

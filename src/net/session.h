@@ -81,6 +81,7 @@ enum ns_phase {
 	NS_STARTTLS,            /* the reply to STARTTLS is leaving; the handshake follows */
 	NS_HANDSHAKE,           /* TLS handshake in progress */
 	NS_CLOSING,             /* last reply queued: close once it is written */
+	NS_LINGERING,           /* written and our side shut: what the client still sends is dropped */
 };
 
 struct net_session {
@@ -100,6 +101,7 @@ struct net_session {
 	const char *end_reason;         /* "disconnected", "timeout", "shutdown", ... */
 	int errors;                     /* protocol errors in the session */
 	int errors_in_row;              /* ... since the last good command: the limit's count */
+	size_t lingered;                /* octets dropped while lingering */
 	int pending_ops;
 	bool tls;
 	bool logged_in;                 /* the login deadline no longer applies */
