@@ -252,7 +252,8 @@ void net_session_free(struct net_session *ns, const char *reason)
 		ns->zombie = true;
 		return;
 	}
-	ns->ops->release(ns);
+	if (!ns->released)
+		ns->ops->release(ns);
 	if (ns->timer != NULL)
 		event_free(ns->timer);
 	conn_unregister(&ns->conn);
@@ -421,6 +422,14 @@ static void linger(struct net_session *ns)
 {
 	evutil_socket_t fd = bufferevent_getfd(ns->bev);
 	ns->phase = NS_LINGERING;
+	/* the session is over for its protocol: a lock, a mailbox index, a
+	 * per-user count must not wait for the client to hang up */
+	if (ns->pending_ops == 0) {
+		if (ns->end_reason == NULL)
+			ns->end_reason = "closed";
+		ns->ops->release(ns);
+		ns->released = true;
+	}
 	if (fd < 0 || shutdown(fd, SHUT_WR) < 0) {
 		arm_ms(ns, 0);
 		return;

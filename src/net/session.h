@@ -102,6 +102,7 @@ struct net_session {
 	int errors;                     /* protocol errors in the session */
 	int errors_in_row;              /* ... since the last good command: the limit's count */
 	size_t lingered;                /* octets dropped while lingering */
+	bool released;                  /* ops->release() has run (at the start of lingering) */
 	int pending_ops;
 	bool tls;
 	bool logged_in;                 /* the login deadline no longer applies */
