@@ -17,6 +17,7 @@
 #include "core/util.h"
 #include "mail/header.h"
 #include "mailauth/dkim.h"
+#include "mailauth/dkim_body_hash.h"
 #include "mailauth/dkim_canon.h"
 
 #define NO_SLOT SIZE_MAX
@@ -30,16 +31,6 @@ struct key_slot {
 	int parsed;                     /* dkim_keyrec_pick(): 0 when rec holds a key */
 	struct dkim_keyrec *rec;
 	char err[100];
-};
-
-struct body_hash {
-	enum dkim_canon canon;
-	bool limited;
-	uint64_t limit;
-	EVP_MD_CTX *md;
-	struct dkim_body_canon *bc;
-	unsigned char digest[32];
-	bool failed;
 };
 
 /* One set while the chain is judged; instance k + 1. */
@@ -62,8 +53,7 @@ struct arc_verify {
 	struct arc_set_result *sets;            /* [n] */
 	struct key_slot *keys;
 	size_t nkeys;
-	struct body_hash *bodies;
-	size_t nbodies;
+	struct dkim_body_hashes bodies;   /* one per distinct (c=, l=) */
 	size_t pending;
 	struct arc_result res;
 	arc_verify_done_fn done;
@@ -292,27 +282,6 @@ static size_t key_slot_for(struct arc_verify *v, const struct dkim_sig *s)
 	return v->nkeys++;
 }
 
-static size_t body_hash_for(struct arc_verify *v, const struct dkim_sig *s)
-{
-	for (size_t i = 0; i < v->nbodies; i++) {
-		struct body_hash *b = &v->bodies[i];
-		if (b->canon == s->bcanon && b->limited == s->has_length &&
-		    (!b->limited || b->limit == s->length))
-			return i;
-	}
-	struct body_hash *b = &v->bodies[v->nbodies];
-	b->canon = s->bcanon;
-	b->limited = s->has_length;
-	b->limit = s->length;
-	b->md = EVP_MD_CTX_new();
-	b->bc = xmalloc(sizeof(*b->bc));
-	b->failed = b->md == NULL || EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1;
-	dkim_body_init(b->bc, b->canon, b->md);
-	if (b->limited)
-		dkim_body_set_limit(b->bc, b->limit);
-	return v->nbodies++;
-}
-
 /* Why an AMS cannot pass whatever its key says, or NULL. */
 static const char *ams_refused(const struct arc_verify *v, const struct dkim_sig *s)
 {
@@ -337,7 +306,7 @@ static bool setup_ams(struct arc_verify *v, unsigned i, const struct mail_header
 		snprintf(r->ams_reason, sizeof(r->ams_reason), "%s", why);
 		return false;
 	}
-	s->body = body_hash_for(v, &s->ams->sig);
+	s->body = dkim_body_hashes_for(&v->bodies, &s->ams->sig);
 	return true;
 }
 
@@ -362,7 +331,7 @@ static bool setup_seal(struct arc_verify *v, unsigned i)
 static int setup_signatures(struct arc_verify *v, const struct mail_header *h)
 {
 	v->keys = xcalloc(v->lim.max_lookups + 1, sizeof(*v->keys));
-	v->bodies = xcalloc(v->n + 1, sizeof(*v->bodies));
+	dkim_body_hashes_init(&v->bodies, v->n);
 	if (!setup_ams(v, v->n, h)) {
 		decide(v, ARC_CV_FAIL, "ARC-Message-Signature i=%u: %s", v->n,
 		       v->sets[v->n - 1].ams_reason);
@@ -473,19 +442,7 @@ void arc_verify_body(struct arc_verify *v, const void *data, size_t len)
 {
 	if (v->finishing || v->decided)
 		return;
-	for (size_t i = 0; i < v->nbodies; i++)
-		if (!v->bodies[i].failed && dkim_body_update(v->bodies[i].bc, data, len) < 0)
-			v->bodies[i].failed = true;
-}
-
-static void finish_bodies(struct arc_verify *v)
-{
-	for (size_t i = 0; i < v->nbodies; i++) {
-		struct body_hash *b = &v->bodies[i];
-		if (!b->failed && (dkim_body_final(b->bc) < 0 ||
-		                   EVP_DigestFinal_ex(b->md, b->digest, NULL) != 1))
-			b->failed = true;
-	}
+	dkim_body_hashes_update(&v->bodies, data, len);
 }
 
 /* Whether signature s over digest verifies with the key of slot k. */
@@ -524,7 +481,7 @@ static void judge_ams(struct arc_verify *v, unsigned i)
 	struct arc_set_result *r = &v->sets[i - 1];
 	if (!r->ams_checked)
 		return;
-	const struct body_hash *b = &v->bodies[s->body];
+	const struct dkim_body_hash *b = &v->bodies.h[s->body];
 	const struct dkim_sig *sig = &s->ams->sig;
 	if (b->failed)
 		snprintf(r->ams_reason, sizeof(r->ams_reason), "hashing failed");
@@ -592,7 +549,7 @@ void arc_verify_finish(struct arc_verify *v, arc_verify_done_fn done, void *arg)
 	v->done_arg = arg;
 	if (!v->header_seen)
 		decide(v, ARC_CV_NONE, "no header");
-	finish_bodies(v);
+	dkim_body_hashes_final(&v->bodies);
 	if (v->pending == 0)
 		deliver(v);
 }
@@ -606,10 +563,7 @@ void arc_verify_free(struct arc_verify *v)
 			v->dns->cancel(v->dns->ctx, v->keys[i].query);
 		free(v->keys[i].rec);
 	}
-	for (size_t i = 0; i < v->nbodies; i++) {
-		EVP_MD_CTX_free(v->bodies[i].md);
-		free(v->bodies[i].bc);
-	}
+	dkim_body_hashes_free(&v->bodies);
 	if (v->st != NULL) {
 		for (unsigned i = 0; i < ARC_MAX_INSTANCE; i++) {
 			free(v->st[i].ams);
@@ -622,7 +576,6 @@ void arc_verify_free(struct arc_verify *v)
 	free(v->sets);
 	free(v->st);
 	free(v->keys);
-	free(v->bodies);
 	free(v);
 }
 

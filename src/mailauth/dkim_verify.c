@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "mail/header.h"
 #include "mailauth/dkim.h"
+#include "mailauth/dkim_body_hash.h"
 #include "mailauth/dkim_canon.h"
 
 /* However large a limit the configuration asks for. */
@@ -28,16 +29,6 @@ struct key_slot {
 };
 
 /* One running body hash per distinct (canonicalisation, l=). */
-struct body_hash {
-	enum dkim_canon canon;
-	bool limited;
-	uint64_t limit;
-	EVP_MD_CTX *md;
-	struct dkim_body_canon *bc;
-	unsigned char digest[32];
-	bool failed;
-};
-
 struct sig_state {
 	bool decided;                   /* the result is final */
 	bool checked;                   /* the key answered and the signature was checked */
@@ -62,8 +53,7 @@ struct dkim_verify {
 	size_t nsig;
 	struct key_slot *keys;
 	size_t nkeys;
-	struct body_hash *bodies;
-	size_t nbodies;
+	struct dkim_body_hashes bodies;   /* one per distinct (c=, l=) */
 	size_t pending;                 /* key lookups not answered */
 	dkim_verify_done_fn done;
 	void *done_arg;
@@ -113,27 +103,6 @@ struct dkim_verify *dkim_verify_new(const struct dkim_dns *dns,
 }
 
 /* ---- the header: signatures, their header hashes, lookups ------------- */
-
-static size_t body_hash_for(struct dkim_verify *v, const struct dkim_sig *s)
-{
-	for (size_t i = 0; i < v->nbodies; i++) {
-		struct body_hash *b = &v->bodies[i];
-		if (b->canon == s->bcanon && b->limited == s->has_length &&
-		    (!b->limited || b->limit == s->length))
-			return i;
-	}
-	struct body_hash *b = &v->bodies[v->nbodies];
-	b->canon = s->bcanon;
-	b->limited = s->has_length;
-	b->limit = s->length;
-	b->md = EVP_MD_CTX_new();
-	b->bc = xmalloc(sizeof(*b->bc));
-	b->failed = b->md == NULL || EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1;
-	dkim_body_init(b->bc, b->canon, b->md);
-	if (b->limited)
-		dkim_body_set_limit(b->bc, b->limit);
-	return v->nbodies++;
-}
 
 static size_t key_slot_for(struct dkim_verify *v, const struct dkim_sig *s)
 {
@@ -199,7 +168,7 @@ static void sig_setup(struct dkim_verify *v, size_t i, const struct mail_header 
 		memcpy(st->bh, s->bh, s->bh_len);
 		st->bh_len = s->bh_len;
 		st->strict_domain_ok = strcasecmp(s->identity_domain, s->domain) == 0;
-		st->body = body_hash_for(v, s);
+		st->body = dkim_body_hashes_for(&v->bodies, s);
 		st->key = key_slot_for(v, s);
 	}
 	free(s);
@@ -350,7 +319,7 @@ int dkim_verify_header(struct dkim_verify *v, const char *hdr, size_t len)
 	v->sig = xcalloc(max + 1, sizeof(*v->sig));
 	v->res = xcalloc(max + 1, sizeof(*v->res));
 	v->keys = xcalloc(max + 1, sizeof(*v->keys));
-	v->bodies = xcalloc(max + 1, sizeof(*v->bodies));
+	dkim_body_hashes_init(&v->bodies, max);
 
 	struct mail_header h = { 0 };
 	char err[200];
@@ -376,19 +345,7 @@ void dkim_verify_body(struct dkim_verify *v, const void *data, size_t len)
 {
 	if (v->finishing)
 		return;
-	for (size_t i = 0; i < v->nbodies; i++)
-		if (!v->bodies[i].failed && dkim_body_update(v->bodies[i].bc, data, len) < 0)
-			v->bodies[i].failed = true;
-}
-
-static void finish_bodies(struct dkim_verify *v)
-{
-	for (size_t i = 0; i < v->nbodies; i++) {
-		struct body_hash *b = &v->bodies[i];
-		if (!b->failed && (dkim_body_final(b->bc) < 0 ||
-		                   EVP_DigestFinal_ex(b->md, b->digest, NULL) != 1))
-			b->failed = true;
-	}
+	dkim_body_hashes_update(&v->bodies, data, len);
 }
 
 /* RFC 6376 6.1.3 then 6.1.4's order: the body hash, then the signature. */
@@ -396,7 +353,7 @@ static void judge(struct dkim_verify *v, size_t i)
 {
 	struct sig_state *st = &v->sig[i];
 	struct dkim_result *r = &v->res[i];
-	const struct body_hash *b = &v->bodies[st->body];
+	const struct dkim_body_hash *b = &v->bodies.h[st->body];
 	r->body_octets = b->bc->length;
 	if (!r->has_length)
 		r->signed_octets = r->body_octets;
@@ -435,7 +392,7 @@ void dkim_verify_finish(struct dkim_verify *v, dkim_verify_done_fn done, void *a
 	v->finishing = true;
 	v->done = done;
 	v->done_arg = arg;
-	finish_bodies(v);
+	dkim_body_hashes_final(&v->bodies);
 	if (v->pending == 0)
 		deliver(v);
 }
@@ -447,11 +404,7 @@ void dkim_verify_free(struct dkim_verify *v)
 	for (size_t i = 0; i < v->nkeys; i++)
 		if (v->keys[i].pending && v->keys[i].query > 0)
 			v->dns->cancel(v->dns->ctx, v->keys[i].query);
-	for (size_t i = 0; i < v->nbodies; i++) {
-		EVP_MD_CTX_free(v->bodies[i].md);
-		free(v->bodies[i].bc);
-	}
-	free(v->bodies);
+	dkim_body_hashes_free(&v->bodies);
 	free(v->keys);
 	free(v->sig);
 	free(v->res);
