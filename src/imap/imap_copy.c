@@ -1,5 +1,6 @@
 /* COPY (RFC 9051 6.4.7) and MOVE (RFC 6851), answered with COPYUID
  * (UIDPLUS, RFC 4315). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -12,29 +13,46 @@
 #include "store/acl_rights.h"
 
 /* The keywords a mailbox has had, and those a COPY would bring, as one
- * set; counting stops past the cap. */
+ * set; counting stops past the cap. Each name's case-folded hash is kept
+ * beside it, so that a COPY of many messages compares integers. */
 struct keyword_set {
 	char **names;
+	uint32_t *hashes;
 	size_t n, cap;
 };
 
-static bool keyword_set_has(const struct keyword_set *k, const char *name, size_t len)
+static uint32_t keyword_hash(const char *name, size_t len)
 {
-	for (size_t i = 0; i < k->n; i++)
-		if (strncasecmp(k->names[i], name, len) == 0 && k->names[i][len] == '\0')
-			return true;
-	return false;
+	uint32_t h = 2166136261u;       /* FNV-1a over the ASCII lower case */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32u : c)) * 16777619u;
+	}
+	return h;
 }
 
 static void keyword_set_add(struct keyword_set *k, const char *name, size_t len)
 {
-	if (k->n > IMAP_MAILBOX_KEYWORDS_MAX || keyword_set_has(k, name, len))
+	uint32_t h = keyword_hash(name, len);
+	if (k->n > IMAP_MAILBOX_KEYWORDS_MAX)
 		return;
+	for (size_t i = 0; i < k->n; i++)
+		if (k->hashes[i] == h && strncasecmp(k->names[i], name, len) == 0 &&
+		    k->names[i][len] == '\0')
+			return;
 	if (k->n == k->cap) {
 		k->cap = k->cap ? k->cap * 2 : 64;
 		k->names = xrealloc(k->names, k->cap * sizeof(char *));
+		k->hashes = xrealloc(k->hashes, k->cap * sizeof(uint32_t));
 	}
+	k->hashes[k->n] = h;
 	k->names[k->n++] = xstrndup(name, len);
+}
+
+static void keyword_set_truncate(struct keyword_set *k, size_t n)
+{
+	while (k->n > n)
+		free(k->names[--k->n]);
 }
 
 static void add_known(void *arg, const char *name)
@@ -49,21 +67,29 @@ static bool copy_keyword_room(struct imap_session *s, const struct imap_targets 
 {
 	struct keyword_set k = { 0 };
 	mbox_keywords(to_ms, to, add_known, &k);
-	for (size_t i = 0; i < t->n && k.n <= IMAP_MAILBOX_KEYWORDS_MAX; i++) {
-		struct mbox_msg m;
-		if (mbox_get(s->view.ref.ms, &s->view.mb, t->uid[i], &m) != MBOX_OK)
-			continue;
-		for (const char *p = m.keywords; *p;) {
-			size_t len = strcspn(p, " ");
-			if (len > 0)
-				keyword_set_add(&k, p, len);
-			p += len + (p[len] == ' ');
+	size_t target = k.n;
+	/* every keyword the source mailbox has had: when those fit, the
+	 * messages' do, and no message needs reading */
+	for (size_t i = 0; i < s->view.nkeywords && k.n <= IMAP_MAILBOX_KEYWORDS_MAX; i++)
+		add_known(&k, s->view.keywords[i]);
+	if (k.n > IMAP_MAILBOX_KEYWORDS_MAX) {
+		keyword_set_truncate(&k, target);
+		for (size_t i = 0; i < t->n && k.n <= IMAP_MAILBOX_KEYWORDS_MAX; i++) {
+			struct mbox_msg m;
+			if (mbox_get(s->view.ref.ms, &s->view.mb, t->uid[i], &m) != MBOX_OK)
+				continue;
+			for (const char *p = m.keywords; *p;) {
+				size_t len = strcspn(p, " ");
+				if (len > 0)
+					keyword_set_add(&k, p, len);
+				p += len + (p[len] == ' ');
+			}
 		}
 	}
 	bool room = k.n <= IMAP_MAILBOX_KEYWORDS_MAX;
-	for (size_t i = 0; i < k.n; i++)
-		free(k.names[i]);
+	keyword_set_truncate(&k, 0);
 	free(k.names);
+	free(k.hashes);
 	return room;
 }
 
