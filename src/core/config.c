@@ -152,6 +152,9 @@ static const struct key_spec root_keys[] = {
 	{ "quota", K_GROUP, config_quota_keys, 0, 0 },
 	{ "dmarc", K_GROUP, config_dmarc_keys, 0, 0 },
 	{ "srs", K_GROUP, config_srs_keys, 0, 0 },
+	{ "spf", K_GROUP, config_spf_keys, 0, 0 },
+	{ "dkim", K_GROUP, config_dkim_keys, 0, 0 },
+	{ "arc", K_GROUP, config_arc_keys, 0, 0 },
 	{ "lmtp", K_GROUP, lmtp_keys, 0, 0 },
 	{ "services", K_GROUP, config_services_keys, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
@@ -588,7 +591,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	config_load_pop3(OPT(root, "pop3"), cfg);
 	config_load_quota(OPT(root, "quota"), cfg);
 	if (config_load_dmarc(ld, OPT(root, "dmarc"), cfg) < 0 ||
-	    config_load_srs(ld, OPT(root, "srs"), cfg) < 0)
+	    config_load_srs(ld, OPT(root, "srs"), cfg) < 0 ||
+	    config_load_mailauth(ld, root, cfg) < 0)
 		return -1;
 	if ((s = OPT(OPT(root, "auth"), "cache_ttl")) != NULL)
 		cfg->auth.cache_ttl_ms = config_get_duration(s);
@@ -852,6 +856,7 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->dns.nservers; i++)
 		free(cfg->dns.servers[i]);
 	free(cfg->dns.servers);
+	config_free_mailauth(cfg);
 	for (size_t i = 0; i < cfg->dns.nallow_zones; i++)
 		free(cfg->dns.allow_zones[i]);
 	free(cfg->dns.allow_zones);

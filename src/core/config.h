@@ -19,6 +19,15 @@ enum config_dmarc_enforcement {
 };
 const char *config_dmarc_enforcement_name(enum config_dmarc_enforcement e);
 
+/* spf.enforcement: what an SPF result does to inbound mail (the values of
+ * mailauth's enum inbound_spf_enforcement) */
+enum config_spf_enforcement {
+	CONFIG_SPF_NONE = 0,            /* record only */
+	CONFIG_SPF_SOFT,                /* mark failures, accept (the default) */
+	CONFIG_SPF_STRICT,              /* fail: 550 5.7.23; temperror: 451 4.7.24 */
+};
+const char *config_spf_enforcement_name(enum config_spf_enforcement e);
+
 /* Where a service listens: a TCP address and port, or a UNIX socket. */
 struct listen_addr {
 	char host[64];          /* numeric IPv4 or IPv6 address, no brackets; "" for a socket */
@@ -150,6 +159,17 @@ struct config {
 		char *psl_file;          /* the public suffix list; NULL: the system's (libpsl) */
 		enum config_dmarc_enforcement enforcement;
 	} dmarc;
+	struct {
+		enum config_spf_enforcement enforcement;
+	} spf;
+	struct {
+		unsigned max_signatures;        /* DKIM-Signature fields checked per message */
+	} dkim;
+	struct {
+		/* sealers whose ARC-Authentication-Results are believed, lower-case */
+		char **trusted_sealers;
+		size_t ntrusted_sealers;
+	} arc;
 	struct {
 		bool received_ip;        /* show the client's IP in Received: of submitted mail */
 		bool auth_without_tls;   /* offer AUTH before STARTTLS on 587 (never on by default) */

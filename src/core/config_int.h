@@ -73,6 +73,10 @@ int config_load_dmarc(struct loader *ld, const config_setting_t *g, struct confi
 /* srs = { ... } (config_srs.c): after hostname, which is the default domain. */
 extern const struct key_spec config_srs_keys[];
 int config_load_srs(struct loader *ld, const config_setting_t *g, struct config *cfg);
+extern const struct key_spec config_spf_keys[], config_dkim_keys[], config_arc_keys[];
+/* spf, dkim and arc (config_mailauth.c), from the root */
+int config_load_mailauth(struct loader *ld, const config_setting_t *root, struct config *cfg);
+void config_free_mailauth(struct config *cfg);
 
 /* A list of networks ("192.0.2.0/24"): *out is allocated, *n counted. */
 int config_load_cidrs(struct loader *ld, const config_setting_t *list, struct cidr **out,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -20,6 +21,7 @@
 #include "daemon/services.h"
 #include "daemon/sockets.h"
 #include "mailauth/dkim_signer.h"
+#include "mailauth/orgdomain.h"
 #include "mailauth/srs_keys.h"
 #include "net/server.h"
 #include "queue/runner.h"
@@ -174,6 +176,7 @@ struct daemon {
 	struct queue_runner *runner;
 	struct dkim_signer *signer;
 	struct srs srs;                 /* read by every worker; keys loaded once, at start */
+	struct orgdomain *orgdomain;    /* the public suffix list (DMARC), read by every worker */
 	struct maildir_sweeper *sweeper;
 	struct local_sockets sockets;   /* bound before the privilege drop */
 };
@@ -187,6 +190,7 @@ static void daemon_free(struct daemon *d)
 	queue_runner_free(d->runner);
 	maildir_sweeper_free(d->sweeper);
 	dkim_signer_free(d->signer);
+	orgdomain_close(d->orgdomain);
 	OPENSSL_cleanse(&d->srs, sizeof(d->srs));
 	login_cache_stop();     /* the workers and the pool are gone */
 	local_sockets_close(&d->sockets);
@@ -214,6 +218,26 @@ static int load_srs(struct srs *srs, const struct config *cfg)
 	return 0;
 }
 
+/* The public suffix list, and a word about its age: a list older than the
+ * suffixes a sender uses misjudges its organisational domain (Debian 12's
+ * is from February 2023; dmarc.psl_file points at a newer one). */
+static struct orgdomain *load_orgdomain(const struct config *cfg)
+{
+	char err[1024], date[32] = "unknown";
+	struct orgdomain *od = orgdomain_open(cfg->dmarc.psl_file, err, sizeof(err));
+	if (od == NULL) {
+		fprintf(stderr, "postern: dmarc.psl_file: %s\n", err);
+		return NULL;
+	}
+	time_t t = orgdomain_list_time(od);
+	struct tm tm;
+	if (t > 0 && gmtime_r(&t, &tm) != NULL)
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	log_event(LOG_INFO, "dmarc.public_suffix_list", "s", "file", orgdomain_list_source(od),
+	          "s", "date", date, NULL);
+	return od;
+}
+
 static int daemon_build(struct daemon *d, struct config *cfg)
 {
 	char err[1024];
@@ -238,10 +262,11 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 		fprintf(stderr, "postern: cannot start the thread pool\n");
 		return -1;
 	}
-	if (load_srs(&d->srs, cfg) < 0)
+	if (load_srs(&d->srs, cfg) < 0 || (d->orgdomain = load_orgdomain(cfg)) == NULL)
 		return -1;
 	struct server_resources res = {
 		.committer = d->committer, .pool = d->pool, .srs = cfg->srs.enabled ? &d->srs : NULL,
+		.orgdomain = d->orgdomain,
 		.prebound = d->sockets.fds, .nprebound = d->sockets.n,
 		.open_store = open_worker_store, .close_store = store_close, .arg = d,
 	};

@@ -336,3 +336,61 @@ bool authres_field_claims(const struct mail_field *f, const char *authserv_id)
 	return mail_field_is(f, "Authentication-Results") &&
 	       authres_claims_id(f->value, f->value_len, authserv_id);
 }
+
+/* The next ';' outside comments and quoted strings, or end. */
+static const char *next_semicolon(const char *p, const char *end)
+{
+	while (p < end && *p != ';') {
+		if (*p == '(') {
+			const char *q = skip_cfws(p, end);
+			p = q != NULL ? q : end;
+		} else if (*p == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\' && p + 1 < end)
+					p++;
+			p += p < end;
+		} else {
+			p++;
+		}
+	}
+	return p;
+}
+
+/* A keyword (RFC 8601 2.2: alphanumerics and '-') at p; its end. */
+static const char *keyword_end(const char *p, const char *end)
+{
+	while (p < end && (is_alnum((unsigned char)*p) || *p == '-'))
+		p++;
+	return p;
+}
+
+int authres_method_result(const char *payload, const char *method, char *out, size_t outlen)
+{
+	const char *end = payload + strlen(payload), *p = next_semicolon(payload, end);
+	size_t mlen = strlen(method);
+
+	while (p < end) {
+		p = skip_cfws(p + 1, end);
+		if (p == NULL)
+			return -1;
+		const char *m = p, *mend = keyword_end(p, end);
+		p = mend;
+		if (p < end && *p == '/')       /* method-version */
+			p = keyword_end(p + 1, end);
+		p = skip_cfws(p, end);
+		if (p != NULL && p < end && *p == '=' && (size_t)(mend - m) == mlen &&
+		    strncasecmp(m, method, mlen) == 0) {
+			const char *r = skip_cfws(p + 1, end);
+			if (r == NULL)
+				return -1;
+			const char *rend = keyword_end(r, end);
+			if (rend == r || (size_t)(rend - r) >= outlen)
+				return -1;
+			memcpy(out, r, (size_t)(rend - r));
+			out[rend - r] = '\0';
+			return 0;
+		}
+		p = next_semicolon(p != NULL ? p : end, end);
+	}
+	return -1;
+}

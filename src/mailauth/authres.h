@@ -67,5 +67,10 @@ bool authres_claims_id(const char *value, size_t len, const char *authserv_id);
 /* Whether a header field is an Authentication-Results field that claims
  * authserv_id: the caller leaves such fields out of the message it stores. */
 bool authres_field_claims(const struct mail_field *f, const char *authserv_id);
+/* The result a payload ("authserv-id; spf=pass ...; dmarc=fail ...", as an
+ * ARC-Authentication-Results carries it, unfolded) gives method: the first
+ * resinfo of that method, its result keyword copied to out. 0, or -1 when
+ * there is none or it does not fit. */
+int authres_method_result(const char *payload, const char *method, char *out, size_t outlen);
 
 #endif

@@ -104,6 +104,7 @@ const struct config *worker_config(struct worker *w) { return w->srv->cfg; }
 struct committer *worker_committer(struct worker *w) { return w->srv->res.committer; }
 struct threadpool *worker_threadpool(struct worker *w) { return w->srv->res.pool; }
 const struct srs *worker_srs(struct worker *w) { return w->srv->res.srs; }
+const struct orgdomain *worker_orgdomain(struct worker *w) { return w->srv->res.orgdomain; }
 bool worker_draining(struct worker *w) { return w->draining; }
 void **worker_slot(struct worker *w, enum worker_slot slot) { return &w->slots[slot]; }
 

@@ -23,6 +23,7 @@ struct store;
 struct committer;
 struct threadpool;
 struct srs;
+struct orgdomain;
 struct server;
 struct worker;
 
@@ -73,6 +74,8 @@ struct server_resources {
 	struct threadpool *pool;
 	/* the SRS keys and domain (src/mailauth/srs.h); NULL when srs.enabled is off */
 	const struct srs *srs;
+	/* the public suffix list DMARC reads organisational domains from */
+	const struct orgdomain *orgdomain;
 	/* the config's "unix:" listen addresses, bound already */
 	const struct listener_fd *prebound;
 	size_t nprebound;
@@ -105,11 +108,12 @@ const struct config *worker_config(struct worker *w);
 struct committer *worker_committer(struct worker *w);
 struct threadpool *worker_threadpool(struct worker *w);
 const struct srs *worker_srs(struct worker *w);     /* NULL: no SRS */
+const struct orgdomain *worker_orgdomain(struct worker *w);
 bool worker_draining(struct worker *w);
 
 /* One pointer per protocol module, private to that module, on each worker
  * (e.g. IMAP's cache of open mailbox indexes, shared by the worker's sessions). */
-enum worker_slot { WORKER_SLOT_IMAP = 0, WORKER_SLOTS };
+enum worker_slot { WORKER_SLOT_IMAP = 0, WORKER_SLOT_SMTP, WORKER_SLOTS };
 void **worker_slot(struct worker *w, enum worker_slot slot);
 /* What the module keeps in its slot past its sessions is freed by fn when the
  * worker stops, after its last session and before its store closes. */

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "mailauth/inbound.h"
 #include "mailauth/srs.h"
 #include "smtp/smtp_session.h"
 #include "store/maildir.h"
@@ -60,6 +61,7 @@ void smtp_transaction_reset(struct smtp_session *s)
 	smtp_data_init(&s->data, SMTP_TEXTLINE_MAX);   /* its flags belong to one message */
 	free(s->header);
 	s->header = NULL;
+	smtp_mailauth_reset(s);
 }
 
 /* The queue id of a committed message that queued (the first, for LMTP). */
@@ -80,9 +82,12 @@ void smtp_log_transaction(struct smtp_session *s, const char *result, uint64_t s
 		json_array_append_new(rcpts, json_string(s->rcpts[i]));
 	char *rj = json_dumps(rcpts, JSON_COMPACT | JSON_ENSURE_ASCII);
 	/* the recipient list last: a line too long for the log loses it, not the result */
+	const struct inbound_verdict *v = s->auth_verdict;
 	log_event(LOG_INFO, "smtp.transaction", "s", "session", s->ns.id, "s", "id", s->txid,
 	          "s", "service", service_name(s->ns.svc), "s", "ip", s->ns.conn.ip, "s", "helo", s->helo, "s", "tls", s->ns.tls ? s->tls_version : NULL,
 	          "s", "from", s->from, "i", "size", (long long)size,
+	          "s", "spf", v ? v->spf : NULL, "s", "dkim", v ? v->dkim : NULL,
+	          "s", "dmarc", v ? v->dmarc : NULL, "s", "arc", v ? v->arc : NULL,
 	          "s", "queue_id", queued_id(s),
 	          "s", "result", result, "i", "nrcpts", (long long)s->nrcpts,
 	          "j", "rcpts", rj ? rj : "[]", NULL);
@@ -235,6 +240,7 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 	net_session_logged_in(&s->ns);   /* a transaction is what an MX client comes for */
 	snprintf(s->from, sizeof(s->from), "%s", p.addr);
 	random_id(s->txid, 12);
+	smtp_mailauth_start(s);
 	smtp_reply(s, 250, "2.1.0", "Ok");
 }
 

@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "mailauth/inbound.h"
 #include "smtp/smtp_checks.h"
 #include "smtp/smtp_session.h"
 #include "store/msgbuf.h"
@@ -21,6 +22,20 @@
 #define SMTP_CHUNK 16384
 
 /* ---- message bytes ------------------------------------------------------ */
+
+/* Octets for the spool: straight from the wire, or what the mail
+ * authentication lets through (it holds the header back, smtp_mailauth.c). */
+static void spool_bytes(void *arg, const char *buf, size_t len)
+{
+	struct smtp_session *s = arg;
+	if (s->msg_too_big || s->msg_io_error || s->msg == NULL || len == 0)
+		return;
+	if (msgbuf_append(s->msg, buf, len) < 0) {
+		log_event(LOG_ERROR, "smtp.spool_error", "s", "session", s->ns.id,
+		          "s", "error", strerror(errno), NULL);
+		s->msg_io_error = true;
+	}
+}
 
 static void take_message_bytes(struct smtp_session *s, const char *buf, size_t len)
 {
@@ -34,11 +49,10 @@ static void take_message_bytes(struct smtp_session *s, const char *buf, size_t l
 		s->msg = NULL;
 		return;
 	}
-	if (msgbuf_append(s->msg, buf, len) < 0) {
-		log_event(LOG_ERROR, "smtp.spool_error", "s", "session", s->ns.id,
-		          "s", "error", strerror(errno), NULL);
-		s->msg_io_error = true;
-	}
+	if (s->auth != NULL)
+		inbound_auth_feed(s->auth, buf, len, spool_bytes, s);
+	else
+		spool_bytes(s, buf, len);
 }
 
 static void new_message_buffer(struct smtp_session *s)
@@ -211,12 +225,29 @@ static void reject_too_big_chunk(struct smtp_session *s)
 	               "rejected: too big", true);
 }
 
+void smtp_refuse_message(struct smtp_session *s, int code, const char *enh, const char *text,
+                         const char *log_result)
+{
+	reject_message(s, code, enh, text, log_result, false);
+}
+
 void smtp_finish_message(struct smtp_session *s, bool via_data)
 {
+	if (s->auth != NULL)
+		inbound_auth_end(s->auth, spool_bytes, s);   /* before the spool is read */
 	if (refuse_message(s, via_data))
 		return;
+	if (smtp_mailauth_wait(s))
+		return;
+	smtp_commit_message(s);
+}
+
+void smtp_commit_message(struct smtp_session *s)
+{
 	size_t hlen;
-	s->header = smtp_trace_header(s, &hlen);
+	s->header = smtp_mailauth_header(s, smtp_trace_header(s, &hlen), &hlen);
+	if (s->auth_verdict != NULL && s->auth_verdict->action == INBOUND_JUNK)
+		smtp_mailauth_to_junk(s);
 	uint64_t local_size = commit_local_size(s->from, s->header, hlen, s->msg);
 	if (smtp_quota_mark_full(s, local_size) && !s->mode->reply_per_rcpt) {
 		/* one reply for every recipient: none gets it (smtp_quota.c) */
@@ -440,7 +471,9 @@ static void log_unfinished(struct smtp_session *s, const char *reason)
 static void smtp_expired(struct net_session *ns, enum ns_expiry why)
 {
 	struct smtp_session *s = (struct smtp_session *)ns;
-	if (s->state == SMTP_S_COMMITTING || s->state == SMTP_S_AUTH_WAIT)
+	/* the checks end by their own deadline (INBOUND_DEADLINE_MS) */
+	if (s->state == SMTP_S_COMMITTING || s->state == SMTP_S_AUTH_WAIT ||
+	    s->state == SMTP_S_CHECKING)
 		return;
 	log_event(LOG_INFO, "smtp.timeout", "s", "session", ns->id, "s", "ip", ns->conn.ip,
 	          "s", "phase", s->state == SMTP_S_DATA || s->state == SMTP_S_BDAT ? "data" : "command",

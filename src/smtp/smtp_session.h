@@ -54,11 +54,14 @@ enum smtp_state {
 	SMTP_S_COMMAND,         /* reading command lines */
 	SMTP_S_DATA,            /* reading the DATA body */
 	SMTP_S_BDAT,            /* reading a BDAT chunk */
+	SMTP_S_CHECKING,        /* waiting for the authentication verdict (DNS) */
 	SMTP_S_COMMITTING,      /* waiting for the message to be durable */
 	SMTP_S_AUTH,            /* reading a SASL response line (334 sent) */
 	SMTP_S_AUTH_WAIT,       /* password being checked, or the failure delay running */
 };
 
+struct inbound_auth;
+struct inbound_verdict;
 struct resolved;
 struct sasl_server;
 
@@ -112,6 +115,11 @@ struct smtp_session {
 	const char *bdat_enh;
 	const char *bdat_text;
 	char *header;                   /* Return-Path + Received, while committing */
+	/* port 25's SPF, DKIM, DMARC and ARC (smtp_mailauth.c), from MAIL FROM
+	 * on; NULL where they do not apply. The verdict is the run's. */
+	struct inbound_auth *auth;
+	const struct inbound_verdict *auth_verdict;
+	bool checking_now;              /* inside smtp_mailauth_wait() */
 	struct commit_job job;
 
 	unsigned long transactions;
@@ -160,6 +168,25 @@ void smtp_begin_bdat(struct smtp_session *s, uint64_t size, bool last);
 void smtp_begin_starttls(struct smtp_session *s);
 /* Called when a transaction's message is complete: checks it and commits. */
 void smtp_finish_message(struct smtp_session *s, bool via_data);
+/* The two ends of a finished message's checks: refused as a whole (the
+ * reply and the log), or on to the committer. */
+void smtp_refuse_message(struct smtp_session *s, int code, const char *enh, const char *text,
+                         const char *log_result);
+void smtp_commit_message(struct smtp_session *s);
+
+/* mail authentication on port 25 (smtp_mailauth.c; the checks are
+ * src/mailauth/inbound.h's) */
+/* MAIL FROM accepted: SPF starts, when the checks apply to the session. */
+void smtp_mailauth_start(struct smtp_session *s);
+void smtp_mailauth_reset(struct smtp_session *s);
+/* At the end of the data: false when there are no checks; else the verdict
+ * refuses or commits the message, now or once DNS has answered. */
+bool smtp_mailauth_wait(struct smtp_session *s);
+/* The verdict's quarantine: the recipients' Maildirs become their Junk folders. */
+void smtp_mailauth_to_junk(struct smtp_session *s);
+/* trace (Return-Path, Received; *len octets, malloc'd) with the verdict's
+ * Authentication-Results put in after Return-Path; trace is freed. */
+char *smtp_mailauth_header(const struct smtp_session *s, char *trace, size_t *len);
 
 /* quotas (smtp_quota.c; the rules are src/store/quota.h's) */
 /* RCPT: true after answering 452 4.2.2 when a mailbox the recipient

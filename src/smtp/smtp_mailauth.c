@@ -1,0 +1,184 @@
+/* Port 25's mail authentication (src/mailauth/inbound.h) on an SMTP
+ * session: SPF starts at MAIL FROM, the message streams through the
+ * verifiers, and at its end the session waits for the verdict before it
+ * commits. Each worker has one resolver for its sessions' lookups. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "dns/resolver.h"
+#include "mailauth/inbound.h"
+#include "mailauth/spf_resolver.h"
+#include "smtp/smtp_session.h"
+
+/* ---- the worker's resolver ------------------------------------------------ */
+
+struct smtp_worker_dns {
+	struct resolver *r;
+	struct spf_resolver *adapter;
+	struct spf_dns dns;
+	bool failed;                    /* logged once; the checks are then off */
+};
+
+static void free_worker_dns(struct worker *w, void **slot)
+{
+	struct smtp_worker_dns *wd = *slot;
+	(void)w;
+	if (wd == NULL)
+		return;
+	spf_resolver_free(wd->adapter);
+	resolver_free(wd->r);
+	free(wd);
+	*slot = NULL;
+}
+
+static struct resolver *new_resolver(struct worker *w, const struct config *cfg, char *err,
+                                     size_t errlen)
+{
+	struct resolver *r = resolver_new(worker_base(w), (const char *const *)cfg->dns.servers,
+	                                  cfg->dns.nservers, err, errlen);
+	for (size_t i = 0; r != NULL && i < cfg->dns.nallow_zones; i++)
+		if (resolver_allow_zone(r, cfg->dns.allow_zones[i], err, errlen) < 0) {
+			resolver_free(r);
+			r = NULL;
+		}
+	return r;
+}
+
+/* Made on the worker's first port-25 transaction, on its own thread. */
+static const struct spf_dns *worker_dns(struct worker *w)
+{
+	struct smtp_worker_dns **slot = (struct smtp_worker_dns **)worker_slot(w, WORKER_SLOT_SMTP);
+	char err[256];
+	if (*slot == NULL) {
+		*slot = xcalloc(1, sizeof(**slot));
+		worker_slot_on_stop(w, WORKER_SLOT_SMTP, free_worker_dns);
+		(*slot)->r = new_resolver(w, worker_config(w), err, sizeof(err));
+		if ((*slot)->r == NULL) {
+			(*slot)->failed = true;
+			log_event(LOG_ERROR, "smtp.resolver_failed", "s", "error", err, NULL);
+		} else {
+			(*slot)->adapter = spf_resolver_new((*slot)->r, &(*slot)->dns);
+		}
+	}
+	return (*slot)->failed ? NULL : &(*slot)->dns;
+}
+
+/* ---- the session's part ---------------------------------------------------- */
+
+/* Mail from another server: not LMTP's (the MTA in front judged it) nor a
+ * user's, nor from the networks in relay.hosts, which are ours. */
+static bool mailauth_applies(const struct smtp_session *s)
+{
+	const struct config *cfg = s->ns.cfg;
+	return s->mode->origin == FILTER_FROM_MX && !s->authenticated &&
+	       !cidr_match_any(cfg->relay.hosts, cfg->relay.nhosts, s->ns.conn.ip);
+}
+
+void smtp_mailauth_start(struct smtp_session *s)
+{
+	const struct config *cfg = s->ns.cfg;
+	if (!mailauth_applies(s))
+		return;
+	const struct spf_dns *dns = worker_dns(s->ns.worker);
+	if (dns == NULL)
+		return;
+	struct inbound_env env = {
+		.dns = dns,
+		.base = worker_base(s->ns.worker),
+		.od = worker_orgdomain(s->ns.worker),
+		.authserv_id = cfg->hostname,
+		.spf = (enum inbound_spf_enforcement)cfg->spf.enforcement,
+		.dmarc = (enum dmarc_enforcement)cfg->dmarc.enforcement,
+		.max_signatures = cfg->dkim.max_signatures,
+		.trusted_sealers = (const char *const *)cfg->arc.trusted_sealers,
+		.ntrusted = cfg->arc.ntrusted_sealers,
+	};
+	s->auth = inbound_auth_new(&env);
+	inbound_auth_start(s->auth, s->ns.conn.ip, s->helo, s->from);
+}
+
+void smtp_mailauth_reset(struct smtp_session *s)
+{
+	inbound_auth_free(s->auth);
+	s->auth = NULL;
+	s->auth_verdict = NULL;
+}
+
+static void on_verdict(void *arg, const struct inbound_verdict *v)
+{
+	struct smtp_session *s = arg;
+	bool waited = s->state == SMTP_S_CHECKING && !s->checking_now;
+	s->auth_verdict = v;
+	if (v->failed)
+		log_security(LOG_INFO, "smtp.mailauth_failed", "s", "session", s->ns.id, "s", "id", s->txid,
+		          "s", "ip", s->ns.conn.ip, "s", "from", s->from, "s", "spf", v->spf,
+		          "s", "dkim", v->dkim, "s", "dmarc", v->dmarc, "s", "arc", v->arc,
+		          "s", "action", v->action == INBOUND_REFUSE ? "refused"
+		                       : v->action == INBOUND_JUNK ? "junk" : "delivered", NULL);
+	s->state = SMTP_S_COMMAND;
+	if (v->action == INBOUND_REFUSE) {
+		smtp_refuse_message(s, v->code, v->enh, v->text, v->log_result);
+		if (waited)
+			smtp_resume_input(s);
+		return;
+	}
+	smtp_commit_message(s);
+}
+
+bool smtp_mailauth_wait(struct smtp_session *s)
+{
+	if (s->auth == NULL)
+		return false;
+	s->state = SMTP_S_CHECKING;
+	s->checking_now = true;
+	inbound_auth_wait(s->auth, on_verdict, s);
+	s->checking_now = false;
+	if (s->state == SMTP_S_CHECKING) {
+		/* DNS still answering: nothing more is read until the verdict */
+		net_session_pause_input(&s->ns);
+		net_session_wait(&s->ns, NS_WAIT_NOTHING);
+	}
+	return true;
+}
+
+/* Quarantine (RFC 7489 6.3): each recipient's Junk folder, where it is one
+ * (the Maildir++ ".Junk", which every mailbox index made has), or the
+ * recipient's Maildir is not made yet (its index will find ".Junk"); else
+ * the inbox: a user who deleted Junk still gets the mail, marked. */
+void smtp_mailauth_to_junk(struct smtp_session *s)
+{
+	for (size_t i = 0; i < s->nmaildirs; i++) {
+		char junk[4200];
+		struct stat st;
+		snprintf(junk, sizeof(junk), "%s/.Junk", s->maildirs[i]);
+		if (stat(junk, &st) == 0 ? !S_ISDIR(st.st_mode) : stat(s->maildirs[i], &st) == 0)
+			continue;
+		free(s->maildirs[i]);
+		s->maildirs[i] = xstrdup(junk);
+	}
+}
+
+/* Return-Path, then our Authentication-Results, then the rest of the
+ * trace (RFC 8601 5: at the top, above our own Received:). */
+char *smtp_mailauth_header(const struct smtp_session *s, char *trace, size_t *len)
+{
+	const struct inbound_verdict *v = s->auth_verdict;
+	if (v == NULL || v->header == NULL)
+		return trace;
+	const char *nl = memchr(trace, '\n', *len);
+	size_t first = nl != NULL && strncmp(trace, "Return-Path:", 12) == 0
+	                       ? (size_t)(nl + 1 - trace) : 0;
+	char *out = xmalloc(*len + v->header_len + 1);
+	memcpy(out, trace, first);
+	memcpy(out + first, v->header, v->header_len);
+	memcpy(out + first + v->header_len, trace + first, *len - first);
+	*len += v->header_len;
+	out[*len] = '\0';
+	free(trace);
+	return out;
+}
