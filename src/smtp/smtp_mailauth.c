@@ -14,6 +14,7 @@
 #include "mailauth/inbound.h"
 #include "mailauth/spf_resolver.h"
 #include "smtp/smtp_session.h"
+#include "store/mbox.h"
 
 /* ---- the worker's resolver ------------------------------------------------ */
 
@@ -146,17 +147,18 @@ bool smtp_mailauth_wait(struct smtp_session *s)
 	return true;
 }
 
-/* Quarantine (RFC 7489 6.3): each recipient's Junk folder, where it is one
- * (the Maildir++ ".Junk", which every mailbox index made has), or the
- * recipient's Maildir is not made yet (its index will find ".Junk"); else
- * the inbox: a user who deleted Junk still gets the mail, marked. */
+/* Quarantine (RFC 7489 6.3): each recipient's Junk folder, the Maildir++
+ * ".Junk", when it is there or the recipient has no mailbox index yet
+ * (the index, when made, finds it); else the inbox: a user who deleted
+ * Junk still gets the mail, marked by its Authentication-Results. */
 void smtp_mailauth_to_junk(struct smtp_session *s)
 {
 	for (size_t i = 0; i < s->nmaildirs; i++) {
-		char junk[4200];
+		char junk[4200], index[4200];
 		struct stat st;
 		snprintf(junk, sizeof(junk), "%s/.Junk", s->maildirs[i]);
-		if (stat(junk, &st) == 0 ? !S_ISDIR(st.st_mode) : stat(s->maildirs[i], &st) == 0)
+		snprintf(index, sizeof(index), "%s/%s", s->maildirs[i], MBOX_INDEX_FILE);
+		if (stat(junk, &st) == 0 ? !S_ISDIR(st.st_mode) : stat(index, &st) == 0)
 			continue;
 		free(s->maildirs[i]);
 		s->maildirs[i] = xstrdup(junk);

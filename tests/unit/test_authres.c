@@ -206,6 +206,34 @@ static void test_field_claims(void **state)
 	mail_header_free(&h);
 }
 
+/* What a trusted sealer's ARC-Authentication-Results says about a method */
+static void test_method_result(void **state)
+{
+	char out[32];
+	(void)state;
+	assert_int_equal(authres_method_result("list.test; spf=pass smtp.mailfrom=a@b.test; "
+	                                       "dmarc=pass header.from=b.test", "dmarc", out,
+	                                       sizeof(out)), 0);
+	assert_string_equal(out, "pass");
+	/* case, comments, versions and white space around '=' */
+	assert_int_equal(authres_method_result("x 1; (c;) DMARC/1 = (note) fail", "dmarc", out,
+	                                       sizeof(out)), 0);
+	assert_string_equal(out, "fail");
+	/* the first of a method counts; a ';' inside a quoted value or a comment
+	 * does not start a resinfo */
+	assert_int_equal(authres_method_result("id; dkim=fail reason=\"x; dmarc=pass\"; "
+	                                       "dmarc=none", "dmarc", out, sizeof(out)), 0);
+	assert_string_equal(out, "none");
+	assert_int_equal(authres_method_result("id; spf=pass (dmarc=pass)", "dmarc", out,
+	                                       sizeof(out)), -1);
+	/* hostile: no id part, no result, an unterminated comment, a result too long */
+	assert_int_equal(authres_method_result("dmarc=pass", "dmarc", out, sizeof(out)), -1);
+	assert_int_equal(authres_method_result("id; dmarc=", "dmarc", out, sizeof(out)), -1);
+	assert_int_equal(authres_method_result("id; (dmarc=pass", "dmarc", out, sizeof(out)), -1);
+	assert_int_equal(authres_method_result("id; dmarc=passpasspass", "dmarc", out, 8), -1);
+	assert_int_equal(authres_method_result("id; none", "dmarc", out, sizeof(out)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_write_folds_long_entries),
 		cmocka_unit_test(test_read_claims),
 		cmocka_unit_test(test_field_claims),
+		cmocka_unit_test(test_method_result),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
