@@ -58,6 +58,7 @@ struct options {
 	const char *rcpt;         /* may contain one %d, replaced by 1..users */
 	int users;
 	const char *from;
+	const char *file;         /* -F: send this message (CRLF lines) instead of building one */
 	const char *helo;
 	bool reuse;
 	double deadline_s;
@@ -99,10 +100,12 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: smtp_load -s HOST:PORT [-c CONC] [-m MSGS] [-l BODY_BYTES] [-t RCPT]\n"
-	        "                 [-u USERS] [-f FROM] [-r] [-T DEADLINE_S] [-o OP_TIMEOUT_S]\n"
+	        "                 [-u USERS] [-f FROM] [-F MESSAGE_FILE] [-r] [-T DEADLINE_S]\n"
+	        "                 [-o OP_TIMEOUT_S]\n"
 	        "       smtp_load -s HOST:PORT -i IDLE_CONNS [-T DEADLINE_S]\n"
 	        "  HOST must be 127.0.0.0/8 or ::1 ([::1]:PORT). RCPT may hold one %%d, which\n"
-	        "  becomes 1..USERS, spreading messages over USERS mailboxes.\n");
+	        "  becomes 1..USERS, spreading messages over USERS mailboxes. -F sends the file's\n"
+	        "  message (CRLF lines) instead of a built one of BODY_BYTES.\n");
 	exit(2);
 }
 
@@ -203,6 +206,45 @@ static void build_message(void)
 		m[len++] = '\n';
 		left -= content + 2;
 		line++;
+	}
+	message = m;
+	message_len = len;
+}
+
+/* -F FILE: the message as a file holds it (a DKIM-signed one, say),
+ * dot-stuffed for the wire, its last line ended. */
+static void load_message_file(void)
+{
+	FILE *f = fopen(opt.file, "rb");
+	if (f == NULL) {
+		perror(opt.file);
+		exit(2);
+	}
+	size_t cap = 1 << 16, len = 0;
+	char *m = malloc(cap * 2 + 4), line[8192];
+	bool sol = true;
+	while (m != NULL && fgets(line, sizeof(line), f) != NULL) {
+		size_t n = strlen(line);
+		if (len + 2 * n + 4 > cap * 2) {
+			cap = cap * 2 + n;
+			m = realloc(m, cap * 2 + 4);
+			if (m == NULL)
+				break;
+		}
+		if (sol && line[0] == '.')
+			m[len++] = '.';
+		memcpy(m + len, line, n);
+		len += n;
+		sol = line[n - 1] == '\n';
+	}
+	fclose(f);
+	if (m == NULL) {
+		perror("malloc");
+		exit(1);
+	}
+	if (len > 0 && !sol) {
+		m[len++] = '\r';
+		m[len++] = '\n';
 	}
 	message = m;
 	message_len = len;
@@ -502,7 +544,10 @@ static int run_load(void)
 		perror("calloc");
 		return 1;
 	}
-	build_message();
+	if (opt.file != NULL)
+		load_message_file();
+	else
+		build_message();
 	double t0 = now_s();
 	t_end = t0 + opt.deadline_s;
 	int started = 0;
@@ -618,7 +663,7 @@ static long parse_long(const char *s, long min, long max)
 int main(int argc, char **argv)
 {
 	int ch;
-	while ((ch = getopt(argc, argv, "s:c:m:l:t:u:f:rT:o:i:h")) != -1) {
+	while ((ch = getopt(argc, argv, "s:c:m:l:t:u:f:F:rT:o:i:h")) != -1) {
 		switch (ch) {
 		case 's': opt.target = optarg; break;
 		case 'c': opt.conc = (int)parse_long(optarg, 1, MAX_THREADS); break;
@@ -627,6 +672,7 @@ int main(int argc, char **argv)
 		case 't': opt.rcpt = optarg; break;
 		case 'u': opt.users = (int)parse_long(optarg, 1, 1000000); break;
 		case 'f': opt.from = optarg; break;
+		case 'F': opt.file = optarg; break;
 		case 'r': opt.reuse = true; break;
 		case 'T': opt.deadline_s = (double)parse_long(optarg, 1, 86400); break;
 		case 'o': opt.op_timeout_s = (double)parse_long(optarg, 1, 3600); break;
