@@ -195,6 +195,10 @@ static void header_complete(struct inbound_auth *ia, size_t hdr_len, size_t body
 	                                  .clock_skew = DKIM_VERIFY_CLOCK_SKEW };
 	time_t now = time(NULL);
 	ia->header_done = true;
+	if (ia->hdr == NULL) {          /* an empty message: an empty header, not a NULL one */
+		ia->hdr = xmalloc(1);
+		ia->hdr_cap = 1;
+	}
 	read_from_domain(ia, ia->hdr, hdr_len);
 	ia->dkim = dkim_verify_new(&ia->dkim_dns, &lim, now);
 	(void)dkim_verify_header(ia->dkim, ia->hdr, hdr_len);
@@ -237,6 +241,8 @@ static void hold(struct inbound_auth *ia, const char *data, size_t len)
 void inbound_auth_feed(struct inbound_auth *ia, const char *data, size_t len,
                        inbound_emit_fn *emit, void *arg)
 {
+	if (len == 0)
+		return;
 	if (ia->header_too_big) {
 		emit(arg, data, len);
 		return;

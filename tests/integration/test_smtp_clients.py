@@ -45,8 +45,9 @@ def test_smtplib_plain_delivery(server):
     assert len(files) == 1
     assert server.maildir("bob") == []
     data = files[0].read_bytes()
-    assert data.startswith(b"Return-Path: <sender@remote.test>\nReceived: from client.example.net ([127.0.0.1])\n")
     trace, body = split_delivered(data)
+    assert trace.startswith(b"Return-Path: <sender@remote.test>\n")
+    assert b"\nReceived: from client.example.net ([127.0.0.1])\n" in trace
     assert f"by {HOSTNAME} (postern) with ESMTP id {qid}".encode() in trace
     assert b"for <alice@example.org>;" in trace
     assert_lf_only(data)
