@@ -19,6 +19,7 @@
 #include "daemon/layout.h"
 #include "daemon/services.h"
 #include "daemon/sockets.h"
+#include "mailauth/arc_forward.h"
 #include "mailauth/dkim_signer.h"
 #include "mailauth/srs_keys.h"
 #include "net/server.h"
@@ -259,6 +260,7 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	}
 	committer_set_hooks(d->committer, dkim_signer_sign, d->signer,
 	                    queue_runner_wake, d->runner);
+	committer_set_sealer(d->committer, arc_forward_seal, d->signer);
 	struct background bg = { runner_start, runner_stop, d->runner };
 	server_add_background(d->srv, &bg);
 	/* what crashed deliveries left in Maildir tmp/ directories: at start, then daily */
