@@ -254,6 +254,7 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 		fprintf(stderr, "postern: queue: %s\n", err);
 		return -1;
 	}
+	queue_runner_set_srs(d->runner, cfg->srs.enabled ? &d->srs : NULL);
 	if ((d->signer = dkim_signer_new(cfg->data_dir, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "postern: dkim: %s\n", err);
 		return -1;
