@@ -1,6 +1,8 @@
 /* postern dkim keygen|show (verify: cli_dkim_verify.c) */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -78,7 +80,10 @@ static int keygen(struct store *st, const struct config *cfg, const struct cli_a
 	}
 	if (!valid_selector(selector))
 		return cli_usage_error(usage, "selector must be letters, digits and '-'");
-	if (store_domain_exists(st, domain) != 1) {
+	/* srs.domain need not be a local domain: forwards leave with its senders,
+	 * and are signed and ARC-sealed as it (src/mailauth/arc_forward.h) */
+	bool srs_domain = cfg->srs.enabled && strcasecmp(domain, cfg->srs.domain) == 0;
+	if (!srs_domain && store_domain_exists(st, domain) != 1) {
 		fprintf(stderr, "postern: %s is not a local domain\n", domain);
 		return CLI_FAIL;
 	}
@@ -97,8 +102,10 @@ static int keygen(struct store *st, const struct config *cfg, const struct cli_a
 		return CLI_FAIL;
 	}
 	printf("DKIM key for %s, selector %s (%s), written to %s\n"
-	       "Outbound mail from %s is signed with it from now on. Publish this record:\n",
-	       domain, selector, dkim_alg_name(alg), path, domain);
+	       "Outbound mail from %s is signed with it from now on%s. Publish this record:\n",
+	       domain, selector, dkim_alg_name(alg), path, domain,
+	       !srs_domain ? "" : alg == DKIM_RSA_SHA256 ? ", and forwarded mail (SRS) sealed with "
+	       "it (ARC)" : "");
 	struct show_state ss = { 0 };
 	const char *cols[4] = { domain, selector, dkim_alg_name(alg), path };
 	show_key(&ss, cols);

@@ -20,6 +20,7 @@
 #include "daemon/layout.h"
 #include "daemon/services.h"
 #include "daemon/sockets.h"
+#include "mailauth/arc_forward.h"
 #include "mailauth/dkim_signer.h"
 #include "mailauth/orgdomain.h"
 #include "mailauth/srs_keys.h"
@@ -278,12 +279,14 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 		fprintf(stderr, "postern: queue: %s\n", err);
 		return -1;
 	}
+	queue_runner_set_srs(d->runner, cfg->srs.enabled ? &d->srs : NULL);
 	if ((d->signer = dkim_signer_new(cfg->data_dir, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "postern: dkim: %s\n", err);
 		return -1;
 	}
 	committer_set_hooks(d->committer, dkim_signer_sign, d->signer,
 	                    queue_runner_wake, d->runner);
+	committer_set_sealer(d->committer, arc_forward_seal, d->signer);
 	struct background bg = { runner_start, runner_stop, d->runner };
 	server_add_background(d->srv, &bg);
 	/* what crashed deliveries left in Maildir tmp/ directories: at start, then daily */

@@ -29,6 +29,7 @@ struct dkim_signer {
 
 struct key_ref {
 	char selector[64];
+	char algorithm[32];
 	char path[4096];
 };
 
@@ -43,6 +44,7 @@ static void collect_key(void *arg, const char *const *cols)
 	if (k->n == SIGNER_MAX_KEYS)
 		return;
 	snprintf(k->ref[k->n].selector, sizeof(k->ref[0].selector), "%s", cols[1]);
+	snprintf(k->ref[k->n].algorithm, sizeof(k->ref[0].algorithm), "%s", cols[2]);
 	snprintf(k->ref[k->n].path, sizeof(k->ref[0].path), "%s", cols[3]);
 	k->n++;
 }
@@ -149,4 +151,26 @@ char *dkim_signer_sign(void *arg, const char *sender, const struct msgbuf *body)
 		free(sig);
 	}
 	return out;
+}
+
+const struct dkim_key *dkim_signer_rsa_key(struct dkim_signer *s, const char *domain,
+                                           char *selector, size_t len)
+{
+	struct key_refs refs = { .n = 0 };
+	struct dkim_key *key = NULL;
+	char err[256];
+	pthread_mutex_lock(&s->lock);
+	store_dkim_list(s->store, domain, collect_key, &refs, err, sizeof(err));
+	/* the store lists the oldest first: the newest is the last */
+	for (size_t i = refs.n; i-- > 0 && key == NULL;) {
+		if (strcmp(refs.ref[i].algorithm, dkim_alg_name(DKIM_RSA_SHA256)) != 0)
+			continue;
+		key = key_for(s, refs.ref[i].path);
+		if (key != NULL && dkim_key_alg(key) != DKIM_RSA_SHA256)
+			key = NULL;     /* a file that is not what its row says */
+		else if (key != NULL)
+			snprintf(selector, len, "%s", refs.ref[i].selector);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return key;
 }

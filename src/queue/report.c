@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "mail/header.h"
+#include "mailauth/srs.h"
 #include "queue/bounce.h"
 #include "queue/runner_int.h"
 #include "store/commit.h"
@@ -120,13 +122,43 @@ enum report_route {
 	ROUTE_OK,           /* recipients found */
 	ROUTE_NOBODY,       /* nobody by that address */
 	ROUTE_LATER,        /* not now: the store failed, or no postmaster mailbox yet */
+	ROUTE_DROP,         /* a forged or expired SRS address of ours: nobody to tell */
 };
 
-/* Where a report to `to` goes: local mailboxes or the queue (with sender <>). */
-static enum report_route route_report(struct queue_runner *q, struct inject *in, const char *to)
+/* A report to one of our SRS addresses (the sender of a forward) goes
+ * straight to the address it encodes, as a bounce to it from elsewhere
+ * would (smtp_srs.c), instead of being queued to ourselves. Decoded once:
+ * an SRS1 address gives another forwarder's SRS0, theirs to decode.
+ * true with `to` rewritten, or left alone when it is no SRS address of
+ * ours; false when it is forged or expired (logged). */
+static bool decode_srs(struct queue_runner *q, char *to, size_t len)
 {
-	char local[65], domain[256];
+	char orig[SRS_ADDR_MAX];
+	const char *at = strrchr(to, '@');
+	/* the local part as written: the original sender's keeps its case */
+	size_t local_len = at != NULL ? (size_t)(at - to) : 0;
+	if (q->srs == NULL || at == NULL || strcasecmp(at + 1, q->srs->domain) != 0 ||
+	    !srs_is_srs_local(to, local_len))
+		return true;
+	enum srs_result r = srs_reverse(q->srs, to, local_len, time(NULL), orig, sizeof(orig));
+	if (r != SRS_OK) {
+		log_security(LOG_WARN, "queue.srs_report_dropped", "s", "to", to, "s", "reason",
+		             srs_result_name(r), NULL);
+		return false;
+	}
+	log_event(LOG_INFO, "queue.srs_report", "s", "to", to, "s", "decoded", orig, NULL);
+	str_copy(to, len, orig);
+	return true;
+}
+
+/* Where a report to `to` goes: local mailboxes or the queue (with sender <>). */
+static enum report_route route_report(struct queue_runner *q, struct inject *in, const char *addr)
+{
+	char local[65], domain[256], to[SRS_ADDR_MAX];
 	struct resolved r;
+	str_copy(to, sizeof(to), addr);
+	if (!decode_srs(q, to, sizeof(to)))
+		return ROUTE_DROP;
 	if (resolve_split_address(to, local, sizeof(local), domain, sizeof(domain)) < 0)
 		return ROUTE_NOBODY;
 	struct resolve_admin admin = resolve_admin_of(q->cfg);
@@ -318,7 +350,10 @@ static void send_bounce(struct report_job *j)
 		return;
 	}
 	enum report_route route = send_report(j, false);
-	if (route == ROUTE_NOBODY)
+	if (route == ROUTE_DROP) {
+		report_state_clear(b->q, b->msg_id);
+		remove_message(b->q, b->msg_id);
+	} else if (route == ROUTE_NOBODY)
 		notify_postmaster(j, "sender has no mailbox here");
 	else if (route == ROUTE_LATER) {
 		log_event(LOG_WARN, "queue.report_deferred", "s", "id", b->msg_id, "s", "to", b->sender,

@@ -325,6 +325,11 @@ static void *runner_main(void *arg)
 	return NULL;
 }
 
+void queue_runner_set_srs(struct queue_runner *q, const struct srs *srs)
+{
+	q->srs = srs;
+}
+
 struct queue_runner *queue_runner_new(const struct config *cfg, struct committer *committer,
                                       char *err, size_t errlen)
 {

@@ -9,9 +9,14 @@
 struct config;
 struct committer;
 struct queue_runner;
+struct srs;
 
 struct queue_runner *queue_runner_new(const struct config *cfg, struct committer *committer,
                                       char *err, size_t errlen);
+/* Reports to an SRS address at srs->domain go to the address it encodes
+ * (src/mailauth/srs.h). srs (NULL: SRS is off) outlives the runner; set
+ * before the start. */
+void queue_runner_set_srs(struct queue_runner *q, const struct srs *srs);
 int queue_runner_start(struct queue_runner *q, char *err, size_t errlen);
 /* Thread-safe: look at the queue now (new entries were recorded). */
 void queue_runner_wake(void *q);

@@ -86,6 +86,7 @@ struct queue_runner {
 	size_t ncircuits, capcircuits;
 	struct report_state *reports;
 	size_t nreports;
+	const struct srs *srs;          /* NULL when srs.enabled is off */
 };
 
 /* delivery.c */

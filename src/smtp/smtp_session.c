@@ -269,6 +269,7 @@ void smtp_commit_message(struct smtp_session *s)
 	s->job.nforwards = s->nforwards;
 	s->job.forward_sender = s->forward_from;
 	s->job.smtputf8 = s->smtputf8;
+	smtp_arc_interim(s);   /* INTERIM (arcseal): the lead sets job.arc_authres/arc_cv here */
 	if (s->mode->reply_per_rcpt) {
 		s->job.groups = s->rcpt_groups;
 		s->job.ngroups = s->nrcpts;

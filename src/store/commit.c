@@ -44,7 +44,8 @@ struct committer {
 	char *queue_dir;
 	commit_sign_fn sign;
 	commit_queued_fn queued;
-	void *sign_arg, *queued_arg;
+	commit_seal_fn seal;
+	void *sign_arg, *queued_arg, *seal_arg;
 	int nthreads;
 	struct commit_thread *threads;
 	struct quota_limits quota_defaults;
@@ -260,31 +261,58 @@ static int write_group_copies(struct commit_job *job, size_t g)
 	return 0;
 }
 
+/* The ARC set on top of a forwarded copy (RFC 8617 5.1): made last, over
+ * the trace fields and the DKIM-Signature below it, so that its AMS covers
+ * our own signature as well; NULL when the copy is not sealed. */
+static char *seal_forward(struct committer *c, struct commit_job *job, const char *sender,
+                          const char *signature)
+{
+	if (c->seal == NULL || job->arc_authres == NULL)
+		return NULL;
+	size_t sig_len = signature ? strlen(signature) : 0;
+	char *above = xmalloc(job->header_len + sig_len + 1);
+	memcpy(above, job->header, job->header_len);
+	memcpy(above + job->header_len, signature ? signature : "", sig_len + 1);
+	struct commit_seal in = {
+		.sender = sender, .above = above, .above_len = job->header_len + sig_len,
+		.body = job->body, .authres = job->arc_authres, .cv = job->arc_cv,
+	};
+	char *set = c->seal(c->seal_arg, &in);
+	free(above);
+	return set;
+}
+
 /* The group's remotes get a queue file of their own, and its forwards
- * another (a queue entry has one envelope sender). */
-static int write_queue_copy(struct committer *c, struct commit_job *job, struct commit_queued *q)
+ * another (a queue entry has one envelope sender), each signed as its
+ * sender's domain; the forwards sealed too. */
+static int write_queue_copy(struct committer *c, struct commit_job *job, const char *sender,
+                            enum commit_queued_as as, struct commit_queued *q)
 {
 	char path[4096];
-	char *signature = c->sign ? c->sign(c->sign_arg, job->sender, job->body) : NULL;
-	const char *blocks[2] = { job->header, signature };
-	size_t lens[2] = { job->header_len, signature ? strlen(signature) : 0 };
+	char *signature = c->sign ? c->sign(c->sign_arg, sender, job->body) : NULL;
+	char *arc = as == COMMIT_AS_FORWARDER ? seal_forward(c, job, sender, signature) : NULL;
+	const char *blocks[3] = { arc, job->header, signature };
+	size_t lens[3] = { arc ? strlen(arc) : 0, job->header_len, signature ? strlen(signature) : 0 };
 	int rc;
 	do { /* ids are random; a collision just draws again */
 		random_id(q->id, 16);
 		if (bsnprintf(path, sizeof(path), "%s/%s", c->queue_dir, q->id) < 0) {
-			free(signature);
-			return ENAMETOOLONG;
+			rc = ENAMETOOLONG;
+			break;
 		}
-		rc = write_message_file(path, blocks, lens, 2, job->body);
+		rc = write_message_file(path, blocks, lens, 3, job->body);
 	} while (rc == EEXIST);
 	if (rc == 0) {
 		/* the size a remote sees: CRLF line ends, trace and signatures included */
-		q->size = job->header_len + lens[1] + msgbuf_size(job->body) + msgbuf_lines(job->body);
-		for (size_t i = 0; i < 2; i++)
+		q->size = msgbuf_size(job->body) + msgbuf_lines(job->body);
+		for (size_t i = 0; i < 3; i++) {
+			q->size += lens[i];
 			for (size_t k = 0; k < lens[i]; k++)
 				q->size += blocks[i][k] == '\n';
+		}
 		q->path = xstrdup(path);
 	}
+	free(arc);
 	free(signature);
 	return rc;
 }
@@ -293,9 +321,11 @@ static void write_group(struct committer *c, struct commit_job *job, size_t g)
 {
 	struct commit_group *grp = &job->groups[g];
 	int rc = write_group_copies(job, g);
-	for (int k = 0; k < COMMIT_QUEUED_KINDS && rc == 0; k++)
-		if (group_queue_run(job, g, k).n > 0)
-			rc = write_queue_copy(c, job, &grp->queued[k]);
+	for (int k = 0; k < COMMIT_QUEUED_KINDS && rc == 0; k++) {
+		struct queue_run run = group_queue_run(job, g, k);
+		if (run.n > 0)
+			rc = write_queue_copy(c, job, run.sender, k, &grp->queued[k]);
+	}
 	if (rc != 0)
 		fail_group(job, g, rc);
 }
@@ -638,6 +668,12 @@ void committer_set_hooks(struct committer *c, commit_sign_fn sign, void *sign_ar
 	c->sign_arg = sign_arg;
 	c->queued = queued;
 	c->queued_arg = queued_arg;
+}
+
+void committer_set_sealer(struct committer *c, commit_seal_fn seal, void *seal_arg)
+{
+	c->seal = seal;
+	c->seal_arg = seal_arg;
 }
 
 void committer_set_quota_defaults(struct committer *c, const struct quota_limits *defaults)

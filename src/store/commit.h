@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mailauth/arc.h"       /* enum arc_cv, a type only: the sealing is a hook */
+
 struct event_base;
 struct msgbuf;
 struct committer;
@@ -73,6 +75,12 @@ struct commit_job {
 	char **forwards;
 	size_t nforwards;
 	const char *forward_sender;
+	/* ARC (RFC 8617) for the forwards alone: our Authentication-Results
+	 * payload ("authserv-id; spf=pass smtp.mailfrom=...; dkim=...; arc=none",
+	 * one line) and the status of the chain as it arrived. NULL: the
+	 * forwards go unsealed, as do the maildirs and remotes always */
+	const char *arc_authres;
+	enum arc_cv arc_cv;
 	bool smtputf8;
 	/* NULL (and 0): the whole job is one group, which committer_submit()
 	 * puts in `whole`; else runs that cover maildirs and remotes in order */
@@ -103,6 +111,20 @@ uint64_t commit_local_size(const char *sender, const char *header, size_t header
 /* Returns a malloc'd block of header lines (DKIM-Signature:) to put in front
  * of a queued message, or NULL; called on a committer thread. */
 typedef char *(*commit_sign_fn)(void *arg, const char *sender, const struct msgbuf *body);
+/* What the seal hook gets for one forwarded copy. */
+struct commit_seal {
+	const char *sender;             /* the copy's envelope sender (forward_sender) */
+	const char *above;              /* the fields above the message: trace, DKIM-Signature */
+	size_t above_len;
+	const struct msgbuf *body;      /* the message as received */
+	const char *authres;            /* the job's arc_authres */
+	enum arc_cv cv;                 /* the job's arc_cv */
+};
+/* Returns a malloc'd ARC set (ARC-Seal, ARC-Message-Signature,
+ * ARC-Authentication-Results, LF ends) to put on top of a forwarded copy,
+ * or NULL to queue it unsealed (the hook logs why); called on a committer
+ * thread. */
+typedef char *(*commit_seal_fn)(void *arg, const struct commit_seal *in);
 /* Called on a committer thread after queue entries were recorded. */
 typedef void (*commit_queued_fn)(void *arg);
 
@@ -113,6 +135,8 @@ struct committer *committer_new(int nthreads, const char *hostname, const char *
 /* Both optional; set before the first submit. */
 void committer_set_hooks(struct committer *c, commit_sign_fn sign, void *sign_arg,
                          commit_queued_fn queued, void *queued_arg);
+/* Optional, set before the first submit: seals forwards that have arc_authres. */
+void committer_set_sealer(struct committer *c, commit_seal_fn seal, void *seal_arg);
 /* The users' default limits, for the warning deliveries may bring (set
  * before the first submit; none by default). Copies are counted either way. */
 struct quota_limits;

@@ -23,8 +23,8 @@ import pytest
 
 from dnsserver import DnsServer
 from queue_fixtures import (  # noqa: F401  (fixtures are used by name)
-    DNS_RECORDS, HOST, IO_TIMEOUT, MX, make_message, qserver, queue_ca, queue_template, send_mail,
-    sinks,
+    DNS_RECORDS, HOST, IO_TIMEOUT, MX, make_message, parse_report, qserver, queue_ca,
+    queue_template, send_mail, sinks,
 )
 
 spf = pytest.importorskip("spf")
@@ -225,6 +225,52 @@ def test_forged_expired_and_misused_srs_addresses_are_refused(qserver, sinks):
     assert len(srv.logs("smtp.srs_refused")) >= 6
     time.sleep(0.5)
     assert origin.received() == []
+
+
+# ---- postern's own reports ------------------------------------------------------------------------
+
+
+def test_a_forward_that_bounces_reports_to_the_original_sender(qserver, sinks):
+    """The report postern writes to a forward's SRS sender goes to the sender
+    it encodes, not into postern's own queue for its own domain."""
+    hop = sinks.start(MX["plain"])
+    hop.rcpt(TARGET, "550 5.1.1 <bob@plain.test>: Recipient address rejected")
+    origin = sinks.start(ORIGIN_MX)
+    srv = forwarding_server(qserver)
+    mid, msg = make_message("forwarded, then bounced", ALIAS, sender=SENDER)
+    send_mail(srv.port, SENDER, [ALIAS], msg)
+    (d,) = origin.wait_deliveries(1)
+    assert d["rcpts"] == [SENDER] and d["mail_from"] == "<>"
+    report = parse_report(d["data"].replace(b"\r\n", b"\n"))
+    assert report["report_type"] == "delivery-status", report
+    (rcpt,) = report["recipients"]
+    assert rcpt["action"] == "failed" and rcpt["status"] == "5.1.1", rcpt
+    assert TARGET in rcpt["final-recipient"], rcpt
+    assert mid in report["headers_part"]
+    (log,) = srv.logs("queue.srs_report")
+    assert log["decoded"] == SENDER and log["to"].startswith("SRS0="), log
+    srv.wait_queue_empty()
+
+
+def test_reports_to_forged_or_expired_srs_senders_are_dropped(qserver, sinks):
+    """Mail whose sender claims an SRS address of ours that we did not make
+    (forged) or made too long ago (expired) bounces into nothing: the queue
+    drops the report with a log line instead of sending it anywhere."""
+    hop = sinks.start(MX["plain"])
+    hop.rcpt(TARGET, "550 5.1.1 <bob@plain.test>: Recipient address rejected")
+    origin = sinks.start(ORIGIN_MX)
+    srv = forwarding_server(qserver)
+    key = srs_keys(srv)[0]
+    forged = srs0(b"\x01" * 32, "victim", "origin.test", today())
+    expired = srs0(key, "sender", "origin.test", today() - 30)
+    for sender, reason in ((forged, "bad_hash"), (expired, "expired")):
+        mid, msg = make_message("claims to be our forward", ALIAS, sender=sender)
+        send_mail(srv.port, sender, [ALIAS], msg)
+        srv.wait_log("queue.srs_report_dropped", to=sender, reason=reason)
+        srv.wait_queue_empty()
+    time.sleep(0.5)
+    assert origin.received() == []
+    assert srv.maildir() == []          # nor to the postmaster
 
 
 def test_rotation_keeps_old_addresses_valid(qserver, sinks):
