@@ -269,7 +269,11 @@ void smtp_commit_message(struct smtp_session *s)
 	s->job.nforwards = s->nforwards;
 	s->job.forward_sender = s->forward_from;
 	s->job.smtputf8 = s->smtputf8;
-	smtp_arc_interim(s);   /* INTERIM (arcseal): the lead sets job.arc_authres/arc_cv here */
+	if (s->auth_verdict != NULL) {
+		/* forwarded copies carry our results on in an ARC set (arc_forward.c) */
+		s->job.arc_authres = s->auth_verdict->payload;
+		s->job.arc_cv = s->auth_verdict->arc_cv;
+	}
 	if (s->mode->reply_per_rcpt) {
 		s->job.groups = s->rcpt_groups;
 		s->job.ngroups = s->nrcpts;

@@ -121,7 +121,6 @@ struct smtp_session {
 	const struct inbound_verdict *auth_verdict;
 	bool checking_now;              /* inside smtp_mailauth_wait() */
 	struct commit_job job;
-	char arc_authres_interim[300];  /* INTERIM (arcseal): smtp_arc_interim.c */
 
 	unsigned long transactions;
 	bool discarding_line;           /* inside an overlong command line */
@@ -214,8 +213,6 @@ enum smtp_srs_rcpt smtp_srs_recipient(struct smtp_session *s, const struct smtp_
  * transaction. NULL when the store failed (the caller answers 451). */
 char ***smtp_srs_forward_list(struct smtp_session *s, size_t **n);
 
-/* INTERIM (arcseal), replaced at merge: smtp_arc_interim.c */
-void smtp_arc_interim(struct smtp_session *s);
 
 /* Received: and Return-Path: (smtp_received.c); returns a malloc'd string. */
 char *smtp_trace_header(const struct smtp_session *s, size_t *len);

@@ -89,8 +89,13 @@ def publish(queue_dns, srv_keys, origin=None):
     queue_dns.update(BASE_RECORDS + recs)
 
 
+# port 25's checks (whose results the seal carries) skip relay.hosts, which
+# the queue fixtures set to 127.0.0.0/8, where the test clients connect from
+NOT_RELAY = {"relay": {"hosts": ["192.0.2.1/32"]}}
+
+
 def forwarding_server(qserver, queue_dns, with_key=True, origin=None):
-    srv = qserver(start=False)
+    srv = qserver(NOT_RELAY, start=False)
     keys = keygen(srv) if with_key else {}
     publish(queue_dns, keys, origin)
     assert srv.cli("alias", "add", ALIAS, TARGET).returncode == 0
@@ -143,7 +148,7 @@ def test_forward_is_sealed_and_verifies_at_the_next_hop(qserver, queue_dns, sink
     assert (st["i"], st["cv"], st["d"], st["s"], st["a"]) == \
         ("1", "none", SRS_DOMAIN, selector, "rsa-sha256"), st
     (aar,) = named(data, b"ARC-Authentication-Results")
-    assert b"i=1; mail.local.test; none" in aar, aar
+    assert b"i=1; mail.local.test; spf=" in aar and b"; arc=none" in aar, aar
     (ams,) = named(data, b"ARC-Message-Signature")
     assert "dkim-signature" in tags(ams)["h"].lower().split(":"), ams
     # dkimpy, with the keys from the test DNS
@@ -163,17 +168,14 @@ def test_forward_is_sealed_and_verifies_at_the_next_hop(qserver, queue_dns, sink
 
 
 def test_only_the_forward_is_sealed(qserver, queue_dns, sinks):
-    """One transaction: alice's mailbox, a relayed recipient, a forward."""
+    """One transaction: alice's mailbox and a forward. (Mail relayed for
+    relay.hosts is not judged on port 25, so it has no results to seal.)"""
     hop = sinks.start(MX["plain"])
     srv, _ = forwarding_server(qserver, queue_dns)
-    mid, msg = make_message("three ways", ALIAS, sender=SENDER)
-    send_mail(srv.port, SENDER, [ALIAS, "carol@plain.test", "alice@local.test"], msg)
-    got = {tuple(d["rcpts"]): d for d in hop.wait_deliveries(2) if d["message_id"] == mid}
-    assert named(got[(TARGET,)]["data"], b"ARC-Seal")
-    relayed = got[("carol@plain.test",)]
-    assert relayed["mail_from"] == SENDER
-    assert not named(relayed["data"], b"ARC-Seal")
-    assert not named(relayed["data"], b"ARC-Message-Signature")
+    mid, msg = make_message("two ways", ALIAS, sender=SENDER)
+    send_mail(srv.port, SENDER, [ALIAS, "alice@local.test"], msg)
+    d = delivered(hop, mid)
+    assert d["rcpts"] == [TARGET] and named(d["data"], b"ARC-Seal")
     (local,) = srv.maildir()
     assert b"ARC-Seal:" not in local and b"ARC-Message-Signature:" not in local
     srv.wait_queue_empty()
@@ -194,7 +196,7 @@ def test_no_rsa_key_leaves_the_forward_unsealed(qserver, queue_dns, sinks):
 def test_an_ed25519_key_alone_does_not_seal(qserver, queue_dns, sinks):
     """dkimpy and OpenARC verify rsa-sha256 seals only: an Ed25519 key signs, never seals."""
     hop = sinks.start(MX["plain"])
-    srv = qserver(start=False)
+    srv = qserver(NOT_RELAY, start=False)
     p = srv.cli("dkim", "keygen", SRS_DOMAIN, "--algorithm", "ed25519")
     assert p.returncode == 0, p.stderr
     assert srv.cli("alias", "add", ALIAS, TARGET).returncode == 0
