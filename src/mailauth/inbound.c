@@ -416,7 +416,7 @@ static void build_authres(struct inbound_auth *ia)
 {
 	size_t n = 0, cap = ia->ndkim + 4;
 	struct authres_entry *e = xcalloc(cap, sizeof(*e));
-	char comment[200];
+	char comment[ORGDOMAIN_NAME_MAX + DKIM_NAME_MAX + 64];
 	authres_spf(&e[n++], spf_result_name(ia->spf_result), ia->mailfrom, ia->helo);
 	for (size_t i = 0; i < ia->ndkim; i++) {
 		const struct dkim_result *r = &ia->dkim_res[i];
