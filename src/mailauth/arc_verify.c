@@ -446,8 +446,9 @@ void arc_verify_body(struct arc_verify *v, const void *data, size_t len)
 }
 
 /* Whether signature s over digest verifies with the key of slot k. */
-static bool key_verifies(const struct key_slot *k, const struct dkim_sig *s,
-                         const unsigned char digest[32], char *why, size_t whylen, bool *temp)
+static bool key_verifies(const struct arc_verify *v, const struct key_slot *k,
+                         const struct dkim_sig *s, const unsigned char digest[32], char *why,
+                         size_t whylen, bool *temp)
 {
 	*temp = false;
 	if (k->status == DKIM_DNS_TEMPFAIL) {
@@ -465,7 +466,7 @@ static bool key_verifies(const struct key_slot *k, const struct dkim_sig *s,
 	}
 	bool ok;
 	char err[100];
-	if (dkim_key_check(k->rec, s->alg, digest, s->b, s->b_len, &ok, err, sizeof(err)) !=
+	if (dkim_key_check(v->dns->keys, k->rec, s->alg, digest, s->b, s->b_len, &ok, err, sizeof(err)) !=
 	    DKIM_PASS) {
 		snprintf(why, whylen, "%s", err);
 		return false;
@@ -490,7 +491,7 @@ static void judge_ams(struct arc_verify *v, unsigned i)
 	else if (sig->bh_len != sizeof(b->digest) || memcmp(sig->bh, b->digest, sizeof(b->digest)))
 		snprintf(r->ams_reason, sizeof(r->ams_reason), "body hash does not match");
 	else
-		r->ams_valid = key_verifies(&v->keys[s->ams_key], sig, s->ams_digest, r->ams_reason,
+		r->ams_valid = key_verifies(v, &v->keys[s->ams_key], sig, s->ams_digest, r->ams_reason,
 		                            sizeof(r->ams_reason), &s->ams_temp);
 }
 
@@ -498,7 +499,7 @@ static void judge_seal(struct arc_verify *v, unsigned i)
 {
 	struct set_state *s = &v->st[i - 1];
 	struct arc_set_result *r = &v->sets[i - 1];
-	r->seal_valid = key_verifies(&v->keys[s->seal_key], &s->seal->sig, s->seal_digest,
+	r->seal_valid = key_verifies(v, &v->keys[s->seal_key], &s->seal->sig, s->seal_digest,
 	                             r->seal_reason, sizeof(r->seal_reason), &s->seal_temp);
 }
 

@@ -67,6 +67,16 @@ int dkim_key_sign_digest(const struct dkim_key *k, const unsigned char digest[32
  * size. NULL with err when p= is not such a key. */
 EVP_PKEY *dkim_pubkey_new(enum dkim_alg alg, const unsigned char *p, size_t len, int *bits,
                           char *err, size_t errlen);
+/* Public keys parsed before, by their p= octets: OpenSSL 3's decoder is
+ * the costliest step of a verification, and a sender's key is the same for
+ * every message. A few keys, the oldest dropped first; one per thread (no
+ * locking). dkim_pubkey_get() is dkim_pubkey_new() through the cache (NULL:
+ * none); the key returned is the caller's to free either way. */
+struct dkim_key_cache;
+struct dkim_key_cache *dkim_key_cache_new(void);
+void dkim_key_cache_free(struct dkim_key_cache *c);
+EVP_PKEY *dkim_pubkey_get(struct dkim_key_cache *c, enum dkim_alg alg, const unsigned char *p,
+                          size_t len, int *bits, char *err, size_t errlen);
 /* Checks a signature made by dkim_key_sign_digest(): 1 when it is valid,
  * 0 when not. */
 int dkim_pubkey_verify_digest(EVP_PKEY *pk, enum dkim_alg alg, const unsigned char digest[32],

@@ -348,6 +348,61 @@ EVP_PKEY *dkim_pubkey_new(enum dkim_alg alg, const unsigned char *p, size_t len,
 	return pk;
 }
 
+#define KEY_CACHE_SIZE 32
+
+struct dkim_key_cache {
+	struct {
+		enum dkim_alg alg;
+		unsigned char *p;
+		size_t len;
+		EVP_PKEY *pk;
+		int bits;
+	} e[KEY_CACHE_SIZE];
+	size_t next;                    /* the slot replaced next */
+};
+
+struct dkim_key_cache *dkim_key_cache_new(void)
+{
+	return xcalloc(1, sizeof(struct dkim_key_cache));
+}
+
+void dkim_key_cache_free(struct dkim_key_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < KEY_CACHE_SIZE; i++) {
+		EVP_PKEY_free(c->e[i].pk);
+		free(c->e[i].p);
+	}
+	free(c);
+}
+
+EVP_PKEY *dkim_pubkey_get(struct dkim_key_cache *c, enum dkim_alg alg, const unsigned char *p,
+                          size_t len, int *bits, char *err, size_t errlen)
+{
+	if (c == NULL)
+		return dkim_pubkey_new(alg, p, len, bits, err, errlen);
+	for (size_t i = 0; i < KEY_CACHE_SIZE; i++)
+		if (c->e[i].pk != NULL && c->e[i].alg == alg && c->e[i].len == len &&
+		    memcmp(c->e[i].p, p, len) == 0 && EVP_PKEY_up_ref(c->e[i].pk) == 1) {
+			*bits = c->e[i].bits;
+			return c->e[i].pk;
+		}
+	EVP_PKEY *pk = dkim_pubkey_new(alg, p, len, bits, err, errlen);
+	if (pk == NULL || EVP_PKEY_up_ref(pk) != 1)
+		return pk;
+	size_t i = c->next++ % KEY_CACHE_SIZE;
+	EVP_PKEY_free(c->e[i].pk);
+	free(c->e[i].p);
+	c->e[i].alg = alg;
+	c->e[i].p = xmalloc(len ? len : 1);
+	memcpy(c->e[i].p, p, len);
+	c->e[i].len = len;
+	c->e[i].pk = pk;
+	c->e[i].bits = *bits;
+	return pk;
+}
+
 int dkim_pubkey_verify_digest(EVP_PKEY *pk, enum dkim_alg alg, const unsigned char digest[32],
                               const unsigned char *sig, size_t siglen)
 {

@@ -176,7 +176,7 @@ static void sig_setup(struct dkim_verify *v, size_t i, const struct mail_header 
 
 /* ---- keys -------------------------------------------------------------- */
 
-enum dkim_verdict dkim_key_check(const struct dkim_keyrec *k, enum dkim_sig_alg sig_alg,
+enum dkim_verdict dkim_key_check(struct dkim_key_cache *cache, const struct dkim_keyrec *k, enum dkim_sig_alg sig_alg,
                                  const unsigned char digest[32], const unsigned char *b,
                                  size_t b_len, bool *sig_ok, char *err, size_t errlen)
 {
@@ -200,7 +200,7 @@ enum dkim_verdict dkim_key_check(const struct dkim_keyrec *k, enum dkim_sig_alg 
 		return DKIM_PERMERROR;
 	}
 	int bits = 0;
-	EVP_PKEY *pk = dkim_pubkey_new(alg, k->key, k->key_len, &bits, err, errlen);
+	EVP_PKEY *pk = dkim_pubkey_get(cache, alg, k->key, k->key_len, &bits, err, errlen);
 	if (pk == NULL)
 		return DKIM_PERMERROR;
 	if (alg == DKIM_RSA_SHA256 && bits < DKIM_RSA_MIN_BITS) {
@@ -222,7 +222,7 @@ static void check_with_key(struct dkim_verify *v, size_t i, const struct dkim_ke
 	if (k->strict && !k->revoked && !st->strict_domain_ok)
 		return decide(v, i, DKIM_PERMERROR, "key requires i= domain to be d= (t=s)");
 	char err[100];
-	enum dkim_verdict vd = dkim_key_check(k, st->alg, st->hdigest, st->b, st->b_len,
+	enum dkim_verdict vd = dkim_key_check(v->dns->keys, k, st->alg, st->hdigest, st->b, st->b_len,
 	                                      &st->sig_ok, err, sizeof(err));
 	if (vd != DKIM_PASS)
 		return decide(v, i, vd, "%s", err);

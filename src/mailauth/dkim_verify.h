@@ -48,6 +48,9 @@ struct dkim_dns {
 	/* Cancels a pending query: its callback will not run. */
 	void (*cancel)(void *ctx, int id);
 	void *ctx;
+	/* keys already parsed (dkim.h), shared by the messages of one thread;
+	 * NULL: each is parsed anew */
+	struct dkim_key_cache *keys;
 };
 
 /* ---- limits and results -------------------------------------------------- */
@@ -122,7 +125,7 @@ int dkim_keyrec_pick(const struct dkim_txt *txt, size_t n, struct dkim_keyrec *k
  * whether b verifies), else the verdict (revoked, k= or h= or s= refusing,
  * no key in p=, RSA under DKIM_RSA_MIN_BITS) with err. t=s is the
  * caller's. */
-enum dkim_verdict dkim_key_check(const struct dkim_keyrec *k, enum dkim_sig_alg sig_alg,
+enum dkim_verdict dkim_key_check(struct dkim_key_cache *cache, const struct dkim_keyrec *k, enum dkim_sig_alg sig_alg,
                                  const unsigned char digest[32], const unsigned char *b,
                                  size_t b_len, bool *sig_ok, char *err, size_t errlen);
 

@@ -91,7 +91,7 @@ struct inbound_auth *inbound_auth_new(const struct inbound_env *env)
 	struct inbound_auth *ia = xcalloc(1, sizeof(*ia));
 	ia->env = *env;
 	ia->txt = txt_lookups_new(env->dns);
-	txt_lookups_dkim(ia->txt, &ia->dkim_dns);
+	txt_lookups_dkim(ia->txt, env->keys, &ia->dkim_dns);
 	txt_lookups_dmarc(ia->txt, &ia->dmarc_dns);
 	ia->spf_done = true;            /* until a MAIL FROM starts it */
 	ia->spf_result = SPF_NONE;

@@ -51,6 +51,7 @@ enum inbound_spf_enforcement {
 
 struct inbound_env {
 	const struct spf_dns *dns;              /* outlives the run */
+	struct dkim_key_cache *keys;            /* the thread's parsed keys, or NULL */
 	struct event_base *base;                /* for the deadline */
 	const struct orgdomain *od;
 	const char *authserv_id;                /* our host name */

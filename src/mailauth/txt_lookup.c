@@ -117,9 +117,9 @@ static int dmarc_txt(void *ctx, const char *name, dmarc_txt_done_fn *done, void 
 	return p == NULL ? -1 : p->id;
 }
 
-void txt_lookups_dkim(struct txt_lookups *t, struct dkim_dns *out)
+void txt_lookups_dkim(struct txt_lookups *t, struct dkim_key_cache *keys, struct dkim_dns *out)
 {
-	*out = (struct dkim_dns){ .txt = dkim_txt, .cancel = dkim_cancel, .ctx = t };
+	*out = (struct dkim_dns){ .txt = dkim_txt, .cancel = dkim_cancel, .ctx = t, .keys = keys };
 }
 
 void txt_lookups_dmarc(struct txt_lookups *t, struct dmarc_dns *out)

@@ -13,8 +13,9 @@ struct txt_lookups;
 
 /* dns must outlive the set. */
 struct txt_lookups *txt_lookups_new(const struct spf_dns *dns);
-/* Fills the tables to ask through the set. */
-void txt_lookups_dkim(struct txt_lookups *t, struct dkim_dns *out);
+/* Fills the tables to ask through the set; keys (may be NULL) is the
+ * verifiers' cache of parsed keys (dkim.h). */
+void txt_lookups_dkim(struct txt_lookups *t, struct dkim_key_cache *keys, struct dkim_dns *out);
 void txt_lookups_dmarc(struct txt_lookups *t, struct dmarc_dns *out);
 /* Cancels every pending lookup: DKIM's callbacks do not run (the verifiers
  * cancel theirs first anyway); DMARC's, which has no cancel of its own, is

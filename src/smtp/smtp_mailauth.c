@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "dns/resolver.h"
+#include "mailauth/dkim.h"
 #include "mailauth/inbound.h"
 #include "mailauth/spf_resolver.h"
 #include "smtp/smtp_session.h"
@@ -22,6 +23,7 @@ struct smtp_worker_dns {
 	struct resolver *r;
 	struct spf_resolver *adapter;
 	struct spf_dns dns;
+	struct dkim_key_cache *keys;    /* the DKIM and ARC keys its sessions parsed */
 	bool failed;                    /* logged once; the checks are then off */
 };
 
@@ -33,6 +35,7 @@ static void free_worker_dns(struct worker *w, void **slot)
 		return;
 	spf_resolver_free(wd->adapter);
 	resolver_free(wd->r);
+	dkim_key_cache_free(wd->keys);
 	free(wd);
 	*slot = NULL;
 }
@@ -51,7 +54,7 @@ static struct resolver *new_resolver(struct worker *w, const struct config *cfg,
 }
 
 /* Made on the worker's first port-25 transaction, on its own thread. */
-static const struct spf_dns *worker_dns(struct worker *w)
+static struct smtp_worker_dns *worker_dns(struct worker *w)
 {
 	struct smtp_worker_dns **slot = (struct smtp_worker_dns **)worker_slot(w, WORKER_SLOT_SMTP);
 	char err[256];
@@ -64,9 +67,10 @@ static const struct spf_dns *worker_dns(struct worker *w)
 			log_event(LOG_ERROR, "smtp.resolver_failed", "s", "error", err, NULL);
 		} else {
 			(*slot)->adapter = spf_resolver_new((*slot)->r, &(*slot)->dns);
+			(*slot)->keys = dkim_key_cache_new();
 		}
 	}
-	return (*slot)->failed ? NULL : &(*slot)->dns;
+	return (*slot)->failed ? NULL : *slot;
 }
 
 /* ---- the session's part ---------------------------------------------------- */
@@ -85,11 +89,12 @@ void smtp_mailauth_start(struct smtp_session *s)
 	const struct config *cfg = s->ns.cfg;
 	if (!mailauth_applies(s))
 		return;
-	const struct spf_dns *dns = worker_dns(s->ns.worker);
-	if (dns == NULL)
+	struct smtp_worker_dns *wd = worker_dns(s->ns.worker);
+	if (wd == NULL)
 		return;
 	struct inbound_env env = {
-		.dns = dns,
+		.dns = &wd->dns,
+		.keys = wd->keys,
 		.base = worker_base(s->ns.worker),
 		.od = worker_orgdomain(s->ns.worker),
 		.authserv_id = cfg->hostname,

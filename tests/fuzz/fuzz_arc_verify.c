@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!mail_header_block_end(msg, len, &scan, &hlen, &body))
 		hlen = body = len;
 
-	static const struct dkim_dns dns = { fuzz_txt, fuzz_cancel, NULL };
+	static const struct dkim_dns dns = { fuzz_txt, fuzz_cancel, NULL, NULL };
 	struct arc_verify_limits lim = { .max_lookups = 4 };
 	struct arc_verify *v = arc_verify_new(&dns, &lim, 1900000000);
 	lookups = 0;

@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!mail_header_block_end(msg, len, &scan, &hlen, &body))
 		hlen = body = len;
 
-	static const struct dkim_dns dns = { fuzz_txt, fuzz_cancel, NULL };
+	static const struct dkim_dns dns = { fuzz_txt, fuzz_cancel, NULL, NULL };
 	struct dkim_verify_limits lim = { .max_signatures = 3, .clock_skew = 300 };
 	struct dkim_verify *v = dkim_verify_new(&dns, &lim, 1900000000);
 	dkim_verify_header(v, msg, hlen);

@@ -144,7 +144,7 @@ static struct outcome verify_with(struct fake_dns *f, const char *msg,
                                   const struct arc_verify_limits *lim)
 {
 	struct outcome o = { 0 };
-	struct dkim_dns dns = { fake_txt, fake_cancel, f };
+	struct dkim_dns dns = { fake_txt, fake_cancel, f, NULL };
 	struct arc_verify *v = arc_verify_new(&dns, lim, NOW);
 	size_t hlen, body, len = strlen(msg);
 	split(msg, &hlen, &body);
@@ -513,7 +513,7 @@ static void test_later_answers_and_cancel(void **state)
 	assert_int_equal(o.cv, ARC_CV_PASS);
 	/* freed with lookups in flight: each cancelled, done never runs */
 	f = (struct fake_dns){ .status = DKIM_DNS_OK, .later = true };
-	struct dkim_dns dns = { fake_txt, fake_cancel, &f };
+	struct dkim_dns dns = { fake_txt, fake_cancel, &f, NULL };
 	struct arc_verify *v = arc_verify_new(&dns, NULL, NOW);
 	size_t hlen, body;
 	split(m, &hlen, &body);

@@ -52,6 +52,7 @@ struct fake_dns {
 	struct { int id; dkim_dns_txt_cb cb; void *arg; const char *name; bool live; } q[FAKE_MAX];
 	size_t nq;
 	int cancelled, asked;
+	struct dkim_key_cache *keys;    /* the parsed keys' cache, or NULL */
 };
 
 static void fake_add(struct fake_dns *f, const char *name, enum dkim_dns_status st,
@@ -114,7 +115,7 @@ static void fake_run(struct fake_dns *f)
 
 static struct dkim_dns fake_iface(struct fake_dns *f)
 {
-	return (struct dkim_dns){ fake_txt, fake_cancel, f };
+	return (struct dkim_dns){ fake_txt, fake_cancel, f, f->keys };
 }
 
 /* ---- running the verifier ------------------------------------------- */
@@ -419,6 +420,49 @@ static void test_postern_signatures_verify(void **state)
 		free(m1);
 		free(m2);
 	}
+}
+
+/* Keys parsed once serve later messages, and never make a bad signature
+ * pass or one algorithm's key stand for another's. */
+static void test_key_cache(void **state)
+{
+	(void)state;
+	struct fake_dns f = { .keys = dkim_key_cache_new() };
+	add_keys(&f);
+	char *m1 = postern_signed(rsa_key, "rsa", base_msg);
+	char *m2 = postern_signed(ed_key, "ed", m1);
+	for (int round = 0; round < 3; round++) {
+		struct outcome o = verify_msg(&f, m2);
+		assert_verdict(o, 0, DKIM_PASS, "good");
+		assert_verdict(o, 1, DKIM_PASS, "good");
+	}
+	char *bad = xstrdup(m2);
+	bad[strlen(bad) - 3] ^= 1;      /* the body changed: both fail, cache or not */
+	struct outcome o = verify_msg(&f, bad);
+	assert_int_equal(o.r[0].verdict, DKIM_FAIL);
+	assert_int_equal(o.r[1].verdict, DKIM_FAIL);
+	/* 32 octets that are an Ed25519 key are no RSA key, cached or not */
+	unsigned char raw[32] = { 0x11 };
+	char err[100];
+	int bits = 0;
+	EVP_PKEY *pk = dkim_pubkey_get(f.keys, DKIM_ED25519_SHA256, raw, sizeof(raw), &bits, err,
+	                               sizeof(err));
+	assert_non_null(pk);
+	EVP_PKEY_free(pk);
+	assert_null(dkim_pubkey_get(f.keys, DKIM_RSA_SHA256, raw, sizeof(raw), &bits, err,
+	                            sizeof(err)));
+	/* more keys than the cache holds: the oldest go, nothing leaks */
+	for (int i = 0; i < 40; i++) {
+		raw[1] = (unsigned char)i;
+		pk = dkim_pubkey_get(f.keys, DKIM_ED25519_SHA256, raw, sizeof(raw), &bits, err,
+		                     sizeof(err));
+		assert_non_null(pk);
+		EVP_PKEY_free(pk);
+	}
+	dkim_key_cache_free(f.keys);
+	free(bad);
+	free(m1);
+	free(m2);
 }
 
 /* The body hash does not depend on how the body is cut into pieces. */
@@ -758,6 +802,7 @@ int main(void)
 		cmocka_unit_test(test_sig_parse),
 		cmocka_unit_test(test_keyrec_parse),
 		cmocka_unit_test(test_postern_signatures_verify),
+		cmocka_unit_test(test_key_cache),
 		cmocka_unit_test(test_body_split_anywhere),
 		cmocka_unit_test(test_tampering_fails),
 		cmocka_unit_test(test_key_problems),
