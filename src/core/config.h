@@ -149,6 +149,9 @@ struct config {
 	struct {
 		char *psl_file;          /* the public suffix list; NULL: the system's (libpsl) */
 		enum config_dmarc_enforcement enforcement;
+		bool reports;            /* send aggregate reports (opt-in) */
+		uint64_t report_interval_ms;    /* between report runs */
+		int report_max_per_day;  /* reports sent in any 24 hours, at most */
 	} dmarc;
 	struct {
 		bool received_ip;        /* show the client's IP in Received: of submitted mail */
