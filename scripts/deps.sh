@@ -28,6 +28,7 @@ PKGS=(
   python3-yaml python3-spf
   python3-authres   # dkimpy's ARC signer needs it (tests/integration/test_arc.py)
   python3-dnspython # SPF at the next hop of forwarded mail (test_srs.py)
+  python3-lxml      # DMARC aggregate reports are well-formed XML (test_dmarc_reports.py)
   # LMTP behind a real MTA: the tests run a private Postfix (postfix -c DIR) on loopback
   postfix
   # tests for postern import (a real Dovecot as the source) and for SORT and THREAD (the

@@ -39,6 +39,7 @@ struct cli_args {
 	const char *ip;                 /* --ip ADDRESS (spf check) */
 	const char *sender;             /* --sender ADDRESS (spf check) */
 	const char *helo;               /* --helo NAME (spf check) */
+	const char *day;                /* --day YYYY-MM-DD (dmarc reports) */
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -63,6 +64,7 @@ int cli_master(struct cli_args *a);
 int cli_mailbox(struct cli_args *a);
 int cli_spf(struct cli_args *a);
 int cli_srs(struct cli_args *a);
+int cli_dmarc(struct cli_args *a);
 
 /* cli_records.c: the DNS records to publish for a local domain, and whether
  * DNS has them (exit code CLI_OK when all do). */

@@ -34,6 +34,9 @@ static const char usage_text[] =
 	"                                evaluate SPF (RFC 7208) as inbound mail would be, with\n"
 	"                                the configured DNS (dns.servers); --sender \"\" checks\n"
 	"                                the HELO name\n"
+	"  dmarc reports [--day YYYY-MM-DD], dmarc send-reports\n"
+	"                                DMARC aggregate data of inbound mail and the reports\n"
+	"                                sent of it (dmarc.reports); send the due ones now\n"
 	"  srs rotate                    a new SRS key for forwarded mail's senders (the\n"
 	"                                previous one keeps verifying)\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
@@ -76,6 +79,7 @@ static const struct command commands[] = {
 	{ "queue", cli_queue, false },
 	{ "dkim", cli_dkim, false },
 	{ "srs", cli_srs, false },
+	{ "dmarc", cli_dmarc, false },
 	{ "auth", cli_auth, false },
 	{ "master", cli_master, false },
 	{ "store", cli_store, false },
@@ -94,6 +98,7 @@ static const char **value_option(struct cli_args *a, const char *arg)
 		{ "--layout", &a->layout }, { "--pop3-uidl-format", &a->pop3_uidl_format },
 		{ "--storage", &a->storage }, { "--messages", &a->messages },
 		{ "--ip", &a->ip }, { "--sender", &a->sender }, { "--helo", &a->helo },
+		{ "--day", &a->day },
 		{ "--domain", &a->domain }, { "--signing-key", &a->signing_key },
 		{ "--authres", &a->authres }, { "--cv", &a->cv },
 	};

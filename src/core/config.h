@@ -158,6 +158,9 @@ struct config {
 	struct {
 		char *psl_file;          /* the public suffix list; NULL: the system's (libpsl) */
 		enum config_dmarc_enforcement enforcement;
+		bool reports;            /* send aggregate reports (opt-in) */
+		uint64_t report_interval_ms;    /* between report runs */
+		int report_max_per_day;  /* reports sent in any 24 hours, at most */
 	} dmarc;
 	struct {
 		enum config_spf_enforcement enforcement;

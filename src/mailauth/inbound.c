@@ -21,6 +21,7 @@
 #include "mail/header.h"
 #include "mailauth/arc_verify.h"
 #include "mailauth/authres.h"
+#include "mailauth/dmarc_report.h"
 #include "mailauth/txt_lookup.h"
 
 #define IDENT_MAX 512
@@ -63,6 +64,8 @@ struct inbound_auth {
 	bool dmarc_started, dmarc_done;
 	bool discovering;               /* inside dmarc_discover(), which may answer at once */
 	struct dmarc_found found;
+	struct dmarc_input dmarc_in;    /* what it was judged on (aggregate data) */
+	struct dmarc_dkim_sig *dmarc_sigs;
 	struct dmarc_outcome outcome;
 	bool arc_override;              /* a trusted sealer's dmarc=pass was taken */
 
@@ -331,6 +334,7 @@ static void evaluate_dmarc(struct inbound_auth *ia)
 			.pass = ia->dkim_res[i].verdict == DKIM_PASS,
 			.whole_body = !ia->dkim_res[i].body_partial,
 		};
+	ia->dmarc_sigs = sigs;
 	struct dmarc_input in = {
 		.from_domain = ia->found.from_domain,
 		.spf = dmarc_spf_of(ia->spf_result),
@@ -338,10 +342,10 @@ static void evaluate_dmarc(struct inbound_auth *ia)
 		.dkim = sigs,
 		.ndkim = ia->ndkim,
 	};
+	ia->dmarc_in = in;
 	dmarc_evaluate(ia->env.od, &ia->found, &in, ia->env.dmarc,
 	               ia->env.sample ? ia->env.sample : dmarc_sample_random, ia->env.sample_arg,
 	               &ia->outcome);
-	free(sigs);
 	if (ia->outcome.result == DMARC_RESULT_FAIL && trusted_sealer_passed(ia)) {
 		ia->arc_override = true;
 		ia->outcome.disposition = DMARC_DISP_ACCEPT;
@@ -506,17 +510,16 @@ static void make_verdict(struct inbound_auth *ia)
 	             ia->outcome.result == DMARC_RESULT_FAIL);
 	for (size_t i = 0; i < ia->ndkim; i++)
 		v->failed |= ia->dkim_res[i].verdict == DKIM_FAIL;
-	v->dmarc_found = &ia->found;
-	v->dmarc_outcome = &ia->outcome;
-	v->spf_domain = ia->spf_domain;
-	v->dkim_domain = ia->ndkim ? ia->dkim_res[0].domain : "";
-	v->dkim_result = ia->ndkim ? dkim_verdict_name(ia->dkim_res[0].verdict) : "none";
-	for (size_t i = 0; i < ia->ndkim; i++)
-		if (ia->dkim_res[i].verdict == DKIM_PASS) {
-			v->dkim_domain = ia->dkim_res[i].domain;
-			v->dkim_result = "pass";
-			break;
-		}
+}
+
+bool inbound_auth_dmarc_event(const struct inbound_auth *ia, const char *source_ip,
+                              struct dmarc_agg_event *ev, char rua[DMARC_REPORT_RUA_TEXT])
+{
+	if (!ia->finished || ia->found.status != DMARC_FOUND_RECORD || ia->dmarc_sigs == NULL)
+		return false;
+	dmarc_report_event(ev, rua, time(NULL), source_ip, ia->env.od, &ia->found, &ia->dmarc_in,
+	                   &ia->outcome);
+	return true;
 }
 
 static void finish_now(struct inbound_auth *ia)
@@ -624,6 +627,7 @@ void inbound_auth_free(struct inbound_auth *ia)
 		event_free(ia->deadline);
 	free(ia->hdr);
 	free(ia->dkim_res);
+	free(ia->dmarc_sigs);
 	free(ia->trusted_aar);
 	free(ia->field);
 	free(ia->payload);

@@ -30,6 +30,7 @@
 #include "mailauth/arc.h"
 #include "mailauth/dkim_verify.h"
 #include "mailauth/dmarc.h"
+#include "mailauth/dmarc_report.h"
 #include "mailauth/spf_dns.h"
 #include "mailauth/spf_eval.h"
 
@@ -86,12 +87,6 @@ struct inbound_verdict {
 	const char *spf, *dmarc, *arc;
 	char dkim[96];                  /* "pass" or "pass,fail": each signature's */
 	bool failed;                    /* some method failed: an audit line */
-	/* DMARC aggregate data: valid when dmarc_found.status is RECORD */
-	const struct dmarc_found *dmarc_found;
-	const struct dmarc_outcome *dmarc_outcome;
-	const char *spf_domain;
-	const char *dkim_domain;        /* the first passing signature's d=, or the first's */
-	const char *dkim_result;
 };
 
 struct inbound_auth;
@@ -117,5 +112,11 @@ void inbound_auth_wait(struct inbound_auth *ia, inbound_done_fn *done, void *arg
 void inbound_auth_free(struct inbound_auth *ia);
 
 const char *inbound_spf_enforcement_name(enum inbound_spf_enforcement e);
+
+/* After the verdict: the DMARC aggregate data of the message (for
+ * store_dmarc_record()) when its From: domain has a DMARC record; false
+ * when not. ev points into the run and rua. */
+bool inbound_auth_dmarc_event(const struct inbound_auth *ia, const char *source_ip,
+                              struct dmarc_agg_event *ev, char rua[DMARC_REPORT_RUA_TEXT]);
 
 #endif

@@ -227,6 +227,12 @@ static enum report_route inject_report(struct queue_runner *q, const char *to, c
 	return ROUTE_OK;
 }
 
+bool report_inject(struct queue_runner *q, const char *to, const char *trace_id, const char *text,
+                   size_t len)
+{
+	return inject_report(q, to, trace_id, text, len, NULL) == ROUTE_OK;
+}
+
 /* The original header block, bounded, for text/rfc822-headers: whole
  * lines up to HEADER_COPY_MAX octets. */
 static char *read_headers(const char *path, size_t *len)

@@ -235,6 +235,7 @@ static void run_queue(struct queue_runner *q)
 		return;
 	report_finished_messages(q);
 	report_delay_warnings(q);
+	dmarc_send_tick(q);
 	circuits_sweep(q);
 	schedule(q);
 }
@@ -401,6 +402,7 @@ void queue_runner_free(struct queue_runner *q)
 		event_free(q->stop_ev);
 	if (q->deadline_ev)
 		event_free(q->deadline_ev);
+	dmarc_send_free(q);             /* before its resolver */
 	resolver_free(q->resolver);
 	SSL_CTX_free(q->ssl_ctx);
 	store_close(q->store);

@@ -16,6 +16,7 @@
 struct event_base;
 struct store;
 struct delivery;
+struct dmarc_sender;
 
 #define DELIVERY_MAX_RCPTS 100
 
@@ -87,6 +88,7 @@ struct queue_runner {
 	struct report_state *reports;
 	size_t nreports;
 	const struct srs *srs;          /* NULL when srs.enabled is off */
+	struct dmarc_sender *dmarc;     /* DMARC aggregate reports (dmarc_send.c) */
 };
 
 /* delivery.c */
@@ -104,5 +106,16 @@ void runner_rcpt_failed(struct queue_runner *q, struct delivery *d, size_t i, bo
 void report_finished_messages(struct queue_runner *q);
 /* One delay notice per message pending longer than queue.warn_after. */
 void report_delay_warnings(struct queue_runner *q);
+/* Commits a message the queue makes itself (LF line ends) to `to`, with
+ * the null sender and a Received: field carrying trace_id; false when there
+ * is nowhere to put it (nothing was done). */
+bool report_inject(struct queue_runner *q, const char *to, const char *trace_id, const char *text,
+                   size_t len);
+
+/* dmarc_send.c: called on every run of the queue; starts a run of DMARC
+ * aggregate reports when one is due */
+void dmarc_send_tick(struct queue_runner *q);
+/* Drops a run in progress (its pending lookups too) and frees the state. */
+void dmarc_send_free(struct queue_runner *q);
 
 #endif

@@ -16,6 +16,7 @@
 #include "mailauth/spf_resolver.h"
 #include "smtp/smtp_session.h"
 #include "store/mbox.h"
+#include "store/store_dmarc.h"
 
 /* ---- the worker's resolver ------------------------------------------------ */
 
@@ -115,6 +116,19 @@ void smtp_mailauth_reset(struct smtp_session *s)
 	s->auth_verdict = NULL;
 }
 
+/* The day's DMARC aggregate data (src/store/store_dmarc.h), whatever the
+ * verdict: a report tells the domain what was refused too. */
+static void record_dmarc(struct smtp_session *s)
+{
+	struct dmarc_agg_event ev;
+	char rua[DMARC_REPORT_RUA_TEXT];
+	if (!inbound_auth_dmarc_event(s->auth, s->ns.conn.ip, &ev, rua))
+		return;
+	if (store_dmarc_record(worker_store(s->ns.worker), &ev) != STORE_OK)
+		log_event(LOG_WARN, "smtp.dmarc_record_failed", "s", "session", s->ns.id,
+		          "s", "domain", ev.policy_domain, NULL);
+}
+
 static void on_verdict(void *arg, const struct inbound_verdict *v)
 {
 	struct smtp_session *s = arg;
@@ -126,6 +140,7 @@ static void on_verdict(void *arg, const struct inbound_verdict *v)
 		          "s", "dkim", v->dkim, "s", "dmarc", v->dmarc, "s", "arc", v->arc,
 		          "s", "action", v->action == INBOUND_REFUSE ? "refused"
 		                       : v->action == INBOUND_JUNK ? "junk" : "delivered", NULL);
+	record_dmarc(s);
 	s->state = SMTP_S_COMMAND;
 	if (v->action == INBOUND_REFUSE) {
 		smtp_refuse_message(s, v->code, v->enh, v->text, v->log_result);

@@ -225,3 +225,19 @@ def test_relay_hosts_are_not_judged(mx):
     assert r.code == 250, r
     assert authres(srv.messages("alice")[0]) == []
     assert srv.transactions()[-1].get("spf") is None
+
+
+def test_dmarc_aggregate_data_is_recorded(mx, keys):
+    """Each message whose From: domain has a DMARC record counts in the
+    day's aggregate data, refused ones too (src/store/store_dmarc.c)."""
+    srv = mx()
+    assert send(srv, "news@signed.test", sign(message("news@signed.test"), keys)).code == 250
+    assert send(srv, "ceo@forged.test", message("ceo@forged.test")).code == 550
+    assert send(srv, "news@lax.test", message("news@lax.test")).code == 250   # no record
+    p = srv.cli("dmarc", "reports")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert any("signed.test" in ln and "1 msgs" in ln and "passed" in ln for ln in lines), p.stdout
+    assert any("forged.test" in ln and "1 msgs" in ln and "never-pass" in ln for ln in lines), \
+        p.stdout
+    assert "lax.test" not in p.stdout

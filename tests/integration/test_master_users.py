@@ -405,6 +405,11 @@ def test_schema_step_migrates_an_older_database(postern):
     # shared mailboxes (step 6): neither table, version 4
     con.execute("DROP TABLE mailbox_acl")
     con.execute("DROP TABLE master_users")
+    # and before step 7 (DMARC aggregate data)
+    con.executescript("DROP TRIGGER dmarc_event_recorded; DROP VIEW dmarc_events;"
+                      "DROP TRIGGER dmarc_row_added; DROP TABLE dmarc_rows;"
+                      "DROP TABLE dmarc_domains; DROP TABLE dmarc_days;"
+                      "DROP TABLE dmarc_reports; DROP TABLE dmarc_state;")
     con.execute("PRAGMA user_version = 4")
     con.commit()
     con.close()

@@ -359,6 +359,22 @@ static void test_dmarc_keys(void **state)
 	assert_int_equal(cfg->dmarc.enforcement, CONFIG_DMARC_NONE);
 	config_free(cfg);
 	expect_error("dmarc = { enforcement = \"monitor\"; };", "one of none, relaxed, strict");
+	/* aggregate reports: off unless asked for; bounded interval and rate */
+	cfg = load_ok("dmarc = { enforcement = \"none\"; };");
+	assert_false(cfg->dmarc.reports);
+	assert_int_equal(cfg->dmarc.report_interval_ms, 86400ULL * 1000);
+	assert_int_equal(cfg->dmarc.report_max_per_day, 1000);
+	config_free(cfg);
+	cfg = load_ok("dmarc = { enforcement = \"strict\"; reports = true; report_interval = \"6h\";"
+	              " report_max_per_day = 20; };");
+	assert_true(cfg->dmarc.reports);
+	assert_int_equal(cfg->dmarc.enforcement, CONFIG_DMARC_STRICT);
+	assert_int_equal(cfg->dmarc.report_interval_ms, 6ULL * 3600 * 1000);
+	assert_int_equal(cfg->dmarc.report_max_per_day, 20);
+	config_free(cfg);
+	expect_error("dmarc = { report_interval = \"1m\"; };", "report_interval");
+	expect_error("dmarc = { report_max_per_day = 0; };", "report_max_per_day");
+	expect_error("dmarc = { reports = \"yes\"; };", "reports");
 	expect_error("dmarc = { psl_file = \"psl.dat\"; };", "absolute path");
 	expect_error("dmarc = { pct = 5; };", "unknown key 'pct'");
 }
