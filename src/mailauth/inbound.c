@@ -606,7 +606,8 @@ void inbound_auth_wait(struct inbound_auth *ia, inbound_done_fn *done, void *arg
 	ia->done_arg = arg;
 	ia->finishing = true;
 	if (ia->env.base != NULL) {
-		struct timeval tv = { INBOUND_DEADLINE_MS / 1000, (INBOUND_DEADLINE_MS % 1000) * 1000 };
+		unsigned ms = ia->env.deadline_ms ? ia->env.deadline_ms : INBOUND_DEADLINE_MS;
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 		ia->deadline = evtimer_new(ia->env.base, on_deadline, ia);
 		evtimer_add(ia->deadline, &tv);
 	}

@@ -54,6 +54,7 @@ struct inbound_env {
 	const struct spf_dns *dns;              /* outlives the run */
 	struct dkim_key_cache *keys;            /* the thread's parsed keys, or NULL */
 	struct event_base *base;                /* for the deadline */
+	unsigned deadline_ms;                   /* 0: INBOUND_DEADLINE_MS */
 	const struct orgdomain *od;
 	const char *authserv_id;                /* our host name */
 	enum inbound_spf_enforcement spf;
