@@ -211,8 +211,8 @@ static int insert_outcome(struct store *st, const struct store_dmarc_report *r)
 static int forget_domain_day(struct store *st, int64_t day, const char *policy_domain)
 {
 	static const char *const sql[] = {
-		"UPDATE dmarc_days SET nrows = max(nrows - coalesce((SELECT nrows FROM dmarc_domains "
-		"WHERE day = ?1 AND policy_domain = lower(?2)), 0), 0) WHERE day = ?1",
+		("UPDATE dmarc_days SET nrows = max(nrows - coalesce((SELECT nrows FROM dmarc_domains "
+		 "WHERE day = ?1 AND policy_domain = lower(?2)), 0), 0) WHERE day = ?1"),
 		"DELETE FROM dmarc_rows WHERE day = ?1 AND policy_domain = lower(?2)",
 		"DELETE FROM dmarc_domains WHERE day = ?1 AND policy_domain = lower(?2)",
 	};
