@@ -193,9 +193,7 @@ struct cli_file_dns *cli_file_dns_new(const struct cli_args *a, struct dkim_dns 
 		}
 		d->n++;
 	}
-	dns->txt = file_txt;
-	dns->cancel = file_cancel;
-	dns->ctx = d;
+	*dns = (struct dkim_dns){ .txt = file_txt, .cancel = file_cancel, .ctx = d };
 	return d;
 }
 

@@ -144,7 +144,9 @@ static void on_verdict(void *arg, const struct inbound_verdict *v)
 	s->state = SMTP_S_COMMAND;
 	if (v->action == INBOUND_REFUSE) {
 		smtp_refuse_message(s, v->code, v->enh, v->text, v->log_result);
-		if (waited)
+		if (s->ns.draining)
+			smtp_close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
+		else if (waited)
 			smtp_resume_input(s);
 		return;
 	}

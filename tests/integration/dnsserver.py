@@ -27,6 +27,7 @@ so give short TTLs to records a test will change with update().
 dns_query() is a small stdlib DNS client (UDP or TCP) used for the readiness
 probe and by the self-check tests.
 """
+import contextlib
 import ipaddress
 import os
 import random
@@ -445,3 +446,19 @@ class DnsServer:
     def _cleanup_dir(self):
         if self.dir and os.path.isdir(self.dir):
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def dnspython_default(server):
+    """Points dnspython's default resolver, which python3-spf and dkimpy ask,
+    at server for the duration (python3-dnspython, imported only here)."""
+    import dns.resolver
+    saved = dns.resolver.default_resolver
+    r = dns.resolver.Resolver(configure=False)
+    r.nameservers = [server.host]
+    r.port = server.port
+    dns.resolver.default_resolver = r
+    try:
+        yield server
+    finally:
+        dns.resolver.default_resolver = saved

@@ -7,14 +7,13 @@ with dkimpy's arc_verify, alone and between dkimpy's hops. dkimpy 1.1.4 does
 ARC with rsa-sha256 only, sealing and verifying (ARC_HASH_ALGORITHMS), so
 postern's Ed25519 seals are checked by postern's verifier alone, between
 dkimpy's RSA hops. Keys come from files (--key), so no DNS is involved."""
-import base64
 import re
-import subprocess
 
 import dkim
 import pytest
 
 from conftest import run_postern
+from dkim_keys import ed_key, rsa_key
 
 MESSAGE = (b"From: Alice <alice@example.org>\r\n"
            b"To: list@lists.example\r\n"
@@ -26,27 +25,6 @@ MESSAGE = (b"From: Alice <alice@example.org>\r\n"
            b"  the figures  are attached.\t \r\n")
 HEADERS = [b"from", b"to", b"subject", b"date", b"message-id"]
 HOPS = [b"lists.example", b"relay.example", b"fwd.example"]
-
-
-def rsa_key(tmp, name):
-    """(PEM path, PEM bytes, TXT record) of a new RSA 2048 key."""
-    pem = tmp / f"{name}.pem"
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                    "rsa_keygen_bits:2048", "-out", str(pem)], check=True, capture_output=True)
-    der = subprocess.run(["openssl", "pkey", "-in", str(pem), "-pubout", "-outform", "DER"],
-                         check=True, capture_output=True).stdout
-    return pem, pem.read_bytes(), "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
-
-
-def ed_key(tmp, name):
-    """(PEM path, None, TXT record) of a new Ed25519 key, as postern keygen makes."""
-    pem = tmp / f"{name}.pem"
-    subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", str(pem)],
-                   check=True, capture_output=True)
-    der = subprocess.run(["openssl", "pkey", "-in", str(pem), "-pubout", "-outform", "DER"],
-                         check=True, capture_output=True).stdout
-    # the raw key is the last 32 octets of the SubjectPublicKeyInfo (RFC 8410)
-    return pem, None, "v=DKIM1; k=ed25519; p=" + base64.b64encode(der[-32:]).decode()
 
 
 @pytest.fixture(scope="module")

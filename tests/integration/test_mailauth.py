@@ -5,53 +5,38 @@ enforcement levels, ARC chains sealed by dkimpy and a trusted sealer's
 override, the one Authentication-Results field postern writes (after
 Return-Path, forged ones claiming its authserv-id removed), and the results
 in the transaction and audit logs. DNS is a private unbound (dnsserver.py)."""
-import base64
 import re
-import subprocess
 
 import dkim
 import pytest
 
 from conftest import HOSTNAME
+from dkim_keys import rsa_key, txt_record
 from dnsserver import DnsServer
 
 CLIENT = "127.0.0.1"
 
 
-def rsa_key(tmp, name):
-    pem = tmp / f"{name}.pem"
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                    "rsa_keygen_bits:2048", "-out", str(pem)], check=True, capture_output=True)
-    der = subprocess.run(["openssl", "pkey", "-in", str(pem), "-pubout", "-outform", "DER"],
-                         check=True, capture_output=True).stdout
-    return pem.read_bytes(), "v=DKIM1; k=rsa; p=" + base64.b64encode(der).decode()
-
-
-def txt(owner, text):
-    """A TXT record of strings of at most 255 octets (RFC 1035 3.3.14)."""
-    parts = " ".join('"%s"' % text[i:i + 200] for i in range(0, len(text), 200))
-    return f"{owner}. TXT {parts}"
-
-
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mailauthkeys")
-    return {"signer": rsa_key(tmp, "signer"), "list": rsa_key(tmp, "list")}
+    # (PEM bytes, TXT record) each
+    return {name: rsa_key(tmp, name)[1:] for name in ("signer", "list")}
 
 
 @pytest.fixture(scope="module")
 def dns(keys):
     zone = [
-        txt("signed.test", "v=spf1 ip4:127.0.0.1 -all"),
-        txt("_dmarc.signed.test", "v=DMARC1; p=reject"),
-        txt("sel._domainkey.signed.test", keys["signer"][1]),
-        txt("forged.test", "v=spf1 -all"),
-        txt("_dmarc.forged.test", "v=DMARC1; p=reject"),
-        txt("quar.test", "v=spf1 -all"),
-        txt("_dmarc.quar.test", "v=DMARC1; p=quarantine"),
-        txt("lax.test", "v=spf1 ip4:127.0.0.1 -all"),
-        txt("sel._domainkey.list.test", keys["list"][1]),
-        txt("list.test", "v=spf1 ip4:127.0.0.1 -all"),
+        txt_record("signed.test", "v=spf1 ip4:127.0.0.1 -all"),
+        txt_record("_dmarc.signed.test", "v=DMARC1; p=reject"),
+        txt_record("sel._domainkey.signed.test", keys["signer"][1]),
+        txt_record("forged.test", "v=spf1 -all"),
+        txt_record("_dmarc.forged.test", "v=DMARC1; p=reject"),
+        txt_record("quar.test", "v=spf1 -all"),
+        txt_record("_dmarc.quar.test", "v=DMARC1; p=quarantine"),
+        txt_record("lax.test", "v=spf1 ip4:127.0.0.1 -all"),
+        txt_record("sel._domainkey.list.test", keys["list"][1]),
+        txt_record("list.test", "v=spf1 ip4:127.0.0.1 -all"),
     ]
     with DnsServer(zone, zones={"test.": "static", "broken.example.": "refuse"}) as d:
         yield d

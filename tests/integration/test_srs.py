@@ -21,14 +21,13 @@ import time
 
 import pytest
 
-from dnsserver import DnsServer
+from dnsserver import DnsServer, dnspython_default
 from queue_fixtures import (  # noqa: F401  (fixtures are used by name)
     DNS_RECORDS, HOST, IO_TIMEOUT, MX, make_message, parse_report, qserver, queue_ca,
     queue_template, send_mail, sinks,
 )
 
 spf = pytest.importorskip("spf")
-import dns.resolver  # noqa: E402  (python3-dnspython, which spf uses)
 
 SRS_DOMAIN = "mail.local.test"
 ORIGIN_MX = "127.0.0.3"
@@ -46,16 +45,8 @@ TARGET = "bob@plain.test"
 @pytest.fixture(scope="module")
 def queue_dns():
     """queue_fixtures' zone plus the SPF records; python3-spf asks it too."""
-    with DnsServer(DNS_RECORDS + SRS_RECORDS, zones={"test.": "static"}) as server:
-        saved = dns.resolver.default_resolver
-        r = dns.resolver.Resolver(configure=False)
-        r.nameservers = [server.host]
-        r.port = server.port
-        dns.resolver.default_resolver = r
-        try:
-            yield server
-        finally:
-            dns.resolver.default_resolver = saved
+    with DnsServer(DNS_RECORDS + SRS_RECORDS, zones={"test.": "static"}) as server, dnspython_default(server):
+        yield server
 
 
 def spf_result(delivery):
