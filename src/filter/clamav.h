@@ -110,7 +110,7 @@ enum clamav_reply_kind {
 enum clamav_reply_kind clamav_parse_reply(const char *line, size_t len, char *name,
                                           size_t namelen);
 /* Copies at most CLAMAV_NAME_MAX octets of src into out (outlen > 0), each
- * octet that is not a letter, digit, space or one of . _ - : / + @ ( ) [ ] !
+ * octet that is not a letter, digit, space or one of . _ - : / + @ ( ) [ ] ! '
  * turned into '?': safe in an SMTP reply, a log line and JSON. */
 void clamav_sanitize(const char *src, size_t len, char *out, size_t outlen);
 /* The end of the first reply in buf: the offset of its terminator (NUL or

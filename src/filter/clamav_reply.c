@@ -9,7 +9,7 @@
 static bool name_octet_ok(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c != '\0' && strchr(" ._-:/+@()[]!", c) != NULL);
+	       (c != '\0' && strchr(" ._-:/+@()[]!'", c) != NULL);
 }
 
 void clamav_sanitize(const char *src, size_t len, char *out, size_t outlen)
