@@ -52,8 +52,10 @@ enum clamav_reply_kind clamav_parse_reply(const char *line, size_t len, char *na
 		return CLAMAV_REPLY_PONG;
 	/* errors come with or without the prefix (the size limit has none) */
 	if (has_suffix(line, len, " ERROR")) {
-		size_t start = len >= plen && memcmp(line, prefix, plen) == 0 ? plen : 0;
-		clamav_sanitize(line + start, len - start - 6, name, namelen);
+		size_t text = len - 6;
+		/* "stream: ERROR": the prefix and the suffix share the space */
+		size_t start = text >= plen && memcmp(line, prefix, plen) == 0 ? plen : 0;
+		clamav_sanitize(line + start, text - start, name, namelen);
 		return CLAMAV_REPLY_ERROR;
 	}
 	if (len < plen || memcmp(line, prefix, plen) != 0)

@@ -42,6 +42,11 @@ static void test_reply_kinds(void **state)
 	assert_int_equal(parse("stream: Can't allocate memory ERROR", name), CLAMAV_REPLY_ERROR);
 	assert_string_equal(name, "Can't allocate memory");
 	assert_int_equal(parse("PONG", name), CLAMAV_REPLY_PONG);
+	/* found by fuzz_clamav_reply: the prefix and " ERROR" overlap */
+	assert_int_equal(parse("stream: ERROR", name), CLAMAV_REPLY_ERROR);
+	assert_string_equal(name, "stream:");
+	assert_int_equal(parse(" ERROR", name), CLAMAV_REPLY_ERROR);
+	assert_string_equal(name, "");
 	assert_int_equal(parse("stream: OK\r", name), CLAMAV_REPLY_OK);
 }
 
