@@ -73,7 +73,7 @@ struct clamav_result {
 	/* one line for the log: what happened and what it did, e.g.
 	 * "virus Win.Test.EICAR_HDB-1 found: rejected",
 	 * "clamd 127.0.0.1:3310 failed (connect: Connection refused): accepted (on_error)" */
-	char log[400];
+	char log[512];
 };
 
 typedef void clamav_done_fn(void *arg, const struct clamav_result *r);
