@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "filter/clamav.h"
+#include "store/msgbuf.h"
 
 static enum clamav_reply_kind parse(const char *line, char *name)
 {
@@ -448,6 +449,36 @@ static void test_scan_reads_ahead_bounded(void **state)
 	event_base_free(run.base);
 }
 
+/* The spooled message as SMTP leaves it (spilled to its temporary file, LF
+ * line ends) is what clamd gets, octet for octet */
+static void test_scan_msgbuf(void **state)
+{
+	struct run run = { .base = event_base_new() };
+	struct fake f;
+	fake_start(&f, run.base, FAKE_CLAMD, REPLY("stream: OK"));
+	struct msgbuf *mb = msgbuf_new("/tmp");
+	char line[80];
+	for (int i = 0; i < 5000; i++) {
+		int n = snprintf(line, sizeof(line), "line %d of the message, long enough\r\n", i);
+		assert_int_equal(msgbuf_append(mb, line, (size_t)n), 0);
+	}
+	assert_int_equal(msgbuf_finish(mb), 0);
+	assert_true(msgbuf_size(mb) > MSGBUF_MEM_MAX);
+	struct config_clamav set = settings(&f, 5000, false);
+	struct clamav *cv = clamav_new(run.base, &set);
+	struct clamav_source cs = clamav_source_msgbuf(mb);
+	clamav_scan_start(cv, &cs, on_done, &run);
+	event_base_dispatch(run.base);
+	assert_int_equal(run.res.status, CLAMAV_CLEAN);
+	assert_int_equal(f.data_octets, msgbuf_size(mb));
+	assert_memory_equal(f.copy, "line 0 of the message, long enough\nline 1 ", 42);
+	assert_null(memchr(f.copy, '\r', f.data_octets));
+	clamav_free(cv);
+	msgbuf_free(mb);
+	fake_stop(&f);
+	event_base_free(run.base);
+}
+
 int main(void)
 {
 	/* as serve: a peer that closes while we write is an error, not a signal */
@@ -466,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_scan_over_max_size),
 		cmocka_unit_test(test_scan_unreachable),
 		cmocka_unit_test(test_scan_reads_ahead_bounded),
+		cmocka_unit_test(test_scan_msgbuf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
