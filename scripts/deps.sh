@@ -37,6 +37,9 @@ PKGS=(
   # temp dir). They never use the Debian service; in a container policy-rc.d keeps the
   # postinst from starting it, and a running system Dovecot does not disturb the fixture.
   dovecot-imapd dovecot-pop3d
+  # ClamAV: the tests start their own clamd (tests/integration/clamav_fixture.py) with only a
+  # signature they make; the package's clamd and freshclam services are never started or used
+  clamav-daemon clamav
 )
 
 missing=()

@@ -16,7 +16,7 @@ esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
-targets=(smtp_parse smtp_data sasl imap_parse mime rdata pop3 dovecot_uidlist mail_summary inflate dkim_sig dkim_verify dmarc_record authres spf arc_parse arc_verify srs inbound)
+targets=(smtp_parse smtp_data sasl imap_parse mime rdata pop3 dovecot_uidlist mail_summary inflate dkim_sig dkim_verify dmarc_record authres spf arc_parse arc_verify srs inbound clamav_reply)
 
 # The library is instrumented for coverage (fuzzer-no-link) but does not get
 # libFuzzer's main(); only the fuzz targets link with -fsanitize=fuzzer.

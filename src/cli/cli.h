@@ -19,6 +19,7 @@ struct cli_args {
 	bool help;                      /* -h / --help */
 	bool all;                       /* --all */
 	bool check;                     /* --check */
+	bool connect;                   /* --connect (config check) */
 	const char *selector;           /* --selector S */
 	const char *algorithm;          /* --algorithm A */
 	const char *prefix;             /* --prefix DIR (install) */
@@ -65,6 +66,10 @@ int cli_mailbox(struct cli_args *a);
 int cli_spf(struct cli_args *a);
 int cli_srs(struct cli_args *a);
 int cli_dmarc(struct cli_args *a);
+/* cli_clamav.c: `clamav scan FILE`; and clamd's PING for config check
+ * --connect: 0 on PONG, else -1; detail says what happened. */
+int cli_clamav(struct cli_args *a);
+int cli_clamav_ping(const struct config *cfg, char *detail, size_t len);
 
 /* cli_records.c: the DNS records to publish for a local domain, and whether
  * DNS has them (exit code CLI_OK when all do). */

@@ -16,7 +16,7 @@
 #include "store/store.h"
 #include "tls/tls.h"
 
-static const char usage[] = "postern config check [-c FILE]";
+static const char usage[] = "postern config check [-c FILE] [--connect]";
 
 /* What each service will enforce, after defaults and services.<name>. */
 static void print_policies(const struct config *cfg)
@@ -191,6 +191,21 @@ static int check_like_serve(const struct config *cfg)
 	return problems;
 }
 
+/* --connect: the daemons the configuration names answer. Prints each
+ * outcome; returns how many did not. */
+static int check_connections(const struct config *cfg)
+{
+	char detail[512];
+	if (!cfg->clamav.enabled)
+		return 0;
+	if (cli_clamav_ping(cfg, detail, sizeof(detail)) == 0) {
+		printf("clamav: %s\n", detail);
+		return 0;
+	}
+	fprintf(stderr, "postern: %s: clamav: %s\n", cfg->source, detail);
+	return 1;
+}
+
 int cli_config(struct cli_args *a)
 {
 	if (a->help) {
@@ -202,7 +217,9 @@ int cli_config(struct cli_args *a)
 		       "or change (strict_permissions), ports below 1024 bindable, UNIX socket\n"
 		       "paths free or stale. When all pass, lists each service's listen addresses and\n"
 		       "the session policy it will enforce. Says who gets mail for postmaster@ and\n"
-		       "abuse@ (the 'postmaster' key, else the first user created).\n", usage);
+		       "abuse@ (the 'postmaster' key, else the first user created).\n"
+		       "With --connect, also checks that the daemons configured answer: clamd\n"
+		       "(clamav.address) to PING.\n", usage);
 		return CLI_OK;
 	}
 	if (a->npos != 1 || strcmp(a->pos[0], "check") != 0)
@@ -211,9 +228,16 @@ int cli_config(struct cli_args *a)
 	if (cfg == NULL)
 		return CLI_FAIL;
 	int problems = check_like_serve(cfg);
+	int silent = a->connect ? check_connections(cfg) : 0;
 	if (problems > 0) {
 		fprintf(stderr, "postern: %s: serve would refuse to start (%d problem%s above)\n",
 		        cfg->source, problems, problems == 1 ? "" : "s");
+		config_free(cfg);
+		return CLI_FAIL;
+	}
+	if (silent > 0) {
+		fprintf(stderr, "postern: %s: valid, but %d daemon%s it names did not answer (above)\n",
+		        cfg->source, silent, silent == 1 ? "" : "s");
 		config_free(cfg);
 		return CLI_FAIL;
 	}

@@ -11,7 +11,8 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  serve                         run the mail server (foreground): SMTP, submission,\n"
 	"                                LMTP, IMAP and POP3, as the listen keys say\n"
-	"  config check                  validate the configuration and exit\n"
+	"  config check [--connect]      validate the configuration and exit; --connect also\n"
+	"                                tries the daemons it names (clamd)\n"
 	"  domain add|del|list           manage local domains\n"
 	"  domain records DOMAIN [--check]\n"
 	"                                the DNS records to publish (MX, SPF, DKIM, DMARC,\n"
@@ -37,6 +38,8 @@ static const char usage_text[] =
 	"  dmarc reports [--day YYYY-MM-DD], dmarc send-reports\n"
 	"                                DMARC aggregate data of inbound mail and the reports\n"
 	"                                sent of it (dmarc.reports); send the due ones now\n"
+	"  clamav scan FILE              scan a message with clamd as port 25 would (the\n"
+	"                                clamav group) and print the verdict\n"
 	"  srs rotate                    a new SRS key for forwarded mail's senders (the\n"
 	"                                previous one keeps verifying)\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
@@ -80,6 +83,7 @@ static const struct command commands[] = {
 	{ "dkim", cli_dkim, false },
 	{ "srs", cli_srs, false },
 	{ "dmarc", cli_dmarc, false },
+	{ "clamav", cli_clamav, true },
 	{ "auth", cli_auth, false },
 	{ "master", cli_master, false },
 	{ "store", cli_store, false },
@@ -129,6 +133,8 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 			a->all = true;
 		} else if (strcmp(arg, "--check") == 0) {
 			a->check = true;
+		} else if (strcmp(arg, "--connect") == 0) {
+			a->connect = true;
 		} else if (strcmp(arg, "--key") == 0 || strncmp(arg, "--key=", 6) == 0) {
 			const char *v = arg[5] == '=' ? arg + 6 : ++i < argc ? argv[i] : NULL;
 			if (v == NULL || a->nkeys == CLI_KEYS_MAX) {

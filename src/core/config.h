@@ -46,6 +46,15 @@ struct listen_list {
 	size_t n;
 };
 
+/* clamav = { ... }: messages scanned by clamd (src/filter/clamav.h) */
+struct config_clamav {
+	bool enabled;                   /* off by default */
+	struct listen_addr address;     /* clamd's socket: "unix:/path" or "IP:PORT" */
+	uint64_t timeout_ms;            /* from connecting to clamd's verdict */
+	bool on_error_accept;           /* clamd failed: accept ("accept"), else 451 ("tempfail") */
+	uint64_t max_size;              /* larger messages are not scanned */
+};
+
 /* Outbound TLS policy (issue: queue delivery). */
 enum out_tls_policy {
 	OUT_TLS_OPPORTUNISTIC = 0,      /* TLS when offered and verified, else plain text */
@@ -229,6 +238,7 @@ struct config {
 		char *domain;           /* the rewritten senders' domain, lower-case; default hostname */
 		int max_age_days;       /* bounces to older SRS addresses are refused */
 	} srs;
+	struct config_clamav clamav;
 	struct {
 		uint64_t max_age_ms, warn_after_ms, min_retry_ms, max_retry_ms;
 		uint64_t timeout_ms, circuit_cooldown_ms;

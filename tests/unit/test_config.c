@@ -380,6 +380,37 @@ static void test_dmarc_keys(void **state)
 }
 
 /* A global key written in the file is every service's default, as before. */
+/* clamav = { ... }: off unless the group is written; Debian's socket */
+static void test_clamav_keys(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("");
+	assert_false(cfg->clamav.enabled);
+	assert_string_equal(cfg->clamav.address.path, "/run/clamav/clamd.ctl");
+	assert_int_equal(cfg->clamav.timeout_ms, 30000);
+	assert_false(cfg->clamav.on_error_accept);
+	assert_int_equal(cfg->clamav.max_size, 25ULL << 20);
+	config_free(cfg);
+	cfg = load_ok("clamav = { };");
+	assert_true(cfg->clamav.enabled);
+	config_free(cfg);
+	cfg = load_ok("clamav = { enabled = false; address = \"127.0.0.1:3310\"; timeout = \"5s\";"
+	              " on_error = \"accept\"; max_size = \"100M\"; };");
+	assert_false(cfg->clamav.enabled);
+	assert_string_equal(cfg->clamav.address.host, "127.0.0.1");
+	assert_int_equal(cfg->clamav.address.port, 3310);
+	assert_int_equal(cfg->clamav.timeout_ms, 5000);
+	assert_true(cfg->clamav.on_error_accept);
+	assert_int_equal(cfg->clamav.max_size, 100ULL << 20);
+	config_free(cfg);
+	expect_error("clamav = { on_error = \"reject\"; };", "\"accept\" or \"tempfail\"");
+	expect_error("clamav = { address = \"localhost:3310\"; };", "clamav.address");
+	expect_error("clamav = { address = \"unix:clamd.ctl\"; };", "clamav.address");
+	expect_error("clamav = { timeout = \"0s\"; };", "timeout");
+	expect_error("clamav = { max_size = \"5G\"; };", "max_size");
+	expect_error("clamav = { scan_mail = true; };", "unknown key 'scan_mail'");
+}
+
 static void test_service_policy_global_keys_written(void **state)
 {
 	(void)state;
@@ -530,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_pop3_keys),
 		cmocka_unit_test(test_dmarc_keys),
+		cmocka_unit_test(test_clamav_keys),
 		cmocka_unit_test(test_file_and_include),
 		cmocka_unit_test(test_listen_parse),
 		cmocka_unit_test(test_listen_parse_unix),
