@@ -1,7 +1,8 @@
 /* Port 25's mail authentication (src/mailauth/inbound.h) on an SMTP
  * session: SPF starts at MAIL FROM, the message streams through the
- * verifiers, and at its end the session waits for the verdict before it
- * commits. Each worker has one resolver for its sessions' lookups. */
+ * verifiers, and at its end the session waits for the verdict, then for
+ * the scanners (smtp_scan.c), before it commits. Each worker has one
+ * resolver for its sessions' lookups, and one client of each scanner. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "dns/resolver.h"
+#include "filter/clamav.h"
 #include "mailauth/dkim.h"
 #include "mailauth/inbound.h"
 #include "mailauth/spf_resolver.h"
@@ -20,24 +22,17 @@
 
 /* ---- the worker's resolver ------------------------------------------------ */
 
-struct smtp_worker_dns {
-	struct resolver *r;
-	struct spf_resolver *adapter;
-	struct spf_dns dns;
-	struct dkim_key_cache *keys;    /* the DKIM and ARC keys its sessions parsed */
-	bool failed;                    /* logged once; the checks are then off */
-};
-
-static void free_worker_dns(struct worker *w, void **slot)
+static void free_worker_checks(struct worker *w, void **slot)
 {
-	struct smtp_worker_dns *wd = *slot;
+	struct smtp_worker_checks *wc = *slot;
 	(void)w;
-	if (wd == NULL)
+	if (wc == NULL)
 		return;
-	spf_resolver_free(wd->adapter);
-	resolver_free(wd->r);
-	dkim_key_cache_free(wd->keys);
-	free(wd);
+	spf_resolver_free(wc->adapter);
+	resolver_free(wc->r);
+	dkim_key_cache_free(wc->keys);
+	clamav_free(wc->clamav);
+	free(wc);
 	*slot = NULL;
 }
 
@@ -55,30 +50,31 @@ static struct resolver *new_resolver(struct worker *w, const struct config *cfg,
 }
 
 /* Made on the worker's first port-25 transaction, on its own thread. */
-static struct smtp_worker_dns *worker_dns(struct worker *w)
+struct smtp_worker_checks *smtp_worker_checks(struct worker *w)
 {
-	struct smtp_worker_dns **slot = (struct smtp_worker_dns **)worker_slot(w, WORKER_SLOT_SMTP);
+	struct smtp_worker_checks **slot =
+		(struct smtp_worker_checks **)worker_slot(w, WORKER_SLOT_SMTP);
+	const struct config *cfg = worker_config(w);
 	char err[256];
-	if (*slot == NULL) {
-		*slot = xcalloc(1, sizeof(**slot));
-		worker_slot_on_stop(w, WORKER_SLOT_SMTP, free_worker_dns);
-		(*slot)->r = new_resolver(w, worker_config(w), err, sizeof(err));
-		if ((*slot)->r == NULL) {
-			(*slot)->failed = true;
-			log_event(LOG_ERROR, "smtp.resolver_failed", "s", "error", err, NULL);
-		} else {
-			(*slot)->adapter = spf_resolver_new((*slot)->r, &(*slot)->dns);
-			(*slot)->keys = dkim_key_cache_new();
-		}
+	if (*slot != NULL)
+		return *slot;
+	struct smtp_worker_checks *wc = *slot = xcalloc(1, sizeof(**slot));
+	worker_slot_on_stop(w, WORKER_SLOT_SMTP, free_worker_checks);
+	wc->r = new_resolver(w, cfg, err, sizeof(err));
+	if (wc->r == NULL) {
+		log_event(LOG_ERROR, "smtp.resolver_failed", "s", "error", err, NULL);
+	} else {
+		wc->adapter = spf_resolver_new(wc->r, &wc->dns);
+		wc->keys = dkim_key_cache_new();
 	}
-	return (*slot)->failed ? NULL : *slot;
+	if (cfg->clamav.enabled)
+		wc->clamav = clamav_new(worker_base(w), &cfg->clamav);
+	return wc;
 }
 
 /* ---- the session's part ---------------------------------------------------- */
 
-/* Mail from another server: not LMTP's (the MTA in front judged it) nor a
- * user's, nor from the networks in relay.hosts, which are ours. */
-static bool mailauth_applies(const struct smtp_session *s)
+bool smtp_judged(const struct smtp_session *s)
 {
 	const struct config *cfg = s->ns.cfg;
 	return s->mode->origin == FILTER_FROM_MX && !s->authenticated &&
@@ -88,11 +84,11 @@ static bool mailauth_applies(const struct smtp_session *s)
 void smtp_mailauth_start(struct smtp_session *s)
 {
 	const struct config *cfg = s->ns.cfg;
-	if (!mailauth_applies(s))
+	if (!smtp_judged(s))
 		return;
-	struct smtp_worker_dns *wd = worker_dns(s->ns.worker);
-	if (wd == NULL)
-		return;
+	struct smtp_worker_checks *wd = smtp_worker_checks(s->ns.worker);
+	if (wd->r == NULL)
+		return;         /* no resolver: logged when it failed */
 	struct inbound_env env = {
 		.dns = &wd->dns,
 		.keys = wd->keys,
@@ -111,6 +107,7 @@ void smtp_mailauth_start(struct smtp_session *s)
 
 void smtp_mailauth_reset(struct smtp_session *s)
 {
+	smtp_scan_reset(s);
 	inbound_auth_free(s->auth);
 	s->auth = NULL;
 	s->auth_verdict = NULL;
@@ -129,10 +126,21 @@ static void record_dmarc(struct smtp_session *s)
 		          "s", "domain", ev.policy_domain, NULL);
 }
 
+void smtp_checks_refuse(struct smtp_session *s, int code, const char *enh, const char *text,
+                        const char *log_result)
+{
+	bool waited = !s->checking_now;
+	s->state = SMTP_S_COMMAND;
+	smtp_refuse_message(s, code, enh, text, log_result);
+	if (s->ns.draining)
+		smtp_close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
+	else if (waited)
+		smtp_resume_input(s);
+}
+
 static void on_verdict(void *arg, const struct inbound_verdict *v)
 {
 	struct smtp_session *s = arg;
-	bool waited = s->state == SMTP_S_CHECKING && !s->checking_now;
 	s->auth_verdict = v;
 	if (v->failed)
 		log_security(LOG_INFO, "smtp.mailauth_failed", "s", "session", s->ns.id, "s", "id", s->txid,
@@ -141,25 +149,22 @@ static void on_verdict(void *arg, const struct inbound_verdict *v)
 		          "s", "action", v->action == INBOUND_REFUSE ? "refused"
 		                       : v->action == INBOUND_JUNK ? "junk" : "delivered", NULL);
 	record_dmarc(s);
-	s->state = SMTP_S_COMMAND;
-	if (v->action == INBOUND_REFUSE) {
-		smtp_refuse_message(s, v->code, v->enh, v->text, v->log_result);
-		if (s->ns.draining)
-			smtp_close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
-		else if (waited)
-			smtp_resume_input(s);
-		return;
-	}
-	smtp_commit_message(s);
+	if (v->action == INBOUND_REFUSE)
+		smtp_checks_refuse(s, v->code, v->enh, v->text, v->log_result);
+	else
+		smtp_scan_start(s);
 }
 
 bool smtp_mailauth_wait(struct smtp_session *s)
 {
-	if (s->auth == NULL)
+	if (!smtp_judged(s))
 		return false;
 	s->state = SMTP_S_CHECKING;
 	s->checking_now = true;
-	inbound_auth_wait(s->auth, on_verdict, s);
+	if (s->auth != NULL)
+		inbound_auth_wait(s->auth, on_verdict, s);
+	else
+		smtp_scan_start(s);     /* no resolver: the scanners still run */
 	s->checking_now = false;
 	if (s->state == SMTP_S_CHECKING) {
 		/* DNS still answering: nothing more is read until the verdict */

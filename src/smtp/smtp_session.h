@@ -10,6 +10,7 @@
 #include <event2/util.h>
 
 #include "filter/filter.h"
+#include "mailauth/spf_dns.h"
 #include "net/session.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
@@ -60,8 +61,13 @@ enum smtp_state {
 	SMTP_S_AUTH_WAIT,       /* password being checked, or the failure delay running */
 };
 
+struct clamav;
+struct clamav_scan;
 struct inbound_auth;
 struct inbound_verdict;
+struct resolver;
+struct spf_resolver;
+struct dkim_key_cache;
 struct resolved;
 struct sasl_server;
 
@@ -120,6 +126,7 @@ struct smtp_session {
 	struct inbound_auth *auth;
 	const struct inbound_verdict *auth_verdict;
 	bool checking_now;              /* inside smtp_mailauth_wait() */
+	struct clamav_scan *clamav_scan;        /* the virus scan in flight (smtp_scan.c) */
 	struct commit_job job;
 
 	unsigned long transactions;
@@ -174,14 +181,34 @@ void smtp_refuse_message(struct smtp_session *s, int code, const char *enh, cons
                          const char *log_result);
 void smtp_commit_message(struct smtp_session *s);
 
+/* What each worker keeps for the end-of-DATA checks of its sessions. */
+struct smtp_worker_checks {
+	struct resolver *r;             /* NULL when it could not be made (logged) */
+	struct spf_resolver *adapter;
+	struct spf_dns dns;
+	struct dkim_key_cache *keys;    /* the DKIM and ARC keys its sessions parsed */
+	struct clamav *clamav;          /* clamav.enabled: clamd's client */
+};
+struct smtp_worker_checks *smtp_worker_checks(struct worker *w);
+
 /* mail authentication on port 25 (smtp_mailauth.c; the checks are
  * src/mailauth/inbound.h's) */
+/* Mail from another server: not LMTP's (the MTA in front judged it) nor a
+ * user's, nor from the networks in relay.hosts, which are ours. */
+bool smtp_judged(const struct smtp_session *s);
 /* MAIL FROM accepted: SPF starts, when the checks apply to the session. */
 void smtp_mailauth_start(struct smtp_session *s);
 void smtp_mailauth_reset(struct smtp_session *s);
 /* At the end of the data: false when there are no checks; else the verdict
  * refuses or commits the message, now or once DNS has answered. */
 bool smtp_mailauth_wait(struct smtp_session *s);
+/* Ends the checks with a refusal: the reply, and reading commands again. */
+void smtp_checks_refuse(struct smtp_session *s, int code, const char *enh, const char *text,
+                        const char *log_result);
+/* The scanners (smtp_scan.c: ClamAV) after the verdict: they refuse the
+ * message or commit it. smtp_scan_reset() cancels what runs. */
+void smtp_scan_start(struct smtp_session *s);
+void smtp_scan_reset(struct smtp_session *s);
 /* The verdict's quarantine: the recipients' Maildirs become their Junk folders. */
 void smtp_mailauth_to_junk(struct smtp_session *s);
 /* trace (Return-Path, Received; *len octets, malloc'd) with the verdict's

@@ -317,3 +317,43 @@ def test_config_errors(tmp_path):
     bad = write_config(tmp_path / "bad.conf", {"on_error": "reject"})
     p = run_postern("config", "check", config=bad)
     assert p.returncode != 0 and "'clamav.on_error' must be" in p.stderr
+
+
+# ---- on port 25 (src/smtp/smtp_scan.c) ------------------------------------------------------
+
+
+def smtp_send(srv, msg):
+    with srv.connect() as c:
+        return c.send_message("sender@remote.test", ["alice@example.org"], msg)
+
+
+def test_port25_virus_refused_clean_delivered(clamd, postern):
+    srv = postern(config={"clamav": {"address": clamd.tcp_address}})
+    r = smtp_send(srv, mime_message(EICAR))
+    assert (r.code, r.enh) == (554, "5.7.0"), r
+    assert FOUND_NAME in r.text
+    assert srv.all_delivered() == []
+    assert srv.transactions()[-1]["result"] == "rejected: virus"
+    assert srv.wait_log("smtp.virus", lambda e: e.get("virus") == FOUND_NAME)
+    r = smtp_send(srv, CLEAN)
+    assert r.code == 250, r
+    assert len(srv.messages("alice")) == 1
+
+
+def test_port25_clamd_down_defers_by_default(postern):
+    srv = postern(config={"clamav": {"address": f"127.0.0.1:{free_port()}", "timeout": "2s"}})
+    r = smtp_send(srv, CLEAN)
+    assert (r.code, r.enh) == (451, "4.7.1"), r
+    assert srv.all_delivered() == []
+    # the session goes on: the next transaction is read
+    with srv.connect() as c:
+        c.ehlo()
+        c.cmd("MAIL FROM:<sender@remote.test>", expect=250)
+
+
+def test_submission_is_not_scanned(clamd, postern):
+    # the scanners judge mail from other servers; relay.hosts are ours
+    srv = postern(config={"clamav": {"address": clamd.tcp_address},
+                          "relay": {"hosts": ["127.0.0.1/32"]}})
+    r = smtp_send(srv, mime_message(EICAR))
+    assert r.code == 250, r
