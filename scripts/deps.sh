@@ -37,6 +37,10 @@ PKGS=(
   # temp dir). They never use the Debian service; in a container policy-rc.d keeps the
   # postinst from starting it, and a running system Dovecot does not disturb the fixture.
   dovecot-imapd dovecot-pop3d
+  # rspamd as the content filter (src/filter/rspamd.c): the tests start their own rspamd and,
+  # for its Bayes classifier (learning from moves into and out of Junk), a redis-server, both
+  # on loopback high ports in a temp dir (tests/integration/rspamd_fixture.py)
+  rspamd redis-server
 )
 
 missing=()
