@@ -40,6 +40,10 @@ struct cli_args {
 	const char *sender;             /* --sender ADDRESS (spf check) */
 	const char *helo;               /* --helo NAME (spf check) */
 	const char *day;                /* --day YYYY-MM-DD (dmarc reports) */
+	const char *from;               /* --from ADDRESS (rspamd check) */
+	const char *rcpts[CLI_KEYS_MAX]; /* --rcpt ADDRESS (rspamd check), repeatable */
+	int nrcpts;
+	bool connect;                   /* --connect (config check) */
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -65,6 +69,7 @@ int cli_mailbox(struct cli_args *a);
 int cli_spf(struct cli_args *a);
 int cli_srs(struct cli_args *a);
 int cli_dmarc(struct cli_args *a);
+int cli_rspamd(struct cli_args *a);
 
 /* cli_records.c: the DNS records to publish for a local domain, and whether
  * DNS has them (exit code CLI_OK when all do). */

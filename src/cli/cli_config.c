@@ -1,5 +1,6 @@
 /* postern config check */
 #include <errno.h>
+#include <event2/event.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,11 +13,12 @@
 #include "daemon/daemon.h"
 #include "daemon/layout.h"
 #include "daemon/services.h"
+#include "filter/rspamd.h"
 #include "net/listener.h"
 #include "store/store.h"
 #include "tls/tls.h"
 
-static const char usage[] = "postern config check [-c FILE]";
+static const char usage[] = "postern config check [-c FILE] [--connect]";
 
 /* What each service will enforce, after defaults and services.<name>. */
 static void print_policies(const struct config *cfg)
@@ -191,6 +193,27 @@ static int check_like_serve(const struct config *cfg)
 	return problems;
 }
 
+/* --connect: the daemons the configuration names answer (rspamd when
+ * enabled). Prints each; returns how many did not. */
+static int check_connections(const struct config *cfg)
+{
+	if (!cfg->rspamd.enabled) {
+		printf("rspamd: not enabled\n");
+		return 0;
+	}
+	char ok[512] = "", err[512];
+	struct event_base *base = event_base_new();
+	int rc = base ? rspamd_probe(base, &cfg->rspamd, ok, sizeof(ok), err, sizeof(err)) : -1;
+	if (base)
+		event_base_free(base);
+	if (rc < 0) {
+		fprintf(stderr, "postern: %s: %s\n", cfg->source, base ? err : "out of memory");
+		return 1;
+	}
+	printf("rspamd: %s\n", ok);
+	return 0;
+}
+
 int cli_config(struct cli_args *a)
 {
 	if (a->help) {
@@ -202,7 +225,10 @@ int cli_config(struct cli_args *a)
 		       "or change (strict_permissions), ports below 1024 bindable, UNIX socket\n"
 		       "paths free or stale. When all pass, lists each service's listen addresses and\n"
 		       "the session policy it will enforce. Says who gets mail for postmaster@ and\n"
-		       "abuse@ (the 'postmaster' key, else the first user created).\n", usage);
+		       "abuse@ (the 'postmaster' key, else the first user created).\n"
+		       "--connect also asks the daemons the configuration names: rspamd's normal\n"
+		       "worker (rspamd.address, /ping) and, when rspamd.learn, its controller\n"
+		       "(rspamd.controller, /stat with rspamd.password).\n", usage);
 		return CLI_OK;
 	}
 	if (a->npos != 1 || strcmp(a->pos[0], "check") != 0)
@@ -211,6 +237,8 @@ int cli_config(struct cli_args *a)
 	if (cfg == NULL)
 		return CLI_FAIL;
 	int problems = check_like_serve(cfg);
+	if (a->connect)
+		problems += check_connections(cfg);
 	if (problems > 0) {
 		fprintf(stderr, "postern: %s: serve would refuse to start (%d problem%s above)\n",
 		        cfg->source, problems, problems == 1 ? "" : "s");

@@ -11,7 +11,8 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  serve                         run the mail server (foreground): SMTP, submission,\n"
 	"                                LMTP, IMAP and POP3, as the listen keys say\n"
-	"  config check                  validate the configuration and exit\n"
+	"  config check [--connect]      validate the configuration and exit; --connect\n"
+	"                                also asks the daemons it names (rspamd)\n"
 	"  domain add|del|list           manage local domains\n"
 	"  domain records DOMAIN [--check]\n"
 	"                                the DNS records to publish (MX, SPF, DKIM, DMARC,\n"
@@ -37,6 +38,10 @@ static const char usage_text[] =
 	"  dmarc reports [--day YYYY-MM-DD], dmarc send-reports\n"
 	"                                DMARC aggregate data of inbound mail and the reports\n"
 	"                                sent of it (dmarc.reports); send the due ones now\n"
+	"  rspamd check FILE [--from A] [--rcpt B]... [--ip IP] [--helo H] [--user U]\n"
+	"                                scan a message with rspamd as port 25 would\n"
+	"                                (rspamd = { ... }) and print the verdict and headers\n"
+	"  rspamd learn spam|ham FILE    train rspamd's classifier with a message\n"
 	"  srs rotate                    a new SRS key for forwarded mail's senders (the\n"
 	"                                previous one keeps verifying)\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
@@ -86,6 +91,7 @@ static const struct command commands[] = {
 	{ "install", cli_install, true },
 	{ "import", cli_import, false },
 	{ "spf", cli_spf, true },
+	{ "rspamd", cli_rspamd, true },
 };
 
 /* Options with a value: "--name VALUE" or "--name=VALUE". */
@@ -98,7 +104,7 @@ static const char **value_option(struct cli_args *a, const char *arg)
 		{ "--layout", &a->layout }, { "--pop3-uidl-format", &a->pop3_uidl_format },
 		{ "--storage", &a->storage }, { "--messages", &a->messages },
 		{ "--ip", &a->ip }, { "--sender", &a->sender }, { "--helo", &a->helo },
-		{ "--day", &a->day },
+		{ "--day", &a->day }, { "--from", &a->from },
 		{ "--domain", &a->domain }, { "--signing-key", &a->signing_key },
 		{ "--authres", &a->authres }, { "--cv", &a->cv },
 	};
@@ -129,6 +135,16 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 			a->all = true;
 		} else if (strcmp(arg, "--check") == 0) {
 			a->check = true;
+		} else if (strcmp(arg, "--connect") == 0) {
+			a->connect = true;
+		} else if (strcmp(arg, "--rcpt") == 0 || strncmp(arg, "--rcpt=", 7) == 0) {
+			const char *v = arg[6] == '=' ? arg + 7 : ++i < argc ? argv[i] : NULL;
+			if (v == NULL || a->nrcpts == CLI_KEYS_MAX) {
+				fprintf(stderr, "postern: --rcpt needs a value (at most %d times)\n",
+				        CLI_KEYS_MAX);
+				return -1;
+			}
+			a->rcpts[a->nrcpts++] = v;
 		} else if (strcmp(arg, "--key") == 0 || strncmp(arg, "--key=", 6) == 0) {
 			const char *v = arg[5] == '=' ? arg + 6 : ++i < argc ? argv[i] : NULL;
 			if (v == NULL || a->nkeys == CLI_KEYS_MAX) {
