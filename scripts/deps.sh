@@ -40,6 +40,10 @@ PKGS=(
   # ClamAV: the tests start their own clamd (tests/integration/clamav_fixture.py) with only a
   # signature they make; the package's clamd and freshclam services are never started or used
   clamav-daemon clamav
+  # rspamd as the content filter (src/filter/rspamd.c): the tests start their own rspamd and,
+  # for its Bayes classifier (learning from moves into and out of Junk), a redis-server, both
+  # on loopback high ports in a temp dir (tests/integration/rspamd_fixture.py)
+  rspamd redis-server
 )
 
 missing=()

@@ -41,6 +41,9 @@ struct cli_args {
 	const char *sender;             /* --sender ADDRESS (spf check) */
 	const char *helo;               /* --helo NAME (spf check) */
 	const char *day;                /* --day YYYY-MM-DD (dmarc reports) */
+	const char *from;               /* --from ADDRESS (rspamd check) */
+	const char *rcpts[CLI_KEYS_MAX]; /* --rcpt ADDRESS (rspamd check), repeatable */
+	int nrcpts;
 	const char *pos[16];            /* positional arguments after the subcommand */
 	int npos;
 };
@@ -70,6 +73,7 @@ int cli_dmarc(struct cli_args *a);
  * --connect: 0 on PONG, else -1; detail says what happened. */
 int cli_clamav(struct cli_args *a);
 int cli_clamav_ping(const struct config *cfg, char *detail, size_t len);
+int cli_rspamd(struct cli_args *a);
 
 /* cli_records.c: the DNS records to publish for a local domain, and whether
  * DNS has them (exit code CLI_OK when all do). */

@@ -1,5 +1,6 @@
 /* postern config check */
 #include <errno.h>
+#include <event2/event.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "daemon/daemon.h"
 #include "daemon/layout.h"
 #include "daemon/services.h"
+#include "filter/rspamd.h"
 #include "net/listener.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -191,9 +193,8 @@ static int check_like_serve(const struct config *cfg)
 	return problems;
 }
 
-/* --connect: the daemons the configuration names answer. Prints each
- * outcome; returns how many did not. */
-static int check_connections(const struct config *cfg)
+/* --connect: clamd answers PING (clamav.enabled). 0, or 1 with a line. */
+static int check_clamav(const struct config *cfg)
 {
 	char detail[512];
 	if (!cfg->clamav.enabled)
@@ -204,6 +205,31 @@ static int check_connections(const struct config *cfg)
 	}
 	fprintf(stderr, "postern: %s: clamav: %s\n", cfg->source, detail);
 	return 1;
+}
+
+/* --connect: rspamd's normal worker and controller answer (rspamd.enabled). */
+static int check_rspamd(const struct config *cfg)
+{
+	if (!cfg->rspamd.enabled)
+		return 0;
+	char ok[512] = "", err[512];
+	struct event_base *base = event_base_new();
+	int rc = base ? rspamd_probe(base, &cfg->rspamd, ok, sizeof(ok), err, sizeof(err)) : -1;
+	if (base)
+		event_base_free(base);
+	if (rc < 0) {
+		fprintf(stderr, "postern: %s: %s\n", cfg->source, base ? err : "out of memory");
+		return 1;
+	}
+	printf("rspamd: %s\n", ok);
+	return 0;
+}
+
+/* --connect: the daemons the configuration names answer. Prints each
+ * outcome; returns how many did not. */
+static int check_connections(const struct config *cfg)
+{
+	return check_clamav(cfg) + check_rspamd(cfg);
 }
 
 int cli_config(struct cli_args *a)
@@ -219,7 +245,9 @@ int cli_config(struct cli_args *a)
 		       "the session policy it will enforce. Says who gets mail for postmaster@ and\n"
 		       "abuse@ (the 'postmaster' key, else the first user created).\n"
 		       "With --connect, also checks that the daemons configured answer: clamd\n"
-		       "(clamav.address) to PING.\n", usage);
+		       "(clamav.address) to PING, rspamd's normal worker (rspamd.address, /ping)\n"
+		       "and, when rspamd.learn, its controller (rspamd.controller, /stat with\n"
+		       "rspamd.password).\n", usage);
 		return CLI_OK;
 	}
 	if (a->npos != 1 || strcmp(a->pos[0], "check") != 0)

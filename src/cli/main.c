@@ -12,7 +12,7 @@ static const char usage_text[] =
 	"  serve                         run the mail server (foreground): SMTP, submission,\n"
 	"                                LMTP, IMAP and POP3, as the listen keys say\n"
 	"  config check [--connect]      validate the configuration and exit; --connect also\n"
-	"                                tries the daemons it names (clamd)\n"
+	"                                asks the daemons it names (clamd, rspamd)\n"
 	"  domain add|del|list           manage local domains\n"
 	"  domain records DOMAIN [--check]\n"
 	"                                the DNS records to publish (MX, SPF, DKIM, DMARC,\n"
@@ -40,6 +40,10 @@ static const char usage_text[] =
 	"                                sent of it (dmarc.reports); send the due ones now\n"
 	"  clamav scan FILE              scan a message with clamd as port 25 would (the\n"
 	"                                clamav group) and print the verdict\n"
+	"  rspamd check FILE [--from A] [--rcpt B]... [--ip IP] [--helo H] [--user U]\n"
+	"                                scan a message with rspamd as port 25 would\n"
+	"                                (rspamd = { ... }) and print the verdict and headers\n"
+	"  rspamd learn spam|ham FILE    train rspamd's classifier with a message\n"
 	"  srs rotate                    a new SRS key for forwarded mail's senders (the\n"
 	"                                previous one keeps verifying)\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
@@ -90,6 +94,7 @@ static const struct command commands[] = {
 	{ "install", cli_install, true },
 	{ "import", cli_import, false },
 	{ "spf", cli_spf, true },
+	{ "rspamd", cli_rspamd, true },
 };
 
 /* Options with a value: "--name VALUE" or "--name=VALUE". */
@@ -102,7 +107,7 @@ static const char **value_option(struct cli_args *a, const char *arg)
 		{ "--layout", &a->layout }, { "--pop3-uidl-format", &a->pop3_uidl_format },
 		{ "--storage", &a->storage }, { "--messages", &a->messages },
 		{ "--ip", &a->ip }, { "--sender", &a->sender }, { "--helo", &a->helo },
-		{ "--day", &a->day },
+		{ "--day", &a->day }, { "--from", &a->from },
 		{ "--domain", &a->domain }, { "--signing-key", &a->signing_key },
 		{ "--authres", &a->authres }, { "--cv", &a->cv },
 	};
@@ -135,6 +140,14 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
 			a->check = true;
 		} else if (strcmp(arg, "--connect") == 0) {
 			a->connect = true;
+		} else if (strcmp(arg, "--rcpt") == 0 || strncmp(arg, "--rcpt=", 7) == 0) {
+			const char *v = arg[6] == '=' ? arg + 7 : ++i < argc ? argv[i] : NULL;
+			if (v == NULL || a->nrcpts == CLI_KEYS_MAX) {
+				fprintf(stderr, "postern: --rcpt needs a value (at most %d times)\n",
+				        CLI_KEYS_MAX);
+				return -1;
+			}
+			a->rcpts[a->nrcpts++] = v;
 		} else if (strcmp(arg, "--key") == 0 || strncmp(arg, "--key=", 6) == 0) {
 			const char *v = arg[5] == '=' ? arg + 6 : ++i < argc ? argv[i] : NULL;
 			if (v == NULL || a->nkeys == CLI_KEYS_MAX) {

@@ -118,6 +118,25 @@ struct service_policy {
 	size_t nallow;
 };
 
+/* rspamd.on_error: what a message gets when rspamd cannot be asked */
+enum config_rspamd_on_error {
+	CONFIG_RSPAMD_TEMPFAIL = 0,     /* 451 4.7.1: the sender retries later */
+	CONFIG_RSPAMD_ACCEPT,           /* delivered unscanned */
+};
+
+/* rspamd = { ... } (config_rspamd.c, src/filter/rspamd.h) */
+struct config_rspamd {
+	bool enabled;                   /* off by default */
+	struct listen_addr address;     /* the normal worker: /checkv2 */
+	struct listen_addr controller;  /* the controller worker: /learnspam, /learnham */
+	char *password;                 /* the controller's; NULL: none sent */
+	uint64_t timeout_ms;            /* one scan or one learn, connect to reply */
+	enum config_rspamd_on_error on_error;
+	uint64_t max_size;              /* larger messages are not scanned (nor learnt) */
+	bool learn;                     /* moves into and out of Junk train rspamd */
+};
+const char *config_rspamd_on_error_name(enum config_rspamd_on_error e);
+
 /* the most event loops (workers) a server runs, also when one per CPU */
 #define CONFIG_WORKERS_MAX 64
 
@@ -239,6 +258,7 @@ struct config {
 		int max_age_days;       /* bounces to older SRS addresses are refused */
 	} srs;
 	struct config_clamav clamav;
+	struct config_rspamd rspamd;
 	struct {
 		uint64_t max_age_ms, warn_after_ms, min_retry_ms, max_retry_ms;
 		uint64_t timeout_ms, circuit_cooldown_ms;

@@ -76,6 +76,10 @@ int config_load_srs(struct loader *ld, const config_setting_t *g, struct config 
 /* clamav = { ... } (config_clamav.c); g may be NULL: off. */
 extern const struct key_spec config_clamav_keys[];
 int config_load_clamav(struct loader *ld, const config_setting_t *g, struct config *cfg);
+/* rspamd = { ... } (config_rspamd.c): the content filter, off by default. */
+extern const struct key_spec config_rspamd_keys[];
+int config_load_rspamd(struct loader *ld, const config_setting_t *g, struct config *cfg);
+void config_free_rspamd(struct config *cfg);
 extern const struct key_spec config_spf_keys[], config_dkim_keys[], config_arc_keys[];
 /* spf, dkim and arc (config_mailauth.c), from the root */
 int config_load_mailauth(struct loader *ld, const config_setting_t *root, struct config *cfg);

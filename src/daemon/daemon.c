@@ -17,6 +17,7 @@
 #include "core/privs.h"
 #include "core/threadpool.h"
 #include "core/util.h"
+#include "daemon/junk_learn.h"
 #include "daemon/layout.h"
 #include "daemon/services.h"
 #include "daemon/sockets.h"
@@ -287,6 +288,7 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 	committer_set_hooks(d->committer, dkim_signer_sign, d->signer,
 	                    queue_runner_wake, d->runner);
 	committer_set_sealer(d->committer, arc_forward_seal, d->signer);
+	junk_learn_install(cfg);
 	struct background bg = { runner_start, runner_stop, d->runner };
 	server_add_background(d->srv, &bg);
 	/* what crashed deliveries left in Maildir tmp/ directories: at start, then daily */

@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include "imap/imap_cmds.h"
+#include "imap/imap_junk_int.h"
 #include "imap/imap_session.h"
 #include "imap/imap_targets.h"
 #include "store/acl_rights.h"
@@ -145,11 +146,15 @@ void imap_cmd_copy(struct imap_session *s, struct imap_command *cmd, bool move)
 	bool same_store = to.ms == s->view.ref.ms;
 	uint32_t *src = xcalloc(t.n + 1, sizeof(uint32_t)), *dstu = xcalloc(t.n + 1, sizeof(uint32_t));
 	size_t done = 0;
+	enum imap_junk_kind junk = imap_junk_copy_kind(&s->view.mb, &dst);
 	for (size_t i = 0; i < t.n; i++) {
 		uint32_t nu;
 		if (mbox_copy_across(s->view.ref.ms, &s->view.mb, t.uid[i], to.ms, &dst, &nu) == MBOX_OK) {
 			src[done] = t.uid[i];
 			dstu[done++] = nu;
+			/* into or out of Junk: the filter learns (before MOVE's expunge) */
+			if (junk && !imap_junk_report(s, s->view.ref.ms, &s->view.mb, t.uid[i], junk))
+				junk = IMAP_JUNK_NONE;
 		}
 	}
 	struct buf a, b;

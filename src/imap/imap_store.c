@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "imap/imap_cmds.h"
 #include "imap/imap_fetch_parse.h"
+#include "imap/imap_junk_int.h"
 #include "imap/imap_session.h"
 #include "store/acl_rights.h"
 #include "imap/imap_targets.h"
@@ -67,6 +68,7 @@ struct store_decision {
 	uint32_t may_change;    /* the system flags the user has the rights for */
 	bool keywords_ok;       /* and keywords (w) */
 	bool too_many;          /* the keywords would not fit */
+	enum imap_junk_kind junk;       /* $Junk or $NotJunk newly set: the filter learns */
 };
 
 /* RFC 4314 4: \Seen needs s, \Deleted t, the other flags and keywords w. */
@@ -102,6 +104,7 @@ static int decide_store(void *arg, const struct mbox_msg *now, uint32_t *flags, 
 		d->too_many = true;
 		return -1;
 	}
+	d->junk = imap_junk_store_kind(now->keywords, keywords);
 	return 0;
 }
 
@@ -146,11 +149,12 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 	if (st.unchangedsince)
 		imap_enable_condstore(s);
 	buf_init(&modified);
+	bool junk_room = true;
 	for (size_t i = 0; i < t.n; i++) {
 		struct mbox_msg m;
 		char flags[MBOX_KEYWORDS_MAX + 64];
 		struct store_decision d = { &st, flags_allowed(s->view.ref.rights),
-		                            (s->view.ref.rights & ACL_WRITE) != 0, false };
+		                            (s->view.ref.rights & ACL_WRITE) != 0, false, IMAP_JUNK_NONE };
 		int rc = mbox_update_flags(s->view.ref.ms, &s->view.mb, t.uid[i], decide_store, &d, &m);
 		if (rc == MBOX_CONFLICT && d.too_many) {
 			too_many = true;
@@ -164,6 +168,8 @@ void imap_cmd_store(struct imap_session *s, struct imap_command *cmd)
 		if (rc != MBOX_OK && rc != MBOX_UNCHANGED)
 			continue;   /* expunged by someone else meanwhile */
 		imap_view_note_own(s, t.uid[i], m.flags, rc == MBOX_OK ? m.modseq : 0);
+		if (rc == MBOX_OK && d.junk && junk_room)
+			junk_room = imap_junk_report(s, s->view.ref.ms, &s->view.mb, t.uid[i], d.junk);
 		/* a new keyword changes the mailbox's flags: FLAGS first, even
 		 * when .SILENT (RFC 3501 7.2.6) */
 		imap_view_announce_keywords(s, m.keywords);

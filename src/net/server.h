@@ -113,7 +113,9 @@ bool worker_draining(struct worker *w);
 
 /* One pointer per protocol module, private to that module, on each worker
  * (e.g. IMAP's cache of open mailbox indexes, shared by the worker's sessions). */
-enum worker_slot { WORKER_SLOT_IMAP = 0, WORKER_SLOT_SMTP, WORKER_SLOTS };
+enum worker_slot { WORKER_SLOT_IMAP = 0, WORKER_SLOT_SMTP,
+                   WORKER_SLOT_JUNK_LEARN,  /* daemon/junk_learn.c: the rspamd learner */
+                   WORKER_SLOTS };
 void **worker_slot(struct worker *w, enum worker_slot slot);
 /* What the module keeps in its slot past its sessions is freed by fn when the
  * worker stops, after its last session and before its store closes. */
