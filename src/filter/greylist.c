@@ -33,16 +33,22 @@ int greylist_network(const char *ip, char *out, size_t outlen)
 	unsigned char a[16];
 	char text[INET6_ADDRSTRLEN];
 	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const unsigned char *v4 = NULL;
 	if (inet_pton(AF_INET, ip, a) == 1)
-		return bsnprintf(out, outlen, "%u.%u.%u.0/24", a[0], a[1], a[2]);
-	if (inet_pton(AF_INET6, ip, a) != 1)
+		v4 = a;
+	else if (inet_pton(AF_INET6, ip, a) != 1)
 		return -1;
-	if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
-		return bsnprintf(out, outlen, "%u.%u.%u.0/24", a[12], a[13], a[14]);
-	memset(a + 8, 0, 8);
-	if (inet_ntop(AF_INET6, a, text, sizeof(text)) == NULL)
-		return -1;
-	return bsnprintf(out, outlen, "%s/64", text);
+	else if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
+		v4 = a + 12;
+	int rc;
+	if (v4 != NULL) {
+		rc = bsnprintf(out, outlen, "%u.%u.%u.0/24", v4[0], v4[1], v4[2]);
+	} else {
+		memset(a + 8, 0, 8);
+		rc = inet_ntop(AF_INET6, a, text, sizeof(text)) != NULL
+		     ? bsnprintf(out, outlen, "%s/64", text) : -1;
+	}
+	return rc < 0 ? -1 : 0;
 }
 
 int greylist_sender_key(const char *sender, char *out, size_t outlen)
