@@ -34,6 +34,8 @@ static const char usage_text[] =
 	"                                evaluate SPF (RFC 7208) as inbound mail would be, with\n"
 	"                                the configured DNS (dns.servers); --sender \"\" checks\n"
 	"                                the HELO name\n"
+	"  dnsbl check IP                ask the DNS block- and allowlists (dnsbl.zones,\n"
+	"                                dnswl.zones) about an address, as port 25 would\n"
 	"  dmarc reports [--day YYYY-MM-DD], dmarc send-reports\n"
 	"                                DMARC aggregate data of inbound mail and the reports\n"
 	"                                sent of it (dmarc.reports); send the due ones now\n"
@@ -86,6 +88,7 @@ static const struct command commands[] = {
 	{ "install", cli_install, true },
 	{ "import", cli_import, false },
 	{ "spf", cli_spf, true },
+	{ "dnsbl", cli_dnsbl, true },
 };
 
 /* Options with a value: "--name VALUE" or "--name=VALUE". */
