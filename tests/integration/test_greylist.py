@@ -61,3 +61,36 @@ def test_config_accepted(postern):
                                                  "Partner.Example"]}}, start=False)
     p = srv.cli("config", "check")
     assert p.returncode == 0, p.stderr
+
+
+def test_server_sweeps_expired_entries(postern):
+    """The queue runner removes expired triplets (pending past expire,
+    passed and unused past remember) and keeps live ones."""
+    import time
+    srv = postern(start=False)
+    now = int(time.time())
+    db = sqlite3.connect(srv.data_dir / "postern.db")
+    rows = [("192.0.2.0/24", "stale@s.example", "alice@example.org", now - 2 * 86400, 0,
+             now - 2 * 86400),
+            ("192.0.2.0/24", "old@s.example", "alice@example.org", now - 90 * 86400,
+             now - 90 * 86400, now - 40 * 86400),
+            ("192.0.2.0/24", "live@s.example", "alice@example.org", now - 60, 0, now - 60),
+            ("192.0.2.0/24", "kept@s.example", "alice@example.org", now - 90 * 86400,
+             now - 90 * 86400, now - 86400)]
+    db.executemany("INSERT INTO greylist(net, sender, rcpt, first_seen, passed, last_seen) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", rows)
+    db.commit()
+    db.close()
+    srv.start()
+    deadline = time.time() + 15
+    left = None
+    while time.time() < deadline:
+        db = sqlite3.connect(f"file:{srv.data_dir / 'postern.db'}?mode=ro", uri=True)
+        left = sorted(r[0] for r in db.execute("SELECT sender FROM greylist"))
+        size = db.execute("SELECT n FROM greylist_size").fetchone()[0]
+        db.close()
+        if len(left) == 2:
+            break
+        time.sleep(0.2)
+    assert left == ["kept@s.example", "live@s.example"]
+    assert size == 2
