@@ -67,6 +67,7 @@ int cli_store(struct cli_args *a);
 int cli_master(struct cli_args *a);
 int cli_mailbox(struct cli_args *a);
 int cli_spf(struct cli_args *a);
+int cli_dnsbl(struct cli_args *a);
 int cli_srs(struct cli_args *a);
 int cli_dmarc(struct cli_args *a);
 /* cli_clamav.c: `clamav scan FILE`; and clamd's PING for config check
@@ -119,6 +120,10 @@ struct config *cli_load_config(struct cli_args *a);
  * data directory it owns). Prints the error. */
 int cli_become_service_user(const struct config *cfg);
 struct store *cli_open_store(const struct config *cfg);     /* the same, then opens; prints */
+/* The libunbound resolver of dns.servers and dns.allow_zones on base; prints
+ * the error. */
+struct event_base;
+struct resolver *cli_open_resolver(struct event_base *base, const struct config *cfg);
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Validates and lower-cases a domain name (LDH labels). */
 bool cli_valid_domain(char *domain);

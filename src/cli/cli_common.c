@@ -14,6 +14,7 @@
 #include "core/privs.h"
 #include "core/util.h"
 #include "daemon/layout.h"
+#include "dns/resolver.h"
 #include "mail/address.h"
 #include "store/store.h"
 
@@ -222,4 +223,20 @@ int cli_read_password(const struct cli_args *a, char *out, size_t outlen)
 		return -1;
 	}
 	return 0;
+}
+
+struct resolver *cli_open_resolver(struct event_base *base, const struct config *cfg)
+{
+	char err[512];
+	struct resolver *r = resolver_new(base, (const char *const *)cfg->dns.servers,
+	                                  cfg->dns.nservers, err, sizeof(err));
+	for (size_t i = 0; r != NULL && i < cfg->dns.nallow_zones; i++) {
+		if (resolver_allow_zone(r, cfg->dns.allow_zones[i], err, sizeof(err)) < 0) {
+			resolver_free(r);
+			r = NULL;
+		}
+	}
+	if (r == NULL)
+		fprintf(stderr, "postern: DNS resolver: %s\n", err);
+	return r;
 }

@@ -32,28 +32,12 @@ static void print_outcome(void *arg, const struct spf_outcome *o)
 	event_base_loopbreak(s->base);
 }
 
-static struct resolver *open_resolver(struct event_base *base, const struct config *cfg)
-{
-	char err[512];
-	struct resolver *r = resolver_new(base, (const char *const *)cfg->dns.servers,
-	                                  cfg->dns.nservers, err, sizeof(err));
-	for (size_t i = 0; r != NULL && i < cfg->dns.nallow_zones; i++) {
-		if (resolver_allow_zone(r, cfg->dns.allow_zones[i], err, sizeof(err)) < 0) {
-			resolver_free(r);
-			r = NULL;
-		}
-	}
-	if (r == NULL)
-		fprintf(stderr, "postern: DNS resolver: %s\n", err);
-	return r;
-}
-
 static int spf_check_run(const struct config *cfg, const struct cli_args *a)
 {
 	struct spf_cli s = { .base = event_base_new() };
 	if (s.base == NULL)
 		return CLI_FAIL;
-	struct resolver *r = open_resolver(s.base, cfg);
+	struct resolver *r = cli_open_resolver(s.base, cfg);
 	if (r == NULL) {
 		event_base_free(s.base);
 		return CLI_FAIL;

@@ -1,4 +1,4 @@
-/* postern user add|del|list|passwd|import|sender-check|quota */
+/* postern user add|del|list|passwd|import|sender-check|greylist|quota */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,10 +13,11 @@
 #include "core/config.h"
 #include "store/maildir.h"
 #include "store/store.h"
+#include "store/store_greylist.h"
 
 static const char usage[] =
 	"postern user add ADDRESS | del ADDRESS | passwd ADDRESS | list [DOMAIN]\n"
-	"       | import PASSWD-FILE | sender-check ADDRESS on|off\n"
+	"       | import PASSWD-FILE | sender-check ADDRESS on|off | greylist ADDRESS on|off\n"
 	"       | quota [ADDRESS [--storage SIZE|none|default] [--messages N|none|default]]\n"
 	"       [--password-stdin] [-c FILE]";
 
@@ -200,6 +201,18 @@ static int sender_check(struct store *st, const char *addr, const char *onoff)
 	                                           : "may send as any address", addr, err);
 }
 
+/* Whether mail to the user from other servers is greylisted (on, the default). */
+static int greylist_switch(struct store *st, const char *addr, const char *onoff)
+{
+	char local[65], domain[256], err[512];
+	if (!cli_split_mailbox(addr, local, sizeof(local), domain, sizeof(domain)) ||
+	    (strcmp(onoff, "on") != 0 && strcmp(onoff, "off") != 0))
+		return cli_usage_error(usage, "expected greylist ADDRESS on|off");
+	bool on = strcmp(onoff, "on") == 0;
+	int rc = store_user_set_greylist(st, local, domain, on, err, sizeof(err));
+	return report(rc, on ? "is greylisted" : "is not greylisted", addr, err);
+}
+
 static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 {
 	char err[512], local[65], domain[256], hash[PASSWORD_HASH_MAX], scram[256];
@@ -213,6 +226,8 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 		return user_import(st, cfg, a->pos[1]);
 	if (strcmp(verb, "sender-check") == 0 && a->npos == 3)
 		return sender_check(st, a->pos[1], a->pos[2]);
+	if (strcmp(verb, "greylist") == 0 && a->npos == 3)
+		return greylist_switch(st, a->pos[1], a->pos[2]);
 	if (strcmp(verb, "list") == 0 && a->npos <= 2) {
 		if (store_user_list(st, a->npos == 2 ? a->pos[1] : NULL, print_user, NULL, err,
 		                    sizeof(err)) != STORE_OK) {

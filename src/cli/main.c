@@ -17,7 +17,7 @@ static const char usage_text[] =
 	"  domain records DOMAIN [--check]\n"
 	"                                the DNS records to publish (MX, SPF, DKIM, DMARC,\n"
 	"                                A/AAAA, PTR); --check looks each one up\n"
-	"  user add|del|list|passwd|import|sender-check\n"
+	"  user add|del|list|passwd|import|sender-check|greylist\n"
 	"                                manage mailboxes (password via prompt or --password-stdin)\n"
 	"  user quota [ADDRESS] [--storage SIZE] [--messages N]\n"
 	"                                a user's limits and usage (none, or default: the\n"
@@ -35,6 +35,8 @@ static const char usage_text[] =
 	"                                evaluate SPF (RFC 7208) as inbound mail would be, with\n"
 	"                                the configured DNS (dns.servers); --sender \"\" checks\n"
 	"                                the HELO name\n"
+	"  dnsbl check IP                ask the DNS block- and allowlists (dnsbl.zones,\n"
+	"                                dnswl.zones) about an address, as port 25 would\n"
 	"  dmarc reports [--day YYYY-MM-DD], dmarc send-reports\n"
 	"                                DMARC aggregate data of inbound mail and the reports\n"
 	"                                sent of it (dmarc.reports); send the due ones now\n"
@@ -95,6 +97,7 @@ static const struct command commands[] = {
 	{ "import", cli_import, false },
 	{ "spf", cli_spf, true },
 	{ "rspamd", cli_rspamd, true },
+	{ "dnsbl", cli_dnsbl, true },
 };
 
 /* Options with a value: "--name VALUE" or "--name=VALUE". */

@@ -154,6 +154,9 @@ static const struct key_spec root_keys[] = {
 	{ "srs", K_GROUP, config_srs_keys, 0, 0 },
 	{ "clamav", K_GROUP, config_clamav_keys, 0, 0 },
 	{ "rspamd", K_GROUP, config_rspamd_keys, 0, 0 },
+	{ "greylist", K_GROUP, config_greylist_keys, 0, 0 },
+	{ "dnsbl", K_GROUP, config_dnsbl_keys, 0, 0 },
+	{ "dnswl", K_GROUP, config_dnswl_keys, 0, 0 },
 	{ "spf", K_GROUP, config_spf_keys, 0, 0 },
 	{ "dkim", K_GROUP, config_dkim_keys, 0, 0 },
 	{ "arc", K_GROUP, config_arc_keys, 0, 0 },
@@ -596,6 +599,8 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	    config_load_srs(ld, OPT(root, "srs"), cfg) < 0 ||
 	    config_load_clamav(ld, OPT(root, "clamav"), cfg) < 0 ||
 	    config_load_rspamd(ld, OPT(root, "rspamd"), cfg) < 0 ||
+	    config_load_greylist(ld, OPT(root, "greylist"), cfg) < 0 ||
+	    config_load_dnsbl(ld, root, cfg) < 0 ||
 	    config_load_mailauth(ld, root, cfg) < 0)
 		return -1;
 	if ((s = OPT(OPT(root, "auth"), "cache_ttl")) != NULL)
@@ -866,6 +871,8 @@ void config_free(struct config *cfg)
 	free(cfg->dns.allow_zones);
 	free(cfg->srs.domain);
 	config_free_rspamd(cfg);
+	config_free_greylist(cfg);
+	config_free_dnsbl(cfg);
 	free(cfg->queue.tls_ca_file);
 	free(cfg->queue.helo);
 	free(cfg->queue.source_ipv4);

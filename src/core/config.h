@@ -137,6 +137,18 @@ struct config_rspamd {
 };
 const char *config_rspamd_on_error_name(enum config_rspamd_on_error e);
 
+/* One zone of dnsbl.zones or dnswl.zones (config_dnsbl.c's syntax):
+ * a listing adds weight to the client's score (negative for dnswl). */
+#define CONFIG_DNSBL_CODES_MAX 8
+struct dnsbl_zone {
+	char *name;             /* lower-case, no trailing dot */
+	int weight;
+	/* the answers that count as a listing, ranges of IPv4 addresses in host
+	 * order; none: any answer in 127.0.0.0/8 (src/filter/dnsbl.h) */
+	uint32_t code_lo[CONFIG_DNSBL_CODES_MAX], code_hi[CONFIG_DNSBL_CODES_MAX];
+	size_t ncodes;
+};
+
 /* the most event loops (workers) a server runs, also when one per CPU */
 #define CONFIG_WORKERS_MAX 64
 
@@ -259,6 +271,29 @@ struct config {
 	} srs;
 	struct config_clamav clamav;
 	struct config_rspamd rspamd;
+	struct {
+		/* greylisting of port 25's mail (src/filter/greylist.h) */
+		bool enabled;
+		uint64_t delay_ms;      /* a retry is accepted this long after the first attempt */
+		uint64_t expire_ms;     /* ... and until this long after it */
+		uint64_t remember_ms;   /* a passed triplet is remembered this long after its last use */
+		int auto_allow;         /* passed triplets that let a whole network in; 0: never */
+		int max_entries;        /* triplets kept at most */
+		struct cidr *allow_nets;        /* clients never greylisted */
+		size_t nallow_nets;
+		char **allow_domains;   /* envelope sender domains (and below) never greylisted */
+		size_t nallow_domains;
+	} greylist;
+	struct {
+		/* DNS blocklists and allowlists asked at connect (src/filter/dnsbl.h):
+		 * dnsbl.zones, then dnswl.zones (negative weights); none: off */
+		struct dnsbl_zone *zones;
+		size_t nzones;
+		int threshold;          /* a score this high is refused */
+		uint64_t timeout_ms;    /* zones unanswered by then count as errors */
+		struct cidr *allow;     /* clients never looked up */
+		size_t nallow;
+	} dnsbl;
 	struct {
 		uint64_t max_age_ms, warn_after_ms, min_retry_ms, max_retry_ms;
 		uint64_t timeout_ms, circuit_cooldown_ms;

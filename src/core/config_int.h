@@ -80,6 +80,19 @@ int config_load_clamav(struct loader *ld, const config_setting_t *g, struct conf
 extern const struct key_spec config_rspamd_keys[];
 int config_load_rspamd(struct loader *ld, const config_setting_t *g, struct config *cfg);
 void config_free_rspamd(struct config *cfg);
+/* greylist = { ... } (config_greylist.c). */
+extern const struct key_spec config_greylist_keys[];
+int config_load_greylist(struct loader *ld, const config_setting_t *g, struct config *cfg);
+void config_free_greylist(struct config *cfg);
+/* dnsbl = { ... } and dnswl = { ... } (config_dnsbl.c), from the root. */
+extern const struct key_spec config_dnsbl_keys[], config_dnswl_keys[];
+int config_load_dnsbl(struct loader *ld, const config_setting_t *root, struct config *cfg);
+void config_free_dnsbl(struct config *cfg);
+/* Parses one zone of dnsbl.zones ("ZONE[:CODES][=WEIGHT]"); a missing
+ * weight is default_weight; allowlist zones get negative weights. 0, or -1
+ * with the reason in err. Frees nothing on failure (out->name NULL). */
+int config_dnsbl_zone_parse(const char *spec, bool allowlist, int default_weight,
+                            struct dnsbl_zone *out, char *err, size_t errlen);
 extern const struct key_spec config_spf_keys[], config_dkim_keys[], config_arc_keys[];
 /* spf, dkim and arc (config_mailauth.c), from the root */
 int config_load_mailauth(struct loader *ld, const config_setting_t *root, struct config *cfg);

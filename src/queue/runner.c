@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "filter/greylist.h"
 #include "queue/backoff.h"
 #include "queue/bounce.h"
 #include "queue/runner_int.h"
@@ -86,6 +87,27 @@ static void circuits_sweep(struct queue_runner *q)
 		else
 			i++;
 	}
+}
+
+/* Greylisting's expired entries go once a minute, in batches, one a tick
+ * while there are more: one long delete would hold the store's write lock
+ * against the sessions. */
+#define GREYLIST_SWEEP_BATCH 1000
+#define GREYLIST_SWEEP_EVERY_S 60
+
+static void greylist_sweep_tick(struct queue_runner *q)
+{
+	long long now = now_s();
+	if (now < q->greylist_sweep_at)
+		return;
+	struct greylist_policy p;
+	greylist_policy_from_config(&p, q->cfg);
+	int n = greylist_sweep(q->store, &p, (time_t)now, GREYLIST_SWEEP_BATCH);
+	if (n > 0)
+		log_event(LOG_DEBUG, "greylist.swept", "i", "removed", (long long)n, NULL);
+	else if (n < 0)
+		log_event(LOG_WARN, "greylist.sweep_failed", NULL);
+	q->greylist_sweep_at = now + (n == GREYLIST_SWEEP_BATCH ? 1 : GREYLIST_SWEEP_EVERY_S);
 }
 
 /* ---- recipient outcomes ---------------------------------------------------- */
@@ -237,6 +259,7 @@ static void run_queue(struct queue_runner *q)
 	report_delay_warnings(q);
 	dmarc_send_tick(q);
 	circuits_sweep(q);
+	greylist_sweep_tick(q);
 	schedule(q);
 }
 

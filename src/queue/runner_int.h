@@ -89,6 +89,7 @@ struct queue_runner {
 	size_t nreports;
 	const struct srs *srs;          /* NULL when srs.enabled is off */
 	struct dmarc_sender *dmarc;     /* DMARC aggregate reports (dmarc_send.c) */
+	long long greylist_sweep_at;    /* the next sweep of expired greylist entries */
 };
 
 /* delivery.c */

@@ -214,6 +214,32 @@ static const struct migration schema_steps[] = {
 	  "CREATE TABLE dmarc_state ("
 	  "  key TEXT PRIMARY KEY,"
 	  "  value INTEGER NOT NULL);" },
+	{ 8,
+	  /* greylisting (store_greylist.h): one row per triplet of client
+	   * network, envelope sender and recipient; passed is when it passed
+	   * (0: not yet). greylist_size counts the rows (its triggers), so that
+	   * the cap costs no count(*). A user may opt out (users.greylist = 0) */
+	  "CREATE TABLE greylist ("
+	  "  net TEXT NOT NULL,"
+	  "  sender TEXT NOT NULL,"
+	  "  rcpt TEXT NOT NULL,"
+	  "  first_seen INTEGER NOT NULL,"
+	  "  passed INTEGER NOT NULL DEFAULT 0,"
+	  "  last_seen INTEGER NOT NULL,"
+	  "  PRIMARY KEY (net, sender, rcpt));"
+	  /* the cap drops pending rows first, oldest first; then the oldest passes */
+	  "CREATE INDEX greylist_age ON greylist(passed, first_seen);"
+	  "CREATE INDEX greylist_seen ON greylist(last_seen);"
+	  "CREATE INDEX greylist_net_passed ON greylist(net, passed);"
+	  "CREATE TABLE greylist_size (n INTEGER NOT NULL);"
+	  "INSERT INTO greylist_size VALUES (0);"
+	  "CREATE TRIGGER greylist_added AFTER INSERT ON greylist BEGIN"
+	  "  UPDATE greylist_size SET n = n + 1;"
+	  "END;"
+	  "CREATE TRIGGER greylist_removed AFTER DELETE ON greylist BEGIN"
+	  "  UPDATE greylist_size SET n = n - 1;"
+	  "END;"
+	  "ALTER TABLE users ADD COLUMN greylist INTEGER NOT NULL DEFAULT 1;" },
 };
 
 static const char *const stmt_sql[Q_COUNT] = {

@@ -410,6 +410,9 @@ def test_schema_step_migrates_an_older_database(postern):
                       "DROP TRIGGER dmarc_row_added; DROP TABLE dmarc_rows;"
                       "DROP TABLE dmarc_domains; DROP TABLE dmarc_days;"
                       "DROP TABLE dmarc_reports; DROP TABLE dmarc_state;")
+    # and step 8 (greylisting)
+    con.executescript("DROP TABLE greylist; DROP TABLE greylist_size;"
+                      "ALTER TABLE users DROP COLUMN greylist;")
     con.execute("PRAGMA user_version = 4")
     con.commit()
     con.close()

@@ -270,6 +270,9 @@ static void test_grants_follow_mailboxes_and_users(void **state)
 	"DROP TRIGGER dmarc_event_recorded; DROP VIEW dmarc_events; DROP TRIGGER dmarc_row_added; " \
 	"DROP TABLE dmarc_rows; DROP TABLE dmarc_domains; DROP TABLE dmarc_days; " \
 	"DROP TABLE dmarc_reports; DROP TABLE dmarc_state; "
+/* ... and step 8 (greylisting) */
+#define STEP_8_UNDONE \
+	"DROP TABLE greylist; DROP TABLE greylist_size; ALTER TABLE users DROP COLUMN greylist; "
 
 /* Schema steps 5 (master users) and 6 (grants) on a database as step 4 left
  * it: the users stay, grants work. */
@@ -284,7 +287,7 @@ static void test_migration_from_step_4(void **state)
 	snprintf(path, sizeof(path), "%s/postern.db", fx->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE mailbox_acl; DROP TABLE master_users; "
-	                              STEP_7_UNDONE "PRAGMA user_version = 4;", NULL,
+	                              STEP_7_UNDONE STEP_8_UNDONE "PRAGMA user_version = 4;", NULL,
 	                              NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_null(store_open(fx->dir, err, sizeof(err)));     /* older: refused untouched */

@@ -304,6 +304,8 @@ static void test_migration_from_step_6(void **state)
 	exec_sql(fx->dir, "DROP TRIGGER dmarc_event_recorded; DROP VIEW dmarc_events;"
 	         "DROP TRIGGER dmarc_row_added; DROP TABLE dmarc_rows; DROP TABLE dmarc_domains;"
 	         "DROP TABLE dmarc_days; DROP TABLE dmarc_reports; DROP TABLE dmarc_state;"
+	         /* and what later steps added */
+	         "DROP TABLE greylist; DROP TABLE greylist_size; ALTER TABLE users DROP COLUMN greylist;"
 	         "PRAGMA user_version = 6;");
 	assert_null(store_open(fx->dir, err, sizeof(err)));
 	assert_non_null(strstr(err, "older"));
