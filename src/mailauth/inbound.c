@@ -178,7 +178,8 @@ static void emit_header(struct inbound_auth *ia, size_t hdr_len, inbound_emit_fn
 	const char *from = ia->hdr;
 	mail_header_iter_init(&it, ia->hdr, hdr_len, MAIL_HEADER_LENIENT);
 	while (mail_header_next(&it, &f)) {
-		if (!authres_field_claims(&f, ia->env.authserv_id))
+		if (!authres_field_claims(&f, ia->env.authserv_id) &&
+		    (ia->env.ours == NULL || !ia->env.ours(ia->env.ours_arg, &f)))
 			continue;
 		emit(arg, from, (size_t)(f.raw - from));
 		from = f.raw + f.raw_len;

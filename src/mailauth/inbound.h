@@ -18,8 +18,8 @@
  *
  * The header is held back until it is complete, so that the key lookups
  * start then and the Authentication-Results fields claiming our
- * authserv-id (RFC 8601 5: a forgery, since only we speak for us) never
- * reach the spool. DNS is the injected struct spf_dns: the daemon gives a
+ * authserv-id (RFC 8601 5: a forgery, since only we speak for us), and
+ * the other fields only postern writes (env.ours), never reach the spool. DNS is the injected struct spf_dns: the daemon gives a
  * worker's resolver, tests an in-memory zone. */
 #ifndef POSTERN_INBOUND_H
 #define POSTERN_INBOUND_H
@@ -35,6 +35,7 @@
 #include "mailauth/spf_eval.h"
 
 struct event_base;
+struct mail_field;
 
 /* spf.enforcement */
 enum inbound_spf_enforcement {
@@ -62,6 +63,10 @@ struct inbound_env {
 	unsigned max_signatures;                /* dkim.max_signatures */
 	const char *const *trusted_sealers;     /* arc.trusted_sealers */
 	size_t ntrusted;
+	/* other header fields only postern may write (its scanners' verdicts),
+	 * removed like forged Authentication-Results; NULL: none */
+	bool (*ours)(void *arg, const struct mail_field *f);
+	void *ours_arg;
 	dmarc_sample_fn *sample;                /* NULL: random */
 	void *sample_arg;
 };

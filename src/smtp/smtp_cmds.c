@@ -234,7 +234,7 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_error(s, 553, "5.6.7", "Address requires SMTPUTF8");
 		return;
 	}
-	if (!sender_allowed(s, &p))
+	if (!sender_allowed(s, &p) || smtp_dnsbl_refuses(s))
 		return;
 	s->in_mail = true;
 	net_session_logged_in(&s->ns);   /* a transaction is what an MX client comes for */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "core/config.h"
@@ -13,7 +14,9 @@
 #include "core/util.h"
 #include "dns/resolver.h"
 #include "filter/clamav.h"
+#include "filter/rspamd.h"
 #include "mailauth/dkim.h"
+#include "mail/header.h"
 #include "mailauth/inbound.h"
 #include "mailauth/spf_resolver.h"
 #include "smtp/smtp_session.h"
@@ -32,6 +35,7 @@ static void free_worker_checks(struct worker *w, void **slot)
 	resolver_free(wc->r);
 	dkim_key_cache_free(wc->keys);
 	clamav_free(wc->clamav);
+	rspamd_client_free(wc->rspamd);
 	free(wc);
 	*slot = NULL;
 }
@@ -66,9 +70,12 @@ struct smtp_worker_checks *smtp_worker_checks(struct worker *w)
 	} else {
 		wc->adapter = spf_resolver_new(wc->r, &wc->dns);
 		wc->keys = dkim_key_cache_new();
+		dnsbl_env_from_config(&wc->dnsbl, cfg, &wc->dns, worker_base(w));
 	}
 	if (cfg->clamav.enabled)
 		wc->clamav = clamav_new(worker_base(w), &cfg->clamav);
+	if (cfg->rspamd.enabled)
+		wc->rspamd = rspamd_client_new(worker_base(w), &cfg->rspamd);
 	return wc;
 }
 
@@ -79,6 +86,14 @@ bool smtp_judged(const struct smtp_session *s)
 	const struct config *cfg = s->ns.cfg;
 	return s->mode->origin == FILTER_FROM_MX && !s->authenticated &&
 	       !cidr_match_any(cfg->relay.hosts, cfg->relay.nhosts, s->ns.conn.ip);
+}
+
+/* Fields a sender must not bring: the verdicts of postern's scanners. */
+static bool field_is_ours(void *arg, const struct mail_field *f)
+{
+	const struct config *cfg = arg;
+	return (f->name_len >= 10 && strncasecmp(f->name, "X-Postern-", 10) == 0) ||
+	       (cfg->rspamd.enabled && rspamd_header_is_ours(f->name, f->name_len));
 }
 
 void smtp_mailauth_start(struct smtp_session *s)
@@ -100,6 +115,8 @@ void smtp_mailauth_start(struct smtp_session *s)
 		.max_signatures = cfg->dkim.max_signatures,
 		.trusted_sealers = (const char *const *)cfg->arc.trusted_sealers,
 		.ntrusted = cfg->arc.ntrusted_sealers,
+		.ours = field_is_ours,
+		.ours_arg = (void *)cfg,
 	};
 	s->auth = inbound_auth_new(&env);
 	inbound_auth_start(s->auth, s->ns.conn.ip, s->helo, s->from);

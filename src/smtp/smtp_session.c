@@ -246,7 +246,13 @@ void smtp_commit_message(struct smtp_session *s)
 {
 	size_t hlen;
 	s->header = smtp_mailauth_header(s, smtp_trace_header(s, &hlen), &hlen);
-	if (s->auth_verdict != NULL && s->auth_verdict->action == INBOUND_JUNK)
+	if (s->scan_headers != NULL) {
+		/* after the trace: what the scanners say about the message */
+		s->header = xrealloc(s->header, hlen + s->scan_headers_len + 1);
+		memcpy(s->header + hlen, s->scan_headers, s->scan_headers_len + 1);
+		hlen += s->scan_headers_len;
+	}
+	if (s->scan_junk || (s->auth_verdict != NULL && s->auth_verdict->action == INBOUND_JUNK))
 		smtp_mailauth_to_junk(s);
 	uint64_t local_size = commit_local_size(s->from, s->header, hlen, s->msg);
 	if (smtp_quota_mark_full(s, local_size) && !s->mode->reply_per_rcpt) {
@@ -438,6 +444,7 @@ static void smtp_start(struct net_session *ns)
 	struct smtp_session *s = (struct smtp_session *)ns;
 	if (ns->tls)
 		remember_tls(s);
+	smtp_dnsbl_start(s);    /* answered while the client talks */
 	greet(s);
 }
 
@@ -509,6 +516,7 @@ static void smtp_release(struct net_session *ns)
 	          "i", "ms", (long long)(now_ms() - ns->started_ms), NULL);
 	smtp_transaction_reset(s);
 	smtp_auth_cleanup(s);
+	smtp_dnsbl_free(s);
 }
 
 const struct session_ops smtp_session_ops = {

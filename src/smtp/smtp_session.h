@@ -9,6 +9,7 @@
 
 #include <event2/util.h>
 
+#include "filter/dnsbl.h"
 #include "filter/filter.h"
 #include "mailauth/spf_dns.h"
 #include "net/session.h"
@@ -63,6 +64,8 @@ enum smtp_state {
 
 struct clamav;
 struct clamav_scan;
+struct rspamd_client;
+struct rspamd_check;
 struct inbound_auth;
 struct inbound_verdict;
 struct resolver;
@@ -126,7 +129,14 @@ struct smtp_session {
 	struct inbound_auth *auth;
 	const struct inbound_verdict *auth_verdict;
 	bool checking_now;              /* inside smtp_mailauth_wait() */
-	struct clamav_scan *clamav_scan;        /* the virus scan in flight (smtp_scan.c) */
+	/* the scanners (smtp_scan.c): the step the message is at, what they add */
+	int scan_step;
+	bool scan_junk;                 /* some step wants it in Junk */
+	char *scan_headers;             /* header fields they add, LF ends; NULL: none */
+	size_t scan_headers_len;
+	struct clamav_scan *clamav_scan;        /* the virus scan in flight */
+	struct rspamd_check *rspamd_check;      /* rspamd's verdict in flight */
+	struct smtp_dnsbl *dnsbl;       /* the client's blocklist score, from connect on */
 	struct commit_job job;
 
 	unsigned long transactions;
@@ -187,8 +197,23 @@ struct smtp_worker_checks {
 	struct spf_resolver *adapter;
 	struct spf_dns dns;
 	struct dkim_key_cache *keys;    /* the DKIM and ARC keys its sessions parsed */
+	struct dnsbl_env dnsbl;         /* dnsbl.zones and dnswl.zones (none: off) */
 	struct clamav *clamav;          /* clamav.enabled: clamd's client */
+	struct rspamd_client *rspamd;   /* rspamd.enabled: rspamd's client */
 };
+
+/* A session's DNSBL check, from connect on (smtp_scan.c). */
+struct smtp_dnsbl {
+	struct dnsbl_check *check;      /* freed by the module once it has answered */
+	bool done;
+	struct dnsbl_result res;
+};
+/* At connect: looks the client up in dnsbl.zones/dnswl.zones (when judged). */
+void smtp_dnsbl_start(struct smtp_session *s);
+/* MAIL: true after answering 554 when the client's score reached the
+ * threshold already. */
+bool smtp_dnsbl_refuses(struct smtp_session *s);
+void smtp_dnsbl_free(struct smtp_session *s);
 struct smtp_worker_checks *smtp_worker_checks(struct worker *w);
 
 /* mail authentication on port 25 (smtp_mailauth.c; the checks are

@@ -511,6 +511,7 @@ class QueueServer:
             "listen": {"smtp": [f"{HOST}:0"]},
             "timeouts": {"shutdown": "3s"},
             "relay": {"hosts": ["127.0.0.0/8"]},
+            "greylist": {"enabled": False},     # tests that relay from 127.0.0.2+ are not greylisted
             "dns": {"servers": [dns_addr], "allow_zones": ["test."]},
             "queue": {
                 "port": sink_port, "allow_loopback": True, "min_retry": "1s",
