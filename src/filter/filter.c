@@ -13,6 +13,18 @@ const struct filter_check filter_checks[] = {
 	/* a user's own mail only: who sent a relayed or handed-over message is
 	 * not ours to police by the From: line */
 	{ "from_owner", filter_check_from_owner, FILTER_FROM_SUBMISSION },
+	/* One From: that every reader after us reads the same way. Port 25: the
+	 * From: is what DMARC judges. Submission too, although a user's own mail
+	 * program always writes one: what lacks it is a script, and postern
+	 * does not add a missing From: (RFC 6409 8 lets an MSA do so; Postfix
+	 * does); the DKIM signer cannot sign without it (RFC 6376 5.4) and big
+	 * receivers refuse such mail later, as a bounce, so the script's author
+	 * is better told at once. It runs after from_owner there, so that a
+	 * spoofing attempt (a second From:, "From :") is refused and audited as
+	 * one, and it closes what that check's lenient read leaves open: a form
+	 * another reader would take differently. Not LMTP: the MTA in front has
+	 * accepted the mail already. */
+	{ "syntax", filter_check_syntax, FILTER_FROM_MX | FILTER_FROM_SUBMISSION },
 };
 const size_t filter_nchecks = ARRAY_LEN(filter_checks);
 

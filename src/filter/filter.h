@@ -3,7 +3,9 @@
  * Each check is a row (name, function, the origins it applies to); each
  * gets the same context, whose
  * header was read once through src/mail's reader, and returns a verdict. The first
- * rejection ends the run. SPF, DKIM verification, DMARC and greylisting
+ * rejection ends the run. The rows today: the hop count, From: ownership
+ * (submission), the message syntax (port 25, submission). SPF, DKIM
+ * verification, DMARC and greylisting
  * are meant to become further rows: the context carries what they need
  * (client IP, HELO, MAIL FROM, recipients, authenticated user, the
  * parsed header). */
@@ -106,7 +108,8 @@ struct filter_verdict filter_check_hops(const struct filter_ctx *ctx);
 struct filter_verdict filter_check_from_owner(const struct filter_ctx *ctx);
 /* syntax.c: the header read strictly, one From: with an address (several
  * only with a Sender:), no obsolete forms that programs read differently:
- * 550 5.6.0 otherwise. Not a row of filter_checks yet (see syntax.c). */
+ * 550 5.6.0 otherwise. A row for port 25 and submission, not for LMTP
+ * (see filter.c). */
 struct filter_verdict filter_check_syntax(const struct filter_ctx *ctx);
 
 #endif

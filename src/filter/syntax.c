@@ -2,7 +2,8 @@
  * (DKIM, DMARC, the user's mail program) reads the same way, with the one
  * From: that DMARC judges and the user sees (RFC 5322 3.6, RFC 7489 6.6.1).
  * NUL octets and bare CR or LF never get this far: the SMTP session refuses
- * them while reading the data. */
+ * them while reading the data. filter_checks runs it for port 25 and
+ * submission, not for LMTP (why: filter.c). */
 #include "filter/filter.h"
 
 #include <stdbool.h>

@@ -25,6 +25,30 @@ logs()/wait_log()/transactions() read the JSON log lines; connect() gives an
 SMTPClient (raw socket: send bytes, read replies, all with timeouts);
 smtp() gives an smtplib.SMTP.
 
+DNS: no server a test starts ever asks the system resolver. One unbound
+(dnsserver.DnsServer) runs for the whole session, serving the zones in
+SHARED_DNS_ZONES (test., example.org., example.com., example.net.) with no
+records, so a name there is NXDOMAIN at once and any other name is refused
+(SERVFAIL at once). Every Postern gets
+
+    dns = { servers = ["127.0.0.1@PORT"]; allow_zones = ["test."]; };
+
+unless its own config sets "dns" (that group then replaces this one whole;
+{"dns": None} leaves dns out: the system resolver). Servers with a DNS of
+their own (queue_fixtures.QueueServer, test_spf_check's) keep theirs.
+A test adds records through srv.dns or the `shared_dns` fixture (both the
+same SharedDns):
+
+    srv.dns.add(["sel._domainkey.t1.test. TXT \"v=DKIM1; p=...\""])
+
+The records a test adds are taken out again when it ends, so nothing it adds
+is seen by the next test's servers; a module-scoped server shares the
+server with every test of the module and caches answers (TTL 3600 unless the
+record says otherwise), so give the records names of the test's own
+("t-<test name>.example.net.") and short TTLs for records a test changes.
+A test that needs zones of its own (another zone type, a broken server)
+starts its own DnsServer and passes it in its config.
+
 Run: POSTERN_BIN=... /usr/bin/python3 -m pytest -q tests/integration
 POSTERN_ASAN_OPTIONS replaces the servers' ASAN_OPTIONS, e.g. with
 fast_unwind_on_malloc=0 added for whole leak stacks through libraries built
@@ -47,6 +71,8 @@ import warnings
 from pathlib import Path
 
 import pytest
+
+from dnsserver import DnsServer
 
 REPO = Path(__file__).resolve().parents[2]
 POSTERN_BIN = os.path.abspath(os.environ.get("POSTERN_BIN") or (REPO / "build-asan" / "postern"))
@@ -148,6 +174,40 @@ def merge_config(base, over):
         else:
             out[k] = v
     return out
+
+
+# The zones of the session's DNS server (see the module docstring): NXDOMAIN for any
+# name in them, SERVFAIL at once for the rest.
+SHARED_DNS_ZONES = {"test.": "static", "example.org.": "static", "example.com.": "static",
+                    "example.net.": "static"}
+
+
+class SharedDns:
+    """The session's DNS server as tests see it: add() puts records in, reset()
+    (run after every test) takes them out again."""
+
+    server = None               # the DnsServer, set by the session fixture
+
+    @property
+    def addr(self):
+        return self.server.addr
+
+    def config(self):
+        return {"servers": [self.server.addr], "allow_zones": ["test."]}
+
+    def add(self, records):
+        """Adds records (unbound local-data strings in a served zone); live on return."""
+        self.server.update(self.server.records + list(records))
+
+    def query(self, name, qtype, **kw):
+        return self.server.query(name, qtype, **kw)
+
+    def reset(self):
+        if self.server is not None and self.server.records:
+            self.server.update([])
+
+
+SHARED_DNS = SharedDns()
 
 
 def base_config(data_dir, port):
@@ -425,6 +485,7 @@ class Postern:
         self.returncode = None
         self.port = None
         self.preexec = None         # run in the server process before exec (e.g. setrlimit)
+        self.dns = SHARED_DNS       # the session's DNS server (module docstring)
         if template is not None:
             shutil.copytree(template, self.data_dir)
         self.write_config(free_port())
@@ -433,7 +494,11 @@ class Postern:
     def write_config(self, port=None):
         if port is not None:
             self.port = port
-        self.config = merge_config(base_config(self.data_dir, self.port), self.overrides)
+        base = base_config(self.data_dir, self.port)
+        # never the system resolver: the session's DNS server unless the test brings its own
+        if SHARED_DNS.server is not None and "dns" not in self.overrides:
+            base["dns"] = SHARED_DNS.config()
+        self.config = merge_config(base, self.overrides)
         self.config_path.write_text(config_text(self.config), encoding="utf-8")
 
     @property
@@ -655,6 +720,24 @@ def postern_bin():
         pytest.exit(f"postern binary not found at {POSTERN_BIN}: run ninja -C build-asan "
                     "or set POSTERN_BIN", returncode=1)
     return POSTERN_BIN
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_dns_server():
+    """The one DNS server every Postern is configured with (module docstring)."""
+    with DnsServer([], zones=SHARED_DNS_ZONES) as dns:
+        SHARED_DNS.server = dns
+        try:
+            yield dns
+        finally:
+            SHARED_DNS.server = None
+
+
+@pytest.fixture(autouse=True)
+def shared_dns(_shared_dns_server):
+    """SHARED_DNS for the test: the records it adds go when it ends."""
+    yield SHARED_DNS
+    SHARED_DNS.reset()
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ stdlib client), so no DNS tool is needed."""
 import os
 import socket
 import struct
+import time
 
 import pytest
 
@@ -147,3 +148,46 @@ def test_two_servers_side_by_side():
         assert one.port != two.port
         assert one.query("a.test", "A").answers("A") == ["127.0.0.1"]
         assert two.query("a.test", "A").answers("A") == ["127.0.0.2"]
+
+
+# ---- the session's shared server (conftest.py: SHARED_DNS) -------------------------------------
+# Every server the tests start asks it, never the system resolver: a name in its zones is
+# NXDOMAIN at once, any other name SERVFAIL at once; records a test adds go when it ends.
+
+
+def spf_result(srv, ip, sender):
+    started = time.monotonic()
+    p = srv.cli("spf", "check", "--ip", ip, "--sender", sender, "--helo", "client.test")
+    assert p.returncode == 0, p.stderr
+    return dict(ln.split(": ", 1) for ln in p.stdout.splitlines())["result"], \
+        time.monotonic() - started
+
+
+def test_servers_get_the_shared_dns(postern, shared_dns):
+    srv = postern(start=False)
+    assert srv.dns is shared_dns
+    assert srv.config["dns"] == {"servers": [shared_dns.addr], "allow_zones": ["test."]}
+    # a test's own dns group replaces it whole
+    own = postern(config={"dns": {"servers": ["127.0.0.1@9"]}}, start=False)
+    assert own.config["dns"] == {"servers": ["127.0.0.1@9"]}
+    assert "dns" not in postern(config={"dns": None}, start=False).config
+
+
+def test_shared_dns_answers_at_once(postern):
+    srv = postern(start=False)
+    srv.dns.add(['t-shared-spf.test. TXT "v=spf1 ip4:192.0.2.1 -all"'])
+    assert srv.dns.query("t-shared-spf.test", "TXT").rcode == "NOERROR"
+    assert spf_result(srv, "192.0.2.1", "x@t-shared-spf.test")[0] == "pass"
+    assert spf_result(srv, "192.0.2.2", "x@t-shared-spf.test")[0] == "fail"
+    # NXDOMAIN in its zones, SERVFAIL elsewhere: both without waiting on a timeout
+    for sender, want in (("x@nothing.example.net", "none"), ("x@example.org", "none"),
+                         ("x@postern-test.invalid-tld-xyz", "temperror")):
+        result, took = spf_result(srv, "192.0.2.1", sender)
+        assert result == want, sender
+        assert took < 3, (sender, took)
+
+
+def test_records_of_a_test_do_not_outlive_it(shared_dns):
+    # the test before added t-shared-spf.test.; its end took it out again
+    assert shared_dns.server.records == []
+    assert shared_dns.query("t-shared-spf.test", "TXT").rcode == "NXDOMAIN"

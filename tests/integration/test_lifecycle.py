@@ -72,7 +72,7 @@ def test_sigterm_mid_data(postern):
     busy.cmd("MAIL FROM:<s@remote.test>", expect=250)
     busy.cmd("RCPT TO:<alice@example.org>", expect=250)
     busy.cmd("DATA", expect=354)
-    first = b"Subject: interrupted\r\n\r\n" + b"first half\r\n" * 2000
+    first = b"From: <s@remote.test>\r\nSubject: interrupted\r\n\r\n" + b"first half\r\n" * 2000
     second = b"second half\r\n" * 2000 + b"THE END\r\n"
     busy.send(first)
     time.sleep(0.3)

@@ -250,7 +250,8 @@ def test_only_errors_in_a_row_count(postern, service):
             c.send(bad_command(service))
         if protocol_of(service) == "smtp":
             assert [r.code for r in c.replies(2)] == [500, 500]
-            r = c.send_message("sender@remote.test", [ALICE], b"Subject: x\r\n\r\nx\r\n",
+            r = c.send_message("sender@remote.test", [ALICE],
+                               b"From: <sender@remote.test>\r\nSubject: x\r\n\r\nx\r\n",
                                ehlo=False)
             assert r.code == 250, r
         else:
@@ -479,7 +480,8 @@ def test_500_sessions_burst(postern):
             codes = [(await reply())[0] for _ in range(3)]
             assert codes == [250, 250, 354], (i, codes)
             stage[i] = "end of data"
-            w.write(b"Subject: burst\r\nX-Seq: %d\r\n\r\nmessage %d\r\n.\r\nQUIT\r\n" % (i, i))
+            w.write(b"From: <b%d@remote.test>\r\nSubject: burst\r\nX-Seq: %d\r\n\r\n"
+                    b"message %d\r\n.\r\nQUIT\r\n" % (i, i, i))
             code, lines = await reply()
             assert code == 250, (i, lines)
             stage[i] = "QUIT"

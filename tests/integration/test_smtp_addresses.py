@@ -235,7 +235,9 @@ def test_path_traversal_recipients(server):
 def test_smtputf8_delivery(server):
     server.add_domain("catch.test")
     server.add_alias("@catch.test", "bob@example.org")
-    body = "Subject: =?utf-8?q?gr=C3=BC=C3=9Fe?=\r\n\r\nGrüße, Jörg\r\n".encode()
+    # RFC 6532: the header may hold UTF-8, the From: address too
+    body = ("From: Jörg <jörg@bücher.example>\r\nSubject: =?utf-8?q?gr=C3=BC=C3=9Fe?=\r\n\r\n"
+            "Grüße, Jörg\r\n").encode()
     with server.connect() as c:
         r = c.ehlo()
         assert "SMTPUTF8" in r.lines

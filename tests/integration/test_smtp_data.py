@@ -10,25 +10,46 @@ import time
 
 import pytest
 
-from conftest import QUEUED, make_message, split_delivered, start_data
+from conftest import (HOST, QUEUED, SMTPClient, free_port, make_message, split_delivered,
+                      start_data)
 
 
 # ---- DATA ----------------------------------------------------------------------------------------
 
 
 def test_dot_stuffing(server):
-    body = b"Subject: dots\r\n\r\n..leading dot\r\n.\x2e\r\n...\r\nend\r\n"
+    body = b"From: <s@remote.test>\r\nSubject: dots\r\n\r\n..leading dot\r\n.\x2e\r\n...\r\nend\r\n"
     with server.connect() as c:
         assert c.send_message("s@remote.test", ["alice@example.org"], body).code == 250
     [data] = server.messages("alice")
-    assert split_delivered(data)[1] == b"Subject: dots\n\n.leading dot\n.\n..\nend\n"
+    assert split_delivered(data)[1] == (b"From: <s@remote.test>\nSubject: dots\n\n"
+                                        b".leading dot\n.\n..\nend\n")
 
 
-def test_empty_message(server):
-    with server.connect() as c:
+def test_empty_message(postern):
+    lmtp_port = free_port()
+    srv = postern(config={"listen": {"lmtp": [f"{HOST}:{lmtp_port}"]}})
+    # on port 25 an empty message is read whole and then refused: it has no From:
+    with srv.connect() as c:
         r = c.send_message("s@remote.test", ["alice@example.org"], b"")
+        assert (r.code, r.enh) == (550, "5.6.0"), r
+        assert "no From:" in r.text, r
+        # the least it takes: one field, no empty line, no body
+        r = c.send_message("s@remote.test", ["alice@example.org"], b"From: <s@remote.test>\r\n",
+                           ehlo=False)
         assert r.code == 250, r
-    [data] = server.messages("alice")
+    [data] = srv.messages("alice")
+    assert split_delivered(data)[1] == b"From: <s@remote.test>\n"
+    # over LMTP (no syntax check) the empty message is stored, empty
+    with SMTPClient(lmtp_port) as c:
+        c.cmd("LHLO mta.example.net", expect=250)
+        c.cmd("MAIL FROM:<s@remote.test>", expect=250)
+        c.cmd("RCPT TO:<bob@example.org>", expect=250)
+        c.cmd("DATA", expect=354)
+        c.send(b".\r\n")
+        r = c.reply()
+        assert r.code == 250, r
+    [data] = srv.messages("bob")
     trace, body = split_delivered(data)
     assert body == b""
 
@@ -36,13 +57,14 @@ def test_empty_message(server):
 def test_dot_split_across_packets_still_ends_data(server):
     with server.connect() as c:
         start_data(c)
-        for piece in (b"Subject: split\r\n\r\nbody\r", b"\n", b".", b"\r", b"\n"):
+        for piece in (b"From: <s@remote.test>\r\nSubject: split\r\n\r\nbody\r", b"\n", b".",
+                      b"\r", b"\n"):
             c.send(piece)
             time.sleep(0.05)
         r = c.reply()
         assert r.code == 250, r
     [data] = server.messages("alice")
-    assert split_delivered(data)[1] == b"Subject: split\n\nbody\n"
+    assert split_delivered(data)[1] == b"From: <s@remote.test>\nSubject: split\n\nbody\n"
 
 
 def test_text_line_limit_in_data(server):
@@ -50,13 +72,14 @@ def test_text_line_limit_in_data(server):
     long_line = b"y" * 999 + b"\r\n"        # 1001 octets: refused
     with server.connect() as c:
         start_data(c)
-        c.send(b"Subject: ok\r\n\r\n" + ok_line + b".\r\n")
+        c.send(b"From: <s@remote.test>\r\nSubject: ok\r\n\r\n" + ok_line + b".\r\n")
         r = c.reply()
         assert r.code == 250, r
         c.cmd("MAIL FROM:<s@remote.test>", expect=250)
         c.cmd("RCPT TO:<alice@example.org>", expect=250)
         c.cmd("DATA", expect=354)
-        c.send(b"Subject: too long\r\n\r\n" + long_line + b"after\r\n.\r\n")
+        c.send(b"From: <s@remote.test>\r\nSubject: too long\r\n\r\n" + long_line +
+               b"after\r\n.\r\n")
         r = c.reply()
         assert (r.code, r.enh) == (500, "5.5.2"), r
         # the message is gone, the session is not
@@ -121,7 +144,7 @@ def test_bdat_multi_chunk(server):
 
 
 def test_bdat_pipelined_with_zero_last(server):
-    payload = b"Subject: zero last\r\n\r\nbody\r\n"
+    payload = b"From: <z@remote.test>\r\nSubject: zero last\r\n\r\nbody\r\n"
     with server.connect() as c:
         c.ehlo()
         c.send(b"MAIL FROM:<z@remote.test>\r\nRCPT TO:<bob@example.org>\r\n"
@@ -155,7 +178,8 @@ def test_data_after_bdat_refused(server):
         c.ehlo()
         c.cmd("MAIL FROM:<x@remote.test>", expect=250)
         c.cmd("RCPT TO:<alice@example.org>", expect=250)
-        c.send(b"BDAT 5\r\nhello")
+        head = b"From: <x@remote.test>\r\n\r\nhello"
+        c.send(b"BDAT %d\r\n" % len(head) + head)
         c.expect(250)
         r = c.cmd("DATA")
         assert (r.code, r.enh) == (503, "5.5.1"), r
@@ -163,7 +187,7 @@ def test_data_after_bdat_refused(server):
         r = c.reply()
         assert r.code == 250 and QUEUED.match(r.text), r
     [data] = server.messages("alice")
-    assert split_delivered(data)[1] == b"hello\n"
+    assert split_delivered(data)[1] == b"From: <x@remote.test>\n\nhello\n"
 
 
 def test_bdat_bad_syntax_closes(server):
@@ -398,7 +422,7 @@ def test_huge_bdat_size_is_refused_not_allocated(small):
 
 def test_message_size_boundary(small):
     limit = 65536
-    head = b"Subject: boundary\r\n\r\n"
+    head = b"From: <s@remote.test>\r\nSubject: boundary\r\n\r\n"
 
     def body_of(total):
         lines, size = [head], len(head)

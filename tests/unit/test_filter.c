@@ -91,21 +91,27 @@ static void test_run_by_origin(void **state)
 	v = filter_run(rows, 3, &ctx, NULL);
 	assert_string_equal(calls, "ab");
 	assert_int_equal(v.kind, FILTER_REJECT);
-	/* the real list: the hop count for every origin, From: ownership for submission only */
+	/* the real list: the hop count for every origin, From: ownership for submission
+	 * only, the message syntax for port 25 and submission but not LMTP */
+	assert_int_equal(filter_nchecks, 3);
 	assert_int_equal(filter_checks[0].origins, FILTER_FROM_ANY);
 	assert_int_equal(filter_checks[1].origins, FILTER_FROM_SUBMISSION);
+	assert_int_equal(filter_checks[2].origins, FILTER_FROM_MX | FILTER_FROM_SUBMISSION);
 }
 
 /* The rows of the real list: hop count before sender ownership, so a mail
- * loop is reported as one whoever sends it. */
+ * loop is reported as one whoever sends it; ownership before syntax, so a
+ * spoofed From: on submission is refused (and audited) as one. */
 static void test_message_checks_table(void **state)
 {
 	(void)state;
-	assert_int_equal(filter_nchecks, 2);
+	assert_int_equal(filter_nchecks, 3);
 	assert_string_equal(filter_checks[0].name, "hops");
 	assert_ptr_equal(filter_checks[0].run, filter_check_hops);
 	assert_string_equal(filter_checks[1].name, "from_owner");
 	assert_ptr_equal(filter_checks[1].run, filter_check_from_owner);
+	assert_string_equal(filter_checks[2].name, "syntax");
+	assert_ptr_equal(filter_checks[2].run, filter_check_syntax);
 }
 
 /* ---- the context ---- */
@@ -201,6 +207,41 @@ static void test_syntax(void **state)
 	filter_ctx_free(&ctx);
 }
 
+/* Through the real list: a message without a From: is refused on port 25
+ * and on submission (by an authenticated user, whose ownership check has
+ * nothing to object to), and handed on over LMTP. */
+static void test_syntax_in_list(void **state)
+{
+	static const struct { enum filter_origin origin; const char *user; bool refused; } cases[] = {
+		{ FILTER_FROM_MX, NULL, true },
+		{ FILTER_FROM_SUBMISSION, "alice@example.org", true },
+		{ FILTER_FROM_LMTP, NULL, false },
+	};
+	const char *msg = "To: b@example.net\r\nSubject: x\r\n\r\nbody\r\n";
+	(void)state;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct filter_ctx ctx;
+		const char *failed = NULL;
+		ctx_of(&ctx, msg, strlen(msg));
+		ctx.origin = cases[i].origin;
+		ctx.auth_user = cases[i].user;
+		struct filter_verdict v = filter_run(filter_checks, filter_nchecks, &ctx, &failed);
+		if (!cases[i].refused) {
+			assert_int_equal(v.kind, FILTER_ACCEPT);
+			assert_null(failed);
+		} else {
+			assert_int_equal(v.kind, FILTER_REJECT);
+			assert_int_equal(v.code, 550);
+			assert_string_equal(v.enh, "5.6.0");
+			assert_string_equal(v.text, "Message has no From: header field (RFC 5322 3.6)");
+			assert_string_equal(v.log_result, "rejected: no From");
+			assert_string_equal(failed, "syntax");
+		}
+		filter_ctx_free(&ctx);
+	}
+}
+
 /* ---- hops ---- */
 
 static void test_hops(void **state)
@@ -268,8 +309,13 @@ static void test_from_owner(void **state)
 	assert_from(forged, strlen(forged), false, "alice@example.org", false, FILTER_ACCEPT);
 	assert_from(forged, strlen(forged), true, NULL, false, FILTER_ACCEPT);
 	assert_from(forged, strlen(forged), true, "alice@example.org", true, FILTER_ACCEPT);
-	/* no From: field at all is left to other checks */
-	assert_from("To: x@y\n\nhi\n", 12, true, "alice@example.org", false, FILTER_ACCEPT);
+	/* no From: field at all is left to other checks (the syntax row) */
+	{
+		struct filter_ctx ctx;
+		ctx_of(&ctx, "To: x@y\n\nhi\n", 12);
+		assert_int_equal(filter_check_from_owner(&ctx).kind, FILTER_ACCEPT);
+		filter_ctx_free(&ctx);
+	}
 	/* refused before any lookup: nothing in it, a group, no domain, no local part */
 	static const char *const bad[] = {
 		"From:\n\n", "From: (only a comment)\n\n", "From: team: ;\n\n", "From: :;\n\n",
@@ -301,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_hops),
 		cmocka_unit_test(test_from_owner),
 		cmocka_unit_test(test_syntax),
+		cmocka_unit_test(test_syntax_in_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
