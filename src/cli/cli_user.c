@@ -14,10 +14,12 @@
 #include "store/maildir.h"
 #include "store/store.h"
 #include "store/store_greylist.h"
+#include "store/store_junk.h"
 
 static const char usage[] =
 	"postern user add ADDRESS | del ADDRESS | passwd ADDRESS | list [DOMAIN]\n"
 	"       | import PASSWD-FILE | sender-check ADDRESS on|off | greylist ADDRESS on|off\n"
+	"       | junk ADDRESS inbox|junk\n"
 	"       | quota [ADDRESS [--storage SIZE|none|default] [--messages N|none|default]]\n"
 	"       [--password-stdin] [-c FILE]";
 
@@ -213,6 +215,20 @@ static int greylist_switch(struct store *st, const char *addr, const char *onoff
 	return report(rc, on ? "is greylisted" : "is not greylisted", addr, err);
 }
 
+/* Where mail judged as junk for the user goes: the Junk folder (the default)
+ * or the inbox, marked, for users whose mail program sorts for itself. */
+static int junk_switch(struct store *st, const char *addr, const char *where)
+{
+	char local[65], domain[256], err[512];
+	if (!cli_split_mailbox(addr, local, sizeof(local), domain, sizeof(domain)) ||
+	    (strcmp(where, "inbox") != 0 && strcmp(where, "junk") != 0))
+		return cli_usage_error(usage, "expected junk ADDRESS inbox|junk");
+	bool to_junk = strcmp(where, "junk") == 0;
+	int rc = store_user_set_junk(st, local, domain, to_junk, err, sizeof(err));
+	return report(rc, to_junk ? "gets junk in its Junk folder" : "gets junk in its inbox", addr,
+	              err);
+}
+
 static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 {
 	char err[512], local[65], domain[256], hash[PASSWORD_HASH_MAX], scram[256];
@@ -228,6 +244,8 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 		return sender_check(st, a->pos[1], a->pos[2]);
 	if (strcmp(verb, "greylist") == 0 && a->npos == 3)
 		return greylist_switch(st, a->pos[1], a->pos[2]);
+	if (strcmp(verb, "junk") == 0 && a->npos == 3)
+		return junk_switch(st, a->pos[1], a->pos[2]);
 	if (strcmp(verb, "list") == 0 && a->npos <= 2) {
 		if (store_user_list(st, a->npos == 2 ? a->pos[1] : NULL, print_user, NULL, err,
 		                    sizeof(err)) != STORE_OK) {

@@ -17,7 +17,7 @@ static const char usage_text[] =
 	"  domain records DOMAIN [--check]\n"
 	"                                the DNS records to publish (MX, SPF, DKIM, DMARC,\n"
 	"                                A/AAAA, PTR); --check looks each one up\n"
-	"  user add|del|list|passwd|import|sender-check|greylist\n"
+	"  user add|del|list|passwd|import|sender-check|greylist|junk\n"
 	"                                manage mailboxes (password via prompt or --password-stdin)\n"
 	"  user quota [ADDRESS] [--storage SIZE] [--messages N]\n"
 	"                                a user's limits and usage (none, or default: the\n"

@@ -61,3 +61,19 @@ bool cidr_match_any(const struct cidr *nets, size_t n, const char *ip)
 			return true;
 	return false;
 }
+
+int ip_octets(const char *ip, unsigned char a[16], const unsigned char **v4)
+{
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	*v4 = NULL;
+	if (inet_pton(AF_INET, ip, a + 12) == 1) {
+		memcpy(a, v4mapped, sizeof(v4mapped));
+		*v4 = a + 12;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, a) != 1)
+		return -1;
+	if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
+		*v4 = a + 12;
+	return 0;
+}

@@ -17,5 +17,9 @@ int cidr_parse(const char *text, struct cidr *out);
  * expected (it is shown as IPv4 there). */
 bool cidr_match(const struct cidr *net, const char *ip);
 bool cidr_match_any(const struct cidr *nets, size_t n, const char *ip);
+/* A client address in text: its 16 octets in a (an IPv4 address as
+ * IPv4-mapped), and the 4 of an IPv4 one (also when it came IPv4-mapped,
+ * ::ffff:192.0.2.1) or NULL for IPv6. -1 when ip is no address. */
+int ip_octets(const char *ip, unsigned char a[16], const unsigned char **v4);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "core/cidr.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -29,14 +30,9 @@ void dnsbl_env_from_config(struct dnsbl_env *env, const struct config *cfg,
 int dnsbl_query_name(const char *ip, const char *zone, char *out, size_t outlen)
 {
 	unsigned char a[16];
-	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const unsigned char *v4 = NULL;
-	if (inet_pton(AF_INET, ip, a) == 1)
-		v4 = a;
-	else if (inet_pton(AF_INET6, ip, a) != 1)
+	const unsigned char *v4;
+	if (ip_octets(ip, a, &v4) < 0)
 		return -1;
-	else if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
-		v4 = a + 12;
 	char rev[80];
 	size_t n = 0;
 	if (v4 != NULL) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/cidr.h"
 #include "core/config.h"
 #include "core/util.h"
 #include "store/store_greylist.h"
@@ -32,14 +33,9 @@ int greylist_network(const char *ip, char *out, size_t outlen)
 {
 	unsigned char a[16];
 	char text[INET6_ADDRSTRLEN];
-	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	const unsigned char *v4 = NULL;
-	if (inet_pton(AF_INET, ip, a) == 1)
-		v4 = a;
-	else if (inet_pton(AF_INET6, ip, a) != 1)
+	const unsigned char *v4;
+	if (ip_octets(ip, a, &v4) < 0)
 		return -1;
-	else if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0)
-		v4 = a + 12;
 	int rc;
 	if (v4 != NULL) {
 		rc = bsnprintf(out, outlen, "%u.%u.%u.0/24", v4[0], v4[1], v4[2]);

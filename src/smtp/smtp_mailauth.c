@@ -22,6 +22,7 @@
 #include "smtp/smtp_session.h"
 #include "store/mbox.h"
 #include "store/store_dmarc.h"
+#include "store/store_junk.h"
 
 /* ---- the worker's resolver ------------------------------------------------ */
 
@@ -191,15 +192,20 @@ bool smtp_mailauth_wait(struct smtp_session *s)
 	return true;
 }
 
-/* Quarantine (RFC 7489 6.3): each recipient's Junk folder, the Maildir++
- * ".Junk", when it is there or the recipient has no mailbox index yet
- * (the index, when made, finds it); else the inbox: a user who deleted
- * Junk still gets the mail, marked by its Authentication-Results. */
+/* Junk (DMARC quarantine, a DNSBL score, rspamd): each recipient's Junk
+ * folder, the Maildir++ ".Junk", when it is there or the recipient has no
+ * mailbox index yet (the index, when made, finds it), unless the user
+ * chose the inbox (postern user junk); else the inbox: a user who deleted
+ * Junk still gets the mail, marked by its header fields. */
 void smtp_mailauth_to_junk(struct smtp_session *s)
 {
+	struct store *store = worker_store(s->ns.worker);
 	for (size_t i = 0; i < s->nmaildirs; i++) {
 		char junk[4200], index[4200];
 		struct stat st;
+		if (s->maildir_users != NULL && s->maildir_users[i] != NULL &&
+		    store_user_junk_to_folder(store, s->maildir_users[i]) == 0)
+			continue;
 		snprintf(junk, sizeof(junk), "%s/.Junk", s->maildirs[i]);
 		snprintf(index, sizeof(index), "%s/%s", s->maildirs[i], MBOX_INDEX_FILE);
 		if (stat(junk, &st) == 0 ? !S_ISDIR(st.st_mode) : stat(index, &st) == 0)

@@ -240,6 +240,8 @@ static const struct migration schema_steps[] = {
 	  "  UPDATE greylist_size SET n = n - 1;"
 	  "END;"
 	  "ALTER TABLE users ADD COLUMN greylist INTEGER NOT NULL DEFAULT 1;" },
+	/* where mail judged as junk goes (store_junk.h): 1 the Junk folder, 0 the inbox */
+	{ 9, "ALTER TABLE users ADD COLUMN junk INTEGER NOT NULL DEFAULT 1;" },
 };
 
 static const char *const stmt_sql[Q_COUNT] = {

@@ -139,3 +139,18 @@ def test_rspamd_clean_mail_delivered_with_its_fields(mx_rspamd):
     assert r.code == 250, r
     (stored,) = mx_rspamd.messages("alice")
     assert b"X-Rspamd-Action: no action" in stored
+
+
+def test_user_chooses_inbox_for_junk(mx):
+    srv = mx(dnsbl={"zones": ["weak.test=3"], "threshold": 10})
+    p = srv.cli("user", "junk", ALICE, "inbox")
+    assert p.returncode == 0, p.stderr
+    assert send(srv).code == 250
+    (stored,) = srv.messages("alice")
+    assert b"X-Postern-DNSBL: score=3" in stored
+    assert srv.messages("alice", sub=".Junk/new") == []
+    assert srv.cli("user", "junk", ALICE, "junk").returncode == 0
+    assert send(srv).code == 250
+    assert len(srv.messages("alice", sub=".Junk/new")) == 1
+    assert srv.cli("user", "junk", ALICE, "elsewhere").returncode != 0
+    assert srv.cli("user", "junk", "nobody@example.org", "inbox").returncode != 0

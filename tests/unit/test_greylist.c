@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "store_sql.h"
 #include "core/cidr.h"
 #include "core/util.h"
 #include "filter/greylist.h"
@@ -376,16 +377,6 @@ static void test_sweeper(void **state)
 	assert_int_equal(greylist_sweep(fx->st, &fx->p, T0 + 2 * DAY, 10), 5);
 }
 
-static void exec_sql(const char *dir, const char *sql)
-{
-	char path[128];
-	sqlite3 *db;
-	snprintf(path, sizeof(path), "%s/postern.db", dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
 /* Step 8 on a database as step 7 left it: refused until migrated; the
  * users keep their rows and are greylisted (the default). */
 static void test_migration_from_step_7(void **state)
@@ -397,8 +388,9 @@ static void test_migration_from_step_7(void **state)
 	assert_int_equal(store_user_add(fx->st, "bob", "l.test", "x", err, sizeof(err)), STORE_OK);
 	store_close(fx->st);
 	fx->st = NULL;
-	exec_sql(fx->dir, "DROP TABLE greylist; DROP TABLE greylist_size;"
-	         "ALTER TABLE users DROP COLUMN greylist; PRAGMA user_version = 7;");
+	store_sql_exec(fx->dir, "DROP TABLE greylist; DROP TABLE greylist_size;"
+	         "ALTER TABLE users DROP COLUMN greylist; ALTER TABLE users DROP COLUMN junk;"
+	         "PRAGMA user_version = 7;");
 	assert_null(store_open(fx->dir, err, sizeof(err)));
 	assert_non_null(strstr(err, "older"));
 	assert_int_equal(store_migrate(fx->dir, &from, &to, err, sizeof(err)), 0);

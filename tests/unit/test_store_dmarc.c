@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "store_sql.h"
 #include "core/util.h"
 #include "store/store.h"
 #include "store/store_dmarc.h"
@@ -281,16 +282,6 @@ static void test_schedule(void **state)
 	assert_int_equal(at, 0);
 }
 
-static void exec_sql(const char *dir, const char *sql)
-{
-	char path[128];
-	sqlite3 *db;
-	snprintf(path, sizeof(path), "%s/postern.db", dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
 /* Schema step 7 on a database as step 6 left it: refused by store_open
  * until migrated, then the data is recorded. */
 static void test_migration_from_step_6(void **state)
@@ -301,11 +292,12 @@ static void test_migration_from_step_6(void **state)
 	assert_int_equal(store_domain_add(fx->st, "example.org", err, sizeof(err)), STORE_OK);
 	store_close(fx->st);
 	fx->st = NULL;
-	exec_sql(fx->dir, "DROP TRIGGER dmarc_event_recorded; DROP VIEW dmarc_events;"
+	store_sql_exec(fx->dir, "DROP TRIGGER dmarc_event_recorded; DROP VIEW dmarc_events;"
 	         "DROP TRIGGER dmarc_row_added; DROP TABLE dmarc_rows; DROP TABLE dmarc_domains;"
 	         "DROP TABLE dmarc_days; DROP TABLE dmarc_reports; DROP TABLE dmarc_state;"
 	         /* and what later steps added */
 	         "DROP TABLE greylist; DROP TABLE greylist_size; ALTER TABLE users DROP COLUMN greylist;"
+	         "ALTER TABLE users DROP COLUMN junk;"
 	         "PRAGMA user_version = 6;");
 	assert_null(store_open(fx->dir, err, sizeof(err)));
 	assert_non_null(strstr(err, "older"));
@@ -339,7 +331,7 @@ static void test_newer_schema_refused(void **state)
 	char err[512], path[128];
 	store_close(fx->st);
 	fx->st = NULL;
-	exec_sql(fx->dir, "CREATE TABLE dmarc_future(x); PRAGMA user_version = 99;");
+	store_sql_exec(fx->dir, "CREATE TABLE dmarc_future(x); PRAGMA user_version = 99;");
 	snprintf(path, sizeof(path), "%s/postern.db", fx->dir);
 	size_t n1, n2;
 	char *before = slurp(path, &n1);
