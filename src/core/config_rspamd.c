@@ -59,7 +59,9 @@ int config_load_rspamd(struct loader *ld, const config_setting_t *g, struct conf
 {
 	struct config_rspamd *r = &cfg->rspamd;
 	const config_setting_t *s;
-	r->enabled = false;
+	/* like clamav: writing the group turns it on (enabled = false keeps the
+	 * settings and turns it off) */
+	r->enabled = g != NULL;
 	r->timeout_ms = 15 * MS_PER_S;
 	/* a filter that was asked for does not let mail past unscanned unless
 	 * told to: the sender's server retries (RFC 5321 4.5.4.1), so a short
