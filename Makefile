@@ -6,7 +6,7 @@
 #   make deb    Debian package (debian/, dpkg-buildpackage) in build-deb/postern_<version>_<arch>.deb
 #   make clean  remove build directories (build-deb too; not ./var)
 PYTHON ?= /usr/bin/python3
-# each of the ~22 targets; longer runs: make test-fuzz FUZZ_SECONDS=600
+# each of the ~23 targets; longer runs: make test-fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 8
 
 .PHONY: all deps build run test test-unit test-integration test-fuzz build-asan clean bench deb

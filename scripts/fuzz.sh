@@ -16,7 +16,7 @@ esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build-fuzz
-targets=(smtp_parse smtp_data sasl imap_parse mime rdata pop3 dovecot_uidlist mail_summary inflate dkim_sig dkim_verify dmarc_record authres spf arc_parse arc_verify srs inbound clamav_reply rspamd_reply)
+targets=(smtp_parse smtp_data sasl imap_parse mime rdata pop3 dovecot_uidlist mail_summary inflate dkim_sig dkim_verify dmarc_record authres spf arc_parse arc_verify srs inbound clamav_reply rspamd_reply proxy_proto)
 
 # The library is instrumented for coverage (fuzzer-no-link) but does not get
 # libFuzzer's main(); only the fuzz targets link with -fsanitize=fuzzer.
@@ -51,6 +51,7 @@ for name in "${targets[@]}"; do
   [ "$name" = dmarc_record ] && max_len=8192
   [ "$name" = arc_verify ] && max_len=16384
   [ "$name" = rspamd_reply ] && max_len=8192
+  [ "$name" = proxy_proto ] && max_len=4200
   if ! "$build/tests/fuzz/fuzz_$name" "$corpus" -max_total_time="$seconds" \
       -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$build/artifacts/$name-"; then
