@@ -47,6 +47,15 @@ static void print_policies(const struct config *cfg)
 		       "               timeouts: command %s, idle %s, data %s, write %s, login %s, "
 		       "session %s\n", p->connections, p->connections_per_ip, p->errors, out,
 		       cmd, idle, data, wr, login, sess);
+		char win[16], pto[16];
+		units_format_duration(p->min_rate_window_ms, win, sizeof(win));
+		units_format_duration(p->proxy_timeout_ms, pto, sizeof(pto));
+		if (p->min_bytes > 0)
+			printf("               slow clients: at least %llu octets per %s\n",
+			       (unsigned long long)p->min_bytes, win);
+		if (p->proxy_protocol)
+			printf("               PROXY protocol: from %zu trusted network(s), within %s\n",
+			       p->ntrusted_proxies, pto);
 	}
 }
 

@@ -798,11 +798,11 @@ static int finish_load(struct loader *ld, config_t *lc, int read_ok, struct conf
 	set_defaults(cfg);
 	if (load_values(ld, lc, cfg) < 0 || load_relay_dns(ld, lc, cfg) < 0 ||
 	    load_queue(ld, lc, cfg) < 0 ||
-	    config_load_lmtp(ld, config_root_setting(lc), cfg) < 0) {
+	    config_load_lmtp(ld, config_root_setting(lc), cfg) < 0 ||
+	    config_load_services(ld, OPT(config_root_setting(lc), "services"), cfg) < 0) {
 		config_free(cfg);
 		return -1;
 	}
-	config_load_services(OPT(config_root_setting(lc), "services"), cfg);
 	*out = cfg;
 	return 0;
 }
@@ -862,6 +862,7 @@ void config_free(struct config *cfg)
 	free(cfg->dmarc.psl_file);
 	free(cfg->relay.hosts);
 	config_free_lmtp(cfg);
+	config_free_services(cfg);
 	for (size_t i = 0; i < cfg->dns.nservers; i++)
 		free(cfg->dns.servers[i]);
 	free(cfg->dns.servers);

@@ -116,6 +116,17 @@ struct service_policy {
 	bool local_only;
 	const struct cidr *allow;
 	size_t nallow;
+	/* the slowloris rule: while the client owes us octets (a started
+	 * command line or literal, a message, a TLS handshake) it sends at least
+	 * min_bytes in every min_rate_window_ms; 0 = no such rule */
+	uint64_t min_bytes;
+	uint64_t min_rate_window_ms;
+	/* a PROXY protocol header (v1 or v2) comes first, from one of
+	 * trusted_proxies, within proxy_timeout_ms: it names the client */
+	bool proxy_protocol;
+	struct cidr *trusted_proxies;   /* owned: freed by config_free */
+	size_t ntrusted_proxies;
+	uint64_t proxy_timeout_ms;
 };
 
 /* rspamd.on_error: what a message gets when rspamd cannot be asked */

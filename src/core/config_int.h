@@ -54,8 +54,9 @@ extern const struct key_spec config_listen_keys[];
 bool config_service_takes_socket(enum service_id id);
 /* Fills cfg->policy[] from the global keys and the services group (may be
  * NULL; the schema has checked every value); runs after every other group
- * is loaded. */
-void config_load_services(const config_setting_t *services, struct config *cfg);
+ * is loaded. -1 with ld's error for a bad trusted_proxies. */
+int config_load_services(struct loader *ld, const config_setting_t *services, struct config *cfg);
+void config_free_services(struct config *cfg);
 
 /* pop3 = { ... } (config_pop3.c): the schema, the defaults, and the values
  * of the group g (may be NULL), already type-checked. */

@@ -5,6 +5,7 @@
  * default of every service, as it always was; a global key left out gives each
  * service its own built-in default (docs/config.md has the table). */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/config_int.h"
@@ -30,11 +31,18 @@ static const struct key_spec service_limit_keys[] = {
 	{ "connections_per_ip", K_INT, NULL, 1, 1000000 },
 	{ "errors", K_INT, NULL, 1, 1000 },
 	{ "output", K_SIZE, NULL, 4096, 1LL << 30 },
+	/* 0: the default, -1: no such rule */
+	{ "min_bytes_per_minute", K_INT, NULL, -1, 1 << 30 },
+	/* the span min_bytes_per_minute is measured over: a minute, shorter in tests */
+	{ "min_rate_window", K_DURATION, NULL, 1000, 3600 * 1000 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec service_keys[] = {
 	{ "timeouts", K_GROUP, service_timeout_keys, 0, 0 },
 	{ "limits", K_GROUP, service_limit_keys, 0, 0 },
+	{ "proxy_protocol", K_BOOL, NULL, 0, 0 },
+	{ "trusted_proxies", K_STRLIST, NULL, 0, 0 },
+	{ "proxy_protocol_timeout", K_DURATION, NULL, 100, 300 * 1000 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 const struct key_spec config_services_keys[] = {
@@ -124,6 +132,11 @@ static void policy_defaults(const struct config *cfg, enum service_id id, struct
 	p->connections_per_ip = cfg->limits.connections_per_ip;
 	if (!cfg->limits.connections_per_ip_set && default_per_ip(id) < p->connections_per_ip)
 		p->connections_per_ip = default_per_ip(id);
+	/* a client that has begun a command, a message or a handshake sends a
+	 * KiB a minute at least: a modem does a hundred times that */
+	p->min_bytes = 1024;
+	p->min_rate_window_ms = 60 * 1000;
+	p->proxy_timeout_ms = 5000;
 	if (is_local_delivery(id)) {
 		p->local_only = true;
 		p->allow = cfg->lmtp.allow_remote;
@@ -151,18 +164,56 @@ static void load_overrides(const config_setting_t *g, struct service_policy *p)
 	config_load_fields(OPT(g, "limits"), p, limits, ARRAY_LEN(limits));
 }
 
-void config_load_services(const config_setting_t *services, struct config *cfg)
+static void load_min_rate(const config_setting_t *limits, struct service_policy *p)
+{
+	const config_setting_t *s;
+	if ((s = OPT(limits, "min_bytes_per_minute")) != NULL && config_setting_get_int(s) != 0)
+		p->min_bytes = config_setting_get_int(s) < 0 ? 0 : (uint64_t)config_setting_get_int(s);
+	if ((s = OPT(limits, "min_rate_window")) != NULL)
+		p->min_rate_window_ms = config_get_duration(s);
+}
+
+/* proxy_protocol needs trusted_proxies: a header from anyone would let
+ * anyone claim any address. */
+static int load_proxy(struct loader *ld, const config_setting_t *g, struct service_policy *p)
+{
+	const config_setting_t *s;
+	if ((s = OPT(g, "proxy_protocol_timeout")) != NULL)
+		p->proxy_timeout_ms = config_get_duration(s);
+	if ((s = OPT(g, "trusted_proxies")) != NULL &&
+	    config_load_cidrs(ld, s, &p->trusted_proxies, &p->ntrusted_proxies) < 0)
+		return -1;
+	if ((s = OPT(g, "proxy_protocol")) == NULL || !config_setting_get_bool(s))
+		return 0;
+	if (p->ntrusted_proxies == 0)
+		return config_setting_error(ld, s, "'proxy_protocol' needs 'trusted_proxies': the "
+		                            "addresses of the proxies that may send the header");
+	p->proxy_protocol = true;
+	return 0;
+}
+
+int config_load_services(struct loader *ld, const config_setting_t *services, struct config *cfg)
 {
 	for (int id = 0; id < SVC_COUNT; id++) {
 		struct service_policy *p = &cfg->policy[id];
 		const config_setting_t *g = OPT(services, config_service_names[id]);
 		policy_defaults(cfg, (enum service_id)id, p);
 		load_overrides(g, p);
+		load_min_rate(OPT(g, "limits"), p);
+		if (load_proxy(ld, g, p) < 0)
+			return -1;
 		if (p->connections > cfg->limits.connections)
 			p->connections = cfg->limits.connections;   /* the total still binds */
 		if (p->connections_per_ip > p->connections)
 			p->connections_per_ip = p->connections;
 	}
+	return 0;
+}
+
+void config_free_services(struct config *cfg)
+{
+	for (int id = 0; id < SVC_COUNT; id++)
+		free(cfg->policy[id].trusted_proxies);
 }
 
 const struct listen_list *config_listen(const struct config *cfg, enum service_id id)

@@ -212,6 +212,37 @@ static void test_lmtp(void **state)
 	config_free(cfg);
 }
 
+/* services.<name>: the slowloris rule (0 default, -1 off, a shorter window)
+ * and the PROXY protocol, which is refused without trusted_proxies. */
+static void test_min_rate_and_proxy(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("services = {\n"
+	    "  smtp = { limits = { min_bytes_per_minute = 0; }; };\n"
+	    "  imap = { limits = { min_bytes_per_minute = -1; }; };\n"
+	    "  pop3 = { limits = { min_bytes_per_minute = 300; min_rate_window = \"2s\"; };\n"
+	    "           proxy_protocol = true; trusted_proxies = [\"10.0.0.0/8\", \"::1\"];\n"
+	    "           proxy_protocol_timeout = \"1s\"; };\n"
+	    "};\n");
+	assert_int_equal(cfg->policy[SVC_SMTP].min_bytes, 1024);
+	assert_int_equal(cfg->policy[SVC_SMTP].min_rate_window_ms, 60000);
+	assert_int_equal(cfg->policy[SVC_IMAP].min_bytes, 0);
+	assert_int_equal(cfg->policy[SVC_POP3].min_bytes, 300);
+	assert_int_equal(cfg->policy[SVC_POP3].min_rate_window_ms, 2000);
+	assert_false(cfg->policy[SVC_SMTP].proxy_protocol);
+	assert_int_equal(cfg->policy[SVC_SMTP].proxy_timeout_ms, 5000);
+	assert_true(cfg->policy[SVC_POP3].proxy_protocol);
+	assert_int_equal(cfg->policy[SVC_POP3].ntrusted_proxies, 2);
+	assert_int_equal(cfg->policy[SVC_POP3].proxy_timeout_ms, 1000);
+	config_free(cfg);
+	expect_error("services = { smtp = {\n proxy_protocol = true; }; };\n",
+	             "t.conf:2: 'proxy_protocol' needs 'trusted_proxies'");
+	expect_error("services = { smtp = { proxy_protocol = true; trusted_proxies = [\"x\"]; }; };\n",
+	             "bad network");
+	expect_error("services = { smtp = { limits = { min_bytes_per_minute = -2; }; }; };\n",
+	             "min_bytes_per_minute");
+}
+
 static void test_lmtp_errors(void **state)
 {
 	(void)state;
@@ -578,6 +609,7 @@ int main(void)
 		cmocka_unit_test(test_postmaster_one_or_a_list),
 		cmocka_unit_test(test_postmaster_errors),
 		cmocka_unit_test(test_address_valid),
+		cmocka_unit_test(test_min_rate_and_proxy),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
