@@ -120,6 +120,8 @@ static bool read_commands(struct imap_session *s)
 		evbuffer_drain(in, consumed);
 		if (r != IMAP_READ_MORE)
 			net_session_wait(&s->ns, NS_WAIT_COMMAND);
+		else if (consumed > 0)
+			net_session_partial_input(&s->ns);   /* the reader holds a line or literal begun */
 		if (!handle_read_result(s, r))
 			return false;
 		if (r == IMAP_READ_MORE && consumed == 0)
@@ -227,6 +229,7 @@ static const char *const bye_text[] = {
 	[NS_EXPIRED_DATA] = "Autologout; literal not sent in time",
 	[NS_EXPIRED_LOGIN] = "Login timeout; log in sooner",
 	[NS_EXPIRED_SESSION] = "Session time limit reached; please reconnect",
+	[NS_EXPIRED_RATE] = "Autologout; too slow",
 	[NS_TICK] = "",
 };
 

@@ -7,12 +7,14 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/bio.h>
 
 #include "core/log.h"
 #include "core/util.h"
 #include "net/compress.h"
 #include "net/compress_bev.h"
 #include "net/listener.h"
+#include "net/timeouts.h"
 #include "tls/tls.h"
 
 /* Input is not read past this while the protocol is busy (flow control). */
@@ -39,9 +41,35 @@ const char *net_session_expiry_name(enum ns_expiry why)
 	case NS_EXPIRED_DATA: return "data";
 	case NS_EXPIRED_LOGIN: return "login";
 	case NS_EXPIRED_SESSION: return "session";
+	case NS_EXPIRED_RATE: return "min_rate";
 	case NS_TICK: return "tick";
 	}
 	return "?";
+}
+
+static enum net_timeout timeout_kind(enum ns_expiry why)
+{
+	switch (why) {
+	case NS_EXPIRED_COMMAND: return NET_TIMEOUT_COMMAND;
+	case NS_EXPIRED_DATA: return NET_TIMEOUT_DATA;
+	case NS_EXPIRED_LOGIN: return NET_TIMEOUT_LOGIN;
+	case NS_EXPIRED_SESSION: return NET_TIMEOUT_SESSION;
+	case NS_EXPIRED_RATE: return NET_TIMEOUT_MIN_RATE;
+	case NS_EXPIRED_IDLE:
+	case NS_TICK: break;   /* a protocol closes on a tick for idling too long */
+	}
+	return NET_TIMEOUT_IDLE;
+}
+
+/* A timeout the engine handles itself (no protocol reply is possible):
+ * counted and logged with its reason. */
+static void log_engine_timeout(struct net_session *ns, enum net_timeout kind)
+{
+	char event[40];
+	net_timeout_count(kind);
+	snprintf(event, sizeof(event), "%s.timeout", ns->ops->protocol);
+	log_event(LOG_INFO, event, "s", "session", ns->id, "s", "ip", ns->conn.ip,
+	          "s", "limit", net_timeout_name(kind), NULL);
 }
 
 /* ---- timers ------------------------------------------------------------------ */
@@ -86,11 +114,17 @@ static uint64_t wait_span(const struct net_session *ns, enum ns_wait what)
 	return UINT64_MAX;
 }
 
+static void watch_rate(struct net_session *ns);
+
 void net_session_wait(struct net_session *ns, enum ns_wait what)
 {
 	if (ns->phase != NS_OPEN)
 		return;   /* the handshake or the closing grace owns the timer */
 	ns->waiting = what;
+	ns->partial_input = false;
+	ns->expiring = 0;
+	if (what == NS_WAIT_DATA)
+		watch_rate(ns);
 	if (what == NS_WAIT_NOTHING) {
 		/* the deadlines are checked again when the session waits for the client */
 		evtimer_del(ns->timer);
@@ -104,6 +138,12 @@ void net_session_tick(struct net_session *ns, uint64_t period_ms)
 {
 	ns->tick_ms = period_ms;
 	net_session_wait(ns, NS_WAIT_TICK);
+}
+
+void net_session_partial_input(struct net_session *ns)
+{
+	ns->partial_input = true;
+	watch_rate(ns);
 }
 
 void net_session_logged_in(struct net_session *ns)
@@ -129,6 +169,14 @@ static enum ns_expiry expiry_now(const struct net_session *ns)
 	}
 }
 
+/* The protocol's reply to a timeout closes the session: counted then (a
+ * protocol busy with other work may let one pass). */
+static void expire(struct net_session *ns, enum ns_expiry why)
+{
+	ns->expiring = 1 + (int)why;
+	ns->ops->expired(ns, why);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct net_session *ns = arg;
@@ -140,12 +188,115 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	if (ns->phase != NS_OPEN) {
 		/* a handshake that stalls, or a client that never reads its last reply */
+		log_engine_timeout(ns, ns->phase == NS_HANDSHAKE ? NET_TIMEOUT_HANDSHAKE
+		                                                 : NET_TIMEOUT_WRITE);
 		net_session_free(ns, "timeout");
 		return;
 	}
 	if (ns->waiting == NS_WAIT_NOTHING)
 		return;
-	ns->ops->expired(ns, expiry_now(ns));
+	expire(ns, expiry_now(ns));
+}
+
+/* ---- the slowloris rule ----------------------------------------------------- */
+
+/* Whether the client owes us octets: it is inside a handshake, a message or
+ * literal, or a command line it has begun; not while we hold its input back. */
+static bool client_owes(struct net_session *ns)
+{
+	if (ns->phase == NS_HANDSHAKE)
+		return true;
+	if (ns->phase != NS_OPEN || ns->output_blocked || ns->bev == NULL)
+		return false;
+	switch (ns->waiting) {
+	case NS_WAIT_DATA: return true;
+	case NS_WAIT_COMMAND:
+		return ns->partial_input || evbuffer_get_length(net_session_input(ns)) > 0;
+	default: return false;
+	}
+}
+
+static void too_slow(struct net_session *ns)
+{
+	log_event(LOG_INFO, "net.too_slow", "s", "session", ns->id, "s", "ip", ns->conn.ip,
+	          "s", "protocol", ns->ops->protocol,
+	          "i", "octets", (long long)minrate_window_bytes(&ns->rate, now_ms()),
+	          "i", "min", (long long)ns->rate.min_bytes,
+	          "i", "window_ms", (long long)ns->rate.window_ms, NULL);
+	if (ns->phase == NS_HANDSHAKE) {
+		log_engine_timeout(ns, NET_TIMEOUT_MIN_RATE);   /* nothing can be said mid-handshake */
+		net_session_free(ns, "too slow");
+		return;
+	}
+	expire(ns, NS_EXPIRED_RATE);
+}
+
+/* One step of the window: judged while the client owes us, then the look
+ * stops until input comes again (an idle session costs no timer). */
+static void on_rate_check(evutil_socket_t fd, short what, void *arg)
+{
+	struct net_session *ns = arg;
+	uint64_t now = now_ms();
+	(void)fd;
+	(void)what;
+	bool owes = client_owes(ns);
+	minrate_owing(&ns->rate, now, owes);
+	if (!owes)
+		return;
+	if (minrate_too_slow(&ns->rate, now)) {
+		too_slow(ns);
+		return;
+	}
+	watch_rate(ns);
+}
+
+static void watch_rate(struct net_session *ns)
+{
+	if (ns->rate.min_bytes == 0 || ns->rate_timer == NULL ||
+	    evtimer_pending(ns->rate_timer, NULL))
+		return;
+	uint64_t ms = minrate_step_ms(&ns->rate);
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	evtimer_add(ns->rate_timer, &tv);
+}
+
+static void on_raw_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	(void)buf;
+	if (info->n_added > 0)
+		minrate_received(&((struct net_session *)arg)->rate, now_ms(), info->n_added);
+}
+
+/* Implicit TLS reads the socket inside OpenSSL: its octets, handshake
+ * included, are counted where OpenSSL reads them. */
+static long on_tls_bio(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+                       int ret, size_t *processed)
+{
+	(void)argp;
+	(void)len;
+	(void)argi;
+	(void)argl;
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN) && ret > 0 && processed != NULL)
+		minrate_received(&((struct net_session *)BIO_get_callback_arg(b))->rate, now_ms(),
+		                 *processed);
+	return ret;
+}
+
+/* Counts every octet the client sends, at the socket: STARTTLS and COMPRESS
+ * stack filters above this bufferevent, which stays at the bottom. */
+static void count_raw_input(struct net_session *ns)
+{
+	if (ns->rate.min_bytes == 0)
+		return;
+	if (ns->svc->tls != SERVICE_TLS_IMPLICIT) {
+		evbuffer_add_cb(bufferevent_get_input(ns->bev), on_raw_input, ns);
+		return;
+	}
+	BIO *rbio = SSL_get_rbio(bufferevent_openssl_get_ssl(ns->bev));
+	if (rbio != NULL) {
+		BIO_set_callback_arg(rbio, (char *)ns);
+		BIO_set_callback_ex(rbio, on_tls_bio);
+	}
 }
 
 /* ---- input and output ---------------------------------------------------------- */
@@ -227,6 +378,9 @@ void net_session_good_command(struct net_session *ns)
 
 void net_session_close(struct net_session *ns)
 {
+	if (ns->expiring > 0 && ns->phase == NS_OPEN)
+		net_timeout_count(timeout_kind((enum ns_expiry)(ns->expiring - 1)));
+	ns->expiring = 0;
 	ns->phase = NS_CLOSING;
 	if (ns->compress != NULL)
 		compress_bev_flush(ns->compress);
@@ -247,6 +401,8 @@ void net_session_free(struct net_session *ns, const char *reason)
 		bufferevent_free(ns->bev);
 		ns->bev = NULL;
 	}
+	if (ns->rate_timer != NULL)
+		evtimer_del(ns->rate_timer);
 	if (ns->pending_ops > 0) {
 		/* another thread still uses the session's buffers: finish on its callback */
 		ns->zombie = true;
@@ -256,6 +412,8 @@ void net_session_free(struct net_session *ns, const char *reason)
 		ns->ops->release(ns);
 	if (ns->timer != NULL)
 		event_free(ns->timer);
+	if (ns->rate_timer != NULL)
+		event_free(ns->rate_timer);
 	conn_unregister(&ns->conn);
 	free(ns);
 }
@@ -320,6 +478,7 @@ static void start_handshake(struct net_session *ns)
 	ns->phase = NS_HANDSHAKE;
 	tls_bev_start(tls, on_read, on_write, on_event, ns, NS_READ_HIGHWATER);
 	arm_ms(ns, ns->policy->command_ms);
+	watch_rate(ns);
 }
 
 static void handshake_done(struct net_session *ns)
@@ -393,6 +552,7 @@ int net_session_compress(struct net_session *ns, size_t mem_limit)
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
+	watch_rate(arg);   /* a line begun is judged from the next step */
 	net_session_process_input(arg);
 }
 
@@ -494,6 +654,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	} else if (what & BEV_EVENT_TIMEOUT) {
 		/* the only timeout set on the bufferevent: replies not read */
 		char event[40];
+		net_timeout_count(NET_TIMEOUT_WRITE);
 		snprintf(event, sizeof(event), "%s.write_timeout", ns->ops->protocol);
 		log_event(LOG_INFO, event, "s", "session", ns->id, "s", "ip", ns->conn.ip,
 		          "i", "pending", (long long)net_session_output_pending(ns), NULL);
@@ -534,14 +695,17 @@ void net_session_accept(struct worker *w, const struct service *svc, evutil_sock
 	ns->conn.drain = on_server_drain;
 	ns->conn.force_close = on_server_force_close;
 	ns->timer = evtimer_new(worker_base(w), on_timer, ns);
+	ns->rate_timer = evtimer_new(worker_base(w), on_rate_check, ns);
+	minrate_init(&ns->rate, ns->policy->min_rate_window_ms, ns->policy->min_bytes, ns->started_ms);
 	ns->bev = tls_bev_session(worker_base(w), fd, svc->tls == SERVICE_TLS_IMPLICIT,
 	                          ns->policy->write_ms);
 	if (ns->ops->open != NULL)
 		ns->ops->open(ns);
-	if (ns->bev == NULL || ns->timer == NULL) {
+	if (ns->bev == NULL || ns->timer == NULL || ns->rate_timer == NULL) {
 		net_session_free(ns, "no resources");
 		return;
 	}
+	count_raw_input(ns);
 	tls_bev_start(ns->bev, on_read, on_write, on_event, ns, NS_READ_HIGHWATER);
 	char event[32];
 	snprintf(event, sizeof(event), "%s.connect", ns->ops->protocol);
@@ -551,6 +715,7 @@ void net_session_accept(struct worker *w, const struct service *svc, evutil_sock
 		/* RFC 8314 3.3: TLS first; the greeting follows the handshake */
 		ns->phase = NS_HANDSHAKE;
 		arm_ms(ns, ns->policy->command_ms);
+		watch_rate(ns);
 		return;
 	}
 	net_session_wait(ns, NS_WAIT_COMMAND);

@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "core/config.h"
+#include "net/minrate.h"
 #include "net/server.h"
 #include "tls/tls_bev.h"
 
@@ -44,6 +45,7 @@ enum ns_expiry {
 	NS_EXPIRED_DATA,        /* a message or literal stalled */
 	NS_EXPIRED_LOGIN,       /* not logged in by the login deadline */
 	NS_EXPIRED_SESSION,     /* the session deadline, whatever it was doing */
+	NS_EXPIRED_RATE,        /* owing us octets, it sent too few (slowloris) */
 	NS_TICK,                /* NS_WAIT_TICK came round: not an error */
 };
 const char *net_session_expiry_name(enum ns_expiry why);
@@ -64,7 +66,8 @@ struct session_ops {
 	bool (*read)(struct net_session *ns);
 	/* A STARTTLS handshake has completed: forget what the clear text said. */
 	void (*tls_ready)(struct net_session *ns);
-	/* A timer ran out: reply and close, or (NS_TICK) wait again. */
+	/* A timer ran out: reply and close, or (NS_TICK) wait again. Ignoring
+	 * it is allowed while busy; it must not free the session. */
 	void (*expired)(struct net_session *ns, enum ns_expiry why);
 	/* All output has been written; true when the protocol continued a long
 	 * command (FETCH) and nothing more should happen now (optional). */
@@ -93,6 +96,8 @@ struct net_session {
 	const struct config *cfg;
 	struct bufferevent *bev;
 	struct event *timer;
+	struct event *rate_timer;       /* the slowloris rule's look, each step while owed */
+	struct minrate rate;
 	char id[13];                    /* in every log line of the session */
 	enum ns_phase phase;
 	enum ns_wait waiting;
@@ -108,6 +113,8 @@ struct net_session {
 	bool logged_in;                 /* the login deadline no longer applies */
 	bool draining;
 	bool output_blocked;            /* reading paused until our replies are read */
+	bool partial_input;             /* the protocol holds part of a command */
+	int expiring;                   /* 1 + the ns_expiry being handled, else 0 */
 	bool zombie;                    /* freed while work was pending */
 	struct tls_flush flush;
 	struct compress_bev *compress;  /* COMPRESS is on: bev is its filter */
@@ -122,6 +129,11 @@ void net_session_accept(struct worker *w, const struct service *svc, evutil_sock
  * deadlines cut every wait short. */
 void net_session_wait(struct net_session *ns, enum ns_wait what);
 void net_session_tick(struct net_session *ns, uint64_t period_ms);
+/* The protocol has taken the start of a command (a line, a literal) into its
+ * own buffer and waits for the rest: until the next net_session_wait() the
+ * client owes us octets and the slowloris rule (min_bytes per window)
+ * applies. (What waits unread in the session's input counts by itself.) */
+void net_session_partial_input(struct net_session *ns);
 /* The client has logged in (SMTP: AUTH or its first transaction). */
 void net_session_logged_in(struct net_session *ns);
 

@@ -194,6 +194,7 @@ static const char *const expiry_text[] = {
 	[NS_EXPIRED_DATA] = "Autologout; idle for too long",
 	[NS_EXPIRED_LOGIN] = "Login timeout; log in sooner",
 	[NS_EXPIRED_SESSION] = "Session time limit reached; please reconnect",
+	[NS_EXPIRED_RATE] = "Autologout; too slow",
 	[NS_TICK] = "",
 };
 
