@@ -44,6 +44,10 @@ PKGS=(
   # for its Bayes classifier (learning from moves into and out of Junk), a redis-server, both
   # on loopback high ports in a temp dir (tests/integration/rspamd_fixture.py)
   rspamd redis-server
+  # the PROXY protocol (send-proxy, send-proxy-v2) from a real load balancer: the tests start
+  # their own haproxy on loopback high ports with a temp config (tests/integration/test_proxy.py);
+  # the package's service is never started or used
+  haproxy
 )
 
 missing=()

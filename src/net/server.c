@@ -22,6 +22,7 @@
 #include "core/util.h"
 #include "net/connlimit.h"
 #include "net/listener.h"
+#include "net/proxy_accept.h"
 #include "net/session.h"
 #include "tls/tls.h"
 
@@ -43,7 +44,8 @@ struct accept_ctx {
  * must not turn into a flood of log lines. */
 #define REFUSAL_LOG_INTERVAL_MS 10000
 enum refusal_kind { REFUSED_TOTAL, REFUSED_PER_IP, REFUSED_SERVICE, REFUSED_SERVICE_PER_IP,
-                    REFUSED_DRAINING, REFUSED_NO_FDS, REFUSED_PEER, REFUSED_KINDS };
+                    REFUSED_DRAINING, REFUSED_NO_FDS, REFUSED_PEER, REFUSED_UNTRUSTED_PROXY,
+                    REFUSED_KINDS };
 struct refusal_log {
 	uint64_t window_start;
 	long suppressed;
@@ -132,8 +134,16 @@ void conn_register(struct worker *w, struct conn *c, enum service_id svc, const 
 	c->svc = svc;
 	snprintf(c->ip, sizeof(c->ip), "%s", ip);
 	c->port = port;
+	c->counted = true;
 	TAILQ_INSERT_TAIL(&w->conns, c, entry);
 	w->nconns++;
+}
+
+void conn_register_uncounted(struct worker *w, struct conn *c, enum service_id svc,
+                             const char *ip, int port)
+{
+	conn_register(w, c, svc, ip, port);
+	c->counted = false;
 }
 
 void conn_unregister(struct conn *c)
@@ -141,7 +151,8 @@ void conn_unregister(struct conn *c)
 	struct worker *w = c->worker;
 	TAILQ_REMOVE(&w->conns, c, entry);
 	w->nconns--;
-	connlimit_release(w->srv->limits, c->svc, c->ip);
+	if (c->counted)
+		connlimit_release(w->srv->limits, c->svc, c->ip);
 	worker_maybe_exit(w);
 }
 
@@ -155,12 +166,13 @@ static const char *const refusal_reasons[REFUSED_KINDS] = {
 	[REFUSED_DRAINING] = "shutting down",
 	[REFUSED_NO_FDS] = "out of file descriptors",
 	[REFUSED_PEER] = "address not allowed",
+	[REFUSED_UNTRUSTED_PROXY] = "PROXY protocol from an untrusted address",
 };
 
 static void log_refusal(const struct refusal_log *r, enum refusal_kind kind, long count)
 {
 	/* a client a service does not admit at all is a security event: the audit log too */
-	if (kind == REFUSED_PEER)
+	if (kind == REFUSED_PEER || kind == REFUSED_UNTRUSTED_PROXY)
 		log_security(LOG_WARN, "net.refused", "s", "service", r->service, "s", "ip", r->last_ip,
 		             "s", "reason", refusal_reasons[kind], "i", "count", (long long)count, NULL);
 	else
@@ -256,11 +268,31 @@ static enum refusal_kind refusal_of(enum connlimit_verdict v)
 	}
 }
 
+/* The client's checks, with its address: the peer's, or the one a PROXY
+ * header named (then the session's every limit, ban and log line use it). */
+static void accept_client(struct worker *w, const struct service *svc, evutil_socket_t fd,
+                          const struct sockaddr *sa, const char *ip)
+{
+	if (!peer_admitted(&w->srv->cfg->policy[svc->id], ip)) {
+		note_refusal(w, svc, REFUSED_PEER, ip);
+		refuse_with(fd, svc, svc->ops->denied_reply);
+		return;
+	}
+	enum connlimit_verdict v = connlimit_acquire(w->srv->limits, svc->id, ip);
+	if (v != CONNLIMIT_OK) {
+		note_refusal(w, svc, refusal_of(v), ip);
+		refuse(fd, svc);
+		return;
+	}
+	net_session_accept(w, svc, fd, sa, ip);
+}
+
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg)
 {
 	struct accept_ctx *ctx = arg;
 	struct worker *w = ctx->w;
+	const struct service_policy *p = &w->srv->cfg->policy[ctx->svc->id];
 	char ip[48];
 	(void)l;
 	(void)socklen;
@@ -271,18 +303,17 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		refuse(fd, ctx->svc);
 		return;
 	}
-	if (!peer_admitted(&w->srv->cfg->policy[ctx->svc->id], ip)) {
-		note_refusal(w, ctx->svc, REFUSED_PEER, ip);
-		refuse_with(fd, ctx->svc, ctx->svc->ops->denied_reply);
+	if (!p->proxy_protocol) {
+		accept_client(w, ctx->svc, fd, sa, ip);
 		return;
 	}
-	enum connlimit_verdict v = connlimit_acquire(w->srv->limits, ctx->svc->id, ip);
-	if (v != CONNLIMIT_OK) {
-		note_refusal(w, ctx->svc, refusal_of(v), ip);
-		refuse(fd, ctx->svc);
+	/* anyone else could claim any address: closed without a word */
+	if (!cidr_match_any(p->trusted_proxies, p->ntrusted_proxies, ip)) {
+		note_refusal(w, ctx->svc, REFUSED_UNTRUSTED_PROXY, ip);
+		evutil_closesocket(fd);
 		return;
 	}
-	net_session_accept(w, ctx->svc, fd, sa, ip);
+	proxy_accept(w, ctx->svc, fd, sa, ip, accept_client);
 }
 
 /* ---- out of file descriptors ------------------------------------------------ */

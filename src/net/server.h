@@ -33,6 +33,7 @@ struct conn {
 	enum service_id svc;            /* whose connection caps it counts against */
 	char ip[48];
 	int port;
+	bool counted;                   /* holds a slot of the connection caps (connlimit) */
 	/* asked to finish: close now if idle, else after the current transaction */
 	void (*drain)(struct conn *c);
 	/* the shutdown deadline has passed: close now unless durable work is in flight */
@@ -124,6 +125,10 @@ void worker_slot_on_stop(struct worker *w, enum worker_slot slot, worker_slot_fr
 
 /* Every connection registers after accept and unregisters once, when freed. */
 void conn_register(struct worker *w, struct conn *c, enum service_id svc, const char *ip, int port);
+/* ... one that holds no slot of the caps (the wait for a PROXY header: the
+ * client it names is counted, not the proxy). */
+void conn_register_uncounted(struct worker *w, struct conn *c, enum service_id svc,
+                             const char *ip, int port);
 void conn_unregister(struct conn *c);
 
 #endif
