@@ -23,13 +23,13 @@ enum lockout_decision lockout_decide(const struct auth_limits_cfg *c, const stru
 	if (full(f->ip_failures, f->ip_pending, c->max_attempts_per_ip) ||
 	    full(f->pair_failures, f->pair_pending, c->max_attempts_per_client_user))
 		return LOCKOUT_BUSY;
-	if (!user_blocked && full(f->user_failures, 0, c->max_attempts_per_username))
-		user_blocked = f->relief;           /* reached since ratelimit_check */
-	if (user_blocked) {
-		if (!f->relief)
-			return LOCKOUT_REFUSE;
+	/* reached since ratelimit_check looked (failures written meanwhile) */
+	if (full(f->user_failures, 0, c->max_attempts_per_username))
+		user_blocked = true;
+	if (user_blocked && !f->relief)
+		return LOCKOUT_REFUSE;
+	if (user_blocked)
 		return f->known_network ? LOCKOUT_KNOWN : LOCKOUT_DELAY;
-	}
 	if (full(f->user_failures, f->user_pending, c->max_attempts_per_username))
 		return LOCKOUT_BUSY;
 	return LOCKOUT_ALLOW;
