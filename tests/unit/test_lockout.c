@@ -20,6 +20,7 @@
 #include "core/util.h"
 #include "store/store.h"
 #include "store/store_auth.h"
+#include "store_sql.h"
 
 #define SEC 1000LL
 #define MIN (60 * SEC)
@@ -263,6 +264,28 @@ static void test_stale_password_spares_the_address(void **state)
 	assert_int_equal(store_auth_count_failures(f->st, "ip", "192.0.2.50", 0), 5);
 }
 
+/* Step 10 on a database as step 9 left it: refused until migrated, then
+ * networks are remembered. */
+static void test_migration_from_step_9(void **state)
+{
+	struct fx *f = *state;
+	char err[512];
+	int from = 0, to = 0;
+	store_close(f->st);
+	f->st = NULL;
+	store_sql_exec(f->dir, "DROP TABLE auth_known_networks; PRAGMA user_version = 9;");
+	assert_null(store_open(f->dir, err, sizeof(err)));
+	assert_non_null(strstr(err, "older"));
+	assert_int_equal(store_migrate(f->dir, &from, &to, err, sizeof(err)), 0);
+	assert_int_equal(from, 9);
+	assert_true(to >= 10);
+	assert_non_null(f->st = store_open(f->dir, err, sizeof(err)));
+	f->b = ratelimit_store_backend(f->st);
+	known_network_remember(&f->b, BOB, "198.51.100.7", T0);
+	known_networks_cache_clear();
+	assert_true(known_network_check(&f->b, BOB, "198.51.100.8", T0 + DAY));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +295,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bounded_per_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prefixes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_password_spares_the_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_from_step_9, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
