@@ -11,7 +11,7 @@
 #include "store/store.h"
 #include "store/store_auth.h"
 
-static const char usage[] = "postern auth blocked | unblock IP|USER  [-c FILE]";
+static const char usage[] = "postern auth blocked | unblock IP|USER|\"IP USER\"  [-c FILE]";
 
 struct block_list {
 	int n;
