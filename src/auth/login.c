@@ -10,6 +10,8 @@
 #include <openssl/crypto.h>
 
 #include "auth/cred_cache.h"
+#include "auth/known_networks.h"
+#include "auth/lockout.h"
 #include "auth/master.h"
 #include "auth/password.h"
 #include "auth/ratelimit.h"
@@ -71,46 +73,20 @@ static void pending_add(const char *key, int delta)
 	}
 }
 
-static void keys_of(const struct login_ctx *c, const char *user, char ipk[RATELIMIT_KEY_MAX + 8],
-                    char userk[RATELIMIT_KEY_MAX + 8])
+/* The keys of the checks in flight: the IP, the username from it, the username. */
+struct pending_keys {
+	char ip[RATELIMIT_KEY_MAX + 8], pair[RATELIMIT_KEY_MAX + 8], user[RATELIMIT_KEY_MAX + 8];
+};
+
+static void keys_of(const struct login_ctx *c, const char *user, struct pending_keys *pk)
 {
 	char k[RATELIMIT_KEY_MAX + 1];
 	ratelimit_ip_key(c->ip, k);
-	snprintf(ipk, RATELIMIT_KEY_MAX + 8, "ip:%s", k);
+	snprintf(pk->ip, sizeof(pk->ip), "ip:%s", k);
+	ratelimit_pair_key(c->ip, user, k);
+	snprintf(pk->pair, sizeof(pk->pair), "pair:%s", k);
 	ratelimit_user_key(user, k);
-	snprintf(userk, RATELIMIT_KEY_MAX + 8, "user:%s", k);
-}
-
-/* Recorded failures in the window plus checks in flight must stay under the
- * limits. REFUSED: the recorded failures alone reach a limit (or cannot be
- * read: fail closed). BUSY: only the checks in flight do; a slot frees when
- * one ends, so the caller may wait for it. OK: one more check is reserved
- * when asked. */
-enum reserve { RESERVE_OK, RESERVE_BUSY, RESERVE_REFUSED };
-
-static enum reserve reserve_check(const struct login_ctx *c, const char *user, bool reserve)
-{
-	char ipk[RATELIMIT_KEY_MAX + 8], userk[RATELIMIT_KEY_MAX + 8], k[RATELIMIT_KEY_MAX + 1];
-	long long now = ratelimit_clock_ms();
-	keys_of(c, user, ipk, userk);
-	ratelimit_ip_key(c->ip, k);
-	int fi = store_auth_count_failures(c->store, "ip", k, now - (long long)c->limits->ip_window_ms);
-	ratelimit_user_key(user, k);
-	int fu = store_auth_count_failures(c->store, "user", k,
-	                                   now - (long long)c->limits->username_window_ms);
-	if (fi < 0 || fu < 0)
-		return RESERVE_REFUSED;
-	if (fi >= c->limits->max_attempts_per_ip || fu >= c->limits->max_attempts_per_username)
-		return RESERVE_REFUSED;
-	pthread_mutex_lock(&pending_lock);
-	bool ok = fi + pending_count(ipk) < c->limits->max_attempts_per_ip &&
-	          fu + pending_count(userk) < c->limits->max_attempts_per_username;
-	if (ok && reserve) {
-		pending_add(ipk, 1);
-		pending_add(userk, 1);
-	}
-	pthread_mutex_unlock(&pending_lock);
-	return ok ? RESERVE_OK : RESERVE_BUSY;
+	snprintf(pk->user, sizeof(pk->user), "user:%s", k);
 }
 
 static void log_ratelimited(const struct login_ctx *c, const char *user, const char *reason)
@@ -119,41 +95,79 @@ static void log_ratelimited(const struct login_ctx *c, const char *user, const c
 	             "s", "protocol", c->protocol, "s", "reason", reason, NULL);
 }
 
+/* The decision for an attempt of key (auth/lockout.h): a user's (relief:
+ * known networks and delays when the username is blocked) or a master's.
+ * With reserve, a check the decision lets run is counted in flight from
+ * now on, until release_check(). Refusals are logged (by the limiter when
+ * it is the one refusing). */
+static enum lockout_decision gate(const struct login_ctx *c, const char *key, bool relief,
+                                  bool reserve)
+{
+	struct ratelimit_backend b = ratelimit_store_backend(c->store);
+	struct lockout_facts f = { 0 };
+	struct pending_keys pk;
+	lockout_assess(c->limits, &b, c->ip, key, relief, ratelimit_clock_ms(), &f);
+	keys_of(c, key, &pk);
+	pthread_mutex_lock(&pending_lock);
+	f.ip_pending = pending_count(pk.ip);
+	f.pair_pending = pending_count(pk.pair);
+	f.user_pending = pending_count(pk.user);
+	enum lockout_decision d = lockout_decide(c->limits, &f);
+	if (reserve && (d == LOCKOUT_ALLOW || d == LOCKOUT_KNOWN || d == LOCKOUT_DELAY)) {
+		pending_add(pk.ip, 1);
+		pending_add(pk.pair, 1);
+		pending_add(pk.user, 1);
+	}
+	pthread_mutex_unlock(&pending_lock);
+	if (d == LOCKOUT_REFUSE && f.verdict != RL_BLOCKED && f.verdict != RL_ERROR)
+		log_ratelimited(c, key, f.verdict == RL_USER_BLOCKED ? "user_blocked" : "failures");
+	return d;
+}
+
 static void release_check(const struct login_ctx *c, const char *user)
 {
-	char ipk[RATELIMIT_KEY_MAX + 8], userk[RATELIMIT_KEY_MAX + 8];
-	keys_of(c, user, ipk, userk);
+	struct pending_keys pk;
+	keys_of(c, user, &pk);
 	pthread_mutex_lock(&pending_lock);
-	pending_add(ipk, -1);
-	pending_add(userk, -1);
+	pending_add(pk.ip, -1);
+	pending_add(pk.pair, -1);
+	pending_add(pk.user, -1);
 	pthread_mutex_unlock(&pending_lock);
 }
 
-static bool limiter_allows(const struct login_ctx *c, const char *user)
+/* A blocked username from an unknown network: the check waits first. */
+static void log_delayed(const struct login_ctx *c, const char *user, uint64_t delay_ms)
 {
-	struct ratelimit_backend b = ratelimit_store_backend(c->store);
-	long long retry = 0;
-	/* the limiter logs its refusals (auth.ratelimited) and its errors */
-	return ratelimit_check(c->limits, &b, c->ip, user, ratelimit_clock_ms(), &retry) == RL_ALLOW;
+	log_security(LOG_WARN, "auth.delayed", "s", "ip", c->ip, "s", "user", user,
+	             "s", "protocol", c->protocol, "s", "reason", "user_blocked",
+	             "i", "delay_ms", (long long)delay_ms, NULL);
 }
 
 /* Checks in flight do not refuse here: a password check waits for its slot
- * (login_check_password). */
+ * (login_check_password), and a blocked username is decided there. */
 bool login_allowed(const struct login_ctx *c, const char *user)
 {
-	return limiter_allows(c, user) && reserve_check(c, user, false) != RESERVE_REFUSED;
+	return gate(c, user, true, false) != LOCKOUT_REFUSE;
+}
+
+bool login_allowed_for_master(const struct login_ctx *c, const char *name)
+{
+	return gate(c, name, false, false) != LOCKOUT_REFUSE;
 }
 
 /* A SCRAM exchange holds its slot across client messages, so it cannot
  * wait for one: a full count refuses it. */
-bool login_reserve(const struct login_ctx *c, const char *user)
+bool login_reserve(const struct login_ctx *c, const char *user, uint64_t *wait_ms)
 {
-	if (!limiter_allows(c, user))
-		return false;
-	enum reserve r = reserve_check(c, user, true);
-	if (r != RESERVE_OK)
-		log_ratelimited(c, user, r == RESERVE_BUSY ? "checks_in_flight" : "failures");
-	return r == RESERVE_OK;
+	enum lockout_decision d = gate(c, user, true, true);
+	*wait_ms = 0;
+	if (d == LOCKOUT_BUSY)
+		log_ratelimited(c, user, "checks_in_flight");
+	if (d == LOCKOUT_DELAY) {
+		*wait_ms = lockout_delay_ms(c->limits);
+		log_delayed(c, user, *wait_ms);
+	}
+	return d == LOCKOUT_ALLOW || d == LOCKOUT_KNOWN || d == LOCKOUT_DELAY;
 }
 
 void login_release(const struct login_ctx *c, const char *user)
@@ -176,6 +190,9 @@ static void prune_now_and_then(const struct login_ctx *c, const struct ratelimit
 	for (int i = 0; i < PRUNE_BATCHES; i++)
 		if (ratelimit_prune_before(b, now - (long long)c->keep_ms) < STORE_AUTH_PRUNE_BATCH)
 			break;
+	for (int i = 0; i < PRUNE_BATCHES; i++)
+		if (known_networks_prune(b, now) < STORE_AUTH_PRUNE_BATCH)
+			break;
 }
 
 uint64_t login_failed(const struct login_ctx *c, const char *user, const char *reason)
@@ -188,18 +205,29 @@ uint64_t login_failed(const struct login_ctx *c, const char *user, const char *r
 	return delay;
 }
 
-/* cached: the password was found in the verified-credentials cache */
-static void succeeded(const struct login_ctx *c, const char *user, bool cached)
+/* cached: the password was found in the verified-credentials cache; d: the
+ * decision it was checked under. A login while the username is blocked says
+ * so (user_blocked, and how it got through: lockout "known_network" or
+ * "delayed"). The network is known from now on. */
+static void succeeded(const struct login_ctx *c, const char *user, bool cached,
+                      enum lockout_decision d)
 {
 	struct ratelimit_backend b = ratelimit_store_backend(c->store);
-	ratelimit_success(&b, c->ip, user, ratelimit_clock_ms());
+	long long now = ratelimit_clock_ms();
+	bool blocked = d == LOCKOUT_KNOWN || d == LOCKOUT_DELAY;
+	ratelimit_success(&b, c->ip, user, now);
+	known_network_remember(&b, user, c->ip, now);
 	log_security(LOG_INFO, "auth.success", "s", "ip", c->ip, "s", "user", user,
-	             "s", "protocol", c->protocol, "b", "cached", cached, NULL);
+	             "s", "protocol", c->protocol, "b", "cached", cached,
+	             "b", "user_blocked", blocked, "s", "lockout",
+	             blocked ? lockout_decision_name(d) : NULL, NULL);
 }
 
+/* SCRAM: the decision is taken again (the exchange's reservation is still
+ * held, so the counts are the ones it was let in under). */
 void login_succeeded(const struct login_ctx *c, const char *user)
 {
-	succeeded(c, user, false);
+	succeeded(c, user, false, gate(c, user, true, false));
 }
 
 /* A master's success clears the master's failures, not the user's: the
@@ -275,6 +303,8 @@ struct pw_job {
 	bool reserved;                  /* holds a check-in-flight slot (release_check) */
 	struct event *wait;             /* waiting for a slot: the retry timer */
 	uint64_t wait_until_ms;
+	enum lockout_decision decision; /* the one the check runs under */
+	struct event *hold;             /* LOCKOUT_DELAY: the wait before the check */
 };
 
 /* A hash due for an upgrade (an old scheme, or no SCRAM keys yet) is never
@@ -351,6 +381,8 @@ static void job_free(struct pw_job *j)
 {
 	if (j->wait != NULL)
 		event_free(j->wait);
+	if (j->hold != NULL)
+		event_free(j->hold);
 	OPENSSL_cleanse(j, sizeof(*j));
 	free(j);
 }
@@ -368,7 +400,7 @@ static void pw_done(void *arg)
 		if (j->master[0] != '\0')
 			master_succeeded(&j->ctx, j->user, j->master, j->cached);
 		else
-			succeeded(&j->ctx, j->user, j->cached);
+			succeeded(&j->ctx, j->user, j->cached, j->decision);
 	} else if (j->master[0] != '\0') {
 		delay = login_master_failed(&j->ctx, j->user, j->master, failure_reason(j));
 	} else {
@@ -448,7 +480,7 @@ static bool user_auth_info(struct store *st, const char *user, struct store_user
 #define SLOT_RETRY_MS 20
 #define SLOT_WAIT_MAX_MS 15000
 
-static enum reserve submit_or_wait(struct pw_job *j);
+static enum lockout_decision submit_or_wait(struct pw_job *j);
 
 /* Ends a check that never ran: a temporary failure, on the caller's loop. */
 static void give_up(struct pw_job *j)
@@ -461,7 +493,7 @@ static void on_slot_retry(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	if (submit_or_wait(arg) == RESERVE_REFUSED)
+	if (submit_or_wait(arg) == LOCKOUT_REFUSE)
 		give_up(arg);
 }
 
@@ -475,40 +507,86 @@ static bool wait_for_slot(struct pw_job *j)
 	return j->wait != NULL && now_ms() < j->wait_until_ms && evtimer_add(j->wait, &retry) == 0;
 }
 
-/* Reserves a slot and hands the check to the pool (OK), or waits for a slot
- * (BUSY), or refuses: failures recorded meanwhile reached a limit, the wait
- * lasted too long, the pool is saturated. */
-static enum reserve submit_or_wait(struct pw_job *j)
+/* Master logins keep the plain username block (auth/lockout.h). */
+static bool relief_of(const struct pw_job *j)
 {
-	enum reserve r = reserve_check(&j->ctx, limit_key(j), true);
-	if (r == RESERVE_OK) {
+	return j->master[0] == '\0';
+}
+
+/* The slot is held: the cache (after a delay only: it has not been asked
+ * yet), else the pool. False when the pool is saturated. */
+static bool run_check(struct pw_job *j)
+{
+	if (j->decision == LOCKOUT_DELAY && answer_from_cache(j))
+		return true;
+	return threadpool_submit(j->ctx.pool, j->ctx.base, pw_work, pw_done, j) == 0;
+}
+
+static void on_hold_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct pw_job *j = arg;
+	(void)fd;
+	(void)what;
+	if (!run_check(j)) {
+		release_check(&j->ctx, limit_key(j));
+		log_ratelimited(&j->ctx, limit_key(j), "pool_full");
+		give_up(j);
+	}
+}
+
+/* LOCKOUT_DELAY: the slot is held through the wait, so parallel attempts
+ * from one address still count against its limits while they wait. */
+static bool hold_then_check(struct pw_job *j)
+{
+	uint64_t ms = lockout_delay_ms(j->ctx.limits);
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	if (j->hold == NULL && (j->hold = evtimer_new(j->ctx.base, on_hold_over, j)) == NULL)
+		return false;
+	if (evtimer_add(j->hold, &tv) < 0)
+		return false;
+	log_delayed(&j->ctx, limit_key(j), ms);
+	return true;
+}
+
+/* Reserves a slot and hands the check to the pool, or (a blocked username
+ * from an unknown network) to the delay first; or waits for a slot (BUSY);
+ * or refuses: failures recorded meanwhile reached a limit, the wait lasted
+ * too long, the pool is saturated. */
+static enum lockout_decision submit_or_wait(struct pw_job *j)
+{
+	enum lockout_decision d = gate(&j->ctx, limit_key(j), relief_of(j), true);
+	if (d == LOCKOUT_ALLOW || d == LOCKOUT_KNOWN || d == LOCKOUT_DELAY) {
 		j->reserved = true;
-		if (threadpool_submit(j->ctx.pool, j->ctx.base, pw_work, pw_done, j) == 0)
-			return RESERVE_OK;
+		j->decision = d;
+		if (d == LOCKOUT_DELAY ? hold_then_check(j) : run_check(j))
+			return d;
 		release_check(&j->ctx, limit_key(j));
 		j->reserved = false;
-		return RESERVE_REFUSED;
+		return LOCKOUT_REFUSE;
 	}
-	if (r == RESERVE_BUSY && wait_for_slot(j))
-		return RESERVE_BUSY;
-	log_ratelimited(&j->ctx, limit_key(j), r == RESERVE_BUSY ? "checks_in_flight" : "failures");
-	return RESERVE_REFUSED;
+	if (d == LOCKOUT_BUSY && wait_for_slot(j))
+		return LOCKOUT_BUSY;
+	if (d == LOCKOUT_BUSY)
+		log_ratelimited(&j->ctx, limit_key(j), "checks_in_flight");
+	return LOCKOUT_REFUSE;
 }
 
 /* The limiter's recorded failures, then the cache, then a slot and the pool.
  * A cache hit takes no slot: it answers at once, and only for the right
- * password, so there is nothing to run in parallel. */
+ * password, so there is nothing to run in parallel. A delayed check asks
+ * the cache only after its delay: a hit must not answer sooner. */
 static int job_submit(const struct login_ctx *c, struct pw_job *j)
 {
-	if (reserve_check(c, limit_key(j), false) == RESERVE_REFUSED) {
-		log_ratelimited(c, limit_key(j), "failures");
+	enum lockout_decision d = gate(c, limit_key(j), relief_of(j), false);
+	if (d == LOCKOUT_REFUSE) {
 		job_free(j);
 		return -1;
 	}
 	/* after the limiter: a blocked IP or user never gets to the cache */
-	if (answer_from_cache(j))
+	j->decision = d;
+	if ((d == LOCKOUT_ALLOW || d == LOCKOUT_KNOWN) && answer_from_cache(j))
 		return 0;
-	if (submit_or_wait(j) == RESERVE_REFUSED) {
+	if (submit_or_wait(j) == LOCKOUT_REFUSE) {
 		job_free(j);
 		return -1;
 	}

@@ -36,20 +36,29 @@ enum login_result { LOGIN_OK = 0, LOGIN_FAILED, LOGIN_TEMPFAIL };
 typedef void (*login_done_fn)(void *arg, enum login_result r, const char *user, bool any_sender,
                               uint64_t delay_ms);
 
-/* Before any password is looked at: false when the limiter refuses the IP or
- * the user, or cannot tell (fail closed). The refusal is logged. */
+/* Before any password is looked at: false when the limiter refuses the IP
+ * or the user from this IP, or cannot tell (fail closed). The refusal is
+ * logged. A blocked username alone is no refusal (auth/lockout.h): its
+ * password check runs now from a network it logged in from lately, else
+ * after a delay (login_check_password decides). */
 bool login_allowed(const struct login_ctx *c, const char *user);
+/* The same for a master's name, and for the user a master logs in as: a
+ * blocked username refuses (masters have no known networks). */
+bool login_allowed_for_master(const struct login_ctx *c, const char *name);
 /* login_allowed, and the attempt counts as a check in flight until
  * login_release(): for exchanges whose proof comes in a later message
  * (SCRAM), so that parallel exchanges cannot outrun the limits. Release
- * after recording the result (login_failed / login_succeeded). */
-bool login_reserve(const struct login_ctx *c, const char *user);
+ * after recording the result (login_failed / login_succeeded). *wait_ms is
+ * how long the exchange must wait before it goes on (a blocked username
+ * from an unknown network), else 0. */
+bool login_reserve(const struct login_ctx *c, const char *user, uint64_t *wait_ms);
 void login_release(const struct login_ctx *c, const char *user);
 /* Checks a password; cb runs later on c->base (never inside this call), so
  * call it on that loop. Unknown users cost the same time as known ones.
  * Checks still running count against the limits as if they had failed; a
  * check that would pass a limit that way waits for one to end (up to 15 s,
- * then cb gets LOGIN_TEMPFAIL). Returns -1 when the pool is saturated or the
+ * then cb gets LOGIN_TEMPFAIL). A blocked username from a network it has
+ * not logged in from lately waits lockout_delay_ms() before the check. Returns -1 when the pool is saturated or the
  * recorded failures reach a limit (the caller answers with a temporary
  * failure). The caller keeps arg alive
  * until cb. A password proved right within auth.cache_ttl, against the hash
@@ -74,7 +83,8 @@ uint64_t login_master_failed(const struct login_ctx *c, const char *user, const 
 /* A failure decided by the caller (wrong SCRAM proof, refused authzid):
  * recorded and logged; returns the delay before answering. */
 uint64_t login_failed(const struct login_ctx *c, const char *user, const char *reason);
-/* A success decided by the caller (SCRAM): clears the user's failures, logs. */
+/* A success decided by the caller (SCRAM): clears the user's failures,
+ * remembers the network (auth/known_networks.h), logs. */
 void login_succeeded(const struct login_ctx *c, const char *user);
 /* The process's verified-credentials cache (auth/cred_cache.h), for every
  * worker and protocol: started before the workers, stopped after them.

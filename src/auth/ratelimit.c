@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,6 +16,7 @@
 
 #define KIND_IP "ip"
 #define KIND_USER "user"
+#define KIND_PAIR "ip_user"     /* one username from one IP */
 
 long long ratelimit_clock_ms(void)
 {
@@ -34,10 +36,41 @@ void ratelimit_user_key(const char *user, char out[RATELIMIT_KEY_MAX + 1])
 	ascii_lower(out);
 }
 
+void ratelimit_pair_key(const char *ip, const char *user, char out[RATELIMIT_KEY_MAX + 1])
+{
+	char ipk[RATELIMIT_KEY_MAX + 1], userk[RATELIMIT_KEY_MAX + 1];
+	ratelimit_ip_key(ip, ipk);
+	ratelimit_user_key(user, userk);
+	/* an address has no space: the first one ends it; a long name is cut */
+	size_t n = strnlen(ipk, 64);
+	memcpy(out, ipk, n);
+	out[n++] = ' ';
+	str_copy(out + n, RATELIMIT_KEY_MAX + 1 - n, userk);
+}
+
 static bool is_ip_address(const char *s)
 {
 	unsigned char buf[sizeof(struct in6_addr)];
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* "192.0.2.1 alice@example.org": an address, a space, a name */
+static bool is_pair_key(const char *s)
+{
+	char ip[64];
+	const char *sp = strchr(s, ' ');
+	if (sp == NULL || sp[1] == '\0' || (size_t)(sp - s) >= sizeof(ip))
+		return false;
+	memcpy(ip, s, (size_t)(sp - s));
+	ip[sp - s] = '\0';
+	return is_ip_address(ip);
+}
+
+static const char *kind_of_key(const char *key)
+{
+	if (is_ip_address(key))
+		return KIND_IP;
+	return is_pair_key(key) ? KIND_PAIR : KIND_USER;
 }
 
 /* ---- arithmetic ---------------------------------------------------------- */
@@ -102,14 +135,15 @@ static enum ratelimit_verdict check_key(const struct ratelimit_backend *b, const
                                         const char *key, int limit, uint64_t window_ms,
                                         long long now_ms, long long *retry, const char **why)
 {
-	bool is_ip = strcmp(kind, KIND_IP) == 0;
+	bool is_user = strcmp(kind, KIND_USER) == 0;
 	long long until = b->blocked_until(b->arg, kind, key, now_ms);
 	if (until < 0)
 		return RL_ERROR;
 	if (until > now_ms) {
 		*retry = until - now_ms;
-		*why = is_ip ? "ip_blocked" : "user_blocked";
-		return RL_BLOCKED;
+		*why = strcmp(kind, KIND_IP) == 0 ? "ip_blocked" : is_user ? "user_blocked"
+		                                                           : "ip_user_blocked";
+		return is_user ? RL_USER_BLOCKED : RL_BLOCKED;
 	}
 	if (limit <= 0)
 		return RL_ALLOW;
@@ -120,8 +154,8 @@ static enum ratelimit_verdict check_key(const struct ratelimit_backend *b, const
 		/* no block record (limits lowered, or another node's failures):
 		 * the oldest failure is not known here, so the whole window is the bound */
 		*retry = span(window_ms);
-		*why = is_ip ? "ip_limit" : "user_limit";
-		return RL_BLOCKED;
+		*why = strcmp(kind, KIND_IP) == 0 ? "ip_limit" : is_user ? "user_limit" : "ip_user_limit";
+		return is_user ? RL_USER_BLOCKED : RL_BLOCKED;
 	}
 	return RL_ALLOW;
 }
@@ -131,7 +165,7 @@ enum ratelimit_verdict ratelimit_check(const struct auth_limits_cfg *c,
                                        const char *user, long long now_ms,
                                        long long *retry_after_ms)
 {
-	char ipk[RATELIMIT_KEY_MAX + 1], userk[RATELIMIT_KEY_MAX + 1];
+	char ipk[RATELIMIT_KEY_MAX + 1], userk[RATELIMIT_KEY_MAX + 1], pairk[RATELIMIT_KEY_MAX + 1];
 	bool has_user = user != NULL && *user != '\0';
 	long long retry = 0;
 	const char *why = NULL;
@@ -142,9 +176,14 @@ enum ratelimit_verdict ratelimit_check(const struct auth_limits_cfg *c,
 		return RL_ERROR;
 	}
 	ratelimit_ip_key(ip, ipk);
-	if (has_user)
+	if (has_user) {
 		ratelimit_user_key(user, userk);
+		ratelimit_pair_key(ip, user, pairk);
+	}
 	v = check_key(b, KIND_IP, ipk, c->max_attempts_per_ip, c->ip_window_ms, now_ms, &retry, &why);
+	if (v == RL_ALLOW && has_user)
+		v = check_key(b, KIND_PAIR, pairk, c->max_attempts_per_client_user, c->ip_window_ms,
+		              now_ms, &retry, &why);
 	if (v == RL_ALLOW && has_user)
 		v = check_key(b, KIND_USER, userk, c->max_attempts_per_username, c->username_window_ms,
 		              now_ms, &retry, &why);
@@ -152,27 +191,51 @@ enum ratelimit_verdict ratelimit_check(const struct auth_limits_cfg *c,
 		log_backend_error("check", ipk, has_user ? userk : NULL);
 		return RL_ERROR;
 	}
-	if (v == RL_BLOCKED) {
+	if (v == RL_BLOCKED)
 		log_refusal(ipk, has_user ? userk : NULL, why, retry);
-		if (retry_after_ms != NULL)
-			*retry_after_ms = retry;
-	}
+	if ((v == RL_BLOCKED || v == RL_USER_BLOCKED) && retry_after_ms != NULL)
+		*retry_after_ms = retry;
 	return v;
 }
 
+int ratelimit_counts(const struct auth_limits_cfg *c, const struct ratelimit_backend *b,
+                     const char *ip, const char *user, long long now_ms, int *ip_n, int *pair_n,
+                     int *user_n)
+{
+	char ipk[RATELIMIT_KEY_MAX + 1], userk[RATELIMIT_KEY_MAX + 1], pairk[RATELIMIT_KEY_MAX + 1];
+	ratelimit_ip_key(ip, ipk);
+	ratelimit_user_key(user, userk);
+	ratelimit_pair_key(ip, user, pairk);
+	if ((*ip_n = b->count_failures(b->arg, KIND_IP, ipk, window_start(now_ms, c->ip_window_ms))) < 0 ||
+	    (*pair_n = b->count_failures(b->arg, KIND_PAIR, pairk,
+	                                 window_start(now_ms, c->ip_window_ms))) < 0 ||
+	    (*user_n = b->count_failures(b->arg, KIND_USER, userk,
+	                                 window_start(now_ms, c->username_window_ms))) < 0) {
+		log_backend_error("count", ipk, userk);
+		return -1;
+	}
+	return 0;
+}
+
+/* The failures of one attempt, counted in their windows after recording it. */
+struct failure_counts {
+	int ip, fast, pair, user;
+};
+
 /* Blocks what this failure made reach a limit; *blocked tells whether any did. */
 static int apply_blocks(const struct auth_limits_cfg *c, const struct ratelimit_backend *b,
-                        const char *ipk, const char *userk, const char *protocol, int ip_n,
-                        int fast_n, int user_n, long long now_ms, bool *blocked)
+                        const char *ipk, const char *userk, const char *pairk,
+                        const char *protocol, const struct failure_counts *n, long long now_ms,
+                        bool *blocked)
 {
 	/* the IP: of the two rules that may apply, the longer block wins */
 	long long ip_until = 0;
 	const char *ip_why = NULL;
-	if (reached(ip_n, c->max_attempts_per_ip)) {
+	if (reached(n->ip, c->max_attempts_per_ip)) {
 		ip_until = now_ms + span(c->ip_window_ms);
 		ip_why = "ip_limit";
 	}
-	if (reached(fast_n, c->fast_block_threshold) &&
+	if (reached(n->fast, c->fast_block_threshold) &&
 	    now_ms + span(c->fast_block_duration_ms) > ip_until) {
 		ip_until = now_ms + span(c->fast_block_duration_ms);
 		ip_why = "ip_fast";
@@ -183,7 +246,14 @@ static int apply_blocks(const struct auth_limits_cfg *c, const struct ratelimit_
 		log_block(KIND_IP, ipk, userk, protocol, ip_why, ip_until, now_ms);
 		*blocked = true;
 	}
-	if (userk != NULL && reached(user_n, c->max_attempts_per_username)) {
+	if (userk != NULL && reached(n->pair, c->max_attempts_per_client_user)) {
+		long long until = now_ms + span(c->ip_window_ms);
+		if (b->block(b->arg, KIND_PAIR, pairk, until, "ip_user_limit") < 0)
+			return -1;
+		log_block(KIND_PAIR, ipk, userk, protocol, "ip_user_limit", until, now_ms);
+		*blocked = true;
+	}
+	if (userk != NULL && reached(n->user, c->max_attempts_per_username)) {
 		long long until = now_ms + span(c->username_window_ms);
 		if (b->block(b->arg, KIND_USER, userk, until, "user_limit") < 0)
 			return -1;
@@ -199,9 +269,9 @@ enum ratelimit_verdict ratelimit_failure(const struct auth_limits_cfg *c,
                                          const char *reason, long long now_ms,
                                          uint64_t *delay_ms)
 {
-	char ipk[RATELIMIT_KEY_MAX + 1], userk[RATELIMIT_KEY_MAX + 1];
+	char ipk[RATELIMIT_KEY_MAX + 1], userk[RATELIMIT_KEY_MAX + 1], pairk[RATELIMIT_KEY_MAX + 1];
 	const char *u = NULL;   /* the username's key, NULL when there is none */
-	int ip_n = -1, fast_n = -1, user_n = 0;
+	struct failure_counts n = { -1, -1, 0, 0 };
 	bool blocked = false;
 
 	/* a broken limiter must not answer fast: an attacker would notice */
@@ -213,25 +283,30 @@ enum ratelimit_verdict ratelimit_failure(const struct auth_limits_cfg *c,
 	ratelimit_ip_key(ip, ipk);
 	if (user != NULL && *user != '\0') {
 		ratelimit_user_key(user, userk);
+		ratelimit_pair_key(ip, user, pairk);
 		u = userk;
 	}
 
 	if (b->add_failure(b->arg, KIND_IP, ipk, now_ms) < 0 ||
 	    (u != NULL && b->add_failure(b->arg, KIND_USER, u, now_ms) < 0) ||
-	    (ip_n = b->count_failures(b->arg, KIND_IP, ipk, window_start(now_ms, c->ip_window_ms))) < 0 ||
-	    (fast_n = b->count_failures(b->arg, KIND_IP, ipk,
+	    (u != NULL && b->add_failure(b->arg, KIND_PAIR, pairk, now_ms) < 0) ||
+	    (n.ip = b->count_failures(b->arg, KIND_IP, ipk, window_start(now_ms, c->ip_window_ms))) < 0 ||
+	    (n.fast = b->count_failures(b->arg, KIND_IP, ipk,
 	                                window_start(now_ms, c->fast_window_ms))) < 0 ||
-	    (u != NULL && (user_n = b->count_failures(b->arg, KIND_USER, u,
-	                                              window_start(now_ms, c->username_window_ms))) < 0)) {
+	    (u != NULL && (n.user = b->count_failures(b->arg, KIND_USER, u,
+	                                              window_start(now_ms, c->username_window_ms))) < 0) ||
+	    (u != NULL && (n.pair = b->count_failures(b->arg, KIND_PAIR, pairk,
+	                                              window_start(now_ms, c->ip_window_ms))) < 0)) {
 		log_backend_error("failure", ipk, u);
 		return RL_ERROR;
 	}
 
-	*delay_ms = progressive_delay(c, ip_n);
+	*delay_ms = progressive_delay(c, n.ip);
 	log_security(LOG_WARN, "auth.failure", "s", "ip", ipk, "s", "user", u, "s", "protocol", protocol,
-	             "s", "reason", reason, "i", "ip_failures", (long long)ip_n,
-	             "i", "user_failures", (long long)user_n, "i", "delay_ms", (long long)*delay_ms, NULL);
-	if (apply_blocks(c, b, ipk, u, protocol, ip_n, fast_n, user_n, now_ms, &blocked) < 0) {
+	             "s", "reason", reason, "i", "ip_failures", (long long)n.ip,
+	             "i", "user_failures", (long long)n.user, "i", "ip_user_failures", (long long)n.pair,
+	             "i", "delay_ms", (long long)*delay_ms, NULL);
+	if (apply_blocks(c, b, ipk, u, pairk, protocol, &n, now_ms, &blocked) < 0) {
 		*delay_ms = c->delay_max_ms;
 		log_backend_error("block", ipk, u);
 		return RL_ERROR;
@@ -242,12 +317,14 @@ enum ratelimit_verdict ratelimit_failure(const struct auth_limits_cfg *c,
 void ratelimit_success(const struct ratelimit_backend *b, const char *ip, const char *user,
                        long long now_ms)
 {
-	char userk[RATELIMIT_KEY_MAX + 1];
+	char userk[RATELIMIT_KEY_MAX + 1], pairk[RATELIMIT_KEY_MAX + 1];
 	(void)now_ms;
 	if (user == NULL || *user == '\0')
 		return;
 	ratelimit_user_key(user, userk);
-	if (b->clear_failures(b->arg, KIND_USER, userk) < 0)
+	ratelimit_pair_key(ip, user, pairk);
+	if (b->clear_failures(b->arg, KIND_USER, userk) < 0 ||
+	    b->clear_failures(b->arg, KIND_PAIR, pairk) < 0)
 		log_backend_error("success", ip, user);
 }
 
@@ -259,15 +336,26 @@ int ratelimit_unblock(const struct ratelimit_backend *b, const char *kind_or_aut
 	if (key == NULL || *key == '\0')
 		return STORE_ERROR;
 	if (kind_or_auto == NULL || strcmp(kind_or_auto, "auto") == 0)
-		kind = is_ip_address(key) ? KIND_IP : KIND_USER;
-	else if (strcmp(kind_or_auto, KIND_IP) == 0 || strcmp(kind_or_auto, KIND_USER) == 0)
+		kind = kind_of_key(key);
+	else if (strcmp(kind_or_auto, KIND_IP) == 0 || strcmp(kind_or_auto, KIND_USER) == 0 ||
+	         strcmp(kind_or_auto, KIND_PAIR) == 0)
 		kind = kind_or_auto;
 	else
 		return STORE_ERROR;
-	if (strcmp(kind, KIND_IP) == 0)
+	if (strcmp(kind, KIND_IP) == 0) {
 		ratelimit_ip_key(key, k);
-	else
+	} else if (strcmp(kind, KIND_USER) == 0) {
 		ratelimit_user_key(key, k);
+	} else {
+		/* as listed: "IP NAME"; the address is canonicalised, the name lower-cased */
+		char ip[64];
+		const char *sp = strchr(key, ' ');     /* is_pair_key: one within sizeof(ip) */
+		if (!is_pair_key(key))
+			return STORE_ERROR;
+		memcpy(ip, key, (size_t)(sp - key));
+		ip[sp - key] = '\0';
+		ratelimit_pair_key(ip, sp + 1, k);
+	}
 
 	int rc = b->unblock(b->arg, kind, k);
 	if (rc < 0) {
@@ -351,6 +439,22 @@ static int st_prune(void *arg, long long before_ms)
 	return store_auth_prune(arg, before_ms);
 }
 
+static int st_remember_network(void *arg, const char *user, const char *network, long long now_ms,
+                               int keep)
+{
+	return store_auth_network_remember(arg, user, network, now_ms, keep);
+}
+
+static long long st_network_last_login(void *arg, const char *user, const char *network)
+{
+	return store_auth_network_last_login(arg, user, network);
+}
+
+static int st_prune_networks(void *arg, long long before_ms)
+{
+	return store_auth_network_prune(arg, before_ms);
+}
+
 struct ratelimit_backend ratelimit_store_backend(struct store *st)
 {
 	return (struct ratelimit_backend){
@@ -362,6 +466,9 @@ struct ratelimit_backend ratelimit_store_backend(struct store *st)
 		.clear_failures = st_clear_failures,
 		.list_blocks = st_list_blocks,
 		.prune = st_prune,
+		.remember_network = st_remember_network,
+		.network_last_login = st_network_last_login,
+		.prune_networks = st_prune_networks,
 		.arg = st,
 	};
 }

@@ -1,8 +1,10 @@
 /* Authentication rate limiting, shared by every protocol that checks a
  * password (SMTP submission, and IMAP, POP3 and the admin API later).
  *
- * Failures are counted per client IP and per username in sliding windows.
- * Reaching a limit writes a block record; a block outlives a restart because
+ * Failures are counted per client IP, per username and per username from
+ * one client IP ("ip_user": a stale password on one phone is blocked there
+ * before it adds up to a block of the whole address, an office behind NAT)
+ * in sliding windows. Reaching a limit writes a block record; a block outlives a restart because
  * the state sits behind a small backend interface (the store by default, so
  * SQLite today and Redis later). Fail closed: when the backend cannot read or
  * write, the verdict is RL_ERROR and the caller refuses the login.
@@ -51,6 +53,12 @@ struct ratelimit_backend {
 	int (*clear_failures)(void *arg, const char *kind, const char *key);
 	int (*list_blocks)(void *arg, long long now_ms, store_row_cb cb, void *cbarg);
 	int (*prune)(void *arg, long long before_ms);
+	/* the known networks (store_auth_network_*; auth/known_networks.h);
+	 * NULL in a backend without them: no network is ever known */
+	int (*remember_network)(void *arg, const char *user, const char *network, long long now_ms,
+	                        int keep);
+	long long (*network_last_login)(void *arg, const char *user, const char *network);
+	int (*prune_networks)(void *arg, long long before_ms);
 	void *arg;
 };
 
@@ -59,7 +67,8 @@ struct ratelimit_backend ratelimit_store_backend(struct store *st);
 
 enum ratelimit_verdict {
 	RL_ALLOW = 0,
-	RL_BLOCKED,     /* the IP or the username is blocked or at its limit */
+	RL_BLOCKED,     /* the IP, or the username from this IP, is blocked or at its limit */
+	RL_USER_BLOCKED,/* only the username is: not a refusal by itself (auth/lockout.h) */
 	RL_ERROR,       /* the state could not be read or written: refuse (fail closed) */
 };
 
@@ -68,14 +77,24 @@ long long ratelimit_clock_ms(void);
 
 /* Before verifying a password. user may be NULL (or "") while the username is
  * not known yet; ip must not be NULL (pass e.g. "unix" for a local socket).
- * On RL_BLOCKED, *retry_after_ms (if non-NULL) gets how long the refusal
- * lasts at least. A refusal is logged as "auth.ratelimited". */
+ * The IP, then the username from the IP, then the username. On RL_BLOCKED,
+ * *retry_after_ms (if non-NULL) gets how long the refusal lasts at least; a
+ * refusal is logged as "auth.ratelimited". RL_USER_BLOCKED (only the
+ * username is at its limit) is not logged here: the caller decides
+ * (auth/lockout.h) and logs what it does. */
 enum ratelimit_verdict ratelimit_check(const struct auth_limits_cfg *c,
                                        const struct ratelimit_backend *b, const char *ip,
                                        const char *user, long long now_ms,
                                        long long *retry_after_ms);
 
-/* After a failed attempt: records it for the IP and the username (if any),
+/* The failures recorded in their windows at now_ms: of ip, of user from ip,
+ * of user (user must be given). 0, or -1 on a backend error (logged). */
+int ratelimit_counts(const struct auth_limits_cfg *c, const struct ratelimit_backend *b,
+                     const char *ip, const char *user, long long now_ms, int *ip_n, int *pair_n,
+                     int *user_n);
+
+/* After a failed attempt: records it for the IP, the username (if any) and
+ * the username from the IP,
  * blocks what reached a limit, logs "auth.failure" (and "auth.blocked"), and
  * sets *delay_ms to the wait before answering: delay_base_ms doubled for each
  * earlier failure of this IP in ip_window, at most delay_max_ms (delay_max_ms
@@ -89,15 +108,17 @@ enum ratelimit_verdict ratelimit_failure(const struct auth_limits_cfg *c,
                                          const char *reason, long long now_ms,
                                          uint64_t *delay_ms);
 
-/* After a successful login: forgets the username's failures (an attacker
- * cannot wipe its IP's count by logging in to an account of its own, so the
- * IP's failures stay). Errors are logged; the login itself stands. */
+/* After a successful login: forgets the username's failures, and its
+ * failures from this IP (an attacker cannot wipe its IP's count by logging
+ * in to an account of its own, so the IP's failures stay). Errors are
+ * logged; the login itself stands. */
 void ratelimit_success(const struct ratelimit_backend *b, const char *ip, const char *user,
                        long long now_ms);
 
-/* `postern auth unblock`: kind "ip" or "user", or NULL / "auto" to take an
- * argument that parses as an IPv4 or IPv6 address as an IP, else as a
- * username. Removes the block and the key's failures and logs
+/* `postern auth unblock`: kind "ip", "user" or "ip_user", or NULL / "auto"
+ * to take an argument that parses as an IPv4 or IPv6 address as an IP, one
+ * that is an address, a space and a name ("192.0.2.1 alice@example.org", as
+ * `postern auth blocked` lists it) as ip_user, else as a username. Removes the block and the key's failures and logs
  * "auth.unblocked" with the actor (e.g. "cli:uid=0"). Returns STORE_OK,
  * STORE_NOT_FOUND (nothing was blocked or recorded), or STORE_ERROR. */
 int ratelimit_unblock(const struct ratelimit_backend *b, const char *kind_or_auto,
@@ -119,5 +140,7 @@ int ratelimit_prune(const struct auth_limits_cfg *c, const struct ratelimit_back
  * username in ASCII lower case. Both cut at RATELIMIT_KEY_MAX octets. */
 void ratelimit_ip_key(const char *ip, char out[RATELIMIT_KEY_MAX + 1]);
 void ratelimit_user_key(const char *user, char out[RATELIMIT_KEY_MAX + 1]);
+/* The username from one IP: "IPKEY USERKEY", cut like the others. */
+void ratelimit_pair_key(const char *ip, const char *user, char out[RATELIMIT_KEY_MAX + 1]);
 
 #endif

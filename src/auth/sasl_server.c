@@ -28,8 +28,11 @@ struct sasl_server {
 	int step;                       /* responses taken so far */
 	bool checking;                  /* a password check is on the pool */
 	bool delaying;                  /* the failure delay runs */
+	bool pausing;                   /* SCRAM: server-first waits (a blocked username) */
 	bool orphaned;                  /* freed during the check: free when it ends */
 	struct event *delay;
+	struct event *pause;            /* SCRAM: the wait before server-first */
+	char server_first[SCRAM_SERVER_FIRST_MAX];      /* ... and what it then sends */
 	char user[USER_MAX + 1];        /* lower-cased, once known */
 	char master[MASTER_NAME_MAX + 1];       /* lower-cased: who logs in as user; "" */
 	char login_user[LOGIN_FIELD_MAX + 1];   /* LOGIN: the name of the first response */
@@ -95,6 +98,8 @@ static void destroy(struct sasl_server *x)
 	scram_server_free(x->scram);
 	if (x->delay != NULL)
 		event_free(x->delay);
+	if (x->pause != NULL)
+		event_free(x->pause);
 	OPENSSL_cleanse(x, sizeof(*x));
 	free(x);
 }
@@ -127,6 +132,9 @@ static void finish(struct sasl_server *x, enum sasl_outcome o, const char *detai
 	struct sasl_result r = { .user = user, .master = master,
 	                         .any_sender = o == SASL_SUCCESS && x->any_sender, .detail = detail };
 	release_reservation(x);
+	if (x->pause != NULL)
+		evtimer_del(x->pause);
+	x->pausing = false;
 	scram_server_free(x->scram);
 	x->scram = NULL;
 	OPENSSL_cleanse(x->login_user, sizeof(x->login_user));
@@ -220,14 +228,16 @@ static void check_user_password(struct sasl_server *x, const char *user, const c
 }
 
 /* Master M logs in as user U (auth/master.h): the limiter must allow M (whose
- * failures these are) and U (a blocked user stays blocked for masters too). */
+ * failures these are) and U (a blocked user stays blocked for masters too:
+ * no known network or delay for either, auth/lockout.h). */
 static void check_master_password(struct sasl_server *x, const char *user, const char *master,
                                   const char *password)
 {
 	set_user(x, user);
 	str_copy(x->master, sizeof(x->master), master);
 	ascii_lower(x->master);
-	if (!login_allowed(&x->ctx, x->master) || !login_allowed(&x->ctx, x->user)) {
+	if (!login_allowed_for_master(&x->ctx, x->master) ||
+	    !login_allowed_for_master(&x->ctx, x->user)) {
 		master_audit(&x->ctx, x->user, x->master, "refused", "ratelimited", false);
 		finish(x, SASL_TEMPFAIL, "Temporary authentication failure, try again later");
 		return;
@@ -245,7 +255,7 @@ static void refuse_master_form(struct sasl_server *x, const char *master)
 {
 	str_copy(x->master, sizeof(x->master), master);
 	ascii_lower(x->master);
-	if (!login_allowed(&x->ctx, x->master)) {
+	if (!login_allowed_for_master(&x->ctx, x->master)) {
 		finish(x, SASL_TEMPFAIL, "Temporary authentication failure, try again later");
 		return;
 	}
@@ -334,11 +344,37 @@ static void scram_send(struct sasl_server *x, const char *text)
 	x->ops.challenge(x->arg, b64);
 }
 
+static void on_pause_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct sasl_server *x = arg;
+	(void)fd;
+	(void)what;
+	x->pausing = false;
+	scram_send(x, x->server_first);
+}
+
+/* A blocked username from an unknown network (auth/lockout.h): the proof is
+ * asked for only after the delay. The client must wait for server-first
+ * (RFC 5802 5): input is not paused, but a line meanwhile ends the exchange. */
+static void pause_then_send(struct sasl_server *x, const char *out, uint64_t wait_ms)
+{
+	struct timeval tv = { (time_t)(wait_ms / 1000), (suseconds_t)(wait_ms % 1000) * 1000 };
+	str_copy(x->server_first, sizeof(x->server_first), out);
+	if (x->pause == NULL)
+		x->pause = evtimer_new(x->ctx.base, on_pause_over, x);
+	if (x->pause == NULL || evtimer_add(x->pause, &tv) < 0) {
+		finish(x, SASL_TEMPFAIL, "Temporary authentication failure");
+		return;
+	}
+	x->pausing = true;
+}
+
 static void scram_first(struct sasl_server *x, const unsigned char *msg, size_t len)
 {
 	char user[SCRAM_USER_MAX + 1], authzid[SCRAM_USER_MAX + 1], out[SCRAM_SERVER_FIRST_MAX];
 	struct scram_keys keys;
 	bool any_sender = false;
+	uint64_t wait_ms = 0;
 	x->scram = scram_server_new();
 	if (scram_server_client_first(x->scram, (const char *)msg, len, user, sizeof(user), authzid,
 	                              sizeof(authzid)) < 0) {
@@ -348,7 +384,7 @@ static void scram_first(struct sasl_server *x, const unsigned char *msg, size_t 
 	set_user(x, user);
 	/* the proof comes in a later message: count the exchange as a check in
 	 * flight from now on, so parallel exchanges cannot outrun the limits */
-	if (!login_reserve(&x->ctx, x->user)) {
+	if (!login_reserve(&x->ctx, x->user, &wait_ms)) {
 		finish(x, SASL_TEMPFAIL, "Temporary authentication failure, try again later");
 		return;
 	}
@@ -364,7 +400,10 @@ static void scram_first(struct sasl_server *x, const unsigned char *msg, size_t 
 		finish(x, SASL_TEMPFAIL, "Temporary authentication failure");
 		return;
 	}
-	scram_send(x, out);
+	if (wait_ms > 0)
+		pause_then_send(x, out, wait_ms);
+	else
+		scram_send(x, out);
 }
 
 static void scram_final(struct sasl_server *x, const unsigned char *msg, size_t len)
@@ -427,6 +466,10 @@ void sasl_server_step(struct sasl_server *x, const char *line, size_t len)
 {
 	if (sasl_server_waiting(x))
 		return;
+	if (x->pausing) {
+		finish(x, SASL_MALFORMED, "Unexpected data before the server's challenge");
+		return;
+	}
 	if (len == 1 && line[0] == '*') {   /* RFC 4954 4, RFC 9051 6.2.2 */
 		finish(x, SASL_CANCELLED, "Authentication cancelled");
 		return;

@@ -11,7 +11,7 @@
 #include "store/store.h"
 #include "store/store_auth.h"
 
-static const char usage[] = "postern auth blocked | unblock IP|USER  [-c FILE]";
+static const char usage[] = "postern auth blocked | unblock IP|USER|\"IP USER\"  [-c FILE]";
 
 struct block_list {
 	int n;
@@ -25,7 +25,7 @@ static void print_block(void *arg, const char *const *cols)
 	char when[32];
 	gmtime_r(&until, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-	printf("%-4s  %-40s  until %s  (%s)\n", cols[0], cols[1], when, cols[3]);
+	printf("%-7s  %-40s  until %s  (%s)\n", cols[0], cols[1], when, cols[3]);
 	bl->n++;
 }
 

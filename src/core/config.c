@@ -89,6 +89,7 @@ static const struct key_spec submission_keys[] = {
 static const struct key_spec auth_limit_keys[] = {
 	{ "max_attempts_per_ip", K_INT, NULL, 1, 100000 },
 	{ "max_attempts_per_username", K_INT, NULL, 1, 100000 },
+	{ "max_attempts_per_client_user", K_INT, NULL, 1, 100000 },
 	{ "ip_window", K_DURATION, NULL, 1000, 7LL * 86400 * 1000 },
 	{ "username_window", K_DURATION, NULL, 1000, 7LL * 86400 * 1000 },
 	{ "fast_block_threshold", K_INT, NULL, 1, 100000 },
@@ -120,6 +121,13 @@ static const struct key_spec lmtp_keys[] = {
 	{ "allow_remote", K_STRLIST, NULL, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
+static const struct key_spec known_networks_keys[] = {
+	{ "remember", K_DURATION, NULL, 1000, 365LL * 86400 * 1000 },
+	{ "max_per_user", K_INT, NULL, 1, 1000 },
+	{ "ipv4_prefix", K_INT, NULL, 8, 32 },
+	{ "ipv6_prefix", K_INT, NULL, 16, 128 },
+	{ NULL, 0, NULL, 0, 0 },
+};
 static const struct key_spec auth_keys[] = {
 	{ "smtp", K_GROUP, auth_limit_keys, 0, 0 },
 	{ "imap", K_GROUP, auth_limit_keys, 0, 0 },
@@ -127,6 +135,7 @@ static const struct key_spec auth_keys[] = {
 	{ "cache_ttl", K_DURATION, NULL, 0, 86400LL * 1000 },
 	{ "cache_size", K_INT, NULL, 1, 1000000 },
 	{ "master_login", K_BOOL, NULL, 0, 0 },
+	{ "known_networks", K_GROUP, known_networks_keys, 0, 0 },
 	{ NULL, 0, NULL, 0, 0 },
 };
 static const struct key_spec root_keys[] = {
@@ -385,6 +394,7 @@ static void set_defaults(struct config *cfg)
 	cfg->log.level = LOG_INFO;
 	cfg->auth.cache_ttl_ms = 5 * 60 * 1000;
 	cfg->auth.cache_size = 10000;
+	config_known_networks_defaults(&cfg->auth.known_networks);
 	cfg->imap.max_line = 64 * 1024;
 	cfg->imap.append_limit = 25ULL * 1024 * 1024;
 	cfg->imap.session_memory = 100ULL * 1024 * 1024;
@@ -453,6 +463,7 @@ void config_auth_limits_defaults(struct auth_limits_cfg *a)
 {
 	a->max_attempts_per_ip = 10;
 	a->max_attempts_per_username = 5;
+	a->max_attempts_per_client_user = 5;
 	a->ip_window_ms = 15 * 60 * 1000;
 	a->username_window_ms = 15 * 60 * 1000;
 	a->fast_block_threshold = 10;
@@ -479,12 +490,33 @@ void config_load_fields(const config_setting_t *g, void *base, const struct conf
 	}
 }
 
+void config_known_networks_defaults(struct known_networks_cfg *k)
+{
+	k->remember_ms = 30ULL * 86400 * 1000;
+	k->max_per_user = 32;
+	k->ipv4_prefix = 24;
+	k->ipv6_prefix = 64;
+}
+
+static void load_known_networks(const config_setting_t *g, struct known_networks_cfg *k)
+{
+	static const struct config_field fields[] = {
+		{ "remember", K_DURATION, offsetof(struct known_networks_cfg, remember_ms) },
+		{ "max_per_user", K_INT, offsetof(struct known_networks_cfg, max_per_user) },
+		{ "ipv4_prefix", K_INT, offsetof(struct known_networks_cfg, ipv4_prefix) },
+		{ "ipv6_prefix", K_INT, offsetof(struct known_networks_cfg, ipv6_prefix) },
+	};
+	config_load_fields(g, k, fields, ARRAY_LEN(fields));
+}
+
 static void load_auth_limits(const config_setting_t *g, struct auth_limits_cfg *a)
 {
 	static const struct config_field fields[] = {
 		{ "max_attempts_per_ip", K_INT, offsetof(struct auth_limits_cfg, max_attempts_per_ip) },
 		{ "max_attempts_per_username", K_INT,
 		  offsetof(struct auth_limits_cfg, max_attempts_per_username) },
+		{ "max_attempts_per_client_user", K_INT,
+		  offsetof(struct auth_limits_cfg, max_attempts_per_client_user) },
 		{ "fast_block_threshold", K_INT, offsetof(struct auth_limits_cfg, fast_block_threshold) },
 		{ "ip_window", K_DURATION, offsetof(struct auth_limits_cfg, ip_window_ms) },
 		{ "username_window", K_DURATION, offsetof(struct auth_limits_cfg, username_window_ms) },
@@ -609,6 +641,7 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 		cfg->auth.cache_size = config_setting_get_int(s);
 	if ((s = OPT(OPT(root, "auth"), "master_login")) != NULL)
 		cfg->auth.master_login = config_setting_get_bool(s);
+	load_known_networks(OPT(OPT(root, "auth"), "known_networks"), &cfg->auth.known_networks);
 
 	g = OPT(root, "imap");
 	if ((s = OPT(g, "max_line")) != NULL)

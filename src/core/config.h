@@ -70,12 +70,24 @@ struct tls_policy_entry {
 /* Authentication failure limits for one protocol (auth/ratelimit.c). */
 struct auth_limits_cfg {
 	int max_attempts_per_ip, max_attempts_per_username, fast_block_threshold;
+	int max_attempts_per_client_user;       /* one username from one address (ip_window) */
 	uint64_t ip_window_ms, username_window_ms, fast_window_ms, fast_block_duration_ms;
 	uint64_t delay_base_ms, delay_max_ms;
 };
-/* 10 failures per IP and 5 per username in 15 minutes; 10 per IP in 1 minute
+/* 10 failures per IP, 5 per username and 5 per username from one IP in 15
+ * minutes; 10 per IP in 1 minute
  * block the IP for 5 minutes; delays 1 s doubling to at most 16 s. */
 void config_auth_limits_defaults(struct auth_limits_cfg *a);
+
+/* The networks a user logged in from (auth/known_networks.h): from those, the
+ * user's own password works while the username is blocked. */
+struct known_networks_cfg {
+	uint64_t remember_ms;   /* a network is known this long after its last login (30 days) */
+	int max_per_user;       /* networks kept per user, the least recent dropped (32) */
+	int ipv4_prefix;        /* an IPv4 network: /24 */
+	int ipv6_prefix;        /* an IPv6 network: /64 */
+};
+void config_known_networks_defaults(struct known_networks_cfg *k);
 
 /* The services postern can run, as config names: each has `listen.<name>`,
  * a session policy built from the global keys and `services.<name>`, and a
@@ -235,6 +247,7 @@ struct config {
 		uint64_t cache_ttl_ms;  /* verified logins remembered this long; 0 = no cache */
 		int cache_size;         /* ... at most this many at once */
 		bool master_login;      /* master users may open any mailbox (IMAP, POP3); off by default */
+		struct known_networks_cfg known_networks;
 	} auth;
 	struct {
 		char *cert;     /* NULL: generate a self-signed certificate */

@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 
+#include "auth/known_networks.h"
 #include "auth/login.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -253,6 +254,7 @@ static int daemon_build(struct daemon *d, struct config *cfg)
 		fprintf(stderr, "postern: cannot make the credentials cache's key\n");
 		return -1;
 	}
+	known_networks_configure(&cfg->auth.known_networks);
 	/* several committers keep several fsyncs in flight: the journal batches them */
 	if ((d->committer = committer_new(4, cfg->hostname, cfg->data_dir, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "postern: %s\n", err);

@@ -1,6 +1,7 @@
 /* SQLite implementation of store_auth.h: the auth rate limiter's state in
  * the tables auth_failures(kind, key, ts) and auth_blocks(kind, key, until,
- * reason, created) of schema version 3. */
+ * reason, created) of schema version 3, and the known networks in
+ * auth_known_networks(user, network, last_login) of version 10. */
 #include "store/store_auth.h"
 
 #include <time.h>
@@ -173,4 +174,51 @@ int store_auth_prune(struct store *st, long long before_ms)
 	if (blocks < 0)
 		return STORE_ERROR;
 	return failures + blocks;
+}
+
+/* ---- known networks ------------------------------------------------------------ */
+
+int store_auth_network_remember(struct store *st, const char *user, const char *network,
+                                long long now_ms, int keep)
+{
+	sqlite3_stmt *s;
+	if (prepare_key(st, "INSERT INTO auth_known_networks(user, network, last_login) "
+	                "VALUES (?1, ?2, ?3) ON CONFLICT(user, network) DO UPDATE SET "
+	                "last_login = max(last_login, excluded.last_login)", user, network, &s) < 0)
+		return STORE_ERROR;
+	sqlite3_bind_int64(s, 3, now_ms);
+	if (finish_write(s) < 0)
+		return STORE_ERROR;
+	/* a user has a handful of rows: the primary key's prefix finds them */
+	if ((s = stmt_cache_get(&st->stmts, st->db,
+	                        "DELETE FROM auth_known_networks WHERE user = ?1 AND network NOT IN "
+	                        "(SELECT network FROM auth_known_networks WHERE user = ?1 "
+	                        "ORDER BY last_login DESC, network LIMIT ?2)")) == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, keep);
+	return finish_write(s);
+}
+
+long long store_auth_network_last_login(struct store *st, const char *user, const char *network)
+{
+	sqlite3_stmt *s;
+	long long result = -1;
+	if (prepare_key(st, "SELECT last_login FROM auth_known_networks WHERE user = ?1 "
+	                "AND network = ?2", user, network, &s) < 0)
+		return -1;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		result = sqlite3_column_int64(s, 0);
+	else if (rc == SQLITE_DONE)
+		result = 0;
+	stmt_cache_done(s);
+	return result;
+}
+
+int store_auth_network_prune(struct store *st, long long before_ms)
+{
+	/* served by the index auth_known_networks_age */
+	return prune_batch(st, "DELETE FROM auth_known_networks WHERE rowid IN (SELECT rowid "
+	                   "FROM auth_known_networks WHERE last_login < ?1 LIMIT ?2)", before_ms);
 }

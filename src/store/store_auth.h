@@ -44,4 +44,19 @@ int store_auth_list_blocks(struct store *st, long long now_ms, store_row_cb cb, 
  * rows deleted (call again while it is >= the batch), or STORE_ERROR. */
 int store_auth_prune(struct store *st, long long before_ms);
 
+/* ---- known networks ------------------------------------------------------------
+ * The networks a username logged in from (auth/known_networks.h): user is
+ * the limiter's user key, network a canonical prefix ("192.0.2.0/24"). */
+
+/* Records a login of user from network at now_ms and keeps only user's
+ * `keep` most recent networks. STORE_OK or STORE_ERROR. */
+int store_auth_network_remember(struct store *st, const char *user, const char *network,
+                                long long now_ms, int keep);
+/* When user last logged in from network: ms since the epoch, 0 never (or
+ * forgotten), -1 on error. */
+long long store_auth_network_last_login(struct store *st, const char *user, const char *network);
+/* Forgets networks whose last login is before before_ms, at most
+ * STORE_AUTH_PRUNE_BATCH per call: rows deleted, or STORE_ERROR. */
+int store_auth_network_prune(struct store *st, long long before_ms);
+
 #endif

@@ -242,6 +242,16 @@ static const struct migration schema_steps[] = {
 	  "ALTER TABLE users ADD COLUMN greylist INTEGER NOT NULL DEFAULT 1;" },
 	/* where mail judged as junk goes (store_junk.h): 1 the Junk folder, 0 the inbox */
 	{ 9, "ALTER TABLE users ADD COLUMN junk INTEGER NOT NULL DEFAULT 1;" },
+	{ 10,
+	  /* the networks (a /24, a /64) each username logged in from, and when
+	   * last (store_auth.h): from those its password works while the
+	   * username is blocked. A few rows per user, the oldest dropped */
+	  "CREATE TABLE auth_known_networks ("
+	  "  user TEXT NOT NULL,"
+	  "  network TEXT NOT NULL,"
+	  "  last_login INTEGER NOT NULL,"
+	  "  PRIMARY KEY (user, network));"
+	  "CREATE INDEX auth_known_networks_age ON auth_known_networks(last_login);" },
 };
 
 static const char *const stmt_sql[Q_COUNT] = {

@@ -252,8 +252,10 @@ class SMTPClient:
     """A deliberately dumb SMTP client for hostile inputs: send raw bytes,
     read replies with timeouts."""
 
-    def __init__(self, port, host=HOST, timeout=IO_TIMEOUT, banner=True):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port, host=HOST, timeout=IO_TIMEOUT, banner=True, source=None):
+        # source: another loopback address (127.0.0.2 ..) to be a distinct client
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.sock.settimeout(timeout)
         self.timeout = timeout
         self.buf = b""

@@ -39,7 +39,7 @@ ALICE = f"alice@{DOMAIN}"
 BOB = f"bob@{DOMAIN}"
 
 NO_LIMITS = {"delay_base": "0", "max_attempts_per_ip": 100000, "max_attempts_per_username": 100000,
-             "fast_block_threshold": 100000}
+             "max_attempts_per_client_user": 100000, "fast_block_threshold": 100000}
 
 SPECIAL_USE = {"Sent": "\\Sent", "Drafts": "\\Drafts", "Trash": "\\Trash", "Junk": "\\Junk",
                "Archive": "\\Archive"}
@@ -168,8 +168,9 @@ class IMAPConn(SMTPClient):
     LITERAL_RE = re.compile(rb"\{(\d+)\+?\}\r\n\Z")
 
     def __init__(self, port, host=HOST, timeout=IO_TIMEOUT, tls=False, greeting=True,
-                 server_hostname=None):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+                 server_hostname=None, source=None):
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.sock.settimeout(timeout)
         self.timeout = timeout
         self.buf = b""

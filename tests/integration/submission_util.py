@@ -24,7 +24,7 @@ BOB = "bob@example.org"
 FAST_AUTH = {"delay_base": "0"}
 # limits no test of the ordinary behaviour reaches
 NO_LIMITS = {"delay_base": "0", "max_attempts_per_ip": 100000, "max_attempts_per_username": 100000,
-             "fast_block_threshold": 100000}
+             "max_attempts_per_client_user": 100000, "fast_block_threshold": 100000}
 
 
 def b64(data):
@@ -202,9 +202,10 @@ def user_row(srv, address):
 # ---- clients -----------------------------------------------------------------------------------
 
 
-def sub_client(srv, tls=True, ehlo=True, timeout=IO_TIMEOUT):
-    """Raw SMTPClient on the submission port (587-style), after STARTTLS and EHLO."""
-    c = SMTPClient(srv.sub_port, timeout=timeout)
+def sub_client(srv, tls=True, ehlo=True, timeout=IO_TIMEOUT, source=None):
+    """Raw SMTPClient on the submission port (587-style), after STARTTLS and EHLO;
+    from the loopback address `source` (127.0.0.2 ..) when given."""
+    c = SMTPClient(srv.sub_port, timeout=timeout, source=source)
     assert c.banner.code == 220, c.banner
     if tls:
         c.ehlo()

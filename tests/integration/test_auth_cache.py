@@ -113,7 +113,10 @@ def test_deleted_user_no_longer_logs_in(postern):
 
 
 def test_wrong_passwords_are_never_cached_and_always_counted(postern):
+    # the user from this address is blocked with the user: a refusal (a
+    # blocked user alone is checked from a known network: test_login_lockout.py)
     srv = auth_server(postern, limits={"delay_base": "0", "max_attempts_per_username": 3,
+                                       "max_attempts_per_client_user": 3,
                                        "max_attempts_per_ip": 1000,
                                        "fast_block_threshold": 1000})
     ok(imap_login(srv))
@@ -126,7 +129,7 @@ def test_wrong_passwords_are_never_cached_and_always_counted(postern):
     assert [e["ip_failures"] for e in fails] == [1, 2, 3], fails   # ... not the IP's
     for _ in range(2):                                # to the limit of 3: blocked
         failed(imap_login(srv, password="wrong"))
-    assert [b["scope"] for b in srv.wait_log("auth.blocked")] == ["user"]
+    assert [b["scope"] for b in srv.wait_log("auth.blocked", count=2)] == ["ip_user", "user"]
     # the right, cached password is refused: the limiter comes before the cache
     r = imap_login(srv)
     assert r.status == "NO" and r.code == "UNAVAILABLE", r
@@ -140,12 +143,15 @@ def test_wrong_passwords_are_never_cached_and_always_counted(postern):
 
 def test_unblocked_user_logs_in_from_the_cache_again(postern):
     srv = auth_server(postern, limits={"delay_base": "0", "max_attempts_per_username": 1,
+                                       "max_attempts_per_client_user": 1,
                                        "max_attempts_per_ip": 1000,
                                        "fast_block_threshold": 1000})
     ok(imap_login(srv))
     failed(imap_login(srv, password="wrong"))         # blocked at once
     assert imap_login(srv).code == "UNAVAILABLE"
     p = srv.cli("auth", "unblock", ALICE)
+    assert p.returncode == 0, p.stderr
+    p = srv.cli("auth", "unblock", f"127.0.0.1 {ALICE}")
     assert p.returncode == 0, p.stderr
     ok(imap_login(srv))
     assert successes(srv, 2) == [False, True]

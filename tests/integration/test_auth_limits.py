@@ -74,15 +74,16 @@ def test_delay_doubles_then_user_blocked(postern):
     assert [e["delay_ms"] for e in fails] == [200, 400, 800, 1600, 1600]
     assert [e["user_failures"] for e in fails] == [1, 2, 3, 4, 5]
 
-    # the 5th failure (max_attempts_per_username) blocked alice: even the right
-    # password is refused now, at once and without a delay
+    # the 5th failure (max_attempts_per_username, and max_attempts_per_client_user
+    # from this address) blocked alice here: even the right password is refused
+    # now, at once and without a delay
     r, dt = timed(auth_plain, c, ALICE, PASSWORD)
     expect_454(r)
     assert dt < 0.5, dt
     c.close()
-    [blk] = audit_events(srv, "auth.blocked")
-    assert (blk["scope"], blk["user"], blk["ip"], blk["protocol"]) == \
-        ("user", ALICE, "127.0.0.1", "smtp")
+    blks = audit_events(srv, "auth.blocked")
+    assert [(b["scope"], b["user"], b["ip"], b["protocol"]) for b in blks] == \
+        [("ip_user", ALICE, "127.0.0.1", "smtp"), ("user", ALICE, "127.0.0.1", "smtp")], blks
     for attempt in (lambda c: auth_login(c, ALICE, PASSWORD),
                     lambda c: auth_scram(c, ALICE, PASSWORD)[0]):
         with sub_client(srv) as c2:
@@ -90,16 +91,19 @@ def test_delay_doubles_then_user_blocked(postern):
     # the IP is not blocked: bob still logs in from it
     login(srv, user=BOB).close()
     out = blocked_list(srv)
-    assert "1 blocked" in out and ALICE in out and "user_limit" in out, out
-    assert "127.0.0.1" not in out
+    assert "2 blocked" in out and f"127.0.0.1 {ALICE}" in out and "ip_user_limit" in out, out
+    assert "127.0.0.1  " not in out         # the address alone is not
 
     p = unblock(srv, ALICE)
+    assert p.returncode == 0, p.stderr
+    p = unblock(srv, f"127.0.0.1 {ALICE}")
     assert p.returncode == 0, p.stderr
     assert "0 blocked" in blocked_list(srv)
     c = login(srv)                          # and alice's failures are forgotten
     c.close()
-    [u] = audit_events(srv, "auth.unblocked")
-    assert (u["scope"], u["key"], u["found"]) == ("user", ALICE, True)
+    us = audit_events(srv, "auth.unblocked")
+    assert [(u["scope"], u["key"], u["found"]) for u in us] == \
+        [("user", ALICE, True), ("ip_user", f"127.0.0.1 {ALICE}", True)], us
 
 
 def test_success_forgets_the_users_failures(postern):
@@ -120,13 +124,14 @@ def test_success_forgets_the_users_failures(postern):
 def test_blocks_expire_by_themselves(postern):
     srv = submission_server(postern, auth={
         "delay_base": "0", "max_attempts_per_username": 2, "username_window": "1s",
+        "max_attempts_per_client_user": 2, "ip_window": "1s",
         "max_attempts_per_ip": 1000, "fast_block_threshold": 4, "fast_window": "1m",
         "fast_block_duration": "2s"})
     with sub_client(srv) as c:
         expect_535(auth_plain(c, ALICE, "wrong-1"))
         expect_535(auth_plain(c, ALICE, "wrong-2"))
         expect_454(auth_plain(c, ALICE, PASSWORD))
-    time.sleep(1.2)                               # username_window: the block is over
+    time.sleep(1.2)                               # username_window, ip_window: the blocks are over
     login(srv).close()
     # with alice's two, four failures in fast_window: the IP is blocked for fast_block_duration
     with sub_client(srv) as c:
@@ -514,7 +519,8 @@ def test_old_failure_records_are_pruned(postern):
     con = db(srv)
     left = con.execute("SELECT count(*) FROM auth_failures").fetchone()[0]
     con.close()
-    assert left <= 2, f"{left} failure rows kept past every window"
+    # the last failure's own rows: its IP, user, and user from the IP
+    assert left <= 3, f"{left} failure rows kept past every window"
 
 
 def test_audit_file_is_private_and_reopened_on_sighup(postern):

@@ -414,6 +414,7 @@ def test_schema_step_migrates_an_older_database(postern):
     con.executescript("DROP TABLE greylist; DROP TABLE greylist_size;"
                       "ALTER TABLE users DROP COLUMN greylist;"
                       "ALTER TABLE users DROP COLUMN junk;")     # and step 9
+    con.execute("DROP TABLE auth_known_networks")                 # and step 10
     con.execute("PRAGMA user_version = 4")
     con.commit()
     con.close()

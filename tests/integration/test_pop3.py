@@ -240,12 +240,13 @@ def test_utf8_command(srv):
 
 def test_login_limiter_blocks_pop3(postern):
     s = pop3_server(postern, auth={"delay_base": "0", "max_attempts_per_username": 2,
+                                   "max_attempts_per_client_user": 2,
                                    "max_attempts_per_ip": 100, "fast_block_threshold": 100})
     c = pop3_conn(s, user=None)
     for _ in range(2):
         c.ok(f"USER {ALICE}")
         assert c.cmd("PASS wrong").code == "AUTH"
-    # blocked now: even the right password is refused, as a temporary failure
+    # blocked from here now: even the right password is refused, as a temporary failure
     c.ok(f"USER {ALICE}")
     st = c.cmd(f"PASS {PASSWORD}")
     assert not st.ok and st.code == "SYS/TEMP", st

@@ -26,7 +26,8 @@ from submission_util import auth_plain, sub_client
 SERVICES = ["smtp", "submission", "imap", "imaps"]
 
 NO_LIMITS = {"delay_base": "0", "max_attempts_per_ip": 100000,
-             "max_attempts_per_username": 100000, "fast_block_threshold": 100000}
+             "max_attempts_per_username": 100000, "max_attempts_per_client_user": 100000,
+             "fast_block_threshold": 100000}
 
 
 def all_services(postern, config=None):

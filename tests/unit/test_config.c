@@ -352,6 +352,33 @@ static void test_service_policy_defaults(void **state)
 	config_free(cfg);
 }
 
+/* The per-pair limit and the known networks (auth/lockout.h). */
+static void test_login_lockout_keys(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("");
+	assert_int_equal(cfg->auth.smtp.max_attempts_per_client_user, 5);
+	assert_int_equal(cfg->auth.known_networks.remember_ms, 30LL * 86400 * 1000);
+	assert_int_equal(cfg->auth.known_networks.max_per_user, 32);
+	assert_int_equal(cfg->auth.known_networks.ipv4_prefix, 24);
+	assert_int_equal(cfg->auth.known_networks.ipv6_prefix, 64);
+	config_free(cfg);
+	cfg = load_ok("auth = { imap = { max_attempts_per_client_user = 3; };\n"
+	              "  known_networks = { remember = \"7d\"; max_per_user = 4; ipv4_prefix = 32;\n"
+	              "                     ipv6_prefix = 48; }; };\n");
+	assert_int_equal(cfg->auth.imap.max_attempts_per_client_user, 3);
+	assert_int_equal(cfg->auth.smtp.max_attempts_per_client_user, 5);
+	assert_int_equal(cfg->auth.known_networks.remember_ms, 7LL * 86400 * 1000);
+	assert_int_equal(cfg->auth.known_networks.max_per_user, 4);
+	assert_int_equal(cfg->auth.known_networks.ipv4_prefix, 32);
+	assert_int_equal(cfg->auth.known_networks.ipv6_prefix, 48);
+	config_free(cfg);
+	expect_error("auth = { known_networks = { ipv4_prefix = 33; }; };\n", "out of range");
+	expect_error("auth = { known_networks = { ipv6_prefix = 8; }; };\n", "out of range");
+	expect_error("auth = { smtp = { max_attempts_per_client_user = 0; }; };\n", "out of range");
+	expect_error("auth = { known_networks = { networks = 3; }; };\n", "unknown key 'networks'");
+}
+
 static void test_pop3_keys(void **state)
 {
 	(void)state;
@@ -590,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_embedded_default_is_valid),
 		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_errors_name_file_and_line),
+		cmocka_unit_test(test_login_lockout_keys),
 		cmocka_unit_test(test_pop3_keys),
 		cmocka_unit_test(test_dmarc_keys),
 		cmocka_unit_test(test_clamav_keys),

@@ -40,7 +40,7 @@ struct fake_block {
 };
 
 struct fake {
-	struct fake_failure failures[512];
+	struct fake_failure failures[1024];
 	int nfailures;
 	struct fake_block blocks[64];
 	int nblocks;
@@ -251,15 +251,21 @@ static void test_user_blocked_on_fifth_failure(void **state)
 	assert_int_equal(bl->until, blocked_at + 15 * MIN);
 	assert_string_equal(bl->reason, "user_limit");
 	assert_null(fake_find_block(&f, "ip", "192.0.2.1"));
+	/* all five came from one address: the username from there is blocked too */
+	bl = fake_find_block(&f, "ip_user", "192.0.2.1 bob@example.org");
+	assert_non_null(bl);
+	assert_int_equal(bl->until, blocked_at + 15 * MIN);
+	assert_string_equal(bl->reason, "ip_user_limit");
 
-	/* the username is blocked from any IP and in any case; others are not */
+	/* the username is blocked from any IP and in any case (for the caller to
+	 * decide: auth/lockout.h); others are not */
 	now += SEC;
 	assert_int_equal(ratelimit_check(&c, &b, "198.51.100.9", "Bob@Example.ORG", now, &retry),
-	                 RL_BLOCKED);
+	                 RL_USER_BLOCKED);
 	assert_int_equal(retry, 15 * MIN - SEC);
 	assert_int_equal(check(&c, &b, "192.0.2.1", "alice@example.org", now), RL_ALLOW);
 	assert_int_equal(check(&c, &b, "192.0.2.1", NULL, now), RL_ALLOW);
-	/* until the block ends */
+	/* from the address of the failures it is a refusal, until the blocks end */
 	assert_int_equal(check(&c, &b, "192.0.2.1", "bob@example.org", blocked_at + 15 * MIN - 1),
 	                 RL_BLOCKED);
 	assert_int_equal(check(&c, &b, "192.0.2.1", "bob@example.org", blocked_at + 15 * MIN),
@@ -320,8 +326,8 @@ static void test_sliding_window(void **state)
 	fake_backend(&f);
 	for (int i = 0; i < 5; i++)
 		fake_add_failure(&f, "user", "carol", T0 + i * MIN);
-	assert_int_equal(check(&c, &b, "192.0.2.1", "carol", T0 + 4 * MIN), RL_BLOCKED);
-	assert_int_equal(check(&c, &b, "192.0.2.1", "carol", T0 + 15 * MIN - 1), RL_BLOCKED);
+	assert_int_equal(check(&c, &b, "192.0.2.1", "carol", T0 + 4 * MIN), RL_USER_BLOCKED);
+	assert_int_equal(check(&c, &b, "192.0.2.1", "carol", T0 + 15 * MIN - 1), RL_USER_BLOCKED);
 	/* the oldest slides out: 4 remain */
 	assert_int_equal(check(&c, &b, "192.0.2.1", "carol", T0 + 15 * MIN), RL_ALLOW);
 }
@@ -487,7 +493,8 @@ static void test_unblock(void **state)
 	for (int i = 0; i < 10; i++)
 		fail_once(&c, &b, "::ffff:192.0.2.5", i < 5 ? "bob@example.org" : NULL, T0 + i * SEC);
 	assert_int_equal(check(&c, &b, "192.0.2.5", NULL, T0 + 20 * SEC), RL_BLOCKED);
-	assert_int_equal(check(&c, &b, "192.0.2.6", "bob@example.org", T0 + 20 * SEC), RL_BLOCKED);
+	assert_int_equal(check(&c, &b, "192.0.2.6", "bob@example.org", T0 + 20 * SEC),
+	                 RL_USER_BLOCKED);
 
 	/* an argument that parses as an address is an IP, in any of its spellings */
 	assert_int_equal(ratelimit_unblock(&b, "auto", "::FFFF:192.0.2.5", "cli:uid=0"), STORE_OK);
@@ -498,7 +505,8 @@ static void test_unblock(void **state)
 	                                   T0 + 22 * SEC, &delay), RL_ALLOW);
 	assert_int_equal(delay, 1000);
 
-	assert_int_equal(check(&c, &b, "192.0.2.6", "bob@example.org", T0 + 23 * SEC), RL_BLOCKED);
+	assert_int_equal(check(&c, &b, "192.0.2.6", "bob@example.org", T0 + 23 * SEC),
+	                 RL_USER_BLOCKED);
 	assert_int_equal(ratelimit_unblock(&b, NULL, "Bob@Example.org", "cli:uid=0"), STORE_OK);
 	assert_int_equal(check(&c, &b, "192.0.2.6", "bob@example.org", T0 + 23 * SEC), RL_ALLOW);
 	assert_int_equal(fake_count(&f, "user", "bob@example.org", 0), 0);
@@ -507,6 +515,16 @@ static void test_unblock(void **state)
 	assert_int_equal(ratelimit_unblock(&b, "user", "192.0.2.77", "cli"), STORE_NOT_FOUND);
 	assert_int_equal(ratelimit_unblock(&b, "subnet", "192.0.2.0/24", "cli"), STORE_ERROR);
 	assert_int_equal(ratelimit_unblock(&b, NULL, "", "cli"), STORE_ERROR);
+
+	/* the username from one address, as `postern auth blocked` lists it */
+	for (int i = 0; i < 5; i++)
+		fail_once(&c, &b, "192.0.2.8", "carol@example.org", T0 + (30 + i) * SEC);
+	assert_non_null(fake_find_block(&f, "ip_user", "192.0.2.8 carol@example.org"));
+	assert_int_equal(ratelimit_unblock(&b, NULL, "::ffff:192.0.2.8 Carol@example.org", "cli"),
+	                 STORE_OK);
+	assert_null(fake_find_block(&f, "ip_user", "192.0.2.8 carol@example.org"));
+	assert_int_equal(fake_count(&f, "ip_user", "192.0.2.8 carol@example.org", 0), 0);
+	assert_int_equal(ratelimit_unblock(&b, "ip_user", "no-address carol", "cli"), STORE_ERROR);
 }
 
 static void test_keys(void **state)
@@ -562,14 +580,17 @@ static void test_list_and_prune(void **state)
 	config_auth_limits_defaults(&c);
 	for (int i = 0; i < 5; i++)
 		fail_once(&c, &b, "192.0.2.1", "bob", T0 + i);
-	assert_int_equal(ratelimit_list_blocks(&b, T0 + 10, collect_row, &rows), 1);
+	assert_int_equal(ratelimit_list_blocks(&b, T0 + 10, collect_row, &rows), 2);
 	char expect[128];
-	snprintf(expect, sizeof(expect), "user|bob|%lld|user_limit", T0 + 4 + 15 * MIN);
+	snprintf(expect, sizeof(expect), "ip_user|192.0.2.1 bob|%lld|ip_user_limit", T0 + 4 + 15 * MIN);
 	assert_string_equal(rows.text[0], expect);
+	snprintf(expect, sizeof(expect), "user|bob|%lld|user_limit", T0 + 4 + 15 * MIN);
+	assert_string_equal(rows.text[1], expect);
 	/* prune keeps the longest window's worth */
 	assert_int_equal(ratelimit_prune(&c, &b, T0 + 15 * MIN), 0);
-	assert_int_equal(ratelimit_prune(&c, &b, T0 + 15 * MIN + 3), 6); /* 3 IP + 3 user rows */
-	assert_int_equal(f.nfailures, 4);
+	/* 3 rows each of the IP, the user and the user from the IP */
+	assert_int_equal(ratelimit_prune(&c, &b, T0 + 15 * MIN + 3), 9);
+	assert_int_equal(f.nfailures, 6);
 }
 
 /* ---- the events in the log and the audit log ------------------------------------ */
@@ -746,12 +767,13 @@ static void test_store_survives_restart(void **state)
 	/* nor the block */
 	b = ratelimit_store_backend(reopen(fx));
 	assert_int_equal(ratelimit_check(&c, &b, "192.0.2.9", "BOB@example.org", T0 + 5 * SEC, &retry),
-	                 RL_BLOCKED);
+	                 RL_USER_BLOCKED);
 	assert_int_equal(retry, 15 * MIN - SEC);
-	assert_int_equal(ratelimit_list_blocks(&b, T0 + 5 * SEC, collect_row, &rows), 1);
+	assert_int_equal(ratelimit_list_blocks(&b, T0 + 5 * SEC, collect_row, &rows), 2);
 	char expect[128];
 	snprintf(expect, sizeof(expect), "user|bob@example.org|%lld|user_limit", T0 + 4 * SEC + 15 * MIN);
-	assert_string_equal(rows.text[0], expect);
+	assert_string_equal(rows.text[1], expect);
+	assert_non_null(strstr(rows.text[0], "ip_user|192.0.2.1 bob@example.org|"));
 
 	/* ten from one IP: the IP is blocked too, and stays so */
 	for (int i = 0; i < 5; i++)
@@ -759,7 +781,7 @@ static void test_store_survives_restart(void **state)
 	b = ratelimit_store_backend(reopen(fx));
 	assert_int_equal(check(&c, &b, "192.0.2.1", NULL, T0 + 11 * SEC), RL_BLOCKED);
 	rows.n = 0;
-	assert_int_equal(ratelimit_list_blocks(&b, T0 + 11 * SEC, collect_row, &rows), 2);
+	assert_int_equal(ratelimit_list_blocks(&b, T0 + 11 * SEC, collect_row, &rows), 3);
 	assert_non_null(strstr(rows.text[0], "ip|192.0.2.1|"));
 
 	/* success clears the username's failures in the store, not the IP's */

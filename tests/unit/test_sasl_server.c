@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "auth/known_networks.h"
 #include "auth/login.h"
 #include "auth/password.h"
 #include "auth/sasl.h"
@@ -136,6 +137,7 @@ static int setup(void **state)
 	f->base = event_base_new();
 	config_auth_limits_defaults(&f->limits);
 	set_delay(f, 0);
+	known_networks_cache_clear();      /* process-wide: no network known from another test */
 	f->ctx = (struct login_ctx){ .store = f->st, .pool = f->pool, .base = f->base,
 	                             .limits = &f->limits, .keep_ms = 3600 * 1000,
 	                             .ip = "192.0.2.7", .protocol = "test" };
@@ -473,13 +475,15 @@ static void test_limits_tempfail(void **state)
 	struct fx *f = *state;
 	char ir[512];
 	f->limits.max_attempts_per_username = 2;
+	f->limits.max_attempts_per_client_user = 2;
 	for (int i = 0; i < 2; i++) {
 		plain("", ALICE, "wrong", ir, sizeof(ir));
 		start(f, SASL_MECH_PLAIN, ir);
 		run(f);
 		assert_int_equal(f->outcome, SASL_FAILED);
 	}
-	/* blocked: refused at once, before any password is looked at, every mechanism */
+	/* blocked from this address: refused at once, before any password is
+	 * looked at, every mechanism */
 	int holds = f->holds;
 	plain("", ALICE, PASSWORD, ir, sizeof(ir));
 	start(f, SASL_MECH_PLAIN, ir);
@@ -543,6 +547,23 @@ static void scram_to_final(struct fx *f, const char *user, const char *password)
 	                                 (unsigned char *)server_first, sizeof(server_first) - 1, &n), 0);
 	server_first[n] = '\0';
 	assert_true(strncmp(server_first, "r=Cl1entN0nce", 13) == 0);
+	scram_client_final(password, bare, server_first, resp, sizeof(resp));
+	step(f, resp);
+}
+
+/* scram_to_final for an exchange whose server-first waits (a blocked username). */
+static void scram_after_pause(struct fx *f, const char *user, const char *password)
+{
+	char bare[256], first[300], resp[1024], server_first[600];
+	size_t n;
+	snprintf(bare, sizeof(bare), "n=%s,r=Cl1entN0nce", user);
+	snprintf(first, sizeof(first), "n,,%s", bare);
+	b64(first, strlen(first), resp, sizeof(resp));
+	start(f, SASL_MECH_SCRAM_SHA_256, resp);
+	run_until(f, &f->challenges, f->challenges + 1);
+	assert_int_equal(sasl_b64_decode(f->challenge, strlen(f->challenge),
+	                                 (unsigned char *)server_first, sizeof(server_first) - 1, &n), 0);
+	server_first[n] = '\0';
 	scram_client_final(password, bare, server_first, resp, sizeof(resp));
 	step(f, resp);
 }
@@ -620,6 +641,117 @@ static void test_scram_reservation_counts(void **state)
 	sasl_server_free(open[1]);
 }
 
+/* ---- a blocked username (auth/lockout.h) -------------------------------------------------------- */
+
+/* Two wrong passwords for alice from 192.0.2.7 block the username (not the
+ * address: its own limit is higher). */
+static void block_alice(struct fx *f)
+{
+	char ir[512];
+	f->limits.max_attempts_per_username = 2;
+	f->ctx.ip = "192.0.2.7";
+	for (int i = 0; i < 2; i++) {
+		plain("", ALICE, "wrong", ir, sizeof(ir));
+		start(f, SASL_MECH_PLAIN, ir);
+		run(f);
+		assert_int_equal(f->outcome, SASL_FAILED);
+	}
+}
+
+/* One PLAIN login of alice from ip: the outcome, and how long it took (ms). */
+static uint64_t timed_plain(struct fx *f, const char *ip, const char *password)
+{
+	char ir[512];
+	uint64_t t0 = now_ms();
+	f->ctx.ip = ip;
+	plain("", ALICE, password, ir, sizeof(ir));
+	start(f, SASL_MECH_PLAIN, ir);
+	run(f);
+	return now_ms() - t0;
+}
+
+static void test_blocked_user_known_network_and_delay(void **state)
+{
+	struct fx *f = *state;
+	/* a delayed check waits 1.5 s first: longer than any Argon2 check here */
+	set_delay(f, 750);
+	const uint64_t hold = 1500;
+	/* alice logged in from 203.0.113.5 before: its /24 is known */
+	timed_plain(f, "203.0.113.5", PASSWORD);
+	assert_int_equal(f->outcome, SASL_SUCCESS);
+	block_alice(f);
+
+	/* from the known network, her password works without the delay */
+	uint64_t ms = timed_plain(f, "203.0.113.77", PASSWORD);
+	assert_int_equal(f->outcome, SASL_SUCCESS);
+	assert_true(ms < hold);
+	/* the block stays (a success forgets failures, not blocks): from
+	 * elsewhere the check runs after the delay, and is not refused */
+	int waits = f->waits;
+	ms = timed_plain(f, "198.51.100.1", PASSWORD);
+	assert_int_equal(f->outcome, SASL_SUCCESS);
+	assert_true(ms >= hold);
+	assert_int_equal(f->waits, waits + 1);
+	/* that network is known from now on */
+	assert_true(timed_plain(f, "198.51.100.2", PASSWORD) < hold);
+	assert_int_equal(f->outcome, SASL_SUCCESS);
+	/* a wrong password from elsewhere waits the delay, then the failure's */
+	ms = timed_plain(f, "192.0.2.99", "wrong");
+	assert_int_equal(f->outcome, SASL_FAILED);
+	assert_true(ms >= hold + 750);
+	/* one from a known network is a failure as usual */
+	ms = timed_plain(f, "203.0.113.8", "wrong");
+	assert_int_equal(f->outcome, SASL_FAILED);
+	assert_true(ms >= 750 && ms < hold + 750);
+}
+
+static void test_blocked_user_masters_refused(void **state)
+{
+	struct fx *f = *state;
+	char ir[512], err[256], hash[PASSWORD_HASH_MAX];
+	f->ctx.master_login = true;
+	assert_int_equal(password_hash("master-pw", hash, sizeof(hash)), 0);
+	assert_int_equal(store_master_add(f->st, "admin", hash, err, sizeof(err)), STORE_OK);
+	block_alice(f);
+	/* a master acting as a blocked user: no relief (masters have no known networks) */
+	f->ctx.ip = "198.51.100.1";
+	plain(ALICE, "admin", "master-pw", ir, sizeof(ir));
+	start(f, SASL_MECH_PLAIN, ir);
+	assert_int_equal(f->outcome, SASL_TEMPFAIL);
+}
+
+static void test_blocked_user_scram_waits(void **state)
+{
+	struct fx *f = *state;
+	char bare[256], first[300], resp[1024];
+	set_delay(f, 100);
+	block_alice(f);
+	/* from an unknown network, server-first comes only after the delay */
+	f->ctx.ip = "198.51.100.1";
+	int challenges = f->challenges;
+	uint64_t t0 = now_ms();
+	snprintf(bare, sizeof(bare), "n=%s,r=Cl1entN0nce", ALICE);
+	snprintf(first, sizeof(first), "n,,%s", bare);
+	b64(first, strlen(first), resp, sizeof(resp));
+	start(f, SASL_MECH_SCRAM_SHA_256, resp);
+	assert_int_equal(f->challenges, challenges);
+	run_until(f, &f->challenges, challenges + 1);
+	assert_true(now_ms() - t0 >= 200);
+	sasl_server_free(f->x);
+	f->x = NULL;
+	/* a line before it ends the exchange, no proof looked at */
+	int dones = f->dones;
+	start(f, SASL_MECH_SCRAM_SHA_256, resp);
+	step(f, "eA==");
+	assert_int_equal(f->dones, dones + 1);
+	assert_int_equal(f->outcome, SASL_MALFORMED);
+	/* and the whole exchange, delayed, logs her in */
+	f->free_in_done = true;
+	scram_after_pause(f, ALICE, PASSWORD);
+	step(f, "");
+	assert_int_equal(f->outcome, SASL_SUCCESS);
+}
+
 /* ---- freeing at any step ---------------------------------------------------------------------- */
 
 static void test_free_during_delay_and_check(void **state)
@@ -661,6 +793,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scram_success, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scram_wrong_proof_and_unknown_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scram_reservation_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocked_user_known_network_and_delay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocked_user_masters_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocked_user_scram_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_free_during_delay_and_check, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
