@@ -164,6 +164,7 @@ static const struct key_spec root_keys[] = {
 	{ "clamav", K_GROUP, config_clamav_keys, 0, 0 },
 	{ "rspamd", K_GROUP, config_rspamd_keys, 0, 0 },
 	{ "greylist", K_GROUP, config_greylist_keys, 0, 0 },
+	{ "rate_limit", K_GROUP, config_ratelimit_keys, 0, 0 },
 	{ "dnsbl", K_GROUP, config_dnsbl_keys, 0, 0 },
 	{ "dnswl", K_GROUP, config_dnswl_keys, 0, 0 },
 	{ "spf", K_GROUP, config_spf_keys, 0, 0 },
@@ -627,6 +628,7 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	load_auth_limits(OPT(OPT(root, "auth"), "pop3"), &cfg->auth.pop3);
 	config_load_pop3(OPT(root, "pop3"), cfg);
 	config_load_quota(OPT(root, "quota"), cfg);
+	config_load_ratelimit(OPT(root, "rate_limit"), cfg);
 	if (config_load_dmarc(ld, OPT(root, "dmarc"), cfg) < 0 ||
 	    config_load_srs(ld, OPT(root, "srs"), cfg) < 0 ||
 	    config_load_clamav(ld, OPT(root, "clamav"), cfg) < 0 ||

@@ -89,6 +89,17 @@ struct known_networks_cfg {
 };
 void config_known_networks_defaults(struct known_networks_cfg *k);
 
+/* Send rate limits (net/sendlimit.h): what is counted, over which window. */
+enum send_what { SEND_MESSAGES = 0, SEND_RECIPIENTS, SEND_WHAT_COUNT };
+enum send_window { SEND_PER_MINUTE = 0, SEND_PER_HOUR, SEND_PER_DAY, SEND_WINDOW_COUNT };
+/* The most of each per window; 0: no limit. */
+struct send_rates {
+	int limit[SEND_WHAT_COUNT][SEND_WINDOW_COUNT];
+};
+/* "messages_per_hour", ...: the config key and the CLI option (with "--"
+ * and '-' for '_') of each limit. */
+const char *config_send_rate_name(enum send_what what, enum send_window win);
+
 /* The services postern can run, as config names: each has `listen.<name>`,
  * a session policy built from the global keys and `services.<name>`, and a
  * row in src/daemon/services.c. Adding one is a line here and a row there. */
@@ -308,6 +319,12 @@ struct config {
 		char **allow_domains;   /* envelope sender domains (and below) never greylisted */
 		size_t nallow_domains;
 	} greylist;
+	struct {
+		/* send rate limits (src/net/sendlimit.h) */
+		struct send_rates user;     /* per authenticated user (their own override it) */
+		struct send_rates client;   /* per client address (IPv6 /64) without AUTH */
+		int max_tracked;            /* users and addresses tracked at once */
+	} rate_limit;
 	struct {
 		/* DNS blocklists and allowlists asked at connect (src/filter/dnsbl.h):
 		 * dnsbl.zones, then dnswl.zones (negative weights); none: off */

@@ -85,6 +85,9 @@ void config_free_rspamd(struct config *cfg);
 extern const struct key_spec config_greylist_keys[];
 int config_load_greylist(struct loader *ld, const config_setting_t *g, struct config *cfg);
 void config_free_greylist(struct config *cfg);
+/* rate_limit = { ... } (config_ratelimit.c): send rate limits; g may be NULL. */
+extern const struct key_spec config_ratelimit_keys[];
+void config_load_ratelimit(const config_setting_t *g, struct config *cfg);
 /* dnsbl = { ... } and dnswl = { ... } (config_dnsbl.c), from the root. */
 extern const struct key_spec config_dnsbl_keys[], config_dnswl_keys[];
 int config_load_dnsbl(struct loader *ld, const config_setting_t *root, struct config *cfg);
