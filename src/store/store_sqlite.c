@@ -252,6 +252,16 @@ static const struct migration schema_steps[] = {
 	  "  last_login INTEGER NOT NULL,"
 	  "  PRIMARY KEY (user, network));"
 	  "CREATE INDEX auth_known_networks_age ON auth_known_networks(last_login);" },
+	/* a user's own send rate limits (store_sendlimit.h): NULL the
+	 * configuration's, 0 none; gone with the user */
+	{ 11,
+	  "CREATE TABLE send_limits ("
+	  "  local TEXT NOT NULL COLLATE NOCASE,"
+	  "  domain TEXT NOT NULL COLLATE NOCASE,"
+	  "  messages_per_minute INTEGER, messages_per_hour INTEGER, messages_per_day INTEGER,"
+	  "  recipients_per_minute INTEGER, recipients_per_hour INTEGER, recipients_per_day INTEGER,"
+	  "  PRIMARY KEY (local, domain),"
+	  "  FOREIGN KEY (local, domain) REFERENCES users(local, domain) ON DELETE CASCADE);" },
 };
 
 static const char *const stmt_sql[Q_COUNT] = {
