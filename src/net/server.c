@@ -23,6 +23,7 @@
 #include "net/connlimit.h"
 #include "net/listener.h"
 #include "net/proxy_accept.h"
+#include "net/sendlimit.h"
 #include "net/session.h"
 #include "tls/tls.h"
 
@@ -84,6 +85,7 @@ struct server {
 	struct binding bindings[MAX_BINDINGS];
 	size_t nbindings;
 	struct connlimit *limits;
+	struct sendlimit *sendlimit;    /* send rate limits, for every worker */
 	struct server_resources res;    /* the daemon's: shared by the workers, never freed here */
 	struct event_base *main_base;
 	atomic_int workers_left;
@@ -107,6 +109,7 @@ struct committer *worker_committer(struct worker *w) { return w->srv->res.commit
 struct threadpool *worker_threadpool(struct worker *w) { return w->srv->res.pool; }
 const struct srs *worker_srs(struct worker *w) { return w->srv->res.srs; }
 const struct orgdomain *worker_orgdomain(struct worker *w) { return w->srv->res.orgdomain; }
+struct sendlimit *worker_sendlimit(struct worker *w) { return w->srv->sendlimit; }
 bool worker_draining(struct worker *w) { return w->draining; }
 void **worker_slot(struct worker *w, enum worker_slot slot) { return &w->slots[slot]; }
 
@@ -531,6 +534,7 @@ struct server *server_new(struct config *cfg, const struct server_resources *res
 		srv->nworkers = CONFIG_WORKERS_MAX;
 	raise_fd_limit(cfg, srv->nworkers);
 	srv->limits = connlimit_new(cfg);
+	srv->sendlimit = sendlimit_new(cfg);
 	srv->main_base = event_base_new();
 	srv->workers = xcalloc((size_t)srv->nworkers, sizeof(struct worker));
 	if (srv->main_base == NULL) {
@@ -705,6 +709,7 @@ void server_free(struct server *srv)
 		worker_cleanup(&srv->workers[i]);
 	free(srv->workers);
 	connlimit_free(srv->limits);
+	sendlimit_free(srv->sendlimit);
 	if (srv->main_base)
 		event_base_free(srv->main_base);
 	free(srv);

@@ -24,6 +24,7 @@ struct committer;
 struct threadpool;
 struct srs;
 struct orgdomain;
+struct sendlimit;
 struct server;
 struct worker;
 
@@ -110,6 +111,7 @@ struct committer *worker_committer(struct worker *w);
 struct threadpool *worker_threadpool(struct worker *w);
 const struct srs *worker_srs(struct worker *w);     /* NULL: no SRS */
 const struct orgdomain *worker_orgdomain(struct worker *w);
+struct sendlimit *worker_sendlimit(struct worker *w);   /* net/sendlimit.h */
 bool worker_draining(struct worker *w);
 
 /* One pointer per protocol module, private to that module, on each worker
