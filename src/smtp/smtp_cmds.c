@@ -234,7 +234,7 @@ static void cmd_mail(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_error(s, 553, "5.6.7", "Address requires SMTPUTF8");
 		return;
 	}
-	if (!sender_allowed(s, &p) || smtp_dnsbl_refuses(s))
+	if (!sender_allowed(s, &p) || smtp_dnsbl_refuses(s) || smtp_sendlimit_refuses(s, 0))
 		return;
 	s->in_mail = true;
 	net_session_logged_in(&s->ns);   /* a transaction is what an MX client comes for */
@@ -401,6 +401,8 @@ static void cmd_rcpt(struct smtp_session *s, const struct smtp_cmd *cmd)
 		smtp_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
 	}
+	if (smtp_sendlimit_refuses(s, s->nrcpts + 1))
+		return;
 	char bounce_to[SRS_ADDR_MAX];
 	switch (smtp_srs_recipient(s, &p, bounce_to, sizeof(bounce_to))) {
 	case SMTP_SRS_REFUSED:

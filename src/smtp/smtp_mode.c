@@ -21,7 +21,7 @@ static const struct smtp_mode_def mx = {
 	.mode = SMTP_MODE_MX, .banner = "ESMTP", .greeting_cmd = "HELO/EHLO",
 	.commands = SMTP_COMMANDS,
 	.starttls = true, .auth = false, .relay = true, .reply_per_rcpt = false,
-	.origin = FILTER_FROM_MX, .with = "ESMTP", .with_utf8 = "UTF8SMTP",
+	.send_limits = true, .origin = FILTER_FROM_MX, .with = "ESMTP", .with_utf8 = "UTF8SMTP",
 	.max_size = smtp_size_limit,
 };
 
@@ -29,12 +29,13 @@ static const struct smtp_mode_def submission = {
 	.mode = SMTP_MODE_SUBMISSION, .banner = "ESMTP", .greeting_cmd = "HELO/EHLO",
 	.commands = SMTP_COMMANDS,
 	.starttls = true, .auth = true, .relay = true, .reply_per_rcpt = false,
-	.origin = FILTER_FROM_SUBMISSION, .with = "ESMTP", .with_utf8 = "UTF8SMTP",
+	.send_limits = true, .origin = FILTER_FROM_SUBMISSION, .with = "ESMTP", .with_utf8 = "UTF8SMTP",
 	.max_size = smtp_size_limit,
 };
 
 /* RFC 2033: no TLS and no AUTH (whoever can reach the socket may hand over
- * mail, so it listens where only the MTA can), never a relay, and each
+ * mail, so it listens where only the MTA can), never a relay, no send rate
+ * limits (the MTA has taken the mail already), and each
  * recipient answered on its own. RFC 3848 / RFC 6531 name it in Received:. */
 static const struct smtp_mode_def lmtp = {
 	.mode = SMTP_MODE_LMTP, .banner = "LMTP", .greeting_cmd = "LHLO",

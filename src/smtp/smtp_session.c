@@ -159,9 +159,10 @@ static void reply_per_recipient(struct smtp_session *s)
 static void reply_whole(struct smtp_session *s)
 {
 	char result[128];
-	if (s->job.result == 0)
+	if (s->job.result == 0) {
 		snprintf(result, sizeof(result), "accepted");
-	else
+		smtp_sendlimit_charge(s);
+	} else
 		snprintf(result, sizeof(result), "failed: %s", strerror(s->job.result));
 	smtp_log_transaction(s, result, s->msg_octets);
 	reply_committed(s, s->job.result, NULL);

@@ -45,6 +45,7 @@ struct smtp_mode_def {
 	/* RFC 2033 4.2: after the data, one reply per accepted recipient, in
 	 * RCPT order; each recipient's copies are committed on their own */
 	bool reply_per_rcpt;
+	bool send_limits;               /* rate_limit.* apply (src/net/sendlimit.h) */
 	enum filter_origin origin;      /* which end-of-DATA checks apply */
 	const char *with, *with_utf8;   /* Received: protocol names before S and A */
 	uint64_t (*max_size)(const struct config *cfg);   /* of one message */
@@ -248,6 +249,13 @@ bool smtp_quota_refuse_rcpt(struct smtp_session *s, const struct resolved *r, co
  * (rcpt_groups[].skip) whose mailboxes the message would take over quota;
  * true when it marked any. */
 bool smtp_quota_mark_full(struct smtp_session *s, uint64_t size);
+
+/* send rate limits (smtp_sendlimit.c; the rule is src/net/sendlimit.h's) */
+/* MAIL (rcpts 0) and RCPT (the count with this one): true after answering
+ * 451 4.7.1 with the wait when the sender is over a limit. */
+bool smtp_sendlimit_refuses(struct smtp_session *s, size_t rcpts);
+/* A message accepted: it and its recipients count for the sender. */
+void smtp_sendlimit_charge(struct smtp_session *s);
 
 /* SRS (smtp_srs.c; the scheme is src/mailauth/srs.h's) */
 enum smtp_srs_rcpt {
