@@ -31,6 +31,9 @@ struct cli_args {
 	const char *pop3_uidl_format;   /* --pop3-uidl-format FORMAT (import dovecot) */
 	const char *storage;            /* --storage SIZE|none|default (user quota) */
 	const char *messages;           /* --messages N|none|default (user quota) */
+	/* --messages-per-minute N|none|default ... --recipients-per-day (user
+	 * limits), by [enum send_what][enum send_window] (core/config.h) */
+	const char *send_rates[2][3];
 	const char *domain;             /* --domain D (dkim arc-seal) */
 	const char *signing_key;        /* --signing-key PEM (dkim arc-seal) */
 	const char *authres;            /* --authres "ID; results" (dkim arc-seal) */
@@ -104,6 +107,12 @@ int cli_user_import_entry(struct store *st, const struct config *cfg,
  * --storage / --messages; local NULL lists every user's. */
 int cli_user_quota(struct store *st, const struct config *cfg, const struct cli_args *a,
                    const char *local, const char *domain);
+/* cli_user_limits.c: `user limits ADDRESS [--messages-per-hour N|none|default]...`:
+ * sets the options given, then shows the user's send rate limits. */
+int cli_user_limits(struct store *st, const struct config *cfg, const struct cli_args *a,
+                    const char *local, const char *domain);
+/* Whether any --messages-per-... / --recipients-per-... option was given. */
+bool cli_user_limits_given(const struct cli_args *a);
 
 /* Helpers (cli_common.c) */
 /* Loads the configuration, opens the store, runs fn, closes everything. A

@@ -1,4 +1,4 @@
-/* postern user add|del|list|passwd|import|sender-check|greylist|quota */
+/* postern user add|del|list|passwd|import|sender-check|greylist|junk|quota|limits */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +21,8 @@ static const char usage[] =
 	"       | import PASSWD-FILE | sender-check ADDRESS on|off | greylist ADDRESS on|off\n"
 	"       | junk ADDRESS inbox|junk\n"
 	"       | quota [ADDRESS [--storage SIZE|none|default] [--messages N|none|default]]\n"
+	"       | limits ADDRESS [--messages-per-minute|-hour|-day N|none|default]\n"
+	"                        [--recipients-per-minute|-hour|-day N|none|default]\n"
 	"       [--password-stdin] [-c FILE]";
 
 static void print_user(void *arg, const char *const *cols)
@@ -236,6 +238,10 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 	bool quota = strcmp(verb, "quota") == 0;
 	if ((a->storage != NULL || a->messages != NULL) && !(quota && a->npos == 2))
 		return cli_usage_error(usage, "--storage and --messages go with quota ADDRESS");
+	bool limits = strcmp(verb, "limits") == 0;
+	if (cli_user_limits_given(a) && !(limits && a->npos == 2))
+		return cli_usage_error(usage, "--messages-per-... and --recipients-per-... go with "
+		                       "limits ADDRESS");
 	if (quota && a->npos == 1)
 		return cli_user_quota(st, cfg, a, NULL, NULL);
 	if (strcmp(verb, "import") == 0 && a->npos == 2)
@@ -263,6 +269,8 @@ static int run(struct store *st, const struct config *cfg, struct cli_args *a)
 		return user_add(st, cfg, a, local, domain);
 	if (quota)
 		return cli_user_quota(st, cfg, a, local, domain);
+	if (limits)
+		return cli_user_limits(st, cfg, a, local, domain);
 	if (strcmp(verb, "del") == 0) {
 		int rc = report(store_user_del(st, local, domain, err, sizeof(err)), "deleted",
 		                a->pos[1], err);

@@ -22,6 +22,9 @@ static const char usage_text[] =
 	"  user quota [ADDRESS] [--storage SIZE] [--messages N]\n"
 	"                                a user's limits and usage (none, or default: the\n"
 	"                                configured quota); without ADDRESS every user's\n"
+	"  user limits ADDRESS [--messages-per-hour N] [--recipients-per-day N] ...\n"
+	"                                a user's send rate limits (messages and recipients\n"
+	"                                per minute, hour, day; none, or default: rate_limit.user)\n"
 	"  alias add|del|list            manage aliases (to local or remote addresses)\n"
 	"  mailbox share|unshare|acl     share a user's mailbox with users of its domain\n"
 	"                                (RFC 4314 rights; see 'postern mailbox --help')\n"
@@ -113,6 +116,12 @@ static const char **value_option(struct cli_args *a, const char *arg)
 		{ "--day", &a->day }, { "--from", &a->from },
 		{ "--domain", &a->domain }, { "--signing-key", &a->signing_key },
 		{ "--authres", &a->authres }, { "--cv", &a->cv },
+		{ "--messages-per-minute", &a->send_rates[0][0] },
+		{ "--messages-per-hour", &a->send_rates[0][1] },
+		{ "--messages-per-day", &a->send_rates[0][2] },
+		{ "--recipients-per-minute", &a->send_rates[1][0] },
+		{ "--recipients-per-hour", &a->send_rates[1][1] },
+		{ "--recipients-per-day", &a->send_rates[1][2] },
 	};
 	size_t len = strcspn(arg, "=");
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
