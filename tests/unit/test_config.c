@@ -214,6 +214,31 @@ static void test_lmtp(void **state)
 
 /* services.<name>: the slowloris rule (0 default, -1 off, a shorter window)
  * and the PROXY protocol, which is refused without trusted_proxies. */
+/* rate_limit: users have generous limits by default, clients none; each
+ * key is bounded. */
+static void test_rate_limit(void **state)
+{
+	(void)state;
+	struct config *cfg = load_ok("");
+	assert_int_equal(cfg->rate_limit.user.limit[SEND_MESSAGES][SEND_PER_HOUR], 200);
+	assert_int_equal(cfg->rate_limit.user.limit[SEND_MESSAGES][SEND_PER_DAY], 1000);
+	assert_int_equal(cfg->rate_limit.user.limit[SEND_MESSAGES][SEND_PER_MINUTE], 0);
+	assert_int_equal(cfg->rate_limit.user.limit[SEND_RECIPIENTS][SEND_PER_DAY], 5000);
+	assert_int_equal(cfg->rate_limit.client.limit[SEND_MESSAGES][SEND_PER_HOUR], 0);
+	config_free(cfg);
+	cfg = load_ok("rate_limit = { user = { messages_per_minute = 3; messages_per_day = 0; };"
+	              " client = { recipients_per_hour = 50; }; max_tracked = 500; };");
+	assert_int_equal(cfg->rate_limit.user.limit[SEND_MESSAGES][SEND_PER_MINUTE], 3);
+	assert_int_equal(cfg->rate_limit.user.limit[SEND_MESSAGES][SEND_PER_DAY], 0);
+	assert_int_equal(cfg->rate_limit.user.limit[SEND_MESSAGES][SEND_PER_HOUR], 200);
+	assert_int_equal(cfg->rate_limit.client.limit[SEND_RECIPIENTS][SEND_PER_HOUR], 50);
+	assert_int_equal(cfg->rate_limit.max_tracked, 500);
+	config_free(cfg);
+	expect_error("rate_limit = { user = { messages_per_hour = -1; }; };", "t.conf:1");
+	expect_error("rate_limit = { client = { messages_per_week = 1; }; };", "messages_per_week");
+	expect_error("rate_limit = { max_tracked = 10; };", "max_tracked");
+}
+
 static void test_min_rate_and_proxy(void **state)
 {
 	(void)state;
@@ -638,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_postmaster_errors),
 		cmocka_unit_test(test_address_valid),
 		cmocka_unit_test(test_min_rate_and_proxy),
+		cmocka_unit_test(test_rate_limit),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
