@@ -111,6 +111,9 @@ struct threadpool *worker_threadpool(struct worker *w);
 const struct srs *worker_srs(struct worker *w);     /* NULL: no SRS */
 const struct orgdomain *worker_orgdomain(struct worker *w);
 bool worker_draining(struct worker *w);
+/* The process's ban table (net/ban.h): protocol code reaches it only
+ * through net_session_violation(). */
+struct ban_table *worker_bans(struct worker *w);
 
 /* One pointer per protocol module, private to that module, on each worker
  * (e.g. IMAP's cache of open mailbox indexes, shared by the worker's sessions). */
