@@ -139,9 +139,18 @@ static bool limiter_allows(const struct login_ctx *c, const char *user)
 
 /* Checks in flight do not refuse here: a password check waits for its slot
  * (login_check_password). */
+static bool tell_refused(const struct login_ctx *c)
+{
+	if (c->refused != NULL)
+		c->refused(c->refused_arg);
+	return false;
+}
+
 bool login_allowed(const struct login_ctx *c, const char *user)
 {
-	return limiter_allows(c, user) && reserve_check(c, user, false) != RESERVE_REFUSED;
+	if (!limiter_allows(c, user) || reserve_check(c, user, false) == RESERVE_REFUSED)
+		return tell_refused(c);
+	return true;
 }
 
 /* A SCRAM exchange holds its slot across client messages, so it cannot
@@ -149,10 +158,12 @@ bool login_allowed(const struct login_ctx *c, const char *user)
 bool login_reserve(const struct login_ctx *c, const char *user)
 {
 	if (!limiter_allows(c, user))
-		return false;
+		return tell_refused(c);
 	enum reserve r = reserve_check(c, user, true);
 	if (r != RESERVE_OK)
 		log_ratelimited(c, user, r == RESERVE_BUSY ? "checks_in_flight" : "failures");
+	if (r == RESERVE_REFUSED)
+		tell_refused(c);
 	return r == RESERVE_OK;
 }
 
