@@ -87,13 +87,13 @@ def probe_unknown(port, source, n=3, header=b""):
     c.close()
 
 
-def start(postern, extra=None, audit=False):
+def start(postern, extra=None, audit=False, bools=None):
     cfg = merge_config({"ban": BAN, "log": {"level": "debug"}}, extra or {})
     srv = postern(config=cfg, start=False)
     if audit:
         srv.audit_path = srv.root / "audit.log"
         srv.overrides = merge_config(srv.overrides, {"log": {"audit_file": str(srv.audit_path)}})
-    imap_fixtures._own_ports(srv, None)
+    imap_fixtures._own_ports(srv, bools)
     srv.write_config(srv.port)
     srv.start()
     return srv
@@ -141,6 +141,21 @@ def test_protocol_errors_and_login_deadline(postern):
     e = srv.wait_log("ban.added", lambda e: e["ip"] == "127.0.0.14")[0]
     assert e["reason"] == "login_deadline"
     assert refused(srv.port, "127.0.0.14")
+
+
+def test_login_blocks(postern):
+    auth = {"imap": {"delay_base": "0", "max_attempts_per_ip": 2}}
+    srv = start(postern, {"auth": auth}, bools={"imap": {"login_without_tls": True}})
+    for i in range(5):
+        c = IMAPFrom(srv.imap_port, "127.0.0.17")
+        c.send(b"a1 LOGIN alice@example.org wrong\r\n")
+        line = c.read_line()
+        assert b"a1 NO" in line, line
+        c.close()
+    # two failures, then three logins the limiter refused
+    e = srv.wait_log("ban.added", lambda e: e["ip"] == "127.0.0.17")[0]
+    assert e["reason"] == "login_blocked"
+    assert refused(srv.port, "127.0.0.17")
 
 
 def test_connection_limit_hits(postern):
