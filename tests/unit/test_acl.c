@@ -272,7 +272,8 @@ static void test_grants_follow_mailboxes_and_users(void **state)
 	"DROP TABLE dmarc_reports; DROP TABLE dmarc_state; "
 /* ... and step 8 (greylisting) */
 #define STEP_8_UNDONE \
-	"DROP TABLE greylist; DROP TABLE greylist_size; ALTER TABLE users DROP COLUMN greylist; ALTER TABLE users DROP COLUMN junk; "
+	"DROP TABLE greylist; DROP TABLE greylist_size; ALTER TABLE users DROP COLUMN greylist; ALTER TABLE users DROP COLUMN junk; " \
+	"DROP TABLE bans; DROP TABLE ban_generation; "
 
 /* Schema steps 5 (master users) and 6 (grants) on a database as step 4 left
  * it: the users stay, grants work. */

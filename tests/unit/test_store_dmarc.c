@@ -297,7 +297,7 @@ static void test_migration_from_step_6(void **state)
 	         "DROP TABLE dmarc_days; DROP TABLE dmarc_reports; DROP TABLE dmarc_state;"
 	         /* and what later steps added */
 	         "DROP TABLE greylist; DROP TABLE greylist_size; ALTER TABLE users DROP COLUMN greylist;"
-	         "ALTER TABLE users DROP COLUMN junk;"
+	         "ALTER TABLE users DROP COLUMN junk; DROP TABLE bans; DROP TABLE ban_generation;"
 	         "PRAGMA user_version = 6;");
 	assert_null(store_open(fx->dir, err, sizeof(err)));
 	assert_non_null(strstr(err, "older"));
