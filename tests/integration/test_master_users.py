@@ -413,7 +413,8 @@ def test_schema_step_migrates_an_older_database(postern):
     # and step 8 (greylisting)
     con.executescript("DROP TABLE greylist; DROP TABLE greylist_size;"
                       "ALTER TABLE users DROP COLUMN greylist;"
-                      "ALTER TABLE users DROP COLUMN junk;")     # and step 9
+                      "ALTER TABLE users DROP COLUMN junk;"      # and step 9
+                      "DROP TABLE bans; DROP TABLE ban_generation;")   # and step 10
     con.execute("PRAGMA user_version = 4")
     con.commit()
     con.close()
