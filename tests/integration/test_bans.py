@@ -124,6 +124,18 @@ def test_unknown_recipients_on_smtp_ban_on_imap_too(postern):
     assert bans_of(srv, "127.0.0.1") == []
 
 
+def test_relay_attempts(postern):
+    srv = start(postern)
+    c = From(srv.port, "127.0.0.18")
+    c.ehlo()
+    c.cmd("MAIL FROM:<x@remote.test>", expect=250)
+    for i in range(3):
+        c.cmd(f"RCPT TO:<victim{i}@elsewhere.test>", expect=554)
+    e = srv.wait_log("ban.added", lambda e: e["ip"] == "127.0.0.18")[0]
+    assert e["reason"] == "relay_attempt"
+    assert refused(srv.imap_port, "127.0.0.18")
+
+
 def test_protocol_errors_and_login_deadline(postern):
     srv = start(postern, {"limits": {"errors": 2}, "services": {"imap": {"timeouts": {"login": "1s"}}}})
     # too many errors on IMAP, three times
