@@ -144,15 +144,27 @@ static void log_delayed(const struct login_ctx *c, const char *user, uint64_t de
 }
 
 /* Checks in flight do not refuse here: a password check waits for its slot
- * (login_check_password), and a blocked username is decided there. */
+ * (login_check_password), and a blocked username is decided there. A
+ * refusal is told to the session (c->refused: a violation, net/ban.h). */
+static bool tell_refused(const struct login_ctx *c)
+{
+	if (c->refused != NULL)
+		c->refused(c->refused_arg);
+	return false;
+}
+
 bool login_allowed(const struct login_ctx *c, const char *user)
 {
-	return gate(c, user, true, false) != LOCKOUT_REFUSE;
+	if (gate(c, user, true, false) == LOCKOUT_REFUSE)
+		return tell_refused(c);
+	return true;
 }
 
 bool login_allowed_for_master(const struct login_ctx *c, const char *name)
 {
-	return gate(c, name, false, false) != LOCKOUT_REFUSE;
+	if (gate(c, name, false, false) == LOCKOUT_REFUSE)
+		return tell_refused(c);
+	return true;
 }
 
 /* A SCRAM exchange holds its slot across client messages, so it cannot
@@ -163,6 +175,8 @@ bool login_reserve(const struct login_ctx *c, const char *user, uint64_t *wait_m
 	*wait_ms = 0;
 	if (d == LOCKOUT_BUSY)
 		log_ratelimited(c, user, "checks_in_flight");
+	if (d == LOCKOUT_REFUSE)
+		tell_refused(c);
 	if (d == LOCKOUT_DELAY) {
 		*wait_ms = lockout_delay_ms(c->limits);
 		log_delayed(c, user, *wait_ms);

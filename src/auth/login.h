@@ -27,6 +27,10 @@ struct login_ctx {
 	bool master_login;              /* master users may log in here (auth/master.h):
 	                                 * auth.master_login, and a protocol that reads
 	                                 * mailboxes (never SMTP) */
+	/* told when the limiter refuses a login (optional): the session engine
+	 * counts it towards a ban (net_session_login_refused) */
+	void (*refused)(void *arg);
+	void *refused_arg;
 };
 
 enum login_result { LOGIN_OK = 0, LOGIN_FAILED, LOGIN_TEMPFAIL };

@@ -45,6 +45,8 @@ struct cli_args {
 	const char *helo;               /* --helo NAME (spf check) */
 	const char *day;                /* --day YYYY-MM-DD (dmarc reports) */
 	const char *from;               /* --from ADDRESS (rspamd check) */
+	const char *duration;           /* --duration D (ban add) */
+	const char *reason;             /* --reason TEXT (ban add) */
 	const char *rcpts[CLI_KEYS_MAX]; /* --rcpt ADDRESS (rspamd check), repeatable */
 	int nrcpts;
 	const char *pos[16];            /* positional arguments after the subcommand */
@@ -72,6 +74,7 @@ int cli_mailbox(struct cli_args *a);
 int cli_spf(struct cli_args *a);
 int cli_dnsbl(struct cli_args *a);
 int cli_srs(struct cli_args *a);
+int cli_ban(struct cli_args *a);
 int cli_dmarc(struct cli_args *a);
 /* cli_clamav.c: `clamav scan FILE`; and clamd's PING for config check
  * --connect: 0 on PONG, else -1; detail says what happened. */

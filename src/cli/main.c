@@ -52,6 +52,10 @@ static const char usage_text[] =
 	"  srs rotate                    a new SRS key for forwarded mail's senders (the\n"
 	"                                previous one keeps verifying)\n"
 	"  auth blocked|unblock          the login failure limiter's blocks\n"
+	"  ban list [--all], ban add IP[/CIDR] [--duration D] [--reason R], ban del IP[/CIDR]\n"
+	"                                clients banned for misbehaving (ban = { ... }) and\n"
+	"                                the admin's own bans; a running server applies a\n"
+	"                                change within 2 s\n"
 	"  master add|remove NAME, master list\n"
 	"                                master users, who may log in to any mailbox over\n"
 	"                                IMAP and POP3 as user*NAME (auth.master_login)\n"
@@ -94,6 +98,7 @@ static const struct command commands[] = {
 	{ "dmarc", cli_dmarc, false },
 	{ "clamav", cli_clamav, true },
 	{ "auth", cli_auth, false },
+	{ "ban", cli_ban, false },
 	{ "master", cli_master, false },
 	{ "store", cli_store, false },
 	{ "install", cli_install, true },
@@ -122,6 +127,7 @@ static const char **value_option(struct cli_args *a, const char *arg)
 		{ "--recipients-per-minute", &a->send_rates[1][0] },
 		{ "--recipients-per-hour", &a->send_rates[1][1] },
 		{ "--recipients-per-day", &a->send_rates[1][2] },
+		{ "--duration", &a->duration }, { "--reason", &a->reason },
 	};
 	size_t len = strcspn(arg, "=");
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)

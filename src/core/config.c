@@ -160,6 +160,7 @@ static const struct key_spec root_keys[] = {
 	{ "pop3", K_GROUP, config_pop3_keys, 0, 0 },
 	{ "quota", K_GROUP, config_quota_keys, 0, 0 },
 	{ "dmarc", K_GROUP, config_dmarc_keys, 0, 0 },
+	{ "ban", K_GROUP, config_ban_keys, 0, 0 },
 	{ "srs", K_GROUP, config_srs_keys, 0, 0 },
 	{ "clamav", K_GROUP, config_clamav_keys, 0, 0 },
 	{ "rspamd", K_GROUP, config_rspamd_keys, 0, 0 },
@@ -631,6 +632,7 @@ static int load_values(struct loader *ld, config_t *lc, struct config *cfg)
 	config_load_ratelimit(OPT(root, "rate_limit"), cfg);
 	if (config_load_dmarc(ld, OPT(root, "dmarc"), cfg) < 0 ||
 	    config_load_srs(ld, OPT(root, "srs"), cfg) < 0 ||
+	    config_load_ban(ld, OPT(root, "ban"), cfg) < 0 ||
 	    config_load_clamav(ld, OPT(root, "clamav"), cfg) < 0 ||
 	    config_load_rspamd(ld, OPT(root, "rspamd"), cfg) < 0 ||
 	    config_load_greylist(ld, OPT(root, "greylist"), cfg) < 0 ||
@@ -908,6 +910,7 @@ void config_free(struct config *cfg)
 	free(cfg->srs.domain);
 	config_free_rspamd(cfg);
 	config_free_greylist(cfg);
+	config_free_ban(cfg);
 	config_free_dnsbl(cfg);
 	free(cfg->queue.tls_ca_file);
 	free(cfg->queue.helo);

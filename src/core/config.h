@@ -55,6 +55,16 @@ struct config_clamav {
 	uint64_t max_size;              /* larger messages are not scanned */
 };
 
+/* ban = { ... }: automatic bans of clients that misbehave (src/net/ban.h) */
+struct config_ban {
+	int threshold;                  /* violations within window that ban; 0: off */
+	uint64_t window_ms;
+	uint64_t duration_ms;           /* the first ban; each repeat doubles it */
+	uint64_t max_duration_ms;       /* ... up to this; an offender is remembered this long */
+	struct cidr *allow;             /* never banned (default: loopback) */
+	size_t nallow;
+};
+
 /* Outbound TLS policy (issue: queue delivery). */
 enum out_tls_policy {
 	OUT_TLS_OPPORTUNISTIC = 0,      /* TLS when offered and verified, else plain text */
@@ -304,6 +314,7 @@ struct config {
 		char *domain;           /* the rewritten senders' domain, lower-case; default hostname */
 		int max_age_days;       /* bounces to older SRS addresses are refused */
 	} srs;
+	struct config_ban ban;
 	struct config_clamav clamav;
 	struct config_rspamd rspamd;
 	struct {

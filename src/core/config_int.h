@@ -71,6 +71,11 @@ void config_load_quota(const config_setting_t *g, struct config *cfg);
 /* dmarc = { ... } (config_dmarc.c): psl_file and enforcement. */
 extern const struct key_spec config_dmarc_keys[];
 int config_load_dmarc(struct loader *ld, const config_setting_t *g, struct config *cfg);
+/* ban = { ... } (config_ban.c): automatic bans. */
+extern const struct key_spec config_ban_keys[];
+int config_load_ban(struct loader *ld, const config_setting_t *g, struct config *cfg);
+void config_free_ban(struct config *cfg);
+
 /* srs = { ... } (config_srs.c): after hostname, which is the default domain. */
 extern const struct key_spec config_srs_keys[];
 int config_load_srs(struct loader *ld, const config_setting_t *g, struct config *cfg);

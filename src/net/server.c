@@ -20,6 +20,7 @@
 #include "core/ipaddr.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "net/ban.h"
 #include "net/connlimit.h"
 #include "net/listener.h"
 #include "net/proxy_accept.h"
@@ -46,7 +47,7 @@ struct accept_ctx {
 #define REFUSAL_LOG_INTERVAL_MS 10000
 enum refusal_kind { REFUSED_TOTAL, REFUSED_PER_IP, REFUSED_SERVICE, REFUSED_SERVICE_PER_IP,
                     REFUSED_DRAINING, REFUSED_NO_FDS, REFUSED_PEER, REFUSED_UNTRUSTED_PROXY,
-                    REFUSED_KINDS };
+                    REFUSED_BANNED, REFUSED_KINDS };
 struct refusal_log {
 	uint64_t window_start;
 	long suppressed;
@@ -86,6 +87,10 @@ struct server {
 	size_t nbindings;
 	struct connlimit *limits;
 	struct sendlimit *sendlimit;    /* send rate limits, for every worker */
+	struct ban_table *bans;         /* shared by the workers (net/ban.h) */
+	struct store *ban_store;        /* the main thread's: ban_table_sync */
+	struct event *ban_sync_ev;
+	bool ban_sync_failing;          /* logged once until it works again */
 	struct server_resources res;    /* the daemon's: shared by the workers, never freed here */
 	struct event_base *main_base;
 	atomic_int workers_left;
@@ -111,6 +116,7 @@ const struct srs *worker_srs(struct worker *w) { return w->srv->res.srs; }
 const struct orgdomain *worker_orgdomain(struct worker *w) { return w->srv->res.orgdomain; }
 struct sendlimit *worker_sendlimit(struct worker *w) { return w->srv->sendlimit; }
 bool worker_draining(struct worker *w) { return w->draining; }
+struct ban_table *worker_bans(struct worker *w) { return w->srv->bans; }
 void **worker_slot(struct worker *w, enum worker_slot slot) { return &w->slots[slot]; }
 
 void worker_slot_on_stop(struct worker *w, enum worker_slot slot, worker_slot_free_fn fn)
@@ -170,6 +176,7 @@ static const char *const refusal_reasons[REFUSED_KINDS] = {
 	[REFUSED_NO_FDS] = "out of file descriptors",
 	[REFUSED_PEER] = "address not allowed",
 	[REFUSED_UNTRUSTED_PROXY] = "PROXY protocol from an untrusted address",
+	[REFUSED_BANNED] = "banned",
 };
 
 static void log_refusal(const struct refusal_log *r, enum refusal_kind kind, long count)
@@ -276,6 +283,12 @@ static enum refusal_kind refusal_of(enum connlimit_verdict v)
 static void accept_client(struct worker *w, const struct service *svc, evutil_socket_t fd,
                           const struct sockaddr *sa, const char *ip)
 {
+	/* not a word, not a handshake: the ban was the answer (the audit log has it) */
+	if (ban_check(w->srv->bans, ip, ban_clock_ms())) {
+		note_refusal(w, svc, REFUSED_BANNED, ip);
+		evutil_closesocket(fd);
+		return;
+	}
 	if (!peer_admitted(&w->srv->cfg->policy[svc->id], ip)) {
 		note_refusal(w, svc, REFUSED_PEER, ip);
 		refuse_with(fd, svc, svc->ops->denied_reply);
@@ -284,6 +297,9 @@ static void accept_client(struct worker *w, const struct service *svc, evutil_so
 	enum connlimit_verdict v = connlimit_acquire(w->srv->limits, svc->id, ip);
 	if (v != CONNLIMIT_OK) {
 		note_refusal(w, svc, refusal_of(v), ip);
+		/* the caps for everyone are nobody's fault; those per address are the client's */
+		if (v == CONNLIMIT_PER_IP || v == CONNLIMIT_SERVICE_PER_IP)
+			ban_violation(w->srv->bans, ip, BAN_CONNECTION_LIMIT);
 		refuse(fd, svc);
 		return;
 	}
@@ -314,8 +330,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (!cidr_match_any(p->trusted_proxies, p->ntrusted_proxies, ip)) {
 		note_refusal(w, ctx->svc, REFUSED_UNTRUSTED_PROXY, ip);
 		evutil_closesocket(fd);
+		ban_violation(w->srv->bans, ip, BAN_UNTRUSTED_PROXY);
 		return;
 	}
+	/* the trusted proxy is not asked about bans: its client is, once named */
 	proxy_accept(w, ctx->svc, fd, sa, ip, accept_client);
 }
 
@@ -493,6 +511,58 @@ static void worker_cleanup(struct worker *w)
 		event_base_free(w->base);
 }
 
+/* ---- bans ------------------------------------------------------------------ */
+
+/* On the main thread: the workers' bans written, the CLI's read (net/ban.h). */
+static void sync_bans(struct server *srv)
+{
+	bool reloaded = false;
+	if (ban_table_sync(srv->bans, srv->ban_store, ban_clock_ms(), &reloaded) < 0) {
+		if (!srv->ban_sync_failing)
+			log_event(LOG_ERROR, "ban.sync_failed", "s", "msg",
+			          "cannot read or write the bans in the store; retrying", NULL);
+		srv->ban_sync_failing = true;
+		return;
+	}
+	srv->ban_sync_failing = false;
+	if (reloaded)
+		log_event(LOG_INFO, "ban.reloaded", "i", "entries",
+		          (long long)ban_table_entries(srv->bans), NULL);
+}
+
+static void on_ban_sync(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sync_bans(arg);
+}
+
+/* The table, with the bans of the store and every service's trusted proxies
+ * (never counted for what their clients do). */
+static int bans_start(struct server *srv, char *err, size_t errlen)
+{
+	const struct config *cfg = srv->cfg;
+	srv->bans = ban_table_new(&cfg->ban);
+	for (int i = 0; i < SVC_COUNT; i++)
+		ban_table_exempt(srv->bans, cfg->policy[i].trusted_proxies,
+		                 cfg->policy[i].ntrusted_proxies);
+	srv->ban_store = srv->res.open_store(srv->res.arg, err, errlen);
+	if (srv->ban_store == NULL)
+		return -1;
+	bool reloaded;
+	if (ban_table_sync(srv->bans, srv->ban_store, ban_clock_ms(), &reloaded) < 0) {
+		snprintf(err, errlen, "cannot read the bans from the store");
+		return -1;
+	}
+	srv->ban_sync_ev = event_new(srv->main_base, -1, EV_PERSIST, on_ban_sync, srv);
+	struct timeval tv = { BAN_SYNC_INTERVAL_MS / 1000, (BAN_SYNC_INTERVAL_MS % 1000) * 1000 };
+	if (srv->ban_sync_ev == NULL || event_add(srv->ban_sync_ev, &tv) < 0) {
+		snprintf(err, errlen, "cannot start the ban timer");
+		return -1;
+	}
+	return 0;
+}
+
 /* Descriptors beyond one per connection: listeners, the store's database and
  * journal per worker, spool files of messages being received, logs. */
 #define FD_RESERVE(workers) (64 + 16 * (workers))
@@ -539,6 +609,10 @@ struct server *server_new(struct config *cfg, const struct server_resources *res
 	srv->workers = xcalloc((size_t)srv->nworkers, sizeof(struct worker));
 	if (srv->main_base == NULL) {
 		snprintf(err, errlen, "cannot start the main event loop");
+		server_free(srv);
+		return NULL;
+	}
+	if (bans_start(srv, err, errlen) < 0) {
 		server_free(srv);
 		return NULL;
 	}
@@ -646,6 +720,7 @@ static void on_reload_signal(evutil_socket_t sig, short what, void *arg)
 	(void)sig;
 	(void)what;
 	log_reopen();
+	sync_bans(srv);   /* a ban the CLI just added, at once */
 	if (tls_reload(srv->cfg, err, sizeof(err)) < 0)
 		log_event(LOG_ERROR, "tls.reload_failed", "s", "error", err,
 		          "s", "msg", "keeping the previous certificate", NULL);
@@ -692,6 +767,7 @@ int server_run(struct server *srv)
 		event_base_dispatch(srv->main_base);
 	for (int i = 0; i < started; i++)
 		pthread_join(srv->workers[i].thread, NULL);
+	sync_bans(srv);   /* the last bans the workers made */
 	/* after the workers: nothing can enqueue any more */
 	for (size_t i = 0; i < bg_started; i++)
 		srv->bg[i].stop(srv->bg[i].arg);
@@ -710,6 +786,11 @@ void server_free(struct server *srv)
 	free(srv->workers);
 	connlimit_free(srv->limits);
 	sendlimit_free(srv->sendlimit);
+	if (srv->ban_sync_ev != NULL)
+		event_free(srv->ban_sync_ev);
+	if (srv->ban_store != NULL)
+		srv->res.close_store(srv->ban_store);
+	ban_table_free(srv->bans);
 	if (srv->main_base)
 		event_base_free(srv->main_base);
 	free(srv);

@@ -113,6 +113,9 @@ const struct srs *worker_srs(struct worker *w);     /* NULL: no SRS */
 const struct orgdomain *worker_orgdomain(struct worker *w);
 struct sendlimit *worker_sendlimit(struct worker *w);   /* net/sendlimit.h */
 bool worker_draining(struct worker *w);
+/* The process's ban table (net/ban.h): protocol code reaches it only
+ * through net_session_violation(). */
+struct ban_table *worker_bans(struct worker *w);
 
 /* One pointer per protocol module, private to that module, on each worker
  * (e.g. IMAP's cache of open mailbox indexes, shared by the worker's sessions). */

@@ -359,6 +359,17 @@ void net_session_resume_input(struct net_session *ns)
 
 /* ---- errors and endings ---------------------------------------------------------- */
 
+void net_session_violation(struct net_session *ns, enum ban_reason why)
+{
+	if (!ns->policy->local_only)
+		ban_violation(worker_bans(ns->worker), ns->conn.ip, why);
+}
+
+void net_session_login_refused(void *session)
+{
+	net_session_violation(session, BAN_LOGIN_BLOCKED);
+}
+
 bool net_session_error(struct net_session *ns)
 {
 	ns->errors++;
@@ -368,6 +379,7 @@ bool net_session_error(struct net_session *ns)
 	snprintf(event, sizeof(event), "%s.too_many_errors", ns->ops->protocol);
 	log_event(LOG_WARN, event, "s", "session", ns->id, "s", "ip", ns->conn.ip,
 	          "i", "errors", (long long)ns->errors_in_row, NULL);
+	net_session_violation(ns, BAN_PROTOCOL_ERRORS);
 	return true;
 }
 
@@ -378,8 +390,12 @@ void net_session_good_command(struct net_session *ns)
 
 void net_session_close(struct net_session *ns)
 {
-	if (ns->expiring > 0 && ns->phase == NS_OPEN)
-		net_timeout_count(timeout_kind((enum ns_expiry)(ns->expiring - 1)));
+	if (ns->expiring > 0 && ns->phase == NS_OPEN) {
+		enum ns_expiry why = (enum ns_expiry)(ns->expiring - 1);
+		net_timeout_count(timeout_kind(why));
+		if (why == NS_EXPIRED_LOGIN)
+			net_session_violation(ns, BAN_LOGIN_DEADLINE);
+	}
 	ns->expiring = 0;
 	ns->phase = NS_CLOSING;
 	if (ns->compress != NULL)

@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "core/config.h"
+#include "net/ban.h"
 #include "net/minrate.h"
 #include "net/server.h"
 #include "tls/tls_bev.h"
@@ -152,8 +153,17 @@ void net_session_resume_input(struct net_session *ns);
 void net_session_process_input(struct net_session *ns);
 
 /* ---- errors and endings -------------------------------------------------- */
+/* The client did something the ban rule counts (net/ban.h): the one way
+ * protocol code reports it. Not counted on a service for the local mail
+ * system (local_only: LMTP), whose peer passes on what others sent. The
+ * engine itself reports too many errors and the login deadline. */
+void net_session_violation(struct net_session *ns, enum ban_reason why);
+/* login_ctx.refused (auth/login.h) for a protocol's session: the login
+ * limiter refused one (BAN_LOGIN_BLOCKED). */
+void net_session_login_refused(void *session);
 /* Counts a protocol error: true when that was one too many in a row (the
- * caller says why and closes). Logged as <protocol>.too_many_errors. */
+ * caller says why and closes). Logged as <protocol>.too_many_errors, and a
+ * violation (BAN_PROTOCOL_ERRORS). */
 bool net_session_error(struct net_session *ns);
 /* A command went well: the run of errors is over. Only errors in a row
  * count, as Dovecot and others count them: a client that makes a mistake

@@ -29,6 +29,7 @@ static struct login_ctx ctx_of(struct pop3_session *s)
 		.base = worker_base(s->ns.worker), .limits = &s->ns.cfg->auth.pop3,
 		.keep_ms = config_auth_longest_window(s->ns.cfg), .ip = s->ns.conn.ip, .protocol = "pop3",
 		.master_login = s->ns.cfg->auth.master_login,
+		.refused = net_session_login_refused, .refused_arg = &s->ns,
 	};
 	return c;
 }

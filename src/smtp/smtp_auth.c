@@ -39,6 +39,7 @@ static struct login_ctx login_ctx_of(struct smtp_session *s)
 		.keep_ms = config_auth_longest_window(s->ns.cfg), .ip = s->ns.conn.ip, .protocol = "smtp",
 		/* a master user reads mailboxes; it never sends as a user */
 		.master_login = false,
+		.refused = net_session_login_refused, .refused_arg = &s->ns,
 	};
 	return c;
 }

@@ -333,6 +333,7 @@ static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const 
 			add_unique(&s->remotes, &s->nremotes, addr);
 			accept_rcpt(s, addr);
 		} else if (s->mode->relay) {
+			net_session_violation(&s->ns, BAN_RELAY);
 			smtp_error(s, 554, "5.7.1", "<%s>: Relay access denied", addr);
 		} else {
 			/* LMTP delivers to mailboxes here and nowhere else */
@@ -341,6 +342,9 @@ static void reply_resolve(struct smtp_session *s, enum resolve_result rr, const 
 		}
 		break;
 	case RESOLVE_NO_SUCH_USER:
+		/* each one counts, as fail2ban's postfix jail counts them: a
+		 * directory harvest is many of them */
+		net_session_violation(&s->ns, BAN_UNKNOWN_RCPT);
 		smtp_error(s, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown", addr);
 		break;
 	case RESOLVE_TOO_MANY:

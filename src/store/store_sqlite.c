@@ -262,6 +262,31 @@ static const struct migration schema_steps[] = {
 	  "  recipients_per_minute INTEGER, recipients_per_hour INTEGER, recipients_per_day INTEGER,"
 	  "  PRIMARY KEY (local, domain),"
 	  "  FOREIGN KEY (local, domain) REFERENCES users(local, domain) ON DELETE CASCADE);" },
+	{ 12,
+	  /* automatic and admin bans (store_ban.h): one row per client key or
+	   * network; a row past its end is remembered for doubling until the
+	   * server forgets it. ban_generation changes with every write (its
+	   * triggers), so that a server sees the CLI's changes without reading
+	   * every row each time */
+	  "CREATE TABLE bans ("
+	  "  key TEXT PRIMARY KEY,"
+	  "  until_ms INTEGER NOT NULL,"
+	  "  created_ms INTEGER NOT NULL,"
+	  "  offences INTEGER NOT NULL,"
+	  "  reason TEXT NOT NULL,"
+	  "  source TEXT NOT NULL);"
+	  "CREATE INDEX bans_until ON bans(until_ms);"
+	  "CREATE TABLE ban_generation (n INTEGER NOT NULL);"
+	  "INSERT INTO ban_generation VALUES (0);"
+	  "CREATE TRIGGER bans_added AFTER INSERT ON bans BEGIN"
+	  "  UPDATE ban_generation SET n = n + 1;"
+	  "END;"
+	  "CREATE TRIGGER bans_changed AFTER UPDATE ON bans BEGIN"
+	  "  UPDATE ban_generation SET n = n + 1;"
+	  "END;"
+	  "CREATE TRIGGER bans_removed AFTER DELETE ON bans BEGIN"
+	  "  UPDATE ban_generation SET n = n + 1;"
+	  "END;" },
 };
 
 static const char *const stmt_sql[Q_COUNT] = {

@@ -416,6 +416,7 @@ def test_schema_step_migrates_an_older_database(postern):
                       "ALTER TABLE users DROP COLUMN junk;")     # and step 9
     con.execute("DROP TABLE auth_known_networks")                 # and step 10
     con.execute("DROP TABLE send_limits")                         # and step 11
+    con.executescript("DROP TABLE bans; DROP TABLE ban_generation;")   # and step 12
     con.execute("PRAGMA user_version = 4")
     con.commit()
     con.close()

@@ -270,10 +270,12 @@ static void test_grants_follow_mailboxes_and_users(void **state)
 	"DROP TRIGGER dmarc_event_recorded; DROP VIEW dmarc_events; DROP TRIGGER dmarc_row_added; " \
 	"DROP TABLE dmarc_rows; DROP TABLE dmarc_domains; DROP TABLE dmarc_days; " \
 	"DROP TABLE dmarc_reports; DROP TABLE dmarc_state; "
-/* ... and steps 8 (greylisting), 9 (junk) 10 (known networks) and 11 (send limits) */
+/* ... and steps 8 (greylisting), 9 (junk), 10 (known networks), 11 (send limits)
+ * and 12 (bans) */
 #define STEP_8_UNDONE \
 	"DROP TABLE greylist; DROP TABLE greylist_size; ALTER TABLE users DROP COLUMN greylist; ALTER TABLE users DROP COLUMN junk; " \
-	"DROP TABLE auth_known_networks; DROP TABLE send_limits; "
+	"DROP TABLE auth_known_networks; DROP TABLE send_limits; " \
+	"DROP TABLE bans; DROP TABLE ban_generation; "
 
 /* Schema steps 5 (master users) and 6 (grants) on a database as step 4 left
  * it: the users stay, grants work. */

@@ -390,7 +390,8 @@ static void test_migration_from_step_7(void **state)
 	fx->st = NULL;
 	store_sql_exec(fx->dir, "DROP TABLE greylist; DROP TABLE greylist_size;"
 	         "ALTER TABLE users DROP COLUMN greylist; ALTER TABLE users DROP COLUMN junk;"
-	         "DROP TABLE auth_known_networks; DROP TABLE send_limits; PRAGMA user_version = 7;");
+	         "DROP TABLE auth_known_networks; DROP TABLE send_limits;"
+	         "DROP TABLE bans; DROP TABLE ban_generation; PRAGMA user_version = 7;");
 	assert_null(store_open(fx->dir, err, sizeof(err)));
 	assert_non_null(strstr(err, "older"));
 	assert_int_equal(store_migrate(fx->dir, &from, &to, err, sizeof(err)), 0);

@@ -298,6 +298,7 @@ static void test_migration_from_step_6(void **state)
 	         /* and what later steps added */
 	         "DROP TABLE greylist; DROP TABLE greylist_size; ALTER TABLE users DROP COLUMN greylist;"
 	         "ALTER TABLE users DROP COLUMN junk; DROP TABLE auth_known_networks; DROP TABLE send_limits;"
+	         "DROP TABLE bans; DROP TABLE ban_generation;"
 	         "PRAGMA user_version = 6;");
 	assert_null(store_open(fx->dir, err, sizeof(err)));
 	assert_non_null(strstr(err, "older"));
