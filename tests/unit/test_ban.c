@@ -50,12 +50,8 @@ static int teardown(void **state)
 {
 	struct fixture *fx = *state;
 	ban_table_free(fx->t);
-	if (fx->st != NULL) {
-		char cmd[128];
-		store_close(fx->st);
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-		assert_int_equal(system(cmd), 0);
-	}
+	if (fx->st != NULL)
+		store_tmp_remove(fx->st, fx->dir);
 	free(fx);
 	return 0;
 }
@@ -204,11 +200,7 @@ static void test_key_parse(void **state)
 
 static void open_store(struct fixture *fx)
 {
-	char err[512];
-	str_copy(fx->dir, sizeof(fx->dir), "/tmp/postern-ban-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	fx->st = store_open(fx->dir, err, sizeof(err));
-	assert_non_null(fx->st);
+	fx->st = store_tmp_open(fx->dir, sizeof(fx->dir), "ban");
 }
 
 static int sync_now(struct fixture *fx, long long now)

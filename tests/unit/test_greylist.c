@@ -38,11 +38,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	char err[512];
-	str_copy(fx->dir, sizeof(fx->dir), "/tmp/postern-greylist-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	fx->st = store_open(fx->dir, err, sizeof(err));
-	assert_non_null(fx->st);
+	fx->st = store_tmp_open(fx->dir, sizeof(fx->dir), "greylist");
 	assert_int_equal(cidr_parse("198.51.100.0/24", &fx->nets[0]), 0);
 	fx->domains[0] = "trusted.example";
 	fx->p = (struct greylist_policy){
@@ -57,10 +53,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
-	char cmd[128];
-	store_close(fx->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	assert_int_equal(system(cmd), 0);
+	store_tmp_remove(fx->st, fx->dir);
 	free(fx);
 	return 0;
 }

@@ -108,12 +108,9 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = xcalloc(1, sizeof(*f));
-	char err[256];
 	struct known_networks_cfg k;
 	assert_int_equal(log_open("/dev/null", LOG_DEBUG), 0);
-	str_copy(f->dir, sizeof(f->dir), "/tmp/postern-lockout-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	assert_non_null(f->st = store_open(f->dir, err, sizeof(err)));
+	f->st = store_tmp_open(f->dir, sizeof(f->dir), "lockout");
 	f->b = ratelimit_store_backend(f->st);
 	config_auth_limits_defaults(&f->c);
 	config_known_networks_defaults(&k);
@@ -126,10 +123,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
-	store_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	store_tmp_remove(f->st, f->dir);
 	free(f);
 	return 0;
 }

@@ -34,10 +34,7 @@ static int setup(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof(*fx));
 	char err[512];
-	str_copy(fx->dir, sizeof(fx->dir), "/tmp/postern-sendlimit-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	fx->st = store_open(fx->dir, err, sizeof(err));
-	assert_non_null(fx->st);
+	fx->st = store_tmp_open(fx->dir, sizeof(fx->dir), "sendlimit");
 	assert_int_equal(store_domain_add(fx->st, "l.test", err, sizeof(err)), STORE_OK);
 	assert_int_equal(store_user_add(fx->st, "bob", "l.test", "x", err, sizeof(err)), STORE_OK);
 	fx->cfg.rate_limit.user = (struct send_rates){ .limit = {
@@ -52,10 +49,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
-	char cmd[128];
-	store_close(fx->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	assert_int_equal(system(cmd), 0);
+	store_tmp_remove(fx->st, fx->dir);
 	free(fx);
 	return 0;
 }

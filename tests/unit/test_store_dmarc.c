@@ -27,11 +27,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *fx = xcalloc(1, sizeof(*fx));
-	char err[512];
-	str_copy(fx->dir, sizeof(fx->dir), "/tmp/postern-dmarc-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	fx->st = store_open(fx->dir, err, sizeof(err));
-	assert_non_null(fx->st);
+	fx->st = store_tmp_open(fx->dir, sizeof(fx->dir), "dmarc");
 	*state = fx;
 	return 0;
 }
@@ -39,10 +35,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
-	char cmd[128];
-	store_close(fx->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	assert_int_equal(system(cmd), 0);
+	store_tmp_remove(fx->st, fx->dir);
 	free(fx);
 	return 0;
 }
