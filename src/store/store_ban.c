@@ -39,14 +39,7 @@ static int put_one(struct store *st, const struct store_ban *r)
 
 int store_ban_generation(struct store *st, long long *generation)
 {
-	sqlite3_stmt *s = stmt_cache_get(&st->stmts, st->db, "SELECT n FROM ban_generation");
-	if (s == NULL)
-		return STORE_ERROR;
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*generation = sqlite3_column_int64(s, 0);
-	stmt_cache_done(s);
-	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
+	return store_read_int64(st, "SELECT n FROM ban_generation", generation);
 }
 
 int store_ban_put(struct store *st, const struct store_ban *rows, size_t n, long long *generation)

@@ -145,14 +145,7 @@ int store_greylist_expire(struct store *st, long long pending_before, long long 
 
 int store_greylist_count(struct store *st, long long *n)
 {
-	sqlite3_stmt *s = stmt_cache_get(&st->stmts, st->db, "SELECT n FROM greylist_size");
-	if (s == NULL)
-		return STORE_ERROR;
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(s, 0);
-	stmt_cache_done(s);
-	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
+	return store_read_int64(st, "SELECT n FROM greylist_size", n);
 }
 
 int store_user_set_greylist(struct store *st, const char *local, const char *domain, bool on,

@@ -497,6 +497,18 @@ const char *store_data_dir(const struct store *st)
 
 /* ---- small statement helpers ------------------------------------------ */
 
+int store_read_int64(struct store *st, const char *sql, long long *out)
+{
+	sqlite3_stmt *s = stmt_cache_get(&st->stmts, st->db, sql);
+	if (s == NULL)
+		return STORE_ERROR;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	stmt_cache_done(s);
+	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
+}
+
 /* Runs a write statement with up to 4 text arguments (NULL = skip binding).
  * Returns STORE_OK, STORE_EXISTS on a uniqueness violation, or STORE_ERROR;
  * *changes gets the number of rows changed. */

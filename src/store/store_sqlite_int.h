@@ -21,6 +21,9 @@ struct store {
 /* Installs postern's busy handler (short waits, 5 s at most). */
 void store_busy_wait(sqlite3 *db);
 int store_db_error(struct store *st, char *err, size_t errlen, const char *what);
+/* The one integer a statement without arguments reads (a counter row):
+ * STORE_OK with *out, or STORE_ERROR. */
+int store_read_int64(struct store *st, const char *sql, long long *out);
 /* Runs a write with up to 4 text arguments (NULL = unbound). STORE_OK,
  * STORE_EXISTS (unique violation), STORE_NOT_FOUND (foreign key) or STORE_ERROR. */
 int store_exec_write(struct store *st, const char *sql, const char *const args[4],
